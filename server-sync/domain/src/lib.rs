@@ -1,0 +1,20 @@
+//! The exam centre's domain rules, as pure functions and plain data.
+//!
+//! Nothing here touches a clock, a disk or a network: callers pass `now`
+//! in, so kiosk, server and tests all drive the same rules directly.
+
+pub mod demo;
+pub mod id_number;
+pub mod mask;
+pub mod model;
+pub mod password;
+pub mod slot;
+
+pub use id_number::{IdNumber, IdNumberError};
+pub use model::{Booking, BookingState, IdentityQuery, Person, Sex};
+
+/// The centre's wall-clock offset. Exam dates and slots are local times;
+/// China has one time zone and no daylight saving, so a fixed offset is exact.
+pub fn centre_offset() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")
+}

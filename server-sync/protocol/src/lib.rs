@@ -1,0 +1,25 @@
+//! The wire between kiosks and the central service (protocol version 1).
+//!
+//! Every kiosk request after enrolment is signed (see [`auth`]); events are
+//! pushed in batches and acknowledged one by one (see [`Event`]); the kiosk's
+//! offline cache follows the server's booking changes by cursor.
+
+pub mod auth;
+mod messages;
+
+pub use messages::*;
+
+/// Bumped on incompatible changes; the server answers 400 to other versions.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The most events one push may carry.
+pub const MAX_BATCH: usize = 500;
+/// The largest request body the server reads.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub mod paths {
+    pub const ENROL: &str = "/api/v1/kiosk/enrol";
+    pub const HEARTBEAT: &str = "/api/v1/kiosk/heartbeat";
+    pub const EVENTS: &str = "/api/v1/kiosk/events";
+    pub const CHANGES: &str = "/api/v1/kiosk/changes";
+    pub const LOOKUP: &str = "/api/v1/kiosk/lookup";
+}

@@ -1,0 +1,207 @@
+use chrono::{DateTime, Utc};
+use exam_domain::{Booking, IdentityQuery, IdNumber, Person};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Exchanges a one-time enrolment secret for the kiosk's own credential.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    pub kiosk_id: String,
+    pub enrolment_secret: String,
+    /// The kiosk's Ed25519 public key, base64.
+    pub public_key: String,
+    pub app_version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    pub kiosk_id: String,
+    pub campus: String,
+    pub zone: String,
+    pub server_time: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeviceStatus {
+    pub name: String,
+    /// "ok", "paper_out", "unplugged", ... as the driver reports it.
+    pub state: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub app_version: String,
+    pub devices: Vec<DeviceStatus>,
+    /// Events journaled but not yet acknowledged by the server.
+    pub backlog: u64,
+    pub oldest_unacked: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeartbeatResponse {
+    pub server_time: DateTime<Utc>,
+}
+
+/// One journaled fact as it travels: the kind stays a string on the wire so
+/// that a server can name an event it does not understand instead of
+/// refusing the batch as unreadable.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    pub id: Uuid,
+    /// Per-kiosk sequence number, gap-free on the kiosk.
+    pub seq: i64,
+    pub kind: String,
+    pub created_at: DateTime<Utc>,
+    pub payload: serde_json::Value,
+}
+
+/// The event kinds this protocol version knows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventBody {
+    CheckIn(CheckIn),
+}
+
+impl EventBody {
+    pub const CHECK_IN: &'static str = "check_in";
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::CheckIn(_) => Self::CHECK_IN,
+        }
+    }
+
+    pub fn payload(&self) -> serde_json::Value {
+        match self {
+            EventBody::CheckIn(c) => serde_json::to_value(c).expect("serialisable"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EventError {
+    #[error("event {id} has unknown kind {kind:?}")]
+    UnknownKind { id: Uuid, kind: String },
+    #[error("event {id} of kind {kind:?} has a bad payload: {reason}")]
+    BadPayload { id: Uuid, kind: String, reason: String },
+}
+
+impl EventError {
+    pub fn event_id(&self) -> Uuid {
+        match self {
+            EventError::UnknownKind { id, .. } | EventError::BadPayload { id, .. } => *id,
+        }
+    }
+}
+
+impl Event {
+    pub fn new(id: Uuid, seq: i64, created_at: DateTime<Utc>, body: &EventBody) -> Self {
+        Self { id, seq, kind: body.kind().to_string(), created_at, payload: body.payload() }
+    }
+
+    pub fn body(&self) -> Result<EventBody, EventError> {
+        match self.kind.as_str() {
+            EventBody::CHECK_IN => serde_json::from_value(self.payload.clone())
+                .map(EventBody::CheckIn)
+                .map_err(|e| EventError::BadPayload { id: self.id, kind: self.kind.clone(), reason: e.to_string() }),
+            other => Err(EventError::UnknownKind { id: self.id, kind: other.to_string() }),
+        }
+    }
+}
+
+/// A patient checked in at a kiosk: the booking, how they identified, and
+/// whether the kiosk decided online or from its offline cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckIn {
+    pub booking_id: i64,
+    pub booking_code: String,
+    pub id_number: IdNumber,
+    /// "id_card", "booking_qr", "exam_no", "id_and_mobile".
+    pub identified_by: String,
+    pub checked_in_at: DateTime<Utc>,
+    pub offline: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AckStatus {
+    /// First delivery: it took effect now.
+    Accepted,
+    /// Seen before: it took effect earlier, nothing was done again.
+    Duplicate,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ack {
+    pub id: Uuid,
+    pub status: AckStatus,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub acks: Vec<Ack>,
+}
+
+/// A booking with its person, as the kiosk's cache and lookups carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingRecord {
+    pub booking: Booking,
+    pub person: Person,
+    /// The server's change sequence of this booking (the pull cursor).
+    pub change_seq: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChangesResponse {
+    pub records: Vec<BookingRecord>,
+    pub next_cursor: i64,
+    /// More changes wait beyond `next_cursor`.
+    pub more: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LookupRequest {
+    pub query: IdentityQuery,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LookupResponse {
+    pub records: Vec<BookingRecord>,
+}
+
+/// Every 4xx/5xx from the API carries this body.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ApiError {
+    /// Stable machine-readable code, e.g. "replayed", "unknown_event_kind".
+    pub error: String,
+    /// What went wrong, for a person reading logs.
+    pub message: String,
+    /// The events at fault, when the error is about particular events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub event_ids: Vec<Uuid>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_kinds_are_named() {
+        let e = Event {
+            id: Uuid::now_v7(),
+            seq: 1,
+            kind: "teleport".into(),
+            created_at: Utc::now(),
+            payload: serde_json::json!({}),
+        };
+        assert!(matches!(e.body(), Err(EventError::UnknownKind { .. })));
+        let bad = Event { kind: EventBody::CHECK_IN.into(), ..e };
+        assert!(matches!(bad.body(), Err(EventError::BadPayload { .. })));
+    }
+}
