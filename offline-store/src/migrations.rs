@@ -1,0 +1,96 @@
+//! Schema migrations, tracked in `PRAGMA user_version`. Append only: a
+//! migration that shipped is never edited, so every kiosk's journal reaches
+//! the same schema whatever version it started from (R5).
+
+use rusqlite::Connection;
+
+use crate::{Result, StoreError};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: outbox, local check-ins, offline cache, print jobs, settings.
+    r#"
+    CREATE TABLE outbox (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        id         TEXT NOT NULL UNIQUE,
+        kind       TEXT NOT NULL,
+        payload    TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        acked_at   TEXT,
+        rejected   TEXT,
+        attempts   INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX outbox_pending ON outbox(seq) WHERE acked_at IS NULL AND rejected IS NULL;
+
+    CREATE TABLE checkins (
+        event_id      TEXT PRIMARY KEY REFERENCES outbox(id),
+        booking_id    INTEGER NOT NULL,
+        id_number     TEXT NOT NULL,
+        identified_by TEXT NOT NULL,
+        checked_in_at TEXT NOT NULL,
+        offline       INTEGER NOT NULL
+    );
+    CREATE INDEX checkins_booking ON checkins(booking_id);
+
+    CREATE TABLE cache_people (
+        id_number  TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        sex        TEXT NOT NULL,
+        birth_date TEXT NOT NULL,
+        mobile     TEXT NOT NULL
+    );
+    CREATE TABLE cache_bookings (
+        id             INTEGER PRIMARY KEY,
+        code           TEXT NOT NULL,
+        exam_no        TEXT NOT NULL,
+        id_number      TEXT NOT NULL,
+        campus         TEXT NOT NULL,
+        package        TEXT NOT NULL,
+        exam_date      TEXT NOT NULL,
+        slot_start     TEXT NOT NULL,
+        slot_end       TEXT NOT NULL,
+        amount_due_fen INTEGER NOT NULL,
+        state          TEXT NOT NULL,
+        change_seq     INTEGER NOT NULL
+    );
+    CREATE INDEX cache_bookings_id_number ON cache_bookings(id_number);
+    CREATE INDEX cache_bookings_code ON cache_bookings(code);
+    CREATE INDEX cache_bookings_exam_no ON cache_bookings(exam_no);
+
+    CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+    CREATE TABLE print_jobs (
+        id         TEXT PRIMARY KEY,
+        kind       TEXT NOT NULL,
+        event_id   TEXT REFERENCES outbox(id),
+        person     TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE TABLE print_parts (
+        job_id     TEXT NOT NULL REFERENCES print_jobs(id),
+        idx        INTEGER NOT NULL,
+        printer    TEXT NOT NULL,
+        body       BLOB NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'done', 'failed')),
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (job_id, idx)
+    );
+    "#,
+];
+
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    let known = MIGRATIONS.len() as i64;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > known {
+        return Err(StoreError::TooNew { found, known });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

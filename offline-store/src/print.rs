@@ -1,0 +1,162 @@
+//! Print jobs and their parts. A job is rendered into parts and committed
+//! before the first byte reaches a printer; the spooler then moves each part
+//! pending → sending → done | failed, committing every step, so a restart
+//! knows exactly which part was in flight.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Transaction, params};
+use uuid::Uuid;
+
+use crate::{Journal, Result, StoreError, ts};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartState {
+    Pending,
+    Sending,
+    Done,
+    Failed,
+}
+
+impl PartState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartState::Pending => "pending",
+            PartState::Sending => "sending",
+            PartState::Done => "done",
+            PartState::Failed => "failed",
+        }
+    }
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "pending" => PartState::Pending,
+            "sending" => PartState::Sending,
+            "done" => PartState::Done,
+            "failed" => PartState::Failed,
+            other => return Err(StoreError::Corrupt(format!("part state {other:?}"))),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPart {
+    /// Which printer takes it: "receipt", "label", "report".
+    pub printer: String,
+    /// The rendered bytes (ESC/POS, TSPL, PDF).
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPrintJob {
+    pub id: Uuid,
+    /// "guide_sheet", "lab_labels", "fee_list", "report".
+    pub kind: String,
+    /// Whose documents these are (booking code), for pickup when they left.
+    pub person: String,
+    pub parts: Vec<NewPart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrintPart {
+    pub job_id: Uuid,
+    pub idx: i64,
+    pub printer: String,
+    pub body: Vec<u8>,
+    pub state: PartState,
+    pub attempts: i64,
+}
+
+pub(crate) fn insert_job(tx: &Transaction<'_>, job: &NewPrintJob, event: Option<Uuid>, now: DateTime<Utc>) -> Result<()> {
+    tx.execute(
+        "INSERT INTO print_jobs(id, kind, event_id, person, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![job.id.to_string(), job.kind, event.map(|e| e.to_string()), job.person, ts(now)],
+    )?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO print_parts(job_id, idx, printer, body, state, updated_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
+    )?;
+    for (i, part) in job.parts.iter().enumerate() {
+        stmt.execute(params![job.id.to_string(), i as i64, part.printer, part.body, ts(now)])?;
+    }
+    Ok(())
+}
+
+impl Journal {
+    pub fn add_print_job(&mut self, job: &NewPrintJob, now: DateTime<Utc>) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        insert_job(&tx, job, None, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Parts not yet done or failed, oldest job first, in part order.
+    pub fn unfinished_parts(&self) -> Result<Vec<PrintPart>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.job_id, p.idx, p.printer, p.body, p.state, p.attempts FROM print_parts p
+             JOIN print_jobs j ON j.id = p.job_id
+             WHERE p.state IN ('pending', 'sending') ORDER BY j.created_at, j.id, p.idx",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, String>(4)?, r.get(5)?))
+        })?;
+        rows.map(|row| {
+            let (job, idx, printer, body, state, attempts) = row?;
+            Ok(PrintPart {
+                job_id: Uuid::parse_str(&job).map_err(|e| StoreError::Corrupt(format!("job id {job:?}: {e}")))?,
+                idx,
+                printer,
+                body,
+                state: PartState::parse(&state)?,
+                attempts,
+            })
+        })
+        .collect()
+    }
+
+    /// Commits one part's new state; `sending` counts an attempt.
+    pub fn set_part_state(&mut self, job: Uuid, idx: i64, state: PartState, now: DateTime<Utc>) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE print_parts SET state = ?3, updated_at = ?4,
+               attempts = attempts + CASE WHEN ?3 = 'sending' THEN 1 ELSE 0 END
+             WHERE job_id = ?1 AND idx = ?2",
+            params![job.to_string(), idx, state.as_str(), ts(now)],
+        )?;
+        if n != 1 {
+            return Err(StoreError::Corrupt(format!("no print part {job}/{idx}")));
+        }
+        tx.execute(
+            "UPDATE print_jobs SET finished_at = ?2 WHERE id = ?1 AND finished_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM print_parts WHERE job_id = ?1 AND state IN ('pending', 'sending'))",
+            params![job.to_string(), ts(now)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_move_through_their_states() {
+        let mut j = Journal::open_in_memory_for_tests();
+        let job = NewPrintJob {
+            id: Uuid::now_v7(),
+            kind: "guide_sheet".into(),
+            person: "BK1".into(),
+            parts: vec![
+                NewPart { printer: "receipt".into(), body: b"part0".to_vec() },
+                NewPart { printer: "label".into(), body: b"part1".to_vec() },
+            ],
+        };
+        j.add_print_job(&job, Utc::now()).unwrap();
+        assert_eq!(j.unfinished_parts().unwrap().len(), 2);
+        j.set_part_state(job.id, 0, PartState::Sending, Utc::now()).unwrap();
+        let parts = j.unfinished_parts().unwrap();
+        assert_eq!((parts[0].state, parts[0].attempts), (PartState::Sending, 1));
+        j.set_part_state(job.id, 0, PartState::Done, Utc::now()).unwrap();
+        j.set_part_state(job.id, 1, PartState::Done, Utc::now()).unwrap();
+        assert!(j.unfinished_parts().unwrap().is_empty());
+        assert!(j.set_part_state(job.id, 7, PartState::Done, Utc::now()).is_err());
+    }
+}
