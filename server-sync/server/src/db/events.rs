@@ -1,0 +1,96 @@
+//! Kiosk events: deduplicated by event id, so at-least-once delivery takes
+//! effect exactly once.
+
+use chrono::{DateTime, Utc};
+use exam_protocol::{Ack, AckStatus, CheckIn, Event, EventBody};
+use sqlx::{Any, Row, Transaction};
+
+use super::bookings::next_change_seq;
+use super::{Db, Result, next_id, ts};
+
+#[derive(Debug, Clone)]
+pub struct PushOutcome {
+    pub acks: Vec<Ack>,
+    pub accepted: u64,
+    pub duplicates: u64,
+}
+
+impl Db {
+    /// Applies a validated batch in one transaction: each event is recorded
+    /// once by id; a repeat is acknowledged as a duplicate and changes nothing.
+    pub async fn apply_events(&self, kiosk_id: &str, events: &[(Event, EventBody)], now: DateTime<Utc>) -> Result<PushOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let mut out = PushOutcome { acks: Vec::with_capacity(events.len()), accepted: 0, duplicates: 0 };
+        for (event, body) in events {
+            let inserted = sqlx::query(
+                "INSERT INTO kiosk_events(event_id, kiosk_id, seq, kind, payload, created_at, received_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(event.id.to_string())
+            .bind(kiosk_id)
+            .bind(event.seq)
+            .bind(&event.kind)
+            .bind(event.payload.to_string())
+            .bind(ts(event.created_at))
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            let status = if inserted {
+                match body {
+                    EventBody::CheckIn(c) => register_check_in(&mut tx, kiosk_id, event, c, now).await?,
+                }
+                out.accepted += 1;
+                AckStatus::Accepted
+            } else {
+                out.duplicates += 1;
+                AckStatus::Duplicate
+            };
+            out.acks.push(Ack { id: event.id, status });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
+
+/// Registers a check-in and marks the booking checked in. A second check-in
+/// of the same booking (two kiosks, or the patient twice) is kept, flagged
+/// `repeat`, for the desk to see; an unknown booking is flagged too.
+async fn register_check_in(tx: &mut Transaction<'_, Any>, kiosk_id: &str, event: &Event, c: &CheckIn, now: DateTime<Utc>) -> Result<()> {
+    let booking = sqlx::query("SELECT state, id_number FROM bookings WHERE id = $1")
+        .bind(c.booking_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let outcome = match booking {
+        None => "unknown_booking",
+        Some(r) if r.try_get::<String, _>("id_number")? != c.id_number.as_str() => "identity_mismatch",
+        Some(r) if r.try_get::<String, _>("state")? == "checked_in" => "repeat",
+        Some(r) if r.try_get::<String, _>("state")? == "cancelled" => "cancelled_booking",
+        Some(_) => {
+            let seq = next_change_seq(tx).await?;
+            sqlx::query("UPDATE bookings SET state = 'checked_in', change_seq = $2 WHERE id = $1")
+                .bind(c.booking_id)
+                .bind(seq)
+                .execute(&mut **tx)
+                .await?;
+            "registered"
+        }
+    };
+    sqlx::query(
+        "INSERT INTO registrations(id, event_id, kiosk_id, booking_id, identified_by, offline, checked_in_at, received_at, outcome)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(next_id())
+    .bind(event.id.to_string())
+    .bind(kiosk_id)
+    .bind(c.booking_id)
+    .bind(&c.identified_by)
+    .bind(i64::from(c.offline))
+    .bind(ts(c.checked_in_at))
+    .bind(ts(now))
+    .bind(outcome)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

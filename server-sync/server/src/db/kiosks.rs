@@ -1,0 +1,131 @@
+//! Kiosks: enrolment, their public keys, replay protection, heartbeats.
+
+use chrono::{DateTime, Utc};
+use exam_protocol::Heartbeat;
+use exam_protocol::auth::sha256_hex;
+use sqlx::Row;
+
+use super::{Db, Result, ts};
+
+#[derive(Debug, Clone)]
+pub struct KioskRow {
+    pub id: String,
+    pub campus: String,
+    pub zone: String,
+    pub public_key: Option<String>,
+    pub last_seen: Option<String>,
+    pub app_version: Option<String>,
+    pub backlog: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnrolError {
+    #[error("unknown kiosk, or the enrolment secret is wrong or already used")]
+    Refused,
+    #[error(transparent)]
+    Db(#[from] super::DbError),
+}
+
+impl From<sqlx::Error> for EnrolError {
+    fn from(e: sqlx::Error) -> Self {
+        EnrolError::Db(e.into())
+    }
+}
+
+impl Db {
+    /// Registers a kiosk (or re-issues its enrolment) and returns the
+    /// one-time enrolment secret. Only its hash is stored.
+    pub async fn add_kiosk(&self, id: &str, campus: &str, zone: &str, secret: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO kiosks(id, campus, zone, enrolment_secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO UPDATE SET campus = excluded.campus, zone = excluded.zone,
+               enrolment_secret_hash = excluded.enrolment_secret_hash",
+        )
+        .bind(id)
+        .bind(campus)
+        .bind(zone)
+        .bind(sha256_hex(secret))
+        .bind(ts(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        self.audit("system", "kiosk.add", &format!("kiosk {id} campus {campus} zone {zone}")).await
+    }
+
+    /// Exchanges the one-time secret for the kiosk's public key. The secret
+    /// is consumed in the same statement, so it works once only.
+    pub async fn enrol(&self, id: &str, secret: &str, public_key: &str) -> Result<KioskRow, EnrolError> {
+        let done = sqlx::query(
+            "UPDATE kiosks SET public_key = $3, enrolled_at = $4, enrolment_secret_hash = NULL
+              WHERE id = $1 AND enrolment_secret_hash = $2",
+        )
+        .bind(id)
+        .bind(sha256_hex(secret))
+        .bind(public_key)
+        .bind(ts(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() != 1 {
+            self.audit(id, "kiosk.enrol_refused", "wrong, used or unknown enrolment secret").await?;
+            return Err(EnrolError::Refused);
+        }
+        self.audit(id, "kiosk.enrolled", "new public key").await?;
+        self.kiosk(id).await?.ok_or(EnrolError::Refused)
+    }
+
+    pub async fn kiosk(&self, id: &str) -> Result<Option<KioskRow>> {
+        let row = sqlx::query("SELECT id, campus, zone, public_key, last_seen, app_version, backlog FROM kiosks WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| kiosk_row(&r)).transpose()
+    }
+
+    pub async fn kiosks(&self) -> Result<Vec<KioskRow>> {
+        let rows = sqlx::query("SELECT id, campus, zone, public_key, last_seen, app_version, backlog FROM kiosks ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(kiosk_row).collect()
+    }
+
+    /// Records a request nonce; false when it was seen before (a replay).
+    pub async fn use_nonce(&self, kiosk_id: &str, nonce: &str, now: DateTime<Utc>) -> Result<bool> {
+        let r = sqlx::query("INSERT INTO kiosk_nonces(kiosk_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(kiosk_id)
+            .bind(nonce)
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Nonces older than the signature window can no longer be replayed
+    /// (their requests are refused as expired), so they are dropped.
+    pub async fn prune_nonces(&self, before: DateTime<Utc>) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM kiosk_nonces WHERE seen_at < $1").bind(ts(before)).execute(&self.pool).await?;
+        Ok(r.rows_affected())
+    }
+
+    pub async fn heartbeat(&self, kiosk_id: &str, hb: &Heartbeat, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE kiosks SET last_seen = $2, app_version = $3, backlog = $4, devices = $5 WHERE id = $1")
+            .bind(kiosk_id)
+            .bind(ts(now))
+            .bind(&hb.app_version)
+            .bind(hb.backlog as i64)
+            .bind(serde_json::to_string(&hb.devices).unwrap_or_default())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+fn kiosk_row(r: &sqlx::any::AnyRow) -> Result<KioskRow> {
+    Ok(KioskRow {
+        id: r.try_get("id")?,
+        campus: r.try_get("campus")?,
+        zone: r.try_get("zone")?,
+        public_key: r.try_get("public_key")?,
+        last_seen: r.try_get("last_seen")?,
+        app_version: r.try_get("app_version")?,
+        backlog: r.try_get("backlog")?,
+    })
+}

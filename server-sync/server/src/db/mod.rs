@@ -1,0 +1,118 @@
+//! The central store: one repository layer over SQLite (embedded default)
+//! and PostgreSQL, chosen by URL, through sqlx's `Any` driver.
+//!
+//! Portability rules (see ARCHITECTURE.md): ids are BIGINT from the
+//! application, times RFC 3339 TEXT in UTC with fixed width (so they sort as
+//! text), flags INTEGER; no advisory locks, triggers, LISTEN/NOTIFY or
+//! SKIP LOCKED, so that PostgreSQL-compatible distributed engines also work.
+
+mod bookings;
+mod events;
+mod kiosks;
+mod staff;
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, Utc};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+pub use bookings::ChangesPage;
+pub use events::PushOutcome;
+pub use kiosks::{EnrolError, KioskRow};
+pub use staff::{CountTable, LoginOutcome, RegistrationRow, SessionUser, StaffUser};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL (use sqlite:// or postgres://)")]
+    UnsupportedUrl,
+    #[error("stored row is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = DbError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub(crate) pool: AnyPool,
+    pub backend: Backend,
+}
+
+/// Migrations in order. Portable SQL runs on both back ends; a migration
+/// that must differ gets a per-backend file under `migrations/<backend>/`.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
+
+impl Db {
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if url.starts_with("sqlite:") {
+            // Create the file on first start; WAL and synchronous=FULL are sqlx's SQLite defaults.
+            let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            return Err(DbError::UnsupportedUrl);
+        };
+        // SQLite has one writer anyway; one connection avoids SQLITE_BUSY on
+        // lock upgrades and keeps `sqlite::memory:` a single database.
+        let max = if backend == Backend::Sqlite { 1 } else { 16 };
+        let pool = AnyPoolOptions::new().max_connections(max).connect(&url).await?;
+        Ok(Self { pool, backend })
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        let migrations = MIGRATIONS
+            .iter()
+            .map(|(v, d, sql)| Migration::new(*v, (*d).into(), MigrationType::Simple, sqlx::SqlSafeStr::into_sql_str(*sql), false))
+            .collect();
+        let mut m = Migrator::with_migrations(migrations);
+        // Advisory locks are not portable; run `exam-server migrate` once
+        // before starting several instances.
+        m.set_locking(false);
+        m.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Fixed-width UTC timestamps sort as text on every back end.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+pub fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| DbError::Corrupt(format!("timestamp {s:?}: {e}")))
+}
+
+/// Application-assigned 63-bit ids: milliseconds since 2024 in the high
+/// bits, a per-process counter below; increasing within one process.
+pub fn next_id() -> i64 {
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    const EPOCH_MS: i64 = 1_704_067_200_000;
+    let candidate = (Utc::now().timestamp_millis() - EPOCH_MS) << 16;
+    let mut prev = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = candidate.max(prev + 1);
+        match LAST.compare_exchange_weak(prev, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(p) => prev = p,
+        }
+    }
+}

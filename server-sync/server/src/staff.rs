@@ -1,0 +1,342 @@
+//! The staff web UI: login, first-login password change, and today's
+//! registrations, updated live over server-sent events. Server-side
+//! rendered; the only script is `static/staff.js` (no CDN, no framework).
+
+use std::convert::Infallible;
+use std::time::Duration as StdDuration;
+
+use askama::Template;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Router, routing::get, routing::post};
+use chrono::{DateTime, Duration, Utc};
+use exam_domain::mask;
+use futures_util::Stream;
+use serde::Deserialize;
+
+use crate::db::{LoginOutcome, RegistrationRow, SessionUser};
+use crate::metrics::Metrics;
+use crate::{AppState, password};
+
+const COOKIE: &str = "exam_sid";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/registrations") }))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/password", get(password_page).post(change_password))
+        .route("/registrations", get(registrations_page))
+        .route("/registrations/stream", get(stream))
+        .route("/static/staff.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], include_str!("../static/staff.js")) }))
+        .route("/static/staff.css", get(|| async { ([(header::CONTENT_TYPE, "text/css")], include_str!("../static/staff.css")) }))
+}
+
+fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(s) => Html(s).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == COOKIE).then(|| v.to_string())
+    })
+}
+
+/// The signed-in user, or a redirect to the login page.
+async fn require_user(st: &AppState, headers: &HeaderMap) -> Result<SessionUser, Response> {
+    let token = cookie_token(headers).ok_or_else(|| Redirect::to("/login").into_response())?;
+    let idle = Duration::minutes(st.config.session_idle_minutes);
+    match st.db.session(&exam_protocol::auth::sha256_hex(&token), Utc::now(), idle).await {
+        Ok(Some(u)) => Ok(u),
+        Ok(None) => Err(Redirect::to("/login").into_response()),
+        Err(e) => {
+            tracing::error!(error = %e, "session lookup failed");
+            Err(StatusCode::SERVICE_UNAVAILABLE.into_response())
+        }
+    }
+}
+
+/// As [`require_user`], and the first-login password change is done.
+async fn require_ready_user(st: &AppState, headers: &HeaderMap) -> Result<SessionUser, Response> {
+    let u = require_user(st, headers).await?;
+    if u.must_change {
+        return Err(Redirect::to("/password").into_response());
+    }
+    Ok(u)
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    error: Option<String>,
+}
+
+async fn login_page() -> Response {
+    render(&LoginPage { error: None })
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+}
+
+async fn login(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+    // One message for every failure, so the page does not tell which accounts exist.
+    let refused = |msg: &str| render(&LoginPage { error: Some(msg.to_string()) });
+    const WRONG: &str = "用户名或密码错误 / Wrong user name or password";
+    let user = match st.db.user_by_name(f.username.trim()).await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            // Spend the same time as a real check.
+            let _ = password::verify(f.password, password::dummy_hash().await).await;
+            Metrics::inc(&st.metrics.staff_logins_failed);
+            return refused(WRONG);
+        }
+        Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    };
+    let now = Utc::now();
+    if user.locked_until.is_some_and(|t| t > now) {
+        Metrics::inc(&st.metrics.staff_logins_failed);
+        return refused("账户已锁定，请 15 分钟后再试 / Account locked: try again in 15 minutes");
+    }
+    if !password::verify(f.password, user.password_hash.clone()).await {
+        Metrics::inc(&st.metrics.staff_logins_failed);
+        return match st.db.login_failed(&user, now).await {
+            Ok(LoginOutcome::Locked) => refused("账户已锁定，请 15 分钟后再试 / Account locked: try again in 15 minutes"),
+            _ => refused(WRONG),
+        };
+    }
+    let token = exam_protocol::auth::random_token();
+    let csrf = exam_protocol::auth::random_token();
+    if st.db.login_succeeded(&user, &exam_protocol::auth::sha256_hex(&token), &csrf, now).await.is_err() {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    Metrics::inc(&st.metrics.staff_logins_ok);
+    let secure = if st.config.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
+    let to = if user.must_change { "/password" } else { "/registrations" };
+    ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
+    if let (Ok(u), Some(token)) = (require_user(&st, &headers).await, cookie_token(&headers)) {
+        if u.csrf == f.csrf {
+            let _ = st.db.end_session(&exam_protocol::auth::sha256_hex(&token)).await;
+            let _ = st.db.audit(&u.username, "logout", "").await;
+        }
+    }
+    ([(header::SET_COOKIE, format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"))], Redirect::to("/login")).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    username: String,
+    csrf: String,
+    forced: bool,
+    error: Option<String>,
+}
+
+async fn password_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    match require_user(&st, &headers).await {
+        Ok(u) => render(&PasswordPage { forced: u.must_change, username: u.username, csrf: u.csrf, error: None }),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    csrf: String,
+    current: String,
+    new: String,
+    confirm: String,
+}
+
+async fn change_password(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<PasswordForm>) -> Response {
+    let u = match require_user(&st, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if u.csrf != f.csrf {
+        return (StatusCode::FORBIDDEN, "stale form: reload the page").into_response();
+    }
+    let again = |msg: String| render(&PasswordPage { forced: u.must_change, username: u.username.clone(), csrf: u.csrf.clone(), error: Some(msg) });
+    let Ok(Some(user)) = st.db.user_by_name(&u.username).await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    if !password::verify(f.current, user.password_hash.clone()).await {
+        return again("当前密码错误 / The current password is wrong".into());
+    }
+    if f.new != f.confirm {
+        return again("两次输入的新密码不一致 / The new passwords differ".into());
+    }
+    if password::verify(f.new.clone(), user.password_hash).await {
+        return again("新密码不能与旧密码相同 / The new password must differ from the old one".into());
+    }
+    if let Err(e) = exam_domain::password::check(&u.username, &f.new) {
+        return again(format!("新密码不符合要求 / {e}"));
+    }
+    let hash = password::hash(f.new).await;
+    if st.db.set_password(u.user_id, &u.username, &hash).await.is_err() {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    Redirect::to("/registrations").into_response()
+}
+
+/// One registration as displayed: masked on the server (S5).
+struct RowView {
+    time: String,
+    kiosk: String,
+    name: String,
+    id_number: String,
+    booking: String,
+    package: String,
+    outcome: &'static str,
+    outcome_class: &'static str,
+    mode: &'static str,
+    delay: String,
+}
+
+impl From<&RegistrationRow> for RowView {
+    fn from(r: &RegistrationRow) -> Self {
+        let (outcome, outcome_class) = match r.outcome.as_str() {
+            "registered" => ("已登记", "ok"),
+            "repeat" => ("重复签到", "warn"),
+            "unknown_booking" => ("预约不存在", "bad"),
+            "identity_mismatch" => ("身份不符", "bad"),
+            "cancelled_booking" => ("预约已取消", "bad"),
+            _ => ("未知", "bad"),
+        };
+        Self {
+            time: r.checked_in_at.with_timezone(&exam_domain::centre_offset()).format("%H:%M:%S").to_string(),
+            kiosk: r.kiosk_id.clone(),
+            name: r.name.as_deref().map(mask::name).unwrap_or_default(),
+            id_number: r.id_number.as_deref().map(mask::id_number).unwrap_or_default(),
+            booking: r.booking_code.clone().unwrap_or_default(),
+            package: r.package.clone().unwrap_or_default(),
+            outcome,
+            outcome_class,
+            mode: if r.offline { "离线" } else { "在线" },
+            delay: human_delay(r.received_at - r.checked_in_at),
+        }
+    }
+}
+
+fn human_delay(d: Duration) -> String {
+    let ms = d.num_milliseconds().max(0);
+    match ms {
+        0..=59_999 => format!("{:.1} s", ms as f64 / 1000.0),
+        60_000..=3_599_999 => format!("{} min {} s", ms / 60_000, ms % 60_000 / 1000),
+        _ => format!("{} h {} min", ms / 3_600_000, ms % 3_600_000 / 60_000),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "rows.html")]
+struct Rows {
+    rows: Vec<RowView>,
+}
+
+struct KioskView {
+    id: String,
+    zone: String,
+    last_seen: String,
+    backlog: String,
+    enrolled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "registrations.html")]
+struct RegistrationsPage {
+    username: String,
+    csrf: String,
+    rows: Rows,
+    count: usize,
+    newest: i64,
+    kiosks: Vec<KioskView>,
+}
+
+fn start_of_today() -> DateTime<Utc> {
+    let now = Utc::now().with_timezone(&exam_domain::centre_offset());
+    now.date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_local_timezone(exam_domain::centre_offset()).single().expect("fixed offset").with_timezone(&Utc)
+}
+
+async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let u = match require_ready_user(&st, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let (Ok(rows), Ok(kiosks)) = (st.db.registrations(start_of_today(), 0, 500).await, st.db.kiosks().await) else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let _ = st.db.audit(&u.username, "view.registrations", &format!("{} rows", rows.len())).await;
+    let kiosks = kiosks
+        .into_iter()
+        .map(|k| KioskView {
+            enrolled: k.public_key.is_some(),
+            last_seen: k.last_seen.as_deref().and_then(|t| crate::db::parse_ts(t).ok()).map_or("—".into(), |t| {
+                t.with_timezone(&exam_domain::centre_offset()).format("%H:%M:%S").to_string()
+            }),
+            backlog: k.backlog.map_or("—".into(), |b| b.to_string()),
+            id: k.id,
+            zone: k.zone,
+        })
+        .collect();
+    render(&RegistrationsPage {
+        username: u.username,
+        csrf: u.csrf,
+        count: rows.len(),
+        newest: rows.first().map_or(0, |r| r.id),
+        rows: Rows { rows: rows.iter().map(RowView::from).collect() },
+        kiosks,
+    })
+}
+
+#[derive(Deserialize)]
+struct StreamQuery {
+    #[serde(default)]
+    after: i64,
+}
+
+/// New registrations as `rows` events of rendered, masked table rows. Woken
+/// by this process's pushes at once, and every 2 s for pushes that reached
+/// another instance of the service.
+async fn stream(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<StreamQuery>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
+    require_ready_user(&st, &headers).await?;
+    // A reconnecting EventSource says where it stopped.
+    let after = headers.get("last-event-id").and_then(|v| v.to_str().ok()?.parse().ok()).unwrap_or(q.after);
+    let rx = st.changed.subscribe();
+    let since = start_of_today();
+    let stream = futures_util::stream::unfold((st, rx, after), move |(st, mut rx, last)| async move {
+        loop {
+            tokio::select! {
+                _ = rx.recv() => {}
+                () = tokio::time::sleep(StdDuration::from_secs(2)) => {}
+            }
+            let rows = match st.db.registrations(since, last, 200).await {
+                Ok(rows) if !rows.is_empty() => rows,
+                _ => continue,
+            };
+            let newest = rows[0].id;
+            let html = Rows { rows: rows.iter().map(RowView::from).collect() }.render().unwrap_or_default();
+            let event = Event::default().event("rows").id(newest.to_string()).data(html);
+            return Some((Ok(event), (st, rx, newest)));
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
