@@ -1,0 +1,11 @@
+//! The kiosk: the check-in core shared by every front end (the headless
+//! runner now, the Slint touch UI next), the kiosk's settings in its
+//! journal, and the scripted headless runner used by the demo and tests.
+
+pub mod checkin;
+pub mod cli;
+pub mod runner;
+pub mod script;
+pub mod settings;
+
+pub use checkin::{Candidate, CheckinCore, CheckinError, Identified, Source};

@@ -1,0 +1,156 @@
+//! The kiosk side of sync.
+//!
+//! [`SyncClient`] speaks the signed protocol of `exam-protocol` over HTTP;
+//! [`agent::SyncAgent`] runs beside the kiosk, pushing the journal's outbox
+//! (an event leaves it only once the server acknowledged it), following the
+//! server's booking changes into the offline cache and sending heartbeats,
+//! with exponential backoff and jitter while the server is away.
+
+pub mod agent;
+pub mod backoff;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use exam_domain::IdentityQuery;
+use exam_protocol::auth::{H_VERSION, KioskKey};
+use exam_protocol::{
+    ApiError, ChangesResponse, EnrolRequest, EnrolResponse, Event, Heartbeat, HeartbeatResponse, LookupRequest,
+    LookupResponse, PROTOCOL_VERSION, PushRequest, PushResponse, paths,
+};
+use reqwest::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use agent::{AgentConfig, SyncAgent, SyncStatus};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// No answer: network down, server stopped, timeout. Retry later.
+    #[error("central service unreachable: {0}")]
+    Unreachable(String),
+    /// The server refused the request; retrying the same request won't help.
+    #[error("central service refused the request ({status}): {} ({})", .error.message, .error.error)]
+    Refused { status: u16, error: ApiError },
+    /// The server failed; retry later.
+    #[error("central service error {status}: {body}")]
+    Server { status: u16, body: String },
+    #[error("unexpected answer from the central service: {0}")]
+    Decode(String),
+    /// The local journal failed; sync retries with backoff.
+    #[error("kiosk journal error: {0}")]
+    Journal(String),
+}
+
+impl SyncError {
+    /// Worth retrying the same request later?
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SyncError::Unreachable(_) | SyncError::Server { .. } | SyncError::Journal(_))
+    }
+}
+
+/// A signed client for one kiosk.
+#[derive(Debug, Clone)]
+pub struct SyncClient {
+    http: reqwest::Client,
+    base: String,
+    key: KioskKey,
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("TLS backend initialises")
+}
+
+async fn decode<R: DeserializeOwned>(resp: reqwest::Response) -> Result<R, SyncError> {
+    let status = resp.status();
+    let bytes = resp.bytes().await.map_err(|e| SyncError::Unreachable(e.to_string()))?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()));
+    }
+    if status.is_client_error() {
+        let error = serde_json::from_slice(&bytes).unwrap_or_else(|_| ApiError {
+            error: "http_error".into(),
+            message: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
+            event_ids: vec![],
+        });
+        return Err(SyncError::Refused { status: status.as_u16(), error });
+    }
+    Err(SyncError::Server { status: status.as_u16(), body: String::from_utf8_lossy(&bytes).chars().take(300).collect() })
+}
+
+fn unreachable(e: reqwest::Error) -> SyncError {
+    SyncError::Unreachable(e.to_string())
+}
+
+impl SyncClient {
+    pub fn new(base_url: &str, key: KioskKey) -> Self {
+        Self { http: http_client(), base: base_url.trim_end_matches('/').to_string(), key }
+    }
+
+    pub fn kiosk_id(&self) -> &str {
+        &self.key.kiosk_id
+    }
+
+    /// Enrols with a one-time secret: generates this kiosk's key pair and
+    /// registers its public half. Keep the returned key (in the journal).
+    pub async fn enrol(base_url: &str, kiosk_id: &str, secret: &str, app_version: &str) -> Result<(KioskKey, EnrolResponse), SyncError> {
+        let key = KioskKey::generate(kiosk_id);
+        let req = EnrolRequest {
+            kiosk_id: kiosk_id.into(),
+            enrolment_secret: secret.into(),
+            public_key: key.public_key_b64(),
+            app_version: app_version.into(),
+        };
+        let resp = http_client()
+            .post(format!("{}{}", base_url.trim_end_matches('/'), paths::ENROL))
+            .json(&req)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        Ok((key, decode(resp).await?))
+    }
+
+    async fn signed<R: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&impl Serialize>, timeout: Duration) -> Result<R, SyncError> {
+        let bytes = match body {
+            Some(b) => serde_json::to_vec(b).map_err(|e| SyncError::Decode(e.to_string()))?,
+            None => Vec::new(),
+        };
+        let headers = self.key.sign(method.as_str(), path, &bytes, Utc::now().timestamp_millis());
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .timeout(timeout)
+            .header(H_VERSION, PROTOCOL_VERSION.to_string());
+        for (k, v) in headers.pairs() {
+            req = req.header(k, v);
+        }
+        if body.is_some() {
+            req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(bytes);
+        }
+        decode(req.send().await.map_err(unreachable)?).await
+    }
+
+    pub async fn push(&self, events: &[Event]) -> Result<PushResponse, SyncError> {
+        let body = PushRequest { events: events.to_vec() };
+        self.signed(Method::POST, paths::EVENTS, Some(&body), Duration::from_secs(20)).await
+    }
+
+    pub async fn changes(&self, cursor: i64, limit: i64) -> Result<ChangesResponse, SyncError> {
+        let path = format!("{}?cursor={cursor}&limit={limit}", paths::CHANGES);
+        self.signed(Method::GET, &path, None::<&()>, Duration::from_secs(20)).await
+    }
+
+    /// Looks a person up online, with a short timeout: a patient is waiting,
+    /// and the offline cache answers when the server is slow.
+    pub async fn lookup(&self, query: &IdentityQuery, timeout: Duration) -> Result<LookupResponse, SyncError> {
+        self.signed(Method::POST, paths::LOOKUP, Some(&LookupRequest { query: query.clone() }), timeout).await
+    }
+
+    pub async fn heartbeat(&self, hb: &Heartbeat) -> Result<HeartbeatResponse, SyncError> {
+        self.signed(Method::POST, paths::HEARTBEAT, Some(hb), Duration::from_secs(10)).await
+    }
+}

@@ -6,6 +6,10 @@ use chrono::{Duration, NaiveDate, NaiveTime};
 
 use crate::{Booking, BookingState, IdNumber, Person};
 
+/// The seed of the demo data: the server seeds bookings with it and the
+/// demo kiosk's simulated ID cards are drawn from it.
+pub const DEMO_SEED: u64 = 2026;
+
 /// SplitMix64: tiny, deterministic, good enough for demo data.
 #[derive(Debug, Clone)]
 pub struct Rng(u64);

@@ -16,16 +16,21 @@ pub enum Eligibility {
     /// Too early: printing opens at `opens_at` (local time).
     TooEarly { opens_at: NaiveDateTime },
     NotToday,
+    /// Booked at another campus: the patient must go there.
+    OtherCampus { campus: String },
     AlreadyCheckedIn,
     Cancelled,
 }
 
 /// Decides whether this booking may be checked in and printed now.
-pub fn eligibility(booking: &Booking, now_local: NaiveDateTime) -> Eligibility {
+pub fn eligibility(booking: &Booking, kiosk_campus: &str, now_local: NaiveDateTime) -> Eligibility {
     match booking.state {
         BookingState::Cancelled => return Eligibility::Cancelled,
         BookingState::CheckedIn => return Eligibility::AlreadyCheckedIn,
         BookingState::Booked => {}
+    }
+    if booking.campus != kiosk_campus {
+        return Eligibility::OtherCampus { campus: booking.campus.clone() };
     }
     if booking.exam_date != now_local.date() {
         return Eligibility::NotToday;
@@ -67,13 +72,14 @@ mod tests {
     fn slot_rules() {
         let b = booking(BookingState::Booked);
         assert_eq!(
-            eligibility(&b, at(8, 29)),
+            eligibility(&b, "main", at(8, 29)),
             Eligibility::TooEarly { opens_at: at(8, 30) }
         );
-        assert_eq!(eligibility(&b, at(8, 30)), Eligibility::Ready);
-        assert_eq!(eligibility(&b, at(16, 0)), Eligibility::Ready);
-        assert_eq!(eligibility(&b, at(8, 30) + Duration::days(1)), Eligibility::NotToday);
-        assert_eq!(eligibility(&booking(BookingState::CheckedIn), at(9, 0)), Eligibility::AlreadyCheckedIn);
-        assert_eq!(eligibility(&booking(BookingState::Cancelled), at(9, 0)), Eligibility::Cancelled);
+        assert_eq!(eligibility(&b, "main", at(8, 30)), Eligibility::Ready);
+        assert_eq!(eligibility(&b, "east", at(9, 0)), Eligibility::OtherCampus { campus: "main".into() });
+        assert_eq!(eligibility(&b, "main", at(16, 0)), Eligibility::Ready);
+        assert_eq!(eligibility(&b, "main", at(8, 30) + Duration::days(1)), Eligibility::NotToday);
+        assert_eq!(eligibility(&booking(BookingState::CheckedIn), "main", at(9, 0)), Eligibility::AlreadyCheckedIn);
+        assert_eq!(eligibility(&booking(BookingState::Cancelled), "main", at(9, 0)), Eligibility::Cancelled);
     }
 }

@@ -104,12 +104,10 @@ pub async fn seed_demo(db: &Db, people: usize, campus: &str) -> Result<usize, db
     let first = if first > now.time() { NaiveTime::MIN } else { first };
     let last = now.time().overflowing_add_signed(Duration::hours(1)).0;
     let last = if last < now.time() { NaiveTime::from_hms_opt(23, 30, 0).expect("valid") } else { last };
-    let day = exam_domain::demo::generate(DEMO_SEED, people, now.date(), first, last, campus);
+    let day = exam_domain::demo::generate(exam_domain::demo::DEMO_SEED, people, now.date(), first, last, campus);
     db.insert_bookings(&day.people, &day.bookings).await
 }
 
-/// The seed of the demo data, shared with the demo's simulated ID cards.
-pub const DEMO_SEED: u64 = 2026;
 
 /// A running server.
 pub struct Server {

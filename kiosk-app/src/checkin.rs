@@ -1,0 +1,158 @@
+//! The check-in core: identity → bookings (online, else the offline cache)
+//! → eligibility → journal. Pure decisions in [`assess`]; I/O at the edges.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use exam_domain::slot::{Eligibility, eligibility};
+use exam_domain::{IdentityQuery, Person};
+use exam_protocol::{BookingRecord, CheckIn, Event};
+use offline_store::{Journal, StoreError};
+use sync_client::SyncClient;
+use tokio::sync::Notify;
+
+/// Where the answer about a person's bookings came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Online,
+    /// The server did not answer in time; the offline cache did.
+    OfflineCache,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub record: BookingRecord,
+    pub eligibility: Eligibility,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identified {
+    pub source: Source,
+    pub person: Option<Person>,
+    pub candidates: Vec<Candidate>,
+}
+
+impl Identified {
+    pub fn ready(&self) -> impl Iterator<Item = &Candidate> {
+        self.candidates.iter().filter(|c| c.eligibility == Eligibility::Ready)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckinError {
+    #[error("kiosk journal: {0}")]
+    Store(#[from] StoreError),
+    #[error("this booking cannot be checked in now: {0:?}")]
+    NotEligible(Eligibility),
+}
+
+/// Pure: each booking with what may be done with it now. A booking this
+/// kiosk already checked in counts as checked in, whatever the (possibly
+/// not yet informed) server said.
+pub fn assess(records: Vec<BookingRecord>, checked_in_here: impl Fn(i64) -> bool, campus: &str, now_local: NaiveDateTime) -> Vec<Candidate> {
+    records
+        .into_iter()
+        .map(|mut record| {
+            if checked_in_here(record.booking.id) {
+                record.booking.state = exam_domain::BookingState::CheckedIn;
+            }
+            let eligibility = eligibility(&record.booking, campus, now_local);
+            Candidate { record, eligibility }
+        })
+        .collect()
+}
+
+pub struct CheckinCore {
+    journal: Arc<Mutex<Journal>>,
+    client: Option<SyncClient>,
+    campus: String,
+    wake: Option<Arc<Notify>>,
+    lookup_timeout: Duration,
+}
+
+impl std::fmt::Debug for CheckinCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckinCore").field("campus", &self.campus).field("online", &self.client.is_some()).finish()
+    }
+}
+
+pub(crate) fn lock(j: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
+    j.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl CheckinCore {
+    /// `client` is `None` before enrolment; `wake` nudges the sync agent.
+    pub fn new(journal: Arc<Mutex<Journal>>, client: Option<SyncClient>, campus: &str, wake: Option<Arc<Notify>>) -> Self {
+        Self { journal, client, campus: campus.into(), wake, lookup_timeout: Duration::from_millis(1500) }
+    }
+
+    pub fn with_lookup_timeout(mut self, t: Duration) -> Self {
+        self.lookup_timeout = t;
+        self
+    }
+
+    /// K5: matches the identity against the exam system in real time; when
+    /// the server cannot answer, against the offline cache (K18).
+    pub async fn identify(&self, query: &IdentityQuery, now: DateTime<Utc>) -> Result<Identified, CheckinError> {
+        let online = match &self.client {
+            Some(c) => match c.lookup(query, self.lookup_timeout).await {
+                Ok(r) => Some(r.records),
+                Err(e) => {
+                    tracing::info!(error = %e, "online lookup failed; using the offline cache");
+                    None
+                }
+            },
+            None => None,
+        };
+        let (source, records) = match online {
+            Some(r) => (Source::Online, r),
+            None => (Source::OfflineCache, lock(&self.journal).find_bookings(query)?),
+        };
+        let person = records.first().map(|r| r.person.clone());
+        let now_local = now.with_timezone(&exam_domain::centre_offset()).naive_local();
+        let here: Vec<i64> = {
+            let j = lock(&self.journal);
+            let mut v = Vec::new();
+            for r in &records {
+                if j.checked_in_locally(r.booking.id)? {
+                    v.push(r.booking.id);
+                }
+            }
+            v
+        };
+        let candidates = assess(records, |id| here.contains(&id), &self.campus, now_local);
+        Ok(Identified { source, person, candidates })
+    }
+
+    /// Journals the check-in (fsync'd before this returns) and wakes the
+    /// sync agent. Refuses a booking that is not eligible now.
+    pub fn check_in(&self, candidate: &Candidate, identified_by: &str, source: Source, now: DateTime<Utc>) -> Result<Event, CheckinError> {
+        if candidate.eligibility != Eligibility::Ready {
+            return Err(CheckinError::NotEligible(candidate.eligibility.clone()));
+        }
+        let b = &candidate.record.booking;
+        let event = {
+            let mut j = lock(&self.journal);
+            // Re-checked under the writer lock: two front ends cannot both check in.
+            if j.checked_in_locally(b.id)? {
+                return Err(CheckinError::NotEligible(Eligibility::AlreadyCheckedIn));
+            }
+            j.record_check_in(
+                &CheckIn {
+                    booking_id: b.id,
+                    booking_code: b.code.clone(),
+                    id_number: b.id_number.clone(),
+                    identified_by: identified_by.into(),
+                    checked_in_at: now,
+                    offline: source == Source::OfflineCache,
+                },
+                None,
+            )?
+        };
+        if let Some(w) = &self.wake {
+            w.notify_one();
+        }
+        Ok(event)
+    }
+}

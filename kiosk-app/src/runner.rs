@@ -1,0 +1,205 @@
+//! Assembles a kiosk without a screen: journal, enrolment, sync agent and
+//! check-in core, then plays a script of patients through the same core the
+//! touch UI uses. The demo and the end-to-end tests drive kiosks this way.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use exam_domain::{IdentityQuery, mask, slot::Eligibility};
+use offline_store::{Journal, StoreError};
+use sync_client::backoff::Backoff;
+use sync_client::{AgentConfig, SyncAgent, SyncClient, SyncError, SyncStatus};
+use tokio::sync::watch;
+
+use crate::checkin::{CheckinCore, CheckinError, Source, lock};
+use crate::script::Step;
+use crate::settings::{self, Enrolment};
+
+#[derive(Debug, Clone)]
+pub struct KioskOptions {
+    pub journal: PathBuf,
+    /// The central service, for the first enrolment.
+    pub server_url: Option<String>,
+    pub kiosk_id: Option<String>,
+    /// One-time enrolment secret from provisioning.
+    pub enrol_secret: Option<String>,
+    pub agent: AgentConfig,
+    pub lookup_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KioskError {
+    #[error("kiosk journal: {0}")]
+    Store(#[from] StoreError),
+    #[error("enrolment refused: {0}")]
+    Enrol(SyncError),
+    #[error("this kiosk is not enrolled: give --server, --kiosk-id and --enrol-secret once")]
+    NotEnrolled,
+}
+
+pub struct RunningKiosk {
+    pub core: CheckinCore,
+    pub journal: Arc<Mutex<Journal>>,
+    pub enrolment: Enrolment,
+    status: watch::Receiver<SyncStatus>,
+    shutdown: watch::Sender<bool>,
+    agent: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for RunningKiosk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningKiosk").field("kiosk", &self.enrolment.key.kiosk_id).finish()
+    }
+}
+
+/// Enrols on first start (retrying while the server is away), then starts
+/// the sync agent. Later starts resume from the journal.
+pub async fn start(opts: KioskOptions) -> Result<RunningKiosk, KioskError> {
+    let journal = Journal::open(&opts.journal)?;
+    let enrolment = match settings::load(&journal)? {
+        Some(e) => e,
+        None => {
+            let (Some(url), Some(id), Some(secret)) = (&opts.server_url, &opts.kiosk_id, &opts.enrol_secret) else {
+                return Err(KioskError::NotEnrolled);
+            };
+            let mut backoff = Backoff::new(opts.agent.backoff_base, opts.agent.backoff_max);
+            let (key, resp) = loop {
+                match SyncClient::enrol(url, id, secret, &opts.agent.app_version).await {
+                    Ok(r) => break r,
+                    Err(e) if e.is_transient() => {
+                        let d = backoff.next_delay();
+                        tracing::warn!(error = %e, retry_in = ?d, "enrolment: central service unreachable");
+                        tokio::time::sleep(d).await;
+                    }
+                    Err(e) => return Err(KioskError::Enrol(e)),
+                }
+            };
+            let e = Enrolment { key, server_url: url.clone(), campus: resp.campus, zone: resp.zone };
+            let mut journal = journal;
+            settings::save(&mut journal, &e)?;
+            tracing::info!(kiosk = %id, campus = %e.campus, "enrolled");
+            return Ok(assemble(journal, e, &opts));
+        }
+    };
+    Ok(assemble(journal, enrolment, &opts))
+}
+
+fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> RunningKiosk {
+    let journal = Arc::new(Mutex::new(journal));
+    let client = SyncClient::new(&enrolment.server_url, enrolment.key.clone());
+    let agent = SyncAgent::new(journal.clone(), client.clone(), opts.agent.clone());
+    let core = CheckinCore::new(journal.clone(), Some(client), &enrolment.campus, Some(agent.waker()))
+        .with_lookup_timeout(opts.lookup_timeout);
+    let status = agent.status();
+    let (shutdown, rx) = watch::channel(false);
+    let agent = tokio::spawn(agent.run(rx));
+    RunningKiosk { core, journal, enrolment, status, shutdown, agent }
+}
+
+impl RunningKiosk {
+    pub fn sync_status(&self) -> SyncStatus {
+        self.status.borrow().clone()
+    }
+
+    pub fn backlog(&self) -> Result<offline_store::Backlog, StoreError> {
+        lock(&self.journal).backlog()
+    }
+
+    /// Waits until every journaled event is acknowledged, up to `timeout`.
+    pub async fn drain(&self, timeout: Duration) -> Result<bool, StoreError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.backlog()?.pending == 0 {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.agent.await;
+    }
+}
+
+/// What happened to the patients of a script.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub checked_in: usize,
+    pub already: usize,
+    pub refused: usize,
+    pub not_found: usize,
+}
+
+fn describe(e: &Eligibility) -> String {
+    match e {
+        Eligibility::Ready => "ready".into(),
+        Eligibility::TooEarly { opens_at } => format!("too early: printing opens at {}", opens_at.format("%H:%M")),
+        Eligibility::NotToday => "booked for another day".into(),
+        Eligibility::OtherCampus { campus } => format!("booked at campus {campus}"),
+        Eligibility::AlreadyCheckedIn => "already checked in".into(),
+        Eligibility::Cancelled => "booking cancelled".into(),
+    }
+}
+
+fn who(q: &IdentityQuery) -> String {
+    match q {
+        IdentityQuery::IdNumber { id_number } | IdentityQuery::IdNumberAndMobile { id_number, .. } => {
+            mask::id_number(id_number.as_str())
+        }
+        IdentityQuery::BookingCode { code } => code.clone(),
+        IdentityQuery::ExamNo { exam_no } => exam_no.clone(),
+    }
+}
+
+/// Plays the steps: each identified patient checks in every booking that
+/// is ready (K7 "print all"). One line per patient goes to `out`, masked.
+pub async fn play(core: &CheckinCore, steps: &[Step], out: &mut impl Write) -> Result<Outcome, CheckinError> {
+    let mut o = Outcome::default();
+    for step in steps {
+        let q = match step {
+            Step::Wait(ms) => {
+                tokio::time::sleep(Duration::from_millis(*ms)).await;
+                continue;
+            }
+            Step::Identify(q) => q,
+        };
+        let found = core.identify(q, Utc::now()).await?;
+        let src = if found.source == Source::Online { "online" } else { "offline" };
+        let name = found.person.as_ref().map_or("?".into(), |p| mask::name(&p.name));
+        let time = Utc::now().with_timezone(&exam_domain::centre_offset()).format("%H:%M:%S");
+        let mut line = format!("{time} {:<13} {:<20} {name:<6} {src:<7} ", q.method(), who(q));
+        if found.candidates.is_empty() {
+            o.not_found += 1;
+            line += "no booking found: please go to the front desk";
+        }
+        for c in &found.candidates {
+            match &c.eligibility {
+                Eligibility::Ready => match core.check_in(c, q.method(), found.source, Utc::now()) {
+                    Ok(_) => {
+                        o.checked_in += 1;
+                        line += &format!("checked in {} ({}); ", c.record.booking.code, c.record.booking.package);
+                    }
+                    Err(CheckinError::NotEligible(_)) => o.already += 1,
+                    Err(e) => return Err(e),
+                },
+                Eligibility::AlreadyCheckedIn => {
+                    o.already += 1;
+                    line += &format!("{} already checked in; ", c.record.booking.code);
+                }
+                other => {
+                    o.refused += 1;
+                    line += &format!("{}: {}; ", c.record.booking.code, describe(other));
+                }
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end_matches("; "));
+    }
+    Ok(o)
+}

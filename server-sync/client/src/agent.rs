@@ -1,0 +1,205 @@
+//! The sync agent: drains the outbox, follows the booking cache, sends
+//! heartbeats. It owns no state of its own beyond timers: everything it must
+//! not lose is in the journal, so a restart resumes where it stopped.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use exam_protocol::{DeviceStatus, Heartbeat};
+use offline_store::Journal;
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+
+use crate::backoff::Backoff;
+use crate::{SyncClient, SyncError};
+
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// Events per push (the server takes at most 500).
+    pub batch: usize,
+    pub pull_every: Duration,
+    pub heartbeat_every: Duration,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    pub app_version: String,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            batch: 100,
+            pull_every: Duration::from_secs(30),
+            heartbeat_every: Duration::from_secs(30),
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(60),
+            app_version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// What the kiosk UI and the heartbeat show about sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncStatus {
+    pub online: bool,
+    pub last_ok: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub retry_in: Option<Duration>,
+}
+
+pub struct SyncAgent {
+    journal: Arc<Mutex<Journal>>,
+    client: SyncClient,
+    config: AgentConfig,
+    wake: Arc<Notify>,
+    status: watch::Sender<SyncStatus>,
+    devices: Arc<Mutex<Vec<DeviceStatus>>>,
+}
+
+impl std::fmt::Debug for SyncAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncAgent").field("kiosk", &self.client.kiosk_id()).finish()
+    }
+}
+
+fn lock(j: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
+    // A panic while holding the journal leaves SQLite consistent (each call
+    // is its own transaction), so a poisoned lock is safe to reuse.
+    j.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl SyncAgent {
+    pub fn new(journal: Arc<Mutex<Journal>>, client: SyncClient, config: AgentConfig) -> Self {
+        Self {
+            journal,
+            client,
+            config,
+            wake: Arc::new(Notify::new()),
+            status: watch::channel(SyncStatus::default()).0,
+            devices: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// Notify this after journaling an event to push it at once.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    pub fn status(&self) -> watch::Receiver<SyncStatus> {
+        self.status.subscribe()
+    }
+
+    /// Device states reported in the heartbeat (drivers update them).
+    pub fn devices(&self) -> Arc<Mutex<Vec<DeviceStatus>>> {
+        self.devices.clone()
+    }
+
+    /// Pushes until the outbox is empty. Events leave the outbox only when
+    /// acknowledged; events the server refuses as invalid are set aside
+    /// (kept, counted in the heartbeat) so they cannot block the rest.
+    pub async fn push_all(&self) -> Result<usize, SyncError> {
+        let mut acked = 0;
+        loop {
+            let events = lock(&self.journal).pending_events(self.config.batch).map_err(store_err)?;
+            if events.is_empty() {
+                return Ok(acked);
+            }
+            let ids: Vec<_> = events.iter().map(|e| e.id).collect();
+            lock(&self.journal).note_attempt(&ids).map_err(store_err)?;
+            match self.client.push(&events).await {
+                Ok(resp) => {
+                    let ids: Vec<_> = resp.acks.iter().map(|a| a.id).filter(|id| ids.contains(id)).collect();
+                    if ids.is_empty() {
+                        return Err(SyncError::Decode("the server acknowledged none of the pushed events".into()));
+                    }
+                    acked += lock(&self.journal).ack(&ids, Utc::now()).map_err(store_err)?;
+                }
+                Err(SyncError::Refused { status: 422, error }) if !error.event_ids.is_empty() => {
+                    tracing::error!(error = %error.message, "server refused events; setting them aside");
+                    let mut j = lock(&self.journal);
+                    for id in &error.event_ids {
+                        j.reject(*id, &error.message).map_err(store_err)?;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Follows the server's booking changes into the offline cache.
+    pub async fn pull_all(&self) -> Result<usize, SyncError> {
+        let mut n = 0;
+        loop {
+            let cursor = lock(&self.journal).cursor().map_err(store_err)?;
+            let page = self.client.changes(cursor, 500).await?;
+            n += page.records.len();
+            lock(&self.journal).apply_changes(&page.records, page.next_cursor).map_err(store_err)?;
+            if !page.more {
+                return Ok(n);
+            }
+        }
+    }
+
+    pub async fn heartbeat(&self) -> Result<(), SyncError> {
+        let backlog = lock(&self.journal).backlog().map_err(store_err)?;
+        let devices = self.devices.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let hb = Heartbeat {
+            app_version: self.config.app_version.clone(),
+            devices,
+            backlog: backlog.pending,
+            oldest_unacked: backlog.oldest_pending,
+        };
+        self.client.heartbeat(&hb).await.map(|_| ())
+    }
+
+    /// Runs until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut backoff = Backoff::new(self.config.backoff_base, self.config.backoff_max);
+        let (mut next_pull, mut next_hb) = (Instant::now(), Instant::now());
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let round = async {
+                self.push_all().await?;
+                if Instant::now() >= next_pull {
+                    self.pull_all().await?;
+                    next_pull = Instant::now() + self.config.pull_every;
+                }
+                if Instant::now() >= next_hb {
+                    self.heartbeat().await?;
+                    next_hb = Instant::now() + self.config.heartbeat_every;
+                }
+                Ok::<_, SyncError>(())
+            };
+            let wait = match round.await {
+                Ok(()) => {
+                    backoff.reset();
+                    self.status.send_replace(SyncStatus { online: true, last_ok: Some(Utc::now()), last_error: None, retry_in: None });
+                    next_pull.min(next_hb).saturating_duration_since(Instant::now())
+                }
+                Err(e) => {
+                    let delay = backoff.next_delay();
+                    if backoff.attempts() <= 1 || !e.is_transient() {
+                        tracing::warn!(error = %e, retry_in = ?delay, "sync failed; the kiosk keeps working offline");
+                    }
+                    self.status.send_modify(|s| {
+                        s.online = false;
+                        s.last_error = Some(e.to_string());
+                        s.retry_in = Some(delay);
+                    });
+                    delay
+                }
+            };
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
+fn store_err(e: offline_store::StoreError) -> SyncError {
+    SyncError::Journal(e.to_string())
+}
