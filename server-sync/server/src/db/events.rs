@@ -65,16 +65,18 @@ async fn register_check_in(tx: &mut Transaction<'_, Any>, kiosk_id: &str, event:
     let outcome = match booking {
         None => "unknown_booking",
         Some(r) if r.try_get::<String, _>("id_number")? != c.id_number.as_str() => "identity_mismatch",
-        Some(r) if r.try_get::<String, _>("state")? == "checked_in" => "repeat",
         Some(r) if r.try_get::<String, _>("state")? == "cancelled" => "cancelled_booking",
         Some(_) => {
+            // Conditional update: of two concurrent check-ins of one booking
+            // the row lock lets one through; the other sees it done.
             let seq = next_change_seq(tx).await?;
-            sqlx::query("UPDATE bookings SET state = 'checked_in', change_seq = $2 WHERE id = $1")
+            let changed = sqlx::query("UPDATE bookings SET state = 'checked_in', change_seq = $2 WHERE id = $1 AND state = 'booked'")
                 .bind(c.booking_id)
                 .bind(seq)
                 .execute(&mut **tx)
-                .await?;
-            "registered"
+                .await?
+                .rows_affected();
+            if changed == 1 { "registered" } else { "repeat" }
         }
     };
     sqlx::query(

@@ -1,0 +1,125 @@
+//! Test harness: a real server on a free port, on SQLite or PostgreSQL.
+
+#![allow(dead_code)]
+
+use exam_protocol::auth::KioskKey;
+use exam_server::Config;
+use exam_server::db::Db;
+use sqlx::Connection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct Harness {
+    pub server: exam_server::Server,
+    pub url: String,
+    pub http: reqwest::Client,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("EXAM_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh PostgreSQL database, or None (test skipped) outside CI when no
+/// server runs. In CI a missing PostgreSQL fails the test.
+async fn fresh_pg() -> Option<(String, String)> {
+    sqlx::any::install_default_drivers();
+    let admin = pg_admin_url();
+    let mut conn = match sqlx::AnyConnection::connect(&admin).await {
+        Ok(c) => c,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("PostgreSQL not reachable at {admin} ({e}); skipping the PostgreSQL run");
+            return None;
+        }
+        Err(e) => panic!("PostgreSQL must be running in CI ({admin}): {e}"),
+    };
+    let name = format!("exam_test_{}", hex::encode(exam_protocol::auth::random_bytes::<6>()));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+    let base = admin.rsplit_once('/').unwrap().0;
+    Some((format!("{base}/{name}"), name))
+}
+
+impl Harness {
+    pub async fn start(backend: Backend) -> Option<Self> {
+        let (database_url, dir, pg) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                (format!("sqlite://{}", dir.path().join("exam.db").display()), Some(dir), None)
+            }
+            Backend::Postgres => {
+                let (url, name) = fresh_pg().await?;
+                (url.clone(), None, Some((url, name)))
+            }
+        };
+        let config = Config { listen: "127.0.0.1:0".parse().unwrap(), database_url, demo_people: 30, ..Config::default() };
+        let server = exam_server::start(config).await.unwrap();
+        let url = server.url();
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Some(Self { server, url, http, _dir: dir, pg })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.server.state.db
+    }
+
+    /// Registers and enrols a kiosk, returning its signing key.
+    pub async fn kiosk(&self, id: &str) -> KioskKey {
+        self.db().add_kiosk(id, "main", "lobby", "secret-for-tests-0123456789").await.unwrap();
+        let (key, _) = sync_client::SyncClient::enrol(&self.url, id, "secret-for-tests-0123456789", "test").await.unwrap();
+        key
+    }
+
+    /// Sends a request signed by `key` at `ts_ms` (now when None).
+    pub async fn signed(&self, key: &KioskKey, method: &str, path: &str, body: &[u8], ts_ms: Option<i64>) -> (u16, serde_json::Value) {
+        let ts = ts_ms.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+        let h = key.sign(method, path, body, ts);
+        self.send_with(method, path, body, &h).await
+    }
+
+    pub async fn send_with(&self, method: &str, path: &str, body: &[u8], h: &exam_protocol::auth::SignedHeaders) -> (u16, serde_json::Value) {
+        let mut req = self.http.request(method.parse().unwrap(), format!("{}{path}", self.url)).body(body.to_vec());
+        for (k, v) in h.pairs() {
+            req = req.header(k, v);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await;
+        if let Some((_, name)) = self.pg {
+            let mut conn = sqlx::AnyConnection::connect(&pg_admin_url()).await.unwrap();
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
+        }
+    }
+}
+
+/// Runs each named test body once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        $(mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(h) = $crate::common::Harness::start($crate::common::Backend::Sqlite).await {
+                    super::$name(&h).await;
+                    h.stop().await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(h) = $crate::common::Harness::start($crate::common::Backend::Postgres).await {
+                    super::$name(&h).await;
+                    h.stop().await;
+                }
+            }
+        })*
+    };
+}
