@@ -1,0 +1,108 @@
+//! Helpers for the end-to-end tests and the demo: servers on fixed ports
+//! and SQLite files (so they can be stopped and started again), and a TCP
+//! proxy that holds responses back to catch a kiosk in the middle of a push.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// Starts the central service on `listen` with an SQLite file.
+pub async fn start_server(db: &Path, listen: SocketAddr, demo_people: usize) -> anyhow::Result<exam_server::Server> {
+    let config = exam_server::Config {
+        listen,
+        database_url: format!("sqlite://{}", db.display()),
+        demo_people,
+        ..exam_server::Config::default()
+    };
+    Ok(exam_server::start(config).await?)
+}
+
+/// A free loopback port (bound and released; fine for tests).
+pub fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+/// Polls `cond` every 25 ms until it holds or `timeout` passes.
+pub async fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while tokio::time::Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    cond()
+}
+
+/// A TCP proxy in front of the server that delays every response by
+/// `delay` and signals when it holds back the answer to an event push:
+/// at that moment the server has committed the batch and the kiosk has not
+/// yet heard so, the worst moment for the kiosk to die.
+pub struct DelayProxy {
+    pub addr: SocketAddr,
+    /// Counts push responses held back so far.
+    pub pushes_held: watch::Receiver<u64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DelayProxy {
+    pub async fn start(upstream: SocketAddr, delay: Duration) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (signal, pushes_held) = watch::channel(0u64);
+        let signal = Arc::new(signal);
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let signal = signal.clone();
+                tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(upstream).await else { return };
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let is_push = Arc::new(AtomicBool::new(false));
+                    let flag = is_push.clone();
+                    let up = tokio::spawn(async move {
+                        let mut buf = vec![0u8; 64 * 1024];
+                        while let Ok(n) = cr.read(&mut buf).await {
+                            if n == 0 {
+                                break;
+                            }
+                            if buf[..n].starts_with(b"POST ") {
+                                flag.store(buf[..n].starts_with(b"POST /api/v1/kiosk/events "), Ordering::SeqCst);
+                            }
+                            if sw.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n) = sr.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        if is_push.swap(false, Ordering::SeqCst) {
+                            signal.send_modify(|n| *n += 1);
+                        }
+                        tokio::time::sleep(delay).await;
+                        if cw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                    up.abort();
+                });
+            }
+        });
+        Self { addr, pushes_held, task }
+    }
+}
+
+impl Drop for DelayProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
