@@ -35,7 +35,9 @@ pub struct Identified {
 
 impl Identified {
     pub fn ready(&self) -> impl Iterator<Item = &Candidate> {
-        self.candidates.iter().filter(|c| c.eligibility == Eligibility::Ready)
+        self.candidates
+            .iter()
+            .filter(|c| c.eligibility == Eligibility::Ready)
     }
 }
 
@@ -50,7 +52,12 @@ pub enum CheckinError {
 /// Pure: each booking with what may be done with it now. A booking this
 /// kiosk already checked in counts as checked in, whatever the (possibly
 /// not yet informed) server said.
-pub fn assess(records: Vec<BookingRecord>, checked_in_here: impl Fn(i64) -> bool, campus: &str, now_local: NaiveDateTime) -> Vec<Candidate> {
+pub fn assess(
+    records: Vec<BookingRecord>,
+    checked_in_here: impl Fn(i64) -> bool,
+    campus: &str,
+    now_local: NaiveDateTime,
+) -> Vec<Candidate> {
     records
         .into_iter()
         .map(|mut record| {
@@ -58,7 +65,10 @@ pub fn assess(records: Vec<BookingRecord>, checked_in_here: impl Fn(i64) -> bool
                 record.booking.state = exam_domain::BookingState::CheckedIn;
             }
             let eligibility = eligibility(&record.booking, campus, now_local);
-            Candidate { record, eligibility }
+            Candidate {
+                record,
+                eligibility,
+            }
         })
         .collect()
 }
@@ -73,7 +83,10 @@ pub struct CheckinCore {
 
 impl std::fmt::Debug for CheckinCore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CheckinCore").field("campus", &self.campus).field("online", &self.client.is_some()).finish()
+        f.debug_struct("CheckinCore")
+            .field("campus", &self.campus)
+            .field("online", &self.client.is_some())
+            .finish()
     }
 }
 
@@ -83,8 +96,19 @@ pub(crate) fn lock(j: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
 
 impl CheckinCore {
     /// `client` is `None` before enrolment; `wake` nudges the sync agent.
-    pub fn new(journal: Arc<Mutex<Journal>>, client: Option<SyncClient>, campus: &str, wake: Option<Arc<Notify>>) -> Self {
-        Self { journal, client, campus: campus.into(), wake, lookup_timeout: Duration::from_millis(1500) }
+    pub fn new(
+        journal: Arc<Mutex<Journal>>,
+        client: Option<SyncClient>,
+        campus: &str,
+        wake: Option<Arc<Notify>>,
+    ) -> Self {
+        Self {
+            journal,
+            client,
+            campus: campus.into(),
+            wake,
+            lookup_timeout: Duration::from_millis(1500),
+        }
     }
 
     pub fn with_lookup_timeout(mut self, t: Duration) -> Self {
@@ -94,7 +118,11 @@ impl CheckinCore {
 
     /// K5: matches the identity against the exam system in real time; when
     /// the server cannot answer, against the offline cache (K18).
-    pub async fn identify(&self, query: &IdentityQuery, now: DateTime<Utc>) -> Result<Identified, CheckinError> {
+    pub async fn identify(
+        &self,
+        query: &IdentityQuery,
+        now: DateTime<Utc>,
+    ) -> Result<Identified, CheckinError> {
         let online = match &self.client {
             Some(c) => match c.lookup(query, self.lookup_timeout).await {
                 Ok(r) => Some(r.records),
@@ -107,10 +135,15 @@ impl CheckinCore {
         };
         let (source, records) = match online {
             Some(r) => (Source::Online, r),
-            None => (Source::OfflineCache, lock(&self.journal).find_bookings(query)?),
+            None => (
+                Source::OfflineCache,
+                lock(&self.journal).find_bookings(query)?,
+            ),
         };
         let person = records.first().map(|r| r.person.clone());
-        let now_local = now.with_timezone(&exam_domain::centre_offset()).naive_local();
+        let now_local = now
+            .with_timezone(&exam_domain::centre_offset())
+            .naive_local();
         let here: Vec<i64> = {
             let j = lock(&self.journal);
             let mut v = Vec::new();
@@ -122,12 +155,22 @@ impl CheckinCore {
             v
         };
         let candidates = assess(records, |id| here.contains(&id), &self.campus, now_local);
-        Ok(Identified { source, person, candidates })
+        Ok(Identified {
+            source,
+            person,
+            candidates,
+        })
     }
 
     /// Journals the check-in (fsync'd before this returns) and wakes the
     /// sync agent. Refuses a booking that is not eligible now.
-    pub fn check_in(&self, candidate: &Candidate, identified_by: &str, source: Source, now: DateTime<Utc>) -> Result<Event, CheckinError> {
+    pub fn check_in(
+        &self,
+        candidate: &Candidate,
+        identified_by: &str,
+        source: Source,
+        now: DateTime<Utc>,
+    ) -> Result<Event, CheckinError> {
         if candidate.eligibility != Eligibility::Ready {
             return Err(CheckinError::NotEligible(candidate.eligibility.clone()));
         }

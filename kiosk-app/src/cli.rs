@@ -5,10 +5,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
-use clap::{Parser, Subcommand};
 use crate::runner::{self, KioskOptions};
 use crate::script;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
 use sync_client::AgentConfig;
 
 /// Self-service check-in kiosk of the health-examination centre.
@@ -71,7 +71,9 @@ pub fn main() -> anyhow::Result<()> {
 
 async fn async_main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
@@ -79,7 +81,13 @@ async fn async_main() -> anyhow::Result<()> {
         Command::Status { journal } => {
             let j = offline_store::Journal::open(&journal)?;
             let e = crate::settings::load(&j)?;
-            println!("enrolled: {}", e.as_ref().map_or("no".into(), |e| format!("{} at {} (campus {})", e.key.kiosk_id, e.server_url, e.campus)));
+            println!(
+                "enrolled: {}",
+                e.as_ref().map_or("no".into(), |e| format!(
+                    "{} at {} (campus {})",
+                    e.key.kiosk_id, e.server_url, e.campus
+                ))
+            );
             println!("backlog: {:?}", j.backlog()?);
             println!("cache: {:?}", j.cache_stats()?);
             Ok(())
@@ -89,12 +97,25 @@ async fn async_main() -> anyhow::Result<()> {
 
 async fn run(a: RunArgs) -> anyhow::Result<()> {
     let steps = match (&a.script, a.demo_people) {
-        (Some(path), _) => script::parse(&std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)?,
+        (Some(path), _) => script::parse(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )?,
         (None, Some(n)) => {
-            let today = chrono::Utc::now().with_timezone(&exam_domain::centre_offset()).date_naive();
-            let (t0, t1) = (chrono::NaiveTime::MIN, chrono::NaiveTime::from_hms_opt(23, 30, 0).expect("valid"));
-            let day = exam_domain::demo::generate(exam_domain::demo::DEMO_SEED, n, today, t0, t1, "main");
-            script::demo_deck(&day, a.interval_ms, today.to_string().len() as u64 + n as u64)
+            let today = chrono::Utc::now()
+                .with_timezone(&exam_domain::centre_offset())
+                .date_naive();
+            let (t0, t1) = (
+                chrono::NaiveTime::MIN,
+                chrono::NaiveTime::from_hms_opt(23, 30, 0).expect("valid"),
+            );
+            let day =
+                exam_domain::demo::generate(exam_domain::demo::DEMO_SEED, n, today, t0, t1, "main");
+            script::demo_deck(
+                &day,
+                a.interval_ms,
+                today.to_string().len() as u64 + n as u64,
+            )
         }
         (None, None) => Vec::new(),
     };
@@ -104,11 +125,18 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
         server_url: a.server,
         kiosk_id: a.kiosk_id,
         enrol_secret: a.enrol_secret,
-        agent: AgentConfig { pull_every: every, heartbeat_every: every, ..AgentConfig::default() },
+        agent: AgentConfig {
+            pull_every: every,
+            heartbeat_every: every,
+            ..AgentConfig::default()
+        },
         lookup_timeout: Duration::from_millis(1500),
     })
     .await?;
-    println!("kiosk {} ready (campus {})", kiosk.enrolment.key.kiosk_id, kiosk.enrolment.campus);
+    println!(
+        "kiosk {} ready (campus {})",
+        kiosk.enrolment.key.kiosk_id, kiosk.enrolment.campus
+    );
     let outcome = runner::play(&kiosk.core, &steps, &mut std::io::stdout()).await?;
     println!("script done: {outcome:?}");
     if a.exit_when_drained {

@@ -51,7 +51,9 @@ pub struct RunningKiosk {
 
 impl std::fmt::Debug for RunningKiosk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningKiosk").field("kiosk", &self.enrolment.key.kiosk_id).finish()
+        f.debug_struct("RunningKiosk")
+            .field("kiosk", &self.enrolment.key.kiosk_id)
+            .finish()
     }
 }
 
@@ -62,7 +64,9 @@ pub async fn start(opts: KioskOptions) -> Result<RunningKiosk, KioskError> {
     let enrolment = match settings::load(&journal)? {
         Some(e) => e,
         None => {
-            let (Some(url), Some(id), Some(secret)) = (&opts.server_url, &opts.kiosk_id, &opts.enrol_secret) else {
+            let (Some(url), Some(id), Some(secret)) =
+                (&opts.server_url, &opts.kiosk_id, &opts.enrol_secret)
+            else {
                 return Err(KioskError::NotEnrolled);
             };
             let mut backoff = Backoff::new(opts.agent.backoff_base, opts.agent.backoff_max);
@@ -77,7 +81,12 @@ pub async fn start(opts: KioskOptions) -> Result<RunningKiosk, KioskError> {
                     Err(e) => return Err(KioskError::Enrol(e)),
                 }
             };
-            let e = Enrolment { key, server_url: url.clone(), campus: resp.campus, zone: resp.zone };
+            let e = Enrolment {
+                key,
+                server_url: url.clone(),
+                campus: resp.campus,
+                zone: resp.zone,
+            };
             let mut journal = journal;
             settings::save(&mut journal, &e)?;
             tracing::info!(kiosk = %id, campus = %e.campus, "enrolled");
@@ -91,12 +100,24 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
     let journal = Arc::new(Mutex::new(journal));
     let client = SyncClient::new(&enrolment.server_url, enrolment.key.clone());
     let agent = SyncAgent::new(journal.clone(), client.clone(), opts.agent.clone());
-    let core = CheckinCore::new(journal.clone(), Some(client), &enrolment.campus, Some(agent.waker()))
-        .with_lookup_timeout(opts.lookup_timeout);
+    let core = CheckinCore::new(
+        journal.clone(),
+        Some(client),
+        &enrolment.campus,
+        Some(agent.waker()),
+    )
+    .with_lookup_timeout(opts.lookup_timeout);
     let status = agent.status();
     let (shutdown, rx) = watch::channel(false);
     let agent = tokio::spawn(agent.run(rx));
-    RunningKiosk { core, journal, enrolment, status, shutdown, agent }
+    RunningKiosk {
+        core,
+        journal,
+        enrolment,
+        status,
+        shutdown,
+        agent,
+    }
 }
 
 impl RunningKiosk {
@@ -140,7 +161,9 @@ pub struct Outcome {
 fn describe(e: &Eligibility) -> String {
     match e {
         Eligibility::Ready => "ready".into(),
-        Eligibility::TooEarly { opens_at } => format!("too early: printing opens at {}", opens_at.format("%H:%M")),
+        Eligibility::TooEarly { opens_at } => {
+            format!("too early: printing opens at {}", opens_at.format("%H:%M"))
+        }
         Eligibility::NotToday => "booked for another day".into(),
         Eligibility::OtherCampus { campus } => format!("booked at campus {campus}"),
         Eligibility::AlreadyCheckedIn => "already checked in".into(),
@@ -150,9 +173,8 @@ fn describe(e: &Eligibility) -> String {
 
 fn who(q: &IdentityQuery) -> String {
     match q {
-        IdentityQuery::IdNumber { id_number } | IdentityQuery::IdNumberAndMobile { id_number, .. } => {
-            mask::id_number(id_number.as_str())
-        }
+        IdentityQuery::IdNumber { id_number }
+        | IdentityQuery::IdNumberAndMobile { id_number, .. } => mask::id_number(id_number.as_str()),
         IdentityQuery::BookingCode { code } => code.clone(),
         IdentityQuery::ExamNo { exam_no } => exam_no.clone(),
     }
@@ -160,7 +182,11 @@ fn who(q: &IdentityQuery) -> String {
 
 /// Plays the steps: each identified patient checks in every booking that
 /// is ready (K7 "print all"). One line per patient goes to `out`, masked.
-pub async fn play(core: &CheckinCore, steps: &[Step], out: &mut impl Write) -> Result<Outcome, CheckinError> {
+pub async fn play(
+    core: &CheckinCore,
+    steps: &[Step],
+    out: &mut impl Write,
+) -> Result<Outcome, CheckinError> {
     let mut o = Outcome::default();
     for step in steps {
         let q = match step {
@@ -171,24 +197,42 @@ pub async fn play(core: &CheckinCore, steps: &[Step], out: &mut impl Write) -> R
             Step::Identify(q) => q,
         };
         let found = core.identify(q, Utc::now()).await?;
-        let src = if found.source == Source::Online { "online" } else { "offline" };
-        let name = found.person.as_ref().map_or("?".into(), |p| mask::name(&p.name));
-        let time = Utc::now().with_timezone(&exam_domain::centre_offset()).format("%H:%M:%S");
-        let mut line = format!("{time} {:<13} {:<20} {name:<6} {src:<7} ", q.method(), who(q));
+        let src = if found.source == Source::Online {
+            "online"
+        } else {
+            "offline"
+        };
+        let name = found
+            .person
+            .as_ref()
+            .map_or("?".into(), |p| mask::name(&p.name));
+        let time = Utc::now()
+            .with_timezone(&exam_domain::centre_offset())
+            .format("%H:%M:%S");
+        let mut line = format!(
+            "{time} {:<13} {:<20} {name:<6} {src:<7} ",
+            q.method(),
+            who(q)
+        );
         if found.candidates.is_empty() {
             o.not_found += 1;
             line += "no booking found: please go to the front desk";
         }
         for c in &found.candidates {
             match &c.eligibility {
-                Eligibility::Ready => match core.check_in(c, q.method(), found.source, Utc::now()) {
-                    Ok(_) => {
-                        o.checked_in += 1;
-                        line += &format!("checked in {} ({}); ", c.record.booking.code, c.record.booking.package);
+                Eligibility::Ready => {
+                    match core.check_in(c, q.method(), found.source, Utc::now()) {
+                        Ok(_) => {
+                            o.checked_in += 1;
+                            line += &format!(
+                                "checked in {} ({}); ",
+                                c.record.booking.code, c.record.booking.package
+                            );
+                        }
+                        Err(CheckinError::NotEligible(_)) => o.already += 1,
+                        Err(e) => return Err(e),
                     }
-                    Err(CheckinError::NotEligible(_)) => o.already += 1,
-                    Err(e) => return Err(e),
-                },
+                }
                 Eligibility::AlreadyCheckedIn => {
                     o.already += 1;
                     line += &format!("{} already checked in; ", c.record.booking.code);

@@ -27,7 +27,10 @@ pub struct ScriptError {
 pub fn parse(text: &str) -> Result<Vec<Step>, ScriptError> {
     let mut steps = Vec::new();
     for (i, raw) in text.lines().enumerate() {
-        let err = |message: String| ScriptError { line: i + 1, message };
+        let err = |message: String| ScriptError {
+            line: i + 1,
+            message,
+        };
         let line = raw.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
             continue;
@@ -36,16 +39,31 @@ pub fn parse(text: &str) -> Result<Vec<Step>, ScriptError> {
         let id = |s: &str| IdNumber::parse(s).map_err(|e| err(format!("bad ID number: {e}")));
         let step = match words.as_slice() {
             ["card", n] => Step::Identify(IdentityQuery::IdNumber { id_number: id(n)? }),
-            ["qr", code] => Step::Identify(IdentityQuery::BookingCode { code: (*code).into() }),
-            ["exam", no] => Step::Identify(IdentityQuery::ExamNo { exam_no: (*no).into() }),
+            ["qr", code] => Step::Identify(IdentityQuery::BookingCode {
+                code: (*code).into(),
+            }),
+            ["exam", no] => Step::Identify(IdentityQuery::ExamNo {
+                exam_no: (*no).into(),
+            }),
             ["keypad", n, mobile] => {
                 if mobile.len() != 11 || !mobile.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(err("a mobile number has 11 digits".into()));
                 }
-                Step::Identify(IdentityQuery::IdNumberAndMobile { id_number: id(n)?, mobile: (*mobile).into() })
+                Step::Identify(IdentityQuery::IdNumberAndMobile {
+                    id_number: id(n)?,
+                    mobile: (*mobile).into(),
+                })
             }
-            ["wait", ms] => Step::Wait(ms.parse().map_err(|_| err(format!("wait takes milliseconds, not {ms:?}")))?),
-            _ => return Err(err(format!("unknown step {:?} (card, qr, exam, keypad, wait)", words[0]))),
+            ["wait", ms] => Step::Wait(
+                ms.parse()
+                    .map_err(|_| err(format!("wait takes milliseconds, not {ms:?}")))?,
+            ),
+            _ => {
+                return Err(err(format!(
+                    "unknown step {:?} (card, qr, exam, keypad, wait)",
+                    words[0]
+                )));
+            }
         };
         steps.push(step);
     }
@@ -64,14 +82,24 @@ pub fn demo_deck(day: &exam_domain::demo::DemoDay, wait_ms: u64, seed: u64) -> V
     let mut steps = Vec::new();
     for p in people {
         let q = match rng.below(20) {
-            0..=13 => IdentityQuery::IdNumber { id_number: p.id_number.clone() },
-            14..=16 => match day.bookings.iter().find(|b| b.id_number == p.id_number) {
-                Some(b) => IdentityQuery::BookingCode { code: b.code.clone() },
-                None => IdentityQuery::IdNumber { id_number: p.id_number.clone() },
+            0..=13 => IdentityQuery::IdNumber {
+                id_number: p.id_number.clone(),
             },
-            17..=18 => IdentityQuery::IdNumberAndMobile { id_number: p.id_number.clone(), mobile: p.mobile.clone() },
+            14..=16 => match day.bookings.iter().find(|b| b.id_number == p.id_number) {
+                Some(b) => IdentityQuery::BookingCode {
+                    code: b.code.clone(),
+                },
+                None => IdentityQuery::IdNumber {
+                    id_number: p.id_number.clone(),
+                },
+            },
+            17..=18 => IdentityQuery::IdNumberAndMobile {
+                id_number: p.id_number.clone(),
+                mobile: p.mobile.clone(),
+            },
             _ => IdentityQuery::IdNumber {
-                id_number: IdNumber::compose("110105", p.birth_date, (rng.below(1000)) as u16).expect("valid parts"),
+                id_number: IdNumber::compose("110105", p.birth_date, (rng.below(1000)) as u16)
+                    .expect("valid parts"),
             },
         };
         steps.push(Step::Identify(q));

@@ -36,7 +36,13 @@ pub fn load(j: &Journal) -> Result<Option<Enrolment>, StoreError> {
 }
 
 pub fn save(j: &mut Journal, e: &Enrolment) -> Result<(), StoreError> {
-    let values = [e.key.kiosk_id.clone(), hex::encode(e.key.secret_bytes()), e.server_url.clone(), e.campus.clone(), e.zone.clone()];
+    let values = [
+        e.key.kiosk_id.clone(),
+        hex::encode(e.key.secret_bytes()),
+        e.server_url.clone(),
+        e.campus.clone(),
+        e.zone.clone(),
+    ];
     for (k, v) in KEYS.iter().zip(values) {
         j.set_setting(k, &v)?;
     }

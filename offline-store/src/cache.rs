@@ -15,7 +15,8 @@ pub struct CacheStats {
     pub cursor: i64,
 }
 
-const SELECT: &str = "SELECT b.id, b.code, b.exam_no, b.id_number, b.campus, b.package, b.exam_date, b.slot_start,
+const SELECT: &str =
+    "SELECT b.id, b.code, b.exam_no, b.id_number, b.campus, b.package, b.exam_date, b.slot_start,
         b.slot_end, b.amount_due_fen, b.state, b.change_seq, p.name, p.sex, p.birth_date, p.mobile
     FROM cache_bookings b JOIN cache_people p ON p.id_number = b.id_number";
 
@@ -38,8 +39,10 @@ fn record(r: &Row<'_>) -> rusqlite::Result<[String; 16]> {
 
 fn decode(f: [String; 16]) -> Result<BookingRecord> {
     let int = |i: usize| f[i].parse::<i64>().map_err(|_| corrupt("integer", &f[i]));
-    let date = |i: usize| NaiveDate::parse_from_str(&f[i], "%Y-%m-%d").map_err(|_| corrupt("date", &f[i]));
-    let time = |i: usize| NaiveTime::parse_from_str(&f[i], "%H:%M:%S").map_err(|_| corrupt("time", &f[i]));
+    let date =
+        |i: usize| NaiveDate::parse_from_str(&f[i], "%Y-%m-%d").map_err(|_| corrupt("date", &f[i]));
+    let time =
+        |i: usize| NaiveTime::parse_from_str(&f[i], "%H:%M:%S").map_err(|_| corrupt("time", &f[i]));
     let id_number = IdNumber::parse(&f[3]).map_err(|_| corrupt("id number", "<masked>"))?;
     Ok(BookingRecord {
         booking: Booking {
@@ -71,7 +74,11 @@ impl Journal {
     pub fn cursor(&self) -> Result<i64> {
         let v: Option<String> = self
             .conn
-            .query_row("SELECT value FROM sync_state WHERE key = 'cursor'", [], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM sync_state WHERE key = 'cursor'",
+                [],
+                |r| r.get(0),
+            )
             .optional()?;
         v.map_or(Ok(0), |v| v.parse().map_err(|_| corrupt("cursor", &v)))
     }
@@ -135,13 +142,16 @@ impl Journal {
     /// Bookings in the cache that answer an identity query.
     pub fn find_bookings(&self, query: &IdentityQuery) -> Result<Vec<BookingRecord>> {
         let (clause, key) = match query {
-            IdentityQuery::IdNumber { id_number } | IdentityQuery::IdNumberAndMobile { id_number, .. } => {
+            IdentityQuery::IdNumber { id_number }
+            | IdentityQuery::IdNumberAndMobile { id_number, .. } => {
                 ("b.id_number = ?1", id_number.as_str().to_string())
             }
             IdentityQuery::BookingCode { code } => ("b.code = ?1", code.clone()),
             IdentityQuery::ExamNo { exam_no } => ("b.exam_no = ?1", exam_no.clone()),
         };
-        let mut stmt = self.conn.prepare_cached(&format!("{SELECT} WHERE {clause} ORDER BY b.exam_date, b.slot_start, b.id"))?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{SELECT} WHERE {clause} ORDER BY b.exam_date, b.slot_start, b.id"
+        ))?;
         let rows = stmt.query_map([key], record)?;
         let mut out = Vec::new();
         for row in rows {
@@ -154,9 +164,17 @@ impl Journal {
     }
 
     pub fn cache_stats(&self) -> Result<CacheStats> {
-        let bookings: i64 = self.conn.query_row("SELECT count(*) FROM cache_bookings", [], |r| r.get(0))?;
-        let people: i64 = self.conn.query_row("SELECT count(*) FROM cache_people", [], |r| r.get(0))?;
-        Ok(CacheStats { bookings: bookings as u64, people: people as u64, cursor: self.cursor()? })
+        let bookings: i64 =
+            self.conn
+                .query_row("SELECT count(*) FROM cache_bookings", [], |r| r.get(0))?;
+        let people: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM cache_people", [], |r| r.get(0))?;
+        Ok(CacheStats {
+            bookings: bookings as u64,
+            people: people as u64,
+            cursor: self.cursor()?,
+        })
     }
 }
 
@@ -168,14 +186,26 @@ mod tests {
     #[test]
     fn cache_follows_changes_and_keeps_local_check_ins() {
         let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
-        let d = demo::generate(1, 20, day, NaiveTime::from_hms_opt(8, 0, 0).unwrap(), NaiveTime::from_hms_opt(9, 0, 0).unwrap(), "main");
+        let d = demo::generate(
+            1,
+            20,
+            day,
+            NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+            NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            "main",
+        );
         let recs: Vec<BookingRecord> = d
             .bookings
             .iter()
             .enumerate()
             .map(|(i, b)| BookingRecord {
                 booking: b.clone(),
-                person: d.people.iter().find(|p| p.id_number == b.id_number).unwrap().clone(),
+                person: d
+                    .people
+                    .iter()
+                    .find(|p| p.id_number == b.id_number)
+                    .unwrap()
+                    .clone(),
                 change_seq: i as i64 + 1,
             })
             .collect();
@@ -183,10 +213,20 @@ mod tests {
         j.apply_changes(&recs, recs.len() as i64).unwrap();
         assert_eq!(j.cursor().unwrap(), recs.len() as i64);
         let first = &recs[0];
-        let found = j.find_bookings(&IdentityQuery::BookingCode { code: first.booking.code.clone() }).unwrap();
+        let found = j
+            .find_bookings(&IdentityQuery::BookingCode {
+                code: first.booking.code.clone(),
+            })
+            .unwrap();
         assert_eq!(found, vec![first.clone()]);
-        let q = IdentityQuery::IdNumberAndMobile { id_number: first.person.id_number.clone(), mobile: "13000000000".into() };
-        assert!(j.find_bookings(&q).unwrap().is_empty(), "wrong mobile finds nothing");
+        let q = IdentityQuery::IdNumberAndMobile {
+            id_number: first.person.id_number.clone(),
+            mobile: "13000000000".into(),
+        };
+        assert!(
+            j.find_bookings(&q).unwrap().is_empty(),
+            "wrong mobile finds nothing"
+        );
 
         // Checked in here, then the server (not yet knowing) resends the booking as booked.
         j.record_check_in(
@@ -202,16 +242,11 @@ mod tests {
         )
         .unwrap();
         j.apply_changes(std::slice::from_ref(first), 99).unwrap();
-        let again = j.find_bookings(&IdentityQuery::ExamNo { exam_no: first.booking.exam_no.clone() }).unwrap();
+        let again = j
+            .find_bookings(&IdentityQuery::ExamNo {
+                exam_no: first.booking.exam_no.clone(),
+            })
+            .unwrap();
         assert_eq!(again[0].booking.state, BookingState::CheckedIn);
-    }
-}
-
-#[cfg(test)]
-impl Journal {
-    pub(crate) fn open_in_memory_for_tests() -> Self {
-        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-        crate::migrations::migrate(&mut conn).unwrap();
-        Self { conn }
     }
 }

@@ -27,7 +27,9 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("journal row is corrupt: {0}")]
     Corrupt(String),
-    #[error("the journal was written by a newer version (schema {found}, this build knows {known})")]
+    #[error(
+        "the journal was written by a newer version (schema {found}, this build knows {known})"
+    )]
     TooNew { found: i64, known: i64 },
 }
 
@@ -40,7 +42,9 @@ pub struct Journal {
 
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Journal").field("path", &self.conn.path()).finish()
+        f.debug_struct("Journal")
+            .field("path", &self.conn.path())
+            .finish()
     }
 }
 
@@ -57,7 +61,9 @@ impl Journal {
         let mut conn = Connection::open(path)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
-            return Err(StoreError::Corrupt(format!("could not switch to WAL (got {mode})")));
+            return Err(StoreError::Corrupt(format!(
+                "could not switch to WAL (got {mode})"
+            )));
         }
         configure(&conn)?;
         migrations::migrate(&mut conn)?;
@@ -66,7 +72,10 @@ impl Journal {
 
     /// A read-only connection for another thread; it never blocks the writer.
     pub fn open_reader(path: impl AsRef<Path>) -> Result<Connection> {
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(conn)
     }
@@ -74,7 +83,9 @@ impl Journal {
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
             .optional()?)
     }
 
@@ -89,6 +100,15 @@ impl Journal {
     /// Direct access for diagnostics and tests.
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+}
+
+#[cfg(test)]
+impl Journal {
+    pub(crate) fn open_in_memory_for_tests() -> Self {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrations::migrate(&mut conn).unwrap();
+        Self { conn }
     }
 }
 

@@ -23,15 +23,29 @@ fn append(tx: &Transaction<'_>, body: &EventBody, now: DateTime<Utc>) -> Result<
         params![id.to_string(), body.kind(), payload.to_string(), ts(now)],
     )?;
     let seq = tx.last_insert_rowid();
-    Ok(Event { id, seq, kind: body.kind().to_string(), created_at: now, payload })
+    Ok(Event {
+        id,
+        seq,
+        kind: body.kind().to_string(),
+        created_at: now,
+        payload,
+    })
 }
 
 impl Journal {
     /// Journals a check-in: the business row, its outbox event, the local
     /// booking state and (optionally) its print job, in one transaction.
-    pub fn record_check_in(&mut self, check_in: &CheckIn, print_job: Option<&NewPrintJob>) -> Result<Event> {
+    pub fn record_check_in(
+        &mut self,
+        check_in: &CheckIn,
+        print_job: Option<&NewPrintJob>,
+    ) -> Result<Event> {
         let tx = self.conn.transaction()?;
-        let event = append(&tx, &EventBody::CheckIn(check_in.clone()), check_in.checked_in_at)?;
+        let event = append(
+            &tx,
+            &EventBody::CheckIn(check_in.clone()),
+            check_in.checked_in_at,
+        )?;
         tx.execute(
             "INSERT INTO checkins(event_id, booking_id, id_number, identified_by, checked_in_at, offline)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -44,7 +58,10 @@ impl Journal {
                 check_in.offline
             ],
         )?;
-        tx.execute("UPDATE cache_bookings SET state = 'checked_in' WHERE id = ?1", [check_in.booking_id])?;
+        tx.execute(
+            "UPDATE cache_bookings SET state = 'checked_in' WHERE id = ?1",
+            [check_in.booking_id],
+        )?;
         if let Some(job) = print_job {
             crate::print::insert_job(&tx, job, Some(event.id), check_in.checked_in_at)?;
         }
@@ -56,7 +73,11 @@ impl Journal {
     pub fn checked_in_locally(&self, booking_id: i64) -> Result<bool> {
         Ok(self
             .conn
-            .query_row("SELECT 1 FROM checkins WHERE booking_id = ?1 LIMIT 1", [booking_id], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM checkins WHERE booking_id = ?1 LIMIT 1",
+                [booking_id],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some())
     }
@@ -68,12 +89,19 @@ impl Journal {
              WHERE acked_at IS NULL AND rejected IS NULL ORDER BY seq LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit as i64], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
         })?;
         rows.map(|row| {
             let (seq, id, kind, payload, created) = row?;
             Ok(Event {
-                id: Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("outbox id {id:?}: {e}")))?,
+                id: Uuid::parse_str(&id)
+                    .map_err(|e| StoreError::Corrupt(format!("outbox id {id:?}: {e}")))?,
                 seq,
                 kind,
                 created_at: parse_ts(&created)?,
@@ -90,7 +118,9 @@ impl Journal {
         let tx = self.conn.transaction()?;
         let mut n = 0;
         {
-            let mut stmt = tx.prepare_cached("UPDATE outbox SET acked_at = ?2 WHERE id = ?1 AND acked_at IS NULL")?;
+            let mut stmt = tx.prepare_cached(
+                "UPDATE outbox SET acked_at = ?2 WHERE id = ?1 AND acked_at IS NULL",
+            )?;
             for id in ids {
                 n += stmt.execute(params![id.to_string(), ts(at)])?;
             }
@@ -102,15 +132,18 @@ impl Journal {
     /// Sets an event aside that the server refused as invalid. It is kept
     /// (never deleted) and reported in the heartbeat for staff to look at.
     pub fn reject(&mut self, id: Uuid, reason: &str) -> Result<()> {
-        self.conn
-            .execute("UPDATE outbox SET rejected = ?2 WHERE id = ?1", params![id.to_string(), reason])?;
+        self.conn.execute(
+            "UPDATE outbox SET rejected = ?2 WHERE id = ?1",
+            params![id.to_string(), reason],
+        )?;
         Ok(())
     }
 
     pub fn note_attempt(&mut self, ids: &[Uuid]) -> Result<()> {
         let tx = self.conn.transaction()?;
         {
-            let mut stmt = tx.prepare_cached("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?1")?;
+            let mut stmt =
+                tx.prepare_cached("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?1")?;
             for id in ids {
                 stmt.execute([id.to_string()])?;
             }
@@ -125,7 +158,11 @@ impl Journal {
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let rejected: i64 = self.conn.query_row("SELECT count(*) FROM outbox WHERE rejected IS NOT NULL", [], |r| r.get(0))?;
+        let rejected: i64 = self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE rejected IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(Backlog {
             pending: pending as u64,
             rejected: rejected as u64,
@@ -179,7 +216,10 @@ mod tests {
         let mut j = Journal::open(&path).unwrap();
         let pending = j.pending_events(10).unwrap();
         assert_eq!(pending, vec![e2.clone()]);
-        assert_eq!(pending[0].body().unwrap(), EventBody::CheckIn(serde_json::from_value(e2.payload.clone()).unwrap()));
+        assert_eq!(
+            pending[0].body().unwrap(),
+            EventBody::CheckIn(serde_json::from_value(e2.payload.clone()).unwrap())
+        );
         j.reject(e2.id, "bad").unwrap();
         let b = j.backlog().unwrap();
         assert_eq!((b.pending, b.rejected), (0, 1));
@@ -190,8 +230,15 @@ mod tests {
     fn refuses_a_newer_schema() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.db");
-        Journal::open(&path).unwrap().connection().pragma_update(None, "user_version", 99).unwrap();
-        assert!(matches!(Journal::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+        Journal::open(&path)
+            .unwrap()
+            .connection()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        assert!(matches!(
+            Journal::open(&path),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
     }
 
     #[test]
@@ -202,11 +249,15 @@ mod tests {
         j.record_check_in(&check_in(1), None).unwrap();
         let reader = Journal::open_reader(&path).unwrap();
         let tx = reader.unchecked_transaction().unwrap();
-        let n: i64 = tx.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0)).unwrap();
+        let n: i64 = tx
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 1);
         // The reader holds a snapshot open; the writer still commits.
         j.record_check_in(&check_in(2), None).unwrap();
-        let n: i64 = tx.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0)).unwrap();
+        let n: i64 = tx
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 1, "the reader keeps its snapshot");
     }
 }

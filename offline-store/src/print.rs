@@ -65,7 +65,12 @@ pub struct PrintPart {
     pub attempts: i64,
 }
 
-pub(crate) fn insert_job(tx: &Transaction<'_>, job: &NewPrintJob, event: Option<Uuid>, now: DateTime<Utc>) -> Result<()> {
+pub(crate) fn insert_job(
+    tx: &Transaction<'_>,
+    job: &NewPrintJob,
+    event: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     tx.execute(
         "INSERT INTO print_jobs(id, kind, event_id, person, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![job.id.to_string(), job.kind, event.map(|e| e.to_string()), job.person, ts(now)],
@@ -74,7 +79,13 @@ pub(crate) fn insert_job(tx: &Transaction<'_>, job: &NewPrintJob, event: Option<
         "INSERT INTO print_parts(job_id, idx, printer, body, state, updated_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
     )?;
     for (i, part) in job.parts.iter().enumerate() {
-        stmt.execute(params![job.id.to_string(), i as i64, part.printer, part.body, ts(now)])?;
+        stmt.execute(params![
+            job.id.to_string(),
+            i as i64,
+            part.printer,
+            part.body,
+            ts(now)
+        ])?;
     }
     Ok(())
 }
@@ -95,12 +106,20 @@ impl Journal {
              WHERE p.state IN ('pending', 'sending') ORDER BY j.created_at, j.id, p.idx",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, String>(4)?, r.get(5)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get::<_, String>(4)?,
+                r.get(5)?,
+            ))
         })?;
         rows.map(|row| {
             let (job, idx, printer, body, state, attempts) = row?;
             Ok(PrintPart {
-                job_id: Uuid::parse_str(&job).map_err(|e| StoreError::Corrupt(format!("job id {job:?}: {e}")))?,
+                job_id: Uuid::parse_str(&job)
+                    .map_err(|e| StoreError::Corrupt(format!("job id {job:?}: {e}")))?,
                 idx,
                 printer,
                 body,
@@ -112,7 +131,13 @@ impl Journal {
     }
 
     /// Commits one part's new state; `sending` counts an attempt.
-    pub fn set_part_state(&mut self, job: Uuid, idx: i64, state: PartState, now: DateTime<Utc>) -> Result<()> {
+    pub fn set_part_state(
+        &mut self,
+        job: Uuid,
+        idx: i64,
+        state: PartState,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         let n = tx.execute(
             "UPDATE print_parts SET state = ?3, updated_at = ?4,
@@ -145,18 +170,30 @@ mod tests {
             kind: "guide_sheet".into(),
             person: "BK1".into(),
             parts: vec![
-                NewPart { printer: "receipt".into(), body: b"part0".to_vec() },
-                NewPart { printer: "label".into(), body: b"part1".to_vec() },
+                NewPart {
+                    printer: "receipt".into(),
+                    body: b"part0".to_vec(),
+                },
+                NewPart {
+                    printer: "label".into(),
+                    body: b"part1".to_vec(),
+                },
             ],
         };
         j.add_print_job(&job, Utc::now()).unwrap();
         assert_eq!(j.unfinished_parts().unwrap().len(), 2);
-        j.set_part_state(job.id, 0, PartState::Sending, Utc::now()).unwrap();
+        j.set_part_state(job.id, 0, PartState::Sending, Utc::now())
+            .unwrap();
         let parts = j.unfinished_parts().unwrap();
         assert_eq!((parts[0].state, parts[0].attempts), (PartState::Sending, 1));
-        j.set_part_state(job.id, 0, PartState::Done, Utc::now()).unwrap();
-        j.set_part_state(job.id, 1, PartState::Done, Utc::now()).unwrap();
+        j.set_part_state(job.id, 0, PartState::Done, Utc::now())
+            .unwrap();
+        j.set_part_state(job.id, 1, PartState::Done, Utc::now())
+            .unwrap();
         assert!(j.unfinished_parts().unwrap().is_empty());
-        assert!(j.set_part_state(job.id, 7, PartState::Done, Utc::now()).is_err());
+        assert!(
+            j.set_part_state(job.id, 7, PartState::Done, Utc::now())
+                .is_err()
+        );
     }
 }

@@ -13,7 +13,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 /// Starts the central service on `listen` with an SQLite file.
-pub async fn start_server(db: &Path, listen: SocketAddr, demo_people: usize) -> anyhow::Result<exam_server::Server> {
+pub async fn start_server(
+    db: &Path,
+    listen: SocketAddr,
+    demo_people: usize,
+) -> anyhow::Result<exam_server::Server> {
     let config = exam_server::Config {
         listen,
         database_url: format!("sqlite://{}", db.display()),
@@ -25,7 +29,10 @@ pub async fn start_server(db: &Path, listen: SocketAddr, demo_people: usize) -> 
 
 /// A free loopback port (bound and released; fine for tests).
 pub fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 /// Polls `cond` every 25 ms until it holds or `timeout` passes.
@@ -61,7 +68,9 @@ impl DelayProxy {
             while let Ok((client, _)) = listener.accept().await {
                 let signal = signal.clone();
                 tokio::spawn(async move {
-                    let Ok(server) = TcpStream::connect(upstream).await else { return };
+                    let Ok(server) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
                     let (mut cr, mut cw) = client.into_split();
                     let (mut sr, mut sw) = server.into_split();
                     let is_push = Arc::new(AtomicBool::new(false));
@@ -73,7 +82,10 @@ impl DelayProxy {
                                 break;
                             }
                             if buf[..n].starts_with(b"POST ") {
-                                flag.store(buf[..n].starts_with(b"POST /api/v1/kiosk/events "), Ordering::SeqCst);
+                                flag.store(
+                                    buf[..n].starts_with(b"POST /api/v1/kiosk/events "),
+                                    Ordering::SeqCst,
+                                );
                             }
                             if sw.write_all(&buf[..n]).await.is_err() {
                                 break;
@@ -97,7 +109,11 @@ impl DelayProxy {
                 });
             }
         });
-        Self { addr, pushes_held, task }
+        Self {
+            addr,
+            pushes_held,
+            task,
+        }
     }
 }
 

@@ -25,7 +25,12 @@ async fn kiosk_works_through_a_server_outage_and_everything_arrives_once() {
     let dir = tempfile::tempdir().unwrap();
     let (db, addr) = (dir.path().join("exam.db"), free_addr());
     let server = start_server(&db, addr, 60).await.unwrap();
-    server.state.db.add_kiosk("K-OFF", "main", "lobby", "enrol-secret-for-offline-test").await.unwrap();
+    server
+        .state
+        .db
+        .add_kiosk("K-OFF", "main", "lobby", "enrol-secret-for-offline-test")
+        .await
+        .unwrap();
 
     let kiosk = runner::start(KioskOptions {
         journal: dir.path().join("kiosk.db"),
@@ -38,11 +43,30 @@ async fn kiosk_works_through_a_server_outage_and_everything_arrives_once() {
     .await
     .unwrap();
     let journal = kiosk.journal.clone();
-    assert!(wait_for(Duration::from_secs(10), || journal.lock().unwrap().cache_stats().unwrap().bookings > 60).await, "cache filled");
+    assert!(
+        wait_for(Duration::from_secs(10), || journal
+            .lock()
+            .unwrap()
+            .cache_stats()
+            .unwrap()
+            .bookings
+            > 60)
+        .await,
+        "cache filled"
+    );
 
     // The whole day's people, as a deck; the first third arrive online.
-    let today = chrono::Utc::now().with_timezone(&exam_domain::centre_offset()).date_naive();
-    let day = exam_domain::demo::generate(exam_domain::demo::DEMO_SEED, 60, today, chrono::NaiveTime::MIN, chrono::NaiveTime::MIN, "main");
+    let today = chrono::Utc::now()
+        .with_timezone(&exam_domain::centre_offset())
+        .date_naive();
+    let day = exam_domain::demo::generate(
+        exam_domain::demo::DEMO_SEED,
+        60,
+        today,
+        chrono::NaiveTime::MIN,
+        chrono::NaiveTime::MIN,
+        "main",
+    );
     let deck = script::demo_deck(&day, 0, 7);
     let (first, rest) = deck.split_at(20);
     let mut out = Vec::new();
@@ -54,24 +78,64 @@ async fn kiosk_works_through_a_server_outage_and_everything_arrives_once() {
     server.stop().await;
     let offline = runner::play(&kiosk.core, rest, &mut out).await.unwrap();
     assert!(offline.checked_in > 10, "{offline:?}");
-    let q = exam_domain::IdentityQuery::IdNumber { id_number: day.people[0].id_number.clone() };
-    assert_eq!(kiosk.core.identify(&q, chrono::Utc::now()).await.unwrap().source, Source::OfflineCache);
+    let q = exam_domain::IdentityQuery::IdNumber {
+        id_number: day.people[0].id_number.clone(),
+    };
+    assert_eq!(
+        kiosk
+            .core
+            .identify(&q, chrono::Utc::now())
+            .await
+            .unwrap()
+            .source,
+        Source::OfflineCache
+    );
     let backlog = kiosk.backlog().unwrap();
-    assert!(backlog.pending as usize >= offline.checked_in, "{backlog:?}");
+    assert!(
+        backlog.pending as usize >= offline.checked_in,
+        "{backlog:?}"
+    );
     assert!(!kiosk.sync_status().online);
 
     // Back again on the same address and store.
     let server = start_server(&db, addr, 0).await.unwrap();
-    assert!(kiosk.drain(Duration::from_secs(30)).await.unwrap(), "backlog drained after the outage");
+    assert!(
+        kiosk.drain(Duration::from_secs(30)).await.unwrap(),
+        "backlog drained after the outage"
+    );
 
-    let journal_ids: BTreeSet<String> = kiosk.journal.lock().unwrap().all_event_ids().unwrap().iter().map(ToString::to_string).collect();
+    let journal_ids: BTreeSet<String> = kiosk
+        .journal
+        .lock()
+        .unwrap()
+        .all_event_ids()
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(journal_ids.len(), online.checked_in + offline.checked_in);
     let db = &server.state.db;
-    assert_eq!(db.count(CountTable::KioskEvents).await.unwrap() as usize, journal_ids.len());
-    let rows = db.registrations(chrono::Utc::now() - chrono::Duration::days(1), 0, 1000).await.unwrap();
-    assert_eq!(rows.len(), journal_ids.len(), "each check-in registered exactly once");
-    assert!(rows.iter().all(|r| r.outcome == "registered"), "no repeats, no unknown bookings");
-    assert_eq!(rows.iter().filter(|r| r.offline).count(), offline.checked_in);
+    assert_eq!(
+        db.count(CountTable::KioskEvents).await.unwrap() as usize,
+        journal_ids.len()
+    );
+    let rows = db
+        .registrations(chrono::Utc::now() - chrono::Duration::days(1), 0, 1000)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.len(),
+        journal_ids.len(),
+        "each check-in registered exactly once"
+    );
+    assert!(
+        rows.iter().all(|r| r.outcome == "registered"),
+        "no repeats, no unknown bookings"
+    );
+    assert_eq!(
+        rows.iter().filter(|r| r.offline).count(),
+        offline.checked_in
+    );
     kiosk.stop().await;
     server.stop().await;
 }

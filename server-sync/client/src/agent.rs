@@ -58,7 +58,9 @@ pub struct SyncAgent {
 
 impl std::fmt::Debug for SyncAgent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyncAgent").field("kiosk", &self.client.kiosk_id()).finish()
+        f.debug_struct("SyncAgent")
+            .field("kiosk", &self.client.kiosk_id())
+            .finish()
     }
 }
 
@@ -100,7 +102,9 @@ impl SyncAgent {
     pub async fn push_all(&self) -> Result<usize, SyncError> {
         let mut acked = 0;
         loop {
-            let events = lock(&self.journal).pending_events(self.config.batch).map_err(store_err)?;
+            let events = lock(&self.journal)
+                .pending_events(self.config.batch)
+                .map_err(store_err)?;
             if events.is_empty() {
                 return Ok(acked);
             }
@@ -108,11 +112,20 @@ impl SyncAgent {
             lock(&self.journal).note_attempt(&ids).map_err(store_err)?;
             match self.client.push(&events).await {
                 Ok(resp) => {
-                    let ids: Vec<_> = resp.acks.iter().map(|a| a.id).filter(|id| ids.contains(id)).collect();
+                    let ids: Vec<_> = resp
+                        .acks
+                        .iter()
+                        .map(|a| a.id)
+                        .filter(|id| ids.contains(id))
+                        .collect();
                     if ids.is_empty() {
-                        return Err(SyncError::Decode("the server acknowledged none of the pushed events".into()));
+                        return Err(SyncError::Decode(
+                            "the server acknowledged none of the pushed events".into(),
+                        ));
                     }
-                    acked += lock(&self.journal).ack(&ids, Utc::now()).map_err(store_err)?;
+                    acked += lock(&self.journal)
+                        .ack(&ids, Utc::now())
+                        .map_err(store_err)?;
                 }
                 Err(SyncError::Refused { status: 422, error }) if !error.event_ids.is_empty() => {
                     tracing::error!(error = %error.message, "server refused events; setting them aside");
@@ -133,7 +146,9 @@ impl SyncAgent {
             let cursor = lock(&self.journal).cursor().map_err(store_err)?;
             let page = self.client.changes(cursor, 500).await?;
             n += page.records.len();
-            lock(&self.journal).apply_changes(&page.records, page.next_cursor).map_err(store_err)?;
+            lock(&self.journal)
+                .apply_changes(&page.records, page.next_cursor)
+                .map_err(store_err)?;
             if !page.more {
                 return Ok(n);
             }
@@ -142,7 +157,11 @@ impl SyncAgent {
 
     pub async fn heartbeat(&self) -> Result<(), SyncError> {
         let backlog = lock(&self.journal).backlog().map_err(store_err)?;
-        let devices = self.devices.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let devices = self
+            .devices
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let hb = Heartbeat {
             app_version: self.config.app_version.clone(),
             devices,
@@ -175,8 +194,15 @@ impl SyncAgent {
             let wait = match round.await {
                 Ok(()) => {
                     backoff.reset();
-                    self.status.send_replace(SyncStatus { online: true, last_ok: Some(Utc::now()), last_error: None, retry_in: None });
-                    next_pull.min(next_hb).saturating_duration_since(Instant::now())
+                    self.status.send_replace(SyncStatus {
+                        online: true,
+                        last_ok: Some(Utc::now()),
+                        last_error: None,
+                        retry_in: None,
+                    });
+                    next_pull
+                        .min(next_hb)
+                        .saturating_duration_since(Instant::now())
                 }
                 Err(e) => {
                     let delay = backoff.next_delay();

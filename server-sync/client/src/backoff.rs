@@ -12,7 +12,11 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(base: Duration, max: Duration) -> Self {
-        Self { base, max, attempt: 0 }
+        Self {
+            base,
+            max,
+            attempt: 0,
+        }
     }
 
     /// The delay before the next retry; each call doubles the ceiling.
@@ -34,7 +38,9 @@ impl Backoff {
 /// "Equal jitter": half the capped exponential delay, plus a random part
 /// of the other half. `unit` is uniform in [0, 1).
 pub fn delay(base: Duration, max: Duration, attempt: u32, unit: f64) -> Duration {
-    let ceiling = base.saturating_mul(1u32.checked_shl(attempt.min(30)).unwrap_or(u32::MAX)).min(max);
+    let ceiling = base
+        .saturating_mul(1u32.checked_shl(attempt.min(30)).unwrap_or(u32::MAX))
+        .min(max);
     ceiling / 2 + ceiling.mul_f64(unit.clamp(0.0, 1.0) / 2.0)
 }
 
@@ -57,7 +63,10 @@ mod tests {
         assert_eq!(delay(b, m, 200, 0.5), Duration::from_secs(45));
         let mut bo = Backoff::new(b, m);
         let ds: Vec<_> = (0..12).map(|_| bo.next_delay()).collect();
-        assert!(ds.iter().all(|d| *d <= m && *d >= Duration::from_millis(250)));
+        assert!(
+            ds.iter()
+                .all(|d| *d <= m && *d >= Duration::from_millis(250))
+        );
         assert!(ds[11] >= Duration::from_secs(30));
     }
 }

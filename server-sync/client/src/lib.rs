@@ -15,8 +15,8 @@ use chrono::Utc;
 use exam_domain::IdentityQuery;
 use exam_protocol::auth::{H_VERSION, KioskKey};
 use exam_protocol::{
-    ApiError, ChangesResponse, EnrolRequest, EnrolResponse, Event, Heartbeat, HeartbeatResponse, LookupRequest,
-    LookupResponse, PROTOCOL_VERSION, PushRequest, PushResponse, paths,
+    ApiError, ChangesResponse, EnrolRequest, EnrolResponse, Event, Heartbeat, HeartbeatResponse,
+    LookupRequest, LookupResponse, PROTOCOL_VERSION, PushRequest, PushResponse, paths,
 };
 use reqwest::Method;
 use serde::Serialize;
@@ -45,7 +45,10 @@ pub enum SyncError {
 impl SyncError {
     /// Worth retrying the same request later?
     pub fn is_transient(&self) -> bool {
-        matches!(self, SyncError::Unreachable(_) | SyncError::Server { .. } | SyncError::Journal(_))
+        matches!(
+            self,
+            SyncError::Unreachable(_) | SyncError::Server { .. } | SyncError::Journal(_)
+        )
     }
 }
 
@@ -67,7 +70,10 @@ fn http_client() -> reqwest::Client {
 
 async fn decode<R: DeserializeOwned>(resp: reqwest::Response) -> Result<R, SyncError> {
     let status = resp.status();
-    let bytes = resp.bytes().await.map_err(|e| SyncError::Unreachable(e.to_string()))?;
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| SyncError::Unreachable(e.to_string()))?;
     if status.is_success() {
         return serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()));
     }
@@ -77,9 +83,15 @@ async fn decode<R: DeserializeOwned>(resp: reqwest::Response) -> Result<R, SyncE
             message: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
             event_ids: vec![],
         });
-        return Err(SyncError::Refused { status: status.as_u16(), error });
+        return Err(SyncError::Refused {
+            status: status.as_u16(),
+            error,
+        });
     }
-    Err(SyncError::Server { status: status.as_u16(), body: String::from_utf8_lossy(&bytes).chars().take(300).collect() })
+    Err(SyncError::Server {
+        status: status.as_u16(),
+        body: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
+    })
 }
 
 fn unreachable(e: reqwest::Error) -> SyncError {
@@ -88,7 +100,11 @@ fn unreachable(e: reqwest::Error) -> SyncError {
 
 impl SyncClient {
     pub fn new(base_url: &str, key: KioskKey) -> Self {
-        Self { http: http_client(), base: base_url.trim_end_matches('/').to_string(), key }
+        Self {
+            http: http_client(),
+            base: base_url.trim_end_matches('/').to_string(),
+            key,
+        }
     }
 
     pub fn kiosk_id(&self) -> &str {
@@ -97,7 +113,12 @@ impl SyncClient {
 
     /// Enrols with a one-time secret: generates this kiosk's key pair and
     /// registers its public half. Keep the returned key (in the journal).
-    pub async fn enrol(base_url: &str, kiosk_id: &str, secret: &str, app_version: &str) -> Result<(KioskKey, EnrolResponse), SyncError> {
+    pub async fn enrol(
+        base_url: &str,
+        kiosk_id: &str,
+        secret: &str,
+        app_version: &str,
+    ) -> Result<(KioskKey, EnrolResponse), SyncError> {
         let key = KioskKey::generate(kiosk_id);
         let req = EnrolRequest {
             kiosk_id: kiosk_id.into(),
@@ -106,7 +127,11 @@ impl SyncClient {
             app_version: app_version.into(),
         };
         let resp = http_client()
-            .post(format!("{}{}", base_url.trim_end_matches('/'), paths::ENROL))
+            .post(format!(
+                "{}{}",
+                base_url.trim_end_matches('/'),
+                paths::ENROL
+            ))
             .json(&req)
             .send()
             .await
@@ -114,12 +139,20 @@ impl SyncClient {
         Ok((key, decode(resp).await?))
     }
 
-    async fn signed<R: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&impl Serialize>, timeout: Duration) -> Result<R, SyncError> {
+    async fn signed<R: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+        timeout: Duration,
+    ) -> Result<R, SyncError> {
         let bytes = match body {
             Some(b) => serde_json::to_vec(b).map_err(|e| SyncError::Decode(e.to_string()))?,
             None => Vec::new(),
         };
-        let headers = self.key.sign(method.as_str(), path, &bytes, Utc::now().timestamp_millis());
+        let headers = self
+            .key
+            .sign(method.as_str(), path, &bytes, Utc::now().timestamp_millis());
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -129,28 +162,57 @@ impl SyncClient {
             req = req.header(k, v);
         }
         if body.is_some() {
-            req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(bytes);
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes);
         }
         decode(req.send().await.map_err(unreachable)?).await
     }
 
     pub async fn push(&self, events: &[Event]) -> Result<PushResponse, SyncError> {
-        let body = PushRequest { events: events.to_vec() };
-        self.signed(Method::POST, paths::EVENTS, Some(&body), Duration::from_secs(20)).await
+        let body = PushRequest {
+            events: events.to_vec(),
+        };
+        self.signed(
+            Method::POST,
+            paths::EVENTS,
+            Some(&body),
+            Duration::from_secs(20),
+        )
+        .await
     }
 
     pub async fn changes(&self, cursor: i64, limit: i64) -> Result<ChangesResponse, SyncError> {
         let path = format!("{}?cursor={cursor}&limit={limit}", paths::CHANGES);
-        self.signed(Method::GET, &path, None::<&()>, Duration::from_secs(20)).await
+        self.signed(Method::GET, &path, None::<&()>, Duration::from_secs(20))
+            .await
     }
 
     /// Looks a person up online, with a short timeout: a patient is waiting,
     /// and the offline cache answers when the server is slow.
-    pub async fn lookup(&self, query: &IdentityQuery, timeout: Duration) -> Result<LookupResponse, SyncError> {
-        self.signed(Method::POST, paths::LOOKUP, Some(&LookupRequest { query: query.clone() }), timeout).await
+    pub async fn lookup(
+        &self,
+        query: &IdentityQuery,
+        timeout: Duration,
+    ) -> Result<LookupResponse, SyncError> {
+        self.signed(
+            Method::POST,
+            paths::LOOKUP,
+            Some(&LookupRequest {
+                query: query.clone(),
+            }),
+            timeout,
+        )
+        .await
     }
 
     pub async fn heartbeat(&self, hb: &Heartbeat) -> Result<HeartbeatResponse, SyncError> {
-        self.signed(Method::POST, paths::HEARTBEAT, Some(hb), Duration::from_secs(10)).await
+        self.signed(
+            Method::POST,
+            paths::HEARTBEAT,
+            Some(hb),
+            Duration::from_secs(10),
+        )
+        .await
     }
 }

@@ -34,16 +34,20 @@ impl Rng {
 }
 
 const SURNAMES: &[&str] = &[
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何",
-    "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "欧阳", "诸葛",
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "欧阳",
+    "诸葛",
 ];
 const GIVEN: &[&str] = &[
-    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛",
-    "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建国", "志强", "晓东", "海燕", "春梅", "子涵", "浩然",
-    "雨桐", "欣怡", "宇轩", "思远", "文博", "婷",
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
+    "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建国", "志强", "晓东", "海燕", "春梅",
+    "子涵", "浩然", "雨桐", "欣怡", "宇轩", "思远", "文博", "婷",
 ];
 /// County codes around Yangzhou and Nanjing (Jiangsu).
-const AREAS: &[&str] = &["321002", "321003", "321012", "321023", "321081", "321084", "320102", "320104", "320106", "320111"];
+const AREAS: &[&str] = &[
+    "321002", "321003", "321012", "321023", "321081", "321084", "320102", "320104", "320106",
+    "320111",
+];
 pub const PACKAGES: &[(&str, i64)] = &[
     ("入职体检基础套餐", 19_800),
     ("男性全面体检套餐", 128_000),
@@ -51,7 +55,9 @@ pub const PACKAGES: &[(&str, i64)] = &[
     ("中老年体检套餐", 58_000),
     ("单位团检A套餐", 45_000),
 ];
-const MOBILE_PREFIXES: &[&str] = &["138", "139", "150", "151", "152", "158", "187", "188", "136", "159"];
+const MOBILE_PREFIXES: &[&str] = &[
+    "138", "139", "150", "151", "152", "158", "187", "188", "136", "159",
+];
 
 /// E3: exam numbers never contain the digit 4. The n-th such number is n
 /// written in base 9 with the digits 4..=8 shifted up by one.
@@ -76,7 +82,14 @@ pub struct DemoDay {
 
 /// Generates `count` people, each with one booking on `day` (some with two),
 /// slots spread between `first_slot` and `last_slot` in half-hour steps.
-pub fn generate(seed: u64, count: usize, day: NaiveDate, first_slot: NaiveTime, last_slot: NaiveTime, campus: &str) -> DemoDay {
+pub fn generate(
+    seed: u64,
+    count: usize,
+    day: NaiveDate,
+    first_slot: NaiveTime,
+    last_slot: NaiveTime,
+    campus: &str,
+) -> DemoDay {
     let mut rng = Rng::new(seed ^ u64::from(day.to_string().len() as u32) ^ day_key(day) as u64);
     let mut people = Vec::with_capacity(count);
     let mut bookings = Vec::with_capacity(count + count / 10);
@@ -99,14 +112,22 @@ pub fn generate(seed: u64, count: usize, day: NaiveDate, first_slot: NaiveTime, 
     let mut seen = std::collections::HashSet::new();
     let mut serial = 0u64;
     while people.len() < count {
-        let birth = NaiveDate::from_ymd_opt(1950, 1, 1).unwrap() + Duration::days(rng.below(365 * 55) as i64);
-        let id_number = IdNumber::compose(*rng.pick(AREAS), birth, rng.below(1000) as u16).expect("valid parts");
+        let birth = NaiveDate::from_ymd_opt(1950, 1, 1).unwrap()
+            + Duration::days(rng.below(365 * 55) as i64);
+        let id_number = IdNumber::compose(rng.pick::<&str>(AREAS), birth, rng.below(1000) as u16)
+            .expect("valid parts");
         if !seen.insert(id_number.clone()) {
             continue;
         }
         let name = format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN));
         let mobile = format!("{}{:08}", rng.pick(MOBILE_PREFIXES), rng.below(100_000_000));
-        let person = Person { sex: id_number.sex(), birth_date: birth, id_number, name, mobile };
+        let person = Person {
+            sex: id_number.sex(),
+            birth_date: birth,
+            id_number,
+            name,
+            mobile,
+        };
         let n_bookings = if rng.below(10) == 0 { 2 } else { 1 };
         for _ in 0..n_bookings {
             serial += 1;
@@ -115,7 +136,10 @@ pub fn generate(seed: u64, count: usize, day: NaiveDate, first_slot: NaiveTime, 
             bookings.push(Booking {
                 id: day_key(day) * 100_000 + serial as i64,
                 code: format!("BK{}{:06}", day.format("%y%m%d"), serial),
-                exam_no: format!("{:08}", nth_number_without_four(day_key(day) as u64 % 10_000 * 10_000 + serial)),
+                exam_no: format!(
+                    "{:08}",
+                    nth_number_without_four(day_key(day) as u64 % 10_000 * 10_000 + serial)
+                ),
                 id_number: person.id_number.clone(),
                 campus: campus.to_string(),
                 package: package.to_string(),
@@ -153,7 +177,10 @@ mod tests {
     #[test]
     fn demo_is_deterministic_and_valid() {
         let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
-        let (a, b) = (NaiveTime::from_hms_opt(7, 30, 0).unwrap(), NaiveTime::from_hms_opt(11, 0, 0).unwrap());
+        let (a, b) = (
+            NaiveTime::from_hms_opt(7, 30, 0).unwrap(),
+            NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
+        );
         let d1 = generate(7, 300, day, a, b, "main");
         let d2 = generate(7, 300, day, a, b, "main");
         assert_eq!(d1.people, d2.people);

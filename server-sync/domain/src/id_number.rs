@@ -128,7 +128,10 @@ mod tests {
         // The worked example of GB 11643-1999.
         let id = IdNumber::parse("11010519491231002X").unwrap();
         assert_eq!(id.sex(), Sex::Female);
-        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
+        assert_eq!(
+            id.birth_date(),
+            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
+        );
         assert!(IdNumber::parse("11010519491231002x").is_ok());
     }
 
@@ -139,9 +142,18 @@ mod tests {
             IdNumber::parse("110105194912310021"),
             Err(IdNumberError::CheckDigit { expected: 'X' })
         );
-        assert_eq!(IdNumber::parse("11010519490231002X"), Err(IdNumberError::BirthDate));
-        assert_eq!(IdNumber::parse("1101051949123100AX"), Err(IdNumberError::Characters));
-        assert_eq!(IdNumber::parse("１１０１０５１９４９１２３１００２X").unwrap_err(), IdNumberError::Characters);
+        assert_eq!(
+            IdNumber::parse("11010519490231002X"),
+            Err(IdNumberError::BirthDate)
+        );
+        assert_eq!(
+            IdNumber::parse("1101051949123100AX"),
+            Err(IdNumberError::Characters)
+        );
+        assert_eq!(
+            IdNumber::parse("１１０１０５１９４９１２３１００２X").unwrap_err(),
+            IdNumberError::Characters
+        );
     }
 
     #[test]

@@ -4,7 +4,9 @@
 pub enum PasswordError {
     #[error("a password needs at least 10 characters")]
     TooShort,
-    #[error("a password needs characters from at least three of: lower case, upper case, digits, symbols")]
+    #[error(
+        "a password needs characters from at least three of: lower case, upper case, digits, symbols"
+    )]
     TooFewClasses,
     #[error("a password must not contain the account name")]
     ContainsUsername,
@@ -12,7 +14,9 @@ pub enum PasswordError {
     Common,
 }
 
-const COMMON: &[&str] = &["password", "12345678", "qwerty", "admin", "abc123", "welcome", "iloveyou", "p@ssw0rd"];
+const COMMON: &[&str] = &[
+    "password", "12345678", "qwerty", "admin", "abc123", "welcome", "iloveyou", "p@ssw0rd",
+];
 
 pub fn check(username: &str, password: &str) -> Result<(), PasswordError> {
     if password.chars().count() < 10 {
@@ -43,9 +47,15 @@ mod tests {
     #[test]
     fn policy() {
         assert_eq!(check("admin", "Ab1!"), Err(PasswordError::TooShort));
-        assert_eq!(check("admin", "xxAdmin123!"), Err(PasswordError::ContainsUsername));
+        assert_eq!(
+            check("admin", "xxAdmin123!"),
+            Err(PasswordError::ContainsUsername)
+        );
         assert_eq!(check("zhang", "Password123!"), Err(PasswordError::Common));
-        assert_eq!(check("zhang", "abcdefghijk1"), Err(PasswordError::TooFewClasses));
+        assert_eq!(
+            check("zhang", "abcdefghijk1"),
+            Err(PasswordError::TooFewClasses)
+        );
         assert_eq!(check("zhang", "Hospital-Lobby7"), Ok(()));
     }
 }

@@ -14,10 +14,14 @@ pub const EARLY_WINDOW: Duration = Duration::minutes(30);
 pub enum Eligibility {
     Ready,
     /// Too early: printing opens at `opens_at` (local time).
-    TooEarly { opens_at: NaiveDateTime },
+    TooEarly {
+        opens_at: NaiveDateTime,
+    },
     NotToday,
     /// Booked at another campus: the patient must go there.
-    OtherCampus { campus: String },
+    OtherCampus {
+        campus: String,
+    },
     AlreadyCheckedIn,
     Cancelled,
 }
@@ -30,7 +34,9 @@ pub fn eligibility(booking: &Booking, kiosk_campus: &str, now_local: NaiveDateTi
         BookingState::Booked => {}
     }
     if booking.campus != kiosk_campus {
-        return Eligibility::OtherCampus { campus: booking.campus.clone() };
+        return Eligibility::OtherCampus {
+            campus: booking.campus.clone(),
+        };
     }
     if booking.exam_date != now_local.date() {
         return Eligibility::NotToday;
@@ -65,7 +71,10 @@ mod tests {
     }
 
     fn at(h: u32, m: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2026, 11, 22).unwrap().and_hms_opt(h, m, 0).unwrap()
+        NaiveDate::from_ymd_opt(2026, 11, 22)
+            .unwrap()
+            .and_hms_opt(h, m, 0)
+            .unwrap()
     }
 
     #[test]
@@ -73,13 +82,29 @@ mod tests {
         let b = booking(BookingState::Booked);
         assert_eq!(
             eligibility(&b, "main", at(8, 29)),
-            Eligibility::TooEarly { opens_at: at(8, 30) }
+            Eligibility::TooEarly {
+                opens_at: at(8, 30)
+            }
         );
         assert_eq!(eligibility(&b, "main", at(8, 30)), Eligibility::Ready);
-        assert_eq!(eligibility(&b, "east", at(9, 0)), Eligibility::OtherCampus { campus: "main".into() });
+        assert_eq!(
+            eligibility(&b, "east", at(9, 0)),
+            Eligibility::OtherCampus {
+                campus: "main".into()
+            }
+        );
         assert_eq!(eligibility(&b, "main", at(16, 0)), Eligibility::Ready);
-        assert_eq!(eligibility(&b, "main", at(8, 30) + Duration::days(1)), Eligibility::NotToday);
-        assert_eq!(eligibility(&booking(BookingState::CheckedIn), "main", at(9, 0)), Eligibility::AlreadyCheckedIn);
-        assert_eq!(eligibility(&booking(BookingState::Cancelled), "main", at(9, 0)), Eligibility::Cancelled);
+        assert_eq!(
+            eligibility(&b, "main", at(8, 30) + Duration::days(1)),
+            Eligibility::NotToday
+        );
+        assert_eq!(
+            eligibility(&booking(BookingState::CheckedIn), "main", at(9, 0)),
+            Eligibility::AlreadyCheckedIn
+        );
+        assert_eq!(
+            eligibility(&booking(BookingState::Cancelled), "main", at(9, 0)),
+            Eligibility::Cancelled
+        );
     }
 }

@@ -27,7 +27,9 @@ pub enum AuthError {
     MissingHeader(&'static str),
     #[error("header {0} is malformed")]
     Malformed(&'static str),
-    #[error("the request's timestamp is {skew_s} s away from the server's clock (limit 300 s): refused as expired")]
+    #[error(
+        "the request's timestamp is {skew_s} s away from the server's clock (limit 300 s): refused as expired"
+    )]
     Expired { skew_s: i64 },
     #[error("the signature does not match the request")]
     BadSignature,
@@ -59,7 +61,9 @@ impl SignedHeaders {
     /// Reads the headers through a lookup function (framework-agnostic).
     pub fn from_lookup<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<Self, AuthError> {
         let need = |h: &'static str| get(h).ok_or(AuthError::MissingHeader(h));
-        let timestamp_ms = need(H_TIMESTAMP)?.parse().map_err(|_| AuthError::Malformed(H_TIMESTAMP))?;
+        let timestamp_ms = need(H_TIMESTAMP)?
+            .parse()
+            .map_err(|_| AuthError::Malformed(H_TIMESTAMP))?;
         let nonce = need(H_NONCE)?;
         if nonce.len() < 16 || nonce.len() > 64 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(AuthError::Malformed(H_NONCE));
@@ -79,7 +83,10 @@ impl SignedHeaders {
 
 /// Kiosk ids are short and printable: letters, digits, '-' and '_'.
 pub fn valid_kiosk_id(id: &str) -> bool {
-    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn message(method: &str, path: &str, kiosk_id: &str, ts: i64, nonce: &str, body: &[u8]) -> Vec<u8> {
@@ -102,10 +109,16 @@ impl std::fmt::Debug for KioskKey {
 
 impl KioskKey {
     pub fn generate(kiosk_id: &str) -> Self {
-        Self { kiosk_id: kiosk_id.to_string(), key: SigningKey::from_bytes(&random_bytes::<32>()) }
+        Self {
+            kiosk_id: kiosk_id.to_string(),
+            key: SigningKey::from_bytes(&random_bytes::<32>()),
+        }
     }
     pub fn from_secret(kiosk_id: &str, secret: &[u8; 32]) -> Self {
-        Self { kiosk_id: kiosk_id.to_string(), key: SigningKey::from_bytes(secret) }
+        Self {
+            kiosk_id: kiosk_id.to_string(),
+            key: SigningKey::from_bytes(secret),
+        }
     }
     pub fn secret_bytes(&self) -> [u8; 32] {
         self.key.to_bytes()
@@ -116,7 +129,9 @@ impl KioskKey {
 
     pub fn sign(&self, method: &str, path: &str, body: &[u8], now_ms: i64) -> SignedHeaders {
         let nonce = hex::encode(random_bytes::<16>());
-        let sig = self.key.sign(&message(method, path, &self.kiosk_id, now_ms, &nonce, body));
+        let sig = self
+            .key
+            .sign(&message(method, path, &self.kiosk_id, now_ms, &nonce, body));
         SignedHeaders {
             kiosk_id: self.kiosk_id.clone(),
             timestamp_ms: now_ms,
@@ -128,10 +143,19 @@ impl KioskKey {
 
 /// Checks the time window and the signature. Replay (nonce reuse) is the
 /// caller's job, since only it keeps the record of seen nonces.
-pub fn verify(public_key_b64: &str, h: &SignedHeaders, method: &str, path: &str, body: &[u8], now_ms: i64) -> Result<(), AuthError> {
+pub fn verify(
+    public_key_b64: &str,
+    h: &SignedHeaders,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    now_ms: i64,
+) -> Result<(), AuthError> {
     let skew = now_ms - h.timestamp_ms;
     if skew.abs() > MAX_SKEW_MS {
-        return Err(AuthError::Expired { skew_s: skew / 1000 });
+        return Err(AuthError::Expired {
+            skew_s: skew / 1000,
+        });
     }
     let pk: [u8; 32] = B64
         .decode(public_key_b64)
@@ -144,8 +168,11 @@ pub fn verify(public_key_b64: &str, h: &SignedHeaders, method: &str, path: &str,
         .ok()
         .and_then(|v| v.try_into().ok())
         .ok_or(AuthError::Malformed(H_SIGNATURE))?;
-    pk.verify(&message(method, path, &h.kiosk_id, h.timestamp_ms, &h.nonce, body), &Signature::from_bytes(&sig))
-        .map_err(|_| AuthError::BadSignature)
+    pk.verify(
+        &message(method, path, &h.kiosk_id, h.timestamp_ms, &h.nonce, body),
+        &Signature::from_bytes(&sig),
+    )
+    .map_err(|_| AuthError::BadSignature)
 }
 
 pub fn random_bytes<const N: usize>() -> [u8; N] {
@@ -173,20 +200,58 @@ mod tests {
         let k = KioskKey::generate("K-01");
         let pk = k.public_key_b64();
         let h = k.sign("POST", "/api/v1/kiosk/events", b"{}", 1_000_000);
-        verify(&pk, &h, "POST", "/api/v1/kiosk/events", b"{}", 1_000_000 + 1000).unwrap();
-        assert_eq!(verify(&pk, &h, "POST", "/api/v1/kiosk/events", b"{ }", 1_000_000), Err(AuthError::BadSignature));
-        assert_eq!(verify(&pk, &h, "POST", "/api/v1/kiosk/lookup", b"{}", 1_000_000), Err(AuthError::BadSignature));
+        verify(
+            &pk,
+            &h,
+            "POST",
+            "/api/v1/kiosk/events",
+            b"{}",
+            1_000_000 + 1000,
+        )
+        .unwrap();
+        assert_eq!(
+            verify(&pk, &h, "POST", "/api/v1/kiosk/events", b"{ }", 1_000_000),
+            Err(AuthError::BadSignature)
+        );
+        assert_eq!(
+            verify(&pk, &h, "POST", "/api/v1/kiosk/lookup", b"{}", 1_000_000),
+            Err(AuthError::BadSignature)
+        );
         assert!(matches!(
-            verify(&pk, &h, "POST", "/api/v1/kiosk/events", b"{}", 1_000_000 + MAX_SKEW_MS + 1),
+            verify(
+                &pk,
+                &h,
+                "POST",
+                "/api/v1/kiosk/events",
+                b"{}",
+                1_000_000 + MAX_SKEW_MS + 1
+            ),
             Err(AuthError::Expired { .. })
         ));
         let other = KioskKey::generate("K-01");
         assert_eq!(
-            verify(&other.public_key_b64(), &h, "POST", "/api/v1/kiosk/events", b"{}", 1_000_000),
+            verify(
+                &other.public_key_b64(),
+                &h,
+                "POST",
+                "/api/v1/kiosk/events",
+                b"{}",
+                1_000_000
+            ),
             Err(AuthError::BadSignature)
         );
         let mut forged = h.clone();
         forged.kiosk_id = "K-02".into();
-        assert_eq!(verify(&pk, &forged, "POST", "/api/v1/kiosk/events", b"{}", 1_000_000), Err(AuthError::BadSignature));
+        assert_eq!(
+            verify(
+                &pk,
+                &forged,
+                "POST",
+                "/api/v1/kiosk/events",
+                b"{}",
+                1_000_000
+            ),
+            Err(AuthError::BadSignature)
+        );
     }
 }

@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use exam_domain::{Booking, IdentityQuery, IdNumber, Person};
+use exam_domain::{Booking, IdNumber, IdentityQuery, Person};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -83,7 +83,11 @@ pub enum EventError {
     #[error("event {id} has unknown kind {kind:?}")]
     UnknownKind { id: Uuid, kind: String },
     #[error("event {id} of kind {kind:?} has a bad payload: {reason}")]
-    BadPayload { id: Uuid, kind: String, reason: String },
+    BadPayload {
+        id: Uuid,
+        kind: String,
+        reason: String,
+    },
 }
 
 impl EventError {
@@ -96,15 +100,28 @@ impl EventError {
 
 impl Event {
     pub fn new(id: Uuid, seq: i64, created_at: DateTime<Utc>, body: &EventBody) -> Self {
-        Self { id, seq, kind: body.kind().to_string(), created_at, payload: body.payload() }
+        Self {
+            id,
+            seq,
+            kind: body.kind().to_string(),
+            created_at,
+            payload: body.payload(),
+        }
     }
 
     pub fn body(&self) -> Result<EventBody, EventError> {
         match self.kind.as_str() {
             EventBody::CHECK_IN => serde_json::from_value(self.payload.clone())
                 .map(EventBody::CheckIn)
-                .map_err(|e| EventError::BadPayload { id: self.id, kind: self.kind.clone(), reason: e.to_string() }),
-            other => Err(EventError::UnknownKind { id: self.id, kind: other.to_string() }),
+                .map_err(|e| EventError::BadPayload {
+                    id: self.id,
+                    kind: self.kind.clone(),
+                    reason: e.to_string(),
+                }),
+            other => Err(EventError::UnknownKind {
+                id: self.id,
+                kind: other.to_string(),
+            }),
         }
     }
 }
@@ -201,7 +218,10 @@ mod tests {
             payload: serde_json::json!({}),
         };
         assert!(matches!(e.body(), Err(EventError::UnknownKind { .. })));
-        let bad = Event { kind: EventBody::CHECK_IN.into(), ..e };
+        let bad = Event {
+            kind: EventBody::CHECK_IN.into(),
+            ..e
+        };
         assert!(matches!(bad.body(), Err(EventError::BadPayload { .. })));
     }
 }

@@ -43,12 +43,18 @@ impl Default for Config {
 
 impl Config {
     /// Layers the sources; `overrides` are the command-line flags given.
-    pub fn load(file: Option<&Path>, overrides: impl Serialize) -> Result<Self, Box<figment::Error>> {
+    pub fn load(
+        file: Option<&Path>,
+        overrides: impl Serialize,
+    ) -> Result<Self, Box<figment::Error>> {
         let mut f = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             f = f.merge(Toml::file_exact(file));
         }
-        f.merge(Env::prefixed("EXAM_")).merge(Serialized::defaults(overrides)).extract().map_err(Box::new)
+        f.merge(Env::prefixed("EXAM_"))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)
     }
 }
 

@@ -18,14 +18,25 @@ pub struct ApiErr {
 
 impl ApiErr {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self { status, body: ApiError { error: code.into(), message: message.into(), event_ids: vec![] } }
+        Self {
+            status,
+            body: ApiError {
+                error: code.into(),
+                message: message.into(),
+                event_ids: vec![],
+            },
+        }
     }
     pub fn with_events(mut self, ids: Vec<Uuid>) -> Self {
         self.body.event_ids = ids;
         self
     }
     pub fn bad_json(e: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_json", format!("the body is not valid JSON for this request: {e}"))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+            format!("the body is not valid JSON for this request: {e}"),
+        )
     }
 }
 
@@ -47,7 +58,11 @@ impl From<DbError> for ApiErr {
     fn from(e: DbError) -> Self {
         // The detail goes to the log, not to the caller.
         tracing::error!(error = %e, "database error");
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the central store is unavailable; retry later")
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "the central store is unavailable; retry later",
+        )
     }
 }
 

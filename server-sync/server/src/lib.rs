@@ -40,7 +40,10 @@ pub enum StartError {
     #[error(transparent)]
     Db(#[from] db::DbError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 pub fn router(state: AppState) -> Router {
@@ -56,12 +59,20 @@ pub fn router(state: AppState) -> Router {
 
 async fn security_headers(mut res: axum::response::Response) -> axum::response::Response {
     let h = res.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'"),
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'",
+        ),
     );
     res
 }
@@ -69,7 +80,10 @@ async fn security_headers(mut res: axum::response::Response) -> axum::response::
 async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
     match st.db.user_count().await {
         Ok(_) => (axum::http::StatusCode::OK, "ok"),
-        Err(_) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "store unavailable"),
+        Err(_) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "store unavailable",
+        ),
     }
 }
 
@@ -82,7 +96,10 @@ async fn prometheus(State(st): State<AppState>) -> impl IntoResponse {
         .into_iter()
         .filter_map(|k| Some((k.id, k.backlog?)))
         .collect::<Vec<_>>();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render(&backlogs))
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        st.metrics.render(&backlogs),
+    )
 }
 
 /// Creates the first administrator when there are no staff accounts. The
@@ -93,21 +110,38 @@ pub async fn bootstrap_admin(db: &Db) -> Result<Option<String>, db::DbError> {
         return Ok(None);
     }
     let pw = password::generate();
-    db.create_user("admin", &password::hash(pw.clone()).await, true).await?;
+    db.create_user("admin", &password::hash(pw.clone()).await, true)
+        .await?;
     Ok(Some(pw))
 }
 
 /// Seeds today's demo bookings (idempotent: the same people each time).
 pub async fn seed_demo(db: &Db, people: usize, campus: &str) -> Result<usize, db::DbError> {
-    let now = Utc::now().with_timezone(&exam_domain::centre_offset()).naive_local();
+    let now = Utc::now()
+        .with_timezone(&exam_domain::centre_offset())
+        .naive_local();
     let first = now.time().overflowing_sub_signed(Duration::hours(3)).0;
-    let first = if first > now.time() { NaiveTime::MIN } else { first };
+    let first = if first > now.time() {
+        NaiveTime::MIN
+    } else {
+        first
+    };
     let last = now.time().overflowing_add_signed(Duration::hours(1)).0;
-    let last = if last < now.time() { NaiveTime::from_hms_opt(23, 30, 0).expect("valid") } else { last };
-    let day = exam_domain::demo::generate(exam_domain::demo::DEMO_SEED, people, now.date(), first, last, campus);
+    let last = if last < now.time() {
+        NaiveTime::from_hms_opt(23, 30, 0).expect("valid")
+    } else {
+        last
+    };
+    let day = exam_domain::demo::generate(
+        exam_domain::demo::DEMO_SEED,
+        people,
+        now.date(),
+        first,
+        last,
+        campus,
+    );
     db.insert_bookings(&day.people, &day.bookings).await
 }
-
 
 /// A running server.
 pub struct Server {
@@ -135,8 +169,14 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|source| StartError::Bind { addr: config.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
     let state = AppState {
         db: db.clone(),
         metrics: Arc::new(Metrics::default()),
@@ -150,7 +190,8 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         let prune = async move {
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-                let cutoff = Utc::now() - Duration::milliseconds(2 * exam_protocol::auth::MAX_SKEW_MS);
+                let cutoff =
+                    Utc::now() - Duration::milliseconds(2 * exam_protocol::auth::MAX_SKEW_MS);
                 if let Err(e) = pruner_db.prune_nonces(cutoff).await {
                     tracing::warn!(error = %e, "nonce pruning failed");
                 }
@@ -165,7 +206,13 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         }
     });
     tracing::info!(%addr, backend = ?db.backend, "exam-server listening");
-    Ok(Server { addr, state, admin_password, shutdown: Some(tx), task })
+    Ok(Server {
+        addr,
+        state,
+        admin_password,
+        shutdown: Some(tx),
+        task,
+    })
 }
 
 impl Server {

@@ -72,7 +72,8 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let config = Config::load(cli.config.as_deref(), &cli.flags).context("reading the configuration")?;
+    let config =
+        Config::load(cli.config.as_deref(), &cli.flags).context("reading the configuration")?;
     init_logs(config.log_json);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -86,7 +87,9 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             println!("exam-server listening on {}", server.url());
-            tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+            tokio::signal::ctrl_c()
+                .await
+                .context("waiting for Ctrl-C")?;
             server.stop().await;
         }
         Command::Migrate => {
@@ -95,7 +98,10 @@ async fn main() -> anyhow::Result<()> {
             println!("migrations applied");
         }
         Command::AddKiosk { id, campus, zone } => {
-            anyhow::ensure!(exam_protocol::auth::valid_kiosk_id(&id), "kiosk ids are 1-64 letters, digits, '-' or '_'");
+            anyhow::ensure!(
+                exam_protocol::auth::valid_kiosk_id(&id),
+                "kiosk ids are 1-64 letters, digits, '-' or '_'"
+            );
             let db = Db::connect(&config.database_url).await?;
             db.migrate().await?;
             let secret = exam_protocol::auth::random_token();
@@ -107,8 +113,11 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn init_logs(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {

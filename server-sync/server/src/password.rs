@@ -5,16 +5,23 @@ use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 
 pub async fn hash(password: String) -> String {
     tokio::task::spawn_blocking(move || {
-        Argon2::default().hash_password(password.as_bytes()).expect("argon2 with default parameters").to_string()
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .expect("argon2 with default parameters")
+            .to_string()
     })
     .await
     .expect("hashing task")
 }
 
 pub async fn verify(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .verify_password(password.as_bytes(), hash.as_str())
+            .is_ok()
+    })
+    .await
+    .unwrap_or(false)
 }
 
 /// A hash of a random password, so refusing an unknown user name takes as
@@ -29,7 +36,10 @@ pub async fn dummy_hash() -> String {
 pub fn generate() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let bytes = exam_protocol::auth::random_bytes::<16>();
-    let chars: String = bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
+    let chars: String = bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect();
     // Guarantee three classes whatever the random draw gave.
     format!("{}-{}-{}-Aa7", &chars[..4], &chars[4..8], &chars[8..12])
 }

@@ -30,8 +30,24 @@ pub fn routes() -> Router<AppState> {
         .route("/password", get(password_page).post(change_password))
         .route("/registrations", get(registrations_page))
         .route("/registrations/stream", get(stream))
-        .route("/static/staff.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], include_str!("../static/staff.js")) }))
-        .route("/static/staff.css", get(|| async { ([(header::CONTENT_TYPE, "text/css")], include_str!("../static/staff.css")) }))
+        .route(
+            "/static/staff.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript")],
+                    include_str!("../static/staff.js"),
+                )
+            }),
+        )
+        .route(
+            "/static/staff.css",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/css")],
+                    include_str!("../static/staff.css"),
+                )
+            }),
+        )
 }
 
 fn render(t: &impl Template) -> Response {
@@ -45,17 +61,26 @@ fn render(t: &impl Template) -> Response {
 }
 
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
-        let (k, v) = c.trim().split_once('=')?;
-        (k == COOKIE).then(|| v.to_string())
-    })
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            let (k, v) = c.trim().split_once('=')?;
+            (k == COOKIE).then(|| v.to_string())
+        })
 }
 
 /// The signed-in user, or a redirect to the login page.
 async fn require_user(st: &AppState, headers: &HeaderMap) -> Result<SessionUser, Response> {
     let token = cookie_token(headers).ok_or_else(|| Redirect::to("/login").into_response())?;
     let idle = Duration::minutes(st.config.session_idle_minutes);
-    match st.db.session(&exam_protocol::auth::sha256_hex(&token), Utc::now(), idle).await {
+    match st
+        .db
+        .session(&exam_protocol::auth::sha256_hex(&token), Utc::now(), idle)
+        .await
+    {
         Ok(Some(u)) => Ok(u),
         Ok(None) => Err(Redirect::to("/login").into_response()),
         Err(e) => {
@@ -92,7 +117,11 @@ struct LoginForm {
 
 async fn login(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Response {
     // One message for every failure, so the page does not tell which accounts exist.
-    let refused = |msg: &str| render(&LoginPage { error: Some(msg.to_string()) });
+    let refused = |msg: &str| {
+        render(&LoginPage {
+            error: Some(msg.to_string()),
+        })
+    };
     const WRONG: &str = "用户名或密码错误 / Wrong user name or password";
     let user = match st.db.user_by_name(f.username.trim()).await {
         Ok(Some(u)) => u,
@@ -112,19 +141,34 @@ async fn login(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Response
     if !password::verify(f.password, user.password_hash.clone()).await {
         Metrics::inc(&st.metrics.staff_logins_failed);
         return match st.db.login_failed(&user, now).await {
-            Ok(LoginOutcome::Locked) => refused("账户已锁定，请 15 分钟后再试 / Account locked: try again in 15 minutes"),
+            Ok(LoginOutcome::Locked) => {
+                refused("账户已锁定，请 15 分钟后再试 / Account locked: try again in 15 minutes")
+            }
             _ => refused(WRONG),
         };
     }
     let token = exam_protocol::auth::random_token();
     let csrf = exam_protocol::auth::random_token();
-    if st.db.login_succeeded(&user, &exam_protocol::auth::sha256_hex(&token), &csrf, now).await.is_err() {
+    if st
+        .db
+        .login_succeeded(&user, &exam_protocol::auth::sha256_hex(&token), &csrf, now)
+        .await
+        .is_err()
+    {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     Metrics::inc(&st.metrics.staff_logins_ok);
-    let secure = if st.config.secure_cookies { "; Secure" } else { "" };
+    let secure = if st.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
-    let to = if user.must_change { "/password" } else { "/registrations" };
+    let to = if user.must_change {
+        "/password"
+    } else {
+        "/registrations"
+    };
     ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
 }
 
@@ -133,14 +177,28 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn logout(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
-    if let (Ok(u), Some(token)) = (require_user(&st, &headers).await, cookie_token(&headers)) {
-        if u.csrf == f.csrf {
-            let _ = st.db.end_session(&exam_protocol::auth::sha256_hex(&token)).await;
-            let _ = st.db.audit(&u.username, "logout", "").await;
-        }
+async fn logout(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let (Ok(u), Some(token)) = (require_user(&st, &headers).await, cookie_token(&headers))
+        && u.csrf == f.csrf
+    {
+        let _ = st
+            .db
+            .end_session(&exam_protocol::auth::sha256_hex(&token))
+            .await;
+        let _ = st.db.audit(&u.username, "logout", "").await;
     }
-    ([(header::SET_COOKIE, format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"))], Redirect::to("/login")).into_response()
+    (
+        [(
+            header::SET_COOKIE,
+            format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        )],
+        Redirect::to("/login"),
+    )
+        .into_response()
 }
 
 #[derive(Template)]
@@ -154,7 +212,12 @@ struct PasswordPage {
 
 async fn password_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
     match require_user(&st, &headers).await {
-        Ok(u) => render(&PasswordPage { forced: u.must_change, username: u.username, csrf: u.csrf, error: None }),
+        Ok(u) => render(&PasswordPage {
+            forced: u.must_change,
+            username: u.username,
+            csrf: u.csrf,
+            error: None,
+        }),
         Err(r) => r,
     }
 }
@@ -167,7 +230,11 @@ struct PasswordForm {
     confirm: String,
 }
 
-async fn change_password(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<PasswordForm>) -> Response {
+async fn change_password(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<PasswordForm>,
+) -> Response {
     let u = match require_user(&st, &headers).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -175,7 +242,14 @@ async fn change_password(State(st): State<AppState>, headers: HeaderMap, Form(f)
     if u.csrf != f.csrf {
         return (StatusCode::FORBIDDEN, "stale form: reload the page").into_response();
     }
-    let again = |msg: String| render(&PasswordPage { forced: u.must_change, username: u.username.clone(), csrf: u.csrf.clone(), error: Some(msg) });
+    let again = |msg: String| {
+        render(&PasswordPage {
+            forced: u.must_change,
+            username: u.username.clone(),
+            csrf: u.csrf.clone(),
+            error: Some(msg),
+        })
+    };
     let Ok(Some(user)) = st.db.user_by_name(&u.username).await else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
@@ -186,13 +260,20 @@ async fn change_password(State(st): State<AppState>, headers: HeaderMap, Form(f)
         return again("两次输入的新密码不一致 / The new passwords differ".into());
     }
     if password::verify(f.new.clone(), user.password_hash).await {
-        return again("新密码不能与旧密码相同 / The new password must differ from the old one".into());
+        return again(
+            "新密码不能与旧密码相同 / The new password must differ from the old one".into(),
+        );
     }
     if let Err(e) = exam_domain::password::check(&u.username, &f.new) {
         return again(format!("新密码不符合要求 / {e}"));
     }
     let hash = password::hash(f.new).await;
-    if st.db.set_password(u.user_id, &u.username, &hash).await.is_err() {
+    if st
+        .db
+        .set_password(u.user_id, &u.username, &hash)
+        .await
+        .is_err()
+    {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     Redirect::to("/registrations").into_response()
@@ -223,10 +304,18 @@ impl From<&RegistrationRow> for RowView {
             _ => ("未知", "bad"),
         };
         Self {
-            time: r.checked_in_at.with_timezone(&exam_domain::centre_offset()).format("%H:%M:%S").to_string(),
+            time: r
+                .checked_in_at
+                .with_timezone(&exam_domain::centre_offset())
+                .format("%H:%M:%S")
+                .to_string(),
             kiosk: r.kiosk_id.clone(),
             name: r.name.as_deref().map(mask::name).unwrap_or_default(),
-            id_number: r.id_number.as_deref().map(mask::id_number).unwrap_or_default(),
+            id_number: r
+                .id_number
+                .as_deref()
+                .map(mask::id_number)
+                .unwrap_or_default(),
             booking: r.booking_code.clone().unwrap_or_default(),
             package: r.package.clone().unwrap_or_default(),
             outcome,
@@ -273,7 +362,13 @@ struct RegistrationsPage {
 
 fn start_of_today() -> DateTime<Utc> {
     let now = Utc::now().with_timezone(&exam_domain::centre_offset());
-    now.date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_local_timezone(exam_domain::centre_offset()).single().expect("fixed offset").with_timezone(&Utc)
+    now.date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_local_timezone(exam_domain::centre_offset())
+        .single()
+        .expect("fixed offset")
+        .with_timezone(&Utc)
 }
 
 async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
@@ -281,17 +376,33 @@ async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> R
         Ok(u) => u,
         Err(r) => return r,
     };
-    let (Ok(rows), Ok(kiosks)) = (st.db.registrations(start_of_today(), 0, 500).await, st.db.kiosks().await) else {
+    let (Ok(rows), Ok(kiosks)) = (
+        st.db.registrations(start_of_today(), 0, 500).await,
+        st.db.kiosks().await,
+    ) else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
-    let _ = st.db.audit(&u.username, "view.registrations", &format!("{} rows", rows.len())).await;
+    let _ = st
+        .db
+        .audit(
+            &u.username,
+            "view.registrations",
+            &format!("{} rows", rows.len()),
+        )
+        .await;
     let kiosks = kiosks
         .into_iter()
         .map(|k| KioskView {
             enrolled: k.public_key.is_some(),
-            last_seen: k.last_seen.as_deref().and_then(|t| crate::db::parse_ts(t).ok()).map_or("—".into(), |t| {
-                t.with_timezone(&exam_domain::centre_offset()).format("%H:%M:%S").to_string()
-            }),
+            last_seen: k
+                .last_seen
+                .as_deref()
+                .and_then(|t| crate::db::parse_ts(t).ok())
+                .map_or("—".into(), |t| {
+                    t.with_timezone(&exam_domain::centre_offset())
+                        .format("%H:%M:%S")
+                        .to_string()
+                }),
             backlog: k.backlog.map_or("—".into(), |b| b.to_string()),
             id: k.id,
             zone: k.zone,
@@ -302,7 +413,9 @@ async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> R
         csrf: u.csrf,
         count: rows.len(),
         newest: rows.first().map_or(0, |r| r.id),
-        rows: Rows { rows: rows.iter().map(RowView::from).collect() },
+        rows: Rows {
+            rows: rows.iter().map(RowView::from).collect(),
+        },
         kiosks,
     })
 }
@@ -316,27 +429,42 @@ struct StreamQuery {
 /// New registrations as `rows` events of rendered, masked table rows. Woken
 /// by this process's pushes at once, and every 2 s for pushes that reached
 /// another instance of the service.
-async fn stream(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<StreamQuery>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
+async fn stream(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<StreamQuery>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
     require_ready_user(&st, &headers).await?;
     // A reconnecting EventSource says where it stopped.
-    let after = headers.get("last-event-id").and_then(|v| v.to_str().ok()?.parse().ok()).unwrap_or(q.after);
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or(q.after);
     let rx = st.changed.subscribe();
     let since = start_of_today();
-    let stream = futures_util::stream::unfold((st, rx, after), move |(st, mut rx, last)| async move {
-        loop {
-            tokio::select! {
-                _ = rx.recv() => {}
-                () = tokio::time::sleep(StdDuration::from_secs(2)) => {}
+    let stream =
+        futures_util::stream::unfold((st, rx, after), move |(st, mut rx, last)| async move {
+            loop {
+                tokio::select! {
+                    _ = rx.recv() => {}
+                    () = tokio::time::sleep(StdDuration::from_secs(2)) => {}
+                }
+                let rows = match st.db.registrations(since, last, 200).await {
+                    Ok(rows) if !rows.is_empty() => rows,
+                    _ => continue,
+                };
+                let newest = rows[0].id;
+                let html = Rows {
+                    rows: rows.iter().map(RowView::from).collect(),
+                }
+                .render()
+                .unwrap_or_default();
+                let event = Event::default()
+                    .event("rows")
+                    .id(newest.to_string())
+                    .data(html);
+                return Some((Ok(event), (st, rx, newest)));
             }
-            let rows = match st.db.registrations(since, last, 200).await {
-                Ok(rows) if !rows.is_empty() => rows,
-                _ => continue,
-            };
-            let newest = rows[0].id;
-            let html = Rows { rows: rows.iter().map(RowView::from).collect() }.render().unwrap_or_default();
-            let event = Event::default().event("rows").id(newest.to_string()).data(html);
-            return Some((Ok(event), (st, rx, newest)));
-        }
-    });
+        });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -8,15 +8,31 @@ use common::Harness;
 use exam_protocol::{CheckIn, Event, EventBody};
 use uuid::Uuid;
 
-on_both_stores!(first_login_forces_a_password_change_and_pages_are_masked, repeated_failures_lock_the_account);
+on_both_stores!(
+    first_login_forces_a_password_change_and_pages_are_masked,
+    repeated_failures_lock_the_account
+);
 
 fn cookie_of(r: &reqwest::Response) -> String {
-    let c = r.headers().get("set-cookie").expect("session cookie").to_str().unwrap();
-    assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict"), "{c}");
+    let c = r
+        .headers()
+        .get("set-cookie")
+        .expect("session cookie")
+        .to_str()
+        .unwrap();
+    assert!(
+        c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+        "{c}"
+    );
     c.split(';').next().unwrap().to_string()
 }
 
-async fn post_form(h: &Harness, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> reqwest::Response {
+async fn post_form(
+    h: &Harness,
+    path: &str,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
     let mut req = h.http.post(format!("{}{path}", h.url)).form(form);
     if let Some(c) = cookie {
         req = req.header("cookie", c);
@@ -33,7 +49,10 @@ async fn get(h: &Harness, path: &str, cookie: Option<&str>) -> reqwest::Response
 }
 
 fn location(r: &reqwest::Response) -> &str {
-    r.headers().get("location").map(|v| v.to_str().unwrap()).unwrap_or("")
+    r.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or("")
 }
 
 fn csrf_of(html: &str) -> String {
@@ -42,7 +61,11 @@ fn csrf_of(html: &str) -> String {
 }
 
 async fn first_login_forces_a_password_change_and_pages_are_masked(h: &Harness) {
-    let pw = h.server.admin_password.clone().expect("first start creates admin");
+    let pw = h
+        .server
+        .admin_password
+        .clone()
+        .expect("first start creates admin");
     // One check-in so the page has a row.
     let key = h.kiosk("K-1").await;
     let client = sync_client::SyncClient::new(&h.url, key.clone());
@@ -64,36 +87,114 @@ async fn first_login_forces_a_password_change_and_pages_are_masked(h: &Harness) 
 
     let r = get(h, "/registrations", None).await;
     assert_eq!((r.status().as_u16(), location(&r)), (303, "/login"));
-    let r = post_form(h, "/login", None, &[("username", "admin"), ("password", "wrong-password")]).await;
-    assert!(r.text().await.unwrap().contains("Wrong user name or password"));
-    let r = post_form(h, "/login", None, &[("username", "nobody"), ("password", "x")]).await;
-    assert!(r.text().await.unwrap().contains("Wrong user name or password"), "unknown users get the same answer");
+    let r = post_form(
+        h,
+        "/login",
+        None,
+        &[("username", "admin"), ("password", "wrong-password")],
+    )
+    .await;
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Wrong user name or password")
+    );
+    let r = post_form(
+        h,
+        "/login",
+        None,
+        &[("username", "nobody"), ("password", "x")],
+    )
+    .await;
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Wrong user name or password"),
+        "unknown users get the same answer"
+    );
 
-    let r = post_form(h, "/login", None, &[("username", "admin"), ("password", &pw)]).await;
+    let r = post_form(
+        h,
+        "/login",
+        None,
+        &[("username", "admin"), ("password", &pw)],
+    )
+    .await;
     assert_eq!((r.status().as_u16(), location(&r)), (303, "/password"));
     let cookie = cookie_of(&r);
     let r = get(h, "/registrations", Some(&cookie)).await;
-    assert_eq!(location(&r), "/password", "nothing else until the one-time password is changed");
+    assert_eq!(
+        location(&r),
+        "/password",
+        "nothing else until the one-time password is changed"
+    );
 
-    let page = get(h, "/password", Some(&cookie)).await.text().await.unwrap();
+    let page = get(h, "/password", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
     let csrf = csrf_of(&page);
-    let r = post_form(h, "/password", Some(&cookie), &[("csrf", "forged"), ("current", &pw), ("new", "x"), ("confirm", "x")]).await;
+    let r = post_form(
+        h,
+        "/password",
+        Some(&cookie),
+        &[
+            ("csrf", "forged"),
+            ("current", &pw),
+            ("new", "x"),
+            ("confirm", "x"),
+        ],
+    )
+    .await;
     assert_eq!(r.status().as_u16(), 403);
     let weak = "adminadmin1";
-    let r = post_form(h, "/password", Some(&cookie), &[("csrf", &csrf), ("current", &pw), ("new", weak), ("confirm", weak)]).await;
+    let r = post_form(
+        h,
+        "/password",
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("current", &pw),
+            ("new", weak),
+            ("confirm", weak),
+        ],
+    )
+    .await;
     assert!(r.text().await.unwrap().contains("新密码不符合要求"));
     let good = "Lobby-Kiosk-2026";
-    let r = post_form(h, "/password", Some(&cookie), &[("csrf", &csrf), ("current", &pw), ("new", good), ("confirm", good)]).await;
+    let r = post_form(
+        h,
+        "/password",
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("current", &pw),
+            ("new", good),
+            ("confirm", good),
+        ],
+    )
+    .await;
     assert_eq!((r.status().as_u16(), location(&r)), (303, "/registrations"));
 
     let r = get(h, "/registrations", Some(&cookie)).await;
     assert_eq!(r.status().as_u16(), 200);
-    assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+    assert!(
+        r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
     let html = r.text().await.unwrap();
     let masked_name = exam_domain::mask::name(&rec.person.name);
     assert!(html.contains(&masked_name), "masked name shown");
     assert!(html.contains(&exam_domain::mask::id_number(rec.person.id_number.as_str())));
-    assert!(!html.contains(rec.person.id_number.as_str()), "full ID number never sent");
+    assert!(
+        !html.contains(rec.person.id_number.as_str()),
+        "full ID number never sent"
+    );
     if rec.person.name.chars().count() > 1 {
         assert!(!html.contains(&rec.person.name), "full name never sent");
     }
@@ -102,23 +203,60 @@ async fn first_login_forces_a_password_change_and_pages_are_masked(h: &Harness) 
     // Signing out ends the session on the server.
     let csrf = csrf_of(&html);
     post_form(h, "/logout", Some(&cookie), &[("csrf", &csrf)]).await;
-    assert_eq!(location(&get(h, "/registrations", Some(&cookie)).await), "/login");
+    assert_eq!(
+        location(&get(h, "/registrations", Some(&cookie)).await),
+        "/login"
+    );
     // The old one-time password no longer works; the new one does.
-    let r = post_form(h, "/login", None, &[("username", "admin"), ("password", &pw)]).await;
+    let r = post_form(
+        h,
+        "/login",
+        None,
+        &[("username", "admin"), ("password", &pw)],
+    )
+    .await;
     assert_eq!(r.status().as_u16(), 200);
-    let r = post_form(h, "/login", None, &[("username", "admin"), ("password", good)]).await;
+    let r = post_form(
+        h,
+        "/login",
+        None,
+        &[("username", "admin"), ("password", good)],
+    )
+    .await;
     assert_eq!(location(&r), "/registrations");
 }
 
 async fn repeated_failures_lock_the_account(h: &Harness) {
     let pw = h.server.admin_password.clone().unwrap();
     for _ in 0..4 {
-        let r = post_form(h, "/login", None, &[("username", "admin"), ("password", "Nope-nope-123")]).await;
+        let r = post_form(
+            h,
+            "/login",
+            None,
+            &[("username", "admin"), ("password", "Nope-nope-123")],
+        )
+        .await;
         assert!(r.text().await.unwrap().contains("Wrong user name"));
     }
-    let r = post_form(h, "/login", None, &[("username", "admin"), ("password", "Nope-nope-123")]).await;
+    let r = post_form(
+        h,
+        "/login",
+        None,
+        &[("username", "admin"), ("password", "Nope-nope-123")],
+    )
+    .await;
     assert!(r.text().await.unwrap().contains("locked"));
-    let r = post_form(h, "/login", None, &[("username", "admin"), ("password", &pw)]).await;
-    assert_eq!(r.status().as_u16(), 200, "even the right password is refused while locked");
+    let r = post_form(
+        h,
+        "/login",
+        None,
+        &[("username", "admin"), ("password", &pw)],
+    )
+    .await;
+    assert_eq!(
+        r.status().as_u16(),
+        200,
+        "even the right password is refused while locked"
+    );
     assert!(r.text().await.unwrap().contains("locked"));
 }

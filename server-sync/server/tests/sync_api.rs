@@ -21,9 +21,19 @@ on_both_stores!(
 );
 
 async fn bookings(h: &Harness, key: &KioskKey) -> Vec<BookingRecord> {
-    let (s, v) = h.signed(key, "GET", &format!("{}?cursor=0&limit=1000", paths::CHANGES), b"", None).await;
+    let (s, v) = h
+        .signed(
+            key,
+            "GET",
+            &format!("{}?cursor=0&limit=1000", paths::CHANGES),
+            b"",
+            None,
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
-    serde_json::from_value::<exam_protocol::ChangesResponse>(v).unwrap().records
+    serde_json::from_value::<exam_protocol::ChangesResponse>(v)
+        .unwrap()
+        .records
 }
 
 fn check_in_event(rec: &BookingRecord, seq: i64) -> Event {
@@ -44,50 +54,95 @@ async fn push(h: &Harness, key: &KioskKey, events: &[&Event]) -> (u16, serde_jso
 }
 
 fn statuses(v: &serde_json::Value) -> Vec<String> {
-    v["acks"].as_array().unwrap().iter().map(|a| a["status"].as_str().unwrap().to_string()).collect()
+    v["acks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].as_str().unwrap().to_string())
+        .collect()
 }
 
 async fn counts(h: &Harness) -> (i64, i64) {
-    (h.db().count(CountTable::Registrations).await.unwrap(), h.db().count(CountTable::KioskEvents).await.unwrap())
+    (
+        h.db().count(CountTable::Registrations).await.unwrap(),
+        h.db().count(CountTable::KioskEvents).await.unwrap(),
+    )
 }
 
 async fn duplicated_and_reordered_pushes_register_once(h: &Harness) {
     let key = h.kiosk("K-1").await;
     let recs = bookings(h, &key).await;
-    let ev: Vec<Event> = recs.iter().take(5).enumerate().map(|(i, r)| check_in_event(r, i as i64 + 1)).collect();
+    let ev: Vec<Event> = recs
+        .iter()
+        .take(5)
+        .enumerate()
+        .map(|(i, r)| check_in_event(r, i as i64 + 1))
+        .collect();
 
     let (s, v) = push(h, &key, &[&ev[2], &ev[0]]).await;
-    assert_eq!((s, statuses(&v)), (200, vec!["accepted".to_string(), "accepted".into()]));
+    assert_eq!(
+        (s, statuses(&v)),
+        (200, vec!["accepted".to_string(), "accepted".into()])
+    );
     // Reordered, with repeats, including a repeat inside one batch.
     let (s, v) = push(h, &key, &[&ev[4], &ev[0], &ev[3], &ev[1], &ev[2], &ev[4]]).await;
     assert_eq!(s, 200);
-    assert_eq!(statuses(&v), ["accepted", "duplicate", "accepted", "accepted", "duplicate", "duplicate"]);
+    assert_eq!(
+        statuses(&v),
+        [
+            "accepted",
+            "duplicate",
+            "accepted",
+            "accepted",
+            "duplicate",
+            "duplicate"
+        ]
+    );
     // The same batch from several connections at once.
     let all: Vec<&Event> = ev.iter().rev().collect();
     let mut tasks = Vec::new();
     for _ in 0..4 {
-        let (h_url, key, body) = (h.url.clone(), key.clone(), serde_json::to_vec(&json!({ "events": all })).unwrap());
+        let (h_url, key, body) = (
+            h.url.clone(),
+            key.clone(),
+            serde_json::to_vec(&json!({ "events": all })).unwrap(),
+        );
         tasks.push(tokio::spawn(async move {
             let hd = key.sign("POST", paths::EVENTS, &body, Utc::now().timestamp_millis());
-            let mut req = reqwest::Client::new().post(format!("{h_url}{}", paths::EVENTS)).body(body);
+            let mut req = reqwest::Client::new()
+                .post(format!("{h_url}{}", paths::EVENTS))
+                .body(body);
             for (k, v) in hd.pairs() {
                 req = req.header(k, v);
             }
-            req.send().await.unwrap().json::<serde_json::Value>().await.unwrap()
+            req.send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
         }));
     }
     for t in tasks {
         assert!(statuses(&t.await.unwrap()).iter().all(|s| s == "duplicate"));
     }
     assert_eq!(counts(h).await, (5, 5));
-    let rows = h.db().registrations(Utc::now() - chrono::Duration::days(1), 0, 100).await.unwrap();
+    let rows = h
+        .db()
+        .registrations(Utc::now() - chrono::Duration::days(1), 0, 100)
+        .await
+        .unwrap();
     assert!(rows.iter().all(|r| r.outcome == "registered"), "{rows:?}");
 
     // A second event for an already checked-in booking is kept, flagged.
     let again = check_in_event(&recs[0], 6);
     let (s, v) = push(h, &key, &[&again]).await;
     assert_eq!((s, statuses(&v)), (200, vec!["accepted".to_string()]));
-    let rows = h.db().registrations(Utc::now() - chrono::Duration::days(1), 0, 100).await.unwrap();
+    let rows = h
+        .db()
+        .registrations(Utc::now() - chrono::Duration::days(1), 0, 100)
+        .await
+        .unwrap();
     assert_eq!(rows.iter().filter(|r| r.outcome == "repeat").count(), 1);
 }
 
@@ -101,7 +156,11 @@ async fn forged_expired_and_replayed_requests_write_nothing(h: &Harness) {
     // Signed by another key claiming to be K-1.
     let forger = KioskKey::generate("K-1");
     let (s, v) = h.signed(&forger, "POST", paths::EVENTS, &body, None).await;
-    assert_eq!((s, v["error"].as_str()), (401, Some("bad_signature")), "{v}");
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (401, Some("bad_signature")),
+        "{v}"
+    );
     // Body changed after signing.
     let hd = key.sign("POST", paths::EVENTS, &body, now);
     let mut tampered = body.clone();
@@ -114,14 +173,30 @@ async fn forged_expired_and_replayed_requests_write_nothing(h: &Harness) {
     assert_eq!(s, 401);
     // Too old and too far ahead.
     for skew in [-(MAX_SKEW_MS + 1000), MAX_SKEW_MS + 1000] {
-        let (s, v) = h.signed(&key, "POST", paths::EVENTS, &body, Some(now + skew)).await;
+        let (s, v) = h
+            .signed(&key, "POST", paths::EVENTS, &body, Some(now + skew))
+            .await;
         assert_eq!((s, v["error"].as_str()), (401, Some("expired")), "{v}");
         assert!(v["message"].as_str().unwrap().contains("expired"));
     }
     // Unknown kiosk, and no signature at all.
-    let (s, v) = h.signed(&KioskKey::generate("K-404"), "POST", paths::EVENTS, &body, None).await;
+    let (s, v) = h
+        .signed(
+            &KioskKey::generate("K-404"),
+            "POST",
+            paths::EVENTS,
+            &body,
+            None,
+        )
+        .await;
     assert_eq!((s, v["error"].as_str()), (401, Some("unknown_kiosk")));
-    let r = h.http.post(format!("{}{}", h.url, paths::EVENTS)).body(body.clone()).send().await.unwrap();
+    let r = h
+        .http
+        .post(format!("{}{}", h.url, paths::EVENTS))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 401);
     assert_eq!(counts(h).await, before, "refused requests wrote nothing");
 
@@ -141,14 +216,22 @@ async fn bad_input_gets_clear_4xx_and_writes_nothing(h: &Harness) {
     let recs = bookings(h, &key).await;
     let before = counts(h).await;
 
-    let (s, v) = h.signed(&key, "POST", paths::EVENTS, b"{\"events\": [", None).await;
+    let (s, v) = h
+        .signed(&key, "POST", paths::EVENTS, b"{\"events\": [", None)
+        .await;
     assert_eq!((s, v["error"].as_str()), (400, Some("bad_json")), "{v}");
-    let (s, v) = h.signed(&key, "POST", paths::EVENTS, b"{\"evnts\": []}", None).await;
+    let (s, v) = h
+        .signed(&key, "POST", paths::EVENTS, b"{\"evnts\": []}", None)
+        .await;
     assert_eq!((s, v["error"].as_str()), (400, Some("bad_json")), "{v}");
 
     let many: Vec<Event> = (0..501).map(|i| check_in_event(&recs[0], i)).collect();
     let (s, v) = push(h, &key, &many.iter().collect::<Vec<_>>()).await;
-    assert_eq!((s, v["error"].as_str()), (413, Some("batch_too_large")), "{v}");
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (413, Some("batch_too_large")),
+        "{v}"
+    );
 
     let huge = vec![b' '; exam_protocol::MAX_BODY_BYTES + 10];
     let (s, v) = h.signed(&key, "POST", paths::EVENTS, &huge, None).await;
@@ -158,7 +241,11 @@ async fn bad_input_gets_clear_4xx_and_writes_nothing(h: &Harness) {
     let mut unknown = check_in_event(&recs[1], 2);
     unknown.kind = "teleport".into();
     let (s, v) = push(h, &key, &[&good, &unknown]).await;
-    assert_eq!((s, v["error"].as_str()), (422, Some("unknown_event_kind")), "{v}");
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("unknown_event_kind")),
+        "{v}"
+    );
     assert_eq!(v["event_ids"], json!([unknown.id]));
     assert!(v["message"].as_str().unwrap().contains("teleport"));
 
@@ -176,18 +263,41 @@ async fn bad_input_gets_clear_4xx_and_writes_nothing(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
-    assert_eq!(counts(h).await, before, "a refused batch writes none of its events");
+    assert_eq!(
+        counts(h).await,
+        before,
+        "a refused batch writes none of its events"
+    );
 }
 
 async fn enrolment_secret_works_once(h: &Harness) {
-    h.db().add_kiosk("K-9", "main", "pickup", "the-one-time-secret-123456").await.unwrap();
-    let wrong = sync_client::SyncClient::enrol(&h.url, "K-9", "guess", "t").await.unwrap_err();
+    h.db()
+        .add_kiosk("K-9", "main", "pickup", "the-one-time-secret-123456")
+        .await
+        .unwrap();
+    let wrong = sync_client::SyncClient::enrol(&h.url, "K-9", "guess", "t")
+        .await
+        .unwrap_err();
     assert!(wrong.to_string().contains("enrolment_refused"), "{wrong}");
-    let (_, resp) = sync_client::SyncClient::enrol(&h.url, "K-9", "the-one-time-secret-123456", "t").await.unwrap();
-    assert_eq!((resp.campus.as_str(), resp.zone.as_str()), ("main", "pickup"));
-    let again = sync_client::SyncClient::enrol(&h.url, "K-9", "the-one-time-secret-123456", "t").await.unwrap_err();
+    let (_, resp) =
+        sync_client::SyncClient::enrol(&h.url, "K-9", "the-one-time-secret-123456", "t")
+            .await
+            .unwrap();
+    assert_eq!(
+        (resp.campus.as_str(), resp.zone.as_str()),
+        ("main", "pickup")
+    );
+    let again = sync_client::SyncClient::enrol(&h.url, "K-9", "the-one-time-secret-123456", "t")
+        .await
+        .unwrap_err();
     assert!(!again.is_transient());
-    let r = h.http.post(format!("{}{}", h.url, paths::ENROL)).body("{\"kiosk_id\": \"../x\"").send().await.unwrap();
+    let r = h
+        .http
+        .post(format!("{}{}", h.url, paths::ENROL))
+        .body("{\"kiosk_id\": \"../x\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 400);
 }
 
@@ -212,21 +322,39 @@ async fn pull_follows_changes_and_lookup_finds_every_way(h: &Harness) {
     let page = client.changes(cursor, 100).await.unwrap();
     assert_eq!(page.records.len(), 1);
     assert_eq!(page.records[0].booking.id, first.booking.id);
-    assert_eq!(page.records[0].booking.state, exam_domain::BookingState::CheckedIn);
+    assert_eq!(
+        page.records[0].booking.state,
+        exam_domain::BookingState::CheckedIn
+    );
     assert!(page.next_cursor > cursor);
 
     let t = std::time::Duration::from_secs(5);
     let p = &first.person;
     for q in [
-        IdentityQuery::IdNumber { id_number: p.id_number.clone() },
-        IdentityQuery::BookingCode { code: first.booking.code.clone() },
-        IdentityQuery::ExamNo { exam_no: first.booking.exam_no.clone() },
-        IdentityQuery::IdNumberAndMobile { id_number: p.id_number.clone(), mobile: p.mobile.clone() },
+        IdentityQuery::IdNumber {
+            id_number: p.id_number.clone(),
+        },
+        IdentityQuery::BookingCode {
+            code: first.booking.code.clone(),
+        },
+        IdentityQuery::ExamNo {
+            exam_no: first.booking.exam_no.clone(),
+        },
+        IdentityQuery::IdNumberAndMobile {
+            id_number: p.id_number.clone(),
+            mobile: p.mobile.clone(),
+        },
     ] {
         let r = client.lookup(&q, t).await.unwrap();
-        assert!(r.records.iter().any(|r| r.booking.id == first.booking.id), "{q:?}");
+        assert!(
+            r.records.iter().any(|r| r.booking.id == first.booking.id),
+            "{q:?}"
+        );
     }
-    let wrong = IdentityQuery::IdNumberAndMobile { id_number: p.id_number.clone(), mobile: "19900000000".into() };
+    let wrong = IdentityQuery::IdNumberAndMobile {
+        id_number: p.id_number.clone(),
+        mobile: "19900000000".into(),
+    };
     assert!(client.lookup(&wrong, t).await.unwrap().records.is_empty());
 }
 
@@ -236,15 +364,31 @@ async fn heartbeat_shows_in_metrics(h: &Harness) {
     client
         .heartbeat(&exam_protocol::Heartbeat {
             app_version: "1.2.3".into(),
-            devices: vec![exam_protocol::DeviceStatus { name: "receipt".into(), state: "paper_out".into() }],
+            devices: vec![exam_protocol::DeviceStatus {
+                name: "receipt".into(),
+                state: "paper_out".into(),
+            }],
             backlog: 3,
             oldest_unacked: None,
         })
         .await
         .unwrap();
-    let m = h.http.get(format!("{}/metrics", h.url)).send().await.unwrap().text().await.unwrap();
+    let m = h
+        .http
+        .get(format!("{}/metrics", h.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(m.contains("exam_kiosk_backlog{kiosk=\"K-7\"} 3"), "{m}");
     assert!(m.contains("exam_heartbeats_total 1"));
-    let health = h.http.get(format!("{}/healthz", h.url)).send().await.unwrap();
+    let health = h
+        .http
+        .get(format!("{}/healthz", h.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status().as_u16(), 200);
 }

@@ -8,7 +8,6 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{Db, DbError, Result, ts};
 
-
 /// A booking joined with its person; the SQL must be a literal, hence a macro.
 macro_rules! select_bookings {
     ($tail:literal) => {
@@ -34,8 +33,12 @@ fn corrupt(what: &str) -> DbError {
 
 pub(crate) fn decode(r: &AnyRow) -> Result<BookingRecord> {
     let s = |c: &str| r.try_get::<String, _>(c);
-    let date = |c: &str| -> Result<NaiveDate> { NaiveDate::parse_from_str(&s(c)?, "%Y-%m-%d").map_err(|_| corrupt(c)) };
-    let time = |c: &str| -> Result<NaiveTime> { NaiveTime::parse_from_str(&s(c)?, "%H:%M:%S").map_err(|_| corrupt(c)) };
+    let date = |c: &str| -> Result<NaiveDate> {
+        NaiveDate::parse_from_str(&s(c)?, "%Y-%m-%d").map_err(|_| corrupt(c))
+    };
+    let time = |c: &str| -> Result<NaiveTime> {
+        NaiveTime::parse_from_str(&s(c)?, "%H:%M:%S").map_err(|_| corrupt(c))
+    };
     let id_number = IdNumber::parse(&s("id_number")?).map_err(|_| corrupt("id_number"))?;
     Ok(BookingRecord {
         booking: Booking {
@@ -66,9 +69,11 @@ pub(crate) fn decode(r: &AnyRow) -> Result<BookingRecord> {
 /// The counter row stays locked until commit, so numbers are handed out in
 /// commit order and a kiosk's cursor never steps over a later-committed change.
 pub(crate) async fn next_change_seq(tx: &mut Transaction<'_, Any>) -> Result<i64> {
-    let row = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'booking_change' RETURNING value")
-        .fetch_one(&mut **tx)
-        .await?;
+    let row = sqlx::query(
+        "UPDATE counters SET value = value + 1 WHERE name = 'booking_change' RETURNING value",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
     Ok(row.try_get(0)?)
 }
 
@@ -94,7 +99,10 @@ impl Db {
         }
         let mut inserted = 0;
         for b in bookings {
-            let exists = sqlx::query("SELECT 1 FROM bookings WHERE id = $1").bind(b.id).fetch_optional(&mut *tx).await?;
+            let exists = sqlx::query("SELECT 1 FROM bookings WHERE id = $1")
+                .bind(b.id)
+                .fetch_optional(&mut *tx)
+                .await?;
             if exists.is_some() {
                 continue;
             }
@@ -124,47 +132,57 @@ impl Db {
     }
 
     /// Bookings of a campus changed after `cursor`, oldest change first.
-    pub async fn changes_since(&self, campus: &str, cursor: i64, limit: i64) -> Result<ChangesPage> {
-        let rows = sqlx::query(
-            select_bookings!("WHERE b.campus = $1 AND b.change_seq > $2 ORDER BY b.change_seq LIMIT $3"),
-        )
+    pub async fn changes_since(
+        &self,
+        campus: &str,
+        cursor: i64,
+        limit: i64,
+    ) -> Result<ChangesPage> {
+        let rows = sqlx::query(select_bookings!(
+            "WHERE b.campus = $1 AND b.change_seq > $2 ORDER BY b.change_seq LIMIT $3"
+        ))
         .bind(campus)
         .bind(cursor)
         .bind(limit + 1)
         .fetch_all(&self.pool)
         .await?;
         let more = rows.len() as i64 > limit;
-        let records = rows.iter().take(limit as usize).map(decode).collect::<Result<Vec<_>>>()?;
+        let records = rows
+            .iter()
+            .take(limit as usize)
+            .map(decode)
+            .collect::<Result<Vec<_>>>()?;
         let next_cursor = records.last().map_or(cursor, |r| r.change_seq);
-        Ok(ChangesPage { records, next_cursor, more })
+        Ok(ChangesPage {
+            records,
+            next_cursor,
+            more,
+        })
     }
 
     /// Bookings (any campus) that answer an identity query.
     pub async fn lookup(&self, query: &IdentityQuery) -> Result<Vec<BookingRecord>> {
         let rows = match query {
-            IdentityQuery::IdNumber { id_number } | IdentityQuery::IdNumberAndMobile { id_number, .. } => {
-                sqlx::query(
-                    select_bookings!("WHERE b.id_number = $1 ORDER BY b.exam_date, b.slot_start, b.id"),
-                )
+            IdentityQuery::IdNumber { id_number }
+            | IdentityQuery::IdNumberAndMobile { id_number, .. } => {
+                sqlx::query(select_bookings!(
+                    "WHERE b.id_number = $1 ORDER BY b.exam_date, b.slot_start, b.id"
+                ))
                 .bind(id_number.as_str())
                 .fetch_all(&self.pool)
                 .await?
             }
             IdentityQuery::BookingCode { code } => {
-                sqlx::query(
-                    select_bookings!("WHERE b.code = $1"),
-                )
-                .bind(code)
-                .fetch_all(&self.pool)
-                .await?
+                sqlx::query(select_bookings!("WHERE b.code = $1"))
+                    .bind(code)
+                    .fetch_all(&self.pool)
+                    .await?
             }
             IdentityQuery::ExamNo { exam_no } => {
-                sqlx::query(
-                    select_bookings!("WHERE b.exam_no = $1"),
-                )
-                .bind(exam_no)
-                .fetch_all(&self.pool)
-                .await?
+                sqlx::query(select_bookings!("WHERE b.exam_no = $1"))
+                    .bind(exam_no)
+                    .fetch_all(&self.pool)
+                    .await?
             }
         };
         let mut out = Vec::new();

@@ -18,9 +18,18 @@ pub struct PushOutcome {
 impl Db {
     /// Applies a validated batch in one transaction: each event is recorded
     /// once by id; a repeat is acknowledged as a duplicate and changes nothing.
-    pub async fn apply_events(&self, kiosk_id: &str, events: &[(Event, EventBody)], now: DateTime<Utc>) -> Result<PushOutcome> {
+    pub async fn apply_events(
+        &self,
+        kiosk_id: &str,
+        events: &[(Event, EventBody)],
+        now: DateTime<Utc>,
+    ) -> Result<PushOutcome> {
         let mut tx = self.pool.begin().await?;
-        let mut out = PushOutcome { acks: Vec::with_capacity(events.len()), accepted: 0, duplicates: 0 };
+        let mut out = PushOutcome {
+            acks: Vec::with_capacity(events.len()),
+            accepted: 0,
+            duplicates: 0,
+        };
         for (event, body) in events {
             let inserted = sqlx::query(
                 "INSERT INTO kiosk_events(event_id, kiosk_id, seq, kind, payload, created_at, received_at)
@@ -39,7 +48,9 @@ impl Db {
                 == 1;
             let status = if inserted {
                 match body {
-                    EventBody::CheckIn(c) => register_check_in(&mut tx, kiosk_id, event, c, now).await?,
+                    EventBody::CheckIn(c) => {
+                        register_check_in(&mut tx, kiosk_id, event, c, now).await?
+                    }
                 }
                 out.accepted += 1;
                 AckStatus::Accepted
@@ -47,7 +58,10 @@ impl Db {
                 out.duplicates += 1;
                 AckStatus::Duplicate
             };
-            out.acks.push(Ack { id: event.id, status });
+            out.acks.push(Ack {
+                id: event.id,
+                status,
+            });
         }
         tx.commit().await?;
         Ok(out)
@@ -57,14 +71,22 @@ impl Db {
 /// Registers a check-in and marks the booking checked in. A second check-in
 /// of the same booking (two kiosks, or the patient twice) is kept, flagged
 /// `repeat`, for the desk to see; an unknown booking is flagged too.
-async fn register_check_in(tx: &mut Transaction<'_, Any>, kiosk_id: &str, event: &Event, c: &CheckIn, now: DateTime<Utc>) -> Result<()> {
+async fn register_check_in(
+    tx: &mut Transaction<'_, Any>,
+    kiosk_id: &str,
+    event: &Event,
+    c: &CheckIn,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let booking = sqlx::query("SELECT state, id_number FROM bookings WHERE id = $1")
         .bind(c.booking_id)
         .fetch_optional(&mut **tx)
         .await?;
     let outcome = match booking {
         None => "unknown_booking",
-        Some(r) if r.try_get::<String, _>("id_number")? != c.id_number.as_str() => "identity_mismatch",
+        Some(r) if r.try_get::<String, _>("id_number")? != c.id_number.as_str() => {
+            "identity_mismatch"
+        }
         Some(r) if r.try_get::<String, _>("state")? == "cancelled" => "cancelled_booking",
         Some(_) => {
             // Conditional update: of two concurrent check-ins of one booking

@@ -48,12 +48,22 @@ impl Db {
         .bind(ts(Utc::now()))
         .execute(&self.pool)
         .await?;
-        self.audit("system", "kiosk.add", &format!("kiosk {id} campus {campus} zone {zone}")).await
+        self.audit(
+            "system",
+            "kiosk.add",
+            &format!("kiosk {id} campus {campus} zone {zone}"),
+        )
+        .await
     }
 
     /// Exchanges the one-time secret for the kiosk's public key. The secret
     /// is consumed in the same statement, so it works once only.
-    pub async fn enrol(&self, id: &str, secret: &str, public_key: &str) -> Result<KioskRow, EnrolError> {
+    pub async fn enrol(
+        &self,
+        id: &str,
+        secret: &str,
+        public_key: &str,
+    ) -> Result<KioskRow, EnrolError> {
         let done = sqlx::query(
             "UPDATE kiosks SET public_key = $3, enrolled_at = $4, enrolment_secret_hash = NULL
               WHERE id = $1 AND enrolment_secret_hash = $2",
@@ -65,7 +75,12 @@ impl Db {
         .execute(&self.pool)
         .await?;
         if done.rows_affected() != 1 {
-            self.audit(id, "kiosk.enrol_refused", "wrong, used or unknown enrolment secret").await?;
+            self.audit(
+                id,
+                "kiosk.enrol_refused",
+                "wrong, used or unknown enrolment secret",
+            )
+            .await?;
             return Err(EnrolError::Refused);
         }
         self.audit(id, "kiosk.enrolled", "new public key").await?;
@@ -101,11 +116,19 @@ impl Db {
     /// Nonces older than the signature window can no longer be replayed
     /// (their requests are refused as expired), so they are dropped.
     pub async fn prune_nonces(&self, before: DateTime<Utc>) -> Result<u64> {
-        let r = sqlx::query("DELETE FROM kiosk_nonces WHERE seen_at < $1").bind(ts(before)).execute(&self.pool).await?;
+        let r = sqlx::query("DELETE FROM kiosk_nonces WHERE seen_at < $1")
+            .bind(ts(before))
+            .execute(&self.pool)
+            .await?;
         Ok(r.rows_affected())
     }
 
-    pub async fn heartbeat(&self, kiosk_id: &str, hb: &Heartbeat, now: DateTime<Utc>) -> Result<()> {
+    pub async fn heartbeat(
+        &self,
+        kiosk_id: &str,
+        hb: &Heartbeat,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query("UPDATE kiosks SET last_seen = $2, app_version = $3, backlog = $4, devices = $5 WHERE id = $1")
             .bind(kiosk_id)
             .bind(ts(now))

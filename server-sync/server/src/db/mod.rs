@@ -51,14 +51,19 @@ pub struct Db {
 
 /// Migrations in order. Portable SQL runs on both back ends; a migration
 /// that must differ gets a per-backend file under `migrations/<backend>/`.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
 
 impl Db {
     pub async fn connect(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let (backend, url) = if url.starts_with("sqlite:") {
             // Create the file on first start; WAL and synchronous=FULL are sqlx's SQLite defaults.
-            let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+            let url = if url.contains('?') {
+                url.to_string()
+            } else {
+                format!("{url}?mode=rwc")
+            };
             (Backend::Sqlite, url)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Backend::Postgres, url.to_string())
@@ -68,14 +73,25 @@ impl Db {
         // SQLite has one writer anyway; one connection avoids SQLITE_BUSY on
         // lock upgrades and keeps `sqlite::memory:` a single database.
         let max = if backend == Backend::Sqlite { 1 } else { 16 };
-        let pool = AnyPoolOptions::new().max_connections(max).connect(&url).await?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .connect(&url)
+            .await?;
         Ok(Self { pool, backend })
     }
 
     pub async fn migrate(&self) -> Result<()> {
         let migrations = MIGRATIONS
             .iter()
-            .map(|(v, d, sql)| Migration::new(*v, (*d).into(), MigrationType::Simple, sqlx::SqlSafeStr::into_sql_str(*sql), false))
+            .map(|(v, d, sql)| {
+                Migration::new(
+                    *v,
+                    (*d).into(),
+                    MigrationType::Simple,
+                    sqlx::SqlSafeStr::into_sql_str(*sql),
+                    false,
+                )
+            })
             .collect();
         let mut m = Migrator::with_migrations(migrations);
         // Advisory locks are not portable; run `exam-server migrate` once

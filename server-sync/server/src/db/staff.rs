@@ -52,10 +52,18 @@ pub struct RegistrationRow {
 
 impl Db {
     pub async fn user_count(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT count(*) FROM staff_users").fetch_one(&self.pool).await?.try_get(0)?)
+        Ok(sqlx::query("SELECT count(*) FROM staff_users")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
     }
 
-    pub async fn create_user(&self, username: &str, password_hash: &str, must_change: bool) -> Result<i64> {
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        must_change: bool,
+    ) -> Result<i64> {
         let id = next_id();
         let now = ts(Utc::now());
         sqlx::query(
@@ -84,7 +92,11 @@ impl Db {
                 username: r.try_get("username")?,
                 password_hash: r.try_get("password_hash")?,
                 must_change: r.try_get::<i64, _>("must_change")? != 0,
-                locked_until: r.try_get::<Option<String>, _>("locked_until")?.as_deref().map(parse_ts).transpose()?,
+                locked_until: r
+                    .try_get::<Option<String>, _>("locked_until")?
+                    .as_deref()
+                    .map(parse_ts)
+                    .transpose()?,
             })
         })
         .transpose()
@@ -97,20 +109,30 @@ impl Db {
             .fetch_one(&self.pool)
             .await?;
         let failed: i64 = row.try_get(0)?;
-        self.audit(&user.username, "login.failed", &format!("attempt {failed}")).await?;
+        self.audit(&user.username, "login.failed", &format!("attempt {failed}"))
+            .await?;
         if failed >= MAX_FAILED_LOGINS {
-            sqlx::query("UPDATE staff_users SET failed_logins = 0, locked_until = $2 WHERE id = $1")
-                .bind(user.id)
-                .bind(ts(now + LOCKOUT))
-                .execute(&self.pool)
+            sqlx::query(
+                "UPDATE staff_users SET failed_logins = 0, locked_until = $2 WHERE id = $1",
+            )
+            .bind(user.id)
+            .bind(ts(now + LOCKOUT))
+            .execute(&self.pool)
+            .await?;
+            self.audit(&user.username, "login.locked", "too many failed logins")
                 .await?;
-            self.audit(&user.username, "login.locked", "too many failed logins").await?;
             return Ok(LoginOutcome::Locked);
         }
         Ok(LoginOutcome::Failed)
     }
 
-    pub async fn login_succeeded(&self, user: &StaffUser, token_hash: &str, csrf: &str, now: DateTime<Utc>) -> Result<()> {
+    pub async fn login_succeeded(
+        &self,
+        user: &StaffUser,
+        token_hash: &str,
+        csrf: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE staff_users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
             .bind(user.id)
@@ -129,7 +151,12 @@ impl Db {
 
     /// The session's user, if the session exists and was used within `idle`;
     /// touching it extends it. Expired sessions are deleted.
-    pub async fn session(&self, token_hash: &str, now: DateTime<Utc>, idle: Duration) -> Result<Option<SessionUser>> {
+    pub async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        idle: Duration,
+    ) -> Result<Option<SessionUser>> {
         let row = sqlx::query(
             "SELECT s.user_id, s.csrf, s.last_seen, u.username, u.must_change
                FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id WHERE s.token_hash = $1",
@@ -156,11 +183,19 @@ impl Db {
     }
 
     pub async fn end_session(&self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
-    pub async fn set_password(&self, user_id: i64, username: &str, password_hash: &str) -> Result<()> {
+    pub async fn set_password(
+        &self,
+        user_id: i64,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<()> {
         sqlx::query("UPDATE staff_users SET password_hash = $2, must_change = 0, password_changed_at = $3 WHERE id = $1")
             .bind(user_id)
             .bind(password_hash)
@@ -172,14 +207,16 @@ impl Db {
 
     /// S7: append-only; no code path updates or deletes audit rows.
     pub async fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<()> {
-        sqlx::query("INSERT INTO audit_log(id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)")
-            .bind(next_id())
-            .bind(ts(Utc::now()))
-            .bind(actor)
-            .bind(action)
-            .bind(detail)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO audit_log(id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(next_id())
+        .bind(ts(Utc::now()))
+        .bind(actor)
+        .bind(action)
+        .bind(detail)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -193,7 +230,12 @@ impl Db {
     }
 
     /// Registrations received since `since`, newer than `after_id`, newest first.
-    pub async fn registrations(&self, since: DateTime<Utc>, after_id: i64, limit: i64) -> Result<Vec<RegistrationRow>> {
+    pub async fn registrations(
+        &self,
+        since: DateTime<Utc>,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<RegistrationRow>> {
         let rows = sqlx::query(
             "SELECT r.id, r.kiosk_id, r.checked_in_at, r.received_at, r.outcome, r.offline, r.identified_by,
                     b.code, b.package, p.name, p.id_number

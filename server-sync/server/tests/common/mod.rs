@@ -22,7 +22,8 @@ pub struct Harness {
 }
 
 fn pg_admin_url() -> String {
-    std::env::var("EXAM_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("EXAM_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A fresh PostgreSQL database, or None (test skipped) outside CI when no
@@ -38,8 +39,14 @@ async fn fresh_pg() -> Option<(String, String)> {
         }
         Err(e) => panic!("PostgreSQL must be running in CI ({admin}): {e}"),
     };
-    let name = format!("exam_test_{}", hex::encode(exam_protocol::auth::random_bytes::<6>()));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+    let name = format!(
+        "exam_test_{}",
+        hex::encode(exam_protocol::auth::random_bytes::<6>())
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let base = admin.rsplit_once('/').unwrap().0;
     Some((format!("{base}/{name}"), name))
 }
@@ -49,18 +56,36 @@ impl Harness {
         let (database_url, dir, pg) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
-                (format!("sqlite://{}", dir.path().join("exam.db").display()), Some(dir), None)
+                (
+                    format!("sqlite://{}", dir.path().join("exam.db").display()),
+                    Some(dir),
+                    None,
+                )
             }
             Backend::Postgres => {
                 let (url, name) = fresh_pg().await?;
                 (url.clone(), None, Some((url, name)))
             }
         };
-        let config = Config { listen: "127.0.0.1:0".parse().unwrap(), database_url, demo_people: 30, ..Config::default() };
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url,
+            demo_people: 30,
+            ..Config::default()
+        };
         let server = exam_server::start(config).await.unwrap();
         let url = server.url();
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Some(Self { server, url, http, _dir: dir, pg })
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Some(Self {
+            server,
+            url,
+            http,
+            _dir: dir,
+            pg,
+        })
     }
 
     pub fn db(&self) -> &Db {
@@ -69,34 +94,63 @@ impl Harness {
 
     /// Registers and enrols a kiosk, returning its signing key.
     pub async fn kiosk(&self, id: &str) -> KioskKey {
-        self.db().add_kiosk(id, "main", "lobby", "secret-for-tests-0123456789").await.unwrap();
-        let (key, _) = sync_client::SyncClient::enrol(&self.url, id, "secret-for-tests-0123456789", "test").await.unwrap();
+        self.db()
+            .add_kiosk(id, "main", "lobby", "secret-for-tests-0123456789")
+            .await
+            .unwrap();
+        let (key, _) =
+            sync_client::SyncClient::enrol(&self.url, id, "secret-for-tests-0123456789", "test")
+                .await
+                .unwrap();
         key
     }
 
     /// Sends a request signed by `key` at `ts_ms` (now when None).
-    pub async fn signed(&self, key: &KioskKey, method: &str, path: &str, body: &[u8], ts_ms: Option<i64>) -> (u16, serde_json::Value) {
+    pub async fn signed(
+        &self,
+        key: &KioskKey,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        ts_ms: Option<i64>,
+    ) -> (u16, serde_json::Value) {
         let ts = ts_ms.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
         let h = key.sign(method, path, body, ts);
         self.send_with(method, path, body, &h).await
     }
 
-    pub async fn send_with(&self, method: &str, path: &str, body: &[u8], h: &exam_protocol::auth::SignedHeaders) -> (u16, serde_json::Value) {
-        let mut req = self.http.request(method.parse().unwrap(), format!("{}{path}", self.url)).body(body.to_vec());
+    pub async fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        h: &exam_protocol::auth::SignedHeaders,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.url))
+            .body(body.to_vec());
         for (k, v) in h.pairs() {
             req = req.header(k, v);
         }
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
     }
 
     pub async fn stop(self) {
         self.server.stop().await;
         if let Some((_, name)) = self.pg {
             let mut conn = sqlx::AnyConnection::connect(&pg_admin_url()).await.unwrap();
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
         }
     }
 }

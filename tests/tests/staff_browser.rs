@@ -1,0 +1,221 @@
+//! The staff page in a real headless Chromium: sign in with the one-time
+//! password, change it, and watch a kiosk's check-in appear without a reload.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use chrono::Utc;
+use e2e_tests::{free_addr, start_server};
+use exam_protocol::{CheckIn, Event, EventBody};
+use fantoccini::{ClientBuilder, Locator};
+
+struct Driver {
+    child: tokio::process::Child,
+    url: String,
+    profile: tempfile::TempDir,
+}
+
+/// Starts chromedriver, or returns None (skip) outside CI when it is not
+/// installed; CI installs chromium and chromium-driver first.
+async fn chromedriver() -> Option<Driver> {
+    let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    if !std::path::Path::new(&bin).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install chromium-driver ({bin} missing)"
+        );
+        eprintln!("{bin} not installed; skipping the browser test");
+        return None;
+    }
+    let port = free_addr().port();
+    let child = tokio::process::Command::new(bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Some(Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        profile: tempfile::tempdir().unwrap(),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_page_shows_a_kiosk_check_in_live() {
+    let Some(mut driver) = chromedriver().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(&dir.path().join("exam.db"), free_addr(), 20)
+        .await
+        .unwrap();
+    let url = server.url();
+    let one_time = server.admin_password.clone().unwrap();
+
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=1400,900", format!("--user-data-dir={}", driver.profile.path().display())]
+        }),
+    );
+    let c = ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("browser session");
+
+    c.goto(&format!("{url}/registrations")).await.unwrap();
+    assert!(
+        c.current_url().await.unwrap().path().ends_with("/login"),
+        "signed-out staff land on the login page"
+    );
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("admin")
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(&one_time)
+        .await
+        .unwrap();
+    c.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    c.wait()
+        .for_element(Locator::Id("new"))
+        .await
+        .expect("first login asks for a new password");
+    c.find(Locator::Id("current"))
+        .await
+        .unwrap()
+        .send_keys(&one_time)
+        .await
+        .unwrap();
+    c.find(Locator::Id("new"))
+        .await
+        .unwrap()
+        .send_keys("Guide-Desk-2026")
+        .await
+        .unwrap();
+    c.find(Locator::Id("confirm"))
+        .await
+        .unwrap()
+        .send_keys("Guide-Desk-2026")
+        .await
+        .unwrap();
+    c.find(Locator::Id("save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("rows"))
+        .await
+        .expect("the registrations page");
+
+    // A marker that a reload would wipe out.
+    c.execute("window.__noReload = 42; return true;", vec![])
+        .await
+        .unwrap();
+    // Let the EventSource connect.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    server
+        .state
+        .db
+        .add_kiosk("K-WEB", "main", "lobby", "enrol-secret-for-the-browser")
+        .await
+        .unwrap();
+    let (key, _) =
+        sync_client::SyncClient::enrol(&url, "K-WEB", "enrol-secret-for-the-browser", "t")
+            .await
+            .unwrap();
+    let client = sync_client::SyncClient::new(&url, key);
+    let rec = client.changes(0, 1).await.unwrap().records.remove(0);
+    let pushed_at = std::time::Instant::now();
+    let body = EventBody::CheckIn(CheckIn {
+        booking_id: rec.booking.id,
+        booking_code: rec.booking.code.clone(),
+        id_number: rec.person.id_number.clone(),
+        identified_by: "id_card".into(),
+        checked_in_at: Utc::now(),
+        offline: false,
+    });
+    client
+        .push(&[Event::new(uuid::Uuid::now_v7(), 1, Utc::now(), &body)])
+        .await
+        .unwrap();
+
+    let row = format!(
+        "//tbody[@id='rows']/tr[contains(., '{}')]",
+        rec.booking.code
+    );
+    let el = c
+        .wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::XPath(&row))
+        .await
+        .expect("the check-in appears without a reload");
+    let latency = pushed_at.elapsed();
+    let text = el.text().await.unwrap();
+    assert!(
+        text.contains(&exam_domain::mask::name(&rec.person.name)),
+        "{text}"
+    );
+    assert!(text.contains("K-WEB") && text.contains("已登记"), "{text}");
+    assert!(
+        !text.contains(rec.person.id_number.as_str()),
+        "ID number masked: {text}"
+    );
+    let marker = c
+        .execute("return window.__noReload;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(marker, serde_json::json!(42), "the page was not reloaded");
+    assert_eq!(
+        c.find(Locator::Id("count"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "1"
+    );
+    eprintln!("check-in visible in the browser {latency:?} after the push");
+    assert!(latency < Duration::from_secs(2), "{latency:?}");
+
+    if let Some(out) = std::env::var_os("SCREENSHOT_DIR") {
+        std::fs::write(
+            std::path::Path::new(&out).join("staff-registrations.png"),
+            c.screenshot().await.unwrap(),
+        )
+        .unwrap();
+    }
+    c.close().await.unwrap();
+    let _ = driver.child.kill().await;
+    server.stop().await;
+}
