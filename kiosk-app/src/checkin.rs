@@ -199,3 +199,108 @@ impl CheckinCore {
         Ok(event)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, NaiveTime};
+    use exam_domain::BookingState;
+
+    fn records() -> Vec<BookingRecord> {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let d = exam_domain::demo::generate(
+            3,
+            8,
+            day,
+            NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            "main",
+        );
+        d.bookings
+            .iter()
+            .map(|b| BookingRecord {
+                booking: b.clone(),
+                person: d
+                    .people
+                    .iter()
+                    .find(|p| p.id_number == b.id_number)
+                    .unwrap()
+                    .clone(),
+                change_seq: 1,
+            })
+            .collect()
+    }
+
+    fn at(h: u32, m: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 11, 22)
+            .unwrap()
+            .and_hms_opt(h, m, 0)
+            .unwrap()
+    }
+
+    #[test]
+    fn assess_applies_slot_campus_and_local_check_ins() {
+        let recs = records();
+        let first = recs[0].booking.id;
+        let c = assess(recs.clone(), |id| id == first, "main", at(9, 0));
+        assert_eq!(
+            c[0].eligibility,
+            Eligibility::AlreadyCheckedIn,
+            "checked in here, whatever the server said"
+        );
+        assert_eq!(c[0].record.booking.state, BookingState::CheckedIn);
+        assert!(c[1..].iter().all(|c| c.eligibility == Eligibility::Ready));
+        let early = assess(recs.clone(), |_| false, "main", at(8, 0));
+        assert!(
+            early
+                .iter()
+                .all(|c| matches!(c.eligibility, Eligibility::TooEarly { .. }))
+        );
+        let elsewhere = assess(recs, |_| false, "east", at(9, 0));
+        assert!(
+            elsewhere
+                .iter()
+                .all(|c| matches!(c.eligibility, Eligibility::OtherCampus { .. }))
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_server_the_cache_answers_and_a_booking_checks_in_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path().join("j.db")).unwrap();
+        let recs = records();
+        j.apply_changes(&recs, 1).unwrap();
+        let core = CheckinCore::new(Arc::new(Mutex::new(j)), None, "main", None);
+        let q = IdentityQuery::BookingCode {
+            code: recs[0].booking.code.clone(),
+        };
+        let now = at(9, 0)
+            .and_local_timezone(exam_domain::centre_offset())
+            .unwrap()
+            .with_timezone(&Utc);
+        let found = core.identify(&q, now).await.unwrap();
+        assert_eq!(found.source, Source::OfflineCache);
+        let c = found.ready().next().unwrap().clone();
+        let ev = core.check_in(&c, q.method(), found.source, now).unwrap();
+        assert_eq!(ev.kind, "check_in");
+        assert!(matches!(
+            core.check_in(&c, q.method(), found.source, now),
+            Err(CheckinError::NotEligible(Eligibility::AlreadyCheckedIn))
+        ));
+        let again = core.identify(&q, now).await.unwrap();
+        assert_eq!(
+            again.candidates[0].eligibility,
+            Eligibility::AlreadyCheckedIn
+        );
+        let nobody = IdentityQuery::ExamNo {
+            exam_no: "99999999".into(),
+        };
+        assert!(
+            core.identify(&nobody, now)
+                .await
+                .unwrap()
+                .candidates
+                .is_empty()
+        );
+    }
+}

@@ -59,6 +59,12 @@ struct RunArgs {
     /// (otherwise keep syncing until Ctrl-C).
     #[arg(long)]
     exit_when_drained: bool,
+    /// Serial device of the ID card reader (or a simulator's pseudo-terminal).
+    #[arg(long, env = "KIOSK_IDCARD")]
+    idcard: Option<String>,
+    /// Baud rate of the ID card reader.
+    #[arg(long, default_value_t = 115_200)]
+    idcard_baud: u32,
     /// Seconds between cache pulls and between heartbeats.
     #[arg(long, default_value_t = 30)]
     sync_every_s: u64,
@@ -137,6 +143,28 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
         "kiosk {} ready (campus {})",
         kiosk.enrolment.key.kiosk_id, kiosk.enrolment.campus
     );
+    if let Some(path) = &a.idcard {
+        // Devices and the script feed one input stream; runs until Ctrl-C.
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let _reader = crate::devices::start_idcard(path, a.idcard_baud, tx.clone());
+        tokio::spawn(async move {
+            for step in steps {
+                match step {
+                    script::Step::Wait(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+                    script::Step::Identify(q) => {
+                        let _ = tx.send(crate::devices::Input::Identify(q));
+                    }
+                }
+            }
+        });
+        let mut stdout = std::io::stdout();
+        tokio::select! {
+            r = runner::serve(&kiosk.core, &kiosk.devices, rx, &mut stdout) => { r?; }
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        kiosk.stop().await;
+        return Ok(());
+    }
     let outcome = runner::play(&kiosk.core, &steps, &mut std::io::stdout()).await?;
     println!("script done: {outcome:?}");
     if a.exit_when_drained {

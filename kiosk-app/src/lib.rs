@@ -4,6 +4,7 @@
 
 pub mod checkin;
 pub mod cli;
+pub mod devices;
 pub mod runner;
 pub mod script;
 pub mod settings;

@@ -9,12 +9,14 @@ use std::time::Duration;
 
 use chrono::Utc;
 use exam_domain::{IdentityQuery, mask, slot::Eligibility};
+use exam_protocol::DeviceStatus;
 use offline_store::{Journal, StoreError};
 use sync_client::backoff::Backoff;
 use sync_client::{AgentConfig, SyncAgent, SyncClient, SyncError, SyncStatus};
 use tokio::sync::watch;
 
 use crate::checkin::{CheckinCore, CheckinError, Source, lock};
+use crate::devices::Input;
 use crate::script::Step;
 use crate::settings::{self, Enrolment};
 
@@ -44,6 +46,8 @@ pub struct RunningKiosk {
     pub core: CheckinCore,
     pub journal: Arc<Mutex<Journal>>,
     pub enrolment: Enrolment,
+    /// Device states, reported in the heartbeat.
+    pub devices: Arc<Mutex<Vec<DeviceStatus>>>,
     status: watch::Receiver<SyncStatus>,
     shutdown: watch::Sender<bool>,
     agent: tokio::task::JoinHandle<()>,
@@ -108,12 +112,14 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
     )
     .with_lookup_timeout(opts.lookup_timeout);
     let status = agent.status();
+    let devices = agent.devices();
     let (shutdown, rx) = watch::channel(false);
     let agent = tokio::spawn(agent.run(rx));
     RunningKiosk {
         core,
         journal,
         enrolment,
+        devices,
         status,
         shutdown,
         agent,
@@ -180,8 +186,77 @@ fn who(q: &IdentityQuery) -> String {
     }
 }
 
-/// Plays the steps: each identified patient checks in every booking that
-/// is ready (K7 "print all"). One line per patient goes to `out`, masked.
+impl Outcome {
+    fn add(&mut self, o: &Outcome) {
+        self.checked_in += o.checked_in;
+        self.already += o.already;
+        self.refused += o.refused;
+        self.not_found += o.not_found;
+    }
+}
+
+fn stamp() -> impl std::fmt::Display {
+    Utc::now()
+        .with_timezone(&exam_domain::centre_offset())
+        .format("%H:%M:%S")
+}
+
+/// One patient: identify, then check in every booking that is ready (K7
+/// "print all"). One line goes to `out`, masked.
+pub async fn serve_patient(
+    core: &CheckinCore,
+    q: &IdentityQuery,
+    out: &mut impl Write,
+) -> Result<Outcome, CheckinError> {
+    let mut o = Outcome::default();
+    let found = core.identify(q, Utc::now()).await?;
+    let src = if found.source == Source::Online {
+        "online"
+    } else {
+        "offline"
+    };
+    let name = found
+        .person
+        .as_ref()
+        .map_or("?".into(), |p| mask::name(&p.name));
+    let mut line = format!(
+        "{} {:<13} {:<20} {name:<6} {src:<7} ",
+        stamp(),
+        q.method(),
+        who(q)
+    );
+    if found.candidates.is_empty() {
+        o.not_found += 1;
+        line += "no booking found: please go to the front desk";
+    }
+    for c in &found.candidates {
+        match &c.eligibility {
+            Eligibility::Ready => match core.check_in(c, q.method(), found.source, Utc::now()) {
+                Ok(_) => {
+                    o.checked_in += 1;
+                    line += &format!(
+                        "checked in {} ({}); ",
+                        c.record.booking.code, c.record.booking.package
+                    );
+                }
+                Err(CheckinError::NotEligible(_)) => o.already += 1,
+                Err(e) => return Err(e),
+            },
+            Eligibility::AlreadyCheckedIn => {
+                o.already += 1;
+                line += &format!("{} already checked in; ", c.record.booking.code);
+            }
+            other => {
+                o.refused += 1;
+                line += &format!("{}: {}; ", c.record.booking.code, describe(other));
+            }
+        }
+    }
+    let _ = writeln!(out, "{}", line.trim_end_matches("; "));
+    Ok(o)
+}
+
+/// Plays scripted steps (no devices).
 pub async fn play(
     core: &CheckinCore,
     steps: &[Step],
@@ -189,61 +264,41 @@ pub async fn play(
 ) -> Result<Outcome, CheckinError> {
     let mut o = Outcome::default();
     for step in steps {
-        let q = match step {
-            Step::Wait(ms) => {
-                tokio::time::sleep(Duration::from_millis(*ms)).await;
-                continue;
-            }
-            Step::Identify(q) => q,
-        };
-        let found = core.identify(q, Utc::now()).await?;
-        let src = if found.source == Source::Online {
-            "online"
-        } else {
-            "offline"
-        };
-        let name = found
-            .person
-            .as_ref()
-            .map_or("?".into(), |p| mask::name(&p.name));
-        let time = Utc::now()
-            .with_timezone(&exam_domain::centre_offset())
-            .format("%H:%M:%S");
-        let mut line = format!(
-            "{time} {:<13} {:<20} {name:<6} {src:<7} ",
-            q.method(),
-            who(q)
-        );
-        if found.candidates.is_empty() {
-            o.not_found += 1;
-            line += "no booking found: please go to the front desk";
+        match step {
+            Step::Wait(ms) => tokio::time::sleep(Duration::from_millis(*ms)).await,
+            Step::Identify(q) => o.add(&serve_patient(core, q, out).await?),
         }
-        for c in &found.candidates {
-            match &c.eligibility {
-                Eligibility::Ready => {
-                    match core.check_in(c, q.method(), found.source, Utc::now()) {
-                        Ok(_) => {
-                            o.checked_in += 1;
-                            line += &format!(
-                                "checked in {} ({}); ",
-                                c.record.booking.code, c.record.booking.package
-                            );
-                        }
-                        Err(CheckinError::NotEligible(_)) => o.already += 1,
-                        Err(e) => return Err(e),
-                    }
-                }
-                Eligibility::AlreadyCheckedIn => {
-                    o.already += 1;
-                    line += &format!("{} already checked in; ", c.record.booking.code);
-                }
-                other => {
-                    o.refused += 1;
-                    line += &format!("{}: {}; ", c.record.booking.code, describe(other));
-                }
+    }
+    Ok(o)
+}
+
+/// Serves inputs from devices (and anything else sending on the channel)
+/// until every sender is gone.
+pub async fn serve(
+    core: &CheckinCore,
+    devices: &Mutex<Vec<DeviceStatus>>,
+    mut inputs: tokio::sync::mpsc::UnboundedReceiver<Input>,
+    out: &mut impl Write,
+) -> Result<Outcome, CheckinError> {
+    let mut o = Outcome::default();
+    while let Some(input) = inputs.recv().await {
+        match input {
+            Input::Identify(q) => o.add(&serve_patient(core, &q, out).await?),
+            Input::Problem { device, message } => {
+                let _ = writeln!(out, "{} {device:<13} {message}", stamp());
+            }
+            Input::DeviceState { device, state } => {
+                let _ = writeln!(out, "{} {device:<13} device {state}", stamp());
+                let mut d = devices
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                d.retain(|s| s.name != device);
+                d.push(DeviceStatus {
+                    name: device.into(),
+                    state,
+                });
             }
         }
-        let _ = writeln!(out, "{}", line.trim_end_matches("; "));
     }
     Ok(o)
 }

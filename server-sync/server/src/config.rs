@@ -51,7 +51,17 @@ impl Config {
         if let Some(file) = file {
             f = f.merge(Toml::file_exact(file));
         }
-        f.merge(Env::prefixed("EXAM_"))
+        // Only our keys: other EXAM_* variables (a test's, a shell's) are not settings.
+        let env = Env::prefixed("EXAM_").only(&[
+            "listen",
+            "database_url",
+            "demo_people",
+            "demo_campus",
+            "session_idle_minutes",
+            "secure_cookies",
+            "log_json",
+        ]);
+        f.merge(env)
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(Box::new)

@@ -346,6 +346,7 @@ struct KioskView {
     zone: String,
     last_seen: String,
     backlog: String,
+    devices: String,
     enrolled: bool,
 }
 
@@ -404,6 +405,7 @@ async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> R
                         .to_string()
                 }),
             backlog: k.backlog.map_or("—".into(), |b| b.to_string()),
+            devices: device_summary(k.devices.as_deref()),
             id: k.id,
             zone: k.zone,
         })
@@ -418,6 +420,21 @@ async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> R
         },
         kiosks,
     })
+}
+
+/// "idcard ok, receipt paper_out" from the heartbeat's device list.
+fn device_summary(json: Option<&str>) -> String {
+    let devices: Vec<exam_protocol::DeviceStatus> = json
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default();
+    if devices.is_empty() {
+        return "—".into();
+    }
+    devices
+        .iter()
+        .map(|d| format!("{} {}", d.name, d.state))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Deserialize)]

@@ -107,7 +107,18 @@ async fn main() -> anyhow::Result<()> {
         "  kiosk           : {kiosk_id}, headless, {} demo people arriving every {} ms",
         a.people, a.interval_ms
     );
-    println!("  stop            : Ctrl-C\n");
+    println!("  stop            : Ctrl-C");
+
+    // The ID card reader is simulated on a pseudo-terminal and read by the
+    // real driver; QR codes and typed ID + mobile go straight to the kiosk.
+    let pty = device_drivers::serial::pty_pair()
+        .context("creating the ID card reader's pseudo-terminal")?;
+    let sim = device_drivers::sim::IdCardSim::new();
+    let (server_sim, port) = (sim.clone(), pty.sim.try_clone_native()?);
+    std::thread::spawn(move || server_sim.serve(port, &std::sync::atomic::AtomicBool::new(false)));
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let _reader = kiosk_app::devices::start_idcard(&pty.path, 115_200, tx.clone());
+    println!("  ID card reader  : simulated on {}\n", pty.path);
 
     let today = chrono::Utc::now()
         .with_timezone(&exam_domain::centre_offset())
@@ -120,14 +131,40 @@ async fn main() -> anyhow::Result<()> {
         chrono::NaiveTime::MIN,
         "main",
     );
-    let deck = script::demo_deck(&day, a.interval_ms, 1);
+    let deck = script::demo_deck(&day, 0, 1);
+    let interval = Duration::from_millis(a.interval_ms.max(1200));
+    tokio::spawn(async move {
+        for step in deck {
+            let script::Step::Identify(q) = step else {
+                continue;
+            };
+            if let exam_domain::IdentityQuery::IdNumber { id_number } = &q {
+                // Place the card, leave it a moment (read once), take it away.
+                let person = day
+                    .people
+                    .iter()
+                    .find(|p| &p.id_number == id_number)
+                    .cloned()
+                    .unwrap_or_else(|| exam_domain::Person {
+                        id_number: id_number.clone(),
+                        name: "路人甲".into(),
+                        sex: id_number.sex(),
+                        birth_date: id_number.birth_date(),
+                        mobile: String::new(),
+                    });
+                sim.place(device_drivers::sim::idcard::card_for(&person));
+                tokio::time::sleep(Duration::from_millis(900)).await;
+                sim.remove();
+                tokio::time::sleep(interval - Duration::from_millis(900)).await;
+            } else {
+                let _ = tx.send(kiosk_app::devices::Input::Identify(q));
+                tokio::time::sleep(interval).await;
+            }
+        }
+    });
     let mut stdout = std::io::stdout();
     tokio::select! {
-        r = runner::play(&kiosk.core, &deck, &mut stdout) => {
-            let o = r?;
-            println!("\nall demo patients done: {o:?}. The service keeps running; Ctrl-C to stop.");
-            tokio::signal::ctrl_c().await?;
-        }
+        r = runner::serve(&kiosk.core, &kiosk.devices, rx, &mut stdout) => { r?; }
         _ = tokio::signal::ctrl_c() => {}
     }
     kiosk.stop().await;

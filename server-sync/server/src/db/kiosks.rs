@@ -16,6 +16,8 @@ pub struct KioskRow {
     pub last_seen: Option<String>,
     pub app_version: Option<String>,
     pub backlog: Option<i64>,
+    /// Device states from the last heartbeat, as JSON.
+    pub devices: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +90,7 @@ impl Db {
     }
 
     pub async fn kiosk(&self, id: &str) -> Result<Option<KioskRow>> {
-        let row = sqlx::query("SELECT id, campus, zone, public_key, last_seen, app_version, backlog FROM kiosks WHERE id = $1")
+        let row = sqlx::query("SELECT id, campus, zone, public_key, last_seen, app_version, backlog, devices FROM kiosks WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -96,7 +98,7 @@ impl Db {
     }
 
     pub async fn kiosks(&self) -> Result<Vec<KioskRow>> {
-        let rows = sqlx::query("SELECT id, campus, zone, public_key, last_seen, app_version, backlog FROM kiosks ORDER BY id")
+        let rows = sqlx::query("SELECT id, campus, zone, public_key, last_seen, app_version, backlog, devices FROM kiosks ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(kiosk_row).collect()
@@ -150,5 +152,6 @@ fn kiosk_row(r: &sqlx::any::AnyRow) -> Result<KioskRow> {
         last_seen: r.try_get("last_seen")?,
         app_version: r.try_get("app_version")?,
         backlog: r.try_get("backlog")?,
+        devices: r.try_get("devices")?,
     })
 }

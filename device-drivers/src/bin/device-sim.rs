@@ -1,0 +1,96 @@
+//! `device-sim`: runs a device simulator on a pseudo-terminal for manual
+//! tries with the kiosk (`kiosk run --idcard <path>`).
+//!
+//! ```text
+//! device-sim idcard
+//! > place 11010519491231002X 张三明
+//! > fault garbled | truncated | checksum | unreadable | silent | slow 500 | clear
+//! > remove
+//! ```
+
+use std::io::BufRead;
+use std::sync::atomic::AtomicBool;
+
+use device_drivers::serial;
+use device_drivers::sim::{IdCardFault, IdCardSim, idcard::card_for};
+
+fn main() {
+    let kind = std::env::args().nth(1).unwrap_or_default();
+    if kind != "idcard" {
+        eprintln!(
+            "usage: device-sim idcard   (then type: place <ID number> <name> | remove | fault <kind> | quit)"
+        );
+        std::process::exit(2);
+    }
+    let pty = serial::pty_pair().unwrap_or_else(|e| {
+        eprintln!("cannot create a pseudo-terminal: {e}");
+        std::process::exit(1)
+    });
+    println!("ID card reader simulator on {}", pty.path);
+    let sim = IdCardSim::new();
+    let server = sim.clone();
+    let port = pty.sim.try_clone_native().expect("clone pty");
+    std::thread::spawn(move || {
+        let stop = AtomicBool::new(false);
+        if let Err(e) = server.serve(port, &stop) {
+            eprintln!("simulator stopped: {e}");
+        }
+    });
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let reply = match words.as_slice() {
+            ["place", id, name] => match exam_domain::IdNumber::parse(id) {
+                Ok(id_number) => {
+                    let person = exam_domain::Person {
+                        sex: id_number.sex(),
+                        birth_date: id_number.birth_date(),
+                        id_number,
+                        name: (*name).into(),
+                        mobile: String::new(),
+                    };
+                    sim.place(card_for(&person));
+                    "card placed".to_string()
+                }
+                Err(e) => format!("bad ID number: {e}"),
+            },
+            ["remove"] => {
+                sim.remove();
+                "card removed".into()
+            }
+            ["fault", f, rest @ ..] => {
+                let fault = match (*f, rest) {
+                    ("garbled", _) => Some(IdCardFault::Garbled),
+                    ("truncated", _) => Some(IdCardFault::Truncated),
+                    ("checksum", _) => Some(IdCardFault::BadChecksum),
+                    ("unreadable", _) => Some(IdCardFault::Unreadable),
+                    ("silent", _) => Some(IdCardFault::Silent),
+                    ("slow", [ms]) => ms
+                        .parse()
+                        .ok()
+                        .map(|ms| IdCardFault::Slow(std::time::Duration::from_millis(ms))),
+                    _ => None,
+                };
+                match fault {
+                    Some(f) => {
+                        sim.inject(f.clone());
+                        format!("fault {f:?} injected")
+                    }
+                    None if *f == "clear" => {
+                        sim.clear_faults();
+                        "faults cleared".into()
+                    }
+                    None => {
+                        "faults: garbled truncated checksum unreadable silent 'slow <ms>' clear"
+                            .into()
+                    }
+                }
+            }
+            ["quit"] => break,
+            [] => continue,
+            _ => "commands: place <ID number> <name> | remove | fault <kind> | quit".into(),
+        };
+        println!("{reply}");
+    }
+    drop(pty);
+}

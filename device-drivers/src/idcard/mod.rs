@@ -1,0 +1,10 @@
+//! Resident ID card reader (二代身份证, serial SAM module).
+
+pub mod frame;
+mod reader;
+pub mod text;
+mod worker;
+
+pub use reader::{CardRead, IdCardError, IdCardReader, Poll, parse_read};
+pub use text::{CardKind, CardText, ValidUntil};
+pub use worker::{DeviceState, IdCardEvent, spawn_reader};

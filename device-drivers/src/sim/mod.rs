@@ -1,0 +1,6 @@
+//! Device simulators. Each speaks its device's real protocol on a byte
+//! stream (a pseudo-terminal for serial devices) and can inject faults.
+
+pub mod idcard;
+
+pub use idcard::{IdCardFault, IdCardSim};

@@ -1,0 +1,238 @@
+//! The real ID card driver against the simulator over a pseudo-terminal.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use device_drivers::idcard::{
+    CardKind, CardRead, CardText, DeviceState, IdCardError, IdCardEvent, IdCardReader, Poll,
+    ValidUntil, frame, spawn_reader,
+};
+use device_drivers::serial;
+use device_drivers::sim::{IdCardFault, IdCardSim};
+use exam_domain::Sex;
+
+fn card(name: &str, id: &str) -> CardRead {
+    let idn = exam_domain::IdNumber::parse(id).unwrap();
+    CardRead {
+        text: CardText {
+            kind: CardKind::Resident,
+            name: name.into(),
+            english_name: None,
+            sex: idn.sex(),
+            ethnicity_or_nationality: "01".into(),
+            birth_date: idn.birth_date(),
+            address: Some("江苏省扬州市邗江区文汇西路88号".into()),
+            number: id.into(),
+            authority: "扬州市公安局邗江分局".into(),
+            valid_from: NaiveDate::from_ymd_opt(2016, 6, 1).unwrap(),
+            valid_until: ValidUntil::Date {
+                date: NaiveDate::from_ymd_opt(2036, 6, 1).unwrap(),
+            },
+            pass_number: None,
+        },
+        photo_wlt: (0..1024u32).map(|i| (i * 7 % 251) as u8).collect(),
+    }
+}
+
+struct Rig {
+    sim: IdCardSim,
+    stop: Arc<AtomicBool>,
+    path: String,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Rig {
+    fn start() -> Self {
+        let pty = serial::pty_pair().unwrap();
+        let sim = IdCardSim::new();
+        let stop = Arc::new(AtomicBool::new(false));
+        let path = pty.path.clone();
+        let (s, st) = (sim.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let pty = pty;
+            let _ = s.serve(pty.sim.try_clone_native().unwrap(), &st);
+            drop(pty);
+        });
+        Self {
+            sim,
+            stop,
+            path,
+            thread: Some(thread),
+        }
+    }
+
+    fn reader(&self) -> IdCardReader<serial::TTYPort> {
+        IdCardReader::new(
+            serial::open(&self.path, 115_200).unwrap(),
+            Duration::from_millis(400),
+        )
+    }
+
+    /// Unplugs: the simulator stops and its pseudo-terminal goes away.
+    fn unplug(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take().unwrap().join().unwrap();
+    }
+}
+
+#[test]
+fn reads_a_card_once_per_placement() {
+    let rig = Rig::start();
+    let mut r = rig.reader();
+    assert_eq!(r.poll().unwrap(), Poll::NoCard);
+    let c = card("欧阳小明", "11010519491231002X");
+    rig.sim.place(c.clone());
+    assert_eq!(r.poll().unwrap(), Poll::Card(Box::new(c.clone())));
+    assert_eq!(
+        r.poll().unwrap(),
+        Poll::SameCard,
+        "a card left on the reader is not read again"
+    );
+    assert_eq!(r.poll().unwrap(), Poll::SameCard);
+    rig.sim.remove();
+    assert_eq!(r.poll().unwrap(), Poll::NoCard);
+    rig.sim.place(c.clone());
+    assert!(
+        matches!(r.poll().unwrap(), Poll::Card(_)),
+        "placed again, read again"
+    );
+    let sam = r.transact(frame::cmd::SAM_STATUS).unwrap();
+    assert_eq!(sam.status(), frame::status::OK);
+    rig.unplug();
+}
+
+#[test]
+fn faults_give_clear_errors_and_the_next_poll_recovers() {
+    let rig = Rig::start();
+    let mut r = rig.reader();
+    let c = card("李四", "11010519491231002X");
+    rig.sim.place(c.clone());
+
+    rig.sim.inject(IdCardFault::Garbled);
+    assert!(matches!(r.poll(), Err(IdCardError::Frame(_))));
+    rig.sim.inject(IdCardFault::BadChecksum);
+    assert!(matches!(
+        r.poll(),
+        Err(IdCardError::Frame(frame::FrameError::Checksum { .. }))
+    ));
+    rig.sim.inject(IdCardFault::Truncated);
+    assert!(matches!(r.poll(), Err(IdCardError::Timeout(_))));
+    assert_eq!(
+        r.poll().unwrap(),
+        Poll::Card(Box::new(c.clone())),
+        "recovers on the next poll"
+    );
+
+    rig.sim.remove();
+    assert_eq!(r.poll().unwrap(), Poll::NoCard);
+    rig.sim.place(c.clone());
+    rig.sim.inject(IdCardFault::Unreadable);
+    let e = r.poll().unwrap_err();
+    assert!(
+        matches!(e, IdCardError::Unreadable { status: 0x81, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("place it again"));
+    rig.sim.place(c.clone());
+    assert!(matches!(r.poll().unwrap(), Poll::Card(_)));
+
+    rig.sim.remove();
+    rig.sim
+        .inject(IdCardFault::Slow(Duration::from_millis(150)));
+    assert_eq!(
+        r.poll().unwrap(),
+        Poll::NoCard,
+        "a slow reader within the timeout is fine"
+    );
+    rig.sim.inject(IdCardFault::Silent);
+    assert!(matches!(r.poll(), Err(IdCardError::Timeout(_))));
+    rig.sim.clear_faults();
+    assert_eq!(r.poll().unwrap(), Poll::NoCard);
+
+    // A card whose text is broken (bad ID check digit) is refused, not passed on.
+    let mut bad = card("王五", "11010519491231002X");
+    bad.text.number = "110105194912310021".into();
+    rig.sim.place(bad);
+    assert!(matches!(r.poll(), Err(IdCardError::Text(_))));
+    rig.unplug();
+}
+
+#[test]
+fn worker_reports_cards_and_unplugging_and_comes_back() {
+    let dir = std::env::temp_dir().join(format!("idcard-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = dir.join("idcard0");
+    let _ = std::fs::remove_file(&link);
+    let rig = Rig::start();
+    std::os::unix::fs::symlink(&rig.path, &link).unwrap();
+
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let ev = events.clone();
+    let worker = spawn_reader(
+        link.display().to_string(),
+        115_200,
+        Duration::from_millis(50),
+        stop.clone(),
+        move |e| ev.lock().unwrap().push(e),
+    );
+    let wait = |pred: &dyn Fn(&[IdCardEvent]) -> bool| {
+        for _ in 0..200 {
+            if pred(&events.lock().unwrap()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        false
+    };
+    assert!(wait(&|e| e.contains(&IdCardEvent::State(DeviceState::Ok))));
+    let c = card("赵六", "11010519491231002X");
+    rig.sim.place(c.clone());
+    assert!(wait(&|e| e
+        .iter()
+        .any(|e| matches!(e, IdCardEvent::Card(_)))));
+    // The poll interval is at least 300 ms even when asked for 50 ms.
+    let before = rig.sim.commands();
+    std::thread::sleep(Duration::from_millis(1000));
+    let polls = rig.sim.commands() - before;
+    assert!(polls <= 4, "{polls} commands in a second");
+    assert_eq!(
+        events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e, IdCardEvent::Card(_)))
+            .count(),
+        1,
+        "read once"
+    );
+
+    // Unplugged: the state says so, and the kiosk goes on.
+    rig.unplug();
+    std::fs::remove_file(&link).unwrap();
+    assert!(wait(&|e| e.iter().any(|e| matches!(
+        e,
+        IdCardEvent::State(DeviceState::Unplugged(_))
+    ))));
+    // Plugged back in (a new device node behind the same stable name).
+    let rig2 = Rig::start();
+    std::os::unix::fs::symlink(&rig2.path, &link).unwrap();
+    let oks = |e: &[IdCardEvent]| {
+        e.iter()
+            .filter(|e| **e == IdCardEvent::State(DeviceState::Ok))
+            .count()
+    };
+    assert!(wait(&|e| oks(e) >= 2), "{:?}", events.lock().unwrap());
+    rig2.sim.place(c);
+    assert!(wait(&|e| e
+        .iter()
+        .filter(|e| matches!(e, IdCardEvent::Card(_)))
+        .count()
+        == 2));
+    stop.store(true, Ordering::Relaxed);
+    worker.join().unwrap();
+    rig2.unplug();
+    let _ = Sex::Male;
+}

@@ -1,0 +1,94 @@
+//! The kiosk's devices as one stream of inputs: each device runs on its own
+//! thread (drivers are blocking) and sends what it saw; the check-in loop
+//! consumes them, together with scripted input, in arrival order.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use device_drivers::idcard::{self, CardKind, CardRead, IdCardEvent};
+use exam_domain::IdentityQuery;
+use tokio::sync::mpsc::UnboundedSender;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A patient identified themselves.
+    Identify(IdentityQuery),
+    /// A device saw something it could not use (unreadable card, foreign
+    /// card without an ID number): the patient is told what to do.
+    Problem {
+        device: &'static str,
+        message: String,
+    },
+    /// A device's state changed ("ok", "unplugged", ...), for the heartbeat.
+    DeviceState { device: &'static str, state: String },
+}
+
+/// What the kiosk asks for from a card. A foreign permanent resident card
+/// carries no resident ID number; such patients are served at the desk.
+pub fn card_query(card: &CardRead) -> Result<IdentityQuery, String> {
+    if card.text.kind == CardKind::ForeignPermanentResident {
+        return Err("外国人永久居留身份证请到前台办理 / Foreign permanent resident cards are served at the front desk".into());
+    }
+    card.text
+        .id_number()
+        .map(|id_number| IdentityQuery::IdNumber { id_number })
+        .ok_or_else(|| {
+            "证件号码无效，请到前台办理 / The card's number is invalid: please go to the front desk"
+                .into()
+        })
+}
+
+/// A running device thread; stops when dropped.
+#[derive(Debug)]
+pub struct DeviceHandle {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for DeviceHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts the ID card reader on `path` (a serial device or a simulator's
+/// pseudo-terminal).
+pub fn start_idcard(path: &str, baud: u32, tx: UnboundedSender<Input>) -> DeviceHandle {
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = idcard::spawn_reader(
+        path.into(),
+        baud,
+        Duration::from_millis(300),
+        stop.clone(),
+        move |e| {
+            let input = match e {
+                IdCardEvent::Card(card) => match card_query(&card) {
+                    Ok(q) => Input::Identify(q),
+                    Err(message) => Input::Problem {
+                        device: "idcard",
+                        message,
+                    },
+                },
+                IdCardEvent::Unreadable(why) => Input::Problem {
+                    device: "idcard",
+                    message: format!(
+                        "身份证读取失败，请重新放置 / The card could not be read, please place it again ({why})"
+                    ),
+                },
+                IdCardEvent::State(s) => Input::DeviceState {
+                    device: "idcard",
+                    state: s.label().into(),
+                },
+            };
+            let _ = tx.send(input);
+        },
+    );
+    DeviceHandle {
+        stop,
+        thread: Some(thread),
+    }
+}

@@ -1,0 +1,159 @@
+//! A patient places an ID card on the (simulated) reader; the real driver
+//! reads it over a pseudo-terminal and the kiosk checks them in. Faults on
+//! the reader reach the patient's screen and the staff's fleet view.
+
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use device_drivers::serial;
+use device_drivers::sim::{IdCardFault, IdCardSim, idcard::card_for};
+use e2e_tests::{free_addr, start_server, wait_for};
+use exam_server::db::CountTable;
+use kiosk_app::runner::{self, KioskOptions};
+use sync_client::AgentConfig;
+
+#[derive(Clone, Default)]
+struct Screen(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+impl std::io::Write for Screen {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+impl Screen {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_on_the_reader_checks_the_patient_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(&dir.path().join("exam.db"), free_addr(), 10)
+        .await
+        .unwrap();
+    server
+        .state
+        .db
+        .add_kiosk("K-CARD", "main", "lobby", "enrol-secret-for-the-card-test")
+        .await
+        .unwrap();
+    let kiosk = runner::start(KioskOptions {
+        journal: dir.path().join("kiosk.db"),
+        server_url: Some(server.url()),
+        kiosk_id: Some("K-CARD".into()),
+        enrol_secret: Some("enrol-secret-for-the-card-test".into()),
+        agent: AgentConfig {
+            heartbeat_every: Duration::from_millis(200),
+            pull_every: Duration::from_millis(200),
+            ..AgentConfig::default()
+        },
+        lookup_timeout: Duration::from_secs(2),
+    })
+    .await
+    .unwrap();
+
+    let pty = serial::pty_pair().unwrap();
+    let sim = IdCardSim::new();
+    let (s2, port) = (sim.clone(), pty.sim.try_clone_native().unwrap());
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let st = stop.clone();
+    let sim_thread = std::thread::spawn(move || s2.serve(port, &st));
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let reader = kiosk_app::devices::start_idcard(&pty.path, 115_200, tx);
+    let screen = Screen::default();
+    let (core, devices) = (&kiosk.core, kiosk.devices.clone());
+    let mut out = screen.clone();
+    let serving = async move { runner::serve(core, &devices, rx, &mut out).await };
+
+    let test = async {
+        let today = chrono::Utc::now()
+            .with_timezone(&exam_domain::centre_offset())
+            .date_naive();
+        let day = exam_domain::demo::generate(
+            exam_domain::demo::DEMO_SEED,
+            10,
+            today,
+            chrono::NaiveTime::MIN,
+            chrono::NaiveTime::MIN,
+            "main",
+        );
+        let person = &day.people[0];
+        let db = &server.state.db;
+
+        assert!(
+            wait_for(Duration::from_secs(5), || screen
+                .text()
+                .contains("idcard        device ok"))
+            .await,
+            "{}",
+            screen.text()
+        );
+        sim.inject(IdCardFault::Unreadable);
+        sim.place(card_for(person));
+        sim.inject(IdCardFault::Unreadable);
+        assert!(
+            wait_for(Duration::from_secs(5), || screen
+                .text()
+                .contains("please place it again"))
+            .await,
+            "{}",
+            screen.text()
+        );
+        sim.place(card_for(person)); // placed again, readable this time
+        let masked = exam_domain::mask::id_number(person.id_number.as_str());
+        assert!(wait_for(Duration::from_secs(5), || screen.text().contains(&masked)).await);
+        for _ in 0..100 {
+            if db.count(CountTable::Registrations).await.unwrap() >= 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            db.count(CountTable::Registrations).await.unwrap() >= 1,
+            "{}",
+            screen.text()
+        );
+        // Left on the reader: read once only.
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(
+            screen.text().matches(&masked).count(),
+            1,
+            "{}",
+            screen.text()
+        );
+
+        // The reader is unplugged: the kiosk says so in its heartbeat.
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        sim_thread.join().unwrap().unwrap();
+        drop(pty);
+        let mut shown = String::new();
+        for _ in 0..100 {
+            shown = db
+                .kiosk("K-CARD")
+                .await
+                .unwrap()
+                .unwrap()
+                .devices
+                .unwrap_or_default();
+            if shown.contains("unplugged") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            shown.contains("\"idcard\"") && shown.contains("unplugged"),
+            "{shown}"
+        );
+    };
+    tokio::select! {
+        r = serving => panic!("serve ended early: {r:?}"),
+        () = test => {}
+    }
+    drop(reader);
+    kiosk.stop().await;
+    server.stop().await;
+}

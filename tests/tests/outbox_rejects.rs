@@ -1,0 +1,86 @@
+//! An event the server cannot take (here: a kind from a newer kiosk) is set
+//! aside in the journal, kept and counted, and does not block the others.
+
+use std::sync::{Arc, Mutex};
+
+use e2e_tests::{free_addr, start_server};
+use exam_server::db::CountTable;
+use sync_client::{AgentConfig, SyncAgent, SyncClient};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_events_are_kept_aside_and_the_rest_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(&dir.path().join("exam.db"), free_addr(), 10)
+        .await
+        .unwrap();
+    server
+        .state
+        .db
+        .add_kiosk("K-R", "main", "lobby", "enrol-secret-for-rejects")
+        .await
+        .unwrap();
+    let (key, _) = SyncClient::enrol(&server.url(), "K-R", "enrol-secret-for-rejects", "t")
+        .await
+        .unwrap();
+    let client = SyncClient::new(&server.url(), key);
+    let journal = Arc::new(Mutex::new(
+        offline_store::Journal::open(dir.path().join("k.db")).unwrap(),
+    ));
+    let agent = SyncAgent::new(journal.clone(), client, AgentConfig::default());
+    assert!(agent.pull_all().await.unwrap() >= 10);
+
+    let exam_no = server
+        .state
+        .db
+        .changes_since("main", 0, 1)
+        .await
+        .unwrap()
+        .records[0]
+        .booking
+        .exam_no
+        .clone();
+    let recs = journal
+        .lock()
+        .unwrap()
+        .find_bookings(&exam_domain::IdentityQuery::ExamNo { exam_no });
+    let rec = recs.unwrap().remove(0);
+    let check_in = |r: &exam_protocol::BookingRecord| exam_protocol::CheckIn {
+        booking_id: r.booking.id,
+        booking_code: r.booking.code.clone(),
+        id_number: r.person.id_number.clone(),
+        identified_by: "exam_no".into(),
+        checked_in_at: chrono::Utc::now(),
+        offline: true,
+    };
+    journal
+        .lock()
+        .unwrap()
+        .record_check_in(&check_in(&rec), None)
+        .unwrap();
+    // An event of a kind this server does not know, as a newer kiosk would write.
+    journal
+        .lock()
+        .unwrap()
+        .connection()
+        .execute(
+            "INSERT INTO outbox(id, kind, payload, created_at) VALUES (?1, 'photo_taken', '{}', '2026-11-22T01:00:00Z')",
+            [uuid::Uuid::now_v7().to_string()],
+        )
+        .unwrap();
+
+    let acked = agent.push_all().await.unwrap();
+    assert_eq!(acked, 1);
+    let b = journal.lock().unwrap().backlog().unwrap();
+    assert_eq!((b.pending, b.rejected), (0, 1), "set aside, not deleted");
+    assert_eq!(journal.lock().unwrap().all_event_ids().unwrap().len(), 2);
+    assert_eq!(
+        server
+            .state
+            .db
+            .count(CountTable::Registrations)
+            .await
+            .unwrap(),
+        1
+    );
+    server.stop().await;
+}
