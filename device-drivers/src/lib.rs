@@ -1,10 +1,31 @@
 //! Drivers for the kiosk's devices, and a simulator for each that speaks the
 //! device's real protocol, so tests run the real driver code.
 //!
-//! Built so far: the resident ID card reader ([`idcard`]) with its
-//! simulator ([`sim::idcard`]). Scanners, printers, the smart-card reader
-//! and the camera follow.
+//! Built so far: the resident ID card reader ([`idcard`]) and serial code
+//! scanners ([`scanner`]), with their simulators ([`sim`]). Printers, the
+//! smart-card reader and the camera follow.
 
 pub mod idcard;
+pub mod scanner;
 pub mod serial;
 pub mod sim;
+
+/// A device's health, for the kiosk screen, the heartbeat and the staff's
+/// fleet view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceState {
+    Ok,
+    Unplugged(String),
+    Faulty(String),
+}
+
+impl DeviceState {
+    /// The short form the heartbeat and the fleet view show.
+    pub fn label(&self) -> &'static str {
+        match self {
+            DeviceState::Ok => "ok",
+            DeviceState::Unplugged(_) => "unplugged",
+            DeviceState::Faulty(_) => "faulty",
+        }
+    }
+}

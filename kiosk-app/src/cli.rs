@@ -65,6 +65,12 @@ struct RunArgs {
     /// Baud rate of the ID card reader.
     #[arg(long, default_value_t = 115_200)]
     idcard_baud: u32,
+    /// Serial device of the code scanner (or a simulator's pseudo-terminal).
+    #[arg(long, env = "KIOSK_SCANNER")]
+    scanner: Option<String>,
+    /// Baud rate of the code scanner.
+    #[arg(long, default_value_t = 9600)]
+    scanner_baud: u32,
     /// Seconds between cache pulls and between heartbeats.
     #[arg(long, default_value_t = 30)]
     sync_every_s: u64,
@@ -143,10 +149,17 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
         "kiosk {} ready (campus {})",
         kiosk.enrolment.key.kiosk_id, kiosk.enrolment.campus
     );
-    if let Some(path) = &a.idcard {
+    if a.idcard.is_some() || a.scanner.is_some() {
         // Devices and the script feed one input stream; runs until Ctrl-C.
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let _reader = crate::devices::start_idcard(path, a.idcard_baud, tx.clone());
+        let _reader = a
+            .idcard
+            .as_ref()
+            .map(|p| crate::devices::start_idcard(p, a.idcard_baud, tx.clone()));
+        let _scanner = a
+            .scanner
+            .as_ref()
+            .map(|p| crate::devices::start_scanner(p, a.scanner_baud, tx.clone()));
         tokio::spawn(async move {
             for step in steps {
                 match step {

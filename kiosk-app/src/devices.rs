@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use device_drivers::idcard::{self, CardKind, CardRead, IdCardEvent};
+use device_drivers::scanner::{self, ScanEvent, ScannedCode};
 use exam_domain::IdentityQuery;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -87,6 +88,48 @@ pub fn start_idcard(path: &str, baud: u32, tx: UnboundedSender<Input>) -> Device
             let _ = tx.send(input);
         },
     );
+    DeviceHandle {
+        stop,
+        thread: Some(thread),
+    }
+}
+
+/// What the kiosk asks for from a scanned code.
+pub fn code_query(code: &ScannedCode) -> Result<IdentityQuery, String> {
+    match code {
+        ScannedCode::Booking(code) => Ok(IdentityQuery::BookingCode { code: code.clone() }),
+        ScannedCode::ExamNo(exam_no) => Ok(IdentityQuery::ExamNo { exam_no: exam_no.clone() }),
+        ScannedCode::EHealthCard(_) => {
+            Err("电子健康卡暂不支持，请使用身份证或预约二维码 / E-health cards are not accepted yet: please use your ID card or booking QR".into())
+        }
+    }
+}
+
+/// Starts a serial code scanner on `path`.
+pub fn start_scanner(path: &str, baud: u32, tx: UnboundedSender<Input>) -> DeviceHandle {
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = scanner::spawn_scanner(path.into(), baud, stop.clone(), move |e| {
+        let input = match e {
+            ScanEvent::Code(code) => match code_query(&code) {
+                Ok(q) => Input::Identify(q),
+                Err(message) => Input::Problem {
+                    device: "scanner",
+                    message,
+                },
+            },
+            ScanEvent::Rejected(why) => Input::Problem {
+                device: "scanner",
+                message: format!(
+                    "无法识别此码，请出示预约二维码或体检号条码 / Code not recognised ({why})"
+                ),
+            },
+            ScanEvent::State(s) => Input::DeviceState {
+                device: "scanner",
+                state: s.label().into(),
+            },
+        };
+        let _ = tx.send(input);
+    });
     DeviceHandle {
         stop,
         thread: Some(thread),

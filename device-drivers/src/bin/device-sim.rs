@@ -16,9 +16,15 @@ use device_drivers::sim::{IdCardFault, IdCardSim, idcard::card_for};
 
 fn main() {
     let kind = std::env::args().nth(1).unwrap_or_default();
+    if kind == "scanner" {
+        return scanner();
+    }
     if kind != "idcard" {
         eprintln!(
-            "usage: device-sim idcard   (then type: place <ID number> <name> | remove | fault <kind> | quit)"
+            "usage: device-sim idcard    (then type: place <ID number> <name> | remove | fault <kind> | quit)"
+        );
+        eprintln!(
+            "       device-sim scanner   (then type a code per line; 'garbage' and 'overlong' send faults)"
         );
         std::process::exit(2);
     }
@@ -93,4 +99,29 @@ fn main() {
         println!("{reply}");
     }
     drop(pty);
+}
+
+fn scanner() {
+    let pty = serial::pty_pair().unwrap_or_else(|e| {
+        eprintln!("cannot create a pseudo-terminal: {e}");
+        std::process::exit(1)
+    });
+    println!("serial scanner simulator on {}", pty.path);
+    let mut sim = device_drivers::sim::ScannerSim::new(
+        pty.sim.try_clone_native().expect("clone pty"),
+        device_drivers::sim::Terminator::CrLf,
+    );
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let r = match line.trim() {
+            "" => continue,
+            "quit" => break,
+            "garbage" => sim.garbage(),
+            "overlong" => sim.overlong(),
+            code => sim.scan(code),
+        };
+        if let Err(e) = r {
+            eprintln!("send failed: {e}");
+        }
+    }
 }

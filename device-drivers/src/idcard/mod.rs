@@ -5,6 +5,7 @@ mod reader;
 pub mod text;
 mod worker;
 
+pub use crate::DeviceState;
 pub use reader::{CardRead, IdCardError, IdCardReader, Poll, parse_read};
 pub use text::{CardKind, CardText, ValidUntil};
-pub use worker::{DeviceState, IdCardEvent, spawn_reader};
+pub use worker::{IdCardEvent, spawn_reader};

@@ -42,13 +42,6 @@ pub enum IdCardError {
     BadRead(&'static str),
 }
 
-impl IdCardError {
-    /// The device is gone (unplugged): reopen it rather than retry.
-    pub fn is_disconnect(&self) -> bool {
-        matches!(self, IdCardError::Io(e) if matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::NotConnected | io::ErrorKind::UnexpectedEof | io::ErrorKind::NotFound) || e.raw_os_error() == Some(5))
-    }
-}
-
 pub struct IdCardReader<T> {
     port: T,
     buf: Vec<u8>,

@@ -2,5 +2,7 @@
 //! stream (a pseudo-terminal for serial devices) and can inject faults.
 
 pub mod idcard;
+pub mod scanner;
 
 pub use idcard::{IdCardFault, IdCardSim};
+pub use scanner::{ScannerSim, Terminator};

@@ -19,7 +19,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::{Router, routing::get};
-use chrono::{Duration, NaiveTime, Utc};
+use chrono::{Duration, NaiveTime, Timelike, Utc};
 use tokio::sync::{broadcast, oneshot};
 
 pub use config::Config;
@@ -120,18 +120,14 @@ pub async fn seed_demo(db: &Db, people: usize, campus: &str) -> Result<usize, db
     let now = Utc::now()
         .with_timezone(&exam_domain::centre_offset())
         .naive_local();
-    let first = now.time().overflowing_sub_signed(Duration::hours(3)).0;
-    let first = if first > now.time() {
-        NaiveTime::MIN
-    } else {
-        first
-    };
-    let last = now.time().overflowing_add_signed(Duration::hours(1)).0;
-    let last = if last < now.time() {
-        NaiveTime::from_hms_opt(23, 30, 0).expect("valid")
-    } else {
-        last
-    };
+    // Half-hour slots from three hours ago to an hour ahead: most patients
+    // can check in now, a few are too early (K8) and are told when to come.
+    let half_hour = |i: u32| NaiveTime::from_hms_opt(i / 2, 30 * (i % 2), 0).expect("valid slot");
+    let now_idx = now.time().hour() * 2 + u32::from(now.time().minute() >= 30);
+    let (first, last) = (
+        half_hour(now_idx.saturating_sub(6)),
+        half_hour((now_idx + 2).min(47)),
+    );
     let day = exam_domain::demo::generate(
         exam_domain::demo::DEMO_SEED,
         people,
