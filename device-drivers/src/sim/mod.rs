@@ -1,8 +1,11 @@
 //! Device simulators. Each speaks its device's real protocol on a byte
 //! stream (a pseudo-terminal for serial devices) and can inject faults.
 
+pub mod escpos;
 pub mod idcard;
+pub mod render;
 pub mod scanner;
 
+pub use escpos::{PrinterFault, PrinterSim};
 pub use idcard::{IdCardFault, IdCardSim};
 pub use scanner::{ScannerSim, Terminator};
