@@ -79,6 +79,8 @@ pub struct CheckinCore {
     campus: String,
     wake: Option<Arc<Notify>>,
     lookup_timeout: Duration,
+    /// When set, each check-in journals its guide sheet, signed with this kiosk id.
+    guide_sheets: Option<String>,
 }
 
 impl std::fmt::Debug for CheckinCore {
@@ -108,7 +110,14 @@ impl CheckinCore {
             campus: campus.into(),
             wake,
             lookup_timeout: Duration::from_millis(1500),
+            guide_sheets: None,
         }
+    }
+
+    /// Journal a guide sheet with every check-in (a receipt printer is configured).
+    pub fn with_guide_sheets(mut self, kiosk_id: &str) -> Self {
+        self.guide_sheets = Some(kiosk_id.into());
+        self
     }
 
     pub fn with_lookup_timeout(mut self, t: Duration) -> Self {
@@ -181,6 +190,15 @@ impl CheckinCore {
             if j.checked_in_locally(b.id)? {
                 return Err(CheckinError::NotEligible(Eligibility::AlreadyCheckedIn));
             }
+            // The guide sheet is journaled with the check-in: one commit.
+            let job = self.guide_sheets.as_deref().map(|kiosk_id| {
+                crate::print::guide_sheet_job(&crate::print::GuideSheet {
+                    kiosk_id,
+                    record: &candidate.record,
+                    checked_in_at: now,
+                    first_station: None,
+                })
+            });
             j.record_check_in(
                 &CheckIn {
                     booking_id: b.id,
@@ -190,7 +208,7 @@ impl CheckinCore {
                     checked_in_at: now,
                     offline: source == Source::OfflineCache,
                 },
-                None,
+                job.as_ref(),
             )?
         };
         if let Some(w) = &self.wake {

@@ -23,7 +23,7 @@ struct Cli {
 enum Command {
     /// Run headless: enrol on first start, sync in the background, and play
     /// patients from a script or the demo deck.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Show the journal's state: enrolment, backlog, cache.
     Status {
         /// The kiosk's journal (SQLite file on the data partition).
@@ -71,6 +71,10 @@ struct RunArgs {
     /// Baud rate of the code scanner.
     #[arg(long, default_value_t = 9600)]
     scanner_baud: u32,
+    /// Receipt printer: tcp://HOST:9100 or a serial device. Guide sheets are
+    /// printed only when one is given.
+    #[arg(long, env = "KIOSK_RECEIPT_PRINTER")]
+    receipt_printer: Option<String>,
     /// Seconds between cache pulls and between heartbeats.
     #[arg(long, default_value_t = 30)]
     sync_every_s: u64,
@@ -89,7 +93,7 @@ async fn async_main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Run(a) => run(a).await,
+        Command::Run(a) => run(*a).await,
         Command::Status { journal } => {
             let j = offline_store::Journal::open(&journal)?;
             let e = crate::settings::load(&j)?;
@@ -143,6 +147,7 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
             ..AgentConfig::default()
         },
         lookup_timeout: Duration::from_millis(1500),
+        receipt_printer: a.receipt_printer,
     })
     .await?;
     println!(

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use crate::checkin::{CheckinCore, CheckinError, Source, lock};
 use crate::devices::Input;
+use crate::print::SpoolEvent;
 use crate::script::Step;
 use crate::settings::{self, Enrolment};
 
@@ -30,6 +31,9 @@ pub struct KioskOptions {
     pub enrol_secret: Option<String>,
     pub agent: AgentConfig,
     pub lookup_timeout: Duration,
+    /// The receipt printer (`tcp://host:9100` or a serial device): when set,
+    /// every check-in journals its guide sheet and the spooler prints it.
+    pub receipt_printer: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +54,7 @@ pub struct RunningKiosk {
     pub devices: Arc<Mutex<Vec<DeviceStatus>>>,
     status: watch::Receiver<SyncStatus>,
     shutdown: watch::Sender<bool>,
+    spooler_stop: Arc<std::sync::atomic::AtomicBool>,
     agent: tokio::task::JoinHandle<()>,
 }
 
@@ -113,6 +118,34 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
     .with_lookup_timeout(opts.lookup_timeout);
     let status = agent.status();
     let devices = agent.devices();
+    let spooler_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let core = match &opts.receipt_printer {
+        Some(address) => {
+            let devices = devices.clone();
+            crate::print::spawn_spooler(
+                journal.clone(),
+                address.clone(),
+                spooler_stop.clone(),
+                move |ev| match ev {
+                    SpoolEvent::State(_, label) => {
+                        let mut d = devices
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        d.retain(|s| s.name != "receipt");
+                        d.push(DeviceStatus {
+                            name: "receipt".into(),
+                            state: label.into(),
+                        });
+                    }
+                    SpoolEvent::Printed { job, idx, reprint } => {
+                        tracing::info!(%job, idx, reprint, "printed")
+                    }
+                },
+            );
+            core.with_guide_sheets(&enrolment.key.kiosk_id)
+        }
+        None => core,
+    };
     let (shutdown, rx) = watch::channel(false);
     let agent = tokio::spawn(agent.run(rx));
     RunningKiosk {
@@ -122,6 +155,7 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
         devices,
         status,
         shutdown,
+        spooler_stop,
         agent,
     }
 }
@@ -150,6 +184,8 @@ impl RunningKiosk {
     }
 
     pub async fn stop(self) {
+        self.spooler_stop
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = self.shutdown.send(true);
         let _ = self.agent.await;
     }

@@ -41,6 +41,8 @@ async fn a_card_on_the_reader_checks_the_patient_in() {
         .add_kiosk("K-CARD", "main", "lobby", "enrol-secret-for-the-card-test")
         .await
         .unwrap();
+    let printer = device_drivers::sim::PrinterSim::new();
+    let printer_addr = printer.listen_tcp().unwrap();
     let kiosk = runner::start(KioskOptions {
         journal: dir.path().join("kiosk.db"),
         server_url: Some(server.url()),
@@ -52,6 +54,7 @@ async fn a_card_on_the_reader_checks_the_patient_in() {
             ..AgentConfig::default()
         },
         lookup_timeout: Duration::from_secs(2),
+        receipt_printer: Some(format!("tcp://{printer_addr}")),
     })
     .await
     .unwrap();
@@ -117,6 +120,30 @@ async fn a_card_on_the_reader_checks_the_patient_in() {
             "{}",
             screen.text()
         );
+        // The guide sheet came out of the printer, with the booking's code.
+        let bookings = day
+            .bookings
+            .iter()
+            .filter(|b| b.id_number == person.id_number)
+            .map(|b| b.code.clone())
+            .collect::<Vec<_>>();
+        assert!(
+            wait_for(Duration::from_secs(5), || {
+                let printed = printer.printed();
+                bookings
+                    .iter()
+                    .any(|code| printed.windows(code.len()).any(|w| w == code.as_bytes()))
+            })
+            .await,
+            "guide sheet printed"
+        );
+        let font = device_drivers::sim::render::load_font().unwrap();
+        let sheets = device_drivers::sim::render::render(&printer.printed(), &font).unwrap();
+        assert!(
+            !sheets.is_empty() && sheets.iter().all(|p| p.cut),
+            "whole, cut sheets"
+        );
+        assert!(printer.errors().is_empty(), "{:?}", printer.errors());
         // Left on the reader: read once only.
         tokio::time::sleep(Duration::from_millis(800)).await;
         assert_eq!(

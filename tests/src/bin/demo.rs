@@ -74,6 +74,34 @@ async fn main() -> anyhow::Result<()> {
             .add_kiosk(kiosk_id, "main", "lobby", &secret)
             .await?;
     }
+    // The receipt printer is simulated on a TCP port (like a network
+    // printer's 9100); the latest guide sheet is kept as a PNG to look at.
+    let printer = device_drivers::sim::PrinterSim::new();
+    let printer_addr = printer.listen_tcp()?;
+    let last_sheet = a.data.join("last-guide-sheet.png");
+    {
+        let (printer, last_sheet) = (printer.clone(), last_sheet.clone());
+        std::thread::spawn(move || {
+            let Ok(font) = device_drivers::sim::render::load_font() else {
+                return;
+            };
+            let mut seen = 0;
+            loop {
+                std::thread::sleep(Duration::from_secs(3));
+                let data = printer.printed();
+                if data.len() == seen {
+                    continue;
+                }
+                seen = data.len();
+                if let Some(png) = device_drivers::sim::render::render(&data, &font)
+                    .ok()
+                    .and_then(|p| p.last().and_then(|p| p.to_png().ok()))
+                {
+                    let _ = std::fs::write(&last_sheet, png);
+                }
+            }
+        });
+    }
     let kiosk = runner::start(KioskOptions {
         journal,
         server_url: Some(url.clone()),
@@ -85,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
             ..AgentConfig::default()
         },
         lookup_timeout: Duration::from_millis(1500),
+        receipt_printer: Some(format!("tcp://{printer_addr}")),
     })
     .await?;
 
@@ -118,7 +147,11 @@ async fn main() -> anyhow::Result<()> {
     std::thread::spawn(move || server_sim.serve(port, &std::sync::atomic::AtomicBool::new(false)));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let _reader = kiosk_app::devices::start_idcard(&pty.path, 115_200, tx.clone());
-    println!("  ID card reader  : simulated on {}\n", pty.path);
+    println!("  ID card reader  : simulated on {}", pty.path);
+    println!(
+        "  receipt printer : simulated on tcp://{printer_addr}; latest guide sheet in {}\n",
+        last_sheet.display()
+    );
 
     let today = chrono::Utc::now()
         .with_timezone(&exam_domain::centre_offset())

@@ -1,0 +1,173 @@
+//! The spooler against the printer simulator: parts printed in order,
+//! the part in flight at a crash reprinted under a mark, paper out in the
+//! middle of a part, cover open before one.
+
+use std::net::TcpStream;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::Utc;
+use device_drivers::escpos::{Align, PrintError, Receipt, ReceiptPrinter, encode};
+use device_drivers::sim::{PrinterFault, PrinterSim};
+use kiosk_app::print::{SpoolError, SpoolEvent, print_pending};
+use offline_store::{Journal, NewPart, NewPrintJob, PartState};
+
+fn part(text: &str) -> NewPart {
+    NewPart {
+        printer: "receipt".into(),
+        body: encode(&Receipt::default().text(text, Align::Left, false, false)),
+    }
+}
+
+fn contains(hay: &[u8], needle: &str) -> usize {
+    let (n, _, _) = encoding_rs::GB18030.encode(needle);
+    hay.windows(n.len()).filter(|w| *w == &n[..]).count()
+}
+
+fn rig() -> (
+    PrinterSim,
+    ReceiptPrinter<TcpStream>,
+    tempfile::TempDir,
+    Mutex<Journal>,
+) {
+    let sim = PrinterSim::new();
+    let s = TcpStream::connect(sim.listen_tcp().unwrap()).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path().join("j.db")).unwrap();
+    (
+        sim,
+        ReceiptPrinter::new(s, Duration::from_secs(1)),
+        dir,
+        Mutex::new(j),
+    )
+}
+
+#[test]
+fn the_part_in_flight_at_a_crash_is_reprinted_marked_and_the_rest_once() {
+    let (sim, mut printer, _dir, journal) = rig();
+    let job = NewPrintJob {
+        id: uuid::Uuid::now_v7(),
+        kind: "guide_sheet".into(),
+        person: "BK1".into(),
+        parts: vec![part("第一部分"), part("第二部分")],
+    };
+    journal
+        .lock()
+        .unwrap()
+        .add_print_job(&job, Utc::now())
+        .unwrap();
+    // The kiosk died while sending part 0.
+    journal
+        .lock()
+        .unwrap()
+        .set_part_state(job.id, 0, PartState::Sending, Utc::now())
+        .unwrap();
+
+    let mut events = Vec::new();
+    assert_eq!(
+        print_pending(&journal, &mut printer, &mut |e| events.push(e)).unwrap(),
+        2
+    );
+    assert_eq!(
+        events,
+        vec![
+            SpoolEvent::Printed {
+                job: job.id,
+                idx: 0,
+                reprint: true
+            },
+            SpoolEvent::Printed {
+                job: job.id,
+                idx: 1,
+                reprint: false
+            }
+        ]
+    );
+    let out = sim.printed();
+    assert_eq!(
+        contains(&out, "补打"),
+        1,
+        "only the part in flight carries the mark"
+    );
+    assert_eq!(
+        (contains(&out, "第一部分"), contains(&out, "第二部分")),
+        (1, 1)
+    );
+    assert!(
+        journal
+            .lock()
+            .unwrap()
+            .unfinished_parts()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        print_pending(&journal, &mut printer, &mut |_| {}).unwrap(),
+        0,
+        "nothing printed twice"
+    );
+}
+
+#[test]
+fn paper_out_mid_part_and_cover_open_before_one() {
+    let (sim, mut printer, _dir, journal) = rig();
+    let big: String = "体检指引".repeat(60);
+    let job = NewPrintJob {
+        id: uuid::Uuid::now_v7(),
+        kind: "guide_sheet".into(),
+        person: "BK2".into(),
+        parts: vec![part(&big)],
+    };
+    journal
+        .lock()
+        .unwrap()
+        .add_print_job(&job, Utc::now())
+        .unwrap();
+
+    sim.inject(PrinterFault::CoverOpen);
+    assert!(
+        matches!(print_pending(&journal, &mut printer, &mut |_| {}), Err(SpoolError::Print(PrintError::NotReady(s))) if s.cover_open)
+    );
+    assert_eq!(
+        journal.lock().unwrap().unfinished_parts().unwrap()[0].state,
+        PartState::Pending,
+        "nothing was sent"
+    );
+    sim.fix();
+
+    sim.inject(PrinterFault::PaperOutAfter(100));
+    assert!(
+        matches!(print_pending(&journal, &mut printer, &mut |_| {}), Err(SpoolError::Print(PrintError::FailedDuring(s))) if s.paper_out)
+    );
+    assert_eq!(
+        journal.lock().unwrap().unfinished_parts().unwrap()[0].state,
+        PartState::Sending,
+        "maybe half printed"
+    );
+    assert!(
+        matches!(
+            print_pending(&journal, &mut printer, &mut |_| {}),
+            Err(SpoolError::Print(PrintError::NotReady(_)))
+        ),
+        "waits for paper"
+    );
+    sim.fix();
+    assert_eq!(
+        print_pending(&journal, &mut printer, &mut |_| {}).unwrap(),
+        1
+    );
+    assert_eq!(
+        contains(&sim.printed(), "补打"),
+        1,
+        "the cut-off part is printed again, marked"
+    );
+    assert!(
+        journal
+            .lock()
+            .unwrap()
+            .unfinished_parts()
+            .unwrap()
+            .is_empty()
+    );
+}
