@@ -7,6 +7,7 @@
 
 pub mod escpos;
 pub mod idcard;
+pub mod label;
 pub mod scanner;
 pub mod serial;
 pub mod sim;

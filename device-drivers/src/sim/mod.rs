@@ -3,9 +3,11 @@
 
 pub mod escpos;
 pub mod idcard;
+pub mod label;
 pub mod render;
 pub mod scanner;
 
 pub use escpos::{PrinterFault, PrinterSim};
 pub use idcard::{IdCardFault, IdCardSim};
+pub use label::{LabelFault, LabelSim};
 pub use scanner::{ScannerSim, Terminator};

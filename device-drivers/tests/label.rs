@@ -1,0 +1,89 @@
+//! Lab barcode labels through the TSPL and ZPL drivers into the label
+//! printer simulator, parsed back; faults included.
+
+use std::net::TcpStream;
+use std::time::Duration;
+
+use device_drivers::label::{Label, LabelError, LabelItem, LabelPrinter, Language};
+use device_drivers::sim::{LabelFault, LabelSim};
+
+fn lab_label(tube: &str) -> Label {
+    Label {
+        width_mm: 50,
+        height_mm: 30,
+        gap_mm: 2,
+        copies: 1,
+        items: vec![
+            LabelItem::Text {
+                x: 16,
+                y: 8,
+                height: 24,
+                text: format!("王秀英 女 45岁 {tube}"),
+            },
+            LabelItem::Code128 {
+                x: 16,
+                y: 44,
+                height: 96,
+                narrow: 2,
+                data: "00123567-01".into(),
+            },
+            LabelItem::Text {
+                x: 16,
+                y: 190,
+                height: 24,
+                text: "血常规 · 生化全套".into(),
+            },
+        ],
+    }
+}
+
+fn printer(sim: &LabelSim, lang: Language) -> LabelPrinter<TcpStream> {
+    let s = TcpStream::connect(sim.listen_tcp(lang).unwrap()).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    LabelPrinter::new(s, lang, Duration::from_secs(1))
+}
+
+#[test]
+fn labels_arrive_intact_in_both_languages() {
+    for lang in [Language::Tspl, Language::Zpl] {
+        let sim = LabelSim::new();
+        let mut p = printer(&sim, lang);
+        let (a, b) = (lab_label("紫管"), lab_label("黄管"));
+        p.print(&a).unwrap();
+        p.print(&b).unwrap();
+        assert!(sim.errors().is_empty(), "{lang:?}: {:?}", sim.errors());
+        // ZPL has the printer sense the gap; it carries no gap size.
+        let sent = |l: Label| {
+            if lang == Language::Zpl {
+                Label { gap_mm: 0, ..l }
+            } else {
+                l
+            }
+        };
+        assert_eq!(sim.labels(), vec![sent(a), sent(b)], "{lang:?}");
+    }
+}
+
+#[test]
+fn paper_out_head_open_and_pause_are_reported() {
+    for lang in [Language::Tspl, Language::Zpl] {
+        let sim = LabelSim::new();
+        let mut p = printer(&sim, lang);
+        sim.inject(LabelFault::PaperOutAfter(1));
+        assert!(
+            matches!(p.print(&lab_label("紫管")), Err(LabelError::FailedDuring(s)) if s.paper_out),
+            "{lang:?}"
+        );
+        assert!(matches!(p.print(&lab_label("黄管")), Err(LabelError::NotReady(s)) if s.paper_out));
+        assert_eq!(sim.labels().len(), 1);
+        sim.fix();
+        sim.inject(LabelFault::HeadOpen);
+        assert!(matches!(p.print(&lab_label("黄管")), Err(LabelError::NotReady(s)) if s.head_open));
+        sim.fix();
+        sim.inject(LabelFault::Pause);
+        assert!(matches!(p.status(), Ok(s) if s.paused && !s.ready()));
+        sim.fix();
+        p.print(&lab_label("黄管")).unwrap();
+        assert_eq!(sim.labels().len(), 2);
+    }
+}
