@@ -55,7 +55,8 @@ struct RunArgs {
     /// Milliseconds between demo patients.
     #[arg(long, default_value_t = 1500)]
     interval_ms: u64,
-    /// After the script, wait until the server has every event, then exit
+    /// After the script, wait until the server has every event and every
+    /// print job is printed, then exit
     /// (otherwise keep syncing until Ctrl-C).
     #[arg(long)]
     exit_when_drained: bool,
@@ -187,7 +188,7 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
     println!("script done: {outcome:?}");
     if a.exit_when_drained {
         while !kiosk.drain(Duration::from_secs(3600)).await? {}
-        println!("drained: every event acknowledged");
+        println!("drained: every event acknowledged, every print job printed");
     } else {
         tokio::signal::ctrl_c().await?;
     }

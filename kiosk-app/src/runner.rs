@@ -169,11 +169,12 @@ impl RunningKiosk {
         lock(&self.journal).backlog()
     }
 
-    /// Waits until every journaled event is acknowledged, up to `timeout`.
+    /// Waits until every journaled event is acknowledged and every print
+    /// job printed, up to `timeout`.
     pub async fn drain(&self, timeout: Duration) -> Result<bool, StoreError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if self.backlog()?.pending == 0 {
+            if self.backlog()?.pending == 0 && lock(&self.journal).unfinished_parts()?.is_empty() {
                 return Ok(true);
             }
             if tokio::time::Instant::now() >= deadline {

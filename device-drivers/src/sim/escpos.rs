@@ -193,6 +193,8 @@ pub enum PrinterFault {
     Disconnect,
     /// The next status answer is a byte no printer sends.
     GarbledStatus,
+    /// Every chunk received takes this long to print (a slow printer).
+    Slow(Duration),
 }
 
 #[derive(Debug, Default)]
@@ -203,6 +205,7 @@ struct State {
     dropped: usize,
     disconnect: bool,
     garble: bool,
+    slow: Duration,
     errors: Vec<String>,
 }
 
@@ -230,6 +233,7 @@ impl PrinterSim {
             PrinterFault::NearEnd => s.status.paper_near_end = true,
             PrinterFault::Disconnect => s.disconnect = true,
             PrinterFault::GarbledStatus => s.garble = true,
+            PrinterFault::Slow(d) => s.slow = d,
         }
     }
 
@@ -290,7 +294,13 @@ impl PrinterSim {
             }
             match port.read(&mut chunk) {
                 Ok(0) => return Ok(()),
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n]);
+                    let slow = lock(&self.state).slow;
+                    if !slow.is_zero() {
+                        std::thread::sleep(slow);
+                    }
+                }
                 Err(e)
                     if matches!(
                         e.kind(),
