@@ -5,6 +5,7 @@
 pub mod checkin;
 pub mod cli;
 pub mod devices;
+pub mod flow;
 pub mod print;
 pub mod runner;
 pub mod script;
