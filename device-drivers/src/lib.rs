@@ -8,6 +8,7 @@
 pub mod escpos;
 pub mod idcard;
 pub mod label;
+pub mod report;
 pub mod scanner;
 pub mod serial;
 pub mod sim;
