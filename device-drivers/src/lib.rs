@@ -5,6 +5,7 @@
 //! scanners ([`scanner`]), with their simulators ([`sim`]). Printers, the
 //! smart-card reader and the camera follow.
 
+pub mod camera;
 pub mod escpos;
 pub mod idcard;
 pub mod label;

@@ -1,0 +1,131 @@
+//! Frames from the replay camera: codes read from them (QR and CODE128 as
+//! a phone or a printed sheet shows them), and a photo for the receipt.
+
+use device_drivers::camera::{Frame, FrameSource, ReplaySource};
+use device_drivers::escpos::Block;
+use device_drivers::scanner::ScannedCode;
+
+/// A 640×480 camera frame: a grey gradient with noise, and `modules`
+/// (rows of dark/light) drawn at `scale` pixels from (x0, y0).
+fn frame_with(modules: &[Vec<bool>], scale: u32, x0: u32, y0: u32) -> Frame {
+    let (w, h) = (640u32, 480u32);
+    let mut seed = 7u32;
+    let mut luma: Vec<u8> = (0..w * h)
+        .map(|i| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let noise = (seed >> 16) % 24;
+            (150 + (i % w) * 60 / w + noise) as u8
+        })
+        .collect();
+    // A white card under the code, as a phone screen or paper would be.
+    let (cw, ch) = (
+        modules[0].len() as u32 * scale + 8 * scale,
+        modules.len() as u32 * scale + 8 * scale,
+    );
+    for y in y0.saturating_sub(4 * scale)..(y0 - 4 * scale + ch).min(h) {
+        for x in x0.saturating_sub(4 * scale)..(x0 - 4 * scale + cw).min(w) {
+            luma[(y * w + x) as usize] = 235;
+        }
+    }
+    for (my, row) in modules.iter().enumerate() {
+        for (mx, &dark) in row.iter().enumerate() {
+            if dark {
+                for dy in 0..scale {
+                    for dx in 0..scale {
+                        let (x, y) = (x0 + mx as u32 * scale + dx, y0 + my as u32 * scale + dy);
+                        luma[(y * w + x) as usize] = 25;
+                    }
+                }
+            }
+        }
+    }
+    Frame {
+        width: w,
+        height: h,
+        luma,
+    }
+}
+
+fn qr(text: &str) -> Vec<Vec<bool>> {
+    let q = qrcode::QrCode::new(text.as_bytes()).unwrap();
+    let n = q.width();
+    q.to_colors()
+        .chunks(n)
+        .map(|r| r.iter().map(|c| *c == qrcode::Color::Dark).collect())
+        .collect()
+}
+
+fn code128(text: &str) -> Vec<Vec<bool>> {
+    let bars = barcoders::sym::code128::Code128::new(format!("Ɓ{text}"))
+        .unwrap()
+        .encode();
+    vec![bars.iter().map(|&b| b == 1).collect(); 40]
+}
+
+fn save_png(f: &Frame, path: &std::path::Path) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut e = png::Encoder::new(file, f.width, f.height);
+    e.set_color(png::ColorType::Grayscale);
+    e.set_depth(png::BitDepth::Eight);
+    e.write_header().unwrap().write_image_data(&f.luma).unwrap();
+}
+
+#[test]
+fn codes_are_read_from_camera_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = [
+        frame_with(&qr("BK261122000042"), 6, 200, 120),
+        frame_with(&code128("00123567"), 3, 120, 200),
+        frame_with(&qr("https://tj.example.cn/b/BK261122000043"), 5, 60, 60),
+        frame_with(&qr("你好"), 6, 300, 200),
+        frame_with(&[vec![false]], 1, 10, 10),
+    ];
+    let paths: Vec<_> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let p = dir.path().join(format!("frame{i}.png"));
+            save_png(f, &p);
+            p
+        })
+        .collect();
+    let mut cam = ReplaySource::from_pngs(&paths).unwrap();
+    let mut next = || cam.next_frame().unwrap().scan();
+    assert_eq!(
+        next().unwrap(),
+        Ok(ScannedCode::Booking("BK261122000042".into()))
+    );
+    assert_eq!(next().unwrap(), Ok(ScannedCode::ExamNo("00123567".into())));
+    assert_eq!(
+        next().unwrap(),
+        Ok(ScannedCode::Booking("BK261122000043".into()))
+    );
+    assert!(
+        matches!(next(), Some(Err(e)) if e.to_string().contains("你好")),
+        "Chinese text decoded, then refused clearly"
+    );
+    assert_eq!(next(), None, "no code in an empty frame");
+    assert!(ReplaySource::from_pngs(&[dir.path().join("missing.png")]).is_err());
+    assert!(ReplaySource::new(vec![]).next_frame().is_err());
+}
+
+#[test]
+fn a_photo_becomes_a_receipt_raster() {
+    let f = frame_with(&qr("x"), 4, 100, 100);
+    let Block::Raster {
+        width_bytes,
+        height,
+        bits,
+    } = f.to_raster(200)
+    else {
+        panic!()
+    };
+    assert_eq!(width_bytes, 25);
+    assert_eq!(height, 150, "aspect kept: 640×480 → 200×150");
+    assert_eq!(bits.len(), 25 * 150);
+    let black = bits.iter().map(|b| b.count_ones()).sum::<u32>() as f64 / (200.0 * 150.0);
+    assert!(
+        (0.1..0.9).contains(&black),
+        "dithered, not blank or solid: {black}"
+    );
+}
