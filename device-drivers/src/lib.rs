@@ -13,6 +13,7 @@ pub mod report;
 pub mod scanner;
 pub mod serial;
 pub mod sim;
+pub mod smartcard;
 
 /// A device's health, for the kiosk screen, the heartbeat and the staff's
 /// fleet view.

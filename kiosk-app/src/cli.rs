@@ -72,6 +72,9 @@ struct RunArgs {
     /// Baud rate of the code scanner.
     #[arg(long, default_value_t = 9600)]
     scanner_baud: u32,
+    /// Watch PC/SC readers (pcscd) for social security cards.
+    #[arg(long, env = "KIOSK_SMARTCARD")]
+    smartcard: bool,
     /// Receipt printer: tcp://HOST:9100 or a serial device. Guide sheets are
     /// printed only when one is given.
     #[arg(long, env = "KIOSK_RECEIPT_PRINTER")]
@@ -155,7 +158,7 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
         "kiosk {} ready (campus {})",
         kiosk.enrolment.key.kiosk_id, kiosk.enrolment.campus
     );
-    if a.idcard.is_some() || a.scanner.is_some() {
+    if a.idcard.is_some() || a.scanner.is_some() || a.smartcard {
         // Devices and the script feed one input stream; runs until Ctrl-C.
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let _reader = a

@@ -135,3 +135,30 @@ pub fn start_scanner(path: &str, baud: u32, tx: UnboundedSender<Input>) -> Devic
         thread: Some(thread),
     }
 }
+
+/// Starts the PC/SC watcher: a social security card identifies its holder.
+pub fn start_smartcard(tx: UnboundedSender<Input>) -> DeviceHandle {
+    use device_drivers::smartcard::{self, SmartCardEvent};
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = smartcard::spawn_watcher(stop.clone(), move |e| {
+        let input = match e {
+            SmartCardEvent::Inserted(info) => match info.social_security {
+                Some(ss) => Input::Identify(IdentityQuery::IdNumber { id_number: ss.id_number }),
+                None => Input::Problem {
+                    device: "smartcard",
+                    message: "此卡不含身份信息，请使用身份证或社保卡 / This card carries no identity: use your ID or social security card".into(),
+                },
+            },
+            SmartCardEvent::Unreadable { reason, .. } => {
+                Input::Problem { device: "smartcard", message: format!("卡片读取失败，请重新插卡 / The card could not be read ({reason})") }
+            }
+            SmartCardEvent::State(s) => Input::DeviceState { device: "smartcard", state: s.label().into() },
+            SmartCardEvent::Removed { .. } | SmartCardEvent::Readers(_) => return,
+        };
+        let _ = tx.send(input);
+    });
+    DeviceHandle {
+        stop,
+        thread: Some(thread),
+    }
+}

@@ -6,8 +6,10 @@ pub mod idcard;
 pub mod label;
 pub mod render;
 pub mod scanner;
+pub mod vicc;
 
 pub use escpos::{PrinterFault, PrinterSim};
 pub use idcard::{IdCardFault, IdCardSim};
 pub use label::{LabelFault, LabelSim};
 pub use scanner::{ScannerSim, Terminator};
+pub use vicc::{CardModel, VirtualCard};
