@@ -87,3 +87,29 @@ fn paper_out_head_open_and_pause_are_reported() {
         assert_eq!(sim.labels().len(), 2);
     }
 }
+
+#[test]
+fn a_received_label_renders_to_an_image() {
+    let sim = LabelSim::new();
+    let mut p = printer(&sim, Language::Tspl);
+    p.print(&lab_label("紫管")).unwrap();
+    let font = device_drivers::sim::render::load_font().expect("a CJK font (fonts-noto-cjk)");
+    let img = device_drivers::sim::render::render_label(&sim.labels()[0], &font);
+    assert_eq!((img.width, img.height), (400, 240));
+    let dark = |y0: usize, y1: usize| {
+        (y0..y1)
+            .flat_map(|y| img.pixels[y * img.width..(y + 1) * img.width].iter())
+            .filter(|&&p| p < 128)
+            .count()
+    };
+    assert!(dark(8, 36) > 200, "the name line is printed");
+    assert!(dark(44, 140) > 5_000, "the barcode is printed");
+    assert_eq!(dark(225, 240), 0, "nothing below the last line");
+    if let Some(out) = std::env::var_os("SCREENSHOT_DIR") {
+        std::fs::write(
+            std::path::Path::new(&out).join("lab-label.png"),
+            img.to_png().unwrap(),
+        )
+        .unwrap();
+    }
+}

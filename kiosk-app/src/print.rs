@@ -6,8 +6,7 @@
 //! was in flight when the kiosk died: it is printed again under a visible
 //! 补打 / REPRINT mark, so nothing is lost and no duplicate goes unmarked.
 
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -111,22 +110,6 @@ pub fn reprint_mark() -> Vec<u8> {
     encode(&Receipt::default().text("【补打 REPRINT】", Align::Center, true, true))
 }
 
-/// A printer connection: TCP (`tcp://host:9100`) or a serial device path.
-pub trait Port: Read + Write + Send {}
-impl<T: Read + Write + Send> Port for T {}
-
-pub fn connect(address: &str) -> io::Result<Box<dyn Port>> {
-    if let Some(addr) = address.strip_prefix("tcp://") {
-        let s = TcpStream::connect(addr)?;
-        s.set_read_timeout(Some(Duration::from_millis(50)))?;
-        s.set_nodelay(true)?;
-        return Ok(Box::new(s));
-    }
-    Ok(Box::new(
-        device_drivers::serial::open(address, 115_200).map_err(io::Error::other)?,
-    ))
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpoolEvent {
     Printed {
@@ -210,7 +193,7 @@ pub fn spawn_spooler(
             }
         };
         while !stop.load(Ordering::Relaxed) {
-            let port = match connect(&address) {
+            let port = match device_drivers::escpos::open(&address) {
                 Ok(p) => p,
                 Err(e) => {
                     state(

@@ -19,6 +19,12 @@ fn main() {
     if kind == "scanner" {
         return scanner();
     }
+    if kind == "printer" || kind == "label" {
+        return printers(
+            &kind,
+            std::env::args().nth(2).unwrap_or_else(|| "printed".into()),
+        );
+    }
     if kind != "idcard" {
         eprintln!(
             "usage: device-sim idcard    (then type: place <ID number> <name> | remove | fault <kind> | quit)"
@@ -123,5 +129,86 @@ fn scanner() {
         if let Err(e) = r {
             eprintln!("send failed: {e}");
         }
+    }
+}
+
+/// An ESC/POS receipt printer or a TSPL label printer on a TCP port;
+/// everything printed is rendered to PNG files in `dir`.
+fn printers(kind: &str, dir: String) {
+    use device_drivers::label::Language;
+    use device_drivers::sim::render::{load_font, render, render_label};
+    use device_drivers::sim::{LabelFault, LabelSim, PrinterFault, PrinterSim};
+    let font = load_font().unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(1)
+    });
+    std::fs::create_dir_all(&dir).expect("output directory");
+    let (receipts, labels) = (PrinterSim::new(), LabelSim::new());
+    let addr = if kind == "printer" {
+        receipts.listen_tcp()
+    } else {
+        labels.listen_tcp(Language::Tspl)
+    }
+    .expect("listen");
+    println!(
+        "{} simulator on tcp://{addr}; printed output goes to {dir}/",
+        if kind == "printer" {
+            "ESC/POS receipt printer"
+        } else {
+            "TSPL label printer"
+        }
+    );
+    let (r2, l2, d2, kind2) = (
+        receipts.clone(),
+        labels.clone(),
+        dir.clone(),
+        kind.to_string(),
+    );
+    std::thread::spawn(move || {
+        let mut written = 0;
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            let images: Vec<_> = if kind2 == "printer" {
+                render(&r2.printed(), &font)
+                    .map(|p| p.into_iter().filter(|p| p.cut).collect())
+                    .unwrap_or_default()
+            } else {
+                l2.labels().iter().map(|l| render_label(l, &font)).collect()
+            };
+            for (i, img) in images.iter().enumerate().skip(written) {
+                let path = format!(
+                    "{d2}/{}-{:04}.png",
+                    if kind2 == "printer" {
+                        "receipt"
+                    } else {
+                        "label"
+                    },
+                    i + 1
+                );
+                if let Ok(png) = img.to_png() {
+                    let _ = std::fs::write(&path, png);
+                    println!("printed {path}");
+                }
+            }
+            written = written.max(images.len());
+        }
+    });
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        match (line.trim(), kind) {
+            ("quit", _) => break,
+            ("paper-out", "printer") => receipts.inject(PrinterFault::PaperOutAfter(1)),
+            ("cover-open", "printer") => receipts.inject(PrinterFault::CoverOpen),
+            ("fix", "printer") => receipts.fix(),
+            ("paper-out", _) => labels.inject(LabelFault::PaperOutAfter(1)),
+            ("cover-open", _) => labels.inject(LabelFault::HeadOpen),
+            ("fix", _) => labels.fix(),
+            ("", _) => continue,
+            _ => {
+                println!("commands: paper-out | cover-open | fix | quit");
+                continue;
+            }
+        }
+        println!("ok");
     }
 }

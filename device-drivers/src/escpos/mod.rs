@@ -6,10 +6,12 @@
 mod doc;
 mod printer;
 pub mod status;
+mod transport;
 
 pub use doc::{Align, Block, Receipt, encode};
 pub use printer::{PrintError, ReceiptPrinter};
 pub use status::PrinterStatus;
+pub use transport::{Port, open};
 
 /// Printable dots per line of an 80 mm printer at 203 dpi.
 pub const DOTS_PER_LINE: usize = 576;

@@ -75,6 +75,10 @@ impl<T: Read + Write> ReceiptPrinter<T> {
                     if Instant::now() >= deadline {
                         return Err(PrintError::Timeout(self.timeout));
                     }
+                    if e.kind() == io::ErrorKind::WouldBlock {
+                        // A non-blocking device (USB printer class): poll gently.
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
                 }
                 Err(e) => return Err(e.into()),
             }

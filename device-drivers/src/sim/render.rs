@@ -100,32 +100,136 @@ fn x0(align: u8, width: usize) -> i64 {
     }
 }
 
-fn text(c: &mut Canvas, font: &fontdue::Font, s: &str, px: f32, align: u8, bold: bool) {
+/// Rasterised glyphs of a line of text and its advance width.
+fn shape(font: &fontdue::Font, s: &str, px: f32) -> (Vec<(fontdue::Metrics, Vec<u8>)>, f32) {
     let glyphs: Vec<_> = s.chars().map(|ch| font.rasterize(ch, px)).collect();
-    let width: f32 = glyphs.iter().map(|(m, _)| m.advance_width).sum();
-    let line = (px * 1.25).ceil() as usize;
-    let top = c.blank(line);
-    let baseline = top + (px * 1.0) as usize;
-    let mut x = x0(align, width.ceil() as usize) as f32;
-    for (m, bitmap) in &glyphs {
+    let width = glyphs.iter().map(|(m, _)| m.advance_width).sum();
+    (glyphs, width)
+}
+
+/// Draws shaped text with its baseline at `baseline`, starting at `x`.
+fn draw_glyphs(
+    glyphs: &[(fontdue::Metrics, Vec<u8>)],
+    mut x: f32,
+    baseline: i64,
+    bold: bool,
+    ink: &mut dyn FnMut(i64, i64, u8),
+) {
+    for (m, bitmap) in glyphs {
         for gy in 0..m.height {
             for gx in 0..m.width {
                 let cov = bitmap[gy * m.width + gx];
                 if cov == 0 {
                     continue;
                 }
-                let y = baseline as i64 - m.ymin as i64 - m.height as i64 + gy as i64;
-                if y < 0 {
-                    continue;
-                }
+                let y = baseline - m.ymin as i64 - m.height as i64 + gy as i64;
                 let px_x = x as i64 + m.xmin as i64 + gx as i64;
-                c.ink(px_x, y as usize, cov);
+                ink(px_x, y, cov);
                 if bold {
-                    c.ink(px_x + 1, y as usize, cov);
+                    ink(px_x + 1, y, cov);
                 }
             }
         }
         x += m.advance_width;
+    }
+}
+
+/// Draws a CODE128 barcode (code set B); returns its width, or None when
+/// the data cannot be encoded.
+fn draw_code128(
+    data: &str,
+    narrow: i64,
+    height: i64,
+    x: i64,
+    y: i64,
+    ink: &mut dyn FnMut(i64, i64, u8),
+) -> Option<i64> {
+    let modules = barcoders::sym::code128::Code128::new(format!("Ɓ{data}"))
+        .ok()?
+        .encode();
+    for (i, &m) in modules.iter().enumerate() {
+        if m == 1 {
+            for dx in 0..narrow {
+                for dy in 0..height {
+                    ink(x + i as i64 * narrow + dx, y + dy, 255);
+                }
+            }
+        }
+    }
+    Some(modules.len() as i64 * narrow)
+}
+
+fn text(c: &mut Canvas, font: &fontdue::Font, s: &str, px: f32, align: u8, bold: bool) {
+    let (glyphs, width) = shape(font, s, px);
+    let top = c.blank((px * 1.25).ceil() as usize);
+    let baseline = (top + px as usize) as i64;
+    let x = x0(align, width.ceil() as usize) as f32;
+    draw_glyphs(&glyphs, x, baseline, bold, &mut |x, y, cov| {
+        if y >= 0 {
+            c.ink(x, y as usize, cov);
+        }
+    });
+}
+
+/// Renders one label as the label printer puts it on its roll.
+pub fn render_label(label: &crate::label::Label, font: &fontdue::Font) -> Paper {
+    use crate::label::{DOTS_PER_MM, LabelItem};
+    let (w, h) = (
+        (label.width_mm * DOTS_PER_MM) as usize,
+        (label.height_mm * DOTS_PER_MM) as usize,
+    );
+    let mut pixels = vec![255u8; w * h];
+    let mut ink = |x: i64, y: i64, cov: u8| {
+        if (0..w as i64).contains(&x) && (0..h as i64).contains(&y) {
+            let p = &mut pixels[y as usize * w + x as usize];
+            *p = (*p).min(255 - cov);
+        }
+    };
+    for item in &label.items {
+        match item {
+            LabelItem::Text { x, y, height, text } => {
+                let (glyphs, _) = shape(font, text, *height as f32);
+                draw_glyphs(
+                    &glyphs,
+                    *x as f32,
+                    i64::from(*y) + i64::from(*height),
+                    false,
+                    &mut ink,
+                );
+            }
+            LabelItem::Code128 {
+                x,
+                y,
+                height,
+                narrow,
+                data,
+            } => {
+                if let Some(bw) = draw_code128(
+                    data,
+                    i64::from(*narrow),
+                    i64::from(*height),
+                    i64::from(*x),
+                    i64::from(*y),
+                    &mut ink,
+                ) {
+                    let (glyphs, tw) = shape(font, data, 20.0);
+                    let tx = i64::from(*x) + (bw - tw as i64) / 2;
+                    draw_glyphs(
+                        &glyphs,
+                        tx as f32,
+                        i64::from(*y) + i64::from(*height) + 22,
+                        false,
+                        &mut ink,
+                    );
+                }
+            }
+        }
+    }
+    Paper {
+        width: w,
+        height: h,
+        pixels,
+        cut: true,
     }
 }
 
@@ -195,24 +299,16 @@ pub fn render(data: &[u8], font: &fontdue::Font) -> Result<Vec<Paper>, RenderErr
             Cmd::Code128(d) => {
                 let body = d.strip_prefix(b"{B").unwrap_or(d);
                 let s = String::from_utf8_lossy(body).into_owned();
-                if let Ok(code) = barcoders::sym::code128::Code128::new(format!("Ɓ{s}")) {
-                    let modules = code.encode();
-                    let w = modules.len() * usize::from(st.bar_width);
-                    let left = x0(st.align, w);
-                    let top = c.blank(usize::from(st.bar_height));
-                    for (i, &m) in modules.iter().enumerate() {
-                        if m == 1 {
-                            for dx in 0..i64::from(st.bar_width) {
-                                for y in top..top + usize::from(st.bar_height) {
-                                    c.ink(
-                                        left + (i * usize::from(st.bar_width)) as i64 + dx,
-                                        y,
-                                        255,
-                                    );
-                                }
-                            }
-                        }
-                    }
+                let (narrow, height) = (i64::from(st.bar_width), usize::from(st.bar_height));
+                let modules = barcoders::sym::code128::Code128::new(format!("Ɓ{s}"))
+                    .map(|c| c.encode().len())
+                    .unwrap_or(0) as i64;
+                if modules > 0 {
+                    let left = x0(st.align, (modules * narrow) as usize);
+                    let top = c.blank(height) as i64;
+                    draw_code128(&s, narrow, height as i64, left, top, &mut |x, y, cov| {
+                        c.ink(x, y as usize, cov)
+                    });
                     if st.hri == 2 {
                         text(&mut c, font, &s, 20.0, st.align, false);
                     }
