@@ -10,6 +10,16 @@ use std::time::Duration;
 
 use crate::label::{Label, LabelItem, LabelStatus, Language, tspl, zpl};
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn non_ascii_zpl_commands_are_refused_not_panicked_on() {
+        assert!(super::parse_zpl("^\u{FFFD}\n;").is_err());
+        assert!(super::parse_zpl("^X\u{4E2D}").is_err());
+        assert!(super::parse_tspl("TEXT \"\u{4E2D}").is_err());
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LabelFault {
     /// The roll ends after this many more labels.
@@ -113,7 +123,9 @@ pub fn parse_zpl(text: &str) -> Result<Label, String> {
         .filter(|c| !c.is_empty())
     {
         let bad = || format!("bad ZPL command ^{cmd}");
-        let (name, rest) = cmd.split_at(cmd.len().min(2));
+        // Command names are two characters; split on a character boundary
+        // (a fuzzer found that a byte index panics on non-ASCII input).
+        let (name, rest) = cmd.split_at(cmd.char_indices().nth(2).map_or(cmd.len(), |(i, _)| i));
         match name {
             "XA" | "XZ" | "CI" | "MN" => {}
             "PW" => l.width_mm = num(rest).ok_or_else(bad)? / crate::label::DOTS_PER_MM,
