@@ -236,3 +236,22 @@ fn worker_reports_cards_and_unplugging_and_comes_back() {
     rig2.unplug();
     let _ = Sex::Male;
 }
+
+#[test]
+fn a_late_reply_does_not_put_later_replies_out_of_step() {
+    let rig = Rig::start();
+    let mut r = rig.reader(); // 400 ms timeout
+    let c = card("周八", "11010519491231002X");
+    rig.sim.place(c.clone());
+    rig.sim
+        .inject(IdCardFault::Slow(Duration::from_millis(700)));
+    assert!(matches!(r.poll(), Err(IdCardError::Timeout(_))));
+    rig.sim.clear_faults();
+    std::thread::sleep(Duration::from_millis(500)); // the late FIND answer arrives now
+    assert_eq!(
+        r.poll().unwrap(),
+        Poll::Card(Box::new(c)),
+        "each command gets its own reply"
+    );
+    rig.unplug();
+}

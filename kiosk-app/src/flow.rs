@@ -83,7 +83,8 @@ pub enum Screen {
 pub enum Event {
     Identify(IdentityQuery, Via),
     CardUnreadable,
-    Found(Identified),
+    /// The answer to the lookup with this id (see [`Effect::Lookup`]).
+    Found(u64, Identified),
     Consent(bool),
     Toggle(i64),
     /// Print everything that can be printed (K7 "print all").
@@ -123,7 +124,12 @@ pub enum Photo {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    Lookup(IdentityQuery),
+    /// Look the patient up; answer with `Event::Found` carrying the same id,
+    /// so a late answer for an earlier patient is never shown to the next.
+    Lookup(u64, IdentityQuery),
+    /// The patient left the payment screen unpaid: cancel the order, so a
+    /// late payment is refunded rather than lost.
+    CancelPayment,
     /// Journal the check-in of these bookings with their documents.
     CheckIn {
         bookings: Vec<i64>,
@@ -155,6 +161,8 @@ pub struct Settings {
 pub struct Flow {
     pub screen: Screen,
     pub settings: Settings,
+    /// Id of the lookup in flight; answers to others are ignored.
+    lookup: u64,
     via: Via,
     offline: bool,
     consent: bool,
@@ -188,6 +196,7 @@ impl Flow {
         Self {
             screen: Screen::Attract,
             settings,
+            lookup: 0,
             via: Via::IdCard,
             offline: false,
             consent: false,
@@ -216,7 +225,9 @@ impl Flow {
 
     fn go(&mut self, s: Screen, mut fx: Vec<Effect>) -> Vec<Effect> {
         if s == Screen::Attract {
+            let lookup = self.lookup;
             *self = Flow::new(self.settings);
+            self.lookup = lookup;
             fx.push(Effect::ClearPersonalData);
         } else {
             self.screen = s;
@@ -318,6 +329,9 @@ impl Flow {
     pub fn handle(&mut self, ev: Event) -> Vec<Effect> {
         match (&self.screen, ev) {
             (_, Event::CallStaff) => vec![Effect::AlertStaff("call_staff")],
+            (Screen::Pay { .. }, Event::Cancel | Event::Timeout) => {
+                self.go(Screen::Attract, vec![Effect::CancelPayment])
+            }
             (_, Event::Cancel) | (_, Event::Timeout)
                 if !matches!(self.screen, Screen::Printing { .. } | Screen::Attract) =>
             {
@@ -335,17 +349,19 @@ impl Flow {
                 Screen::Attract | Screen::Problem(_) | Screen::TakeDocuments { .. },
                 Event::Identify(q, via),
             ) => {
+                let lookup = self.lookup + 1;
                 *self = Flow::new(self.settings);
+                self.lookup = lookup;
                 self.via = via;
                 self.go(
                     Screen::Looking { via },
-                    vec![Effect::ClearPersonalData, Effect::Lookup(q)],
+                    vec![Effect::ClearPersonalData, Effect::Lookup(lookup, q)],
                 )
             }
             (Screen::Attract, Event::CardUnreadable) => {
                 self.go(Screen::Problem(Problem::CardUnreadable), vec![])
             }
-            (Screen::Looking { .. }, Event::Found(found)) => {
+            (Screen::Looking { .. }, Event::Found(id, found)) if id == self.lookup => {
                 self.offline = found.source == Source::OfflineCache;
                 let problem = if found.candidates.is_empty() {
                     Some(Problem::NoBooking)
@@ -439,6 +455,8 @@ impl Flow {
                 self.after_photo()
             }
             (Screen::Pay { .. }, Event::Paid) => self.check_in(),
+            // Paid after leaving the payment screen: money without a check-in.
+            (_, Event::Paid) => vec![Effect::AlertStaff("orphan_payment")],
             (Screen::Pay { .. }, Event::PaymentFailed) => {
                 self.go(Screen::Problem(Problem::PaymentFailed), vec![])
             }
@@ -501,6 +519,50 @@ mod tests {
         }
     }
 
+    fn f_id(f: &Flow) -> u64 {
+        f.lookup
+    }
+
+    #[test]
+    fn a_late_answer_for_the_previous_patient_is_ignored() {
+        let mut f = flow(false, false);
+        f.handle(card());
+        let first = f_id(&f);
+        f.handle(Event::Cancel);
+        f.handle(card()); // the next patient, while the first lookup is still out
+        assert_eq!(
+            f.handle(Event::Found(
+                first,
+                found(&[(0, Eligibility::Ready)], Source::Online)
+            )),
+            vec![]
+        );
+        assert!(matches!(f.screen, Screen::Looking { .. }), "{:?}", f.screen);
+        f.handle(Event::Found(
+            f_id(&f),
+            found(&[(0, Eligibility::Ready)], Source::Online),
+        ));
+        assert!(matches!(f.screen, Screen::Printing { .. }));
+    }
+
+    #[test]
+    fn leaving_payment_cancels_it_and_a_late_payment_alerts_staff() {
+        let mut f = flow(false, false);
+        f.handle(card());
+        f.handle(Event::Found(
+            f_id(&f),
+            found(&[(100, Eligibility::Ready)], Source::Online),
+        ));
+        assert_eq!(
+            f.handle(Event::Timeout),
+            vec![Effect::CancelPayment, Effect::ClearPersonalData]
+        );
+        assert_eq!(
+            f.handle(Event::Paid),
+            vec![Effect::AlertStaff("orphan_payment")]
+        );
+    }
+
     fn card() -> Event {
         Event::Identify(
             IdentityQuery::IdNumber {
@@ -527,13 +589,13 @@ mod tests {
         let fx = f.handle(card());
         assert!(matches!(
             fx.as_slice(),
-            [Effect::ClearPersonalData, Effect::Lookup(_)]
+            [Effect::ClearPersonalData, Effect::Lookup(..)]
         ));
         assert_eq!(f.screen, Screen::Looking { via: Via::IdCard });
-        f.handle(Event::Found(found(
-            &[(0, Eligibility::Ready)],
-            Source::Online,
-        )));
+        f.handle(Event::Found(
+            f_id(&f),
+            found(&[(0, Eligibility::Ready)], Source::Online),
+        ));
         assert!(
             matches!(&f.screen, Screen::Consent { name } if name.contains('*')),
             "masked name: {:?}",
@@ -571,21 +633,26 @@ mod tests {
         );
         assert_eq!(f.timeout(), Some(Duration::from_secs(20)));
         assert_eq!(f.handle(Event::Timeout), vec![Effect::ClearPersonalData]);
-        assert_eq!(f, flow(true, false), "nothing of the patient is left");
+        let mut fresh = flow(true, false);
+        fresh.lookup = f.lookup;
+        assert_eq!(f, fresh, "nothing of the patient is left");
     }
 
     #[test]
     fn several_bookings_choose_some_or_print_all() {
         let mut f = flow(false, false);
         f.handle(card());
-        f.handle(Event::Found(found(
-            &[
-                (0, Eligibility::Ready),
-                (0, Eligibility::Ready),
-                (0, Eligibility::AlreadyCheckedIn),
-            ],
-            Source::Online,
-        )));
+        f.handle(Event::Found(
+            f_id(&f),
+            found(
+                &[
+                    (0, Eligibility::Ready),
+                    (0, Eligibility::Ready),
+                    (0, Eligibility::AlreadyCheckedIn),
+                ],
+                Source::Online,
+            ),
+        ));
         let Screen::Choose {
             bookings, selected, ..
         } = f.screen.clone()
@@ -609,10 +676,13 @@ mod tests {
 
         let mut g = flow(false, false);
         g.handle(card());
-        g.handle(Event::Found(found(
-            &[(0, Eligibility::Ready), (0, Eligibility::Ready)],
-            Source::Online,
-        )));
+        g.handle(Event::Found(
+            f_id(&g),
+            found(
+                &[(0, Eligibility::Ready), (0, Eligibility::Ready)],
+                Source::Online,
+            ),
+        ));
         let Screen::Choose { .. } = g.screen else {
             panic!()
         };
@@ -624,10 +694,10 @@ mod tests {
     fn unpaid_items_go_through_payment() {
         let mut f = flow(false, false);
         f.handle(card());
-        let fx = f.handle(Event::Found(found(
-            &[(45_000, Eligibility::Ready)],
-            Source::Online,
-        )));
+        let fx = f.handle(Event::Found(
+            f_id(&f),
+            found(&[(45_000, Eligibility::Ready)], Source::Online),
+        ));
         assert_eq!(fx, vec![Effect::RequestPayment { amount_fen: 45_000 }]);
         assert_eq!(f.screen, Screen::Pay { amount_fen: 45_000 });
         assert_eq!(f.timeout(), Some(Duration::from_secs(120)));
@@ -638,10 +708,10 @@ mod tests {
 
         let mut g = flow(false, false);
         g.handle(card());
-        g.handle(Event::Found(found(
-            &[(100, Eligibility::Ready)],
-            Source::Online,
-        )));
+        g.handle(Event::Found(
+            f_id(&g),
+            found(&[(100, Eligibility::Ready)], Source::Online),
+        ));
         g.handle(Event::PaymentFailed);
         assert_eq!(g.screen, Screen::Problem(Problem::PaymentFailed));
     }
@@ -650,18 +720,21 @@ mod tests {
     fn problems_a_patient_understands() {
         let mut f = flow(true, false);
         f.handle(card());
-        f.handle(Event::Found(found(&[], Source::Online)));
+        f.handle(Event::Found(f_id(&f), found(&[], Source::Online)));
         assert_eq!(f.screen, Screen::Problem(Problem::NoBooking));
         assert_eq!(f.handle(Event::Timeout), vec![Effect::ClearPersonalData]);
 
         f.handle(card());
-        f.handle(Event::Found(found(
-            &[
-                (0, Eligibility::TooEarly { opens_at: at(10) }),
-                (1, Eligibility::TooEarly { opens_at: at(9) }),
-            ],
-            Source::Online,
-        )));
+        f.handle(Event::Found(
+            f_id(&f),
+            found(
+                &[
+                    (0, Eligibility::TooEarly { opens_at: at(10) }),
+                    (1, Eligibility::TooEarly { opens_at: at(9) }),
+                ],
+                Source::Online,
+            ),
+        ));
         assert_eq!(
             f.screen,
             Screen::Problem(Problem::TooEarly { opens_at: at(9) }),
@@ -670,10 +743,10 @@ mod tests {
 
         f.handle(Event::Cancel);
         f.handle(card());
-        f.handle(Event::Found(found(
-            &[(0, Eligibility::NotToday)],
-            Source::Online,
-        )));
+        f.handle(Event::Found(
+            f_id(&f),
+            found(&[(0, Eligibility::NotToday)], Source::Online),
+        ));
         assert_eq!(f.screen, Screen::Problem(Problem::NothingToday));
 
         let mut g = flow(false, false);
@@ -688,10 +761,10 @@ mod tests {
     fn printer_out_sends_the_patient_elsewhere_and_tells_staff() {
         let mut f = flow(false, false);
         f.handle(card());
-        f.handle(Event::Found(found(
-            &[(0, Eligibility::Ready)],
-            Source::OfflineCache,
-        )));
+        f.handle(Event::Found(
+            f_id(&f),
+            found(&[(0, Eligibility::Ready)], Source::OfflineCache),
+        ));
         assert!(matches!(f.screen, Screen::Printing { .. }));
         assert_eq!(
             f.handle(Event::PrinterOut),
@@ -704,10 +777,10 @@ mod tests {
     fn offline_consent_refused_and_photo_choices() {
         let mut f = flow(true, false);
         f.handle(card());
-        f.handle(Event::Found(found(
-            &[(0, Eligibility::Ready)],
-            Source::OfflineCache,
-        )));
+        f.handle(Event::Found(
+            f_id(&f),
+            found(&[(0, Eligibility::Ready)], Source::OfflineCache),
+        ));
         let fx = f.handle(Event::Consent(false));
         assert!(
             matches!(
@@ -723,10 +796,10 @@ mod tests {
 
         let mut g = flow(true, false);
         g.handle(card());
-        g.handle(Event::Found(found(
-            &[(0, Eligibility::Ready)],
-            Source::Online,
-        )));
+        g.handle(Event::Found(
+            f_id(&g),
+            found(&[(0, Eligibility::Ready)], Source::Online),
+        ));
         g.handle(Event::Consent(true));
         for n in 1..=3 {
             g.handle(Event::Retake);
@@ -751,10 +824,13 @@ mod tests {
         let mut f = flow(false, true);
         let fx = f.handle(card());
         assert_eq!(fx.last(), Some(&Effect::Speak("looking")));
-        let fx = f.handle(Event::Found(found(
-            &[(0, Eligibility::Ready), (0, Eligibility::Ready)],
-            Source::Online,
-        )));
+        let fx = f.handle(Event::Found(
+            f_id(&f),
+            found(
+                &[(0, Eligibility::Ready), (0, Eligibility::Ready)],
+                Source::Online,
+            ),
+        ));
         assert_eq!(fx, vec![Effect::Speak("choose")]);
         assert_eq!(f.timeout(), Some(Duration::from_secs(90)));
         let fx = f.handle(Event::PrintAll);
@@ -765,7 +841,7 @@ mod tests {
     fn resume_call_staff_and_stray_events() {
         let mut f = flow(false, false);
         assert_eq!(
-            f.handle(Event::Paid),
+            f.handle(Event::PhotoTaken),
             vec![],
             "a stray event changes nothing"
         );

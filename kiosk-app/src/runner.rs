@@ -78,9 +78,11 @@ pub async fn start(opts: KioskOptions) -> Result<RunningKiosk, KioskError> {
             else {
                 return Err(KioskError::NotEnrolled);
             };
+            let mut journal = journal;
+            let key = settings::pending_key(&mut journal, id)?;
             let mut backoff = Backoff::new(opts.agent.backoff_base, opts.agent.backoff_max);
-            let (key, resp) = loop {
-                match SyncClient::enrol(url, id, secret, &opts.agent.app_version).await {
+            let resp = loop {
+                match SyncClient::enrol_key(url, &key, secret, &opts.agent.app_version).await {
                     Ok(r) => break r,
                     Err(e) if e.is_transient() => {
                         let d = backoff.next_delay();
@@ -96,7 +98,6 @@ pub async fn start(opts: KioskOptions) -> Result<RunningKiosk, KioskError> {
                 campus: resp.campus,
                 zone: resp.zone,
             };
-            let mut journal = journal;
             settings::save(&mut journal, &e)?;
             tracing::info!(kiosk = %id, campus = %e.campus, "enrolled");
             return Ok(assemble(journal, e, &opts));

@@ -35,6 +35,21 @@ pub fn load(j: &Journal) -> Result<Option<Enrolment>, StoreError> {
     }))
 }
 
+/// The key this kiosk enrols with, created and saved before the first
+/// attempt so that every retry presents the same key.
+pub fn pending_key(j: &mut Journal, kiosk_id: &str) -> Result<KioskKey, StoreError> {
+    if let Some(hex_key) = j.setting("pending_kiosk_key")? {
+        let secret: [u8; 32] = hex::decode(&hex_key)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| StoreError::Corrupt("pending_kiosk_key setting".into()))?;
+        return Ok(KioskKey::from_secret(kiosk_id, &secret));
+    }
+    let key = KioskKey::generate(kiosk_id);
+    j.set_setting("pending_kiosk_key", &hex::encode(key.secret_bytes()))?;
+    Ok(key)
+}
+
 pub fn save(j: &mut Journal, e: &Enrolment) -> Result<(), StoreError> {
     let values = [
         e.key.kiosk_id.clone(),

@@ -32,6 +32,8 @@ impl PrintError {
 pub struct ReceiptPrinter<T> {
     port: T,
     timeout: Duration,
+    /// A status byte may still be on its way: drain before the next query.
+    resync: bool,
 }
 
 impl<T> std::fmt::Debug for ReceiptPrinter<T> {
@@ -46,10 +48,17 @@ impl<T: Read + Write> ReceiptPrinter<T> {
     /// `port` must time out on reads (a serial port with a timeout, a
     /// TcpStream with `set_read_timeout`).
     pub fn new(port: T, timeout: Duration) -> Self {
-        Self { port, timeout }
+        Self {
+            port,
+            timeout,
+            resync: false,
+        }
     }
 
     fn query(&mut self, n: u8) -> Result<u8, PrintError> {
+        if std::mem::take(&mut self.resync) {
+            crate::idcard::drain(&mut self.port);
+        }
         self.port.write_all(&[DLE_EOT[0], DLE_EOT[1], n])?;
         self.port.flush()?;
         let deadline = Instant::now() + self.timeout;
@@ -73,6 +82,7 @@ impl<T: Read + Write> ReceiptPrinter<T> {
                     ) =>
                 {
                     if Instant::now() >= deadline {
+                        self.resync = true;
                         return Err(PrintError::Timeout(self.timeout));
                     }
                     if e.kind() == io::ErrorKind::WouldBlock {

@@ -6,6 +6,7 @@ pub mod text;
 mod worker;
 
 pub use crate::DeviceState;
+pub(crate) use reader::drain;
 pub use reader::{CardRead, IdCardError, IdCardReader, Poll, parse_read};
 pub use text::{CardKind, CardText, ValidUntil};
 pub use worker::{IdCardEvent, spawn_reader};

@@ -48,6 +48,9 @@ pub struct IdCardReader<T> {
     timeout: Duration,
     /// A card was read and has not left the reader since.
     holding: bool,
+    /// A reply may still be on its way (after a timeout or a broken frame):
+    /// drain the line before the next command so replies stay in step.
+    resync: bool,
 }
 
 impl<T> std::fmt::Debug for IdCardReader<T> {
@@ -65,11 +68,15 @@ impl<T: Read + Write> IdCardReader<T> {
             buf: Vec::with_capacity(2048),
             timeout,
             holding: false,
+            resync: false,
         }
     }
 
     /// Sends one command and waits for its response frame.
     pub fn transact(&mut self, command: [u8; 2]) -> Result<Response, IdCardError> {
+        if std::mem::take(&mut self.resync) {
+            drain(&mut self.port);
+        }
         self.buf.clear();
         self.port.write_all(&frame::encode(&command))?;
         self.port.flush()?;
@@ -81,10 +88,12 @@ impl<T: Read + Write> IdCardReader<T> {
                 Err(FrameError::Truncated { .. }) => {}
                 Err(e) => {
                     self.buf.clear();
+                    self.resync = true;
                     return Err(e.into());
                 }
             }
             if Instant::now() >= deadline {
+                self.resync = true;
                 return Err(IdCardError::Timeout(self.timeout));
             }
             match self.port.read(&mut chunk) {
@@ -156,4 +165,16 @@ pub fn parse_read(data: &[u8]) -> Result<CardRead, IdCardError> {
         text,
         photo_wlt: data[4 + tl..4 + tl + pl].to_vec(),
     })
+}
+
+/// Reads and drops whatever is pending on the line, until a read times out
+/// (bounded, so a chattering line cannot hold the driver).
+pub(crate) fn drain(port: &mut impl Read) {
+    let mut chunk = [0u8; 512];
+    for _ in 0..64 {
+        match port.read(&mut chunk) {
+            Ok(n) if n > 0 => continue,
+            _ => return,
+        }
+    }
 }

@@ -273,7 +273,7 @@ pub fn http_body(raw: &[u8]) -> Result<Vec<u8>, ReportError> {
                 if size == 0 {
                     return Ok(out);
                 }
-                if b.len() < size + 2 {
+                if size.checked_add(2).is_none_or(|n| b.len() < n) {
                     return Err(ReportError::Http("truncated chunk".into()));
                 }
                 out.extend_from_slice(&b[..size]);
@@ -308,6 +308,11 @@ mod tests {
             b"xy"
         );
         assert!(http_body(b"HTTP/1.1 404 Not Found\r\n\r\n").is_err());
+        let huge = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nab";
+        assert!(
+            http_body(huge).is_err(),
+            "an absurd chunk size is refused, not a panic"
+        );
         assert!(http_body(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nxyz").is_err());
     }
 }

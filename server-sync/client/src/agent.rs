@@ -167,6 +167,7 @@ impl SyncAgent {
             devices,
             backlog: backlog.pending,
             oldest_unacked: backlog.oldest_pending,
+            rejected: backlog.rejected,
         };
         self.client.heartbeat(&hb).await.map(|_| ())
     }

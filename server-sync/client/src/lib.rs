@@ -120,8 +120,21 @@ impl SyncClient {
         app_version: &str,
     ) -> Result<(KioskKey, EnrolResponse), SyncError> {
         let key = KioskKey::generate(kiosk_id);
+        let resp = Self::enrol_key(base_url, &key, secret, app_version).await?;
+        Ok((key, resp))
+    }
+
+    /// Enrols an existing key. A kiosk saves its key before the first
+    /// attempt, so a retry after a lost answer uses the same key (which the
+    /// server accepts again) instead of locking itself out.
+    pub async fn enrol_key(
+        base_url: &str,
+        key: &KioskKey,
+        secret: &str,
+        app_version: &str,
+    ) -> Result<EnrolResponse, SyncError> {
         let req = EnrolRequest {
-            kiosk_id: kiosk_id.into(),
+            kiosk_id: key.kiosk_id.clone(),
             enrolment_secret: secret.into(),
             public_key: key.public_key_b64(),
             app_version: app_version.into(),
@@ -136,7 +149,7 @@ impl SyncClient {
             .send()
             .await
             .map_err(unreachable)?;
-        Ok((key, decode(resp).await?))
+        decode(resp).await
     }
 
     async fn signed<R: DeserializeOwned>(

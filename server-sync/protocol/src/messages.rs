@@ -35,6 +35,9 @@ pub struct Heartbeat {
     /// Events journaled but not yet acknowledged by the server.
     pub backlog: u64,
     pub oldest_unacked: Option<DateTime<Utc>>,
+    /// Events the server refused and the kiosk set aside (kept, not sent).
+    #[serde(default)]
+    pub rejected: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

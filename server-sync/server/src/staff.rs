@@ -346,6 +346,7 @@ struct KioskView {
     zone: String,
     last_seen: String,
     backlog: String,
+    rejected: i64,
     devices: String,
     enrolled: bool,
 }
@@ -406,6 +407,7 @@ async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> R
                 }),
             backlog: k.backlog.map_or("—".into(), |b| b.to_string()),
             devices: device_summary(k.devices.as_deref()),
+            rejected: k.rejected.unwrap_or(0),
             id: k.id,
             zone: k.zone,
         })
@@ -452,6 +454,9 @@ async fn stream(
     Query(q): Query<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
     require_ready_user(&st, &headers).await?;
+    let token = cookie_token(&headers)
+        .map(|t| exam_protocol::auth::sha256_hex(&t))
+        .unwrap_or_default();
     // A reconnecting EventSource says where it stopped.
     let after = headers
         .get("last-event-id")
@@ -459,18 +464,35 @@ async fn stream(
         .unwrap_or(q.after);
     let rx = st.changed.subscribe();
     let since = start_of_today();
-    let stream =
-        futures_util::stream::unfold((st, rx, after), move |(st, mut rx, last)| async move {
+    let stream = futures_util::stream::unfold((st, rx, after), move |(st, mut rx, last)| {
+        let token = token.clone();
+        async move {
             loop {
                 tokio::select! {
                     _ = rx.recv() => {}
                     () = tokio::time::sleep(StdDuration::from_secs(2)) => {}
                 }
-                let rows = match st.db.registrations(since, last, 200).await {
-                    Ok(rows) if !rows.is_empty() => rows,
-                    _ => continue,
-                };
-                let newest = rows[0].id;
+                // The session may have ended (sign-out, idle timeout): so does the stream.
+                let idle = Duration::minutes(st.config.session_idle_minutes);
+                if !matches!(st.db.session(&token, Utc::now(), idle).await, Ok(Some(_))) {
+                    return None;
+                }
+                // Oldest first, page by page, so a burst (a kiosk back from
+                // an outage) is shown whole.
+                let mut rows = Vec::new();
+                let mut cursor = last;
+                while let Ok(page) = st.db.registrations_ordered(since, cursor, 200, true).await {
+                    let full = page.len() == 200;
+                    cursor = page.last().map_or(cursor, |r| r.id);
+                    rows.extend(page);
+                    if !full {
+                        break;
+                    }
+                }
+                if rows.is_empty() {
+                    continue;
+                }
+                rows.reverse(); // the page shows the newest on top
                 let html = Rows {
                     rows: rows.iter().map(RowView::from).collect(),
                 }
@@ -478,10 +500,11 @@ async fn stream(
                 .unwrap_or_default();
                 let event = Event::default()
                     .event("rows")
-                    .id(newest.to_string())
+                    .id(cursor.to_string())
                     .data(html);
-                return Some((Ok(event), (st, rx, newest)));
+                return Some((Ok(event), (st, rx, cursor)));
             }
-        });
+        }
+    });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -279,7 +279,7 @@ async fn enrolment_secret_works_once(h: &Harness) {
         .await
         .unwrap_err();
     assert!(wrong.to_string().contains("enrolment_refused"), "{wrong}");
-    let (_, resp) =
+    let (key, resp) =
         sync_client::SyncClient::enrol(&h.url, "K-9", "the-one-time-secret-123456", "t")
             .await
             .unwrap();
@@ -299,6 +299,19 @@ async fn enrolment_secret_works_once(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
+    // The answer was lost: the same key may enrol again with the same secret.
+    sync_client::SyncClient::enrol_key(&h.url, &key, "the-one-time-secret-123456", "t")
+        .await
+        .unwrap();
+    // Re-issuing the enrolment (kiosk replaced or stolen) revokes the old key at once.
+    let client = sync_client::SyncClient::new(&h.url, key);
+    client.changes(0, 1).await.unwrap();
+    h.db()
+        .add_kiosk("K-9", "main", "pickup", "a-new-secret-for-the-new-kiosk")
+        .await
+        .unwrap();
+    let e = client.changes(0, 1).await.unwrap_err();
+    assert!(e.to_string().contains("unknown_kiosk"), "{e}");
 }
 
 async fn pull_follows_changes_and_lookup_finds_every_way(h: &Harness) {
@@ -370,6 +383,7 @@ async fn heartbeat_shows_in_metrics(h: &Harness) {
             }],
             backlog: 3,
             oldest_unacked: None,
+            rejected: 2,
         })
         .await
         .unwrap();
@@ -384,6 +398,11 @@ async fn heartbeat_shows_in_metrics(h: &Harness) {
         .unwrap();
     assert!(m.contains("exam_kiosk_backlog{kiosk=\"K-7\"} 3"), "{m}");
     assert!(m.contains("exam_heartbeats_total 1"));
+    assert_eq!(
+        h.db().kiosk("K-7").await.unwrap().unwrap().rejected,
+        Some(2),
+        "set-aside events reach the fleet view"
+    );
     let health = h
         .http
         .get(format!("{}/healthz", h.url))

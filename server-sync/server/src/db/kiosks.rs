@@ -18,6 +18,8 @@ pub struct KioskRow {
     pub backlog: Option<i64>,
     /// Device states from the last heartbeat, as JSON.
     pub devices: Option<String>,
+    /// Events the kiosk set aside because this server refused them.
+    pub rejected: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,13 +37,14 @@ impl From<sqlx::Error> for EnrolError {
 }
 
 impl Db {
-    /// Registers a kiosk (or re-issues its enrolment) and returns the
-    /// one-time enrolment secret. Only its hash is stored.
+    /// Registers a kiosk, or re-issues its enrolment: then the old key is
+    /// revoked at once (a stolen or replaced kiosk signs nothing more).
+    /// Only the secret's hash is stored.
     pub async fn add_kiosk(&self, id: &str, campus: &str, zone: &str, secret: &str) -> Result<()> {
         sqlx::query(
             "INSERT INTO kiosks(id, campus, zone, enrolment_secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (id) DO UPDATE SET campus = excluded.campus, zone = excluded.zone,
-               enrolment_secret_hash = excluded.enrolment_secret_hash",
+               enrolment_secret_hash = excluded.enrolment_secret_hash, public_key = NULL, enrolled_at = NULL",
         )
         .bind(id)
         .bind(campus)
@@ -58,8 +61,9 @@ impl Db {
         .await
     }
 
-    /// Exchanges the one-time secret for the kiosk's public key. The secret
-    /// is consumed in the same statement, so it works once only.
+    /// Exchanges the enrolment secret for the kiosk's public key. The secret
+    /// works for one key only: once used, only that same key may repeat the
+    /// enrolment (when its answer was lost), and a re-issue revokes it.
     pub async fn enrol(
         &self,
         id: &str,
@@ -67,8 +71,10 @@ impl Db {
         public_key: &str,
     ) -> Result<KioskRow, EnrolError> {
         let done = sqlx::query(
-            "UPDATE kiosks SET public_key = $3, enrolled_at = $4, enrolment_secret_hash = NULL
-              WHERE id = $1 AND enrolment_secret_hash = $2",
+            // The secret binds to the first key enrolled with it: the same key
+            // may enrol again (its answer was lost), any other key may not.
+            "UPDATE kiosks SET public_key = $3, enrolled_at = COALESCE(enrolled_at, $4)
+              WHERE id = $1 AND enrolment_secret_hash = $2 AND (public_key IS NULL OR public_key = $3)",
         )
         .bind(id)
         .bind(sha256_hex(secret))
@@ -90,7 +96,7 @@ impl Db {
     }
 
     pub async fn kiosk(&self, id: &str) -> Result<Option<KioskRow>> {
-        let row = sqlx::query("SELECT id, campus, zone, public_key, last_seen, app_version, backlog, devices FROM kiosks WHERE id = $1")
+        let row = sqlx::query("SELECT id, campus, zone, public_key, last_seen, app_version, backlog, devices, rejected FROM kiosks WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -98,7 +104,7 @@ impl Db {
     }
 
     pub async fn kiosks(&self) -> Result<Vec<KioskRow>> {
-        let rows = sqlx::query("SELECT id, campus, zone, public_key, last_seen, app_version, backlog, devices FROM kiosks ORDER BY id")
+        let rows = sqlx::query("SELECT id, campus, zone, public_key, last_seen, app_version, backlog, devices, rejected FROM kiosks ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(kiosk_row).collect()
@@ -131,12 +137,13 @@ impl Db {
         hb: &Heartbeat,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE kiosks SET last_seen = $2, app_version = $3, backlog = $4, devices = $5 WHERE id = $1")
+        sqlx::query("UPDATE kiosks SET last_seen = $2, app_version = $3, backlog = $4, devices = $5, rejected = $6 WHERE id = $1")
             .bind(kiosk_id)
             .bind(ts(now))
             .bind(&hb.app_version)
             .bind(hb.backlog as i64)
             .bind(serde_json::to_string(&hb.devices).unwrap_or_default())
+            .bind(hb.rejected as i64)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -153,5 +160,6 @@ fn kiosk_row(r: &sqlx::any::AnyRow) -> Result<KioskRow> {
         app_version: r.try_get("app_version")?,
         backlog: r.try_get("backlog")?,
         devices: r.try_get("devices")?,
+        rejected: r.try_get("rejected")?,
     })
 }

@@ -51,8 +51,14 @@ pub struct Db {
 
 /// Migrations in order. Portable SQL runs on both back ends; a migration
 /// that must differ gets a per-backend file under `migrations/<backend>/`.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/0001_init.sql")),
+    (
+        2,
+        "kiosk rejected events",
+        include_str!("../../migrations/0002_kiosk_rejected.sql"),
+    ),
+];
 
 impl Db {
     pub async fn connect(url: &str) -> Result<Self> {

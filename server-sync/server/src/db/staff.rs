@@ -50,6 +50,20 @@ pub struct RegistrationRow {
     pub identified_by: String,
 }
 
+/// Registrations joined with their booking and person; the SQL must be a
+/// literal, hence a macro.
+macro_rules! select_registrations {
+    ($order:literal) => {
+        concat!(
+            "SELECT r.id, r.kiosk_id, r.checked_in_at, r.received_at, r.outcome, r.offline, r.identified_by, ",
+            "b.code, b.package, p.name, p.id_number FROM registrations r ",
+            "LEFT JOIN bookings b ON b.id = r.booking_id LEFT JOIN people p ON p.id_number = b.id_number ",
+            "WHERE r.received_at >= $1 AND r.id > $2 ",
+            $order
+        )
+    };
+}
+
 impl Db {
     pub async fn user_count(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT count(*) FROM staff_users")
@@ -236,20 +250,31 @@ impl Db {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<RegistrationRow>> {
-        let rows = sqlx::query(
-            "SELECT r.id, r.kiosk_id, r.checked_in_at, r.received_at, r.outcome, r.offline, r.identified_by,
-                    b.code, b.package, p.name, p.id_number
-               FROM registrations r
-               LEFT JOIN bookings b ON b.id = r.booking_id
-               LEFT JOIN people p ON p.id_number = b.id_number
-              WHERE r.received_at >= $1 AND r.id > $2
-              ORDER BY r.id DESC LIMIT $3",
-        )
-        .bind(ts(since))
-        .bind(after_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        self.registrations_ordered(since, after_id, limit, false)
+            .await
+    }
+
+    /// Registrations received since `since`, newer than `after_id`: the
+    /// newest `limit` of them newest first (a page), or with `oldest_first`
+    /// the next `limit` after `after_id` (to follow them without a gap).
+    pub async fn registrations_ordered(
+        &self,
+        since: DateTime<Utc>,
+        after_id: i64,
+        limit: i64,
+        oldest_first: bool,
+    ) -> Result<Vec<RegistrationRow>> {
+        let sql = if oldest_first {
+            select_registrations!("ORDER BY r.id ASC LIMIT $3")
+        } else {
+            select_registrations!("ORDER BY r.id DESC LIMIT $3")
+        };
+        let rows = sqlx::query(sql)
+            .bind(ts(since))
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(RegistrationRow {
