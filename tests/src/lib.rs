@@ -35,6 +35,31 @@ pub fn free_addr() -> SocketAddr {
         .unwrap()
 }
 
+/// Today's demo people and bookings (the same the server seeds with
+/// `DEMO_SEED`), all with one slot at midnight so every booking is open.
+pub fn demo_day(people: usize) -> exam_domain::demo::DemoDay {
+    let today = chrono::Utc::now()
+        .with_timezone(&exam_domain::centre_offset())
+        .date_naive();
+    let t = chrono::NaiveTime::MIN;
+    exam_domain::demo::generate(exam_domain::demo::DEMO_SEED, people, today, t, t, "main")
+}
+
+/// Writes a kiosk script in which each person places their ID card,
+/// `wait_ms` apart.
+pub fn write_card_script(
+    day: &exam_domain::demo::DemoDay,
+    wait_ms: u64,
+    path: &Path,
+) -> std::io::Result<()> {
+    let script: String = day
+        .people
+        .iter()
+        .map(|p| format!("card {}\nwait {wait_ms}\n", p.id_number))
+        .collect();
+    std::fs::write(path, script)
+}
+
 /// Polls `cond` every 25 ms until it holds or `timeout` passes.
 pub async fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + timeout;

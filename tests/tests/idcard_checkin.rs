@@ -73,17 +73,7 @@ async fn a_card_on_the_reader_checks_the_patient_in() {
     let serving = async move { runner::serve(core, &devices, rx, &mut out).await };
 
     let test = async {
-        let today = chrono::Utc::now()
-            .with_timezone(&exam_domain::centre_offset())
-            .date_naive();
-        let day = exam_domain::demo::generate(
-            exam_domain::demo::DEMO_SEED,
-            10,
-            today,
-            chrono::NaiveTime::MIN,
-            chrono::NaiveTime::MIN,
-            "main",
-        );
+        let day = e2e_tests::demo_day(10);
         let person = &day.people[0];
         let db = &server.state.db;
 

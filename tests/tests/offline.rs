@@ -57,17 +57,7 @@ async fn kiosk_works_through_a_server_outage_and_everything_arrives_once() {
     );
 
     // The whole day's people, as a deck; the first third arrive online.
-    let today = chrono::Utc::now()
-        .with_timezone(&exam_domain::centre_offset())
-        .date_naive();
-    let day = exam_domain::demo::generate(
-        exam_domain::demo::DEMO_SEED,
-        60,
-        today,
-        chrono::NaiveTime::MIN,
-        chrono::NaiveTime::MIN,
-        "main",
-    );
+    let day = e2e_tests::demo_day(60);
     let deck = script::demo_deck(&day, 0, 7);
     let (first, rest) = deck.split_at(20);
     let mut out = Vec::new();

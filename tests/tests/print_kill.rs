@@ -7,40 +7,14 @@
 //! `PRINT_KILL_CUTS=1000 cargo test -p e2e-tests --test print_kill -- --nocapture`
 //! runs a longer series (default: 25 cuts).
 
-use std::process::Stdio;
 use std::time::Duration;
+
+mod common;
 
 use device_drivers::sim::{PrinterFault, PrinterSim};
 use e2e_tests::{free_addr, start_server};
 use exam_domain::demo::Rng;
 use exam_server::db::CountTable;
-use tokio::process::Command;
-
-fn kiosk(
-    journal: &std::path::Path,
-    server: &str,
-    printer: &str,
-    script: &std::path::Path,
-) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_e2e-kiosk"));
-    c.args(["run", "--journal"])
-        .arg(journal)
-        .args([
-            "--server",
-            server,
-            "--kiosk-id",
-            "K-CUT",
-            "--enrol-secret",
-            "enrol-secret-for-the-cut-test",
-        ])
-        .args(["--receipt-printer", printer, "--script"])
-        .arg(script)
-        .args(["--exit-when-drained", "--sync-every-s", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    c
-}
 
 fn gb(s: &str) -> Vec<u8> {
     encoding_rs::GB18030.encode(s).0.into_owned()
@@ -75,32 +49,24 @@ async fn kills_during_printing_and_sync_lose_nothing_and_mark_every_duplicate() 
     sim.inject(PrinterFault::Slow(Duration::from_millis(30)));
     let printer = format!("tcp://{}", sim.listen_tcp().unwrap());
 
-    let today = chrono::Utc::now()
-        .with_timezone(&exam_domain::centre_offset())
-        .date_naive();
-    let day = exam_domain::demo::generate(
-        exam_domain::demo::DEMO_SEED,
-        60,
-        today,
-        chrono::NaiveTime::MIN,
-        chrono::NaiveTime::MIN,
-        "main",
-    );
-    let script: String = day
-        .people
-        .iter()
-        .map(|p| format!("card {}\nwait 30\n", p.id_number))
-        .collect();
+    let day = e2e_tests::demo_day(60);
     let script_path = dir.path().join("script.txt");
-    std::fs::write(&script_path, script).unwrap();
+    e2e_tests::write_card_script(&day, 30, &script_path).unwrap();
     let journal = dir.path().join("kiosk.db");
 
     let mut rng = Rng::new(cuts as u64);
     let started = std::time::Instant::now();
     for _ in 0..cuts {
-        let mut child = kiosk(&journal, &server.url(), &printer, &script_path)
-            .spawn()
-            .unwrap();
+        let mut child = common::kiosk_command(
+            &journal,
+            &server.url(),
+            "K-CUT",
+            "enrol-secret-for-the-cut-test",
+            &script_path,
+            &["--receipt-printer", &printer],
+        )
+        .spawn()
+        .unwrap();
         let after = Duration::from_millis(150 + rng.below(1200));
         if tokio::time::timeout(after, child.wait()).await.is_ok() {
             break; // finished everything before the cut
@@ -110,7 +76,15 @@ async fn kills_during_printing_and_sync_lose_nothing_and_mark_every_duplicate() 
     }
     let out = tokio::time::timeout(
         Duration::from_secs(180),
-        kiosk(&journal, &server.url(), &printer, &script_path).output(),
+        common::kiosk_command(
+            &journal,
+            &server.url(),
+            "K-CUT",
+            "enrol-secret-for-the-cut-test",
+            &script_path,
+            &["--receipt-printer", &printer],
+        )
+        .output(),
     )
     .await
     .expect("the last run finishes")

@@ -3,36 +3,15 @@
 //! nothing: after restarts, every journaled check-in is registered once.
 
 use std::collections::BTreeSet;
-use std::process::Stdio;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+mod common;
+
 use e2e_tests::{DelayProxy, free_addr, start_server};
 use exam_server::db::CountTable;
-use tokio::process::Command;
 
 const KILLS: usize = 6;
-
-fn kiosk_cmd(journal: &std::path::Path, server: &str, script: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_e2e-kiosk"));
-    c.args(["run", "--journal"])
-        .arg(journal)
-        .args([
-            "--server",
-            server,
-            "--kiosk-id",
-            "K-KILL",
-            "--enrol-secret",
-            "enrol-secret-for-the-kill-test",
-            "--script",
-        ])
-        .arg(script)
-        .args(["--exit-when-drained", "--sync-every-s", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    c
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_push_loses_nothing() {
@@ -51,32 +30,24 @@ async fn sigkill_mid_push_loses_nothing() {
 
     // Patients arrive every 40 ms; each start replays the script and skips
     // whoever this kiosk already checked in.
-    let today = chrono::Utc::now()
-        .with_timezone(&exam_domain::centre_offset())
-        .date_naive();
-    let day = exam_domain::demo::generate(
-        exam_domain::demo::DEMO_SEED,
-        80,
-        today,
-        chrono::NaiveTime::MIN,
-        chrono::NaiveTime::MIN,
-        "main",
-    );
-    let script: String = day
-        .people
-        .iter()
-        .map(|p| format!("card {}\nwait 40\n", p.id_number))
-        .collect();
+    let day = e2e_tests::demo_day(80);
     let script_path = dir.path().join("script.txt");
-    std::fs::write(&script_path, script).unwrap();
+    e2e_tests::write_card_script(&day, 40, &script_path).unwrap();
     let journal = dir.path().join("kiosk.db");
 
     let mut kills = 0;
     for _ in 0..KILLS {
         proxy.pushes_held.borrow_and_update();
-        let mut child = kiosk_cmd(&journal, &via_proxy, &script_path)
-            .spawn()
-            .unwrap();
+        let mut child = common::kiosk_command(
+            &journal,
+            &via_proxy,
+            "K-KILL",
+            "enrol-secret-for-the-kill-test",
+            &script_path,
+            &[],
+        )
+        .spawn()
+        .unwrap();
         let caught =
             tokio::time::timeout(Duration::from_secs(20), proxy.pushes_held.changed()).await;
         if caught.is_err() {
@@ -98,7 +69,15 @@ async fn sigkill_mid_push_loses_nothing() {
     // A last, undisturbed run drains everything.
     let out = tokio::time::timeout(
         Duration::from_secs(120),
-        kiosk_cmd(&journal, &via_proxy, &script_path).output(),
+        common::kiosk_command(
+            &journal,
+            &via_proxy,
+            "K-KILL",
+            "enrol-secret-for-the-kill-test",
+            &script_path,
+            &[],
+        )
+        .output(),
     )
     .await
     .expect("the last run finishes")

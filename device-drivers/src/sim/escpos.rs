@@ -4,10 +4,12 @@
 //! renders what it printed to PNG (see [`render`](super::render)).
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use super::lock;
 
 use crate::escpos::PrinterStatus;
 
@@ -215,10 +217,6 @@ pub struct PrinterSim {
     state: Arc<Mutex<State>>,
 }
 
-fn lock(s: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-    s.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 impl PrinterSim {
     pub fn new() -> Self {
         Self::default()
@@ -350,16 +348,9 @@ impl PrinterSim {
     /// Listens on a loopback TCP port (the printer's port 9100), one
     /// connection at a time.
     pub fn listen_tcp(&self) -> io::Result<SocketAddr> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
         let sim = self.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { continue };
-                let _ = conn.set_read_timeout(Some(Duration::from_millis(50)));
-                let _ = sim.serve(conn, &AtomicBool::new(false));
-            }
-        });
-        Ok(addr)
+        super::listen_tcp(move |conn| {
+            let _ = sim.serve(conn, &AtomicBool::new(false));
+        })
     }
 }

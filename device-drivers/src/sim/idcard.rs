@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::lock;
 use crate::idcard::frame::{self, FrameError, cmd, status};
 use crate::idcard::{CardRead, text};
 
@@ -37,10 +38,6 @@ struct State {
 #[derive(Debug, Clone, Default)]
 pub struct IdCardSim {
     state: Arc<Mutex<State>>,
-}
-
-fn lock(s: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-    s.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl IdCardSim {

@@ -3,10 +3,11 @@
 //! labels, opens its head or pauses on request.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+
+use super::lock;
 
 use crate::label::{Label, LabelItem, LabelStatus, Language, tspl, zpl};
 
@@ -41,10 +42,6 @@ struct State {
 #[derive(Debug, Clone, Default)]
 pub struct LabelSim {
     state: Arc<Mutex<State>>,
-}
-
-fn lock(s: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-    s.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Splits `a,b,"c,d",e` at commas outside quotes, unquoting.
@@ -303,16 +300,9 @@ impl LabelSim {
 
     /// Listens on loopback TCP, one connection at a time.
     pub fn listen_tcp(&self, lang: Language) -> io::Result<SocketAddr> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
         let sim = self.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { continue };
-                let _ = conn.set_read_timeout(Some(Duration::from_millis(50)));
-                let _ = sim.serve(conn, lang, &AtomicBool::new(false));
-            }
-        });
-        Ok(addr)
+        super::listen_tcp(move |conn| {
+            let _ = sim.serve(conn, lang, &AtomicBool::new(false));
+        })
     }
 }

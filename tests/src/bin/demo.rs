@@ -153,17 +153,7 @@ async fn main() -> anyhow::Result<()> {
         last_sheet.display()
     );
 
-    let today = chrono::Utc::now()
-        .with_timezone(&exam_domain::centre_offset())
-        .date_naive();
-    let day = exam_domain::demo::generate(
-        exam_domain::demo::DEMO_SEED,
-        a.people,
-        today,
-        chrono::NaiveTime::MIN,
-        chrono::NaiveTime::MIN,
-        "main",
-    );
+    let day = e2e_tests::demo_day(a.people);
     let deck = script::demo_deck(&day, 0, 1);
     let interval = Duration::from_millis(a.interval_ms.max(1200));
     tokio::spawn(async move {
