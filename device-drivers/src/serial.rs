@@ -109,6 +109,15 @@ pub fn supervise<Ev>(
     }
 }
 
+/// A read that found nothing yet (timeout, non-blocking device, signal):
+/// the caller waits and reads again; any other error is the device failing.
+pub fn no_data_yet(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}
+
 /// Sleeps in small steps so a stop request is honoured quickly.
 pub fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) {
     let step = Duration::from_millis(20);

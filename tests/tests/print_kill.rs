@@ -74,8 +74,7 @@ async fn kills_during_printing_and_sync_lose_nothing_and_mark_every_duplicate() 
         child.start_kill().unwrap(); // SIGKILL
         child.wait().await.unwrap();
     }
-    let out = tokio::time::timeout(
-        Duration::from_secs(180),
+    common::run_until_drained(
         common::kiosk_command(
             &journal,
             &server.url(),
@@ -83,17 +82,10 @@ async fn kills_during_printing_and_sync_lose_nothing_and_mark_every_duplicate() 
             "enrol-secret-for-the-cut-test",
             &script_path,
             &["--receipt-printer", &printer],
-        )
-        .output(),
+        ),
+        Duration::from_secs(180),
     )
-    .await
-    .expect("the last run finishes")
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("drained"),
-        "{stdout}"
-    );
+    .await;
     eprintln!("{cuts} cuts in {:?}", started.elapsed());
 
     // The journal: every job printed, nothing pending.

@@ -73,14 +73,7 @@ impl<T: Read + Write> ReceiptPrinter<T> {
                         Err(PrintError::Garbled(b[0]))
                     };
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::TimedOut
-                            | io::ErrorKind::WouldBlock
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
+                Err(e) if crate::serial::no_data_yet(&e) => {
                     if Instant::now() >= deadline {
                         self.resync = true;
                         return Err(PrintError::Timeout(self.timeout));

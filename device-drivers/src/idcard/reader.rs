@@ -99,13 +99,7 @@ impl<T: Read + Write> IdCardReader<T> {
             match self.port.read(&mut chunk) {
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into()),
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::TimedOut
-                            | io::ErrorKind::WouldBlock
-                            | io::ErrorKind::Interrupted
-                    ) => {}
+                Err(e) if crate::serial::no_data_yet(&e) => {}
                 Err(e) => return Err(e.into()),
             }
         }

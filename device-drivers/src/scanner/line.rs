@@ -113,7 +113,7 @@ pub fn spawn_scanner(
                                 });
                             }
                         }
-                        Err(e) if e.kind() == io::ErrorKind::TimedOut => {}
+                        Err(e) if crate::serial::no_data_yet(&e) => {}
                         Err(e) => return Err(e),
                     }
                 }

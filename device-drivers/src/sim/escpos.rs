@@ -299,14 +299,7 @@ impl PrinterSim {
                         std::thread::sleep(slow);
                     }
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::TimedOut
-                            | io::ErrorKind::WouldBlock
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
+                Err(e) if crate::serial::no_data_yet(&e) => {
                     continue;
                 }
                 Err(e) => return Err(e),

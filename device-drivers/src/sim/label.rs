@@ -238,14 +238,7 @@ impl LabelSim {
             match port.read(&mut chunk) {
                 Ok(0) => return Ok(()),
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::TimedOut
-                            | io::ErrorKind::WouldBlock
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
+                Err(e) if crate::serial::no_data_yet(&e) => {
                     continue;
                 }
                 Err(e) => return Err(e),

@@ -120,12 +120,7 @@ impl VirtualCard {
             while !st.load(Ordering::Relaxed) {
                 let msg = match read_msg(&mut s) {
                     Ok(m) => m,
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                        ) =>
-                    {
+                    Err(e) if crate::serial::no_data_yet(&e) => {
                         continue;
                     }
                     Err(_) => return,

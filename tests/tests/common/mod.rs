@@ -35,3 +35,17 @@ pub fn kiosk_command(
         .kill_on_drop(true);
     c
 }
+
+/// Runs `cmd` to its end (within `limit`) and checks the kiosk reported
+/// everything synced and printed.
+pub async fn run_until_drained(mut cmd: Command, limit: std::time::Duration) {
+    let out = tokio::time::timeout(limit, cmd.output())
+        .await
+        .expect("the last run finishes")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("drained"),
+        "{stdout}"
+    );
+}
