@@ -8,6 +8,7 @@ pub mod devices;
 pub mod flow;
 pub mod print;
 pub mod runner;
+pub mod screens;
 pub mod script;
 pub mod settings;
 

@@ -13,6 +13,9 @@ use exam_domain::{IdentityQuery, mask};
 
 use crate::checkin::{Identified, Source};
 
+mod keypad;
+pub use keypad::{Entry, Field, Key, KeypadError};
+
 /// How the patient identified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
@@ -50,6 +53,8 @@ pub enum Problem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Screen {
     Attract,
+    /// K4: typing the ID number and mobile number.
+    Keypad(Entry),
     Looking {
         via: Via,
     },
@@ -82,6 +87,10 @@ pub enum Screen {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Identify(IdentityQuery, Via),
+    OpenKeypad,
+    Key(Key),
+    SelectField(Field),
+    SubmitKeypad,
     CardUnreadable,
     /// The answer to the lookup with this id (see [`Effect::Lookup`]).
     Found(u64, Identified),
@@ -175,6 +184,7 @@ pub struct Flow {
 fn prompt(s: &Screen) -> &'static str {
     match s {
         Screen::Attract => "attract",
+        Screen::Keypad(_) => "keypad",
         Screen::Looking { .. } => "looking",
         Screen::Consent { .. } => "consent",
         Screen::Choose { .. } => "choose",
@@ -271,6 +281,11 @@ impl Flow {
             self.chosen = vec![ready[0].id];
             return self.after_choice();
         }
+        // Elderly mode asks fewer questions: everything ready is printed.
+        if self.settings.elderly && !ready.is_empty() {
+            self.chosen = ready.iter().map(|b| b.id).collect();
+            return self.after_choice();
+        }
         let selected = ready.iter().map(|b| b.id).collect();
         let name = self.name();
         self.go(
@@ -346,7 +361,10 @@ impl Flow {
                 vec![],
             ),
             (
-                Screen::Attract | Screen::Problem(_) | Screen::TakeDocuments { .. },
+                Screen::Attract
+                | Screen::Keypad(_)
+                | Screen::Problem(_)
+                | Screen::TakeDocuments { .. },
                 Event::Identify(q, via),
             ) => {
                 let lookup = self.lookup + 1;
@@ -357,6 +375,31 @@ impl Flow {
                     Screen::Looking { via },
                     vec![Effect::ClearPersonalData, Effect::Lookup(lookup, q)],
                 )
+            }
+            (Screen::Attract | Screen::Problem(_), Event::OpenKeypad) => {
+                self.go(Screen::Keypad(Entry::default()), vec![])
+            }
+            (Screen::Keypad(e), Event::Key(k)) => {
+                let mut e = e.clone();
+                e.press(k);
+                self.screen = Screen::Keypad(e);
+                vec![]
+            }
+            (Screen::Keypad(e), Event::SelectField(field)) => {
+                let mut e = e.clone();
+                e.field = field;
+                self.screen = Screen::Keypad(e);
+                vec![]
+            }
+            (Screen::Keypad(e), Event::SubmitKeypad) => {
+                let mut e = e.clone();
+                match e.submit() {
+                    Some(q) => self.handle(Event::Identify(q, Via::Keypad)),
+                    None => {
+                        self.screen = Screen::Keypad(e);
+                        vec![]
+                    }
+                }
             }
             (Screen::Attract, Event::CardUnreadable) => {
                 self.go(Screen::Problem(Problem::CardUnreadable), vec![])
@@ -483,391 +526,4 @@ impl Flow {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::checkin::{Candidate, Identified, Source};
-    use chrono::{NaiveDate, NaiveTime};
-    use exam_domain::IdNumber;
-    use exam_protocol::BookingRecord;
-
-    fn found(specs: &[(i64, Eligibility)], source: Source) -> Identified {
-        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
-        let t = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
-        let d = exam_domain::demo::generate(5, 1, day, t, t, "main");
-        let person = d.people[0].clone();
-        let candidates = specs
-            .iter()
-            .enumerate()
-            .map(|(i, (due, e))| {
-                let mut b = d.bookings[0].clone();
-                b.id += i as i64;
-                b.amount_due_fen = *due;
-                Candidate {
-                    record: BookingRecord {
-                        booking: b,
-                        person: person.clone(),
-                        change_seq: 1,
-                    },
-                    eligibility: e.clone(),
-                }
-            })
-            .collect();
-        Identified {
-            source,
-            person: Some(person),
-            candidates,
-        }
-    }
-
-    fn f_id(f: &Flow) -> u64 {
-        f.lookup
-    }
-
-    #[test]
-    fn a_late_answer_for_the_previous_patient_is_ignored() {
-        let mut f = flow(false, false);
-        f.handle(card());
-        let first = f_id(&f);
-        f.handle(Event::Cancel);
-        f.handle(card()); // the next patient, while the first lookup is still out
-        assert_eq!(
-            f.handle(Event::Found(
-                first,
-                found(&[(0, Eligibility::Ready)], Source::Online)
-            )),
-            vec![]
-        );
-        assert!(matches!(f.screen, Screen::Looking { .. }), "{:?}", f.screen);
-        f.handle(Event::Found(
-            f_id(&f),
-            found(&[(0, Eligibility::Ready)], Source::Online),
-        ));
-        assert!(matches!(f.screen, Screen::Printing { .. }));
-    }
-
-    #[test]
-    fn leaving_payment_cancels_it_and_a_late_payment_alerts_staff() {
-        let mut f = flow(false, false);
-        f.handle(card());
-        f.handle(Event::Found(
-            f_id(&f),
-            found(&[(100, Eligibility::Ready)], Source::Online),
-        ));
-        assert_eq!(
-            f.handle(Event::Timeout),
-            vec![Effect::CancelPayment, Effect::ClearPersonalData]
-        );
-        assert_eq!(
-            f.handle(Event::Paid),
-            vec![Effect::AlertStaff("orphan_payment")]
-        );
-    }
-
-    fn card() -> Event {
-        Event::Identify(
-            IdentityQuery::IdNumber {
-                id_number: IdNumber::parse("11010519491231002X").unwrap(),
-            },
-            Via::IdCard,
-        )
-    }
-
-    fn flow(photo: bool, elderly: bool) -> Flow {
-        Flow::new(Settings { photo, elderly })
-    }
-
-    fn at(h: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2026, 11, 22)
-            .unwrap()
-            .and_hms_opt(h, 0, 0)
-            .unwrap()
-    }
-
-    #[test]
-    fn one_paid_booking_with_photo_to_documents_and_back() {
-        let mut f = flow(true, false);
-        let fx = f.handle(card());
-        assert!(matches!(
-            fx.as_slice(),
-            [Effect::ClearPersonalData, Effect::Lookup(..)]
-        ));
-        assert_eq!(f.screen, Screen::Looking { via: Via::IdCard });
-        f.handle(Event::Found(
-            f_id(&f),
-            found(&[(0, Eligibility::Ready)], Source::Online),
-        ));
-        assert!(
-            matches!(&f.screen, Screen::Consent { name } if name.contains('*')),
-            "masked name: {:?}",
-            f.screen
-        );
-        f.handle(Event::Consent(true));
-        assert_eq!(f.screen, Screen::Photo { retakes: 0 });
-        let fx = f.handle(Event::PhotoTaken);
-        assert!(
-            matches!(&fx[..], [Effect::CheckIn { bookings, photo: Photo::Taken, offline: false, identified_by: Via::IdCard }] if bookings.len() == 1)
-        );
-        assert_eq!(
-            f.screen,
-            Screen::Printing {
-                done: 0,
-                total: 1,
-                resumed: false
-            }
-        );
-        f.handle(Event::Printed { done: 1, total: 1 });
-        assert_eq!(
-            f.handle(Event::Cancel),
-            vec![],
-            "printing cannot be cancelled"
-        );
-        assert_eq!(f.handle(Event::Timeout), vec![], "nor time out");
-        f.handle(Event::PrintFinished {
-            first_station: Some("抽血室 203".into()),
-        });
-        assert_eq!(
-            f.screen,
-            Screen::TakeDocuments {
-                first_station: Some("抽血室 203".into())
-            }
-        );
-        assert_eq!(f.timeout(), Some(Duration::from_secs(20)));
-        assert_eq!(f.handle(Event::Timeout), vec![Effect::ClearPersonalData]);
-        let mut fresh = flow(true, false);
-        fresh.lookup = f.lookup;
-        assert_eq!(f, fresh, "nothing of the patient is left");
-    }
-
-    #[test]
-    fn several_bookings_choose_some_or_print_all() {
-        let mut f = flow(false, false);
-        f.handle(card());
-        f.handle(Event::Found(
-            f_id(&f),
-            found(
-                &[
-                    (0, Eligibility::Ready),
-                    (0, Eligibility::Ready),
-                    (0, Eligibility::AlreadyCheckedIn),
-                ],
-                Source::Online,
-            ),
-        ));
-        let Screen::Choose {
-            bookings, selected, ..
-        } = f.screen.clone()
-        else {
-            panic!("{:?}", f.screen)
-        };
-        assert_eq!(bookings.len(), 3);
-        assert_eq!(selected.len(), 2, "ready ones preselected");
-        let (a, b, done_one) = (bookings[0].id, bookings[1].id, bookings[2].id);
-        assert_eq!(
-            f.handle(Event::Toggle(done_one)),
-            vec![],
-            "a booking that cannot print is not selectable"
-        );
-        f.handle(Event::Toggle(a));
-        let fx = f.handle(Event::Confirm);
-        assert!(
-            matches!(&fx[..], [Effect::CheckIn { bookings, photo: Photo::NotConsented, .. }] if *bookings == vec![b]),
-            "{fx:?}"
-        );
-
-        let mut g = flow(false, false);
-        g.handle(card());
-        g.handle(Event::Found(
-            f_id(&g),
-            found(
-                &[(0, Eligibility::Ready), (0, Eligibility::Ready)],
-                Source::Online,
-            ),
-        ));
-        let Screen::Choose { .. } = g.screen else {
-            panic!()
-        };
-        let fx = g.handle(Event::PrintAll);
-        assert!(matches!(&fx[..], [Effect::CheckIn { bookings, .. }] if bookings.len() == 2));
-    }
-
-    #[test]
-    fn unpaid_items_go_through_payment() {
-        let mut f = flow(false, false);
-        f.handle(card());
-        let fx = f.handle(Event::Found(
-            f_id(&f),
-            found(&[(45_000, Eligibility::Ready)], Source::Online),
-        ));
-        assert_eq!(fx, vec![Effect::RequestPayment { amount_fen: 45_000 }]);
-        assert_eq!(f.screen, Screen::Pay { amount_fen: 45_000 });
-        assert_eq!(f.timeout(), Some(Duration::from_secs(120)));
-        assert!(matches!(
-            f.handle(Event::Paid)[..],
-            [Effect::CheckIn { .. }]
-        ));
-
-        let mut g = flow(false, false);
-        g.handle(card());
-        g.handle(Event::Found(
-            f_id(&g),
-            found(&[(100, Eligibility::Ready)], Source::Online),
-        ));
-        g.handle(Event::PaymentFailed);
-        assert_eq!(g.screen, Screen::Problem(Problem::PaymentFailed));
-    }
-
-    #[test]
-    fn problems_a_patient_understands() {
-        let mut f = flow(true, false);
-        f.handle(card());
-        f.handle(Event::Found(f_id(&f), found(&[], Source::Online)));
-        assert_eq!(f.screen, Screen::Problem(Problem::NoBooking));
-        assert_eq!(f.handle(Event::Timeout), vec![Effect::ClearPersonalData]);
-
-        f.handle(card());
-        f.handle(Event::Found(
-            f_id(&f),
-            found(
-                &[
-                    (0, Eligibility::TooEarly { opens_at: at(10) }),
-                    (1, Eligibility::TooEarly { opens_at: at(9) }),
-                ],
-                Source::Online,
-            ),
-        ));
-        assert_eq!(
-            f.screen,
-            Screen::Problem(Problem::TooEarly { opens_at: at(9) }),
-            "the earliest opening"
-        );
-
-        f.handle(Event::Cancel);
-        f.handle(card());
-        f.handle(Event::Found(
-            f_id(&f),
-            found(&[(0, Eligibility::NotToday)], Source::Online),
-        ));
-        assert_eq!(f.screen, Screen::Problem(Problem::NothingToday));
-
-        let mut g = flow(false, false);
-        g.handle(Event::CardUnreadable);
-        assert_eq!(g.screen, Screen::Problem(Problem::CardUnreadable));
-        // A new card on the problem screen starts again.
-        g.handle(card());
-        assert!(matches!(g.screen, Screen::Looking { .. }));
-    }
-
-    #[test]
-    fn printer_out_sends_the_patient_elsewhere_and_tells_staff() {
-        let mut f = flow(false, false);
-        f.handle(card());
-        f.handle(Event::Found(
-            f_id(&f),
-            found(&[(0, Eligibility::Ready)], Source::OfflineCache),
-        ));
-        assert!(matches!(f.screen, Screen::Printing { .. }));
-        assert_eq!(
-            f.handle(Event::PrinterOut),
-            vec![Effect::AlertStaff("printer_out")]
-        );
-        assert_eq!(f.screen, Screen::Problem(Problem::PrinterOut));
-    }
-
-    #[test]
-    fn offline_consent_refused_and_photo_choices() {
-        let mut f = flow(true, false);
-        f.handle(card());
-        f.handle(Event::Found(
-            f_id(&f),
-            found(&[(0, Eligibility::Ready)], Source::OfflineCache),
-        ));
-        let fx = f.handle(Event::Consent(false));
-        assert!(
-            matches!(
-                &fx[..],
-                [Effect::CheckIn {
-                    photo: Photo::NotConsented,
-                    offline: true,
-                    ..
-                }]
-            ),
-            "no photo without consent; offline noted"
-        );
-
-        let mut g = flow(true, false);
-        g.handle(card());
-        g.handle(Event::Found(
-            f_id(&g),
-            found(&[(0, Eligibility::Ready)], Source::Online),
-        ));
-        g.handle(Event::Consent(true));
-        for n in 1..=3 {
-            g.handle(Event::Retake);
-            assert_eq!(g.screen, Screen::Photo { retakes: n });
-        }
-        assert_eq!(g.handle(Event::Retake), vec![], "three retakes at most");
-        let fx = g.handle(Event::SkipPhoto);
-        assert!(
-            matches!(
-                &fx[..],
-                [Effect::CheckIn {
-                    photo: Photo::Skipped,
-                    ..
-                }]
-            ),
-            "skipping is recorded"
-        );
-    }
-
-    #[test]
-    fn elderly_mode_speaks_every_step_and_waits_longer() {
-        let mut f = flow(false, true);
-        let fx = f.handle(card());
-        assert_eq!(fx.last(), Some(&Effect::Speak("looking")));
-        let fx = f.handle(Event::Found(
-            f_id(&f),
-            found(
-                &[(0, Eligibility::Ready), (0, Eligibility::Ready)],
-                Source::Online,
-            ),
-        ));
-        assert_eq!(fx, vec![Effect::Speak("choose")]);
-        assert_eq!(f.timeout(), Some(Duration::from_secs(90)));
-        let fx = f.handle(Event::PrintAll);
-        assert_eq!(fx.last(), Some(&Effect::Speak("printing")));
-    }
-
-    #[test]
-    fn resume_call_staff_and_stray_events() {
-        let mut f = flow(false, false);
-        assert_eq!(
-            f.handle(Event::PhotoTaken),
-            vec![],
-            "a stray event changes nothing"
-        );
-        assert_eq!(f.screen, Screen::Attract);
-        assert_eq!(
-            f.handle(Event::CallStaff),
-            vec![Effect::AlertStaff("call_staff")]
-        );
-        f.handle(Event::ResumePrinting { done: 1, total: 3 });
-        assert_eq!(
-            f.screen,
-            Screen::Printing {
-                done: 1,
-                total: 3,
-                resumed: true
-            },
-            "继续打印您的单据"
-        );
-        f.handle(Event::Printed { done: 2, total: 3 });
-        assert_eq!(
-            f.screen,
-            Screen::Printing {
-                done: 2,
-                total: 3,
-                resumed: true
-            }
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,274 @@
+//! Every screen of the kiosk, reached by driving the real flow, drawn by
+//! the real Slint UI with the software renderer (no display) in both themes
+//! and both orientations, in Chinese and English. Fails when a screen does
+//! not render, when a text does not fit its box, or when something sits
+//! outside the window. The Chinese PNGs are written to docs/screens/ when
+//! UPDATE_SCREENS=1 (and to the target directory always) to be looked at.
+
+use chrono::{NaiveDate, NaiveTime};
+use exam_domain::slot::Eligibility;
+use exam_protocol::BookingRecord;
+use i_slint_backend_testing::ElementQuery;
+use kiosk_app::flow::{Event, Flow, Key, Problem, Settings, Via};
+use kiosk_app::screens::{Context, view};
+use kiosk_app::{Candidate, Identified, Source};
+use kiosk_ui::headless::Screen;
+use kiosk_ui::slint::{Image, Rgb8Pixel, SharedPixelBuffer};
+
+fn found(specs: &[(i64, Eligibility)]) -> Identified {
+    let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let t = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+    let d = exam_domain::demo::generate(7, 3, day, t, t, "main");
+    let person = d.people[0].clone();
+    let candidates = specs
+        .iter()
+        .enumerate()
+        .map(|(i, (due, e))| {
+            let mut b = d.bookings[i % d.bookings.len()].clone();
+            b.id = 100 + i as i64;
+            b.amount_due_fen = *due;
+            Candidate {
+                record: BookingRecord {
+                    booking: b,
+                    person: person.clone(),
+                    change_seq: 1,
+                },
+                eligibility: e.clone(),
+            }
+        })
+        .collect();
+    Identified {
+        source: Source::Online,
+        person: Some(person),
+        candidates,
+    }
+}
+
+fn opens() -> chrono::NaiveDateTime {
+    NaiveDate::from_ymd_opt(2026, 11, 22)
+        .unwrap()
+        .and_hms_opt(10, 30, 0)
+        .unwrap()
+}
+
+fn card() -> Event {
+    Event::Identify(
+        exam_domain::IdentityQuery::IdNumber {
+            id_number: exam_domain::IdNumber::parse("11010519491231002X").unwrap(),
+        },
+        Via::IdCard,
+    )
+}
+
+/// Drives a fresh flow with `events`, answering its lookup with `answer`.
+fn reach(elderly: bool, answer: Option<Identified>, events: Vec<Event>) -> Flow {
+    let mut f = Flow::new(Settings {
+        elderly,
+        photo: true,
+    });
+    for ev in events {
+        for fx in f.handle(ev) {
+            if let (kiosk_app::flow::Effect::Lookup(id, _), Some(a)) = (fx, &answer) {
+                f.handle(Event::Found(id, a.clone()));
+            }
+        }
+    }
+    f
+}
+
+fn cases(elderly: bool) -> Vec<(&'static str, Flow)> {
+    use Eligibility::*;
+    let three = found(&[
+        (68000, Ready),
+        (0, Ready),
+        (0, TooEarly { opens_at: opens() }),
+    ]);
+    let one_due = found(&[(68000, Ready)]);
+    let mut keypad = reach(elderly, None, vec![Event::OpenKeypad]);
+    for d in [1, 1, 0, 1, 0, 5, 1, 9, 4, 9, 1, 2, 3, 1, 0, 0, 2, 1] {
+        keypad.handle(Event::Key(Key::Digit(d)));
+    }
+    keypad.handle(Event::SubmitKeypad);
+    let mut printing = reach(
+        false,
+        Some(one_due.clone()),
+        vec![card(), Event::Consent(false), Event::Paid],
+    );
+    printing.settings.elderly = elderly;
+    printing.handle(Event::Printed { done: 1, total: 3 });
+    let mut resumed = Flow::new(Settings {
+        elderly,
+        photo: true,
+    });
+    resumed.handle(Event::ResumePrinting { done: 2, total: 3 });
+    let mut taken = printing.clone();
+    taken.handle(Event::PrintFinished {
+        first_station: Some("二楼 抽血室（空腹采血）".into()),
+    });
+    let problem = |p: Problem| {
+        let mut f = Flow::new(Settings {
+            elderly,
+            photo: true,
+        });
+        f.screen = kiosk_app::flow::Screen::Problem(p);
+        f
+    };
+    // Choose needs several bookings; in elderly mode the flow prints them
+    // all without asking, so the screen is reached in standard mode.
+    let mut choose = reach(
+        false,
+        Some(three.clone()),
+        vec![card(), Event::Consent(true)],
+    );
+    choose.settings.elderly = elderly;
+    vec![
+        (
+            "attract",
+            Flow::new(Settings {
+                elderly,
+                photo: true,
+            }),
+        ),
+        ("keypad", keypad),
+        ("looking", reach(elderly, None, vec![card()])),
+        (
+            "consent",
+            reach(elderly, Some(one_due.clone()), vec![card()]),
+        ),
+        ("choose", choose),
+        (
+            "photo",
+            reach(
+                elderly,
+                Some(one_due.clone()),
+                vec![card(), Event::Consent(true)],
+            ),
+        ),
+        (
+            "pay",
+            reach(elderly, Some(one_due), vec![card(), Event::Consent(false)]),
+        ),
+        ("printing", printing),
+        ("printing-resumed", resumed),
+        ("take-documents", taken),
+        ("no-booking", problem(Problem::NoBooking)),
+        ("card-unreadable", problem(Problem::CardUnreadable)),
+        (
+            "too-early",
+            problem(Problem::TooEarly { opens_at: opens() }),
+        ),
+        ("nothing-today", problem(Problem::NothingToday)),
+        ("printer-out", problem(Problem::PrinterOut)),
+        ("payment-failed", problem(Problem::PaymentFailed)),
+    ]
+}
+
+/// A stand-in camera frame: a soft gradient with a head-and-shoulders shape.
+fn fake_camera() -> Image {
+    let (w, h) = (480u32, 640u32);
+    let mut buf = SharedPixelBuffer::<Rgb8Pixel>::new(w, h);
+    for (i, p) in buf.make_mut_slice().iter_mut().enumerate() {
+        let (x, y) = ((i as u32 % w) as f32, (i as u32 / w) as f32);
+        let head = ((x - 240.0) / 110.0).powi(2) + ((y - 250.0) / 140.0).powi(2) < 1.0;
+        let body = y > 420.0 && ((x - 240.0) / 220.0).powi(2) + ((y - 640.0) / 220.0).powi(2) < 1.0;
+        let v = if head || body {
+            120
+        } else {
+            200 + (y / 16.0) as u8
+        };
+        *p = Rgb8Pixel {
+            r: v,
+            g: v,
+            b: v.saturating_add(15),
+        };
+    }
+    Image::from_rgb8(buf)
+}
+
+#[test]
+fn every_screen_renders_in_both_themes_sizes_and_languages_without_overflow() {
+    let update = std::env::var_os("UPDATE_SCREENS").is_some();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screens");
+    let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screens");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut problems = Vec::new();
+    let mut rendered = 0;
+    for (w, h) in [(1920u32, 1080u32), (1080, 1920)] {
+        let screen = Screen::new(w, h).unwrap();
+        screen.window.set_photo_preview(fake_camera());
+        for elderly in [false, true] {
+            for (name, flow) in cases(elderly) {
+                for english in [false, true] {
+                    let cx = Context {
+                        english,
+                        centre_name: "市第一人民医院 健康管理中心".into(),
+                        clock: "2026-11-22 08:15".into(),
+                        payment: Some((
+                            "https://pay.example.invalid/sim/order/3f9c2a".into(),
+                            if english {
+                                "Payment simulator (no real money)".into()
+                            } else {
+                                "支付模拟器（不会真实扣款）".into()
+                            },
+                        )),
+                        ..Context::default()
+                    };
+                    let v = view(&flow, &cx);
+                    screen.show(&v);
+                    let px = screen.pixels();
+                    let theme = if elderly { "elderly" } else { "standard" };
+                    let lang = if english { "en" } else { "zh" };
+                    let tag = format!("{name} {theme} {w}x{h} {lang}");
+                    let first = px[0];
+                    assert!(px.iter().any(|p| *p != first), "{tag}: blank");
+                    for label in ElementQuery::from_root(&screen.window)
+                        .match_descendants()
+                        .match_type_name("Label")
+                        .find_all()
+                    {
+                        let text = label.accessible_label().unwrap_or_default();
+                        if text.is_empty() {
+                            continue;
+                        }
+                        if label.accessible_description().as_deref() == Some("overflow") {
+                            problems.push(format!(
+                                "{tag}: text overflows its box: {text:?} ({:?})",
+                                label.size()
+                            ));
+                        }
+                        let (p, s) = (label.absolute_position(), label.size());
+                        let inside = p.x >= -0.5
+                            && p.y >= -0.5
+                            && p.x + s.width <= w as f32 + 0.5
+                            && p.y + s.height <= h as f32 + 0.5;
+                        if !inside && label.accessible_description().as_deref() != Some("") {
+                            problems.push(format!(
+                                "{tag}: text outside the window: {text:?} at {p:?} size {s:?}"
+                            ));
+                        }
+                    }
+                    if !english {
+                        let png = screen.png().unwrap();
+                        let file = format!(
+                            "{name}-{theme}-{}.png",
+                            if w > h { "landscape" } else { "portrait" }
+                        );
+                        std::fs::write(out.join(&file), &png).unwrap();
+                        if update {
+                            std::fs::write(repo.join(&file), &png).unwrap();
+                        }
+                    }
+                    rendered += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(rendered, 16 * 2 * 2 * 2);
+    problems.dedup();
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}

@@ -1,0 +1,15 @@
+//! The kiosk's touch screens in Slint: a theme `global` (elderly mode is the
+//! theme with larger type and targets), one component per screen, and
+//! [`View`], the plain data a screen shows. The check-in flow lives in
+//! kiosk-app; it fills a `View` and turns the window's callbacks into flow
+//! events. [`headless`] draws any `View` into a PNG without a display.
+
+mod view;
+
+pub use slint;
+
+pub mod headless;
+
+slint::include_modules!();
+
+pub use view::{Booking, Keypad, ProblemView, Screen, View, qr_image};
