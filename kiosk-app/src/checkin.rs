@@ -73,6 +73,7 @@ pub fn assess(
         .collect()
 }
 
+#[derive(Clone)]
 pub struct CheckinCore {
     journal: Arc<Mutex<Journal>>,
     client: Option<SyncClient>,
@@ -180,6 +181,19 @@ impl CheckinCore {
         source: Source,
         now: DateTime<Utc>,
     ) -> Result<Event, CheckinError> {
+        self.check_in_printing(candidate, identified_by, source, now)
+            .map(|(ev, _)| ev)
+    }
+
+    /// [`Self::check_in`], also giving the id of the guide sheet's print
+    /// job, so the screen can follow its printing.
+    pub fn check_in_printing(
+        &self,
+        candidate: &Candidate,
+        identified_by: &str,
+        source: Source,
+        now: DateTime<Utc>,
+    ) -> Result<(Event, Option<uuid::Uuid>), CheckinError> {
         if candidate.eligibility != Eligibility::Ready {
             return Err(CheckinError::NotEligible(candidate.eligibility.clone()));
         }
@@ -199,7 +213,8 @@ impl CheckinCore {
                     first_station: None,
                 })
             });
-            j.record_check_in(
+            let job_id = job.as_ref().map(|j| j.id);
+            let ev = j.record_check_in(
                 &CheckIn {
                     booking_id: b.id,
                     booking_code: b.code.clone(),
@@ -209,7 +224,8 @@ impl CheckinCore {
                     offline: source == Source::OfflineCache,
                 },
                 job.as_ref(),
-            )?
+            )?;
+            (ev, job_id)
         };
         if let Some(w) = &self.wake {
             w.notify_one();

@@ -1,6 +1,6 @@
-//! The `kiosk` command line. This build runs headless (the touch UI is the
-//! next milestone): it enrols, syncs, and plays a script of patients
-//! through the real check-in core.
+//! The `kiosk` command line: `ui` runs the touch screen (fullscreen on the
+//! kiosk, a window on a desktop, `--simulate` for every device simulated);
+//! `run` is headless and plays a script of patients through the same core.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,6 +24,9 @@ enum Command {
     /// Run headless: enrol on first start, sync in the background, and play
     /// patients from a script or the demo deck.
     Run(Box<RunArgs>),
+    /// Run the touch screen: enrol on first start, sync in the background,
+    /// serve patients from the devices and the screen.
+    Ui(Box<UiArgs>),
     /// Show the journal's state: enrolment, backlog, cache.
     Status {
         /// The kiosk's journal (SQLite file on the data partition).
@@ -34,18 +37,8 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// The kiosk's journal (SQLite file on the data partition).
-    #[arg(long, env = "KIOSK_JOURNAL", default_value = "kiosk-journal.db")]
-    journal: PathBuf,
-    /// Central service URL, needed for the first enrolment only.
-    #[arg(long, env = "KIOSK_SERVER")]
-    server: Option<String>,
-    /// This kiosk's id, as registered with `exam-server add-kiosk`.
-    #[arg(long, env = "KIOSK_ID")]
-    kiosk_id: Option<String>,
-    /// One-time enrolment secret printed by `exam-server add-kiosk`.
-    #[arg(long, env = "KIOSK_ENROL_SECRET", hide_env_values = true)]
-    enrol_secret: Option<String>,
+    #[command(flatten)]
+    kiosk: KioskArgs,
     /// Script of patients (see kiosk-app/src/script.rs for the format).
     #[arg(long, conflicts_with = "demo_people")]
     script: Option<PathBuf>,
@@ -60,6 +53,59 @@ struct RunArgs {
     /// (otherwise keep syncing until Ctrl-C).
     #[arg(long)]
     exit_when_drained: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct UiArgs {
+    #[command(flatten)]
+    kiosk: KioskArgs,
+    /// Every device simulated in this process (real drivers, simulated
+    /// hardware); F1–F7 on the window place a card, scan, cause faults.
+    #[arg(long)]
+    simulate: bool,
+    /// Start in elderly mode (patients can switch on every screen).
+    #[arg(long, env = "KIOSK_ELDERLY")]
+    elderly: bool,
+    /// Start in English.
+    #[arg(long)]
+    english: bool,
+    /// Ask for a photo at check-in (K6).
+    #[arg(long, env = "KIOSK_PHOTO")]
+    photo: bool,
+    /// Fullscreen window (always fullscreen on DRM/KMS).
+    #[arg(long, env = "KIOSK_FULLSCREEN")]
+    fullscreen: bool,
+    /// The centre's name in the header.
+    #[arg(long, env = "KIOSK_CENTRE_NAME", default_value = "健康管理中心")]
+    centre_name: String,
+    /// Where patients are sent when the kiosk cannot help.
+    #[arg(long, env = "KIOSK_DESK", default_value = "一楼服务台")]
+    desk: String,
+    /// Directory of the voice prompts (assets/voice); none: silent.
+    #[arg(long, env = "KIOSK_VOICE_DIR")]
+    voice_dir: Option<PathBuf>,
+    /// Volume of the voice prompts, 0 to 1.
+    #[arg(long, env = "KIOSK_VOLUME", default_value_t = 0.8)]
+    volume: f32,
+    /// Pixels per millimetre of the panel (touch targets are set in mm).
+    #[arg(long, env = "KIOSK_PX_PER_MM", default_value_t = 4.0)]
+    px_per_mm: f32,
+}
+
+#[derive(Debug, clap::Args)]
+struct KioskArgs {
+    /// The kiosk's journal (SQLite file on the data partition).
+    #[arg(long, env = "KIOSK_JOURNAL", default_value = "kiosk-journal.db")]
+    journal: PathBuf,
+    /// Central service URL, needed for the first enrolment only.
+    #[arg(long, env = "KIOSK_SERVER")]
+    server: Option<String>,
+    /// This kiosk's id, as registered with `exam-server add-kiosk`.
+    #[arg(long, env = "KIOSK_ID")]
+    kiosk_id: Option<String>,
+    /// One-time enrolment secret printed by `exam-server add-kiosk`.
+    #[arg(long, env = "KIOSK_ENROL_SECRET", hide_env_values = true)]
+    enrol_secret: Option<String>,
     /// Serial device of the ID card reader (or a simulator's pseudo-terminal).
     #[arg(long, env = "KIOSK_IDCARD")]
     idcard: Option<String>,
@@ -86,10 +132,6 @@ struct RunArgs {
 
 /// Entry point of the `kiosk` binary (also built by the end-to-end tests).
 pub fn main() -> anyhow::Result<()> {
-    tokio::runtime::Runtime::new()?.block_on(async_main())
-}
-
-async fn async_main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
@@ -97,6 +139,58 @@ async fn async_main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
+        // The window owns the main thread; the kiosk runs on its own runtime.
+        Command::Ui(a) => ui(*a),
+        c => tokio::runtime::Runtime::new()?.block_on(async_main(c)),
+    }
+}
+
+impl KioskArgs {
+    fn options(&self) -> KioskOptions {
+        let every = Duration::from_secs(self.sync_every_s.max(1));
+        KioskOptions {
+            journal: self.journal.clone(),
+            server_url: self.server.clone(),
+            kiosk_id: self.kiosk_id.clone(),
+            enrol_secret: self.enrol_secret.clone(),
+            agent: AgentConfig {
+                pull_every: every,
+                heartbeat_every: every,
+                ..AgentConfig::default()
+            },
+            lookup_timeout: Duration::from_millis(1500),
+            receipt_printer: self.receipt_printer.clone(),
+        }
+    }
+}
+
+fn ui(a: UiArgs) -> anyhow::Result<()> {
+    let k = &a.kiosk;
+    crate::ui::run(
+        k.options(),
+        crate::ui::DeviceOptions {
+            idcard: k.idcard.clone().map(|p| (p, k.idcard_baud)),
+            scanner: k.scanner.clone().map(|p| (p, k.scanner_baud)),
+            smartcard: k.smartcard,
+        },
+        crate::ui::UiOptions {
+            elderly: a.elderly,
+            english: a.english,
+            photo: a.photo,
+            fullscreen: a.fullscreen,
+            centre_name: a.centre_name,
+            desk: a.desk,
+            voice_dir: a.voice_dir,
+            volume: a.volume,
+            px_per_mm: a.px_per_mm,
+            simulate: a.simulate,
+        },
+    )
+}
+
+async fn async_main(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Ui(_) => unreachable!("runs on the main thread"),
         Command::Run(a) => run(*a).await,
         Command::Status { journal } => {
             let j = offline_store::Journal::open(&journal)?;
@@ -115,7 +209,8 @@ async fn async_main() -> anyhow::Result<()> {
     }
 }
 
-async fn run(a: RunArgs) -> anyhow::Result<()> {
+async fn run(r: RunArgs) -> anyhow::Result<()> {
+    let a = &r;
     let steps = match (&a.script, a.demo_people) {
         (Some(path), _) => script::parse(
             &std::fs::read_to_string(path)
@@ -139,36 +234,23 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
         }
         (None, None) => Vec::new(),
     };
-    let every = Duration::from_secs(a.sync_every_s.max(1));
-    let kiosk = runner::start(KioskOptions {
-        journal: a.journal,
-        server_url: a.server,
-        kiosk_id: a.kiosk_id,
-        enrol_secret: a.enrol_secret,
-        agent: AgentConfig {
-            pull_every: every,
-            heartbeat_every: every,
-            ..AgentConfig::default()
-        },
-        lookup_timeout: Duration::from_millis(1500),
-        receipt_printer: a.receipt_printer,
-    })
-    .await?;
+    let kiosk = runner::start(a.kiosk.options()).await?;
     println!(
         "kiosk {} ready (campus {})",
         kiosk.enrolment.key.kiosk_id, kiosk.enrolment.campus
     );
-    if a.idcard.is_some() || a.scanner.is_some() || a.smartcard {
+    let k = &a.kiosk;
+    if k.idcard.is_some() || k.scanner.is_some() || k.smartcard {
         // Devices and the script feed one input stream; runs until Ctrl-C.
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let _reader = a
+        let _reader = k
             .idcard
             .as_ref()
-            .map(|p| crate::devices::start_idcard(p, a.idcard_baud, tx.clone()));
-        let _scanner = a
+            .map(|p| crate::devices::start_idcard(p, k.idcard_baud, tx.clone()));
+        let _scanner = k
             .scanner
             .as_ref()
-            .map(|p| crate::devices::start_scanner(p, a.scanner_baud, tx.clone()));
+            .map(|p| crate::devices::start_scanner(p, k.scanner_baud, tx.clone()));
         tokio::spawn(async move {
             for step in steps {
                 match step {

@@ -10,6 +10,10 @@ pub mod print;
 pub mod runner;
 pub mod screens;
 pub mod script;
+pub mod session;
 pub mod settings;
+pub mod simulate;
+pub mod ui;
+pub mod voice;
 
 pub use checkin::{Candidate, CheckinCore, CheckinError, Identified, Source};

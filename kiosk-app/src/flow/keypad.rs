@@ -44,11 +44,11 @@ impl Entry {
             Field::Mobile => (&mut self.mobile, 11),
         };
         match key {
-            Key::Back => {
-                if text.pop().is_none() && self.field == Field::Mobile {
-                    self.field = Field::IdNumber;
-                }
+            // Deleting past the start of the mobile number goes back.
+            Key::Back if text.pop().is_none() && self.field == Field::Mobile => {
+                self.field = Field::IdNumber;
             }
+            Key::Back => {}
             Key::Digit(d) if d <= 9 && text.len() < max => text.push(char::from(b'0' + d)),
             Key::X if self.field == Field::IdNumber && text.len() == 17 => text.push('X'),
             _ => {}

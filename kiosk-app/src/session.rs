@@ -1,0 +1,392 @@
+//! The patient session: the I/O edge of the pure [`Flow`]. It turns device
+//! inputs and touches into flow events, performs the flow's effects (lookup,
+//! journal, payment, alerts, voice), follows the printing of the patient's
+//! documents and keeps the screen's [`View`] current. The Slint window (see
+//! `ui`) and the benchmarks drive the same session.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use exam_domain::IdentityQuery;
+use exam_protocol::DeviceStatus;
+use kiosk_ui::View;
+use offline_store::Journal;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::checkin::{CheckinCore, Identified, Source, lock};
+use crate::devices::Input;
+use crate::flow::{Effect, Event, Flow, Screen, Settings, Via};
+use crate::screens::{Context, view};
+use crate::voice::Voice;
+
+/// What reaches the session: a flow event (touch), a device input, or a
+/// touch that only keeps the screen awake.
+#[derive(Debug)]
+pub enum SessionInput {
+    Event(Event),
+    Device(Input),
+    ToggleElderly,
+    ToggleLanguage,
+    Touched,
+    /// The payment simulator reports the open order paid.
+    SimulatedPayment,
+}
+
+/// The payment a patient is asked for. Until the hospital's payment
+/// platform is connected this is a simulator, and the screen says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub id: Uuid,
+    pub amount_fen: i64,
+}
+
+pub struct Session {
+    pub flow: Flow,
+    pub cx: Context,
+    core: CheckinCore,
+    journal: Arc<Mutex<Journal>>,
+    devices: Arc<Mutex<Vec<DeviceStatus>>>,
+    voice: Option<Voice>,
+    found: Option<Identified>,
+    /// Print jobs of the patient in front of the kiosk.
+    jobs: Vec<Uuid>,
+    pub order: Option<Order>,
+    last_touch: Instant,
+    notice_until: Option<Instant>,
+    tx: UnboundedSender<SessionInput>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("screen", &self.flow.screen)
+            .finish()
+    }
+}
+
+fn via_of(q: &IdentityQuery) -> Via {
+    match q {
+        IdentityQuery::IdNumber { .. } => Via::IdCard,
+        IdentityQuery::IdNumberAndMobile { .. } => Via::Keypad,
+        IdentityQuery::BookingCode { .. } | IdentityQuery::ExamNo { .. } => Via::Scan,
+    }
+}
+
+impl Session {
+    /// A session whose inputs come through `tx`'s channel (lookups answer
+    /// through it too).
+    pub fn new(
+        core: CheckinCore,
+        journal: Arc<Mutex<Journal>>,
+        devices: Arc<Mutex<Vec<DeviceStatus>>>,
+        settings: Settings,
+        cx: Context,
+        voice: Option<Voice>,
+        tx: UnboundedSender<SessionInput>,
+    ) -> Self {
+        Self {
+            flow: Flow::new(settings),
+            cx,
+            core,
+            journal,
+            devices,
+            voice,
+            found: None,
+            jobs: Vec::new(),
+            order: None,
+            last_touch: Instant::now(),
+            notice_until: None,
+            tx,
+        }
+    }
+
+    pub fn view(&self) -> View {
+        view(&self.flow, &self.cx)
+    }
+
+    /// K15: jobs left unfinished by a crash or power cut print first, and
+    /// the screen says 继续打印您的单据.
+    pub fn resume_unfinished(&mut self) {
+        let parts = lock(&self.journal).unfinished_parts().unwrap_or_default();
+        let jobs: Vec<Uuid> = parts
+            .iter()
+            .map(|p| p.job_id)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !jobs.is_empty() {
+            let total = jobs.len();
+            self.jobs = jobs;
+            self.apply(Event::ResumePrinting { done: 0, total });
+        }
+    }
+
+    /// One input; effects are carried out before this returns, except the
+    /// lookup, whose answer comes back as another input.
+    pub fn input(&mut self, input: SessionInput) {
+        match input {
+            SessionInput::Touched => self.last_touch = Instant::now(),
+            SessionInput::SimulatedPayment => self.simulate_payment(),
+            SessionInput::ToggleElderly => {
+                self.last_touch = Instant::now();
+                self.flow.settings.elderly = !self.flow.settings.elderly;
+            }
+            SessionInput::ToggleLanguage => {
+                self.last_touch = Instant::now();
+                self.cx.english = !self.cx.english;
+            }
+            SessionInput::Event(ev) => {
+                if !matches!(ev, Event::Found(..) | Event::Printed { .. }) {
+                    self.last_touch = Instant::now();
+                }
+                self.apply(ev);
+            }
+            SessionInput::Device(Input::Identify(q)) => {
+                self.last_touch = Instant::now();
+                let via = via_of(&q);
+                self.apply(Event::Identify(q, via));
+            }
+            SessionInput::Device(Input::Problem { device, message }) => {
+                tracing::info!(device, message, "device problem");
+                if device == "idcard" {
+                    self.apply(Event::CardUnreadable);
+                }
+            }
+            SessionInput::Device(Input::DeviceState { device, state }) => {
+                let mut d = self
+                    .devices
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                d.retain(|s| s.name != device);
+                d.push(DeviceStatus {
+                    name: device.into(),
+                    state,
+                });
+            }
+        }
+    }
+
+    fn apply(&mut self, ev: Event) {
+        if let Event::Found(_, f) = &ev {
+            self.found = Some(f.clone());
+        }
+        for fx in self.flow.handle(ev) {
+            self.effect(fx);
+        }
+    }
+
+    fn effect(&mut self, fx: Effect) {
+        match fx {
+            Effect::Lookup(id, q) => {
+                let core = self.core.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let found = match core.identify(&q, Utc::now()).await {
+                        Ok(f) => f,
+                        Err(e) => {
+                            tracing::error!(error = %e, "lookup failed in the journal");
+                            Identified {
+                                source: Source::OfflineCache,
+                                person: None,
+                                candidates: Vec::new(),
+                            }
+                        }
+                    };
+                    let _ = tx.send(SessionInput::Event(Event::Found(id, found)));
+                });
+            }
+            Effect::CheckIn {
+                bookings,
+                identified_by,
+                ..
+            } => self.check_in(&bookings, identified_by),
+            Effect::RequestPayment { amount_fen } => {
+                let order = Order {
+                    id: Uuid::now_v7(),
+                    amount_fen,
+                };
+                let provider = if self.cx.english {
+                    "Payment simulator: no real money is taken"
+                } else {
+                    "支付模拟器：不会真实扣款"
+                };
+                self.cx.payment = Some((
+                    format!("kiosk-sim-pay:{}?amount_fen={amount_fen}", order.id),
+                    provider.into(),
+                ));
+                self.order = Some(order);
+            }
+            Effect::CancelPayment => {
+                if let Some(o) = self.order.take() {
+                    tracing::info!(order = %o.id, "payment cancelled");
+                }
+                self.cx.payment = None;
+            }
+            Effect::AlertStaff(what) => {
+                tracing::warn!(alert = what, "staff alerted");
+                let mut d = self
+                    .devices
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                d.retain(|s| s.name != "alert");
+                d.push(DeviceStatus {
+                    name: "alert".into(),
+                    state: what.into(),
+                });
+                drop(d);
+                if what == "call_staff" {
+                    self.notice(if self.cx.english {
+                        "Staff have been called and will come to you"
+                    } else {
+                        "已呼叫工作人员，请稍候"
+                    });
+                }
+            }
+            Effect::ClearPersonalData => {
+                self.found = None;
+                self.jobs.clear();
+                self.order = None;
+                self.cx.payment = None;
+            }
+            Effect::Speak(prompt) => {
+                if let Some(v) = &self.voice {
+                    v.play(prompt);
+                }
+            }
+        }
+    }
+
+    fn check_in(&mut self, bookings: &[i64], via: Via) {
+        let Some(found) = self.found.clone() else {
+            return;
+        };
+        let method = match via {
+            Via::IdCard => "id_card",
+            Via::Scan => "scan",
+            Via::Keypad => "id_and_mobile",
+        };
+        for c in found
+            .candidates
+            .iter()
+            .filter(|c| bookings.contains(&c.record.booking.id))
+        {
+            match self
+                .core
+                .check_in_printing(c, method, found.source, Utc::now())
+            {
+                Ok((_, Some(job))) => self.jobs.push(job),
+                Ok((_, None)) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, booking = c.record.booking.id, "check-in refused")
+                }
+            }
+        }
+        if self.jobs.is_empty() {
+            // Nothing to print here (no receipt printer): done.
+            self.apply(Event::PrintFinished {
+                first_station: None,
+            });
+        }
+    }
+
+    fn notice(&mut self, text: &str) {
+        self.cx.notice = text.into();
+        self.notice_until = Some(Instant::now() + Duration::from_secs(6));
+    }
+
+    /// Time passes: inactivity timeout, printing progress, the notice.
+    pub fn tick(&mut self, now: Instant) {
+        self.cx.clock = Utc::now()
+            .with_timezone(&exam_domain::centre_offset())
+            .format("%Y-%m-%d %H:%M")
+            .to_string();
+        if self.notice_until.is_some_and(|t| now >= t) {
+            self.notice_until = None;
+            self.cx.notice.clear();
+        }
+        if let Some(t) = self.flow.timeout()
+            && now.duration_since(self.last_touch) >= t
+        {
+            self.last_touch = now;
+            self.apply(Event::Timeout);
+        }
+        if let Screen::Printing { done, .. } = self.flow.screen {
+            let unfinished: HashSet<Uuid> = lock(&self.journal)
+                .unfinished_parts()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| p.job_id)
+                .collect();
+            let total = self.jobs.len();
+            let now_done = self.jobs.iter().filter(|j| !unfinished.contains(j)).count();
+            if now_done == total && total > 0 {
+                self.apply(Event::PrintFinished {
+                    first_station: None,
+                });
+            } else if now_done != done {
+                self.apply(Event::Printed {
+                    done: now_done,
+                    total,
+                });
+            } else if self.printer_stuck() {
+                self.apply(Event::PrinterOut);
+            }
+        }
+    }
+
+    fn printer_stuck(&self) -> bool {
+        let d = self
+            .devices
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        d.iter().any(|s| {
+            s.name == "receipt"
+                && matches!(
+                    s.state.as_str(),
+                    "paper_out" | "cover_open" | "cutter_error" | "error" | "unplugged"
+                )
+        })
+    }
+
+    /// The payment simulator's "paid" (the developer panel, the tests).
+    pub fn simulate_payment(&mut self) {
+        if self.order.take().is_some() {
+            self.apply(Event::Paid);
+        }
+    }
+}
+
+/// Runs a session until its inputs close: every input and every 100 ms
+/// tick publishes the view.
+pub async fn run(
+    mut session: Session,
+    mut rx: UnboundedReceiver<SessionInput>,
+    views: watch::Sender<View>,
+) -> Session {
+    session.resume_unfinished();
+    let _ = views.send(session.view());
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            input = rx.recv() => match input {
+                Some(i) => session.input(i),
+                None => break,
+            },
+            _ = tick.tick() => session.tick(Instant::now()),
+        }
+        views.send_if_modified(|v| {
+            let new = session.view();
+            if *v == new {
+                false
+            } else {
+                *v = new;
+                true
+            }
+        });
+    }
+    session
+}
