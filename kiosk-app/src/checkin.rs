@@ -82,6 +82,7 @@ pub struct CheckinCore {
     lookup_timeout: Duration,
     /// When set, each check-in journals its guide sheet, signed with this kiosk id.
     guide_sheets: Option<String>,
+    print_bell: Option<Arc<crate::print::Doorbell>>,
 }
 
 impl std::fmt::Debug for CheckinCore {
@@ -112,12 +113,14 @@ impl CheckinCore {
             wake,
             lookup_timeout: Duration::from_millis(1500),
             guide_sheets: None,
+            print_bell: None,
         }
     }
 
     /// Journal a guide sheet with every check-in (a receipt printer is configured).
-    pub fn with_guide_sheets(mut self, kiosk_id: &str) -> Self {
+    pub fn with_guide_sheets(mut self, kiosk_id: &str, bell: Arc<crate::print::Doorbell>) -> Self {
         self.guide_sheets = Some(kiosk_id.into());
+        self.print_bell = Some(bell);
         self
     }
 
@@ -227,6 +230,9 @@ impl CheckinCore {
             )?;
             (ev, job_id)
         };
+        if let (Some(b), Some(_)) = (&self.print_bell, event.1) {
+            b.ring();
+        }
         if let Some(w) = &self.wake {
             w.notify_one();
         }

@@ -175,6 +175,37 @@ pub fn print_pending<T: Read + Write>(
     Ok(printed)
 }
 
+/// Rung when a print job is journaled, so the spooler starts at once
+/// instead of at its next poll.
+#[derive(Debug, Default)]
+pub struct Doorbell {
+    rung: Mutex<bool>,
+    cv: std::sync::Condvar,
+}
+
+impl Doorbell {
+    pub fn ring(&self) {
+        *self
+            .rung
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+        self.cv.notify_all();
+    }
+
+    /// Waits for a ring, at most `d`.
+    pub fn wait(&self, d: Duration) {
+        let g = self
+            .rung
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (mut g, _) = self
+            .cv
+            .wait_timeout_while(g, d, |rung| !*rung)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *g = false;
+    }
+}
+
 /// The spooler thread: connects to the printer, prints what the journal
 /// holds, polls for new jobs every 300 ms, waits out paper-out and cover-open,
 /// and reconnects when the printer goes away.
@@ -182,6 +213,7 @@ pub fn spawn_spooler(
     journal: Arc<Mutex<Journal>>,
     address: String,
     stop: Arc<AtomicBool>,
+    bell: Arc<Doorbell>,
     mut emit: impl FnMut(SpoolEvent) + Send + 'static,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
@@ -227,7 +259,8 @@ pub fn spawn_spooler(
                     }
                     Err(SpoolError::Store(e)) => tracing::error!(error = %e, "spooler: journal"),
                 }
-                device_drivers::serial::sleep_unless_stopped(Duration::from_millis(300), &stop);
+                // New jobs ring; the poll covers faults clearing and stopping.
+                bell.wait(Duration::from_millis(300));
             }
         }
     })

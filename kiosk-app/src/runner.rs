@@ -123,10 +123,12 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
     let core = match &opts.receipt_printer {
         Some(address) => {
             let devices = devices.clone();
+            let bell = Arc::new(crate::print::Doorbell::default());
             crate::print::spawn_spooler(
                 journal.clone(),
                 address.clone(),
                 spooler_stop.clone(),
+                bell.clone(),
                 move |ev| match ev {
                     SpoolEvent::State(_, label) => {
                         let mut d = devices
@@ -143,7 +145,7 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
                     }
                 },
             );
-            core.with_guide_sheets(&enrolment.key.kiosk_id)
+            core.with_guide_sheets(&enrolment.key.kiosk_id, bell)
         }
         None => core,
     };
