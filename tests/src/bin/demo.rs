@@ -1,7 +1,10 @@
 //! The one-command demo: the central service on an embedded SQLite file,
 //! one headless kiosk enrolled against it, and simulated patients arriving
 //! with their ID cards, booking QR codes or typed ID + mobile numbers.
-//! Open the staff page and watch the check-ins arrive live.
+//! Open the staff page and watch the check-ins arrive live. With a display
+//! (`DISPLAY` set, or `--ui`), a second kiosk opens its touch screen with
+//! every device simulated: F1 places a demo person's ID card, F2 scans a
+//! booking QR code (see `kiosk ui --help`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,6 +19,7 @@ struct Args {
     listen: std::net::SocketAddr,
     people: usize,
     interval_ms: u64,
+    ui: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -24,6 +28,7 @@ fn args() -> anyhow::Result<Args> {
         listen: "127.0.0.1:8080".parse()?,
         people: 300,
         interval_ms: 2000,
+        ui: std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -33,10 +38,13 @@ fn args() -> anyhow::Result<Args> {
             "--listen" => a.listen = val()?.parse()?,
             "--people" => a.people = val()?.parse()?,
             "--interval-ms" => a.interval_ms = val()?.parse()?,
+            "--ui" => a.ui = true,
+            "--no-ui" => a.ui = false,
             "-h" | "--help" => {
                 println!(
-                    "demo [--data DIR (demo-data)] [--listen ADDR (127.0.0.1:8080)] [--people N (300)] [--interval-ms MS (2000)]\n\
-                     Runs the central service on DIR/exam.db and one headless kiosk checking in demo patients."
+                    "demo [--data DIR (demo-data)] [--listen ADDR (127.0.0.1:8080)] [--people N (300)] [--interval-ms MS (2000)] [--ui | --no-ui]\n\
+                     Runs the central service on DIR/exam.db and one headless kiosk checking in demo patients;\n\
+                     with a display (or --ui), also a touch-screen kiosk with simulated devices (F1 card, F2 scan, F5 pay)."
                 );
                 std::process::exit(0);
             }
@@ -137,6 +145,52 @@ async fn main() -> anyhow::Result<()> {
         a.people, a.interval_ms
     );
     println!("  stop            : Ctrl-C");
+
+    // The touch-screen kiosk: its own process (the window needs a main
+    // thread), every device simulated in it.
+    let _touch = if a.ui {
+        let id = "K-DEMO-UI";
+        let journal = a.data.join(format!("kiosk-{id}.db"));
+        let secret = exam_protocol::auth::random_token();
+        if kiosk_app::settings::load(&offline_store::Journal::open(&journal)?)?.is_none() {
+            server
+                .state
+                .db
+                .add_kiosk(id, "main", "lobby", &secret)
+                .await?;
+        }
+        let exe = std::env::current_exe()?.with_file_name("e2e-kiosk");
+        let voice = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/voice");
+        match tokio::process::Command::new(&exe)
+            .args(["ui", "--simulate", "--photo", "--journal"])
+            .arg(&journal)
+            .args([
+                "--server",
+                &url,
+                "--kiosk-id",
+                id,
+                "--enrol-secret",
+                &secret,
+            ])
+            .arg("--voice-dir")
+            .arg(voice)
+            .kill_on_drop(true)
+            .spawn()
+        {
+            Ok(c) => {
+                println!(
+                    "  touch kiosk     : {id} in a window; F1 card, F2 scan, F3 unreadable, F4 remove, F5 pay, F6 paper out"
+                );
+                Some(c)
+            }
+            Err(e) => {
+                println!("  touch kiosk     : not started ({}: {e})", exe.display());
+                None
+            }
+        }
+    } else {
+        None
+    };
 
     // The ID card reader is simulated on a pseudo-terminal and read by the
     // real driver; QR codes and typed ID + mobile go straight to the kiosk.
