@@ -90,6 +90,10 @@ struct UiArgs {
     /// Pixels per millimetre of the panel (touch targets are set in mm).
     #[arg(long, env = "KIOSK_PX_PER_MM", default_value_t = 4.0)]
     px_per_mm: f32,
+    /// PNG files replayed as the camera's picture on the photo screen
+    /// (the V4L2 camera is not wired yet).
+    #[arg(long, num_args = 1..)]
+    camera_replay: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -184,6 +188,7 @@ fn ui(a: UiArgs) -> anyhow::Result<()> {
             volume: a.volume,
             px_per_mm: a.px_per_mm,
             simulate: a.simulate,
+            camera_replay: a.camera_replay,
         },
     )
 }

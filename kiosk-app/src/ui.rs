@@ -31,6 +31,8 @@ pub struct UiOptions {
     pub volume: f32,
     pub px_per_mm: f32,
     pub simulate: bool,
+    /// PNG frames replayed as the camera's picture (a camera stand-in).
+    pub camera_replay: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -101,6 +103,8 @@ pub fn run(kiosk: KioskOptions, devs: DeviceOptions, ui: UiOptions) -> anyhow::R
         window.window().set_fullscreen(true);
     }
     window.set_photo_preview(placeholder_photo());
+    // The photo screen shows the camera's live picture, five frames a second.
+    let _camera = camera_preview(&window, &ui.camera_replay)?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     wire(&window, &tx);
 
@@ -227,6 +231,31 @@ pub fn run(kiosk: KioskOptions, devs: DeviceOptions, ui: UiOptions) -> anyhow::R
     drop(sim);
     rt.shutdown_timeout(Duration::from_secs(2));
     Ok(())
+}
+
+fn camera_preview(w: &KioskWindow, frames: &[PathBuf]) -> anyhow::Result<Option<slint::Timer>> {
+    use device_drivers::camera::{FrameSource, ReplaySource};
+    if frames.is_empty() {
+        return Ok(None);
+    }
+    let mut source = ReplaySource::from_pngs(frames).context("camera replay frames")?;
+    let weak = w.as_weak();
+    let timer = slint::Timer::default();
+    timer.start(
+        slint::TimerMode::Repeated,
+        Duration::from_millis(200),
+        move || {
+            let (Some(w), Ok(f)) = (weak.upgrade(), source.next_frame()) else {
+                return;
+            };
+            let mut buf = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(f.width, f.height);
+            for (p, &y) in buf.make_mut_slice().iter_mut().zip(&f.luma) {
+                *p = slint::Rgb8Pixel { r: y, g: y, b: y };
+            }
+            w.set_photo_preview(slint::Image::from_rgb8(buf));
+        },
+    );
+    Ok(Some(timer))
 }
 
 /// Shown where the camera's picture goes until a camera is configured.
