@@ -2,13 +2,14 @@
 //! thread (drivers are blocking) and sends what it saw; the check-in loop
 //! consumes them, together with scripted input, in arrival order.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use device_drivers::idcard::{self, CardKind, CardRead, IdCardEvent};
 use device_drivers::scanner::{self, ScanEvent, ScannedCode};
 use exam_domain::IdentityQuery;
+use exam_protocol::DeviceStatus;
 use tokio::sync::mpsc::UnboundedSender;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,4 +162,17 @@ pub fn start_smartcard(tx: UnboundedSender<Input>) -> DeviceHandle {
         stop,
         thread: Some(thread),
     }
+}
+
+/// Records a device's latest state for the heartbeat's device list (one
+/// entry per device; the staff page's fleet table shows them).
+pub fn set_state(devices: &Mutex<Vec<DeviceStatus>>, name: &str, state: String) {
+    let mut d = devices
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    d.retain(|s| s.name != name);
+    d.push(DeviceStatus {
+        name: name.into(),
+        state,
+    });
 }

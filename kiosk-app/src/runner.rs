@@ -131,14 +131,7 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
                 bell.clone(),
                 move |ev| match ev {
                     SpoolEvent::State(_, label) => {
-                        let mut d = devices
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        d.retain(|s| s.name != "receipt");
-                        d.push(DeviceStatus {
-                            name: "receipt".into(),
-                            state: label.into(),
-                        });
+                        crate::devices::set_state(&devices, "receipt", label.into())
                     }
                     SpoolEvent::Printed { job, idx, reprint } => {
                         tracing::info!(%job, idx, reprint, "printed")
@@ -329,14 +322,7 @@ pub async fn serve(
             }
             Input::DeviceState { device, state } => {
                 let _ = writeln!(out, "{} {device:<13} device {state}", stamp());
-                let mut d = devices
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                d.retain(|s| s.name != device);
-                d.push(DeviceStatus {
-                    name: device.into(),
-                    state,
-                });
+                crate::devices::set_state(devices, device, state);
             }
         }
     }

@@ -55,6 +55,8 @@ pub struct Session {
     /// Print jobs of the patient in front of the kiosk.
     jobs: Vec<Uuid>,
     pub order: Option<Order>,
+    /// How the patient in front identified (`IdentityQuery::method`).
+    method: &'static str,
     last_touch: Instant,
     notice_until: Option<Instant>,
     tx: UnboundedSender<SessionInput>,
@@ -98,6 +100,7 @@ impl Session {
             found: None,
             jobs: Vec::new(),
             order: None,
+            method: "id_card",
             last_touch: Instant::now(),
             notice_until: None,
             tx,
@@ -157,15 +160,7 @@ impl Session {
                 }
             }
             SessionInput::Device(Input::DeviceState { device, state }) => {
-                let mut d = self
-                    .devices
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                d.retain(|s| s.name != device);
-                d.push(DeviceStatus {
-                    name: device.into(),
-                    state,
-                });
+                crate::devices::set_state(&self.devices, device, state);
             }
         }
     }
@@ -182,6 +177,7 @@ impl Session {
     fn effect(&mut self, fx: Effect) {
         match fx {
             Effect::Lookup(id, q) => {
+                self.method = q.method();
                 let core = self.core.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
@@ -199,11 +195,7 @@ impl Session {
                     let _ = tx.send(SessionInput::Event(Event::Found(id, found)));
                 });
             }
-            Effect::CheckIn {
-                bookings,
-                identified_by,
-                ..
-            } => self.check_in(&bookings, identified_by),
+            Effect::CheckIn { bookings, .. } => self.check_in(&bookings),
             Effect::RequestPayment { amount_fen } => {
                 let order = Order {
                     id: Uuid::now_v7(),
@@ -260,15 +252,11 @@ impl Session {
         }
     }
 
-    fn check_in(&mut self, bookings: &[i64], via: Via) {
+    fn check_in(&mut self, bookings: &[i64]) {
         let Some(found) = self.found.clone() else {
             return;
         };
-        let method = match via {
-            Via::IdCard => "id_card",
-            Via::Scan => "scan",
-            Via::Keypad => "id_and_mobile",
-        };
+        let method = self.method;
         for c in found
             .candidates
             .iter()
