@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use device_drivers::report::{IppPrinter, JobState, ReportError};
+use device_drivers::report::{IppPrinter, JobState, ReportError, sample_pdf};
 
 /// The tests share one cupsd and one restarts it: one at a time.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -25,49 +25,6 @@ fn printer() -> Option<IppPrinter> {
         }
         Err(e) => panic!("CI must run cupsd with the REPORTS queue: {e}"),
     }
-}
-
-/// A small but valid PDF with one page per entry (correct xref offsets).
-fn pdf(pages: &[&str]) -> Vec<u8> {
-    let n = pages.len();
-    let mut objs: Vec<String> = vec![
-        "<< /Type /Catalog /Pages 2 0 R >>".into(),
-        format!(
-            "<< /Type /Pages /Kids [{}] /Count {n} >>",
-            (0..n)
-                .map(|i| format!("{} 0 R", 4 + 2 * i))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into(),
-    ];
-    for (i, text) in pages.iter().enumerate() {
-        let content = format!("BT /F1 24 Tf 72 760 Td ({text}) Tj ET");
-        objs.push(format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>", 5 + 2 * i));
-        objs.push(format!(
-            "<< /Length {} >>\nstream\n{content}\nendstream",
-            content.len()
-        ));
-    }
-    let mut out = b"%PDF-1.4\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objs.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
-    for o in offsets {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objs.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
 }
 
 fn wait_done(p: &IppPrinter, id: i32) -> JobState {
@@ -95,7 +52,7 @@ fn a_report_prints_once_and_is_found_again_by_its_id() {
         "report-{}",
         std::process::id() as u64 * 1_000_003 + Instant::now().elapsed().subsec_nanos() as u64
     );
-    let doc = pdf(&["Health examination report", "Page 2: results"]);
+    let doc = sample_pdf(&["Health examination report", "Page 2: results"]);
     let first = p.submit_once(&name, &doc).unwrap();
     assert_eq!(first.name, name);
     assert_eq!(wait_done(&p, first.id), JobState::Completed);
@@ -173,7 +130,7 @@ fn clear_errors_for_a_wrong_queue_or_no_server() {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some(_) = printer() else { return };
     let wrong = IppPrinter::new("ipp://localhost:631/printers/NO_SUCH_QUEUE", "kiosk").unwrap();
-    match wrong.submit("x", &pdf(&["x"])) {
+    match wrong.submit("x", &sample_pdf(&["x"])) {
         Err(ReportError::Refused { status, .. }) => {
             assert_eq!(status, 0x0406, "client-error-not-found")
         }

@@ -129,6 +129,10 @@ struct KioskArgs {
     /// printed only when one is given.
     #[arg(long, env = "KIOSK_RECEIPT_PRINTER")]
     receipt_printer: Option<String>,
+    /// A4 report printer: a CUPS queue, ipp://localhost:631/printers/REPORTS.
+    /// Report parts in the journal are printed only when one is given.
+    #[arg(long, env = "KIOSK_REPORT_PRINTER")]
+    report_printer: Option<String>,
     /// Seconds between cache pulls and between heartbeats.
     #[arg(long, default_value_t = 30)]
     sync_every_s: u64,
@@ -164,6 +168,7 @@ impl KioskArgs {
             },
             lookup_timeout: Duration::from_millis(1500),
             receipt_printer: self.receipt_printer.clone(),
+            report_printer: self.report_printer.clone(),
         }
     }
 }
@@ -240,6 +245,10 @@ async fn run(r: RunArgs) -> anyhow::Result<()> {
         (None, None) => Vec::new(),
     };
     let kiosk = runner::start(a.kiosk.options()).await?;
+    let left = kiosk.left_behind_after_restart()?;
+    if left > 0 {
+        println!("{left} unfinished print jobs resume; recorded as waiting for pickup");
+    }
     println!(
         "kiosk {} ready (campus {})",
         kiosk.enrolment.key.kiosk_id, kiosk.enrolment.campus

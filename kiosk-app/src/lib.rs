@@ -7,6 +7,7 @@ pub mod cli;
 pub mod devices;
 pub mod flow;
 pub mod print;
+pub mod report_spool;
 pub mod runner;
 pub mod screens;
 pub mod script;

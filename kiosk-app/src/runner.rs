@@ -34,6 +34,9 @@ pub struct KioskOptions {
     /// The receipt printer (`tcp://host:9100` or a serial device): when set,
     /// every check-in journals its guide sheet and the spooler prints it.
     pub receipt_printer: Option<String>,
+    /// The A4 report printer (a CUPS queue, `ipp://…`): report parts in the
+    /// journal print through it.
+    pub report_printer: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +145,15 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
         }
         None => core,
     };
+    if let Some(uri) = &opts.report_printer {
+        let devices = devices.clone();
+        crate::report_spool::spawn_report_spooler(
+            journal.clone(),
+            uri.clone(),
+            spooler_stop.clone(),
+            move |label| crate::devices::set_state(&devices, "report", label.into()),
+        );
+    }
     let (shutdown, rx) = watch::channel(false);
     let agent = tokio::spawn(agent.run(rx));
     RunningKiosk {
@@ -159,6 +171,15 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
 impl RunningKiosk {
     pub fn sync_status(&self) -> SyncStatus {
         self.status.borrow().clone()
+    }
+
+    /// Headless kiosks have no screen to ask whether the patient is still
+    /// there: documents left unfinished by a restart are recorded as
+    /// waiting for pickup (they still print). Returns how many jobs.
+    pub fn left_behind_after_restart(&self) -> Result<usize, StoreError> {
+        let mut j = lock(&self.journal);
+        let jobs = j.unfinished_jobs()?;
+        j.record_left_behind(&jobs, Utc::now())
     }
 
     pub fn backlog(&self) -> Result<offline_store::Backlog, StoreError> {

@@ -54,6 +54,9 @@ pub struct Session {
     found: Option<Identified>,
     /// Print jobs of the patient in front of the kiosk.
     jobs: Vec<Uuid>,
+    /// The jobs were resumed after a restart and nobody has touched the
+    /// screen since: their owner has probably left.
+    resumed_unclaimed: bool,
     pub order: Option<Order>,
     /// How the patient in front identified (`IdentityQuery::method`).
     method: &'static str,
@@ -99,6 +102,7 @@ impl Session {
             voice,
             found: None,
             jobs: Vec::new(),
+            resumed_unclaimed: false,
             order: None,
             method: "id_card",
             last_touch: Instant::now(),
@@ -124,6 +128,7 @@ impl Session {
         if !jobs.is_empty() {
             let total = jobs.len();
             self.jobs = jobs;
+            self.resumed_unclaimed = true;
             self.apply(Event::ResumePrinting { done: 0, total });
         }
     }
@@ -131,6 +136,15 @@ impl Session {
     /// One input; effects are carried out before this returns, except the
     /// lookup, whose answer comes back as another input.
     pub fn input(&mut self, input: SessionInput) {
+        if !matches!(
+            input,
+            SessionInput::SimulatedPayment
+                | SessionInput::Device(Input::DeviceState { .. } | Input::Problem { .. })
+                | SessionInput::Event(Event::Found(..) | Event::Printed { .. })
+        ) {
+            // Someone is at the screen: resumed documents are theirs to take.
+            self.resumed_unclaimed = false;
+        }
         match input {
             SessionInput::Touched => self.last_touch = Instant::now(),
             SessionInput::SimulatedPayment => self.simulate_payment(),
@@ -239,6 +253,7 @@ impl Session {
                 }
             }
             Effect::ClearPersonalData => {
+                self.leave_documents_behind();
                 self.found = None;
                 self.jobs.clear();
                 self.order = None;
@@ -249,6 +264,30 @@ impl Session {
                     v.play(prompt);
                 }
             }
+        }
+    }
+
+    /// The patient's session ends: documents still printing (or resumed
+    /// after a restart that nobody came back for) wait for pickup at the
+    /// desk, recorded under their owner.
+    fn leave_documents_behind(&mut self) {
+        let mut j = lock(&self.journal);
+        let jobs: Vec<Uuid> = if std::mem::take(&mut self.resumed_unclaimed) {
+            self.jobs.clone()
+        } else {
+            let unfinished = j.unfinished_jobs().unwrap_or_default();
+            self.jobs
+                .iter()
+                .filter(|job| unfinished.contains(job))
+                .copied()
+                .collect()
+        };
+        if jobs.is_empty() {
+            return;
+        }
+        match j.record_left_behind(&jobs, Utc::now()) {
+            Ok(n) => tracing::info!(jobs = n, "documents left for pickup at the desk"),
+            Err(e) => tracing::error!(error = %e, "recording documents left behind"),
         }
     }
 

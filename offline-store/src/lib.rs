@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use cache::CacheStats;
 pub use outbox::Backlog;
-pub use print::{NewPart, NewPrintJob, PartState, PrintPart};
+pub use print::{NewPart, NewPrintJob, PartState, PrintBacklog, PrintPart};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

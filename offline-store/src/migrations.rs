@@ -78,6 +78,10 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (job_id, idx)
     );
     "#,
+    // 2: documents left for the desk to hand over (K15).
+    r#"
+    ALTER TABLE print_jobs ADD COLUMN left_behind_at TEXT;
+    "#,
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -15,7 +15,7 @@ pub struct Backlog {
     pub oldest_pending: Option<DateTime<Utc>>,
 }
 
-fn append(tx: &Transaction<'_>, body: &EventBody, now: DateTime<Utc>) -> Result<Event> {
+pub(crate) fn append(tx: &Transaction<'_>, body: &EventBody, now: DateTime<Utc>) -> Result<Event> {
     let id = Uuid::now_v7();
     let payload = body.payload();
     tx.execute(

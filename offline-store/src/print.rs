@@ -4,7 +4,8 @@
 //! knows exactly which part was in flight.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Transaction, params};
+use exam_protocol::{DocumentsWaiting, EventBody};
+use rusqlite::{OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 use crate::{Journal, Result, StoreError, ts};
@@ -90,6 +91,14 @@ pub(crate) fn insert_job(
     Ok(())
 }
 
+/// Print parts still to print, and since when the oldest waits (for the
+/// heartbeat: a paused printer shows on the staff page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PrintBacklog {
+    pub parts: u64,
+    pub oldest: Option<DateTime<Utc>>,
+}
+
 impl Journal {
     pub fn add_print_job(&mut self, job: &NewPrintJob, now: DateTime<Utc>) -> Result<()> {
         let tx = self.conn.transaction()?;
@@ -128,6 +137,61 @@ impl Journal {
             })
         })
         .collect()
+    }
+
+    /// Records that nobody was at the kiosk to take these jobs' documents
+    /// (the kiosk restarted, or the patient's session ended before they
+    /// printed): they still print, and an outbox event tells the desk they
+    /// wait for pickup under that person. Once per job; returns how many
+    /// were newly recorded.
+    pub fn record_left_behind(&mut self, jobs: &[Uuid], now: DateTime<Utc>) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        for job in jobs {
+            let row: Option<(String, String)> = tx
+                .query_row(
+                    "UPDATE print_jobs SET left_behind_at = ?2 WHERE id = ?1 AND left_behind_at IS NULL
+                     RETURNING person, kind",
+                    params![job.to_string(), ts(now)],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((person, kind)) = row {
+                crate::outbox::append(
+                    &tx,
+                    &EventBody::DocumentsWaiting(DocumentsWaiting {
+                        job_id: *job,
+                        booking_code: person,
+                        document: kind,
+                        since: now,
+                    }),
+                    now,
+                )?;
+                n += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Jobs with parts still to print.
+    pub fn unfinished_jobs(&self) -> Result<Vec<Uuid>> {
+        let mut jobs: Vec<Uuid> = self.unfinished_parts()?.iter().map(|p| p.job_id).collect();
+        jobs.dedup();
+        Ok(jobs)
+    }
+
+    pub fn print_backlog(&self) -> Result<PrintBacklog> {
+        let (parts, oldest): (i64, Option<String>) = self.conn.query_row(
+            "SELECT count(*), min(j.created_at) FROM print_parts p JOIN print_jobs j ON j.id = p.job_id
+             WHERE p.state IN ('pending', 'sending')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(PrintBacklog {
+            parts: parts as u64,
+            oldest: oldest.as_deref().map(crate::parse_ts).transpose()?,
+        })
     }
 
     /// Commits one part's new state; `sending` counts an attempt.
@@ -195,5 +259,41 @@ mod tests {
             j.set_part_state(job.id, 7, PartState::Done, Utc::now())
                 .is_err()
         );
+    }
+
+    #[test]
+    fn left_behind_documents_are_told_once_and_the_backlog_counts_parts() {
+        let mut j = Journal::open_in_memory_for_tests();
+        let job = NewPrintJob {
+            id: Uuid::now_v7(),
+            kind: "guide_sheet".into(),
+            person: "BK9".into(),
+            parts: vec![NewPart {
+                printer: "receipt".into(),
+                body: b"sheet".to_vec(),
+            }],
+        };
+        let t = Utc::now();
+        j.add_print_job(&job, t).unwrap();
+        let b = j.print_backlog().unwrap();
+        assert_eq!(b.parts, 1);
+        assert!(b.oldest.is_some());
+        assert_eq!(j.unfinished_jobs().unwrap(), vec![job.id]);
+        assert_eq!(
+            j.record_left_behind(&[job.id, Uuid::now_v7()], t).unwrap(),
+            1
+        );
+        assert_eq!(j.record_left_behind(&[job.id], t).unwrap(), 0);
+        let events = j.pending_events(10).unwrap();
+        assert_eq!(events.len(), 1);
+        match events[0].body().unwrap() {
+            EventBody::DocumentsWaiting(d) => {
+                assert_eq!((d.job_id, d.booking_code.as_str()), (job.id, "BK9"));
+                assert_eq!(d.document, "guide_sheet");
+            }
+            other => panic!("{other:?}"),
+        }
+        j.set_part_state(job.id, 0, PartState::Done, t).unwrap();
+        assert_eq!(j.print_backlog().unwrap(), PrintBacklog::default());
     }
 }

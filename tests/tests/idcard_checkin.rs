@@ -55,6 +55,7 @@ async fn a_card_on_the_reader_checks_the_patient_in() {
         },
         lookup_timeout: Duration::from_secs(2),
         receipt_printer: Some(format!("tcp://{printer_addr}")),
+        report_printer: None,
     })
     .await
     .unwrap();

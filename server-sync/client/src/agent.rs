@@ -156,7 +156,13 @@ impl SyncAgent {
     }
 
     pub async fn heartbeat(&self) -> Result<(), SyncError> {
-        let backlog = lock(&self.journal).backlog().map_err(store_err)?;
+        let (backlog, printing) = {
+            let j = lock(&self.journal);
+            (
+                j.backlog().map_err(store_err)?,
+                j.print_backlog().map_err(store_err)?,
+            )
+        };
         let devices = self
             .devices
             .lock()
@@ -168,6 +174,8 @@ impl SyncAgent {
             backlog: backlog.pending,
             oldest_unacked: backlog.oldest_pending,
             rejected: backlog.rejected,
+            print_waiting: printing.parts,
+            oldest_print_waiting: printing.oldest,
         };
         self.client.heartbeat(&hb).await.map(|_| ())
     }

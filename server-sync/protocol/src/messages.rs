@@ -38,6 +38,12 @@ pub struct Heartbeat {
     /// Events the server refused and the kiosk set aside (kept, not sent).
     #[serde(default)]
     pub rejected: u64,
+    /// Print parts journaled but not yet printed (a paused printer shows
+    /// here), and since when the oldest waits.
+    #[serde(default)]
+    pub print_waiting: u64,
+    #[serde(default)]
+    pub oldest_print_waiting: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,20 +69,24 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventBody {
     CheckIn(CheckIn),
+    DocumentsWaiting(DocumentsWaiting),
 }
 
 impl EventBody {
     pub const CHECK_IN: &'static str = "check_in";
+    pub const DOCUMENTS_WAITING: &'static str = "documents_waiting";
 
     pub fn kind(&self) -> &'static str {
         match self {
             EventBody::CheckIn(_) => Self::CHECK_IN,
+            EventBody::DocumentsWaiting(_) => Self::DOCUMENTS_WAITING,
         }
     }
 
     pub fn payload(&self) -> serde_json::Value {
         match self {
             EventBody::CheckIn(c) => serde_json::to_value(c).expect("serialisable"),
+            EventBody::DocumentsWaiting(d) => serde_json::to_value(d).expect("serialisable"),
         }
     }
 }
@@ -113,14 +123,18 @@ impl Event {
     }
 
     pub fn body(&self) -> Result<EventBody, EventError> {
+        let bad = |e: serde_json::Error| EventError::BadPayload {
+            id: self.id,
+            kind: self.kind.clone(),
+            reason: e.to_string(),
+        };
         match self.kind.as_str() {
             EventBody::CHECK_IN => serde_json::from_value(self.payload.clone())
                 .map(EventBody::CheckIn)
-                .map_err(|e| EventError::BadPayload {
-                    id: self.id,
-                    kind: self.kind.clone(),
-                    reason: e.to_string(),
-                }),
+                .map_err(bad),
+            EventBody::DOCUMENTS_WAITING => serde_json::from_value(self.payload.clone())
+                .map(EventBody::DocumentsWaiting)
+                .map_err(bad),
             other => Err(EventError::UnknownKind {
                 id: self.id,
                 kind: other.to_string(),
@@ -141,6 +155,19 @@ pub struct CheckIn {
     pub identified_by: String,
     pub checked_in_at: DateTime<Utc>,
     pub offline: bool,
+}
+
+/// Documents printed (or still printing) for a patient who was no longer at
+/// the kiosk: after a restart, or when their session ended first. They wait
+/// in the tray for the desk to hand over (K15).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentsWaiting {
+    pub job_id: Uuid,
+    pub booking_code: String,
+    /// "guide_sheet", "lab_labels", "fee_list", "report".
+    pub document: String,
+    pub since: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/password", get(password_page).post(change_password))
         .route("/registrations", get(registrations_page))
         .route("/registrations/stream", get(stream))
+        .route("/pickups/handed-over", post(hand_over))
         .route(
             "/static/staff.js",
             get(|| async {
@@ -349,6 +350,59 @@ struct KioskView {
     rejected: i64,
     devices: String,
     enrolled: bool,
+    /// Print parts waiting, and for how long ("3 · 4 min").
+    printing: String,
+    /// Parts have waited over two minutes: a paused printer needs staff.
+    printing_stuck: bool,
+}
+
+/// Documents in a kiosk's tray for a patient who left (masked person).
+struct PickupView {
+    job_id: String,
+    kiosk_id: String,
+    since: String,
+    name: String,
+    id_number: String,
+    booking_code: String,
+    document: &'static str,
+}
+
+fn document_name(kind: &str) -> &'static str {
+    match kind {
+        "guide_sheet" => "指引单",
+        "lab_labels" => "条码标签",
+        "fee_list" => "费用清单",
+        "report" => "体检报告",
+        _ => "单据",
+    }
+}
+
+#[derive(Deserialize)]
+struct HandOverForm {
+    csrf: String,
+    job_id: String,
+}
+
+/// The desk handed a patient the documents a kiosk printed after they left.
+async fn hand_over(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<HandOverForm>,
+) -> Response {
+    let u = match require_ready_user(&st, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if u.csrf != f.csrf {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    match st.db.hand_over(&f.job_id, &u.username, Utc::now()).await {
+        Ok(_) => Redirect::to("/registrations#pickups").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "hand over");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 #[derive(Template)]
@@ -360,6 +414,7 @@ struct RegistrationsPage {
     count: usize,
     newest: i64,
     kiosks: Vec<KioskView>,
+    pickups: Vec<PickupView>,
 }
 
 fn start_of_today() -> DateTime<Utc> {
@@ -378,9 +433,10 @@ async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> R
         Ok(u) => u,
         Err(r) => return r,
     };
-    let (Ok(rows), Ok(kiosks)) = (
+    let (Ok(rows), Ok(kiosks), Ok(pickups)) = (
         st.db.registrations(start_of_today(), 0, 500).await,
         st.db.kiosks().await,
+        st.db.pickups_waiting().await,
     ) else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
@@ -392,19 +448,48 @@ async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> R
             &format!("{} rows", rows.len()),
         )
         .await;
+    let local = |t: DateTime<Utc>| {
+        t.with_timezone(&exam_domain::centre_offset())
+            .format("%H:%M:%S")
+            .to_string()
+    };
+    let now = Utc::now();
+    let pickups = pickups
+        .into_iter()
+        .map(|p| PickupView {
+            since: local(p.since),
+            name: p.name.as_deref().map(mask::name).unwrap_or_default(),
+            id_number: p
+                .id_number
+                .as_deref()
+                .map(mask::id_number)
+                .unwrap_or_default(),
+            document: document_name(&p.document),
+            job_id: p.job_id,
+            kiosk_id: p.kiosk_id,
+            booking_code: p.booking_code,
+        })
+        .collect();
     let kiosks = kiosks
         .into_iter()
         .map(|k| KioskView {
+            printing_stuck: k.print_waiting.unwrap_or(0) > 0
+                && k.print_waiting_since
+                    .as_deref()
+                    .and_then(|t| crate::db::parse_ts(t).ok())
+                    .is_some_and(|t| now - t > Duration::minutes(2)),
+            printing: match (k.print_waiting, k.print_waiting_since.as_deref()) {
+                (Some(n), Some(t)) if n > 0 => crate::db::parse_ts(t)
+                    .map_or(n.to_string(), |t| format!("{n} · {}", human_delay(now - t))),
+                (Some(n), _) => n.to_string(),
+                (None, _) => "—".into(),
+            },
             enrolled: k.public_key.is_some(),
             last_seen: k
                 .last_seen
                 .as_deref()
                 .and_then(|t| crate::db::parse_ts(t).ok())
-                .map_or("—".into(), |t| {
-                    t.with_timezone(&exam_domain::centre_offset())
-                        .format("%H:%M:%S")
-                        .to_string()
-                }),
+                .map_or("—".into(), local),
             backlog: k.backlog.map_or("—".into(), |b| b.to_string()),
             devices: device_summary(k.devices.as_deref()),
             rejected: k.rejected.unwrap_or(0),
@@ -421,6 +506,7 @@ async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> R
             rows: rows.iter().map(RowView::from).collect(),
         },
         kiosks,
+        pickups,
     })
 }
 

@@ -83,7 +83,20 @@ async fn first_login_forces_a_password_change_and_pages_are_masked(h: &Harness) 
             offline: false,
         }),
     );
-    client.push(&[ev]).await.unwrap();
+    // The kiosk restarted before the patient took the sheet: it waits.
+    let job = Uuid::now_v7();
+    let waiting = Event::new(
+        Uuid::now_v7(),
+        2,
+        Utc::now(),
+        &EventBody::DocumentsWaiting(exam_protocol::DocumentsWaiting {
+            job_id: job,
+            booking_code: rec.booking.code.clone(),
+            document: "guide_sheet".into(),
+            since: Utc::now(),
+        }),
+    );
+    client.push(&[ev, waiting]).await.unwrap();
 
     let r = get(h, "/registrations", None).await;
     assert_eq!((r.status().as_u16(), location(&r)), (303, "/login"));
@@ -200,8 +213,38 @@ async fn first_login_forces_a_password_change_and_pages_are_masked(h: &Harness) 
     }
     assert!(html.contains(&rec.booking.code));
 
-    // Signing out ends the session on the server.
+    // The sheet waits for pickup, masked like the rows; the desk hands it
+    // over (a forged form changes nothing).
     let csrf = csrf_of(&html);
+    assert!(html.contains("待领取单据") && html.contains(&job.to_string()));
+    let r = post_form(
+        h,
+        "/pickups/handed-over",
+        Some(&cookie),
+        &[("csrf", "forged"), ("job_id", &job.to_string())],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(h.db().pickups_waiting().await.unwrap().len(), 1);
+    let r = post_form(
+        h,
+        "/pickups/handed-over",
+        Some(&cookie),
+        &[("csrf", &csrf), ("job_id", &job.to_string())],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let html = get(h, "/registrations", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains(&job.to_string()),
+        "handed over: off the list"
+    );
+
+    // Signing out ends the session on the server.
     post_form(h, "/logout", Some(&cookie), &[("csrf", &csrf)]).await;
     assert_eq!(
         location(&get(h, "/registrations", Some(&cookie)).await),

@@ -18,6 +18,7 @@ on_both_stores!(
     enrolment_secret_works_once,
     pull_follows_changes_and_lookup_finds_every_way,
     heartbeat_shows_in_metrics,
+    documents_left_behind_wait_for_the_desk_once,
 );
 
 async fn bookings(h: &Harness, key: &KioskKey) -> Vec<BookingRecord> {
@@ -407,6 +408,8 @@ async fn heartbeat_shows_in_metrics(h: &Harness) {
             backlog: 3,
             oldest_unacked: None,
             rejected: 2,
+            print_waiting: 4,
+            oldest_print_waiting: Some(chrono::Utc::now()),
         })
         .await
         .unwrap();
@@ -433,4 +436,46 @@ async fn heartbeat_shows_in_metrics(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(health.status().as_u16(), 200);
+}
+
+async fn documents_left_behind_wait_for_the_desk_once(h: &Harness) {
+    let key = h.kiosk("K-8").await;
+    let recs = bookings(h, &key).await;
+    let check_in = check_in_event(&recs[0], 1);
+    let job = Uuid::now_v7();
+    let waiting = Event::new(
+        Uuid::now_v7(),
+        2,
+        Utc::now(),
+        &EventBody::DocumentsWaiting(exam_protocol::DocumentsWaiting {
+            job_id: job,
+            booking_code: recs[0].booking.code.clone(),
+            document: "guide_sheet".into(),
+            since: Utc::now(),
+        }),
+    );
+    let (s, v) = push(h, &key, &[&check_in, &waiting, &waiting]).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(statuses(&v), ["accepted", "accepted", "duplicate"]);
+    let list = h.db().pickups_waiting().await.unwrap();
+    assert_eq!(list.len(), 1);
+    let p = &list[0];
+    assert_eq!(
+        (p.job_id.as_str(), p.kiosk_id.as_str()),
+        (job.to_string().as_str(), "K-8")
+    );
+    assert_eq!(p.name.as_deref(), Some(recs[0].person.name.as_str()));
+    // Handed over once; the second click changes nothing.
+    let db = h.db();
+    assert!(
+        db.hand_over(&job.to_string(), "desk1", Utc::now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.hand_over(&job.to_string(), "desk1", Utc::now())
+            .await
+            .unwrap()
+    );
+    assert!(db.pickups_waiting().await.unwrap().is_empty());
 }

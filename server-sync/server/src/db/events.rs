@@ -51,6 +51,9 @@ impl Db {
                     EventBody::CheckIn(c) => {
                         register_check_in(&mut tx, kiosk_id, event, c, now).await?
                     }
+                    EventBody::DocumentsWaiting(d) => {
+                        super::pickups::record(&mut tx, kiosk_id, event, d).await?
+                    }
                 }
                 out.accepted += 1;
                 AckStatus::Accepted

@@ -20,6 +20,9 @@ pub struct KioskRow {
     pub devices: Option<String>,
     /// Events the kiosk set aside because this server refused them.
     pub rejected: Option<i64>,
+    /// Print parts waiting at the kiosk, and since when the oldest waits.
+    pub print_waiting: Option<i64>,
+    pub print_waiting_since: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +99,7 @@ impl Db {
     }
 
     pub async fn kiosk(&self, id: &str) -> Result<Option<KioskRow>> {
-        let row = sqlx::query("SELECT id, campus, zone, public_key, last_seen, app_version, backlog, devices, rejected FROM kiosks WHERE id = $1")
+        let row = sqlx::query("SELECT id, campus, zone, public_key, last_seen, app_version, backlog, devices, rejected, print_waiting, print_waiting_since FROM kiosks WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -104,7 +107,7 @@ impl Db {
     }
 
     pub async fn kiosks(&self) -> Result<Vec<KioskRow>> {
-        let rows = sqlx::query("SELECT id, campus, zone, public_key, last_seen, app_version, backlog, devices, rejected FROM kiosks ORDER BY id")
+        let rows = sqlx::query("SELECT id, campus, zone, public_key, last_seen, app_version, backlog, devices, rejected, print_waiting, print_waiting_since FROM kiosks ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(kiosk_row).collect()
@@ -137,13 +140,18 @@ impl Db {
         hb: &Heartbeat,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE kiosks SET last_seen = $2, app_version = $3, backlog = $4, devices = $5, rejected = $6 WHERE id = $1")
+        sqlx::query(
+            "UPDATE kiosks SET last_seen = $2, app_version = $3, backlog = $4, devices = $5, rejected = $6,
+               print_waiting = $7, print_waiting_since = $8 WHERE id = $1",
+        )
             .bind(kiosk_id)
             .bind(ts(now))
             .bind(&hb.app_version)
             .bind(hb.backlog as i64)
             .bind(serde_json::to_string(&hb.devices).unwrap_or_default())
             .bind(hb.rejected as i64)
+            .bind(hb.print_waiting as i64)
+            .bind(hb.oldest_print_waiting.map(ts))
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -161,5 +169,7 @@ fn kiosk_row(r: &sqlx::any::AnyRow) -> Result<KioskRow> {
         backlog: r.try_get("backlog")?,
         devices: r.try_get("devices")?,
         rejected: r.try_get("rejected")?,
+        print_waiting: r.try_get("print_waiting")?,
+        print_waiting_since: r.try_get("print_waiting_since")?,
     })
 }

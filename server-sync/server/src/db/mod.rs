@@ -9,6 +9,7 @@
 mod bookings;
 mod events;
 mod kiosks;
+mod pickups;
 mod staff;
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -21,6 +22,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 pub use bookings::ChangesPage;
 pub use events::PushOutcome;
 pub use kiosks::{EnrolError, KioskRow};
+pub use pickups::PickupRow;
 pub use staff::{CountTable, LoginOutcome, RegistrationRow, SessionUser, StaffUser};
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "kiosk rejected events",
         include_str!("../../migrations/0002_kiosk_rejected.sql"),
+    ),
+    (
+        3,
+        "print backlog and pickups",
+        include_str!("../../migrations/0003_print_pickups.sql"),
     ),
 ];
 
