@@ -143,7 +143,10 @@ pub fn print_pending<T: Read + Write>(
         if !ready.ready() {
             return Err(PrintError::NotReady(ready).into());
         }
-        lock(journal).set_part_state(part.job_id, part.idx, PartState::Sending, Utc::now())?;
+        // Staff may have moved it to another kiosk since the list was read.
+        if !lock(journal).claim_part(part.job_id, part.idx, Utc::now())? {
+            continue;
+        }
         let body = if reprint {
             [reprint_mark(), part.body].concat()
         } else {

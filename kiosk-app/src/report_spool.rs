@@ -75,12 +75,10 @@ pub fn print_reports(
         let job = match resume(part.state, &earlier) {
             Resume::Follow(j) => j,
             Resume::Submit => {
-                lock(journal).set_part_state(
-                    part.job_id,
-                    part.idx,
-                    PartState::Sending,
-                    Utc::now(),
-                )?;
+                // Staff may have moved it to another kiosk meanwhile.
+                if !lock(journal).claim_part(part.job_id, part.idx, Utc::now())? {
+                    continue;
+                }
                 let id = printer.submit(&name, &part.body)?;
                 printer.job(id)?
             }

@@ -10,6 +10,7 @@
 
 mod cache;
 mod migrations;
+mod moves;
 mod outbox;
 mod print;
 

@@ -78,9 +78,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (job_id, idx)
     );
     "#,
-    // 2: documents left for the desk to hand over (K15).
+    // 2: documents left for the desk to hand over, and jobs moved by staff
+    // to another kiosk (K15).
     r#"
     ALTER TABLE print_jobs ADD COLUMN left_behind_at TEXT;
+    ALTER TABLE print_jobs ADD COLUMN moved_to TEXT;
     "#,
 ];
 

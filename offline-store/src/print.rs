@@ -194,6 +194,17 @@ impl Journal {
         })
     }
 
+    /// Takes a part for printing (`sending`, counting an attempt) if it is
+    /// still to print here: false when it was moved away meanwhile.
+    pub fn claim_part(&mut self, job: Uuid, idx: i64, now: DateTime<Utc>) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE print_parts SET state = 'sending', updated_at = ?3, attempts = attempts + 1
+             WHERE job_id = ?1 AND idx = ?2 AND state IN ('pending', 'sending')",
+            params![job.to_string(), idx, ts(now)],
+        )?;
+        Ok(n == 1)
+    }
+
     /// Commits one part's new state; `sending` counts an attempt.
     pub fn set_part_state(
         &mut self,

@@ -177,7 +177,34 @@ impl SyncAgent {
             print_waiting: printing.parts,
             oldest_print_waiting: printing.oldest,
         };
-        self.client.heartbeat(&hb).await.map(|_| ())
+        let answer = self.client.heartbeat(&hb).await?;
+        self.carry_out_moves(&answer);
+        Ok(())
+    }
+
+    /// Print jobs staff moved (K15): release ours to the other kiosk, take
+    /// those moved here. The events that say so go out with the next push.
+    fn carry_out_moves(&self, answer: &exam_protocol::HeartbeatResponse) {
+        let now = Utc::now();
+        let mut j = lock(&self.journal);
+        if let Some(order) = &answer.release_printing {
+            match j.release_for_move(order, now) {
+                Ok(Some(_)) => {
+                    tracing::info!(to = %order.to_kiosk, "print jobs released to another kiosk")
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "releasing print jobs"),
+            }
+        }
+        for m in &answer.incoming_printing {
+            match j.accept_moved(m, now) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(from = %m.from_kiosk, jobs = n, "print jobs moved here"),
+                Err(e) => {
+                    tracing::error!(error = %e, from = %m.from_kiosk, "refusing moved print jobs")
+                }
+            }
+        }
     }
 
     /// Runs until `shutdown` turns true.

@@ -6,8 +6,10 @@
 
 pub mod auth;
 mod messages;
+mod moves;
 
 pub use messages::*;
+pub use moves::*;
 
 /// Bumped on incompatible changes; the server answers 400 to other versions.
 pub const PROTOCOL_VERSION: u32 = 1;

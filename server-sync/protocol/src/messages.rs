@@ -49,6 +49,12 @@ pub struct Heartbeat {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HeartbeatResponse {
     pub server_time: DateTime<Utc>,
+    /// Staff moved this kiosk's waiting documents elsewhere.
+    #[serde(default)]
+    pub release_printing: Option<crate::MoveOrder>,
+    /// Documents moved here from other kiosks, until confirmed.
+    #[serde(default)]
+    pub incoming_printing: Vec<crate::IncomingMove>,
 }
 
 /// One journaled fact as it travels: the kind stays a string on the wire so
@@ -70,16 +76,22 @@ pub struct Event {
 pub enum EventBody {
     CheckIn(CheckIn),
     DocumentsWaiting(DocumentsWaiting),
+    PrintReleased(crate::PrintReleased),
+    PrintAccepted(crate::PrintAccepted),
 }
 
 impl EventBody {
     pub const CHECK_IN: &'static str = "check_in";
     pub const DOCUMENTS_WAITING: &'static str = "documents_waiting";
+    pub const PRINT_RELEASED: &'static str = "print_released";
+    pub const PRINT_ACCEPTED: &'static str = "print_accepted";
 
     pub fn kind(&self) -> &'static str {
         match self {
             EventBody::CheckIn(_) => Self::CHECK_IN,
             EventBody::DocumentsWaiting(_) => Self::DOCUMENTS_WAITING,
+            EventBody::PrintReleased(_) => Self::PRINT_RELEASED,
+            EventBody::PrintAccepted(_) => Self::PRINT_ACCEPTED,
         }
     }
 
@@ -87,6 +99,8 @@ impl EventBody {
         match self {
             EventBody::CheckIn(c) => serde_json::to_value(c).expect("serialisable"),
             EventBody::DocumentsWaiting(d) => serde_json::to_value(d).expect("serialisable"),
+            EventBody::PrintReleased(r) => serde_json::to_value(r).expect("serialisable"),
+            EventBody::PrintAccepted(a) => serde_json::to_value(a).expect("serialisable"),
         }
     }
 }
@@ -134,6 +148,12 @@ impl Event {
                 .map_err(bad),
             EventBody::DOCUMENTS_WAITING => serde_json::from_value(self.payload.clone())
                 .map(EventBody::DocumentsWaiting)
+                .map_err(bad),
+            EventBody::PRINT_RELEASED => serde_json::from_value(self.payload.clone())
+                .map(EventBody::PrintReleased)
+                .map_err(bad),
+            EventBody::PRINT_ACCEPTED => serde_json::from_value(self.payload.clone())
+                .map(EventBody::PrintAccepted)
                 .map_err(bad),
             other => Err(EventError::UnknownKind {
                 id: self.id,

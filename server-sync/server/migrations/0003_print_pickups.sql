@@ -15,3 +15,19 @@ CREATE TABLE pickups (
     handed_over_by TEXT
 );
 CREATE INDEX pickups_waiting ON pickups(since) WHERE handed_over_at IS NULL;
+
+-- Waiting documents moved by staff from one kiosk to another: requested
+-- (the source kiosk has not answered yet), released (the source gave up its
+-- jobs, carried here until the target confirms), delivered (payload gone).
+CREATE TABLE print_moves (
+    id           BIGINT PRIMARY KEY,
+    from_kiosk   TEXT NOT NULL REFERENCES kiosks(id),
+    to_kiosk     TEXT NOT NULL REFERENCES kiosks(id),
+    requested_by TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    jobs         TEXT,
+    released_at  TEXT,
+    delivered_at TEXT
+);
+CREATE INDEX print_moves_open ON print_moves(from_kiosk, to_kiosk) WHERE state <> 'delivered';

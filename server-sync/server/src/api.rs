@@ -150,8 +150,11 @@ async fn heartbeat(
     let hb: Heartbeat = parse(&st, &s.body)?;
     st.db.heartbeat(&s.kiosk.id, &hb, Utc::now()).await?;
     Metrics::inc(&st.metrics.heartbeats);
+    let (release_printing, incoming_printing) = st.db.moves_for(&s.kiosk.id).await?;
     Ok(Json(HeartbeatResponse {
         server_time: Utc::now(),
+        release_printing,
+        incoming_printing,
     }))
 }
 

@@ -19,6 +19,7 @@ on_both_stores!(
     pull_follows_changes_and_lookup_finds_every_way,
     heartbeat_shows_in_metrics,
     documents_left_behind_wait_for_the_desk_once,
+    staff_moves_travel_through_heartbeats_and_close_once,
 );
 
 async fn bookings(h: &Harness, key: &KioskKey) -> Vec<BookingRecord> {
@@ -478,4 +479,88 @@ async fn documents_left_behind_wait_for_the_desk_once(h: &Harness) {
             .unwrap()
     );
     assert!(db.pickups_waiting().await.unwrap().is_empty());
+}
+
+async fn staff_moves_travel_through_heartbeats_and_close_once(h: &Harness) {
+    use exam_protocol::{MoveOrder, MovedJob, MovedPart, PrintAccepted, PrintReleased};
+    let (ka, kb) = (h.kiosk("K-MA").await, h.kiosk("K-MB").await);
+    let db = h.db();
+    let id = db
+        .request_move("K-MA", "K-MB", "desk1", Utc::now())
+        .await
+        .unwrap();
+    assert!(matches!(
+        db.request_move("K-MA", "K-MB", "desk1", Utc::now()).await,
+        Err(exam_server::db::MoveError::AlreadyMoving(_))
+    ));
+    let (ca, cb) = (
+        sync_client::SyncClient::new(&h.url, ka.clone()),
+        sync_client::SyncClient::new(&h.url, kb.clone()),
+    );
+    let hb = exam_protocol::Heartbeat {
+        app_version: "t".into(),
+        devices: vec![],
+        backlog: 0,
+        oldest_unacked: None,
+        rejected: 0,
+        print_waiting: 1,
+        oldest_print_waiting: None,
+    };
+    let order = ca.heartbeat(&hb).await.unwrap().release_printing;
+    assert_eq!(
+        order,
+        Some(MoveOrder {
+            move_id: id,
+            to_kiosk: "K-MB".into()
+        })
+    );
+    assert!(
+        cb.heartbeat(&hb)
+            .await
+            .unwrap()
+            .incoming_printing
+            .is_empty()
+    );
+    let job = MovedJob {
+        job_id: Uuid::now_v7(),
+        kind: "guide_sheet".into(),
+        person: "BK1".into(),
+        parts: vec![MovedPart::new(0, "receipt", b"\x1b@sheet", true)],
+    };
+    let released = EventBody::PrintReleased(PrintReleased {
+        move_id: id,
+        to_kiosk: "K-MB".into(),
+        jobs: vec![job.clone()],
+    });
+    // Only the source kiosk can release its move.
+    let forged = Event::new(Uuid::now_v7(), 1, Utc::now(), &released);
+    assert_eq!(push(h, &kb, &[&forged]).await.0, 200);
+    assert!(
+        cb.heartbeat(&hb)
+            .await
+            .unwrap()
+            .incoming_printing
+            .is_empty()
+    );
+    let ev = Event::new(Uuid::now_v7(), 1, Utc::now(), &released);
+    assert_eq!(push(h, &ka, &[&ev]).await.0, 200);
+    let incoming = cb.heartbeat(&hb).await.unwrap().incoming_printing;
+    assert_eq!(incoming.len(), 1);
+    assert_eq!(
+        (incoming[0].move_id, incoming[0].jobs.clone()),
+        (id, vec![job])
+    );
+    assert_eq!(incoming[0].jobs[0].parts[0].bytes().unwrap(), b"\x1b@sheet");
+    assert!(ca.heartbeat(&hb).await.unwrap().release_printing.is_none());
+    let accepted = EventBody::PrintAccepted(PrintAccepted { move_id: id });
+    let ev = Event::new(Uuid::now_v7(), 2, Utc::now(), &accepted);
+    assert_eq!(push(h, &kb, &[&ev]).await.0, 200);
+    assert!(
+        cb.heartbeat(&hb)
+            .await
+            .unwrap()
+            .incoming_printing
+            .is_empty()
+    );
+    assert!(db.open_moves().await.unwrap().is_empty());
 }

@@ -54,6 +54,12 @@ impl Db {
                     EventBody::DocumentsWaiting(d) => {
                         super::pickups::record(&mut tx, kiosk_id, event, d).await?
                     }
+                    EventBody::PrintReleased(r) => {
+                        super::moves::released(&mut tx, kiosk_id, r, now).await?
+                    }
+                    EventBody::PrintAccepted(a) => {
+                        super::moves::accepted(&mut tx, kiosk_id, a.move_id, now).await?
+                    }
                 }
                 out.accepted += 1;
                 AckStatus::Accepted

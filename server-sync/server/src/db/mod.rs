@@ -9,6 +9,7 @@
 mod bookings;
 mod events;
 mod kiosks;
+mod moves;
 mod pickups;
 mod staff;
 
@@ -22,6 +23,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 pub use bookings::ChangesPage;
 pub use events::PushOutcome;
 pub use kiosks::{EnrolError, KioskRow};
+pub use moves::{MoveError, OpenMove};
 pub use pickups::PickupRow;
 pub use staff::{CountTable, LoginOutcome, RegistrationRow, SessionUser, StaffUser};
 

@@ -20,7 +20,8 @@ pub struct PickupRow {
     pub id_number: Option<String>,
 }
 
-/// Records one kiosk's report (an event applied once, by event id).
+/// Records one kiosk's report (an event applied once, by event id). Moved
+/// documents are reported again by the kiosk that prints them: they wait there.
 pub(crate) async fn record(
     tx: &mut Transaction<'_, Any>,
     kiosk_id: &str,
@@ -29,7 +30,9 @@ pub(crate) async fn record(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO pickups(job_id, event_id, kiosk_id, booking_code, document, since)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (job_id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (job_id) DO UPDATE SET kiosk_id = excluded.kiosk_id, since = excluded.since
+           WHERE pickups.handed_over_at IS NULL",
     )
     .bind(d.job_id.to_string())
     .bind(event.id.to_string())

@@ -20,6 +20,10 @@ use crate::db::{LoginOutcome, RegistrationRow, SessionUser};
 use crate::metrics::Metrics;
 use crate::{AppState, password};
 
+mod printing;
+
+use printing::PickupView;
+
 const COOKIE: &str = "exam_sid";
 
 pub fn routes() -> Router<AppState> {
@@ -30,13 +34,14 @@ pub fn routes() -> Router<AppState> {
         .route("/password", get(password_page).post(change_password))
         .route("/registrations", get(registrations_page))
         .route("/registrations/stream", get(stream))
-        .route("/pickups/handed-over", post(hand_over))
+        .route("/pickups/handed-over", post(printing::hand_over))
+        .route("/kiosks/move-printing", post(printing::move_printing))
         .route(
             "/static/staff.js",
             get(|| async {
                 (
                     [(header::CONTENT_TYPE, "text/javascript")],
-                    include_str!("../static/staff.js"),
+                    include_str!("../../static/staff.js"),
                 )
             }),
         )
@@ -45,7 +50,7 @@ pub fn routes() -> Router<AppState> {
             get(|| async {
                 (
                     [(header::CONTENT_TYPE, "text/css")],
-                    include_str!("../static/staff.css"),
+                    include_str!("../../static/staff.css"),
                 )
             }),
         )
@@ -354,55 +359,10 @@ struct KioskView {
     printing: String,
     /// Parts have waited over two minutes: a paused printer needs staff.
     printing_stuck: bool,
-}
-
-/// Documents in a kiosk's tray for a patient who left (masked person).
-struct PickupView {
-    job_id: String,
-    kiosk_id: String,
-    since: String,
-    name: String,
-    id_number: String,
-    booking_code: String,
-    document: &'static str,
-}
-
-fn document_name(kind: &str) -> &'static str {
-    match kind {
-        "guide_sheet" => "指引单",
-        "lab_labels" => "条码标签",
-        "fee_list" => "费用清单",
-        "report" => "体检报告",
-        _ => "单据",
-    }
-}
-
-#[derive(Deserialize)]
-struct HandOverForm {
-    csrf: String,
-    job_id: String,
-}
-
-/// The desk handed a patient the documents a kiosk printed after they left.
-async fn hand_over(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Form(f): Form<HandOverForm>,
-) -> Response {
-    let u = match require_ready_user(&st, &headers).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    if u.csrf != f.csrf {
-        return StatusCode::FORBIDDEN.into_response();
-    }
-    match st.db.hand_over(&f.job_id, &u.username, Utc::now()).await {
-        Ok(_) => Redirect::to("/registrations#pickups").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "hand over");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
-    }
+    /// An open move of this kiosk's waiting documents ("→ K-02 (…)").
+    moving: Option<String>,
+    /// Kiosks of the same campus the waiting documents could move to.
+    move_to: Vec<String>,
 }
 
 #[derive(Template)]
@@ -433,10 +393,11 @@ async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> R
         Ok(u) => u,
         Err(r) => return r,
     };
-    let (Ok(rows), Ok(kiosks), Ok(pickups)) = (
+    let (Ok(rows), Ok(kiosks), Ok(pickups), Ok(moves)) = (
         st.db.registrations(start_of_today(), 0, 500).await,
         st.db.kiosks().await,
         st.db.pickups_waiting().await,
+        st.db.open_moves().await,
     ) else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
@@ -456,23 +417,28 @@ async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> R
     let now = Utc::now();
     let pickups = pickups
         .into_iter()
-        .map(|p| PickupView {
-            since: local(p.since),
-            name: p.name.as_deref().map(mask::name).unwrap_or_default(),
-            id_number: p
-                .id_number
-                .as_deref()
-                .map(mask::id_number)
-                .unwrap_or_default(),
-            document: document_name(&p.document),
-            job_id: p.job_id,
-            kiosk_id: p.kiosk_id,
-            booking_code: p.booking_code,
-        })
+        .map(|p| PickupView::new(p, local))
+        .collect();
+    let campus_of: Vec<(String, String)> = kiosks
+        .iter()
+        .map(|k| (k.id.clone(), k.campus.clone()))
         .collect();
     let kiosks = kiosks
         .into_iter()
         .map(|k| KioskView {
+            moving: moves.iter().find(|m| m.from_kiosk == k.id).map(|m| {
+                let state = if m.state == "requested" {
+                    "待自助机响应"
+                } else {
+                    "已交出，等待接收"
+                };
+                format!("→ {} ({state})", m.to_kiosk)
+            }),
+            move_to: campus_of
+                .iter()
+                .filter(|(id, campus)| *id != k.id && *campus == k.campus)
+                .map(|(id, _)| id.clone())
+                .collect(),
             printing_stuck: k.print_waiting.unwrap_or(0) > 0
                 && k.print_waiting_since
                     .as_deref()

@@ -1,0 +1,267 @@
+//! Print jobs moved between kiosks by staff (K15). The source releases its
+//! unfinished parts (they will not print here) in the same transaction as
+//! the event that carries them; the target journals them with the event
+//! that confirms. Both are done once per move, whatever the heartbeats
+//! repeat.
+
+use chrono::{DateTime, Utc};
+use exam_protocol::{
+    DocumentsWaiting, Event, EventBody, IncomingMove, MoveOrder, MovedJob, MovedPart,
+    PrintAccepted, PrintReleased,
+};
+use rusqlite::{OptionalExtension, Transaction, params};
+use uuid::Uuid;
+
+use crate::outbox::append;
+use crate::{Journal, Result, StoreError, ts};
+
+fn done_before(tx: &Transaction<'_>, key: &str) -> Result<bool> {
+    Ok(tx
+        .query_row("SELECT 1 FROM settings WHERE key = ?1", [key], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn mark_done(tx: &Transaction<'_>, key: &str, now: DateTime<Utc>) -> Result<()> {
+    tx.execute(
+        "INSERT INTO settings(key, value) VALUES (?1, ?2)",
+        params![key, ts(now)],
+    )?;
+    Ok(())
+}
+
+impl Journal {
+    /// Gives up every unfinished part to the order's kiosk: the parts end
+    /// `failed` here (with the job's `moved_to`), and one outbox event carries
+    /// them, parts that were `sending` as reprints. None when this move was
+    /// released before.
+    pub fn release_for_move(
+        &mut self,
+        order: &MoveOrder,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Event>> {
+        let tx = self.conn.transaction()?;
+        let key = format!("print_move_released:{}", order.move_id);
+        if done_before(&tx, &key)? {
+            return Ok(None);
+        }
+        let mut jobs: Vec<MovedJob> = Vec::new();
+        {
+            let mut stmt = tx.prepare(
+                "SELECT j.id, j.kind, j.person, p.idx, p.printer, p.body, p.state
+                 FROM print_parts p JOIN print_jobs j ON j.id = p.job_id
+                 WHERE p.state IN ('pending', 'sending') ORDER BY j.created_at, j.id, p.idx",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let id: String = r.get(0)?;
+                let job_id = Uuid::parse_str(&id)
+                    .map_err(|e| StoreError::Corrupt(format!("job id {id:?}: {e}")))?;
+                let part = MovedPart::new(
+                    r.get(3)?,
+                    &r.get::<_, String>(4)?,
+                    &r.get::<_, Vec<u8>>(5)?,
+                    r.get::<_, String>(6)? == "sending",
+                );
+                match jobs.last_mut() {
+                    Some(j) if j.job_id == job_id => j.parts.push(part),
+                    _ => jobs.push(MovedJob {
+                        job_id,
+                        kind: r.get(1)?,
+                        person: r.get(2)?,
+                        parts: vec![part],
+                    }),
+                }
+            }
+        }
+        for job in &jobs {
+            tx.execute(
+                "UPDATE print_parts SET state = 'failed', updated_at = ?2
+                 WHERE job_id = ?1 AND state IN ('pending', 'sending')",
+                params![job.job_id.to_string(), ts(now)],
+            )?;
+            tx.execute(
+                "UPDATE print_jobs SET moved_to = ?2, finished_at = ?3 WHERE id = ?1",
+                params![job.job_id.to_string(), order.to_kiosk, ts(now)],
+            )?;
+        }
+        let event = append(
+            &tx,
+            &EventBody::PrintReleased(PrintReleased {
+                move_id: order.move_id,
+                to_kiosk: order.to_kiosk.clone(),
+                jobs,
+            }),
+            now,
+        )?;
+        mark_done(&tx, &key, now)?;
+        tx.commit()?;
+        Ok(Some(event))
+    }
+
+    /// Journals jobs moved here: they print like this kiosk's own (reprints
+    /// under the mark), wait for pickup under their owner, and one event
+    /// confirms the move. Returns how many jobs were taken (0 when this move
+    /// was taken before).
+    pub fn accept_moved(&mut self, m: &IncomingMove, now: DateTime<Utc>) -> Result<usize> {
+        // Decode everything first: a garbled move is refused whole.
+        let mut parts = Vec::new();
+        for job in &m.jobs {
+            for p in &job.parts {
+                let body = p.bytes().map_err(|e| {
+                    StoreError::Corrupt(format!("moved part {}/{}: {e}", job.job_id, p.idx))
+                })?;
+                parts.push((job, p, body));
+            }
+        }
+        let tx = self.conn.transaction()?;
+        let key = format!("print_move_accepted:{}", m.move_id);
+        if done_before(&tx, &key)? {
+            return Ok(0);
+        }
+        for job in &m.jobs {
+            tx.execute(
+                "INSERT INTO print_jobs(id, kind, person, created_at, left_behind_at) VALUES (?1, ?2, ?3, ?4, ?4)
+                 ON CONFLICT(id) DO UPDATE SET moved_to = NULL, finished_at = NULL, left_behind_at = ?4",
+                params![job.job_id.to_string(), job.kind, job.person, ts(now)],
+            )?;
+            append(
+                &tx,
+                &EventBody::DocumentsWaiting(DocumentsWaiting {
+                    job_id: job.job_id,
+                    booking_code: job.person.clone(),
+                    document: job.kind.clone(),
+                    since: now,
+                }),
+                now,
+            )?;
+        }
+        for (job, p, body) in &parts {
+            tx.execute(
+                "INSERT INTO print_parts(job_id, idx, printer, body, state, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(job_id, idx) DO UPDATE SET body = excluded.body, state = excluded.state,
+                   updated_at = excluded.updated_at",
+                params![
+                    job.job_id.to_string(),
+                    p.idx,
+                    p.printer,
+                    body,
+                    if p.reprint { "sending" } else { "pending" },
+                    ts(now)
+                ],
+            )?;
+        }
+        append(
+            &tx,
+            &EventBody::PrintAccepted(PrintAccepted { move_id: m.move_id }),
+            now,
+        )?;
+        mark_done(&tx, &key, now)?;
+        tx.commit()?;
+        Ok(m.jobs.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{NewPart, NewPrintJob, PartState};
+
+    fn job(person: &str, parts: usize) -> NewPrintJob {
+        NewPrintJob {
+            id: Uuid::now_v7(),
+            kind: "guide_sheet".into(),
+            person: person.into(),
+            parts: (0..parts)
+                .map(|i| NewPart {
+                    printer: "receipt".into(),
+                    body: format!("{person} part {i}").into_bytes(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_move_takes_the_unfinished_parts_once_and_reprints_the_one_in_flight() {
+        let (mut a, mut b) = (
+            Journal::open_in_memory_for_tests(),
+            Journal::open_in_memory_for_tests(),
+        );
+        let now = Utc::now();
+        let (j1, j2) = (job("BK1", 3), job("BK2", 1));
+        a.add_print_job(&j1, now).unwrap();
+        a.add_print_job(&j2, now).unwrap();
+        a.set_part_state(j1.id, 0, PartState::Done, now).unwrap();
+        a.set_part_state(j1.id, 1, PartState::Sending, now).unwrap();
+        let order = MoveOrder {
+            move_id: 7,
+            to_kiosk: "K-B".into(),
+        };
+        let ev = a.release_for_move(&order, now).unwrap().expect("released");
+        assert!(a.release_for_move(&order, now).unwrap().is_none(), "once");
+        assert!(
+            a.unfinished_parts().unwrap().is_empty(),
+            "nothing prints here"
+        );
+        let EventBody::PrintReleased(r) = ev.body().unwrap() else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(r.jobs.len(), 2);
+        let moved: Vec<(i64, bool)> = r.jobs[0].parts.iter().map(|p| (p.idx, p.reprint)).collect();
+        assert_eq!(moved, [(1, true), (2, false)], "done part 0 stays behind");
+
+        let incoming = IncomingMove {
+            move_id: 7,
+            from_kiosk: "K-A".into(),
+            jobs: r.jobs,
+        };
+        assert_eq!(b.accept_moved(&incoming, now).unwrap(), 2);
+        assert_eq!(b.accept_moved(&incoming, now).unwrap(), 0, "once");
+        let parts = b.unfinished_parts().unwrap();
+        let got: Vec<(i64, PartState, Vec<u8>)> = parts
+            .iter()
+            .map(|p| (p.idx, p.state, p.body.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, PartState::Sending, b"BK1 part 1".to_vec()),
+                (2, PartState::Pending, b"BK1 part 2".to_vec()),
+                (0, PartState::Pending, b"BK2 part 0".to_vec()),
+            ]
+        );
+        let kinds: Vec<String> = b
+            .pending_events(10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            ["documents_waiting", "documents_waiting", "print_accepted"]
+        );
+    }
+
+    #[test]
+    fn a_garbled_move_is_refused_whole() {
+        let mut b = Journal::open_in_memory_for_tests();
+        let mut part = MovedPart::new(0, "receipt", b"x", false);
+        part.body = "not base64!".into();
+        let m = IncomingMove {
+            move_id: 1,
+            from_kiosk: "K-A".into(),
+            jobs: vec![MovedJob {
+                job_id: Uuid::now_v7(),
+                kind: "guide_sheet".into(),
+                person: "BK1".into(),
+                parts: vec![part],
+            }],
+        };
+        assert!(matches!(
+            b.accept_moved(&m, Utc::now()),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(b.unfinished_parts().unwrap().is_empty());
+        assert!(b.pending_events(10).unwrap().is_empty());
+    }
+}

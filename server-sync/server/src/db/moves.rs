@@ -1,0 +1,194 @@
+//! Waiting documents moved between kiosks by staff (K15): the request, the
+//! source kiosk's release and the target kiosk's confirmation. Each step
+//! moves the row forward only from the step before, so repeated or late
+//! events change nothing.
+
+use chrono::{DateTime, Utc};
+use exam_protocol::{IncomingMove, MoveOrder, PrintReleased};
+use sqlx::{Any, Row, Transaction};
+
+use super::{Db, DbError, Result, next_id, ts};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    #[error("choose another kiosk than the one whose documents wait")]
+    SameKiosk,
+    #[error("no such kiosk: {0}")]
+    UnknownKiosk(String),
+    #[error("kiosk {to} is on campus {to_campus}, not {from_campus}: patients could not reach it")]
+    OtherCampus {
+        to: String,
+        to_campus: String,
+        from_campus: String,
+    },
+    #[error("the documents of kiosk {0} are already being moved")]
+    AlreadyMoving(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for MoveError {
+    fn from(e: sqlx::Error) -> Self {
+        MoveError::Db(e.into())
+    }
+}
+
+/// An open move, for the fleet table.
+#[derive(Debug, Clone)]
+pub struct OpenMove {
+    pub from_kiosk: String,
+    pub to_kiosk: String,
+    pub state: String,
+}
+
+impl Db {
+    /// Staff ask that kiosk `from`'s waiting documents print at `to`.
+    pub async fn request_move(
+        &self,
+        from: &str,
+        to: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, MoveError> {
+        if from == to {
+            return Err(MoveError::SameKiosk);
+        }
+        let campus = |id: &str| {
+            let id = id.to_string();
+            async move {
+                self.kiosk(&id)
+                    .await?
+                    .map(|k| k.campus)
+                    .ok_or(MoveError::UnknownKiosk(id))
+            }
+        };
+        let (from_campus, to_campus) = (campus(from).await?, campus(to).await?);
+        if from_campus != to_campus {
+            return Err(MoveError::OtherCampus {
+                to: to.into(),
+                to_campus,
+                from_campus,
+            });
+        }
+        let open: i64 = sqlx::query(
+            "SELECT count(*) AS n FROM print_moves WHERE from_kiosk = $1 AND state = 'requested'",
+        )
+        .bind(from)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        if open > 0 {
+            return Err(MoveError::AlreadyMoving(from.into()));
+        }
+        let id = next_id();
+        sqlx::query(
+            "INSERT INTO print_moves(id, from_kiosk, to_kiosk, requested_by, requested_at, state)
+             VALUES ($1, $2, $3, $4, $5, 'requested')",
+        )
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .bind(by)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        self.audit(by, "print.move", &format!("documents of {from} to {to}"))
+            .await?;
+        Ok(id)
+    }
+
+    /// What a kiosk's heartbeat answer carries: a move to release, and
+    /// moves released to it.
+    pub async fn moves_for(&self, kiosk: &str) -> Result<(Option<MoveOrder>, Vec<IncomingMove>)> {
+        let order = sqlx::query(
+            "SELECT id, to_kiosk FROM print_moves WHERE from_kiosk = $1 AND state = 'requested'
+             ORDER BY id LIMIT 1",
+        )
+        .bind(kiosk)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| {
+            Ok::<_, DbError>(MoveOrder {
+                move_id: r.try_get("id")?,
+                to_kiosk: r.try_get("to_kiosk")?,
+            })
+        })
+        .transpose()?;
+        let rows = sqlx::query(
+            "SELECT id, from_kiosk, jobs FROM print_moves WHERE to_kiosk = $1 AND state = 'released'
+             ORDER BY id",
+        )
+        .bind(kiosk)
+        .fetch_all(&self.pool)
+        .await?;
+        let incoming = rows
+            .iter()
+            .map(|r| {
+                let jobs: String = r.try_get("jobs")?;
+                Ok(IncomingMove {
+                    move_id: r.try_get("id")?,
+                    from_kiosk: r.try_get("from_kiosk")?,
+                    jobs: serde_json::from_str(&jobs)
+                        .map_err(|e| DbError::Corrupt(format!("moved jobs: {e}")))?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok((order, incoming))
+    }
+
+    pub async fn open_moves(&self) -> Result<Vec<OpenMove>> {
+        let rows = sqlx::query(
+            "SELECT from_kiosk, to_kiosk, state FROM print_moves WHERE state <> 'delivered' ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OpenMove {
+                    from_kiosk: r.try_get("from_kiosk")?,
+                    to_kiosk: r.try_get("to_kiosk")?,
+                    state: r.try_get("state")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The source kiosk released its jobs (only its own, only once).
+pub(crate) async fn released(
+    tx: &mut Transaction<'_, Any>,
+    kiosk: &str,
+    r: &PrintReleased,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE print_moves SET state = 'released', jobs = $3, released_at = $4
+         WHERE id = $1 AND from_kiosk = $2 AND state = 'requested'",
+    )
+    .bind(r.move_id)
+    .bind(kiosk)
+    .bind(serde_json::to_string(&r.jobs).unwrap_or_else(|_| "[]".into()))
+    .bind(ts(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The target kiosk journaled them: the documents' bytes are dropped here.
+pub(crate) async fn accepted(
+    tx: &mut Transaction<'_, Any>,
+    kiosk: &str,
+    move_id: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE print_moves SET state = 'delivered', jobs = NULL, delivered_at = $3
+         WHERE id = $1 AND to_kiosk = $2 AND state = 'released'",
+    )
+    .bind(move_id)
+    .bind(kiosk)
+    .bind(ts(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

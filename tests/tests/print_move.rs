@@ -1,0 +1,175 @@
+//! K15: a kiosk's printer is out, its patient's guide sheet waits; staff
+//! move the waiting documents to another kiosk of the campus. The sheet
+//! prints there once, waits for pickup there, and never prints at the first
+//! kiosk, even when its printer comes back.
+
+use std::time::Duration;
+
+use device_drivers::sim::{PrinterFault, PrinterSim};
+use e2e_tests::{free_addr, start_server, wait_for};
+use kiosk_app::runner::{self, KioskOptions, RunningKiosk};
+use sync_client::AgentConfig;
+
+fn gb(s: &str) -> Vec<u8> {
+    encoding_rs::GB18030.encode(s).0.into_owned()
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn kiosk(
+    dir: &std::path::Path,
+    server: &exam_server::Server,
+    id: &str,
+    printer: &PrinterSim,
+) -> RunningKiosk {
+    let secret = format!("enrol-secret-of-{id}");
+    server
+        .state
+        .db
+        .add_kiosk(id, "main", "lobby", &secret)
+        .await
+        .unwrap();
+    runner::start(KioskOptions {
+        journal: dir.join(format!("{id}.db")),
+        server_url: Some(server.url()),
+        kiosk_id: Some(id.into()),
+        enrol_secret: Some(secret),
+        agent: AgentConfig {
+            heartbeat_every: Duration::from_millis(200),
+            pull_every: Duration::from_millis(200),
+            ..AgentConfig::default()
+        },
+        lookup_timeout: Duration::from_secs(2),
+        receipt_printer: Some(format!("tcp://{}", printer.listen_tcp().unwrap())),
+        report_printer: None,
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_move_waiting_documents_to_another_kiosk_and_they_print_there_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(&dir.path().join("exam.db"), free_addr(), 10)
+        .await
+        .unwrap();
+    let (pa, pb) = (PrinterSim::new(), PrinterSim::new());
+    pa.inject(PrinterFault::CoverOpen);
+    let a = kiosk(dir.path(), &server, "K-A", &pa).await;
+    let b = kiosk(dir.path(), &server, "K-B", &pb).await;
+    let db = &server.state.db;
+
+    // The first demo patient whose slot is open now (a few are too early).
+    let mut said = Vec::new();
+    for person in &e2e_tests::demo_day(10).people {
+        let q = exam_domain::IdentityQuery::IdNumber {
+            id_number: person.id_number.clone(),
+        };
+        if runner::serve_patient(&a.core, &q, &mut said)
+            .await
+            .unwrap()
+            .checked_in
+            > 0
+        {
+            break;
+        }
+    }
+    let code = {
+        let j = a.journal.lock().unwrap();
+        j.connection()
+            .query_row("SELECT person FROM print_jobs LIMIT 1", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .unwrap()
+    };
+    let sheet = gb(&format!("预约号：{code}"));
+
+    // The staff page learns that K-A's parts wait.
+    let mut waiting = 0;
+    for _ in 0..100 {
+        waiting = db
+            .kiosk("K-A")
+            .await
+            .unwrap()
+            .unwrap()
+            .print_waiting
+            .unwrap_or(0);
+        if waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(waiting > 0, "the paused job reaches the fleet view");
+    // Refused: the same kiosk, an unknown one.
+    assert!(
+        db.request_move("K-A", "K-A", "desk", chrono::Utc::now())
+            .await
+            .is_err()
+    );
+    assert!(
+        db.request_move("K-A", "K-X", "desk", chrono::Utc::now())
+            .await
+            .is_err()
+    );
+    db.request_move("K-A", "K-B", "desk", chrono::Utc::now())
+        .await
+        .unwrap();
+
+    assert!(
+        wait_for(Duration::from_secs(20), || contains(&pb.printed(), &sheet)).await,
+        "the sheet prints at K-B"
+    );
+    assert!(
+        a.journal
+            .lock()
+            .unwrap()
+            .unfinished_parts()
+            .unwrap()
+            .is_empty()
+    );
+    // Delivered: the move closes, the documents wait for pickup at K-B.
+    let mut closed = false;
+    for _ in 0..100 {
+        if db.open_moves().await.unwrap().is_empty() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(closed, "the move is confirmed by K-B");
+    let jobs: i64 = a
+        .journal
+        .lock()
+        .unwrap()
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM print_jobs WHERE moved_to = 'K-B'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let pickups = db.pickups_waiting().await.unwrap();
+    assert_eq!(pickups.len() as i64, jobs, "every moved job waits at K-B");
+    assert!(pickups.iter().all(|p| p.kiosk_id == "K-B"));
+    assert!(pickups.iter().any(|p| p.booking_code == code));
+
+    // K-A's printer comes back: nothing of the moved sheet prints there.
+    pa.fix();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        !contains(&pa.printed(), &sheet),
+        "printed once, at K-B only"
+    );
+    assert_eq!(
+        pb.printed()
+            .windows(sheet.len())
+            .filter(|w| *w == sheet.as_slice())
+            .count(),
+        1
+    );
+    a.stop().await;
+    b.stop().await;
+    server.stop().await;
+}
