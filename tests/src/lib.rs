@@ -60,6 +60,12 @@ pub fn write_card_script(
     std::fs::write(path, script)
 }
 
+/// The `p`-quantile (0 to 1) of measured values, nearest rank (benchmarks).
+pub fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
 /// Polls `cond` every 25 ms until it holds or `timeout` passes.
 pub async fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + timeout;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use device_drivers::sim::idcard::card_for;
 use device_drivers::sim::{IdCardSim, PrinterSim};
+use e2e_tests::percentile as pct;
 use kiosk_app::flow::Settings;
 use kiosk_app::runner::{self, KioskOptions};
 use kiosk_app::screens::Context;
@@ -20,11 +21,6 @@ use sync_client::AgentConfig;
 
 fn cuts(b: &[u8]) -> usize {
     b.windows(2).filter(|w| w == &[0x1d, 0x56]).count()
-}
-
-fn pct(v: &mut [f64], p: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
 #[tokio::main]

@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use device_drivers::sim::{PrinterFault, PrinterSim};
+use e2e_tests::percentile as pct;
 use exam_domain::demo::Rng;
 
 const SECRET: &str = "enrol-secret-for-the-resume-bench";
@@ -49,11 +50,6 @@ fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_micros(500));
     }
     false
-}
-
-fn pct(v: &mut [f64], p: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// Rounds of cut-while-printing then restart; the restart times in ms.

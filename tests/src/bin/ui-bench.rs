@@ -133,8 +133,7 @@ fn measure(mut cmd: Command) -> anyhow::Result<(Duration, u64)> {
 }
 
 fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    e2e_tests::percentile(v, 0.5)
 }
 
 #[tokio::main]

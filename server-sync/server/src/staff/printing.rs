@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::require_ready_user;
 use crate::AppState;
-use crate::db::{MoveError, PickupRow};
+use crate::db::{MoveError, PickupRow, SessionUser};
 
 /// Documents in a kiosk's tray for a patient who left (masked person).
 pub(super) struct PickupView {
@@ -34,6 +34,19 @@ pub(super) fn document_name(kind: &str) -> &'static str {
     }
 }
 
+/// The signed-in staff member posting a form with the right CSRF token.
+async fn form_user(
+    st: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<SessionUser, Response> {
+    let u = require_ready_user(st, headers).await?;
+    if u.csrf != csrf {
+        return Err(StatusCode::FORBIDDEN.into_response());
+    }
+    Ok(u)
+}
+
 #[derive(Deserialize)]
 pub(super) struct HandOverForm {
     csrf: String,
@@ -46,13 +59,10 @@ pub(super) async fn hand_over(
     headers: HeaderMap,
     Form(f): Form<HandOverForm>,
 ) -> Response {
-    let u = match require_ready_user(&st, &headers).await {
+    let u = match form_user(&st, &headers, &f.csrf).await {
         Ok(u) => u,
         Err(r) => return r,
     };
-    if u.csrf != f.csrf {
-        return StatusCode::FORBIDDEN.into_response();
-    }
     match st.db.hand_over(&f.job_id, &u.username, Utc::now()).await {
         Ok(_) => Redirect::to("/registrations#pickups").into_response(),
         Err(e) => {
@@ -94,13 +104,10 @@ pub(super) async fn move_printing(
     headers: HeaderMap,
     Form(f): Form<MoveForm>,
 ) -> Response {
-    let u = match require_ready_user(&st, &headers).await {
+    let u = match form_user(&st, &headers, &f.csrf).await {
         Ok(u) => u,
         Err(r) => return r,
     };
-    if u.csrf != f.csrf {
-        return StatusCode::FORBIDDEN.into_response();
-    }
     match st.db.request_move(&f.from, &f.to, &u.username, Utc::now()).await {
         Ok(_) => Redirect::to("/registrations").into_response(),
         Err(MoveError::Db(e)) => {
