@@ -96,6 +96,22 @@ struct UiArgs {
     camera_replay: Vec<PathBuf>,
 }
 
+/// Label printer languages: TSPL (most domestic printers) or ZPL (Zebra).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LabelLanguage {
+    Tspl,
+    Zpl,
+}
+
+impl From<LabelLanguage> for device_drivers::label::Language {
+    fn from(l: LabelLanguage) -> Self {
+        match l {
+            LabelLanguage::Tspl => Self::Tspl,
+            LabelLanguage::Zpl => Self::Zpl,
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 struct KioskArgs {
     /// The kiosk's journal (SQLite file on the data partition).
@@ -129,6 +145,13 @@ struct KioskArgs {
     /// printed only when one is given.
     #[arg(long, env = "KIOSK_RECEIPT_PRINTER")]
     receipt_printer: Option<String>,
+    /// Label printer for lab barcode labels: tcp://HOST:9100 or a serial
+    /// device. Label parts in the journal print only when one is given.
+    #[arg(long, env = "KIOSK_LABEL_PRINTER")]
+    label_printer: Option<String>,
+    /// The label printer's language.
+    #[arg(long, value_enum, default_value_t = LabelLanguage::Tspl)]
+    label_language: LabelLanguage,
     /// A4 report printer: a CUPS queue, ipp://localhost:631/printers/REPORTS.
     /// Report parts in the journal are printed only when one is given.
     #[arg(long, env = "KIOSK_REPORT_PRINTER")]
@@ -169,6 +192,10 @@ impl KioskArgs {
             lookup_timeout: Duration::from_millis(1500),
             receipt_printer: self.receipt_printer.clone(),
             report_printer: self.report_printer.clone(),
+            label_printer: self
+                .label_printer
+                .clone()
+                .map(|a| (a, self.label_language.into())),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod script;
 pub mod session;
 pub mod settings;
 pub mod simulate;
+pub mod spool;
 pub mod ui;
 pub mod voice;
 

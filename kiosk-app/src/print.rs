@@ -1,23 +1,16 @@
-//! Printing: the guide sheet template, and the spooler that prints the
-//! journal's print jobs part by part.
-//!
-//! A part moves pending → sending → done, each step committed to the
-//! journal before the next one happens. A part found in `sending` on start
-//! was in flight when the kiosk died: it is printed again under a visible
-//! 补打 / REPRINT mark, so nothing is lost and no duplicate goes unmarked.
-
-use std::io::{Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+//! The documents a kiosk prints: the guide sheet template and its print
+//! job, and the reprint marks. The spooler that prints them is in
+//! [`crate::spool`] (re-exported here).
 
 use chrono::{DateTime, Utc};
-use device_drivers::DeviceState;
-use device_drivers::escpos::{Align, Block, PrintError, Receipt, ReceiptPrinter, encode};
+use device_drivers::escpos::{Align, Block, Receipt, encode};
+use device_drivers::label::{Label, LabelItem, Language};
 use exam_protocol::BookingRecord;
-use offline_store::{Journal, NewPart, NewPrintJob, PartState, StoreError};
+use offline_store::{NewPart, NewPrintJob};
 
-use crate::checkin::lock;
+pub use crate::spool::{
+    Doorbell, PartPrinter, SpoolError, SpoolEvent, Trouble, print_pending, spawn_spooler,
+};
 
 /// What goes on a guide sheet (指引单).
 #[derive(Debug, Clone)]
@@ -110,161 +103,20 @@ pub fn reprint_mark() -> Vec<u8> {
     encode(&Receipt::default().text("【补打 REPRINT】", Align::Center, true, true))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SpoolEvent {
-    Printed {
-        job: uuid::Uuid,
-        idx: i64,
-        reprint: bool,
-    },
-    State(DeviceState, &'static str),
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SpoolError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Print(#[from] PrintError),
-}
-
-/// Prints every unfinished receipt part, in order. Returns when all are
-/// done, or with the error that stopped it (printer not ready, gone).
-pub fn print_pending<T: Read + Write>(
-    journal: &Mutex<Journal>,
-    printer: &mut ReceiptPrinter<T>,
-    emit: &mut dyn FnMut(SpoolEvent),
-) -> Result<usize, SpoolError> {
-    let mut printed = 0;
-    let parts = lock(journal).unfinished_parts()?;
-    for part in parts.into_iter().filter(|p| p.printer == "receipt") {
-        let reprint = part.state == PartState::Sending;
-        let ready = printer.status()?;
-        if !ready.ready() {
-            return Err(PrintError::NotReady(ready).into());
-        }
-        // Staff may have moved it to another kiosk since the list was read.
-        if !lock(journal).claim_part(part.job_id, part.idx, Utc::now())? {
-            continue;
-        }
-        let body = if reprint {
-            [reprint_mark(), part.body].concat()
-        } else {
-            part.body
-        };
-        match printer.print_part(&body) {
-            Ok(_) => {}
-            // Nothing was sent: the part is still just pending.
-            Err(e @ PrintError::NotReady(_)) => {
-                let back = if reprint {
-                    PartState::Sending
-                } else {
-                    PartState::Pending
-                };
-                lock(journal).set_part_state(part.job_id, part.idx, back, Utc::now())?;
-                return Err(e.into());
-            }
-            // Sent, but maybe not all on paper: stays `sending`, reprinted marked.
-            Err(e) => return Err(e.into()),
-        }
-        lock(journal).set_part_state(part.job_id, part.idx, PartState::Done, Utc::now())?;
-        emit(SpoolEvent::Printed {
-            job: part.job_id,
-            idx: part.idx,
-            reprint,
-        });
-        printed += 1;
-    }
-    Ok(printed)
-}
-
-/// Rung when a print job is journaled, so the spooler starts at once
-/// instead of at its next poll.
-#[derive(Debug, Default)]
-pub struct Doorbell {
-    rung: Mutex<bool>,
-    cv: std::sync::Condvar,
-}
-
-impl Doorbell {
-    pub fn ring(&self) {
-        *self
-            .rung
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
-        self.cv.notify_all();
-    }
-
-    /// Waits for a ring, at most `d`.
-    pub fn wait(&self, d: Duration) {
-        let g = self
-            .rung
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (mut g, _) = self
-            .cv
-            .wait_timeout_while(g, d, |rung| !*rung)
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *g = false;
-    }
-}
-
-/// The spooler thread: connects to the printer, prints what the journal
-/// holds, polls for new jobs every 300 ms, waits out paper-out and cover-open,
-/// and reconnects when the printer goes away.
-pub fn spawn_spooler(
-    journal: Arc<Mutex<Journal>>,
-    address: String,
-    stop: Arc<AtomicBool>,
-    bell: Arc<Doorbell>,
-    mut emit: impl FnMut(SpoolEvent) + Send + 'static,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut last: Option<&'static str> = None;
-        let mut state = |label: &'static str, s: DeviceState, emit: &mut dyn FnMut(SpoolEvent)| {
-            if last != Some(label) {
-                last = Some(label);
-                emit(SpoolEvent::State(s, label));
-            }
-        };
-        while !stop.load(Ordering::Relaxed) {
-            let port = match device_drivers::escpos::open(&address) {
-                Ok(p) => p,
-                Err(e) => {
-                    state(
-                        "unplugged",
-                        DeviceState::Unplugged(e.to_string()),
-                        &mut emit,
-                    );
-                    device_drivers::serial::sleep_unless_stopped(Duration::from_secs(2), &stop);
-                    continue;
-                }
-            };
-            let mut printer = ReceiptPrinter::new(port, Duration::from_secs(2));
-            while !stop.load(Ordering::Relaxed) {
-                match print_pending(&journal, &mut printer, &mut emit) {
-                    Ok(_) => match printer.status() {
-                        Ok(s) => state(s.label(), DeviceState::Ok, &mut emit),
-                        Err(_) => break,
-                    },
-                    Err(SpoolError::Print(
-                        PrintError::NotReady(s) | PrintError::FailedDuring(s),
-                    )) => {
-                        state(s.label(), DeviceState::Faulty(s.label().into()), &mut emit);
-                    }
-                    Err(SpoolError::Print(e)) => {
-                        state(
-                            "unplugged",
-                            DeviceState::Unplugged(e.to_string()),
-                            &mut emit,
-                        );
-                        break;
-                    }
-                    Err(SpoolError::Store(e)) => tracing::error!(error = %e, "spooler: journal"),
-                }
-                // New jobs ring; the poll covers faults clearing and stopping.
-                bell.wait(Duration::from_millis(300));
-            }
-        }
-    })
+/// A small label printed before a lab label that may have been printed
+/// before: two tubes must never carry one barcode unmarked.
+pub fn reprint_label(lang: Language) -> Vec<u8> {
+    let label = Label {
+        width_mm: 50,
+        height_mm: 30,
+        gap_mm: 2,
+        items: vec![LabelItem::Text {
+            x: 40,
+            y: 80,
+            height: 48,
+            text: "补打 REPRINT".into(),
+        }],
+        copies: 1,
+    };
+    device_drivers::label::encode(&label, lang)
 }

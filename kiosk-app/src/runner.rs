@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
+use device_drivers::escpos::ReceiptPrinter;
+use device_drivers::label::{LabelPrinter, Language};
 use exam_domain::{IdentityQuery, mask, slot::Eligibility};
 use exam_protocol::DeviceStatus;
 use offline_store::{Journal, StoreError};
@@ -34,6 +36,9 @@ pub struct KioskOptions {
     /// The receipt printer (`tcp://host:9100` or a serial device): when set,
     /// every check-in journals its guide sheet and the spooler prints it.
     pub receipt_printer: Option<String>,
+    /// The label printer for lab barcode labels (same addresses) and its
+    /// language: label parts in the journal print through it.
+    pub label_printer: Option<(String, Language)>,
     /// The A4 report printer (a CUPS queue, `ipp://…`): report parts in the
     /// journal print through it.
     pub report_printer: Option<String>,
@@ -123,28 +128,47 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
     let status = agent.status();
     let devices = agent.devices();
     let spooler_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // A spooler's events: its state for the heartbeat, its parts for the log.
+    let reporter = |name: &'static str| {
+        let devices = devices.clone();
+        move |ev| match ev {
+            SpoolEvent::State(_, label) => crate::devices::set_state(&devices, name, label.into()),
+            SpoolEvent::Printed { job, idx, reprint } => {
+                tracing::info!(%job, idx, reprint, printer = name, "printed")
+            }
+        }
+    };
     let core = match &opts.receipt_printer {
         Some(address) => {
-            let devices = devices.clone();
             let bell = Arc::new(crate::print::Doorbell::default());
+            let address = address.clone();
             crate::print::spawn_spooler(
                 journal.clone(),
-                address.clone(),
+                move || {
+                    device_drivers::escpos::open(&address)
+                        .map(|port| ReceiptPrinter::new(port, Duration::from_secs(2)))
+                },
                 spooler_stop.clone(),
                 bell.clone(),
-                move |ev| match ev {
-                    SpoolEvent::State(_, label) => {
-                        crate::devices::set_state(&devices, "receipt", label.into())
-                    }
-                    SpoolEvent::Printed { job, idx, reprint } => {
-                        tracing::info!(%job, idx, reprint, "printed")
-                    }
-                },
+                reporter("receipt"),
             );
             core.with_guide_sheets(&enrolment.key.kiosk_id, bell)
         }
         None => core,
     };
+    if let Some((address, lang)) = &opts.label_printer {
+        let (address, lang) = (address.clone(), *lang);
+        crate::print::spawn_spooler(
+            journal.clone(),
+            move || {
+                device_drivers::escpos::open(&address)
+                    .map(|port| LabelPrinter::new(port, lang, Duration::from_secs(2)))
+            },
+            spooler_stop.clone(),
+            Arc::new(crate::print::Doorbell::default()),
+            reporter("label"),
+        );
+    }
     if let Some(uri) = &opts.report_printer {
         let devices = devices.clone();
         crate::report_spool::spawn_report_spooler(

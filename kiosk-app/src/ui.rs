@@ -148,6 +148,7 @@ pub fn run(kiosk: KioskOptions, devs: DeviceOptions, ui: UiOptions) -> anyhow::R
         let kiosk = KioskOptions {
             receipt_printer: Some(s.printer_address.clone()),
             report_printer: None,
+            label_printer: None,
             ..kiosk
         };
         (Some(Arc::new(Mutex::new(s))), devs, kiosk)

@@ -171,3 +171,88 @@ fn paper_out_mid_part_and_cover_open_before_one() {
             .is_empty()
     );
 }
+
+/// Lab labels are parts like receipt sections: the one in flight at a
+/// crash is reprinted after a 补打 label, and a printer with its head open
+/// takes nothing until closed, in both label languages.
+#[test]
+fn label_parts_resume_marked_and_wait_for_a_closed_head() {
+    use device_drivers::label::{Label, LabelItem, LabelPrinter, Language};
+    use device_drivers::sim::{LabelFault, LabelSim};
+
+    for lang in [Language::Tspl, Language::Zpl] {
+        let sim = LabelSim::new();
+        let s = TcpStream::connect(sim.listen_tcp(lang).unwrap()).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        let mut printer = LabelPrinter::new(s, lang, Duration::from_secs(1));
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Mutex::new(Journal::open(dir.path().join("j.db")).unwrap());
+        let tube = |n: u32| Label {
+            width_mm: 50,
+            height_mm: 30,
+            gap_mm: 2,
+            items: vec![LabelItem::Code128 {
+                x: 20,
+                y: 20,
+                height: 80,
+                narrow: 2,
+                data: format!("2611230{n}"),
+            }],
+            copies: 1,
+        };
+        let job = NewPrintJob {
+            id: uuid::Uuid::now_v7(),
+            kind: "lab_labels".into(),
+            person: "BK1".into(),
+            parts: (1..=3)
+                .map(|n| NewPart {
+                    printer: "label".into(),
+                    body: device_drivers::label::encode(&tube(n), lang),
+                })
+                .collect(),
+        };
+        {
+            let mut j = journal.lock().unwrap();
+            j.add_print_job(&job, Utc::now()).unwrap();
+            j.set_part_state(job.id, 0, PartState::Done, Utc::now())
+                .unwrap();
+            j.set_part_state(job.id, 1, PartState::Sending, Utc::now())
+                .unwrap();
+        }
+        sim.inject(LabelFault::HeadOpen);
+        assert!(matches!(
+            print_pending(&journal, &mut printer, &mut |_| {}),
+            Err(SpoolError::Print(
+                device_drivers::label::LabelError::NotReady(_)
+            ))
+        ));
+        assert!(sim.labels().is_empty(), "nothing while the head is open");
+        sim.fix();
+        assert_eq!(
+            print_pending(&journal, &mut printer, &mut |_| {}).unwrap(),
+            2
+        );
+        let printed: Vec<String> = sim
+            .labels()
+            .iter()
+            .map(|l| match &l.items[0] {
+                LabelItem::Text { text, .. } => text.clone(),
+                LabelItem::Code128 { data, .. } => data.clone(),
+            })
+            .collect();
+        assert_eq!(
+            printed,
+            ["补打 REPRINT", "26112302", "26112303"],
+            "{lang:?}"
+        );
+        assert!(
+            journal
+                .lock()
+                .unwrap()
+                .unfinished_parts()
+                .unwrap()
+                .is_empty()
+        );
+        assert!(sim.errors().is_empty(), "{:?}", sim.errors());
+    }
+}

@@ -45,6 +45,30 @@ pub fn demo_day(people: usize) -> exam_domain::demo::DemoDay {
     exam_domain::demo::generate(exam_domain::demo::DEMO_SEED, people, today, t, t, "main")
 }
 
+/// The first of `day`'s people whose bookings can all print now: the
+/// server seeds slots around the current time, so a few are too early (K8)
+/// and a test that needs a check-in must not depend on the hour it runs.
+pub async fn ready_person<'a>(
+    core: &kiosk_app::checkin::CheckinCore,
+    day: &'a exam_domain::demo::DemoDay,
+) -> &'a exam_domain::Person {
+    for p in &day.people {
+        let q = exam_domain::IdentityQuery::IdNumber {
+            id_number: p.id_number.clone(),
+        };
+        if let Ok(found) = core.identify(&q, chrono::Utc::now()).await
+            && !found.candidates.is_empty()
+            && found
+                .candidates
+                .iter()
+                .all(|c| c.eligibility == exam_domain::slot::Eligibility::Ready)
+        {
+            return p;
+        }
+    }
+    panic!("no demo person can check in now");
+}
+
 /// Writes a kiosk script in which each person places their ID card,
 /// `wait_ms` apart.
 pub fn write_card_script(

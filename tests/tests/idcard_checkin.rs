@@ -56,6 +56,7 @@ async fn a_card_on_the_reader_checks_the_patient_in() {
         lookup_timeout: Duration::from_secs(2),
         receipt_printer: Some(format!("tcp://{printer_addr}")),
         report_printer: None,
+        label_printer: None,
     })
     .await
     .unwrap();
@@ -75,7 +76,7 @@ async fn a_card_on_the_reader_checks_the_patient_in() {
 
     let test = async {
         let day = e2e_tests::demo_day(10);
-        let person = &day.people[0];
+        let person = e2e_tests::ready_person(&kiosk.core, &day).await;
         let db = &server.state.db;
 
         assert!(

@@ -41,6 +41,7 @@ async fn kiosk_works_through_a_server_outage_and_everything_arrives_once() {
         lookup_timeout: Duration::from_millis(500),
         receipt_printer: None,
         report_printer: None,
+        label_printer: None,
     })
     .await
     .unwrap();

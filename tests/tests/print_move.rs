@@ -44,6 +44,7 @@ async fn kiosk(
         lookup_timeout: Duration::from_secs(2),
         receipt_printer: Some(format!("tcp://{}", printer.listen_tcp().unwrap())),
         report_printer: None,
+        label_printer: None,
     })
     .await
     .unwrap()

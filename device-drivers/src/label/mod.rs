@@ -8,6 +8,14 @@ pub mod zpl;
 
 pub use printer::{LabelError, LabelPrinter, Language};
 
+/// The label in the printer's language.
+pub fn encode(label: &Label, lang: Language) -> Vec<u8> {
+    match lang {
+        Language::Tspl => tspl::encode(label),
+        Language::Zpl => zpl::encode(label),
+    }
+}
+
 /// Dots per millimetre at 203 dpi, the usual label printer resolution.
 pub const DOTS_PER_MM: u32 = 8;
 

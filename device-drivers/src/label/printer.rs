@@ -85,15 +85,21 @@ impl<T: Read + Write> LabelPrinter<T> {
     }
 
     pub fn print(&mut self, label: &Label) -> Result<LabelStatus, LabelError> {
+        self.print_encoded(&super::encode(label, self.lang))
+    }
+
+    pub fn language(&self) -> Language {
+        self.lang
+    }
+
+    /// Prints a label already encoded in this printer's language (a
+    /// journaled print part): status before, the bytes, status after.
+    pub fn print_encoded(&mut self, bytes: &[u8]) -> Result<LabelStatus, LabelError> {
         let before = self.status()?;
         if !before.ready() {
             return Err(LabelError::NotReady(before));
         }
-        let bytes = match self.lang {
-            Language::Tspl => tspl::encode(label),
-            Language::Zpl => zpl::encode(label),
-        };
-        self.port.write_all(&bytes)?;
+        self.port.write_all(bytes)?;
         self.port.flush()?;
         let after = self.status()?;
         if !after.ready() {

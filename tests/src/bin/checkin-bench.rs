@@ -65,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
         lookup_timeout: Duration::from_millis(1500),
         receipt_printer: Some(format!("tcp://{printer_addr}")),
         report_printer: None,
+        label_printer: None,
     })
     .await?;
     // The offline half needs every booking in the kiosk's cache.
