@@ -97,3 +97,63 @@ fn in_process_cut_drops_unsynced_writes_and_reads_see_the_cache() {
     assert_eq!(n, 4);
     power_cut_vfs::cut_power();
 }
+
+/// Runs in the child: inserts `rows` synced rows through the VFS, then
+/// exits cleanly or dies.
+fn child_rows(db: &Path, rows: i64, die: bool) {
+    power_cut_vfs::register("powercut", true).unwrap();
+    let c = Connection::open(db).unwrap();
+    c.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+        .unwrap();
+    c.execute_batch("PRAGMA synchronous=FULL; CREATE TABLE IF NOT EXISTS t(x);")
+        .unwrap();
+    for i in 0..rows {
+        c.execute("INSERT INTO t VALUES (?1)", [i]).unwrap();
+    }
+    if die {
+        std::process::abort();
+    }
+}
+
+#[test]
+fn rows_child_role() {
+    if let Ok(role) = std::env::var("POWER_CUT_VFS_ROWS") {
+        let db = std::env::var("POWER_CUT_VFS_DB").unwrap();
+        let (rows, die) = role.split_once(':').unwrap();
+        child_rows(Path::new(&db), rows.parse().unwrap(), die == "die");
+    }
+}
+
+fn run_rows(db: &Path, rows: i64, die: bool) {
+    let _ = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "rows_child_role", "--nocapture"])
+        .env(
+            "POWER_CUT_VFS_ROWS",
+            format!("{rows}:{}", if die { "die" } else { "exit" }),
+        )
+        .env("POWER_CUT_VFS_DB", db)
+        .status()
+        .unwrap();
+}
+
+fn count(db: &Path) -> i64 {
+    Connection::open(db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn synced_commits_survive_clean_exits_cuts_and_plain_readers_between() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    run_rows(&db, 5, false);
+    assert_eq!(count(&db), 5);
+    run_rows(&db, 5, true);
+    assert_eq!(count(&db), 10);
+    run_rows(&db, 1200, true); // past a checkpoint: the WAL restarts
+    assert_eq!(count(&db), 1210);
+    run_rows(&db, 3, true);
+    run_rows(&db, 3, false);
+    assert_eq!(count(&db), 1216);
+}
