@@ -184,7 +184,7 @@ impl CheckinCore {
         source: Source,
         now: DateTime<Utc>,
     ) -> Result<Event, CheckinError> {
-        self.check_in_printing(candidate, identified_by, source, now)
+        self.check_in_printing(candidate, identified_by, source, false, now)
             .map(|(ev, _)| ev)
     }
 
@@ -195,6 +195,7 @@ impl CheckinCore {
         candidate: &Candidate,
         identified_by: &str,
         source: Source,
+        paid_at_kiosk: bool,
         now: DateTime<Utc>,
     ) -> Result<(Event, Option<uuid::Uuid>), CheckinError> {
         if candidate.eligibility != Eligibility::Ready {
@@ -214,6 +215,7 @@ impl CheckinCore {
                     record: &candidate.record,
                     checked_in_at: now,
                     first_station: None,
+                    paid_at_kiosk,
                 })
             });
             let job_id = job.as_ref().map(|j| j.id);

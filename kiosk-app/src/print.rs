@@ -20,6 +20,8 @@ pub struct GuideSheet<'a> {
     pub checked_in_at: DateTime<Utc>,
     /// The first station, when the server assigned one (offline: none yet).
     pub first_station: Option<&'a str>,
+    /// The amount due was paid at this kiosk just now.
+    pub paid_at_kiosk: bool,
 }
 
 fn age_on(birth: chrono::NaiveDate, day: chrono::NaiveDate) -> i32 {
@@ -85,16 +87,77 @@ pub fn guide_sheet(s: &GuideSheet<'_>) -> Receipt {
         .block(Block::Cut)
 }
 
-/// The guide sheet as a journaled print job of one receipt part.
+fn yuan(fen: i64) -> String {
+    format!("¥{}.{:02}", fen / 100, fen % 100)
+}
+
+/// The fee list (缴费清单) of a booking with an amount due: what is owed
+/// for which package, and whether it was paid here or is to be paid at
+/// the cashier. None when nothing is due.
+pub fn fee_list(s: &GuideSheet<'_>) -> Option<Receipt> {
+    let b = &s.record.booking;
+    if b.amount_due_fen <= 0 {
+        return None;
+    }
+    let local = s.checked_in_at.with_timezone(&exam_domain::centre_offset());
+    let state = if s.paid_at_kiosk {
+        "已在自助机缴费 / Paid at the kiosk"
+    } else {
+        "待缴费：请到收费处或扫码缴费 / To pay at the cashier"
+    };
+    Some(
+        Receipt::default()
+            .text("缴费清单 · Fee list", Align::Center, true, true)
+            .block(Block::Feed(1))
+            .text(
+                &format!("姓名：{}", exam_domain::mask::name(&s.record.person.name)),
+                Align::Left,
+                false,
+                false,
+            )
+            .text(&format!("体检预约：{}", b.code), Align::Left, false, false)
+            .text(
+                &format!("{}  {}", b.package, yuan(b.amount_due_fen)),
+                Align::Left,
+                false,
+                false,
+            )
+            .text(
+                &format!("合计 Total：{}", yuan(b.amount_due_fen)),
+                Align::Right,
+                true,
+                false,
+            )
+            .text(state, Align::Left, true, false)
+            .text(
+                &format!("{}  自助机 {}", local.format("%Y-%m-%d %H:%M"), s.kiosk_id),
+                Align::Left,
+                false,
+                false,
+            )
+            .block(Block::Feed(2))
+            .block(Block::Cut),
+    )
+}
+
+/// A check-in's documents as one journaled print job: the guide sheet,
+/// then the fee list when something is due, one receipt part each.
 pub fn guide_sheet_job(s: &GuideSheet<'_>) -> NewPrintJob {
+    let mut parts = vec![NewPart {
+        printer: "receipt".into(),
+        body: encode(&guide_sheet(s)),
+    }];
+    if let Some(fees) = fee_list(s) {
+        parts.push(NewPart {
+            printer: "receipt".into(),
+            body: encode(&fees),
+        });
+    }
     NewPrintJob {
         id: uuid::Uuid::now_v7(),
         kind: "guide_sheet".into(),
         person: s.record.booking.code.clone(),
-        parts: vec![NewPart {
-            printer: "receipt".into(),
-            body: encode(&guide_sheet(s)),
-        }],
+        parts,
     }
 }
 
@@ -119,4 +182,67 @@ pub fn reprint_label(lang: Language) -> Vec<u8> {
         copies: 1,
     };
     device_drivers::label::encode(&label, lang)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gb(s: &str) -> Vec<u8> {
+        encoding_rs::GB18030.encode(s).0.into_owned()
+    }
+
+    fn has(hay: &[u8], needle: &str) -> bool {
+        let n = gb(needle);
+        hay.windows(n.len()).any(|w| w == n.as_slice())
+    }
+
+    #[test]
+    fn a_booking_with_an_amount_due_gets_a_fee_list_part() {
+        let t = chrono::NaiveTime::MIN;
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let day =
+            exam_domain::demo::generate(exam_domain::demo::DEMO_SEED, 30, today, t, t, "main");
+        let record = |due: bool| {
+            let b = day
+                .bookings
+                .iter()
+                .find(|b| (b.amount_due_fen > 0) == due)
+                .unwrap()
+                .clone();
+            let person = day
+                .people
+                .iter()
+                .find(|p| p.id_number == b.id_number)
+                .unwrap()
+                .clone();
+            BookingRecord {
+                booking: b,
+                person,
+                change_seq: 1,
+            }
+        };
+        for (due, paid) in [(false, false), (true, false), (true, true)] {
+            let r = record(due);
+            let job = guide_sheet_job(&GuideSheet {
+                kiosk_id: "K-1",
+                record: &r,
+                checked_in_at: Utc::now(),
+                first_station: None,
+                paid_at_kiosk: paid,
+            });
+            assert_eq!(job.parts.len(), 1 + usize::from(due));
+            assert!(has(
+                &job.parts[0].body,
+                &format!("预约号：{}", r.booking.code)
+            ));
+            if due {
+                let fees = &job.parts[1].body;
+                assert!(has(fees, &format!("体检预约：{}", r.booking.code)));
+                assert!(has(fees, &yuan(r.booking.amount_due_fen)));
+                assert_eq!(has(fees, "已在自助机缴费"), paid);
+                assert!(!has(fees, &r.person.name) || r.person.name.chars().count() == 1);
+            }
+        }
+    }
 }

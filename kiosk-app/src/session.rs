@@ -58,6 +58,8 @@ pub struct Session {
     /// screen since: their owner has probably left.
     resumed_unclaimed: bool,
     pub order: Option<Order>,
+    /// The patient in front paid the amount due here (for the fee list).
+    paid: bool,
     /// How the patient in front identified (`IdentityQuery::method`).
     method: &'static str,
     last_touch: Instant,
@@ -104,6 +106,7 @@ impl Session {
             jobs: Vec::new(),
             resumed_unclaimed: false,
             order: None,
+            paid: false,
             method: "id_card",
             last_touch: Instant::now(),
             notice_until: None,
@@ -255,6 +258,7 @@ impl Session {
             Effect::ClearPersonalData => {
                 self.leave_documents_behind();
                 self.found = None;
+                self.paid = false;
                 self.jobs.clear();
                 self.order = None;
                 self.cx.payment = None;
@@ -303,7 +307,7 @@ impl Session {
         {
             match self
                 .core
-                .check_in_printing(c, method, found.source, Utc::now())
+                .check_in_printing(c, method, found.source, self.paid, Utc::now())
             {
                 Ok((_, Some(job))) => self.jobs.push(job),
                 Ok((_, None)) => {}
@@ -382,6 +386,7 @@ impl Session {
     /// The payment simulator's "paid" (the developer panel, the tests).
     pub fn simulate_payment(&mut self) {
         if self.order.take().is_some() {
+            self.paid = true;
             self.apply(Event::Paid);
         }
     }

@@ -4,7 +4,8 @@
 //! restarts it, and after the last run checks, from what the printer
 //! received and what the server holds:
 //!
-//! - every guide sheet of every journaled check-in is on paper;
+//! - every part (guide sheet, fee list) of every journaled check-in is on
+//!   paper;
 //! - every copy beyond the first carries the 补打 / REPRINT mark and follows
 //!   the interrupted first copy (it was the part in flight);
 //! - nothing on paper is unknown to the journal;
@@ -206,10 +207,29 @@ async fn cut_series(mode: Cut) {
     );
     let mark = gb("【补打 REPRINT】");
     let marks = positions(&paper, &mark);
+    // Every part of every job: the guide sheet, and the fee list of a
+    // booking with an amount due.
+    let parts: Vec<(String, i64)> = {
+        let mut stmt = j
+            .connection()
+            .prepare(
+                "SELECT j.person, p.idx FROM print_parts p JOIN print_jobs j ON j.id = p.job_id",
+            )
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert!(parts.len() > jobs.len(), "some jobs have a fee list too");
     let mut extra_copies = 0;
-    for code in &jobs {
-        let at = positions(&paper, &gb(&format!("预约号：{code}")));
-        assert!(!at.is_empty(), "sheet {code} never printed");
+    for (code, idx) in &parts {
+        let needle = match idx {
+            0 => format!("预约号：{code}"),
+            _ => format!("体检预约：{code}"),
+        };
+        let at = positions(&paper, &gb(&needle));
+        assert!(!at.is_empty(), "part {idx} of {code} never printed");
         extra_copies += at.len() - 1;
         for later in &at[1..] {
             let mark_before = marks
@@ -219,7 +239,7 @@ async fn cut_series(mode: Cut) {
                 .expect("a mark before every extra copy");
             assert!(
                 at[0] < *mark_before,
-                "the reprint of {code} follows its first, interrupted copy"
+                "the reprint of part {idx} of {code} follows its first, interrupted copy"
             );
         }
     }
@@ -246,10 +266,10 @@ async fn cut_series(mode: Cut) {
     assert_eq!(db.pickups_waiting().await.unwrap().len(), left_behind);
     eprintln!(
         "{mode:?}: {done_cuts} cuts ({finished_runs} runs ended before their cut) in {took:.0?}; \
-         {checkins} check-ins, {} reported before a cut, {} sheets, {extra_copies} printed again, \
+         {checkins} check-ins, {} reported before a cut, {} parts, {extra_copies} printed again, \
          {} reprint marks, {left_behind} jobs left for pickup",
         said.len(),
-        jobs.len(),
+        parts.len(),
         marks.len()
     );
     assert_eq!(done_cuts, cuts, "every cut landed on a running kiosk");

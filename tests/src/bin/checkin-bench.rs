@@ -93,7 +93,12 @@ async fn main() -> anyhow::Result<()> {
                 == exam_domain::slot::Eligibility::Ready
         });
         if ready && !records.is_empty() {
-            patients.push((p.clone(), records.len()));
+            // A guide sheet each, and a fee list when something is due.
+            let receipts = records
+                .iter()
+                .map(|r| 1 + usize::from(r.booking.amount_due_fen > 0))
+                .sum::<usize>();
+            patients.push((p.clone(), receipts));
         }
     }
     if patients.len() < 2 * n {
