@@ -271,11 +271,11 @@ async fn run(r: RunArgs) -> anyhow::Result<()> {
         }
         (None, None) => Vec::new(),
     };
-    let kiosk = runner::start(a.kiosk.options()).await?;
-    let left = kiosk.left_behind_after_restart()?;
+    let left = runner::left_behind_after_restart(&a.kiosk.journal)?;
     if left > 0 {
         println!("{left} unfinished print jobs resume; recorded as waiting for pickup");
     }
+    let kiosk = runner::start(a.kiosk.options()).await?;
     println!(
         "kiosk {} ready (campus {})",
         kiosk.enrolment.key.kiosk_id, kiosk.enrolment.campus

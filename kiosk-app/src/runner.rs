@@ -74,6 +74,16 @@ impl std::fmt::Debug for RunningKiosk {
     }
 }
 
+/// Headless kiosks have no screen to ask whether the patient is still
+/// there: documents a restart left unfinished are recorded as waiting for
+/// pickup (they still print). Called before [`start`], so that no spooler
+/// can finish a job first. Returns how many jobs.
+pub fn left_behind_after_restart(journal: &std::path::Path) -> Result<usize, StoreError> {
+    let mut j = Journal::open(journal)?;
+    let jobs = j.unfinished_jobs()?;
+    j.record_left_behind(&jobs, Utc::now())
+}
+
 /// Enrols on first start (retrying while the server is away), then starts
 /// the sync agent. Later starts resume from the journal.
 pub async fn start(opts: KioskOptions) -> Result<RunningKiosk, KioskError> {
@@ -195,15 +205,6 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
 impl RunningKiosk {
     pub fn sync_status(&self) -> SyncStatus {
         self.status.borrow().clone()
-    }
-
-    /// Headless kiosks have no screen to ask whether the patient is still
-    /// there: documents left unfinished by a restart are recorded as
-    /// waiting for pickup (they still print). Returns how many jobs.
-    pub fn left_behind_after_restart(&self) -> Result<usize, StoreError> {
-        let mut j = lock(&self.journal);
-        let jobs = j.unfinished_jobs()?;
-        j.record_left_behind(&jobs, Utc::now())
     }
 
     pub fn backlog(&self) -> Result<offline_store::Backlog, StoreError> {

@@ -139,13 +139,13 @@ impl Session {
     /// One input; effects are carried out before this returns, except the
     /// lookup, whose answer comes back as another input.
     pub fn input(&mut self, input: SessionInput) {
-        if !matches!(
+        if matches!(
             input,
-            SessionInput::SimulatedPayment
-                | SessionInput::Device(Input::DeviceState { .. } | Input::Problem { .. })
-                | SessionInput::Event(Event::Found(..) | Event::Printed { .. })
-        ) {
-            // Someone is at the screen: resumed documents are theirs to take.
+            SessionInput::Touched | SessionInput::ToggleElderly | SessionInput::ToggleLanguage
+        ) || matches!(&input, SessionInput::Event(e) if !matches!(e, Event::Found(..) | Event::Printed { .. }))
+        {
+            // Someone touched the screen: resumed documents are theirs to
+            // take. (A card or a scan may be the next patient's.)
             self.resumed_unclaimed = false;
         }
         match input {

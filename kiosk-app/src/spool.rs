@@ -142,21 +142,25 @@ pub fn print_pending<P: PartPrinter>(
         if !lock(journal).claim_part(part.job_id, part.idx, Utc::now())? {
             continue;
         }
+        // The part may have been moved away while it was sent: then the
+        // journal keeps it moved (only a `sending` part changes here).
         if let Err(e) = printer.send(&part.body, reprint) {
-            if let Trouble::NotReady(_) = P::trouble(&e) {
+            if let Trouble::NotReady(_) = P::trouble(&e)
+                && !reprint
+            {
                 // Nothing was sent: the part is as it was.
-                let back = if reprint {
-                    PartState::Sending
-                } else {
-                    PartState::Pending
-                };
-                lock(journal).set_part_state(part.job_id, part.idx, back, Utc::now())?;
+                lock(journal).finish_claimed(
+                    part.job_id,
+                    part.idx,
+                    PartState::Pending,
+                    Utc::now(),
+                )?;
             }
             // Otherwise sent, but maybe not all on paper: it stays
             // `sending` and is reprinted marked.
             return Err(SpoolError::Print(e));
         }
-        lock(journal).set_part_state(part.job_id, part.idx, PartState::Done, Utc::now())?;
+        lock(journal).finish_claimed(part.job_id, part.idx, PartState::Done, Utc::now())?;
         emit(SpoolEvent::Printed {
             job: part.job_id,
             idx: part.idx,

@@ -111,6 +111,18 @@ fn resumed_documents_nobody_came_back_for_wait_for_pickup() {
     assert_eq!(k.waiting(), vec![k.job]);
 }
 
+#[tokio::test]
+async fn a_card_placed_by_the_next_patient_does_not_claim_resumed_documents() {
+    let (k, mut s) = restarted_with_a_job();
+    let q = exam_domain::IdentityQuery::IdNumber {
+        id_number: exam_domain::IdNumber::parse("11010519491231002X").unwrap(),
+    };
+    s.input(SessionInput::Device(kiosk_app::devices::Input::Identify(q)));
+    k.print_done();
+    until_attract(&mut s);
+    assert_eq!(k.waiting(), vec![k.job]);
+}
+
 #[test]
 fn resumed_documents_taken_by_the_patient_at_the_screen_are_not_recorded() {
     let (k, mut s) = restarted_with_a_job();

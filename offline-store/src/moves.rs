@@ -15,6 +15,10 @@ use uuid::Uuid;
 use crate::outbox::append;
 use crate::{Journal, Result, StoreError, ts};
 
+/// The most document bytes one move carries (base64 adds a third): the
+/// event must fit in one push. What is left stays here, to be moved again.
+pub const MOVE_MAX_BYTES: usize = 384 * 1024;
+
 fn done_before(tx: &Transaction<'_>, key: &str) -> Result<bool> {
     Ok(tx
         .query_row("SELECT 1 FROM settings WHERE key = ?1", [key], |_| Ok(()))
@@ -31,10 +35,12 @@ fn mark_done(tx: &Transaction<'_>, key: &str, now: DateTime<Utc>) -> Result<()> 
 }
 
 impl Journal {
-    /// Gives up every unfinished part to the order's kiosk: the parts end
-    /// `failed` here (with the job's `moved_to`), and one outbox event carries
-    /// them, parts that were `sending` as reprints. None when this move was
-    /// released before.
+    /// Gives up the unfinished receipt parts to the order's kiosk, up to
+    /// [`MOVE_MAX_BYTES`]: the parts end `failed` here (with the job's
+    /// `moved_to`), and one outbox event carries them, parts that were
+    /// `sending` as reprints. Label parts (in this printer's language) and
+    /// A4 parts (maybe alive in CUPS) stay. None when this move was released
+    /// before.
     pub fn release_for_move(
         &mut self,
         order: &MoveOrder,
@@ -50,17 +56,24 @@ impl Journal {
             let mut stmt = tx.prepare(
                 "SELECT j.id, j.kind, j.person, p.idx, p.printer, p.body, p.state
                  FROM print_parts p JOIN print_jobs j ON j.id = p.job_id
-                 WHERE p.state IN ('pending', 'sending') ORDER BY j.created_at, j.id, p.idx",
+                 WHERE p.state IN ('pending', 'sending') AND p.printer = 'receipt'
+                 ORDER BY j.created_at, j.id, p.idx",
             )?;
             let mut rows = stmt.query([])?;
+            let mut bytes = 0;
             while let Some(r) = rows.next()? {
                 let id: String = r.get(0)?;
+                let body: Vec<u8> = r.get(5)?;
+                bytes += body.len();
+                if bytes > MOVE_MAX_BYTES && !jobs.is_empty() {
+                    break;
+                }
                 let job_id = Uuid::parse_str(&id)
                     .map_err(|e| StoreError::Corrupt(format!("job id {id:?}: {e}")))?;
                 let part = MovedPart::new(
                     r.get(3)?,
                     &r.get::<_, String>(4)?,
-                    &r.get::<_, Vec<u8>>(5)?,
+                    &body,
                     r.get::<_, String>(6)? == "sending",
                 );
                 match jobs.last_mut() {
@@ -75,14 +88,15 @@ impl Journal {
             }
         }
         for job in &jobs {
+            for part in &job.parts {
+                tx.execute(
+                    "UPDATE print_parts SET state = 'failed', updated_at = ?3 WHERE job_id = ?1 AND idx = ?2",
+                    params![job.job_id.to_string(), part.idx, ts(now)],
+                )?;
+            }
             tx.execute(
-                "UPDATE print_parts SET state = 'failed', updated_at = ?2
-                 WHERE job_id = ?1 AND state IN ('pending', 'sending')",
-                params![job.job_id.to_string(), ts(now)],
-            )?;
-            tx.execute(
-                "UPDATE print_jobs SET moved_to = ?2, finished_at = ?3 WHERE id = ?1",
-                params![job.job_id.to_string(), order.to_kiosk, ts(now)],
+                "UPDATE print_jobs SET moved_to = ?2 WHERE id = ?1",
+                params![job.job_id.to_string(), order.to_kiosk],
             )?;
         }
         let event = append(
@@ -119,7 +133,20 @@ impl Journal {
         if done_before(&tx, &key)? {
             return Ok(0);
         }
+        // A job id this kiosk has and did not give away is not replaced.
+        let mut taken = Vec::new();
         for job in &m.jobs {
+            let own: Option<Option<String>> = tx
+                .query_row(
+                    "SELECT moved_to FROM print_jobs WHERE id = ?1",
+                    [job.job_id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if matches!(own, Some(None)) {
+                continue;
+            }
+            taken.push(job.job_id);
             tx.execute(
                 "INSERT INTO print_jobs(id, kind, person, created_at, left_behind_at) VALUES (?1, ?2, ?3, ?4, ?4)
                  ON CONFLICT(id) DO UPDATE SET moved_to = NULL, finished_at = NULL, left_behind_at = ?4",
@@ -136,7 +163,7 @@ impl Journal {
                 now,
             )?;
         }
-        for (job, p, body) in &parts {
+        for (job, p, body) in parts.iter().filter(|(j, _, _)| taken.contains(&j.job_id)) {
             tx.execute(
                 "INSERT INTO print_parts(job_id, idx, printer, body, state, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(job_id, idx) DO UPDATE SET body = excluded.body, state = excluded.state,
@@ -158,7 +185,7 @@ impl Journal {
         )?;
         mark_done(&tx, &key, now)?;
         tx.commit()?;
-        Ok(m.jobs.len())
+        Ok(taken.len())
     }
 }
 

@@ -205,6 +205,29 @@ impl Journal {
         Ok(n == 1)
     }
 
+    /// Moves a part the spooler claimed (`sending`) on to `to`, unless it
+    /// was moved to another kiosk meanwhile: false then, and nothing changes.
+    pub fn finish_claimed(
+        &mut self,
+        job: Uuid,
+        idx: i64,
+        to: PartState,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE print_parts SET state = ?3, updated_at = ?4 WHERE job_id = ?1 AND idx = ?2 AND state = 'sending'",
+            params![job.to_string(), idx, to.as_str(), ts(now)],
+        )?;
+        tx.execute(
+            "UPDATE print_jobs SET finished_at = ?2 WHERE id = ?1 AND finished_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM print_parts WHERE job_id = ?1 AND state IN ('pending', 'sending'))",
+            params![job.to_string(), ts(now)],
+        )?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
     /// Commits one part's new state; `sending` counts an attempt.
     pub fn set_part_state(
         &mut self,

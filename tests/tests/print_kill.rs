@@ -57,17 +57,23 @@ fn reported(stdout: &str) -> impl Iterator<Item = String> + '_ {
     })
 }
 
-/// Every booking code printed on the paper (`预约号：CODE` lines).
+/// Every booking code printed on the paper: guide sheets (`预约号：CODE`)
+/// and fee lists (`体检预约：CODE`).
 fn codes_on_paper(paper: &[u8]) -> BTreeSet<String> {
     let (text, _, _) = encoding_rs::GB18030.decode(paper);
-    text.split("预约号：")
-        .skip(1)
-        .filter_map(|rest| {
-            let code: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-                .collect();
-            (!code.is_empty()).then_some(code)
+    ["预约号：", "体检预约："]
+        .iter()
+        .flat_map(|label| {
+            text.split(label)
+                .skip(1)
+                .filter_map(|rest| {
+                    let code: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                        .collect();
+                    (!code.is_empty()).then_some(code)
+                })
+                .collect::<Vec<_>>()
         })
         .collect()
 }
@@ -135,7 +141,7 @@ async fn cut_series(mode: Cut) {
     let (mut done_cuts, mut finished_runs) = (0, 0);
     let started = std::time::Instant::now();
     for run in 0.. {
-        if done_cuts == cuts || run >= 2 * cuts {
+        if done_cuts == cuts || run >= 4 * cuts {
             break;
         }
         write_window(&day, run, &script);
@@ -210,38 +216,41 @@ async fn cut_series(mode: Cut) {
     );
     let mark = gb("【补打 REPRINT】");
     let marks = positions(&paper, &mark);
+    // A reprint is the mark's receipt right before the part's bytes: the
+    // mark's text lies exactly this far before the part's own text.
+    let mark_receipt = kiosk_app::print::reprint_mark();
+    let lead = mark_receipt.len() - positions(&mark_receipt, &mark)[0];
     // Every part of every job: the guide sheet, and the fee list of a
     // booking with an amount due.
-    let parts: Vec<(String, i64)> = {
+    let parts: Vec<(String, i64, Vec<u8>)> = {
         let mut stmt = j
             .connection()
-            .prepare(
-                "SELECT j.person, p.idx FROM print_parts p JOIN print_jobs j ON j.id = p.job_id",
-            )
+            .prepare("SELECT j.person, p.idx, p.body FROM print_parts p JOIN print_jobs j ON j.id = p.job_id")
             .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .unwrap()
             .map(Result::unwrap)
             .collect()
     };
     assert!(parts.len() > jobs.len(), "some jobs have a fee list too");
     let mut extra_copies = 0;
-    for (code, idx) in &parts {
-        let needle = match idx {
+    for (code, idx, body) in &parts {
+        let needle = gb(&match idx {
             0 => format!("预约号：{code}"),
             _ => format!("体检预约：{code}"),
-        };
-        let at = positions(&paper, &gb(&needle));
+        });
+        let within = positions(body, &needle)[0];
+        let at = positions(&paper, &needle);
         assert!(!at.is_empty(), "part {idx} of {code} never printed");
         extra_copies += at.len() - 1;
         for later in &at[1..] {
-            let mark_before = marks
-                .iter()
-                .rev()
-                .find(|&&m| m < *later)
-                .expect("a mark before every extra copy");
+            let mark_at = later.checked_sub(within + lead).unwrap_or(usize::MAX);
             assert!(
-                at[0] < *mark_before,
+                marks.contains(&mark_at),
+                "every extra copy of part {idx} of {code} is printed right under the mark"
+            );
+            assert!(
+                at[0] < mark_at,
                 "the reprint of part {idx} of {code} follows its first, interrupted copy"
             );
         }

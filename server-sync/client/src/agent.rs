@@ -101,9 +101,12 @@ impl SyncAgent {
     /// (kept, counted in the heartbeat) so they cannot block the rest.
     pub async fn push_all(&self) -> Result<usize, SyncError> {
         let mut acked = 0;
+        // Halved when the server finds a batch too large (big events, such
+        // as documents moved to another kiosk), back to full after a success.
+        let mut batch = self.config.batch;
         loop {
             let events = lock(&self.journal)
-                .pending_events(self.config.batch)
+                .pending_events(batch)
                 .map_err(store_err)?;
             if events.is_empty() {
                 return Ok(acked);
@@ -126,6 +129,10 @@ impl SyncAgent {
                     acked += lock(&self.journal)
                         .ack(&ids, Utc::now())
                         .map_err(store_err)?;
+                    batch = self.config.batch;
+                }
+                Err(SyncError::Refused { status: 413, .. }) if batch > 1 => {
+                    batch = (batch / 2).max(1);
                 }
                 Err(SyncError::Refused { status: 422, error }) if !error.event_ids.is_empty() => {
                     tracing::error!(error = %error.message, "server refused events; setting them aside");

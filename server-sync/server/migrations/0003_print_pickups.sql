@@ -4,15 +4,17 @@
 ALTER TABLE kiosks ADD COLUMN print_waiting BIGINT;
 ALTER TABLE kiosks ADD COLUMN print_waiting_since TEXT;
 
+-- One row per job and kiosk: a moved job may have parts in both trays.
 CREATE TABLE pickups (
-    job_id         TEXT PRIMARY KEY,
+    job_id         TEXT NOT NULL,
     event_id       TEXT NOT NULL REFERENCES kiosk_events(event_id),
     kiosk_id       TEXT NOT NULL REFERENCES kiosks(id),
     booking_code   TEXT NOT NULL,
     document       TEXT NOT NULL,
     since          TEXT NOT NULL,
     handed_over_at TEXT,
-    handed_over_by TEXT
+    handed_over_by TEXT,
+    PRIMARY KEY (job_id, kiosk_id)
 );
 CREATE INDEX pickups_waiting ON pickups(since) WHERE handed_over_at IS NULL;
 
@@ -31,3 +33,5 @@ CREATE TABLE print_moves (
     delivered_at TEXT
 );
 CREATE INDEX print_moves_open ON print_moves(from_kiosk, to_kiosk) WHERE state <> 'delivered';
+-- One request at a time per kiosk, even from two desks at once.
+CREATE UNIQUE INDEX print_moves_one_requested ON print_moves(from_kiosk) WHERE state = 'requested';

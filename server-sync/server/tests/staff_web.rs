@@ -221,7 +221,11 @@ async fn first_login_forces_a_password_change_and_pages_are_masked(h: &Harness) 
         h,
         "/pickups/handed-over",
         Some(&cookie),
-        &[("csrf", "forged"), ("job_id", &job.to_string())],
+        &[
+            ("csrf", "forged"),
+            ("job_id", &job.to_string()),
+            ("kiosk_id", "K-1"),
+        ],
     )
     .await;
     assert_eq!(r.status().as_u16(), 403);
@@ -230,7 +234,11 @@ async fn first_login_forces_a_password_change_and_pages_are_masked(h: &Harness) 
         h,
         "/pickups/handed-over",
         Some(&cookie),
-        &[("csrf", &csrf), ("job_id", &job.to_string())],
+        &[
+            ("csrf", &csrf),
+            ("job_id", &job.to_string()),
+            ("kiosk_id", "K-1"),
+        ],
     )
     .await;
     assert_eq!(r.status().as_u16(), 303);

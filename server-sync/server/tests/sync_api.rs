@@ -469,12 +469,12 @@ async fn documents_left_behind_wait_for_the_desk_once(h: &Harness) {
     // Handed over once; the second click changes nothing.
     let db = h.db();
     assert!(
-        db.hand_over(&job.to_string(), "desk1", Utc::now())
+        db.hand_over(&job.to_string(), "K-8", "desk1", Utc::now())
             .await
             .unwrap()
     );
     assert!(
-        !db.hand_over(&job.to_string(), "desk1", Utc::now())
+        !db.hand_over(&job.to_string(), "K-8", "desk1", Utc::now())
             .await
             .unwrap()
     );
@@ -485,18 +485,6 @@ async fn staff_moves_travel_through_heartbeats_and_close_once(h: &Harness) {
     use exam_protocol::{MoveOrder, MovedJob, MovedPart, PrintAccepted, PrintReleased};
     let (ka, kb) = (h.kiosk("K-MA").await, h.kiosk("K-MB").await);
     let db = h.db();
-    let id = db
-        .request_move("K-MA", "K-MB", "desk1", Utc::now())
-        .await
-        .unwrap();
-    assert!(matches!(
-        db.request_move("K-MA", "K-MB", "desk1", Utc::now()).await,
-        Err(exam_server::db::MoveError::AlreadyMoving(_))
-    ));
-    let (ca, cb) = (
-        sync_client::SyncClient::new(&h.url, ka.clone()),
-        sync_client::SyncClient::new(&h.url, kb.clone()),
-    );
     let hb = exam_protocol::Heartbeat {
         app_version: "t".into(),
         devices: vec![],
@@ -506,6 +494,24 @@ async fn staff_moves_travel_through_heartbeats_and_close_once(h: &Harness) {
         print_waiting: 1,
         oldest_print_waiting: None,
     };
+    // Never heard from: not a target.
+    assert!(matches!(
+        db.request_move("K-MA", "K-MB", "desk1", Utc::now()).await,
+        Err(exam_server::db::MoveError::TargetAway(_))
+    ));
+    let (ca, cb) = (
+        sync_client::SyncClient::new(&h.url, ka.clone()),
+        sync_client::SyncClient::new(&h.url, kb.clone()),
+    );
+    cb.heartbeat(&hb).await.unwrap();
+    let id = db
+        .request_move("K-MA", "K-MB", "desk1", Utc::now())
+        .await
+        .unwrap();
+    assert!(matches!(
+        db.request_move("K-MA", "K-MB", "desk1", Utc::now()).await,
+        Err(exam_server::db::MoveError::AlreadyMoving(_))
+    ));
     let order = ca.heartbeat(&hb).await.unwrap().release_printing;
     assert_eq!(
         order,

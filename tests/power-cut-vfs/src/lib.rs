@@ -11,6 +11,10 @@
 //! with it, exactly the writes a power cut would lose. SQLite's own crash
 //! tests (`test6.c`, crashsql) work the same way.
 //!
+//! The cache is per process: another process reading the same files
+//! through the plain VFS while this one runs may see stale pages (the test
+//! harness never does that; it reads only after the kiosk died).
+//!
 //! Simplifications, all in the direction of losing more, not less: every
 //! unsynced write is lost (a real disk may keep some of them); the WAL-index
 //! (`-shm`) is not buffered, but SQLite rebuilds it from the WAL when the
@@ -329,21 +333,23 @@ unsafe extern "C" fn x_sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int
         let m = methods(real);
         if let Some(p) = pending(file) {
             let mut p = lock(p);
-            for op in std::mem::take(&mut p.ops) {
+            let ops = std::mem::take(&mut p.ops);
+            for (i, op) in ops.iter().enumerate() {
                 let rc = match op {
                     Op::Write(off, d) => (m.xWrite.expect("xWrite"))(
                         real,
                         d.as_ptr() as *const c_void,
                         d.len() as c_int,
-                        off,
+                        *off,
                     ),
-                    Op::Truncate(n) => (m.xTruncate.expect("xTruncate"))(real, n),
+                    Op::Truncate(n) => (m.xTruncate.expect("xTruncate"))(real, *n),
                 };
                 if rc != ffi::SQLITE_OK {
+                    // Not written: the cache keeps this change and the rest.
+                    p.ops = ops.into_iter().skip(i).collect();
                     return rc;
                 }
             }
-            return (m.xSync.expect("xSync"))(real, flags);
         }
         (m.xSync.expect("xSync"))(real, flags)
     }

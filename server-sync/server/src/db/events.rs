@@ -39,7 +39,7 @@ impl Db {
             .bind(kiosk_id)
             .bind(event.seq)
             .bind(&event.kind)
-            .bind(event.payload.to_string())
+            .bind(stored_payload(event, body))
             .bind(ts(event.created_at))
             .bind(ts(now))
             .execute(&mut *tx)
@@ -74,6 +74,22 @@ impl Db {
         }
         tx.commit().await?;
         Ok(out)
+    }
+}
+
+/// What the event log keeps: the payload, except the documents of moved
+/// print jobs (personal data), which live in `print_moves` only until the
+/// target kiosk has them.
+fn stored_payload(event: &Event, body: &EventBody) -> String {
+    match body {
+        EventBody::PrintReleased(r) => {
+            let mut r = r.clone();
+            for part in r.jobs.iter_mut().flat_map(|j| j.parts.iter_mut()) {
+                part.body.clear();
+            }
+            serde_json::to_string(&r).unwrap_or_default()
+        }
+        _ => event.payload.to_string(),
     }
 }
 
@@ -126,4 +142,34 @@ async fn register_check_in(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exam_protocol::{MovedJob, MovedPart, PrintReleased};
+    use uuid::Uuid;
+
+    #[test]
+    fn the_event_log_keeps_no_moved_documents() {
+        let body = EventBody::PrintReleased(PrintReleased {
+            move_id: 1,
+            to_kiosk: "K-2".into(),
+            jobs: vec![MovedJob {
+                job_id: Uuid::now_v7(),
+                kind: "guide_sheet".into(),
+                person: "BK1".into(),
+                parts: vec![MovedPart::new(0, "receipt", "姓名：张三".as_bytes(), false)],
+            }],
+        });
+        let event = Event::new(Uuid::now_v7(), 1, Utc::now(), &body);
+        let secret = &serde_json::to_string(&event.payload).unwrap();
+        let kept = stored_payload(&event, &body);
+        assert!(kept.contains("BK1") && kept.contains("K-2"));
+        let b64 = match &body {
+            EventBody::PrintReleased(r) => r.jobs[0].parts[0].body.clone(),
+            _ => unreachable!(),
+        };
+        assert!(secret.contains(&b64) && !kept.contains(&b64));
+    }
 }

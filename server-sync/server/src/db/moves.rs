@@ -21,6 +21,8 @@ pub enum MoveError {
         to_campus: String,
         from_campus: String,
     },
+    #[error("kiosk {0} is not enrolled or has not been heard from for 5 minutes")]
+    TargetAway(String),
     #[error("the documents of kiosk {0} are already being moved")]
     AlreadyMoving(String),
     #[error(transparent)]
@@ -63,6 +65,18 @@ impl Db {
             }
         };
         let (from_campus, to_campus) = (campus(from).await?, campus(to).await?);
+        // The target must be a kiosk that is enrolled and was heard from
+        // lately, or the documents would wait in the server for nobody.
+        let alive = self.kiosk(to).await?.is_some_and(|k| {
+            k.public_key.is_some()
+                && k.last_seen
+                    .as_deref()
+                    .and_then(|t| super::parse_ts(t).ok())
+                    .is_some_and(|t| now - t < chrono::Duration::minutes(5))
+        });
+        if !alive {
+            return Err(MoveError::TargetAway(to.into()));
+        }
         if from_campus != to_campus {
             return Err(MoveError::OtherCampus {
                 to: to.into(),
@@ -70,20 +84,11 @@ impl Db {
                 from_campus,
             });
         }
-        let open: i64 = sqlx::query(
-            "SELECT count(*) AS n FROM print_moves WHERE from_kiosk = $1 AND state = 'requested'",
-        )
-        .bind(from)
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("n")?;
-        if open > 0 {
-            return Err(MoveError::AlreadyMoving(from.into()));
-        }
         let id = next_id();
-        sqlx::query(
+        // The unique index on open requests makes this atomic across desks.
+        let inserted = sqlx::query(
             "INSERT INTO print_moves(id, from_kiosk, to_kiosk, requested_by, requested_at, state)
-             VALUES ($1, $2, $3, $4, $5, 'requested')",
+             VALUES ($1, $2, $3, $4, $5, 'requested') ON CONFLICT DO NOTHING",
         )
         .bind(id)
         .bind(from)
@@ -91,7 +96,11 @@ impl Db {
         .bind(by)
         .bind(ts(now))
         .execute(&self.pool)
-        .await?;
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(MoveError::AlreadyMoving(from.into()));
+        }
         self.audit(by, "print.move", &format!("documents of {from} to {to}"))
             .await?;
         Ok(id)

@@ -21,7 +21,8 @@ pub struct PickupRow {
 }
 
 /// Records one kiosk's report (an event applied once, by event id). Moved
-/// documents are reported again by the kiosk that prints them: they wait there.
+/// documents are reported again by the kiosk that prints the rest: the
+/// desk sees both trays.
 pub(crate) async fn record(
     tx: &mut Transaction<'_, Any>,
     kiosk_id: &str,
@@ -30,9 +31,7 @@ pub(crate) async fn record(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO pickups(job_id, event_id, kiosk_id, booking_code, document, since)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (job_id) DO UPDATE SET kiosk_id = excluded.kiosk_id, since = excluded.since
-           WHERE pickups.handed_over_at IS NULL",
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (job_id, kiosk_id) DO NOTHING",
     )
     .bind(d.job_id.to_string())
     .bind(event.id.to_string())
@@ -71,14 +70,21 @@ impl Db {
             .collect()
     }
 
-    /// The desk handed the documents to their owner; false when they were
-    /// already handed over (or never waited).
-    pub async fn hand_over(&self, job_id: &str, by: &str, now: DateTime<Utc>) -> Result<bool> {
+    /// The desk handed the documents in a kiosk's tray to their owner;
+    /// false when they were already handed over (or never waited).
+    pub async fn hand_over(
+        &self,
+        job_id: &str,
+        kiosk_id: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE pickups SET handed_over_at = $2, handed_over_by = $3
-             WHERE job_id = $1 AND handed_over_at IS NULL",
+            "UPDATE pickups SET handed_over_at = $3, handed_over_by = $4
+             WHERE job_id = $1 AND kiosk_id = $2 AND handed_over_at IS NULL",
         )
         .bind(job_id)
+        .bind(kiosk_id)
         .bind(ts(now))
         .bind(by)
         .execute(&self.pool)
@@ -86,8 +92,12 @@ impl Db {
         .rows_affected()
             == 1;
         if done {
-            self.audit(by, "pickup.handed_over", &format!("print job {job_id}"))
-                .await?;
+            self.audit(
+                by,
+                "pickup.handed_over",
+                &format!("print job {job_id} at {kiosk_id}"),
+            )
+            .await?;
         }
         Ok(done)
     }

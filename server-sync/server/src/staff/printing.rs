@@ -51,6 +51,7 @@ async fn form_user(
 pub(super) struct HandOverForm {
     csrf: String,
     job_id: String,
+    kiosk_id: String,
 }
 
 /// The desk handed a patient the documents a kiosk printed after they left.
@@ -63,7 +64,11 @@ pub(super) async fn hand_over(
         Ok(u) => u,
         Err(r) => return r,
     };
-    match st.db.hand_over(&f.job_id, &u.username, Utc::now()).await {
+    match st
+        .db
+        .hand_over(&f.job_id, &f.kiosk_id, &u.username, Utc::now())
+        .await
+    {
         Ok(_) => Redirect::to("/registrations#pickups").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "hand over");
