@@ -91,6 +91,16 @@ pub(crate) fn insert_job(
     Ok(())
 }
 
+/// Stamps a job finished once none of its parts is left to print.
+fn finish_job_if_done(tx: &Transaction<'_>, job: Uuid, now: DateTime<Utc>) -> Result<()> {
+    tx.execute(
+        "UPDATE print_jobs SET finished_at = ?2 WHERE id = ?1 AND finished_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM print_parts WHERE job_id = ?1 AND state IN ('pending', 'sending'))",
+        params![job.to_string(), ts(now)],
+    )?;
+    Ok(())
+}
+
 /// Print parts still to print, and since when the oldest waits (for the
 /// heartbeat: a paused printer shows on the staff page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -219,11 +229,7 @@ impl Journal {
             "UPDATE print_parts SET state = ?3, updated_at = ?4 WHERE job_id = ?1 AND idx = ?2 AND state = 'sending'",
             params![job.to_string(), idx, to.as_str(), ts(now)],
         )?;
-        tx.execute(
-            "UPDATE print_jobs SET finished_at = ?2 WHERE id = ?1 AND finished_at IS NULL
-               AND NOT EXISTS (SELECT 1 FROM print_parts WHERE job_id = ?1 AND state IN ('pending', 'sending'))",
-            params![job.to_string(), ts(now)],
-        )?;
+        finish_job_if_done(&tx, job, now)?;
         tx.commit()?;
         Ok(n == 1)
     }
@@ -246,11 +252,7 @@ impl Journal {
         if n != 1 {
             return Err(StoreError::Corrupt(format!("no print part {job}/{idx}")));
         }
-        tx.execute(
-            "UPDATE print_jobs SET finished_at = ?2 WHERE id = ?1 AND finished_at IS NULL
-               AND NOT EXISTS (SELECT 1 FROM print_parts WHERE job_id = ?1 AND state IN ('pending', 'sending'))",
-            params![job.to_string(), ts(now)],
-        )?;
+        finish_job_if_done(&tx, job, now)?;
         tx.commit()?;
         Ok(())
     }
