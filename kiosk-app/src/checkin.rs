@@ -82,7 +82,7 @@ pub struct CheckinCore {
     lookup_timeout: Duration,
     /// When set, each check-in journals its guide sheet, signed with this kiosk id.
     guide_sheets: Option<String>,
-    print_bell: Option<Arc<crate::print::Doorbell>>,
+    print_bell: Option<Arc<crate::spool::Doorbell>>,
 }
 
 impl std::fmt::Debug for CheckinCore {
@@ -118,7 +118,7 @@ impl CheckinCore {
     }
 
     /// Journal a guide sheet with every check-in (a receipt printer is configured).
-    pub fn with_guide_sheets(mut self, kiosk_id: &str, bell: Arc<crate::print::Doorbell>) -> Self {
+    pub fn with_guide_sheets(mut self, kiosk_id: &str, bell: Arc<crate::spool::Doorbell>) -> Self {
         self.guide_sheets = Some(kiosk_id.into());
         self.print_bell = Some(bell);
         self

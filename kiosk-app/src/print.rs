@@ -1,16 +1,12 @@
-//! The documents a kiosk prints: the guide sheet template and its print
-//! job, and the reprint marks. The spooler that prints them is in
-//! [`crate::spool`] (re-exported here).
+//! The documents a kiosk prints: the guide sheet and fee list, their print
+//! job, and the reprint marks. The spooler that prints them is
+//! [`crate::spool`].
 
 use chrono::{DateTime, Utc};
 use device_drivers::escpos::{Align, Block, Receipt, encode};
 use device_drivers::label::{Label, LabelItem, Language};
 use exam_protocol::BookingRecord;
 use offline_store::{NewPart, NewPrintJob};
-
-pub use crate::spool::{
-    Doorbell, PartPrinter, SpoolError, SpoolEvent, Trouble, print_pending, spawn_spooler,
-};
 
 /// What goes on a guide sheet (指引单).
 #[derive(Debug, Clone)]

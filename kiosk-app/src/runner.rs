@@ -19,9 +19,9 @@ use tokio::sync::watch;
 
 use crate::checkin::{CheckinCore, CheckinError, Source, lock};
 use crate::devices::Input;
-use crate::print::SpoolEvent;
 use crate::script::Step;
 use crate::settings::{self, Enrolment};
+use crate::spool::SpoolEvent;
 
 #[derive(Debug, Clone)]
 pub struct KioskOptions {
@@ -150,9 +150,9 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
     };
     let core = match &opts.receipt_printer {
         Some(address) => {
-            let bell = Arc::new(crate::print::Doorbell::default());
+            let bell = Arc::new(crate::spool::Doorbell::default());
             let address = address.clone();
-            crate::print::spawn_spooler(
+            crate::spool::spawn_spooler(
                 journal.clone(),
                 move || {
                     device_drivers::escpos::open(&address)
@@ -168,14 +168,14 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
     };
     if let Some((address, lang)) = &opts.label_printer {
         let (address, lang) = (address.clone(), *lang);
-        crate::print::spawn_spooler(
+        crate::spool::spawn_spooler(
             journal.clone(),
             move || {
                 device_drivers::escpos::open(&address)
                     .map(|port| LabelPrinter::new(port, lang, Duration::from_secs(2)))
             },
             spooler_stop.clone(),
-            Arc::new(crate::print::Doorbell::default()),
+            Arc::new(crate::spool::Doorbell::default()),
             reporter("label"),
         );
     }
@@ -216,7 +216,7 @@ impl RunningKiosk {
     pub async fn drain(&self, timeout: Duration) -> Result<bool, StoreError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if self.backlog()?.pending == 0 && lock(&self.journal).unfinished_parts()?.is_empty() {
+            if self.backlog()?.pending == 0 && lock(&self.journal).unfinished_jobs()?.is_empty() {
                 return Ok(true);
             }
             if tokio::time::Instant::now() >= deadline {

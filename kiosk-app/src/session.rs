@@ -121,13 +121,7 @@ impl Session {
     /// K15: jobs left unfinished by a crash or power cut print first, and
     /// the screen says 继续打印您的单据.
     pub fn resume_unfinished(&mut self) {
-        let parts = lock(&self.journal).unfinished_parts().unwrap_or_default();
-        let jobs: Vec<Uuid> = parts
-            .iter()
-            .map(|p| p.job_id)
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let jobs = lock(&self.journal).unfinished_jobs().unwrap_or_default();
         if !jobs.is_empty() {
             let total = jobs.len();
             self.jobs = jobs;
@@ -347,10 +341,9 @@ impl Session {
         }
         if let Screen::Printing { done, .. } = self.flow.screen {
             let unfinished: HashSet<Uuid> = lock(&self.journal)
-                .unfinished_parts()
+                .unfinished_jobs()
                 .unwrap_or_default()
                 .into_iter()
-                .map(|p| p.job_id)
                 .collect();
             let total = self.jobs.len();
             let now_done = self.jobs.iter().filter(|j| !unfinished.contains(j)).count();

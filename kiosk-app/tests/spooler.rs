@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use device_drivers::escpos::{Align, PrintError, Receipt, ReceiptPrinter, encode};
 use device_drivers::sim::{PrinterFault, PrinterSim};
-use kiosk_app::print::{SpoolError, SpoolEvent, print_pending};
+use kiosk_app::spool::{SpoolError, SpoolEvent, print_pending};
 use offline_store::{Journal, NewPart, NewPrintJob, PartState};
 
 fn part(text: &str) -> NewPart {

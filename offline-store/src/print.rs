@@ -184,11 +184,20 @@ impl Journal {
         Ok(n)
     }
 
-    /// Jobs with parts still to print.
+    /// Jobs with parts still to print, oldest first (ids only: the screen
+    /// asks every 100 ms while printing, without reading the documents).
     pub fn unfinished_jobs(&self) -> Result<Vec<Uuid>> {
-        let mut jobs: Vec<Uuid> = self.unfinished_parts()?.iter().map(|p| p.job_id).collect();
-        jobs.dedup();
-        Ok(jobs)
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT j.id FROM print_jobs j WHERE EXISTS
+               (SELECT 1 FROM print_parts p WHERE p.job_id = j.id AND p.state IN ('pending', 'sending'))
+             ORDER BY j.created_at, j.id",
+        )?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        rows.map(|id| {
+            let id = id?;
+            Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("job id {id:?}: {e}")))
+        })
+        .collect()
     }
 
     pub fn print_backlog(&self) -> Result<PrintBacklog> {

@@ -485,15 +485,7 @@ async fn staff_moves_travel_through_heartbeats_and_close_once(h: &Harness) {
     use exam_protocol::{MoveOrder, MovedJob, MovedPart, PrintAccepted, PrintReleased};
     let (ka, kb) = (h.kiosk("K-MA").await, h.kiosk("K-MB").await);
     let db = h.db();
-    let hb = exam_protocol::Heartbeat {
-        app_version: "t".into(),
-        devices: vec![],
-        backlog: 0,
-        oldest_unacked: None,
-        rejected: 0,
-        print_waiting: 1,
-        oldest_print_waiting: None,
-    };
+    let hb = common::quiet_heartbeat(1);
     // Never heard from: not a target.
     assert!(matches!(
         db.request_move("K-MA", "K-MB", "desk1", Utc::now()).await,

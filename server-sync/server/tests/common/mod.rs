@@ -177,3 +177,16 @@ macro_rules! on_both_stores {
         })*
     };
 }
+
+/// A heartbeat with no devices and nothing owed, `print_waiting` parts waiting.
+pub fn quiet_heartbeat(print_waiting: u64) -> exam_protocol::Heartbeat {
+    exam_protocol::Heartbeat {
+        app_version: "test".into(),
+        devices: vec![],
+        backlog: 0,
+        oldest_unacked: None,
+        rejected: 0,
+        print_waiting,
+        oldest_print_waiting: None,
+    }
+}
