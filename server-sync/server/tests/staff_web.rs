@@ -252,6 +252,33 @@ async fn first_login_forces_a_password_change_and_pages_are_masked(h: &Harness) 
         "handed over: off the list"
     );
 
+    // Moving a kiosk's waiting documents: a forged form and an impossible
+    // move are refused with a reason, a good one shows in the fleet table.
+    let path = "/kiosks/move-printing";
+    let forged = [("csrf", "forged"), ("from", "K-1"), ("to", "K-2")];
+    let same = [("csrf", csrf.as_str()), ("from", "K-1"), ("to", "K-1")];
+    let to_k2 = [("csrf", csrf.as_str()), ("from", "K-1"), ("to", "K-2")];
+    let r = post_form(h, path, Some(&cookie), &forged).await;
+    assert_eq!(r.status().as_u16(), 403);
+    let r = post_form(h, path, Some(&cookie), &same).await;
+    assert_eq!(r.status().as_u16(), 409);
+    assert!(r.text().await.unwrap().contains("another kiosk"));
+    let k2 = sync_client::SyncClient::new(&h.url, h.kiosk("K-2").await);
+    let r = post_form(h, path, Some(&cookie), &to_k2).await;
+    assert_eq!(r.status().as_u16(), 409, "K-2 was never heard from");
+    k2.heartbeat(&common::quiet_heartbeat(0)).await.unwrap();
+    let r = post_form(h, path, Some(&cookie), &to_k2).await;
+    assert_eq!(r.status().as_u16(), 303);
+    let html = get(h, "/registrations", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("→ K-2"),
+        "the open move shows in the fleet table"
+    );
+
     // Signing out ends the session on the server.
     post_form(h, "/logout", Some(&cookie), &[("csrf", &csrf)]).await;
     assert_eq!(
