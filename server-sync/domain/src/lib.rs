@@ -3,13 +3,20 @@
 //! Nothing here touches a clock, a disk or a network: callers pass `now`
 //! in, so kiosk, server and tests all drive the same rules directly.
 
+pub mod catalogue;
+pub mod changes;
 pub mod demo;
+pub mod documents;
+pub mod exam_no;
 pub mod id_number;
 pub mod mask;
 pub mod model;
 pub mod password;
+pub mod plan;
+pub mod roster;
 pub mod slot;
 
+pub use catalogue::{Catalogue, Marital};
 pub use id_number::{IdNumber, IdNumberError};
 pub use model::{Booking, BookingState, IdentityQuery, Person, Sex};
 

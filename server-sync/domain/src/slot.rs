@@ -108,3 +108,117 @@ mod tests {
         );
     }
 }
+
+/// The bookable slots of a day (the same at every campus unless configured).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotTemplate {
+    pub first: chrono::NaiveTime,
+    pub last: chrono::NaiveTime,
+    pub minutes: u32,
+    pub capacity: u32,
+}
+
+impl Default for SlotTemplate {
+    fn default() -> Self {
+        Self {
+            first: chrono::NaiveTime::from_hms_opt(7, 30, 0).expect("valid"),
+            last: chrono::NaiveTime::from_hms_opt(10, 30, 0).expect("valid"),
+            minutes: 30,
+            capacity: 40,
+        }
+    }
+}
+
+impl SlotTemplate {
+    /// (start, end) of each slot, in order.
+    pub fn times(&self) -> Vec<(chrono::NaiveTime, chrono::NaiveTime)> {
+        let step = Duration::minutes(i64::from(self.minutes.max(5)));
+        let mut out = Vec::new();
+        let mut t = self.first;
+        while t <= self.last {
+            let end = t + step;
+            out.push((t, end));
+            if end <= t {
+                break; // wrapped past midnight
+            }
+            t = end;
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BookError {
+    #[error("不能预约已经过去的时段")]
+    Past,
+    #[error("最多可预约 {0} 天内的时段")]
+    TooFar(i64),
+    #[error("该日没有这个时段")]
+    NoSuchSlot,
+}
+
+/// How far ahead bookings open.
+pub const BOOKING_HORIZON_DAYS: i64 = 60;
+
+/// May a slot starting at `start` on `date` be booked at `now_local`?
+pub fn bookable(
+    template: &SlotTemplate,
+    date: chrono::NaiveDate,
+    start: chrono::NaiveTime,
+    now_local: NaiveDateTime,
+) -> Result<chrono::NaiveTime, BookError> {
+    let (_, end) = template
+        .times()
+        .into_iter()
+        .find(|(s, _)| *s == start)
+        .ok_or(BookError::NoSuchSlot)?;
+    if date.and_time(end) <= now_local {
+        return Err(BookError::Past);
+    }
+    if (date - now_local.date()).num_days() > BOOKING_HORIZON_DAYS {
+        return Err(BookError::TooFar(BOOKING_HORIZON_DAYS));
+    }
+    Ok(end)
+}
+
+/// Has a booked, unattended slot been given up (released for others)?
+pub fn is_no_show(booking: &Booking, now_local: NaiveDateTime, grace: Duration) -> bool {
+    booking.state == BookingState::Booked
+        && booking.exam_date.and_time(booking.slot_end) + grace <= now_local
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+    use chrono::{NaiveDate, NaiveTime};
+
+    fn t(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+
+    #[test]
+    fn template_slots_and_bookability() {
+        let tpl = SlotTemplate::default();
+        let times = tpl.times();
+        assert_eq!(times.len(), 7);
+        assert_eq!(times[0], (t(7, 30), t(8, 0)));
+        assert_eq!(times[6], (t(10, 30), t(11, 0)));
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let now = day.and_time(t(8, 10));
+        assert_eq!(bookable(&tpl, day, t(7, 30), now), Err(BookError::Past));
+        assert_eq!(
+            bookable(&tpl, day, t(8, 0), now),
+            Ok(t(8, 30)),
+            "still running"
+        );
+        assert_eq!(
+            bookable(&tpl, day, t(8, 15), now),
+            Err(BookError::NoSuchSlot)
+        );
+        let far = day + Duration::days(61);
+        assert_eq!(
+            bookable(&tpl, far, t(8, 0), now),
+            Err(BookError::TooFar(60))
+        );
+    }
+}

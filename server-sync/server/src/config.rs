@@ -25,6 +25,12 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Log as JSON lines instead of text.
     pub log_json: bool,
+    /// E3: how exam numbers are made (serial, date_serial, campus_date_serial).
+    pub exam_no_rule: exam_domain::exam_no::ExamNoRule,
+    /// Bookable slots each day: first and last start ("HH:MM"), length, capacity.
+    pub slots: exam_domain::slot::SlotTemplate,
+    /// Minutes after a slot's end before an unattended booking is released.
+    pub no_show_grace_minutes: i64,
 }
 
 impl Default for Config {
@@ -37,6 +43,9 @@ impl Default for Config {
             session_idle_minutes: 15,
             secure_cookies: false,
             log_json: false,
+            exam_no_rule: Default::default(),
+            slots: Default::default(),
+            no_show_grace_minutes: 720,
         }
     }
 }

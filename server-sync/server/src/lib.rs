@@ -11,6 +11,7 @@ mod error;
 mod metrics;
 mod password;
 mod staff;
+pub mod workflow;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,6 +34,10 @@ pub struct AppState {
     /// Signalled when registrations arrive, to wake the staff page's streams.
     pub changed: broadcast::Sender<()>,
     pub config: Arc<Config>,
+    /// The dictionaries, loaded at start.
+    pub catalogue: workflow::CatalogueCell,
+    /// Roster imports in progress (for the group desk's progress bar).
+    pub progress: workflow::Progress,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +55,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(staff::routes())
+        .merge(workflow::routes(state.clone()))
         .route("/healthz", get(healthz))
         .route("/metrics", get(prometheus))
         .layer(axum::middleware::map_response(security_headers))
@@ -115,6 +121,25 @@ pub async fn bootstrap_admin(db: &Db) -> Result<Option<String>, db::DbError> {
     Ok(Some(pw))
 }
 
+/// The roles a staff account may have.
+pub const ROLES: &[&str] = &["admin", "front_desk", "group_desk"];
+
+/// Creates a staff account with `role`; with `password` None a one-time
+/// password is generated (and returned) that must be changed at first login.
+pub async fn create_staff(
+    db: &Db,
+    username: &str,
+    role: &str,
+    password: Option<String>,
+) -> Result<String, db::DbError> {
+    let must_change = password.is_none();
+    let pw = password.unwrap_or_else(password::generate);
+    db.create_user(username, &password::hash(pw.clone()).await, must_change)
+        .await?;
+    db.set_role(username, role).await?;
+    Ok(pw)
+}
+
 /// Seeds today's demo bookings (idempotent: the same people each time).
 pub async fn seed_demo(db: &Db, people: usize, campus: &str) -> Result<usize, db::DbError> {
     let now = Utc::now()
@@ -159,6 +184,13 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
     let admin_password = bootstrap_admin(&db).await?;
+    if db
+        .seed_catalogue(&exam_domain::catalogue::seed::catalogue())
+        .await?
+    {
+        tracing::info!("dictionaries seeded with the demo catalogue");
+    }
+    let catalogue = workflow::CatalogueCell::new(db.load_catalogue().await?);
     if config.demo_people > 0 {
         let n = seed_demo(&db, config.demo_people, &config.demo_campus).await?;
         tracing::info!(inserted = n, "demo bookings seeded");
@@ -178,10 +210,17 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         metrics: Arc::new(Metrics::default()),
         changed: broadcast::channel(64).0,
         config: Arc::new(config),
+        catalogue,
+        progress: workflow::Progress::default(),
     };
+    let n = workflow::backfill_initials(&db).await?;
+    if n > 0 {
+        tracing::info!(people = n, "pinyin initials computed");
+    }
     let (tx, rx) = oneshot::channel::<()>();
     let app = router(state.clone());
     let pruner_db = db.clone();
+    let no_show_grace = state.config.no_show_grace_minutes;
     let task = tokio::spawn(async move {
         let prune = async move {
             loop {
@@ -190,6 +229,15 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
                     Utc::now() - Duration::milliseconds(2 * exam_protocol::auth::MAX_SKEW_MS);
                 if let Err(e) = pruner_db.prune_nonces(cutoff).await {
                     tracing::warn!(error = %e, "nonce pruning failed");
+                }
+                let grace = Duration::minutes(no_show_grace);
+                match pruner_db
+                    .release_no_shows(workflow::now_local(), grace)
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(released = n, "no-show bookings released"),
+                    Err(e) => tracing::warn!(error = %e, "releasing no-shows failed"),
                 }
             }
         };

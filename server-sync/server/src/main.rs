@@ -67,6 +67,15 @@ enum Command {
         #[arg(long, default_value = "lobby")]
         zone: String,
     },
+    /// Create a staff account and print its one-time password (changed at
+    /// first login).
+    AddUser {
+        #[arg(long)]
+        username: String,
+        /// admin, front_desk or group_desk.
+        #[arg(long, default_value = "front_desk")]
+        role: String,
+    },
 }
 
 #[tokio::main]
@@ -107,6 +116,17 @@ async fn main() -> anyhow::Result<()> {
             let secret = exam_protocol::auth::random_token();
             db.add_kiosk(&id, &campus, &zone, &secret).await?;
             println!("{secret}");
+        }
+        Command::AddUser { username, role } => {
+            anyhow::ensure!(
+                exam_server::ROLES.contains(&role.as_str()),
+                "role must be one of {:?}",
+                exam_server::ROLES
+            );
+            let db = Db::connect(&config.database_url).await?;
+            db.migrate().await?;
+            let pw = exam_server::create_staff(&db, &username, &role, None).await?;
+            println!("{pw}");
         }
     }
     Ok(())

@@ -7,10 +7,16 @@
 //! SKIP LOCKED, so that PostgreSQL-compatible distributed engines also work.
 
 mod bookings;
+mod catalogue;
+mod desk;
 mod events;
+mod groups;
 mod kiosks;
 mod moves;
+mod oplog;
 mod pickups;
+mod search;
+mod slots;
 mod staff;
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -21,10 +27,15 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 pub use bookings::ChangesPage;
+pub use desk::{Created, DeskError, NewVisit, Visit, VisitItem};
 pub use events::PushOutcome;
+pub use groups::{CompanyRow, GroupRow, GroupSpec, MemberRow, NewMember};
 pub use kiosks::{EnrolError, KioskRow};
 pub use moves::{MoveError, OpenMove};
+pub use oplog::{OpLine, OpQuery};
 pub use pickups::PickupRow;
+pub use search::{Hit, SearchKey};
+pub use slots::SlotRow;
 pub use staff::{CountTable, LoginOutcome, RegistrationRow, SessionUser, StaffUser};
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +77,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "print backlog and pickups",
         include_str!("../../migrations/0003_print_pickups.sql"),
+    ),
+    (
+        4,
+        "exam workflow",
+        include_str!("../../migrations/0004_exam_workflow.sql"),
     ),
 ];
 

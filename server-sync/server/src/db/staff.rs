@@ -24,6 +24,8 @@ pub struct SessionUser {
     pub username: String,
     pub must_change: bool,
     pub csrf: String,
+    /// admin, front_desk or group_desk (what the workflow pages allow).
+    pub role: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +95,20 @@ impl Db {
         .await?;
         self.audit("system", "user.create", username).await?;
         Ok(id)
+    }
+
+    /// Sets a user's role; false when there is no such user.
+    pub async fn set_role(&self, username: &str, role: &str) -> Result<bool> {
+        let n = sqlx::query("UPDATE staff_users SET role = $2 WHERE username = $1")
+            .bind(username)
+            .bind(role)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if n == 1 {
+            self.audit_on("system", "user.role", username, role).await?;
+        }
+        Ok(n == 1)
     }
 
     pub async fn user_by_name(&self, username: &str) -> Result<Option<StaffUser>> {
@@ -172,27 +188,33 @@ impl Db {
         idle: Duration,
     ) -> Result<Option<SessionUser>> {
         let row = sqlx::query(
-            "SELECT s.user_id, s.csrf, s.last_seen, u.username, u.must_change
+            "SELECT s.user_id, s.csrf, s.last_seen, u.username, u.must_change, u.role
                FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id WHERE s.token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
         let Some(r) = row else { return Ok(None) };
-        if parse_ts(&r.try_get::<String, _>("last_seen")?)? + idle < now {
+        let last_seen = parse_ts(&r.try_get::<String, _>("last_seen")?)?;
+        if last_seen + idle < now {
             self.end_session(token_hash).await?;
             return Ok(None);
         }
-        sqlx::query("UPDATE staff_sessions SET last_seen = $2 WHERE token_hash = $1")
-            .bind(token_hash)
-            .bind(ts(now))
-            .execute(&self.pool)
-            .await?;
+        // A write per request would be most of a busy desk's writes; the
+        // idle limit is minutes, so touching twice a minute is exact enough.
+        if now - last_seen >= Duration::seconds(30) {
+            sqlx::query("UPDATE staff_sessions SET last_seen = $2 WHERE token_hash = $1")
+                .bind(token_hash)
+                .bind(ts(now))
+                .execute(&self.pool)
+                .await?;
+        }
         Ok(Some(SessionUser {
             user_id: r.try_get("user_id")?,
             username: r.try_get("username")?,
             must_change: r.try_get::<i64, _>("must_change")? != 0,
             csrf: r.try_get("csrf")?,
+            role: r.try_get("role")?,
         }))
     }
 

@@ -66,7 +66,7 @@ fn render(t: &impl Template) -> Response {
     }
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -97,7 +97,10 @@ async fn require_user(st: &AppState, headers: &HeaderMap) -> Result<SessionUser,
 }
 
 /// As [`require_user`], and the first-login password change is done.
-async fn require_ready_user(st: &AppState, headers: &HeaderMap) -> Result<SessionUser, Response> {
+pub(crate) async fn require_ready_user(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<SessionUser, Response> {
     let u = require_user(st, headers).await?;
     if u.must_change {
         return Err(Redirect::to("/password").into_response());

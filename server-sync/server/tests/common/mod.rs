@@ -190,3 +190,111 @@ pub fn quiet_heartbeat(print_waiting: u64) -> exam_protocol::Heartbeat {
         oldest_print_waiting: None,
     }
 }
+
+/// A signed-in staff member's session, for the workflow API.
+pub struct Staff {
+    pub cookie: String,
+    pub csrf: String,
+    pub url: String,
+    pub http: reqwest::Client,
+}
+
+impl Harness {
+    /// Creates `username` with `role` (password already changed) and signs in.
+    pub async fn staff(&self, username: &str, role: &str) -> Staff {
+        let pw = "Desk-Test-Password-2026";
+        exam_server::create_staff(self.db(), username, role, Some(pw.into()))
+            .await
+            .unwrap();
+        let r = self
+            .http
+            .post(format!("{}/login", self.url))
+            .form(&[("username", username), ("password", pw)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 303, "login of {username}");
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let html = self
+            .http
+            .get(format!("{}/desk", self.url))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let i = html.find("name=\"csrf\" content=\"").expect("csrf meta") + 21;
+        let csrf = html[i..].split('"').next().unwrap().to_string();
+        Staff {
+            cookie,
+            csrf,
+            url: self.url.clone(),
+            http: self.http.clone(),
+        }
+    }
+}
+
+impl Staff {
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("cookie", &self.cookie)
+            .header("x-csrf", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("cookie", &self.cookie)
+            .header("x-csrf", &self.csrf)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+}
+
+/// A valid ID number: born `year`-03-15, odd `seq` for a man, even for a woman.
+pub fn id_number(year: i32, seq: u16) -> String {
+    exam_domain::IdNumber::compose(
+        "321002",
+        chrono::NaiveDate::from_ymd_opt(year, 3, 15).unwrap(),
+        seq,
+    )
+    .unwrap()
+    .as_str()
+    .to_string()
+}

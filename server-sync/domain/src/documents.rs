@@ -1,0 +1,217 @@
+//! E1 / K9: what a registration prints — guide sheet, lab barcode labels,
+//! fee list — as plain data, so the kiosk and the front desk print the same
+//! thing. Rendering (ESC/POS, TSPL, HTML) is the printer's business.
+//!
+//! Guide-sheet order (Q5): fasting stations first so people can eat early,
+//! then by floor and room so nobody walks back and forth.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::{Catalogue, SampleType};
+
+/// One item of a registration as the documents need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocItem {
+    pub code: String,
+    pub price_fen: i64,
+    pub paid: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Station {
+    pub room: String,
+    pub room_name: String,
+    pub floor: i32,
+    pub fasting: bool,
+    pub items: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuideSheet {
+    pub exam_no: String,
+    pub stations: Vec<Station>,
+}
+
+/// One tube, one label: the barcode is the exam number and the tube's
+/// two-digit sample suffix, so the lab scans a tube straight to its person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabLabel {
+    pub barcode: String,
+    pub sample: SampleType,
+    pub sample_name: String,
+    pub items: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeLine {
+    pub name: String,
+    pub price_fen: i64,
+    pub paid: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeList {
+    pub lines: Vec<FeeLine>,
+    pub total_fen: i64,
+    pub due_fen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Documents {
+    pub guide: GuideSheet,
+    pub labels: Vec<LabLabel>,
+    pub fee_list: FeeList,
+}
+
+fn sample_suffix(s: SampleType) -> u8 {
+    match s {
+        SampleType::Serum => 1,
+        SampleType::WholeBlood => 2,
+        SampleType::Plasma => 3,
+        SampleType::Urine => 5,
+        SampleType::Stool => 6,
+        SampleType::Cervical => 7,
+        SampleType::Breath => 8,
+    }
+}
+
+/// The documents of one registration at `campus`. Items the catalogue does
+/// not know (retired since) still appear on the fee list by code.
+pub fn documents(cat: &Catalogue, campus: &str, exam_no: &str, items: &[DocItem]) -> Documents {
+    let mut stations: Vec<Station> = Vec::new();
+    let mut labels: Vec<LabLabel> = Vec::new();
+    let mut lines = Vec::new();
+    for di in items {
+        let item = cat.item(&di.code);
+        let name = item.map_or(di.code.clone(), |i| i.name.clone());
+        lines.push(FeeLine {
+            name: name.clone(),
+            price_fen: di.price_fen,
+            paid: di.paid,
+        });
+        let Some(item) = item else { continue };
+        if let Some(sample) = item.sample {
+            match labels.iter_mut().find(|l| l.sample == sample) {
+                Some(l) => l.items.push(name.clone()),
+                None => labels.push(LabLabel {
+                    barcode: format!("{exam_no}{:02}", sample_suffix(sample)),
+                    sample,
+                    sample_name: sample.label_zh().into(),
+                    items: vec![name.clone()],
+                }),
+            }
+        }
+        let (room_name, floor) = cat
+            .room(campus, &item.room)
+            .map_or((item.room.clone(), 1), |r| (r.name.clone(), r.floor));
+        match stations.iter_mut().find(|s| s.room == item.room) {
+            Some(s) => {
+                s.fasting |= item.fasting;
+                s.items.push(name);
+            }
+            None => stations.push(Station {
+                room: item.room.clone(),
+                room_name,
+                floor,
+                fasting: item.fasting,
+                items: vec![name],
+            }),
+        }
+    }
+    stations.sort_by(|a, b| {
+        b.fasting
+            .cmp(&a.fasting)
+            .then(a.floor.cmp(&b.floor))
+            .then(a.room.cmp(&b.room))
+    });
+    labels.sort_by_key(|l| l.sample);
+    let total_fen = lines.iter().map(|l| l.price_fen).sum();
+    let due_fen = lines.iter().filter(|l| !l.paid).map(|l| l.price_fen).sum();
+    Documents {
+        guide: GuideSheet {
+            exam_no: exam_no.into(),
+            stations,
+        },
+        labels,
+        fee_list: FeeList {
+            lines,
+            total_fen,
+            due_fen,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::{ExamItem, MaritalRule, Room, SexRule};
+
+    fn item(code: &str, room: &str, fasting: bool, sample: Option<SampleType>) -> ExamItem {
+        ExamItem {
+            code: code.into(),
+            name: code.into(),
+            department: "d".into(),
+            room: room.into(),
+            sex: SexRule::Both,
+            marital: MaritalRule::Any,
+            fasting,
+            price_fen: 1000,
+            sample,
+            conflicts: vec![],
+        }
+    }
+
+    fn room(code: &str, floor: i32) -> Room {
+        Room {
+            code: code.into(),
+            campus: "main".into(),
+            name: format!("{code}室"),
+            floor,
+            department: "d".into(),
+        }
+    }
+
+    #[test]
+    fn fasting_first_then_by_floor_one_label_per_tube() {
+        let cat = Catalogue {
+            rooms: vec![
+                room("blood", 1),
+                room("us", 2),
+                room("ecg", 1),
+                room("eye", 3),
+            ],
+            items: vec![
+                item("EYE", "eye", false, None),
+                item("ECG", "ecg", false, None),
+                item("GLU", "blood", true, Some(SampleType::Serum)),
+                item("CBC", "blood", false, Some(SampleType::WholeBlood)),
+                item("LIPID", "blood", true, Some(SampleType::Serum)),
+                item("ABD", "us", true, None),
+                item("URINE", "toilet", false, Some(SampleType::Urine)),
+            ],
+            ..Catalogue::default()
+        };
+        let items: Vec<DocItem> = ["EYE", "ECG", "GLU", "CBC", "LIPID", "ABD", "URINE", "OLD"]
+            .iter()
+            .enumerate()
+            .map(|(i, c)| DocItem {
+                code: c.to_string(),
+                price_fen: 1000,
+                paid: i % 2 == 0,
+            })
+            .collect();
+        let d = documents(&cat, "main", "123", &items);
+        let order: Vec<&str> = d.guide.stations.iter().map(|s| s.room.as_str()).collect();
+        assert_eq!(order, ["blood", "us", "ecg", "toilet", "eye"]);
+        assert_eq!(d.guide.stations[0].items, ["GLU", "CBC", "LIPID"]);
+        let labels: Vec<(&str, usize)> = d
+            .labels
+            .iter()
+            .map(|l| (l.barcode.as_str(), l.items.len()))
+            .collect();
+        assert_eq!(labels, [("12301", 2), ("12302", 1), ("12305", 1)]);
+        assert_eq!(d.fee_list.lines.len(), 8, "unknown items still billed");
+        assert_eq!(d.fee_list.total_fen, 8000);
+        assert_eq!(d.fee_list.due_fen, 4000);
+    }
+}

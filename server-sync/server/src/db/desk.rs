@@ -1,0 +1,724 @@
+//! E1 / E4 / K17 in the store: visits (bookings and walk-in registrations)
+//! with their items, rebooking, cancelling, no-shows and item changes. The
+//! rules themselves are `exam_domain::{plan, changes, slot, exam_no}`; this
+//! module makes each change atomic with its slot, its exam number, the
+//! kiosks' change feed and its line in the operation log.
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use exam_domain::catalogue::Marital;
+use exam_domain::changes::{self, ItemChange, ItemState, ItemStatus, Outcome};
+use exam_domain::exam_no::ExamNoRule;
+use exam_domain::plan::{Excluded, Plan};
+use exam_domain::slot::SlotTemplate;
+use exam_domain::{IdNumber, Person};
+use exam_protocol::BookingRecord;
+use sqlx::{Any, Row, Transaction};
+
+use super::bookings::{decode, next_change_seq};
+use super::slots::{self, day, hms};
+use super::{Db, DbError, next_id, oplog, ts};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    #[error("该时段已约满，请选择其他时段")]
+    SlotFull,
+    #[error("此人当天已有预约（体检号 {exam_no}），请改约而不是重复预约")]
+    AlreadyBooked { exam_no: String },
+    #[error("没有这条记录")]
+    NotFound,
+    #[error("{0}")]
+    State(String),
+    #[error("{0}")]
+    Rule(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for DeskError {
+    fn from(e: sqlx::Error) -> Self {
+        DeskError::Db(DbError::Sqlx(e))
+    }
+}
+
+type Result<T> = std::result::Result<T, DeskError>;
+
+/// A visit to create: a booking (with a slot) or a walk-in (registered now).
+#[derive(Debug, Clone)]
+pub struct NewVisit {
+    pub person: Person,
+    pub initials: String,
+    pub marital: Marital,
+    pub campus: String,
+    pub campus_prefix: String,
+    pub date: NaiveDate,
+    pub slot: (NaiveTime, NaiveTime),
+    /// Take a place in the slot (bookings do; walk-ins are already here).
+    pub take_slot: bool,
+    pub plan: Plan,
+    pub package_name: String,
+    pub flags: Vec<String>,
+    pub kind: &'static str,
+    pub member_id: Option<i64>,
+    pub register_now: bool,
+    /// Group exams: exam first, the employer pays later.
+    pub pay_later: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Created {
+    pub id: i64,
+    pub code: String,
+    pub exam_no: String,
+    pub total_fen: i64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VisitItem {
+    pub code: String,
+    pub price_fen: i64,
+    pub from_package: bool,
+    pub paid: bool,
+    pub status: ItemStatus,
+    pub signed: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Visit {
+    pub record: BookingRecord,
+    pub kind: String,
+    pub package_code: Option<String>,
+    pub marital: String,
+    pub flags: Vec<String>,
+    pub registered_at: Option<String>,
+    pub state_reason: Option<String>,
+    pub excluded: Vec<Excluded>,
+    pub items: Vec<VisitItem>,
+}
+
+/// Upserts the person: the front desk's latest name and mobile win.
+pub(crate) async fn upsert_person(
+    tx: &mut Transaction<'_, Any>,
+    p: &Person,
+    initials: &str,
+) -> std::result::Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO people(id_number, name, sex, birth_date, mobile, created_at, initials)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (id_number) DO UPDATE SET name = excluded.name, mobile = excluded.mobile,
+             initials = excluded.initials",
+    )
+    .bind(p.id_number.as_str())
+    .bind(&p.name)
+    .bind(p.sex.as_str())
+    .bind(day(p.birth_date))
+    .bind(&p.mobile)
+    .bind(ts(Utc::now()))
+    .bind(initials)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn next_counter(tx: &mut Transaction<'_, Any>, name: &str) -> Result<i64> {
+    sqlx::query("INSERT INTO counters(name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .execute(&mut **tx)
+        .await?;
+    let row = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
+        .bind(name)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
+/// Creates a visit inside the caller's transaction (group batches use it too).
+pub(crate) async fn create_visit(
+    tx: &mut Transaction<'_, Any>,
+    actor: &str,
+    rule: &ExamNoRule,
+    tpl: &SlotTemplate,
+    v: &NewVisit,
+) -> Result<Created> {
+    upsert_person(tx, &v.person, &v.initials).await?;
+    let same_day = sqlx::query(
+        "SELECT exam_no FROM bookings WHERE id_number = $1 AND exam_date = $2 AND state <> 'cancelled'",
+    )
+    .bind(v.person.id_number.as_str())
+    .bind(day(v.date))
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(r) = same_day {
+        return Err(DeskError::AlreadyBooked {
+            exam_no: r.try_get("exam_no")?,
+        });
+    }
+    if v.take_slot {
+        slots::ensure(tx, tpl, &v.campus, v.date).await?;
+        if !slots::take(tx, &v.campus, v.date, v.slot.0).await? {
+            return Err(DeskError::SlotFull);
+        }
+    }
+    let n = next_counter(tx, &rule.scope(&v.campus, v.date)).await?;
+    let exam_no = rule
+        .format(&v.campus_prefix, v.date, n as u64)
+        .map_err(|e| DeskError::Rule(e.to_string()))?;
+    let id = next_id();
+    let code = format!("BK{id:x}").to_uppercase();
+    let seq = next_change_seq(tx).await?;
+    let now = ts(Utc::now());
+    let due = if v.pay_later { 0 } else { v.plan.total_fen };
+    let state = if v.register_now {
+        "checked_in"
+    } else {
+        "booked"
+    };
+    sqlx::query(
+        "INSERT INTO bookings(id, code, exam_no, id_number, campus, package, exam_date, slot_start, slot_end,
+           amount_due_fen, state, change_seq, kind, package_code, marital, flags, member_id, registered_at,
+           created_at, excluded)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+    )
+    .bind(id)
+    .bind(&code)
+    .bind(&exam_no)
+    .bind(v.person.id_number.as_str())
+    .bind(&v.campus)
+    .bind(&v.package_name)
+    .bind(day(v.date))
+    .bind(hms(v.slot.0))
+    .bind(hms(v.slot.1))
+    .bind(due)
+    .bind(state)
+    .bind(seq)
+    .bind(v.kind)
+    .bind(v.plan.package.clone())
+    .bind(v.marital.as_str())
+    .bind(v.flags.join(","))
+    .bind(v.member_id)
+    .bind(v.register_now.then(|| now.clone()))
+    .bind(&now)
+    .bind(serde_json::to_string(&v.plan.excluded).expect("serialisable"))
+    .execute(&mut **tx)
+    .await?;
+    for item in &v.plan.items {
+        insert_item(tx, id, &item.code, item.price_fen, item.from_package, actor).await?;
+    }
+    let what = if v.register_now {
+        "visit.register"
+    } else {
+        "visit.book"
+    };
+    oplog::log(
+        tx,
+        actor,
+        what,
+        v.person.id_number.as_str(),
+        &format!(
+            "exam_no={exam_no} campus={} date={} slot={} package={} items={} total_fen={}",
+            v.campus,
+            v.date,
+            v.slot.0.format("%H:%M"),
+            v.plan.package.as_deref().unwrap_or("-"),
+            v.plan.items.len(),
+            v.plan.total_fen
+        ),
+    )
+    .await?;
+    Ok(Created {
+        id,
+        code,
+        exam_no,
+        total_fen: v.plan.total_fen,
+    })
+}
+
+async fn insert_item(
+    tx: &mut Transaction<'_, Any>,
+    booking: i64,
+    code: &str,
+    price: i64,
+    from_package: bool,
+    actor: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO booking_items(booking_id, item_code, price_fen, from_package, paid, status, changed_at, changed_by)
+         VALUES ($1, $2, $3, $4, 0, 'active', $5, $6)",
+    )
+    .bind(booking)
+    .bind(code)
+    .bind(price)
+    .bind(i64::from(from_package))
+    .bind(ts(Utc::now()))
+    .bind(actor)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Recomputes what is owed (unpaid active items) and bumps the change feed.
+async fn touch(tx: &mut Transaction<'_, Any>, booking: i64, pay_later: bool) -> Result<()> {
+    let due: i64 = if pay_later {
+        0
+    } else {
+        sqlx::query(
+            "SELECT CAST(COALESCE(SUM(price_fen), 0) AS BIGINT) FROM booking_items
+              WHERE booking_id = $1 AND paid = 0 AND status = 'active'",
+        )
+        .bind(booking)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get::<i64, _>(0)?
+    };
+    let seq = next_change_seq(tx).await?;
+    sqlx::query("UPDATE bookings SET amount_due_fen = $2, change_seq = $3 WHERE id = $1")
+        .bind(booking)
+        .bind(due)
+        .bind(seq)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+macro_rules! select_visit {
+    ($tail:literal) => {
+        concat!(
+            "SELECT b.id, b.code, b.exam_no, b.id_number, b.campus, b.package, b.exam_date, b.slot_start, ",
+            "b.slot_end, b.amount_due_fen, b.state, b.change_seq, p.name, p.sex, p.birth_date, p.mobile, ",
+            "b.kind, b.package_code, b.marital, b.flags, b.registered_at, b.state_reason, b.excluded ",
+            "FROM bookings b JOIN people p ON p.id_number = b.id_number ",
+            $tail
+        )
+    };
+}
+pub(crate) use select_visit;
+
+pub(crate) async fn visit_in(tx: &mut Transaction<'_, Any>, id: i64) -> Result<Visit> {
+    let r = sqlx::query(select_visit!("WHERE b.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(DeskError::NotFound)?;
+    let flags: String = r.try_get("flags")?;
+    let excluded: String = r.try_get("excluded")?;
+    let items = sqlx::query(
+        "SELECT item_code, price_fen, from_package, paid, status, signature FROM booking_items
+          WHERE booking_id = $1 ORDER BY changed_at, item_code",
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| {
+        let status: String = r.try_get("status")?;
+        Ok(VisitItem {
+            code: r.try_get("item_code")?,
+            price_fen: r.try_get("price_fen")?,
+            from_package: r.try_get::<i64, _>("from_package")? != 0,
+            paid: r.try_get::<i64, _>("paid")? != 0,
+            status: ItemStatus::parse(&status)
+                .ok_or_else(|| DbError::Corrupt(format!("item status {status:?}")))?,
+            signed: r.try_get::<Option<String>, _>("signature")?.is_some(),
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
+    Ok(Visit {
+        record: decode(&r)?,
+        kind: r.try_get("kind")?,
+        package_code: r.try_get("package_code")?,
+        marital: r.try_get("marital")?,
+        flags: flags
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .map(String::from)
+            .collect(),
+        registered_at: r.try_get("registered_at")?,
+        state_reason: r.try_get("state_reason")?,
+        excluded: serde_json::from_str(&excluded)
+            .map_err(|e| DbError::Corrupt(format!("excluded: {e}")))?,
+        items,
+    })
+}
+
+impl Db {
+    pub async fn create_visit(
+        &self,
+        actor: &str,
+        rule: &ExamNoRule,
+        tpl: &SlotTemplate,
+        v: &NewVisit,
+    ) -> Result<Created> {
+        let mut tx = self.pool.begin().await?;
+        let c = create_visit(&mut tx, actor, rule, tpl, v).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    pub async fn visit(&self, id: i64) -> Result<Visit> {
+        let mut tx = self.pool.begin().await?;
+        let v = visit_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// Every visit of a person, newest first (the "earlier exams" list).
+    pub async fn history(&self, id_number: &IdNumber) -> Result<Vec<Visit>> {
+        let ids: Vec<i64> = sqlx::query(
+            "SELECT id FROM bookings WHERE id_number = $1 ORDER BY exam_date DESC, id DESC LIMIT 50",
+        )
+        .bind(id_number.as_str())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64, _>("id"))
+        .collect::<std::result::Result<_, _>>()?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.visit(id).await?);
+        }
+        Ok(out)
+    }
+
+    /// 开单登记 of a booked visit: the person is here.
+    pub async fn register(&self, actor: &str, id: i64, flags: &[String]) -> Result<Visit> {
+        let mut tx = self.pool.begin().await?;
+        let v = visit_in(&mut tx, id).await?;
+        match v.record.booking.state.as_str() {
+            "booked" => {}
+            "checked_in" => return Err(DeskError::State("已经登记过了".into())),
+            _ => return Err(DeskError::State("预约已取消，不能登记".into())),
+        }
+        let seq = next_change_seq(&mut tx).await?;
+        sqlx::query(
+            "UPDATE bookings SET state = 'checked_in', registered_at = $2, change_seq = $3, flags = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(ts(Utc::now()))
+        .bind(seq)
+        .bind(flags.join(","))
+        .execute(&mut *tx)
+        .await?;
+        oplog::log(
+            &mut tx,
+            actor,
+            "visit.register",
+            v.record.person.id_number.as_str(),
+            &format!(
+                "exam_no={} flags={}",
+                v.record.booking.exam_no,
+                flags.join(",")
+            ),
+        )
+        .await?;
+        let v = visit_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// Moves a booked visit to another slot (or day), with a reason.
+    pub async fn rebook(
+        &self,
+        actor: &str,
+        tpl: &SlotTemplate,
+        id: i64,
+        date: NaiveDate,
+        slot: (NaiveTime, NaiveTime),
+        reason: &str,
+    ) -> Result<Visit> {
+        let mut tx = self.pool.begin().await?;
+        let v = visit_in(&mut tx, id).await?;
+        let b = &v.record.booking;
+        if b.state.as_str() != "booked" {
+            return Err(DeskError::State("只有未到检的预约可以改约".into()));
+        }
+        slots::ensure(&mut tx, tpl, &b.campus, date).await?;
+        if !slots::take(&mut tx, &b.campus, date, slot.0).await? {
+            return Err(DeskError::SlotFull);
+        }
+        slots::release(&mut tx, &b.campus, &day(b.exam_date), &hms(b.slot_start)).await?;
+        let seq = next_change_seq(&mut tx).await?;
+        sqlx::query(
+            "UPDATE bookings SET exam_date = $2, slot_start = $3, slot_end = $4, state_reason = $5, change_seq = $6
+              WHERE id = $1",
+        )
+        .bind(id)
+        .bind(day(date))
+        .bind(hms(slot.0))
+        .bind(hms(slot.1))
+        .bind(reason)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+        oplog::log(
+            &mut tx,
+            actor,
+            "visit.rebook",
+            v.record.person.id_number.as_str(),
+            &format!(
+                "exam_no={} from={} {} to={date} {} reason={reason}",
+                b.exam_no,
+                b.exam_date,
+                b.slot_start.format("%H:%M"),
+                slot.0.format("%H:%M")
+            ),
+        )
+        .await?;
+        let v = visit_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// Cancels a booked visit with a reason; its place goes back to the slot.
+    pub async fn cancel(&self, actor: &str, id: i64, reason: &str) -> Result<Visit> {
+        let mut tx = self.pool.begin().await?;
+        let v = visit_in(&mut tx, id).await?;
+        if v.record.booking.state.as_str() != "booked" {
+            return Err(DeskError::State("只有未到检的预约可以取消".into()));
+        }
+        cancel_in(&mut tx, &v, reason).await?;
+        oplog::log(
+            &mut tx,
+            actor,
+            "visit.cancel",
+            v.record.person.id_number.as_str(),
+            &format!("exam_no={} reason={reason}", v.record.booking.exam_no),
+        )
+        .await?;
+        let v = visit_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// Releases bookings nobody came for, `grace` after their slot ended.
+    pub async fn release_no_shows(
+        &self,
+        now_local: NaiveDateTime,
+        grace: chrono::Duration,
+    ) -> Result<usize> {
+        let cutoff = now_local - grace;
+        let ids: Vec<i64> = sqlx::query(
+            "SELECT id FROM bookings WHERE state = 'booked' AND
+               (exam_date < $1 OR (exam_date = $1 AND slot_end <= $2)) LIMIT 500",
+        )
+        .bind(day(cutoff.date()))
+        .bind(hms(cutoff.time()))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64, _>("id"))
+        .collect::<std::result::Result<_, _>>()?;
+        let mut n = 0;
+        for id in ids {
+            let mut tx = self.pool.begin().await?;
+            let v = visit_in(&mut tx, id).await?;
+            if exam_domain::slot::is_no_show(&v.record.booking, now_local, grace) {
+                cancel_in(&mut tx, &v, "no_show").await?;
+                oplog::log(
+                    &mut tx,
+                    "system",
+                    "visit.no_show",
+                    v.record.person.id_number.as_str(),
+                    &format!("exam_no={}", v.record.booking.exam_no),
+                )
+                .await?;
+                n += 1;
+            }
+            tx.commit().await?;
+        }
+        Ok(n)
+    }
+
+    /// Adds single items to a visit (already planned and checked by the caller).
+    pub async fn add_items(
+        &self,
+        actor: &str,
+        id: i64,
+        items: &[(String, i64)],
+        pay_later: bool,
+    ) -> Result<Visit> {
+        let mut tx = self.pool.begin().await?;
+        let v = visit_in(&mut tx, id).await?;
+        if v.record.booking.state.as_str() == "cancelled" {
+            return Err(DeskError::State("预约已取消".into()));
+        }
+        for (code, price) in items {
+            if v.items.iter().any(|i| &i.code == code) {
+                return Err(DeskError::Rule(format!("{code} 已在单上")));
+            }
+            insert_item(&mut tx, id, code, *price, false, actor).await?;
+        }
+        touch(&mut tx, id, pay_later).await?;
+        oplog::log(
+            &mut tx,
+            actor,
+            "item.add",
+            v.record.person.id_number.as_str(),
+            &format!(
+                "exam_no={} items={}",
+                v.record.booking.exam_no,
+                items
+                    .iter()
+                    .map(|i| i.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        )
+        .await?;
+        let v = visit_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// E4: one change of one item (remove, refund, waive, make-up, defer, restore).
+    pub async fn change_item(
+        &self,
+        actor: &str,
+        id: i64,
+        code: &str,
+        change: &ItemChange,
+        pay_later: bool,
+    ) -> Result<(Visit, i64)> {
+        let mut tx = self.pool.begin().await?;
+        let v = visit_in(&mut tx, id).await?;
+        let item = v
+            .items
+            .iter()
+            .find(|i| i.code == code)
+            .ok_or(DeskError::NotFound)?;
+        let outcome = changes::apply(
+            ItemState {
+                status: item.status,
+                paid: item.paid,
+                price_fen: item.price_fen,
+            },
+            change,
+        )
+        .map_err(|e| DeskError::Rule(e.to_string()))?;
+        let mut refund = 0;
+        match outcome {
+            Outcome::Removed => {
+                sqlx::query("DELETE FROM booking_items WHERE booking_id = $1 AND item_code = $2")
+                    .bind(id)
+                    .bind(code)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Outcome::Status { status, refund_fen } => {
+                refund = refund_fen;
+                let signature = match change {
+                    ItemChange::Waive { signature_png } => Some(base64_encode(signature_png)),
+                    _ => None,
+                };
+                sqlx::query(
+                    "UPDATE booking_items SET status = $3, signature = COALESCE($4, signature),
+                            changed_at = $5, changed_by = $6 WHERE booking_id = $1 AND item_code = $2",
+                )
+                .bind(id)
+                .bind(code)
+                .bind(status.as_str())
+                .bind(signature)
+                .bind(ts(Utc::now()))
+                .bind(actor)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        touch(&mut tx, id, pay_later).await?;
+        let what = match change {
+            ItemChange::Remove => "item.remove",
+            ItemChange::Refund => "item.refund",
+            ItemChange::Waive { .. } => "item.waive",
+            ItemChange::MakeUp => "item.make_up",
+            ItemChange::Deferred => "item.defer",
+            ItemChange::Restore => "item.restore",
+        };
+        oplog::log(
+            &mut tx,
+            actor,
+            what,
+            v.record.person.id_number.as_str(),
+            &format!(
+                "exam_no={} item={code} refund_fen={refund}",
+                v.record.booking.exam_no
+            ),
+        )
+        .await?;
+        let v = visit_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok((v, refund))
+    }
+
+    /// The patient's signature for a waived item, as PNG bytes.
+    pub async fn signature(&self, id: i64, code: &str) -> Result<Option<Vec<u8>>> {
+        let r = sqlx::query(
+            "SELECT signature FROM booking_items WHERE booking_id = $1 AND item_code = $2",
+        )
+        .bind(id)
+        .bind(code)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(
+            r.and_then(|r| r.try_get::<Option<String>, _>("signature").ok().flatten())
+                .and_then(|s| base64_decode(&s)),
+        )
+    }
+
+    /// The front desk takes payment for every unpaid active item.
+    pub async fn mark_paid(&self, actor: &str, id: i64, method: &str) -> Result<(Visit, i64)> {
+        let mut tx = self.pool.begin().await?;
+        let v = visit_in(&mut tx, id).await?;
+        let amount: i64 = v
+            .items
+            .iter()
+            .filter(|i| !i.paid && i.status == ItemStatus::Active)
+            .map(|i| i.price_fen)
+            .sum();
+        sqlx::query("UPDATE booking_items SET paid = 1 WHERE booking_id = $1 AND paid = 0 AND status = 'active'")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        touch(&mut tx, id, false).await?;
+        oplog::log(
+            &mut tx,
+            actor,
+            "visit.pay",
+            v.record.person.id_number.as_str(),
+            &format!(
+                "exam_no={} amount_fen={amount} method={method}",
+                v.record.booking.exam_no
+            ),
+        )
+        .await?;
+        let v = visit_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok((v, amount))
+    }
+}
+
+pub(crate) async fn cancel_in(
+    tx: &mut Transaction<'_, Any>,
+    v: &Visit,
+    reason: &str,
+) -> Result<()> {
+    let b = &v.record.booking;
+    slots::release(tx, &b.campus, &day(b.exam_date), &hms(b.slot_start)).await?;
+    let seq = next_change_seq(tx).await?;
+    sqlx::query(
+        "UPDATE bookings SET state = 'cancelled', state_reason = $2, change_seq = $3 WHERE id = $1",
+    )
+    .bind(b.id)
+    .bind(reason)
+    .bind(seq)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
+}

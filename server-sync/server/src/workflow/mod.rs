@@ -1,0 +1,213 @@
+//! The exam workflow over HTTP for staff: the front desk (`desk`: search,
+//! booking, registration, item changes) and the group desk (`groups`:
+//! companies, rosters, batches), as a JSON API that the pages in `pages`
+//! call. Every call needs a signed-in staff session with a role that allows
+//! it; every change also needs the session's CSRF token in `x-csrf`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use chrono::{NaiveDateTime, Utc};
+use exam_domain::Catalogue;
+
+use crate::AppState;
+use crate::db::{DbError, DeskError, SessionUser};
+use crate::error::ApiErr;
+
+mod desk;
+mod groups;
+mod pages;
+
+pub fn routes(st: AppState) -> Router<AppState> {
+    Router::new()
+        .merge(desk::routes())
+        .merge(groups::routes())
+        .route_layer(axum::middleware::from_fn_with_state(st, signed_in))
+        .merge(pages::routes())
+}
+
+/// The dictionaries in memory, swapped whole when staff edit them.
+#[derive(Clone, Default)]
+pub struct CatalogueCell(Arc<RwLock<Arc<Catalogue>>>);
+
+impl CatalogueCell {
+    pub fn new(c: Catalogue) -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(c))))
+    }
+    pub fn get(&self) -> Arc<Catalogue> {
+        self.0.read().expect("catalogue lock").clone()
+    }
+    pub fn set(&self, c: Catalogue) {
+        *self.0.write().expect("catalogue lock") = Arc::new(c);
+    }
+}
+
+/// Roster imports in progress, by the token the page chose: rows stored so far.
+#[derive(Clone, Default)]
+pub struct Progress(Arc<Mutex<HashMap<String, ImportProgress>>>);
+
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct ImportProgress {
+    pub stage: &'static str,
+    pub done: usize,
+    pub total: usize,
+}
+
+impl Progress {
+    pub fn set(&self, token: &str, p: ImportProgress) {
+        let mut m = self.0.lock().expect("progress lock");
+        if m.len() > 1000 {
+            m.clear(); // abandoned tokens; progress is only a courtesy
+        }
+        m.insert(token.to_string(), p);
+    }
+    pub fn get(&self, token: &str) -> Option<ImportProgress> {
+        self.0.lock().expect("progress lock").get(token).copied()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    FrontDesk,
+    GroupDesk,
+}
+
+/// Signs every workflow API call in: a live session, past the first-login
+/// password change, and for changes the session's CSRF token. Runs before
+/// the body is read, so a forged request is refused whatever it carries.
+async fn signed_in(
+    State(st): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiErr> {
+    let headers = req.headers();
+    let token = crate::staff::cookie_token(headers)
+        .ok_or_else(|| ApiErr::new(StatusCode::UNAUTHORIZED, "signed_out", "请先登录"))?;
+    let idle = chrono::Duration::minutes(st.config.session_idle_minutes);
+    let user = st
+        .db
+        .session(&exam_protocol::auth::sha256_hex(&token), Utc::now(), idle)
+        .await?
+        .ok_or_else(|| {
+            ApiErr::new(
+                StatusCode::UNAUTHORIZED,
+                "signed_out",
+                "登录已过期，请重新登录",
+            )
+        })?;
+    if user.must_change {
+        return Err(ApiErr::new(
+            StatusCode::FORBIDDEN,
+            "password_change",
+            "请先修改初始密码",
+        ));
+    }
+    let method = req.method();
+    if method != Method::GET && method != Method::HEAD {
+        let sent = headers.get("x-csrf").and_then(|v| v.to_str().ok());
+        if !sent.is_some_and(|s| ct_eq(s.as_bytes(), user.csrf.as_bytes())) {
+            return Err(ApiErr::new(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "请求来源校验失败，请刷新页面",
+            ));
+        }
+    }
+    req.extensions_mut().insert(user);
+    Ok(next.run(req).await)
+}
+
+/// May this user use this desk?
+pub(crate) fn allow(user: &SessionUser, role: Role) -> Result<(), ApiErr> {
+    let allowed = match (user.role.as_str(), role) {
+        ("admin", _) | ("front_desk", Role::FrontDesk) => true,
+        ("group_desk", _) => true, // the group desk also registers its members
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiErr::new(
+            StatusCode::FORBIDDEN,
+            "not_allowed",
+            "当前账号没有此操作的权限",
+        ))
+    }
+}
+
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub fn now_local() -> NaiveDateTime {
+    Utc::now()
+        .with_timezone(&exam_domain::centre_offset())
+        .naive_local()
+}
+
+pub(crate) fn bad(code: &str, msg: impl Into<String>) -> ApiErr {
+    ApiErr::new(StatusCode::UNPROCESSABLE_ENTITY, code, msg)
+}
+
+impl From<DeskError> for ApiErr {
+    fn from(e: DeskError) -> Self {
+        match e {
+            DeskError::SlotFull => ApiErr::new(StatusCode::CONFLICT, "slot_full", e.to_string()),
+            DeskError::AlreadyBooked { .. } => {
+                ApiErr::new(StatusCode::CONFLICT, "already_booked", e.to_string())
+            }
+            DeskError::NotFound => ApiErr::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            DeskError::State(_) => ApiErr::new(StatusCode::CONFLICT, "wrong_state", e.to_string()),
+            DeskError::Rule(_) => bad("rule", e.to_string()),
+            DeskError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// Pinyin initials of a name, for the search box (张三丰 → zsf).
+pub fn initials(name: &str) -> String {
+    use pinyin::ToPinyin;
+    name.chars()
+        .filter_map(|c| {
+            if c.is_ascii_alphabetic() {
+                return Some(c.to_ascii_lowercase());
+            }
+            c.to_pinyin()
+                .map(|p| p.first_letter().chars().next().unwrap_or('_'))
+        })
+        .collect()
+}
+
+/// Computes missing initials (seeded people) in the background.
+pub(crate) async fn backfill_initials(db: &crate::db::Db) -> Result<usize, DbError> {
+    let mut n = 0;
+    loop {
+        let rows = db.people_without_initials(500).await?;
+        if rows.is_empty() {
+            return Ok(n);
+        }
+        let done: Vec<(String, String)> = rows
+            .into_iter()
+            .map(|(id, name)| {
+                let i = initials(&name);
+                (id, if i.is_empty() { "_".into() } else { i })
+            })
+            .collect();
+        n += done.len();
+        db.set_initials(&done).await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn initials_of_chinese_names() {
+        assert_eq!(super::initials("张三丰"), "zsf");
+        assert_eq!(super::initials("欧阳Na"), "oyna");
+    }
+}

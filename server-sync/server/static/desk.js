@@ -1,0 +1,188 @@
+// Front desk: search, walk-in registration and booking with a plan preview
+// (items cut to the person, conflicts refused), and a visit's detail with
+// its item changes, signature for a waiver, payment and documents.
+(function () {
+  "use strict";
+  var D = Desk, el = D.el, $ = function (id) { return document.getElementById(id); };
+  var catalogue = null, current = null;
+
+  D.call("GET", "/api/desk/catalogue").then(function (c) { catalogue = c; renderItems(); });
+
+  function renderItems() {
+    var f = $("item-filter").value.trim();
+    var box = $("items");
+    var keep = {};
+    box.querySelectorAll("input:checked").forEach(function (i) { keep[i.value] = true; });
+    box.textContent = "";
+    catalogue.items.forEach(function (it) {
+      if (f && it.name.indexOf(f) < 0 && it.code.toLowerCase().indexOf(f.toLowerCase()) < 0 && !keep[it.code]) return;
+      var cb = el("input", { type: "checkbox", value: it.code });
+      cb.checked = !!keep[it.code];
+      box.appendChild(el("label", {}, [cb, it.name + " " + D.yuan(it.price_fen)]));
+    });
+  }
+  $("item-filter").addEventListener("input", function () { if (catalogue) renderItems(); });
+
+  function loadSlots() {
+    var date = $("date").value, campus = $("campus").value;
+    if (!date) return;
+    D.call("GET", "/api/desk/slots?campus=" + encodeURIComponent(campus) + "&date=" + date).then(function (r) {
+      var s = $("slot"); s.textContent = "";
+      r.slots.forEach(function (x) {
+        var left = x.capacity - x.booked;
+        var o = el("option", { value: x.start, text: x.start.slice(0, 5) + "–" + x.end.slice(0, 5) + "（余 " + left + "）" });
+        if (left <= 0) o.disabled = true;
+        s.appendChild(o);
+      });
+    }).catch(function (e) { D.say("msg", e.message); });
+  }
+  $("date").addEventListener("change", loadSlots);
+  $("campus").addEventListener("change", loadSlots);
+  loadSlots();
+
+  function form() {
+    var add = [];
+    $("items").querySelectorAll("input:checked").forEach(function (i) { add.push(i.value); });
+    var flags = ["vip", "complaint", "proxy"].filter(function (f) { return $("flag-" + f).checked; });
+    var walkIn = $("mode-walkin").checked;
+    var body = {
+      person: { id_number: $("id_number").value.trim(), name: $("name").value.trim(), mobile: $("mobile").value.trim() },
+      marital: $("marital").value, campus: $("campus").value, add: add, flags: flags,
+      walk_in: walkIn, copy_last: $("copy-last").checked
+    };
+    if ($("package").value) body.package = $("package").value;
+    if (!walkIn) { body.date = $("date").value; body.slot_start = $("slot").value; }
+    return body;
+  }
+
+  function showPlan(p) {
+    var box = $("plan"); box.textContent = "";
+    var rows = p.items.map(function (i) {
+      return el("tr", {}, [el("td", { text: i.name }), el("td", { class: "num", text: D.yuan(i.price_fen) }), el("td", { text: i.from_package ? "套餐内" : "加项" })]);
+    });
+    box.appendChild(el("table", { class: "grid small", id: "plan-items" }, [el("tbody", {}, rows)]));
+    p.excluded.forEach(function (x) {
+      box.appendChild(el("p", { class: "notice excluded", text: "未含 " + x.name + "：" + x.reason + (x.replaced_by ? "（已改为对应项目）" : "") }));
+    });
+    box.appendChild(el("p", { id: "plan-total", text: "合计 " + D.yuan(p.total_fen) }));
+  }
+
+  $("preview").addEventListener("click", function () {
+    var f = form();
+    D.call("POST", "/api/desk/plan", { id_number: f.person.id_number, marital: f.marital, package: f.package, add: f.add })
+      .then(function (p) { showPlan(p); D.say("msg", "已按性别与婚否核对项目", true); })
+      .catch(function (e) { $("plan").textContent = ""; D.say("msg", e.message); });
+  });
+
+  $("visit-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    D.call("POST", "/api/desk/visits", form()).then(function (r) {
+      showPlan(r.plan);
+      D.say("msg", "登记成功，体检号 " + r.visit.exam_no + "，应收 " + D.yuan(r.visit.total_fen), true);
+      $("msg").dataset.examNo = r.visit.exam_no;
+      loadSlots();
+      open(r.visit.id);
+    }).catch(function (e) { D.say("msg", e.message); });
+  });
+
+  $("search-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    D.call("GET", "/api/desk/search?q=" + encodeURIComponent($("q").value)).then(function (r) {
+      var tb = $("hits"); tb.textContent = "";
+      r.hits.forEach(function (h) {
+        tb.appendChild(el("tr", { class: "pick", onclick: function () { open(h.id); } }, [
+          el("td", { text: h.exam_no }), el("td", { text: h.name }), el("td", { text: D.sexes[h.sex] || "" }),
+          el("td", { text: h.id_number }), el("td", { text: h.date + " " + h.slot }), el("td", { text: h.package }),
+          el("td", { text: D.states[h.state] || h.state })]));
+      });
+      if (!r.hits.length) tb.appendChild(el("tr", {}, [el("td", { colspan: "7", class: "quiet", text: "没有找到" })]));
+    }).catch(function (e) { D.say("msg", e.message); });
+  });
+
+  function act(url, body) {
+    return D.call("POST", url, body).then(function (v) { render(v); return v; }).catch(function (e) { alert(e.message); });
+  }
+
+  function itemButtons(v, it) {
+    var base = "/api/desk/visits/" + v.id + "/items/" + encodeURIComponent(it.code);
+    var b = function (label, change) {
+      return el("button", { type: "button", class: "small", "data-change": change, onclick: function () {
+        if (change === "waive") return sign(v, it);
+        act(base, { change: change });
+      } , text: label });
+    };
+    if (it.status === "active") {
+      return [it.paid ? b("退项", "refund") : b("删除", "remove"), b("弃检", "waive"), b("补检", "make_up"), b("延检", "deferred")];
+    }
+    if (it.status === "make_up" || it.status === "deferred") return [b("恢复", "restore")];
+    if (it.signed) return [el("a", { href: base + "/signature", target: "_blank", text: "签名" })];
+    return [];
+  }
+
+  function render(v) {
+    current = v;
+    var box = $("detail"); box.textContent = "";
+    var p = v.person;
+    box.appendChild(el("h1", { id: "detail-title", text: p.name + " · " + (D.sexes[p.sex] || "") + " · 体检号 " + v.exam_no }));
+    box.appendChild(el("p", { text: p.id_number + " · " + p.mobile + " · " + v.date + " " + v.slot_start + "–" + v.slot_end + " · " + v.package }));
+    box.appendChild(el("p", {}, [el("span", { id: "detail-state", class: "badge " + (v.state === "cancelled" ? "bad" : "ok"), text: D.states[v.state] || v.state }),
+      " 应收 " + D.yuan(v.amount_due_fen) + (v.flags.length ? " · 标记 " + v.flags.join(", ") : "") + (v.summary_blocked ? " · 有补检项目，总检暂缓" : "") + (v.state_reason ? " · 原因 " + v.state_reason : "")]));
+    var actions = el("div", { class: "row" });
+    if (v.state === "booked") {
+      actions.appendChild(el("button", { type: "button", id: "register", text: "到检登记", onclick: function () { act("/api/desk/visits/" + v.id + "/register", { flags: v.flags }); } }));
+      actions.appendChild(el("button", { type: "button", class: "secondary", text: "取消预约", onclick: function () {
+        var r = prompt("取消原因"); if (r) act("/api/desk/visits/" + v.id + "/cancel", { reason: r }); } }));
+      actions.appendChild(el("button", { type: "button", class: "secondary", text: "改约到所选日期时段", onclick: function () {
+        var r = prompt("改约原因"); if (r) act("/api/desk/visits/" + v.id + "/rebook", { date: $("date").value, slot_start: $("slot").value, reason: r }); } }));
+    }
+    if (v.amount_due_fen > 0) actions.appendChild(el("button", { type: "button", id: "pay", text: "收费（现金）", onclick: function () { act("/api/desk/visits/" + v.id + "/pay", { method: "cash" }); } }));
+    box.appendChild(actions);
+    box.appendChild(el("h2", { text: "项目" }));
+    var rows = v.items.map(function (it) {
+      return el("tr", { "data-code": it.code }, [el("td", { text: it.name }), el("td", { class: "num", text: D.yuan(it.price_fen) }),
+        el("td", { text: it.paid ? "已缴" : "未缴" }), el("td", { class: "status", text: it.status_zh }), el("td", {}, itemButtons(v, it))]);
+    });
+    box.appendChild(el("table", { class: "grid small", id: "detail-items" }, [el("tbody", {}, rows)]));
+    v.excluded.forEach(function (x) { box.appendChild(el("p", { class: "notice", text: "未含 " + x.name + "：" + x.reason })); });
+    var addRow = el("form", { class: "row" }, [el("input", { id: "add-code", placeholder: "加项：项目编码" }), el("button", { type: "submit", text: "加项" })]);
+    addRow.addEventListener("submit", function (ev) { ev.preventDefault(); act("/api/desk/visits/" + v.id + "/items", { add: [$("add-code").value.trim()] }); });
+    box.appendChild(addRow);
+    box.appendChild(el("h2", { text: "指引单" }));
+    v.documents.guide.stations.forEach(function (s) {
+      box.appendChild(el("p", { text: (s.fasting ? "【空腹】" : "") + s.floor + "楼 " + s.room_name + "：" + s.items.join("、") }));
+    });
+    box.appendChild(el("h2", { text: "条码" }));
+    v.documents.labels.forEach(function (l) { box.appendChild(el("p", { class: "mono", text: l.barcode + " " + l.sample_name + "：" + l.items.join("、") })); });
+    if (v.history && v.history.length) {
+      box.appendChild(el("h2", { text: "既往体检" }));
+      v.history.forEach(function (h) {
+        box.appendChild(el("p", {}, [el("a", { href: "#", onclick: function (e) { e.preventDefault(); open(h.id); }, text: h.date + " " + h.package + " " + h.exam_no + " " + (D.states[h.state] || h.state) })]));
+      });
+    }
+  }
+
+  function open(id) { D.call("GET", "/api/desk/visits/" + id).then(render).catch(function (e) { D.say("msg", e.message); }); }
+
+  // The waiver signature: drawn with a finger or mouse, sent as PNG.
+  var pad = $("sign-pad"), ctx = pad.getContext("2d"), drawing = false, signed = false, target = null;
+  ctx.lineWidth = 3; ctx.lineCap = "round";
+  function pos(e) { var r = pad.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; }
+  pad.addEventListener("pointerdown", function (e) { drawing = true; var p = pos(e); ctx.beginPath(); ctx.moveTo(p[0], p[1]); });
+  pad.addEventListener("pointermove", function (e) { if (!drawing) return; var p = pos(e); ctx.lineTo(p[0], p[1]); ctx.stroke(); signed = true; });
+  window.addEventListener("pointerup", function () { drawing = false; });
+  $("sign-clear").addEventListener("click", function () { ctx.clearRect(0, 0, pad.width, pad.height); signed = false; });
+  $("sign-cancel").addEventListener("click", function () { $("sign-dialog").close(); });
+  $("sign-ok").addEventListener("click", function () {
+    if (!signed) { alert("请先签名"); return; }
+    var png = pad.toDataURL("image/png");
+    $("sign-dialog").close();
+    act("/api/desk/visits/" + target.v.id + "/items/" + encodeURIComponent(target.it.code), { change: "waive", signature_png: png });
+  });
+  function sign(v, it) {
+    target = { v: v, it: it };
+    ctx.clearRect(0, 0, pad.width, pad.height); signed = false;
+    $("sign-item").textContent = it.name;
+    $("sign-dialog").showModal();
+  }
+  window.DeskPage = { open: open, current: function () { return current; } };
+})();
