@@ -1,55 +1,15 @@
 //! The staff page in a real headless Chromium: sign in with the one-time
 //! password, change it, and watch a kiosk's check-in appear without a reload.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use chrono::Utc;
 use e2e_tests::{free_addr, start_server};
 use exam_protocol::{CheckIn, Event, EventBody};
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::Locator;
 
-struct Driver {
-    child: tokio::process::Child,
-    url: String,
-    profile: tempfile::TempDir,
-}
-
-/// Starts chromedriver, or returns None (skip) outside CI when it is not
-/// installed; CI installs chromium and chromium-driver first.
-async fn chromedriver() -> Option<Driver> {
-    let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-    if !std::path::Path::new(&bin).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install chromium-driver ({bin} missing)"
-        );
-        eprintln!("{bin} not installed; skipping the browser test");
-        return None;
-    }
-    let port = free_addr().port();
-    let child = tokio::process::Command::new(bin)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("chromedriver starts");
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Some(Driver {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        profile: tempfile::tempdir().unwrap(),
-    })
-}
+mod browser;
+use browser::chromedriver;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_page_shows_a_kiosk_check_in_live() {
@@ -63,22 +23,7 @@ async fn staff_page_shows_a_kiosk_check_in_live() {
     let url = server.url();
     let one_time = server.admin_password.clone().unwrap();
 
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--window-size=1400,900", format!("--user-data-dir={}", driver.profile.path().display())]
-        }),
-    );
-    let c = ClientBuilder::rustls()
-        .unwrap()
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .expect("browser session");
+    let c = browser::session(&driver).await;
 
     c.goto(&format!("{url}/registrations")).await.unwrap();
     assert!(

@@ -1,0 +1,369 @@
+//! Load benchmark (R4, issue: 500 users at once): N concurrent front-desk
+//! clients book, register walk-ins, search and open visits against a real
+//! `exam-server` process for a while; prints a table per interval with
+//! requests, p50 / p99 / max latency, errors and the server's resident
+//! memory, then the whole run.
+//!
+//! cargo build --release -p exam-server -p e2e-tests --bin desk-load
+//! target/release/desk-load [--clients 500] [--secs 600] [--think-ms 1000]
+//!                          [--interval-secs 60] [--database-url URL]
+//!
+//! Each client waits a random 0.5–1.5 × think time between requests, as
+//! people at desks and kiosks do; the server is a separate process so its
+//! memory is measured alone. SQLite (a temporary file) unless a URL is given.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use e2e_tests::percentile;
+use exam_domain::demo::Rng;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+struct Args {
+    clients: usize,
+    secs: u64,
+    think_ms: u64,
+    interval_secs: u64,
+    database_url: Option<String>,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        clients: 500,
+        secs: 600,
+        think_ms: 1000,
+        interval_secs: 60,
+        database_url: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(k) = it.next() {
+        let v = it.next().with_context(|| format!("{k} needs a value"))?;
+        match k.as_str() {
+            "--clients" => a.clients = v.parse()?,
+            "--secs" => a.secs = v.parse()?,
+            "--think-ms" => a.think_ms = v.parse()?,
+            "--interval-secs" => a.interval_secs = v.parse()?,
+            "--database-url" => a.database_url = Some(v),
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    Ok(a)
+}
+
+#[derive(Default)]
+struct Window {
+    ms: Vec<f64>,
+    errors: u64,
+    full: u64,
+}
+
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+const PACKAGES: &[&str] = &[
+    "P-EMP",
+    "P-M-BASIC",
+    "P-SENIOR",
+    "P-GRP-A",
+    "P-CV",
+    "P-YOUTH",
+];
+const ACCOUNTS: usize = 10;
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+async fn login(http: &reqwest::Client, url: &str, user: &str, pw: &str) -> anyhow::Result<Session> {
+    let r = http
+        .post(format!("{url}/login"))
+        .form(&[("username", user), ("password", pw)])
+        .send()
+        .await?;
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .context("no session cookie")?
+        .to_str()?
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let html = http
+        .get(format!("{url}/desk"))
+        .header("cookie", &cookie)
+        .send()
+        .await?
+        .text()
+        .await?;
+    let i = html.find("name=\"csrf\" content=\"").context("no csrf")? + 21;
+    let csrf = html[i..].split('"').next().unwrap_or_default().to_string();
+    Ok(Session { cookie, csrf })
+}
+
+/// One client's request loop until `stop`.
+async fn client(
+    n: usize,
+    url: String,
+    http: reqwest::Client,
+    s: Arc<Session>,
+    think: Duration,
+    stop: Arc<AtomicBool>,
+    window: Arc<Mutex<Window>>,
+) {
+    let mut rng = Rng::new(0x5eed ^ n as u64);
+    let mut mine: Vec<i64> = Vec::new();
+    let mut serial = 0u16;
+    let today = exam_server::workflow::now_local().date();
+    // Start spread over one think time, not all at once.
+    tokio::time::sleep(think.mul_f64(rng.below(1000) as f64 / 1000.0)).await;
+    while !stop.load(Ordering::Relaxed) {
+        let roll = rng.below(100);
+        let started = Instant::now();
+        let (path, body): (String, Option<Value>) = if roll < 70 || mine.is_empty() {
+            serial = serial.wrapping_add(1);
+            let birth = chrono::NaiveDate::from_ymd_opt(1950, 1, 1).unwrap()
+                + chrono::Duration::days(rng.below(365 * 50) as i64);
+            // A distinct person per request: client number and serial in the area code and sequence.
+            let area = format!("32{:04}", (n * 7 + usize::from(serial) / 1000) % 10_000);
+            let id = exam_domain::IdNumber::compose(&area, birth, serial % 1000).expect("valid");
+            let mut v = json!({
+                "person": { "id_number": id.as_str(), "name": "压测员", "mobile": "" },
+                "marital": if rng.below(2) == 0 { "married" } else { "unmarried" },
+                "package": PACKAGES[rng.below(PACKAGES.len() as u64) as usize],
+            });
+            if roll < 40 {
+                v["date"] = json!(today + chrono::Duration::days(1 + rng.below(30) as i64));
+                v["slot_start"] = json!(
+                    [
+                        "07:30:00", "08:00:00", "08:30:00", "09:00:00", "09:30:00", "10:00:00",
+                        "10:30:00"
+                    ][rng.below(7) as usize]
+                );
+            } else {
+                v["walk_in"] = json!(true);
+            }
+            ("/api/desk/visits".into(), Some(v))
+        } else if roll < 90 {
+            let id = mine[rng.below(mine.len() as u64) as usize];
+            (format!("/api/desk/visits/{id}"), None)
+        } else {
+            (
+                format!(
+                    "/api/desk/search?q={}",
+                    ["wang", "zhang", "yc", "li"][rng.below(4) as usize]
+                ),
+                None,
+            )
+        };
+        let req = match &body {
+            Some(b) => http
+                .post(format!("{url}{path}"))
+                .header("x-csrf", &s.csrf)
+                .json(b),
+            None => http.get(format!("{url}{path}")),
+        };
+        let res = req
+            .header("cookie", &s.cookie)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await;
+        let (ok, full) = match res {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                let j: Value = r.json().await.unwrap_or(Value::Null);
+                if status == 200 {
+                    if let Some(id) = j["visit"]["id"].as_i64() {
+                        mine.push(id);
+                        if mine.len() > 50 {
+                            mine.remove(0);
+                        }
+                    }
+                    (true, false)
+                } else {
+                    // A full slot or a same-day repeat is an answer, not an error.
+                    let expected = status == 409;
+                    if !expected {
+                        eprintln!("client {n}: {path} -> {status} {j}");
+                    }
+                    (expected, expected)
+                }
+            }
+            Err(e) => {
+                eprintln!("client {n}: {path} -> {e}");
+                (false, false)
+            }
+        };
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        {
+            let mut w = window.lock().await;
+            w.ms.push(ms);
+            w.errors += u64::from(!ok);
+            w.full += u64::from(full);
+        }
+        let jitter = 0.5 + rng.below(1000) as f64 / 1000.0;
+        tokio::time::sleep(think.mul_f64(jitter)).await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let a = args()?;
+    let dir = tempfile::tempdir()?;
+    let database_url = a
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("load.db").display()));
+    let server_bin = std::env::current_exe()?.with_file_name("exam-server");
+    if !server_bin.exists() {
+        bail!(
+            "{} not found: cargo build --release -p exam-server first",
+            server_bin.display()
+        );
+    }
+    // Accounts before the server starts (hashing is slow on purpose).
+    let db = exam_server::db::Db::connect(&database_url).await?;
+    db.migrate().await?;
+    let pw = "Load-Bench-Password-1";
+    for i in 0..ACCOUNTS {
+        if let Err(e) =
+            exam_server::create_staff(&db, &format!("load{i}"), "front_desk", Some(pw.into())).await
+        {
+            eprintln!("account load{i}: {e} (reusing it)");
+        }
+    }
+    db.close().await;
+    let addr = e2e_tests::free_addr();
+    let config = dir.path().join("server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"{addr}\"\ndatabase_url = \"{database_url}\"\n\
+             [exam_no_rule]\nrule = \"date_serial\"\nwidth = 7\n\
+             [slots]\nfirst = \"07:30:00\"\nlast = \"10:30:00\"\nminutes = 30\ncapacity = 1000000\n"
+        ),
+    )?;
+    let mut child = tokio::process::Command::new(&server_bin)
+        .arg("--config")
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    let pid = child.id().context("server pid")?;
+    let url = format!("http://{addr}");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.clients)
+        .build()?;
+    let mut up = false;
+    for _ in 0..200 {
+        if http.get(format!("{url}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::ensure!(up, "server did not start");
+    let mut sessions = Vec::new();
+    for i in 0..ACCOUNTS {
+        sessions.push(Arc::new(login(&http, &url, &format!("load{i}"), pw).await?));
+    }
+    let rss_start = rss_kib(pid);
+    println!(
+        "desk-load: {} clients, think {} ms, {} s, {}; server RSS at start {:.1} MiB",
+        a.clients,
+        a.think_ms,
+        a.secs,
+        if a.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+        rss_start as f64 / 1024.0
+    );
+    println!(
+        "{:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>6} {:>9}",
+        "t(s)", "requests", "p50 ms", "p99 ms", "max ms", "errors", "full", "RSS MiB"
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let window = Arc::new(Mutex::new(Window::default()));
+    let mut tasks = Vec::new();
+    for n in 0..a.clients {
+        tasks.push(tokio::spawn(client(
+            n,
+            url.clone(),
+            http.clone(),
+            sessions[n % ACCOUNTS].clone(),
+            Duration::from_millis(a.think_ms),
+            stop.clone(),
+            window.clone(),
+        )));
+    }
+    let started = Instant::now();
+    let mut all: Vec<f64> = Vec::new();
+    let (mut errors, mut full, mut rss_max) = (0u64, 0u64, rss_start);
+    while started.elapsed() < Duration::from_secs(a.secs) {
+        tokio::time::sleep(
+            Duration::from_secs(a.interval_secs).min(
+                Duration::from_secs(a.secs) - started.elapsed().min(Duration::from_secs(a.secs)),
+            ),
+        )
+        .await;
+        let mut w = std::mem::take(&mut *window.lock().await);
+        let rss = rss_kib(pid);
+        rss_max = rss_max.max(rss);
+        let n = w.ms.len();
+        if n > 0 {
+            println!(
+                "{:>6} {:>8} {:>8.1} {:>8.1} {:>8.1} {:>7} {:>6} {:>9.1}",
+                started.elapsed().as_secs(),
+                n,
+                percentile(&mut w.ms, 0.5),
+                percentile(&mut w.ms, 0.99),
+                w.ms.iter().cloned().fold(0.0, f64::max),
+                w.errors,
+                w.full,
+                rss as f64 / 1024.0
+            );
+        }
+        errors += w.errors;
+        full += w.full;
+        all.append(&mut w.ms);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let w = std::mem::take(&mut *window.lock().await);
+    errors += w.errors;
+    full += w.full;
+    all.extend(w.ms);
+    let n = all.len();
+    println!(
+        "total: {n} requests ({:.0}/s), p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, errors {errors}, slot full/repeat {full}, server RSS start {:.1} MiB max {:.1} MiB end {:.1} MiB",
+        n as f64 / a.secs as f64,
+        percentile(&mut all, 0.5),
+        percentile(&mut all, 0.99),
+        all.iter().cloned().fold(0.0, f64::max),
+        rss_start as f64 / 1024.0,
+        rss_max as f64 / 1024.0,
+        rss_kib(pid) as f64 / 1024.0
+    );
+    let _ = child.kill().await;
+    if errors > 0 {
+        bail!("{errors} errors");
+    }
+    Ok(())
+}
