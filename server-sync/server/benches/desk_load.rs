@@ -4,9 +4,8 @@
 //! requests, p50 / p99 / max latency, errors and the server's resident
 //! memory, then the whole run.
 //!
-//! cargo build --release -p exam-server -p e2e-tests --bin desk-load
-//! target/release/desk-load [--clients 500] [--secs 600] [--think-ms 1000]
-//!                          [--interval-secs 60] [--database-url URL]
+//! cargo bench -p exam-server --bench desk_load -- [--clients 500] [--secs 600]
+//!     [--think-ms 1000] [--interval-secs 60] [--database-url URL]
 //!
 //! Each client waits a random 0.5–1.5 × think time between requests, as
 //! people at desks and kiosks do; the server is a separate process so its
@@ -17,7 +16,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use e2e_tests::percentile;
 use exam_domain::demo::Rng;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -40,6 +38,9 @@ fn args() -> anyhow::Result<Args> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
+        if k == "--bench" {
+            continue;
+        }
         let v = it.next().with_context(|| format!("{k} needs a value"))?;
         match k.as_str() {
             "--clients" => a.clients = v.parse()?,
@@ -63,6 +64,17 @@ struct Window {
 struct Session {
     cookie: String,
     csrf: String,
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn free_addr() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
 }
 
 const PACKAGES: &[&str] = &[
@@ -226,13 +238,7 @@ async fn main() -> anyhow::Result<()> {
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("load.db").display()));
-    let server_bin = std::env::current_exe()?.with_file_name("exam-server");
-    if !server_bin.exists() {
-        bail!(
-            "{} not found: cargo build --release -p exam-server first",
-            server_bin.display()
-        );
-    }
+    let server_bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_exam-server"));
     // Accounts before the server starts (hashing is slow on purpose).
     let db = exam_server::db::Db::connect(&database_url).await?;
     db.migrate().await?;
@@ -245,7 +251,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     db.close().await;
-    let addr = e2e_tests::free_addr();
+    let addr = free_addr();
     let config = dir.path().join("server.toml");
     std::fs::write(
         &config,
@@ -265,6 +271,7 @@ async fn main() -> anyhow::Result<()> {
     let pid = child.id().context("server pid")?;
     let url = format!("http://{addr}");
     let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(a.clients)
         .build()?;
     let mut up = false;
