@@ -219,6 +219,56 @@ impl SyncClient {
         .await
     }
 
+    /// K17: packages and slots open for booking on a day at this kiosk's campus.
+    pub async fn booking_options(
+        &self,
+        date: chrono::NaiveDate,
+    ) -> Result<exam_protocol::BookingOptions, SyncError> {
+        let req = exam_protocol::BookingOptionsRequest { date };
+        self.signed(
+            Method::POST,
+            paths::BOOKING_OPTIONS,
+            Some(&req),
+            Duration::from_secs(5),
+        )
+        .await
+    }
+
+    /// K17: books for the person whose ID card the kiosk read.
+    pub async fn book(
+        &self,
+        req: &exam_protocol::SelfBookRequest,
+    ) -> Result<exam_protocol::SelfBooked, SyncError> {
+        self.signed(Method::POST, paths::BOOK, Some(req), Duration::from_secs(5))
+            .await
+    }
+
+    pub async fn rebook(
+        &self,
+        req: &exam_protocol::SelfRebookRequest,
+    ) -> Result<exam_domain::Booking, SyncError> {
+        self.signed(
+            Method::POST,
+            paths::REBOOK,
+            Some(req),
+            Duration::from_secs(5),
+        )
+        .await
+    }
+
+    pub async fn cancel(
+        &self,
+        req: &exam_protocol::SelfCancelRequest,
+    ) -> Result<exam_domain::Booking, SyncError> {
+        self.signed(
+            Method::POST,
+            paths::CANCEL,
+            Some(req),
+            Duration::from_secs(5),
+        )
+        .await
+    }
+
     pub async fn heartbeat(&self, hb: &Heartbeat) -> Result<HeartbeatResponse, SyncError> {
         self.signed(
             Method::POST,

@@ -5,9 +5,11 @@
 //! offline cache follows the server's booking changes by cursor.
 
 pub mod auth;
+mod booking;
 mod messages;
 mod moves;
 
+pub use booking::*;
 pub use messages::*;
 pub use moves::*;
 
@@ -24,4 +26,8 @@ pub mod paths {
     pub const EVENTS: &str = "/api/v1/kiosk/events";
     pub const CHANGES: &str = "/api/v1/kiosk/changes";
     pub const LOOKUP: &str = "/api/v1/kiosk/lookup";
+    pub const BOOKING_OPTIONS: &str = "/api/v1/kiosk/booking/options";
+    pub const BOOK: &str = "/api/v1/kiosk/booking/book";
+    pub const REBOOK: &str = "/api/v1/kiosk/booking/rebook";
+    pub const CANCEL: &str = "/api/v1/kiosk/booking/cancel";
 }

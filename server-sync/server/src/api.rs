@@ -38,7 +38,7 @@ async fn read_body(st: &AppState, body: Body) -> Result<Bytes, ApiErr> {
     })
 }
 
-fn parse<T: DeserializeOwned>(st: &AppState, bytes: &[u8]) -> Result<T, ApiErr> {
+pub(crate) fn parse<T: DeserializeOwned>(st: &AppState, bytes: &[u8]) -> Result<T, ApiErr> {
     serde_json::from_slice(bytes).map_err(|e| {
         Metrics::inc(&st.metrics.bad_requests);
         ApiErr::bad_json(e)
@@ -46,14 +46,14 @@ fn parse<T: DeserializeOwned>(st: &AppState, bytes: &[u8]) -> Result<T, ApiErr> 
 }
 
 /// A request proven to come from an enrolled kiosk.
-struct Signed {
-    kiosk: KioskRow,
-    body: Bytes,
+pub(crate) struct Signed {
+    pub kiosk: KioskRow,
+    pub body: Bytes,
 }
 
 /// Verifies version, signature, time window and nonce, in that order; a
 /// request that fails any of them has written nothing but its refusal.
-async fn authenticate(
+pub(crate) async fn authenticate(
     st: &AppState,
     method: &Method,
     uri: &Uri,

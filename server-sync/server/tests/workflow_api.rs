@@ -16,6 +16,7 @@ on_both_stores!(
     item_changes_refund_waive_make_up_and_deferred,
     search_finds_people_every_way_the_desk_types,
     roles_sign_in_and_csrf_are_enforced,
+    administration_accounts_prices_and_the_log,
 );
 
 fn tomorrow() -> String {
@@ -511,7 +512,7 @@ async fn search_finds_people_every_way_the_desk_types(h: &Harness) {
         exam_no.as_str(),
         "oymy",
         "OYM",
-        "明月",
+        "欧阳",
     ] {
         let (st, hits) = s.get(&format!("/api/desk/search?q={}", urlencode(q))).await;
         assert_eq!(st, 200);
@@ -581,4 +582,91 @@ async fn roles_sign_in_and_csrf_are_enforced(h: &Harness) {
         .post("/api/group/companies", json!({ "name": "某公司" }))
         .await;
     assert_eq!(st, 200);
+}
+
+async fn administration_accounts_prices_and_the_log(h: &Harness) {
+    let admin = h.staff("chief", "admin").await;
+    let desk = h.staff("desk8", "front_desk").await;
+    let (st, e) = desk.get("/api/admin/accounts").await;
+    assert_eq!((st, e["error"].as_str()), (403, Some("not_allowed")));
+    let (st, r) = admin
+        .post(
+            "/api/admin/accounts",
+            json!({ "username": "nurse1", "role": "group_desk" }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    assert!(r["one_time_password"].as_str().unwrap().len() >= 10);
+    let (_, list) = admin.get("/api/admin/accounts").await;
+    let nurse = list["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["username"] == "nurse1")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (nurse["role"].as_str(), nurse["must_change"].as_bool()),
+        (Some("group_desk"), Some(true))
+    );
+    let (st, _) = admin
+        .post(
+            "/api/admin/accounts",
+            json!({ "username": "nurse1", "role": "group_desk" }),
+        )
+        .await;
+    assert_eq!(st, 422, "no second account of one name");
+    let (st, _) = admin
+        .post(
+            "/api/admin/accounts",
+            json!({ "username": "x", "role": "root" }),
+        )
+        .await;
+    assert_eq!(st, 422);
+    // A new list price applies to items added from now on.
+    let (st, _) = admin
+        .post("/api/admin/items/L-HCY/price", json!({ "price_fen": 4321 }))
+        .await;
+    assert_eq!(st, 200);
+    let (_, p) = desk
+        .post(
+            "/api/desk/plan",
+            json!({ "id_number": id_number(1977, 71), "marital": "married", "add": ["L-HCY"] }),
+        )
+        .await;
+    assert_eq!(p["total_fen"], 4321);
+    let (st, _) = admin
+        .post("/api/admin/items/NOPE/price", json!({ "price_fen": 1 }))
+        .await;
+    assert_eq!(st, 422);
+    // The log: a registration by the desk, found by operator and by ID number, masked on the way out.
+    let id = id_number(1977, 71);
+    let (_, r) = walk_in(&desk, &id, "冯涛", "married", json!("P-EMP"), json!([])).await;
+    assert!(r["visit"]["exam_no"].is_string(), "{r}");
+    let (_, ops) = admin
+        .get(&format!("/api/admin/operations?subject={id}&actor=desk8"))
+        .await;
+    let ops = ops["operations"].as_array().unwrap();
+    assert_eq!(ops.len(), 1, "{ops:?}");
+    assert_eq!(ops[0]["action"], "visit.register");
+    assert!(
+        ops[0]["subject"].as_str().unwrap().contains('*'),
+        "{}",
+        ops[0]["subject"]
+    );
+    let (_, ops) = admin.get("/api/admin/operations?actor=chief").await;
+    let actions: Vec<&str> = ops["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"user.create") && actions.contains(&"catalogue.item_price"),
+        "{actions:?}"
+    );
+    let (_, ops) = admin
+        .get("/api/admin/operations?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z")
+        .await;
+    assert!(ops["operations"].as_array().unwrap().is_empty());
 }

@@ -352,6 +352,40 @@ async fn an_xlsx_roster_and_a_fake_one(h: &Harness) {
             .any(|i| i["code"] == "L-HCY")
     );
 
+    // Batch discount: the group's unpaid items re-priced from 85 % to 50 %.
+    let sum = |v: &Value| -> i64 {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["price_fen"].as_i64().unwrap())
+            .sum()
+    };
+    let before = sum(&v);
+    let n_items = v["items"].as_array().unwrap().len() as i64;
+    let (st, r) = s
+        .post(
+            &format!("/api/group/companies/{company}/discount"),
+            json!({ "group_id": gid, "discount_pct": 50 }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let (_, v) = s
+        .get(&format!("/api/desk/visits/{}", one["booking_id"]))
+        .await;
+    let after = sum(&v);
+    assert!(
+        (after * 85 - before * 50).abs() <= 85 * n_items,
+        "{before} at 85 % -> {after} at 50 %"
+    );
+    let (st, _) = s
+        .post(
+            &format!("/api/group/companies/{company}/discount"),
+            json!({ "group_id": gid, "discount_pct": 0 }),
+        )
+        .await;
+    assert_eq!(st, 422);
+
     // Ban cancels the booking; restore allows booking again.
     let (st, r) = s
         .post(

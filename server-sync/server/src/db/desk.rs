@@ -6,7 +6,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use exam_domain::catalogue::Marital;
-use exam_domain::changes::{self, ItemChange, ItemState, ItemStatus, Outcome};
+use exam_domain::changes::ItemStatus;
 use exam_domain::exam_no::ExamNoRule;
 use exam_domain::plan::{Excluded, Plan};
 use exam_domain::slot::SlotTemplate;
@@ -200,9 +200,13 @@ pub(crate) async fn create_visit(
     .bind(serde_json::to_string(&v.plan.excluded).expect("serialisable"))
     .execute(&mut **tx)
     .await?;
-    for item in &v.plan.items {
-        insert_item(tx, id, &item.code, item.price_fen, item.from_package, actor).await?;
-    }
+    let items: Vec<(&str, i64, bool)> = v
+        .plan
+        .items
+        .iter()
+        .map(|i| (i.code.as_str(), i.price_fen, i.from_package))
+        .collect();
+    insert_items(tx, id, &items, actor).await?;
     let what = if v.register_now {
         "visit.register"
     } else {
@@ -232,31 +236,48 @@ pub(crate) async fn create_visit(
     })
 }
 
-async fn insert_item(
+/// One multi-row INSERT for a visit's items: a package is 20–40 rows, and
+/// one statement instead of forty is most of a registration's cost.
+pub(crate) async fn insert_items(
     tx: &mut Transaction<'_, Any>,
     booking: i64,
-    code: &str,
-    price: i64,
-    from_package: bool,
+    items: &[(&str, i64, bool)],
     actor: &str,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO booking_items(booking_id, item_code, price_fen, from_package, paid, status, changed_at, changed_by)
-         VALUES ($1, $2, $3, $4, 0, 'active', $5, $6)",
-    )
-    .bind(booking)
-    .bind(code)
-    .bind(price)
-    .bind(i64::from(from_package))
-    .bind(ts(Utc::now()))
-    .bind(actor)
-    .execute(&mut **tx)
-    .await?;
+    for chunk in items.chunks(100) {
+        let mut sql = String::from(
+            "INSERT INTO booking_items(booking_id, item_code, price_fen, from_package, paid, status, changed_at, changed_by) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 3;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "($1, ${}, ${}, ${}, 0, 'active', $2, $3)",
+                b + 4,
+                b + 5,
+                b + 6
+            ));
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(booking)
+            .bind(ts(Utc::now()))
+            .bind(actor);
+        for (code, price, from_package) in chunk {
+            q = q.bind(*code).bind(*price).bind(i64::from(*from_package));
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
 /// Recomputes what is owed (unpaid active items) and bumps the change feed.
-async fn touch(tx: &mut Transaction<'_, Any>, booking: i64, pay_later: bool) -> Result<()> {
+pub(crate) async fn touch(
+    tx: &mut Transaction<'_, Any>,
+    booking: i64,
+    pay_later: bool,
+) -> Result<()> {
     let due: i64 = if pay_later {
         0
     } else {
@@ -354,7 +375,7 @@ impl Db {
     }
 
     pub async fn visit(&self, id: i64) -> Result<Visit> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.read.begin().await?;
         let v = visit_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(v)
@@ -366,7 +387,7 @@ impl Db {
             "SELECT id FROM bookings WHERE id_number = $1 ORDER BY exam_date DESC, id DESC LIMIT 50",
         )
         .bind(id_number.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?
         .iter()
         .map(|r| r.try_get::<i64, _>("id"))
@@ -526,172 +547,6 @@ impl Db {
         }
         Ok(n)
     }
-
-    /// Adds single items to a visit (already planned and checked by the caller).
-    pub async fn add_items(
-        &self,
-        actor: &str,
-        id: i64,
-        items: &[(String, i64)],
-        pay_later: bool,
-    ) -> Result<Visit> {
-        let mut tx = self.pool.begin().await?;
-        let v = visit_in(&mut tx, id).await?;
-        if v.record.booking.state.as_str() == "cancelled" {
-            return Err(DeskError::State("预约已取消".into()));
-        }
-        for (code, price) in items {
-            if v.items.iter().any(|i| &i.code == code) {
-                return Err(DeskError::Rule(format!("{code} 已在单上")));
-            }
-            insert_item(&mut tx, id, code, *price, false, actor).await?;
-        }
-        touch(&mut tx, id, pay_later).await?;
-        oplog::log(
-            &mut tx,
-            actor,
-            "item.add",
-            v.record.person.id_number.as_str(),
-            &format!(
-                "exam_no={} items={}",
-                v.record.booking.exam_no,
-                items
-                    .iter()
-                    .map(|i| i.0.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
-        )
-        .await?;
-        let v = visit_in(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(v)
-    }
-
-    /// E4: one change of one item (remove, refund, waive, make-up, defer, restore).
-    pub async fn change_item(
-        &self,
-        actor: &str,
-        id: i64,
-        code: &str,
-        change: &ItemChange,
-        pay_later: bool,
-    ) -> Result<(Visit, i64)> {
-        let mut tx = self.pool.begin().await?;
-        let v = visit_in(&mut tx, id).await?;
-        let item = v
-            .items
-            .iter()
-            .find(|i| i.code == code)
-            .ok_or(DeskError::NotFound)?;
-        let outcome = changes::apply(
-            ItemState {
-                status: item.status,
-                paid: item.paid,
-                price_fen: item.price_fen,
-            },
-            change,
-        )
-        .map_err(|e| DeskError::Rule(e.to_string()))?;
-        let mut refund = 0;
-        match outcome {
-            Outcome::Removed => {
-                sqlx::query("DELETE FROM booking_items WHERE booking_id = $1 AND item_code = $2")
-                    .bind(id)
-                    .bind(code)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            Outcome::Status { status, refund_fen } => {
-                refund = refund_fen;
-                let signature = match change {
-                    ItemChange::Waive { signature_png } => Some(base64_encode(signature_png)),
-                    _ => None,
-                };
-                sqlx::query(
-                    "UPDATE booking_items SET status = $3, signature = COALESCE($4, signature),
-                            changed_at = $5, changed_by = $6 WHERE booking_id = $1 AND item_code = $2",
-                )
-                .bind(id)
-                .bind(code)
-                .bind(status.as_str())
-                .bind(signature)
-                .bind(ts(Utc::now()))
-                .bind(actor)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        touch(&mut tx, id, pay_later).await?;
-        let what = match change {
-            ItemChange::Remove => "item.remove",
-            ItemChange::Refund => "item.refund",
-            ItemChange::Waive { .. } => "item.waive",
-            ItemChange::MakeUp => "item.make_up",
-            ItemChange::Deferred => "item.defer",
-            ItemChange::Restore => "item.restore",
-        };
-        oplog::log(
-            &mut tx,
-            actor,
-            what,
-            v.record.person.id_number.as_str(),
-            &format!(
-                "exam_no={} item={code} refund_fen={refund}",
-                v.record.booking.exam_no
-            ),
-        )
-        .await?;
-        let v = visit_in(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok((v, refund))
-    }
-
-    /// The patient's signature for a waived item, as PNG bytes.
-    pub async fn signature(&self, id: i64, code: &str) -> Result<Option<Vec<u8>>> {
-        let r = sqlx::query(
-            "SELECT signature FROM booking_items WHERE booking_id = $1 AND item_code = $2",
-        )
-        .bind(id)
-        .bind(code)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(
-            r.and_then(|r| r.try_get::<Option<String>, _>("signature").ok().flatten())
-                .and_then(|s| base64_decode(&s)),
-        )
-    }
-
-    /// The front desk takes payment for every unpaid active item.
-    pub async fn mark_paid(&self, actor: &str, id: i64, method: &str) -> Result<(Visit, i64)> {
-        let mut tx = self.pool.begin().await?;
-        let v = visit_in(&mut tx, id).await?;
-        let amount: i64 = v
-            .items
-            .iter()
-            .filter(|i| !i.paid && i.status == ItemStatus::Active)
-            .map(|i| i.price_fen)
-            .sum();
-        sqlx::query("UPDATE booking_items SET paid = 1 WHERE booking_id = $1 AND paid = 0 AND status = 'active'")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        touch(&mut tx, id, false).await?;
-        oplog::log(
-            &mut tx,
-            actor,
-            "visit.pay",
-            v.record.person.id_number.as_str(),
-            &format!(
-                "exam_no={} amount_fen={amount} method={method}",
-                v.record.booking.exam_no
-            ),
-        )
-        .await?;
-        let v = visit_in(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok((v, amount))
-    }
 }
 
 pub(crate) async fn cancel_in(
@@ -711,14 +566,4 @@ pub(crate) async fn cancel_in(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-fn base64_encode(b: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(b)
-}
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.decode(s).ok()
 }

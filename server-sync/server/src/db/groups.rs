@@ -107,7 +107,7 @@ impl Db {
             "SELECT c.id, c.name, c.contact, (SELECT COUNT(*) FROM group_members m WHERE m.company_id = c.id) AS n
                FROM companies c ORDER BY c.name",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?
         .iter()
         .map(|r| {
@@ -171,7 +171,7 @@ impl Db {
                FROM exam_groups g WHERE g.company_id = $1 ORDER BY g.position",
         )
         .bind(company)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?
         .iter()
         .map(|r| {
@@ -294,7 +294,7 @@ impl Db {
               WHERE m.company_id = $1 ORDER BY m.department, p.name, m.id",
         )
         .bind(company)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?
         .iter()
         .map(|r| {

@@ -11,6 +11,7 @@ mod catalogue;
 mod desk;
 mod events;
 mod groups;
+mod items;
 mod kiosks;
 mod moves;
 mod oplog;
@@ -36,7 +37,7 @@ pub use oplog::{OpLine, OpQuery};
 pub use pickups::PickupRow;
 pub use search::{Hit, SearchKey};
 pub use slots::SlotRow;
-pub use staff::{CountTable, LoginOutcome, RegistrationRow, SessionUser, StaffUser};
+pub use staff::{AccountRow, CountTable, LoginOutcome, RegistrationRow, SessionUser, StaffUser};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -61,6 +62,9 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Db {
     pub(crate) pool: AnyPool,
+    /// For reads that need no transaction: on SQLite a few more connections
+    /// (WAL lets readers run beside the one writer), on PostgreSQL the same pool.
+    pub(crate) read: AnyPool,
     pub backend: Backend,
 }
 
@@ -108,7 +112,19 @@ impl Db {
             .max_connections(max)
             .connect(&url)
             .await?;
-        Ok(Self { pool, backend })
+        let read = if backend == Backend::Sqlite && !url.contains(":memory:") {
+            AnyPoolOptions::new()
+                .max_connections(4)
+                .connect(&url)
+                .await?
+        } else {
+            pool.clone()
+        };
+        Ok(Self {
+            pool,
+            read,
+            backend,
+        })
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -129,10 +145,21 @@ impl Db {
         // before starting several instances.
         m.set_locking(false);
         m.run(&self.pool).await?;
+        if self.backend == Backend::Postgres {
+            // Prefix search (LIKE 'zs%') needs pattern-ops indexes on
+            // PostgreSQL under a non-C collation; SQLite uses ranges instead.
+            for sql in [
+                "CREATE INDEX IF NOT EXISTS people_initials_prefix ON people (initials text_pattern_ops)",
+                "CREATE INDEX IF NOT EXISTS people_name_prefix ON people (name text_pattern_ops)",
+            ] {
+                sqlx::query(sql).execute(&self.pool).await?;
+            }
+        }
         Ok(())
     }
 
     pub async fn close(&self) {
+        self.read.close().await;
         self.pool.close().await;
     }
 }

@@ -73,7 +73,7 @@ impl Db {
         .bind(q.from.map(ts).unwrap_or_default())
         .bind(q.to.map(ts).unwrap_or_default())
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter()
             .map(|r| {

@@ -49,6 +49,19 @@ pub struct Hit {
     pub flags: String,
 }
 
+/// The smallest string above every string that starts with `prefix`
+/// (its last character moved up by one code point).
+fn after_prefix(prefix: &str) -> String {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(c) = chars.pop() {
+        if let Some(next) = char::from_u32(c as u32 + 1) {
+            chars.push(next);
+            return chars.into_iter().collect();
+        }
+    }
+    "\u{10FFFF}".into()
+}
+
 fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -57,39 +70,80 @@ fn like_escape(s: &str) -> String {
 
 impl Db {
     pub async fn search(&self, key: &SearchKey, limit: i64) -> Result<Vec<Hit>> {
-        let (sql, arg) = match key {
-            SearchKey::IdNumber(v) => (
-                select_visit!(
-                    "WHERE b.id_number = $1 ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
-                ),
-                v.clone(),
-            ),
-            SearchKey::Mobile(v) => (
-                select_visit!("WHERE p.mobile = $1 ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"),
-                v.clone(),
-            ),
-            SearchKey::Number(v) => (
-                select_visit!("WHERE b.exam_no = $1 OR b.code = $1 ORDER BY b.id DESC LIMIT $2"),
-                v.clone(),
-            ),
-            SearchKey::Initials(v) => (
-                select_visit!(
-                    "WHERE p.initials LIKE $1 ESCAPE '\\' ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
-                ),
+        // Initials and names match by prefix. On SQLite a prefix is a range
+        // on the index (binary order is code-point order, so the range is
+        // exact); PostgreSQL's collation is not, so it gets LIKE.
+        let sqlite = self.backend == super::Backend::Sqlite;
+        let prefix = |v: &str| {
+            (
+                v.to_string(),
+                after_prefix(v),
                 format!("{}%", like_escape(v)),
-            ),
-            SearchKey::Name(v) => (
-                select_visit!(
-                    "WHERE p.name LIKE $1 ESCAPE '\\' ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
-                ),
-                format!("%{}%", like_escape(v)),
-            ),
+            )
         };
-        let rows = sqlx::query(sql)
-            .bind(arg)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = match key {
+            SearchKey::IdNumber(v) => {
+                sqlx::query(select_visit!(
+                    "WHERE b.id_number = $1 ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
+                ))
+                .bind(v)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?
+            }
+            SearchKey::Mobile(v) => {
+                sqlx::query(select_visit!(
+                    "WHERE p.mobile = $1 ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
+                ))
+                .bind(v)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?
+            }
+            SearchKey::Number(v) => {
+                sqlx::query(select_visit!(
+                    "WHERE b.exam_no = $1 OR b.code = $1 ORDER BY b.id DESC LIMIT $2"
+                ))
+                .bind(v)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?
+            }
+            SearchKey::Initials(v) | SearchKey::Name(v) => {
+                let (lo, hi, like) = prefix(v);
+                let initials = matches!(key, SearchKey::Initials(_));
+                // People first (by their index), then their visits: left to
+                // itself the planner walks every booking in date order.
+                let q = match (sqlite, initials) {
+                    (true, true) => select_visit!(
+                        "WHERE b.id_number IN (SELECT id_number FROM people WHERE initials >= $1 AND initials < $2 LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $3"
+                    ),
+                    (true, false) => select_visit!(
+                        "WHERE b.id_number IN (SELECT id_number FROM people WHERE name >= $1 AND name < $2 LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $3"
+                    ),
+                    (false, true) => select_visit!(
+                        "WHERE b.id_number IN (SELECT id_number FROM people WHERE initials LIKE $1 ESCAPE '\\' LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
+                    ),
+                    (false, false) => select_visit!(
+                        "WHERE b.id_number IN (SELECT id_number FROM people WHERE name LIKE $1 ESCAPE '\\' LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
+                    ),
+                };
+                if sqlite {
+                    sqlx::query(q)
+                        .bind(lo)
+                        .bind(hi)
+                        .bind(limit)
+                        .fetch_all(&self.read)
+                        .await?
+                } else {
+                    sqlx::query(q)
+                        .bind(like)
+                        .bind(limit)
+                        .fetch_all(&self.read)
+                        .await?
+                }
+            }
+        };
         rows.iter()
             .map(|r| {
                 Ok(Hit {
@@ -158,5 +212,7 @@ mod tests {
         );
         assert_eq!(SearchKey::parse("  "), None);
         assert_eq!(like_escape("a%_\\"), "a\\%\\_\\\\");
+        assert_eq!(after_prefix("zs"), "zt");
+        assert_eq!(after_prefix("欧阳"), "欧阴");
     }
 }

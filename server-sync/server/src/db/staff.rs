@@ -192,7 +192,7 @@ impl Db {
                FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id WHERE s.token_hash = $1",
         )
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         let Some(r) = row else { return Ok(None) };
         let last_seen = parse_ts(&r.try_get::<String, _>("last_seen")?)?;
@@ -322,4 +322,36 @@ pub enum CountTable {
     Registrations,
     KioskEvents,
     Nonces,
+}
+
+/// A staff account as the administrator's page lists it (no hash).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AccountRow {
+    pub username: String,
+    pub role: String,
+    pub must_change: bool,
+    pub locked: bool,
+    pub created_at: String,
+}
+
+impl Db {
+    pub async fn accounts(&self, now: DateTime<Utc>) -> Result<Vec<AccountRow>> {
+        sqlx::query(
+            "SELECT username, role, must_change, locked_until, created_at FROM staff_users ORDER BY username",
+        )
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| {
+            let locked: Option<String> = r.try_get("locked_until")?;
+            Ok(AccountRow {
+                username: r.try_get("username")?,
+                role: r.try_get("role")?,
+                must_change: r.try_get::<i64, _>("must_change")? != 0,
+                locked: locked.is_some_and(|l| l > ts(now)),
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+    }
 }

@@ -45,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/group/companies/{id}/book", post(book))
         .route("/api/group/companies/{id}/items", post(batch_items))
         .route("/api/group/companies/{id}/ban", post(ban))
+        .route("/api/group/companies/{id}/discount", post(discount_group))
 }
 
 type ApiResult = Result<Json<Value>, ApiErr>;
@@ -550,6 +551,79 @@ async fn batch_items(
         }
     }
     Ok(Json(json!({ "changed": changed, "skipped": skipped })))
+}
+
+#[derive(Debug, Deserialize)]
+struct DiscountIn {
+    group_id: i64,
+    discount_pct: u32,
+}
+
+/// 批量打折: a new discount for a group, applied to the unpaid items of
+/// its members' visits (package items at their share of the package
+/// price, added items at list price, both times the discount).
+async fn discount_group(
+    State(st): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Path(company): Path<i64>,
+    Json(r): Json<DiscountIn>,
+) -> ApiResult {
+    allow(&user, Role::GroupDesk)?;
+    if !(1..=100).contains(&r.discount_pct) {
+        return Err(bad("discount", "折扣须在 1–100% 之间"));
+    }
+    let group = st
+        .db
+        .groups(company)
+        .await?
+        .into_iter()
+        .find(|g| g.id == r.group_id)
+        .ok_or_else(|| bad("group", "没有这个分组"))?;
+    st.db
+        .set_group_discount(&user.username, company, group.id, r.discount_pct)
+        .await?;
+    let cat = st.catalogue.get();
+    let mut changed = 0;
+    for mem in st.db.members(company).await? {
+        let Some(bid) = mem.booking_id.filter(|_| mem.group_id == Some(group.id)) else {
+            continue;
+        };
+        if mem.state.as_deref() == Some("cancelled") {
+            continue;
+        }
+        let req = PlanRequest {
+            package: Some(group.spec.package_code.clone()),
+            ..PlanRequest::default()
+        };
+        let Ok(base) = plan::plan(&cat, mem.person.sex, mem.marital, &req) else {
+            continue;
+        };
+        let v = st.db.visit(bid).await?;
+        let prices: Vec<(String, i64)> = v
+            .items
+            .iter()
+            .map(|i| {
+                let list = base
+                    .items
+                    .iter()
+                    .find(|b| b.code == i.code)
+                    .map(|b| b.price_fen)
+                    .or_else(|| cat.item(&i.code).map(|c| c.price_fen))
+                    .unwrap_or(i.price_fen);
+                (
+                    i.code.clone(),
+                    (list * i64::from(r.discount_pct) + 50) / 100,
+                )
+            })
+            .collect();
+        st.db
+            .reprice_items(&user.username, bid, &prices, group.spec.pay_later)
+            .await?;
+        changed += 1;
+    }
+    Ok(Json(
+        json!({ "changed": changed, "discount_pct": r.discount_pct }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]

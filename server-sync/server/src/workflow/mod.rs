@@ -19,16 +19,20 @@ use crate::AppState;
 use crate::db::{DbError, DeskError, SessionUser};
 use crate::error::ApiErr;
 
+mod admin;
 mod desk;
 mod groups;
+mod kiosk;
 mod pages;
 
 pub fn routes(st: AppState) -> Router<AppState> {
     Router::new()
         .merge(desk::routes())
         .merge(groups::routes())
+        .merge(admin::routes())
         .route_layer(axum::middleware::from_fn_with_state(st, signed_in))
         .merge(pages::routes())
+        .merge(kiosk::routes())
 }
 
 /// The dictionaries in memory, swapped whole when staff edit them.
@@ -75,6 +79,7 @@ impl Progress {
 pub enum Role {
     FrontDesk,
     GroupDesk,
+    Admin,
 }
 
 /// Signs every workflow API call in: a live session, past the first-login
@@ -126,6 +131,7 @@ async fn signed_in(
 pub(crate) fn allow(user: &SessionUser, role: Role) -> Result<(), ApiErr> {
     let allowed = match (user.role.as_str(), role) {
         ("admin", _) | ("front_desk", Role::FrontDesk) => true,
+        (_, Role::Admin) => false,
         ("group_desk", _) => true, // the group desk also registers its members
         _ => false,
     };

@@ -14,6 +14,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/desk", get(desk))
         .route("/groups", get(groups))
+        .route("/admin", get(admin))
         .route(
             "/static/desk.js",
             get(|| js(include_str!("../../static/desk.js"))),
@@ -47,6 +48,13 @@ struct DeskPage {
     packages: Vec<Choice>,
     campuses: Vec<Choice>,
     today: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    username: String,
+    csrf: String,
 }
 
 #[derive(Template)]
@@ -116,5 +124,23 @@ async fn groups(State(st): State<AppState>, headers: HeaderMap) -> Response {
         packages,
         campuses,
         today: super::now_local().date().to_string(),
+    })
+}
+
+async fn admin(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let u = match crate::staff::require_ready_user(&st, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if u.role != "admin" {
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            "只有管理员可以进入系统维护",
+        )
+            .into_response();
+    }
+    render(&AdminPage {
+        username: u.username,
+        csrf: u.csrf,
     })
 }

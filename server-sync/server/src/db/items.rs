@@ -1,0 +1,263 @@
+//! E4 in the store: items added to a visit, one item's change (remove,
+//! refund, waive with the signature kept, make-up, defer, restore) and
+//! payment at the desk; each with its line in the operation log.
+
+use chrono::Utc;
+use exam_domain::changes::{self, ItemChange, ItemState, ItemStatus, Outcome};
+use sqlx::Row;
+
+use super::desk::{DeskError, Visit, insert_items, touch, visit_in};
+use super::{Db, oplog, ts};
+
+type Result<T> = std::result::Result<T, DeskError>;
+
+impl Db {
+    /// Adds single items to a visit (already planned and checked by the caller).
+    pub async fn add_items(
+        &self,
+        actor: &str,
+        id: i64,
+        items: &[(String, i64)],
+        pay_later: bool,
+    ) -> Result<Visit> {
+        let mut tx = self.pool.begin().await?;
+        let v = visit_in(&mut tx, id).await?;
+        if v.record.booking.state.as_str() == "cancelled" {
+            return Err(DeskError::State("预约已取消".into()));
+        }
+        for (code, _) in items {
+            if v.items.iter().any(|i| &i.code == code) {
+                return Err(DeskError::Rule(format!("{code} 已在单上")));
+            }
+        }
+        let rows: Vec<(&str, i64, bool)> =
+            items.iter().map(|(c, p)| (c.as_str(), *p, false)).collect();
+        insert_items(&mut tx, id, &rows, actor).await?;
+        touch(&mut tx, id, pay_later).await?;
+        oplog::log(
+            &mut tx,
+            actor,
+            "item.add",
+            v.record.person.id_number.as_str(),
+            &format!(
+                "exam_no={} items={}",
+                v.record.booking.exam_no,
+                items
+                    .iter()
+                    .map(|i| i.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        )
+        .await?;
+        let v = visit_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// E4: one change of one item (remove, refund, waive, make-up, defer, restore).
+    pub async fn change_item(
+        &self,
+        actor: &str,
+        id: i64,
+        code: &str,
+        change: &ItemChange,
+        pay_later: bool,
+    ) -> Result<(Visit, i64)> {
+        let mut tx = self.pool.begin().await?;
+        let v = visit_in(&mut tx, id).await?;
+        let item = v
+            .items
+            .iter()
+            .find(|i| i.code == code)
+            .ok_or(DeskError::NotFound)?;
+        let outcome = changes::apply(
+            ItemState {
+                status: item.status,
+                paid: item.paid,
+                price_fen: item.price_fen,
+            },
+            change,
+        )
+        .map_err(|e| DeskError::Rule(e.to_string()))?;
+        let mut refund = 0;
+        match outcome {
+            Outcome::Removed => {
+                sqlx::query("DELETE FROM booking_items WHERE booking_id = $1 AND item_code = $2")
+                    .bind(id)
+                    .bind(code)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Outcome::Status { status, refund_fen } => {
+                refund = refund_fen;
+                let signature = match change {
+                    ItemChange::Waive { signature_png } => Some(base64_encode(signature_png)),
+                    _ => None,
+                };
+                sqlx::query(
+                    "UPDATE booking_items SET status = $3, signature = COALESCE($4, signature),
+                            changed_at = $5, changed_by = $6 WHERE booking_id = $1 AND item_code = $2",
+                )
+                .bind(id)
+                .bind(code)
+                .bind(status.as_str())
+                .bind(signature)
+                .bind(ts(Utc::now()))
+                .bind(actor)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        touch(&mut tx, id, pay_later).await?;
+        let what = match change {
+            ItemChange::Remove => "item.remove",
+            ItemChange::Refund => "item.refund",
+            ItemChange::Waive { .. } => "item.waive",
+            ItemChange::MakeUp => "item.make_up",
+            ItemChange::Deferred => "item.defer",
+            ItemChange::Restore => "item.restore",
+        };
+        oplog::log(
+            &mut tx,
+            actor,
+            what,
+            v.record.person.id_number.as_str(),
+            &format!(
+                "exam_no={} item={code} refund_fen={refund}",
+                v.record.booking.exam_no
+            ),
+        )
+        .await?;
+        let v = visit_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok((v, refund))
+    }
+
+    /// The patient's signature for a waived item, as PNG bytes.
+    pub async fn signature(&self, id: i64, code: &str) -> Result<Option<Vec<u8>>> {
+        let r = sqlx::query(
+            "SELECT signature FROM booking_items WHERE booking_id = $1 AND item_code = $2",
+        )
+        .bind(id)
+        .bind(code)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(
+            r.and_then(|r| r.try_get::<Option<String>, _>("signature").ok().flatten())
+                .and_then(|s| base64_decode(&s)),
+        )
+    }
+
+    /// The front desk takes payment for every unpaid active item.
+    pub async fn mark_paid(&self, actor: &str, id: i64, method: &str) -> Result<(Visit, i64)> {
+        let mut tx = self.pool.begin().await?;
+        let v = visit_in(&mut tx, id).await?;
+        let amount: i64 = v
+            .items
+            .iter()
+            .filter(|i| !i.paid && i.status == ItemStatus::Active)
+            .map(|i| i.price_fen)
+            .sum();
+        sqlx::query("UPDATE booking_items SET paid = 1 WHERE booking_id = $1 AND paid = 0 AND status = 'active'")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        touch(&mut tx, id, false).await?;
+        oplog::log(
+            &mut tx,
+            actor,
+            "visit.pay",
+            v.record.person.id_number.as_str(),
+            &format!(
+                "exam_no={} amount_fen={amount} method={method}",
+                v.record.booking.exam_no
+            ),
+        )
+        .await?;
+        let v = visit_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok((v, amount))
+    }
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
+}
+
+impl Db {
+    /// New prices for a visit's unpaid active items (a group's discount
+    /// changed); paid, refunded and waived items keep theirs.
+    pub async fn reprice_items(
+        &self,
+        actor: &str,
+        id: i64,
+        prices: &[(String, i64)],
+        pay_later: bool,
+    ) -> Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        let v = visit_in(&mut tx, id).await?;
+        let mut n = 0;
+        for (code, price) in prices {
+            n += sqlx::query(
+                "UPDATE booking_items SET price_fen = $3, changed_at = $4, changed_by = $5
+                  WHERE booking_id = $1 AND item_code = $2 AND paid = 0 AND status = 'active'",
+            )
+            .bind(id)
+            .bind(code)
+            .bind(price)
+            .bind(ts(Utc::now()))
+            .bind(actor)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected() as usize;
+        }
+        touch(&mut tx, id, pay_later).await?;
+        oplog::log(
+            &mut tx,
+            actor,
+            "item.reprice",
+            v.record.person.id_number.as_str(),
+            &format!("exam_no={} items={n}", v.record.booking.exam_no),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// A group's discount, as later bookings and repricing use it.
+    pub async fn set_group_discount(
+        &self,
+        actor: &str,
+        company: i64,
+        group: i64,
+        pct: u32,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE exam_groups SET discount_pct = $3 WHERE id = $1 AND company_id = $2",
+        )
+        .bind(group)
+        .bind(company)
+        .bind(i64::from(pct))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        oplog::log(
+            &mut tx,
+            actor,
+            "group.discount",
+            &format!("company:{company}"),
+            &format!("group={group} discount={pct}%"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+}

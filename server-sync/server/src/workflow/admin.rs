@@ -1,0 +1,118 @@
+//! E12 maintenance for administrators: staff accounts and their roles, item
+//! prices, and the operation log searched by time, ID number and operator.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Role, allow, bad};
+use crate::AppState;
+use crate::db::{OpQuery, SessionUser};
+use crate::error::ApiErr;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/accounts", get(accounts).post(create_account))
+        .route("/api/admin/items/{code}/price", post(set_price))
+        .route("/api/admin/operations", get(operations))
+}
+
+type ApiResult = Result<Json<Value>, ApiErr>;
+
+async fn accounts(
+    State(st): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+) -> ApiResult {
+    allow(&user, Role::Admin)?;
+    Ok(Json(
+        json!({ "accounts": st.db.accounts(Utc::now()).await?, "roles": crate::ROLES }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct NewAccount {
+    username: String,
+    role: String,
+}
+
+/// Creates an account with a one-time password, shown once to the
+/// administrator and changed at first login.
+async fn create_account(
+    State(st): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Json(a): Json<NewAccount>,
+) -> ApiResult {
+    allow(&user, Role::Admin)?;
+    let name = a.username.trim();
+    if name.is_empty()
+        || name.len() > 32
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+    {
+        return Err(bad("username", "用户名为 1–32 位字母、数字、_ - ."));
+    }
+    if !crate::ROLES.contains(&a.role.as_str()) {
+        return Err(bad("role", format!("角色须为 {:?} 之一", crate::ROLES)));
+    }
+    if st.db.user_by_name(name).await?.is_some() {
+        return Err(bad("username", "用户名已存在"));
+    }
+    let pw = crate::create_staff(&st.db, name, &a.role, None).await?;
+    st.db
+        .audit_on(&user.username, "user.create", name, &a.role)
+        .await?;
+    Ok(Json(json!({ "username": name, "one_time_password": pw })))
+}
+
+#[derive(Debug, Deserialize)]
+struct Price {
+    price_fen: i64,
+}
+
+async fn set_price(
+    State(st): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Path(code): Path<String>,
+    Json(p): Json<Price>,
+) -> ApiResult {
+    allow(&user, Role::Admin)?;
+    if !(0..=10_000_000).contains(&p.price_fen) {
+        return Err(bad("price", "价格须在 0–100000 元之间"));
+    }
+    if !st
+        .db
+        .set_item_price(&user.username, &code, p.price_fen)
+        .await?
+    {
+        return Err(bad("item", format!("没有项目 {code}")));
+    }
+    st.catalogue.set(st.db.load_catalogue().await?);
+    Ok(Json(json!({ "code": code, "price_fen": p.price_fen })))
+}
+
+/// The log, newest first; ID numbers in it are masked on the way out (the
+/// search takes the full number).
+async fn operations(
+    State(st): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Query(q): Query<OpQuery>,
+) -> ApiResult {
+    allow(&user, Role::Admin)?;
+    let lines: Vec<Value> = st
+        .db
+        .operations(&q, 500)
+        .await?
+        .into_iter()
+        .map(|mut l| {
+            if exam_domain::IdNumber::parse(&l.subject).is_ok() {
+                l.subject = exam_domain::mask::id_number(&l.subject);
+            }
+            json!(l)
+        })
+        .collect();
+    Ok(Json(json!({ "operations": lines })))
+}

@@ -1,0 +1,55 @@
+// Administration: the operation log, accounts and roles, item prices.
+(function () {
+  "use strict";
+  var D = Desk, el = D.el, $ = function (id) { return document.getElementById(id); };
+  var roles = { admin: "管理员", front_desk: "前台", group_desk: "团检" };
+
+  $("op-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var q = [];
+    if ($("op-from").value) q.push("from=" + $("op-from").value + "T00:00:00Z");
+    if ($("op-to").value) q.push("to=" + $("op-to").value + "T23:59:59Z");
+    if ($("op-actor").value.trim()) q.push("actor=" + encodeURIComponent($("op-actor").value.trim()));
+    if ($("op-subject").value.trim()) q.push("subject=" + encodeURIComponent($("op-subject").value.trim()));
+    D.call("GET", "/api/admin/operations?" + q.join("&")).then(function (r) {
+      var tb = $("ops"); tb.textContent = "";
+      r.operations.forEach(function (o) {
+        tb.appendChild(el("tr", {}, [el("td", { text: o.at.replace("T", " ").slice(0, 19) }), el("td", { text: o.actor }),
+          el("td", { text: o.action }), el("td", { text: o.subject }), el("td", { text: o.detail })]));
+      });
+    }).catch(function (e) { alert(e.message); });
+  });
+
+  function loadAccounts() {
+    D.call("GET", "/api/admin/accounts").then(function (r) {
+      var tb = $("accounts"); tb.textContent = "";
+      r.accounts.forEach(function (a) {
+        tb.appendChild(el("tr", {}, [el("td", { text: a.username }), el("td", { text: roles[a.role] || a.role }),
+          el("td", { text: a.locked ? "已锁定" : (a.must_change ? "待改密" : "正常") }), el("td", { text: a.created_at.slice(0, 10) })]));
+      });
+    });
+  }
+  $("account-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    D.call("POST", "/api/admin/accounts", { username: $("acc-name").value.trim(), role: $("acc-role").value })
+      .then(function (r) { D.say("acc-msg", "已创建 " + r.username + "，一次性密码 " + r.one_time_password + "（只显示这一次，首次登录须修改）", true); loadAccounts(); })
+      .catch(function (e) { D.say("acc-msg", e.message); });
+  });
+
+  var items = [];
+  function renderPrices() {
+    var f = $("price-filter").value.trim(), tb = $("prices"); tb.textContent = "";
+    items.filter(function (i) { return !f || i.name.indexOf(f) >= 0 || i.code.indexOf(f) >= 0; }).slice(0, 60).forEach(function (i) {
+      var input = el("input", { type: "number", min: "0", step: "0.01", value: (i.price_fen / 100).toFixed(2) });
+      tb.appendChild(el("tr", {}, [el("td", { class: "mono", text: i.code }), el("td", { text: i.name }), el("td", {}, [input]),
+        el("td", {}, [el("button", { type: "button", class: "small", text: "保存", onclick: function () {
+          var fen = Math.round(Number(input.value) * 100);
+          D.call("POST", "/api/admin/items/" + encodeURIComponent(i.code) + "/price", { price_fen: fen })
+            .then(function () { i.price_fen = fen; input.className = "ok"; }).catch(function (e) { alert(e.message); });
+        } })])]));
+    });
+  }
+  $("price-filter").addEventListener("input", renderPrices);
+  D.call("GET", "/api/desk/catalogue").then(function (c) { items = c.items; renderPrices(); });
+  loadAccounts();
+})();
