@@ -82,6 +82,8 @@ pub struct CheckinCore {
     lookup_timeout: Duration,
     /// When set, each check-in journals its guide sheet, signed with this kiosk id.
     guide_sheets: Option<String>,
+    /// Lab labels go with the guide sheet, in this label printer language.
+    labels: Option<device_drivers::label::Language>,
     print_bell: Option<Arc<crate::spool::Doorbell>>,
 }
 
@@ -113,6 +115,7 @@ impl CheckinCore {
             wake,
             lookup_timeout: Duration::from_millis(1500),
             guide_sheets: None,
+            labels: None,
             print_bell: None,
         }
     }
@@ -121,6 +124,12 @@ impl CheckinCore {
     pub fn with_guide_sheets(mut self, kiosk_id: &str, bell: Arc<crate::spool::Doorbell>) -> Self {
         self.guide_sheets = Some(kiosk_id.into());
         self.print_bell = Some(bell);
+        self
+    }
+
+    /// Journal the booking's lab labels with its guide sheet (a label printer is configured).
+    pub fn with_lab_labels(mut self, lang: device_drivers::label::Language) -> Self {
+        self.labels = Some(lang);
         self
     }
 
@@ -216,6 +225,7 @@ impl CheckinCore {
                     checked_in_at: now,
                     first_station: None,
                     paid_at_kiosk,
+                    labels: self.labels,
                 })
             });
             let job_id = job.as_ref().map(|j| j.id);
@@ -269,6 +279,7 @@ mod tests {
                     .unwrap()
                     .clone(),
                 change_seq: 1,
+                documents: None,
             })
             .collect()
     }

@@ -18,6 +18,9 @@ pub struct GuideSheet<'a> {
     pub first_station: Option<&'a str>,
     /// The amount due was paid at this kiosk just now.
     pub paid_at_kiosk: bool,
+    /// Print the booking's lab barcode labels too, in this printer language
+    /// (a label printer is configured).
+    pub labels: Option<Language>,
 }
 
 fn age_on(birth: chrono::NaiveDate, day: chrono::NaiveDate) -> i32 {
@@ -39,11 +42,21 @@ pub fn guide_sheet(s: &GuideSheet<'_>) -> Receipt {
     } else {
         "女"
     };
-    let station = s.first_station.map_or(
+    let stations = s
+        .record
+        .documents
+        .as_ref()
+        .map(|d| d.guide.stations.as_slice())
+        .unwrap_or_default();
+    let first = s
+        .first_station
+        .map(String::from)
+        .or_else(|| stations.first().map(|st| st.room_name.clone()));
+    let station = first.as_ref().map_or(
         "请到导诊台确认首站 / Ask the guide desk".to_string(),
         |st| format!("首站：{st}"),
     );
-    Receipt::default()
+    let mut receipt = Receipt::default()
         .text("体检中心 · 体检指引单", Align::Center, true, true)
         .text("Health Examination Guide", Align::Center, false, false)
         .block(Block::Feed(1))
@@ -73,7 +86,24 @@ pub fn guide_sheet(s: &GuideSheet<'_>) -> Receipt {
             data: b.exam_no.clone(),
             height: 80,
         })
-        .text(&station, Align::Left, true, s.first_station.is_some())
+        .text(&station, Align::Left, true, first.is_some());
+    // The order of the rooms: fasting ones first, then floor by floor.
+    for (i, st) in stations.iter().enumerate() {
+        let fasting = if st.fasting { "【空腹】" } else { "" };
+        receipt = receipt.text(
+            &format!(
+                "{}. {fasting}{}楼 {}（{}项）",
+                i + 1,
+                st.floor,
+                st.room_name,
+                st.items.len()
+            ),
+            Align::Left,
+            false,
+            false,
+        );
+    }
+    receipt
         .block(Block::Qr {
             data: b.code.clone(),
             module: 5,
@@ -136,8 +166,61 @@ pub fn fee_list(s: &GuideSheet<'_>) -> Option<Receipt> {
     )
 }
 
+/// The lab barcode labels (检验条码) of a booking: one per tube, the
+/// barcode the lab scans, who it is and what the tube is for.
+pub fn lab_labels(record: &BookingRecord, today: chrono::NaiveDate) -> Vec<Label> {
+    let Some(docs) = &record.documents else {
+        return vec![];
+    };
+    let p = &record.person;
+    let sex = if p.sex == exam_domain::Sex::Male {
+        "男"
+    } else {
+        "女"
+    };
+    docs.labels
+        .iter()
+        .map(|l| {
+            let items: String = l.items.join(" ").chars().take(24).collect();
+            Label {
+                width_mm: 50,
+                height_mm: 30,
+                gap_mm: 2,
+                items: vec![
+                    LabelItem::Text {
+                        x: 16,
+                        y: 8,
+                        height: 28,
+                        text: format!(
+                            "{} {sex} {}岁 {}",
+                            p.name,
+                            age_on(p.birth_date, today),
+                            l.sample_name
+                        ),
+                    },
+                    LabelItem::Code128 {
+                        x: 16,
+                        y: 44,
+                        height: 80,
+                        narrow: 2,
+                        data: l.barcode.clone(),
+                    },
+                    LabelItem::Text {
+                        x: 16,
+                        y: 176,
+                        height: 24,
+                        text: items,
+                    },
+                ],
+                copies: 1,
+            }
+        })
+        .collect()
+}
+
 /// A check-in's documents as one journaled print job: the guide sheet,
-/// then the fee list when something is due, one receipt part each.
+/// then the fee list when something is due, one receipt part each, then
+/// the lab labels when a label printer is configured.
 pub fn guide_sheet_job(s: &GuideSheet<'_>) -> NewPrintJob {
     let mut parts = vec![NewPart {
         printer: "receipt".into(),
@@ -148,6 +231,18 @@ pub fn guide_sheet_job(s: &GuideSheet<'_>) -> NewPrintJob {
             printer: "receipt".into(),
             body: encode(&fees),
         });
+    }
+    if let Some(lang) = s.labels {
+        let today = s
+            .checked_in_at
+            .with_timezone(&exam_domain::centre_offset())
+            .date_naive();
+        for label in lab_labels(s.record, today) {
+            parts.push(NewPart {
+                printer: "label".into(),
+                body: device_drivers::label::encode(&label, lang),
+            });
+        }
     }
     NewPrintJob {
         id: uuid::Uuid::now_v7(),
@@ -216,6 +311,7 @@ mod tests {
                 booking: b,
                 person,
                 change_seq: 1,
+                documents: None,
             }
         };
         for (due, paid) in [(false, false), (true, false), (true, true)] {
@@ -226,6 +322,7 @@ mod tests {
                 checked_in_at: Utc::now(),
                 first_station: None,
                 paid_at_kiosk: paid,
+                labels: None,
             });
             assert_eq!(job.parts.len(), 1 + usize::from(due));
             assert!(has(

@@ -166,6 +166,10 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
         }
         None => core,
     };
+    let core = match &opts.label_printer {
+        Some((_, lang)) => core.with_lab_labels(*lang),
+        None => core,
+    };
     if let Some((address, lang)) = &opts.label_printer {
         let (address, lang) = (address.clone(), *lang);
         crate::spool::spawn_spooler(

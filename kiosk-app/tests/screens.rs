@@ -32,6 +32,7 @@ fn found(specs: &[(i64, Eligibility)]) -> Identified {
                     booking: b,
                     person: person.clone(),
                     change_seq: 1,
+                    documents: None,
                 },
                 eligibility: e.clone(),
             }

@@ -17,15 +17,16 @@ pub struct CacheStats {
 
 const SELECT: &str =
     "SELECT b.id, b.code, b.exam_no, b.id_number, b.campus, b.package, b.exam_date, b.slot_start,
-        b.slot_end, b.amount_due_fen, b.state, b.change_seq, p.name, p.sex, p.birth_date, p.mobile
+        b.slot_end, b.amount_due_fen, b.state, b.change_seq, p.name, p.sex, p.birth_date, p.mobile,
+        COALESCE(b.documents, '')
     FROM cache_bookings b JOIN cache_people p ON p.id_number = b.id_number";
 
 fn corrupt(what: &str, v: &str) -> StoreError {
     StoreError::Corrupt(format!("cache {what} {v:?}"))
 }
 
-fn record(r: &Row<'_>) -> rusqlite::Result<[String; 16]> {
-    let mut out: [String; 16] = Default::default();
+fn record(r: &Row<'_>) -> rusqlite::Result<[String; 17]> {
+    let mut out: [String; 17] = Default::default();
     for (i, slot) in out.iter_mut().enumerate() {
         let v: rusqlite::types::Value = r.get(i)?;
         *slot = match v {
@@ -37,7 +38,7 @@ fn record(r: &Row<'_>) -> rusqlite::Result<[String; 16]> {
     Ok(out)
 }
 
-fn decode(f: [String; 16]) -> Result<BookingRecord> {
+fn decode(f: [String; 17]) -> Result<BookingRecord> {
     let int = |i: usize| f[i].parse::<i64>().map_err(|_| corrupt("integer", &f[i]));
     let date =
         |i: usize| NaiveDate::parse_from_str(&f[i], "%Y-%m-%d").map_err(|_| corrupt("date", &f[i]));
@@ -66,6 +67,9 @@ fn decode(f: [String; 16]) -> Result<BookingRecord> {
             birth_date: date(14)?,
             mobile: f[15].clone(),
         },
+        // A cache row that cannot be read back prints without stations
+        // and labels rather than not at all.
+        documents: serde_json::from_str(&f[16]).ok(),
     })
 }
 
@@ -96,14 +100,15 @@ impl Journal {
             )?;
             let mut booking = tx.prepare_cached(
                 "INSERT INTO cache_bookings(id, code, exam_no, id_number, campus, package, exam_date, slot_start,
-                   slot_end, amount_due_fen, state, change_seq)
+                   slot_end, amount_due_fen, state, change_seq, documents)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
                    CASE WHEN EXISTS (SELECT 1 FROM checkins WHERE booking_id = ?1) AND ?11 = 'booked'
-                        THEN 'checked_in' ELSE ?11 END, ?12)
+                        THEN 'checked_in' ELSE ?11 END, ?12, ?13)
                  ON CONFLICT(id) DO UPDATE SET code = excluded.code, exam_no = excluded.exam_no,
                    id_number = excluded.id_number, campus = excluded.campus, package = excluded.package,
                    exam_date = excluded.exam_date, slot_start = excluded.slot_start, slot_end = excluded.slot_end,
-                   amount_due_fen = excluded.amount_due_fen, state = excluded.state, change_seq = excluded.change_seq",
+                   amount_due_fen = excluded.amount_due_fen, state = excluded.state, change_seq = excluded.change_seq,
+                   documents = excluded.documents",
             )?;
             for rec in records {
                 let (b, p) = (&rec.booking, &rec.person);
@@ -126,7 +131,10 @@ impl Journal {
                     b.slot_end.format("%H:%M:%S").to_string(),
                     b.amount_due_fen,
                     b.state.as_str(),
-                    rec.change_seq
+                    rec.change_seq,
+                    rec.documents
+                        .as_ref()
+                        .map(|d| serde_json::to_string(d).expect("serialisable"))
                 ])?;
             }
         }
@@ -207,6 +215,20 @@ mod tests {
                     .unwrap()
                     .clone(),
                 change_seq: i as i64 + 1,
+                // The first carries what it prints: it must come back whole.
+                documents: (i == 0).then(|| {
+                    let item = |code: &str| exam_domain::documents::DocItem {
+                        code: code.into(),
+                        price_fen: 2_000,
+                        paid: false,
+                    };
+                    exam_domain::documents::documents(
+                        &exam_domain::catalogue::seed::catalogue(),
+                        "main",
+                        &b.exam_no,
+                        &[item("L-CBC"), item("L-GLU"), item("US-ABD")],
+                    )
+                }),
             })
             .collect();
         let mut j = Journal::open_in_memory_for_tests();

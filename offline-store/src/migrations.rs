@@ -84,6 +84,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE print_jobs ADD COLUMN left_behind_at TEXT;
     ALTER TABLE print_jobs ADD COLUMN moved_to TEXT;
     "#,
+    // 3: what each cached booking prints (stations, lab labels), as JSON,
+    // so an offline check-in prints the same as an online one.
+    r#"
+    ALTER TABLE cache_bookings ADD COLUMN documents TEXT;
+    "#,
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -21,6 +21,7 @@ fn found(specs: &[(i64, Eligibility)], source: Source) -> Identified {
                     booking: b,
                     person: person.clone(),
                     change_seq: 1,
+                    documents: None,
                 },
                 eligibility: e.clone(),
             }

@@ -222,6 +222,10 @@ pub struct BookingRecord {
     pub person: Person,
     /// The server's change sequence of this booking (the pull cursor).
     pub change_seq: i64,
+    /// What the visit prints: guide-sheet stations, lab labels, fee lines
+    /// (the desk prints the same). Absent for bookings without items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documents: Option<exam_domain::documents::Documents>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

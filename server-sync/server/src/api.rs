@@ -245,10 +245,11 @@ async fn changes(
     let s = authenticate(&st, &method, &uri, &headers, body).await?;
     let q: CursorQuery = serde_urlencoded_query(uri.query().unwrap_or(""))?;
     let limit = q.limit.unwrap_or(500).clamp(1, 1000);
-    let page = st
+    let mut page = st
         .db
         .changes_since(&s.kiosk.campus, q.cursor.max(0), limit)
         .await?;
+    crate::workflow::attach_documents(&st, &mut page.records).await?;
     Metrics::inc(&st.metrics.pulls);
     Ok(Json(ChangesResponse {
         records: page.records,
@@ -275,7 +276,8 @@ async fn lookup(
     let s = authenticate(&st, &method, &uri, &headers, body).await?;
     let req: LookupRequest = parse(&st, &s.body)?;
     Metrics::inc(&st.metrics.lookups);
-    let records = st.db.lookup(&req.query).await?;
+    let mut records = st.db.lookup(&req.query).await?;
+    crate::workflow::attach_documents(&st, &mut records).await?;
     st.db
         .audit(&s.kiosk.id, "lookup", req.query.method())
         .await?;

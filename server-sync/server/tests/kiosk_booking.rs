@@ -69,6 +69,46 @@ async fn a_patient_books_rebooks_and_cancels_at_the_kiosk(h: &Harness) {
     let opts = k.booking_options(day).await.unwrap();
     assert_eq!(opts.slots[2].left, 39);
 
+    // The kiosk learns what the booking prints, from the feed and lookups alike.
+    let mut feed = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let page = k.changes(cursor, 500).await.unwrap();
+        cursor = page.next_cursor;
+        feed.extend(page.records);
+        if !page.more {
+            break;
+        }
+    }
+    let rec = feed
+        .iter()
+        .find(|r| r.booking.code == booked.booking.code)
+        .unwrap();
+    let docs = rec.documents.as_ref().expect("documents with the booking");
+    assert!(
+        docs.labels
+            .iter()
+            .any(|l| l.barcode.starts_with(&booked.booking.exam_no))
+    );
+    assert!(docs.guide.stations[0].fasting, "fasting first");
+    assert_eq!(docs.fee_list.total_fen, booked.plan.total_fen);
+    assert!(
+        feed.iter()
+            .filter(|r| r.booking.code != booked.booking.code)
+            .all(|r| r.documents.is_some()),
+        "seeded bookings get their package's documents too"
+    );
+    let found = k
+        .lookup(
+            &exam_domain::IdentityQuery::BookingCode {
+                code: booked.booking.code.clone(),
+            },
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.records[0].documents.as_ref(), Some(docs));
+
     // Another person cannot touch it, even with the code.
     let other = IdNumber::parse(&id_number(1993, 26)).unwrap();
     let (status, _, _) = refusal(

@@ -55,6 +55,7 @@ pub(crate) fn decode(r: &AnyRow) -> Result<BookingRecord> {
             state: BookingState::parse(&s("state")?).ok_or_else(|| corrupt("state"))?,
         },
         change_seq: r.try_get("change_seq")?,
+        documents: None,
         person: Person {
             id_number,
             name: s("name")?,

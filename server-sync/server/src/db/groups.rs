@@ -67,6 +67,15 @@ pub struct MemberRow {
     pub state: Option<String>,
 }
 
+/// What an import was: its file, its rows, its errors and their report.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportRecord<'a> {
+    pub file_name: &'a str,
+    pub data_rows: usize,
+    pub errors: usize,
+    pub report: &'a str,
+}
+
 /// One roster row ready to store.
 #[derive(Debug, Clone)]
 pub struct NewMember {
@@ -205,13 +214,16 @@ impl Db {
         &self,
         actor: &str,
         company: i64,
-        file_name: &str,
-        data_rows: usize,
-        errors: usize,
-        report: &str,
+        import: &ImportRecord<'_>,
         members: &[NewMember],
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<i64> {
+        let ImportRecord {
+            file_name,
+            data_rows,
+            errors,
+            report,
+        } = *import;
         let import_id = next_id();
         let mut tx = self.pool.begin().await?;
         let now = ts(Utc::now());

@@ -261,3 +261,40 @@ impl Db {
         Ok(n == 1)
     }
 }
+
+impl Db {
+    /// The printable items (not refunded, not waived) of several visits.
+    pub async fn items_of(
+        &self,
+        ids: &[i64],
+    ) -> std::result::Result<
+        std::collections::HashMap<i64, Vec<exam_domain::documents::DocItem>>,
+        super::DbError,
+    > {
+        let mut out: std::collections::HashMap<i64, Vec<exam_domain::documents::DocItem>> =
+            Default::default();
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT booking_id, item_code, price_fen, paid FROM booking_items
+                  WHERE status NOT IN ('refunded', 'waived') AND booking_id IN ({})
+                  ORDER BY booking_id, changed_at, item_code",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&self.read).await? {
+                out.entry(r.try_get("booking_id")?).or_default().push(
+                    exam_domain::documents::DocItem {
+                        code: r.try_get("item_code")?,
+                        price_fen: r.try_get("price_fen")?,
+                        paid: r.try_get::<i64, _>("paid")? != 0,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+}

@@ -21,7 +21,7 @@ use super::desk::{check_additions, package_name};
 use super::{ImportProgress, Role, allow, bad, now_local};
 use crate::AppState;
 use crate::db::SessionUser;
-use crate::db::{GroupSpec, NewMember, NewVisit};
+use crate::db::{GroupSpec, ImportRecord, NewMember, NewVisit};
 use crate::error::ApiErr;
 
 pub fn routes() -> Router<AppState> {
@@ -167,20 +167,17 @@ async fn import(
             "line": e.line, "field": e.field.map(|f| f.label_zh()), "value": e.value, "message": e.message
         })).collect::<Vec<_>>(),
     });
+    let record = ImportRecord {
+        file_name: &q.file_name,
+        data_rows,
+        errors,
+        report: &report,
+    };
     if q.dry_run || (errors > 0 && !q.partial) {
         // Keep the report downloadable: record the refused import (nothing stored).
         let import_id = st
             .db
-            .import_members(
-                &user.username,
-                company,
-                &q.file_name,
-                data_rows,
-                errors,
-                &report,
-                &[],
-                &|_| {},
-            )
+            .import_members(&user.username, company, &record, &[], &|_| {})
             .await?;
         st.progress.set(
             &token,
@@ -228,25 +225,16 @@ async fn import(
     let tok = token.clone();
     let import_id = st
         .db
-        .import_members(
-            &user.username,
-            company,
-            &q.file_name,
-            data_rows,
-            errors,
-            &report,
-            &members,
-            &move |done| {
-                prog.set(
-                    &tok,
-                    ImportProgress {
-                        stage: "saving",
-                        done,
-                        total,
-                    },
-                );
-            },
-        )
+        .import_members(&user.username, company, &record, &members, &move |done| {
+            prog.set(
+                &tok,
+                ImportProgress {
+                    stage: "saving",
+                    done,
+                    total,
+                },
+            );
+        })
         .await?;
     st.progress.set(
         &token,

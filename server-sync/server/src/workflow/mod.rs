@@ -24,6 +24,9 @@ mod desk;
 mod groups;
 mod kiosk;
 mod pages;
+mod printing;
+
+pub(crate) use printing::attach_documents;
 
 pub fn routes(st: AppState) -> Router<AppState> {
     Router::new()
