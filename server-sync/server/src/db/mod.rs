@@ -87,6 +87,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "exam workflow",
         include_str!("../../migrations/0004_exam_workflow.sql"),
     ),
+    (
+        5,
+        "booking state index",
+        include_str!("../../migrations/0005_booking_state_index.sql"),
+    ),
 ];
 
 impl Db {
