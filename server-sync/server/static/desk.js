@@ -135,6 +135,7 @@
       actions.appendChild(el("button", { type: "button", class: "secondary", text: "改约到所选日期时段", onclick: function () {
         var r = prompt("改约原因"); if (r) act("/api/desk/visits/" + v.id + "/rebook", { date: $("date").value, slot_start: $("slot").value, reason: r }); } }));
     }
+    actions.appendChild(el("a", { href: "/desk/visits/" + v.id + "/print", target: "_blank", id: "print", text: "打印单据" }));
     if (v.amount_due_fen > 0) actions.appendChild(el("button", { type: "button", id: "pay", text: "收费（现金）", onclick: function () { act("/api/desk/visits/" + v.id + "/pay", { method: "cash" }); } }));
     box.appendChild(actions);
     box.appendChild(el("h2", { text: "项目" }));

@@ -123,6 +123,23 @@ async fn walk_in_registration_cuts_the_package_to_the_person(h: &Harness) {
         "serum and whole blood at least: {labels:?}"
     );
 
+    // The desk prints the same documents: guide sheet with the room order, fee list, labels.
+    let page = s
+        .http
+        .get(format!("{}/desk/visits/{id}/print", s.url))
+        .header("cookie", &s.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(exam_no) && html.contains("<svg") && html.contains("【空腹】"),
+        "{html}"
+    );
+    assert_eq!(html.matches("class=\"label\"").count(), labels.len());
+    assert!(!html.contains(&woman), "ID number masked on paper too");
+
     // Numbers are serial within the day and never repeat.
     let (_, r2) = walk_in(
         &s,
@@ -176,7 +193,12 @@ async fn walk_in_registration_cuts_the_package_to_the_person(h: &Harness) {
         .get(&format!("/api/desk/operations?subject={woman}"))
         .await;
     let ops = ops["operations"].as_array().unwrap();
-    assert_eq!(ops.len(), 2, "{ops:?}");
+    let actions: Vec<&str> = ops.iter().map(|o| o["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["visit.book", "visit.print", "visit.register"],
+        "{ops:?}"
+    );
     assert!(ops.iter().all(|o| o["actor"] == "desk1"));
 }
 

@@ -3,7 +3,7 @@
 //! staff are sent to the login page like everywhere else.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Router, routing::get};
@@ -15,6 +15,11 @@ pub fn routes() -> Router<AppState> {
         .route("/desk", get(desk))
         .route("/groups", get(groups))
         .route("/admin", get(admin))
+        .route("/desk/visits/{id}/print", get(print_visit))
+        .route(
+            "/static/print.js",
+            get(|| js(include_str!("../../static/print.js"))),
+        )
         .route(
             "/static/desk.js",
             get(|| js(include_str!("../../static/desk.js"))),
@@ -142,5 +147,136 @@ async fn admin(State(st): State<AppState>, headers: HeaderMap) -> Response {
     render(&AdminPage {
         username: u.username,
         csrf: u.csrf,
+    })
+}
+
+struct PrintLabel {
+    barcode: String,
+    svg: String,
+    sample_name: String,
+    items: String,
+}
+
+#[derive(Template)]
+#[template(path = "print.html")]
+struct PrintPage {
+    exam_no: String,
+    barcode: String,
+    name: String,
+    sex: &'static str,
+    age: u32,
+    id_number: String,
+    package: String,
+    date: String,
+    slot: String,
+    stations: Vec<exam_domain::documents::Station>,
+    fees: Vec<(String, String, &'static str)>,
+    total: String,
+    due: String,
+    labels: Vec<PrintLabel>,
+}
+
+/// CODE128 as SVG (the same symbology the kiosk prints). Data are digits
+/// and letters we made, so the markup carries nothing from outside.
+fn code128_svg(data: &str) -> String {
+    barcoders::sym::code128::Code128::new(format!("\u{181}{data}"))
+        .ok()
+        .and_then(|c| {
+            barcoders::generators::svg::SVG::new(60)
+                .xdim(2)
+                .generate(c.encode())
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn yuan(fen: i64) -> String {
+    format!("¥{}.{:02}", fen / 100, fen % 100)
+}
+
+/// 打印单据 at the front desk: the same documents the kiosk prints
+/// (guide sheet with the room order, fee list, one label per tube).
+async fn print_visit(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let u = match crate::staff::require_ready_user(&st, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if super::allow(&u, super::Role::FrontDesk).is_err() {
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            "当前账号没有此操作的权限",
+        )
+            .into_response();
+    }
+    let v = match st.db.visit(id).await {
+        Ok(v) => v,
+        Err(crate::db::DeskError::NotFound) => {
+            return (axum::http::StatusCode::NOT_FOUND, "没有这条记录").into_response();
+        }
+        Err(e) => return crate::error::ApiErr::from(e).into_response(),
+    };
+    let mut records = vec![v.record.clone()];
+    if let Err(e) = super::attach_documents(&st, &mut records).await {
+        return crate::error::ApiErr::from(e).into_response();
+    }
+    let Some(docs) = records.remove(0).documents else {
+        return (axum::http::StatusCode::CONFLICT, "这次体检没有项目可打印").into_response();
+    };
+    if let Err(e) = st
+        .db
+        .audit_on(
+            &u.username,
+            "visit.print",
+            v.record.person.id_number.as_str(),
+            &v.record.booking.exam_no,
+        )
+        .await
+    {
+        return crate::error::ApiErr::from(e).into_response();
+    }
+    let (b, p) = (&v.record.booking, &v.record.person);
+    render(&PrintPage {
+        exam_no: b.exam_no.clone(),
+        barcode: code128_svg(&b.exam_no),
+        name: p.name.clone(),
+        sex: if p.sex == exam_domain::Sex::Male {
+            "男"
+        } else {
+            "女"
+        },
+        age: exam_domain::roster::age_on(p.birth_date, super::now_local().date()),
+        id_number: exam_domain::mask::id_number(p.id_number.as_str()),
+        package: b.package.clone(),
+        date: b.exam_date.to_string(),
+        slot: b.slot_start.format("%H:%M").to_string(),
+        stations: docs.guide.stations.clone(),
+        fees: docs
+            .fee_list
+            .lines
+            .iter()
+            .map(|l| {
+                (
+                    l.name.clone(),
+                    yuan(l.price_fen),
+                    if l.paid { "已缴" } else { "未缴" },
+                )
+            })
+            .collect(),
+        total: yuan(docs.fee_list.total_fen),
+        due: yuan(docs.fee_list.due_fen),
+        labels: docs
+            .labels
+            .iter()
+            .map(|l| PrintLabel {
+                barcode: l.barcode.clone(),
+                svg: code128_svg(&l.barcode),
+                sample_name: l.sample_name.clone(),
+                items: l.items.join(" "),
+            })
+            .collect(),
     })
 }
