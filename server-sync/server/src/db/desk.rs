@@ -5,12 +5,12 @@
 //! kiosks' change feed and its line in the operation log.
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use exam_domain::Person;
 use exam_domain::catalogue::Marital;
 use exam_domain::changes::ItemStatus;
 use exam_domain::exam_no::ExamNoRule;
 use exam_domain::plan::{Excluded, Plan};
 use exam_domain::slot::SlotTemplate;
-use exam_domain::{IdNumber, Person};
 use exam_protocol::BookingRecord;
 use sqlx::{Any, Row, Transaction};
 
@@ -379,24 +379,6 @@ impl Db {
         let v = visit_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(v)
-    }
-
-    /// Every visit of a person, newest first (the "earlier exams" list).
-    pub async fn history(&self, id_number: &IdNumber) -> Result<Vec<Visit>> {
-        let ids: Vec<i64> = sqlx::query(
-            "SELECT id FROM bookings WHERE id_number = $1 ORDER BY exam_date DESC, id DESC LIMIT 50",
-        )
-        .bind(id_number.as_str())
-        .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(|r| r.try_get::<i64, _>("id"))
-        .collect::<std::result::Result<_, _>>()?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(self.visit(id).await?);
-        }
-        Ok(out)
     }
 
     /// 开单登记 of a booked visit: the person is here.

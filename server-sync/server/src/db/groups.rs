@@ -375,8 +375,13 @@ impl Db {
     ) -> std::result::Result<Vec<Created>, DeskError> {
         let mut tx = self.pool.begin().await?;
         let mut out = Vec::with_capacity(visits.len());
+        let mut days: Vec<(&str, chrono::NaiveDate)> =
+            visits.iter().map(|v| (v.campus.as_str(), v.date)).collect();
+        days.dedup();
+        for (campus, date) in days {
+            slots::ensure(&mut tx, tpl, campus, date).await?;
+        }
         for v in visits {
-            slots::ensure(&mut tx, tpl, &v.campus, v.date).await?;
             let mut placed = None;
             for (start, end) in tpl.times() {
                 if slots::take(&mut tx, &v.campus, v.date, start).await? {

@@ -78,15 +78,23 @@ pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
         })
 }
 
-/// The signed-in user, or a redirect to the login page.
-async fn require_user(st: &AppState, headers: &HeaderMap) -> Result<SessionUser, Response> {
-    let token = cookie_token(headers).ok_or_else(|| Redirect::to("/login").into_response())?;
+/// The live session of the request's cookie, if any (touching it).
+pub(crate) async fn session_of(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<SessionUser>, crate::db::DbError> {
+    let Some(token) = cookie_token(headers) else {
+        return Ok(None);
+    };
     let idle = Duration::minutes(st.config.session_idle_minutes);
-    match st
-        .db
+    st.db
         .session(&exam_protocol::auth::sha256_hex(&token), Utc::now(), idle)
         .await
-    {
+}
+
+/// The signed-in user, or a redirect to the login page.
+async fn require_user(st: &AppState, headers: &HeaderMap) -> Result<SessionUser, Response> {
+    match session_of(st, headers).await {
         Ok(Some(u)) => Ok(u),
         Ok(None) => Err(Redirect::to("/login").into_response()),
         Err(e) => {

@@ -128,7 +128,7 @@ async fn slots(
 }
 
 /// The campus code and its exam-number prefix; the configured one by default.
-fn campus_of(st: &AppState, code: Option<&str>) -> Result<(String, String), ApiErr> {
+pub(crate) fn campus_of(st: &AppState, code: Option<&str>) -> Result<(String, String), ApiErr> {
     let code = code.unwrap_or(&st.config.demo_campus);
     st.catalogue
         .get()
@@ -292,13 +292,14 @@ pub(crate) fn package_name(cat: &exam_domain::Catalogue, plan: &Plan) -> String 
 /// "Copy from the last exam": the package and the single items of the
 /// person's latest visit that was not cancelled.
 async fn copy_of_last(st: &AppState, id: &IdNumber) -> Result<PlanRequest, ApiErr> {
-    let last = st
+    let latest = st
         .db
-        .history(id)
+        .search(&SearchKey::IdNumber(id.as_str().into()), 50)
         .await?
         .into_iter()
-        .find(|v| v.record.booking.state.as_str() != "cancelled")
+        .find(|h| h.record.booking.state.as_str() != "cancelled")
         .ok_or_else(|| bad("copy_last", "此人没有可复制的既往体检"))?;
+    let last = st.db.visit(latest.record.booking.id).await?;
     Ok(PlanRequest {
         package: last.package_code.clone(),
         add: last
@@ -356,9 +357,11 @@ async fn detail(
 ) -> ApiResult {
     allow(&user, Role::FrontDesk)?;
     let v = st.db.visit(id).await?;
+    // The earlier visits as one list query, not each visit with its items.
+    let key = SearchKey::IdNumber(v.record.person.id_number.as_str().into());
     let history: Vec<Value> = st
         .db
-        .history(&v.record.person.id_number)
+        .search(&key, 50)
         .await?
         .iter()
         .filter(|h| h.record.booking.id != id)

@@ -17,7 +17,7 @@ use exam_domain::roster::{self, GroupRule};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::desk::{check_additions, package_name};
+use super::desk::{campus_of, check_additions, package_name};
 use super::{ImportProgress, Role, allow, bad, now_local};
 use crate::AppState;
 use crate::db::SessionUser;
@@ -384,13 +384,7 @@ async fn book(
 ) -> ApiResult {
     allow(&user, Role::GroupDesk)?;
     let cat = st.catalogue.get();
-    let campus = r.campus.unwrap_or_else(|| st.config.demo_campus.clone());
-    let prefix = cat
-        .campuses
-        .iter()
-        .find(|c| c.code == campus)
-        .map(|c| c.exam_no_prefix.clone())
-        .ok_or_else(|| bad("campus", format!("没有院区 {campus:?}")))?;
+    let (campus, prefix) = campus_of(&st, r.campus.as_deref())?;
     if r.date < now_local().date() {
         return Err(bad("date", "不能预约过去的日期"));
     }
@@ -454,10 +448,15 @@ async fn book(
     Ok(Json(json!({ "booked": created.len(), "skipped": skipped })))
 }
 
+/// `pct` percent of `fen`, rounded to the fen.
+fn discounted(fen: i64, pct: u32) -> i64 {
+    (fen * i64::from(pct) + 50) / 100
+}
+
 /// The company's price: each item at `pct` percent, rounded to the fen.
 fn discount(plan: &mut exam_domain::plan::Plan, pct: u32) {
     for i in &mut plan.items {
-        i.price_fen = (i.price_fen * i64::from(pct) + 50) / 100;
+        i.price_fen = discounted(i.price_fen, pct);
     }
     plan.total_fen = plan.items.iter().map(|i| i.price_fen).sum();
 }
@@ -509,7 +508,7 @@ async fn batch_items(
             if !add.is_empty() {
                 let mut priced = check_additions(&cat, &v, marital, &add)?;
                 for p in &mut priced {
-                    p.1 = (p.1 * i64::from(group.spec.discount_pct) + 50) / 100;
+                    p.1 = discounted(p.1, group.spec.discount_pct);
                 }
                 st.db
                     .add_items(&user.username, bid, &priced, group.spec.pay_later)
@@ -598,10 +597,7 @@ async fn discount_group(
                     .map(|b| b.price_fen)
                     .or_else(|| cat.item(&i.code).map(|c| c.price_fen))
                     .unwrap_or(i.price_fen);
-                (
-                    i.code.clone(),
-                    (list * i64::from(r.discount_pct) + 50) / 100,
-                )
+                (i.code.clone(), discounted(list, r.discount_pct))
             })
             .collect();
         st.db

@@ -13,7 +13,7 @@ use exam_protocol::{
     SelfCancelRequest, SelfRebookRequest, SlotOption, paths,
 };
 
-use super::desk::{PersonIn, package_name, person_of, plan_err};
+use super::desk::{PersonIn, campus_of, package_name, person_of, plan_err};
 use super::{bad, now_local};
 use crate::AppState;
 use crate::api::{authenticate, parse};
@@ -92,11 +92,8 @@ async fn book(
         mobile: req.mobile.clone(),
     })?;
     let cat = st.catalogue.get();
-    let campus = cat
-        .campuses
-        .iter()
-        .find(|c| c.code == s.kiosk.campus)
-        .ok_or_else(|| bad("campus", "本院区暂不支持自助预约"))?;
+    let (campus, campus_prefix) = campus_of(&st, Some(&s.kiosk.campus))
+        .map_err(|_| bad("campus", "本院区暂不支持自助预约"))?;
     let plan = plan::plan(&cat, person.sex, req.marital, &req.plan).map_err(plan_err)?;
     let end = exam_domain::slot::bookable(&st.config.slots, req.date, req.slot_start, now_local())
         .map_err(|e| bad("slot", e.to_string()))?;
@@ -104,8 +101,8 @@ async fn book(
         initials: super::initials(&person.name),
         person,
         marital: req.marital,
-        campus: campus.code.clone(),
-        campus_prefix: campus.exam_no_prefix.clone(),
+        campus,
+        campus_prefix,
         date: req.date,
         slot: (req.slot_start, end),
         take_slot: true,

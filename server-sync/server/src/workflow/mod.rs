@@ -94,19 +94,15 @@ async fn signed_in(
     next: Next,
 ) -> Result<Response, ApiErr> {
     let headers = req.headers();
-    let token = crate::staff::cookie_token(headers)
-        .ok_or_else(|| ApiErr::new(StatusCode::UNAUTHORIZED, "signed_out", "请先登录"))?;
-    let idle = chrono::Duration::minutes(st.config.session_idle_minutes);
-    let user = st
-        .db
-        .session(&exam_protocol::auth::sha256_hex(&token), Utc::now(), idle)
+    let user = crate::staff::session_of(&st, headers)
         .await?
         .ok_or_else(|| {
-            ApiErr::new(
-                StatusCode::UNAUTHORIZED,
-                "signed_out",
-                "登录已过期，请重新登录",
-            )
+            let msg = if crate::staff::cookie_token(headers).is_some() {
+                "登录已过期，请重新登录"
+            } else {
+                "请先登录"
+            };
+            ApiErr::new(StatusCode::UNAUTHORIZED, "signed_out", msg)
         })?;
     if user.must_change {
         return Err(ApiErr::new(
