@@ -127,6 +127,37 @@ impl CheckinCore {
         self
     }
 
+    /// The signed client, when the kiosk is enrolled (booking needs it).
+    pub fn client(&self) -> Option<&SyncClient> {
+        self.client.as_ref()
+    }
+
+    /// Journals the booking slip of a booking just made or moved here and
+    /// wakes the spooler; None when no receipt printer is configured.
+    pub fn print_booking_slip(
+        &self,
+        name: &str,
+        outcome: &crate::flow::Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<Option<uuid::Uuid>, offline_store::StoreError> {
+        let Some(kiosk_id) = self.guide_sheets.as_deref() else {
+            return Ok(None);
+        };
+        let Some(job) = crate::print::booking_slip(name, outcome, kiosk_id, now) else {
+            return Ok(None);
+        };
+        lock(&self.journal).add_print_job(&job, now)?;
+        if let Some(b) = &self.print_bell {
+            b.ring();
+        }
+        Ok(Some(job.id))
+    }
+
+    /// Does each check-in print (a receipt printer is configured)?
+    pub fn prints(&self) -> bool {
+        self.guide_sheets.is_some()
+    }
+
     /// Journal the booking's lab labels with its guide sheet (a label printer is configured).
     pub fn with_lab_labels(mut self, lang: device_drivers::label::Language) -> Self {
         self.labels = Some(lang);

@@ -16,6 +16,8 @@ use tokio::sync::mpsc::UnboundedSender;
 pub enum Input {
     /// A patient identified themselves.
     Identify(IdentityQuery),
+    /// An ID card was read: its holder identifies, or books (K17).
+    Card(crate::flow::Holder),
     /// A device saw something it could not use (unreadable card, foreign
     /// card without an ID number): the patient is told what to do.
     Problem {
@@ -69,6 +71,10 @@ pub fn start_idcard(path: &str, baud: u32, tx: UnboundedSender<Input>) -> Device
         move |e| {
             let input = match e {
                 IdCardEvent::Card(card) => match card_query(&card) {
+                    Ok(IdentityQuery::IdNumber { id_number }) => Input::Card(crate::flow::Holder {
+                        id_number,
+                        name: card.text.name.clone(),
+                    }),
                     Ok(q) => Input::Identify(q),
                     Err(message) => Input::Problem {
                         device: "idcard",

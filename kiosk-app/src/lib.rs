@@ -2,6 +2,7 @@
 //! runner now, the Slint touch UI next), the kiosk's settings in its
 //! journal, and the scripted headless runner used by the demo and tests.
 
+pub mod booking;
 pub mod checkin;
 pub mod cli;
 pub mod devices;

@@ -252,6 +252,93 @@ pub fn guide_sheet_job(s: &GuideSheet<'_>) -> NewPrintJob {
     }
 }
 
+/// The booking slip (预约单) printed after booking or rebooking at the
+/// kiosk (K17): who, when, what, the fee, and the booking code as a QR code
+/// to scan at check-in.
+pub fn booking_slip(
+    name: &str,
+    outcome: &crate::flow::Outcome,
+    kiosk_id: &str,
+    now: DateTime<Utc>,
+) -> Option<NewPrintJob> {
+    use crate::flow::{Outcome, slot_text};
+    let (b, plan) = match outcome {
+        Outcome::Booked { booking, plan } => (booking, Some(plan)),
+        Outcome::Rebooked(booking) => (booking, None),
+        Outcome::Cancelled(_) => return None,
+    };
+    let local = now.with_timezone(&exam_domain::centre_offset());
+    let title = if plan.is_some() {
+        "体检预约单"
+    } else {
+        "体检预约单（改约）"
+    };
+    let mut r = Receipt::default()
+        .text(title, Align::Center, true, true)
+        .text("Examination Booking", Align::Center, false, false)
+        .block(Block::Feed(1))
+        .text(
+            &format!("姓名：{}", exam_domain::mask::name(name)),
+            Align::Left,
+            true,
+            false,
+        )
+        .text(&format!("套餐：{}", b.package), Align::Left, false, false)
+        .text(
+            &format!("时间：{}", slot_text(b.exam_date, b.slot_start, b.slot_end)),
+            Align::Left,
+            true,
+            true,
+        )
+        .text(&format!("预约号：{}", b.code), Align::Left, false, false);
+    if let Some(plan) = plan {
+        r = r.text(
+            &format!("费用：{}（到检当天缴费）", yuan(plan.total_fen)),
+            Align::Left,
+            false,
+            false,
+        );
+        for x in &plan.excluded {
+            let instead = crate::screens::replaced_by(plan, x)
+                .map_or_else(String::new, |n| format!("，改为{n}"));
+            r = r.text(
+                &format!("不做：{}（{}{instead}）", x.name, x.reason),
+                Align::Left,
+                false,
+                false,
+            );
+        }
+    }
+    let r = r
+        .text(
+            "体检当天请空腹，携带身份证到自助机签到。",
+            Align::Left,
+            false,
+            false,
+        )
+        .block(Block::Qr {
+            data: b.code.clone(),
+            module: 5,
+        })
+        .text(
+            &format!("{}  自助机 {kiosk_id}", local.format("%Y-%m-%d %H:%M")),
+            Align::Center,
+            false,
+            false,
+        )
+        .block(Block::Feed(2))
+        .block(Block::Cut);
+    Some(NewPrintJob {
+        id: uuid::Uuid::now_v7(),
+        kind: "booking_slip".into(),
+        person: b.code.clone(),
+        parts: vec![NewPart {
+            printer: "receipt".into(),
+            body: encode(&r),
+        }],
+    })
+}
+
 /// Printed above a part that may have been printed before.
 pub fn reprint_mark() -> Vec<u8> {
     encode(&Receipt::default().text("【补打 REPRINT】", Align::Center, true, true))

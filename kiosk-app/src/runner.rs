@@ -367,6 +367,12 @@ pub async fn serve(
     while let Some(input) = inputs.recv().await {
         match input {
             Input::Identify(q) => o.add(&serve_patient(core, &q, out).await?),
+            Input::Card(h) => {
+                let q = IdentityQuery::IdNumber {
+                    id_number: h.id_number,
+                };
+                o.add(&serve_patient(core, &q, out).await?)
+            }
             Input::Problem { device, message } => {
                 let _ = writeln!(out, "{} {device:<13} {message}", stamp());
             }

@@ -4,7 +4,10 @@
 use exam_domain::slot::Eligibility;
 use kiosk_ui::{Booking, Keypad, ProblemView, Screen as Ui, View};
 
-use crate::flow::{Field, Flow, KeypadError, Problem, Screen, Via};
+use crate::flow::{Field, Flow, KeypadError, Problem, Screen, Via, offers_booking};
+
+mod book;
+pub(crate) use book::replaced_by;
 
 /// What the screen needs beyond the flow: the centre's words, the language,
 /// the payment link, a passing notice.
@@ -18,6 +21,8 @@ pub struct Context {
     pub notice: String,
     /// The payment link of the open order, and who takes the money.
     pub payment: Option<(String, String)>,
+    /// A receipt printer is configured (booking slips are printed).
+    pub printer: bool,
 }
 
 impl Default for Context {
@@ -29,11 +34,12 @@ impl Default for Context {
             clock: String::new(),
             notice: String::new(),
             payment: None,
+            printer: false,
         }
     }
 }
 
-fn t(en: bool, zh: &str, english: &str) -> String {
+pub(crate) fn t(en: bool, zh: &str, english: &str) -> String {
     if en { english.into() } else { zh.into() }
 }
 
@@ -138,6 +144,7 @@ fn problem(en: bool, desk: &str, p: &Problem) -> ProblemView {
         title,
         detail,
         serious,
+        action: String::new(),
     }
 }
 
@@ -239,7 +246,14 @@ pub fn view(flow: &Flow, cx: &Context) -> View {
         Screen::TakeDocuments { first_station } => Ui::TakeDocuments {
             first_station: first_station.clone().unwrap_or_default(),
         },
-        Screen::Problem(p) => Ui::Problem(problem(en, &cx.desk, p)),
+        Screen::Problem(p) => {
+            let mut v = problem(en, &cx.desk, p);
+            if flow.has_card_holder() && offers_booking(p) {
+                v.action = t(en, "自助预约 / 改约", "Book or change");
+            }
+            Ui::Problem(v)
+        }
+        Screen::Book(step) => book::view(flow, step, en, cx.printer),
     };
     let mut v = View::new(screen);
     v.elderly = flow.settings.elderly;

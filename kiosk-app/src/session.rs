@@ -34,6 +34,8 @@ pub enum SessionInput {
     Touched,
     /// The payment simulator reports the open order paid.
     SimulatedPayment,
+    /// The i-th button at the foot of a booking screen.
+    Act(usize),
 }
 
 /// The payment a patient is asked for. Until the hospital's payment
@@ -95,6 +97,8 @@ impl Session {
         voice: Option<Voice>,
         tx: UnboundedSender<SessionInput>,
     ) -> Self {
+        let mut cx = cx;
+        cx.printer = core.prints();
         Self {
             flow: Flow::new(settings),
             cx,
@@ -136,7 +140,7 @@ impl Session {
         if matches!(
             input,
             SessionInput::Touched | SessionInput::ToggleElderly | SessionInput::ToggleLanguage
-        ) || matches!(&input, SessionInput::Event(e) if !matches!(e, Event::Found(..) | Event::Printed { .. }))
+        ) || matches!(&input, SessionInput::Event(e) if !matches!(e, Event::Found(..) | Event::Printed { .. } | Event::BookingLoaded(..) | Event::BookingAnswer(..)))
         {
             // Someone touched the screen: resumed documents are theirs to
             // take. (A card or a scan may be the next patient's.)
@@ -144,6 +148,12 @@ impl Session {
         }
         match input {
             SessionInput::Touched => self.last_touch = Instant::now(),
+            SessionInput::Act(i) => {
+                self.last_touch = Instant::now();
+                if let Some(&(a, true)) = self.flow.book_actions().get(i) {
+                    self.apply(Event::Act(a));
+                }
+            }
             SessionInput::SimulatedPayment => self.simulate_payment(),
             SessionInput::ToggleElderly => {
                 self.last_touch = Instant::now();
@@ -154,10 +164,20 @@ impl Session {
                 self.cx.english = !self.cx.english;
             }
             SessionInput::Event(ev) => {
-                if !matches!(ev, Event::Found(..) | Event::Printed { .. }) {
+                if !matches!(
+                    ev,
+                    Event::Found(..)
+                        | Event::Printed { .. }
+                        | Event::BookingLoaded(..)
+                        | Event::BookingAnswer(..)
+                ) {
                     self.last_touch = Instant::now();
                 }
                 self.apply(ev);
+            }
+            SessionInput::Device(Input::Card(h)) => {
+                self.last_touch = Instant::now();
+                self.apply(Event::CardRead(h));
             }
             SessionInput::Device(Input::Identify(q)) => {
                 self.last_touch = Instant::now();
@@ -260,6 +280,34 @@ impl Session {
             Effect::Speak(prompt) => {
                 if let Some(v) = &self.voice {
                     v.play(prompt);
+                }
+            }
+            Effect::LoadBooking(id, id_number) => {
+                let core = self.core.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let r = crate::booking::load(&core, id_number, Utc::now()).await;
+                    let _ = tx.send(SessionInput::Event(Event::BookingLoaded(id, r)));
+                });
+            }
+            Effect::SubmitBooking(id, sub) => {
+                let core = self.core.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let r = crate::booking::submit(&core, sub).await;
+                    let _ = tx.send(SessionInput::Event(Event::BookingAnswer(id, r)));
+                });
+            }
+            Effect::PrintBookingSlip(outcome) => {
+                let name = self
+                    .flow
+                    .booking()
+                    .map(|b| b.holder.name.clone())
+                    .unwrap_or_default();
+                match self.core.print_booking_slip(&name, &outcome, Utc::now()) {
+                    Ok(Some(job)) => tracing::info!(%job, "booking slip journaled"),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "journaling the booking slip"),
                 }
             }
         }

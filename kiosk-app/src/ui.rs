@@ -68,6 +68,13 @@ fn wire(w: &KioskWindow, tx: &UnboundedSender<SessionInput>) {
     on!(on_retake, SessionInput::Event(Event::Retake));
     on!(on_skip_photo, SessionInput::Event(Event::SkipPhoto));
     on!(on_cancel, SessionInput::Event(Event::Cancel));
+    on!(on_start_booking, SessionInput::Event(Event::StartBooking));
+    on!(on_pick, |i: i32| SessionInput::Event(Event::Pick(
+        usize::try_from(i).unwrap_or(usize::MAX)
+    )));
+    on!(on_act, |i: i32| SessionInput::Act(
+        usize::try_from(i).unwrap_or(usize::MAX)
+    ));
     on!(on_consent, |yes: bool| SessionInput::Event(Event::Consent(
         yes
     )));

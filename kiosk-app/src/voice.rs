@@ -41,6 +41,17 @@ pub const PROMPTS: &[(&str, &str)] = &[
         "payment_failed",
         "支付没有成功，请重新扫码，或到服务台缴费。",
     ),
+    ("book_place_card", "预约需要核验身份，请放置身份证。"),
+    ("book_home", "请选择要修改的预约，或者新预约。"),
+    ("book_marital", "请选择您的婚姻状况。"),
+    ("book_package", "请选择体检套餐。"),
+    ("book_addons", "需要加项可以点选，不需要请点下一步。"),
+    ("book_time", "请选择体检的日期和时段。"),
+    ("book_confirm", "请核对预约信息，无误请点确认。"),
+    ("book_cancel", "请选择取消的原因。"),
+    ("book_done", "预约成功，请取走预约单。体检当天请空腹。"),
+    ("book_cancelled", "预约已取消。"),
+    ("book_unavailable", "自助预约暂时不能完成，请到服务台办理。"),
 ];
 
 #[derive(Debug, thiserror::Error)]

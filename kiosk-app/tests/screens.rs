@@ -122,7 +122,7 @@ fn cases(elderly: bool) -> Vec<(&'static str, Flow)> {
         vec![card(), Event::Consent(true)],
     );
     choose.settings.elderly = elderly;
-    vec![
+    let mut v = vec![
         (
             "attract",
             Flow::new(Settings {
@@ -161,6 +161,173 @@ fn cases(elderly: bool) -> Vec<(&'static str, Flow)> {
         ("nothing-today", problem(Problem::NothingToday)),
         ("printer-out", problem(Problem::PrinterOut)),
         ("payment-failed", problem(Problem::PaymentFailed)),
+    ];
+    v.extend(booking_cases(elderly));
+    v
+}
+
+fn hm(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).unwrap()
+}
+
+/// The booking screens (K17), reached by driving the flow with the seeded
+/// catalogue's options.
+fn booking_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
+    use kiosk_app::flow::{Action, Effect, Holder, Loaded, Outcome, Unavailable};
+    let woman = Holder {
+        id_number: exam_domain::IdNumber::parse("11010519491231002X").unwrap(),
+        name: "王秀英".into(),
+    };
+    let cat = exam_domain::catalogue::seed::catalogue();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let days: Vec<exam_protocol::BookingOptions> = (0..7)
+        .map(|d| {
+            let slots = (0..6)
+                .map(|i| exam_protocol::SlotOption {
+                    start: hm(7 + i / 2, (i % 2) * 30),
+                    end: hm(7 + i.div_ceil(2), ((i + 1) % 2) * 30),
+                    left: if d == 0 {
+                        0
+                    } else {
+                        i64::from((i * 7 + d) % 5)
+                    },
+                })
+                .collect();
+            exam_protocol::BookingOptions::new(
+                &cat,
+                today + chrono::Duration::days(d.into()),
+                slots,
+            )
+        })
+        .collect();
+    let upcoming = {
+        let mut b = found(&[(0, Eligibility::NotToday)]).candidates[0]
+            .record
+            .booking
+            .clone();
+        b.exam_date = today + chrono::Duration::days(3);
+        b.state = exam_domain::BookingState::Booked;
+        b
+    };
+    let start = |bookings: Vec<exam_domain::Booking>| {
+        let mut f = Flow::new(Settings {
+            elderly,
+            photo: true,
+        });
+        f.handle(Event::StartBooking);
+        for fx in f.handle(Event::CardRead(woman.clone())) {
+            if let Effect::LoadBooking(id, _) = fx {
+                f.handle(Event::BookingLoaded(
+                    id,
+                    Ok(Loaded {
+                        today,
+                        bookings: bookings.clone(),
+                        days: days.clone(),
+                    }),
+                ));
+            }
+        }
+        f
+    };
+    let place = {
+        let mut f = Flow::new(Settings {
+            elderly,
+            photo: true,
+        });
+        f.handle(Event::StartBooking);
+        f
+    };
+    let mut home = start(vec![upcoming.clone()]);
+    home.handle(Event::Pick(0));
+    let marital = start(vec![]);
+    let mut package = marital.clone();
+    package.handle(Event::Pick(0));
+    let idx = |f: &Flow, code: &str| {
+        f.booking()
+            .unwrap()
+            .packages()
+            .iter()
+            .position(|p| p.code == code)
+            .unwrap()
+    };
+    let i = idx(&package, "P-F-BASIC-M");
+    package.handle(Event::Pick(i));
+    let mut addons = package.clone();
+    addons.handle(Event::Act(Action::Next));
+    let addon = |f: &mut Flow, code: &str| {
+        let i = f
+            .booking()
+            .unwrap()
+            .addon_options()
+            .iter()
+            .position(|a| a.code == code)
+            .unwrap();
+        f.handle(Event::Pick(i));
+    };
+    addon(&mut addons, "US-THY");
+    addon(&mut addons, "RAD-LDCT");
+    let mut day = addons.clone();
+    day.handle(Event::Act(Action::Next));
+    let mut slot = day.clone();
+    slot.handle(Event::Pick(1));
+    let mut confirm = slot.clone();
+    confirm.handle(Event::Pick(1));
+    let mut done = confirm.clone();
+    let mut booked = upcoming.clone();
+    booked.exam_date = today + chrono::Duration::days(1);
+    for fx in done.handle(Event::Act(Action::Submit)) {
+        if let Effect::SubmitBooking(id, _) = fx {
+            let plan = exam_domain::plan::plan(
+                &cat,
+                exam_domain::Sex::Female,
+                exam_domain::catalogue::Marital::Unmarried,
+                &exam_domain::plan::PlanRequest {
+                    package: Some("P-F-BASIC-M".into()),
+                    add: vec!["US-THY".into()],
+                    remove: vec![],
+                },
+            )
+            .unwrap();
+            done.handle(Event::BookingAnswer(
+                id,
+                Ok(Outcome::Booked {
+                    booking: booked.clone(),
+                    plan,
+                }),
+            ));
+        }
+    }
+    let mut cancel = home.clone();
+    cancel.handle(Event::Act(Action::CancelBooking));
+    cancel.handle(Event::Pick(0));
+    let mut offline = place.clone();
+    for fx in offline.handle(Event::CardRead(woman.clone())) {
+        if let Effect::LoadBooking(id, _) = fx {
+            offline.handle(Event::BookingLoaded(id, Err(Unavailable::Offline)));
+        }
+    }
+    let mut no_booking = Flow::new(Settings {
+        elderly,
+        photo: true,
+    });
+    for fx in no_booking.handle(Event::CardRead(woman.clone())) {
+        if let Effect::Lookup(id, _) = fx {
+            no_booking.handle(Event::Found(id, found(&[])));
+        }
+    }
+    vec![
+        ("no-booking-card", no_booking),
+        ("book-card", place),
+        ("book-home", home),
+        ("book-marital", marital),
+        ("book-package", package),
+        ("book-addons-conflict", addons),
+        ("book-day", day),
+        ("book-slot", slot),
+        ("book-confirm", confirm),
+        ("book-done", done),
+        ("book-cancel", cancel),
+        ("book-unavailable", offline),
     ]
 }
 
@@ -212,6 +379,7 @@ fn every_screen_renders_in_both_themes_sizes_and_languages_without_overflow() {
                                 "支付模拟器（不会真实扣款）".into()
                             },
                         )),
+                        printer: true,
                         ..Context::default()
                     };
                     let v = view(&flow, &cx);
@@ -264,7 +432,7 @@ fn every_screen_renders_in_both_themes_sizes_and_languages_without_overflow() {
             }
         }
     }
-    assert_eq!(rendered, 16 * 2 * 2 * 2);
+    assert_eq!(rendered, 28 * 2 * 2 * 2, "every case in every variant");
     problems.dedup();
     assert!(
         problems.is_empty(),

@@ -2,7 +2,7 @@
 
 use slint::{ComponentHandle, Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, VecModel};
 
-use crate::{BookingRow, KioskWindow, ScreenKind, Theme};
+use crate::{ActionButton, BookingRow, KioskWindow, ScreenKind, Theme};
 
 /// A booking row on the choose screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +30,16 @@ pub struct ProblemView {
     pub detail: String,
     /// Needs the desk (red) rather than another try (amber).
     pub serious: bool,
+    /// The label of a second way on (booking instead), empty for none.
+    pub action: String,
+}
+
+/// A button at the foot of a booking screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Action {
+    pub label: String,
+    pub enabled: bool,
+    pub primary: bool,
 }
 
 /// Which screen, with what is particular to it.
@@ -65,6 +75,24 @@ pub enum Screen {
         first_station: String,
     },
     Problem(ProblemView),
+    /// A list to pick from, with buttons (the booking screens).
+    Pick {
+        title: String,
+        sub: String,
+        rows: Vec<Booking>,
+        prompt: String,
+        actions: Vec<Action>,
+        /// One row per line (long titles); else two columns in landscape.
+        wide: bool,
+    },
+    /// A title, a few lines and buttons; `picture` names a pictogram.
+    Summary {
+        title: String,
+        sub: String,
+        lines: Vec<String>,
+        picture: String,
+        actions: Vec<Action>,
+    },
 }
 
 /// Everything the window shows.
@@ -113,6 +141,7 @@ impl View {
         let mut kind = ScreenKind::Attract;
         let (mut name, mut via) = (String::new(), String::new());
         let mut rows: Vec<BookingRow> = Vec::new();
+        let mut pick_rows: Vec<BookingRow> = Vec::new();
         let mut keypad = Keypad::default();
         let (mut amount, mut provider, mut qr) = (String::new(), String::new(), blank.clone());
         let (mut done, mut total, mut resumed, mut retakes_left) = (0, 0, false, 0);
@@ -121,7 +150,13 @@ impl View {
             title: String::new(),
             detail: String::new(),
             serious: false,
+            action: String::new(),
         };
+        let (mut title, mut sub, mut prompt, mut picture) =
+            (String::new(), String::new(), String::new(), String::new());
+        let mut lines: Vec<slint::SharedString> = Vec::new();
+        let mut actions: Vec<Action> = Vec::new();
+        let mut wide = false;
         match &self.screen {
             Screen::Attract => {}
             Screen::Keypad(k) => {
@@ -139,17 +174,7 @@ impl View {
             Screen::Choose { name: n, bookings } => {
                 kind = ScreenKind::Choose;
                 name = n.clone();
-                rows = bookings
-                    .iter()
-                    .map(|b| BookingRow {
-                        id: b.id as i32,
-                        title: b.title.as_str().into(),
-                        detail: b.detail.as_str().into(),
-                        status: b.status.as_str().into(),
-                        ready: b.ready,
-                        selected: b.selected,
-                    })
-                    .collect();
+                rows = bookings.iter().map(row).collect();
             }
             Screen::Photo { retakes_left: r } => {
                 kind = ScreenKind::Photo;
@@ -181,6 +206,30 @@ impl View {
                 kind = ScreenKind::Problem;
                 problem = p.clone();
             }
+            Screen::Pick {
+                title: t,
+                sub: s,
+                rows: r,
+                prompt: p,
+                actions: a,
+                wide: wd,
+            } => {
+                kind = ScreenKind::Pick;
+                wide = *wd;
+                (title, sub, prompt, actions) = (t.clone(), s.clone(), p.clone(), a.clone());
+                pick_rows = r.iter().map(row).collect();
+            }
+            Screen::Summary {
+                title: t,
+                sub: s,
+                lines: l,
+                picture: p,
+                actions: a,
+            } => {
+                kind = ScreenKind::Summary;
+                (title, sub, picture, actions) = (t.clone(), s.clone(), p.clone(), a.clone());
+                lines = l.iter().map(|l| l.as_str().into()).collect();
+            }
         }
         w.set_screen(kind);
         w.set_person_name(name.into());
@@ -201,6 +250,35 @@ impl View {
         w.set_problem_title(problem.title.into());
         w.set_problem_detail(problem.detail.into());
         w.set_problem_serious(problem.serious);
+        w.set_problem_action(problem.action.into());
+        w.set_pick_title(title.into());
+        w.set_pick_sub(sub.into());
+        w.set_pick_prompt(prompt.into());
+        w.set_pick_wide(wide);
+        w.set_pick_rows(ModelRc::new(VecModel::from(pick_rows)));
+        w.set_summary_lines(ModelRc::new(VecModel::from(lines)));
+        w.set_summary_picture(picture.into());
+        w.set_actions(ModelRc::new(VecModel::from(
+            actions
+                .into_iter()
+                .map(|a| ActionButton {
+                    label: a.label.into(),
+                    enabled: a.enabled,
+                    primary: a.primary,
+                })
+                .collect::<Vec<_>>(),
+        )));
+    }
+}
+
+fn row(b: &Booking) -> BookingRow {
+    BookingRow {
+        id: b.id as i32,
+        title: b.title.as_str().into(),
+        detail: b.detail.as_str().into(),
+        status: b.status.as_str().into(),
+        ready: b.ready,
+        selected: b.selected,
     }
 }
 

@@ -13,7 +13,12 @@ use exam_domain::{IdentityQuery, mask};
 
 use crate::checkin::{Identified, Source};
 
+mod book;
 mod keypad;
+pub use book::{
+    Action, Book, CANCEL_REASONS, Clash, Holder, Loaded, Outcome, Step, Submission, Target,
+    Unavailable, offers_booking, slot_text,
+};
 pub use keypad::{Entry, Field, Key, KeypadError};
 
 /// How the patient identified.
@@ -82,6 +87,8 @@ pub enum Screen {
         first_station: Option<String>,
     },
     Problem(Problem),
+    /// K17: booking, rebooking, cancelling.
+    Book(Step),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +128,17 @@ pub enum Event {
         done: usize,
         total: usize,
     },
+    /// An ID card was read: identify by its number, or book as its holder.
+    CardRead(Holder),
+    /// "Book / change a booking".
+    StartBooking,
+    /// The answer to [`Effect::LoadBooking`] with this id.
+    BookingLoaded(u64, Result<Loaded, Unavailable>),
+    /// The i-th row of a booking screen was tapped.
+    Pick(usize),
+    Act(Action),
+    /// The answer to [`Effect::SubmitBooking`] with this id.
+    BookingAnswer(u64, Result<Outcome, Unavailable>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +173,14 @@ pub enum Effect {
     ClearPersonalData,
     /// Play the voice prompt for this screen (elderly mode, or always).
     Speak(&'static str),
+    /// Fetch the card holder's bookings and the booking options; answer
+    /// with `Event::BookingLoaded` carrying the same id.
+    LoadBooking(u64, exam_domain::IdNumber),
+    /// Send a booking, rebooking or cancellation; answer with
+    /// `Event::BookingAnswer` carrying the same id.
+    SubmitBooking(u64, Submission),
+    /// Print the booking slip (预约单) of a booking just made or moved.
+    PrintBookingSlip(Outcome),
 }
 
 /// Settings of the flow: elderly mode is a flag here and a theme in the UI.
@@ -179,6 +205,9 @@ pub struct Flow {
     chosen: Vec<i64>,
     due_fen: i64,
     found: Option<Identified>,
+    /// The ID card on the reader, when one was read.
+    holder: Option<Holder>,
+    book: Option<Box<Book>>,
 }
 
 fn prompt(s: &Screen) -> &'static str {
@@ -198,6 +227,20 @@ fn prompt(s: &Screen) -> &'static str {
         Screen::Problem(Problem::NothingToday) => "nothing_today",
         Screen::Problem(Problem::PrinterOut) => "printer_out",
         Screen::Problem(Problem::PaymentFailed) => "payment_failed",
+        Screen::Book(step) => match step {
+            Step::PlaceCard => "book_place_card",
+            Step::Loading | Step::Working => "looking",
+            Step::Home { .. } => "book_home",
+            Step::Marital => "book_marital",
+            Step::Package => "book_package",
+            Step::Addons { .. } => "book_addons",
+            Step::Day | Step::Slot => "book_time",
+            Step::Confirm => "book_confirm",
+            Step::CancelReason { .. } => "book_cancel",
+            Step::Done(Outcome::Cancelled(_)) => "book_cancelled",
+            Step::Done(_) => "book_done",
+            Step::Unavailable(_) => "book_unavailable",
+        },
     }
 }
 
@@ -214,6 +257,8 @@ impl Flow {
             chosen: Vec::new(),
             due_fen: 0,
             found: None,
+            holder: None,
+            book: None,
         }
     }
 
@@ -221,7 +266,10 @@ impl Flow {
     /// start; elderly mode doubles it. Printing never times out.
     pub fn timeout(&self) -> Option<Duration> {
         let base = match self.screen {
-            Screen::Attract | Screen::Printing { .. } | Screen::Looking { .. } => return None,
+            Screen::Attract
+            | Screen::Printing { .. }
+            | Screen::Looking { .. }
+            | Screen::Book(Step::Loading | Step::Working) => return None,
             Screen::TakeDocuments { .. } | Screen::Problem(_) => 20,
             Screen::Pay { .. } => 120,
             _ => 45,
@@ -360,6 +408,23 @@ impl Flow {
                 },
                 vec![],
             ),
+            (Screen::Book(step), ev) => self.handle_book(step.clone(), ev),
+            (Screen::Attract, Event::StartBooking) => self.start_booking(),
+            (Screen::Problem(p), Event::StartBooking) if offers_booking(p) => self.start_booking(),
+            (
+                Screen::Attract
+                | Screen::Keypad(_)
+                | Screen::Problem(_)
+                | Screen::TakeDocuments { .. },
+                Event::CardRead(h),
+            ) => {
+                let q = IdentityQuery::IdNumber {
+                    id_number: h.id_number.clone(),
+                };
+                let fx = self.handle(Event::Identify(q, Via::IdCard));
+                self.holder = Some(h);
+                fx
+            }
             (
                 Screen::Attract
                 | Screen::Keypad(_)
@@ -525,5 +590,7 @@ impl Flow {
     }
 }
 
+#[cfg(test)]
+mod book_tests;
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@
 //! desk's, applied by the server; refusals say why in words for the patient.
 
 use chrono::{NaiveDate, NaiveTime};
-use exam_domain::catalogue::{Marital, SexRule};
+use exam_domain::catalogue::{Catalogue, Marital, SexRule};
 use exam_domain::plan::{Plan, PlanRequest};
 use exam_domain::{Booking, IdNumber};
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,31 @@ pub struct PackageOption {
     pub name: String,
     pub price_fen: i64,
     pub sex: SexRule,
+    /// Item codes in the package, so the kiosk can say at once which add-on
+    /// conflicts with what the package holds.
+    #[serde(default)]
+    pub items: Vec<String>,
+}
+
+/// An item a patient may add on at the kiosk, with every item it may not
+/// be booked with (from either side of the catalogue's conflict list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddonOption {
+    pub code: String,
+    pub name: String,
+    pub price_fen: i64,
+    pub sex: SexRule,
+    /// Where to ask when a conflict keeps the patient from booking it here.
+    pub department: String,
+    #[serde(default)]
+    pub conflicts: Vec<AddonConflict>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddonConflict {
+    pub with: String,
+    pub with_name: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +60,8 @@ pub struct BookingOptions {
     pub date: NaiveDate,
     pub packages: Vec<PackageOption>,
     pub slots: Vec<SlotOption>,
+    #[serde(default)]
+    pub addons: Vec<AddonOption>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,4 +97,72 @@ pub struct SelfCancelRequest {
     pub code: String,
     pub id_number: IdNumber,
     pub reason: String,
+}
+
+impl BookingOptions {
+    /// The options of a day: the catalogue's packages and self-service
+    /// add-ons, and the day's bookable slots.
+    pub fn new(cat: &Catalogue, date: NaiveDate, slots: Vec<SlotOption>) -> Self {
+        let packages = cat
+            .packages
+            .iter()
+            .map(|p| PackageOption {
+                code: p.code.clone(),
+                name: p.name.clone(),
+                price_fen: p.price_fen,
+                sex: p.sex,
+                items: p.items.clone(),
+            })
+            .collect();
+        Self {
+            date,
+            packages,
+            slots,
+            addons: addons(cat),
+        }
+    }
+}
+
+/// The self-service add-ons with every conflict that involves them: the
+/// catalogue lists a pair once, on either item.
+fn addons(cat: &Catalogue) -> Vec<AddonOption> {
+    exam_domain::catalogue::seed::SELF_SERVICE_ADDONS
+        .iter()
+        .filter_map(|code| cat.item(code))
+        .map(|item| {
+            let mut conflicts: Vec<AddonConflict> = Vec::new();
+            let mut push = |with: &str, reason: &str| {
+                if let Some(other) = cat.item(with)
+                    && !conflicts.iter().any(|c| c.with == with)
+                {
+                    conflicts.push(AddonConflict {
+                        with: with.into(),
+                        with_name: other.name.clone(),
+                        reason: reason.into(),
+                    });
+                }
+            };
+            for c in &item.conflicts {
+                push(&c.with, &c.reason);
+            }
+            for other in &cat.items {
+                for c in other.conflicts.iter().filter(|c| c.with == item.code) {
+                    push(&other.code, &c.reason);
+                }
+            }
+            let department = cat
+                .departments
+                .iter()
+                .find(|d| d.code == item.department)
+                .map_or_else(|| item.department.clone(), |d| d.name.clone());
+            AddonOption {
+                code: item.code.clone(),
+                name: item.name.clone(),
+                price_fen: item.price_fen,
+                sex: item.sex,
+                department,
+                conflicts,
+            }
+        })
+        .collect()
 }

@@ -276,6 +276,27 @@ const GC_BOTH: &str = "无痛胃肠镜已包含胃镜和肠镜";
 const STOMACH: &str = "胃部检查只需一种，胃镜可直接观察并取活检";
 
 /// (item, the item it excludes, reason shown to the patient)
+/// Items a patient may add on at a self-service kiosk (K17): common
+/// screenings that need no doctor's advice to choose. Everything else is
+/// booked at the desk.
+pub const SELF_SERVICE_ADDONS: &[&str] = &[
+    "RAD-LDCT",
+    "L-C13",
+    "L-C14",
+    "US-THY",
+    "US-CAROTID",
+    "US-HEART",
+    "FUNC-BMD",
+    "EYE-FUNDUS",
+    "L-HCY",
+    "L-THY3",
+    "L-PSA",
+    "US-BREAST",
+    "RAD-MAMMO",
+    "L-HPV",
+    "ENDO-GAS-PL",
+];
+
 const CONFLICTS: &[(&str, &str, &str)] = &[
     ("L-C13", "L-C14", SAME_TEST),
     ("US-VAG", "US-ABDGYN", "两种检查方式只能选一种"),

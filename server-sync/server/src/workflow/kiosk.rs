@@ -9,8 +9,8 @@ use axum::{Json, Router, routing::post};
 use exam_domain::plan;
 use exam_domain::{Booking, IdentityQuery};
 use exam_protocol::{
-    BookingOptions, BookingOptionsRequest, PackageOption, SelfBookRequest, SelfBooked,
-    SelfCancelRequest, SelfRebookRequest, SlotOption, paths,
+    BookingOptions, BookingOptionsRequest, SelfBookRequest, SelfBooked, SelfCancelRequest,
+    SelfRebookRequest, SlotOption, paths,
 };
 
 use super::desk::{PersonIn, campus_of, package_name, person_of, plan_err};
@@ -58,23 +58,11 @@ async fn options(
             })
         })
         .collect();
-    let packages = st
-        .catalogue
-        .get()
-        .packages
-        .iter()
-        .map(|p| PackageOption {
-            code: p.code.clone(),
-            name: p.name.clone(),
-            price_fen: p.price_fen,
-            sex: p.sex,
-        })
-        .collect();
-    Ok(Json(BookingOptions {
-        date: req.date,
-        packages,
+    Ok(Json(BookingOptions::new(
+        &st.catalogue.get(),
+        req.date,
         slots,
-    }))
+    )))
 }
 
 async fn book(
