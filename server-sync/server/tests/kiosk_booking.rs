@@ -29,6 +29,23 @@ async fn a_patient_books_rebooks_and_cancels_at_the_kiosk(h: &Harness) {
     assert_eq!(opts.packages.len(), 20);
     assert_eq!(opts.slots.len(), 7);
     assert!(opts.slots.iter().all(|s| s.left == 40));
+    // Add-ons carry every conflict, whichever side of the catalogue's pair
+    // names it, so the kiosk can refuse at once.
+    let c14 = opts.addons.iter().find(|a| a.code == "L-C14").unwrap();
+    assert!(
+        c14.conflicts
+            .iter()
+            .any(|c| c.with == "L-C13" && !c.reason.is_empty())
+    );
+    let ldct = opts.addons.iter().find(|a| a.code == "RAD-LDCT").unwrap();
+    assert!(ldct.conflicts.iter().any(|c| c.with == "RAD-DR-CHEST"));
+    assert_eq!(ldct.department, "放射科");
+    let basic = opts
+        .packages
+        .iter()
+        .find(|p| p.code == "P-M-BASIC")
+        .unwrap();
+    assert!(basic.items.iter().any(|i| i == "RAD-DR-CHEST"));
     let slot = opts.slots[2].start;
 
     let id = IdNumber::parse(&id_number(1993, 24)).unwrap();

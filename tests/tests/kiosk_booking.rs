@@ -1,0 +1,261 @@
+//! K17 end to end: a woman places her ID card on the (simulated) reader,
+//! books at the kiosk's touch screens against the real central service,
+//! is told at once that two add-ons conflict, gets her booking slip from
+//! the (simulated) receipt printer, and later cancels. The test reads only
+//! what the screen shows (its `View`) and taps what a patient would tap.
+
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use device_drivers::serial;
+use device_drivers::sim::{IdCardSim, PrinterSim, idcard::card_for};
+use e2e_tests::{free_addr, start_server, wait_for};
+use exam_domain::{BookingState, IdNumber, IdentityQuery, Person, Sex};
+use kiosk_app::flow::{Event, Settings};
+use kiosk_app::runner::{self, KioskOptions};
+use kiosk_app::screens::Context;
+use kiosk_app::session::{self, Session, SessionInput};
+use kiosk_ui::{Screen, View};
+use sync_client::AgentConfig;
+use tokio::sync::{mpsc, watch};
+
+struct Kiosk {
+    tx: mpsc::UnboundedSender<SessionInput>,
+    views: watch::Receiver<View>,
+}
+
+impl Kiosk {
+    fn screen(&self) -> Screen {
+        self.views.borrow().screen.clone()
+    }
+
+    async fn until(&self, what: &str, f: impl Fn(&Screen) -> bool) -> Screen {
+        let ok = wait_for(Duration::from_secs(10), || f(&self.screen())).await;
+        assert!(
+            ok,
+            "waiting for {what}, the screen shows {:?}",
+            self.screen()
+        );
+        self.screen()
+    }
+
+    async fn until_title(&self, title: &str) -> Screen {
+        self.until(title, |s| match s {
+            Screen::Pick { title: t, .. } | Screen::Summary { title: t, .. } => t.contains(title),
+            _ => false,
+        })
+        .await
+    }
+
+    fn send(&self, ev: Event) {
+        self.tx.send(SessionInput::Event(ev)).unwrap();
+    }
+
+    /// Taps the row whose title contains `text`.
+    fn tap_row(&self, text: &str) {
+        let Screen::Pick { rows, .. } = self.screen() else {
+            panic!("no list on {:?}", self.screen())
+        };
+        let row = rows
+            .iter()
+            .find(|r| r.title.contains(text))
+            .unwrap_or_else(|| panic!("no row {text} in {rows:?}"));
+        self.send(Event::Pick(row.id as usize));
+    }
+
+    /// Taps the first row that can be picked.
+    fn tap_first_ready(&self) {
+        let Screen::Pick { rows, .. } = self.screen() else {
+            panic!("no list on {:?}", self.screen())
+        };
+        let row = rows.iter().find(|r| r.ready).expect("a row to pick");
+        self.send(Event::Pick(row.id as usize));
+    }
+
+    /// Taps the button labelled `label`, once the screen enables it (the
+    /// tap before may still be on its way).
+    async fn tap_button(&self, label: &str) {
+        let find = |s: &Screen| match s {
+            Screen::Pick { actions, .. } | Screen::Summary { actions, .. } => {
+                actions.iter().position(|a| a.label == label && a.enabled)
+            }
+            _ => None,
+        };
+        let s = self
+            .until(&format!("button {label}"), |s| find(s).is_some())
+            .await;
+        self.tx.send(SessionInput::Act(find(&s).unwrap())).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patient_books_with_her_id_card_and_cancels_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(&dir.path().join("exam.db"), free_addr(), 10)
+        .await
+        .unwrap();
+    let secret = "enrol-secret-for-the-booking-test";
+    server
+        .state
+        .db
+        .add_kiosk("K-BOOK", "main", "lobby", secret)
+        .await
+        .unwrap();
+    let printer = PrinterSim::new();
+    let printer_addr = printer.listen_tcp().unwrap();
+    let kiosk = runner::start(KioskOptions {
+        journal: dir.path().join("kiosk.db"),
+        server_url: Some(server.url()),
+        kiosk_id: Some("K-BOOK".into()),
+        enrol_secret: Some(secret.into()),
+        agent: AgentConfig::default(),
+        lookup_timeout: Duration::from_secs(2),
+        receipt_printer: Some(format!("tcp://{printer_addr}")),
+        report_printer: None,
+        label_printer: None,
+    })
+    .await
+    .unwrap();
+
+    // The real ID card driver over a pseudo-terminal, the simulator behind it.
+    let pty = serial::pty_pair().unwrap();
+    let sim = IdCardSim::new();
+    let (s2, port) = (sim.clone(), pty.sim.try_clone_native().unwrap());
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let st = stop.clone();
+    let sim_thread = std::thread::spawn(move || s2.serve(port, &st));
+    let (dev_tx, mut dev_rx) = mpsc::unbounded_channel();
+    let _reader = kiosk_app::devices::start_idcard(&pty.path, 115_200, dev_tx);
+
+    let (tx, rx) = mpsc::unbounded_channel();
+    let s = Session::new(
+        kiosk.core.clone(),
+        kiosk.journal.clone(),
+        kiosk.devices.clone(),
+        Settings {
+            elderly: false,
+            photo: false,
+        },
+        Context::default(),
+        None,
+        tx.clone(),
+    );
+    let fwd = tx.clone();
+    tokio::spawn(async move {
+        while let Some(i) = dev_rx.recv().await {
+            let _ = fwd.send(SessionInput::Device(i));
+        }
+    });
+    let (views_tx, views) = watch::channel(s.view());
+    let running = tokio::spawn(session::run(s, rx, views_tx));
+    let k = Kiosk { tx, views };
+
+    let id = IdNumber::compose("110105", NaiveDate::from_ymd_opt(1995, 3, 8).unwrap(), 24).unwrap();
+    assert_eq!(id.sex(), Sex::Female);
+    let person = Person {
+        id_number: id.clone(),
+        name: "何静".into(),
+        sex: Sex::Female,
+        birth_date: id.birth_date(),
+        mobile: String::new(),
+    };
+
+    // The start screen's "book" button: the kiosk asks for the card.
+    k.send(Event::StartBooking);
+    k.until_title("请放置身份证").await;
+    sim.place(card_for(&person));
+    k.until_title("婚姻状况").await;
+    k.tap_row("未婚");
+    k.until_title("请选择体检套餐").await;
+    k.tap_row("女性基础套餐(已婚)");
+    k.tap_button("下一步").await;
+    k.until_title("需要加项").await;
+    k.tap_row("碳13");
+    k.tap_row("碳14");
+    let prompt = match k
+        .until(
+            "the conflict prompt",
+            |s| matches!(s, Screen::Pick { prompt, .. } if !prompt.is_empty()),
+        )
+        .await
+    {
+        Screen::Pick { prompt, .. } => prompt,
+        _ => unreachable!(),
+    };
+    assert!(
+        prompt.contains("碳13") && prompt.contains("碳14") && prompt.contains("检验科"),
+        "{prompt}"
+    );
+    k.tap_button("下一步").await;
+    k.until_title("请选择体检日期").await;
+    k.tap_first_ready();
+    k.until_title("请选择时段").await;
+    k.tap_first_ready();
+    k.until_title("请核对预约信息").await;
+    k.tap_button("确认").await;
+    let Screen::Summary { lines, sub, .. } = k.until_title("预约成功").await else {
+        unreachable!()
+    };
+    assert!(sub.contains("预约单"), "{sub}");
+    // The married-only items were cut for her, with the alternative named.
+    let all = lines.join("\n");
+    assert!(all.contains("不做「妇科检查(已婚，内诊)」"), "{all}");
+    assert!(all.contains("改为妇科检查(未婚，外阴视诊)"), "{all}");
+
+    // The central service has her booking, with the 13C test.
+    let booked = server
+        .state
+        .db
+        .lookup(&IdentityQuery::IdNumber {
+            id_number: id.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(booked.len(), 1);
+    let code = booked[0].booking.code.clone();
+    assert_eq!(booked[0].booking.state, BookingState::Booked);
+    assert!(all.contains(&code));
+    // Her slip came out of the printer: whole, cut, with the booking code.
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            printer
+                .printed()
+                .windows(code.len())
+                .any(|w| w == code.as_bytes())
+        })
+        .await,
+        "booking slip printed"
+    );
+    let font = device_drivers::sim::render::load_font().unwrap();
+    let slips = device_drivers::sim::render::render(&printer.printed(), &font).unwrap();
+    assert!(slips.len() == 1 && slips[0].cut, "one whole slip");
+
+    // Later: the card again, her booking listed, cancelled with a reason.
+    k.tap_button("完成").await;
+    k.until("the start screen", |s| *s == Screen::Attract).await;
+    sim.remove();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    k.send(Event::StartBooking);
+    k.until_title("请放置身份证").await;
+    sim.place(card_for(&person));
+    k.until_title("您好").await;
+    k.tap_row("女性基础套餐");
+    k.tap_button("取消预约").await;
+    k.until_title("取消原因").await;
+    k.tap_row("身体不适");
+    k.tap_button("确认").await;
+    k.until_title("已取消预约").await;
+    let after = server
+        .state
+        .db
+        .lookup(&IdentityQuery::BookingCode { code })
+        .await
+        .unwrap();
+    assert_eq!(after[0].booking.state, BookingState::Cancelled);
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    drop(k);
+    running.abort();
+    let _ = sim_thread.join();
+}
