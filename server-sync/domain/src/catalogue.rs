@@ -204,3 +204,126 @@ impl Catalogue {
         self.departments.iter().find(|d| d.code == code)
     }
 }
+
+/// Why an edited package cannot be saved (E12), in words for the staff.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PackageError {
+    #[error("套餐编码为 1–24 位大写字母、数字或 -")]
+    Code,
+    #[error("套餐名称不能为空，最多 40 字")]
+    Name,
+    #[error("价格须在 0–100000 元之间")]
+    Price,
+    #[error("没有体检类型 {0}")]
+    ExamType(String),
+    #[error("套餐至少包含一个项目")]
+    Empty,
+    #[error("没有项目 {0}")]
+    UnknownItem(String),
+    #[error("项目 {0} 重复")]
+    Duplicate(String),
+    #[error("{name}仅限{only}，不能放进{package}套餐")]
+    WrongSex {
+        name: String,
+        only: &'static str,
+        package: &'static str,
+    },
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl Catalogue {
+    /// Checks an edited or new package against the dictionaries: its items
+    /// exist once each, suit the package's sex, and none conflicts with
+    /// another (the rules registration would otherwise refuse later).
+    pub fn check_package(&self, p: &Package) -> Result<(), PackageError> {
+        let code_ok = !p.code.is_empty()
+            && p.code.len() <= 24
+            && p.code
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+        if !code_ok {
+            return Err(PackageError::Code);
+        }
+        let name = p.name.trim();
+        if name.is_empty() || name.chars().count() > 40 {
+            return Err(PackageError::Name);
+        }
+        if !(0..=10_000_000).contains(&p.price_fen) {
+            return Err(PackageError::Price);
+        }
+        if !self.exam_types.iter().any(|t| t.code == p.exam_type) {
+            return Err(PackageError::ExamType(p.exam_type.clone()));
+        }
+        if p.items.is_empty() {
+            return Err(PackageError::Empty);
+        }
+        let label = |s: SexRule| match s {
+            SexRule::Male => "男性",
+            SexRule::Female => "女性",
+            SexRule::Both => "通用",
+        };
+        for (i, code) in p.items.iter().enumerate() {
+            let item = self
+                .item(code)
+                .ok_or_else(|| PackageError::UnknownItem(code.clone()))?;
+            if p.items[..i].contains(code) {
+                return Err(PackageError::Duplicate(code.clone()));
+            }
+            if p.sex != SexRule::Both && item.sex != SexRule::Both && item.sex != p.sex {
+                return Err(PackageError::WrongSex {
+                    name: item.name.clone(),
+                    only: label(item.sex),
+                    package: label(p.sex),
+                });
+            }
+        }
+        let codes: Vec<&str> = p.items.iter().map(String::as_str).collect();
+        crate::plan::check_conflicts(self, &codes)
+            .map_err(|e| PackageError::Conflict(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod package_tests {
+    use super::*;
+
+    fn edit(f: impl FnOnce(&mut Package)) -> Result<(), PackageError> {
+        let cat = seed::catalogue();
+        let mut p = cat.package("P-M-BASIC").unwrap().clone();
+        f(&mut p);
+        cat.check_package(&p)
+    }
+
+    #[test]
+    fn every_seeded_package_passes() {
+        let cat = seed::catalogue();
+        for p in &cat.packages {
+            assert_eq!(cat.check_package(p), Ok(()), "{}", p.code);
+        }
+    }
+
+    #[test]
+    fn edits_that_registration_would_refuse_are_refused_here() {
+        assert_eq!(edit(|p| p.items.push("US-THY".into())), Ok(()));
+        assert_eq!(edit(|p| p.code = "p-x".into()), Err(PackageError::Code));
+        assert_eq!(edit(|p| p.name = " ".into()), Err(PackageError::Name));
+        assert_eq!(edit(|p| p.price_fen = -1), Err(PackageError::Price));
+        assert_eq!(edit(|p| p.items.clear()), Err(PackageError::Empty));
+        assert_eq!(
+            edit(|p| p.items.push("NOPE".into())),
+            Err(PackageError::UnknownItem("NOPE".into()))
+        );
+        assert_eq!(
+            edit(|p| p.items.push("L-CBC".into())),
+            Err(PackageError::Duplicate("L-CBC".into()))
+        );
+        let e = edit(|p| p.items.push("US-BREAST".into())).unwrap_err();
+        assert!(matches!(e, PackageError::WrongSex { .. }), "{e}");
+        let e = edit(|p| p.items.push("RAD-LDCT".into())).unwrap_err();
+        assert!(
+            e.to_string().contains("低剂量") && e.to_string().contains("DR"),
+            "both items named: {e}"
+        );
+    }
+}

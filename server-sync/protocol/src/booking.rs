@@ -130,26 +130,18 @@ fn addons(cat: &Catalogue) -> Vec<AddonOption> {
         .iter()
         .filter_map(|code| cat.item(code))
         .map(|item| {
-            let mut conflicts: Vec<AddonConflict> = Vec::new();
-            let mut push = |with: &str, reason: &str| {
-                if let Some(other) = cat.item(with)
-                    && !conflicts.iter().any(|c| c.with == with)
-                {
-                    conflicts.push(AddonConflict {
-                        with: with.into(),
-                        with_name: other.name.clone(),
+            let conflicts = cat
+                .items
+                .iter()
+                .filter(|o| o.code != item.code)
+                .filter_map(|o| {
+                    exam_domain::plan::conflict(item, o).map(|reason| AddonConflict {
+                        with: o.code.clone(),
+                        with_name: o.name.clone(),
                         reason: reason.into(),
-                    });
-                }
-            };
-            for c in &item.conflicts {
-                push(&c.with, &c.reason);
-            }
-            for other in &cat.items {
-                for c in other.conflicts.iter().filter(|c| c.with == item.code) {
-                    push(&other.code, &c.reason);
-                }
-            }
+                    })
+                })
+                .collect();
             let department = cat
                 .departments
                 .iter()

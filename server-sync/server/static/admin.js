@@ -50,6 +50,42 @@
     });
   }
   $("price-filter").addEventListener("input", renderPrices);
-  D.call("GET", "/api/desk/catalogue").then(function (c) { items = c.items; renderPrices(); });
+
+  // Packages: pick one to edit, or type a new code. The server checks the
+  // items against the dictionaries and says what is wrong.
+  var sexes = { both: "通用", male: "男性", female: "女性" };
+  function codes() { return $("pkg-items").value.split(/[\s,，]+/).filter(Boolean); }
+  function showNames() {
+    var byCode = {}; items.forEach(function (i) { byCode[i.code] = i.name; });
+    $("pkg-names").textContent = codes().map(function (c) { return byCode[c] || ("？" + c); }).join("、");
+  }
+  function renderPackages(pkgs) {
+    var tb = $("packages"); tb.textContent = "";
+    pkgs.forEach(function (p) {
+      tb.appendChild(el("tr", { class: "clickable", onclick: function () {
+        $("pkg-code").value = p.code; $("pkg-name").value = p.name; $("pkg-sex").value = p.sex;
+        $("pkg-type").value = p.exam_type; $("pkg-price").value = (p.price_fen / 100).toFixed(2);
+        $("pkg-items").value = p.items.join(" "); showNames();
+      } }, [el("td", { class: "mono", text: p.code }), el("td", { text: p.name }), el("td", { text: sexes[p.sex] || p.sex }),
+        el("td", { text: String(p.items.length) }), el("td", { text: (p.price_fen / 100).toFixed(2) })]));
+    });
+  }
+  function loadCatalogue() {
+    return D.call("GET", "/api/desk/catalogue").then(function (c) {
+      items = c.items; renderPrices(); renderPackages(c.packages);
+      var sel = $("pkg-type"); if (!sel.options.length) c.exam_types.forEach(function (t) { sel.appendChild(el("option", { value: t.code, text: t.name })); });
+    });
+  }
+  $("pkg-items").addEventListener("input", showNames);
+  $("pkg-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var code = $("pkg-code").value.trim();
+    D.call("POST", "/api/admin/packages/" + encodeURIComponent(code), {
+      name: $("pkg-name").value, sex: $("pkg-sex").value, exam_type: $("pkg-type").value,
+      price_fen: Math.round(Number($("pkg-price").value) * 100), items: codes()
+    }).then(function (r) { D.say("pkg-msg", (r.created ? "已新建 " : "已保存 ") + r.code, true); loadCatalogue(); })
+      .catch(function (e) { D.say("pkg-msg", e.message); });
+  });
+  loadCatalogue();
   loadAccounts();
 })();

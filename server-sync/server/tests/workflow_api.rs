@@ -687,8 +687,70 @@ async fn administration_accounts_prices_and_the_log(h: &Harness) {
         actions.contains(&"user.create") && actions.contains(&"catalogue.item_price"),
         "{actions:?}"
     );
+    packages_are_edited_and_added_within_the_rules(&admin, &desk).await;
     let (_, ops) = admin
         .get("/api/admin/operations?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z")
         .await;
     assert!(ops["operations"].as_array().unwrap().is_empty());
+}
+
+/// E12: a package edited and a new one added take effect at once for
+/// registration; an edit registration would refuse is refused with why.
+async fn packages_are_edited_and_added_within_the_rules(admin: &Staff, desk: &Staff) {
+    let body = |items: &[&str], sex: &str| {
+        json!({ "name": "入职体检加强套餐", "sex": sex, "price_fen": 29900,
+                "exam_type": "employment", "items": items })
+    };
+    let (st, e) = desk
+        .post("/api/admin/packages/P-EMP", body(&["L-CBC"], "both"))
+        .await;
+    assert_eq!(st, 403, "{e}");
+    let (st, e) = admin
+        .post(
+            "/api/admin/packages/P-EMP",
+            body(&["L-C13", "L-C14", "L-CBC"], "both"),
+        )
+        .await;
+    assert_eq!(st, 422);
+    let msg = e["message"].as_str().unwrap();
+    assert!(msg.contains("碳13") && msg.contains("碳14"), "{msg}");
+    let (st, e) = admin
+        .post("/api/admin/packages/P-EMP", body(&["US-BREAST"], "male"))
+        .await;
+    assert_eq!(st, 422, "{e}");
+    let (st, r) = admin
+        .post(
+            "/api/admin/packages/P-EMP",
+            body(&["GEN-BASIC", "L-CBC", "US-THY"], "both"),
+        )
+        .await;
+    assert_eq!((st, r["created"].as_bool()), (200, Some(false)), "{r}");
+    let (st, r) = admin
+        .post(
+            "/api/admin/packages/P-NEW-1",
+            body(&["GEN-BASIC", "ECG-12"], "both"),
+        )
+        .await;
+    assert_eq!((st, r["created"].as_bool()), (200, Some(true)), "{r}");
+    // Registration sees both at once.
+    for (code, n) in [("P-EMP", 3), ("P-NEW-1", 2)] {
+        let (st, p) = desk
+            .post(
+                "/api/desk/plan",
+                json!({ "id_number": id_number(1980, 31), "marital": "married", "package": code }),
+            )
+            .await;
+        assert_eq!(st, 200, "{p}");
+        assert_eq!(p["items"].as_array().unwrap().len(), n, "{p}");
+        assert_eq!(p["total_fen"], 29900);
+    }
+    let (_, ops) = admin.get("/api/admin/operations?actor=chief").await;
+    assert!(
+        ops["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["action"] == "catalogue.package" && o["subject"] == "P-NEW-1"),
+        "logged"
+    );
 }

@@ -220,4 +220,50 @@ impl Db {
         }
         Ok(n == 1)
     }
+
+    /// E12: saves an edited package, or adds a new one at the end of the
+    /// list; `Package` was checked against the dictionaries by the caller.
+    /// Returns whether it is new.
+    pub async fn save_package(&self, actor: &str, p: &Package) -> Result<bool> {
+        let items = serde_json::to_string(&p.items).expect("serialisable");
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE packages SET name = $2, sex = $3, price_fen = $4, exam_type = $5, items = $6
+             WHERE code = $1",
+        )
+        .bind(&p.code)
+        .bind(&p.name)
+        .bind(enum_str(&p.sex))
+        .bind(p.price_fen)
+        .bind(&p.exam_type)
+        .bind(&items)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let created = n == 0;
+        if created {
+            sqlx::query(
+                "INSERT INTO packages(code, name, sex, price_fen, exam_type, items, position)
+                 SELECT $1, $2, $3, $4, $5, $6, COALESCE(MAX(position), -1) + 1 FROM packages",
+            )
+            .bind(&p.code)
+            .bind(&p.name)
+            .bind(enum_str(&p.sex))
+            .bind(p.price_fen)
+            .bind(&p.exam_type)
+            .bind(&items)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        let detail = format!(
+            "{} price_fen={} items={}",
+            if created { "created" } else { "updated" },
+            p.price_fen,
+            p.items.join(",")
+        );
+        self.audit_on(actor, "catalogue.package", &p.code, &detail)
+            .await?;
+        Ok(created)
+    }
 }

@@ -1,5 +1,5 @@
 //! E12 maintenance for administrators: staff accounts and their roles, item
-//! prices, and the operation log searched by time, ID number and operator.
+//! prices, packages, and the operation log searched by time, ID number and operator.
 
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
@@ -17,6 +17,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/admin/accounts", get(accounts).post(create_account))
         .route("/api/admin/items/{code}/price", post(set_price))
+        .route("/api/admin/packages/{code}", post(save_package))
         .route("/api/admin/operations", get(operations))
 }
 
@@ -92,6 +93,41 @@ async fn set_price(
     }
     st.catalogue.set(st.db.load_catalogue().await?);
     Ok(Json(json!({ "code": code, "price_fen": p.price_fen })))
+}
+
+#[derive(Debug, Deserialize)]
+struct PackageIn {
+    name: String,
+    sex: exam_domain::catalogue::SexRule,
+    price_fen: i64,
+    exam_type: String,
+    items: Vec<String>,
+}
+
+/// E12: edits a package or adds one, checked against the dictionaries so
+/// that registration never meets a package it would refuse.
+async fn save_package(
+    State(st): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Path(code): Path<String>,
+    Json(p): Json<PackageIn>,
+) -> ApiResult {
+    allow(&user, Role::Admin)?;
+    let pkg = exam_domain::catalogue::Package {
+        code,
+        name: p.name.trim().to_string(),
+        sex: p.sex,
+        items: p.items.iter().map(|i| i.trim().to_string()).collect(),
+        price_fen: p.price_fen,
+        exam_type: p.exam_type,
+    };
+    st.catalogue
+        .get()
+        .check_package(&pkg)
+        .map_err(|e| bad("package", e.to_string()))?;
+    let created = st.db.save_package(&user.username, &pkg).await?;
+    st.catalogue.set(st.db.load_catalogue().await?);
+    Ok(Json(json!({ "code": pkg.code, "created": created })))
 }
 
 /// The log, newest first; ID numbers in it are masked on the way out (the
