@@ -139,5 +139,8 @@
     var list = function (id) { return $(id).value.split(/[,，\s]+/).filter(Boolean); };
     D.call("POST", "/api/group/companies/" + company.id + "/items", { group_id: Number($("bi-group").value), add: list("bi-add"), remove: list("bi-remove") }).then(report).catch(fail);
   });
+  $("batch-discount").addEventListener("click", function () {
+    D.call("POST", "/api/group/companies/" + company.id + "/discount", { group_id: Number($("bi-group").value), discount_pct: Number($("bd-pct").value) }).then(report).catch(fail);
+  });
   loadCompanies();
 })();
