@@ -150,7 +150,7 @@ struct KioskArgs {
     #[arg(long, env = "KIOSK_LABEL_PRINTER")]
     label_printer: Option<String>,
     /// The label printer's language.
-    #[arg(long, value_enum, default_value_t = LabelLanguage::Tspl)]
+    #[arg(long, env = "KIOSK_LABEL_LANGUAGE", value_enum, default_value_t = LabelLanguage::Tspl)]
     label_language: LabelLanguage,
     /// A4 report printer: a CUPS queue, ipp://localhost:631/printers/REPORTS.
     /// Report parts in the journal are printed only when one is given.
@@ -280,6 +280,11 @@ async fn run(r: RunArgs) -> anyhow::Result<()> {
         "kiosk {} ready (campus {})",
         kiosk.enrolment.key.kiosk_id, kiosk.enrolment.campus
     );
+    crate::notify::ready(&format!(
+        "kiosk {} enrolled, campus {}",
+        kiosk.enrolment.key.kiosk_id, kiosk.enrolment.campus
+    ));
+    crate::notify::spawn_watchdog();
     let k = &a.kiosk;
     if k.idcard.is_some() || k.scanner.is_some() || k.smartcard {
         // Devices and the script feed one input stream; runs until Ctrl-C.

@@ -7,6 +7,7 @@ pub mod checkin;
 pub mod cli;
 pub mod devices;
 pub mod flow;
+pub mod notify;
 pub mod print;
 pub mod report_spool;
 pub mod runner;

@@ -193,6 +193,11 @@ pub fn run(kiosk: KioskOptions, devs: DeviceOptions, ui: UiOptions) -> anyhow::R
         };
         tracing::info!(kiosk = %kiosk.enrolment.key.kiosk_id, "kiosk ready");
         println!("kiosk {} ready (touch UI)", kiosk.enrolment.key.kiosk_id);
+        crate::notify::ready(&format!(
+            "kiosk {} enrolled, touch UI up",
+            kiosk.enrolment.key.kiosk_id
+        ));
+        crate::notify::spawn_watchdog();
         let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel();
         let _handles: Vec<DeviceHandle> = [
             devs.idcard
