@@ -1,0 +1,70 @@
+# Shared by test-boot and test-update: a central service on the host with
+# kiosk K-QEMU-01 registered, a provisioned copy of the image, qemu.
+die() { echo "$(basename "$0"): $*" >&2; exit 1; }
+for t in qemu-system-x86_64 mcopy mkfs.vfat sfdisk python3 cargo curl; do
+  command -v $t >/dev/null || die "$t is missing (apt-get install qemu-system-x86 ovmf mtools dosfstools fdisk curl)"
+done
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+[ -f "$OVMF_CODE" ] || die "no OVMF firmware (apt-get install ovmf)"
+tmp=$(mktemp -d); server_pid=""; qemu_pid=""
+cleanup() {
+  [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+  wait 2>/dev/null
+  [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# start_service: exam-server on a free loopback port, K-QEMU-01 registered.
+start_service() {
+  echo "==> central service on the host"
+  cargo build --locked -q -p exam-server --bin exam-server
+  local server=${CARGO_TARGET_DIR:-target}/debug/exam-server
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  db="sqlite://$tmp/exam.db"
+  secret=$("$server" --database-url "$db" add-kiosk --id K-QEMU-01 --campus main --zone lobby)
+  "$server" --database-url "$db" --listen "127.0.0.1:$port" serve > "$tmp/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
+  die "the central service did not start: $(tail -5 "$tmp/server.log")"
+}
+
+# provisioned_copy IMAGE MODE: $tmp/kiosk.img, provisioned for K-QEMU-01
+# (the guest reaches the host as 10.0.2.2).
+provisioned_copy() {
+  echo "==> provisioning a copy of the image"
+  cp --sparse=always "$1" "$tmp/kiosk.img"
+  image-build/provision "$tmp/kiosk.img" --kiosk-id K-QEMU-01 --server "http://10.0.2.2:$port" \
+    --enrol-secret "$secret" --mode "$2"
+  cp "$OVMF_VARS" "$tmp/vars.fd"
+}
+
+# boot LOG [extra qemu args...]: qemu in the background, serial into LOG.
+boot() {
+  local log=$1; shift
+  qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 1536 \
+    -drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE" \
+    -drive if=pflash,format=raw,file="$tmp/vars.fd" \
+    -drive file="$tmp/kiosk.img",format=raw,if=virtio "$@" \
+    -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
+    -vga std -display none -serial file:"$log" -monitor none &
+  qemu_pid=$!
+}
+
+# wait_line LOG PATTERN SECONDS: waits for PATTERN (grep -E) in LOG.
+wait_line() {
+  local i
+  for i in $(seq "$3"); do
+    grep -aEq "$2" "$1" 2>/dev/null && return 0
+    kill -0 "$qemu_pid" 2>/dev/null || return 1
+    sleep 1
+  done
+  return 1
+}
+
+show_console() {
+  echo "--- serial console (last ${2:-60} lines)"; tail -n "${2:-60}" "$1" | tr -d '\r'
+  echo "--- central service"; tail -n 20 "$tmp/server.log"
+}
+
+stop_qemu() { [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null; wait "$qemu_pid" 2>/dev/null || true; qemu_pid=""; }
