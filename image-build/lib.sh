@@ -47,7 +47,8 @@ boot() {
     -drive if=pflash,format=raw,file="$tmp/vars.fd" \
     -drive file="$tmp/kiosk.img",format=raw,if=virtio "$@" \
     -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
-    -vga std -display none -serial file:"$log" -monitor none &
+    -vga std -display none -serial file:"$log" \
+    -monitor unix:"$tmp/monitor.sock",server,nowait &
   qemu_pid=$!
 }
 
@@ -68,3 +69,35 @@ show_console() {
 }
 
 stop_qemu() { [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null; wait "$qemu_pid" 2>/dev/null || true; qemu_pid=""; }
+
+# screenshot PNG: what the kiosk's screen shows now (qemu's screendump).
+screenshot() {
+  command -v socat >/dev/null || { echo "(socat missing: no screenshot)"; return 0; }
+  echo "screendump $tmp/screen.ppm" | socat - UNIX-CONNECT:"$tmp/monitor.sock" >/dev/null
+  for _ in $(seq 20); do [ -s "$tmp/screen.ppm" ] && break; sleep 0.5; done
+  sleep 1
+  python3 - "$tmp/screen.ppm" "$1" <<'PY'
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+# Header: P6, width, height, maxval, each followed by one whitespace byte.
+fields, at = [], 0
+while len(fields) < 4:
+    while data[at : at + 1].isspace():
+        at += 1
+    end = at
+    while not data[end : end + 1].isspace():
+        end += 1
+    fields.append(data[at:end])
+    at = end
+at += 1
+assert fields[0] == b"P6", "not a PPM"
+w, h = int(fields[1]), int(fields[2])
+px = data[at : at + w * h * 3]
+assert len(px) == w * h * 3, "short PPM"
+raw = b"".join(b"\0" + px[y * w * 3 : (y + 1) * w * 3] for y in range(h))
+chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+open(sys.argv[2], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                              + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+PY
+  echo "screen: $1"
+}
