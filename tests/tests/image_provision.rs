@@ -1,0 +1,166 @@
+//! Provisioning a kiosk image (T3): `image-build/provision` writes checked
+//! settings onto the EFI partition of a disk file (no mounts), refuses bad
+//! values with what is wrong and writes nothing then. Runs on a small GPT
+//! disk file built like the real image (mkfs.vfat -C, sfdisk, dd), so it
+//! needs no root and no image build.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn tools() -> bool {
+    ["mkfs.vfat", "mcopy", "mtype", "sfdisk"].iter().all(|t| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// A 40 MiB GPT disk with a 33 MiB partition named ESP at 1 MiB.
+fn disk(dir: &Path) -> PathBuf {
+    let esp = dir.join("esp.img");
+    let img = dir.join("disk.img");
+    let sh = format!(
+        "set -e; mkfs.vfat -n ESP -C {esp} 33000 >/dev/null; truncate -s 40M {img}; \
+         printf 'label: gpt\\nstart=2048, size=67584, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=\"ESP\"\\n' \
+           | sfdisk -q {img}; dd if={esp} of={img} bs=1M seek=1 conv=notrunc status=none",
+        esp = esp.display(),
+        img = img.display()
+    );
+    let out = Command::new("sh").args(["-c", &sh]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    img
+}
+
+fn provision(img: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(repo().join("image-build/provision"))
+        .arg(img)
+        .args(args)
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .output()
+        .unwrap()
+}
+
+fn settings_on(img: &Path) -> Option<String> {
+    let out = Command::new("mtype")
+        .args(["-i", &format!("{}@@1048576", img.display()), "::kiosk.env"])
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .output()
+        .unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn settings_are_checked_and_written_onto_the_efi_partition() {
+    if !tools() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs dosfstools, mtools and fdisk"
+        );
+        eprintln!("skipped: dosfstools, mtools or fdisk missing");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = disk(dir.path());
+
+    let bad = provision(
+        &img,
+        &[
+            "--kiosk-id",
+            "K 1",
+            "--server",
+            "ftp://exam",
+            "--enrol-secret",
+            "short",
+            "--idcard",
+            "ttyS0",
+            "--label-language",
+            "epl",
+        ],
+    );
+    assert!(!bad.status.success());
+    let why = String::from_utf8_lossy(&bad.stderr);
+    for what in [
+        "KIOSK_ID",
+        "KIOSK_SERVER",
+        "KIOSK_ENROL_SECRET",
+        "KIOSK_IDCARD",
+        "KIOSK_LABEL_LANGUAGE",
+    ] {
+        assert!(why.contains(what), "{what} named in: {why}");
+    }
+    assert_eq!(settings_on(&img), None, "nothing written");
+
+    let secret = "0123456789abcdef0123456789abcdef0123456789abcdef";
+    let ok = provision(
+        &img,
+        &[
+            "--kiosk-id",
+            "K-LOBBY-01",
+            "--server",
+            "https://exam.example.org",
+            "--enrol-secret",
+            secret,
+            "--idcard",
+            "/dev/ttyS1",
+            "--receipt-printer",
+            "tcp://10.1.2.3:9100",
+            "--label-printer",
+            "/dev/usb/lp0",
+            "--label-language",
+            "zpl",
+            "--centre-name",
+            "市第一人民医院 健康管理中心",
+        ],
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let env = settings_on(&img).expect("kiosk.env on the ESP");
+    assert!(env.contains("KIOSK_ID=K-LOBBY-01\n"), "{env}");
+    assert!(env.contains(&format!("KIOSK_ENROL_SECRET={secret}\n")));
+    assert!(env.contains("KIOSK_CENTRE_NAME=市第一人民医院 健康管理中心"));
+
+    // The kiosk applies the same rules at first boot.
+    let file = dir.path().join("kiosk.env");
+    std::fs::write(&file, &env).unwrap();
+    let check = Command::new(repo().join("image-build/rootfs/usr/lib/kiosk/check-settings"))
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(check.success());
+    std::fs::write(&file, format!("{env}KIOSK_SHELL=/bin/sh\n")).unwrap();
+    let check = Command::new(repo().join("image-build/rootfs/usr/lib/kiosk/check-settings"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!check.status.success(), "unknown keys are refused");
+
+    // Not a kiosk image: said so.
+    let other = dir.path().join("other.img");
+    std::fs::write(&other, vec![0u8; 1 << 20]).unwrap();
+    let out = provision(
+        &other,
+        &[
+            "--kiosk-id",
+            "K-1",
+            "--server",
+            "http://x",
+            "--enrol-secret",
+            secret,
+        ],
+    );
+    assert!(!out.status.success());
+}
