@@ -8,9 +8,11 @@ use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
 fn send(msg: &str) -> bool {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        return false;
-    };
+    std::env::var_os("NOTIFY_SOCKET").is_some_and(|p| send_to(&p, msg))
+}
+
+/// Sends one notification to the socket at `path` (`@name`: abstract).
+fn send_to(path: &std::ffi::OsStr, msg: &str) -> bool {
     let Ok(sock) = UnixDatagram::unbound() else {
         return false;
     };
@@ -21,7 +23,7 @@ fn send(msg: &str) -> bool {
         std::os::unix::net::SocketAddr::from_abstract_name(name)
             .and_then(|a| sock.send_to_addr(msg.as_bytes(), &a))
     } else {
-        sock.send_to(msg.as_bytes(), &path)
+        sock.send_to(msg.as_bytes(), path)
     };
     sent.is_ok()
 }
@@ -31,9 +33,13 @@ fn send(msg: &str) -> bool {
 /// as long as the process lives (a hung runtime stops `alive` from being
 /// called, see [`spawn_watchdog`]).
 pub fn ready(status: &str) {
-    if send(&format!("READY=1\nSTATUS={status}")) {
+    if send(&ready_message(status)) {
         tracing::info!(status, "told systemd we are ready");
     }
+}
+
+fn ready_message(status: &str) -> String {
+    format!("READY=1\nSTATUS={status}")
 }
 
 /// The watchdog period systemd asked for, if any.
@@ -72,13 +78,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notify");
         let rx = UnixDatagram::bind(&path).unwrap();
-        // SAFETY: this test is the only one in the crate touching these variables.
-        unsafe { std::env::set_var("NOTIFY_SOCKET", &path) };
-        ready("enrolled as K-1");
+        assert!(send_to(path.as_os_str(), &ready_message("enrolled as K-1")));
         let mut buf = [0u8; 128];
         let n = rx.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"READY=1\nSTATUS=enrolled as K-1");
-        unsafe { std::env::remove_var("NOTIFY_SOCKET") };
-        assert!(!send("WATCHDOG=1"), "outside systemd nothing is sent");
+        assert!(
+            !send_to(dir.path().join("none").as_os_str(), "WATCHDOG=1"),
+            "no socket, nothing sent"
+        );
     }
 }
