@@ -119,6 +119,8 @@ fn settings_are_checked_and_written_onto_the_efi_partition() {
             "/dev/usb/lp0",
             "--label-language",
             "zpl",
+            "--report-device",
+            "ipp://10.1.2.4/ipp/print",
             "--centre-name",
             "市第一人民医院 健康管理中心",
         ],
@@ -132,6 +134,9 @@ fn settings_are_checked_and_written_onto_the_efi_partition() {
     assert!(env.contains("KIOSK_ID=K-LOBBY-01\n"), "{env}");
     assert!(env.contains(&format!("KIOSK_ENROL_SECRET={secret}\n")));
     assert!(env.contains("KIOSK_CENTRE_NAME=市第一人民医院 健康管理中心"));
+    // The report printer becomes the local CUPS queue the kiosk prints to.
+    assert!(env.contains("KIOSK_REPORT_DEVICE=ipp://10.1.2.4/ipp/print\n"));
+    assert!(env.contains("KIOSK_REPORT_PRINTER=ipp://localhost:631/printers/REPORTS\n"));
 
     // The kiosk applies the same rules at first boot.
     let file = dir.path().join("kiosk.env");
