@@ -33,14 +33,22 @@ pub async fn load(
     let today = now
         .with_timezone(&exam_domain::centre_offset())
         .date_naive();
-    let mut days = Vec::new();
+    // The days are asked for at once: one round trip's wait, not seven.
+    let mut asks = tokio::task::JoinSet::new();
     for d in 0..DAYS {
-        let date = today + chrono::Duration::days(d);
-        let o = client.booking_options(date).await.map_err(unavailable)?;
+        let (client, date) = (client.clone(), today + chrono::Duration::days(d));
+        asks.spawn(async move { client.booking_options(date).await });
+    }
+    let mut days = Vec::new();
+    while let Some(answer) = asks.join_next().await {
+        let o = answer
+            .map_err(|_| Unavailable::Offline)?
+            .map_err(unavailable)?;
         if !o.slots.is_empty() {
             days.push(o);
         }
     }
+    days.sort_by_key(|o| o.date);
     let bookings = client
         .lookup(
             &IdentityQuery::IdNumber { id_number },

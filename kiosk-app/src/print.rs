@@ -299,7 +299,8 @@ pub fn booking_slip(
             false,
         );
         for x in &plan.excluded {
-            let instead = crate::screens::replaced_by(plan, x)
+            let instead = plan
+                .replacement(x)
                 .map_or_else(String::new, |n| format!("，改为{n}"));
             r = r.text(
                 &format!("不做：{}（{}{instead}）", x.name, x.reason),

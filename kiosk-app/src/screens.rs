@@ -7,7 +7,6 @@ use kiosk_ui::{Booking, Keypad, ProblemView, Screen as Ui, View};
 use crate::flow::{Field, Flow, KeypadError, Problem, Screen, Via, offers_booking};
 
 mod book;
-pub(crate) use book::replaced_by;
 
 /// What the screen needs beyond the flow: the centre's words, the language,
 /// the payment link, a passing notice.

@@ -242,30 +242,19 @@ fn booking_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
     let marital = start(vec![]);
     let mut package = marital.clone();
     package.handle(Event::Pick(0));
-    let idx = |f: &Flow, code: &str| {
-        f.booking()
-            .unwrap()
-            .packages()
-            .iter()
-            .position(|p| p.code == code)
-            .unwrap()
-    };
-    let i = idx(&package, "P-F-BASIC-M");
-    package.handle(Event::Pick(i));
-    let mut addons = package.clone();
-    addons.handle(Event::Act(Action::Next));
-    let addon = |f: &mut Flow, code: &str| {
-        let i = f
-            .booking()
-            .unwrap()
-            .addon_options()
-            .iter()
-            .position(|a| a.code == code)
-            .unwrap();
+    // Taps the package or add-on with this code on the current screen.
+    let tap = |f: &mut Flow, code: &str| {
+        let kiosk_app::flow::Screen::Book(step) = f.screen.clone() else {
+            panic!("not a booking screen")
+        };
+        let i = f.booking().unwrap().row_of(&step, code).unwrap();
         f.handle(Event::Pick(i));
     };
-    addon(&mut addons, "US-THY");
-    addon(&mut addons, "RAD-LDCT");
+    tap(&mut package, "P-F-BASIC-M");
+    let mut addons = package.clone();
+    addons.handle(Event::Act(Action::Next));
+    tap(&mut addons, "US-THY");
+    tap(&mut addons, "RAD-LDCT");
     let mut day = addons.clone();
     day.handle(Event::Act(Action::Next));
     let mut slot = day.clone();

@@ -177,3 +177,58 @@ impl Drop for DelayProxy {
         self.task.abort();
     }
 }
+
+/// A simulated ID card reader on a pseudo-terminal, served from a thread,
+/// for the real driver to open at `path`. Dropped or [`unplug`]ged, the
+/// simulator stops and the terminal goes away.
+///
+/// [`unplug`]: SimulatedReader::unplug
+pub struct SimulatedReader {
+    pub sim: device_drivers::sim::IdCardSim,
+    pub path: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+    pty: Option<device_drivers::serial::Pty>,
+}
+
+impl SimulatedReader {
+    pub fn start() -> Self {
+        let pty = device_drivers::serial::pty_pair().expect("a pseudo-terminal");
+        let sim = device_drivers::sim::IdCardSim::new();
+        let (s2, port) = (sim.clone(), pty.sim.try_clone_native().expect("pty clone"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let st = stop.clone();
+        let thread = std::thread::spawn(move || s2.serve(port, &st));
+        Self {
+            sim,
+            path: pty.path.clone(),
+            stop,
+            thread: Some(thread),
+            pty: Some(pty),
+        }
+    }
+
+    /// The reader is unplugged: the simulator stops, the terminal closes.
+    pub fn unplug(mut self) {
+        self.stop_serving();
+    }
+
+    fn stop_serving(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.join()
+                .expect("simulator thread")
+                .expect("simulator served");
+        }
+        self.pty.take();
+    }
+}
+
+impl Drop for SimulatedReader {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -2,12 +2,10 @@
 //! reads it over a pseudo-terminal and the kiosk checks them in. Faults on
 //! the reader reach the patient's screen and the staff's fleet view.
 
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use device_drivers::serial;
-use device_drivers::sim::{IdCardFault, IdCardSim, idcard::card_for};
-use e2e_tests::{free_addr, start_server, wait_for};
+use device_drivers::sim::{IdCardFault, idcard::card_for};
+use e2e_tests::{SimulatedReader, free_addr, start_server, wait_for};
 use exam_server::db::CountTable;
 use kiosk_app::runner::{self, KioskOptions};
 use sync_client::AgentConfig;
@@ -61,14 +59,10 @@ async fn a_card_on_the_reader_checks_the_patient_in() {
     .await
     .unwrap();
 
-    let pty = serial::pty_pair().unwrap();
-    let sim = IdCardSim::new();
-    let (s2, port) = (sim.clone(), pty.sim.try_clone_native().unwrap());
-    let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let st = stop.clone();
-    let sim_thread = std::thread::spawn(move || s2.serve(port, &st));
+    let simulated = SimulatedReader::start();
+    let sim = simulated.sim.clone();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let reader = kiosk_app::devices::start_idcard(&pty.path, 115_200, tx);
+    let reader = kiosk_app::devices::start_idcard(&simulated.path, 115_200, tx);
     let screen = Screen::default();
     let (core, devices) = (&kiosk.core, kiosk.devices.clone());
     let mut out = screen.clone();
@@ -146,9 +140,7 @@ async fn a_card_on_the_reader_checks_the_patient_in() {
         );
 
         // The reader is unplugged: the kiosk says so in its heartbeat.
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        sim_thread.join().unwrap().unwrap();
-        drop(pty);
+        simulated.unplug();
         let mut shown = String::new();
         for _ in 0..100 {
             shown = db

@@ -4,13 +4,11 @@
 //! the (simulated) receipt printer, and later cancels. The test reads only
 //! what the screen shows (its `View`) and taps what a patient would tap.
 
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use device_drivers::serial;
-use device_drivers::sim::{IdCardSim, PrinterSim, idcard::card_for};
-use e2e_tests::{free_addr, start_server, wait_for};
+use device_drivers::sim::{PrinterSim, idcard::card_for};
+use e2e_tests::{SimulatedReader, free_addr, start_server, wait_for};
 use exam_domain::{BookingState, IdNumber, IdentityQuery, Person, Sex};
 use kiosk_app::flow::{Event, Settings};
 use kiosk_app::runner::{self, KioskOptions};
@@ -119,14 +117,10 @@ async fn a_patient_books_with_her_id_card_and_cancels_later() {
     .unwrap();
 
     // The real ID card driver over a pseudo-terminal, the simulator behind it.
-    let pty = serial::pty_pair().unwrap();
-    let sim = IdCardSim::new();
-    let (s2, port) = (sim.clone(), pty.sim.try_clone_native().unwrap());
-    let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let st = stop.clone();
-    let sim_thread = std::thread::spawn(move || s2.serve(port, &st));
+    let reader = SimulatedReader::start();
+    let sim = &reader.sim;
     let (dev_tx, mut dev_rx) = mpsc::unbounded_channel();
-    let _reader = kiosk_app::devices::start_idcard(&pty.path, 115_200, dev_tx);
+    let _driver = kiosk_app::devices::start_idcard(&reader.path, 115_200, dev_tx);
 
     let (tx, rx) = mpsc::unbounded_channel();
     let s = Session::new(
@@ -254,8 +248,6 @@ async fn a_patient_books_with_her_id_card_and_cancels_later() {
         .unwrap();
     assert_eq!(after[0].booking.state, BookingState::Cancelled);
 
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
     drop(k);
     running.abort();
-    let _ = sim_thread.join();
 }

@@ -189,6 +189,16 @@ impl Book {
             .unwrap_or_default()
     }
 
+    /// The row of the package or add-on with this code on its screen (what
+    /// a tap on it sends as `Event::Pick`).
+    pub fn row_of(&self, step: &Step, code: &str) -> Option<usize> {
+        match step {
+            Step::Package => self.packages().iter().position(|p| p.code == code),
+            Step::Addons { .. } => self.addon_options().iter().position(|a| a.code == code),
+            _ => None,
+        }
+    }
+
     pub fn chosen_package(&self) -> Option<&PackageOption> {
         self.package.and_then(|i| self.packages().get(i).copied())
     }

@@ -100,26 +100,14 @@ fn loaded(holder: Holder, bookings: Vec<Booking>) -> Flow {
     f
 }
 
-fn pick_code(f: &mut Flow, code: &str) -> Vec<Effect> {
+/// Taps the package or add-on with this code on the current screen.
+fn tap(f: &mut Flow, code: &str) -> Vec<Effect> {
     let i = f
         .booking()
         .unwrap()
-        .addon_options()
-        .iter()
-        .position(|a| a.code == code)
-        .unwrap_or_else(|| panic!("{code} not offered"));
+        .row_of(step(f), code)
+        .unwrap_or_else(|| panic!("{code} not offered on {:?}", f.screen));
     f.handle(Event::Pick(i))
-}
-
-fn pick_package(f: &mut Flow, code: &str) {
-    let i = f
-        .booking()
-        .unwrap()
-        .packages()
-        .iter()
-        .position(|p| p.code == code)
-        .unwrap();
-    f.handle(Event::Pick(i));
 }
 
 #[test]
@@ -136,7 +124,7 @@ fn a_woman_books_a_package_with_an_add_on_and_gets_a_slip() {
         "men's packages hidden"
     );
     assert_eq!(f.book_actions()[1], (Action::Next, false), "no package yet");
-    pick_package(&mut f, "P-F-BASIC-U");
+    tap(&mut f, "P-F-BASIC-U");
     f.handle(Event::Act(Action::Next));
     assert_eq!(step(&f), &Step::Addons { clash: None });
     assert!(
@@ -147,7 +135,7 @@ fn a_woman_books_a_package_with_an_add_on_and_gets_a_slip() {
             .all(|a| a.code != "L-PSA"),
         "a man's add-on is not offered to a woman"
     );
-    pick_code(&mut f, "L-C13");
+    tap(&mut f, "L-C13");
     assert!(f.booking().unwrap().addons.contains("L-C13"));
     f.handle(Event::Act(Action::Next));
     assert_eq!(step(&f), &Step::Day);
@@ -202,10 +190,10 @@ fn conflicting_add_ons_are_refused_at_once_naming_both_and_where_to_ask() {
         &Step::Package,
         "men are not asked the marital question"
     );
-    pick_package(&mut f, "P-M-BASIC");
+    tap(&mut f, "P-M-BASIC");
     f.handle(Event::Act(Action::Next));
-    pick_code(&mut f, "L-C13");
-    pick_code(&mut f, "L-C14");
+    tap(&mut f, "L-C13");
+    tap(&mut f, "L-C14");
     let Step::Addons { clash: Some(c) } = step(&f).clone() else {
         panic!("{:?}", f.screen)
     };
@@ -213,27 +201,27 @@ fn conflicting_add_ons_are_refused_at_once_naming_both_and_where_to_ask() {
     assert!(!c.reason.is_empty() && !c.department.is_empty());
     assert!(!f.booking().unwrap().addons.contains("L-C14"));
     // Low-dose CT conflicts with the chest DR inside the package.
-    pick_code(&mut f, "RAD-LDCT");
+    tap(&mut f, "RAD-LDCT");
     let Step::Addons { clash: Some(c) } = step(&f).clone() else {
         panic!()
     };
     assert!(c.with.contains("DR"), "{c:?}");
     assert!(!f.booking().unwrap().addons.contains("RAD-LDCT"));
     // Taking the 13C test off makes room for the 14C one; the prompt goes.
-    pick_code(&mut f, "L-C13");
-    pick_code(&mut f, "L-C14");
+    tap(&mut f, "L-C13");
+    tap(&mut f, "L-C14");
     assert_eq!(step(&f), &Step::Addons { clash: None });
     assert!(f.booking().unwrap().addons.contains("L-C14"));
     // Changing the package clears the add-ons checked against the old one.
     f.handle(Event::Act(Action::Back));
-    pick_package(&mut f, "P-M-FULL");
+    tap(&mut f, "P-M-FULL");
     assert!(f.booking().unwrap().addons.is_empty());
 }
 
 #[test]
 fn an_add_on_in_the_package_cannot_be_added_twice() {
     let mut f = loaded(man(), vec![]);
-    pick_package(&mut f, "P-M-FULL");
+    tap(&mut f, "P-M-FULL");
     f.handle(Event::Act(Action::Next));
     let b = f.booking().unwrap();
     let inside: Vec<String> = b
@@ -244,7 +232,7 @@ fn an_add_on_in_the_package_cannot_be_added_twice() {
         .collect();
     assert!(!inside.is_empty(), "the full package holds some add-ons");
     for code in inside {
-        pick_code(&mut f, &code);
+        tap(&mut f, &code);
         assert!(!f.booking().unwrap().addons.contains(&code));
     }
 }
@@ -321,7 +309,7 @@ fn offline_or_refused_says_so_and_goes_back_to_the_start() {
     assert_eq!(f.screen, Screen::Attract);
 
     let mut f = loaded(man(), vec![]);
-    pick_package(&mut f, "P-M-BASIC");
+    tap(&mut f, "P-M-BASIC");
     f.handle(Event::Act(Action::Next));
     f.handle(Event::Act(Action::Next));
     f.handle(Event::Pick(2));

@@ -37,6 +37,11 @@ fn buttons(en: bool, flow: &Flow) -> Vec<Button> {
         .collect()
 }
 
+/// A booking's day and time, as every booking screen shows it.
+fn when(b: &exam_domain::Booking) -> String {
+    slot_text(b.exam_date, b.slot_start, b.slot_end)
+}
+
 fn weekday(en: bool, d: NaiveDate) -> String {
     let i = d.weekday().num_days_from_monday() as usize;
     if en {
@@ -170,16 +175,8 @@ pub(super) fn view(flow: &Flow, step: &Step, en: bool, printer: bool) -> Ui {
                         bk.package.clone(),
                         t(
                             en,
-                            &format!(
-                                "预约号 {} · {}",
-                                bk.code,
-                                slot_text(bk.exam_date, bk.slot_start, bk.slot_end)
-                            ),
-                            &format!(
-                                "Booking {} · {}",
-                                bk.code,
-                                slot_text(bk.exam_date, bk.slot_start, bk.slot_end)
-                            ),
+                            &format!("预约号 {} · {}", bk.code, when(bk)),
+                            &format!("Booking {} · {}", bk.code, when(bk)),
                         ),
                         t(en, "已预约", "Booked"),
                         true,
@@ -367,16 +364,8 @@ pub(super) fn view(flow: &Flow, step: &Step, en: bool, printer: bool) -> Ui {
                     .map(|bk| {
                         vec![t(
                             en,
-                            &format!(
-                                "{}：{} 改到",
-                                bk.package,
-                                slot_text(bk.exam_date, bk.slot_start, bk.slot_end)
-                            ),
-                            &format!(
-                                "{}: from {} to",
-                                bk.package,
-                                slot_text(bk.exam_date, bk.slot_start, bk.slot_end)
-                            ),
+                            &format!("{}：{} 改到", bk.package, when(bk)),
+                            &format!("{}: from {} to", bk.package, when(bk)),
                         )]
                     })
                     .unwrap_or_default(),
@@ -418,13 +407,10 @@ pub(super) fn view(flow: &Flow, step: &Step, en: bool, printer: bool) -> Ui {
                 })
                 .collect();
             let sub = match b.target {
-                Target::Cancel(i) => b.upcoming.get(i).map_or_else(String::new, |bk| {
-                    format!(
-                        "{} · {}",
-                        bk.package,
-                        slot_text(bk.exam_date, bk.slot_start, bk.slot_end)
-                    )
-                }),
+                Target::Cancel(i) => b
+                    .upcoming
+                    .get(i)
+                    .map_or_else(String::new, |bk| format!("{} · {}", bk.package, when(bk))),
                 _ => String::new(),
             };
             pick(
@@ -461,14 +447,8 @@ fn done(en: bool, flow: &Flow, o: &Outcome, printer: bool) -> Ui {
                 ),
                 t(
                     en,
-                    &format!(
-                        "时间：{}",
-                        slot_text(bk.exam_date, bk.slot_start, bk.slot_end)
-                    ),
-                    &format!(
-                        "Time: {}",
-                        slot_text(bk.exam_date, bk.slot_start, bk.slot_end)
-                    ),
+                    &format!("时间：{}", when(bk)),
+                    &format!("Time: {}", when(bk)),
                 ),
                 t(
                     en,
@@ -477,7 +457,7 @@ fn done(en: bool, flow: &Flow, o: &Outcome, printer: bool) -> Ui {
                 ),
             ];
             for x in &plan.excluded {
-                let instead = replaced_by(plan, x).map_or_else(String::new, |r| {
+                let instead = plan.replacement(x).map_or_else(String::new, |r| {
                     t(en, &format!("，改为{r}"), &format!("; {r} instead"))
                 });
                 lines.push(t(
@@ -492,14 +472,8 @@ fn done(en: bool, flow: &Flow, o: &Outcome, printer: bool) -> Ui {
             t(en, "改约成功", "Time changed"),
             vec![t(
                 en,
-                &format!(
-                    "新时间：{}",
-                    slot_text(bk.exam_date, bk.slot_start, bk.slot_end)
-                ),
-                &format!(
-                    "New time: {}",
-                    slot_text(bk.exam_date, bk.slot_start, bk.slot_end)
-                ),
+                &format!("新时间：{}", when(bk)),
+                &format!("New time: {}", when(bk)),
             )],
         ),
         Outcome::Cancelled(bk) => (
@@ -519,20 +493,6 @@ fn done(en: bool, flow: &Flow, o: &Outcome, printer: bool) -> Ui {
         ));
     }
     summary(en, flow, title, slip, lines)
-}
-
-/// The name of the item given instead of an excluded one.
-pub(crate) fn replaced_by<'a>(
-    plan: &'a exam_domain::plan::Plan,
-    x: &'a exam_domain::plan::Excluded,
-) -> Option<&'a str> {
-    let code = x.replaced_by.as_deref()?;
-    Some(
-        plan.items
-            .iter()
-            .find(|i| i.code == code)
-            .map_or(code, |i| i.name.as_str()),
-    )
 }
 
 fn unavailable(en: bool, flow: &Flow, u: &Unavailable) -> Ui {

@@ -50,6 +50,20 @@ pub struct Plan {
     pub total_fen: i64,
 }
 
+impl Plan {
+    /// The name of the item given instead of an excluded one (its code if
+    /// the plan does not hold it).
+    pub fn replacement<'a>(&'a self, x: &'a Excluded) -> Option<&'a str> {
+        let code = x.replaced_by.as_deref()?;
+        Some(
+            self.items
+                .iter()
+                .find(|i| i.code == code)
+                .map_or(code, |i| i.name.as_str()),
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[serde(tag = "error", rename_all = "snake_case")]
 pub enum PlanError {

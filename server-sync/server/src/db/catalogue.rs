@@ -226,32 +226,30 @@ impl Db {
     /// Returns whether it is new.
     pub async fn save_package(&self, actor: &str, p: &Package) -> Result<bool> {
         let items = serde_json::to_string(&p.items).expect("serialisable");
+        // Both statements take the same six values, in this order.
+        let with_values = |sql: &'static str| {
+            sqlx::query(sql)
+                .bind(&p.code)
+                .bind(&p.name)
+                .bind(enum_str(&p.sex))
+                .bind(p.price_fen)
+                .bind(&p.exam_type)
+                .bind(&items)
+        };
         let mut tx = self.pool.begin().await?;
-        let n = sqlx::query(
+        let n = with_values(
             "UPDATE packages SET name = $2, sex = $3, price_fen = $4, exam_type = $5, items = $6
              WHERE code = $1",
         )
-        .bind(&p.code)
-        .bind(&p.name)
-        .bind(enum_str(&p.sex))
-        .bind(p.price_fen)
-        .bind(&p.exam_type)
-        .bind(&items)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         let created = n == 0;
         if created {
-            sqlx::query(
+            with_values(
                 "INSERT INTO packages(code, name, sex, price_fen, exam_type, items, position)
                  SELECT $1, $2, $3, $4, $5, $6, COALESCE(MAX(position), -1) + 1 FROM packages",
             )
-            .bind(&p.code)
-            .bind(&p.name)
-            .bind(enum_str(&p.sex))
-            .bind(p.price_fen)
-            .bind(&p.exam_type)
-            .bind(&items)
             .execute(&mut *tx)
             .await?;
         }
