@@ -1,11 +1,11 @@
 //! Drivers for the kiosk's devices, and a simulator for each that speaks the
 //! device's real protocol, so tests run the real driver code.
 //!
-//! Built so far: the resident ID card reader ([`idcard`]) and serial code
-//! scanners ([`scanner`]), with their simulators ([`sim`]). Printers, the
-//! smart-card reader and the camera follow.
+//! Which driver runs each device, and how it is reached, comes from the
+//! kiosk's TOML file ([`config`]).
 
 pub mod camera;
+pub mod config;
 pub mod escpos;
 pub mod idcard;
 pub mod label;

@@ -255,3 +255,57 @@ fn a_late_reply_does_not_put_later_replies_out_of_step() {
     );
     rig.unplug();
 }
+
+/// The card's photo read off the simulated reader and decoded through a
+/// vendor-style shared library loaded at run time (the stand-in built from
+/// `vendor-sim/wlt_sim.rs`), and each way that can fail.
+#[test]
+fn photo_decodes_through_the_vendor_library_only() {
+    use device_drivers::idcard::{WltDecoder, WltError};
+    use device_drivers::sim::wlt;
+    let dir = tempfile::tempdir().unwrap();
+    let lib = wlt::build_vendor_library(dir.path()).unwrap();
+    let decoder = WltDecoder::load(&lib, "unpack").unwrap();
+
+    let rig = Rig::start();
+    let mut r = rig.reader();
+    let mut a = card("欧阳小明", "11010519491231002X");
+    a.photo_wlt = wlt::card_photo("11010519491231002X");
+    rig.sim.place(a);
+    let Poll::Card(read) = r.poll().unwrap() else {
+        panic!("no card")
+    };
+    let photo = decoder.decode(&read.photo_wlt).unwrap();
+    assert_eq!((photo.width, photo.height), (102, 126));
+    assert_eq!(photo.rgb.len(), 102 * 126 * 3);
+    // A portrait: background at the corner, face in the middle, and the
+    // picture differs from another card's.
+    assert_eq!(&photo.rgb[..3], &[235, 240, 248]);
+    let mid = (60 * 102 + 51) * 3;
+    assert_eq!(&photo.rgb[mid..mid + 3], &[236, 200, 170]);
+    let other = decoder
+        .decode(&wlt::card_photo("110105194912310029"))
+        .unwrap();
+    assert_ne!(photo, other);
+    let frame = photo.to_frame();
+    assert_eq!(frame.luma.len(), 102 * 126);
+    rig.unplug();
+
+    // Bytes that are no WLT photo, a short photo, a missing library or
+    // function: each a clear error, nothing decoded.
+    let garbage = vec![0x5Au8; 1024];
+    assert!(matches!(
+        decoder.decode(&garbage),
+        Err(WltError::Refused(-2))
+    ));
+    assert!(matches!(
+        decoder.decode(&[0x57, 0x4C]),
+        Err(WltError::Length(2))
+    ));
+    let e = WltDecoder::load(&dir.path().join("libnone.so"), "unpack").unwrap_err();
+    assert!(e.to_string().contains("libnone.so"), "{e}");
+    assert!(matches!(
+        WltDecoder::load(&lib, "decode_photo"),
+        Err(WltError::Symbol(s)) if s == "decode_photo"
+    ));
+}

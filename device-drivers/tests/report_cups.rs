@@ -140,3 +140,47 @@ fn clear_errors_for_a_wrong_queue_or_no_server() {
     let down = IppPrinter::new("ipp://127.0.0.1:9/printers/REPORTS", "kiosk").unwrap();
     assert!(matches!(down.find("x"), Err(ReportError::Io(_))));
 }
+
+/// What is left of a report goes out as a page range: CUPS prints only
+/// those pages (checked in the PDF that cups-pdf writes), and the partial
+/// job is found under the report's own name.
+#[test]
+fn a_page_range_prints_only_the_pages_left() {
+    use device_drivers::report::pdf_pages;
+    let _one = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(p) = printer() else { return };
+    let name = format!(
+        "range-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().subsec_nanos()
+    );
+    let doc = sample_pdf(&["Report page 1", "Report page 2", "Report page 3"]);
+    assert_eq!(pdf_pages(&doc), Some(3));
+    let id = p
+        .submit_pages(&format!("{name}@p2"), &doc, Some((2, 3)))
+        .unwrap();
+    assert_eq!(wait_done(&p, id), JobState::Completed);
+    let found = p.find(&name).unwrap();
+    assert_eq!(found.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id]);
+    // cups-pdf's output for an unknown user goes to its anonymous folder.
+    let dir = std::path::Path::new("/var/spool/cups-pdf/ANONYMOUS");
+    if !dir.is_dir() {
+        eprintln!("no cups-pdf output folder here; page count not checked");
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let out = loop {
+        let hit = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().contains(&name));
+        if let Some(e) = hit {
+            break std::fs::read(e.path()).unwrap();
+        }
+        assert!(Instant::now() < deadline, "no cups-pdf output for {name}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(pdf_pages(&out), Some(2), "pages 2 and 3 only");
+}

@@ -224,7 +224,7 @@ impl CheckinCore {
         source: Source,
         now: DateTime<Utc>,
     ) -> Result<Event, CheckinError> {
-        self.check_in_printing(candidate, identified_by, source, false, now)
+        self.check_in_printing(candidate, identified_by, source, false, None, now)
             .map(|(ev, _)| ev)
     }
 
@@ -236,6 +236,7 @@ impl CheckinCore {
         identified_by: &str,
         source: Source,
         paid_at_kiosk: bool,
+        photo: Option<&device_drivers::camera::Frame>,
         now: DateTime<Utc>,
     ) -> Result<(Event, Option<uuid::Uuid>), CheckinError> {
         if candidate.eligibility != Eligibility::Ready {
@@ -257,6 +258,7 @@ impl CheckinCore {
                     first_station: None,
                     paid_at_kiosk,
                     labels: self.labels,
+                    photo,
                 })
             });
             let job_id = job.as_ref().map(|j| j.id);

@@ -9,6 +9,7 @@ use crate::runner::{self, KioskOptions};
 use crate::script;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use device_drivers::config::{self, DeviceConfig};
 use sync_client::AgentConfig;
 
 /// Self-service check-in kiosk of the health-examination centre.
@@ -27,6 +28,11 @@ enum Command {
     /// Run the touch screen: enrol on first start, sync in the background,
     /// serve patients from the devices and the screen.
     Ui(Box<UiArgs>),
+    /// Check a device configuration file and say what it configures.
+    CheckDevices {
+        /// The TOML file (see device-drivers/src/config.rs).
+        file: PathBuf,
+    },
     /// Show the journal's state: enrolment, backlog, cache.
     Status {
         /// The kiosk's journal (SQLite file on the data partition).
@@ -103,7 +109,7 @@ enum LabelLanguage {
     Zpl,
 }
 
-impl From<LabelLanguage> for device_drivers::label::Language {
+impl From<LabelLanguage> for config::LabelLanguage {
     fn from(l: LabelLanguage) -> Self {
         match l {
             LabelLanguage::Tspl => Self::Tspl,
@@ -126,18 +132,26 @@ struct KioskArgs {
     /// One-time enrolment secret printed by `exam-server add-kiosk`.
     #[arg(long, env = "KIOSK_ENROL_SECRET", hide_env_values = true)]
     enrol_secret: Option<String>,
+    /// The device configuration (TOML; see device-drivers/src/config.rs).
+    /// The device flags below override its entries.
+    #[arg(long, env = "KIOSK_DEVICES")]
+    devices: Option<PathBuf>,
     /// Serial device of the ID card reader (or a simulator's pseudo-terminal).
     #[arg(long, env = "KIOSK_IDCARD")]
     idcard: Option<String>,
-    /// Baud rate of the ID card reader.
-    #[arg(long, default_value_t = 115_200)]
-    idcard_baud: u32,
-    /// Serial device of the code scanner (or a simulator's pseudo-terminal).
+    /// Baud rate of the ID card reader [default: 115200].
+    #[arg(long)]
+    idcard_baud: Option<u32>,
+    /// Serial device of a code scanner (or a simulator's pseudo-terminal).
     #[arg(long, env = "KIOSK_SCANNER")]
     scanner: Option<String>,
-    /// Baud rate of the code scanner.
+    /// Baud rate of the serial code scanner.
     #[arg(long, default_value_t = 9600)]
     scanner_baud: u32,
+    /// A USB HID (keyboard-wedge) code scanner: its event device's path or
+    /// a part of its name (e.g. "Newland").
+    #[arg(long, env = "KIOSK_HID_SCANNER")]
+    hid_scanner: Option<String>,
     /// Watch PC/SC readers (pcscd) for social security cards.
     #[arg(long, env = "KIOSK_SMARTCARD")]
     smartcard: bool,
@@ -149,9 +163,9 @@ struct KioskArgs {
     /// device. Label parts in the journal print only when one is given.
     #[arg(long, env = "KIOSK_LABEL_PRINTER")]
     label_printer: Option<String>,
-    /// The label printer's language.
-    #[arg(long, env = "KIOSK_LABEL_LANGUAGE", value_enum, default_value_t = LabelLanguage::Tspl)]
-    label_language: LabelLanguage,
+    /// The label printer's language [default: tspl].
+    #[arg(long, env = "KIOSK_LABEL_LANGUAGE", value_enum)]
+    label_language: Option<LabelLanguage>,
     /// A4 report printer: a CUPS queue, ipp://localhost:631/printers/REPORTS.
     /// Report parts in the journal are printed only when one is given.
     #[arg(long, env = "KIOSK_REPORT_PRINTER")]
@@ -177,7 +191,62 @@ pub fn main() -> anyhow::Result<()> {
 }
 
 impl KioskArgs {
-    fn options(&self) -> KioskOptions {
+    /// The device configuration: the file, then the flags given over it.
+    fn device_config(&self) -> anyhow::Result<DeviceConfig> {
+        let mut c = match &self.devices {
+            Some(path) => DeviceConfig::load(path)?,
+            None => DeviceConfig::default(),
+        };
+        if let Some(port) = &self.idcard {
+            let id = c
+                .idcard
+                .get_or_insert_with(|| config::IdCardConfig::at(port));
+            id.port = port.clone();
+        }
+        if let (Some(id), Some(baud)) = (c.idcard.as_mut(), self.idcard_baud) {
+            id.baud = baud;
+        }
+        if let Some(port) = &self.scanner {
+            c.scanners.push(config::ScannerConfig::Serial {
+                port: port.clone(),
+                baud: self.scanner_baud,
+            });
+        }
+        if let Some(device) = &self.hid_scanner {
+            c.scanners.push(config::ScannerConfig::Hid {
+                device: device.clone(),
+            });
+        }
+        if self.smartcard {
+            c.smartcard = Some(config::SmartCardConfig::default());
+        }
+        if let Some(a) = &self.receipt_printer {
+            c.receipt_printer = Some(config::PrinterConfig::at(a));
+        }
+        if let Some(a) = &self.label_printer {
+            let p = c.label_printer.get_or_insert(config::LabelPrinterConfig {
+                address: a.clone(),
+                baud: 115_200,
+                language: config::LabelLanguage::Tspl,
+            });
+            p.address = a.clone();
+        }
+        if let (Some(p), Some(l)) = (c.label_printer.as_mut(), self.label_language) {
+            p.language = l.into();
+        }
+        if let Some(uri) = &self.report_printer {
+            c.report_printer = Some(config::ReportPrinterConfig { uri: uri.clone() });
+        }
+        let problems = c.problems();
+        anyhow::ensure!(
+            problems.is_empty(),
+            "device settings: {}",
+            problems.join("; ")
+        );
+        Ok(c)
+    }
+
+    fn options(&self, devices: &DeviceConfig) -> KioskOptions {
         let every = Duration::from_secs(self.sync_every_s.max(1));
         KioskOptions {
             journal: self.journal.clone(),
@@ -190,25 +259,24 @@ impl KioskArgs {
                 ..AgentConfig::default()
             },
             lookup_timeout: Duration::from_millis(1500),
-            receipt_printer: self.receipt_printer.clone(),
-            report_printer: self.report_printer.clone(),
-            label_printer: self
-                .label_printer
-                .clone()
-                .map(|a| (a, self.label_language.into())),
+            receipt_printer: devices.receipt_printer.clone(),
+            report_printer: devices.report_printer.clone(),
+            label_printer: devices.label_printer.clone(),
         }
     }
 }
 
 fn ui(a: UiArgs) -> anyhow::Result<()> {
     let k = &a.kiosk;
+    let mut devices = k.device_config()?;
+    if !a.camera_replay.is_empty() {
+        devices.camera = Some(config::CameraConfig {
+            replay: a.camera_replay.clone(),
+        });
+    }
     crate::ui::run(
-        k.options(),
-        crate::ui::DeviceOptions {
-            idcard: k.idcard.clone().map(|p| (p, k.idcard_baud)),
-            scanner: k.scanner.clone().map(|p| (p, k.scanner_baud)),
-            smartcard: k.smartcard,
-        },
+        k.options(&devices),
+        devices,
         crate::ui::UiOptions {
             elderly: a.elderly,
             english: a.english,
@@ -220,7 +288,6 @@ fn ui(a: UiArgs) -> anyhow::Result<()> {
             volume: a.volume,
             px_per_mm: a.px_per_mm,
             simulate: a.simulate,
-            camera_replay: a.camera_replay,
         },
     )
 }
@@ -228,6 +295,24 @@ fn ui(a: UiArgs) -> anyhow::Result<()> {
 async fn async_main(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Ui(_) => unreachable!("runs on the main thread"),
+        Command::CheckDevices { file } => {
+            let c = DeviceConfig::load(&file)?;
+            println!(
+                "{}: ID card reader {}, {} scanner(s), smart cards {}, receipt {}, labels {}, reports {}",
+                file.display(),
+                c.idcard.as_ref().map_or("none", |d| d.port.as_str()),
+                c.scanners.len(),
+                if c.smartcard.is_some() { "on" } else { "off" },
+                c.receipt_printer
+                    .as_ref()
+                    .map_or("none", |p| p.address.as_str()),
+                c.label_printer
+                    .as_ref()
+                    .map_or("none", |p| p.address.as_str()),
+                c.report_printer.as_ref().map_or("none", |p| p.uri.as_str()),
+            );
+            Ok(())
+        }
         Command::Run(a) => run(*a).await,
         Command::Status { journal } => {
             let j = offline_store::Journal::open(&journal)?;
@@ -275,7 +360,8 @@ async fn run(r: RunArgs) -> anyhow::Result<()> {
     if left > 0 {
         println!("{left} unfinished print jobs resume; recorded as waiting for pickup");
     }
-    let kiosk = runner::start(a.kiosk.options()).await?;
+    let devices = a.kiosk.device_config()?;
+    let kiosk = runner::start(a.kiosk.options(&devices)).await?;
     println!(
         "kiosk {} ready (campus {})",
         kiosk.enrolment.key.kiosk_id, kiosk.enrolment.campus
@@ -285,18 +371,10 @@ async fn run(r: RunArgs) -> anyhow::Result<()> {
         kiosk.enrolment.key.kiosk_id, kiosk.enrolment.campus
     ));
     crate::notify::spawn_watchdog();
-    let k = &a.kiosk;
-    if k.idcard.is_some() || k.scanner.is_some() || k.smartcard {
+    if devices.idcard.is_some() || !devices.scanners.is_empty() || devices.smartcard.is_some() {
         // Devices and the script feed one input stream; runs until Ctrl-C.
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let _reader = k
-            .idcard
-            .as_ref()
-            .map(|p| crate::devices::start_idcard(p, k.idcard_baud, tx.clone()));
-        let _scanner = k
-            .scanner
-            .as_ref()
-            .map(|p| crate::devices::start_scanner(p, k.scanner_baud, tx.clone()));
+        let _inputs = crate::devices::start_inputs(&devices, &tx);
         tokio::spawn(async move {
             for step in steps {
                 match step {

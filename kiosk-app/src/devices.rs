@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use device_drivers::idcard::{self, CardKind, CardRead, IdCardEvent};
+use device_drivers::config::{DeviceConfig, IdCardConfig, ScannerConfig};
+use device_drivers::idcard::{self, CardKind, CardRead, IdCardEvent, WltDecoder};
 use device_drivers::scanner::{self, ScanEvent, ScannedCode};
 use exam_domain::IdentityQuery;
 use exam_protocol::DeviceStatus;
@@ -59,22 +60,73 @@ impl Drop for DeviceHandle {
     }
 }
 
-/// Starts the ID card reader on `path` (a serial device or a simulator's
+/// Starts every input device the configuration names: the ID card reader,
+/// each scanner (serial or USB HID), the PC/SC watcher. A device that is
+/// missing is reported unplugged and picked up when it appears.
+pub fn start_inputs(c: &DeviceConfig, tx: &UnboundedSender<Input>) -> Vec<DeviceHandle> {
+    let mut handles = Vec::new();
+    if let Some(id) = &c.idcard {
+        handles.push(start_idcard(id, tx.clone()));
+    }
+    for (i, s) in c.scanners.iter().enumerate() {
+        // The fleet view lists each scanner; the first keeps the plain name.
+        let name: &'static str = ["scanner", "scanner-2", "scanner-3", "scanner-4"]
+            .get(i)
+            .copied()
+            .unwrap_or("scanner-n");
+        handles.push(match s {
+            ScannerConfig::Serial { port, baud } => start_scanner(name, port, *baud, tx.clone()),
+            ScannerConfig::Hid { device } => start_hid_scanner(name, device, tx.clone()),
+        });
+    }
+    if c.smartcard.is_some() {
+        handles.push(start_smartcard(tx.clone()));
+    }
+    handles
+}
+
+/// The card photo decoder, when a vendor library is configured. One that
+/// cannot be loaded is logged and reported; cards are still read.
+fn photo_decoder(c: &IdCardConfig, tx: &UnboundedSender<Input>) -> Option<Arc<WltDecoder>> {
+    let lib = c.photo_library.as_ref()?;
+    match WltDecoder::load(lib, &c.photo_symbol) {
+        Ok(d) => Some(Arc::new(d)),
+        Err(e) => {
+            tracing::error!(error = %e, "the ID card photo library is not usable; the camera photo is used");
+            let _ = tx.send(Input::DeviceState {
+                device: "idcard-photo",
+                state: "faulty".into(),
+            });
+            None
+        }
+    }
+}
+
+/// Starts the ID card reader (a serial device or a simulator's
 /// pseudo-terminal).
-pub fn start_idcard(path: &str, baud: u32, tx: UnboundedSender<Input>) -> DeviceHandle {
+pub fn start_idcard(c: &IdCardConfig, tx: UnboundedSender<Input>) -> DeviceHandle {
     let stop = Arc::new(AtomicBool::new(false));
+    let decoder = photo_decoder(c, &tx);
     let thread = idcard::spawn_reader(
-        path.into(),
-        baud,
-        Duration::from_millis(300),
+        c.port.clone(),
+        c.baud,
+        Duration::from_millis(c.poll_ms),
         stop.clone(),
         move |e| {
             let input = match e {
                 IdCardEvent::Card(card) => match card_query(&card) {
-                    Ok(IdentityQuery::IdNumber { id_number }) => Input::Card(crate::flow::Holder {
-                        id_number,
-                        name: card.text.name.clone(),
-                    }),
+                    Ok(IdentityQuery::IdNumber { id_number }) => {
+                        let photo = decoder.as_ref().and_then(|d| {
+                            d.decode(&card.photo_wlt)
+                                .map_err(|e| tracing::warn!(error = %e, "card photo not decoded"))
+                                .ok()
+                        });
+                        Input::Card(crate::flow::Holder {
+                            id_number,
+                            name: card.text.name.clone(),
+                            photo: photo.map(|p| Arc::new(p.to_frame())),
+                        })
+                    }
                     Ok(q) => Input::Identify(q),
                     Err(message) => Input::Problem {
                         device: "idcard",
@@ -113,33 +165,63 @@ pub fn code_query(code: &ScannedCode) -> Result<IdentityQuery, String> {
 }
 
 /// Starts a serial code scanner on `path`.
-pub fn start_scanner(path: &str, baud: u32, tx: UnboundedSender<Input>) -> DeviceHandle {
+pub fn start_scanner(
+    name: &'static str,
+    path: &str,
+    baud: u32,
+    tx: UnboundedSender<Input>,
+) -> DeviceHandle {
     let stop = Arc::new(AtomicBool::new(false));
-    let thread = scanner::spawn_scanner(path.into(), baud, stop.clone(), move |e| {
+    let thread = scanner::spawn_scanner(path.into(), baud, stop.clone(), scan_input(name, tx));
+    DeviceHandle {
+        stop,
+        thread: Some(thread),
+    }
+}
+
+/// Starts a USB HID (keyboard-wedge) scanner: `device` is its event node's
+/// path or a part of its name.
+pub fn start_hid_scanner(
+    name: &'static str,
+    device: &str,
+    tx: UnboundedSender<Input>,
+) -> DeviceHandle {
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = scanner::spawn_hid_scanner(
+        device.into(),
+        "/sys/class/input".into(),
+        stop.clone(),
+        scan_input(name, tx),
+    );
+    DeviceHandle {
+        stop,
+        thread: Some(thread),
+    }
+}
+
+/// What a scanner's events become, whichever kind of scanner it is.
+fn scan_input(name: &'static str, tx: UnboundedSender<Input>) -> impl FnMut(ScanEvent) + Send {
+    move |e| {
         let input = match e {
             ScanEvent::Code(code) => match code_query(&code) {
                 Ok(q) => Input::Identify(q),
                 Err(message) => Input::Problem {
-                    device: "scanner",
+                    device: name,
                     message,
                 },
             },
             ScanEvent::Rejected(why) => Input::Problem {
-                device: "scanner",
+                device: name,
                 message: format!(
                     "无法识别此码，请出示预约二维码或体检号条码 / Code not recognised ({why})"
                 ),
             },
             ScanEvent::State(s) => Input::DeviceState {
-                device: "scanner",
+                device: name,
                 state: s.label().into(),
             },
         };
         let _ = tx.send(input);
-    });
-    DeviceHandle {
-        stop,
-        thread: Some(thread),
     }
 }
 

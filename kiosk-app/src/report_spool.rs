@@ -2,7 +2,9 @@
 //! `<job id>-<part>`: CUPS keeps jobs across its own restarts, so after a
 //! crash or power cut the kiosk asks CUPS what became of a part that was
 //! `sending` before submitting it again. A part CUPS completed, or still
-//! holds alive, is not sent twice; one it never received is sent now.
+//! holds alive, is not sent twice; one it never received is sent now; one
+//! CUPS gave up on after printing some pages is sent again from the first
+//! page not reported printed (IPP `page-ranges`, job name `<name>@p<page>`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -36,23 +38,48 @@ pub fn job_name(part: &PrintPart) -> String {
 /// What to do with a part, from what CUPS knows of earlier submissions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resume {
-    /// Not submitted yet (or CUPS never got it): submit.
-    Submit,
+    /// Not submitted yet, or CUPS never got it, or gave up on it: submit
+    /// from this page on (1: the whole report).
+    Submit { from_page: i32 },
     /// CUPS has it, finished or on its way: follow that job.
     Follow(JobInfo),
 }
 
+/// The first page a job of the part printed: 1, or `k` for `<name>@p<k>`.
+fn first_page(name: &str) -> i32 {
+    name.rsplit_once("@p")
+        .and_then(|(_, k)| k.parse().ok())
+        .unwrap_or(1)
+}
+
 /// Pure decision: a completed or live job of the part's name wins; a part
 /// only ever `pending` was never submitted, so CUPS is not even asked.
-pub fn resume(state: PartState, earlier: &[JobInfo]) -> Resume {
+/// Otherwise the pages CUPS reported printed by the jobs it gave up on
+/// are not sent again (`pages` is the report's page count, when known).
+pub fn resume(state: PartState, earlier: &[JobInfo], pages: Option<i32>) -> Resume {
     if state != PartState::Sending {
-        return Resume::Submit;
+        return Resume::Submit { from_page: 1 };
     }
-    earlier
+    if let Some(j) = earlier
         .iter()
         .filter(|j| j.state.alive())
         .max_by_key(|j| (j.state == JobState::Completed, j.id))
-        .map_or(Resume::Submit, |j| Resume::Follow(j.clone()))
+    {
+        return Resume::Follow(j.clone());
+    }
+    let Some(pages) = pages else {
+        return Resume::Submit { from_page: 1 };
+    };
+    let printed = earlier
+        .iter()
+        .map(|j| first_page(&j.name) - 1 + j.pages_completed.unwrap_or(0).max(0))
+        .max()
+        .unwrap_or(0);
+    // Every page reported printed and still ended badly: the last page is
+    // sent again rather than nothing (never a report cut off and forgotten).
+    Resume::Submit {
+        from_page: (printed + 1).clamp(1, pages.max(1)),
+    }
 }
 
 /// Prints every unfinished report part, in order, following each CUPS job
@@ -72,14 +99,25 @@ pub fn print_reports(
         } else {
             Vec::new()
         };
-        let job = match resume(part.state, &earlier) {
+        let pages = device_drivers::report::pdf_pages(&part.body);
+        let job = match resume(part.state, &earlier, pages) {
             Resume::Follow(j) => j,
-            Resume::Submit => {
+            Resume::Submit { from_page } => {
                 // Staff may have moved it to another kiosk meanwhile.
                 if !lock(journal).claim_part(part.job_id, part.idx, Utc::now())? {
                     continue;
                 }
-                let id = printer.submit(&name, &part.body)?;
+                let id = match pages {
+                    Some(last) if from_page > 1 => {
+                        tracing::info!(%name, from_page, last, "report resubmitted from the first page not printed");
+                        printer.submit_pages(
+                            &format!("{name}@p{from_page}"),
+                            &part.body,
+                            Some((from_page, last)),
+                        )?
+                    }
+                    _ => printer.submit(&name, &part.body)?,
+                };
                 printer.job(id)?
             }
         };
@@ -156,22 +194,26 @@ mod tests {
         }
     }
 
+    const WHOLE: Resume = Resume::Submit { from_page: 1 };
+
     #[test]
     fn only_a_part_in_flight_asks_cups_and_a_live_job_is_never_sent_again() {
         let done = job(7, JobState::Completed);
+        let p = Some(10);
         assert_eq!(
-            resume(PartState::Pending, std::slice::from_ref(&done)),
-            Resume::Submit
+            resume(PartState::Pending, std::slice::from_ref(&done), p),
+            WHOLE
         );
-        assert_eq!(resume(PartState::Sending, &[]), Resume::Submit);
+        assert_eq!(resume(PartState::Sending, &[], p), WHOLE);
         assert_eq!(
-            resume(PartState::Sending, &[job(3, JobState::Aborted)]),
-            Resume::Submit
+            resume(PartState::Sending, &[job(3, JobState::Aborted)], p),
+            WHOLE
         );
         assert_eq!(
             resume(
                 PartState::Sending,
-                &[job(9, JobState::Processing), done.clone()]
+                &[job(9, JobState::Processing), done.clone()],
+                p
             ),
             Resume::Follow(done)
         );
@@ -179,9 +221,44 @@ mod tests {
         assert_eq!(
             resume(
                 PartState::Sending,
-                &[job(2, JobState::Canceled), live.clone()]
+                &[job(2, JobState::Canceled), live.clone()],
+                p
             ),
             Resume::Follow(live)
         );
+    }
+
+    #[test]
+    fn only_the_pages_not_reported_printed_are_sent_again() {
+        let ended = |id, name: &str, pages| JobInfo {
+            id,
+            name: name.into(),
+            state: JobState::Aborted,
+            pages_completed: pages,
+        };
+        // 4 of 10 pages out before the printer gave up: from page 5.
+        let first = ended(3, "j-0", Some(4));
+        assert_eq!(
+            resume(PartState::Sending, std::slice::from_ref(&first), Some(10)),
+            Resume::Submit { from_page: 5 }
+        );
+        // That resubmission printed 3 more before it too was aborted.
+        let second = ended(5, "j-0@p5", Some(3));
+        assert_eq!(
+            resume(PartState::Sending, &[first.clone(), second], Some(10)),
+            Resume::Submit { from_page: 8 }
+        );
+        // Page count unknown: the whole report; all reported printed yet
+        // aborted: the last page again, never nothing.
+        assert_eq!(
+            resume(PartState::Sending, std::slice::from_ref(&first), None),
+            WHOLE
+        );
+        assert_eq!(
+            resume(PartState::Sending, &[ended(6, "j-0", Some(10))], Some(10)),
+            Resume::Submit { from_page: 10 }
+        );
+        assert_eq!(first_page("0193-0@p12"), 12);
+        assert_eq!(first_page("0193-0"), 1);
     }
 }

@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
+use device_drivers::config::{LabelPrinterConfig, PrinterConfig, ReportPrinterConfig};
 use device_drivers::escpos::ReceiptPrinter;
-use device_drivers::label::{LabelPrinter, Language};
+use device_drivers::label::LabelPrinter;
 use exam_domain::{IdentityQuery, mask, slot::Eligibility};
 use exam_protocol::DeviceStatus;
 use offline_store::{Journal, StoreError};
@@ -35,13 +36,13 @@ pub struct KioskOptions {
     pub lookup_timeout: Duration,
     /// The receipt printer (`tcp://host:9100` or a serial device): when set,
     /// every check-in journals its guide sheet and the spooler prints it.
-    pub receipt_printer: Option<String>,
+    pub receipt_printer: Option<PrinterConfig>,
     /// The label printer for lab barcode labels (same addresses) and its
     /// language: label parts in the journal print through it.
-    pub label_printer: Option<(String, Language)>,
+    pub label_printer: Option<LabelPrinterConfig>,
     /// The A4 report printer (a CUPS queue, `ipp://…`): report parts in the
     /// journal print through it.
-    pub report_printer: Option<String>,
+    pub report_printer: Option<ReportPrinterConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,13 +150,13 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
         }
     };
     let core = match &opts.receipt_printer {
-        Some(address) => {
+        Some(printer) => {
             let bell = Arc::new(crate::spool::Doorbell::default());
-            let address = address.clone();
+            let (address, baud) = (printer.address.clone(), printer.baud);
             crate::spool::spawn_spooler(
                 journal.clone(),
                 move || {
-                    device_drivers::escpos::open(&address)
+                    device_drivers::escpos::open_at(&address, baud)
                         .map(|port| ReceiptPrinter::new(port, Duration::from_secs(2)))
                 },
                 spooler_stop.clone(),
@@ -167,15 +168,15 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
         None => core,
     };
     let core = match &opts.label_printer {
-        Some((_, lang)) => core.with_lab_labels(*lang),
+        Some(p) => core.with_lab_labels(p.language.into()),
         None => core,
     };
-    if let Some((address, lang)) = &opts.label_printer {
-        let (address, lang) = (address.clone(), *lang);
+    if let Some(p) = &opts.label_printer {
+        let (address, baud, lang) = (p.address.clone(), p.baud, p.language.into());
         crate::spool::spawn_spooler(
             journal.clone(),
             move || {
-                device_drivers::escpos::open(&address)
+                device_drivers::escpos::open_at(&address, baud)
                     .map(|port| LabelPrinter::new(port, lang, Duration::from_secs(2)))
             },
             spooler_stop.clone(),
@@ -183,11 +184,11 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
             reporter("label"),
         );
     }
-    if let Some(uri) = &opts.report_printer {
+    if let Some(p) = &opts.report_printer {
         let devices = devices.clone();
         crate::report_spool::spawn_report_spooler(
             journal.clone(),
-            uri.clone(),
+            p.uri.clone(),
             spooler_stop.clone(),
             move |label| crate::devices::set_state(&devices, "report", label.into()),
         );

@@ -22,6 +22,7 @@ use crate::devices::Input;
 use crate::flow::{Effect, Event, Flow, Screen, Settings, Via};
 use crate::screens::{Context, view};
 use crate::voice::Voice;
+use device_drivers::camera::Frame;
 
 /// What reaches the session: a flow event (touch), a device input, or a
 /// touch that only keeps the screen awake.
@@ -67,6 +68,10 @@ pub struct Session {
     last_touch: Instant,
     notice_until: Option<Instant>,
     tx: UnboundedSender<SessionInput>,
+    /// The photo on the ID card of the patient in front, if decoded.
+    card_photo: Option<Arc<Frame>>,
+    /// The camera's latest frame (the photo screen's picture).
+    camera: Option<Arc<Mutex<Option<Frame>>>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -115,7 +120,15 @@ impl Session {
             last_touch: Instant::now(),
             notice_until: None,
             tx,
+            card_photo: None,
+            camera: None,
         }
+    }
+
+    /// The camera whose latest frame becomes the patient's photo.
+    pub fn with_camera(mut self, latest: Arc<Mutex<Option<Frame>>>) -> Self {
+        self.camera = Some(latest);
+        self
     }
 
     pub fn view(&self) -> View {
@@ -177,10 +190,12 @@ impl Session {
             }
             SessionInput::Device(Input::Card(h)) => {
                 self.last_touch = Instant::now();
+                self.card_photo = h.photo.clone();
                 self.apply(Event::CardRead(h));
             }
             SessionInput::Device(Input::Identify(q)) => {
                 self.last_touch = Instant::now();
+                self.card_photo = None;
                 let via = via_of(&q);
                 self.apply(Event::Identify(q, via));
             }
@@ -202,6 +217,10 @@ impl Session {
         }
         for fx in self.flow.handle(ev) {
             self.effect(fx);
+        }
+        if matches!(self.flow.screen, Screen::Attract) {
+            // Back at the start: nothing of the last patient stays.
+            self.card_photo = None;
         }
     }
 
@@ -226,7 +245,9 @@ impl Session {
                     let _ = tx.send(SessionInput::Event(Event::Found(id, found)));
                 });
             }
-            Effect::CheckIn { bookings, .. } => self.check_in(&bookings),
+            Effect::CheckIn {
+                bookings, photo, ..
+            } => self.check_in(&bookings, photo),
             Effect::RequestPayment { amount_fen } => {
                 let order = Order {
                     id: Uuid::now_v7(),
@@ -337,20 +358,39 @@ impl Session {
         }
     }
 
-    fn check_in(&mut self, bookings: &[i64]) {
+    fn check_in(&mut self, bookings: &[i64], photo: crate::flow::Photo) {
         let Some(found) = self.found.clone() else {
             return;
         };
         let method = self.method;
+        // PIPL: a photo only with consent. The camera's when one was taken,
+        // else the ID card's (decoded by the vendor's library), if any.
+        let camera = self
+            .camera
+            .as_ref()
+            .and_then(|c| {
+                c.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone()
+            })
+            .filter(|_| photo == crate::flow::Photo::Taken);
+        let photo = match photo {
+            crate::flow::Photo::NotConsented => None,
+            _ => camera.or_else(|| self.card_photo.as_deref().cloned()),
+        };
         for c in found
             .candidates
             .iter()
             .filter(|c| bookings.contains(&c.record.booking.id))
         {
-            match self
-                .core
-                .check_in_printing(c, method, found.source, self.paid, Utc::now())
-            {
+            match self.core.check_in_printing(
+                c,
+                method,
+                found.source,
+                self.paid,
+                photo.as_ref(),
+                Utc::now(),
+            ) {
                 Ok((_, Some(job))) => self.jobs.push(job),
                 Ok((_, None)) => {}
                 Err(e) => {

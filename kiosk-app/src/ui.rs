@@ -18,6 +18,8 @@ use crate::screens::Context;
 use crate::session::{self, Session, SessionInput};
 use crate::simulate::{self, Simulated};
 use crate::voice::Voice;
+use device_drivers::camera::Frame;
+use device_drivers::config::{DeviceConfig, IdCardConfig, PrinterConfig, ScannerConfig};
 
 #[derive(Debug, Clone)]
 pub struct UiOptions {
@@ -31,15 +33,6 @@ pub struct UiOptions {
     pub volume: f32,
     pub px_per_mm: f32,
     pub simulate: bool,
-    /// PNG frames replayed as the camera's picture (a camera stand-in).
-    pub camera_replay: Vec<PathBuf>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct DeviceOptions {
-    pub idcard: Option<(String, u32)>,
-    pub scanner: Option<(String, u32)>,
-    pub smartcard: bool,
 }
 
 fn wire(w: &KioskWindow, tx: &UnboundedSender<SessionInput>) {
@@ -99,7 +92,7 @@ fn wire(w: &KioskWindow, tx: &UnboundedSender<SessionInput>) {
 }
 
 /// Runs the kiosk with its touch screen until the window closes.
-pub fn run(kiosk: KioskOptions, devs: DeviceOptions, ui: UiOptions) -> anyhow::Result<()> {
+pub fn run(kiosk: KioskOptions, devs: DeviceConfig, ui: UiOptions) -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     let window = KioskWindow::new()
         .context("creating the kiosk window (is a display or DRM device available?)")?;
@@ -110,8 +103,15 @@ pub fn run(kiosk: KioskOptions, devs: DeviceOptions, ui: UiOptions) -> anyhow::R
         window.window().set_fullscreen(true);
     }
     window.set_photo_preview(placeholder_photo());
-    // The photo screen shows the camera's live picture, five frames a second.
-    let _camera = camera_preview(&window, &ui.camera_replay)?;
+    // The photo screen shows the camera's live picture, five frames a second;
+    // the latest frame is the photo when the patient takes it.
+    let latest_frame = Arc::new(Mutex::new(None));
+    let replay = devs
+        .camera
+        .as_ref()
+        .map(|c| c.replay.as_slice())
+        .unwrap_or_default();
+    let _camera = camera_preview(&window, replay, latest_frame.clone())?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     wire(&window, &tx);
 
@@ -147,13 +147,16 @@ pub fn run(kiosk: KioskOptions, devs: DeviceOptions, ui: UiOptions) -> anyhow::R
         window.set_window_title(
             format!("体检自助签到 (simulated devices: {})", simulate::KEYS).into(),
         );
-        let devs = DeviceOptions {
-            idcard: Some((s.idcard_path.clone(), 115_200)),
-            scanner: Some((s.scanner_path.clone(), 9600)),
-            smartcard: devs.smartcard,
+        let devs = DeviceConfig {
+            idcard: Some(IdCardConfig::at(&s.idcard_path)),
+            scanners: vec![ScannerConfig::Serial {
+                port: s.scanner_path.clone(),
+                baud: 9600,
+            }],
+            ..devs
         };
         let kiosk = KioskOptions {
-            receipt_printer: Some(s.printer_address.clone()),
+            receipt_printer: Some(PrinterConfig::at(&s.printer_address)),
             report_printer: None,
             label_printer: None,
             ..kiosk
@@ -199,19 +202,7 @@ pub fn run(kiosk: KioskOptions, devs: DeviceOptions, ui: UiOptions) -> anyhow::R
         ));
         crate::notify::spawn_watchdog();
         let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel();
-        let _handles: Vec<DeviceHandle> = [
-            devs.idcard
-                .as_ref()
-                .map(|(p, b)| devices::start_idcard(p, *b, dtx.clone())),
-            devs.scanner
-                .as_ref()
-                .map(|(p, b)| devices::start_scanner(p, *b, dtx.clone())),
-            devs.smartcard
-                .then(|| devices::start_smartcard(dtx.clone())),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let _handles: Vec<DeviceHandle> = devices::start_inputs(&devs, &dtx);
         let fwd = tx.clone();
         tokio::spawn(async move {
             while let Some(i) = drx.recv().await {
@@ -227,7 +218,8 @@ pub fn run(kiosk: KioskOptions, devs: DeviceOptions, ui: UiOptions) -> anyhow::R
             cx,
             voice,
             tx,
-        );
+        )
+        .with_camera(latest_frame);
         let (vtx, mut vrx) = tokio::sync::watch::channel(session.view());
         let shown = weak.clone();
         tokio::spawn(async move {
@@ -247,7 +239,11 @@ pub fn run(kiosk: KioskOptions, devs: DeviceOptions, ui: UiOptions) -> anyhow::R
     Ok(())
 }
 
-fn camera_preview(w: &KioskWindow, frames: &[PathBuf]) -> anyhow::Result<Option<slint::Timer>> {
+fn camera_preview(
+    w: &KioskWindow,
+    frames: &[PathBuf],
+    latest: Arc<Mutex<Option<Frame>>>,
+) -> anyhow::Result<Option<slint::Timer>> {
     use device_drivers::camera::{FrameSource, ReplaySource};
     if frames.is_empty() {
         return Ok(None);
@@ -267,6 +263,9 @@ fn camera_preview(w: &KioskWindow, frames: &[PathBuf]) -> anyhow::Result<Option<
                 *p = slint::Rgb8Pixel { r: y, g: y, b: y };
             }
             w.set_photo_preview(slint::Image::from_rgb8(buf));
+            *latest
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(f);
         },
     );
     Ok(Some(timer))

@@ -52,7 +52,9 @@ async fn a_card_on_the_reader_checks_the_patient_in() {
             ..AgentConfig::default()
         },
         lookup_timeout: Duration::from_secs(2),
-        receipt_printer: Some(format!("tcp://{printer_addr}")),
+        receipt_printer: Some(device_drivers::config::PrinterConfig::at(&format!(
+            "tcp://{printer_addr}"
+        ))),
         report_printer: None,
         label_printer: None,
     })
@@ -62,7 +64,10 @@ async fn a_card_on_the_reader_checks_the_patient_in() {
     let simulated = SimulatedReader::start();
     let sim = simulated.sim.clone();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let reader = kiosk_app::devices::start_idcard(&simulated.path, 115_200, tx);
+    let reader = kiosk_app::devices::start_idcard(
+        &device_drivers::config::IdCardConfig::at(&simulated.path),
+        tx,
+    );
     let screen = Screen::default();
     let (core, devices) = (&kiosk.core, kiosk.devices.clone());
     let mut out = screen.clone();

@@ -169,3 +169,78 @@ fn settings_are_checked_and_written_onto_the_efi_partition() {
     );
     assert!(!out.status.success());
 }
+
+/// A device file goes onto the EFI partition beside kiosk.env once the
+/// kiosk (here the test build of it) has checked it; a bad one is refused
+/// with its key named and nothing is written.
+#[test]
+fn a_device_file_is_checked_by_the_kiosk_and_written_beside_the_settings() {
+    if !tools() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs dosfstools, mtools and fdisk"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = disk(dir.path());
+    let secret = "0123456789abcdef0123456789abcdef";
+    let base = [
+        "--kiosk-id",
+        "K-2",
+        "--server",
+        "https://exam.example.org",
+        "--enrol-secret",
+        secret,
+    ];
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[idcard]\nport = \"/dev/ttyS1\"\npoll_ms = 50\n").unwrap();
+    let run = |devices: &Path, extra: &[&str]| {
+        Command::new(repo().join("image-build/provision"))
+            .arg(&img)
+            .args(base)
+            .arg("--devices")
+            .arg(devices)
+            .args(extra)
+            .env("MTOOLS_SKIP_CHECK", "1")
+            .env("KIOSK_BIN", env!("CARGO_BIN_EXE_e2e-kiosk"))
+            .output()
+            .unwrap()
+    };
+    let out = run(&bad, &[]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("idcard.poll_ms"),
+        "{out:?}"
+    );
+    assert_eq!(settings_on(&img), None, "nothing written");
+
+    let good = dir.path().join("devices.toml");
+    std::fs::write(
+        &good,
+        "[idcard]\nport = \"/dev/ttyS1\"\n[[scanner]]\nkind = \"hid\"\ndevice = \"Newland\"\n[label_printer]\naddress = \"/dev/usb/lp0\"\nlanguage = \"zpl\"\n",
+    )
+    .unwrap();
+    let out = run(&good, &["--hid-scanner", "Honeywell"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let env = settings_on(&img).unwrap();
+    assert!(
+        env.contains("KIOSK_DEVICES=/data/kiosk/devices.toml\n"),
+        "{env}"
+    );
+    assert!(env.contains("KIOSK_HID_SCANNER=Honeywell\n"), "{env}");
+    let on_esp = Command::new("mtype")
+        .args([
+            "-i",
+            &format!("{}@@1048576", img.display()),
+            "::devices.toml",
+        ])
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .output()
+        .unwrap();
+    assert_eq!(on_esp.stdout, std::fs::read(&good).unwrap());
+}

@@ -109,7 +109,9 @@ async fn a_patient_books_with_her_id_card_and_cancels_later() {
         enrol_secret: Some(secret.into()),
         agent: AgentConfig::default(),
         lookup_timeout: Duration::from_secs(2),
-        receipt_printer: Some(format!("tcp://{printer_addr}")),
+        receipt_printer: Some(device_drivers::config::PrinterConfig::at(&format!(
+            "tcp://{printer_addr}"
+        ))),
         report_printer: None,
         label_printer: None,
     })
@@ -120,7 +122,10 @@ async fn a_patient_books_with_her_id_card_and_cancels_later() {
     let reader = SimulatedReader::start();
     let sim = &reader.sim;
     let (dev_tx, mut dev_rx) = mpsc::unbounded_channel();
-    let _driver = kiosk_app::devices::start_idcard(&reader.path, 115_200, dev_tx);
+    let _driver = kiosk_app::devices::start_idcard(
+        &device_drivers::config::IdCardConfig::at(&reader.path),
+        dev_tx,
+    );
 
     let (tx, rx) = mpsc::unbounded_channel();
     let s = Session::new(

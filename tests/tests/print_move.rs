@@ -42,7 +42,10 @@ async fn kiosk(
             ..AgentConfig::default()
         },
         lookup_timeout: Duration::from_secs(2),
-        receipt_printer: Some(format!("tcp://{}", printer.listen_tcp().unwrap())),
+        receipt_printer: Some(device_drivers::config::PrinterConfig::at(&format!(
+            "tcp://{}",
+            printer.listen_tcp().unwrap()
+        ))),
         report_printer: None,
         label_printer: None,
     })

@@ -11,7 +11,7 @@ mod transport;
 pub use doc::{Align, Block, Receipt, encode};
 pub use printer::{PrintError, ReceiptPrinter};
 pub use status::PrinterStatus;
-pub use transport::{Port, open};
+pub use transport::{Port, open, open_at};
 
 /// Printable dots per line of an 80 mm printer at 203 dpi.
 pub const DOTS_PER_LINE: usize = 576;

@@ -15,7 +15,13 @@ impl<T: Read + Write + Send> Port for T {}
 /// O_NONBLOCK on Linux: a USB printer's status reads must not hang.
 const O_NONBLOCK: i32 = 0o4000;
 
+/// Opens a printer; a serial one at 115200 baud.
 pub fn open(address: &str) -> io::Result<Box<dyn Port>> {
+    open_at(address, 115_200)
+}
+
+/// Opens a printer; a serial one at `baud`.
+pub fn open_at(address: &str, baud: u32) -> io::Result<Box<dyn Port>> {
     if let Some(addr) = address.strip_prefix("tcp://") {
         let s = TcpStream::connect(addr)?;
         s.set_read_timeout(Some(Duration::from_millis(50)))?;
@@ -31,6 +37,6 @@ pub fn open(address: &str) -> io::Result<Box<dyn Port>> {
         return Ok(Box::new(f));
     }
     Ok(Box::new(
-        crate::serial::open(address, 115_200).map_err(io::Error::other)?,
+        crate::serial::open(address, baud).map_err(io::Error::other)?,
     ))
 }

@@ -3,10 +3,12 @@
 pub mod frame;
 mod reader;
 pub mod text;
+pub mod wlt;
 mod worker;
 
 pub use crate::DeviceState;
 pub(crate) use reader::drain;
 pub use reader::{CardRead, IdCardError, IdCardReader, Poll, parse_read};
 pub use text::{CardKind, CardText, ValidUntil};
+pub use wlt::{Photo, WltDecoder, WltError};
 pub use worker::{IdCardEvent, spawn_reader};

@@ -9,6 +9,7 @@ pub mod tag {
     pub const PRINTER: u8 = 0x04;
     pub const UNSUPPORTED: u8 = 0x05;
     pub const INTEGER: u8 = 0x21;
+    pub const RANGE: u8 = 0x33;
     pub const BOOLEAN: u8 = 0x22;
     pub const ENUM: u8 = 0x23;
     pub const TEXT: u8 = 0x41;
@@ -140,6 +141,19 @@ impl Request {
     /// A further value of the previous attribute (name length 0).
     pub fn also(&mut self, value_tag: u8, value: &[u8]) -> &mut Self {
         self.attr(value_tag, "", value)
+    }
+
+    /// Starts another attribute group (job attributes after the operation's).
+    pub fn group(&mut self, group_tag: u8) -> &mut Self {
+        self.buf.push(group_tag);
+        self
+    }
+
+    /// A rangeOfInteger value (e.g. page-ranges).
+    pub fn range(&mut self, name: &str, lower: i32, upper: i32) -> &mut Self {
+        let mut v = lower.to_be_bytes().to_vec();
+        v.extend_from_slice(&upper.to_be_bytes());
+        self.attr(tag::RANGE, name, &v)
     }
 
     pub fn int(&mut self, name: &str, v: i32) -> &mut Self {

@@ -146,12 +146,26 @@ impl IppPrinter {
 
     /// Submits a PDF under `job_name` (the job's own id).
     pub fn submit(&self, job_name: &str, pdf: &[u8]) -> Result<i32, ReportError> {
+        self.submit_pages(job_name, pdf, None)
+    }
+
+    /// Submits only pages `first..=last` of a PDF (CUPS applies
+    /// `page-ranges`): what is left of a report after a part of it printed.
+    pub fn submit_pages(
+        &self,
+        job_name: &str,
+        pdf: &[u8],
+        pages: Option<(i32, i32)>,
+    ) -> Result<i32, ReportError> {
         let mut r = self.request(op::PRINT_JOB);
         r.attr(tag::NAME, "job-name", job_name.as_bytes()).attr(
             tag::MIME,
             "document-format",
             b"application/pdf",
         );
+        if let Some((first, last)) = pages {
+            r.group(tag::JOB).range("page-ranges", first, last);
+        }
         let resp = self.call(&r.finish(pdf))?;
         resp.groups(tag::JOB)
             .find_map(|g| g.get("job-id").and_then(Value::as_int))
@@ -168,7 +182,8 @@ impl IppPrinter {
             .ok_or_else(|| ReportError::Http("no job attributes".into()))
     }
 
-    /// Every job of this queue with this name, finished ones included.
+    /// Every job of this queue with this name, finished ones included; and
+    /// the jobs that resubmitted part of it (named `<name>@p<first page>`).
     pub fn find(&self, job_name: &str) -> Result<Vec<JobInfo>, ReportError> {
         let mut r = self.request(op::GET_JOBS);
         r.attr(tag::KEYWORD, "which-jobs", b"all");
@@ -177,7 +192,13 @@ impl IppPrinter {
         Ok(resp
             .groups(tag::JOB)
             .filter_map(job_info)
-            .filter(|j| j.name == job_name)
+            .filter(|j| {
+                j.name == job_name
+                    || j.name
+                        .strip_prefix(job_name)
+                        .and_then(|rest| rest.strip_prefix("@p"))
+                        .is_some_and(|n| n.parse::<u32>().is_ok())
+            })
             .collect())
     }
 
@@ -190,6 +211,26 @@ impl IppPrinter {
         let id = self.submit(job_name, pdf)?;
         self.job(id)
     }
+}
+
+/// The number of pages of a PDF, counted from its page objects; None when
+/// it cannot be told (pages inside compressed object streams).
+pub fn pdf_pages(pdf: &[u8]) -> Option<i32> {
+    let mut n = 0;
+    let needle = b"/Type";
+    let mut i = 0;
+    while let Some(at) = pdf[i..].windows(needle.len()).position(|w| w == needle) {
+        let rest = &pdf[i + at + needle.len()..];
+        let rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+        if rest.starts_with(b"/Page") && !rest.starts_with(b"/Pages") {
+            n += 1;
+        }
+        i += at + needle.len();
+    }
+    if n == 0 || pdf.windows(7).any(|w| w == b"/ObjStm") {
+        return None;
+    }
+    Some(n)
 }
 
 /// A small but valid PDF with one page of text per entry (correct xref

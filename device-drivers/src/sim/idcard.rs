@@ -197,8 +197,9 @@ pub fn card_for(person: &exam_domain::Person) -> CardRead {
             pass_number: None,
         },
         // A WLT photo is 1024 bytes of vendor-compressed data; the
-        // simulator's is a fixed pattern (decoding needs the vendor library).
-        photo_wlt: (0..1024u32).map(|i| (i * 31 % 256) as u8).collect(),
+        // simulator's differ per card (decoding needs the vendor library,
+        // simulated by `sim::wlt`).
+        photo_wlt: super::wlt::card_photo(&person.id_number.to_string()),
     }
 }
 

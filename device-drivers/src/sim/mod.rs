@@ -2,13 +2,16 @@
 //! stream (a pseudo-terminal for serial devices) and can inject faults.
 
 pub mod escpos;
+pub mod hid;
 pub mod idcard;
 pub mod label;
 pub mod render;
 pub mod scanner;
 pub mod vicc;
+pub mod wlt;
 
 pub use escpos::{PrinterFault, PrinterSim};
+pub use hid::HidScannerSim;
 pub use idcard::{IdCardFault, IdCardSim};
 pub use label::{LabelFault, LabelSim};
 pub use scanner::{ScannerSim, Terminator};

@@ -21,6 +21,9 @@ use exam_protocol::{
 pub struct Holder {
     pub id_number: IdNumber,
     pub name: String,
+    /// The card's photo, when the reader vendor's library decoded it: the
+    /// guide sheet's photo when the camera took none (only with consent).
+    pub photo: Option<std::sync::Arc<device_drivers::camera::Frame>>,
 }
 
 /// What the service sent for this person: their bookings and the options

@@ -20,6 +20,7 @@ fn woman() -> Holder {
     Holder {
         id_number: IdNumber::parse("11010519491231002X").unwrap(),
         name: "王秀英".into(),
+        photo: None,
     }
 }
 
@@ -29,6 +30,7 @@ fn man() -> Holder {
     Holder {
         id_number: id,
         name: "李强".into(),
+        photo: None,
     }
 }
 

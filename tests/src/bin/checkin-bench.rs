@@ -63,7 +63,9 @@ async fn main() -> anyhow::Result<()> {
             ..AgentConfig::default()
         },
         lookup_timeout: Duration::from_millis(1500),
-        receipt_printer: Some(format!("tcp://{printer_addr}")),
+        receipt_printer: Some(device_drivers::config::PrinterConfig::at(&format!(
+            "tcp://{printer_addr}"
+        ))),
         report_printer: None,
         label_printer: None,
     })
@@ -121,7 +123,8 @@ async fn main() -> anyhow::Result<()> {
     let (vtx, mut views) = tokio::sync::watch::channel(s.view());
     let watch_views = views.clone();
     let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel();
-    let _reader = kiosk_app::devices::start_idcard(&pty.path, 115_200, dtx);
+    let _reader =
+        kiosk_app::devices::start_idcard(&device_drivers::config::IdCardConfig::at(&pty.path), dtx);
     let fwd = tx.clone();
     tokio::spawn(async move {
         while let Some(i) = drx.recv().await {

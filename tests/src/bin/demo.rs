@@ -121,7 +121,9 @@ async fn main() -> anyhow::Result<()> {
             ..AgentConfig::default()
         },
         lookup_timeout: Duration::from_millis(1500),
-        receipt_printer: Some(format!("tcp://{printer_addr}")),
+        receipt_printer: Some(device_drivers::config::PrinterConfig::at(&format!(
+            "tcp://{printer_addr}"
+        ))),
         report_printer: None,
         label_printer: None,
     })
@@ -202,7 +204,10 @@ async fn main() -> anyhow::Result<()> {
     let (server_sim, port) = (sim.clone(), pty.sim.try_clone_native()?);
     std::thread::spawn(move || server_sim.serve(port, &std::sync::atomic::AtomicBool::new(false)));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let _reader = kiosk_app::devices::start_idcard(&pty.path, 115_200, tx.clone());
+    let _reader = kiosk_app::devices::start_idcard(
+        &device_drivers::config::IdCardConfig::at(&pty.path),
+        tx.clone(),
+    );
     println!("  ID card reader  : simulated on {}", pty.path);
     println!(
         "  receipt printer : simulated on tcp://{printer_addr}; latest guide sheet in {}\n",
