@@ -1,0 +1,122 @@
+//! K1 + K9: the photo on an ID card, decoded through the reader vendor's
+//! library (the stand-in built from `device-drivers/vendor-sim`, loaded at
+//! run time as the real one is), goes onto the guide sheet of a patient who
+//! consented to photo use (the kiosk's photo step is on, and the patient
+//! skipped the camera, which this kiosk lacks).
+
+use std::time::Duration;
+
+use device_drivers::config::{IdCardConfig, PrinterConfig};
+use device_drivers::sim::{PrinterSim, idcard::card_for, wlt};
+use e2e_tests::{SimulatedReader, free_addr, start_server, wait_for};
+use kiosk_app::flow::{Event, Settings};
+use kiosk_app::runner::{self, KioskOptions};
+use kiosk_app::screens::Context;
+use kiosk_app::session::{self, Session, SessionInput};
+use kiosk_ui::Screen;
+use sync_client::AgentConfig;
+use tokio::sync::{mpsc, watch};
+
+/// ESC/POS raster image (GS v 0): the only image a guide sheet carries is
+/// the photo.
+fn has_raster(b: &[u8]) -> bool {
+    b.windows(3).any(|w| w == [0x1D, 0x76, 0x30])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_card_photo_is_printed_on_the_guide_sheet_with_consent() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = wlt::build_vendor_library(dir.path()).unwrap();
+    let server = start_server(&dir.path().join("exam.db"), free_addr(), 10)
+        .await
+        .unwrap();
+    let secret = "enrol-secret-for-the-photo-test";
+    server
+        .state
+        .db
+        .add_kiosk("K-PHOTO", "main", "lobby", secret)
+        .await
+        .unwrap();
+    let printer = PrinterSim::new();
+    let printer_addr = printer.listen_tcp().unwrap();
+    let kiosk = runner::start(KioskOptions {
+        journal: dir.path().join("kiosk.db"),
+        server_url: Some(server.url()),
+        kiosk_id: Some("K-PHOTO".into()),
+        enrol_secret: Some(secret.into()),
+        agent: AgentConfig::default(),
+        lookup_timeout: Duration::from_secs(2),
+        receipt_printer: Some(PrinterConfig::at(&format!("tcp://{printer_addr}"))),
+        report_printer: None,
+        label_printer: None,
+    })
+    .await
+    .unwrap();
+
+    let reader = SimulatedReader::start();
+    let (dev_tx, mut dev_rx) = mpsc::unbounded_channel();
+    let config = IdCardConfig {
+        photo_library: Some(lib),
+        ..IdCardConfig::at(&reader.path)
+    };
+    let _driver = kiosk_app::devices::start_idcard(&config, dev_tx);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let s = Session::new(
+        kiosk.core.clone(),
+        kiosk.journal.clone(),
+        kiosk.devices.clone(),
+        // The photo step on: the consent screen asks for photo use.
+        Settings {
+            elderly: false,
+            photo: true,
+        },
+        Context::default(),
+        None,
+        tx.clone(),
+    );
+    let fwd = tx.clone();
+    tokio::spawn(async move {
+        while let Some(i) = dev_rx.recv().await {
+            let _ = fwd.send(SessionInput::Device(i));
+        }
+    });
+    let (views_tx, views) = watch::channel(s.view());
+    let _running = tokio::spawn(session::run(s, rx, views_tx));
+
+    let day = e2e_tests::demo_day(10);
+    let person = e2e_tests::ready_person(&kiosk.core, &day).await;
+    let mut card = card_for(person);
+    card.photo_wlt = wlt::card_photo(person.id_number.as_str());
+    reader.sim.place(card);
+
+    // A patient's taps, whatever screens this booking needs.
+    let mut consented = false;
+    let done = wait_for(Duration::from_secs(20), || {
+        let screen = views.borrow().screen.clone();
+        match screen {
+            Screen::Consent { .. } if !consented => {
+                consented = true;
+                tx.send(SessionInput::Event(Event::Consent(true))).unwrap();
+            }
+            Screen::Choose { .. } => tx.send(SessionInput::Event(Event::PrintAll)).unwrap(),
+            // No camera at this kiosk: the patient skips; the card's photo serves.
+            Screen::Photo { .. } => tx.send(SessionInput::Event(Event::SkipPhoto)).unwrap(),
+            Screen::Pay { .. } => tx.send(SessionInput::SimulatedPayment).unwrap(),
+            Screen::TakeDocuments { .. } => return true,
+            _ => {}
+        }
+        false
+    })
+    .await;
+    assert!(done, "stuck on {:?}", views.borrow().screen);
+    assert!(consented, "the consent screen was shown");
+    assert!(
+        wait_for(Duration::from_secs(5), || has_raster(&printer.printed())).await,
+        "the photo is on the guide sheet"
+    );
+    // The simulator renders the sheet with its picture: whole and cut.
+    let font = device_drivers::sim::render::load_font().unwrap();
+    let sheets = device_drivers::sim::render::render(&printer.printed(), &font).unwrap();
+    assert!(!sheets.is_empty() && sheets.iter().all(|p| p.cut));
+    assert!(printer.errors().is_empty(), "{:?}", printer.errors());
+}
