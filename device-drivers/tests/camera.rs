@@ -129,3 +129,30 @@ fn a_photo_becomes_a_receipt_raster() {
         "dithered, not blank or solid: {black}"
     );
 }
+
+/// The photo kept with a registration: a small grayscale PNG of the frame,
+/// read back the same.
+#[test]
+fn a_frame_is_kept_as_a_small_png() {
+    let f = Frame {
+        width: 640,
+        height: 480,
+        luma: (0..640 * 480).map(|i| ((i % 640) / 3) as u8).collect(),
+    };
+    let png = f.to_png(320);
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.png");
+    std::fs::write(&path, &png).unwrap();
+    let back = Frame::from_png_file(&path).unwrap();
+    assert_eq!((back.width, back.height), (320, 240));
+    assert_eq!(back.luma[10], f.luma[20], "scaled, not changed");
+    // A small frame is not enlarged.
+    let small = Frame {
+        width: 102,
+        height: 126,
+        luma: vec![7; 102 * 126],
+    };
+    std::fs::write(&path, small.to_png(320)).unwrap();
+    assert_eq!(Frame::from_png_file(&path).unwrap(), small);
+}

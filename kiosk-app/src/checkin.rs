@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use exam_domain::slot::{Eligibility, eligibility};
 use exam_domain::{IdentityQuery, Person};
-use exam_protocol::{BookingRecord, CheckIn, Event};
+use exam_protocol::{BookingRecord, CheckIn, Event, PhotoRecord};
 use offline_store::{Journal, StoreError};
 use sync_client::SyncClient;
 use tokio::sync::Notify;
@@ -236,9 +236,10 @@ impl CheckinCore {
         identified_by: &str,
         source: Source,
         paid_at_kiosk: bool,
-        photo: Option<&device_drivers::camera::Frame>,
+        photo: Option<PhotoStep<'_>>,
         now: DateTime<Utc>,
     ) -> Result<(Event, Option<uuid::Uuid>), CheckinError> {
+        let frame = photo.as_ref().and_then(|p| p.frame);
         if candidate.eligibility != Eligibility::Ready {
             return Err(CheckinError::NotEligible(candidate.eligibility.clone()));
         }
@@ -258,11 +259,21 @@ impl CheckinCore {
                     first_station: None,
                     paid_at_kiosk,
                     labels: self.labels,
-                    photo,
+                    photo: frame,
                 })
             });
             let job_id = job.as_ref().map(|j| j.id);
-            let ev = j.record_check_in(
+            let record = photo.map(|p| PhotoRecord {
+                booking_id: b.id,
+                booking_code: b.code.clone(),
+                outcome: p.outcome.into(),
+                png: p.frame.map(|f| {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD.encode(f.to_png(320))
+                }),
+                taken_at: now,
+            });
+            let ev = j.record_check_in_with_photo(
                 &CheckIn {
                     booking_id: b.id,
                     booking_code: b.code.clone(),
@@ -272,6 +283,7 @@ impl CheckinCore {
                     offline: source == Source::OfflineCache,
                 },
                 job.as_ref(),
+                record.as_ref(),
             )?;
             (ev, job_id)
         };
@@ -283,6 +295,15 @@ impl CheckinCore {
         }
         Ok(event)
     }
+}
+
+/// The photo step of a check-in (K6), when the kiosk has one: what the
+/// patient chose ("camera", "id_card", "skipped", "declined") and the
+/// picture, only with consent.
+#[derive(Debug, Clone, Copy)]
+pub struct PhotoStep<'a> {
+    pub outcome: &'static str,
+    pub frame: Option<&'a device_drivers::camera::Frame>,
 }
 
 #[cfg(test)]

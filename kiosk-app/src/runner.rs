@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use device_drivers::config::{LabelPrinterConfig, PrinterConfig, ReportPrinterConfig};
 use device_drivers::escpos::ReceiptPrinter;
-use device_drivers::label::LabelPrinter;
+use device_drivers::label::{LabelPrinter, Language};
 use exam_domain::{IdentityQuery, mask, slot::Eligibility};
 use exam_protocol::DeviceStatus;
 use offline_store::{Journal, StoreError};
@@ -43,6 +43,22 @@ pub struct KioskOptions {
     /// The A4 report printer (a CUPS queue, `ipp://…`): report parts in the
     /// journal print through it.
     pub report_printer: Option<ReportPrinterConfig>,
+}
+
+/// What this kiosk can print for documents staff move here (heartbeat):
+/// its printers, the label printer with its language.
+fn prints(opts: &KioskOptions) -> Vec<String> {
+    let mut p = Vec::new();
+    if opts.receipt_printer.is_some() {
+        p.push("receipt".to_string());
+    }
+    if let Some(l) = &opts.label_printer {
+        p.push(format!("label:{}", Language::from(l.language).name()));
+    }
+    if opts.report_printer.is_some() {
+        p.push("report".into());
+    }
+    p
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,7 +144,14 @@ pub async fn start(opts: KioskOptions) -> Result<RunningKiosk, KioskError> {
 fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> RunningKiosk {
     let journal = Arc::new(Mutex::new(journal));
     let client = SyncClient::new(&enrolment.server_url, enrolment.key.clone());
-    let agent = SyncAgent::new(journal.clone(), client.clone(), opts.agent.clone());
+    let agent = SyncAgent::new(
+        journal.clone(),
+        client.clone(),
+        AgentConfig {
+            prints: prints(opts),
+            ..opts.agent.clone()
+        },
+    );
     let core = CheckinCore::new(
         journal.clone(),
         Some(client),

@@ -17,7 +17,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::checkin::{CheckinCore, Identified, Source, lock};
+use crate::checkin::{CheckinCore, Identified, PhotoStep, Source, lock};
 use crate::devices::Input;
 use crate::flow::{Effect, Event, Flow, Screen, Settings, Via};
 use crate::screens::{Context, view};
@@ -374,23 +374,28 @@ impl Session {
                     .clone()
             })
             .filter(|_| photo == crate::flow::Photo::Taken);
-        let photo = match photo {
-            crate::flow::Photo::NotConsented => None,
-            _ => camera.or_else(|| self.card_photo.as_deref().cloned()),
+        let (outcome, frame) = match photo {
+            crate::flow::Photo::NotConsented => ("declined", None),
+            _ => match (camera, self.card_photo.as_deref().cloned()) {
+                (Some(f), _) => ("camera", Some(f)),
+                (None, Some(f)) => ("id_card", Some(f)),
+                (None, None) => ("skipped", None),
+            },
         };
+        // Recorded only where the kiosk has a photo step at all.
+        let step = self.flow.settings.photo.then_some(PhotoStep {
+            outcome,
+            frame: frame.as_ref(),
+        });
         for c in found
             .candidates
             .iter()
             .filter(|c| bookings.contains(&c.record.booking.id))
         {
-            match self.core.check_in_printing(
-                c,
-                method,
-                found.source,
-                self.paid,
-                photo.as_ref(),
-                Utc::now(),
-            ) {
+            match self
+                .core
+                .check_in_printing(c, method, found.source, self.paid, step, Utc::now())
+            {
                 Ok((_, Some(job))) => self.jobs.push(job),
                 Ok((_, None)) => {}
                 Err(e) => {

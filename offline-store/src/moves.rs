@@ -34,13 +34,33 @@ fn mark_done(tx: &Transaction<'_>, key: &str, now: DateTime<Utc>) -> Result<()> 
     Ok(())
 }
 
+/// Whether a part can print at the order's kiosk (see
+/// [`Journal::release_for_move`]). A label's language is told from its
+/// first command: TSPL starts `SIZE`, ZPL `^XA`.
+fn movable(printer: &str, state: &str, body: &[u8], accepts: &[String]) -> bool {
+    let accepts = |what: &str| accepts.iter().any(|a| a == what);
+    match printer {
+        "receipt" => true,
+        "label" => {
+            let start = body.trim_ascii_start();
+            (start.starts_with(b"SIZE") && accepts("label:tspl"))
+                || (start.starts_with(b"^XA") && accepts("label:zpl"))
+        }
+        "report" => state == "pending" && body.len() <= MOVE_MAX_BYTES && accepts("report"),
+        _ => false,
+    }
+}
+
 impl Journal {
-    /// Gives up the unfinished receipt parts to the order's kiosk, up to
+    /// Gives up the unfinished parts the order's kiosk can print, up to
     /// [`MOVE_MAX_BYTES`]: the parts end `failed` here (with the job's
     /// `moved_to`), and one outbox event carries them, parts that were
-    /// `sending` as reprints. Label parts (in this printer's language) and
-    /// A4 parts (maybe alive in CUPS) stay. None when this move was released
-    /// before.
+    /// `sending` as reprints. Receipt parts always move; label parts only
+    /// to a label printer of their language (`label:tspl`, `label:zpl` in
+    /// the order's `accepts`); A4 parts only to a kiosk with a report
+    /// printer, and only those never submitted (one that was `sending` may
+    /// be alive in this kiosk's CUPS, which resumes it). What cannot move
+    /// stays and prints here. None when this move was released before.
     pub fn release_for_move(
         &mut self,
         order: &MoveOrder,
@@ -56,7 +76,7 @@ impl Journal {
             let mut stmt = tx.prepare(
                 "SELECT j.id, j.kind, j.person, p.idx, p.printer, p.body, p.state
                  FROM print_parts p JOIN print_jobs j ON j.id = p.job_id
-                 WHERE p.state IN ('pending', 'sending') AND p.printer = 'receipt'
+                 WHERE p.state IN ('pending', 'sending')
                  ORDER BY j.created_at, j.id, p.idx",
             )?;
             let mut rows = stmt.query([])?;
@@ -64,18 +84,18 @@ impl Journal {
             while let Some(r) = rows.next()? {
                 let id: String = r.get(0)?;
                 let body: Vec<u8> = r.get(5)?;
+                let printer: String = r.get(4)?;
+                let state: String = r.get(6)?;
+                if !movable(&printer, &state, &body, &order.accepts) {
+                    continue;
+                }
                 bytes += body.len();
                 if bytes > MOVE_MAX_BYTES && !jobs.is_empty() {
                     break;
                 }
                 let job_id = Uuid::parse_str(&id)
                     .map_err(|e| StoreError::Corrupt(format!("job id {id:?}: {e}")))?;
-                let part = MovedPart::new(
-                    r.get(3)?,
-                    &r.get::<_, String>(4)?,
-                    &body,
-                    r.get::<_, String>(6)? == "sending",
-                );
+                let part = MovedPart::new(r.get(3)?, &printer, &body, state == "sending");
                 match jobs.last_mut() {
                     Some(j) if j.job_id == job_id => j.parts.push(part),
                     _ => jobs.push(MovedJob {
@@ -223,6 +243,7 @@ mod tests {
         let order = MoveOrder {
             move_id: 7,
             to_kiosk: "K-B".into(),
+            accepts: vec!["receipt".into()],
         };
         let ev = a.release_for_move(&order, now).unwrap().expect("released");
         assert!(a.release_for_move(&order, now).unwrap().is_none(), "once");
@@ -290,5 +311,68 @@ mod tests {
         ));
         assert!(b.unfinished_parts().unwrap().is_empty());
         assert!(b.pending_events(10).unwrap().is_empty());
+    }
+
+    /// Labels move only to a printer of their language, A4 parts only to a
+    /// kiosk with a report printer and only if never submitted; what
+    /// cannot move stays and still prints here.
+    #[test]
+    fn labels_and_reports_move_only_where_they_can_print() {
+        let now = Utc::now();
+        let part = |printer: &str, body: &[u8]| NewPart {
+            printer: printer.into(),
+            body: body.to_vec(),
+        };
+        let job = NewPrintJob {
+            id: Uuid::now_v7(),
+            kind: "guide_sheet".into(),
+            person: "BK9".into(),
+            parts: vec![
+                part("receipt", b"sheet"),
+                part("label", b"SIZE 50 mm,30 mm\r\nTEXT 1"),
+                part("label", b"^XA^FO10,10^FDtube^FS^XZ"),
+                part("report", b"%PDF-1.4 never sent"),
+                part("report", b"%PDF-1.4 in CUPS maybe"),
+            ],
+        };
+        let released = |accepts: &[&str]| {
+            let mut a = Journal::open_in_memory_for_tests();
+            a.add_print_job(&job, now).unwrap();
+            a.set_part_state(job.id, 4, PartState::Sending, now)
+                .unwrap();
+            let order = MoveOrder {
+                move_id: 1,
+                to_kiosk: "K-B".into(),
+                accepts: accepts.iter().map(|s| s.to_string()).collect(),
+            };
+            let ev = a.release_for_move(&order, now).unwrap().unwrap();
+            let EventBody::PrintReleased(r) = ev.body().unwrap() else {
+                panic!("{ev:?}")
+            };
+            let moved: Vec<i64> = r
+                .jobs
+                .iter()
+                .flat_map(|j| j.parts.iter().map(|p| p.idx))
+                .collect();
+            let stayed: Vec<i64> = a
+                .unfinished_parts()
+                .unwrap()
+                .iter()
+                .map(|p| p.idx)
+                .collect();
+            (moved, stayed)
+        };
+        assert_eq!(released(&["receipt"]), (vec![0], vec![1, 2, 3, 4]));
+        assert_eq!(
+            released(&["receipt", "label:tspl"]),
+            (vec![0, 1], vec![2, 3, 4])
+        );
+        assert_eq!(
+            released(&["receipt", "label:zpl", "report"]),
+            (vec![0, 2, 3], vec![1, 4]),
+            "the A4 part that was sending stays with its CUPS"
+        );
+        // An order from a server that does not say (older version): receipts.
+        assert_eq!(released(&[]), (vec![0], vec![1, 2, 3, 4]));
     }
 }

@@ -1,7 +1,7 @@
 //! The outbox: journaled events waiting for the server's acknowledgement.
 
 use chrono::{DateTime, Utc};
-use exam_protocol::{CheckIn, Event, EventBody};
+use exam_protocol::{CheckIn, Event, EventBody, PhotoRecord};
 use rusqlite::{OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
@@ -40,6 +40,17 @@ impl Journal {
         check_in: &CheckIn,
         print_job: Option<&NewPrintJob>,
     ) -> Result<Event> {
+        self.record_check_in_with_photo(check_in, print_job, None)
+    }
+
+    /// [`Self::record_check_in`], with the photo step's record (K6) as a
+    /// second event in the same transaction.
+    pub fn record_check_in_with_photo(
+        &mut self,
+        check_in: &CheckIn,
+        print_job: Option<&NewPrintJob>,
+        photo: Option<&PhotoRecord>,
+    ) -> Result<Event> {
         let tx = self.conn.transaction()?;
         let event = append(
             &tx,
@@ -64,6 +75,9 @@ impl Journal {
         )?;
         if let Some(job) = print_job {
             crate::print::insert_job(&tx, job, Some(event.id), check_in.checked_in_at)?;
+        }
+        if let Some(p) = photo {
+            append(&tx, &EventBody::Photo(p.clone()), check_in.checked_in_at)?;
         }
         tx.commit()?;
         Ok(event)

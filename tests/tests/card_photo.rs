@@ -2,7 +2,8 @@
 //! library (the stand-in built from `device-drivers/vendor-sim`, loaded at
 //! run time as the real one is), goes onto the guide sheet of a patient who
 //! consented to photo use (the kiosk's photo step is on, and the patient
-//! skipped the camera, which this kiosk lacks).
+//! skipped the camera, which this kiosk lacks), and is kept with the
+//! registration on the central service.
 
 use std::time::Duration;
 
@@ -119,4 +120,32 @@ async fn the_card_photo_is_printed_on_the_guide_sheet_with_consent() {
     let sheets = device_drivers::sim::render::render(&printer.printed(), &font).unwrap();
     assert!(!sheets.is_empty() && sheets.iter().all(|p| p.cut));
     assert!(printer.errors().is_empty(), "{:?}", printer.errors());
+
+    // The photo step reached the registration on the server: the card's
+    // picture, as the kiosk kept it.
+    let booking = day
+        .bookings
+        .iter()
+        .find(|b| b.id_number == person.id_number)
+        .unwrap();
+    let mut stored = None;
+    for _ in 0..100 {
+        stored = server
+            .state
+            .db
+            .visit_photo(booking.id, "test")
+            .await
+            .unwrap();
+        if stored.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stored = stored.expect("the photo event reached the server");
+    assert_eq!(stored.outcome, "id_card");
+    let png = stored.png.expect("a picture, with consent");
+    let path = dir.path().join("stored.png");
+    std::fs::write(&path, png).unwrap();
+    let f = device_drivers::camera::Frame::from_png_file(&path).unwrap();
+    assert_eq!((f.width, f.height), (102, 126));
 }

@@ -1,11 +1,14 @@
-//! K15: a kiosk's printer is out, its patient's guide sheet waits; staff
-//! move the waiting documents to another kiosk of the campus. The sheet
-//! prints there once, waits for pickup there, and never prints at the first
-//! kiosk, even when its printer comes back.
+//! K15: a kiosk's printers are out, its patient's guide sheet and lab
+//! labels wait; staff move the waiting documents to another kiosk of the
+//! campus, whose label printer speaks the same language. The sheet and the
+//! labels print there once, wait for pickup there, and never print at the
+//! first kiosk, even when its printers come back.
 
 use std::time::Duration;
 
-use device_drivers::sim::{PrinterFault, PrinterSim};
+use device_drivers::config::{LabelLanguage, LabelPrinterConfig};
+use device_drivers::label::Language;
+use device_drivers::sim::{LabelFault, LabelSim, PrinterFault, PrinterSim};
 use e2e_tests::{free_addr, start_server, wait_for};
 use kiosk_app::runner::{self, KioskOptions, RunningKiosk};
 use sync_client::AgentConfig;
@@ -23,6 +26,7 @@ async fn kiosk(
     server: &exam_server::Server,
     id: &str,
     printer: &PrinterSim,
+    labels: &LabelSim,
 ) -> RunningKiosk {
     let secret = format!("enrol-secret-of-{id}");
     server
@@ -47,7 +51,11 @@ async fn kiosk(
             printer.listen_tcp().unwrap()
         ))),
         report_printer: None,
-        label_printer: None,
+        label_printer: Some(LabelPrinterConfig {
+            address: format!("tcp://{}", labels.listen_tcp(Language::Tspl).unwrap()),
+            baud: 115_200,
+            language: LabelLanguage::Tspl,
+        }),
     })
     .await
     .unwrap()
@@ -60,9 +68,11 @@ async fn staff_move_waiting_documents_to_another_kiosk_and_they_print_there_once
         .await
         .unwrap();
     let (pa, pb) = (PrinterSim::new(), PrinterSim::new());
+    let (la, lb) = (LabelSim::new(), LabelSim::new());
     pa.inject(PrinterFault::CoverOpen);
-    let a = kiosk(dir.path(), &server, "K-A", &pa).await;
-    let b = kiosk(dir.path(), &server, "K-B", &pb).await;
+    la.inject(LabelFault::HeadOpen);
+    let a = kiosk(dir.path(), &server, "K-A", &pa, &la).await;
+    let b = kiosk(dir.path(), &server, "K-B", &pb, &lb).await;
     let db = &server.state.db;
 
     // The first demo patient whose slot is open now (a few are too early).
@@ -89,6 +99,18 @@ async fn staff_move_waiting_documents_to_another_kiosk_and_they_print_there_once
             .unwrap()
     };
     let sheet = gb(&format!("预约号：{code}"));
+    let label_parts: i64 = a
+        .journal
+        .lock()
+        .unwrap()
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM print_parts WHERE printer = 'label'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(label_parts > 0, "the check-in journaled lab labels");
 
     // The staff page learns that K-A's parts wait.
     let mut waiting = 0;
@@ -126,6 +148,13 @@ async fn staff_move_waiting_documents_to_another_kiosk_and_they_print_there_once
         "the sheet prints at K-B"
     );
     assert!(
+        wait_for(Duration::from_secs(10), || lb.labels().len() as i64
+            >= label_parts)
+        .await,
+        "the labels print at K-B: {} of {label_parts}",
+        lb.labels().len()
+    );
+    assert!(
         a.journal
             .lock()
             .unwrap()
@@ -159,9 +188,11 @@ async fn staff_move_waiting_documents_to_another_kiosk_and_they_print_there_once
     assert!(pickups.iter().all(|p| p.kiosk_id == "K-B"));
     assert!(pickups.iter().any(|p| p.booking_code == code));
 
-    // K-A's printer comes back: nothing of the moved sheet prints there.
+    // K-A's printers come back: nothing moved prints there.
     pa.fix();
+    la.fix();
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(la.labels().is_empty(), "{:?}", la.labels());
     assert!(
         !contains(&pa.printed(), &sheet),
         "printed once, at K-B only"

@@ -112,6 +112,31 @@ impl Frame {
         Some(classify(r.getText()))
     }
 
+    /// The frame as a grayscale PNG at most `max_width` pixels wide (the
+    /// photo kept with the registration: small, enough to know the face).
+    pub fn to_png(&self, max_width: u32) -> Vec<u8> {
+        let w = self.width.clamp(1, max_width.max(1));
+        let h =
+            ((u64::from(self.height) * u64::from(w)) / u64::from(self.width.max(1))).max(1) as u32;
+        let luma: Vec<u8> = (0..w * h)
+            .map(|i| {
+                let (x, y) = (i % w, i / w);
+                let sx = (u64::from(x) * u64::from(self.width) / u64::from(w)) as u32;
+                let sy = (u64::from(y) * u64::from(self.height) / u64::from(h)) as u32;
+                self.luma[(sy * self.width + sx) as usize]
+            })
+            .collect();
+        let mut out = Vec::new();
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::Eight);
+        // Writing into a Vec cannot fail once the header is valid.
+        if let Ok(mut wr) = enc.write_header() {
+            let _ = wr.write_image_data(&luma);
+        }
+        out
+    }
+
     /// The frame as a receipt raster `width_dots` wide (a multiple of 8),
     /// scaled and dithered (Floyd–Steinberg) for a thermal printer.
     pub fn to_raster(&self, width_dots: u32) -> Block {
@@ -156,6 +181,6 @@ impl Frame {
     }
 }
 
-fn rgb_luma(r: u8, g: u8, b: u8) -> u8 {
+pub(crate) fn rgb_luma(r: u8, g: u8, b: u8) -> u8 {
     ((299 * u32::from(r) + 587 * u32::from(g) + 114 * u32::from(b)) / 1000) as u8
 }

@@ -11,6 +11,16 @@ pub enum Language {
     Zpl,
 }
 
+impl Language {
+    /// As the heartbeat and the device file name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::Tspl => "tspl",
+            Language::Zpl => "zpl",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LabelError {
     #[error("label printer I/O: {0}")]

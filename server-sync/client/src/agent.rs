@@ -23,6 +23,8 @@ pub struct AgentConfig {
     pub backoff_base: Duration,
     pub backoff_max: Duration,
     pub app_version: String,
+    /// What this kiosk can print for documents moved here (heartbeat).
+    pub prints: Vec<String>,
 }
 
 impl Default for AgentConfig {
@@ -34,6 +36,7 @@ impl Default for AgentConfig {
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(60),
             app_version: env!("CARGO_PKG_VERSION").into(),
+            prints: Vec::new(),
         }
     }
 }
@@ -183,6 +186,7 @@ impl SyncAgent {
             rejected: backlog.rejected,
             print_waiting: printing.parts,
             oldest_print_waiting: printing.oldest,
+            prints: self.config.prints.clone(),
         };
         let answer = self.client.heartbeat(&hb).await?;
         self.carry_out_moves(&answer);

@@ -44,6 +44,10 @@ pub struct Heartbeat {
     pub print_waiting: u64,
     #[serde(default)]
     pub oldest_print_waiting: Option<DateTime<Utc>>,
+    /// What this kiosk can print for documents moved to it: "receipt",
+    /// "label:tspl" or "label:zpl", "report".
+    #[serde(default)]
+    pub prints: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +82,7 @@ pub enum EventBody {
     DocumentsWaiting(DocumentsWaiting),
     PrintReleased(crate::PrintReleased),
     PrintAccepted(crate::PrintAccepted),
+    Photo(PhotoRecord),
 }
 
 impl EventBody {
@@ -85,6 +90,7 @@ impl EventBody {
     pub const DOCUMENTS_WAITING: &'static str = "documents_waiting";
     pub const PRINT_RELEASED: &'static str = "print_released";
     pub const PRINT_ACCEPTED: &'static str = "print_accepted";
+    pub const PHOTO: &'static str = "photo";
 
     pub fn kind(&self) -> &'static str {
         match self {
@@ -92,6 +98,7 @@ impl EventBody {
             EventBody::DocumentsWaiting(_) => Self::DOCUMENTS_WAITING,
             EventBody::PrintReleased(_) => Self::PRINT_RELEASED,
             EventBody::PrintAccepted(_) => Self::PRINT_ACCEPTED,
+            EventBody::Photo(_) => Self::PHOTO,
         }
     }
 
@@ -101,6 +108,7 @@ impl EventBody {
             EventBody::DocumentsWaiting(d) => serde_json::to_value(d).expect("serialisable"),
             EventBody::PrintReleased(r) => serde_json::to_value(r).expect("serialisable"),
             EventBody::PrintAccepted(a) => serde_json::to_value(a).expect("serialisable"),
+            EventBody::Photo(p) => serde_json::to_value(p).expect("serialisable"),
         }
     }
 }
@@ -155,11 +163,68 @@ impl Event {
             EventBody::PRINT_ACCEPTED => serde_json::from_value(self.payload.clone())
                 .map(EventBody::PrintAccepted)
                 .map_err(bad),
+            EventBody::PHOTO => serde_json::from_value::<PhotoRecord>(self.payload.clone())
+                .map_err(bad)
+                .and_then(|p| {
+                    p.check().map_err(|reason| EventError::BadPayload {
+                        id: self.id,
+                        kind: self.kind.clone(),
+                        reason: reason.into(),
+                    })?;
+                    Ok(EventBody::Photo(p))
+                }),
             other => Err(EventError::UnknownKind {
                 id: self.id,
                 kind: other.to_string(),
             }),
         }
+    }
+}
+
+/// The photo step of a check-in (K6), journaled with the check-in: what the
+/// patient chose, and the picture when there is one (with consent only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoRecord {
+    pub booking_id: i64,
+    pub booking_code: String,
+    /// "camera" (taken at the kiosk), "id_card" (the card's photo), "skipped"
+    /// (consented, no picture), "declined" (no consent: no picture).
+    pub outcome: String,
+    /// The picture: grayscale PNG, base64.
+    pub png: Option<String>,
+    pub taken_at: DateTime<Utc>,
+}
+
+impl PhotoRecord {
+    pub const OUTCOMES: [&'static str; 4] = ["camera", "id_card", "skipped", "declined"];
+
+    /// The largest picture a record may carry (base64 characters).
+    pub const MAX_PNG_B64: usize = 256 * 1024;
+
+    /// Refuses what no kiosk sends: an unknown outcome, a picture without
+    /// consent or one that is not a PNG, or too large.
+    pub fn check(&self) -> Result<(), &'static str> {
+        if !Self::OUTCOMES.contains(&self.outcome.as_str()) {
+            return Err("unknown photo outcome");
+        }
+        let wants_picture = matches!(self.outcome.as_str(), "camera" | "id_card");
+        match &self.png {
+            None if wants_picture => Err("the photo is missing"),
+            Some(_) if !wants_picture => Err("a photo without consent or with none taken"),
+            Some(b) if b.len() > Self::MAX_PNG_B64 => Err("the photo is too large"),
+            Some(_) if self.png_bytes().is_none() => Err("the photo is not a PNG"),
+            _ => Ok(()),
+        }
+    }
+
+    /// The picture's bytes, when there is one and it decodes.
+    pub fn png_bytes(&self) -> Option<Vec<u8>> {
+        use base64::Engine;
+        let b = base64::engine::general_purpose::STANDARD
+            .decode(self.png.as_ref()?)
+            .ok()?;
+        b.starts_with(b"\x89PNG\r\n\x1a\n").then_some(b)
     }
 }
 

@@ -14,6 +14,11 @@ use uuid::Uuid;
 pub struct MoveOrder {
     pub move_id: i64,
     pub to_kiosk: String,
+    /// What the target prints (its heartbeat's `prints`): receipt parts
+    /// always move; label parts only to a printer of their language, A4
+    /// parts only to a kiosk with a report printer.
+    #[serde(default)]
+    pub accepts: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

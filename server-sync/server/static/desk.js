@@ -136,6 +136,12 @@
         var r = prompt("改约原因"); if (r) act("/api/desk/visits/" + v.id + "/rebook", { date: $("date").value, slot_start: $("slot").value, reason: r }); } }));
     }
     actions.appendChild(el("a", { href: "/desk/visits/" + v.id + "/print", target: "_blank", id: "print", text: "打印单据" }));
+    // The kiosk photo is fetched only when asked for: each view is audited.
+    actions.appendChild(el("button", { type: "button", class: "secondary", id: "photo", text: "自助机照片", onclick: function () {
+      var img = el("img", { id: "photo-img", alt: "自助机照片", src: "/api/desk/visits/" + v.id + "/photo" });
+      img.onerror = function () { img.remove(); D.say("msg", "没有自助机照片（未同意、跳过拍照或未在自助机签到）"); };
+      box.insertBefore(img, actions.nextSibling);
+    } }));
     if (v.amount_due_fen > 0) actions.appendChild(el("button", { type: "button", id: "pay", text: "收费（现金）", onclick: function () { act("/api/desk/visits/" + v.id + "/pay", { method: "cash" }); } }));
     box.appendChild(actions);
     box.appendChild(el("h2", { text: "项目" }));

@@ -411,6 +411,7 @@ async fn heartbeat_shows_in_metrics(h: &Harness) {
             rejected: 2,
             print_waiting: 4,
             oldest_print_waiting: Some(chrono::Utc::now()),
+            prints: vec!["receipt".into()],
         })
         .await
         .unwrap();
@@ -495,7 +496,13 @@ async fn staff_moves_travel_through_heartbeats_and_close_once(h: &Harness) {
         sync_client::SyncClient::new(&h.url, ka.clone()),
         sync_client::SyncClient::new(&h.url, kb.clone()),
     );
-    cb.heartbeat(&hb).await.unwrap();
+    // The target says what it prints; the order carries it to the source.
+    let prints: Vec<String> = ["receipt", "label:zpl", "report"].map(String::from).into();
+    let hb_target = exam_protocol::Heartbeat {
+        prints: prints.clone(),
+        ..hb.clone()
+    };
+    cb.heartbeat(&hb_target).await.unwrap();
     let id = db
         .request_move("K-MA", "K-MB", "desk1", Utc::now())
         .await
@@ -509,7 +516,8 @@ async fn staff_moves_travel_through_heartbeats_and_close_once(h: &Harness) {
         order,
         Some(MoveOrder {
             move_id: id,
-            to_kiosk: "K-MB".into()
+            to_kiosk: "K-MB".into(),
+            accepts: prints,
         })
     );
     assert!(

@@ -60,6 +60,9 @@ impl Db {
                     EventBody::PrintAccepted(a) => {
                         super::moves::accepted(&mut tx, kiosk_id, a.move_id, now).await?
                     }
+                    EventBody::Photo(p) => {
+                        super::photos::record(&mut tx, kiosk_id, event, p).await?
+                    }
                 }
                 out.accepted += 1;
                 AckStatus::Accepted
@@ -79,7 +82,7 @@ impl Db {
 
 /// What the event log keeps: the payload, except the documents of moved
 /// print jobs (personal data), which live in `print_moves` only until the
-/// target kiosk has them.
+/// target kiosk has them, and photos, which live in `visit_photos`.
 fn stored_payload(event: &Event, body: &EventBody) -> String {
     match body {
         EventBody::PrintReleased(r) => {
@@ -88,6 +91,11 @@ fn stored_payload(event: &Event, body: &EventBody) -> String {
                 part.body.clear();
             }
             serde_json::to_string(&r).unwrap_or_default()
+        }
+        EventBody::Photo(p) => {
+            let mut p = p.clone();
+            p.png = p.png.map(|_| String::new());
+            serde_json::to_string(&p).unwrap_or_default()
         }
         _ => event.payload.to_string(),
     }

@@ -142,7 +142,7 @@ impl Db {
     ) -> Result<()> {
         sqlx::query(
             "UPDATE kiosks SET last_seen = $2, app_version = $3, backlog = $4, devices = $5, rejected = $6,
-               print_waiting = $7, print_waiting_since = $8 WHERE id = $1",
+               print_waiting = $7, print_waiting_since = $8, prints = $9 WHERE id = $1",
         )
             .bind(kiosk_id)
             .bind(ts(now))
@@ -152,6 +152,7 @@ impl Db {
             .bind(hb.rejected as i64)
             .bind(hb.print_waiting as i64)
             .bind(hb.oldest_print_waiting.map(ts))
+            .bind(hb.prints.join(","))
             .execute(&self.pool)
             .await?;
         Ok(())

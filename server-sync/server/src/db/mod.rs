@@ -15,6 +15,7 @@ mod items;
 mod kiosks;
 mod moves;
 mod oplog;
+mod photos;
 mod pickups;
 mod search;
 mod slots;
@@ -34,6 +35,7 @@ pub use groups::{CompanyRow, GroupRow, GroupSpec, ImportRecord, MemberRow, NewMe
 pub use kiosks::{EnrolError, KioskRow};
 pub use moves::{MoveError, OpenMove};
 pub use oplog::{OpLine, OpQuery};
+pub use photos::VisitPhoto;
 pub use pickups::PickupRow;
 pub use search::{Hit, SearchKey};
 pub use slots::SlotRow;
@@ -91,6 +93,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "booking state index",
         include_str!("../../migrations/0005_booking_state_index.sql"),
+    ),
+    (
+        6,
+        "what kiosks print for moved documents",
+        include_str!("../../migrations/0006_kiosk_prints.sql"),
+    ),
+    (
+        7,
+        "kiosk photos",
+        include_str!("../../migrations/0007_visit_photos.sql"),
     ),
 ];
 

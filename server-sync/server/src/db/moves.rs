@@ -110,16 +110,23 @@ impl Db {
     /// moves released to it.
     pub async fn moves_for(&self, kiosk: &str) -> Result<(Option<MoveOrder>, Vec<IncomingMove>)> {
         let order = sqlx::query(
-            "SELECT id, to_kiosk FROM print_moves WHERE from_kiosk = $1 AND state = 'requested'
-             ORDER BY id LIMIT 1",
+            "SELECT m.id, m.to_kiosk, k.prints FROM print_moves m LEFT JOIN kiosks k ON k.id = m.to_kiosk
+             WHERE m.from_kiosk = $1 AND m.state = 'requested' ORDER BY m.id LIMIT 1",
         )
         .bind(kiosk)
         .fetch_optional(&self.pool)
         .await?
         .map(|r| {
+            let prints: Option<String> = r.try_get("prints")?;
             Ok::<_, DbError>(MoveOrder {
                 move_id: r.try_get("id")?,
                 to_kiosk: r.try_get("to_kiosk")?,
+                accepts: prints
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(String::from)
+                    .collect(),
             })
         })
         .transpose()?;

@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
             get(signature),
         )
         .route("/api/desk/visits/{id}/pay", post(pay))
+        .route("/api/desk/visits/{id}/photo", get(photo))
         .route("/api/desk/operations", get(operations))
 }
 
@@ -557,6 +558,49 @@ async fn signature(
             axum::http::StatusCode::NOT_FOUND,
             "not_found",
             "没有签名",
+        )),
+    }
+}
+
+/// The photo taken (or the ID card's) at the kiosk check-in, for the desk
+/// to see who is who (K6); each view is audited. 404 when there is none,
+/// with what the patient chose.
+async fn photo(
+    State(st): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiErr> {
+    allow(&user, Role::FrontDesk)?;
+    // Least privilege: the counter that sees the patient, not the group desk.
+    if user.role == "group_desk" {
+        return Err(ApiErr::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "not_allowed",
+            "当前账号没有查看照片的权限",
+        ));
+    }
+    match st.db.visit_photo(id, &user.username).await? {
+        Some(crate::db::VisitPhoto { png: Some(png), .. }) => Ok((
+            [
+                (header::CONTENT_TYPE, "image/png"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            png,
+        )
+            .into_response()),
+        Some(p) => Err(ApiErr::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "no_photo",
+            if p.outcome == "declined" {
+                "患者未同意拍照"
+            } else {
+                "患者跳过了拍照"
+            },
+        )),
+        None => Err(ApiErr::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_found",
+            "没有自助机照片",
         )),
     }
 }

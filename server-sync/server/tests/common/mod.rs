@@ -188,6 +188,7 @@ pub fn quiet_heartbeat(print_waiting: u64) -> exam_protocol::Heartbeat {
         rejected: 0,
         print_waiting,
         oldest_print_waiting: None,
+        prints: vec![],
     }
 }
 
