@@ -1,13 +1,15 @@
 //! The power-cut harness. It runs the kiosk as a real process with a
-//! simulated receipt printer and the central service, cuts it at random
-//! moments while it checks people in, prints their guide sheets and syncs,
-//! restarts it, and after the last run checks, from what the printer
-//! received and what the server holds:
+//! simulated receipt printer, a simulated TSPL label printer and the
+//! central service, cuts it at random moments while it checks people in,
+//! prints their guide sheets and lab labels and syncs, restarts it, and
+//! after the last run checks, from what the printers received and what the
+//! server holds:
 //!
-//! - every part (guide sheet, fee list) of every journaled check-in is on
-//!   paper;
-//! - every copy beyond the first carries the 补打 / REPRINT mark and follows
-//!   the interrupted first copy (it was the part in flight);
+//! - every part (guide sheet, fee list, each lab label) of every journaled
+//!   check-in is on paper;
+//! - every copy beyond the first carries the 补打 / REPRINT mark (a marked
+//!   receipt, a 补打 label right before the label) and follows the
+//!   interrupted first copy (it was the part in flight);
 //! - nothing on paper is unknown to the journal;
 //! - every check-in the kiosk reported (it reports only after the commit)
 //!   is still in the journal, and the server has each exactly once.
@@ -25,7 +27,9 @@ use std::time::Duration;
 
 mod common;
 
-use device_drivers::sim::{PrinterFault, PrinterSim};
+use device_drivers::label::{Label, LabelItem, Language};
+use device_drivers::sim::label::parse_tspl;
+use device_drivers::sim::{LabelFault, LabelSim, PrinterFault, PrinterSim};
 use e2e_tests::{free_addr, start_server};
 use exam_domain::demo::Rng;
 use exam_server::db::CountTable;
@@ -101,6 +105,61 @@ fn write_window(day: &exam_domain::demo::DemoDay, run: usize, path: &Path) {
     std::fs::write(path, script).unwrap();
 }
 
+fn barcode(l: &Label) -> Option<&str> {
+    l.items.iter().find_map(|i| match i {
+        LabelItem::Code128 { data, .. } => Some(data.as_str()),
+        _ => None,
+    })
+}
+
+fn is_reprint_label(l: &Label) -> bool {
+    l.items
+        .iter()
+        .any(|i| matches!(i, LabelItem::Text { text, .. } if text.contains("补打")))
+}
+
+/// The label roll: every journaled label on it; each extra copy right
+/// after a 补打 label and after its interrupted first copy; nothing the
+/// journal does not know. Returns (label parts, extra copies, marks).
+fn check_labels(parts: &[(String, i64, String, Vec<u8>)], roll: &[Label]) -> (usize, usize, usize) {
+    let mut wanted = BTreeSet::new();
+    let mut extra = 0;
+    let labels: Vec<_> = parts.iter().filter(|p| p.2 == "label").collect();
+    for (code, idx, _, body) in &labels {
+        let part = parse_tspl(&String::from_utf8_lossy(body)).unwrap();
+        let want = barcode(&part)
+            .expect("a lab label has a barcode")
+            .to_string();
+        let at: Vec<usize> = (0..roll.len())
+            .filter(|&i| barcode(&roll[i]) == Some(want.as_str()))
+            .collect();
+        assert!(
+            !at.is_empty(),
+            "label {idx} of {code} ({want}) never printed"
+        );
+        extra += at.len() - 1;
+        for &later in &at[1..] {
+            assert!(
+                is_reprint_label(&roll[later - 1]),
+                "every extra copy of label {want} comes right after a 补打 label"
+            );
+            assert!(at[0] < later - 1, "and after its first, interrupted copy");
+        }
+        wanted.insert(want);
+    }
+    let unknown: Vec<_> = roll
+        .iter()
+        .filter_map(barcode)
+        .filter(|b| !wanted.contains(*b))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "labels unknown to the journal: {unknown:?}"
+    );
+    let marks = roll.iter().filter(|l| is_reprint_label(l)).count();
+    (labels.len(), extra, marks)
+}
+
 async fn cut_series(mode: Cut) {
     let cuts = cut_count();
     let dir = tempfile::tempdir().unwrap();
@@ -118,6 +177,9 @@ async fn cut_series(mode: Cut) {
     // A slow printer widens the window in which a part is in flight.
     sim.inject(PrinterFault::Slow(Duration::from_millis(30)));
     let printer = format!("tcp://{}", sim.listen_tcp().unwrap());
+    let labels = LabelSim::new();
+    labels.inject(LabelFault::Slow(Duration::from_millis(20)));
+    let label_printer = format!("tcp://{}", labels.listen_tcp(Language::Tspl).unwrap());
     let day = e2e_tests::demo_day(people);
     let script = dir.path().join("script.txt");
     let journal = dir.path().join("kiosk.db");
@@ -128,7 +190,14 @@ async fn cut_series(mode: Cut) {
             "K-CUT",
             SECRET,
             script,
-            &["--receipt-printer", &printer],
+            &[
+                "--receipt-printer",
+                &printer,
+                "--label-printer",
+                &label_printer,
+                "--label-language",
+                "tspl",
+            ],
         );
         if mode == Cut::PowerLoss {
             c.env("E2E_POWER_CUT", "1");
@@ -222,19 +291,20 @@ async fn cut_series(mode: Cut) {
     let lead = mark_receipt.len() - positions(&mark_receipt, &mark)[0];
     // Every part of every job: the guide sheet, and the fee list of a
     // booking with an amount due.
-    let parts: Vec<(String, i64, Vec<u8>)> = {
+    let parts: Vec<(String, i64, String, Vec<u8>)> = {
         let mut stmt = j
             .connection()
-            .prepare("SELECT j.person, p.idx, p.body FROM print_parts p JOIN print_jobs j ON j.id = p.job_id")
+            .prepare("SELECT j.person, p.idx, p.printer, p.body FROM print_parts p JOIN print_jobs j ON j.id = p.job_id")
             .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .unwrap()
             .map(Result::unwrap)
             .collect()
     };
-    assert!(parts.len() > jobs.len(), "some jobs have a fee list too");
+    let receipts: Vec<_> = parts.iter().filter(|p| p.2 == "receipt").collect();
+    assert!(receipts.len() > jobs.len(), "some jobs have a fee list too");
     let mut extra_copies = 0;
-    for (code, idx, body) in &parts {
+    for (code, idx, _, body) in receipts {
         let needle = gb(&match idx {
             0 => format!("预约号：{code}"),
             _ => format!("体检预约：{code}"),
@@ -263,6 +333,9 @@ async fn cut_series(mode: Cut) {
     // (A mark with no earlier copy is allowed: the kiosk died after marking
     // the part as sending but before a byte left; it cannot know that.)
     assert!(sim.errors().is_empty(), "{:?}", sim.errors());
+    let (label_parts, label_extra, label_marks) = check_labels(&parts, &labels.labels());
+    assert!(label_parts > 0, "lab labels were journaled");
+    assert!(labels.errors().is_empty(), "{:?}", labels.errors());
 
     // The server: each check-in exactly once.
     let db = &server.state.db;
@@ -279,7 +352,8 @@ async fn cut_series(mode: Cut) {
     eprintln!(
         "{mode:?}: {done_cuts} cuts ({finished_runs} runs ended before their cut) in {took:.0?}; \
          {checkins} check-ins, {} reported before a cut, {} parts, {extra_copies} printed again, \
-         {} reprint marks, {left_behind} jobs left for pickup",
+         {} reprint marks, {left_behind} jobs left for pickup; {label_parts} labels, \
+         {label_extra} printed again, {label_marks} 补打 labels",
         said.len(),
         parts.len(),
         marks.len()

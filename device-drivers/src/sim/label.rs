@@ -28,12 +28,15 @@ pub enum LabelFault {
     HeadOpen,
     RibbonOut,
     Pause,
+    /// Each label takes this long to print (a slow device).
+    Slow(std::time::Duration),
 }
 
 #[derive(Debug, Default)]
 struct State {
     status: LabelStatus,
     labels_left: Option<usize>,
+    slow: Option<std::time::Duration>,
     labels: Vec<Label>,
     dropped: usize,
     errors: Vec<String>,
@@ -175,6 +178,7 @@ impl LabelSim {
             LabelFault::HeadOpen => s.status.head_open = true,
             LabelFault::RibbonOut => s.status.ribbon_out = true,
             LabelFault::Pause => s.status.paused = true,
+            LabelFault::Slow(d) => s.slow = Some(d),
         }
     }
 
@@ -198,6 +202,10 @@ impl LabelSim {
     }
 
     fn finish(&self, parsed: Result<Label, String>) {
+        let slow = lock(&self.state).slow;
+        if let Some(d) = slow {
+            std::thread::sleep(d);
+        }
         let mut s = lock(&self.state);
         match parsed {
             Err(e) => s.errors.push(e),
