@@ -232,10 +232,13 @@ async fn cut_series(mode: Cut) {
         said.extend(reported(&reader.await.unwrap()));
     }
     std::fs::write(&script, "").unwrap();
-    // The slow printer falls behind the check-ins, so the last run may
-    // have a long queue to print (about a second per cut at most).
-    let drain_limit = Duration::from_secs(180 + cuts as u64);
-    common::run_until_drained(kiosk(&script), drain_limit).await;
+    // The slow printers fall behind the check-ins, so the last run may
+    // have a long queue to print: it may take as long as the printers keep
+    // receiving, and fails when nothing moves for three minutes.
+    common::run_while_progressing(kiosk(&script), Duration::from_secs(180), || {
+        sim.printed().len() + labels.labels().len()
+    })
+    .await;
     let took = started.elapsed();
 
     // The journal: every job printed, every event pushed, one guide sheet

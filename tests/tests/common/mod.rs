@@ -38,14 +38,39 @@ pub fn kiosk_command(
 
 /// Runs `cmd` to its end (within `limit`) and checks the kiosk reported
 /// everything synced and printed.
-pub async fn run_until_drained(mut cmd: Command, limit: std::time::Duration) {
-    let out = tokio::time::timeout(limit, cmd.output())
-        .await
-        .expect("the last run finishes")
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("drained"),
-        "{stdout}"
-    );
+pub async fn run_until_drained(cmd: Command, limit: std::time::Duration) {
+    run_while_progressing(cmd, limit, || 0).await
+}
+
+/// Like [`run_until_drained`], but a kiosk with a long print queue may take
+/// as long as it needs while `progress` (e.g. what the printers received)
+/// keeps growing; it fails when nothing moved for `stall`.
+pub async fn run_while_progressing(
+    mut cmd: Command,
+    stall: std::time::Duration,
+    progress: impl Fn() -> usize,
+) {
+    let mut child = cmd.spawn().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let reader = tokio::spawn(async move {
+        let mut s = String::new();
+        let _ = tokio::io::AsyncReadExt::read_to_string(&mut out, &mut s).await;
+        s
+    });
+    let (mut last, mut since) = (progress(), std::time::Instant::now());
+    let status = loop {
+        if let Ok(s) = tokio::time::timeout(std::time::Duration::from_secs(1), child.wait()).await {
+            break s.unwrap();
+        }
+        let now = progress();
+        if now != last {
+            (last, since) = (now, std::time::Instant::now());
+        }
+        assert!(
+            since.elapsed() < stall,
+            "the last run finishes: nothing moved for {stall:?}"
+        );
+    };
+    let stdout = reader.await.unwrap();
+    assert!(status.success() && stdout.contains("drained"), "{stdout}");
 }
