@@ -67,7 +67,7 @@ async fn sigkill_mid_push_loses_nothing() {
         .load(Ordering::Relaxed);
 
     // A last, undisturbed run drains everything.
-    common::run_until_drained(
+    common::run_while_progressing(
         common::kiosk_command(
             &journal,
             &via_proxy,
@@ -77,6 +77,7 @@ async fn sigkill_mid_push_loses_nothing() {
             &[],
         ),
         Duration::from_secs(120),
+        || 0,
     )
     .await;
 

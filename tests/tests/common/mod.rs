@@ -36,15 +36,10 @@ pub fn kiosk_command(
     c
 }
 
-/// Runs `cmd` to its end (within `limit`) and checks the kiosk reported
-/// everything synced and printed.
-pub async fn run_until_drained(cmd: Command, limit: std::time::Duration) {
-    run_while_progressing(cmd, limit, || 0).await
-}
-
-/// Like [`run_until_drained`], but a kiosk with a long print queue may take
-/// as long as it needs while `progress` (e.g. what the printers received)
-/// keeps growing; it fails when nothing moved for `stall`.
+/// Runs `cmd` to its end and checks the kiosk reported everything synced
+/// and printed. A kiosk with a long print queue may take as long as it
+/// needs while `progress` (e.g. what the printers received) keeps changing;
+/// it fails when nothing moved for `stall` (with `|| 0`: a plain limit).
 pub async fn run_while_progressing(
     mut cmd: Command,
     stall: std::time::Duration,
