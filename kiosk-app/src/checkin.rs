@@ -244,6 +244,17 @@ impl CheckinCore {
             return Err(CheckinError::NotEligible(candidate.eligibility.clone()));
         }
         let b = &candidate.record.booking;
+        // Encoded before the journal is locked: other front ends wait on it.
+        let record = photo.map(|p| PhotoRecord {
+            booking_id: b.id,
+            booking_code: b.code.clone(),
+            outcome: p.outcome.into(),
+            png: p.frame.map(|f| {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.encode(f.to_png(320))
+            }),
+            taken_at: now,
+        });
         let event = {
             let mut j = lock(&self.journal);
             // Re-checked under the writer lock: two front ends cannot both check in.
@@ -263,16 +274,6 @@ impl CheckinCore {
                 })
             });
             let job_id = job.as_ref().map(|j| j.id);
-            let record = photo.map(|p| PhotoRecord {
-                booking_id: b.id,
-                booking_code: b.code.clone(),
-                outcome: p.outcome.into(),
-                png: p.frame.map(|f| {
-                    use base64::Engine;
-                    base64::engine::general_purpose::STANDARD.encode(f.to_png(320))
-                }),
-                taken_at: now,
-            });
             let ev = j.record_check_in_with_photo(
                 &CheckIn {
                     booking_id: b.id,

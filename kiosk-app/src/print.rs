@@ -411,7 +411,7 @@ mod tests {
         };
         for (due, paid) in [(false, false), (true, false), (true, true)] {
             let r = record(due);
-            let job = guide_sheet_job(&GuideSheet {
+            let sheet = GuideSheet {
                 kiosk_id: "K-1",
                 record: &r,
                 checked_in_at: Utc::now(),
@@ -419,7 +419,8 @@ mod tests {
                 paid_at_kiosk: paid,
                 labels: None,
                 photo: None,
-            });
+            };
+            let job = guide_sheet_job(&sheet);
             assert_eq!(job.parts.len(), 1 + usize::from(due));
             assert!(has(
                 &job.parts[0].body,
@@ -441,13 +442,8 @@ mod tests {
                 luma: (0..102 * 126).map(|i| (i % 251) as u8).collect(),
             };
             let with_photo = guide_sheet_job(&GuideSheet {
-                kiosk_id: "K-1",
-                record: &r,
-                checked_in_at: Utc::now(),
-                first_station: None,
-                paid_at_kiosk: paid,
-                labels: None,
                 photo: Some(&frame),
+                ..sheet
             });
             assert!(raster(&with_photo.parts[0].body));
         }

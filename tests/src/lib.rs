@@ -232,3 +232,46 @@ impl Drop for SimulatedReader {
         }
     }
 }
+
+/// A patient session of a running kiosk, its ID card reader's inputs
+/// forwarded to it: what a test or a benchmark taps, and what the screen
+/// shows. The session runs until `running` is aborted or the test ends.
+pub struct SessionRig {
+    pub tx: tokio::sync::mpsc::UnboundedSender<kiosk_app::session::SessionInput>,
+    pub views: watch::Receiver<kiosk_ui::View>,
+    pub running: tokio::task::JoinHandle<kiosk_app::session::Session>,
+    _reader: kiosk_app::devices::DeviceHandle,
+}
+
+pub fn session_with_reader(
+    kiosk: &kiosk_app::runner::RunningKiosk,
+    settings: kiosk_app::flow::Settings,
+    reader: &device_drivers::config::IdCardConfig,
+) -> SessionRig {
+    use kiosk_app::session::{self, Session, SessionInput};
+    let (dev_tx, mut dev_rx) = tokio::sync::mpsc::unbounded_channel();
+    let driver = kiosk_app::devices::start_idcard(reader, dev_tx);
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let s = Session::new(
+        kiosk.core.clone(),
+        kiosk.journal.clone(),
+        kiosk.devices.clone(),
+        settings,
+        kiosk_app::screens::Context::default(),
+        None,
+        tx.clone(),
+    );
+    let fwd = tx.clone();
+    tokio::spawn(async move {
+        while let Some(i) = dev_rx.recv().await {
+            let _ = fwd.send(SessionInput::Device(i));
+        }
+    });
+    let (views_tx, views) = watch::channel(s.view());
+    SessionRig {
+        tx,
+        views,
+        running: tokio::spawn(session::run(s, rx, views_tx)),
+        _reader: driver,
+    }
+}

@@ -12,11 +12,9 @@ use device_drivers::sim::{PrinterSim, idcard::card_for, wlt};
 use e2e_tests::{SimulatedReader, free_addr, start_server, wait_for};
 use kiosk_app::flow::{Event, Settings};
 use kiosk_app::runner::{self, KioskOptions};
-use kiosk_app::screens::Context;
-use kiosk_app::session::{self, Session, SessionInput};
+use kiosk_app::session::SessionInput;
 use kiosk_ui::Screen;
 use sync_client::AgentConfig;
-use tokio::sync::{mpsc, watch};
 
 /// ESC/POS raster image (GS v 0): the only image a guide sheet carries is
 /// the photo.
@@ -55,34 +53,19 @@ async fn the_card_photo_is_printed_on_the_guide_sheet_with_consent() {
     .unwrap();
 
     let reader = SimulatedReader::start();
-    let (dev_tx, mut dev_rx) = mpsc::unbounded_channel();
-    let config = IdCardConfig {
-        photo_library: Some(lib),
-        ..IdCardConfig::at(&reader.path)
-    };
-    let _driver = kiosk_app::devices::start_idcard(&config, dev_tx);
-    let (tx, rx) = mpsc::unbounded_channel();
-    let s = Session::new(
-        kiosk.core.clone(),
-        kiosk.journal.clone(),
-        kiosk.devices.clone(),
+    let rig = e2e_tests::session_with_reader(
+        &kiosk,
         // The photo step on: the consent screen asks for photo use.
         Settings {
             elderly: false,
             photo: true,
         },
-        Context::default(),
-        None,
-        tx.clone(),
+        &IdCardConfig {
+            photo_library: Some(lib),
+            ..IdCardConfig::at(&reader.path)
+        },
     );
-    let fwd = tx.clone();
-    tokio::spawn(async move {
-        while let Some(i) = dev_rx.recv().await {
-            let _ = fwd.send(SessionInput::Device(i));
-        }
-    });
-    let (views_tx, views) = watch::channel(s.view());
-    let _running = tokio::spawn(session::run(s, rx, views_tx));
+    let (tx, views) = (rig.tx.clone(), rig.views.clone());
 
     let day = e2e_tests::demo_day(10);
     let person = e2e_tests::ready_person(&kiosk.core, &day).await;

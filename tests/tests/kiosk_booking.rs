@@ -12,8 +12,7 @@ use e2e_tests::{SimulatedReader, free_addr, start_server, wait_for};
 use exam_domain::{BookingState, IdNumber, IdentityQuery, Person, Sex};
 use kiosk_app::flow::{Event, Settings};
 use kiosk_app::runner::{self, KioskOptions};
-use kiosk_app::screens::Context;
-use kiosk_app::session::{self, Session, SessionInput};
+use kiosk_app::session::SessionInput;
 use kiosk_ui::{Screen, View};
 use sync_client::AgentConfig;
 use tokio::sync::{mpsc, watch};
@@ -121,33 +120,15 @@ async fn a_patient_books_with_her_id_card_and_cancels_later() {
     // The real ID card driver over a pseudo-terminal, the simulator behind it.
     let reader = SimulatedReader::start();
     let sim = &reader.sim;
-    let (dev_tx, mut dev_rx) = mpsc::unbounded_channel();
-    let _driver = kiosk_app::devices::start_idcard(
-        &device_drivers::config::IdCardConfig::at(&reader.path),
-        dev_tx,
-    );
-
-    let (tx, rx) = mpsc::unbounded_channel();
-    let s = Session::new(
-        kiosk.core.clone(),
-        kiosk.journal.clone(),
-        kiosk.devices.clone(),
+    let rig = e2e_tests::session_with_reader(
+        &kiosk,
         Settings {
             elderly: false,
             photo: false,
         },
-        Context::default(),
-        None,
-        tx.clone(),
+        &device_drivers::config::IdCardConfig::at(&reader.path),
     );
-    let fwd = tx.clone();
-    tokio::spawn(async move {
-        while let Some(i) = dev_rx.recv().await {
-            let _ = fwd.send(SessionInput::Device(i));
-        }
-    });
-    let (views_tx, views) = watch::channel(s.view());
-    let running = tokio::spawn(session::run(s, rx, views_tx));
+    let (tx, views, running) = (rig.tx.clone(), rig.views.clone(), rig.running);
     let k = Kiosk { tx, views };
 
     let id = IdNumber::compose("110105", NaiveDate::from_ymd_opt(1995, 3, 8).unwrap(), 24).unwrap();

@@ -343,10 +343,7 @@ pub fn spawn_hid_scanner(
                     Ok(0) => break io::Error::from(io::ErrorKind::UnexpectedEof),
                     Ok(n) => {
                         for r in keys.feed(&chunk[..n]) {
-                            report.event(match r {
-                                Ok(code) => ScanEvent::Code(code),
-                                Err(e) => ScanEvent::Rejected(e.to_string()),
-                            });
+                            report.event(ScanEvent::of(r));
                         }
                     }
                     Err(e) if crate::serial::no_data_yet(&e) => {}

@@ -83,6 +83,16 @@ pub enum ScanEvent {
     State(DeviceState),
 }
 
+impl ScanEvent {
+    /// A scan as it came off any kind of scanner: a code, or why not.
+    pub fn of(r: Result<ScannedCode, impl std::fmt::Display>) -> Self {
+        match r {
+            Ok(code) => ScanEvent::Code(code),
+            Err(e) => ScanEvent::Rejected(e.to_string()),
+        }
+    }
+}
+
 /// Runs a serial scanner on its own thread until `stop` is set, reopening
 /// the port after an unplug.
 pub fn spawn_scanner(
@@ -107,10 +117,7 @@ pub fn spawn_scanner(
                         Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
                         Ok(n) => {
                             for r in lines.feed(&chunk[..n]) {
-                                report.event(match r {
-                                    Ok(code) => ScanEvent::Code(code),
-                                    Err(e) => ScanEvent::Rejected(e.to_string()),
-                                });
+                                report.event(ScanEvent::of(r));
                             }
                         }
                         Err(e) if crate::serial::no_data_yet(&e) => {}

@@ -14,8 +14,7 @@ use device_drivers::sim::{IdCardSim, PrinterSim};
 use e2e_tests::percentile as pct;
 use kiosk_app::flow::Settings;
 use kiosk_app::runner::{self, KioskOptions};
-use kiosk_app::screens::Context;
-use kiosk_app::session::{self, Session, SessionInput};
+use kiosk_app::session::SessionInput;
 use kiosk_ui::Screen;
 use sync_client::AgentConfig;
 
@@ -107,30 +106,16 @@ async fn main() -> anyhow::Result<()> {
         bail!("only {} demo people can check in now", patients.len());
     }
 
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let s = Session::new(
-        kiosk.core.clone(),
-        kiosk.journal.clone(),
-        kiosk.devices.clone(),
+    let rig = e2e_tests::session_with_reader(
+        &kiosk,
         Settings {
             elderly: false,
             photo: false,
         },
-        Context::default(),
-        None,
-        tx.clone(),
+        &device_drivers::config::IdCardConfig::at(&pty.path),
     );
-    let (vtx, mut views) = tokio::sync::watch::channel(s.view());
+    let (tx, mut views) = (rig.tx.clone(), rig.views.clone());
     let watch_views = views.clone();
-    let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel();
-    let _reader =
-        kiosk_app::devices::start_idcard(&device_drivers::config::IdCardConfig::at(&pty.path), dtx);
-    let fwd = tx.clone();
-    tokio::spawn(async move {
-        while let Some(i) = drx.recv().await {
-            let _ = fwd.send(SessionInput::Device(i));
-        }
-    });
     // The patient pays at once when asked (the payment simulator).
     let payer = tx.clone();
     tokio::spawn(async move {
@@ -143,7 +128,6 @@ async fn main() -> anyhow::Result<()> {
             let _ = payer.send(input);
         }
     });
-    tokio::spawn(session::run(s, rx, vtx));
 
     let mut server = Some(server);
     let mut rows = Vec::new();
