@@ -85,6 +85,8 @@ pub struct CheckinCore {
     /// Lab labels go with the guide sheet, in this label printer language.
     labels: Option<device_drivers::label::Language>,
     print_bell: Option<Arc<crate::spool::Doorbell>>,
+    /// A report printer (CUPS) is configured: reports can be printed here.
+    reports: bool,
 }
 
 impl std::fmt::Debug for CheckinCore {
@@ -117,6 +119,7 @@ impl CheckinCore {
             guide_sheets: None,
             labels: None,
             print_bell: None,
+            reports: false,
         }
     }
 
@@ -151,6 +154,28 @@ impl CheckinCore {
             b.ring();
         }
         Ok(Some(job.id))
+    }
+
+    /// Reports print here (a report printer is configured).
+    pub fn with_reports(mut self) -> Self {
+        self.reports = true;
+        self
+    }
+
+    /// Can a patient print their report at this kiosk?
+    pub fn prints_reports(&self) -> bool {
+        self.reports
+    }
+
+    pub(crate) fn journal(&self) -> &Arc<Mutex<Journal>> {
+        &self.journal
+    }
+
+    /// Nudges the sync agent: something new is in the outbox.
+    pub(crate) fn wake_sync(&self) {
+        if let Some(w) = &self.wake {
+            w.notify_one();
+        }
     }
 
     /// Does each check-in print (a receipt printer is configured)?

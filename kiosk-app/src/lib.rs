@@ -10,6 +10,7 @@ pub mod flow;
 pub mod notify;
 pub mod print;
 pub mod report_spool;
+pub mod reports;
 pub mod runner;
 pub mod screens;
 pub mod script;

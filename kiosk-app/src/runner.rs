@@ -207,6 +207,11 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
             reporter("label"),
         );
     }
+    let core = if opts.report_printer.is_some() {
+        core.with_reports()
+    } else {
+        core
+    };
     if let Some(p) = &opts.report_printer {
         let devices = devices.clone();
         crate::report_spool::spawn_report_spooler(

@@ -7,6 +7,7 @@ use kiosk_ui::{Booking, Keypad, ProblemView, Screen as Ui, View};
 use crate::flow::{Field, Flow, KeypadError, Problem, Screen, Via, offers_booking};
 
 mod book;
+mod report;
 
 /// What the screen needs beyond the flow: the centre's words, the language,
 /// the payment link, a passing notice.
@@ -22,6 +23,8 @@ pub struct Context {
     pub payment: Option<(String, String)>,
     /// A receipt printer is configured (booking slips are printed).
     pub printer: bool,
+    /// A report printer is configured (the start screen offers reports).
+    pub reports: bool,
 }
 
 impl Default for Context {
@@ -34,6 +37,7 @@ impl Default for Context {
             notice: String::new(),
             payment: None,
             printer: false,
+            reports: false,
         }
     }
 }
@@ -177,6 +181,9 @@ fn keypad_error(en: bool, e: &Option<KeypadError>) -> String {
 pub fn view(flow: &Flow, cx: &Context) -> View {
     let en = cx.english;
     let screen = match &flow.screen {
+        Screen::Printing { .. } | Screen::TakeDocuments { .. } if flow.reports().is_some() => {
+            report::printing(flow, en).unwrap_or(Ui::Attract)
+        }
         Screen::Attract => Ui::Attract,
         Screen::Keypad(e) => Ui::Keypad(Keypad {
             id_number: e.id_number.clone(),
@@ -253,6 +260,7 @@ pub fn view(flow: &Flow, cx: &Context) -> View {
             Ui::Problem(v)
         }
         Screen::Book(step) => book::view(flow, step, en, cx.printer),
+        Screen::Reports(step) => report::view(flow, step, en),
     };
     let mut v = View::new(screen);
     v.elderly = flow.settings.elderly;
@@ -268,6 +276,7 @@ pub fn view(flow: &Flow, cx: &Context) -> View {
         "请放置身份证 · 或扫描预约二维码 · 体检当天请空腹 · 报告打印中，请稍候 · 如需帮助请点右上角呼叫工作人员",
         "Place your ID card · or scan your booking QR code · come fasting on exam day · tap Call staff at the top right for help",
     );
+    v.reports_available = cx.reports;
     v.clock = cx.clock.clone();
     v.notice = cx.notice.clone();
     v

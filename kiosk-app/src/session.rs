@@ -35,8 +35,11 @@ pub enum SessionInput {
     Touched,
     /// The payment simulator reports the open order paid.
     SimulatedPayment,
-    /// The i-th button at the foot of a booking screen.
+    /// The i-th button at the foot of a booking or report screen.
     Act(usize),
+    /// The chosen reports were fetched and journaled (these print jobs),
+    /// or could not be.
+    ReportsQueued(u64, Result<Vec<Uuid>, crate::flow::Unavailable>),
 }
 
 /// The payment a patient is asked for. Until the hospital's payment
@@ -82,6 +85,20 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// An answer from the edge rather than the patient's touch: it neither
+/// keeps the screen awake nor claims resumed documents.
+fn answer(e: &Event) -> bool {
+    matches!(
+        e,
+        Event::Found(..)
+            | Event::Printed { .. }
+            | Event::BookingLoaded(..)
+            | Event::BookingAnswer(..)
+            | Event::ReportsLoaded(..)
+            | Event::ReportsQueued(..)
+    )
+}
+
 fn via_of(q: &IdentityQuery) -> Via {
     match q {
         IdentityQuery::IdNumber { .. } => Via::IdCard,
@@ -104,6 +121,7 @@ impl Session {
     ) -> Self {
         let mut cx = cx;
         cx.printer = core.prints();
+        cx.reports = core.prints_reports();
         Self {
             flow: Flow::new(settings),
             cx,
@@ -153,7 +171,7 @@ impl Session {
         if matches!(
             input,
             SessionInput::Touched | SessionInput::ToggleElderly | SessionInput::ToggleLanguage
-        ) || matches!(&input, SessionInput::Event(e) if !matches!(e, Event::Found(..) | Event::Printed { .. } | Event::BookingLoaded(..) | Event::BookingAnswer(..)))
+        ) || matches!(&input, SessionInput::Event(e) if !answer(e))
         {
             // Someone touched the screen: resumed documents are theirs to
             // take. (A card or a scan may be the next patient's.)
@@ -177,16 +195,16 @@ impl Session {
                 self.cx.english = !self.cx.english;
             }
             SessionInput::Event(ev) => {
-                if !matches!(
-                    ev,
-                    Event::Found(..)
-                        | Event::Printed { .. }
-                        | Event::BookingLoaded(..)
-                        | Event::BookingAnswer(..)
-                ) {
+                if !answer(&ev) {
                     self.last_touch = Instant::now();
                 }
                 self.apply(ev);
+            }
+            SessionInput::ReportsQueued(id, r) => {
+                if let Ok(jobs) = &r {
+                    self.jobs.extend(jobs.iter().copied());
+                }
+                self.apply(Event::ReportsQueued(id, r.map(|jobs| jobs.len())));
             }
             SessionInput::Device(Input::Card(h)) => {
                 self.last_touch = Instant::now();
@@ -317,6 +335,22 @@ impl Session {
                 tokio::spawn(async move {
                     let r = crate::booking::submit(&core, sub).await;
                     let _ = tx.send(SessionInput::Event(Event::BookingAnswer(id, r)));
+                });
+            }
+            Effect::LoadReports(id, id_number) => {
+                let core = self.core.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let r = crate::reports::load(&core, id_number).await;
+                    let _ = tx.send(SessionInput::Event(Event::ReportsLoaded(id, r)));
+                });
+            }
+            Effect::PrintReports(id, id_number, chosen) => {
+                let core = self.core.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let r = crate::reports::queue(&core, id_number, chosen).await;
+                    let _ = tx.send(SessionInput::ReportsQueued(id, r));
                 });
             }
             Effect::PrintBookingSlip(outcome) => {
@@ -460,8 +494,15 @@ impl Session {
             .devices
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The patient's report waits on the report printer, the rest on
+        // the receipt printer.
+        let printer = if self.flow.reports().is_some() {
+            "report"
+        } else {
+            "receipt"
+        };
         d.iter().any(|s| {
-            s.name == "receipt"
+            s.name == printer
                 && matches!(
                     s.state.as_str(),
                     "paper_out" | "cover_open" | "cutter_error" | "error" | "unplugged"

@@ -52,6 +52,13 @@ pub const PROMPTS: &[(&str, &str)] = &[
     ("book_done", "预约成功，请取走预约单。体检当天请空腹。"),
     ("book_cancelled", "预约已取消。"),
     ("book_unavailable", "自助预约暂时不能完成，请到服务台办理。"),
+    ("report_place_card", "打印体检报告，请放置本人身份证。"),
+    ("report_list", "请选择要打印的体检报告。"),
+    (
+        "report_none",
+        "您的体检报告还没有出具，出具后会短信通知您。",
+    ),
+    ("report_unavailable", "暂时不能打印报告，请到服务台领取。"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -106,6 +106,8 @@ pub struct View {
     pub ticker: String,
     pub clock: String,
     pub face_available: bool,
+    /// The start screen offers "print my report".
+    pub reports_available: bool,
     pub notice: String,
 }
 
@@ -120,6 +122,7 @@ impl View {
             ticker: String::new(),
             clock: String::new(),
             face_available: false,
+            reports_available: false,
             notice: String::new(),
         }
     }
@@ -135,6 +138,7 @@ impl View {
         w.set_ticker(self.ticker.as_str().into());
         w.set_clock(self.clock.as_str().into());
         w.set_face_available(self.face_available);
+        w.set_reports_available(self.reports_available);
         w.set_notice(self.notice.as_str().into());
 
         let blank = Image::default();

@@ -184,6 +184,25 @@ impl Journal {
         Ok(n)
     }
 
+    /// Journals a report's print job with its `report_printed` event, in
+    /// one transaction (K9): the centre learns of the print even when the
+    /// kiosk is offline by then, and a job is never journaled without it.
+    pub fn record_report_print(
+        &mut self,
+        printed: &exam_protocol::ReportPrinted,
+        job: &NewPrintJob,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let event = crate::outbox::append(
+            &tx,
+            &EventBody::ReportPrinted(printed.clone()),
+            printed.printed_at,
+        )?;
+        insert_job(&tx, job, Some(event.id), printed.printed_at)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Jobs with parts still to print, oldest first (ids only: the screen
     /// asks every 100 ms while printing, without reading the documents).
     pub fn unfinished_jobs(&self) -> Result<Vec<Uuid>> {

@@ -275,3 +275,83 @@ pub fn session_with_reader(
         _reader: driver,
     }
 }
+
+/// What a patient sees and taps on a kiosk session: the test reads only
+/// the screen (its `View`) and taps what a person would tap.
+pub struct KioskScreen {
+    pub tx: tokio::sync::mpsc::UnboundedSender<kiosk_app::session::SessionInput>,
+    pub views: watch::Receiver<kiosk_ui::View>,
+}
+
+impl KioskScreen {
+    pub fn screen(&self) -> kiosk_ui::Screen {
+        self.views.borrow().screen.clone()
+    }
+
+    pub async fn until(
+        &self,
+        what: &str,
+        f: impl Fn(&kiosk_ui::Screen) -> bool,
+    ) -> kiosk_ui::Screen {
+        let ok = wait_for(Duration::from_secs(10), || f(&self.screen())).await;
+        assert!(
+            ok,
+            "waiting for {what}, the screen shows {:?}",
+            self.screen()
+        );
+        self.screen()
+    }
+
+    pub async fn until_title(&self, title: &str) -> kiosk_ui::Screen {
+        self.until(title, |s| match s {
+            kiosk_ui::Screen::Pick { title: t, .. }
+            | kiosk_ui::Screen::Summary { title: t, .. } => t.contains(title),
+            _ => false,
+        })
+        .await
+    }
+
+    pub fn send(&self, ev: kiosk_app::flow::Event) {
+        self.tx
+            .send(kiosk_app::session::SessionInput::Event(ev))
+            .unwrap();
+    }
+
+    /// Taps the row whose title contains `text`.
+    pub fn tap_row(&self, text: &str) {
+        let kiosk_ui::Screen::Pick { rows, .. } = self.screen() else {
+            panic!("no list on {:?}", self.screen())
+        };
+        let row = rows
+            .iter()
+            .find(|r| r.title.contains(text))
+            .unwrap_or_else(|| panic!("no row {text} in {rows:?}"));
+        self.send(kiosk_app::flow::Event::Pick(row.id as usize));
+    }
+
+    /// Taps the first row that can be picked.
+    pub fn tap_first_ready(&self) {
+        let kiosk_ui::Screen::Pick { rows, .. } = self.screen() else {
+            panic!("no list on {:?}", self.screen())
+        };
+        let row = rows.iter().find(|r| r.ready).expect("a row to pick");
+        self.send(kiosk_app::flow::Event::Pick(row.id as usize));
+    }
+
+    /// Taps the button labelled `label`, once the screen enables it (the
+    /// tap before may still be on its way).
+    pub async fn tap_button(&self, label: &str) {
+        let find = |s: &kiosk_ui::Screen| match s {
+            kiosk_ui::Screen::Pick { actions, .. } | kiosk_ui::Screen::Summary { actions, .. } => {
+                actions.iter().position(|a| a.label == label && a.enabled)
+            }
+            _ => None,
+        };
+        let s = self
+            .until(&format!("button {label}"), |s| find(s).is_some())
+            .await;
+        self.tx
+            .send(kiosk_app::session::SessionInput::Act(find(&s).unwrap()))
+            .unwrap();
+    }
+}

@@ -8,83 +8,12 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use device_drivers::sim::{PrinterSim, idcard::card_for};
-use e2e_tests::{SimulatedReader, free_addr, start_server, wait_for};
+use e2e_tests::{KioskScreen, SimulatedReader, free_addr, start_server, wait_for};
 use exam_domain::{BookingState, IdNumber, IdentityQuery, Person, Sex};
 use kiosk_app::flow::{Event, Settings};
 use kiosk_app::runner::{self, KioskOptions};
-use kiosk_app::session::SessionInput;
-use kiosk_ui::{Screen, View};
+use kiosk_ui::Screen;
 use sync_client::AgentConfig;
-use tokio::sync::{mpsc, watch};
-
-struct Kiosk {
-    tx: mpsc::UnboundedSender<SessionInput>,
-    views: watch::Receiver<View>,
-}
-
-impl Kiosk {
-    fn screen(&self) -> Screen {
-        self.views.borrow().screen.clone()
-    }
-
-    async fn until(&self, what: &str, f: impl Fn(&Screen) -> bool) -> Screen {
-        let ok = wait_for(Duration::from_secs(10), || f(&self.screen())).await;
-        assert!(
-            ok,
-            "waiting for {what}, the screen shows {:?}",
-            self.screen()
-        );
-        self.screen()
-    }
-
-    async fn until_title(&self, title: &str) -> Screen {
-        self.until(title, |s| match s {
-            Screen::Pick { title: t, .. } | Screen::Summary { title: t, .. } => t.contains(title),
-            _ => false,
-        })
-        .await
-    }
-
-    fn send(&self, ev: Event) {
-        self.tx.send(SessionInput::Event(ev)).unwrap();
-    }
-
-    /// Taps the row whose title contains `text`.
-    fn tap_row(&self, text: &str) {
-        let Screen::Pick { rows, .. } = self.screen() else {
-            panic!("no list on {:?}", self.screen())
-        };
-        let row = rows
-            .iter()
-            .find(|r| r.title.contains(text))
-            .unwrap_or_else(|| panic!("no row {text} in {rows:?}"));
-        self.send(Event::Pick(row.id as usize));
-    }
-
-    /// Taps the first row that can be picked.
-    fn tap_first_ready(&self) {
-        let Screen::Pick { rows, .. } = self.screen() else {
-            panic!("no list on {:?}", self.screen())
-        };
-        let row = rows.iter().find(|r| r.ready).expect("a row to pick");
-        self.send(Event::Pick(row.id as usize));
-    }
-
-    /// Taps the button labelled `label`, once the screen enables it (the
-    /// tap before may still be on its way).
-    async fn tap_button(&self, label: &str) {
-        let find = |s: &Screen| match s {
-            Screen::Pick { actions, .. } | Screen::Summary { actions, .. } => {
-                actions.iter().position(|a| a.label == label && a.enabled)
-            }
-            _ => None,
-        };
-        let s = self
-            .until(&format!("button {label}"), |s| find(s).is_some())
-            .await;
-        self.tx.send(SessionInput::Act(find(&s).unwrap())).unwrap();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_patient_books_with_her_id_card_and_cancels_later() {
@@ -129,7 +58,7 @@ async fn a_patient_books_with_her_id_card_and_cancels_later() {
         &device_drivers::config::IdCardConfig::at(&reader.path),
     );
     let (tx, views, running) = (rig.tx.clone(), rig.views.clone(), rig.running);
-    let k = Kiosk { tx, views };
+    let k = KioskScreen { tx, views };
 
     let id = IdNumber::compose("110105", NaiveDate::from_ymd_opt(1995, 3, 8).unwrap(), 24).unwrap();
     assert_eq!(id.sex(), Sex::Female);

@@ -213,25 +213,7 @@ impl IppPrinter {
     }
 }
 
-/// The number of pages of a PDF, counted from its page objects; None when
-/// it cannot be told (pages inside compressed object streams).
-pub fn pdf_pages(pdf: &[u8]) -> Option<i32> {
-    let mut n = 0;
-    let needle = b"/Type";
-    let mut i = 0;
-    while let Some(at) = pdf[i..].windows(needle.len()).position(|w| w == needle) {
-        let rest = &pdf[i + at + needle.len()..];
-        let rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
-        if rest.starts_with(b"/Page") && !rest.starts_with(b"/Pages") {
-            n += 1;
-        }
-        i += at + needle.len();
-    }
-    if n == 0 || pdf.windows(7).any(|w| w == b"/ObjStm") {
-        return None;
-    }
-    Some(n)
-}
+pub use exam_domain::documents::pdf_pages;
 
 /// A small but valid PDF with one page of text per entry (correct xref
 /// offsets): test pages, and the documents of the tests and the demo.

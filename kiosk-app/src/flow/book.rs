@@ -70,7 +70,7 @@ pub enum Outcome {
     Cancelled(Booking),
 }
 
-/// Buttons at the foot of a booking screen.
+/// Buttons at the foot of a booking or report screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     New,
@@ -80,6 +80,8 @@ pub enum Action {
     Back,
     Submit,
     Finish,
+    /// Print the selected reports.
+    Print,
 }
 
 /// An add-on the patient tried that conflicts with something chosen.
@@ -355,10 +357,15 @@ impl Flow {
         self.holder.is_some()
     }
 
-    /// The booking screens' buttons now (for the UI to map a tap to).
+    /// The booking and report screens' buttons now (for the UI to map a
+    /// tap to).
     pub fn book_actions(&self) -> Vec<(Action, bool)> {
         match &self.screen {
             Screen::Book(step) => actions(step, self.book.as_deref()),
+            Screen::Reports(step) => super::report::actions(step),
+            Screen::TakeDocuments { .. } if self.reports.is_some() => {
+                vec![(Action::Finish, true)]
+            }
             _ => Vec::new(),
         }
     }

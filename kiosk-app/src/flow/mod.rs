@@ -15,11 +15,15 @@ use crate::checkin::{Identified, Source};
 
 mod book;
 mod keypad;
+mod prompts;
+mod report;
 pub use book::{
     Action, Book, CANCEL_REASONS, Clash, Holder, Loaded, Outcome, Step, Submission, Target,
     Unavailable, offers_booking, slot_text,
 };
 pub use keypad::{Entry, Field, Key, KeypadError};
+use prompts::prompt;
+pub use report::{ReportStep, Reports};
 
 /// How the patient identified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +93,8 @@ pub enum Screen {
     Problem(Problem),
     /// K17: booking, rebooking, cancelling.
     Book(Step),
+    /// K9: printing a published report.
+    Reports(ReportStep),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +145,13 @@ pub enum Event {
     Act(Action),
     /// The answer to [`Effect::SubmitBooking`] with this id.
     BookingAnswer(u64, Result<Outcome, Unavailable>),
+    /// "Print my report".
+    StartReports,
+    /// The answer to [`Effect::LoadReports`] with this id.
+    ReportsLoaded(u64, Result<exam_protocol::ReportsResponse, Unavailable>),
+    /// The answer to [`Effect::PrintReports`] with this id: how many
+    /// reports were journaled for printing.
+    ReportsQueued(u64, Result<usize, Unavailable>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +194,16 @@ pub enum Effect {
     SubmitBooking(u64, Submission),
     /// Print the booking slip (预约单) of a booking just made or moved.
     PrintBookingSlip(Outcome),
+    /// Fetch the card holder's published reports; answer with
+    /// `Event::ReportsLoaded` carrying the same id.
+    LoadReports(u64, exam_domain::IdNumber),
+    /// Fetch these reports of the card holder and journal their print
+    /// jobs; answer with `Event::ReportsQueued` carrying the same id.
+    PrintReports(
+        u64,
+        exam_domain::IdNumber,
+        Vec<exam_protocol::ReportSummary>,
+    ),
 }
 
 /// Settings of the flow: elderly mode is a flag here and a theme in the UI.
@@ -208,40 +231,7 @@ pub struct Flow {
     /// The ID card on the reader, when one was read.
     holder: Option<Holder>,
     book: Option<Box<Book>>,
-}
-
-fn prompt(s: &Screen) -> &'static str {
-    match s {
-        Screen::Attract => "attract",
-        Screen::Keypad(_) => "keypad",
-        Screen::Looking { .. } => "looking",
-        Screen::Consent { .. } => "consent",
-        Screen::Choose { .. } => "choose",
-        Screen::Photo { .. } => "photo",
-        Screen::Pay { .. } => "pay",
-        Screen::Printing { .. } => "printing",
-        Screen::TakeDocuments { .. } => "take_documents",
-        Screen::Problem(Problem::NoBooking) => "no_booking",
-        Screen::Problem(Problem::CardUnreadable) => "card_unreadable",
-        Screen::Problem(Problem::TooEarly { .. }) => "too_early",
-        Screen::Problem(Problem::NothingToday) => "nothing_today",
-        Screen::Problem(Problem::PrinterOut) => "printer_out",
-        Screen::Problem(Problem::PaymentFailed) => "payment_failed",
-        Screen::Book(step) => match step {
-            Step::PlaceCard => "book_place_card",
-            Step::Loading | Step::Working => "looking",
-            Step::Home { .. } => "book_home",
-            Step::Marital => "book_marital",
-            Step::Package => "book_package",
-            Step::Addons { .. } => "book_addons",
-            Step::Day | Step::Slot => "book_time",
-            Step::Confirm => "book_confirm",
-            Step::CancelReason { .. } => "book_cancel",
-            Step::Done(Outcome::Cancelled(_)) => "book_cancelled",
-            Step::Done(_) => "book_done",
-            Step::Unavailable(_) => "book_unavailable",
-        },
-    }
+    reports: Option<Box<Reports>>,
 }
 
 impl Flow {
@@ -259,6 +249,7 @@ impl Flow {
             found: None,
             holder: None,
             book: None,
+            reports: None,
         }
     }
 
@@ -269,7 +260,8 @@ impl Flow {
             Screen::Attract
             | Screen::Printing { .. }
             | Screen::Looking { .. }
-            | Screen::Book(Step::Loading | Step::Working) => return None,
+            | Screen::Book(Step::Loading | Step::Working)
+            | Screen::Reports(ReportStep::Loading | ReportStep::Fetching) => return None,
             Screen::TakeDocuments { .. } | Screen::Problem(_) => 20,
             Screen::Pay { .. } => 120,
             _ => 45,
@@ -409,7 +401,9 @@ impl Flow {
                 vec![],
             ),
             (Screen::Book(step), ev) => self.handle_book(step.clone(), ev),
+            (Screen::Reports(step), ev) => self.handle_reports(step.clone(), ev),
             (Screen::Attract, Event::StartBooking) => self.start_booking(),
+            (Screen::Attract, Event::StartReports) => self.start_reports(),
             (Screen::Problem(p), Event::StartBooking) if offers_booking(p) => self.start_booking(),
             (
                 Screen::Attract
@@ -581,6 +575,9 @@ impl Flow {
                 Screen::Problem(Problem::PrinterOut),
                 vec![Effect::AlertStaff("printer_out")],
             ),
+            (Screen::TakeDocuments { .. }, Event::Act(Action::Finish)) => {
+                self.go(Screen::Attract, vec![])
+            }
             (Screen::Printing { .. }, Event::PrintFinished { first_station }) => {
                 self.go(Screen::TakeDocuments { first_station }, vec![])
             }
@@ -592,5 +589,7 @@ impl Flow {
 
 #[cfg(test)]
 mod book_tests;
+#[cfg(test)]
+mod report_tests;
 #[cfg(test)]
 mod tests;

@@ -8,8 +8,8 @@ use crate::flow::{
     Action, Book, CANCEL_REASONS, Flow, Outcome, Step, Target, Unavailable, slot_text,
 };
 
-fn label(en: bool, a: Action, step: &Step) -> String {
-    if a == Action::Finish && *step == Step::PlaceCard {
+fn label(en: bool, a: Action, place_card: bool) -> String {
+    if a == Action::Finish && place_card {
         return t(en, "返回首页", "Back to start");
     }
     match a {
@@ -20,17 +20,21 @@ fn label(en: bool, a: Action, step: &Step) -> String {
         Action::Back => t(en, "上一步", "Back"),
         Action::Submit => t(en, "确认", "Confirm"),
         Action::Finish => t(en, "完成", "Done"),
+        Action::Print => t(en, "打印所选报告", "Print selected"),
     }
 }
 
-fn buttons(en: bool, flow: &Flow) -> Vec<Button> {
-    let crate::flow::Screen::Book(step) = &flow.screen else {
-        return Vec::new();
-    };
+/// The buttons of a booking or report screen, as the flow has them.
+pub(super) fn buttons(en: bool, flow: &Flow) -> Vec<Button> {
+    let place_card = matches!(
+        flow.screen,
+        crate::flow::Screen::Book(Step::PlaceCard)
+            | crate::flow::Screen::Reports(crate::flow::ReportStep::PlaceCard)
+    );
     flow.book_actions()
         .into_iter()
         .map(|(a, enabled)| Button {
-            label: label(en, a, step),
+            label: label(en, a, place_card),
             enabled,
             primary: !matches!(a, Action::Back | Action::CancelBooking),
         })
@@ -64,7 +68,7 @@ fn day_name(en: bool, d: NaiveDate, today: NaiveDate) -> String {
     }
 }
 
-fn row(
+pub(super) fn row(
     id: usize,
     title: String,
     detail: String,
@@ -82,11 +86,19 @@ fn row(
     }
 }
 
-fn pick(en: bool, flow: &Flow, title: String, sub: String, rows: Vec<Row>, prompt: String) -> Ui {
+pub(super) fn pick(
+    en: bool,
+    flow: &Flow,
+    title: String,
+    sub: String,
+    rows: Vec<Row>,
+    prompt: String,
+) -> Ui {
     // Bookings, packages and add-ons have long names: one per line.
     let wide = matches!(
         flow.screen,
         crate::flow::Screen::Book(Step::Home { .. } | Step::Package | Step::Addons { .. })
+            | crate::flow::Screen::Reports(_)
     );
     Ui::Pick {
         title,
@@ -98,7 +110,7 @@ fn pick(en: bool, flow: &Flow, title: String, sub: String, rows: Vec<Row>, promp
     }
 }
 
-fn summary(en: bool, flow: &Flow, title: String, sub: String, lines: Vec<String>) -> Ui {
+pub(super) fn summary(en: bool, flow: &Flow, title: String, sub: String, lines: Vec<String>) -> Ui {
     Ui::Summary {
         title,
         sub,

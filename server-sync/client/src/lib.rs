@@ -269,6 +269,34 @@ impl SyncClient {
         .await
     }
 
+    /// K9: the published reports of the person whose card is on the reader.
+    pub async fn reports(
+        &self,
+        req: &exam_protocol::ReportsRequest,
+    ) -> Result<exam_protocol::ReportsResponse, SyncError> {
+        self.signed(
+            Method::POST,
+            paths::REPORTS,
+            Some(req),
+            Duration::from_secs(5),
+        )
+        .await
+    }
+
+    /// K9: one report's PDF (allowed longer: it may be megabytes).
+    pub async fn report_pdf(
+        &self,
+        req: &exam_protocol::ReportPdfRequest,
+    ) -> Result<exam_protocol::ReportPdf, SyncError> {
+        self.signed(
+            Method::POST,
+            paths::REPORT_PDF,
+            Some(req),
+            Duration::from_secs(30),
+        )
+        .await
+    }
+
     pub async fn heartbeat(&self, hb: &Heartbeat) -> Result<HeartbeatResponse, SyncError> {
         self.signed(
             Method::POST,

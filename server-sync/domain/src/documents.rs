@@ -141,6 +141,26 @@ pub fn documents(cat: &Catalogue, campus: &str, exam_no: &str, items: &[DocItem]
     }
 }
 
+/// The number of pages of a PDF, counted from its page objects; None when
+/// it cannot be told (pages inside compressed object streams).
+pub fn pdf_pages(pdf: &[u8]) -> Option<i32> {
+    let mut n = 0;
+    let needle = b"/Type";
+    let mut i = 0;
+    while let Some(at) = pdf[i..].windows(needle.len()).position(|w| w == needle) {
+        let rest = &pdf[i + at + needle.len()..];
+        let rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+        if rest.starts_with(b"/Page") && !rest.starts_with(b"/Pages") {
+            n += 1;
+        }
+        i += at + needle.len();
+    }
+    if n == 0 || pdf.windows(7).any(|w| w == b"/ObjStm") {
+        return None;
+    }
+    Some(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

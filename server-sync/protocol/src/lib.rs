@@ -8,10 +8,12 @@ pub mod auth;
 mod booking;
 mod messages;
 mod moves;
+mod reports;
 
 pub use booking::*;
 pub use messages::*;
 pub use moves::*;
+pub use reports::*;
 
 /// Bumped on incompatible changes; the server answers 400 to other versions.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -30,4 +32,6 @@ pub mod paths {
     pub const BOOK: &str = "/api/v1/kiosk/booking/book";
     pub const REBOOK: &str = "/api/v1/kiosk/booking/rebook";
     pub const CANCEL: &str = "/api/v1/kiosk/booking/cancel";
+    pub const REPORTS: &str = "/api/v1/kiosk/reports";
+    pub const REPORT_PDF: &str = "/api/v1/kiosk/reports/pdf";
 }

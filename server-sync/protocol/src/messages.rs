@@ -83,6 +83,7 @@ pub enum EventBody {
     PrintReleased(crate::PrintReleased),
     PrintAccepted(crate::PrintAccepted),
     Photo(PhotoRecord),
+    ReportPrinted(crate::ReportPrinted),
 }
 
 impl EventBody {
@@ -91,6 +92,7 @@ impl EventBody {
     pub const PRINT_RELEASED: &'static str = "print_released";
     pub const PRINT_ACCEPTED: &'static str = "print_accepted";
     pub const PHOTO: &'static str = "photo";
+    pub const REPORT_PRINTED: &'static str = "report_printed";
 
     pub fn kind(&self) -> &'static str {
         match self {
@@ -99,6 +101,7 @@ impl EventBody {
             EventBody::PrintReleased(_) => Self::PRINT_RELEASED,
             EventBody::PrintAccepted(_) => Self::PRINT_ACCEPTED,
             EventBody::Photo(_) => Self::PHOTO,
+            EventBody::ReportPrinted(_) => Self::REPORT_PRINTED,
         }
     }
 
@@ -109,6 +112,7 @@ impl EventBody {
             EventBody::PrintReleased(r) => serde_json::to_value(r).expect("serialisable"),
             EventBody::PrintAccepted(a) => serde_json::to_value(a).expect("serialisable"),
             EventBody::Photo(p) => serde_json::to_value(p).expect("serialisable"),
+            EventBody::ReportPrinted(r) => serde_json::to_value(r).expect("serialisable"),
         }
     }
 }
@@ -173,6 +177,9 @@ impl Event {
                     })?;
                     Ok(EventBody::Photo(p))
                 }),
+            EventBody::REPORT_PRINTED => serde_json::from_value(self.payload.clone())
+                .map(EventBody::ReportPrinted)
+                .map_err(bad),
             other => Err(EventError::UnknownKind {
                 id: self.id,
                 kind: other.to_string(),

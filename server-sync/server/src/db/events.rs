@@ -63,6 +63,9 @@ impl Db {
                     EventBody::Photo(p) => {
                         super::photos::record(&mut tx, kiosk_id, event, p).await?
                     }
+                    EventBody::ReportPrinted(r) => {
+                        super::reports::printed(&mut tx, kiosk_id, event, r).await?
+                    }
                 }
                 out.accepted += 1;
                 AckStatus::Accepted

@@ -181,7 +181,7 @@ impl Db {
     }
 }
 
-fn base64_encode(b: &[u8]) -> String {
+pub(super) fn base64_encode(b: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(b)
 }

@@ -17,6 +17,7 @@ mod moves;
 mod oplog;
 mod photos;
 mod pickups;
+mod reports;
 mod search;
 mod slots;
 mod staff;
@@ -37,6 +38,7 @@ pub use moves::{MoveError, OpenMove};
 pub use oplog::{OpLine, OpQuery};
 pub use photos::VisitPhoto;
 pub use pickups::PickupRow;
+pub use reports::{ReportError, ReportPrint, ReportRow};
 pub use search::{Hit, SearchKey};
 pub use slots::SlotRow;
 pub use staff::{AccountRow, CountTable, LoginOutcome, RegistrationRow, SessionUser, StaffUser};
@@ -103,6 +105,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "kiosk photos",
         include_str!("../../migrations/0007_visit_photos.sql"),
+    ),
+    (
+        8,
+        "reports",
+        include_str!("../../migrations/0008_reports.sql"),
     ),
 ];
 

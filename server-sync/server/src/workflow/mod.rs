@@ -25,6 +25,7 @@ mod groups;
 mod kiosk;
 mod pages;
 mod printing;
+mod reports;
 
 pub(crate) use printing::attach_documents;
 
@@ -33,9 +34,11 @@ pub fn routes(st: AppState) -> Router<AppState> {
         .merge(desk::routes())
         .merge(groups::routes())
         .merge(admin::routes())
+        .merge(reports::desk_routes())
         .route_layer(axum::middleware::from_fn_with_state(st, signed_in))
         .merge(pages::routes())
         .merge(kiosk::routes())
+        .merge(reports::kiosk_routes())
 }
 
 /// The dictionaries in memory, swapped whole when staff edit them.

@@ -1,0 +1,211 @@
+//! Exam reports (E9, K9) over HTTP. The report office (front desk role)
+//! publishes a visit's PDF, previews or withdraws it; a kiosk with the
+//! person's ID card on its reader lists their reports and fetches the PDFs
+//! to print, signed like every kiosk request. The group desk sees no
+//! reports (least privilege: they are medical data).
+
+use axum::Extension;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use exam_protocol::{
+    MAX_REPORT_BYTES, ReportPdf, ReportPdfRequest, ReportsRequest, ReportsResponse, paths,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Role, allow, bad};
+use crate::AppState;
+use crate::api::{authenticate, parse};
+use crate::db::{ReportError, SessionUser};
+use crate::error::ApiErr;
+
+/// The desk's routes (behind the staff sign-in layer).
+pub fn desk_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/desk/visits/{id}/report",
+            get(detail)
+                .put(publish)
+                .delete(withdraw)
+                .layer(DefaultBodyLimit::max(MAX_REPORT_BYTES + 1024)),
+        )
+        .route("/api/desk/visits/{id}/report/pdf", get(preview))
+}
+
+/// The kiosk's routes (signed requests).
+pub fn kiosk_routes() -> Router<AppState> {
+    Router::new()
+        .route(paths::REPORTS, post(list))
+        .route(paths::REPORT_PDF, post(pdf))
+}
+
+impl From<ReportError> for ApiErr {
+    fn from(e: ReportError) -> Self {
+        match e {
+            ReportError::NoVisit | ReportError::NoReport => {
+                ApiErr::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
+            ReportError::Cancelled => {
+                ApiErr::new(StatusCode::CONFLICT, "wrong_state", e.to_string())
+            }
+            ReportError::Invalid(m) => bad("pdf", m),
+            ReportError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// The report office, not the group desk.
+fn report_office(user: &SessionUser) -> Result<(), ApiErr> {
+    allow(user, Role::FrontDesk)?;
+    if user.role == "group_desk" {
+        return Err(ApiErr::new(
+            StatusCode::FORBIDDEN,
+            "not_allowed",
+            "当前账号没有处理体检报告的权限",
+        ));
+    }
+    Ok(())
+}
+
+fn report_json(r: &crate::db::ReportRow) -> Value {
+    json!({
+        "id": r.id,
+        "booking_id": r.booking_id,
+        "title": r.title,
+        "pages": r.pages,
+        "published_at": r.published_at,
+        "published_by": r.published_by,
+        "prints": r.prints.iter().map(|p| json!({"kiosk": p.kiosk_id, "job": p.job_id, "at": p.printed_at})).collect::<Vec<_>>(),
+    })
+}
+
+async fn detail(
+    State(st): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiErr> {
+    report_office(&user)?;
+    let r = st.db.visit_report(id).await?.ok_or(ReportError::NoReport)?;
+    Ok(Json(report_json(&r)))
+}
+
+#[derive(Debug, Deserialize)]
+struct PublishQuery {
+    title: Option<String>,
+}
+
+/// `PUT` with the PDF as the body (`Content-Type: application/pdf`).
+async fn publish(
+    State(st): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Path(id): Path<i64>,
+    Query(q): Query<PublishQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiErr> {
+    report_office(&user)?;
+    let pdf_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/pdf"));
+    if !pdf_type {
+        return Err(bad("content_type", "请上传 PDF 文件（application/pdf）"));
+    }
+    let r = st
+        .db
+        .publish_report(&user.username, id, q.title.as_deref(), &body)
+        .await?;
+    tracing::info!(
+        booking = id,
+        report = r.id,
+        pages = r.pages,
+        "report published"
+    );
+    Ok(Json(report_json(&r)))
+}
+
+#[derive(Debug, Deserialize)]
+struct WithdrawQuery {
+    reason: String,
+}
+
+async fn withdraw(
+    State(st): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Path(id): Path<i64>,
+    Query(q): Query<WithdrawQuery>,
+) -> Result<Json<Value>, ApiErr> {
+    report_office(&user)?;
+    let reason = q.reason.trim();
+    if reason.is_empty() {
+        return Err(bad("reason", "撤回报告须填写原因"));
+    }
+    let reason: String = reason.chars().take(200).collect();
+    st.db.withdraw_report(&user.username, id, &reason).await?;
+    Ok(Json(json!({ "withdrawn": true })))
+}
+
+async fn preview(
+    State(st): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiErr> {
+    report_office(&user)?;
+    let pdf = st
+        .db
+        .visit_report_pdf(&user.username, id)
+        .await?
+        .ok_or(ReportError::NoReport)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+async fn list(
+    State(st): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<ReportsResponse>, ApiErr> {
+    let s = authenticate(&st, &method, &uri, &headers, body).await?;
+    let req: ReportsRequest = parse(&st, &s.body)?;
+    let (name, reports) = st
+        .db
+        .person_reports(&req.id_number)
+        .await?
+        .unwrap_or_default();
+    Ok(Json(ReportsResponse { name, reports }))
+}
+
+async fn pdf(
+    State(st): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<ReportPdf>, ApiErr> {
+    let s = authenticate(&st, &method, &uri, &headers, body).await?;
+    let req: ReportPdfRequest = parse(&st, &s.body)?;
+    let pdf = st
+        .db
+        .report_pdf(&format!("kiosk:{}", s.kiosk.id), req.id, &req.id_number)
+        .await?
+        .ok_or_else(|| {
+            ApiErr::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "报告已撤回或不属于您，请到服务台咨询",
+            )
+        })?;
+    Ok(Json(ReportPdf::new(req.id, &pdf)))
+}
