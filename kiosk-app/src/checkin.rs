@@ -85,8 +85,9 @@ pub struct CheckinCore {
     /// Lab labels go with the guide sheet, in this label printer language.
     labels: Option<device_drivers::label::Language>,
     print_bell: Option<Arc<crate::spool::Doorbell>>,
-    /// A report printer (CUPS) is configured: reports can be printed here.
-    reports: bool,
+    /// A report printer (CUPS) is configured: reports print here, and
+    /// this rings its spooler.
+    report_bell: Option<Arc<crate::spool::Doorbell>>,
 }
 
 impl std::fmt::Debug for CheckinCore {
@@ -119,7 +120,7 @@ impl CheckinCore {
             guide_sheets: None,
             labels: None,
             print_bell: None,
-            reports: false,
+            report_bell: None,
         }
     }
 
@@ -156,15 +157,23 @@ impl CheckinCore {
         Ok(Some(job.id))
     }
 
-    /// Reports print here (a report printer is configured).
-    pub fn with_reports(mut self) -> Self {
-        self.reports = true;
+    /// Reports print here (a report printer is configured); `bell`
+    /// wakes its spooler.
+    pub fn with_reports(mut self, bell: Arc<crate::spool::Doorbell>) -> Self {
+        self.report_bell = Some(bell);
         self
     }
 
     /// Can a patient print their report at this kiosk?
     pub fn prints_reports(&self) -> bool {
-        self.reports
+        self.report_bell.is_some()
+    }
+
+    /// Wakes the report spooler: a report was journaled.
+    pub(crate) fn ring_reports(&self) {
+        if let Some(b) = &self.report_bell {
+            b.ring();
+        }
     }
 
     pub(crate) fn journal(&self) -> &Arc<Mutex<Journal>> {

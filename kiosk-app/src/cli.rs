@@ -375,12 +375,16 @@ async fn run(r: RunArgs) -> anyhow::Result<()> {
         // Devices and the script feed one input stream; runs until Ctrl-C.
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let _inputs = crate::devices::start_inputs(&devices, &tx);
+        let core = kiosk.core.clone();
         tokio::spawn(async move {
             for step in steps {
                 match step {
                     script::Step::Wait(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
                     script::Step::Identify(q) => {
                         let _ = tx.send(crate::devices::Input::Identify(q));
+                    }
+                    script::Step::Report(id) => {
+                        crate::reports::print_unprinted(&core, &id, &mut std::io::stdout()).await;
                     }
                 }
             }

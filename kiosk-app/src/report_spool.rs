@@ -148,11 +148,13 @@ pub fn print_reports(
 }
 
 /// The report spooler thread: prints what the journal holds, checks for
-/// new jobs every second, and waits out CUPS being away.
+/// new jobs when `bell` rings and every second, and waits out CUPS being
+/// away.
 pub fn spawn_report_spooler(
     journal: Arc<Mutex<Journal>>,
     uri: String,
     stop: Arc<AtomicBool>,
+    bell: Arc<crate::spool::Doorbell>,
     mut state: impl FnMut(&'static str) + Send + 'static,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
@@ -176,7 +178,8 @@ pub fn spawn_report_spooler(
                     state("error");
                 }
             }
-            device_drivers::serial::sleep_unless_stopped(Duration::from_secs(1), &stop);
+            // A report journaled for a patient in front rings at once.
+            bell.wait(Duration::from_secs(1));
         }
     })
 }

@@ -4,6 +4,8 @@
 //! screen says so calmly. Once journaled, a report prints whatever happens
 //! to the network or the power (K15).
 
+use std::io::Write;
+
 use chrono::{DateTime, Utc};
 use exam_domain::IdNumber;
 use exam_protocol::{ReportPdfRequest, ReportPrinted, ReportSummary, ReportsRequest};
@@ -101,6 +103,52 @@ pub async fn queue(
         jobs.push(job.id);
     }
     drop(journal);
+    core.ring_reports();
     core.wake_sync();
     Ok(jobs)
+}
+
+/// A patient at a report printer, for scripts and the headless kiosk:
+/// every published report of the card holder not yet printed here is
+/// fetched and journaled. One masked line goes to `out`; returns how many
+/// reports were journaled.
+pub async fn print_unprinted(
+    core: &CheckinCore,
+    id_number: &IdNumber,
+    out: &mut impl Write,
+) -> usize {
+    let who = exam_domain::mask::id_number(id_number.as_str());
+    let line = match load(core, id_number.clone()).await {
+        Err(u) => format!("reports unavailable: {u:?}"),
+        Ok(r) => {
+            let fresh: Vec<ReportSummary> = r
+                .reports
+                .into_iter()
+                .filter(|s| {
+                    !lock(core.journal())
+                        .report_printed_here(s.id)
+                        .unwrap_or(false)
+                })
+                .collect();
+            if fresh.is_empty() {
+                "no report to print".into()
+            } else {
+                let ids: Vec<String> = fresh.iter().map(|s| s.id.to_string()).collect();
+                match queue(core, id_number.clone(), fresh).await {
+                    Ok(jobs) => {
+                        let _ = writeln!(
+                            out,
+                            "{:<13} {who:<20} printing reports {}",
+                            "report",
+                            ids.join(", ")
+                        );
+                        return jobs.len();
+                    }
+                    Err(u) => format!("reports not printed: {u:?}"),
+                }
+            }
+        }
+    };
+    let _ = writeln!(out, "{:<13} {who:<20} {line}", "report");
+    0
 }

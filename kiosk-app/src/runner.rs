@@ -207,20 +207,21 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
             reporter("label"),
         );
     }
-    let core = if opts.report_printer.is_some() {
-        core.with_reports()
-    } else {
-        core
+    let core = match &opts.report_printer {
+        Some(p) => {
+            let devices = devices.clone();
+            let bell = Arc::new(crate::spool::Doorbell::default());
+            crate::report_spool::spawn_report_spooler(
+                journal.clone(),
+                p.uri.clone(),
+                spooler_stop.clone(),
+                bell.clone(),
+                move |label| crate::devices::set_state(&devices, "report", label.into()),
+            );
+            core.with_reports(bell)
+        }
+        None => core,
     };
-    if let Some(p) = &opts.report_printer {
-        let devices = devices.clone();
-        crate::report_spool::spawn_report_spooler(
-            journal.clone(),
-            p.uri.clone(),
-            spooler_stop.clone(),
-            move |label| crate::devices::set_state(&devices, "report", label.into()),
-        );
-    }
     let (shutdown, rx) = watch::channel(false);
     let agent = tokio::spawn(agent.run(rx));
     RunningKiosk {
@@ -274,6 +275,8 @@ pub struct Outcome {
     pub already: usize,
     pub refused: usize,
     pub not_found: usize,
+    /// Reports journaled for printing.
+    pub reports: usize,
 }
 
 fn describe(e: &Eligibility) -> String {
@@ -304,6 +307,7 @@ impl Outcome {
         self.already += o.already;
         self.refused += o.refused;
         self.not_found += o.not_found;
+        self.reports += o.reports;
     }
 }
 
@@ -379,6 +383,9 @@ pub async fn play(
         match step {
             Step::Wait(ms) => tokio::time::sleep(Duration::from_millis(*ms)).await,
             Step::Identify(q) => o.add(&serve_patient(core, q, out).await?),
+            Step::Report(id) => {
+                o.reports += crate::reports::print_unprinted(core, id, out).await;
+            }
         }
     }
     Ok(o)

@@ -6,6 +6,8 @@
 //! qr BK261122000001              booking QR shown to the scanner
 //! exam 00123567                  exam-number barcode
 //! keypad 11010519491231002X 13800138000   ID number + mobile typed in
+//! report 11010519491231002X      the card at a report printer: every
+//!                                published report not printed here yet
 //! wait 500                       milliseconds until the next patient
 //! ```
 
@@ -14,6 +16,8 @@ use exam_domain::{IdNumber, IdentityQuery, Person};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     Identify(IdentityQuery),
+    /// The card holder prints their reports (K9).
+    Report(IdNumber),
     Wait(u64),
 }
 
@@ -54,13 +58,14 @@ pub fn parse(text: &str) -> Result<Vec<Step>, ScriptError> {
                     mobile: (*mobile).into(),
                 })
             }
+            ["report", n] => Step::Report(id(n)?),
             ["wait", ms] => Step::Wait(
                 ms.parse()
                     .map_err(|_| err(format!("wait takes milliseconds, not {ms:?}")))?,
             ),
             _ => {
                 return Err(err(format!(
-                    "unknown step {:?} (card, qr, exam, keypad, wait)",
+                    "unknown step {:?} (card, qr, exam, keypad, report, wait)",
                     words[0]
                 )));
             }

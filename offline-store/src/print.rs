@@ -203,6 +203,20 @@ impl Journal {
         Ok(())
     }
 
+    /// Was this report journaled for printing at this kiosk already?
+    pub fn report_printed_here(&self, report_id: i64) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM outbox WHERE kind = 'report_printed'
+                   AND json_extract(payload, '$.report_id') = ?1 LIMIT 1",
+                [report_id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// Jobs with parts still to print, oldest first (ids only: the screen
     /// asks every 100 ms while printing, without reading the documents).
     pub fn unfinished_jobs(&self) -> Result<Vec<Uuid>> {

@@ -1,9 +1,9 @@
 //! The power-cut harness. It runs the kiosk as a real process with a
-//! simulated receipt printer, a simulated TSPL label printer and the
-//! central service, cuts it at random moments while it checks people in,
-//! prints their guide sheets and lab labels and syncs, restarts it, and
-//! after the last run checks, from what the printers received and what the
-//! server holds:
+//! simulated receipt printer, a simulated TSPL label printer, the real CUPS
+//! (cups-pdf) for A4 reports and the central service, cuts it at random
+//! moments while it checks people in, prints their guide sheets, lab
+//! labels and published reports and syncs, restarts it, and after the last
+//! run checks, from what the printers received and what the server holds:
 //!
 //! - every part (guide sheet, fee list, each lab label) of every journaled
 //!   check-in is on paper;
@@ -11,6 +11,9 @@
 //!   receipt, a 补打 label right before the label) and follows the
 //!   interrupted first copy (it was the part in flight);
 //! - nothing on paper is unknown to the journal;
+//! - every journaled A4 report was printed by CUPS exactly once, under its
+//!   part's own job name (a report in flight at a cut is followed, never
+//!   sent again), and the server has each report print once;
 //! - every check-in the kiosk reported (it reports only after the commit)
 //!   is still in the journal, and the server has each exactly once.
 //!
@@ -28,6 +31,7 @@ use std::time::Duration;
 mod common;
 
 use device_drivers::label::{Label, LabelItem, Language};
+use device_drivers::report::{IppPrinter, JobState, sample_pdf};
 use device_drivers::sim::label::parse_tspl;
 use device_drivers::sim::{LabelFault, LabelSim, PrinterFault, PrinterSim};
 use e2e_tests::{free_addr, start_server};
@@ -95,14 +99,87 @@ const SECRET: &str = "enrol-secret-for-the-cut-test";
 const FRESH: usize = 3;
 const WINDOW: usize = 6;
 
-fn write_window(day: &exam_domain::demo::DemoDay, run: usize, path: &Path) {
+/// One in this many people has a published report to print (an A4 job
+/// through cups-pdf takes about a second).
+const REPORT_EVERY: usize = 8;
+
+fn write_window(day: &exam_domain::demo::DemoDay, run: usize, path: &Path, reports: bool) {
     let from = (run * FRESH).min(day.people.len());
     let to = (from + WINDOW).min(day.people.len());
-    let script: String = day.people[from..to]
-        .iter()
-        .map(|p| format!("card {}\nwait 20\n", p.id_number))
-        .collect();
+    // Report pickers first: their A4 jobs start early in the run, where
+    // the cut is likely to catch one in flight.
+    let reporting = (from..to)
+        .filter(|i| reports && i % REPORT_EVERY == 0)
+        .map(|i| format!("report {}\n", day.people[i].id_number));
+    let checking = (from..to).map(|i| format!("card {}\nwait 20\n", day.people[i].id_number));
+    let script: String = reporting.chain(checking).collect();
     std::fs::write(path, script).unwrap();
+}
+
+/// The CUPS report queue, or None (no reports in the series) outside CI
+/// when no CUPS runs here.
+fn cups() -> Option<(String, IppPrinter)> {
+    let uri = std::env::var("REPORT_PRINTER_URI")
+        .unwrap_or_else(|_| "ipp://localhost:631/printers/REPORTS".into());
+    let p = IppPrinter::new(&uri, "kiosk").unwrap();
+    match p.jobs() {
+        Ok(_) => Some((uri, p)),
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("no CUPS queue at {uri} ({e}): the series runs without reports");
+            None
+        }
+        Err(e) => panic!("CI must run cupsd with the REPORTS queue: {e}"),
+    }
+}
+
+/// Publishes a two-page report for every `REPORT_EVERY`-th person's visit.
+async fn publish_reports(db: &exam_server::db::Db, day: &exam_domain::demo::DemoDay) -> usize {
+    let mut n = 0;
+    for p in day.people.iter().step_by(REPORT_EVERY) {
+        let q = exam_domain::IdentityQuery::IdNumber {
+            id_number: p.id_number.clone(),
+        };
+        let Some(b) = db.lookup(&q).await.unwrap().into_iter().next() else {
+            continue;
+        };
+        let pdf = sample_pdf(&[&format!("Report {}", b.booking.code), "Page 2"]);
+        db.publish_report("report-office", b.booking.id, None, &pdf)
+            .await
+            .unwrap();
+        n += 1;
+    }
+    n
+}
+
+/// Every journaled report part was printed by CUPS exactly once, under its
+/// own name, whole. Returns how many.
+fn check_reports(
+    parts: &[(String, i64, String, Vec<u8>)],
+    jobs: &[(String, String)],
+    cups: &IppPrinter,
+) -> usize {
+    let all = cups.jobs().unwrap();
+    let reports: Vec<_> = jobs.iter().filter(|(_, kind)| kind == "report").collect();
+    for (job, _) in &reports {
+        let name = format!("{job}-0");
+        let found: Vec<_> = all.iter().filter(|j| j.name.starts_with(&name)).collect();
+        let done: Vec<_> = found
+            .iter()
+            .filter(|j| j.state == JobState::Completed)
+            .collect();
+        assert_eq!(
+            done.len(),
+            1,
+            "report part {name} printed exactly once by CUPS: {found:?}"
+        );
+        assert_eq!(done[0].name, name, "whole, not a page range");
+    }
+    assert_eq!(
+        parts.iter().filter(|p| p.2 == "report").count(),
+        reports.len(),
+        "one part per report"
+    );
+    reports.len()
 }
 
 fn barcode(l: &Label) -> Option<&str> {
@@ -181,6 +258,12 @@ async fn cut_series(mode: Cut) {
     labels.inject(LabelFault::Slow(Duration::from_millis(20)));
     let label_printer = format!("tcp://{}", labels.listen_tcp(Language::Tspl).unwrap());
     let day = e2e_tests::demo_day(people);
+    let cups = cups();
+    let published = match &cups {
+        Some(_) => publish_reports(&server.state.db, &day).await,
+        None => 0,
+    };
+    let report_uri = cups.as_ref().map(|(uri, _)| uri.clone());
     let script = dir.path().join("script.txt");
     let journal = dir.path().join("kiosk.db");
     let kiosk = |script: &Path| {
@@ -199,6 +282,9 @@ async fn cut_series(mode: Cut) {
                 "tspl",
             ],
         );
+        if let Some(uri) = &report_uri {
+            c.args(["--report-printer", uri]);
+        }
         if mode == Cut::PowerLoss {
             c.env("E2E_POWER_CUT", "1");
         }
@@ -207,13 +293,13 @@ async fn cut_series(mode: Cut) {
 
     let mut rng = Rng::new(cuts as u64 + mode as u64);
     let mut said = BTreeSet::new();
-    let (mut done_cuts, mut finished_runs) = (0, 0);
+    let (mut done_cuts, mut finished_runs, mut reports_in_flight) = (0, 0, 0);
     let started = std::time::Instant::now();
     for run in 0.. {
         if done_cuts == cuts || run >= 4 * cuts {
             break;
         }
-        write_window(&day, run, &script);
+        write_window(&day, run, &script, cups.is_some());
         let mut child = kiosk(&script).spawn().unwrap();
         let mut out = child.stdout.take().unwrap();
         let reader = tokio::spawn(async move {
@@ -228,6 +314,19 @@ async fn cut_series(mode: Cut) {
             child.start_kill().unwrap(); // SIGKILL
             child.wait().await.unwrap();
             done_cuts += 1;
+            // A4 reports the cut caught in flight (their resumption is
+            // what `check_reports` checks at the end).
+            if cups.is_some() && journal.exists() {
+                let j = offline_store::Journal::open(&journal).unwrap();
+                reports_in_flight += j
+                    .connection()
+                    .query_row(
+                        "SELECT count(*) FROM print_parts WHERE printer = 'report' AND state = 'sending'",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .unwrap() as usize;
+            }
         }
         said.extend(reported(&reader.await.unwrap()));
     }
@@ -235,8 +334,13 @@ async fn cut_series(mode: Cut) {
     // The slow printers fall behind the check-ins, so the last run may
     // have a long queue to print: it may take as long as the printers keep
     // receiving, and fails when nothing moves for three minutes.
+    let a4 = || {
+        cups.as_ref()
+            .and_then(|(_, p)| p.jobs().ok())
+            .map_or(0, |j| j.len())
+    };
     common::run_while_progressing(kiosk(&script), Duration::from_secs(180), || {
-        sim.printed().len() + labels.labels().len()
+        sim.printed().len() + labels.labels().len() + a4()
     })
     .await;
     let took = started.elapsed();
@@ -246,16 +350,27 @@ async fn cut_series(mode: Cut) {
     let j = offline_store::Journal::open(&journal).unwrap();
     assert!(j.unfinished_parts().unwrap().is_empty());
     assert_eq!(j.backlog().unwrap().pending, 0);
+    let all_jobs: Vec<(String, String)> = {
+        let mut stmt = j
+            .connection()
+            .prepare("SELECT id, kind FROM print_jobs ORDER BY created_at")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
     let jobs: Vec<String> = {
         let mut stmt = j
             .connection()
-            .prepare("SELECT person FROM print_jobs ORDER BY created_at")
+            .prepare("SELECT person FROM print_jobs WHERE kind <> 'report' ORDER BY created_at")
             .unwrap();
         stmt.query_map([], |r| r.get(0))
             .unwrap()
             .map(Result::unwrap)
             .collect()
     };
+    let report_jobs = all_jobs.iter().filter(|(_, k)| k == "report").count();
     let count = |sql: &str| -> usize {
         j.connection()
             .query_row(sql, [], |r| r.get::<_, i64>(0))
@@ -266,8 +381,8 @@ async fn cut_series(mode: Cut) {
     let events = j.all_event_ids().unwrap().len();
     assert_eq!(
         events,
-        checkins + left_behind,
-        "check-ins and pickup notices"
+        checkins + left_behind + report_jobs,
+        "check-ins, pickup notices and report prints"
     );
     assert_eq!(jobs.len(), checkins, "one guide sheet per check-in");
     assert!(checkins > cuts, "{checkins} check-ins in {cuts} cuts");
@@ -339,6 +454,19 @@ async fn cut_series(mode: Cut) {
     let (label_parts, label_extra, label_marks) = check_labels(&parts, &labels.labels());
     assert!(label_parts > 0, "lab labels were journaled");
     assert!(labels.errors().is_empty(), "{:?}", labels.errors());
+    let reports = match &cups {
+        Some((_, p)) => check_reports(&parts, &all_jobs, p),
+        None => 0,
+    };
+    assert!(
+        cups.is_none() || reports > 0,
+        "reports were printed ({published} published)"
+    );
+    // A series of CI's length catches reports in flight, or it proves little.
+    assert!(
+        cups.is_none() || cuts < 100 || reports_in_flight > 0,
+        "no cut caught an A4 report in flight"
+    );
 
     // The server: each check-in exactly once.
     let db = &server.state.db;
@@ -350,13 +478,18 @@ async fn cut_series(mode: Cut) {
         db.count(CountTable::Registrations).await.unwrap() as usize,
         checkins
     );
+    assert_eq!(
+        db.count(CountTable::ReportPrints).await.unwrap() as usize,
+        reports
+    );
     // Documents a restart left behind are listed for the desk, once each.
     assert_eq!(db.pickups_waiting().await.unwrap().len(), left_behind);
     eprintln!(
         "{mode:?}: {done_cuts} cuts ({finished_runs} runs ended before their cut) in {took:.0?}; \
          {checkins} check-ins, {} reported before a cut, {} parts, {extra_copies} printed again, \
          {} reprint marks, {left_behind} jobs left for pickup; {label_parts} labels, \
-         {label_extra} printed again, {label_marks} 补打 labels",
+         {label_extra} printed again, {label_marks} 补打 labels; {reports} A4 reports, each once \
+         ({reports_in_flight} times one was in flight at a cut)",
         said.len(),
         parts.len(),
         marks.len()

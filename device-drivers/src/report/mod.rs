@@ -182,16 +182,21 @@ impl IppPrinter {
             .ok_or_else(|| ReportError::Http("no job attributes".into()))
     }
 
-    /// Every job of this queue with this name, finished ones included; and
-    /// the jobs that resubmitted part of it (named `<name>@p<first page>`).
-    pub fn find(&self, job_name: &str) -> Result<Vec<JobInfo>, ReportError> {
+    /// Every job of this queue CUPS still knows, finished ones included.
+    pub fn jobs(&self) -> Result<Vec<JobInfo>, ReportError> {
         let mut r = self.request(op::GET_JOBS);
         r.attr(tag::KEYWORD, "which-jobs", b"all");
         requested(&mut r);
         let resp = self.call(&r.finish(b""))?;
-        Ok(resp
-            .groups(tag::JOB)
-            .filter_map(job_info)
+        Ok(resp.groups(tag::JOB).filter_map(job_info).collect())
+    }
+
+    /// Every job of this queue with this name, finished ones included; and
+    /// the jobs that resubmitted part of it (named `<name>@p<first page>`).
+    pub fn find(&self, job_name: &str) -> Result<Vec<JobInfo>, ReportError> {
+        Ok(self
+            .jobs()?
+            .into_iter()
             .filter(|j| {
                 j.name == job_name
                     || j.name

@@ -261,6 +261,7 @@ impl Db {
             CountTable::Registrations => "SELECT count(*) FROM registrations",
             CountTable::KioskEvents => "SELECT count(*) FROM kiosk_events",
             CountTable::Nonces => "SELECT count(*) FROM kiosk_nonces",
+            CountTable::ReportPrints => "SELECT count(*) FROM report_prints",
         };
         Ok(sqlx::query(sql).fetch_one(&self.pool).await?.try_get(0)?)
     }
@@ -322,6 +323,7 @@ pub enum CountTable {
     Registrations,
     KioskEvents,
     Nonces,
+    ReportPrints,
 }
 
 /// A staff account as the administrator's page lists it (no hash).
