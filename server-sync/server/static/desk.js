@@ -1,6 +1,7 @@
 // Front desk: search, walk-in registration and booking with a plan preview
 // (items cut to the person, conflicts refused), and a visit's detail with
-// its item changes, signature for a waiver, payment and documents.
+// its item changes, signature for a waiver, payment, documents and the
+// published exam report.
 (function () {
   "use strict";
   var D = Desk, el = D.el, $ = function (id) { return document.getElementById(id); };
@@ -160,12 +161,80 @@
     });
     box.appendChild(el("h2", { text: "条码" }));
     v.documents.labels.forEach(function (l) { box.appendChild(el("p", { class: "mono", text: l.barcode + " " + l.sample_name + "：" + l.items.join("、") })); });
+    box.appendChild(el("h2", { text: "体检报告" }));
+    box.appendChild(reportSection(v));
     if (v.history && v.history.length) {
       box.appendChild(el("h2", { text: "既往体检" }));
       v.history.forEach(function (h) {
         box.appendChild(el("p", {}, [el("a", { href: "#", onclick: function (e) { e.preventDefault(); open(h.id); }, text: h.date + " " + h.package + " " + h.exam_no + " " + (D.states[h.state] || h.state) })]));
       });
     }
+  }
+
+  // The visit's published report (E9): the live one with its kiosk prints,
+  // or none; publish a PDF (replaces the live one), preview it (each view is
+  // audited), withdraw it with a reason. The group desk sees no reports.
+  var MAX_REPORT_BYTES = 20 * 1024 * 1024;
+  function when(s) { return new Date(s).toLocaleString("zh-CN", { hour12: false }); }
+  function reportSection(v) {
+    var box = el("div", { id: "report" }, [el("p", { class: "quiet", text: "正在读取报告…" })]);
+    var base = "/api/desk/visits/" + v.id + "/report";
+    function show(r) {
+      box.textContent = "";
+      if (!r) box.appendChild(el("p", { id: "report-state", class: "quiet", text: "未发布" }));
+      else {
+        box.appendChild(el("p", { id: "report-state" }, [el("strong", { text: r.title }),
+          " · " + (r.pages ? r.pages + " 页" : "页数未知") + " · " + when(r.published_at) + " 由 " + r.published_by + " 发布"]));
+        box.appendChild(el("p", { id: "report-prints", class: r.prints.length ? "" : "quiet",
+          text: r.prints.length ? "自助机已打印 " + r.prints.length + " 次" : "尚未在自助机打印" }));
+        if (r.prints.length) box.appendChild(el("table", { class: "grid small", id: "report-print-list" }, [el("tbody", {}, r.prints.map(function (p) {
+          return el("tr", {}, [el("td", { text: when(p.at) }), el("td", { text: p.kiosk }), el("td", { class: "mono", text: "作业 " + p.job })]);
+        }))]));
+      }
+      var file = el("input", { type: "file", id: "report-file", accept: "application/pdf,.pdf" });
+      var title = el("input", { id: "report-title", maxlength: "60", autocomplete: "off", placeholder: "默认：套餐名 体检报告" });
+      var publish = el("button", { type: "button", id: "report-publish", text: "发布报告" });
+      publish.addEventListener("click", function () {
+        var f = file.files[0];
+        if (!f) { alert("请选择报告 PDF 文件"); return; }
+        if (f.size > MAX_REPORT_BYTES) { alert("报告文件过大（上限 20 MB）"); return; }
+        if (r && !confirm("已有发布的报告，发布新版本将撤回旧版本。继续？")) return;
+        var t = title.value.trim();
+        publish.disabled = true;
+        // The PDF itself is the body (not JSON), so not through Desk.call.
+        fetch(base + (t ? "?title=" + encodeURIComponent(t) : ""), {
+          method: "PUT", credentials: "same-origin", body: f,
+          headers: { "x-csrf": D.csrf, "content-type": "application/pdf" }
+        }).then(function (res) {
+          return res.json().catch(function () { return {}; }).then(function (j) {
+            if (!res.ok) throw new Error(j.message || ("HTTP " + res.status));
+            return j;
+          });
+        }).then(function (j) {
+          show(j);
+          D.say("msg", "体检报告已发布（" + (j.pages ? j.pages + " 页" : "页数未知") + "）", true);
+        }).catch(function (e) { publish.disabled = false; alert(e.message); });
+      });
+      var actions = el("div", { class: "row" }, [el("label", {}, ["报告 PDF", file]), el("label", {}, ["标题（可不填）", title]), publish]);
+      if (r) {
+        actions.appendChild(el("a", { href: base + "/pdf", target: "_blank", rel: "noopener", id: "report-preview", text: "预览" }));
+        actions.appendChild(el("button", { type: "button", class: "secondary", id: "report-withdraw", text: "撤回", onclick: function () {
+          var reason = prompt("撤回原因（自助机将不再提供此报告）");
+          if (!reason || !reason.trim()) return;
+          D.call("DELETE", base + "?reason=" + encodeURIComponent(reason.trim()))
+            .then(function () { show(null); D.say("msg", "体检报告已撤回", true); })
+            .catch(function (e) { alert(e.message); });
+        } }));
+      }
+      box.appendChild(actions);
+    }
+    D.call("GET", base).then(show).catch(function (e) {
+      if (e.code === "not_found") return show(null);
+      box.textContent = "";
+      if (e.code === "not_allowed") box.appendChild(el("p", { class: "quiet", text: e.message }));
+      else D.say("msg", e.message);
+    });
+    return box;
   }
 
   function open(id) { D.call("GET", "/api/desk/visits/" + id).then(render).catch(function (e) { D.say("msg", e.message); }); }

@@ -3,7 +3,7 @@
 //! One live report per visit: publishing again withdraws the earlier one.
 //! Publishing, withdrawing and every fetch are in the audit log.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use exam_domain::IdNumber;
 use exam_protocol::{Event, ReportPrinted, ReportSummary};
 use sqlx::{Any, Row, Transaction};
@@ -118,11 +118,17 @@ impl Db {
     ) -> Result<ReportRow, ReportError> {
         let pages = check_pdf(pdf)?;
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT state, package FROM bookings WHERE id = $1")
-            .bind(booking_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(ReportError::NoVisit)?;
+        // A no-op update, not a plain SELECT: it locks the booking's row, so
+        // that concurrent publishes of one visit run one after the other and
+        // each withdraws what the one before it published (PostgreSQL's
+        // READ COMMITTED would otherwise let both see no live report and
+        // both insert one). Portable where `SELECT ... FOR UPDATE` is not.
+        let row =
+            sqlx::query("UPDATE bookings SET state = state WHERE id = $1 RETURNING state, package")
+                .bind(booking_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(ReportError::NoVisit)?;
         if row.try_get::<String, _>("state")? == "cancelled" {
             return Err(ReportError::Cancelled);
         }
@@ -131,7 +137,8 @@ impl Db {
             None => format!("{} 体检报告", row.try_get::<String, _>("package")?),
         };
         withdraw_live(&mut tx, booking_id, actor, "发布了新版本").await?;
-        let (id, now) = (next_id(), Utc::now());
+        // As stored (milliseconds), so the answer equals what is read back.
+        let (id, now) = (next_id(), Utc::now().trunc_subsecs(3));
         sqlx::query(
             "INSERT INTO reports(id, booking_id, title, pages, pdf, published_at, published_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -130,6 +130,9 @@ async fn publish(
 
 #[derive(Debug, Deserialize)]
 struct WithdrawQuery {
+    /// Defaulted, so that a missing reason gets the same 422 as an empty one
+    /// (not axum's plain-text 400 for a query it cannot read).
+    #[serde(default)]
     reason: String,
 }
 
