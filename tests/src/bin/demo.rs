@@ -150,6 +150,31 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("  stop            : Ctrl-C");
 
+    // K9: the report office has published reports for the first three demo
+    // people (sample PDFs); the touch kiosk prints them when this machine
+    // has the CUPS queue (scripts/test sets it up).
+    let day = e2e_tests::demo_day(a.people);
+    for p in day.people.iter().take(3) {
+        let q = exam_domain::IdentityQuery::IdNumber {
+            id_number: p.id_number.clone(),
+        };
+        let db = &server.state.db;
+        if let Some(b) = db.lookup(&q).await?.into_iter().next()
+            && db.visit_report(b.booking.id).await?.is_none()
+        {
+            let pdf = device_drivers::report::sample_pdf(&[
+                &format!("Health examination report {}", b.booking.exam_no),
+                "Results",
+                "Advice",
+            ]);
+            db.publish_report("demo", b.booking.id, None, &pdf).await?;
+        }
+    }
+    let cups = "ipp://localhost:631/printers/REPORTS";
+    let reports = device_drivers::report::IppPrinter::new(cups, "kiosk")
+        .and_then(|p| p.jobs())
+        .is_ok();
+
     // The touch-screen kiosk: its own process (the window needs a main
     // thread), every device simulated in it.
     let _touch = if a.ui {
@@ -178,12 +203,25 @@ async fn main() -> anyhow::Result<()> {
             ])
             .arg("--voice-dir")
             .arg(voice)
+            .args(if reports {
+                vec!["--report-printer", cups]
+            } else {
+                vec![]
+            })
             .kill_on_drop(true)
             .spawn()
         {
             Ok(c) => {
                 println!(
                     "  touch kiosk     : {id} in a window; F1 card, F2 scan, F3 unreadable, F4 remove, F5 pay, F6 paper out"
+                );
+                println!(
+                    "  reports         : {}",
+                    if reports {
+                        format!("打印体检报告 prints to {cups}; the first three demo people have one")
+                    } else {
+                        "no CUPS queue REPORTS here: the kiosk offers no report printing".into()
+                    }
                 );
                 Some(c)
             }
@@ -214,7 +252,6 @@ async fn main() -> anyhow::Result<()> {
         last_sheet.display()
     );
 
-    let day = e2e_tests::demo_day(a.people);
     let deck = script::demo_deck(&day, 0, 1);
     let interval = Duration::from_millis(a.interval_ms.max(1200));
     tokio::spawn(async move {
