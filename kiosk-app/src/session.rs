@@ -201,10 +201,19 @@ impl Session {
                 self.apply(ev);
             }
             SessionInput::ReportsQueued(id, r) => {
-                if let Ok(jobs) = &r {
-                    self.jobs.extend(jobs.iter().copied());
-                }
+                let jobs = r.clone().unwrap_or_default();
                 self.apply(Event::ReportsQueued(id, r.map(|jobs| jobs.len())));
+                if matches!(self.flow.screen, Screen::Printing { .. })
+                    && self.flow.reports().is_some()
+                {
+                    self.jobs.extend(jobs);
+                } else if !jobs.is_empty() {
+                    // The patient left while their reports were fetched:
+                    // they print all the same and wait at the desk.
+                    if let Err(e) = lock(&self.journal).record_left_behind(&jobs, Utc::now()) {
+                        tracing::error!(error = %e, "recording reports left behind");
+                    }
+                }
             }
             SessionInput::Device(Input::Card(h)) => {
                 self.last_touch = Instant::now();

@@ -218,7 +218,9 @@ async fn main() -> anyhow::Result<()> {
                 println!(
                     "  reports         : {}",
                     if reports {
-                        format!("打印体检报告 prints to {cups}; the first three demo people have one")
+                        format!(
+                            "打印体检报告 prints to {cups}; the first three demo people have one"
+                        )
                     } else {
                         "no CUPS queue REPORTS here: the kiosk offers no report printing".into()
                     }
