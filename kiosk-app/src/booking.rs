@@ -12,11 +12,13 @@ use crate::flow::{Loaded, Outcome, Submission, Unavailable};
 /// How many days ahead the kiosk offers (today included).
 pub const DAYS: i64 = 7;
 
-fn unavailable(e: SyncError) -> Unavailable {
+/// A failed request to the central service as the patient's screen says
+/// it: the service's own words when it refused, else "not just now".
+pub(crate) fn unavailable(e: SyncError) -> Unavailable {
     match e {
         SyncError::Refused { error, .. } => Unavailable::Refused(error.message),
         e => {
-            tracing::warn!(error = %e, "booking: central service unavailable");
+            tracing::warn!(error = %e, "central service unavailable for the patient in front");
             Unavailable::Offline
         }
     }

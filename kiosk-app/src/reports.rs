@@ -10,21 +10,11 @@ use chrono::{DateTime, Utc};
 use exam_domain::IdNumber;
 use exam_protocol::{ReportPdfRequest, ReportPrinted, ReportSummary, ReportsRequest};
 use offline_store::{NewPart, NewPrintJob};
-use sync_client::SyncError;
 use uuid::Uuid;
 
+use crate::booking::unavailable;
 use crate::checkin::{CheckinCore, lock};
 use crate::flow::Unavailable;
-
-fn unavailable(e: SyncError) -> Unavailable {
-    match e {
-        SyncError::Refused { error, .. } => Unavailable::Refused(error.message),
-        e => {
-            tracing::warn!(error = %e, "reports: central service unavailable");
-            Unavailable::Offline
-        }
-    }
-}
 
 /// The card holder's published reports.
 pub async fn load(
