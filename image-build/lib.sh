@@ -48,7 +48,9 @@ boot() {
     -drive file="$tmp/kiosk.img",format=raw,if=virtio "$@" \
     -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
     -vga std -display none -serial file:"$log" \
-    -monitor unix:"$tmp/monitor.sock",server,nowait &
+    -device virtio-multitouch-pci \
+    -monitor unix:"$tmp/monitor.sock",server,nowait \
+    -qmp unix:"$tmp/qmp.sock",server,nowait &
   qemu_pid=$!
 }
 
@@ -100,4 +102,40 @@ open(sys.argv[2], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(
                               + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 PY
   echo "screen: $1"
+}
+
+# tap FX FY: a finger on the touch screen at that fraction of its width and
+# height, and lifted: multi-touch events into qemu's virtio touch screen
+# over QMP, which the guest kernel hands to libinput like a real panel's.
+tap() {
+  python3 - "$tmp/qmp.sock" "$1" "$2" <<'PY'
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def call(cmd, **args):
+    f.write(json.dumps({"execute": cmd, "arguments": args} if args else {"execute": cmd}) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r or "error" in r:
+            assert "error" not in r, r
+            return r
+json.loads(f.readline())  # greeting
+call("qmp_capabilities")
+top = 0x7FFF
+x, y = int(float(sys.argv[2]) * top), int(float(sys.argv[3]) * top)
+mtt = lambda t, **d: {"type": "mtt", "data": dict(type=t, slot=0, **d)}
+call("input-send-event", events=[
+    mtt("begin", **{"tracking-id": 1, "axis": "x", "value": 0}),
+    mtt("data", **{"tracking-id": 1, "axis": "x", "value": x}),
+    mtt("data", **{"tracking-id": 1, "axis": "y", "value": y}),
+    {"type": "btn", "data": {"down": True, "button": "touch"}},
+])
+time.sleep(0.15)
+call("input-send-event", events=[
+    mtt("end", **{"tracking-id": -1, "axis": "x", "value": 0}),
+    {"type": "btn", "data": {"down": False, "button": "touch"}},
+])
+PY
 }
