@@ -39,6 +39,13 @@ provisioned_copy() {
   cp "$OVMF_VARS" "$tmp/vars.fd"
 }
 
+# A touch screen for the guest: qemu ≥ 8.1 has a virtio multi-touch device
+# (Debian bookworm: qemu-system-x86 from bookworm-backports).
+touch_dev=()
+if qemu-system-x86_64 -device help 2>/dev/null | grep -q '"virtio-multitouch-pci"'; then
+  touch_dev=(-device virtio-multitouch-pci)
+fi
+
 # boot LOG [extra qemu args...]: qemu in the background, serial into LOG.
 boot() {
   local log=$1; shift
@@ -48,7 +55,7 @@ boot() {
     -drive file="$tmp/kiosk.img",format=raw,if=virtio "$@" \
     -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
     -vga std -display none -serial file:"$log" \
-    -device virtio-multitouch-pci \
+    "${touch_dev[@]}" \
     -monitor unix:"$tmp/monitor.sock",server,nowait \
     -qmp unix:"$tmp/qmp.sock",server,nowait &
   qemu_pid=$!
