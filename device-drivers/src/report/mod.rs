@@ -183,12 +183,31 @@ impl IppPrinter {
     }
 
     /// Every job of this queue CUPS still knows, finished ones included.
+    /// CUPS answers a Get-Jobs with at most 500 jobs, the oldest first: a
+    /// longer history is read page by page (`first-job-id`, `limit`), or
+    /// the newest jobs, the ones a kiosk asks after, would never be seen.
     pub fn jobs(&self) -> Result<Vec<JobInfo>, ReportError> {
-        let mut r = self.request(op::GET_JOBS);
-        r.attr(tag::KEYWORD, "which-jobs", b"all");
-        requested(&mut r);
-        let resp = self.call(&r.finish(b""))?;
-        Ok(resp.groups(tag::JOB).filter_map(job_info).collect())
+        const PAGE: usize = 500;
+        let mut all: Vec<JobInfo> = Vec::new();
+        let mut first = 1;
+        loop {
+            let mut r = self.request(op::GET_JOBS);
+            r.attr(tag::KEYWORD, "which-jobs", b"all");
+            r.int("first-job-id", first);
+            r.int("limit", PAGE as i32);
+            requested(&mut r);
+            let resp = self.call(&r.finish(b""))?;
+            let page: Vec<JobInfo> = resp.groups(tag::JOB).filter_map(job_info).collect();
+            let (n, last) = (page.len(), page.iter().map(|j| j.id).max());
+            all.extend(page);
+            match last {
+                Some(id) if n >= PAGE && id >= first => first = id + 1,
+                _ => break,
+            }
+        }
+        all.sort_by_key(|j| j.id);
+        all.dedup_by_key(|j| j.id);
+        Ok(all)
     }
 
     /// Every job of this queue with this name, finished ones included; and
