@@ -406,4 +406,69 @@ mod tests {
         );
         assert!(http_body(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nxyz").is_err());
     }
+
+    /// A stand-in for cupsd's Get-Jobs: a history of `total` jobs, answered
+    /// as CUPS does, at most 500 at a time from `first-job-id` on.
+    fn fake_cups(total: i32) -> u16 {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let mut s = s.unwrap();
+                let mut raw = Vec::new();
+                let mut buf = [0u8; 4096];
+                let body = loop {
+                    let n = s.read(&mut buf).unwrap();
+                    raw.extend_from_slice(&buf[..n]);
+                    if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&raw[..at]).to_lowercase();
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .map_or(0, |v| v.trim().parse().unwrap());
+                        if raw.len() >= at + 4 + len {
+                            break raw[at + 4..at + 4 + len].to_vec();
+                        }
+                    }
+                };
+                let req = ipp::parse(&body).unwrap();
+                let op = req.groups(tag::OPERATION).next().unwrap();
+                let int = |name| op.get(name).and_then(Value::as_int);
+                let first = int("first-job-id").unwrap_or(1).max(1);
+                let limit = int("limit").unwrap_or(500).clamp(1, 500);
+                let mut resp = Request::new(0, 1, "ipp://fake/printers/R");
+                for id in (first..=total).take(limit as usize) {
+                    resp.group(tag::JOB)
+                        .int("job-id", id)
+                        .attr(tag::NAME, "job-name", format!("job-{id}").as_bytes())
+                        .int("job-state", 9);
+                }
+                let out = resp.finish(b"");
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/ipp\r\nContent-Length: {}\r\n\r\n",
+                    out.len()
+                );
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(&out);
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn the_whole_job_history_is_read_past_cups_answers_of_500() {
+        let port = fake_cups(1234);
+        let p = IppPrinter::new(&format!("ipp://127.0.0.1:{port}/printers/R"), "k").unwrap();
+        let jobs = p.jobs().unwrap();
+        assert_eq!(jobs.len(), 1234, "every job, once");
+        assert!(jobs.windows(2).all(|w| w[0].id < w[1].id));
+        // The newest job, the one a kiosk asks after, is found.
+        let newest = p.find("job-1234").unwrap();
+        assert_eq!(newest.len(), 1);
+        assert_eq!(newest[0].state, JobState::Completed);
+        let short = fake_cups(3);
+        let p = IppPrinter::new(&format!("ipp://127.0.0.1:{short}/printers/R"), "k").unwrap();
+        assert_eq!(p.jobs().unwrap().len(), 3);
+    }
 }
