@@ -355,3 +355,20 @@ impl KioskScreen {
             .unwrap();
     }
 }
+
+/// The CUPS report queue the tests print A4 reports to (`REPORT_PRINTER_URI`,
+/// else the local REPORTS queue), with its URI; None outside CI when no
+/// CUPS runs here (the caller skips, and says so), a failure in CI.
+pub fn report_queue() -> Option<(String, device_drivers::report::IppPrinter)> {
+    let uri = std::env::var("REPORT_PRINTER_URI")
+        .unwrap_or_else(|_| "ipp://localhost:631/printers/REPORTS".into());
+    let p = device_drivers::report::IppPrinter::new(&uri, "kiosk").unwrap();
+    match p.jobs() {
+        Ok(_) => Some((uri, p)),
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("no CUPS queue at {uri} ({e}): A4 reports not tried");
+            None
+        }
+        Err(e) => panic!("CI must run cupsd with the REPORTS queue: {e}"),
+    }
+}

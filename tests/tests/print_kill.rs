@@ -116,22 +116,6 @@ fn write_window(day: &exam_domain::demo::DemoDay, run: usize, path: &Path, repor
     std::fs::write(path, script).unwrap();
 }
 
-/// The CUPS report queue, or None (no reports in the series) outside CI
-/// when no CUPS runs here.
-fn cups() -> Option<(String, IppPrinter)> {
-    let uri = std::env::var("REPORT_PRINTER_URI")
-        .unwrap_or_else(|_| "ipp://localhost:631/printers/REPORTS".into());
-    let p = IppPrinter::new(&uri, "kiosk").unwrap();
-    match p.jobs() {
-        Ok(_) => Some((uri, p)),
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("no CUPS queue at {uri} ({e}): the series runs without reports");
-            None
-        }
-        Err(e) => panic!("CI must run cupsd with the REPORTS queue: {e}"),
-    }
-}
-
 /// Publishes a two-page report for every `REPORT_EVERY`-th person's visit.
 async fn publish_reports(db: &exam_server::db::Db, day: &exam_domain::demo::DemoDay) -> usize {
     let mut n = 0;
@@ -258,7 +242,7 @@ async fn cut_series(mode: Cut) {
     labels.inject(LabelFault::Slow(Duration::from_millis(20)));
     let label_printer = format!("tcp://{}", labels.listen_tcp(Language::Tspl).unwrap());
     let day = e2e_tests::demo_day(people);
-    let cups = cups();
+    let cups = e2e_tests::report_queue();
     let published = match &cups {
         Some(_) => publish_reports(&server.state.db, &day).await,
         None => 0,

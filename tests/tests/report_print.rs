@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use device_drivers::report::{IppPrinter, JobState, pdf_pages, sample_pdf};
+use device_drivers::report::{JobState, pdf_pages, sample_pdf};
 use device_drivers::sim::idcard::card_for;
 use e2e_tests::{KioskScreen, SimulatedReader, demo_day, free_addr, start_server, wait_for};
 use exam_domain::IdentityQuery;
@@ -16,27 +16,11 @@ use kiosk_app::runner::{self, KioskOptions};
 use kiosk_ui::Screen;
 use sync_client::AgentConfig;
 
-fn uri() -> String {
-    std::env::var("REPORT_PRINTER_URI")
-        .unwrap_or_else(|_| "ipp://localhost:631/printers/REPORTS".into())
-}
-
-/// The CUPS queue, or None (skip) outside CI when no CUPS runs here.
-fn cups() -> Option<IppPrinter> {
-    let p = IppPrinter::new(&uri(), "kiosk").unwrap();
-    match p.find("probe") {
-        Ok(_) => Some(p),
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("no CUPS queue at {} ({e}); skipping", uri());
-            None
-        }
-        Err(e) => panic!("CI must run cupsd with the REPORTS queue: {e}"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_patient_prints_a_published_report_with_the_id_card() {
-    let Some(cups) = cups() else { return };
+    let Some((uri, cups)) = e2e_tests::report_queue() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let server = start_server(&dir.path().join("exam.db"), free_addr(), 10)
         .await
@@ -58,7 +42,7 @@ async fn a_patient_prints_a_published_report_with_the_id_card() {
         },
         lookup_timeout: Duration::from_secs(2),
         receipt_printer: None,
-        report_printer: Some(device_drivers::config::ReportPrinterConfig { uri: uri() }),
+        report_printer: Some(device_drivers::config::ReportPrinterConfig { uri }),
         label_printer: None,
     })
     .await

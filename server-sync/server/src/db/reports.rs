@@ -284,48 +284,44 @@ impl Db {
         report_id: i64,
         id_number: &IdNumber,
     ) -> Result<Option<Vec<u8>>> {
-        let Some(r) = sqlx::query(
-            "SELECT r.booking_id, r.pdf FROM reports r JOIN bookings b ON b.id = r.booking_id
+        let row = sqlx::query(
+            "SELECT r.id, r.booking_id, r.pdf FROM reports r JOIN bookings b ON b.id = r.booking_id
               WHERE r.id = $1 AND b.id_number = $2 AND r.withdrawn_at IS NULL",
         )
         .bind(report_id)
         .bind(id_number.as_str())
         .fetch_optional(&self.read)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let booking: i64 = r.try_get("booking_id")?;
-        let pdf = base64_decode(&r.try_get::<String, _>("pdf")?)
-            .ok_or_else(|| DbError::Corrupt(format!("report {report_id}: PDF not base64")))?;
-        self.audit_on(
-            actor,
-            "report.fetch",
-            &format!("booking:{booking}"),
-            &format!("report {report_id}"),
-        )
         .await?;
-        Ok(Some(pdf))
+        self.audited_pdf(actor, "report.fetch", row).await
     }
 
     /// The PDF of a visit's live report, for the desk's preview; audited.
     pub async fn visit_report_pdf(&self, actor: &str, booking_id: i64) -> Result<Option<Vec<u8>>> {
-        let Some(r) = sqlx::query(
-            "SELECT id, pdf FROM reports WHERE booking_id = $1 AND withdrawn_at IS NULL",
+        let row = sqlx::query(
+            "SELECT id, booking_id, pdf FROM reports WHERE booking_id = $1 AND withdrawn_at IS NULL",
         )
         .bind(booking_id)
         .fetch_optional(&self.read)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let id: i64 = r.try_get("id")?;
+        .await?;
+        self.audited_pdf(actor, "report.view", row).await
+    }
+
+    /// A report row's PDF (columns id, booking_id, pdf), its reading
+    /// written to the audit log as `action`.
+    async fn audited_pdf(
+        &self,
+        actor: &str,
+        action: &str,
+        row: Option<sqlx::any::AnyRow>,
+    ) -> Result<Option<Vec<u8>>> {
+        let Some(r) = row else { return Ok(None) };
+        let (id, booking): (i64, i64) = (r.try_get("id")?, r.try_get("booking_id")?);
         let pdf = base64_decode(&r.try_get::<String, _>("pdf")?)
             .ok_or_else(|| DbError::Corrupt(format!("report {id}: PDF not base64")))?;
         self.audit_on(
             actor,
-            "report.view",
-            &format!("booking:{booking_id}"),
+            action,
+            &format!("booking:{booking}"),
             &format!("report {id}"),
         )
         .await?;
