@@ -1,13 +1,15 @@
 //! The central exam-workflow service (library side; `main.rs` is the CLI).
 //!
-//! Modules: [`db`] is the repository layer (SQLite or PostgreSQL), `api`
-//! the kiosk sync API, `staff` the staff web UI, `metrics` the Prometheus
+//! Modules: [`db`] is the repository layer (SQLite or PostgreSQL),
+//! `kiosk_api` every route a kiosk calls (signed, checked in one
+//! extractor), `staff` the staff web pages, [`workflow`] the staff JSON API
+//! (front desk, group desk, administration), `metrics` the Prometheus
 //! counters. [`start`] wires them into a running server.
 
-pub mod api;
 pub mod config;
 pub mod db;
 mod error;
+mod kiosk_api;
 mod metrics;
 mod password;
 mod staff;
@@ -53,7 +55,7 @@ pub enum StartError {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(api::routes())
+        .merge(kiosk_api::routes())
         .merge(staff::routes())
         .merge(workflow::routes(state.clone()))
         .route("/healthz", get(healthz))

@@ -22,11 +22,11 @@ use crate::error::ApiErr;
 mod admin;
 mod desk;
 mod groups;
-mod kiosk;
 mod pages;
 mod printing;
 mod reports;
 
+pub(crate) use desk::{PersonIn, campus_of, package_name, person_of, plan_err};
 pub(crate) use printing::attach_documents;
 
 pub fn routes(st: AppState) -> Router<AppState> {
@@ -37,8 +37,6 @@ pub fn routes(st: AppState) -> Router<AppState> {
         .merge(reports::desk_routes())
         .route_layer(axum::middleware::from_fn_with_state(st, signed_in))
         .merge(pages::routes())
-        .merge(kiosk::routes())
-        .merge(reports::kiosk_routes())
 }
 
 /// The dictionaries in memory, swapped whole when staff edit them.

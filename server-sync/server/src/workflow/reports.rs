@@ -1,25 +1,22 @@
 //! Exam reports (E9, K9) over HTTP. The report office (front desk role)
 //! publishes a visit's PDF, previews or withdraws it; a kiosk with the
 //! person's ID card on its reader lists their reports and fetches the PDFs
-//! to print, signed like every kiosk request. The group desk sees no
+//! to print (those routes are `kiosk_api::reports`). The group desk sees no
 //! reports (least privilege: they are medical data).
 
 use axum::Extension;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
-use exam_protocol::{
-    MAX_REPORT_BYTES, ReportPdf, ReportPdfRequest, ReportsRequest, ReportsResponse, paths,
-};
+use exam_protocol::MAX_REPORT_BYTES;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Role, allow, bad};
 use crate::AppState;
-use crate::api::{authenticate, parse};
 use crate::db::{ReportError, SessionUser};
 use crate::error::ApiErr;
 
@@ -34,13 +31,6 @@ pub fn desk_routes() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(MAX_REPORT_BYTES + 1024)),
         )
         .route("/api/desk/visits/{id}/report/pdf", get(preview))
-}
-
-/// The kiosk's routes (signed requests).
-pub fn kiosk_routes() -> Router<AppState> {
-    Router::new()
-        .route(paths::REPORTS, post(list))
-        .route(paths::REPORT_PDF, post(pdf))
 }
 
 impl From<ReportError> for ApiErr {
@@ -171,44 +161,4 @@ async fn preview(
         pdf,
     )
         .into_response())
-}
-
-async fn list(
-    State(st): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Json<ReportsResponse>, ApiErr> {
-    let s = authenticate(&st, &method, &uri, &headers, body).await?;
-    let req: ReportsRequest = parse(&st, &s.body)?;
-    let (name, reports) = st
-        .db
-        .person_reports(&req.id_number)
-        .await?
-        .unwrap_or_default();
-    Ok(Json(ReportsResponse { name, reports }))
-}
-
-async fn pdf(
-    State(st): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Json<ReportPdf>, ApiErr> {
-    let s = authenticate(&st, &method, &uri, &headers, body).await?;
-    let req: ReportPdfRequest = parse(&st, &s.body)?;
-    let pdf = st
-        .db
-        .report_pdf(&format!("kiosk:{}", s.kiosk.id), req.id, &req.id_number)
-        .await?
-        .ok_or_else(|| {
-            ApiErr::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "报告已撤回或不属于您，请到服务台咨询",
-            )
-        })?;
-    Ok(Json(ReportPdf::new(req.id, &pdf)))
 }

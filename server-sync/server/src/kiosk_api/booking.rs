@@ -1,50 +1,31 @@
-//! K17 at the kiosk: self-service booking, rebooking and cancelling, signed
-//! like every kiosk request. The person is the one whose ID card the kiosk
-//! read; the rules and the refusals are the front desk's.
+//! K17 at the kiosk: self-service booking, rebooking and cancelling. The
+//! person is the one whose ID card the kiosk read; the rules and the
+//! refusals are the front desk's.
 
-use axum::body::Body;
+use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::{Json, Router, routing::post};
+use axum::http::StatusCode;
 use exam_domain::plan;
 use exam_domain::{Booking, IdentityQuery};
 use exam_protocol::{
     BookingOptions, BookingOptionsRequest, SelfBookRequest, SelfBooked, SelfCancelRequest,
-    SelfRebookRequest, SlotOption, paths,
+    SelfRebookRequest, SlotOption,
 };
 
-use super::desk::{PersonIn, campus_of, package_name, person_of, plan_err};
-use super::{bad, now_local};
+use super::{SignedJson, actor};
 use crate::AppState;
-use crate::api::{authenticate, parse};
 use crate::db::NewVisit;
 use crate::error::ApiErr;
+use crate::workflow::{PersonIn, bad, campus_of, now_local, package_name, person_of, plan_err};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(paths::BOOKING_OPTIONS, post(options))
-        .route(paths::BOOK, post(book))
-        .route(paths::REBOOK, post(rebook))
-        .route(paths::CANCEL, post(cancel))
-}
-
-fn actor(kiosk: &str) -> String {
-    format!("kiosk:{kiosk}")
-}
-
-async fn options(
+pub(super) async fn options(
     State(st): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    SignedJson { kiosk, body: req }: SignedJson<BookingOptionsRequest>,
 ) -> Result<Json<BookingOptions>, ApiErr> {
-    let s = authenticate(&st, &method, &uri, &headers, body).await?;
-    let req: BookingOptionsRequest = parse(&st, &s.body)?;
     let now = now_local();
     let rows = st
         .db
-        .slots(&st.config.slots, &s.kiosk.campus, req.date)
+        .slots(&st.config.slots, &kiosk.campus, req.date)
         .await?;
     let slots = rows
         .iter()
@@ -65,28 +46,23 @@ async fn options(
     )))
 }
 
-async fn book(
+pub(super) async fn book(
     State(st): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    SignedJson { kiosk, body: req }: SignedJson<SelfBookRequest>,
 ) -> Result<Json<SelfBooked>, ApiErr> {
-    let s = authenticate(&st, &method, &uri, &headers, body).await?;
-    let req: SelfBookRequest = parse(&st, &s.body)?;
     let person = person_of(&PersonIn {
         id_number: req.id_number.as_str().into(),
         name: req.name.clone(),
         mobile: req.mobile.clone(),
     })?;
     let cat = st.catalogue.get();
-    let (campus, campus_prefix) = campus_of(&st, Some(&s.kiosk.campus))
-        .map_err(|_| bad("campus", "本院区暂不支持自助预约"))?;
+    let (campus, campus_prefix) =
+        campus_of(&st, Some(&kiosk.campus)).map_err(|_| bad("campus", "本院区暂不支持自助预约"))?;
     let plan = plan::plan(&cat, person.sex, req.marital, &req.plan).map_err(plan_err)?;
     let end = exam_domain::slot::bookable(&st.config.slots, req.date, req.slot_start, now_local())
         .map_err(|e| bad("slot", e.to_string()))?;
     let v = NewVisit {
-        initials: super::initials(&person.name),
+        initials: crate::workflow::initials(&person.name),
         person,
         marital: req.marital,
         campus,
@@ -105,7 +81,7 @@ async fn book(
     let created = st
         .db
         .create_visit(
-            &actor(&s.kiosk.id),
+            &actor(&kiosk),
             &st.config.exam_no_rule,
             &st.config.slots,
             &v,
@@ -130,22 +106,17 @@ async fn own_booking(
         .ok_or_else(|| ApiErr::new(StatusCode::NOT_FOUND, "not_found", "没有找到您的这条预约"))
 }
 
-async fn rebook(
+pub(super) async fn rebook(
     State(st): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    SignedJson { kiosk, body: req }: SignedJson<SelfRebookRequest>,
 ) -> Result<Json<Booking>, ApiErr> {
-    let s = authenticate(&st, &method, &uri, &headers, body).await?;
-    let req: SelfRebookRequest = parse(&st, &s.body)?;
     let b = own_booking(&st, &req.code, &req.id_number).await?;
     let end = exam_domain::slot::bookable(&st.config.slots, req.date, req.slot_start, now_local())
         .map_err(|e| bad("slot", e.to_string()))?;
     let v = st
         .db
         .rebook(
-            &actor(&s.kiosk.id),
+            &actor(&kiosk),
             &st.config.slots,
             b.id,
             req.date,
@@ -156,15 +127,10 @@ async fn rebook(
     Ok(Json(v.record.booking))
 }
 
-async fn cancel(
+pub(super) async fn cancel(
     State(st): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    SignedJson { kiosk, body: req }: SignedJson<SelfCancelRequest>,
 ) -> Result<Json<Booking>, ApiErr> {
-    let s = authenticate(&st, &method, &uri, &headers, body).await?;
-    let req: SelfCancelRequest = parse(&st, &s.body)?;
     let b = own_booking(&st, &req.code, &req.id_number).await?;
     let reason = req.reason.trim();
     let reason = if reason.is_empty() {
@@ -175,7 +141,7 @@ async fn cancel(
     let v = st
         .db
         .cancel(
-            &actor(&s.kiosk.id),
+            &actor(&kiosk),
             b.id,
             &reason.chars().take(200).collect::<String>(),
         )

@@ -1,0 +1,164 @@
+//! The kiosk API: every route a kiosk calls. Enrolment is the one unsigned
+//! request; every other one is signed with the kiosk's Ed25519 key, and the
+//! signature is checked in one place, the [`SignedJson`] and [`SignedQuery`]
+//! extractors, so a handler is only ever reached by an enrolled kiosk and
+//! receives its body already typed.
+//!
+//! By sub-capability: `sync` (enrol, heartbeat, push, changes, lookup),
+//! `booking` (K17 self-service booking), `reports` (K9 report listing and
+//! PDF fetch).
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Query, Request};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::{Router, routing::get, routing::post};
+use chrono::Utc;
+use exam_protocol::auth::{self, AuthError, SignedHeaders};
+use exam_protocol::{MAX_BODY_BYTES, PROTOCOL_VERSION, paths};
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::db::KioskRow;
+use crate::error::ApiErr;
+use crate::metrics::Metrics;
+
+mod booking;
+mod reports;
+mod sync;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(paths::ENROL, post(sync::enrol))
+        .route(paths::HEARTBEAT, post(sync::heartbeat))
+        .route(paths::EVENTS, post(sync::push))
+        .route(paths::CHANGES, get(sync::changes))
+        .route(paths::LOOKUP, post(sync::lookup))
+        .route(paths::BOOKING_OPTIONS, post(booking::options))
+        .route(paths::BOOK, post(booking::book))
+        .route(paths::REBOOK, post(booking::rebook))
+        .route(paths::CANCEL, post(booking::cancel))
+        .route(paths::REPORTS, post(reports::list))
+        .route(paths::REPORT_PDF, post(reports::pdf))
+}
+
+/// A signed request from an enrolled kiosk with its JSON body read as `T`.
+/// The body is parsed only after the signature, time window and nonce have
+/// passed, so an unsigned caller learns nothing about what a body should be.
+pub(crate) struct SignedJson<T> {
+    pub kiosk: KioskRow,
+    pub body: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for SignedJson<T> {
+    type Rejection = ApiErr;
+
+    async fn from_request(req: Request, st: &AppState) -> Result<Self, ApiErr> {
+        let (kiosk, _, body) = signed(req, st).await?;
+        Ok(Self {
+            kiosk,
+            body: parse(st, &body)?,
+        })
+    }
+}
+
+/// A signed `GET` from an enrolled kiosk with its query string read as `T`
+/// (the signature covers path and query). A query that does not parse is a
+/// JSON 400 `bad_query`, after authentication, like a bad body.
+pub(crate) struct SignedQuery<T> {
+    pub kiosk: KioskRow,
+    pub query: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for SignedQuery<T> {
+    type Rejection = ApiErr;
+
+    async fn from_request(req: Request, st: &AppState) -> Result<Self, ApiErr> {
+        let (kiosk, uri, _) = signed(req, st).await?;
+        let Query(query) = Query::try_from_uri(&uri)
+            .map_err(|e| ApiErr::new(StatusCode::BAD_REQUEST, "bad_query", e.to_string()))?;
+        Ok(Self { kiosk, query })
+    }
+}
+
+/// The one place a kiosk request is authenticated: both extractors come here.
+async fn signed(req: Request, st: &AppState) -> Result<(KioskRow, Uri, Bytes), ApiErr> {
+    let (parts, body) = req.into_parts();
+    let (kiosk, body) = authenticate(st, &parts.method, &parts.uri, &parts.headers, body).await?;
+    Ok((kiosk, parts.uri, body))
+}
+
+/// Reads the body ourselves so an oversized one gets a JSON 413, not a bare one.
+async fn read_body(st: &AppState, body: Body) -> Result<Bytes, ApiErr> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+        Metrics::inc(&st.metrics.bad_requests);
+        ApiErr::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("request bodies are limited to {MAX_BODY_BYTES} bytes; push fewer events at a time"),
+        )
+    })
+}
+
+fn parse<T: DeserializeOwned>(st: &AppState, bytes: &[u8]) -> Result<T, ApiErr> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        Metrics::inc(&st.metrics.bad_requests);
+        ApiErr::bad_json(e)
+    })
+}
+
+/// Verifies version, signature, time window and nonce, in that order; a
+/// request that fails any of them has written nothing but its refusal.
+async fn authenticate(
+    st: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(KioskRow, Bytes), ApiErr> {
+    if let Some(v) = headers.get(auth::H_VERSION)
+        && v.to_str().ok().and_then(|v| v.parse::<u32>().ok()) != Some(PROTOCOL_VERSION)
+    {
+        return Err(ApiErr::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_version",
+            format!("this server speaks protocol version {PROTOCOL_VERSION}"),
+        ));
+    }
+    let body = read_body(st, body).await?;
+    let refuse = |e: AuthError| {
+        Metrics::inc(&st.metrics.auth_refused);
+        tracing::warn!(error = %e, path = %uri.path(), "kiosk request refused");
+        ApiErr::from(e)
+    };
+    let signed = SignedHeaders::from_lookup(|h| headers.get(h).and_then(|v| v.to_str().ok()))
+        .map_err(refuse)?;
+    let kiosk = st
+        .db
+        .kiosk(&signed.kiosk_id)
+        .await?
+        .ok_or_else(|| refuse(AuthError::UnknownKiosk))?;
+    let key = kiosk
+        .public_key
+        .as_deref()
+        .ok_or_else(|| refuse(AuthError::UnknownKiosk))?;
+    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    let now = Utc::now();
+    auth::verify(
+        key,
+        &signed,
+        method.as_str(),
+        path,
+        &body,
+        now.timestamp_millis(),
+    )
+    .map_err(refuse)?;
+    if !st.db.use_nonce(&kiosk.id, &signed.nonce, now).await? {
+        return Err(refuse(AuthError::Replayed));
+    }
+    Ok((kiosk, body))
+}
+
+/// How a kiosk appears in the operation log and on the records it changes.
+fn actor(kiosk: &KioskRow) -> String {
+    format!("kiosk:{}", kiosk.id)
+}
