@@ -63,11 +63,14 @@ impl Rig {
         }
     }
 
+    /// A reader with a timeout generous enough for a loaded machine: the
+    /// simulator's answers (150 ms late at most here) always arrive in it.
     fn reader(&self) -> IdCardReader<serial::TTYPort> {
-        IdCardReader::new(
-            serial::open(&self.path, 115_200).unwrap(),
-            Duration::from_millis(400),
-        )
+        self.reader_with(Duration::from_secs(3))
+    }
+
+    fn reader_with(&self, timeout: Duration) -> IdCardReader<serial::TTYPort> {
+        IdCardReader::new(serial::open(&self.path, 115_200).unwrap(), timeout)
     }
 
     /// Unplugs: the simulator stops and its pseudo-terminal goes away.
@@ -178,8 +181,11 @@ fn worker_reports_cards_and_unplugging_and_comes_back() {
         stop.clone(),
         move |e| ev.lock().unwrap().push(e),
     );
+    // Waits for the condition, with a deadline generous enough for a
+    // loaded machine (the worker retries an unplugged reader every second).
     let wait = |pred: &dyn Fn(&[IdCardEvent]) -> bool| {
-        for _ in 0..200 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
             if pred(&events.lock().unwrap()) {
                 return true;
             }
@@ -240,14 +246,25 @@ fn worker_reports_cards_and_unplugging_and_comes_back() {
 #[test]
 fn a_late_reply_does_not_put_later_replies_out_of_step() {
     let rig = Rig::start();
-    let mut r = rig.reader(); // 400 ms timeout
+    // The reply comes a second after the reader gave up on it: however
+    // loaded the machine, the reader times out first.
+    let mut r = rig.reader_with(Duration::from_millis(400));
     let c = card("周八", "11010519491231002X");
     rig.sim.place(c.clone());
     rig.sim
-        .inject(IdCardFault::Slow(Duration::from_millis(700)));
+        .inject(IdCardFault::Slow(Duration::from_millis(1400)));
+    let replied = rig.sim.replies();
     assert!(matches!(r.poll(), Err(IdCardError::Timeout(_))));
     rig.sim.clear_faults();
-    std::thread::sleep(Duration::from_millis(500)); // the late FIND answer arrives now
+    // The late FIND answer is on the line before the next command goes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while rig.sim.replies() == replied {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the late reply never came"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert_eq!(
         r.poll().unwrap(),
         Poll::Card(Box::new(c)),

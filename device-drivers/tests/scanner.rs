@@ -17,8 +17,10 @@ fn scans_arrive_typed_and_bad_ones_are_refused() {
     let worker = spawn_scanner(pty.path.clone(), 9600, stop.clone(), move |e| {
         ev.lock().unwrap().push(e)
     });
+    // A deadline generous enough for a loaded machine.
     let wait_n = |n: usize| {
-        for _ in 0..200 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
             if events.lock().unwrap().len() >= n {
                 return;
             }
@@ -95,8 +97,10 @@ fn hid_scanner_types_codes_and_survives_unplugging() {
         stop.clone(),
         move |e| ev.lock().unwrap().push(e),
     );
+    // A deadline generous enough for a loaded machine.
     let wait_n = |n: usize| {
-        for _ in 0..300 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
             if events.lock().unwrap().len() >= n {
                 return;
             }

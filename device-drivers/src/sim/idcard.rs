@@ -32,6 +32,7 @@ struct State {
     card: Option<CardRead>,
     faults: Vec<IdCardFault>,
     commands: u64,
+    replies: u64,
 }
 
 /// A handle to the simulated reader, shared with the thread serving it.
@@ -66,6 +67,12 @@ impl IdCardSim {
     /// Commands answered so far (tests check the polling rate with it).
     pub fn commands(&self) -> u64 {
         lock(&self.state).commands
+    }
+
+    /// Replies written to the port so far (a late reply counts once it is
+    /// out, so a test can wait for it instead of sleeping).
+    pub fn replies(&self) -> u64 {
+        lock(&self.state).replies
     }
 
     /// The response frame to one command body, or None when silent.
@@ -159,6 +166,7 @@ impl IdCardSim {
                         if let Some(r) = reply {
                             port.write_all(&r)?;
                             port.flush()?;
+                            lock(&self.state).replies += 1;
                         }
                     }
                     Err(FrameError::Truncated { .. }) => break,
