@@ -244,8 +244,13 @@ async fn main() -> anyhow::Result<()> {
     db.migrate().await?;
     let pw = "Load-Bench-Password-1";
     for i in 0..ACCOUNTS {
-        if let Err(e) =
-            exam_server::create_staff(&db, &format!("load{i}"), "front_desk", Some(pw.into())).await
+        if let Err(e) = exam_server::create_staff(
+            &db,
+            &format!("load{i}"),
+            exam_server::roles::Role::FrontDesk,
+            Some(pw.into()),
+        )
+        .await
         {
             eprintln!("account load{i}: {e} (reusing it)");
         }

@@ -12,7 +12,9 @@ mod error;
 mod kiosk_api;
 mod metrics;
 mod password;
+pub mod roles;
 mod staff;
+mod staff_auth;
 pub mod workflow;
 
 use std::net::SocketAddr;
@@ -56,6 +58,7 @@ pub enum StartError {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(kiosk_api::routes())
+        .merge(staff_auth::routes())
         .merge(staff::routes())
         .merge(workflow::routes(state.clone()))
         .route("/healthz", get(healthz))
@@ -123,15 +126,12 @@ pub async fn bootstrap_admin(db: &Db) -> Result<Option<String>, db::DbError> {
     Ok(Some(pw))
 }
 
-/// The roles a staff account may have.
-pub const ROLES: &[&str] = &["admin", "front_desk", "group_desk"];
-
 /// Creates a staff account with `role`; with `password` None a one-time
 /// password is generated (and returned) that must be changed at first login.
 pub async fn create_staff(
     db: &Db,
     username: &str,
-    role: &str,
+    role: roles::Role,
     password: Option<String>,
 ) -> Result<String, db::DbError> {
     let must_change = password.is_none();

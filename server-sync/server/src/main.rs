@@ -118,14 +118,10 @@ async fn main() -> anyhow::Result<()> {
             println!("{secret}");
         }
         Command::AddUser { username, role } => {
-            anyhow::ensure!(
-                exam_server::ROLES.contains(&role.as_str()),
-                "role must be one of {:?}",
-                exam_server::ROLES
-            );
+            let role: exam_server::roles::Role = role.parse()?;
             let db = Db::connect(&config.database_url).await?;
             db.migrate().await?;
-            let pw = exam_server::create_staff(&db, &username, &role, None).await?;
+            let pw = exam_server::create_staff(&db, &username, role, None).await?;
             println!("{pw}");
         }
     }

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 
-use super::{Db, Result, next_id, parse_ts, ts};
+use super::{Db, DbError, Result, next_id, parse_ts, ts};
+use crate::roles::Role;
 
 /// S1: this many failed logins lock the account for [`LOCKOUT`].
 pub const MAX_FAILED_LOGINS: i64 = 5;
@@ -24,8 +25,8 @@ pub struct SessionUser {
     pub username: String,
     pub must_change: bool,
     pub csrf: String,
-    /// admin, front_desk or group_desk (what the workflow pages allow).
-    pub role: String,
+    /// What the workflow pages allow (see [`crate::roles`]).
+    pub role: Role,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,15 +99,16 @@ impl Db {
     }
 
     /// Sets a user's role; false when there is no such user.
-    pub async fn set_role(&self, username: &str, role: &str) -> Result<bool> {
+    pub async fn set_role(&self, username: &str, role: Role) -> Result<bool> {
         let n = sqlx::query("UPDATE staff_users SET role = $2 WHERE username = $1")
             .bind(username)
-            .bind(role)
+            .bind(role.as_str())
             .execute(&self.pool)
             .await?
             .rows_affected();
         if n == 1 {
-            self.audit_on("system", "user.role", username, role).await?;
+            self.audit_on("system", "user.role", username, role.as_str())
+                .await?;
         }
         Ok(n == 1)
     }
@@ -214,7 +216,7 @@ impl Db {
             username: r.try_get("username")?,
             must_change: r.try_get::<i64, _>("must_change")? != 0,
             csrf: r.try_get("csrf")?,
-            role: r.try_get("role")?,
+            role: role_of(&r.try_get::<String, _>("role")?)?,
         }))
     }
 
@@ -330,7 +332,7 @@ pub enum CountTable {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AccountRow {
     pub username: String,
-    pub role: String,
+    pub role: Role,
     pub must_change: bool,
     pub locked: bool,
     pub created_at: String,
@@ -348,7 +350,7 @@ impl Db {
             let locked: Option<String> = r.try_get("locked_until")?;
             Ok(AccountRow {
                 username: r.try_get("username")?,
-                role: r.try_get("role")?,
+                role: role_of(&r.try_get::<String, _>("role")?)?,
                 must_change: r.try_get::<i64, _>("must_change")? != 0,
                 locked: locked.is_some_and(|l| l > ts(now)),
                 created_at: r.try_get("created_at")?,
@@ -356,4 +358,10 @@ impl Db {
         })
         .collect()
     }
+}
+
+/// A stored role; only [`Role`]'s own text is ever written, so anything
+/// else is a corrupt row, not an account without rights.
+fn role_of(s: &str) -> Result<Role> {
+    Role::parse(s).ok_or_else(|| DbError::Corrupt(format!("staff role {s:?}")))
 }

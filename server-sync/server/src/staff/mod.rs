@@ -16,21 +16,17 @@ use exam_domain::mask;
 use futures_util::Stream;
 use serde::Deserialize;
 
-use crate::db::{LoginOutcome, RegistrationRow, SessionUser};
-use crate::metrics::Metrics;
+use crate::db::RegistrationRow;
+use crate::staff_auth::{require_ready_user, require_user, session_token};
 use crate::{AppState, password};
 
 mod printing;
 
 use printing::PickupView;
 
-const COOKIE: &str = "exam_sid";
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/registrations") }))
-        .route("/login", get(login_page).post(login))
-        .route("/logout", post(logout))
         .route("/password", get(password_page).post(change_password))
         .route("/registrations", get(registrations_page))
         .route("/registrations/stream", get(stream))
@@ -64,158 +60,6 @@ fn render(t: &impl Template) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
-}
-
-pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            let (k, v) = c.trim().split_once('=')?;
-            (k == COOKIE).then(|| v.to_string())
-        })
-}
-
-/// The live session of the request's cookie, if any (touching it).
-pub(crate) async fn session_of(
-    st: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<SessionUser>, crate::db::DbError> {
-    let Some(token) = cookie_token(headers) else {
-        return Ok(None);
-    };
-    let idle = Duration::minutes(st.config.session_idle_minutes);
-    st.db
-        .session(&exam_protocol::auth::sha256_hex(&token), Utc::now(), idle)
-        .await
-}
-
-/// The signed-in user, or a redirect to the login page.
-async fn require_user(st: &AppState, headers: &HeaderMap) -> Result<SessionUser, Response> {
-    match session_of(st, headers).await {
-        Ok(Some(u)) => Ok(u),
-        Ok(None) => Err(Redirect::to("/login").into_response()),
-        Err(e) => {
-            tracing::error!(error = %e, "session lookup failed");
-            Err(StatusCode::SERVICE_UNAVAILABLE.into_response())
-        }
-    }
-}
-
-/// As [`require_user`], and the first-login password change is done.
-pub(crate) async fn require_ready_user(
-    st: &AppState,
-    headers: &HeaderMap,
-) -> Result<SessionUser, Response> {
-    let u = require_user(st, headers).await?;
-    if u.must_change {
-        return Err(Redirect::to("/password").into_response());
-    }
-    Ok(u)
-}
-
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage {
-    error: Option<String>,
-}
-
-async fn login_page() -> Response {
-    render(&LoginPage { error: None })
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    username: String,
-    password: String,
-}
-
-async fn login(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Response {
-    // One message for every failure, so the page does not tell which accounts exist.
-    let refused = |msg: &str| {
-        render(&LoginPage {
-            error: Some(msg.to_string()),
-        })
-    };
-    const WRONG: &str = "用户名或密码错误 / Wrong user name or password";
-    let user = match st.db.user_by_name(f.username.trim()).await {
-        Ok(Some(u)) => u,
-        Ok(None) => {
-            // Spend the same time as a real check.
-            let _ = password::verify(f.password, password::dummy_hash().await).await;
-            Metrics::inc(&st.metrics.staff_logins_failed);
-            return refused(WRONG);
-        }
-        Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
-    };
-    let now = Utc::now();
-    if user.locked_until.is_some_and(|t| t > now) {
-        Metrics::inc(&st.metrics.staff_logins_failed);
-        return refused("账户已锁定，请 15 分钟后再试 / Account locked: try again in 15 minutes");
-    }
-    if !password::verify(f.password, user.password_hash.clone()).await {
-        Metrics::inc(&st.metrics.staff_logins_failed);
-        return match st.db.login_failed(&user, now).await {
-            Ok(LoginOutcome::Locked) => {
-                refused("账户已锁定，请 15 分钟后再试 / Account locked: try again in 15 minutes")
-            }
-            _ => refused(WRONG),
-        };
-    }
-    let token = exam_protocol::auth::random_token();
-    let csrf = exam_protocol::auth::random_token();
-    if st
-        .db
-        .login_succeeded(&user, &exam_protocol::auth::sha256_hex(&token), &csrf, now)
-        .await
-        .is_err()
-    {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    }
-    Metrics::inc(&st.metrics.staff_logins_ok);
-    let secure = if st.config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
-    let to = if user.must_change {
-        "/password"
-    } else {
-        "/registrations"
-    };
-    ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
-
-async fn logout(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Form(f): Form<CsrfForm>,
-) -> Response {
-    if let (Ok(u), Some(token)) = (require_user(&st, &headers).await, cookie_token(&headers))
-        && u.csrf == f.csrf
-    {
-        let _ = st
-            .db
-            .end_session(&exam_protocol::auth::sha256_hex(&token))
-            .await;
-        let _ = st.db.audit(&u.username, "logout", "").await;
-    }
-    (
-        [(
-            header::SET_COOKIE,
-            format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-        )],
-        Redirect::to("/login"),
-    )
-        .into_response()
 }
 
 #[derive(Template)]
@@ -256,7 +100,7 @@ async fn change_password(
         Ok(u) => u,
         Err(r) => return r,
     };
-    if u.csrf != f.csrf {
+    if !u.csrf_matches(&f.csrf) {
         return (StatusCode::FORBIDDEN, "stale form: reload the page").into_response();
     }
     let again = |msg: String| {
@@ -517,9 +361,7 @@ async fn stream(
     Query(q): Query<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
     require_ready_user(&st, &headers).await?;
-    let token = cookie_token(&headers)
-        .map(|t| exam_protocol::auth::sha256_hex(&t))
-        .unwrap_or_default();
+    let token = session_token(&headers).unwrap_or_default();
     // A reconnecting EventSource says where it stopped.
     let after = headers
         .get("last-event-id")

@@ -41,7 +41,7 @@ async fn form_user(
     csrf: &str,
 ) -> Result<SessionUser, Response> {
     let u = require_ready_user(st, headers).await?;
-    if u.csrf != csrf {
+    if !u.csrf_matches(csrf) {
         return Err(StatusCode::FORBIDDEN.into_response());
     }
     Ok(u)

@@ -3,15 +3,16 @@
 
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Role, allow, bad};
+use super::bad;
 use crate::AppState;
 use crate::db::{OpQuery, SessionUser};
 use crate::error::ApiErr;
+use crate::roles::{Capability, Role};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -23,13 +24,10 @@ pub fn routes() -> Router<AppState> {
 
 type ApiResult = Result<Json<Value>, ApiErr>;
 
-async fn accounts(
-    State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
-) -> ApiResult {
-    allow(&user, Role::Admin)?;
+async fn accounts(State(st): State<AppState>, user: SessionUser) -> ApiResult {
+    user.require(Capability::ManageAccounts)?;
     Ok(Json(
-        json!({ "accounts": st.db.accounts(Utc::now()).await?, "roles": crate::ROLES }),
+        json!({ "accounts": st.db.accounts(Utc::now()).await?, "roles": Role::ALL }),
     ))
 }
 
@@ -43,10 +41,10 @@ struct NewAccount {
 /// administrator and changed at first login.
 async fn create_account(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Json(a): Json<NewAccount>,
 ) -> ApiResult {
-    allow(&user, Role::Admin)?;
+    user.require(Capability::ManageAccounts)?;
     let name = a.username.trim();
     if name.is_empty()
         || name.len() > 32
@@ -56,15 +54,18 @@ async fn create_account(
     {
         return Err(bad("username", "用户名为 1–32 位字母、数字、_ - ."));
     }
-    if !crate::ROLES.contains(&a.role.as_str()) {
-        return Err(bad("role", format!("角色须为 {:?} 之一", crate::ROLES)));
-    }
+    let role = Role::parse(&a.role).ok_or_else(|| {
+        bad(
+            "role",
+            format!("角色须为 {:?} 之一", Role::ALL.map(Role::as_str)),
+        )
+    })?;
     if st.db.user_by_name(name).await?.is_some() {
         return Err(bad("username", "用户名已存在"));
     }
-    let pw = crate::create_staff(&st.db, name, &a.role, None).await?;
+    let pw = crate::create_staff(&st.db, name, role, None).await?;
     st.db
-        .audit_on(&user.username, "user.create", name, &a.role)
+        .audit_on(&user.username, "user.create", name, role.as_str())
         .await?;
     Ok(Json(json!({ "username": name, "one_time_password": pw })))
 }
@@ -76,11 +77,11 @@ struct Price {
 
 async fn set_price(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(code): Path<String>,
     Json(p): Json<Price>,
 ) -> ApiResult {
-    allow(&user, Role::Admin)?;
+    user.require(Capability::EditCatalogue)?;
     if !(0..=10_000_000).contains(&p.price_fen) {
         return Err(bad("price", "价格须在 0–100000 元之间"));
     }
@@ -108,11 +109,11 @@ struct PackageIn {
 /// that registration never meets a package it would refuse.
 async fn save_package(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(code): Path<String>,
     Json(p): Json<PackageIn>,
 ) -> ApiResult {
-    allow(&user, Role::Admin)?;
+    user.require(Capability::EditCatalogue)?;
     let pkg = exam_domain::catalogue::Package {
         code,
         name: p.name.trim().to_string(),
@@ -134,10 +135,10 @@ async fn save_package(
 /// search takes the full number).
 async fn operations(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Query(q): Query<OpQuery>,
 ) -> ApiResult {
-    allow(&user, Role::Admin)?;
+    user.require(Capability::ViewAudit)?;
     let lines: Vec<Value> = st
         .db
         .operations(&q, 500)

@@ -2,7 +2,6 @@
 //! walk-in registration, rebook / cancel, item changes, payment, the
 //! operation log.
 
-use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -17,11 +16,12 @@ use exam_domain::{IdNumber, Person, mask};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Role, allow, bad, now_local};
+use super::{bad, now_local};
 use crate::AppState;
 use crate::db::SessionUser;
 use crate::db::{NewVisit, OpQuery, SearchKey, Visit};
 use crate::error::ApiErr;
+use crate::roles::Capability;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -94,11 +94,8 @@ fn flags_of(flags: &[String]) -> Result<Vec<String>, ApiErr> {
     Ok(v)
 }
 
-async fn catalogue(
-    State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
-) -> ApiResult {
-    allow(&user, Role::FrontDesk)?;
+async fn catalogue(State(st): State<AppState>, user: SessionUser) -> ApiResult {
+    user.require(Capability::LookUpVisits)?;
     let cat = st.catalogue.get();
     Ok(Json(json!({
         "campuses": cat.campuses,
@@ -117,10 +114,10 @@ struct SlotsQ {
 
 async fn slots(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Query(q): Query<SlotsQ>,
 ) -> ApiResult {
-    allow(&user, Role::FrontDesk)?;
+    user.require(Capability::LookUpVisits)?;
     let campus = campus_of(&st, q.campus.as_deref())?;
     let rows = st.db.slots(&st.config.slots, &campus.0, q.date).await?;
     Ok(Json(
@@ -147,10 +144,10 @@ struct SearchQ {
 
 async fn search(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Query(q): Query<SearchQ>,
 ) -> ApiResult {
-    allow(&user, Role::FrontDesk)?;
+    user.require(Capability::LookUpVisits)?;
     let Some(key) = SearchKey::parse(&q.q) else {
         return Ok(Json(json!({ "hits": [] })));
     };
@@ -181,10 +178,10 @@ struct PreviewIn {
 
 async fn preview(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Json(r): Json<PreviewIn>,
 ) -> ApiResult {
-    allow(&user, Role::FrontDesk)?;
+    user.require(Capability::LookUpVisits)?;
     let id = IdNumber::parse(&r.id_number)
         .map_err(|e| bad("id_number", format!("身份证号有误：{e}")))?;
     let p = plan::plan(&st.catalogue.get(), id.sex(), r.marital, &r.plan).map_err(plan_err)?;
@@ -221,10 +218,10 @@ struct VisitIn {
 
 async fn create(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Json(r): Json<VisitIn>,
 ) -> ApiResult {
-    allow(&user, Role::FrontDesk)?;
+    user.require(Capability::BookVisit)?;
     let person = person_of(&r.person)?;
     let flags = flags_of(&r.flags)?;
     let (campus, prefix) = campus_of(&st, r.campus.as_deref())?;
@@ -351,12 +348,8 @@ fn visit_json(st: &AppState, v: &Visit) -> Value {
     })
 }
 
-async fn detail(
-    State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
-    Path(id): Path<i64>,
-) -> ApiResult {
-    allow(&user, Role::FrontDesk)?;
+async fn detail(State(st): State<AppState>, user: SessionUser, Path(id): Path<i64>) -> ApiResult {
+    user.require(Capability::LookUpVisits)?;
     let v = st.db.visit(id).await?;
     // The earlier visits as one list query, not each visit with its items.
     let key = SearchKey::IdNumber(v.record.person.id_number.as_str().into());
@@ -384,11 +377,11 @@ struct RegisterIn {
 
 async fn register(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(id): Path<i64>,
     Json(r): Json<RegisterIn>,
 ) -> ApiResult {
-    allow(&user, Role::FrontDesk)?;
+    user.require(Capability::RegisterVisit)?;
     let v = st
         .db
         .register(&user.username, id, &flags_of(&r.flags)?)
@@ -413,11 +406,11 @@ fn reason_of(r: &str) -> Result<&str, ApiErr> {
 
 async fn rebook(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(id): Path<i64>,
     Json(r): Json<RebookIn>,
 ) -> ApiResult {
-    allow(&user, Role::FrontDesk)?;
+    user.require(Capability::BookVisit)?;
     let end = exam_domain::slot::bookable(&st.config.slots, r.date, r.slot_start, now_local())
         .map_err(|e| bad("slot", e.to_string()))?;
     let v = st
@@ -441,11 +434,11 @@ struct CancelIn {
 
 async fn cancel(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(id): Path<i64>,
     Json(r): Json<CancelIn>,
 ) -> ApiResult {
-    allow(&user, Role::FrontDesk)?;
+    user.require(Capability::BookVisit)?;
     let v = st
         .db
         .cancel(&user.username, id, reason_of(&r.reason)?)
@@ -460,11 +453,11 @@ struct AddIn {
 
 async fn add_items(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(id): Path<i64>,
     Json(r): Json<AddIn>,
 ) -> ApiResult {
-    allow(&user, Role::FrontDesk)?;
+    user.require(Capability::ChangeItems)?;
     let v = st.db.visit(id).await?;
     let cat = st.catalogue.get();
     let marital = Marital::parse(&v.marital).unwrap_or(Marital::Unknown);
@@ -511,12 +504,12 @@ struct ChangeIn {
 
 async fn change_item(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path((id, code)): Path<(i64, String)>,
     Json(r): Json<ChangeIn>,
 ) -> ApiResult {
     use base64::Engine;
-    allow(&user, Role::FrontDesk)?;
+    user.require(Capability::ChangeItems)?;
     let change = match r.change.as_str() {
         "remove" => ItemChange::Remove,
         "refund" => ItemChange::Refund,
@@ -548,10 +541,10 @@ async fn change_item(
 
 async fn signature(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path((id, code)): Path<(i64, String)>,
 ) -> Result<Response, ApiErr> {
-    allow(&user, Role::FrontDesk)?;
+    user.require(Capability::ChangeItems)?;
     match st.db.signature(id, &code).await? {
         Some(png) => Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response()),
         None => Err(ApiErr::new(
@@ -567,18 +560,11 @@ async fn signature(
 /// with what the patient chose.
 async fn photo(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiErr> {
-    allow(&user, Role::FrontDesk)?;
     // Least privilege: the counter that sees the patient, not the group desk.
-    if user.role == "group_desk" {
-        return Err(ApiErr::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "not_allowed",
-            "当前账号没有查看照片的权限",
-        ));
-    }
+    user.require(Capability::ViewPhoto)?;
     match st.db.visit_photo(id, &user.username).await? {
         Some(crate::db::VisitPhoto { png: Some(png), .. }) => Ok((
             [
@@ -612,11 +598,11 @@ struct PayIn {
 
 async fn pay(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(id): Path<i64>,
     Json(r): Json<PayIn>,
 ) -> ApiResult {
-    allow(&user, Role::FrontDesk)?;
+    user.require(Capability::TakePayment)?;
     if !["cash", "card", "wechat", "alipay"].contains(&r.method.as_str()) {
         return Err(bad("method", "收费方式须为 cash / card / wechat / alipay"));
     }
@@ -628,10 +614,10 @@ async fn pay(
 
 async fn operations(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Query(q): Query<OpQuery>,
 ) -> ApiResult {
-    allow(&user, Role::FrontDesk)?;
+    user.require(Capability::ViewDeskLog)?;
     let lines = st.db.operations(&q, 200).await?;
     Ok(Json(json!({ "operations": lines })))
 }

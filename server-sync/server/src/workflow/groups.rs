@@ -3,7 +3,6 @@
 //! chooses — only the good rows), automatic grouping, batch booking, batch
 //! items and discounts, bans and restores. Exam first, pay later.
 
-use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::header;
@@ -18,11 +17,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::desk::{campus_of, check_additions, package_name};
-use super::{ImportProgress, Role, allow, bad, now_local};
+use super::{ImportProgress, bad, now_local};
 use crate::AppState;
 use crate::db::SessionUser;
 use crate::db::{GroupSpec, ImportRecord, NewMember, NewVisit};
 use crate::error::ApiErr;
+use crate::roles::Capability;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -50,11 +50,8 @@ pub fn routes() -> Router<AppState> {
 
 type ApiResult = Result<Json<Value>, ApiErr>;
 
-async fn companies(
-    State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
-) -> ApiResult {
-    allow(&user, Role::GroupDesk)?;
+async fn companies(State(st): State<AppState>, user: SessionUser) -> ApiResult {
+    user.require(Capability::ViewGroups)?;
     Ok(Json(json!({ "companies": st.db.companies().await? })))
 }
 
@@ -67,10 +64,10 @@ struct CompanyIn {
 
 async fn create_company(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Json(c): Json<CompanyIn>,
 ) -> ApiResult {
-    allow(&user, Role::GroupDesk)?;
+    user.require(Capability::EditGroups)?;
     let name = c.name.trim();
     if name.is_empty() || name.chars().count() > 100 || c.contact.chars().count() > 100 {
         return Err(bad("name", "单位名称须为 1–100 个字"));
@@ -85,22 +82,18 @@ async fn create_company(
     Ok(Json(json!({ "id": id })))
 }
 
-async fn groups(
-    State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
-    Path(id): Path<i64>,
-) -> ApiResult {
-    allow(&user, Role::GroupDesk)?;
+async fn groups(State(st): State<AppState>, user: SessionUser, Path(id): Path<i64>) -> ApiResult {
+    user.require(Capability::ViewGroups)?;
     Ok(Json(json!({ "groups": st.db.groups(id).await? })))
 }
 
 async fn create_group(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(id): Path<i64>,
     Json(g): Json<GroupSpec>,
 ) -> ApiResult {
-    allow(&user, Role::GroupDesk)?;
+    user.require(Capability::EditGroups)?;
     if g.name.trim().is_empty() || g.name.chars().count() > 50 {
         return Err(bad("name", "分组名称须为 1–50 个字"));
     }
@@ -134,12 +127,12 @@ struct ImportQ {
 
 async fn import(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(company): Path<i64>,
     Query(q): Query<ImportQ>,
     body: Bytes,
 ) -> ApiResult {
-    allow(&user, Role::GroupDesk)?;
+    user.require(Capability::ImportRoster)?;
     let token = q.token.chars().take(64).collect::<String>();
     st.progress.set(
         &token,
@@ -262,19 +255,19 @@ fn error_lines(c: &roster::CheckedRoster) -> usize {
 
 async fn progress(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(token): Path<String>,
 ) -> ApiResult {
-    allow(&user, Role::GroupDesk)?;
+    user.require(Capability::ViewGroups)?;
     Ok(Json(json!(st.progress.get(&token).unwrap_or_default())))
 }
 
 async fn report(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path((company, import)): Path<(i64, i64)>,
 ) -> Result<Response, ApiErr> {
-    allow(&user, Role::GroupDesk)?;
+    user.require(Capability::ViewGroups)?;
     let csv = st.db.import_report(company, import).await?.ok_or_else(|| {
         ApiErr::new(
             axum::http::StatusCode::NOT_FOUND,
@@ -305,10 +298,10 @@ async fn report(
 
 async fn members(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(company): Path<i64>,
 ) -> ApiResult {
-    allow(&user, Role::GroupDesk)?;
+    user.require(Capability::ViewGroups)?;
     let rows: Vec<Value> = st
         .db
         .members(company)
@@ -330,10 +323,10 @@ async fn members(
 /// Puts members without a group into the first group whose rule fits them.
 async fn regroup(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(company): Path<i64>,
 ) -> ApiResult {
-    allow(&user, Role::GroupDesk)?;
+    user.require(Capability::EditGroups)?;
     let groups = st.db.groups(company).await?;
     let rules: Vec<GroupRule> = groups.iter().map(|g| g.spec.rule()).collect();
     let today = now_local().date();
@@ -378,11 +371,11 @@ struct BookIn {
 /// not banned and has no visit yet: all in one go, or none.
 async fn book(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(company): Path<i64>,
     Json(r): Json<BookIn>,
 ) -> ApiResult {
-    allow(&user, Role::GroupDesk)?;
+    user.require(Capability::BookGroup)?;
     let cat = st.catalogue.get();
     let (campus, prefix) = campus_of(&st, r.campus.as_deref())?;
     if r.date < now_local().date() {
@@ -475,11 +468,11 @@ struct BatchItemsIn {
 /// listed with the reason and left unchanged.
 async fn batch_items(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(company): Path<i64>,
     Json(r): Json<BatchItemsIn>,
 ) -> ApiResult {
-    allow(&user, Role::GroupDesk)?;
+    user.require(Capability::EditGroups)?;
     let cat = st.catalogue.get();
     let group = st
         .db
@@ -551,11 +544,11 @@ struct DiscountIn {
 /// price, added items at list price, both times the discount).
 async fn discount_group(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(company): Path<i64>,
     Json(r): Json<DiscountIn>,
 ) -> ApiResult {
-    allow(&user, Role::GroupDesk)?;
+    user.require(Capability::EditGroups)?;
     if !(1..=100).contains(&r.discount_pct) {
         return Err(bad("discount", "折扣须在 1–100% 之间"));
     }
@@ -618,11 +611,11 @@ struct BanIn {
 
 async fn ban(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(company): Path<i64>,
     Json(r): Json<BanIn>,
 ) -> ApiResult {
-    allow(&user, Role::GroupDesk)?;
+    user.require(Capability::BanMembers)?;
     if r.member_ids.len() > 20_000 {
         return Err(bad("members", "一次最多 20000 人"));
     }

@@ -8,15 +8,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::StatusCode;
 use chrono::{NaiveDateTime, Utc};
 use exam_domain::Catalogue;
 
 use crate::AppState;
-use crate::db::{DbError, DeskError, SessionUser};
+use crate::db::{DbError, DeskError};
 use crate::error::ApiErr;
 
 mod admin;
@@ -27,6 +24,7 @@ mod printing;
 mod reports;
 
 pub(crate) use desk::{PersonIn, campus_of, package_name, person_of, plan_err};
+pub(crate) use pages::render;
 pub(crate) use printing::attach_documents;
 
 pub fn routes(st: AppState) -> Router<AppState> {
@@ -35,7 +33,10 @@ pub fn routes(st: AppState) -> Router<AppState> {
         .merge(groups::routes())
         .merge(admin::routes())
         .merge(reports::desk_routes())
-        .route_layer(axum::middleware::from_fn_with_state(st, signed_in))
+        .route_layer(axum::middleware::from_fn_with_state(
+            st,
+            crate::staff_auth::api_session,
+        ))
         .merge(pages::routes())
 }
 
@@ -77,77 +78,6 @@ impl Progress {
     pub fn get(&self, token: &str) -> Option<ImportProgress> {
         self.0.lock().expect("progress lock").get(token).copied()
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    FrontDesk,
-    GroupDesk,
-    Admin,
-}
-
-/// Signs every workflow API call in: a live session, past the first-login
-/// password change, and for changes the session's CSRF token. Runs before
-/// the body is read, so a forged request is refused whatever it carries.
-async fn signed_in(
-    State(st): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, ApiErr> {
-    let headers = req.headers();
-    let user = crate::staff::session_of(&st, headers)
-        .await?
-        .ok_or_else(|| {
-            let msg = if crate::staff::cookie_token(headers).is_some() {
-                "登录已过期，请重新登录"
-            } else {
-                "请先登录"
-            };
-            ApiErr::new(StatusCode::UNAUTHORIZED, "signed_out", msg)
-        })?;
-    if user.must_change {
-        return Err(ApiErr::new(
-            StatusCode::FORBIDDEN,
-            "password_change",
-            "请先修改初始密码",
-        ));
-    }
-    let method = req.method();
-    if method != Method::GET && method != Method::HEAD {
-        let sent = headers.get("x-csrf").and_then(|v| v.to_str().ok());
-        if !sent.is_some_and(|s| ct_eq(s.as_bytes(), user.csrf.as_bytes())) {
-            return Err(ApiErr::new(
-                StatusCode::FORBIDDEN,
-                "csrf",
-                "请求来源校验失败，请刷新页面",
-            ));
-        }
-    }
-    req.extensions_mut().insert(user);
-    Ok(next.run(req).await)
-}
-
-/// May this user use this desk?
-pub(crate) fn allow(user: &SessionUser, role: Role) -> Result<(), ApiErr> {
-    let allowed = match (user.role.as_str(), role) {
-        ("admin", _) | ("front_desk", Role::FrontDesk) => true,
-        (_, Role::Admin) => false,
-        ("group_desk", _) => true, // the group desk also registers its members
-        _ => false,
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(ApiErr::new(
-            StatusCode::FORBIDDEN,
-            "not_allowed",
-            "当前账号没有此操作的权限",
-        ))
-    }
-}
-
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 pub fn now_local() -> NaiveDateTime {

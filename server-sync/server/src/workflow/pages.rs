@@ -9,6 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::{Router, routing::get};
 
 use crate::AppState;
+use crate::roles::Capability;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -92,7 +93,8 @@ fn choices(st: &AppState) -> (Vec<Choice>, Vec<Choice>) {
     )
 }
 
-fn render(t: &impl Template) -> Response {
+/// A page, or a 500 (logged) when its template fails.
+pub(crate) fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(s) => Html(s).into_response(),
         Err(e) => {
@@ -103,7 +105,7 @@ fn render(t: &impl Template) -> Response {
 }
 
 async fn desk(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let u = match crate::staff::require_ready_user(&st, &headers).await {
+    let u = match crate::staff_auth::page_user(&st, &headers, Capability::UseDeskPage).await {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -118,7 +120,7 @@ async fn desk(State(st): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 async fn groups(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let u = match crate::staff::require_ready_user(&st, &headers).await {
+    let u = match crate::staff_auth::page_user(&st, &headers, Capability::UseGroupPage).await {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -133,17 +135,10 @@ async fn groups(State(st): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 async fn admin(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let u = match crate::staff::require_ready_user(&st, &headers).await {
+    let u = match crate::staff_auth::page_user(&st, &headers, Capability::UseAdminPage).await {
         Ok(u) => u,
         Err(r) => return r,
     };
-    if u.role != "admin" {
-        return (
-            axum::http::StatusCode::FORBIDDEN,
-            "只有管理员可以进入系统维护",
-        )
-            .into_response();
-    }
     render(&AdminPage {
         username: u.username,
         csrf: u.csrf,
@@ -201,17 +196,10 @@ async fn print_visit(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    let u = match crate::staff::require_ready_user(&st, &headers).await {
+    let u = match crate::staff_auth::page_user(&st, &headers, Capability::PrintDocuments).await {
         Ok(u) => u,
         Err(r) => return r,
     };
-    if super::allow(&u, super::Role::FrontDesk).is_err() {
-        return (
-            axum::http::StatusCode::FORBIDDEN,
-            "当前账号没有此操作的权限",
-        )
-            .into_response();
-    }
     let v = match st.db.visit(id).await {
         Ok(v) => v,
         Err(crate::db::DeskError::NotFound) => {

@@ -4,7 +4,6 @@
 //! to print (those routes are `kiosk_api::reports`). The group desk sees no
 //! reports (least privilege: they are medical data).
 
-use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -15,10 +14,11 @@ use exam_protocol::MAX_REPORT_BYTES;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Role, allow, bad};
+use super::bad;
 use crate::AppState;
 use crate::db::{ReportError, SessionUser};
 use crate::error::ApiErr;
+use crate::roles::Capability;
 
 /// The desk's routes (behind the staff sign-in layer).
 pub fn desk_routes() -> Router<AppState> {
@@ -48,19 +48,6 @@ impl From<ReportError> for ApiErr {
     }
 }
 
-/// The report office, not the group desk.
-fn report_office(user: &SessionUser) -> Result<(), ApiErr> {
-    allow(user, Role::FrontDesk)?;
-    if user.role == "group_desk" {
-        return Err(ApiErr::new(
-            StatusCode::FORBIDDEN,
-            "not_allowed",
-            "当前账号没有处理体检报告的权限",
-        ));
-    }
-    Ok(())
-}
-
 fn report_json(r: &crate::db::ReportRow) -> Value {
     json!({
         "id": r.id,
@@ -75,10 +62,10 @@ fn report_json(r: &crate::db::ReportRow) -> Value {
 
 async fn detail(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiErr> {
-    report_office(&user)?;
+    user.require(Capability::HandleReports)?;
     let r = st.db.visit_report(id).await?.ok_or(ReportError::NoReport)?;
     Ok(Json(report_json(&r)))
 }
@@ -91,13 +78,13 @@ struct PublishQuery {
 /// `PUT` with the PDF as the body (`Content-Type: application/pdf`).
 async fn publish(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(id): Path<i64>,
     Query(q): Query<PublishQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiErr> {
-    report_office(&user)?;
+    user.require(Capability::HandleReports)?;
     let pdf_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -128,11 +115,11 @@ struct WithdrawQuery {
 
 async fn withdraw(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(id): Path<i64>,
     Query(q): Query<WithdrawQuery>,
 ) -> Result<Json<Value>, ApiErr> {
-    report_office(&user)?;
+    user.require(Capability::HandleReports)?;
     let reason = q.reason.trim();
     if reason.is_empty() {
         return Err(bad("reason", "撤回报告须填写原因"));
@@ -144,10 +131,10 @@ async fn withdraw(
 
 async fn preview(
     State(st): State<AppState>,
-    Extension(user): Extension<SessionUser>,
+    user: SessionUser,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiErr> {
-    report_office(&user)?;
+    user.require(Capability::HandleReports)?;
     let pdf = st
         .db
         .visit_report_pdf(&user.username, id)

@@ -204,7 +204,7 @@ impl Harness {
     /// Creates `username` with `role` (password already changed) and signs in.
     pub async fn staff(&self, username: &str, role: &str) -> Staff {
         let pw = "Desk-Test-Password-2026";
-        exam_server::create_staff(self.db(), username, role, Some(pw.into()))
+        exam_server::create_staff(self.db(), username, role.parse().unwrap(), Some(pw.into()))
             .await
             .unwrap();
         let r = self
