@@ -44,18 +44,86 @@ pub fn check(username: &str, password: &str) -> Result<(), PasswordError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Passwords that meet every rule, one per way of having three classes
+    /// (and all four), at the shortest length allowed.
     #[test]
-    fn policy() {
+    fn passwords_meeting_every_rule_pass() {
+        for pw in [
+            "Hospital-Lobby7",
+            "abcdeFGHI7",     // lower, upper, digit
+            "abcdeFGHI!",     // lower, upper, symbol
+            "abcdefgh7!",     // lower, digit, symbol
+            "ABCDEFGH7!",     // upper, digit, symbol
+            "体检中心Ab1!xy", // ten characters (four of them CJK, 18 bytes)
+        ] {
+            assert_eq!(check("zhang", pw), Ok(()), "{pw}");
+        }
+    }
+
+    #[test]
+    fn too_short_counts_characters_not_bytes() {
         assert_eq!(check("admin", "Ab1!"), Err(PasswordError::TooShort));
+        assert_eq!(check("zhang", "Ab1!Cd2@E"), Err(PasswordError::TooShort));
+        assert_eq!(check("zhang", "Ab1!Cd2@Ef"), Ok(()), "ten is enough");
+        // Nine characters, 21 bytes in UTF-8: still too short.
+        assert_eq!(
+            check("zhang", "体检中心Ab1!x"),
+            Err(PasswordError::TooShort)
+        );
+        assert_eq!(check("zhang", ""), Err(PasswordError::TooShort));
+    }
+
+    #[test]
+    fn two_classes_are_too_few() {
+        for pw in [
+            "abcdefghijk1", // lower, digit
+            "abcdefGHIJKL", // lower, upper
+            "abcdefghij!!", // lower, symbol
+            "ABCDEFGHIJ12", // upper, digit
+            "ABCDEFGHIJ!!", // upper, symbol
+            "1234509876!!", // digit, symbol
+            "abcdefghijkl", // one class
+            "!!!!!!!!!!!!",
+        ] {
+            assert_eq!(
+                check("zhang", pw),
+                Err(PasswordError::TooFewClasses),
+                "{pw}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_account_name_is_refused_in_any_case() {
         assert_eq!(
             check("admin", "xxAdmin123!"),
             Err(PasswordError::ContainsUsername)
         );
-        assert_eq!(check("zhang", "Password123!"), Err(PasswordError::Common));
         assert_eq!(
-            check("zhang", "abcdefghijk1"),
-            Err(PasswordError::TooFewClasses)
+            check("Nurse1", "Q!nurse1-Zx"),
+            Err(PasswordError::ContainsUsername)
         );
-        assert_eq!(check("zhang", "Hospital-Lobby7"), Ok(()));
+        assert_eq!(
+            check("nurse1", "Q!NURSE1-Zx"),
+            Err(PasswordError::ContainsUsername)
+        );
+        // No account name (not yet chosen) refuses nothing by itself.
+        assert_eq!(check("", "Q!nurse1-Zx"), Ok(()));
+        // A password that merely shares letters with the name is fine.
+        assert_eq!(check("nurse1", "Q!nur-se1Zx"), Ok(()));
+    }
+
+    #[test]
+    fn every_common_password_is_refused_inside_a_longer_one_in_any_case() {
+        for common in COMMON {
+            for pw in [
+                format!("Zz9!-{common}"),
+                format!("{}-Zz9!", common.to_uppercase()),
+            ] {
+                assert_eq!(check("zhang", &pw), Err(PasswordError::Common), "{pw}");
+            }
+        }
+        assert_eq!(check("zhang", "Password123!"), Err(PasswordError::Common));
     }
 }
