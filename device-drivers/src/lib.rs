@@ -1,5 +1,6 @@
-//! Drivers for the kiosk's devices, and a simulator for each that speaks the
-//! device's real protocol, so tests run the real driver code.
+//! Drivers for the kiosk's devices, and (with the `sim` feature) a simulator
+//! for each that speaks the device's real protocol, so tests run the real
+//! driver code.
 //!
 //! Which driver runs each device, and how it is reached, comes from the
 //! kiosk's TOML file ([`config`]).
@@ -12,6 +13,8 @@ pub mod label;
 pub mod report;
 pub mod scanner;
 pub mod serial;
+/// Built with the `sim` feature only: the kiosk image carries no simulator.
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod smartcard;
 
