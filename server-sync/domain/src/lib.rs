@@ -8,6 +8,7 @@ pub mod changes;
 pub mod demo;
 pub mod documents;
 pub mod exam_no;
+pub mod group_exam;
 pub mod id_number;
 pub mod mask;
 pub mod model;

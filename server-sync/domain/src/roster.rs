@@ -18,7 +18,7 @@ mod values;
 #[cfg(test)]
 mod tests;
 
-pub use group::{GroupRule, age_on, assign_group};
+pub use group::{GroupRule, age_on, assign_group, assign_person};
 pub use header::{HEADER_SEARCH_ROWS, Header, HeaderError, recognise_header};
 pub use values::{excel_serial_date, id_number_problem, parse_mobile};
 

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 on_both_stores!(
     roster_import_grouping_batch_booking_and_bans,
     an_xlsx_roster_and_a_fake_one,
+    a_roster_for_a_company_that_does_not_exist,
 );
 
 fn csv_roster() -> String {
@@ -454,4 +455,43 @@ async fn an_xlsx_roster_and_a_fake_one(h: &Harness) {
     ] {
         assert!(actions.contains(&a), "{a} in {actions:?}");
     }
+}
+
+/// A roster (or a group) for a company that does not exist is a 404 that
+/// says so, not the store's foreign-key error as "central store
+/// unavailable"; nothing is recorded.
+async fn a_roster_for_a_company_that_does_not_exist(h: &Harness) {
+    let s = h.staff("group9", "group_desk").await;
+    for q in ["", "&dry_run=true", "&partial=true"] {
+        let (st, e) = s
+            .post_bytes(
+                &format!("/api/group/companies/424242/roster?file_name=roster.csv&token=t9{q}"),
+                csv_roster().into_bytes(),
+            )
+            .await;
+        assert_eq!(
+            (st, e["error"].as_str()),
+            (404, Some("no_company")),
+            "{q}: {e}"
+        );
+        assert!(e["message"].as_str().unwrap().contains("424242"), "{e}");
+    }
+    let (st, e) = s
+        .post(
+            "/api/group/companies/424242/groups",
+            json!({ "name": "男", "package_code": "P-GRP-A", "sex": "male", "min_age": null, "max_age": null, "marital": null, "discount_pct": 85, "pay_later": true }),
+        )
+        .await;
+    assert_eq!((st, e["error"].as_str()), (404, Some("no_company")), "{e}");
+    // The same import into a company that exists is taken.
+    let (company, _) = setup(&s).await;
+    let (st, r) = s
+        .post_bytes(
+            &format!(
+                "/api/group/companies/{company}/roster?file_name=roster.csv&token=t9&dry_run=true"
+            ),
+            csv_roster().into_bytes(),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
 }

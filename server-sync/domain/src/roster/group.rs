@@ -22,11 +22,22 @@ pub struct GroupRule {
 
 impl GroupRule {
     pub fn matches(&self, row: &RosterRow, today: NaiveDate) -> bool {
-        let age = age_on(row.birth_date, today);
-        self.sex.is_none_or(|s| s == row.sex)
+        self.fits(row.sex, row.birth_date, row.marital, today)
+    }
+
+    /// Does a person of this sex, birth date and marital status fit?
+    pub fn fits(
+        &self,
+        sex: Sex,
+        birth_date: NaiveDate,
+        marital: Marital,
+        today: NaiveDate,
+    ) -> bool {
+        let age = age_on(birth_date, today);
+        self.sex.is_none_or(|s| s == sex)
             && self.min_age.is_none_or(|min| age >= min)
             && self.max_age.is_none_or(|max| age <= max)
-            && self.marital.is_none_or(|m| m == row.marital)
+            && self.marital.is_none_or(|m| m == marital)
     }
 }
 
@@ -44,6 +55,18 @@ pub fn age_on(birth: NaiveDate, today: NaiveDate) -> u32 {
 /// Index of the first rule that fits the row, if any.
 pub fn assign_group(rules: &[GroupRule], row: &RosterRow, today: NaiveDate) -> Option<usize> {
     rules.iter().position(|r| r.matches(row, today))
+}
+
+/// Index of the first rule that fits a stored member (regrouping).
+pub fn assign_person(
+    rules: &[GroupRule],
+    p: &crate::Person,
+    marital: Marital,
+    today: NaiveDate,
+) -> Option<usize> {
+    rules
+        .iter()
+        .position(|r| r.fits(p.sex, p.birth_date, marital, today))
 }
 
 #[cfg(test)]
@@ -129,6 +152,27 @@ mod tests {
         // Exactly 49 is in, 50 today moves on.
         assert_eq!(g(d(1976, 3, 2), Sex::Male, Marital::Unknown), Some(2));
         assert_eq!(g(d(1976, 3, 1), Sex::Male, Marital::Unknown), Some(3));
+        // A stored member is grouped as their roster row would be.
+        let row = person(d(1986, 3, 1), Sex::Male, Marital::Married);
+        let member = crate::Person {
+            id_number: row.id_number.clone(),
+            name: row.name.clone(),
+            sex: row.sex,
+            birth_date: row.birth_date,
+            mobile: String::new(),
+        };
+        assert_eq!(
+            assign_person(&rules, &member, Marital::Married, today),
+            Some(2)
+        );
+        assert_eq!(
+            assign_person(&rules, &member, Marital::Unknown, today),
+            assign_group(
+                &rules,
+                &person(d(1986, 3, 1), Sex::Male, Marital::Unknown),
+                today
+            )
+        );
         assert_eq!(
             assign_group(
                 &[],

@@ -4,7 +4,7 @@
 //! module makes each change atomic with its slot, its exam number, the
 //! kiosks' change feed and its line in the operation log.
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use exam_domain::Person;
 use exam_domain::catalogue::Marital;
 use exam_domain::changes::ItemStatus;
@@ -16,7 +16,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::bookings::{decode, next_change_seq};
 use super::slots::{self, day, hms};
-use super::{Db, DbError, next_id, oplog, ts};
+use super::{Db, DbError, next_id, oplog, parse_ts, ts};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeskError {
@@ -42,6 +42,31 @@ impl From<sqlx::Error> for DeskError {
 
 type Result<T> = std::result::Result<T, DeskError>;
 
+/// Who a visit is for: one person, or a company's member (exam first,
+/// the employer pays later; group prices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitKind {
+    Individual,
+    Group,
+}
+
+impl VisitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitKind::Individual => "individual",
+            VisitKind::Group => "group",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "individual" => Some(Self::Individual),
+            "group" => Some(Self::Group),
+            _ => None,
+        }
+    }
+}
+
 /// A visit to create: a booking (with a slot) or a walk-in (registered now).
 #[derive(Debug, Clone)]
 pub struct NewVisit {
@@ -57,7 +82,7 @@ pub struct NewVisit {
     pub plan: Plan,
     pub package_name: String,
     pub flags: Vec<String>,
-    pub kind: &'static str,
+    pub kind: VisitKind,
     pub member_id: Option<i64>,
     pub register_now: bool,
     /// Group exams: exam first, the employer pays later.
@@ -85,11 +110,11 @@ pub struct VisitItem {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Visit {
     pub record: BookingRecord,
-    pub kind: String,
+    pub kind: VisitKind,
     pub package_code: Option<String>,
-    pub marital: String,
+    pub marital: Marital,
     pub flags: Vec<String>,
-    pub registered_at: Option<String>,
+    pub registered_at: Option<DateTime<Utc>>,
     pub state_reason: Option<String>,
     pub excluded: Vec<Excluded>,
     pub items: Vec<VisitItem>,
@@ -190,7 +215,7 @@ pub(crate) async fn create_visit(
     .bind(due)
     .bind(state)
     .bind(seq)
-    .bind(v.kind)
+    .bind(v.kind.as_str())
     .bind(v.plan.package.clone())
     .bind(v.marital.as_str())
     .bind(v.flags.join(","))
@@ -321,6 +346,8 @@ pub(crate) async fn visit_in(tx: &mut Transaction<'_, Any>, id: i64) -> Result<V
         .ok_or(DeskError::NotFound)?;
     let flags: String = r.try_get("flags")?;
     let excluded: String = r.try_get("excluded")?;
+    let kind: String = r.try_get("kind")?;
+    let marital: String = r.try_get("marital")?;
     let items = sqlx::query(
         "SELECT item_code, price_fen, from_package, paid, status, signature FROM booking_items
           WHERE booking_id = $1 ORDER BY changed_at, item_code",
@@ -344,15 +371,21 @@ pub(crate) async fn visit_in(tx: &mut Transaction<'_, Any>, id: i64) -> Result<V
     .collect::<Result<Vec<_>>>()?;
     Ok(Visit {
         record: decode(&r)?,
-        kind: r.try_get("kind")?,
+        kind: VisitKind::parse(&kind)
+            .ok_or_else(|| DbError::Corrupt(format!("visit kind {kind:?}")))?,
         package_code: r.try_get("package_code")?,
-        marital: r.try_get("marital")?,
+        marital: Marital::parse(&marital)
+            .ok_or_else(|| DbError::Corrupt(format!("marital status {marital:?}")))?,
         flags: flags
             .split(',')
             .filter(|f| !f.is_empty())
             .map(String::from)
             .collect(),
-        registered_at: r.try_get("registered_at")?,
+        registered_at: r
+            .try_get::<Option<String>, _>("registered_at")?
+            .as_deref()
+            .map(parse_ts)
+            .transpose()?,
         state_reason: r.try_get("state_reason")?,
         excluded: serde_json::from_str(&excluded)
             .map_err(|e| DbError::Corrupt(format!("excluded: {e}")))?,

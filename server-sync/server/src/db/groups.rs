@@ -7,7 +7,7 @@ use exam_domain::catalogue::Marital;
 use exam_domain::exam_no::ExamNoRule;
 use exam_domain::roster::GroupRule;
 use exam_domain::slot::SlotTemplate;
-use exam_domain::{Person, Sex};
+use exam_domain::{BookingState, Person, Sex};
 use sqlx::Row;
 
 use super::desk::{self, Created, DeskError, NewVisit, upsert_person};
@@ -64,7 +64,8 @@ pub struct MemberRow {
     pub banned: bool,
     pub booking_id: Option<i64>,
     pub exam_no: Option<String>,
-    pub state: Option<String>,
+    /// The state of the member's visit, if they have one.
+    pub state: Option<BookingState>,
 }
 
 /// What an import was: its file, its rows, its errors and their report.
@@ -109,6 +110,14 @@ impl Db {
         .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    pub async fn company_exists(&self, id: i64) -> Result<bool> {
+        Ok(sqlx::query("SELECT 1 FROM companies WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .is_some())
     }
 
     pub async fn companies(&self) -> Result<Vec<CompanyRow>> {
@@ -329,7 +338,13 @@ impl Db {
                 banned: r.try_get::<i64, _>("banned")? != 0,
                 booking_id: r.try_get("booking_id")?,
                 exam_no: r.try_get("exam_no")?,
-                state: r.try_get("state")?,
+                state: r
+                    .try_get::<Option<String>, _>("state")?
+                    .map(|s| {
+                        BookingState::parse(&s)
+                            .ok_or_else(|| DbError::Corrupt(format!("booking state {s:?}")))
+                    })
+                    .transpose()?,
             })
         })
         .collect()

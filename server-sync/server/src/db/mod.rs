@@ -30,7 +30,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 pub use bookings::ChangesPage;
-pub use desk::{Created, DeskError, NewVisit, Visit, VisitItem};
+pub use desk::{Created, DeskError, NewVisit, Visit, VisitItem, VisitKind};
 pub use events::PushOutcome;
 pub use groups::{CompanyRow, GroupRow, GroupSpec, ImportRecord, MemberRow, NewMember};
 pub use kiosks::{EnrolError, KioskRow};

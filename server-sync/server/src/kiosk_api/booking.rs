@@ -14,7 +14,7 @@ use exam_protocol::{
 
 use super::{SignedJson, actor};
 use crate::AppState;
-use crate::db::NewVisit;
+use crate::db::{NewVisit, VisitKind};
 use crate::error::ApiErr;
 use crate::workflow::{PersonIn, bad, campus_of, now_local, package_name, person_of, plan_err};
 
@@ -73,7 +73,7 @@ pub(super) async fn book(
         package_name: package_name(&cat, &plan),
         plan: plan.clone(),
         flags: vec![],
-        kind: "individual",
+        kind: VisitKind::Individual,
         member_id: None,
         register_now: false,
         pay_later: false,

@@ -5,12 +5,12 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::bad;
+use super::desk::Operations;
 use crate::AppState;
-use crate::db::{OpQuery, SessionUser};
+use crate::db::{AccountRow, OpQuery, SessionUser};
 use crate::error::ApiErr;
 use crate::roles::{Capability, Role};
 
@@ -22,13 +22,37 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/operations", get(operations))
 }
 
-type ApiResult = Result<Json<Value>, ApiErr>;
+#[derive(Debug, Serialize)]
+struct Accounts {
+    accounts: Vec<AccountRow>,
+    roles: [Role; 3],
+}
 
-async fn accounts(State(st): State<AppState>, user: SessionUser) -> ApiResult {
+/// A new account and its one-time password, shown once.
+#[derive(Debug, Serialize)]
+struct NewAccountView {
+    username: String,
+    one_time_password: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PriceSet {
+    code: String,
+    price_fen: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct PackageSaved {
+    code: String,
+    created: bool,
+}
+
+async fn accounts(State(st): State<AppState>, user: SessionUser) -> Result<Json<Accounts>, ApiErr> {
     user.require(Capability::ManageAccounts)?;
-    Ok(Json(
-        json!({ "accounts": st.db.accounts(Utc::now()).await?, "roles": Role::ALL }),
-    ))
+    Ok(Json(Accounts {
+        accounts: st.db.accounts(Utc::now()).await?,
+        roles: Role::ALL,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,7 +67,7 @@ async fn create_account(
     State(st): State<AppState>,
     user: SessionUser,
     Json(a): Json<NewAccount>,
-) -> ApiResult {
+) -> Result<Json<NewAccountView>, ApiErr> {
     user.require(Capability::ManageAccounts)?;
     let name = a.username.trim();
     if name.is_empty()
@@ -67,7 +91,10 @@ async fn create_account(
     st.db
         .audit_on(&user.username, "user.create", name, role.as_str())
         .await?;
-    Ok(Json(json!({ "username": name, "one_time_password": pw })))
+    Ok(Json(NewAccountView {
+        username: name.to_string(),
+        one_time_password: pw,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,7 +107,7 @@ async fn set_price(
     user: SessionUser,
     Path(code): Path<String>,
     Json(p): Json<Price>,
-) -> ApiResult {
+) -> Result<Json<PriceSet>, ApiErr> {
     user.require(Capability::EditCatalogue)?;
     if !(0..=10_000_000).contains(&p.price_fen) {
         return Err(bad("price", "价格须在 0–100000 元之间"));
@@ -93,7 +120,10 @@ async fn set_price(
         return Err(bad("item", format!("没有项目 {code}")));
     }
     st.catalogue.set(st.db.load_catalogue().await?);
-    Ok(Json(json!({ "code": code, "price_fen": p.price_fen })))
+    Ok(Json(PriceSet {
+        code,
+        price_fen: p.price_fen,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,7 +142,7 @@ async fn save_package(
     user: SessionUser,
     Path(code): Path<String>,
     Json(p): Json<PackageIn>,
-) -> ApiResult {
+) -> Result<Json<PackageSaved>, ApiErr> {
     user.require(Capability::EditCatalogue)?;
     let pkg = exam_domain::catalogue::Package {
         code,
@@ -128,7 +158,10 @@ async fn save_package(
         .map_err(|e| bad("package", e.to_string()))?;
     let created = st.db.save_package(&user.username, &pkg).await?;
     st.catalogue.set(st.db.load_catalogue().await?);
-    Ok(Json(json!({ "code": pkg.code, "created": created })))
+    Ok(Json(PackageSaved {
+        code: pkg.code,
+        created,
+    }))
 }
 
 /// The log, newest first; ID numbers in it are masked on the way out (the
@@ -137,9 +170,9 @@ async fn operations(
     State(st): State<AppState>,
     user: SessionUser,
     Query(q): Query<OpQuery>,
-) -> ApiResult {
+) -> Result<Json<Operations>, ApiErr> {
     user.require(Capability::ViewAudit)?;
-    let lines: Vec<Value> = st
+    let operations = st
         .db
         .operations(&q, 500)
         .await?
@@ -148,8 +181,8 @@ async fn operations(
             if exam_domain::IdNumber::parse(&l.subject).is_ok() {
                 l.subject = exam_domain::mask::id_number(&l.subject);
             }
-            json!(l)
+            l
         })
         .collect();
-    Ok(Json(json!({ "operations": lines })))
+    Ok(Json(Operations { operations }))
 }

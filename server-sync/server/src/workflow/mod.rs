@@ -5,7 +5,7 @@
 //! it; every change also needs the session's CSRF token in `x-csrf`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -23,7 +23,7 @@ mod pages;
 mod printing;
 mod reports;
 
-pub(crate) use desk::{PersonIn, campus_of, package_name, person_of, plan_err};
+pub(crate) use desk::{PersonIn, campus_of, check_additions, package_name, person_of, plan_err};
 pub(crate) use pages::render;
 pub(crate) use printing::attach_documents;
 
@@ -49,34 +49,61 @@ impl CatalogueCell {
         Self(Arc::new(RwLock::new(Arc::new(c))))
     }
     pub fn get(&self) -> Arc<Catalogue> {
-        self.0.read().expect("catalogue lock").clone()
+        recover(self.0.read(), "catalogue").clone()
     }
     pub fn set(&self, c: Catalogue) {
-        *self.0.write().expect("catalogue lock") = Arc::new(c);
+        *recover(self.0.write(), "catalogue") = Arc::new(c);
     }
+}
+
+/// The one policy for a poisoned lock (a thread panicked holding it): log
+/// it and carry on with the data, as the kiosk does. Both locks here guard
+/// a value that is replaced whole, so it is never half-written.
+fn recover<G>(r: Result<G, PoisonError<G>>, what: &str) -> G {
+    r.unwrap_or_else(|e| {
+        tracing::error!(lock = what, "a lock was poisoned by a panic; carrying on");
+        e.into_inner()
+    })
 }
 
 /// Roster imports in progress, by the token the page chose: rows stored so far.
 #[derive(Clone, Default)]
 pub struct Progress(Arc<Mutex<HashMap<String, ImportProgress>>>);
 
+/// Where a roster import is (what `static/groups.js` shows).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// No import under this token (or not yet started).
+    #[default]
+    #[serde(rename = "")]
+    Unknown,
+    Checking,
+    /// Checked and not stored: errors without `partial`, or a dry run.
+    Refused,
+    Saving,
+    Done,
+}
+
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct ImportProgress {
-    pub stage: &'static str,
+    pub stage: Stage,
     pub done: usize,
     pub total: usize,
 }
 
 impl Progress {
     pub fn set(&self, token: &str, p: ImportProgress) {
-        let mut m = self.0.lock().expect("progress lock");
+        let mut m = recover(self.0.lock(), "import progress");
         if m.len() > 1000 {
             m.clear(); // abandoned tokens; progress is only a courtesy
         }
         m.insert(token.to_string(), p);
     }
     pub fn get(&self, token: &str) -> Option<ImportProgress> {
-        self.0.lock().expect("progress lock").get(token).copied()
+        recover(self.0.lock(), "import progress")
+            .get(token)
+            .copied()
     }
 }
 

@@ -10,13 +10,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use exam_protocol::MAX_REPORT_BYTES;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::bad;
 use crate::AppState;
-use crate::db::{ReportError, SessionUser};
+use crate::db::{ReportError, ReportRow, SessionUser};
 use crate::error::ApiErr;
 use crate::roles::Capability;
 
@@ -48,26 +48,60 @@ impl From<ReportError> for ApiErr {
     }
 }
 
-fn report_json(r: &crate::db::ReportRow) -> Value {
-    json!({
-        "id": r.id,
-        "booking_id": r.booking_id,
-        "title": r.title,
-        "pages": r.pages,
-        "published_at": r.published_at,
-        "published_by": r.published_by,
-        "prints": r.prints.iter().map(|p| json!({"kiosk": p.kiosk_id, "job": p.job_id, "at": p.printed_at})).collect::<Vec<_>>(),
-    })
+/// A published report as the desk sees it, with its prints at kiosks.
+#[derive(Debug, Serialize)]
+struct ReportView {
+    id: i64,
+    booking_id: i64,
+    title: String,
+    pages: i32,
+    published_at: DateTime<Utc>,
+    published_by: String,
+    prints: Vec<PrintView>,
+}
+
+#[derive(Debug, Serialize)]
+struct PrintView {
+    kiosk: String,
+    job: String,
+    at: DateTime<Utc>,
+}
+
+impl From<ReportRow> for ReportView {
+    fn from(r: ReportRow) -> Self {
+        Self {
+            id: r.id,
+            booking_id: r.booking_id,
+            title: r.title,
+            pages: r.pages,
+            published_at: r.published_at,
+            published_by: r.published_by,
+            prints: r
+                .prints
+                .into_iter()
+                .map(|p| PrintView {
+                    kiosk: p.kiosk_id,
+                    job: p.job_id,
+                    at: p.printed_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Withdrawn {
+    withdrawn: bool,
 }
 
 async fn detail(
     State(st): State<AppState>,
     user: SessionUser,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiErr> {
+) -> Result<Json<ReportView>, ApiErr> {
     user.require(Capability::HandleReports)?;
     let r = st.db.visit_report(id).await?.ok_or(ReportError::NoReport)?;
-    Ok(Json(report_json(&r)))
+    Ok(Json(r.into()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,7 +117,7 @@ async fn publish(
     Query(q): Query<PublishQuery>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, ApiErr> {
+) -> Result<Json<ReportView>, ApiErr> {
     user.require(Capability::HandleReports)?;
     let pdf_type = headers
         .get(header::CONTENT_TYPE)
@@ -102,7 +136,7 @@ async fn publish(
         pages = r.pages,
         "report published"
     );
-    Ok(Json(report_json(&r)))
+    Ok(Json(r.into()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,7 +152,7 @@ async fn withdraw(
     user: SessionUser,
     Path(id): Path<i64>,
     Query(q): Query<WithdrawQuery>,
-) -> Result<Json<Value>, ApiErr> {
+) -> Result<Json<Withdrawn>, ApiErr> {
     user.require(Capability::HandleReports)?;
     let reason = q.reason.trim();
     if reason.is_empty() {
@@ -126,7 +160,7 @@ async fn withdraw(
     }
     let reason: String = reason.chars().take(200).collect();
     st.db.withdraw_report(&user.username, id, &reason).await?;
-    Ok(Json(json!({ "withdrawn": true })))
+    Ok(Json(Withdrawn { withdrawn: true }))
 }
 
 async fn preview(

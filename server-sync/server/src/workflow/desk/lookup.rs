@@ -1,0 +1,127 @@
+//! What the desk looks up: the dictionaries, a day's slots, the search
+//! box, a plan's price before booking, one visit with the person's earlier
+//! visits, and the operation log.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use chrono::NaiveDate;
+use exam_domain::IdNumber;
+use exam_domain::catalogue::Marital;
+use exam_domain::plan::{self, Plan, PlanRequest};
+use serde::Deserialize;
+
+use super::views::{
+    CatalogueView, HistoryRow, Hits, Operations, SearchHit, SlotsView, VisitDetail, VisitView,
+};
+use super::{campus_of, plan_err};
+use crate::AppState;
+use crate::db::{OpQuery, SearchKey, SessionUser};
+use crate::error::ApiErr;
+use crate::roles::Capability;
+use crate::workflow::bad;
+
+pub(super) async fn catalogue(
+    State(st): State<AppState>,
+    user: SessionUser,
+) -> Result<Json<CatalogueView>, ApiErr> {
+    user.require(Capability::LookUpVisits)?;
+    Ok(Json(CatalogueView::new(&st.catalogue.get())))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct SlotsQ {
+    campus: Option<String>,
+    date: NaiveDate,
+}
+
+pub(super) async fn slots(
+    State(st): State<AppState>,
+    user: SessionUser,
+    Query(q): Query<SlotsQ>,
+) -> Result<Json<SlotsView>, ApiErr> {
+    user.require(Capability::LookUpVisits)?;
+    let (campus, _) = campus_of(&st, q.campus.as_deref())?;
+    let slots = st.db.slots(&st.config.slots, &campus, q.date).await?;
+    Ok(Json(SlotsView {
+        campus,
+        date: q.date,
+        slots,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct SearchQ {
+    q: String,
+}
+
+pub(super) async fn search(
+    State(st): State<AppState>,
+    user: SessionUser,
+    Query(q): Query<SearchQ>,
+) -> Result<Json<Hits>, ApiErr> {
+    user.require(Capability::LookUpVisits)?;
+    let hits = match SearchKey::parse(&q.q) {
+        Some(key) => st
+            .db
+            .search(&key, 50)
+            .await?
+            .iter()
+            .map(SearchHit::from)
+            .collect(),
+        None => vec![],
+    };
+    Ok(Json(Hits { hits }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PreviewIn {
+    id_number: String,
+    marital: Marital,
+    #[serde(flatten)]
+    plan: PlanRequest,
+}
+
+pub(super) async fn preview(
+    State(st): State<AppState>,
+    user: SessionUser,
+    Json(r): Json<PreviewIn>,
+) -> Result<Json<Plan>, ApiErr> {
+    user.require(Capability::LookUpVisits)?;
+    let id = IdNumber::parse(&r.id_number)
+        .map_err(|e| bad("id_number", format!("身份证号有误：{e}")))?;
+    let p = plan::plan(&st.catalogue.get(), id.sex(), r.marital, &r.plan).map_err(plan_err)?;
+    Ok(Json(p))
+}
+
+pub(super) async fn detail(
+    State(st): State<AppState>,
+    user: SessionUser,
+    Path(id): Path<i64>,
+) -> Result<Json<VisitDetail>, ApiErr> {
+    user.require(Capability::LookUpVisits)?;
+    let v = st.db.visit(id).await?;
+    // The earlier visits as one list query, not each visit with its items.
+    let key = SearchKey::IdNumber(v.record.person.id_number.as_str().into());
+    let history = st
+        .db
+        .search(&key, 50)
+        .await?
+        .iter()
+        .filter(|h| h.record.booking.id != id)
+        .map(HistoryRow::from)
+        .collect();
+    Ok(Json(VisitDetail {
+        visit: VisitView::new(&st.catalogue.get(), &v),
+        history,
+    }))
+}
+
+pub(super) async fn operations(
+    State(st): State<AppState>,
+    user: SessionUser,
+    Query(q): Query<OpQuery>,
+) -> Result<Json<Operations>, ApiErr> {
+    user.require(Capability::ViewDeskLog)?;
+    let operations = st.db.operations(&q, 200).await?;
+    Ok(Json(Operations { operations }))
+}

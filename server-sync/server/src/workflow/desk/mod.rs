@@ -1,0 +1,162 @@
+//! Front-desk JSON API (E1, E4, K17), by sub-capability: `lookup`
+//! (catalogue, slots, search, plan preview, a visit's details, the log),
+//! `visits` (book, walk in, register, rebook, cancel), `items` (item
+//! changes, waiver signatures, payment, the check-in photo). Every answer is
+//! a type of `views`. The helpers here are shared with the group desk and
+//! the kiosk's self-service booking.
+
+use axum::Router;
+use axum::routing::{get, post};
+use exam_domain::catalogue::Marital;
+use exam_domain::changes::ItemStatus;
+use exam_domain::plan::{self, Plan, PlanRequest};
+use exam_domain::{IdNumber, Person};
+use serde::Deserialize;
+
+use super::bad;
+use crate::AppState;
+use crate::db::Visit;
+use crate::error::ApiErr;
+
+mod items;
+mod lookup;
+mod views;
+mod visits;
+
+pub(crate) use views::Operations;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/desk/catalogue", get(lookup::catalogue))
+        .route("/api/desk/slots", get(lookup::slots))
+        .route("/api/desk/search", get(lookup::search))
+        .route("/api/desk/plan", post(lookup::preview))
+        .route("/api/desk/visits", post(visits::create))
+        .route("/api/desk/visits/{id}", get(lookup::detail))
+        .route("/api/desk/visits/{id}/register", post(visits::register))
+        .route("/api/desk/visits/{id}/rebook", post(visits::rebook))
+        .route("/api/desk/visits/{id}/cancel", post(visits::cancel))
+        .route("/api/desk/visits/{id}/items", post(items::add_items))
+        .route(
+            "/api/desk/visits/{id}/items/{code}",
+            post(items::change_item),
+        )
+        .route(
+            "/api/desk/visits/{id}/items/{code}/signature",
+            get(items::signature),
+        )
+        .route("/api/desk/visits/{id}/pay", post(items::pay))
+        .route("/api/desk/visits/{id}/photo", get(items::photo))
+        .route("/api/desk/operations", get(lookup::operations))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PersonIn {
+    pub id_number: String,
+    pub name: String,
+    #[serde(default)]
+    pub mobile: String,
+}
+
+/// A person as the desk typed them: the ID number decides sex and birth date.
+pub(crate) fn person_of(p: &PersonIn) -> Result<Person, ApiErr> {
+    let id_number = IdNumber::parse(&p.id_number)
+        .map_err(|e| bad("id_number", format!("身份证号有误：{e}")))?;
+    let name = p.name.trim();
+    let n = name.chars().count();
+    if n == 0 || n > 30 || name.chars().any(|c| c.is_ascii_digit() || c.is_control()) {
+        return Err(bad("name", "姓名须为 1–30 个字，不含数字"));
+    }
+    let mobile = if p.mobile.trim().is_empty() {
+        String::new()
+    } else {
+        exam_domain::roster::parse_mobile(&p.mobile)
+            .ok_or_else(|| bad("mobile", "手机号须为 11 位大陆手机号"))?
+    };
+    Ok(Person {
+        sex: id_number.sex(),
+        birth_date: id_number.birth_date(),
+        id_number,
+        name: name.to_string(),
+        mobile,
+    })
+}
+
+fn flags_of(flags: &[String]) -> Result<Vec<String>, ApiErr> {
+    for f in flags {
+        if !["vip", "complaint", "proxy"].contains(&f.as_str()) {
+            return Err(bad(
+                "flags",
+                format!("未知标记 {f:?}（vip / complaint / proxy）"),
+            ));
+        }
+    }
+    let mut v = flags.to_vec();
+    v.sort();
+    v.dedup();
+    Ok(v)
+}
+
+fn reason_of(r: &str) -> Result<&str, ApiErr> {
+    let r = r.trim();
+    if r.is_empty() || r.chars().count() > 200 {
+        return Err(bad("reason", "请填写原因（200 字以内）"));
+    }
+    Ok(r)
+}
+
+/// The campus code and its exam-number prefix; the configured one by default.
+pub(crate) fn campus_of(st: &AppState, code: Option<&str>) -> Result<(String, String), ApiErr> {
+    let code = code.unwrap_or(&st.config.demo_campus);
+    st.catalogue
+        .get()
+        .campuses
+        .iter()
+        .find(|c| c.code == code)
+        .map(|c| (c.code.clone(), c.exam_no_prefix.clone()))
+        .ok_or_else(|| bad("campus", format!("没有院区 {code:?}")))
+}
+
+pub(crate) fn plan_err(e: plan::PlanError) -> ApiErr {
+    let mut err = bad("plan", e.to_string());
+    err.body.error = match e {
+        plan::PlanError::Conflict { .. } => "conflict",
+        plan::PlanError::NotFor { .. } => "not_for_person",
+        _ => "plan",
+    }
+    .into();
+    err
+}
+
+pub(crate) fn package_name(cat: &exam_domain::Catalogue, plan: &Plan) -> String {
+    plan.package
+        .as_deref()
+        .and_then(|c| cat.package(c))
+        .map_or_else(|| "自选项目".to_string(), |p| p.name.clone())
+}
+
+/// The list prices of items to add to a visit, after the person rules and
+/// a conflict check against what the visit already holds.
+pub(crate) fn check_additions(
+    cat: &exam_domain::Catalogue,
+    v: &Visit,
+    marital: Marital,
+    add: &[String],
+) -> Result<Vec<(String, i64)>, ApiErr> {
+    let sex = v.record.person.sex;
+    let req = PlanRequest {
+        package: None,
+        add: add.to_vec(),
+        remove: vec![],
+    };
+    let p = plan::plan(cat, sex, marital, &req).map_err(plan_err)?;
+    let mut all: Vec<&str> = v
+        .items
+        .iter()
+        .filter(|i| !matches!(i.status, ItemStatus::Refunded))
+        .map(|i| i.code.as_str())
+        .collect();
+    all.extend(p.items.iter().map(|i| i.code.as_str()));
+    plan::check_conflicts(cat, &all).map_err(plan_err)?;
+    Ok(p.items.into_iter().map(|i| (i.code, i.price_fen)).collect())
+}

@@ -1,0 +1,248 @@
+//! Group-desk JSON API (E2): companies, groups with a package and a
+//! grouping rule, members and bans (here), roster import (`import`: check,
+//! then all or — if the operator chooses — only the good rows), and the
+//! batches over a company's members (`batch`: regrouping, booking, item
+//! changes, discounts). Exam first, pay later. The pricing and who a batch
+//! takes are `exam_domain::group_exam`.
+
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use exam_domain::catalogue::Marital;
+use exam_domain::{BookingState, Sex, mask, roster};
+use serde::{Deserialize, Serialize};
+
+use super::{bad, now_local};
+use crate::AppState;
+use crate::db::{CompanyRow, GroupRow, GroupSpec, MemberRow, SessionUser};
+use crate::error::ApiErr;
+use crate::roles::Capability;
+
+mod batch;
+mod import;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/group/companies", get(companies).post(create_company))
+        .route(
+            "/api/group/companies/{id}/groups",
+            get(groups).post(create_group),
+        )
+        .route(
+            "/api/group/companies/{id}/roster",
+            post(import::import).layer(DefaultBodyLimit::max(exam_roster::MAX_FILE_BYTES + 1024)),
+        )
+        .route("/api/group/progress/{token}", get(import::progress))
+        .route(
+            "/api/group/companies/{id}/imports/{import}/errors.csv",
+            get(import::report),
+        )
+        .route("/api/group/companies/{id}/members", get(members))
+        .route("/api/group/companies/{id}/regroup", post(batch::regroup))
+        .route("/api/group/companies/{id}/book", post(batch::book))
+        .route("/api/group/companies/{id}/items", post(batch::batch_items))
+        .route("/api/group/companies/{id}/ban", post(ban))
+        .route(
+            "/api/group/companies/{id}/discount",
+            post(batch::discount_group),
+        )
+}
+
+/// A new row's id.
+#[derive(Debug, Serialize)]
+struct Id {
+    id: i64,
+}
+
+/// How many rows a change touched.
+#[derive(Debug, Serialize)]
+struct Changed {
+    changed: usize,
+}
+
+/// A member a batch passed over, and why.
+#[derive(Debug, Serialize)]
+struct Skipped {
+    name: String,
+    reason: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Companies {
+    companies: Vec<CompanyRow>,
+}
+
+async fn companies(
+    State(st): State<AppState>,
+    user: SessionUser,
+) -> Result<Json<Companies>, ApiErr> {
+    user.require(Capability::ViewGroups)?;
+    Ok(Json(Companies {
+        companies: st.db.companies().await?,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct CompanyIn {
+    name: String,
+    #[serde(default)]
+    contact: String,
+}
+
+async fn create_company(
+    State(st): State<AppState>,
+    user: SessionUser,
+    Json(c): Json<CompanyIn>,
+) -> Result<Json<Id>, ApiErr> {
+    user.require(Capability::EditGroups)?;
+    let name = c.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || c.contact.chars().count() > 100 {
+        return Err(bad("name", "单位名称须为 1–100 个字"));
+    }
+    if st.db.companies().await?.iter().any(|x| x.name == name) {
+        return Err(bad("name", "已有同名单位"));
+    }
+    let id = st
+        .db
+        .create_company(&user.username, name, c.contact.trim())
+        .await?;
+    Ok(Json(Id { id }))
+}
+
+/// 404 unless the company exists: the group desk names it in the path.
+async fn company_must_exist(st: &AppState, company: i64) -> Result<(), ApiErr> {
+    if st.db.company_exists(company).await? {
+        Ok(())
+    } else {
+        Err(ApiErr::new(
+            StatusCode::NOT_FOUND,
+            "no_company",
+            format!("没有编号为 {company} 的单位，请先在团检页面新建单位"),
+        ))
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Groups {
+    groups: Vec<GroupRow>,
+}
+
+async fn groups(
+    State(st): State<AppState>,
+    user: SessionUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Groups>, ApiErr> {
+    user.require(Capability::ViewGroups)?;
+    Ok(Json(Groups {
+        groups: st.db.groups(id).await?,
+    }))
+}
+
+async fn create_group(
+    State(st): State<AppState>,
+    user: SessionUser,
+    Path(id): Path<i64>,
+    Json(g): Json<GroupSpec>,
+) -> Result<Json<Id>, ApiErr> {
+    user.require(Capability::EditGroups)?;
+    company_must_exist(&st, id).await?;
+    if g.name.trim().is_empty() || g.name.chars().count() > 50 {
+        return Err(bad("name", "分组名称须为 1–50 个字"));
+    }
+    if st.catalogue.get().package(&g.package_code).is_none() {
+        return Err(bad("package", format!("没有套餐 {}", g.package_code)));
+    }
+    if !(1..=100).contains(&g.discount_pct) {
+        return Err(bad("discount", "折扣须在 1–100% 之间"));
+    }
+    if let (Some(a), Some(b)) = (g.min_age, g.max_age)
+        && a > b
+    {
+        return Err(bad("age", "最小年龄不能大于最大年龄"));
+    }
+    let id = st.db.create_group(&user.username, id, &g).await?;
+    Ok(Json(Id { id }))
+}
+
+/// A member as the group desk lists them (ID number masked).
+#[derive(Debug, Serialize)]
+struct MemberView {
+    id: i64,
+    name: String,
+    sex: Sex,
+    age: u32,
+    id_number: String,
+    marital: Marital,
+    department: Option<String>,
+    group_id: Option<i64>,
+    banned: bool,
+    booking_id: Option<i64>,
+    exam_no: Option<String>,
+    state: Option<BookingState>,
+}
+
+impl MemberView {
+    fn new(r: &MemberRow, today: NaiveDate) -> Self {
+        Self {
+            id: r.id,
+            name: r.person.name.clone(),
+            sex: r.person.sex,
+            age: roster::age_on(r.person.birth_date, today),
+            id_number: mask::id_number(r.person.id_number.as_str()),
+            marital: r.marital,
+            department: r.department.clone(),
+            group_id: r.group_id,
+            banned: r.banned,
+            booking_id: r.booking_id,
+            exam_no: r.exam_no.clone(),
+            state: r.state,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Members {
+    members: Vec<MemberView>,
+}
+
+async fn members(
+    State(st): State<AppState>,
+    user: SessionUser,
+    Path(company): Path<i64>,
+) -> Result<Json<Members>, ApiErr> {
+    user.require(Capability::ViewGroups)?;
+    let today = now_local().date();
+    let members = st
+        .db
+        .members(company)
+        .await?
+        .iter()
+        .map(|r| MemberView::new(r, today))
+        .collect();
+    Ok(Json(Members { members }))
+}
+
+#[derive(Debug, Deserialize)]
+struct BanIn {
+    member_ids: Vec<i64>,
+    banned: bool,
+}
+
+async fn ban(
+    State(st): State<AppState>,
+    user: SessionUser,
+    Path(company): Path<i64>,
+    Json(r): Json<BanIn>,
+) -> Result<Json<Changed>, ApiErr> {
+    user.require(Capability::BanMembers)?;
+    if r.member_ids.len() > 20_000 {
+        return Err(bad("members", "一次最多 20000 人"));
+    }
+    let changed = st
+        .db
+        .ban_members(&user.username, company, &r.member_ids, r.banned)
+        .await?;
+    Ok(Json(Changed { changed }))
+}
