@@ -69,7 +69,7 @@ async fn front_desk_registers_a_walk_in_and_group_desk_imports_a_roster() {
     exam_server::create_staff(
         &server.state.db,
         "desk",
-        "admin",
+        exam_server::roles::Role::Admin,
         Some("Front-Desk-2026!".into()),
     )
     .await
