@@ -1,11 +1,13 @@
 //! The `kiosk` command line: `ui` runs the touch screen (fullscreen on the
 //! kiosk, a window on a desktop, `--simulate` for every device simulated);
-//! `run` is headless and plays a script of patients through the same core.
+//! `run` is headless: a scripted patient answers the same session's screens.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::runner::{self, KioskOptions};
+use crate::assemble::{self, KioskOptions};
+use crate::flow::Settings;
+use crate::headless::{Arrival, Headless};
 use crate::script;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -23,7 +25,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run headless: enrol on first start, sync in the background, and play
-    /// patients from a script or the demo deck.
+    /// patients from a script or the demo deck (and from the devices, who
+    /// answer as a typical patient does), through the touch UI's session.
     Run(Box<RunArgs>),
     /// Run the touch screen: enrol on first start, sync in the background,
     /// serve patients from the devices and the screen.
@@ -54,6 +57,9 @@ struct RunArgs {
     /// Milliseconds between demo patients.
     #[arg(long, default_value_t = 1500)]
     interval_ms: u64,
+    /// Ask for a photo at check-in (K6): patients are asked for consent.
+    #[arg(long, env = "KIOSK_PHOTO")]
+    photo: bool,
     /// After the script, wait until the server has every event and every
     /// print job is printed, then exit
     /// (otherwise keep syncing until Ctrl-C).
@@ -356,12 +362,12 @@ async fn run(r: RunArgs) -> anyhow::Result<()> {
         }
         (None, None) => Vec::new(),
     };
-    let left = runner::left_behind_after_restart(&a.kiosk.journal)?;
+    let left = assemble::left_behind_after_restart(&a.kiosk.journal)?;
     if left > 0 {
         println!("{left} unfinished print jobs resume; recorded as waiting for pickup");
     }
     let devices = a.kiosk.device_config()?;
-    let kiosk = runner::start(a.kiosk.options(&devices)).await?;
+    let kiosk = assemble::start(a.kiosk.options(&devices)).await?;
     println!(
         "kiosk {} ready (campus {})",
         kiosk.enrolment.key.kiosk_id, kiosk.enrolment.campus
@@ -371,33 +377,40 @@ async fn run(r: RunArgs) -> anyhow::Result<()> {
         kiosk.enrolment.key.kiosk_id, kiosk.enrolment.campus
     ));
     crate::notify::spawn_watchdog();
+    let settings = Settings {
+        elderly: false,
+        photo: a.photo,
+    };
+    let mut headless = Headless::new(&kiosk, settings, std::io::stdout());
     if devices.idcard.is_some() || !devices.scanners.is_empty() || devices.smartcard.is_some() {
-        // Devices and the script feed one input stream; runs until Ctrl-C.
+        // Devices and the script feed one stream of arrivals; runs until Ctrl-C.
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let _inputs = crate::devices::start_inputs(&devices, &tx);
-        let core = kiosk.core.clone();
+        let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel();
+        let _inputs = crate::devices::start_inputs(&devices, &dtx);
+        let from_devices = tx.clone();
+        tokio::spawn(async move {
+            while let Some(i) = drx.recv().await {
+                let _ = from_devices.send(Arrival::Device(i));
+            }
+        });
         tokio::spawn(async move {
             for step in steps {
                 match step {
                     script::Step::Wait(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
-                    script::Step::Identify(q) => {
-                        let _ = tx.send(crate::devices::Input::Identify(q));
-                    }
-                    script::Step::Report(id) => {
-                        crate::reports::print_unprinted(&core, &id, &mut std::io::stdout()).await;
+                    step => {
+                        let _ = tx.send(Arrival::Step(step));
                     }
                 }
             }
         });
-        let mut stdout = std::io::stdout();
         tokio::select! {
-            r = runner::serve(&kiosk.core, &kiosk.devices, rx, &mut stdout) => { r?; }
+            _ = headless.serve(rx) => {}
             _ = tokio::signal::ctrl_c() => {}
         }
         kiosk.stop().await;
         return Ok(());
     }
-    let outcome = runner::play(&kiosk.core, &steps, &mut std::io::stdout()).await?;
+    let outcome = headless.play(&steps).await;
     println!("script done: {outcome:?}");
     if a.exit_when_drained {
         while !kiosk.drain(Duration::from_secs(3600)).await? {}

@@ -1,17 +1,20 @@
-//! The kiosk: the check-in core shared by every front end (the headless
-//! runner now, the Slint touch UI next), the kiosk's settings in its
-//! journal, and the scripted headless runner used by the demo and tests.
+//! The kiosk: the check-in core, the patient's flow and its session, shared
+//! by both front ends: the Slint touch UI (`ui`) and the headless kiosk
+//! (`headless`, a scripted patient answering the same screens) that the
+//! demo and the end-to-end tests drive. `assemble` starts a kiosk for
+//! either; the kiosk's settings live in its journal.
 
+pub mod assemble;
 pub mod booking;
 pub mod checkin;
 pub mod cli;
 pub mod devices;
 pub mod flow;
+pub mod headless;
 pub mod notify;
 pub mod print;
 pub mod report_spool;
 pub mod reports;
-pub mod runner;
 pub mod screens;
 pub mod script;
 pub mod session;

@@ -13,7 +13,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::devices::{self, DeviceHandle};
 use crate::flow::{Event, Field, Key, Settings};
-use crate::runner::{self, KioskOptions};
+use crate::assemble::{self, KioskOptions};
 use crate::screens::Context;
 use crate::session::{self, Session, SessionInput};
 use crate::simulate::{self, Simulated};
@@ -186,7 +186,7 @@ pub fn run(kiosk: KioskOptions, devs: DeviceConfig, ui: UiOptions) -> anyhow::Re
     let weak = window.as_weak();
     let voice = ui.voice_dir.clone().map(|d| Voice::new(d, ui.volume));
     rt.spawn(async move {
-        let kiosk = match runner::start(kiosk).await {
+        let kiosk = match assemble::start(kiosk).await {
             Ok(k) => k,
             Err(e) => {
                 tracing::error!(error = %e, "the kiosk could not start");

@@ -69,6 +69,104 @@ pub async fn ready_person<'a>(
     panic!("no demo person can check in now");
 }
 
+/// The first of `day`'s people whose bookings can all print now and who
+/// owes something for them (the payment screen asks).
+pub async fn ready_person_owing<'a>(
+    core: &kiosk_app::checkin::CheckinCore,
+    day: &'a exam_domain::demo::DemoDay,
+) -> &'a exam_domain::Person {
+    for p in &day.people {
+        let q = exam_domain::IdentityQuery::IdNumber {
+            id_number: p.id_number.clone(),
+        };
+        if let Ok(found) = core.identify(&q, chrono::Utc::now()).await
+            && !found.candidates.is_empty()
+            && found
+                .candidates
+                .iter()
+                .all(|c| c.eligibility == exam_domain::slot::Eligibility::Ready)
+            && found
+                .candidates
+                .iter()
+                .any(|c| c.record.booking.amount_due_fen > 0)
+        {
+            return p;
+        }
+    }
+    panic!("no demo person with an amount due can check in now");
+}
+
+/// What a headless kiosk wrote: one line per patient, shared with the test
+/// that reads it while the kiosk runs.
+#[derive(Debug, Clone, Default)]
+pub struct Output(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Output {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Output {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+        .into_owned()
+    }
+}
+
+/// A headless kiosk on `kiosk` (no photo step, not in elderly mode)
+/// writing its lines to an [`Output`].
+pub fn headless(
+    kiosk: &kiosk_app::assemble::RunningKiosk,
+) -> (kiosk_app::headless::Headless<Output>, Output) {
+    let out = Output::default();
+    let settings = kiosk_app::flow::Settings {
+        elderly: false,
+        photo: false,
+    };
+    (
+        kiosk_app::headless::Headless::new(kiosk, settings, out.clone()),
+        out,
+    )
+}
+
+/// Places `card` on a simulated reader and waits until the reader has read
+/// it (its find, select and read commands answered since).
+pub async fn place_card(
+    sim: &device_drivers::sim::IdCardSim,
+    card: device_drivers::idcard::CardRead,
+) {
+    sim.place(card);
+    let asked = sim.commands();
+    assert!(
+        wait_for(Duration::from_secs(20), || sim.commands() >= asked + 3).await,
+        "the reader reads the card"
+    );
+}
+
+/// Takes the card off a simulated reader and waits until the reader has
+/// polled since, so the next card placed is a new placement.
+pub async fn take_card_away(sim: &device_drivers::sim::IdCardSim) {
+    sim.remove();
+    let asked = sim.commands();
+    assert!(
+        wait_for(Duration::from_secs(20), || sim.commands() > asked).await,
+        "the reader polls after the card is gone"
+    );
+}
+
 /// Writes a kiosk script in which each person places their ID card,
 /// `wait_ms` apart.
 pub fn write_card_script(
@@ -244,7 +342,7 @@ pub struct SessionRig {
 }
 
 pub fn session_with_reader(
-    kiosk: &kiosk_app::runner::RunningKiosk,
+    kiosk: &kiosk_app::assemble::RunningKiosk,
     settings: kiosk_app::flow::Settings,
     reader: &device_drivers::config::IdCardConfig,
 ) -> SessionRig {
@@ -293,7 +391,7 @@ impl KioskScreen {
         what: &str,
         f: impl Fn(&kiosk_ui::Screen) -> bool,
     ) -> kiosk_ui::Screen {
-        let ok = wait_for(Duration::from_secs(10), || f(&self.screen())).await;
+        let ok = wait_for(Duration::from_secs(30), || f(&self.screen())).await;
         assert!(
             ok,
             "waiting for {what}, the screen shows {:?}",
@@ -357,18 +455,18 @@ impl KioskScreen {
 }
 
 /// The CUPS report queue the tests print A4 reports to (`REPORT_PRINTER_URI`,
-/// else the local REPORTS queue), with its URI; None outside CI when no
-/// CUPS runs here (the caller skips, and says so), a failure in CI.
-pub fn report_queue() -> Option<(String, device_drivers::report::IppPrinter)> {
+/// else the local REPORTS queue), with its URI. `scripts/test` installs and
+/// starts cupsd with the cups-pdf REPORTS queue, so a missing one fails the
+/// test (never a silent skip).
+pub fn report_queue() -> (String, device_drivers::report::IppPrinter) {
     let uri = std::env::var("REPORT_PRINTER_URI")
         .unwrap_or_else(|_| "ipp://localhost:631/printers/REPORTS".into());
     let p = device_drivers::report::IppPrinter::new(&uri, "kiosk").unwrap();
-    match p.jobs() {
-        Ok(_) => Some((uri, p)),
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("no CUPS queue at {uri} ({e}): A4 reports not tried");
-            None
-        }
-        Err(e) => panic!("CI must run cupsd with the REPORTS queue: {e}"),
+    if let Err(e) = p.jobs() {
+        panic!(
+            "no CUPS queue at {uri} ({e}): start cupsd with the cups-pdf REPORTS queue \
+             (scripts/test does), or set REPORT_PRINTER_URI"
+        );
     }
+    (uri, p)
 }

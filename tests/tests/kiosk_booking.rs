@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use device_drivers::sim::{PrinterSim, idcard::card_for};
 use e2e_tests::{KioskScreen, SimulatedReader, free_addr, start_server, wait_for};
 use exam_domain::{BookingState, IdNumber, IdentityQuery, Person, Sex};
+use kiosk_app::assemble::{self, KioskOptions};
 use kiosk_app::flow::{Event, Settings};
-use kiosk_app::runner::{self, KioskOptions};
 use kiosk_ui::Screen;
 use sync_client::AgentConfig;
 
@@ -30,7 +30,7 @@ async fn a_patient_books_with_her_id_card_and_cancels_later() {
         .unwrap();
     let printer = PrinterSim::new();
     let printer_addr = printer.listen_tcp().unwrap();
-    let kiosk = runner::start(KioskOptions {
+    let kiosk = assemble::start(KioskOptions {
         journal: dir.path().join("kiosk.db"),
         server_url: Some(server.url()),
         kiosk_id: Some("K-BOOK".into()),
@@ -143,8 +143,7 @@ async fn a_patient_books_with_her_id_card_and_cancels_later() {
     // Later: the card again, her booking listed, cancelled with a reason.
     k.tap_button("完成").await;
     k.until("the start screen", |s| *s == Screen::Attract).await;
-    sim.remove();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    e2e_tests::take_card_away(sim).await;
     k.send(Event::StartBooking);
     k.until_title("请放置身份证").await;
     sim.place(card_for(&person));

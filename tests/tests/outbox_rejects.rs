@@ -1,7 +1,6 @@
 //! An event the server cannot take (here: a kind from a newer kiosk) is set
 //! aside in the journal, kept and counted, and does not block the others.
 
-use std::sync::{Arc, Mutex};
 
 use e2e_tests::{free_addr, start_server};
 use exam_server::db::CountTable;
@@ -23,9 +22,9 @@ async fn refused_events_are_kept_aside_and_the_rest_arrives() {
         .await
         .unwrap();
     let client = SyncClient::new(&server.url(), key);
-    let journal = Arc::new(Mutex::new(
+    let journal = offline_store::SharedJournal::new(
         offline_store::Journal::open(dir.path().join("k.db")).unwrap(),
-    ));
+    );
     let agent = SyncAgent::new(journal.clone(), client, AgentConfig::default());
     assert!(agent.pull_all().await.unwrap() >= 10);
 
@@ -41,7 +40,6 @@ async fn refused_events_are_kept_aside_and_the_rest_arrives() {
         .clone();
     let recs = journal
         .lock()
-        .unwrap()
         .find_bookings(&exam_domain::IdentityQuery::ExamNo { exam_no });
     let rec = recs.unwrap().remove(0);
     let check_in = |r: &exam_protocol::BookingRecord| exam_protocol::CheckIn {
@@ -54,13 +52,11 @@ async fn refused_events_are_kept_aside_and_the_rest_arrives() {
     };
     journal
         .lock()
-        .unwrap()
         .record_check_in(&check_in(&rec), None)
         .unwrap();
     // An event of a kind this server does not know, as a newer kiosk would write.
     journal
         .lock()
-        .unwrap()
         .connection()
         .execute(
             "INSERT INTO outbox(id, kind, payload, created_at) VALUES (?1, 'photo_taken', '{}', '2026-11-22T01:00:00Z')",
@@ -70,9 +66,9 @@ async fn refused_events_are_kept_aside_and_the_rest_arrives() {
 
     let acked = agent.push_all().await.unwrap();
     assert_eq!(acked, 1);
-    let b = journal.lock().unwrap().backlog().unwrap();
+    let b = journal.lock().backlog().unwrap();
     assert_eq!((b.pending, b.rejected), (0, 1), "set aside, not deleted");
-    assert_eq!(journal.lock().unwrap().all_event_ids().unwrap().len(), 2);
+    assert_eq!(journal.lock().all_event_ids().unwrap().len(), 2);
     assert_eq!(
         server
             .state

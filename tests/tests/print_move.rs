@@ -1,8 +1,10 @@
 //! K15: a kiosk's printers are out, its patient's guide sheet and lab
-//! labels wait; staff move the waiting documents to another kiosk of the
-//! campus, whose label printer speaks the same language. The sheet and the
-//! labels print there once, wait for pickup there, and never print at the
-//! first kiosk, even when its printers come back.
+//! labels wait, and the patient, told to go elsewhere, leaves (the desk
+//! learns their documents wait at the first kiosk). Staff move the waiting
+//! documents to another kiosk of the campus, whose label printer speaks the
+//! same language. The sheet and the labels print there once, wait for
+//! pickup there, and never print at the first kiosk, even when its printers
+//! come back.
 
 use std::time::Duration;
 
@@ -10,7 +12,8 @@ use device_drivers::config::{LabelLanguage, LabelPrinterConfig};
 use device_drivers::label::Language;
 use device_drivers::sim::{LabelFault, LabelSim, PrinterFault, PrinterSim};
 use e2e_tests::{free_addr, start_server, wait_for};
-use kiosk_app::runner::{self, KioskOptions, RunningKiosk};
+use kiosk_app::assemble::{self, KioskOptions, RunningKiosk};
+use kiosk_app::script::{Answers, Step};
 use sync_client::AgentConfig;
 
 fn gb(s: &str) -> Vec<u8> {
@@ -35,7 +38,7 @@ async fn kiosk(
         .add_kiosk(id, "main", "lobby", &secret)
         .await
         .unwrap();
-    runner::start(KioskOptions {
+    assemble::start(KioskOptions {
         journal: dir.join(format!("{id}.db")),
         server_url: Some(server.url()),
         kiosk_id: Some(id.into()),
@@ -75,23 +78,27 @@ async fn staff_move_waiting_documents_to_another_kiosk_and_they_print_there_once
     let b = kiosk(dir.path(), &server, "K-B", &pb, &lb).await;
     let db = &server.state.db;
 
-    // The first demo patient whose slot is open now (a few are too early).
-    let mut said = Vec::new();
-    for person in &e2e_tests::demo_day(10).people {
-        let q = exam_domain::IdentityQuery::IdNumber {
-            id_number: person.id_number.clone(),
-        };
-        if runner::serve_patient(&a.core, &q, &mut said)
-            .await
-            .unwrap()
-            .checked_in
-            > 0
-        {
-            break;
-        }
-    }
+    // A demo patient whose slot is open now (a few are too early) places
+    // their card; the printers are out, so the kiosk sends them elsewhere.
+    let day = e2e_tests::demo_day(10);
+    let person = e2e_tests::ready_person(&a.core, &day).await;
+    let (mut headless, said) = e2e_tests::headless(&a);
+    let served = headless
+        .play(&[Step::Identify(
+            exam_domain::IdentityQuery::IdNumber {
+                id_number: person.id_number.clone(),
+            },
+            Answers::default(),
+        )])
+        .await;
+    assert!(served.checked_in > 0, "{served:?}: {}", said.text());
+    assert!(
+        said.text().contains("printer out"),
+        "the patient was told: {}",
+        said.text()
+    );
     let code = {
-        let j = a.journal.lock().unwrap();
+        let j = a.journal.lock();
         j.connection()
             .query_row("SELECT person FROM print_jobs LIMIT 1", [], |r| {
                 r.get::<_, String>(0)
@@ -102,10 +109,9 @@ async fn staff_move_waiting_documents_to_another_kiosk_and_they_print_there_once
     let label_parts: i64 = a
         .journal
         .lock()
-        .unwrap()
         .connection()
         .query_row(
-            "SELECT count(*) FROM print_parts WHERE printer = 'label'",
+            "SELECT count(*) FROM print_parts WHERE printer LIKE 'label:%'",
             [],
             |r| r.get(0),
         )
@@ -114,7 +120,7 @@ async fn staff_move_waiting_documents_to_another_kiosk_and_they_print_there_once
 
     // The staff page learns that K-A's parts wait.
     let mut waiting = 0;
-    for _ in 0..100 {
+    for _ in 0..600 {
         waiting = db
             .kiosk("K-A")
             .await
@@ -144,27 +150,20 @@ async fn staff_move_waiting_documents_to_another_kiosk_and_they_print_there_once
         .unwrap();
 
     assert!(
-        wait_for(Duration::from_secs(20), || contains(&pb.printed(), &sheet)).await,
+        wait_for(Duration::from_secs(30), || contains(&pb.printed(), &sheet)).await,
         "the sheet prints at K-B"
     );
     assert!(
-        wait_for(Duration::from_secs(10), || lb.labels().len() as i64
+        wait_for(Duration::from_secs(30), || lb.labels().len() as i64
             >= label_parts)
         .await,
         "the labels print at K-B: {} of {label_parts}",
         lb.labels().len()
     );
-    assert!(
-        a.journal
-            .lock()
-            .unwrap()
-            .unfinished_parts()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(a.journal.lock().unfinished_parts().unwrap().is_empty());
     // Delivered: the move closes, the documents wait for pickup at K-B.
     let mut closed = false;
-    for _ in 0..100 {
+    for _ in 0..600 {
         if db.open_moves().await.unwrap().is_empty() {
             closed = true;
             break;
@@ -175,7 +174,6 @@ async fn staff_move_waiting_documents_to_another_kiosk_and_they_print_there_once
     let jobs: i64 = a
         .journal
         .lock()
-        .unwrap()
         .connection()
         .query_row(
             "SELECT count(*) FROM print_jobs WHERE moved_to = 'K-B'",
@@ -183,15 +181,38 @@ async fn staff_move_waiting_documents_to_another_kiosk_and_they_print_there_once
             |r| r.get(0),
         )
         .unwrap();
-    let pickups = db.pickups_waiting().await.unwrap();
-    assert_eq!(pickups.len() as i64, jobs, "every moved job waits at K-B");
-    assert!(pickups.iter().all(|p| p.kiosk_id == "K-B"));
-    assert!(pickups.iter().any(|p| p.booking_code == code));
+    // The desk sees both trays: K-A reported the documents its patient
+    // left for (sent elsewhere by the printer-out screen), K-B those it
+    // printed after the move.
+    let mut pickups = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        pickups = db.pickups_waiting().await.unwrap();
+        if pickups.len() as i64 >= 2 * jobs {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let at = |kiosk: &str| pickups.iter().filter(|p| p.kiosk_id == kiosk).count() as i64;
+    assert_eq!(at("K-B"), jobs, "every moved job waits at K-B");
+    assert_eq!(at("K-A"), jobs, "K-A told the desk its patient left them");
+    assert_eq!(pickups.len() as i64, 2 * jobs, "{pickups:?}");
+    assert!(
+        pickups
+            .iter()
+            .any(|p| p.booking_code == code && p.kiosk_id == "K-B")
+    );
 
-    // K-A's printers come back: nothing moved prints there.
+    // K-A's printers come back: nothing moved prints there. Once both
+    // spoolers say "ok", each has been through the journal with its
+    // printer working.
     pa.fix();
     la.fix();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let ok = |name: &str| a.devices.state(name) == Some(exam_protocol::DeviceState::Ok);
+    assert!(
+        wait_for(Duration::from_secs(30), || ok("receipt") && ok("label")).await,
+        "K-A's printers are back"
+    );
     assert!(la.labels().is_empty(), "{:?}", la.labels());
     assert!(
         !contains(&pa.printed(), &sheet),

@@ -11,16 +11,14 @@ use device_drivers::report::{JobState, pdf_pages, sample_pdf};
 use device_drivers::sim::idcard::card_for;
 use e2e_tests::{KioskScreen, SimulatedReader, demo_day, free_addr, start_server, wait_for};
 use exam_domain::IdentityQuery;
+use kiosk_app::assemble::{self, KioskOptions};
 use kiosk_app::flow::{Event, Settings};
-use kiosk_app::runner::{self, KioskOptions};
 use kiosk_ui::Screen;
 use sync_client::AgentConfig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_patient_prints_a_published_report_with_the_id_card() {
-    let Some((uri, cups)) = e2e_tests::report_queue() else {
-        return;
-    };
+    let (uri, cups) = e2e_tests::report_queue();
     let dir = tempfile::tempdir().unwrap();
     let server = start_server(&dir.path().join("exam.db"), free_addr(), 10)
         .await
@@ -30,7 +28,7 @@ async fn a_patient_prints_a_published_report_with_the_id_card() {
     db.add_kiosk("K-REP", "main", "report-pickup", secret)
         .await
         .unwrap();
-    let kiosk = runner::start(KioskOptions {
+    let kiosk = assemble::start(KioskOptions {
         journal: dir.path().join("kiosk.db"),
         server_url: Some(server.url()),
         kiosk_id: Some("K-REP".into()),
@@ -166,11 +164,10 @@ async fn a_patient_prints_a_published_report_with_the_id_card() {
     // Done; the report is withdrawn; the next time nothing is offered.
     k.tap_button("完成").await;
     k.until("the start screen", |s| *s == Screen::Attract).await;
-    reader.sim.remove();
+    e2e_tests::take_card_away(&reader.sim).await;
     db.withdraw_report("report-office", booking.id, "结论有误，重新出具")
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(700)).await;
     k.send(Event::StartReports);
     k.until_title("请放置身份证").await;
     reader.sim.place(card_for(person));

@@ -1,6 +1,8 @@
 //! Benchmark: ID card placed on the simulated reader → guide sheet fully
 //! received by the simulated printer, through the real drivers, the
-//! patient session and flow, the journal and the spooler; 200 patients with
+//! patient session and flow (the headless kiosk: each patient pays when
+//! asked, prints everything and takes it), the journal and the spooler;
+//! 200 patients with
 //! the central service on loopback, then 200 with it stopped (offline
 //! cache). Prints p50 / p95 / max.
 //!
@@ -12,10 +14,9 @@ use anyhow::bail;
 use device_drivers::sim::idcard::card_for;
 use device_drivers::sim::{IdCardSim, PrinterSim};
 use e2e_tests::percentile as pct;
+use kiosk_app::assemble::{self, KioskOptions};
 use kiosk_app::flow::Settings;
-use kiosk_app::runner::{self, KioskOptions};
-use kiosk_app::session::SessionInput;
-use kiosk_ui::Screen;
+use kiosk_app::headless::{Arrival, Headless};
 use sync_client::AgentConfig;
 
 fn cuts(b: &[u8]) -> usize {
@@ -51,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
         let (r, port) = (reader.clone(), pty.sim.try_clone_native()?);
         std::thread::spawn(move || r.serve(port, &std::sync::atomic::AtomicBool::new(false)));
     }
-    let kiosk = runner::start(KioskOptions {
+    let kiosk = assemble::start(KioskOptions {
         journal: dir.path().join("kiosk.db"),
         server_url: Some(server.url()),
         kiosk_id: Some("K-BENCH".into()),
@@ -71,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     // The offline half needs every booking in the kiosk's cache.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while kiosk.journal.lock().unwrap().cache_stats()?.bookings < day.bookings.len() as u64 {
+    while kiosk.journal.lock().cache_stats()?.bookings < day.bookings.len() as u64 {
         if Instant::now() > deadline {
             bail!("the cache did not fill");
         }
@@ -88,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
         let q = exam_domain::IdentityQuery::IdNumber {
             id_number: p.id_number.clone(),
         };
-        let records = kiosk.journal.lock().unwrap().find_bookings(&q)?;
+        let records = kiosk.journal.lock().find_bookings(&q)?;
         let ready = records.iter().all(|r| {
             exam_domain::slot::eligibility(&r.booking, "main", now)
                 == exam_domain::slot::Eligibility::Ready
@@ -106,28 +107,25 @@ async fn main() -> anyhow::Result<()> {
         bail!("only {} demo people can check in now", patients.len());
     }
 
-    let rig = e2e_tests::session_with_reader(
-        &kiosk,
-        Settings {
-            elderly: false,
-            photo: false,
-        },
-        &device_drivers::config::IdCardConfig::at(&pty.path),
-    );
-    let (tx, mut views) = (rig.tx.clone(), rig.views.clone());
-    let watch_views = views.clone();
-    // The patient pays at once when asked (the payment simulator).
-    let payer = tx.clone();
+    // The reader's cards reach the headless kiosk; each patient answers as
+    // a typical one does (pays at once through the payment simulator,
+    // prints everything).
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let _driver =
+        kiosk_app::devices::start_idcard(&device_drivers::config::IdCardConfig::at(&pty.path), tx);
+    let (arrive, arrivals) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
-        while views.changed().await.is_ok() {
-            let input = match views.borrow_and_update().screen {
-                Screen::Pay { .. } => SessionInput::SimulatedPayment,
-                Screen::Choose { .. } => SessionInput::Event(kiosk_app::flow::Event::PrintAll),
-                _ => continue,
-            };
-            let _ = payer.send(input);
+        while let Some(i) = rx.recv().await {
+            let _ = arrive.send(Arrival::Device(i));
         }
     });
+    let settings = Settings {
+        elderly: false,
+        photo: false,
+    };
+    let mut headless = Headless::new(&kiosk, settings, std::io::sink());
+    let watch_views = headless.views();
+    tokio::spawn(async move { headless.serve(arrivals).await });
 
     let mut server = Some(server);
     let mut rows = Vec::new();
@@ -158,9 +156,8 @@ async fn main() -> anyhow::Result<()> {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
             lat.push(t0.elapsed().as_secs_f64() * 1000.0);
-            reader.remove();
-            // The patient takes the sheet and leaves; the reader sees no card.
-            tokio::time::sleep(Duration::from_millis(400)).await;
+            // The patient takes the card and leaves; the reader sees it go.
+            e2e_tests::take_card_away(&reader).await;
         }
         let (p50, p95, max) = (pct(&mut lat, 0.5), pct(&mut lat, 0.95), pct(&mut lat, 1.0));
         rows.push((label, lat.len(), p50, p95, max));

@@ -1,6 +1,9 @@
 //! The one-command demo: the central service on an embedded SQLite file,
 //! one headless kiosk enrolled against it, and simulated patients arriving
-//! with their ID cards, booking QR codes or typed ID + mobile numbers.
+//! with their ID cards, booking QR codes or typed ID + mobile numbers, who
+//! answer the kiosk's screens as the touch kiosk asks them (most of those
+//! with an amount due pay through the payment simulator; now and then one
+//! walks away unpaid, and is not checked in).
 //! Open the staff page and watch the check-ins arrive live. With a display
 //! (`DISPLAY` set, or `--ui`), a second kiosk opens its touch screen with
 //! every device simulated: F1 places a demo person's ID card, F2 scans a
@@ -10,7 +13,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use kiosk_app::runner::{self, KioskOptions};
+use kiosk_app::assemble::{self, KioskOptions};
+use kiosk_app::headless::{Arrival, Headless};
 use kiosk_app::script;
 use sync_client::AgentConfig;
 
@@ -110,7 +114,7 @@ async fn main() -> anyhow::Result<()> {
             }
         });
     }
-    let kiosk = runner::start(KioskOptions {
+    let kiosk = assemble::start(KioskOptions {
         journal,
         server_url: Some(url.clone()),
         kiosk_id: Some(kiosk_id.into()),
@@ -147,6 +151,9 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "  kiosk           : {kiosk_id}, headless, {} demo people arriving every {} ms",
         a.people, a.interval_ms
+    );
+    println!(
+        "  payment         : simulated (no money is taken); about one in six who owe walks away unpaid"
     );
     println!("  stop            : Ctrl-C");
 
@@ -243,11 +250,16 @@ async fn main() -> anyhow::Result<()> {
     let sim = device_drivers::sim::IdCardSim::new();
     let (server_sim, port) = (sim.clone(), pty.sim.try_clone_native()?);
     std::thread::spawn(move || server_sim.serve(port, &std::sync::atomic::AtomicBool::new(false)));
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let _reader = kiosk_app::devices::start_idcard(
-        &device_drivers::config::IdCardConfig::at(&pty.path),
-        tx.clone(),
-    );
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let _reader =
+        kiosk_app::devices::start_idcard(&device_drivers::config::IdCardConfig::at(&pty.path), tx);
+    let (arrive, arrivals) = tokio::sync::mpsc::unbounded_channel();
+    let from_reader = arrive.clone();
+    tokio::spawn(async move {
+        while let Some(i) = rx.recv().await {
+            let _ = from_reader.send(Arrival::Device(i));
+        }
+    });
     println!("  ID card reader  : simulated on {}", pty.path);
     println!(
         "  receipt printer : simulated on tcp://{printer_addr}; latest guide sheet in {}\n",
@@ -258,11 +270,13 @@ async fn main() -> anyhow::Result<()> {
     let interval = Duration::from_millis(a.interval_ms.max(1200));
     tokio::spawn(async move {
         for step in deck {
-            let script::Step::Identify(q) = step else {
+            let script::Step::Identify(q, answers) = step else {
                 continue;
             };
+            let next = tokio::time::Instant::now() + interval;
             if let exam_domain::IdentityQuery::IdNumber { id_number } = &q {
-                // Place the card, leave it a moment (read once), take it away.
+                // The patient's answers go with the card they place; the
+                // card stays until the reader has read it, then goes.
                 let person = day
                     .people
                     .iter()
@@ -275,19 +289,22 @@ async fn main() -> anyhow::Result<()> {
                         birth_date: id_number.birth_date(),
                         mobile: String::new(),
                     });
-                sim.place(device_drivers::sim::idcard::card_for(&person));
-                tokio::time::sleep(Duration::from_millis(900)).await;
-                sim.remove();
-                tokio::time::sleep(interval - Duration::from_millis(900)).await;
+                let _ = arrive.send(Arrival::NextAnswers(answers));
+                e2e_tests::place_card(&sim, device_drivers::sim::idcard::card_for(&person)).await;
+                e2e_tests::take_card_away(&sim).await;
             } else {
-                let _ = tx.send(kiosk_app::devices::Input::Identify(q));
-                tokio::time::sleep(interval).await;
+                let _ = arrive.send(Arrival::Step(script::Step::Identify(q, answers)));
             }
+            tokio::time::sleep_until(next).await;
         }
     });
-    let mut stdout = std::io::stdout();
+    let settings = kiosk_app::flow::Settings {
+        elderly: false,
+        photo: false,
+    };
+    let mut headless = Headless::new(&kiosk, settings, std::io::stdout());
     tokio::select! {
-        r = runner::serve(&kiosk.core, &kiosk.devices, rx, &mut stdout) => { r?; }
+        o = headless.serve(arrivals) => println!("all patients served: {o:?}"),
         _ = tokio::signal::ctrl_c() => {}
     }
     kiosk.stop().await;

@@ -1,26 +1,22 @@
-//! Assembles a kiosk without a screen: journal, enrolment, sync agent and
-//! check-in core, then plays a script of patients through the same core the
-//! touch UI uses. The demo and the end-to-end tests drive kiosks this way.
+//! Assembles a kiosk: journal, enrolment, sync agent, spoolers and the
+//! check-in core. Every front end starts here: the touch UI (`ui`), the
+//! headless kiosk (`headless`), the demo and the end-to-end tests.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use device_drivers::config::{LabelPrinterConfig, PrinterConfig, ReportPrinterConfig};
 use device_drivers::escpos::ReceiptPrinter;
 use device_drivers::label::{LabelPrinter, Language};
-use exam_domain::{IdentityQuery, mask, slot::Eligibility};
-use exam_protocol::DeviceStatus;
-use offline_store::{Journal, StoreError};
+use exam_protocol::{DeviceState, PrinterKind};
+use offline_store::{Journal, SharedJournal, StoreError};
 use sync_client::backoff::Backoff;
-use sync_client::{AgentConfig, SyncAgent, SyncClient, SyncError, SyncStatus};
+use sync_client::{AgentConfig, DeviceBoard, SyncAgent, SyncClient, SyncError, SyncStatus};
 use tokio::sync::watch;
 
-use crate::checkin::{CheckinCore, CheckinError, Source, lock};
-use crate::devices::Input;
-use crate::script::Step;
+use crate::checkin::CheckinCore;
 use crate::settings::{self, Enrolment};
 use crate::spool::SpoolEvent;
 
@@ -47,16 +43,16 @@ pub struct KioskOptions {
 
 /// What this kiosk can print for documents staff move here (heartbeat):
 /// its printers, the label printer with its language.
-fn prints(opts: &KioskOptions) -> Vec<String> {
+fn prints(opts: &KioskOptions) -> Vec<PrinterKind> {
     let mut p = Vec::new();
     if opts.receipt_printer.is_some() {
-        p.push("receipt".to_string());
+        p.push(PrinterKind::Receipt);
     }
     if let Some(l) = &opts.label_printer {
-        p.push(format!("label:{}", Language::from(l.language).name()));
+        p.push(crate::print::label_printer(Language::from(l.language)));
     }
     if opts.report_printer.is_some() {
-        p.push("report".into());
+        p.push(PrinterKind::Report);
     }
     p
 }
@@ -73,10 +69,10 @@ pub enum KioskError {
 
 pub struct RunningKiosk {
     pub core: CheckinCore,
-    pub journal: Arc<Mutex<Journal>>,
+    pub journal: SharedJournal,
     pub enrolment: Enrolment,
     /// Device states, reported in the heartbeat.
-    pub devices: Arc<Mutex<Vec<DeviceStatus>>>,
+    pub devices: DeviceBoard,
     status: watch::Receiver<SyncStatus>,
     shutdown: watch::Sender<bool>,
     spooler_stop: Arc<std::sync::atomic::AtomicBool>,
@@ -142,7 +138,7 @@ pub async fn start(opts: KioskOptions) -> Result<RunningKiosk, KioskError> {
 }
 
 fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> RunningKiosk {
-    let journal = Arc::new(Mutex::new(journal));
+    let journal = SharedJournal::new(journal);
     let client = SyncClient::new(&enrolment.server_url, enrolment.key.clone());
     let agent = SyncAgent::new(
         journal.clone(),
@@ -166,7 +162,7 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
     let reporter = |name: &'static str| {
         let devices = devices.clone();
         move |ev| match ev {
-            SpoolEvent::State(_, label) => crate::devices::set_state(&devices, name, label.into()),
+            SpoolEvent::State(_, label) => devices.set(name, DeviceState::from_label(label)),
             SpoolEvent::Printed { job, idx, reprint } => {
                 tracing::info!(%job, idx, reprint, printer = name, "printed")
             }
@@ -216,7 +212,7 @@ fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> Runn
                 p.uri.clone(),
                 spooler_stop.clone(),
                 bell.clone(),
-                move |label| crate::devices::set_state(&devices, "report", label.into()),
+                move |label| devices.set("report", DeviceState::from_label(label)),
             );
             core.with_reports(bell)
         }
@@ -242,7 +238,7 @@ impl RunningKiosk {
     }
 
     pub fn backlog(&self) -> Result<offline_store::Backlog, StoreError> {
-        lock(&self.journal).backlog()
+        self.journal.lock().backlog()
     }
 
     /// Waits until every journaled event is acknowledged and every print
@@ -250,7 +246,7 @@ impl RunningKiosk {
     pub async fn drain(&self, timeout: Duration) -> Result<bool, StoreError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if self.backlog()?.pending == 0 && lock(&self.journal).unfinished_jobs()?.is_empty() {
+            if self.backlog()?.pending == 0 && self.journal.lock().unfinished_jobs()?.is_empty() {
                 return Ok(true);
             }
             if tokio::time::Instant::now() >= deadline {
@@ -266,157 +262,4 @@ impl RunningKiosk {
         let _ = self.shutdown.send(true);
         let _ = self.agent.await;
     }
-}
-
-/// What happened to the patients of a script.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Outcome {
-    pub checked_in: usize,
-    pub already: usize,
-    pub refused: usize,
-    pub not_found: usize,
-    /// Reports journaled for printing.
-    pub reports: usize,
-}
-
-fn describe(e: &Eligibility) -> String {
-    match e {
-        Eligibility::Ready => "ready".into(),
-        Eligibility::TooEarly { opens_at } => {
-            format!("too early: printing opens at {}", opens_at.format("%H:%M"))
-        }
-        Eligibility::NotToday => "booked for another day".into(),
-        Eligibility::OtherCampus { campus } => format!("booked at campus {campus}"),
-        Eligibility::AlreadyCheckedIn => "already checked in".into(),
-        Eligibility::Cancelled => "booking cancelled".into(),
-    }
-}
-
-fn who(q: &IdentityQuery) -> String {
-    match q {
-        IdentityQuery::IdNumber { id_number }
-        | IdentityQuery::IdNumberAndMobile { id_number, .. } => mask::id_number(id_number.as_str()),
-        IdentityQuery::BookingCode { code } => code.clone(),
-        IdentityQuery::ExamNo { exam_no } => exam_no.clone(),
-    }
-}
-
-impl Outcome {
-    fn add(&mut self, o: &Outcome) {
-        self.checked_in += o.checked_in;
-        self.already += o.already;
-        self.refused += o.refused;
-        self.not_found += o.not_found;
-        self.reports += o.reports;
-    }
-}
-
-fn stamp() -> impl std::fmt::Display {
-    Utc::now()
-        .with_timezone(&exam_domain::centre_offset())
-        .format("%H:%M:%S")
-}
-
-/// One patient: identify, then check in every booking that is ready (K7
-/// "print all"). One line goes to `out`, masked.
-pub async fn serve_patient(
-    core: &CheckinCore,
-    q: &IdentityQuery,
-    out: &mut impl Write,
-) -> Result<Outcome, CheckinError> {
-    let mut o = Outcome::default();
-    let found = core.identify(q, Utc::now()).await?;
-    let src = if found.source == Source::Online {
-        "online"
-    } else {
-        "offline"
-    };
-    let name = found
-        .person
-        .as_ref()
-        .map_or("?".into(), |p| mask::name(&p.name));
-    let mut line = format!(
-        "{} {:<13} {:<20} {name:<6} {src:<7} ",
-        stamp(),
-        q.method(),
-        who(q)
-    );
-    if found.candidates.is_empty() {
-        o.not_found += 1;
-        line += "no booking found: please go to the front desk";
-    }
-    for c in &found.candidates {
-        match &c.eligibility {
-            Eligibility::Ready => match core.check_in(c, q.method(), found.source, Utc::now()) {
-                Ok(_) => {
-                    o.checked_in += 1;
-                    line += &format!(
-                        "checked in {} ({}); ",
-                        c.record.booking.code, c.record.booking.package
-                    );
-                }
-                Err(CheckinError::NotEligible(_)) => o.already += 1,
-                Err(e) => return Err(e),
-            },
-            Eligibility::AlreadyCheckedIn => {
-                o.already += 1;
-                line += &format!("{} already checked in; ", c.record.booking.code);
-            }
-            other => {
-                o.refused += 1;
-                line += &format!("{}: {}; ", c.record.booking.code, describe(other));
-            }
-        }
-    }
-    let _ = writeln!(out, "{}", line.trim_end_matches("; "));
-    Ok(o)
-}
-
-/// Plays scripted steps (no devices).
-pub async fn play(
-    core: &CheckinCore,
-    steps: &[Step],
-    out: &mut impl Write,
-) -> Result<Outcome, CheckinError> {
-    let mut o = Outcome::default();
-    for step in steps {
-        match step {
-            Step::Wait(ms) => tokio::time::sleep(Duration::from_millis(*ms)).await,
-            Step::Identify(q) => o.add(&serve_patient(core, q, out).await?),
-            Step::Report(id) => {
-                o.reports += crate::reports::print_unprinted(core, id, out).await;
-            }
-        }
-    }
-    Ok(o)
-}
-
-/// Serves inputs from devices (and anything else sending on the channel)
-/// until every sender is gone.
-pub async fn serve(
-    core: &CheckinCore,
-    devices: &Mutex<Vec<DeviceStatus>>,
-    mut inputs: tokio::sync::mpsc::UnboundedReceiver<Input>,
-    out: &mut impl Write,
-) -> Result<Outcome, CheckinError> {
-    let mut o = Outcome::default();
-    while let Some(input) = inputs.recv().await {
-        match input {
-            Input::Identify(q) => o.add(&serve_patient(core, &q, out).await?),
-            Input::Card(h) => {
-                let q = IdentityQuery::IdNumber {
-                    id_number: h.id_number,
-                };
-                o.add(&serve_patient(core, &q, out).await?)
-            }
-            Input::Problem { device, message } => {
-                let _ = writeln!(out, "{} {device:<13} {message}", stamp());
-            }
-            Input::DeviceState { device, state } => {
-                let _ = writeln!(out, "{} {device:<13} device {state}", stamp());
-                crate::devices::set_state(devices, device, state);
-            }
-        }
-    }
-    Ok(o)
 }

@@ -1,0 +1,153 @@
+//! The headless kiosk asks for payment as the touch kiosk does: a patient
+//! with an amount due who does not pay (walks away from the payment
+//! screen, or taps cancel) is not checked in and nothing is printed for
+//! them; once they pay (the payment simulator) they are checked in, their
+//! guide sheet and fee list (marked paid at the kiosk) come out of the
+//! printer, and the central service registers them.
+
+use std::time::Duration;
+
+use device_drivers::sim::PrinterSim;
+use e2e_tests::{free_addr, start_server};
+use exam_domain::IdentityQuery;
+use exam_server::db::CountTable;
+use kiosk_app::assemble::{self, KioskOptions};
+use kiosk_app::script;
+use sync_client::AgentConfig;
+
+fn gb(s: &str) -> Vec<u8> {
+    encoding_rs::GB18030.encode(s).0.into_owned()
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patient_who_does_not_pay_is_not_checked_in_or_printed_for_until_they_pay() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(&dir.path().join("exam.db"), free_addr(), 40)
+        .await
+        .unwrap();
+    let secret = "enrol-secret-for-the-payment-test";
+    server
+        .state
+        .db
+        .add_kiosk("K-PAY", "main", "lobby", secret)
+        .await
+        .unwrap();
+    let printer = PrinterSim::new();
+    let printer_addr = printer.listen_tcp().unwrap();
+    let kiosk = assemble::start(KioskOptions {
+        journal: dir.path().join("kiosk.db"),
+        server_url: Some(server.url()),
+        kiosk_id: Some("K-PAY".into()),
+        enrol_secret: Some(secret.into()),
+        agent: AgentConfig {
+            heartbeat_every: Duration::from_millis(200),
+            pull_every: Duration::from_millis(200),
+            ..AgentConfig::default()
+        },
+        lookup_timeout: Duration::from_secs(10),
+        receipt_printer: Some(device_drivers::config::PrinterConfig::at(&format!(
+            "tcp://{printer_addr}"
+        ))),
+        report_printer: None,
+        label_printer: None,
+    })
+    .await
+    .unwrap();
+    let db = &server.state.db;
+
+    // A demo patient whose bookings are open now, with an amount due.
+    let day = e2e_tests::demo_day(40);
+    let person = e2e_tests::ready_person_owing(&kiosk.core, &day).await;
+    let bookings: Vec<_> = db
+        .lookup(&IdentityQuery::IdNumber {
+            id_number: person.id_number.clone(),
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.booking)
+        .collect();
+    let due: i64 = bookings.iter().map(|b| b.amount_due_fen).sum();
+    assert!(due > 0);
+    let card = format!("card {}", person.id_number);
+    let (mut headless, out) = e2e_tests::headless(&kiosk);
+
+    // Walks away from the payment screen, then comes back and taps cancel.
+    for answer in ["pay=no", "pay=cancel"] {
+        let steps = script::parse(&format!("{card} {answer}")).unwrap();
+        let o = headless.play(&steps).await;
+        assert_eq!(o.checked_in, 0, "{answer}: {o:?}\n{}", out.text());
+        assert_eq!(o.unpaid, bookings.len(), "{answer}: {o:?}");
+        assert_eq!(o.paid, 0, "{answer}: {o:?}");
+    }
+    assert_eq!(
+        out.text().matches("left without paying").count(),
+        2 * bookings.len(),
+        "{}",
+        out.text()
+    );
+    // Nothing journaled, nothing printed, nothing registered.
+    {
+        let j = kiosk.journal.lock();
+        assert!(j.all_event_ids().unwrap().is_empty(), "no event journaled");
+        assert!(j.unfinished_jobs().unwrap().is_empty());
+        let jobs: i64 = j
+            .connection()
+            .query_row("SELECT count(*) FROM print_jobs", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(jobs, 0, "no print job");
+        for b in &bookings {
+            assert!(!j.checked_in_locally(b.id).unwrap());
+        }
+    }
+    assert!(kiosk.drain(Duration::from_secs(30)).await.unwrap());
+    for b in &bookings {
+        assert!(
+            !contains(&printer.printed(), b.code.as_bytes()),
+            "nothing printed for {}",
+            b.code
+        );
+    }
+    assert_eq!(db.count(CountTable::KioskEvents).await.unwrap(), 0);
+    assert_eq!(db.count(CountTable::Registrations).await.unwrap(), 0);
+
+    // The third time they pay (a typical patient: the script says nothing).
+    let paid = headless.play(&script::parse(&card).unwrap()).await;
+    assert_eq!(paid.checked_in, bookings.len(), "{paid:?}\n{}", out.text());
+    assert_eq!((paid.paid, paid.unpaid), (1, 0), "{paid:?}");
+    assert!(out.text().contains("paid ¥"), "{}", out.text());
+    // Their documents came out of the printer (the patient left only once
+    // they had): each booking's guide sheet, the fee list marked paid here.
+    let paper = printer.printed();
+    for b in &bookings {
+        assert!(
+            contains(&paper, &gb(&format!("预约号：{}", b.code))),
+            "guide sheet of {}",
+            b.code
+        );
+    }
+    assert!(
+        contains(&paper, &gb("已在自助机缴费")),
+        "the fee list says paid"
+    );
+    assert!(!contains(&paper, &gb("待缴费")), "nothing left to pay");
+    let font = device_drivers::sim::render::load_font().unwrap();
+    let sheets = device_drivers::sim::render::render(&paper, &font).unwrap();
+    assert!(!sheets.is_empty() && sheets.iter().all(|p| p.cut));
+    assert!(printer.errors().is_empty(), "{:?}", printer.errors());
+    // And the central service registers them.
+    let n = bookings.len() as i64;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while db.count(CountTable::Registrations).await.unwrap() < n
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(db.count(CountTable::Registrations).await.unwrap(), n);
+    kiosk.stop().await;
+    server.stop().await;
+}
