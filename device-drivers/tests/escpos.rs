@@ -69,6 +69,64 @@ fn guide_sheet() -> Receipt {
         .block(Block::Cut)
 }
 
+/// Compares a printed receipt with `tests/golden/<name>.png` (within 0.2 %
+/// of pixels); `UPDATE_GOLDEN=1` writes the image. Returns the golden one.
+fn assert_golden(paper: &Paper, name: &str) -> Paper {
+    let golden_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{name}.png"));
+    let png = paper.to_png().unwrap();
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden_path, &png).unwrap();
+    }
+    let golden = Paper::from_png(
+        &std::fs::read(&golden_path).expect("golden image (UPDATE_GOLDEN=1 writes it)"),
+    )
+    .unwrap();
+    let diff = paper.difference(&golden);
+    if diff > 0.002 {
+        let out = std::env::temp_dir().join(format!("{name}-actual.png"));
+        std::fs::write(&out, &png).unwrap();
+        panic!(
+            "{name} differs from the golden image in {:.2}% of pixels; see {}",
+            diff * 100.0,
+            out.display()
+        );
+    }
+    golden
+}
+
+/// The fee list with its longest lines: each wraps within the 80 mm
+/// paper instead of running off its right edge.
+#[test]
+fn the_fee_list_s_longest_lines_wrap_as_the_golden_image() {
+    let fee_list = Receipt::default()
+        .text("缴费清单 · Fee list", Align::Center, true, true)
+        .block(Block::Feed(1))
+        .text("姓名：王*英", Align::Left, false, false)
+        .text("体检预约：BK261122000042", Align::Left, false, false)
+        .text(
+            "女性全面体检套餐（含乳腺彩超、甲状腺彩超、骨密度）  ¥1280.00",
+            Align::Left,
+            false,
+            false,
+        )
+        .text("合计 Total：¥1280.00", Align::Right, true, false)
+        .text(
+            "待缴费：请到收费处或扫码缴费 / To pay at the cashier",
+            Align::Left,
+            true,
+            false,
+        )
+        .text("2026-11-22 08:31  自助机 K-01", Align::Left, false, false)
+        .block(Block::Feed(2))
+        .block(Block::Cut);
+    let font = load_font().expect("a CJK font (fonts-noto-cjk)");
+    let papers = render(&encode(&fee_list), &font).unwrap();
+    assert_eq!(papers.len(), 1);
+    assert_golden(&papers[0], "fee-list");
+}
+
 #[test]
 fn guide_sheet_prints_as_the_golden_image() {
     let sim = PrinterSim::new();
@@ -80,26 +138,7 @@ fn guide_sheet_prints_as_the_golden_image() {
     let papers = render(&sim.printed(), &font).unwrap();
     assert_eq!(papers.len(), 1);
     assert!(papers[0].cut);
-    let golden_path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/guide-sheet.png");
-    let png = papers[0].to_png().unwrap();
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&golden_path, &png).unwrap();
-    }
-    let golden = Paper::from_png(
-        &std::fs::read(&golden_path).expect("golden image (UPDATE_GOLDEN=1 writes it)"),
-    )
-    .unwrap();
-    let diff = papers[0].difference(&golden);
-    if diff > 0.002 {
-        let out = std::env::temp_dir().join("guide-sheet-actual.png");
-        std::fs::write(&out, &png).unwrap();
-        panic!(
-            "guide sheet differs from the golden image in {:.2}% of pixels; see {}",
-            diff * 100.0,
-            out.display()
-        );
-    }
+    let golden = assert_golden(&papers[0], "guide-sheet");
     // And a different sheet does differ: the comparison can fail.
     let other = render(
         &encode(

@@ -1,45 +1,18 @@
 //! The check-in core: identity → bookings (online, else the offline cache)
 //! → eligibility → journal. Pure decisions in [`assess`]; I/O at the edges.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use exam_domain::IdentityQuery;
 use exam_domain::slot::{Eligibility, eligibility};
-use exam_domain::{IdentityQuery, Person};
 use exam_protocol::{BookingRecord, CheckIn, Event, PhotoRecord};
-use offline_store::{Journal, StoreError};
+use offline_store::{SharedJournal, StoreError};
 use sync_client::SyncClient;
 use tokio::sync::Notify;
 
-/// Where the answer about a person's bookings came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    Online,
-    /// The server did not answer in time; the offline cache did.
-    OfflineCache,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
-    pub record: BookingRecord,
-    pub eligibility: Eligibility,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identified {
-    pub source: Source,
-    pub person: Option<Person>,
-    pub candidates: Vec<Candidate>,
-}
-
-impl Identified {
-    pub fn ready(&self) -> impl Iterator<Item = &Candidate> {
-        self.candidates
-            .iter()
-            .filter(|c| c.eligibility == Eligibility::Ready)
-    }
-}
+pub use crate::flow::model::{Candidate, Identified, Source};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckinError {
@@ -75,7 +48,7 @@ pub fn assess(
 
 #[derive(Clone)]
 pub struct CheckinCore {
-    journal: Arc<Mutex<Journal>>,
+    journal: SharedJournal,
     client: Option<SyncClient>,
     campus: String,
     wake: Option<Arc<Notify>>,
@@ -99,14 +72,10 @@ impl std::fmt::Debug for CheckinCore {
     }
 }
 
-pub(crate) fn lock(j: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
-    j.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 impl CheckinCore {
     /// `client` is `None` before enrolment; `wake` nudges the sync agent.
     pub fn new(
-        journal: Arc<Mutex<Journal>>,
+        journal: SharedJournal,
         client: Option<SyncClient>,
         campus: &str,
         wake: Option<Arc<Notify>>,
@@ -150,7 +119,7 @@ impl CheckinCore {
         let Some(job) = crate::print::booking_slip(name, outcome, kiosk_id, now) else {
             return Ok(None);
         };
-        lock(&self.journal).add_print_job(&job, now)?;
+        self.journal.lock().add_print_job(&job, now)?;
         if let Some(b) = &self.print_bell {
             b.ring();
         }
@@ -176,7 +145,7 @@ impl CheckinCore {
         }
     }
 
-    pub(crate) fn journal(&self) -> &Arc<Mutex<Journal>> {
+    pub(crate) fn journal(&self) -> &SharedJournal {
         &self.journal
     }
 
@@ -224,7 +193,7 @@ impl CheckinCore {
             Some(r) => (Source::Online, r),
             None => (
                 Source::OfflineCache,
-                lock(&self.journal).find_bookings(query)?,
+                self.journal.lock().find_bookings(query)?,
             ),
         };
         let person = records.first().map(|r| r.person.clone());
@@ -232,7 +201,7 @@ impl CheckinCore {
             .with_timezone(&exam_domain::centre_offset())
             .naive_local();
         let here: Vec<i64> = {
-            let j = lock(&self.journal);
+            let j = self.journal.lock();
             let mut v = Vec::new();
             for r in &records {
                 if j.checked_in_locally(r.booking.id)? {
@@ -290,7 +259,7 @@ impl CheckinCore {
             taken_at: now,
         });
         let event = {
-            let mut j = lock(&self.journal);
+            let mut j = self.journal.lock();
             // Re-checked under the writer lock: two front ends cannot both check in.
             if j.checked_in_locally(b.id)? {
                 return Err(CheckinError::NotEligible(Eligibility::AlreadyCheckedIn));
@@ -346,6 +315,7 @@ mod tests {
     use super::*;
     use chrono::{NaiveDate, NaiveTime};
     use exam_domain::BookingState;
+    use offline_store::Journal;
 
     fn records() -> Vec<BookingRecord> {
         let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
@@ -412,7 +382,7 @@ mod tests {
         let mut j = Journal::open(dir.path().join("j.db")).unwrap();
         let recs = records();
         j.apply_changes(&recs, 1).unwrap();
-        let core = CheckinCore::new(Arc::new(Mutex::new(j)), None, "main", None);
+        let core = CheckinCore::new(SharedJournal::new(j), None, "main", None);
         let q = IdentityQuery::BookingCode {
             code: recs[0].booking.code.clone(),
         };

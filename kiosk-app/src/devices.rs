@@ -2,46 +2,69 @@
 //! thread (drivers are blocking) and sends what it saw; the check-in loop
 //! consumes them, together with scripted input, in arrival order.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use device_drivers::camera::Frame;
 use device_drivers::config::{DeviceConfig, IdCardConfig, ScannerConfig};
 use device_drivers::idcard::{self, CardKind, CardRead, IdCardEvent, WltDecoder};
 use device_drivers::scanner::{self, ScanEvent, ScannedCode};
 use exam_domain::IdentityQuery;
-use exam_protocol::DeviceStatus;
+use exam_protocol::DeviceState;
 use tokio::sync::mpsc::UnboundedSender;
+
+use crate::flow::Holder;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// A patient identified themselves.
     Identify(IdentityQuery),
     /// An ID card was read: its holder identifies, or books (K17).
-    Card(crate::flow::Holder),
+    Card(Card),
     /// A device saw something it could not use (unreadable card, foreign
-    /// card without an ID number): the patient is told what to do.
+    /// card without an ID number). The message is for the log; what the
+    /// patient reads is the screen's (`screens`).
     Problem {
         device: &'static str,
         message: String,
     },
-    /// A device's state changed ("ok", "unplugged", ...), for the heartbeat.
-    DeviceState { device: &'static str, state: String },
+    /// A device's state changed, for the heartbeat.
+    DeviceState {
+        device: &'static str,
+        state: DeviceState,
+    },
+}
+
+/// An ID card as read: its holder for the flow, its photo for the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Card {
+    pub holder: Holder,
+    /// The card's photo, when the reader vendor's library decoded it: the
+    /// guide sheet's photo when the camera took none (only with consent).
+    pub photo: Option<Arc<Frame>>,
+}
+
+impl From<Holder> for Card {
+    /// A card whose photo was not decoded (or a script's card).
+    fn from(holder: Holder) -> Self {
+        Self {
+            holder,
+            photo: None,
+        }
+    }
 }
 
 /// What the kiosk asks for from a card. A foreign permanent resident card
 /// carries no resident ID number; such patients are served at the desk.
 pub fn card_query(card: &CardRead) -> Result<IdentityQuery, String> {
     if card.text.kind == CardKind::ForeignPermanentResident {
-        return Err("外国人永久居留身份证请到前台办理 / Foreign permanent resident cards are served at the front desk".into());
+        return Err("a foreign permanent resident card: served at the front desk".into());
     }
     card.text
         .id_number()
         .map(|id_number| IdentityQuery::IdNumber { id_number })
-        .ok_or_else(|| {
-            "证件号码无效，请到前台办理 / The card's number is invalid: please go to the front desk"
-                .into()
-        })
+        .ok_or_else(|| "the card's ID number is not valid".into())
 }
 
 /// A running device thread; stops when dropped.
@@ -95,7 +118,7 @@ fn photo_decoder(c: &IdCardConfig, tx: &UnboundedSender<Input>) -> Option<Arc<Wl
             tracing::error!(error = %e, "the ID card photo library is not usable; the camera photo is used");
             let _ = tx.send(Input::DeviceState {
                 device: "idcard-photo",
-                state: "faulty".into(),
+                state: DeviceState::Faulty,
             });
             None
         }
@@ -121,9 +144,11 @@ pub fn start_idcard(c: &IdCardConfig, tx: UnboundedSender<Input>) -> DeviceHandl
                                 .map_err(|e| tracing::warn!(error = %e, "card photo not decoded"))
                                 .ok()
                         });
-                        Input::Card(crate::flow::Holder {
-                            id_number,
-                            name: card.text.name.clone(),
+                        Input::Card(Card {
+                            holder: Holder {
+                                id_number,
+                                name: card.text.name.clone(),
+                            },
                             photo: photo.map(|p| Arc::new(p.to_frame())),
                         })
                     }
@@ -135,13 +160,11 @@ pub fn start_idcard(c: &IdCardConfig, tx: UnboundedSender<Input>) -> DeviceHandl
                 },
                 IdCardEvent::Unreadable(why) => Input::Problem {
                     device: "idcard",
-                    message: format!(
-                        "身份证读取失败，请重新放置 / The card could not be read, please place it again ({why})"
-                    ),
+                    message: format!("the card could not be read ({why})"),
                 },
                 IdCardEvent::State(s) => Input::DeviceState {
                     device: "idcard",
-                    state: s.label().into(),
+                    state: DeviceState::from_label(s.label()),
                 },
             };
             let _ = tx.send(input);
@@ -157,10 +180,10 @@ pub fn start_idcard(c: &IdCardConfig, tx: UnboundedSender<Input>) -> DeviceHandl
 pub fn code_query(code: &ScannedCode) -> Result<IdentityQuery, String> {
     match code {
         ScannedCode::Booking(code) => Ok(IdentityQuery::BookingCode { code: code.clone() }),
-        ScannedCode::ExamNo(exam_no) => Ok(IdentityQuery::ExamNo { exam_no: exam_no.clone() }),
-        ScannedCode::EHealthCard(_) => {
-            Err("电子健康卡暂不支持，请使用身份证或预约二维码 / E-health cards are not accepted yet: please use your ID card or booking QR".into())
-        }
+        ScannedCode::ExamNo(exam_no) => Ok(IdentityQuery::ExamNo {
+            exam_no: exam_no.clone(),
+        }),
+        ScannedCode::EHealthCard(_) => Err("an e-health card: not accepted yet".into()),
     }
 }
 
@@ -212,13 +235,11 @@ fn scan_input(name: &'static str, tx: UnboundedSender<Input>) -> impl FnMut(Scan
             },
             ScanEvent::Rejected(why) => Input::Problem {
                 device: name,
-                message: format!(
-                    "无法识别此码，请出示预约二维码或体检号条码 / Code not recognised ({why})"
-                ),
+                message: format!("code not recognised ({why})"),
             },
             ScanEvent::State(s) => Input::DeviceState {
                 device: name,
-                state: s.label().into(),
+                state: DeviceState::from_label(s.label()),
             },
         };
         let _ = tx.send(input);
@@ -232,16 +253,22 @@ pub fn start_smartcard(tx: UnboundedSender<Input>) -> DeviceHandle {
     let thread = smartcard::spawn_watcher(stop.clone(), move |e| {
         let input = match e {
             SmartCardEvent::Inserted(info) => match info.social_security {
-                Some(ss) => Input::Identify(IdentityQuery::IdNumber { id_number: ss.id_number }),
+                Some(ss) => Input::Identify(IdentityQuery::IdNumber {
+                    id_number: ss.id_number,
+                }),
                 None => Input::Problem {
                     device: "smartcard",
-                    message: "此卡不含身份信息，请使用身份证或社保卡 / This card carries no identity: use your ID or social security card".into(),
+                    message: "the card carries no identity".into(),
                 },
             },
-            SmartCardEvent::Unreadable { reason, .. } => {
-                Input::Problem { device: "smartcard", message: format!("卡片读取失败，请重新插卡 / The card could not be read ({reason})") }
-            }
-            SmartCardEvent::State(s) => Input::DeviceState { device: "smartcard", state: s.label().into() },
+            SmartCardEvent::Unreadable { reason, .. } => Input::Problem {
+                device: "smartcard",
+                message: format!("the card could not be read ({reason})"),
+            },
+            SmartCardEvent::State(s) => Input::DeviceState {
+                device: "smartcard",
+                state: DeviceState::from_label(s.label()),
+            },
             SmartCardEvent::Removed { .. } | SmartCardEvent::Readers(_) => return,
         };
         let _ = tx.send(input);
@@ -250,17 +277,4 @@ pub fn start_smartcard(tx: UnboundedSender<Input>) -> DeviceHandle {
         stop,
         thread: Some(thread),
     }
-}
-
-/// Records a device's latest state for the heartbeat's device list (one
-/// entry per device; the staff page's fleet table shows them).
-pub fn set_state(devices: &Mutex<Vec<DeviceStatus>>, name: &str, state: String) {
-    let mut d = devices
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    d.retain(|s| s.name != name);
-    d.push(DeviceStatus {
-        name: name.into(),
-        state,
-    });
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use device_drivers::escpos::{Align, Block, Receipt, encode};
 use device_drivers::label::{Label, LabelItem, Language};
-use exam_protocol::BookingRecord;
+use exam_protocol::{BookingRecord, LabelLanguage, PrinterKind};
 use offline_store::{NewPart, NewPrintJob};
 
 /// What goes on a guide sheet (指引单).
@@ -225,17 +225,25 @@ pub fn lab_labels(record: &BookingRecord, today: chrono::NaiveDate) -> Vec<Label
         .collect()
 }
 
+/// The journal's printer of labels rendered in `lang`.
+pub fn label_printer(lang: Language) -> PrinterKind {
+    PrinterKind::Label(match lang {
+        Language::Tspl => LabelLanguage::Tspl,
+        Language::Zpl => LabelLanguage::Zpl,
+    })
+}
+
 /// A check-in's documents as one journaled print job: the guide sheet,
 /// then the fee list when something is due, one receipt part each, then
 /// the lab labels when a label printer is configured.
 pub fn guide_sheet_job(s: &GuideSheet<'_>) -> NewPrintJob {
     let mut parts = vec![NewPart {
-        printer: "receipt".into(),
+        printer: PrinterKind::Receipt,
         body: encode(&guide_sheet(s)),
     }];
     if let Some(fees) = fee_list(s) {
         parts.push(NewPart {
-            printer: "receipt".into(),
+            printer: PrinterKind::Receipt,
             body: encode(&fees),
         });
     }
@@ -246,7 +254,7 @@ pub fn guide_sheet_job(s: &GuideSheet<'_>) -> NewPrintJob {
             .date_naive();
         for label in lab_labels(s.record, today) {
             parts.push(NewPart {
-                printer: "label".into(),
+                printer: label_printer(lang),
                 body: device_drivers::label::encode(&label, lang),
             });
         }
@@ -341,7 +349,7 @@ pub fn booking_slip(
         kind: "booking_slip".into(),
         person: b.code.clone(),
         parts: vec![NewPart {
-            printer: "receipt".into(),
+            printer: PrinterKind::Receipt,
             body: encode(&r),
         }],
     })
@@ -431,6 +439,8 @@ mod tests {
                 assert!(has(fees, &format!("体检预约：{}", r.booking.code)));
                 assert!(has(fees, &yuan(r.booking.amount_due_fen)));
                 assert_eq!(has(fees, "已在自助机缴费"), paid);
+                // The longest line wraps within the 80 mm paper.
+                assert_eq!(has(fees, "To pay at the\ncashier\n"), !paid);
                 assert!(!has(fees, &r.person.name) || r.person.name.chars().count() == 1);
             }
             // No photo, no raster; with one, a raster image (GS v 0).

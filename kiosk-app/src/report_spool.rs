@@ -6,15 +6,14 @@
 //! CUPS gave up on after printing some pages is sent again from the first
 //! page not reported printed (IPP `page-ranges`, job name `<name>@p<page>`).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
 use device_drivers::report::{IppPrinter, JobInfo, JobState, ReportError};
-use offline_store::{Journal, PartState, PrintPart, StoreError};
-
-use crate::checkin::lock;
+use exam_protocol::PrinterKind;
+use offline_store::{PartState, PrintPart, SharedJournal, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportSpoolError {
@@ -85,14 +84,17 @@ pub fn resume(state: PartState, earlier: &[JobInfo], pages: Option<i32>) -> Resu
 /// Prints every unfinished report part, in order, following each CUPS job
 /// to its end. `poll` is how often CUPS is asked.
 pub fn print_reports(
-    journal: &Mutex<Journal>,
+    journal: &SharedJournal,
     printer: &IppPrinter,
     poll: Duration,
     stop: &AtomicBool,
 ) -> Result<usize, ReportSpoolError> {
-    let parts = lock(journal).unfinished_parts()?;
+    let parts = journal.lock().unfinished_parts()?;
     let mut printed = 0;
-    for part in parts.into_iter().filter(|p| p.printer == "report") {
+    for part in parts
+        .into_iter()
+        .filter(|p| p.printer == PrinterKind::Report)
+    {
         let name = job_name(&part);
         let earlier = if part.state == PartState::Sending {
             printer.find(&name)?
@@ -104,7 +106,10 @@ pub fn print_reports(
             Resume::Follow(j) => j,
             Resume::Submit { from_page } => {
                 // Staff may have moved it to another kiosk meanwhile.
-                if !lock(journal).claim_part(part.job_id, part.idx, Utc::now())? {
+                if !journal
+                    .lock()
+                    .claim_part(part.job_id, part.idx, Utc::now())?
+                {
                     continue;
                 }
                 let id = match pages {
@@ -141,7 +146,9 @@ pub fn print_reports(
                 pages: info.pages_completed,
             });
         }
-        lock(journal).set_part_state(part.job_id, part.idx, PartState::Done, Utc::now())?;
+        journal
+            .lock()
+            .set_part_state(part.job_id, part.idx, PartState::Done, Utc::now())?;
         printed += 1;
     }
     Ok(printed)
@@ -151,7 +158,7 @@ pub fn print_reports(
 /// new jobs when `bell` rings and every second, and waits out CUPS being
 /// away.
 pub fn spawn_report_spooler(
-    journal: Arc<Mutex<Journal>>,
+    journal: SharedJournal,
     uri: String,
     stop: Arc<AtomicBool>,
     bell: Arc<crate::spool::Doorbell>,

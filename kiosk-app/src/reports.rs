@@ -4,8 +4,6 @@
 //! screen says so calmly. Once journaled, a report prints whatever happens
 //! to the network or the power (K15).
 
-use std::io::Write;
-
 use chrono::{DateTime, Utc};
 use exam_domain::IdNumber;
 use exam_protocol::{ReportPdfRequest, ReportPrinted, ReportSummary, ReportsRequest};
@@ -13,7 +11,7 @@ use offline_store::{NewPart, NewPrintJob};
 use uuid::Uuid;
 
 use crate::booking::unavailable;
-use crate::checkin::{CheckinCore, lock};
+use crate::checkin::CheckinCore;
 use crate::flow::Unavailable;
 
 /// The card holder's published reports.
@@ -45,7 +43,7 @@ pub fn job(r: &ReportSummary, pdf: Vec<u8>, now: DateTime<Utc>) -> (ReportPrinte
             kind: "report".into(),
             person: r.booking_code.clone(),
             parts: vec![NewPart {
-                printer: "report".into(),
+                printer: exam_protocol::PrinterKind::Report,
                 body: pdf,
             }],
         },
@@ -82,7 +80,7 @@ pub async fn queue(
     }
     let now = Utc::now();
     let mut jobs = Vec::with_capacity(fetched.len());
-    let mut journal = lock(core.journal());
+    let mut journal = core.journal().lock();
     for (r, pdf) in fetched {
         let (printed, job) = job(&r, pdf, now);
         journal.record_report_print(&printed, &job).map_err(|e| {
@@ -96,49 +94,4 @@ pub async fn queue(
     core.ring_reports();
     core.wake_sync();
     Ok(jobs)
-}
-
-/// A patient at a report printer, for scripts and the headless kiosk:
-/// every published report of the card holder not yet printed here is
-/// fetched and journaled. One masked line goes to `out`; returns how many
-/// reports were journaled.
-pub async fn print_unprinted(
-    core: &CheckinCore,
-    id_number: &IdNumber,
-    out: &mut impl Write,
-) -> usize {
-    let who = exam_domain::mask::id_number(id_number.as_str());
-    let line = match load(core, id_number.clone()).await {
-        Err(u) => format!("reports unavailable: {u:?}"),
-        Ok(r) => {
-            let fresh: Vec<ReportSummary> = r
-                .reports
-                .into_iter()
-                .filter(|s| {
-                    !lock(core.journal())
-                        .report_printed_here(s.id)
-                        .unwrap_or(false)
-                })
-                .collect();
-            if fresh.is_empty() {
-                "no report to print".into()
-            } else {
-                let ids: Vec<String> = fresh.iter().map(|s| s.id.to_string()).collect();
-                match queue(core, id_number.clone(), fresh).await {
-                    Ok(jobs) => {
-                        let _ = writeln!(
-                            out,
-                            "{:<13} {who:<20} printing reports {}",
-                            "report",
-                            ids.join(", ")
-                        );
-                        return jobs.len();
-                    }
-                    Err(u) => format!("reports not printed: {u:?}"),
-                }
-            }
-        }
-    };
-    let _ = writeln!(out, "{:<13} {who:<20} {line}", "report");
-    0
 }

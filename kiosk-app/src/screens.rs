@@ -8,6 +8,9 @@ use crate::flow::{Field, Flow, KeypadError, Problem, Screen, Via, offers_booking
 
 mod book;
 mod report;
+mod words;
+
+pub use words::words;
 
 /// What the screen needs beyond the flow: the centre's words, the language,
 /// the payment link, a passing notice.
@@ -263,6 +266,9 @@ pub fn view(flow: &Flow, cx: &Context) -> View {
         Screen::Reports(step) => report::view(flow, step, en),
     };
     let mut v = View::new(screen);
+    let guide = flow.guide();
+    (v.step, v.back) = (guide.step, guide.back);
+    v.words = words(en, flow.settings.elderly);
     v.elderly = flow.settings.elderly;
     v.english = en;
     v.centre_name = cx.centre_name.clone();

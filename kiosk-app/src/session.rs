@@ -10,14 +10,15 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use exam_domain::IdentityQuery;
-use exam_protocol::DeviceStatus;
+use exam_protocol::{Alert, DeviceState};
 use kiosk_ui::View;
-use offline_store::Journal;
+use offline_store::SharedJournal;
+use sync_client::DeviceBoard;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::checkin::{CheckinCore, Identified, PhotoStep, Source, lock};
+use crate::checkin::{CheckinCore, Identified, PhotoStep, Source};
 use crate::devices::Input;
 use crate::flow::{Effect, Event, Flow, Screen, Settings, Via};
 use crate::screens::{Context, view};
@@ -54,8 +55,8 @@ pub struct Session {
     pub flow: Flow,
     pub cx: Context,
     core: CheckinCore,
-    journal: Arc<Mutex<Journal>>,
-    devices: Arc<Mutex<Vec<DeviceStatus>>>,
+    journal: SharedJournal,
+    devices: DeviceBoard,
     voice: Option<Voice>,
     found: Option<Identified>,
     /// Print jobs of the patient in front of the kiosk.
@@ -66,8 +67,6 @@ pub struct Session {
     pub order: Option<Order>,
     /// The patient in front paid the amount due here (for the fee list).
     paid: bool,
-    /// How the patient in front identified (`IdentityQuery::method`).
-    method: &'static str,
     last_touch: Instant,
     notice_until: Option<Instant>,
     tx: UnboundedSender<SessionInput>,
@@ -112,8 +111,8 @@ impl Session {
     /// through it too).
     pub fn new(
         core: CheckinCore,
-        journal: Arc<Mutex<Journal>>,
-        devices: Arc<Mutex<Vec<DeviceStatus>>>,
+        journal: SharedJournal,
+        devices: DeviceBoard,
         settings: Settings,
         cx: Context,
         voice: Option<Voice>,
@@ -134,7 +133,6 @@ impl Session {
             resumed_unclaimed: false,
             order: None,
             paid: false,
-            method: "id_card",
             last_touch: Instant::now(),
             notice_until: None,
             tx,
@@ -156,7 +154,7 @@ impl Session {
     /// K15: jobs left unfinished by a crash or power cut print first, and
     /// the screen says 继续打印您的单据.
     pub fn resume_unfinished(&mut self) {
-        let jobs = lock(&self.journal).unfinished_jobs().unwrap_or_default();
+        let jobs = self.journal.lock().unfinished_jobs().unwrap_or_default();
         if !jobs.is_empty() {
             let total = jobs.len();
             self.jobs = jobs;
@@ -210,15 +208,15 @@ impl Session {
                 } else if !jobs.is_empty() {
                     // The patient left while their reports were fetched:
                     // they print all the same and wait at the desk.
-                    if let Err(e) = lock(&self.journal).record_left_behind(&jobs, Utc::now()) {
+                    if let Err(e) = self.journal.lock().record_left_behind(&jobs, Utc::now()) {
                         tracing::error!(error = %e, "recording reports left behind");
                     }
                 }
             }
-            SessionInput::Device(Input::Card(h)) => {
+            SessionInput::Device(Input::Card(card)) => {
                 self.last_touch = Instant::now();
-                self.card_photo = h.photo.clone();
-                self.apply(Event::CardRead(h));
+                self.card_photo = card.photo;
+                self.apply(Event::CardRead(card.holder));
             }
             SessionInput::Device(Input::Identify(q)) => {
                 self.last_touch = Instant::now();
@@ -233,7 +231,7 @@ impl Session {
                 }
             }
             SessionInput::Device(Input::DeviceState { device, state }) => {
-                crate::devices::set_state(&self.devices, device, state);
+                self.devices.set(device, state);
             }
         }
     }
@@ -254,7 +252,6 @@ impl Session {
     fn effect(&mut self, fx: Effect) {
         match fx {
             Effect::Lookup(id, q) => {
-                self.method = q.method();
                 let core = self.core.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
@@ -273,8 +270,11 @@ impl Session {
                 });
             }
             Effect::CheckIn {
-                bookings, photo, ..
-            } => self.check_in(&bookings, photo),
+                bookings,
+                identified_by,
+                photo,
+                ..
+            } => self.check_in(&bookings, identified_by, photo),
             Effect::RequestPayment { amount_fen } => {
                 let order = Order {
                     id: Uuid::now_v7(),
@@ -297,19 +297,10 @@ impl Session {
                 }
                 self.cx.payment = None;
             }
-            Effect::AlertStaff(what) => {
-                tracing::warn!(alert = what, "staff alerted");
-                let mut d = self
-                    .devices
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                d.retain(|s| s.name != "alert");
-                d.push(DeviceStatus {
-                    name: "alert".into(),
-                    state: what.into(),
-                });
-                drop(d);
-                if what == "call_staff" {
+            Effect::AlertStaff(alert) => {
+                tracing::warn!(%alert, "staff alerted");
+                self.devices.raise(alert);
+                if alert == Alert::CallStaff {
                     self.notice(if self.cx.english {
                         "Staff have been called and will come to you"
                     } else {
@@ -381,7 +372,7 @@ impl Session {
     /// after a restart that nobody came back for) wait for pickup at the
     /// desk, recorded under their owner.
     fn leave_documents_behind(&mut self) {
-        let mut j = lock(&self.journal);
+        let mut j = self.journal.lock();
         let jobs: Vec<Uuid> = if std::mem::take(&mut self.resumed_unclaimed) {
             self.jobs.clone()
         } else {
@@ -401,11 +392,10 @@ impl Session {
         }
     }
 
-    fn check_in(&mut self, bookings: &[i64], photo: crate::flow::Photo) {
+    fn check_in(&mut self, bookings: &[i64], method: &'static str, photo: crate::flow::Photo) {
         let Some(found) = self.found.clone() else {
             return;
         };
-        let method = self.method;
         // PIPL: a photo only with consent. The camera's when one was taken,
         // else the ID card's (decoded by the vendor's library), if any.
         let camera = self
@@ -476,7 +466,9 @@ impl Session {
             self.apply(Event::Timeout);
         }
         if let Screen::Printing { done, .. } = self.flow.screen {
-            let unfinished: HashSet<Uuid> = lock(&self.journal)
+            let unfinished: HashSet<Uuid> = self
+                .journal
+                .lock()
                 .unfinished_jobs()
                 .unwrap_or_default()
                 .into_iter()
@@ -499,10 +491,6 @@ impl Session {
     }
 
     fn printer_stuck(&self) -> bool {
-        let d = self
-            .devices
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // The patient's report waits on the report printer, the rest on
         // the receipt printer.
         let printer = if self.flow.reports().is_some() {
@@ -510,13 +498,9 @@ impl Session {
         } else {
             "receipt"
         };
-        d.iter().any(|s| {
-            s.name == printer
-                && matches!(
-                    s.state.as_str(),
-                    "paper_out" | "cover_open" | "cutter_error" | "error" | "unplugged"
-                )
-        })
+        self.devices
+            .state(printer)
+            .is_some_and(DeviceState::stops_printing)
     }
 
     /// The payment simulator's "paid" (the developer panel, the tests).

@@ -17,9 +17,8 @@ use chrono::Utc;
 use device_drivers::DeviceState;
 use device_drivers::escpos::{PrintError, ReceiptPrinter};
 use device_drivers::label::{LabelError, LabelPrinter};
-use offline_store::{Journal, PartState, StoreError};
-
-use crate::checkin::lock;
+use exam_protocol::PrinterKind;
+use offline_store::{PartState, SharedJournal, StoreError};
 
 /// Why a printer did not take a part, as the spooler must act on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +34,8 @@ pub enum Trouble {
 
 /// What the spooler needs of a printer.
 pub trait PartPrinter {
-    /// The journal's printer name of the parts this printer takes.
-    const KIND: &'static str;
+    /// The journal's printer of the parts this printer takes.
+    fn kind(&self) -> PrinterKind;
     type Error: std::error::Error + Send + Sync + 'static;
     /// Fails unless the printer is ready for a part now; when it is, its
     /// status for the staff ("ok", "paper_near_end").
@@ -48,8 +47,11 @@ pub trait PartPrinter {
 }
 
 impl<T: Read + Write> PartPrinter for ReceiptPrinter<T> {
-    const KIND: &'static str = "receipt";
     type Error = PrintError;
+
+    fn kind(&self) -> PrinterKind {
+        PrinterKind::Receipt
+    }
 
     fn check(&mut self) -> Result<&'static str, PrintError> {
         let s = self.status()?;
@@ -79,8 +81,11 @@ impl<T: Read + Write> PartPrinter for ReceiptPrinter<T> {
 }
 
 impl<T: Read + Write> PartPrinter for LabelPrinter<T> {
-    const KIND: &'static str = "label";
     type Error = LabelError;
+
+    fn kind(&self) -> PrinterKind {
+        crate::print::label_printer(self.language())
+    }
 
     fn check(&mut self) -> Result<&'static str, LabelError> {
         let s = self.status()?;
@@ -126,20 +131,25 @@ pub enum SpoolError<E: std::error::Error + 'static = PrintError> {
     Print(E),
 }
 
-/// Prints every unfinished part of this printer's kind, in order. Returns
+/// Prints every unfinished part of this printer's kind (a label printer:
+/// the parts in its language), in order. Returns
 /// when all are done, or with the error that stopped it (not ready, gone).
 pub fn print_pending<P: PartPrinter>(
-    journal: &Mutex<Journal>,
+    journal: &SharedJournal,
     printer: &mut P,
     emit: &mut dyn FnMut(SpoolEvent),
 ) -> Result<usize, SpoolError<P::Error>> {
     let mut printed = 0;
-    let parts = lock(journal).unfinished_parts()?;
-    for part in parts.into_iter().filter(|p| p.printer == P::KIND) {
+    let parts = journal.lock().unfinished_parts()?;
+    let kind = printer.kind();
+    for part in parts.into_iter().filter(|p| p.printer == kind) {
         let reprint = part.state == PartState::Sending;
         printer.check().map_err(SpoolError::Print)?;
         // Staff may have moved it to another kiosk since the list was read.
-        if !lock(journal).claim_part(part.job_id, part.idx, Utc::now())? {
+        if !journal
+            .lock()
+            .claim_part(part.job_id, part.idx, Utc::now())?
+        {
             continue;
         }
         // The part may have been moved away while it was sent: then the
@@ -149,7 +159,7 @@ pub fn print_pending<P: PartPrinter>(
                 && !reprint
             {
                 // Nothing was sent: the part is as it was.
-                lock(journal).finish_claimed(
+                journal.lock().finish_claimed(
                     part.job_id,
                     part.idx,
                     PartState::Pending,
@@ -160,7 +170,9 @@ pub fn print_pending<P: PartPrinter>(
             // `sending` and is reprinted marked.
             return Err(SpoolError::Print(e));
         }
-        lock(journal).finish_claimed(part.job_id, part.idx, PartState::Done, Utc::now())?;
+        journal
+            .lock()
+            .finish_claimed(part.job_id, part.idx, PartState::Done, Utc::now())?;
         emit(SpoolEvent::Printed {
             job: part.job_id,
             idx: part.idx,
@@ -207,7 +219,7 @@ impl Doorbell {
 /// once), waits out paper-out and cover-open, and reconnects when the
 /// printer goes away. Device states go to `emit`.
 pub fn spawn_spooler<P, O>(
-    journal: Arc<Mutex<Journal>>,
+    journal: SharedJournal,
     mut open: O,
     stop: Arc<AtomicBool>,
     bell: Arc<Doorbell>,

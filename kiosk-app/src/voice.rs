@@ -171,6 +171,13 @@ mod tests {
     }
 
     #[test]
+    fn every_prompt_of_the_flow_has_words() {
+        for p in crate::flow::PROMPTS {
+            assert!(PROMPTS.iter().any(|(k, _)| k == p), "no voice prompt {p}");
+        }
+    }
+
+    #[test]
     fn every_screen_has_a_playable_prompt() {
         for (prompt, _) in PROMPTS {
             let wav = std::fs::read(Voice::file(&assets(), prompt)).unwrap();

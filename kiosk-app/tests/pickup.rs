@@ -3,21 +3,21 @@
 //! pickup at the desk. Someone does: they are theirs, nothing is recorded.
 //! A patient who leaves while the printer is out leaves them behind too.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use exam_protocol::{DeviceStatus, EventBody};
+use exam_protocol::{DeviceState, EventBody};
 use kiosk_app::checkin::CheckinCore;
 use kiosk_app::flow::{Screen, Settings};
 use kiosk_app::screens::Context;
 use kiosk_app::session::{Session, SessionInput};
-use offline_store::{Journal, NewPart, NewPrintJob, PartState};
+use offline_store::{Journal, NewPart, NewPrintJob, PartState, SharedJournal};
+use sync_client::DeviceBoard;
 
 struct Kiosk {
     _dir: tempfile::TempDir,
-    journal: Arc<Mutex<Journal>>,
-    devices: Arc<Mutex<Vec<DeviceStatus>>>,
+    journal: SharedJournal,
+    devices: DeviceBoard,
     job: uuid::Uuid,
 }
 
@@ -30,15 +30,15 @@ fn restarted_with_a_job() -> (Kiosk, Session) {
         kind: "guide_sheet".into(),
         person: "BK-LEFT".into(),
         parts: vec![NewPart {
-            printer: "receipt".into(),
+            printer: exam_protocol::PrinterKind::Receipt,
             body: b"sheet".to_vec(),
         }],
     };
     j.add_print_job(&job, Utc::now()).unwrap();
     j.set_part_state(job.id, 0, PartState::Sending, Utc::now())
         .unwrap();
-    let journal = Arc::new(Mutex::new(j));
-    let devices = Arc::new(Mutex::new(Vec::new()));
+    let journal = SharedJournal::new(j);
+    let devices = DeviceBoard::default();
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let mut s = Session::new(
         CheckinCore::new(journal.clone(), None, "main", None),
@@ -70,14 +70,13 @@ impl Kiosk {
     fn print_done(&self) {
         self.journal
             .lock()
-            .unwrap()
             .set_part_state(self.job, 0, PartState::Done, Utc::now())
             .unwrap();
     }
 
     /// The desk's notices in the outbox: the jobs waiting for pickup.
     fn waiting(&self) -> Vec<uuid::Uuid> {
-        let j = self.journal.lock().unwrap();
+        let j = self.journal.lock();
         j.pending_events(100)
             .unwrap()
             .iter()
@@ -136,10 +135,7 @@ fn resumed_documents_taken_by_the_patient_at_the_screen_are_not_recorded() {
 fn a_patient_leaving_while_the_printer_is_out_leaves_the_documents_behind() {
     let (k, mut s) = restarted_with_a_job();
     s.input(SessionInput::Touched);
-    k.devices.lock().unwrap().push(DeviceStatus {
-        name: "receipt".into(),
-        state: "paper_out".into(),
-    });
+    k.devices.set("receipt", DeviceState::PaperOut);
     s.tick(Instant::now());
     assert!(
         matches!(s.flow.screen, Screen::Problem(_)),

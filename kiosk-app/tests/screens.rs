@@ -175,7 +175,6 @@ fn report_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
     let holder = Holder {
         id_number: exam_domain::IdNumber::parse("11010519491231002X").unwrap(),
         name: "王秀英".into(),
-        photo: None,
     };
     let report = |id: i64, title: &str, printed: u32| ReportSummary {
         id,
@@ -251,7 +250,6 @@ fn booking_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
     let woman = Holder {
         id_number: exam_domain::IdNumber::parse("11010519491231002X").unwrap(),
         name: "王秀英".into(),
-        photo: None,
     };
     let cat = exam_domain::catalogue::seed::catalogue();
     let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();

@@ -3,18 +3,17 @@
 //! middle of a part, cover open before one.
 
 use std::net::TcpStream;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::Utc;
 use device_drivers::escpos::{Align, PrintError, Receipt, ReceiptPrinter, encode};
 use device_drivers::sim::{PrinterFault, PrinterSim};
 use kiosk_app::spool::{SpoolError, SpoolEvent, print_pending};
-use offline_store::{Journal, NewPart, NewPrintJob, PartState};
+use offline_store::{Journal, NewPart, NewPrintJob, PartState, SharedJournal};
 
 fn part(text: &str) -> NewPart {
     NewPart {
-        printer: "receipt".into(),
+        printer: exam_protocol::PrinterKind::Receipt,
         body: encode(&Receipt::default().text(text, Align::Left, false, false)),
     }
 }
@@ -28,7 +27,7 @@ fn rig() -> (
     PrinterSim,
     ReceiptPrinter<TcpStream>,
     tempfile::TempDir,
-    Mutex<Journal>,
+    SharedJournal,
 ) {
     let sim = PrinterSim::new();
     let s = TcpStream::connect(sim.listen_tcp().unwrap()).unwrap();
@@ -39,7 +38,7 @@ fn rig() -> (
         sim,
         ReceiptPrinter::new(s, Duration::from_secs(1)),
         dir,
-        Mutex::new(j),
+        SharedJournal::new(j),
     )
 }
 
@@ -52,15 +51,10 @@ fn the_part_in_flight_at_a_crash_is_reprinted_marked_and_the_rest_once() {
         person: "BK1".into(),
         parts: vec![part("第一部分"), part("第二部分")],
     };
-    journal
-        .lock()
-        .unwrap()
-        .add_print_job(&job, Utc::now())
-        .unwrap();
+    journal.lock().add_print_job(&job, Utc::now()).unwrap();
     // The kiosk died while sending part 0.
     journal
         .lock()
-        .unwrap()
         .set_part_state(job.id, 0, PartState::Sending, Utc::now())
         .unwrap();
 
@@ -94,14 +88,7 @@ fn the_part_in_flight_at_a_crash_is_reprinted_marked_and_the_rest_once() {
         (contains(&out, "第一部分"), contains(&out, "第二部分")),
         (1, 1)
     );
-    assert!(
-        journal
-            .lock()
-            .unwrap()
-            .unfinished_parts()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(journal.lock().unfinished_parts().unwrap().is_empty());
     assert_eq!(
         print_pending(&journal, &mut printer, &mut |_| {}).unwrap(),
         0,
@@ -119,18 +106,14 @@ fn paper_out_mid_part_and_cover_open_before_one() {
         person: "BK2".into(),
         parts: vec![part(&big)],
     };
-    journal
-        .lock()
-        .unwrap()
-        .add_print_job(&job, Utc::now())
-        .unwrap();
+    journal.lock().add_print_job(&job, Utc::now()).unwrap();
 
     sim.inject(PrinterFault::CoverOpen);
     assert!(
         matches!(print_pending(&journal, &mut printer, &mut |_| {}), Err(SpoolError::Print(PrintError::NotReady(s))) if s.cover_open)
     );
     assert_eq!(
-        journal.lock().unwrap().unfinished_parts().unwrap()[0].state,
+        journal.lock().unfinished_parts().unwrap()[0].state,
         PartState::Pending,
         "nothing was sent"
     );
@@ -141,7 +124,7 @@ fn paper_out_mid_part_and_cover_open_before_one() {
         matches!(print_pending(&journal, &mut printer, &mut |_| {}), Err(SpoolError::Print(PrintError::FailedDuring(s))) if s.paper_out)
     );
     assert_eq!(
-        journal.lock().unwrap().unfinished_parts().unwrap()[0].state,
+        journal.lock().unfinished_parts().unwrap()[0].state,
         PartState::Sending,
         "maybe half printed"
     );
@@ -162,14 +145,7 @@ fn paper_out_mid_part_and_cover_open_before_one() {
         1,
         "the cut-off part is printed again, marked"
     );
-    assert!(
-        journal
-            .lock()
-            .unwrap()
-            .unfinished_parts()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(journal.lock().unfinished_parts().unwrap().is_empty());
 }
 
 /// Lab labels are parts like receipt sections: the one in flight at a
@@ -186,7 +162,7 @@ fn label_parts_resume_marked_and_wait_for_a_closed_head() {
         s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
         let mut printer = LabelPrinter::new(s, lang, Duration::from_secs(1));
         let dir = tempfile::tempdir().unwrap();
-        let journal = Mutex::new(Journal::open(dir.path().join("j.db")).unwrap());
+        let journal = SharedJournal::new(Journal::open(dir.path().join("j.db")).unwrap());
         let tube = |n: u32| Label {
             width_mm: 50,
             height_mm: 30,
@@ -206,13 +182,13 @@ fn label_parts_resume_marked_and_wait_for_a_closed_head() {
             person: "BK1".into(),
             parts: (1..=3)
                 .map(|n| NewPart {
-                    printer: "label".into(),
+                    printer: kiosk_app::print::label_printer(lang),
                     body: device_drivers::label::encode(&tube(n), lang),
                 })
                 .collect(),
         };
         {
-            let mut j = journal.lock().unwrap();
+            let mut j = journal.lock();
             j.add_print_job(&job, Utc::now()).unwrap();
             j.set_part_state(job.id, 0, PartState::Done, Utc::now())
                 .unwrap();
@@ -245,14 +221,7 @@ fn label_parts_resume_marked_and_wait_for_a_closed_head() {
             ["补打 REPRINT", "26112302", "26112303"],
             "{lang:?}"
         );
-        assert!(
-            journal
-                .lock()
-                .unwrap()
-                .unfinished_parts()
-                .unwrap()
-                .is_empty()
-        );
+        assert!(journal.lock().unfinished_parts().unwrap().is_empty());
         assert!(sim.errors().is_empty(), "{:?}", sim.errors());
     }
 }

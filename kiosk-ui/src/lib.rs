@@ -17,4 +17,4 @@ mod generated {
 }
 pub use generated::*;
 
-pub use view::{Action, Booking, Keypad, ProblemView, Screen, View, qr_image};
+pub use view::{Action, Booking, Keypad, ProblemView, Screen, ScreenWords, View, qr_image};

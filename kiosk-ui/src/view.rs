@@ -2,7 +2,7 @@
 
 use slint::{ComponentHandle, Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, VecModel};
 
-use crate::{ActionButton, BookingRow, KioskWindow, ScreenKind, Theme};
+use crate::{ActionButton, BookingRow, KioskWindow, ScreenKind, Theme, Words};
 
 /// A booking row on the choose screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +95,64 @@ pub enum Screen {
     },
 }
 
+/// The words of the screens, in the patient's language: kiosk-app's
+/// `screens` module fills them (their one home), the window's `Words`
+/// global shows them. Empty until then.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScreenWords {
+    /// The step guide's five steps.
+    pub steps: [String; 5],
+    pub mode_toggle: String,
+    pub other_language: String,
+    pub book_button: String,
+    pub book_button_long: String,
+    pub reports_button: String,
+    pub reports_button_long: String,
+    pub call_staff: String,
+    pub back_to_start: String,
+    pub key_delete: String,
+    pub choose_how: String,
+    pub way_idcard: String,
+    pub way_idcard_hint: String,
+    pub way_qr: String,
+    pub way_qr_hint: String,
+    pub way_keypad: String,
+    pub way_keypad_hint: String,
+    pub way_face: String,
+    pub way_face_hint: String,
+    pub keypad_button: String,
+    pub keypad_button_long: String,
+    pub hello: String,
+    pub choose_sub: String,
+    pub print_all: String,
+    pub print_selected: String,
+    pub keypad_title: String,
+    pub id_number: String,
+    pub mobile: String,
+    pub look_up: String,
+    pub looking: String,
+    pub consent: String,
+    pub consent_yes: String,
+    pub consent_no: String,
+    pub photo_title: String,
+    pub photo_sub: String,
+    pub take_photo: String,
+    pub retake: String,
+    pub skip: String,
+    pub amount_due: String,
+    pub pay_how: String,
+    pub pay_later: String,
+    pub printing_resumed: String,
+    pub printing: String,
+    pub printed: String,
+    pub printing_stay: String,
+    pub take_documents: String,
+    pub follow_sheet: String,
+    pub go_first: String,
+    pub done: String,
+    pub swipe_more: String,
+}
+
 /// Everything the window shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct View {
@@ -109,6 +167,11 @@ pub struct View {
     /// The start screen offers "print my report".
     pub reports_available: bool,
     pub notice: String,
+    /// The check-in step the guide at the top shows (0–4), if any.
+    pub step: Option<u8>,
+    /// The screen offers "back to start".
+    pub back: bool,
+    pub words: ScreenWords,
 }
 
 impl View {
@@ -124,6 +187,9 @@ impl View {
             face_available: false,
             reports_available: false,
             notice: String::new(),
+            step: None,
+            back: false,
+            words: ScreenWords::default(),
         }
     }
 
@@ -140,6 +206,65 @@ impl View {
         w.set_face_available(self.face_available);
         w.set_reports_available(self.reports_available);
         w.set_notice(self.notice.as_str().into());
+        w.set_step(self.step.map_or(-1, i32::from));
+        w.set_show_back(self.back);
+        let words = w.global::<Words>();
+        words.set_steps(ModelRc::new(VecModel::from(
+            self.words
+                .steps
+                .iter()
+                .map(|s| slint::SharedString::from(s.as_str()))
+                .collect::<Vec<_>>(),
+        )));
+        words.set_mode_toggle(self.words.mode_toggle.as_str().into());
+        words.set_other_language(self.words.other_language.as_str().into());
+        words.set_book_button(self.words.book_button.as_str().into());
+        words.set_book_button_long(self.words.book_button_long.as_str().into());
+        words.set_reports_button(self.words.reports_button.as_str().into());
+        words.set_reports_button_long(self.words.reports_button_long.as_str().into());
+        words.set_call_staff(self.words.call_staff.as_str().into());
+        words.set_back_to_start(self.words.back_to_start.as_str().into());
+        words.set_key_delete(self.words.key_delete.as_str().into());
+        words.set_choose_how(self.words.choose_how.as_str().into());
+        words.set_way_idcard(self.words.way_idcard.as_str().into());
+        words.set_way_idcard_hint(self.words.way_idcard_hint.as_str().into());
+        words.set_way_qr(self.words.way_qr.as_str().into());
+        words.set_way_qr_hint(self.words.way_qr_hint.as_str().into());
+        words.set_way_keypad(self.words.way_keypad.as_str().into());
+        words.set_way_keypad_hint(self.words.way_keypad_hint.as_str().into());
+        words.set_way_face(self.words.way_face.as_str().into());
+        words.set_way_face_hint(self.words.way_face_hint.as_str().into());
+        words.set_keypad_button(self.words.keypad_button.as_str().into());
+        words.set_keypad_button_long(self.words.keypad_button_long.as_str().into());
+        words.set_hello(self.words.hello.as_str().into());
+        words.set_choose_sub(self.words.choose_sub.as_str().into());
+        words.set_print_all(self.words.print_all.as_str().into());
+        words.set_print_selected(self.words.print_selected.as_str().into());
+        words.set_keypad_title(self.words.keypad_title.as_str().into());
+        words.set_id_number(self.words.id_number.as_str().into());
+        words.set_mobile(self.words.mobile.as_str().into());
+        words.set_look_up(self.words.look_up.as_str().into());
+        words.set_looking(self.words.looking.as_str().into());
+        words.set_consent(self.words.consent.as_str().into());
+        words.set_consent_yes(self.words.consent_yes.as_str().into());
+        words.set_consent_no(self.words.consent_no.as_str().into());
+        words.set_photo_title(self.words.photo_title.as_str().into());
+        words.set_photo_sub(self.words.photo_sub.as_str().into());
+        words.set_take_photo(self.words.take_photo.as_str().into());
+        words.set_retake(self.words.retake.as_str().into());
+        words.set_skip(self.words.skip.as_str().into());
+        words.set_amount_due(self.words.amount_due.as_str().into());
+        words.set_pay_how(self.words.pay_how.as_str().into());
+        words.set_pay_later(self.words.pay_later.as_str().into());
+        words.set_printing_resumed(self.words.printing_resumed.as_str().into());
+        words.set_printing(self.words.printing.as_str().into());
+        words.set_printed(self.words.printed.as_str().into());
+        words.set_printing_stay(self.words.printing_stay.as_str().into());
+        words.set_take_documents(self.words.take_documents.as_str().into());
+        words.set_follow_sheet(self.words.follow_sheet.as_str().into());
+        words.set_go_first(self.words.go_first.as_str().into());
+        words.set_done(self.words.done.as_str().into());
+        words.set_swipe_more(self.words.swipe_more.as_str().into());
 
         let blank = Image::default();
         let mut kind = ScreenKind::Attract;

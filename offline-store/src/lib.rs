@@ -15,6 +15,7 @@ mod outbox;
 mod print;
 
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -101,6 +102,30 @@ impl Journal {
     /// Direct access for diagnostics and tests.
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+}
+
+/// The kiosk's one [`Journal`], shared by the front end, the spoolers and
+/// the sync agent: cloning shares it, [`SharedJournal::lock`] takes it.
+#[derive(Debug, Clone)]
+pub struct SharedJournal(Arc<Mutex<Journal>>);
+
+impl SharedJournal {
+    pub fn new(journal: Journal) -> Self {
+        Self(Arc::new(Mutex::new(journal)))
+    }
+
+    /// Takes the journal. A panic while another thread held it leaves
+    /// SQLite consistent (each call is its own transaction), so a poisoned
+    /// lock is safe to reuse: every holder recovers it the same way.
+    pub fn lock(&self) -> MutexGuard<'_, Journal> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl From<Journal> for SharedJournal {
+    fn from(journal: Journal) -> Self {
+        Self::new(journal)
     }
 }
 

@@ -89,19 +89,76 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE cache_bookings ADD COLUMN documents TEXT;
     "#,
+    // 4: a label part names its printer language ("label:tspl",
+    // "label:zpl"), so nothing needs to read it from the bytes. Parts
+    // journaled as plain "label" are told by their first command, as the
+    // journal used to when moving them: ZPL starts `^XA`, TSPL `SIZE`
+    // (a part that is neither, which no kiosk renders, is taken as TSPL).
+    r#"
+    UPDATE print_parts SET printer = CASE
+        WHEN ltrim(CAST(body AS TEXT), ' ' || char(9, 10, 13)) LIKE '^XA%' THEN 'label:zpl'
+        ELSE 'label:tspl'
+      END
+    WHERE printer = 'label';
+    "#,
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_to(conn, MIGRATIONS.len())
+}
+
+/// Runs the migrations up to the `upto`-th (a journal of that version).
+fn migrate_to(conn: &mut Connection, upto: usize) -> Result<()> {
     let known = MIGRATIONS.len() as i64;
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > known {
         return Err(StoreError::TooNew { found, known });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(upto)
+        .skip(found as usize)
+    {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A journal of version 3 holds label parts as plain "label": after
+    /// the migration each names its language, and the other parts keep
+    /// their printer.
+    #[test]
+    fn label_parts_of_an_older_journal_get_their_language() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO print_jobs(id, kind, person, created_at) VALUES ('j', 'guide_sheet', 'BK1', 't');
+             INSERT INTO print_parts(job_id, idx, printer, body, state, updated_at) VALUES
+               ('j', 0, 'receipt', X'1B40', 'pending', 't'),
+               ('j', 1, 'label', CAST('SIZE 50 mm,30 mm' AS BLOB), 'pending', 't'),
+               ('j', 2, 'label', CAST(char(13, 10) || '^XA^FO1,1^XZ' AS BLOB), 'sending', 't'),
+               ('j', 3, 'report', CAST('%PDF-1.4' AS BLOB), 'done', 't');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let printers: Vec<String> = conn
+            .prepare("SELECT printer FROM print_parts ORDER BY idx")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(printers, ["receipt", "label:tspl", "label:zpl", "report"]);
+        for p in &printers {
+            assert!(p.parse::<exam_protocol::PrinterKind>().is_ok(), "{p}");
+        }
+    }
 }

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use exam_protocol::{
     DocumentsWaiting, Event, EventBody, IncomingMove, MoveOrder, MovedJob, MovedPart,
-    PrintAccepted, PrintReleased,
+    PrintAccepted, PrintReleased, PrinterKind,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 use uuid::Uuid;
@@ -35,19 +35,14 @@ fn mark_done(tx: &Transaction<'_>, key: &str, now: DateTime<Utc>) -> Result<()> 
 }
 
 /// Whether a part can print at the order's kiosk (see
-/// [`Journal::release_for_move`]). A label's language is told from its
-/// first command: TSPL starts `SIZE`, ZPL `^XA`.
-fn movable(printer: &str, state: &str, body: &[u8], accepts: &[String]) -> bool {
-    let accepts = |what: &str| accepts.iter().any(|a| a == what);
+/// [`Journal::release_for_move`]).
+fn movable(printer: PrinterKind, state: &str, body: &[u8], accepts: &[PrinterKind]) -> bool {
     match printer {
-        "receipt" => true,
-        "label" => {
-            let start = body.trim_ascii_start();
-            (start.starts_with(b"SIZE") && accepts("label:tspl"))
-                || (start.starts_with(b"^XA") && accepts("label:zpl"))
+        PrinterKind::Receipt => true,
+        PrinterKind::Label(_) => accepts.contains(&printer),
+        PrinterKind::Report => {
+            state == "pending" && body.len() <= MOVE_MAX_BYTES && accepts.contains(&printer)
         }
-        "report" => state == "pending" && body.len() <= MOVE_MAX_BYTES && accepts("report"),
-        _ => false,
     }
 }
 
@@ -84,9 +79,9 @@ impl Journal {
             while let Some(r) = rows.next()? {
                 let id: String = r.get(0)?;
                 let body: Vec<u8> = r.get(5)?;
-                let printer: String = r.get(4)?;
+                let printer = crate::print::printer_kind(&r.get::<_, String>(4)?)?;
                 let state: String = r.get(6)?;
-                if !movable(&printer, &state, &body, &order.accepts) {
+                if !movable(printer, &state, &body, &order.accepts) {
                     continue;
                 }
                 bytes += body.len();
@@ -95,7 +90,7 @@ impl Journal {
                 }
                 let job_id = Uuid::parse_str(&id)
                     .map_err(|e| StoreError::Corrupt(format!("job id {id:?}: {e}")))?;
-                let part = MovedPart::new(r.get(3)?, &printer, &body, state == "sending");
+                let part = MovedPart::new(r.get(3)?, printer, &body, state == "sending");
                 match jobs.last_mut() {
                     Some(j) if j.job_id == job_id => j.parts.push(part),
                     _ => jobs.push(MovedJob {
@@ -191,7 +186,7 @@ impl Journal {
                 params![
                     job.job_id.to_string(),
                     p.idx,
-                    p.printer,
+                    p.printer.as_str(),
                     body,
                     if p.reprint { "sending" } else { "pending" },
                     ts(now)
@@ -213,6 +208,7 @@ impl Journal {
 mod tests {
     use super::*;
     use crate::{NewPart, NewPrintJob, PartState};
+    use exam_protocol::LabelLanguage::{Tspl, Zpl};
 
     fn job(person: &str, parts: usize) -> NewPrintJob {
         NewPrintJob {
@@ -221,7 +217,7 @@ mod tests {
             person: person.into(),
             parts: (0..parts)
                 .map(|i| NewPart {
-                    printer: "receipt".into(),
+                    printer: PrinterKind::Receipt,
                     body: format!("{person} part {i}").into_bytes(),
                 })
                 .collect(),
@@ -243,7 +239,7 @@ mod tests {
         let order = MoveOrder {
             move_id: 7,
             to_kiosk: "K-B".into(),
-            accepts: vec!["receipt".into()],
+            accepts: vec![PrinterKind::Receipt],
         };
         let ev = a.release_for_move(&order, now).unwrap().expect("released");
         assert!(a.release_for_move(&order, now).unwrap().is_none(), "once");
@@ -293,7 +289,7 @@ mod tests {
     #[test]
     fn a_garbled_move_is_refused_whole() {
         let mut b = Journal::open_in_memory_for_tests();
-        let mut part = MovedPart::new(0, "receipt", b"x", false);
+        let mut part = MovedPart::new(0, PrinterKind::Receipt, b"x", false);
         part.body = "not base64!".into();
         let m = IncomingMove {
             move_id: 1,
@@ -319,8 +315,8 @@ mod tests {
     #[test]
     fn labels_and_reports_move_only_where_they_can_print() {
         let now = Utc::now();
-        let part = |printer: &str, body: &[u8]| NewPart {
-            printer: printer.into(),
+        let part = |printer: PrinterKind, body: &[u8]| NewPart {
+            printer,
             body: body.to_vec(),
         };
         let job = NewPrintJob {
@@ -328,14 +324,14 @@ mod tests {
             kind: "guide_sheet".into(),
             person: "BK9".into(),
             parts: vec![
-                part("receipt", b"sheet"),
-                part("label", b"SIZE 50 mm,30 mm\r\nTEXT 1"),
-                part("label", b"^XA^FO10,10^FDtube^FS^XZ"),
-                part("report", b"%PDF-1.4 never sent"),
-                part("report", b"%PDF-1.4 in CUPS maybe"),
+                part(PrinterKind::Receipt, b"sheet"),
+                part(PrinterKind::Label(Tspl), b"SIZE 50 mm,30 mm\r\nTEXT 1"),
+                part(PrinterKind::Label(Zpl), b"^XA^FO10,10^FDtube^FS^XZ"),
+                part(PrinterKind::Report, b"%PDF-1.4 never sent"),
+                part(PrinterKind::Report, b"%PDF-1.4 in CUPS maybe"),
             ],
         };
-        let released = |accepts: &[&str]| {
+        let released = |accepts: &[PrinterKind]| {
             let mut a = Journal::open_in_memory_for_tests();
             a.add_print_job(&job, now).unwrap();
             a.set_part_state(job.id, 4, PartState::Sending, now)
@@ -343,7 +339,7 @@ mod tests {
             let order = MoveOrder {
                 move_id: 1,
                 to_kiosk: "K-B".into(),
-                accepts: accepts.iter().map(|s| s.to_string()).collect(),
+                accepts: accepts.to_vec(),
             };
             let ev = a.release_for_move(&order, now).unwrap().unwrap();
             let EventBody::PrintReleased(r) = ev.body().unwrap() else {
@@ -362,13 +358,14 @@ mod tests {
                 .collect();
             (moved, stayed)
         };
-        assert_eq!(released(&["receipt"]), (vec![0], vec![1, 2, 3, 4]));
+        use PrinterKind::{Label, Receipt, Report};
+        assert_eq!(released(&[Receipt]), (vec![0], vec![1, 2, 3, 4]));
         assert_eq!(
-            released(&["receipt", "label:tspl"]),
+            released(&[Receipt, Label(Tspl)]),
             (vec![0, 1], vec![2, 3, 4])
         );
         assert_eq!(
-            released(&["receipt", "label:zpl", "report"]),
+            released(&[Receipt, Label(Zpl), Report]),
             (vec![0, 2, 3], vec![1, 4]),
             "the A4 part that was sending stays with its CUPS"
         );

@@ -4,7 +4,7 @@
 //! knows exactly which part was in flight.
 
 use chrono::{DateTime, Utc};
-use exam_protocol::{DocumentsWaiting, EventBody};
+use exam_protocol::{DocumentsWaiting, EventBody, PrinterKind};
 use rusqlite::{OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
@@ -40,8 +40,8 @@ impl PartState {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPart {
-    /// Which printer takes it: "receipt", "label", "report".
-    pub printer: String,
+    /// Which printer takes it (a label part: of which language).
+    pub printer: PrinterKind,
     /// The rendered bytes (ESC/POS, TSPL, PDF).
     pub body: Vec<u8>,
 }
@@ -60,7 +60,7 @@ pub struct NewPrintJob {
 pub struct PrintPart {
     pub job_id: Uuid,
     pub idx: i64,
-    pub printer: String,
+    pub printer: PrinterKind,
     pub body: Vec<u8>,
     pub state: PartState,
     pub attempts: i64,
@@ -83,12 +83,18 @@ pub(crate) fn insert_job(
         stmt.execute(params![
             job.id.to_string(),
             i as i64,
-            part.printer,
+            part.printer.as_str(),
             part.body,
             ts(now)
         ])?;
     }
     Ok(())
+}
+
+/// A part's printer as the journal stores it.
+pub(crate) fn printer_kind(s: &str) -> Result<PrinterKind> {
+    s.parse()
+        .map_err(|e| StoreError::Corrupt(format!("print part: {e}")))
 }
 
 /// Stamps a job finished once none of its parts is left to print.
@@ -128,7 +134,7 @@ impl Journal {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get(1)?,
-                r.get(2)?,
+                r.get::<_, String>(2)?,
                 r.get(3)?,
                 r.get::<_, String>(4)?,
                 r.get(5)?,
@@ -140,7 +146,7 @@ impl Journal {
                 job_id: Uuid::parse_str(&job)
                     .map_err(|e| StoreError::Corrupt(format!("job id {job:?}: {e}")))?,
                 idx,
-                printer,
+                printer: printer_kind(&printer)?,
                 body,
                 state: PartState::parse(&state)?,
                 attempts,
@@ -313,11 +319,11 @@ mod tests {
             person: "BK1".into(),
             parts: vec![
                 NewPart {
-                    printer: "receipt".into(),
+                    printer: PrinterKind::Receipt,
                     body: b"part0".to_vec(),
                 },
                 NewPart {
-                    printer: "label".into(),
+                    printer: PrinterKind::Label(exam_protocol::LabelLanguage::Tspl),
                     body: b"part1".to_vec(),
                 },
             ],
@@ -347,7 +353,7 @@ mod tests {
             kind: "guide_sheet".into(),
             person: "BK9".into(),
             parts: vec![NewPart {
-                printer: "receipt".into(),
+                printer: PrinterKind::Receipt,
                 body: b"sheet".to_vec(),
             }],
         };

@@ -185,7 +185,7 @@ fn is_reprint_label(l: &Label) -> bool {
 fn check_labels(parts: &[(String, i64, String, Vec<u8>)], roll: &[Label]) -> (usize, usize, usize) {
     let mut wanted = BTreeSet::new();
     let mut extra = 0;
-    let labels: Vec<_> = parts.iter().filter(|p| p.2 == "label").collect();
+    let labels: Vec<_> = parts.iter().filter(|p| p.2 == "label:tspl").collect();
     for (code, idx, _, body) in &labels {
         let part = parse_tspl(&String::from_utf8_lossy(body)).unwrap();
         let want = barcode(&part)

@@ -8,7 +8,7 @@ mod printer;
 pub mod status;
 mod transport;
 
-pub use doc::{Align, Block, Receipt, encode};
+pub use doc::{Align, Block, COLUMNS, Receipt, columns_of, encode, wrap};
 pub use printer::{PrintError, ReceiptPrinter};
 pub use status::PrinterStatus;
 pub use transport::{Port, open, open_at};

@@ -10,21 +10,13 @@ use std::collections::BTreeSet;
 use chrono::{NaiveDate, NaiveTime};
 use exam_domain::catalogue::Marital;
 use exam_domain::plan::{Plan, PlanRequest};
-use exam_domain::{Booking, BookingState, IdNumber, Sex};
+use exam_domain::{Booking, BookingState, Sex};
 use exam_protocol::{
     AddonOption, BookingOptions, PackageOption, SelfBookRequest, SelfCancelRequest,
     SelfRebookRequest, SlotOption,
 };
 
-/// The holder of the ID card on the reader.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Holder {
-    pub id_number: IdNumber,
-    pub name: String,
-    /// The card's photo, when the reader vendor's library decoded it: the
-    /// guide sheet's photo when the camera took none (only with consent).
-    pub photo: Option<std::sync::Arc<device_drivers::camera::Frame>>,
-}
+use super::model::Holder;
 
 /// What the service sent for this person: their bookings and the options
 /// of the next days.

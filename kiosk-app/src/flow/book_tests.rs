@@ -20,7 +20,6 @@ fn woman() -> Holder {
     Holder {
         id_number: IdNumber::parse("11010519491231002X").unwrap(),
         name: "王秀英".into(),
-        photo: None,
     }
 }
 
@@ -30,7 +29,6 @@ fn man() -> Holder {
     Holder {
         id_number: id,
         name: "李强".into(),
-        photo: None,
     }
 }
 
@@ -336,8 +334,8 @@ fn a_card_read_at_the_start_offers_booking_when_nothing_is_booked() {
     assert!(f.has_card_holder());
     f.handle(Event::Found(
         id,
-        crate::checkin::Identified {
-            source: crate::checkin::Source::Online,
+        Identified {
+            source: Source::Online,
             person: None,
             candidates: vec![],
         },
@@ -394,9 +392,6 @@ fn elderly_mode_speaks_every_booking_step() {
         "book_cancelled",
         "book_unavailable",
     ] {
-        assert!(
-            crate::voice::PROMPTS.iter().any(|(k, _)| *k == p),
-            "no voice prompt {p}"
-        );
+        assert!(PROMPTS.contains(&p), "no voice prompt {p}");
     }
 }

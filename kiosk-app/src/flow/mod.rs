@@ -10,22 +10,27 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use exam_domain::slot::Eligibility;
 use exam_domain::{IdentityQuery, mask};
-
-use crate::checkin::{Identified, Source};
+use exam_protocol::Alert;
 
 mod book;
+mod guide;
 mod keypad;
+pub mod model;
 mod prompts;
 mod report;
 pub use book::{
-    Action, Book, CANCEL_REASONS, Clash, Holder, Loaded, Outcome, Step, Submission, Target,
-    Unavailable, offers_booking, slot_text,
+    Action, Book, CANCEL_REASONS, Clash, Loaded, Outcome, Step, Submission, Target, Unavailable,
+    offers_booking, slot_text,
 };
+pub use guide::Guide;
 pub use keypad::{Entry, Field, Key, KeypadError};
+pub use model::{Candidate, Holder, Identified, Source};
+pub use prompts::PROMPTS;
 use prompts::prompt;
 pub use report::{ReportStep, Reports};
 
-/// How the patient identified.
+/// How the patient presented themselves (the screen says so while
+/// looking). What the journal records is the query's own method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
     IdCard,
@@ -173,15 +178,16 @@ pub enum Effect {
     /// Journal the check-in of these bookings with their documents.
     CheckIn {
         bookings: Vec<i64>,
-        identified_by: Via,
+        /// How the patient identified, as the journal records it: the
+        /// method of the query that found them (`IdentityQuery::method`).
+        identified_by: &'static str,
         photo: Photo,
         offline: bool,
     },
     /// Ask the payment service for a QR code for this amount.
-    RequestPayment {
-        amount_fen: i64,
-    },
-    AlertStaff(&'static str),
+    RequestPayment { amount_fen: i64 },
+    /// Call staff to the kiosk (the heartbeat carries it).
+    AlertStaff(Alert),
     /// Wipe everything about the last patient from memory and screen.
     ClearPersonalData,
     /// Play the voice prompt for this screen (elderly mode, or always).
@@ -221,7 +227,8 @@ pub struct Flow {
     pub settings: Settings,
     /// Id of the lookup in flight; answers to others are ignored.
     lookup: u64,
-    via: Via,
+    /// The method of the query that found this patient.
+    identified_by: &'static str,
     offline: bool,
     consent: bool,
     photo: Photo,
@@ -240,7 +247,7 @@ impl Flow {
             screen: Screen::Attract,
             settings,
             lookup: 0,
-            via: Via::IdCard,
+            identified_by: "",
             offline: false,
             consent: false,
             photo: Photo::NotConsented,
@@ -365,7 +372,7 @@ impl Flow {
     fn check_in(&mut self) -> Vec<Effect> {
         let fx = vec![Effect::CheckIn {
             bookings: self.chosen.clone(),
-            identified_by: self.via,
+            identified_by: self.identified_by,
             photo: self.photo,
             offline: self.offline,
         }];
@@ -383,7 +390,7 @@ impl Flow {
     /// Handles one event; returns what the edge must do.
     pub fn handle(&mut self, ev: Event) -> Vec<Effect> {
         match (&self.screen, ev) {
-            (_, Event::CallStaff) => vec![Effect::AlertStaff("call_staff")],
+            (_, Event::CallStaff) => vec![Effect::AlertStaff(Alert::CallStaff)],
             (Screen::Pay { .. }, Event::Cancel | Event::Timeout) => {
                 self.go(Screen::Attract, vec![Effect::CancelPayment])
             }
@@ -429,7 +436,7 @@ impl Flow {
                 let lookup = self.lookup + 1;
                 *self = Flow::new(self.settings);
                 self.lookup = lookup;
-                self.via = via;
+                self.identified_by = q.method();
                 self.go(
                     Screen::Looking { via },
                     vec![Effect::ClearPersonalData, Effect::Lookup(lookup, q)],
@@ -558,7 +565,7 @@ impl Flow {
             }
             (Screen::Pay { .. }, Event::Paid) => self.check_in(),
             // Paid after leaving the payment screen: money without a check-in.
-            (_, Event::Paid) => vec![Effect::AlertStaff("orphan_payment")],
+            (_, Event::Paid) => vec![Effect::AlertStaff(Alert::OrphanPayment)],
             (Screen::Pay { .. }, Event::PaymentFailed) => {
                 self.go(Screen::Problem(Problem::PaymentFailed), vec![])
             }
@@ -573,7 +580,7 @@ impl Flow {
             }
             (Screen::Printing { .. }, Event::PrinterOut) => self.go(
                 Screen::Problem(Problem::PrinterOut),
-                vec![Effect::AlertStaff("printer_out")],
+                vec![Effect::AlertStaff(Alert::PrinterOut)],
             ),
             (Screen::TakeDocuments { .. }, Event::Act(Action::Finish)) => {
                 self.go(Screen::Attract, vec![])

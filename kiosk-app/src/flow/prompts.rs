@@ -3,6 +3,41 @@
 
 use super::{Outcome, Problem, ReportStep, Screen, Step};
 
+/// Every prompt [`prompt`] names: the voice module has words and a WAV
+/// file for each (its tests check).
+pub const PROMPTS: &[&str] = &[
+    "attract",
+    "keypad",
+    "looking",
+    "consent",
+    "choose",
+    "photo",
+    "pay",
+    "printing",
+    "take_documents",
+    "no_booking",
+    "card_unreadable",
+    "too_early",
+    "nothing_today",
+    "printer_out",
+    "payment_failed",
+    "book_place_card",
+    "book_home",
+    "book_marital",
+    "book_package",
+    "book_addons",
+    "book_time",
+    "book_confirm",
+    "book_cancel",
+    "book_cancelled",
+    "book_done",
+    "book_unavailable",
+    "report_place_card",
+    "report_list",
+    "report_none",
+    "report_unavailable",
+];
+
 /// The prompt spoken when this screen appears (elderly mode).
 pub(super) fn prompt(s: &Screen) -> &'static str {
     match s {

@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 
 use exam_protocol::{ReportSummary, ReportsResponse};
 
-use super::book::{Action, Holder, Unavailable};
+use super::book::{Action, Unavailable};
+use super::model::Holder;
 use super::{Effect, Event, Flow, Screen};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,4 @@
 use super::*;
-use crate::checkin::{Candidate, Identified, Source};
 use chrono::{NaiveDate, NaiveTime};
 use exam_domain::IdNumber;
 use exam_protocol::BookingRecord;
@@ -74,7 +73,7 @@ fn leaving_payment_cancels_it_and_a_late_payment_alerts_staff() {
     );
     assert_eq!(
         f.handle(Event::Paid),
-        vec![Effect::AlertStaff("orphan_payment")]
+        vec![Effect::AlertStaff(Alert::OrphanPayment)]
     );
 }
 
@@ -120,7 +119,7 @@ fn one_paid_booking_with_photo_to_documents_and_back() {
     assert_eq!(f.screen, Screen::Photo { retakes: 0 });
     let fx = f.handle(Event::PhotoTaken);
     assert!(
-        matches!(&fx[..], [Effect::CheckIn { bookings, photo: Photo::Taken, offline: false, identified_by: Via::IdCard }] if bookings.len() == 1)
+        matches!(&fx[..], [Effect::CheckIn { bookings, photo: Photo::Taken, offline: false, identified_by: "id_card" }] if bookings.len() == 1)
     );
     assert_eq!(
         f.screen,
@@ -283,7 +282,7 @@ fn printer_out_sends_the_patient_elsewhere_and_tells_staff() {
     assert!(matches!(f.screen, Screen::Printing { .. }));
     assert_eq!(
         f.handle(Event::PrinterOut),
-        vec![Effect::AlertStaff("printer_out")]
+        vec![Effect::AlertStaff(Alert::PrinterOut)]
     );
     assert_eq!(f.screen, Screen::Problem(Problem::PrinterOut));
 }
@@ -443,7 +442,7 @@ fn resume_call_staff_and_stray_events() {
     assert_eq!(f.screen, Screen::Attract);
     assert_eq!(
         f.handle(Event::CallStaff),
-        vec![Effect::AlertStaff("call_staff")]
+        vec![Effect::AlertStaff(Alert::CallStaff)]
     );
     f.handle(Event::ResumePrinting { done: 1, total: 3 });
     assert_eq!(

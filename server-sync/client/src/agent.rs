@@ -2,12 +2,12 @@
 //! heartbeats. It owns no state of its own beyond timers: everything it must
 //! not lose is in the journal, so a restart resumes where it stopped.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use exam_protocol::{DeviceStatus, Heartbeat};
-use offline_store::Journal;
+use exam_protocol::Heartbeat;
+use offline_store::SharedJournal;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
@@ -24,7 +24,7 @@ pub struct AgentConfig {
     pub backoff_max: Duration,
     pub app_version: String,
     /// What this kiosk can print for documents moved here (heartbeat).
-    pub prints: Vec<String>,
+    pub prints: Vec<exam_protocol::PrinterKind>,
 }
 
 impl Default for AgentConfig {
@@ -51,12 +51,12 @@ pub struct SyncStatus {
 }
 
 pub struct SyncAgent {
-    journal: Arc<Mutex<Journal>>,
+    journal: SharedJournal,
     client: SyncClient,
     config: AgentConfig,
     wake: Arc<Notify>,
     status: watch::Sender<SyncStatus>,
-    devices: Arc<Mutex<Vec<DeviceStatus>>>,
+    devices: crate::DeviceBoard,
 }
 
 impl std::fmt::Debug for SyncAgent {
@@ -67,21 +67,15 @@ impl std::fmt::Debug for SyncAgent {
     }
 }
 
-fn lock(j: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
-    // A panic while holding the journal leaves SQLite consistent (each call
-    // is its own transaction), so a poisoned lock is safe to reuse.
-    j.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 impl SyncAgent {
-    pub fn new(journal: Arc<Mutex<Journal>>, client: SyncClient, config: AgentConfig) -> Self {
+    pub fn new(journal: SharedJournal, client: SyncClient, config: AgentConfig) -> Self {
         Self {
             journal,
             client,
             config,
             wake: Arc::new(Notify::new()),
             status: watch::channel(SyncStatus::default()).0,
-            devices: Arc::new(Mutex::new(Vec::new())),
+            devices: crate::DeviceBoard::default(),
         }
     }
 
@@ -94,8 +88,9 @@ impl SyncAgent {
         self.status.subscribe()
     }
 
-    /// Device states reported in the heartbeat (drivers update them).
-    pub fn devices(&self) -> Arc<Mutex<Vec<DeviceStatus>>> {
+    /// Device states and the staff alert reported in the heartbeat
+    /// (drivers, spoolers and the patient session update them).
+    pub fn devices(&self) -> crate::DeviceBoard {
         self.devices.clone()
     }
 
@@ -108,14 +103,16 @@ impl SyncAgent {
         // as documents moved to another kiosk), back to full after a success.
         let mut batch = self.config.batch;
         loop {
-            let events = lock(&self.journal)
+            let events = self
+                .journal
+                .lock()
                 .pending_events(batch)
                 .map_err(store_err)?;
             if events.is_empty() {
                 return Ok(acked);
             }
             let ids: Vec<_> = events.iter().map(|e| e.id).collect();
-            lock(&self.journal).note_attempt(&ids).map_err(store_err)?;
+            self.journal.lock().note_attempt(&ids).map_err(store_err)?;
             match self.client.push(&events).await {
                 Ok(resp) => {
                     let ids: Vec<_> = resp
@@ -129,7 +126,9 @@ impl SyncAgent {
                             "the server acknowledged none of the pushed events".into(),
                         ));
                     }
-                    acked += lock(&self.journal)
+                    acked += self
+                        .journal
+                        .lock()
                         .ack(&ids, Utc::now())
                         .map_err(store_err)?;
                     batch = self.config.batch;
@@ -139,7 +138,7 @@ impl SyncAgent {
                 }
                 Err(SyncError::Refused { status: 422, error }) if !error.event_ids.is_empty() => {
                     tracing::error!(error = %error.message, "server refused events; setting them aside");
-                    let mut j = lock(&self.journal);
+                    let mut j = self.journal.lock();
                     for id in &error.event_ids {
                         j.reject(*id, &error.message).map_err(store_err)?;
                     }
@@ -153,10 +152,11 @@ impl SyncAgent {
     pub async fn pull_all(&self) -> Result<usize, SyncError> {
         let mut n = 0;
         loop {
-            let cursor = lock(&self.journal).cursor().map_err(store_err)?;
+            let cursor = self.journal.lock().cursor().map_err(store_err)?;
             let page = self.client.changes(cursor, 500).await?;
             n += page.records.len();
-            lock(&self.journal)
+            self.journal
+                .lock()
                 .apply_changes(&page.records, page.next_cursor)
                 .map_err(store_err)?;
             if !page.more {
@@ -167,26 +167,22 @@ impl SyncAgent {
 
     pub async fn heartbeat(&self) -> Result<(), SyncError> {
         let (backlog, printing) = {
-            let j = lock(&self.journal);
+            let j = self.journal.lock();
             (
                 j.backlog().map_err(store_err)?,
                 j.print_backlog().map_err(store_err)?,
             )
         };
-        let devices = self
-            .devices
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
         let hb = Heartbeat {
             app_version: self.config.app_version.clone(),
-            devices,
+            devices: self.devices.devices(),
             backlog: backlog.pending,
             oldest_unacked: backlog.oldest_pending,
             rejected: backlog.rejected,
             print_waiting: printing.parts,
             oldest_print_waiting: printing.oldest,
             prints: self.config.prints.clone(),
+            alert: self.devices.alert(),
         };
         let answer = self.client.heartbeat(&hb).await?;
         self.carry_out_moves(&answer);
@@ -197,7 +193,7 @@ impl SyncAgent {
     /// those moved here. The events that say so go out with the next push.
     fn carry_out_moves(&self, answer: &exam_protocol::HeartbeatResponse) {
         let now = Utc::now();
-        let mut j = lock(&self.journal);
+        let mut j = self.journal.lock();
         if let Some(order) = &answer.release_printing {
             match j.release_for_move(order, now) {
                 Ok(Some(_)) => {

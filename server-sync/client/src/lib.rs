@@ -8,6 +8,7 @@
 
 pub mod agent;
 pub mod backoff;
+mod board;
 
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use agent::{AgentConfig, SyncAgent, SyncStatus};
+pub use board::DeviceBoard;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {

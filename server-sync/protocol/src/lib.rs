@@ -8,11 +8,13 @@ pub mod auth;
 mod booking;
 mod messages;
 mod moves;
+mod printing;
 mod reports;
 
 pub use booking::*;
 pub use messages::*;
 pub use moves::*;
+pub use printing::{LabelLanguage, PrinterKind, UnknownPrinterKind};
 pub use reports::*;
 
 /// Bumped on incompatible changes; the server answers 400 to other versions.

@@ -24,8 +24,166 @@ pub struct EnrolResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DeviceStatus {
     pub name: String,
-    /// "ok", "paper_out", "unplugged", ... as the driver reports it.
-    pub state: String,
+    pub state: DeviceState,
+}
+
+/// A device's state as its driver reports it. The wire text is the
+/// drivers' own ("ok", "paper_out", "unplugged", ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceState {
+    Ok,
+    PaperNearEnd,
+    PaperOut,
+    CoverOpen,
+    CutterError,
+    HeadOpen,
+    RibbonOut,
+    PaperJam,
+    Paused,
+    Offline,
+    /// The printer reports an unrecoverable error (or CUPS failed a job).
+    Error,
+    /// The device answers but does not work (e.g. its vendor library).
+    Faulty,
+    Unplugged,
+    /// A state of a newer kiosk that this version does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl DeviceState {
+    const ALL: [DeviceState; 13] = [
+        DeviceState::Ok,
+        DeviceState::PaperNearEnd,
+        DeviceState::PaperOut,
+        DeviceState::CoverOpen,
+        DeviceState::CutterError,
+        DeviceState::HeadOpen,
+        DeviceState::RibbonOut,
+        DeviceState::PaperJam,
+        DeviceState::Paused,
+        DeviceState::Offline,
+        DeviceState::Error,
+        DeviceState::Faulty,
+        DeviceState::Unplugged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceState::Ok => "ok",
+            DeviceState::PaperNearEnd => "paper_near_end",
+            DeviceState::PaperOut => "paper_out",
+            DeviceState::CoverOpen => "cover_open",
+            DeviceState::CutterError => "cutter_error",
+            DeviceState::HeadOpen => "head_open",
+            DeviceState::RibbonOut => "ribbon_out",
+            DeviceState::PaperJam => "paper_jam",
+            DeviceState::Paused => "paused",
+            DeviceState::Offline => "offline",
+            DeviceState::Error => "error",
+            DeviceState::Faulty => "faulty",
+            DeviceState::Unplugged => "unplugged",
+            DeviceState::Unknown => "unknown",
+        }
+    }
+
+    /// The state a driver's status label names (`Unknown` for a label
+    /// this version does not know).
+    pub fn from_label(label: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == label)
+            .unwrap_or(DeviceState::Unknown)
+    }
+
+    /// A printer in this state cannot print the patient's documents now:
+    /// they are sent to another kiosk and staff are told.
+    pub fn stops_printing(self) -> bool {
+        matches!(
+            self,
+            DeviceState::PaperOut
+                | DeviceState::CoverOpen
+                | DeviceState::CutterError
+                | DeviceState::Error
+                | DeviceState::Unplugged
+        )
+    }
+}
+
+impl std::fmt::Display for DeviceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a kiosk calls for staff; the heartbeat carries the latest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Alert {
+    /// The patient pressed "call staff".
+    CallStaff,
+    /// The printer stopped while printing a patient's documents.
+    PrinterOut,
+    /// A payment arrived after the patient left the payment screen: money
+    /// without a check-in.
+    OrphanPayment,
+    /// An alert of a newer kiosk that this version does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl Alert {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Alert::CallStaff => "call_staff",
+            Alert::PrinterOut => "printer_out",
+            Alert::OrphanPayment => "orphan_payment",
+            Alert::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for Alert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the central service keeps of a heartbeat's devices and alert, and
+/// the staff page shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KioskCondition {
+    pub devices: Vec<DeviceStatus>,
+    #[serde(default)]
+    pub alert: Option<Alert>,
+}
+
+impl KioskCondition {
+    /// Reads what a service stored: this shape, or the device list alone
+    /// as earlier versions stored it (then a staff alert was a device
+    /// named "alert").
+    pub fn from_stored(json: &str) -> Option<Self> {
+        serde_json::from_str(json).ok().or_else(|| {
+            serde_json::from_str::<Vec<DeviceStatus>>(json)
+                .ok()
+                .map(|devices| Self {
+                    devices,
+                    alert: None,
+                })
+        })
+    }
+
+    /// "idcard ok, receipt paper_out, alert call_staff"; empty when
+    /// nothing is known.
+    pub fn summary(&self) -> String {
+        self.devices
+            .iter()
+            .map(|d| format!("{} {}", d.name, d.state))
+            .chain(self.alert.map(|a| format!("alert {a}")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,10 +202,23 @@ pub struct Heartbeat {
     pub print_waiting: u64,
     #[serde(default)]
     pub oldest_print_waiting: Option<DateTime<Utc>>,
-    /// What this kiosk can print for documents moved to it: "receipt",
-    /// "label:tspl" or "label:zpl", "report".
-    #[serde(default)]
-    pub prints: Vec<String>,
+    /// What this kiosk can print for documents moved to it (unknown kinds
+    /// from a newer kiosk are left out).
+    #[serde(default, deserialize_with = "crate::printing::known_kinds")]
+    pub prints: Vec<crate::PrinterKind>,
+    /// The latest staff alert the kiosk raised, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<Alert>,
+}
+
+impl Heartbeat {
+    /// What the central service keeps of it for the staff page.
+    pub fn condition(&self) -> KioskCondition {
+        KioskCondition {
+            devices: self.devices.clone(),
+            alert: self.alert,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -349,5 +520,55 @@ mod tests {
             ..e
         };
         assert!(matches!(bad.body(), Err(EventError::BadPayload { .. })));
+    }
+}
+
+#[cfg(test)]
+mod device_tests {
+    use super::*;
+
+    #[test]
+    fn device_states_and_alerts_keep_the_wire_text() {
+        let d = DeviceStatus {
+            name: "receipt".into(),
+            state: DeviceState::PaperOut,
+        };
+        let json = serde_json::to_string(&d).unwrap();
+        assert_eq!(json, r#"{"name":"receipt","state":"paper_out"}"#);
+        for s in DeviceState::ALL {
+            assert_eq!(DeviceState::from_label(s.as_str()), s);
+            assert_eq!(
+                serde_json::to_value(s).unwrap(),
+                serde_json::Value::from(s.as_str())
+            );
+        }
+        let newer: DeviceStatus =
+            serde_json::from_str(r#"{"name":"x","state":"on_fire"}"#).unwrap();
+        assert_eq!(newer.state, DeviceState::Unknown);
+        assert_eq!(DeviceState::from_label("on_fire"), DeviceState::Unknown);
+        assert_eq!(
+            serde_json::to_string(&Alert::OrphanPayment).unwrap(),
+            r#""orphan_payment""#
+        );
+    }
+
+    #[test]
+    fn a_stored_condition_is_read_in_either_shape_and_summarised() {
+        let c = KioskCondition {
+            devices: vec![DeviceStatus {
+                name: "idcard".into(),
+                state: DeviceState::Ok,
+            }],
+            alert: Some(Alert::CallStaff),
+        };
+        let stored = serde_json::to_string(&c).unwrap();
+        assert_eq!(KioskCondition::from_stored(&stored), Some(c.clone()));
+        assert_eq!(c.summary(), "idcard ok, alert call_staff");
+        let old = r#"[{"name":"receipt","state":"paper_out"}]"#;
+        assert_eq!(
+            KioskCondition::from_stored(old).unwrap().summary(),
+            "receipt paper_out"
+        );
+        assert_eq!(KioskCondition::from_stored("garbage"), None);
     }
 }

@@ -9,6 +9,8 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::PrinterKind;
+
 /// To the source kiosk: release your unfinished print jobs to `to_kiosk`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MoveOrder {
@@ -17,16 +19,17 @@ pub struct MoveOrder {
     /// What the target prints (its heartbeat's `prints`): receipt parts
     /// always move; label parts only to a printer of their language, A4
     /// parts only to a kiosk with a report printer.
-    #[serde(default)]
-    pub accepts: Vec<String>,
+    #[serde(default, deserialize_with = "crate::printing::known_kinds")]
+    pub accepts: Vec<PrinterKind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "WireMovedPart")]
 pub struct MovedPart {
     pub idx: i64,
-    /// "receipt", "label", "report".
-    pub printer: String,
+    /// A label part names its language ("label:tspl"); a version-1 kiosk
+    /// sent plain "label", read by [`PrinterKind::legacy_label`].
+    pub printer: PrinterKind,
     /// The rendered bytes, base64.
     pub body: String,
     /// It was on its way to paper at the source: print it marked 补打.
@@ -34,10 +37,10 @@ pub struct MovedPart {
 }
 
 impl MovedPart {
-    pub fn new(idx: i64, printer: &str, body: &[u8], reprint: bool) -> Self {
+    pub fn new(idx: i64, printer: PrinterKind, body: &[u8], reprint: bool) -> Self {
         Self {
             idx,
-            printer: printer.into(),
+            printer,
             body: base64::engine::general_purpose::STANDARD.encode(body),
             reprint,
         }
@@ -45,6 +48,39 @@ impl MovedPart {
 
     pub fn bytes(&self) -> Result<Vec<u8>, base64::DecodeError> {
         base64::engine::general_purpose::STANDARD.decode(&self.body)
+    }
+}
+
+/// A moved part as read from the wire, before its printer is typed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireMovedPart {
+    idx: i64,
+    printer: String,
+    body: String,
+    reprint: bool,
+}
+
+impl TryFrom<WireMovedPart> for MovedPart {
+    type Error = String;
+
+    fn try_from(w: WireMovedPart) -> Result<Self, String> {
+        let printer = match w.printer.parse::<PrinterKind>() {
+            Ok(k) => k,
+            Err(e) if w.printer == "label" => {
+                let body = base64::engine::general_purpose::STANDARD
+                    .decode(&w.body)
+                    .map_err(|b| format!("moved part {}: {b}", w.idx))?;
+                PrinterKind::legacy_label(&body).ok_or_else(|| e.to_string())?
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        Ok(MovedPart {
+            idx: w.idx,
+            printer,
+            body: w.body,
+            reprint: w.reprint,
+        })
     }
 }
 
@@ -81,4 +117,30 @@ pub struct IncomingMove {
     pub move_id: i64,
     pub from_kiosk: String,
     pub jobs: Vec<MovedJob>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moved_label_names_its_language_and_a_version_one_label_is_read_from_its_bytes() {
+        let p = MovedPart::new(
+            2,
+            PrinterKind::Label(crate::LabelLanguage::Zpl),
+            b"^XA^XZ",
+            false,
+        );
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["printer"], "label:zpl");
+        assert_eq!(
+            serde_json::from_value::<MovedPart>(json.clone()).unwrap(),
+            p
+        );
+        let mut old = json;
+        old["printer"] = "label".into();
+        assert_eq!(serde_json::from_value::<MovedPart>(old.clone()).unwrap(), p);
+        old["printer"] = "fax".into();
+        assert!(serde_json::from_value::<MovedPart>(old).is_err());
+    }
 }

@@ -404,14 +404,15 @@ async fn heartbeat_shows_in_metrics(h: &Harness) {
             app_version: "1.2.3".into(),
             devices: vec![exam_protocol::DeviceStatus {
                 name: "receipt".into(),
-                state: "paper_out".into(),
+                state: exam_protocol::DeviceState::PaperOut,
             }],
             backlog: 3,
             oldest_unacked: None,
             rejected: 2,
             print_waiting: 4,
             oldest_print_waiting: Some(chrono::Utc::now()),
-            prints: vec!["receipt".into()],
+            prints: vec![exam_protocol::PrinterKind::Receipt],
+            alert: None,
         })
         .await
         .unwrap();
@@ -497,7 +498,9 @@ async fn staff_moves_travel_through_heartbeats_and_close_once(h: &Harness) {
         sync_client::SyncClient::new(&h.url, kb.clone()),
     );
     // The target says what it prints; the order carries it to the source.
-    let prints: Vec<String> = ["receipt", "label:zpl", "report"].map(String::from).into();
+    let prints: Vec<exam_protocol::PrinterKind> = ["receipt", "label:zpl", "report"]
+        .map(|p| p.parse().unwrap())
+        .into();
     let hb_target = exam_protocol::Heartbeat {
         prints: prints.clone(),
         ..hb.clone()
@@ -531,7 +534,12 @@ async fn staff_moves_travel_through_heartbeats_and_close_once(h: &Harness) {
         job_id: Uuid::now_v7(),
         kind: "guide_sheet".into(),
         person: "BK1".into(),
-        parts: vec![MovedPart::new(0, "receipt", b"\x1b@sheet", true)],
+        parts: vec![MovedPart::new(
+            0,
+            exam_protocol::PrinterKind::Receipt,
+            b"\x1b@sheet",
+            true,
+        )],
     };
     let released = EventBody::PrintReleased(PrintReleased {
         move_id: id,

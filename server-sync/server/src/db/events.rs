@@ -170,7 +170,12 @@ mod tests {
                 job_id: Uuid::now_v7(),
                 kind: "guide_sheet".into(),
                 person: "BK1".into(),
-                parts: vec![MovedPart::new(0, "receipt", "姓名：张三".as_bytes(), false)],
+                parts: vec![MovedPart::new(
+                    0,
+                    exam_protocol::PrinterKind::Receipt,
+                    "姓名：张三".as_bytes(),
+                    false,
+                )],
             }],
         });
         let event = Event::new(Uuid::now_v7(), 1, Utc::now(), &body);

@@ -148,11 +148,17 @@ impl Db {
             .bind(ts(now))
             .bind(&hb.app_version)
             .bind(hb.backlog as i64)
-            .bind(serde_json::to_string(&hb.devices).unwrap_or_default())
+            .bind(serde_json::to_string(&hb.condition()).unwrap_or_default())
             .bind(hb.rejected as i64)
             .bind(hb.print_waiting as i64)
             .bind(hb.oldest_print_waiting.map(ts))
-            .bind(hb.prints.join(","))
+            .bind(
+                hb.prints
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -124,8 +124,7 @@ impl Db {
                 accepts: prints
                     .unwrap_or_default()
                     .split(',')
-                    .filter(|p| !p.is_empty())
-                    .map(String::from)
+                    .filter_map(|p| p.parse().ok())
                     .collect(),
             })
         })

@@ -189,6 +189,7 @@ pub fn quiet_heartbeat(print_waiting: u64) -> exam_protocol::Heartbeat {
         print_waiting,
         oldest_print_waiting: None,
         prints: vec![],
+        alert: None,
     }
 }
 
