@@ -3,14 +3,19 @@
 
 mod common;
 
+use std::time::Duration;
+
 use chrono::Utc;
 use common::Harness;
 use exam_protocol::{CheckIn, Event, EventBody};
+use exam_server::roles::Role;
+use sqlx::Connection;
 use uuid::Uuid;
 
 on_both_stores!(
     first_login_forces_a_password_change_and_pages_are_masked,
-    repeated_failures_lock_the_account
+    repeated_failures_lock_the_account,
+    live_list_says_when_it_cannot_be_refreshed
 );
 
 fn cookie_of(r: &reqwest::Response) -> String {
@@ -337,4 +342,77 @@ async fn repeated_failures_lock_the_account(h: &Harness) {
         "even the right password is refused while locked"
     );
     assert!(r.text().await.unwrap().contains("locked"));
+}
+
+/// Reads the event stream until it has said `want`, under a generous deadline.
+async fn read_until(stream: &mut reqwest::Response, seen: &mut String, want: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !seen.contains(want) {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("the stream never said {want:?}; it said {seen:?}"))
+            .unwrap()
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+/// The live list cannot read the store: the page is told (and the error
+/// logged) instead of being sent nothing; once the store is back, the page
+/// is told the list is current again and new check-ins arrive.
+async fn live_list_says_when_it_cannot_be_refreshed(h: &Harness) {
+    let pw = "Watch-The-List-2026";
+    exam_server::create_staff(h.db(), "watcher", Role::FrontDesk, Some(pw.into()))
+        .await
+        .unwrap();
+    let r = post_form(
+        h,
+        "/login",
+        None,
+        &[("username", "watcher"), ("password", pw)],
+    )
+    .await;
+    let cookie = cookie_of(&r);
+    let key = h.kiosk("K-1").await;
+    let client = sync_client::SyncClient::new(&h.url, key);
+    let rec = client.changes(0, 1).await.unwrap().records.remove(0);
+
+    // Take the registrations away from under the running service.
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&h.server.state.config.database_url)
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE registrations RENAME TO registrations_away")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let mut stream = get(h, "/registrations/stream", Some(&cookie)).await;
+    assert_eq!(stream.status().as_u16(), 200);
+    let mut seen = String::new();
+    read_until(&mut stream, &mut seen, "event: unavailable").await;
+    assert!(seen.contains("could not be refreshed"), "{seen}");
+    assert!(!seen.contains("event: rows"), "{seen}");
+
+    sqlx::query("ALTER TABLE registrations_away RENAME TO registrations")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    read_until(&mut stream, &mut seen, "event: current").await;
+    let ev = Event::new(
+        Uuid::now_v7(),
+        1,
+        Utc::now(),
+        &EventBody::CheckIn(CheckIn {
+            booking_id: rec.booking.id,
+            booking_code: rec.booking.code.clone(),
+            id_number: rec.person.id_number.clone(),
+            identified_by: "id_card".into(),
+            checked_in_at: Utc::now(),
+            offline: false,
+        }),
+    );
+    client.push(&[ev]).await.unwrap();
+    read_until(&mut stream, &mut seen, "event: rows").await;
+    let rows = &seen[seen.find("event: rows").unwrap()..];
+    assert!(rows.contains(&rec.booking.code), "{rows}");
 }

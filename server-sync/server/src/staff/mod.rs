@@ -16,7 +16,7 @@ use exam_domain::mask;
 use futures_util::Stream;
 use serde::Deserialize;
 
-use crate::db::RegistrationRow;
+use crate::db::{DbError, RegistrationRow};
 use crate::staff_auth::{require_ready_user, require_user, session_token};
 use crate::{AppState, password};
 
@@ -331,17 +331,19 @@ async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> R
     })
 }
 
-/// "idcard ok, receipt paper_out, alert call_staff" from the heartbeat's
-/// devices and alert.
+/// "idcard ok, receipt paper_out" from the heartbeat's device list.
 fn device_summary(json: Option<&str>) -> String {
-    let summary = json
-        .and_then(exam_protocol::KioskCondition::from_stored)
-        .unwrap_or_default()
-        .summary();
-    if summary.is_empty() {
+    let devices: Vec<exam_protocol::DeviceStatus> = json
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default();
+    if devices.is_empty() {
         return "—".into();
     }
-    summary
+    devices
+        .iter()
+        .map(|d| format!("{} {}", d.name, d.state))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Deserialize)]
@@ -352,7 +354,9 @@ struct StreamQuery {
 
 /// New registrations as `rows` events of rendered, masked table rows. Woken
 /// by this process's pushes at once, and every 2 s for pushes that reached
-/// another instance of the service.
+/// another instance of the service. When the store cannot be read, the page
+/// gets an `unavailable` event (it says the list is not current) and the log
+/// the error; the stream keeps its place and tries again at the next wake.
 async fn stream(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -367,7 +371,9 @@ async fn stream(
         .unwrap_or(q.after);
     let rx = st.changed.subscribe();
     let since = start_of_today();
-    let stream = futures_util::stream::unfold((st, rx, after), move |(st, mut rx, last)| {
+    // `failing`: the last refresh failed, so the page shows the list as stale.
+    let start = (st, rx, after, false);
+    let stream = futures_util::stream::unfold(start, move |(st, mut rx, last, failing)| {
         let token = token.clone();
         async move {
             loop {
@@ -377,37 +383,81 @@ async fn stream(
                 }
                 // The session may have ended (sign-out, idle timeout): so does the stream.
                 let idle = Duration::minutes(st.config.session_idle_minutes);
-                if !matches!(st.db.session(&token, Utc::now(), idle).await, Ok(Some(_))) {
-                    return None;
-                }
-                // Oldest first, page by page, so a burst (a kiosk back from
-                // an outage) is shown whole.
-                let mut rows = Vec::new();
-                let mut cursor = last;
-                while let Ok(page) = st.db.registrations_ordered(since, cursor, 200, true).await {
-                    let full = page.len() == 200;
-                    cursor = page.last().map_or(cursor, |r| r.id);
-                    rows.extend(page);
-                    if !full {
-                        break;
+                match st.db.session(&token, Utc::now(), idle).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return None,
+                    Err(e) => {
+                        tracing::error!(error = %e, "live registrations: session check failed");
+                        return Some((Ok(unavailable()), (st, rx, last, true)));
                     }
                 }
+                let (rows, cursor) = match rows_after(&st, since, last).await {
+                    Ok(found) => found,
+                    Err(e) => {
+                        tracing::error!(error = %e, "live registrations: reading new rows failed");
+                        return Some((Ok(unavailable()), (st, rx, last, true)));
+                    }
+                };
                 if rows.is_empty() {
+                    if failing {
+                        let event = Event::default().event("current").data("");
+                        return Some((Ok(event), (st, rx, last, false)));
+                    }
                     continue;
                 }
-                rows.reverse(); // the page shows the newest on top
-                let html = Rows {
+                let html = match (Rows {
                     rows: rows.iter().map(RowView::from).collect(),
-                }
+                })
                 .render()
-                .unwrap_or_default();
+                {
+                    Ok(html) => html,
+                    Err(e) => {
+                        tracing::error!(error = %e, "live registrations: rows template failed");
+                        return Some((Ok(unavailable()), (st, rx, last, true)));
+                    }
+                };
                 let event = Event::default()
                     .event("rows")
                     .id(cursor.to_string())
                     .data(html);
-                return Some((Ok(event), (st, rx, cursor)));
+                return Some((Ok(event), (st, rx, cursor, false)));
             }
         }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// Registrations after `after`, newest first, and the cursor past them.
+/// Read oldest first, page by page, so a burst (a kiosk back from an
+/// outage) is shown whole; any page failing fails the whole read, so the
+/// caller retries from the same place.
+async fn rows_after(
+    st: &AppState,
+    since: DateTime<Utc>,
+    after: i64,
+) -> Result<(Vec<RegistrationRow>, i64), DbError> {
+    const PAGE: usize = 200;
+    let mut rows = Vec::new();
+    let mut cursor = after;
+    loop {
+        let page = st
+            .db
+            .registrations_ordered(since, cursor, PAGE as i64, true)
+            .await?;
+        let full = page.len() == PAGE;
+        cursor = page.last().map_or(cursor, |r| r.id);
+        rows.extend(page);
+        if !full {
+            break;
+        }
+    }
+    rows.reverse(); // the page shows the newest on top
+    Ok((rows, cursor))
+}
+
+/// Tells the page its list could not be refreshed (the detail is in the log).
+fn unavailable() -> Event {
+    Event::default()
+        .event("unavailable")
+        .data("签到列表暂时无法刷新，正在重试 / The list could not be refreshed; retrying")
 }
