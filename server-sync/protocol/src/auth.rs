@@ -6,6 +6,12 @@
 //! timestamp, a random nonce and a signature over method, path, kiosk id,
 //! timestamp, nonce and the body's SHA-256. The server refuses requests more
 //! than [`MAX_SKEW_MS`] away from its clock and nonces it has seen before.
+//!
+//! Randomness is this crate's one outside input besides the clock: it is
+//! read from the OS random source in [`random_bytes`] only, which
+//! [`KioskKey::generate`], [`KioskKey::sign`] and [`random_token`] call.
+//! Their cores take the randomness as an argument ([`KioskKey::from_secret`],
+//! [`KioskKey::sign_with_nonce`]), so they are deterministic and tested so.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -127,8 +133,21 @@ impl KioskKey {
         B64.encode(self.key.verifying_key().to_bytes())
     }
 
+    /// Signs with a fresh nonce from the OS random source.
     pub fn sign(&self, method: &str, path: &str, body: &[u8], now_ms: i64) -> SignedHeaders {
-        let nonce = hex::encode(random_bytes::<16>());
+        self.sign_with_nonce(method, path, body, now_ms, random_bytes::<16>())
+    }
+
+    /// Signs with the caller's nonce: no I/O, the same headers every time.
+    pub fn sign_with_nonce(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        now_ms: i64,
+        nonce: [u8; 16],
+    ) -> SignedHeaders {
+        let nonce = hex::encode(nonce);
         let sig = self
             .key
             .sign(&message(method, path, &self.kiosk_id, now_ms, &nonce, body));
@@ -175,6 +194,7 @@ pub fn verify(
     .map_err(|_| AuthError::BadSignature)
 }
 
+/// `N` bytes from the OS random source: the only place this crate reads it.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     getrandom::fill(&mut b).expect("the OS random source works");
@@ -194,6 +214,18 @@ pub fn sha256_hex(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signing_with_a_given_nonce_is_deterministic() {
+        let k = KioskKey::from_secret("K-01", &[7; 32]);
+        let a = k.sign_with_nonce("POST", "/x", b"{}", 1_000, [1; 16]);
+        let b = k.sign_with_nonce("POST", "/x", b"{}", 1_000, [1; 16]);
+        assert_eq!((&a.nonce, &a.signature), (&b.nonce, &b.signature));
+        assert_eq!(a.nonce, "01".repeat(16));
+        verify(&k.public_key_b64(), &a, "POST", "/x", b"{}", 1_000).unwrap();
+        let c = k.sign_with_nonce("POST", "/x", b"{}", 1_000, [2; 16]);
+        assert_ne!(a.signature, c.signature, "the nonce is signed");
+    }
 
     #[test]
     fn sign_and_verify() {
