@@ -412,7 +412,7 @@ async fn heartbeat_shows_in_metrics(h: &Harness) {
             print_waiting: 4,
             oldest_print_waiting: Some(chrono::Utc::now()),
             prints: vec![exam_protocol::PrinterKind::Receipt],
-            alert: None,
+            alert: Some(exam_protocol::Alert::CallStaff),
         })
         .await
         .unwrap();
@@ -431,6 +431,14 @@ async fn heartbeat_shows_in_metrics(h: &Harness) {
         h.db().kiosk("K-7").await.unwrap().unwrap().rejected,
         Some(2),
         "set-aside events reach the fleet view"
+    );
+    // The devices and the staff alert, as the fleet view shows them.
+    let kept = h.db().kiosk("K-7").await.unwrap().unwrap().devices.unwrap();
+    assert_eq!(
+        exam_protocol::KioskCondition::from_stored(&kept)
+            .unwrap()
+            .summary(),
+        "receipt paper_out, alert call_staff"
     );
     let health = h
         .http
