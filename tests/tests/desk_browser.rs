@@ -58,9 +58,7 @@ fn id_number(year: i32, seq: u16) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn front_desk_registers_a_walk_in_and_group_desk_imports_a_roster() {
-    let Some(mut driver) = chromedriver().await else {
-        return;
-    };
+    let mut driver = chromedriver().await;
     let dir = tempfile::tempdir().unwrap();
     let server = start_server(&dir.path().join("exam.db"), free_addr(), 5)
         .await

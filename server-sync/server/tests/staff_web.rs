@@ -15,6 +15,7 @@ use uuid::Uuid;
 on_both_stores!(
     first_login_forces_a_password_change_and_pages_are_masked,
     repeated_failures_lock_the_account,
+    every_static_file_a_page_names_is_served,
     live_list_says_when_it_cannot_be_refreshed
 );
 
@@ -342,6 +343,55 @@ async fn repeated_failures_lock_the_account(h: &Harness) {
         "even the right password is refused while locked"
     );
     assert!(r.text().await.unwrap().contains("locked"));
+}
+
+/// Every `/static/...` file any template names answers 200 with its content
+/// type and a cache header, and 304 to a browser that has it already.
+async fn every_static_file_a_page_names_is_served(h: &Harness) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+    let mut named = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let html = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for (i, _) in html.match_indices("\"/static/") {
+            let rest = &html[i + 1..];
+            named.insert(rest[..rest.find('"').unwrap()].to_string());
+        }
+    }
+    assert!(
+        named.contains("/static/admin.js") && named.contains("/static/staff.css"),
+        "the scan finds what the pages load: {named:?}"
+    );
+    for path in &named {
+        let r = get(h, path, None).await;
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        let want = match path.rsplit_once('.').unwrap().1 {
+            "css" => "text/css",
+            "svg" => "image/svg+xml",
+            _ => "text/javascript",
+        };
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        assert!(header("content-type").starts_with(want), "{path}");
+        assert_eq!(header("cache-control"), "no-cache", "{path}");
+        let etag = header("etag");
+        assert!(!etag.is_empty(), "{path}");
+        let again = h
+            .http
+            .get(format!("{}{path}", h.url))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status().as_u16(), 304, "{path}");
+    }
+    assert_eq!(
+        get(h, "/static/nothing.js", None).await.status().as_u16(),
+        404
+    );
 }
 
 /// Reads the event stream until it has said `want`, under a generous deadline.

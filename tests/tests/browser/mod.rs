@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use e2e_tests::free_addr;
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder};
 
 pub struct Driver {
@@ -14,18 +15,15 @@ pub struct Driver {
     pub profile: tempfile::TempDir,
 }
 
-/// Starts chromedriver, or returns None (skip) outside CI when it is not
-/// installed; CI installs chromium and chromium-driver first.
-pub async fn chromedriver() -> Option<Driver> {
+/// Starts chromedriver. `scripts/test` installs chromium and
+/// chromium-driver, so a missing one fails the test (never a silent skip).
+pub async fn chromedriver() -> Driver {
     let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-    if !std::path::Path::new(&bin).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install chromium-driver ({bin} missing)"
-        );
-        eprintln!("{bin} not installed; skipping the browser test");
-        return None;
-    }
+    assert!(
+        std::path::Path::new(&bin).exists(),
+        "{bin} is missing: install chromium and chromium-driver (scripts/test does), \
+         or point CHROMEDRIVER at a chromedriver"
+    );
     let port = free_addr().port();
     let child = tokio::process::Command::new(bin)
         .arg(format!("--port={port}"))
@@ -43,16 +41,20 @@ pub async fn chromedriver() -> Option<Driver> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Some(Driver {
+    Driver {
         child,
         url: format!("http://127.0.0.1:{port}"),
         profile: tempfile::tempdir().unwrap(),
-    })
+    }
 }
 
 /// A headless browser session with its own profile.
 pub async fn session(driver: &Driver) -> Client {
     let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:loggingPrefs".into(),
+        serde_json::json!({ "browser": "ALL" }),
+    );
     caps.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({
@@ -68,4 +70,46 @@ pub async fn session(driver: &Driver) -> Client {
         .connect(&driver.url)
         .await
         .expect("browser session")
+}
+
+/// Chromedriver's browser log (`goog:loggingPrefs` above): console
+/// messages, uncaught exceptions, refused scripts and failed loads. Reading
+/// it empties it.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.expect("a session is open")
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
+    }
+}
+
+/// The browser's SEVERE log entries since the last call (console errors,
+/// uncaught exceptions, CSP refusals, resources that failed to load), as
+/// "source: message".
+pub async fn severe_log(c: &Client) -> Vec<String> {
+    let log = c.issue_cmd(BrowserLog).await.expect("chromedriver's log");
+    log.as_array()
+        .expect("the log is a list")
+        .iter()
+        .filter(|e| e["level"] == "SEVERE")
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e["source"].as_str().unwrap_or("?"),
+                e["message"].as_str().unwrap_or("?")
+            )
+        })
+        .collect()
 }

@@ -7,7 +7,7 @@ use std::time::Duration as StdDuration;
 
 use askama::Template;
 use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Router, routing::get, routing::post};
@@ -20,6 +20,7 @@ use crate::db::{DbError, RegistrationRow};
 use crate::staff_auth::{require_ready_user, require_user, session_token};
 use crate::{AppState, password};
 
+mod assets;
 mod printing;
 
 use printing::PickupView;
@@ -32,24 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/registrations/stream", get(stream))
         .route("/pickups/handed-over", post(printing::hand_over))
         .route("/kiosks/move-printing", post(printing::move_printing))
-        .route(
-            "/static/staff.js",
-            get(|| async {
-                (
-                    [(header::CONTENT_TYPE, "text/javascript")],
-                    include_str!("../../static/staff.js"),
-                )
-            }),
-        )
-        .route(
-            "/static/staff.css",
-            get(|| async {
-                (
-                    [(header::CONTENT_TYPE, "text/css")],
-                    include_str!("../../static/staff.css"),
-                )
-            }),
-        )
+        .route("/static/{name}", get(assets::serve))
 }
 
 fn render(t: &impl Template) -> Response {

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Router, routing::get};
 
@@ -17,26 +17,6 @@ pub fn routes() -> Router<AppState> {
         .route("/groups", get(groups))
         .route("/admin", get(admin))
         .route("/desk/visits/{id}/print", get(print_visit))
-        .route(
-            "/static/print.js",
-            get(|| js(include_str!("../../static/print.js"))),
-        )
-        .route(
-            "/static/desk.js",
-            get(|| js(include_str!("../../static/desk.js"))),
-        )
-        .route(
-            "/static/groups.js",
-            get(|| js(include_str!("../../static/groups.js"))),
-        )
-        .route(
-            "/static/common.js",
-            get(|| js(include_str!("../../static/common.js"))),
-        )
-}
-
-async fn js(body: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, "text/javascript")], body).into_response()
 }
 
 /// What the page shells need: the package list and the campuses for the
