@@ -4,7 +4,7 @@
 
 use chrono::{Duration, NaiveDate, NaiveTime};
 
-use crate::{Booking, BookingState, IdNumber, Person};
+use crate::{Booking, BookingState, IdNumber, Marital, Person};
 
 /// The seed of the demo data: the server seeds bookings with it and the
 /// demo kiosk's simulated ID cards are drawn from it.
@@ -142,6 +142,56 @@ pub fn generate(
     DemoDay { people, bookings }
 }
 
+/// The demo company the group desk opens on.
+pub const DEMO_COMPANY: &str = "扬州示例科技有限公司";
+const DEPARTMENTS: &[&str] = &["研发部", "财务部", "市场部", "人事部", "后勤部", "生产部"];
+
+/// One employee of the demo company's roster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoMember {
+    pub person: Person,
+    pub marital: Marital,
+    pub department: &'static str,
+    pub employee_no: String,
+}
+
+/// The demo company's roster: `count` employees born 1966–2003 (so the
+/// age groups have members), married, unmarried and some unknown (who stay
+/// ungrouped until someone says), in a handful of departments. The same
+/// seed gives the same people.
+pub fn company_roster(seed: u64, count: usize) -> Vec<DemoMember> {
+    let mut rng = Rng::new(seed ^ 0x7EA4_C0DE);
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(count);
+    let first = NaiveDate::from_ymd_opt(1966, 1, 1).expect("valid date");
+    while out.len() < count {
+        let birth = first + Duration::days(rng.below(365 * 38) as i64);
+        let id_number = IdNumber::compose(rng.pick::<&str>(AREAS), birth, rng.below(1000) as u16)
+            .expect("valid parts");
+        if !seen.insert(id_number.clone()) {
+            continue;
+        }
+        let marital = match rng.below(10) {
+            0..=5 => Marital::Married,
+            6..=8 => Marital::Unmarried,
+            _ => Marital::Unknown,
+        };
+        out.push(DemoMember {
+            person: Person {
+                sex: id_number.sex(),
+                birth_date: birth,
+                id_number,
+                name: format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN)),
+                mobile: format!("{}{:08}", rng.pick(MOBILE_PREFIXES), rng.below(100_000_000)),
+            },
+            marital,
+            department: rng.pick::<&str>(DEPARTMENTS),
+            employee_no: format!("E{:04}", out.len() + 1),
+        });
+    }
+    out
+}
+
 fn day_key(day: NaiveDate) -> i64 {
     day.format("%Y%m%d").to_string().parse().expect("digits")
 }
@@ -159,6 +209,31 @@ mod tests {
         assert_eq!(nth_number_without_four(8), 9);
         assert_eq!(nth_number_without_four(9), 10);
         assert_eq!(nth_number_without_four(36), 50);
+    }
+
+    #[test]
+    fn the_demo_company_has_a_varied_roster() {
+        let a = company_roster(DEMO_SEED, 40);
+        assert_eq!(a, company_roster(DEMO_SEED, 40));
+        assert_eq!(a.len(), 40);
+        let ids: std::collections::HashSet<_> = a.iter().map(|m| &m.person.id_number).collect();
+        assert_eq!(ids.len(), 40);
+        for m in &a {
+            let id = IdNumber::parse(m.person.id_number.as_str()).unwrap();
+            assert_eq!(
+                (id.sex(), id.birth_date()),
+                (m.person.sex, m.person.birth_date)
+            );
+        }
+        let count = |f: &dyn Fn(&DemoMember) -> bool| a.iter().filter(|m| f(m)).count();
+        assert!(count(&|m| m.person.sex == crate::Sex::Female) > 5);
+        assert!(count(&|m| m.person.sex == crate::Sex::Male) > 5);
+        assert!(count(&|m| m.marital == Marital::Unmarried) > 0);
+        use chrono::Datelike;
+        assert!(
+            count(&|m| m.person.birth_date.year() < 1976) > 0,
+            "some over 50"
+        );
     }
 
     #[test]

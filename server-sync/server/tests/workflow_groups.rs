@@ -12,6 +12,7 @@ on_both_stores!(
     roster_import_grouping_batch_booking_and_bans,
     an_xlsx_roster_and_a_fake_one,
     a_roster_for_a_company_that_does_not_exist,
+    the_demo_company_fills_the_group_desk,
 );
 
 fn csv_roster() -> String {
@@ -494,4 +495,51 @@ async fn a_roster_for_a_company_that_does_not_exist(h: &Harness) {
         )
         .await;
     assert_eq!(st, 200, "{r}");
+}
+
+/// The demo's company: once seeded, the group desk lists it with its
+/// groups and a roster grouped by their rules; seeding again adds nothing.
+async fn the_demo_company_fills_the_group_desk(h: &Harness) {
+    let company = exam_server::workflow::seed_demo_company(h.db())
+        .await
+        .unwrap()
+        .expect("created");
+    assert_eq!(
+        exam_server::workflow::seed_demo_company(h.db())
+            .await
+            .unwrap(),
+        None
+    );
+    let s = h.staff("group-demo", "group_desk").await;
+    let (_, c) = s.get("/api/group/companies").await;
+    let listed: Vec<&Value> = c["companies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == exam_domain::demo::DEMO_COMPANY)
+        .collect();
+    assert_eq!(listed.len(), 1, "{c}");
+    assert_eq!(
+        (listed[0]["id"].as_i64(), listed[0]["members"].as_i64()),
+        (Some(company), Some(40))
+    );
+    let (_, g) = s
+        .get(&format!("/api/group/companies/{company}/groups"))
+        .await;
+    let groups = g["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 4, "{g}");
+    assert!(
+        groups.iter().all(|g| g["members"].as_i64().unwrap() > 0),
+        "{g}"
+    );
+    let (_, m) = s
+        .get(&format!("/api/group/companies/{company}/members"))
+        .await;
+    let members = m["members"].as_array().unwrap();
+    assert_eq!(members.len(), 40);
+    assert!(
+        members
+            .iter()
+            .all(|m| m["id_number"].as_str().unwrap().contains('*'))
+    );
 }

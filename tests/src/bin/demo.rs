@@ -76,6 +76,8 @@ async fn main() -> anyhow::Result<()> {
             )
         })?;
     let url = server.url();
+    // A company with a roster, so the group desk has something to show.
+    exam_server::workflow::seed_demo_company(&server.state.db).await?;
     let kiosk_id = "K-DEMO-01";
     let journal = a.data.join(format!("kiosk-{kiosk_id}.db"));
     let secret = exam_protocol::auth::random_token();

@@ -21,7 +21,10 @@ use crate::error::ApiErr;
 use crate::roles::Capability;
 
 mod batch;
+mod demo;
 mod import;
+
+pub use demo::seed_demo_company;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
