@@ -11,13 +11,22 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn tools() -> bool {
-    ["mkfs.vfat", "mcopy", "mtype", "sfdisk"].iter().all(|t| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {t}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
+/// Checks the disk tools are there. `scripts/test` installs them, so their
+/// absence fails the test (never a silent skip).
+fn tools() {
+    let missing: Vec<_> = ["mkfs.vfat", "mcopy", "mtype", "sfdisk"]
+        .into_iter()
+        .filter(|t| {
+            !Command::new("sh")
+                .args(["-c", &format!("command -v {t}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{missing:?} missing: install dosfstools, mtools and fdisk (scripts/test does)"
+    );
 }
 
 /// A 40 MiB GPT disk with a 33 MiB partition named ESP at 1 MiB.
@@ -62,14 +71,7 @@ fn settings_on(img: &Path) -> Option<String> {
 
 #[test]
 fn settings_are_checked_and_written_onto_the_efi_partition() {
-    if !tools() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI installs dosfstools, mtools and fdisk"
-        );
-        eprintln!("skipped: dosfstools, mtools or fdisk missing");
-        return;
-    }
+    tools();
     let dir = tempfile::tempdir().unwrap();
     let img = disk(dir.path());
 
@@ -175,13 +177,7 @@ fn settings_are_checked_and_written_onto_the_efi_partition() {
 /// with its key named and nothing is written.
 #[test]
 fn a_device_file_is_checked_by_the_kiosk_and_written_beside_the_settings() {
-    if !tools() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI installs dosfstools, mtools and fdisk"
-        );
-        return;
-    }
+    tools();
     let dir = tempfile::tempdir().unwrap();
     let img = disk(dir.path());
     let secret = "0123456789abcdef0123456789abcdef";

@@ -26,18 +26,19 @@ fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// A fresh PostgreSQL database, or None (test skipped) outside CI when no
-/// server runs. In CI a missing PostgreSQL fails the test.
-async fn fresh_pg() -> Option<(String, String)> {
+/// A fresh PostgreSQL database. Every test runs on both stores, so a
+/// missing PostgreSQL fails the test, with or without `CI`: `scripts/test`
+/// installs and starts it.
+async fn fresh_pg() -> (String, String) {
     sqlx::any::install_default_drivers();
     let admin = pg_admin_url();
     let mut conn = match sqlx::AnyConnection::connect(&admin).await {
         Ok(c) => c,
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("PostgreSQL not reachable at {admin} ({e}); skipping the PostgreSQL run");
-            return None;
-        }
-        Err(e) => panic!("PostgreSQL must be running in CI ({admin}): {e}"),
+        Err(e) => panic!(
+            "PostgreSQL is not reachable at {admin} ({e}): the tests run on both stores. \
+             Start it with scripts/test (it installs and starts PostgreSQL), or point \
+             EXAM_TEST_PG_URL at a running server"
+        ),
     };
     let name = format!(
         "exam_test_{}",
@@ -48,11 +49,11 @@ async fn fresh_pg() -> Option<(String, String)> {
         .await
         .unwrap();
     let base = admin.rsplit_once('/').unwrap().0;
-    Some((format!("{base}/{name}"), name))
+    (format!("{base}/{name}"), name)
 }
 
 impl Harness {
-    pub async fn start(backend: Backend) -> Option<Self> {
+    pub async fn start(backend: Backend) -> Self {
         let (database_url, dir, pg) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
@@ -63,7 +64,7 @@ impl Harness {
                 )
             }
             Backend::Postgres => {
-                let (url, name) = fresh_pg().await?;
+                let (url, name) = fresh_pg().await;
                 (url.clone(), None, Some((url, name)))
             }
         };
@@ -79,13 +80,13 @@ impl Harness {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Some(Self {
+        Self {
             server,
             url,
             http,
             _dir: dir,
             pg,
-        })
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -162,17 +163,15 @@ macro_rules! on_both_stores {
         $(mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                if let Some(h) = $crate::common::Harness::start($crate::common::Backend::Sqlite).await {
-                    super::$name(&h).await;
-                    h.stop().await;
-                }
+                let h = $crate::common::Harness::start($crate::common::Backend::Sqlite).await;
+                super::$name(&h).await;
+                h.stop().await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(h) = $crate::common::Harness::start($crate::common::Backend::Postgres).await {
-                    super::$name(&h).await;
-                    h.stop().await;
-                }
+                let h = $crate::common::Harness::start($crate::common::Backend::Postgres).await;
+                super::$name(&h).await;
+                h.stop().await;
             }
         })*
     };
