@@ -15,11 +15,21 @@
 //!   part's own job name (a report in flight at a cut is followed, never
 //!   sent again), and the server has each report print once;
 //! - every check-in the kiosk reported (it reports only after the commit)
-//!   is still in the journal, and the server has each exactly once.
+//!   is still in the journal, and the server has each exactly once: the
+//!   server's registrations are exactly the journal's check-ins, booking
+//!   code by booking code, and its events exactly the journal's, by id.
 //!
 //! Two ways to cut: SIGKILL (the kernel keeps what the process wrote) and
 //! a power cut (the journal goes through the power-cut VFS, so every write
-//! not yet synced is lost with the process, as on a real power cut).
+//! not yet synced is lost with the process, as on a real power cut). Each
+//! run proves which of the two it was (the kiosk's never-synced probe
+//! database is empty after a power cut, whole after a SIGKILL), and a
+//! power-cut series proves that its cuts lost unsynced journal writes (the
+//! VFS's own count), so it cannot silently repeat the SIGKILL series.
+//!
+//! A series of 100 cuts or more must also have caught a guide sheet or fee
+//! list, a lab label and an A4 report in flight, and printed receipts and
+//! labels again under the mark; otherwise it proved nothing about them.
 //!
 //! `PRINT_KILL_CUTS=1000 cargo test --release -p e2e-tests --test print_kill -- --nocapture`
 //! runs a longer series (default: 200 cuts of each kind).
@@ -86,6 +96,75 @@ fn codes_on_paper(paper: &[u8]) -> BTreeSet<String> {
         .collect()
 }
 
+/// Below this many cuts a series may by chance catch nothing in flight;
+/// from it on, the guards below must see every kind of part caught.
+const GUARDED_SERIES: usize = 100;
+
+/// What the cut left in flight: parts claimed (`sending`) by printer kind,
+/// read from the journal after the kiosk died.
+#[derive(Debug, Default)]
+struct InFlight {
+    receipt: usize,
+    label: usize,
+    report: usize,
+}
+
+fn in_flight(journal: &Path) -> InFlight {
+    let j = offline_store::Journal::open(journal).unwrap();
+    let mut stmt = j
+        .connection()
+        .prepare(
+            "SELECT printer, count(*) FROM print_parts WHERE state = 'sending' GROUP BY printer",
+        )
+        .unwrap();
+    let mut f = InFlight::default();
+    for row in stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .unwrap()
+    {
+        let (printer, n) = row.unwrap();
+        // The printer column names the kind first ("label" or "label:tspl").
+        match printer.split(':').next() {
+            Some("receipt") => f.receipt += n as usize,
+            Some("label") => f.label += n as usize,
+            Some("report") => f.report += n as usize,
+            _ => panic!("unknown printer kind {printer:?} in the journal"),
+        }
+    }
+    f
+}
+
+/// Which way the kiosk's journal went, from the evidence `e2e-kiosk` left
+/// in `control` (see its docs), checked after each run; returns the bytes
+/// the power-cut VFS held unsynced when the process died (0 for SIGKILL).
+fn check_vfs_control(mode: Cut, control: &Path) -> u64 {
+    let probe = std::fs::metadata(control.join("probe.db"))
+        .expect("the kiosk wrote its probe database")
+        .len();
+    let report = control.join("vfs-report");
+    match mode {
+        Cut::Kill => {
+            assert!(probe > 0, "SIGKILL: the kernel kept the probe's rows");
+            assert!(!report.exists(), "SIGKILL: the power-cut VFS is not in use");
+            0
+        }
+        Cut::PowerLoss => {
+            assert_eq!(
+                probe, 0,
+                "power cut: the never-synced probe database must be empty, \
+                 or the kiosk did not run through the power-cut VFS"
+            );
+            let (writes, unsynced) = power_cut_vfs::read_report(&report)
+                .expect("power cut: the VFS reports what it buffered");
+            assert!(
+                writes > 0,
+                "power cut: the journal was written through the VFS"
+            );
+            unsynced
+        }
+    }
+}
+
 fn cut_count() -> usize {
     std::env::var("PRINT_KILL_CUTS")
         .ok()
@@ -103,13 +182,13 @@ const WINDOW: usize = 6;
 /// through cups-pdf takes about a second).
 const REPORT_EVERY: usize = 8;
 
-fn write_window(day: &exam_domain::demo::DemoDay, run: usize, path: &Path, reports: bool) {
+fn write_window(day: &exam_domain::demo::DemoDay, run: usize, path: &Path) {
     let from = (run * FRESH).min(day.people.len());
     let to = (from + WINDOW).min(day.people.len());
     // Report pickers first: their A4 jobs start early in the run, where
     // the cut is likely to catch one in flight.
     let reporting = (from..to)
-        .filter(|i| reports && i % REPORT_EVERY == 0)
+        .filter(|i| i % REPORT_EVERY == 0)
         .map(|i| format!("report {}\n", day.people[i].id_number));
     let checking = (from..to).map(|i| format!("card {}\nwait 20\n", day.people[i].id_number));
     let script: String = reporting.chain(checking).collect();
@@ -242,14 +321,12 @@ async fn cut_series(mode: Cut) {
     labels.inject(LabelFault::Slow(Duration::from_millis(20)));
     let label_printer = format!("tcp://{}", labels.listen_tcp(Language::Tspl).unwrap());
     let day = e2e_tests::demo_day(people);
-    let cups = e2e_tests::report_queue();
-    let published = match &cups {
-        Some(_) => publish_reports(&server.state.db, &day).await,
-        None => 0,
-    };
-    let report_uri = cups.as_ref().map(|(uri, _)| uri.clone());
+    let (report_uri, cups) = e2e_tests::report_queue();
+    let published = publish_reports(&server.state.db, &day).await;
     let script = dir.path().join("script.txt");
     let journal = dir.path().join("kiosk.db");
+    let control = dir.path().join("control");
+    std::fs::create_dir(&control).unwrap();
     let kiosk = |script: &Path| {
         let mut c = common::kiosk_command(
             &journal,
@@ -266,24 +343,29 @@ async fn cut_series(mode: Cut) {
                 "tspl",
             ],
         );
-        if let Some(uri) = &report_uri {
-            c.args(["--report-printer", uri]);
-        }
+        c.args(["--report-printer", &report_uri]);
         if mode == Cut::PowerLoss {
             c.env("E2E_POWER_CUT", "1");
         }
+        c.env("E2E_VFS_CONTROL", &control);
         c
     };
 
     let mut rng = Rng::new(cuts as u64 + mode as u64);
     let mut said = BTreeSet::new();
-    let (mut done_cuts, mut finished_runs, mut reports_in_flight) = (0, 0, 0);
+    let (mut done_cuts, mut finished_runs) = (0, 0);
+    let mut caught = InFlight::default();
+    // Power cuts that lost unsynced journal writes, and how many bytes.
+    let (mut losing_cuts, mut lost_bytes) = (0, 0);
     let started = std::time::Instant::now();
     for run in 0.. {
         if done_cuts == cuts || run >= 4 * cuts {
             break;
         }
-        write_window(&day, run, &script, cups.is_some());
+        write_window(&day, run, &script);
+        for f in ["probe.db", "probe.db-journal", "vfs-report"] {
+            let _ = std::fs::remove_file(control.join(f));
+        }
         let mut child = kiosk(&script).spawn().unwrap();
         let mut out = child.stdout.take().unwrap();
         let reader = tokio::spawn(async move {
@@ -294,22 +376,21 @@ async fn cut_series(mode: Cut) {
         let after = Duration::from_millis(100 + rng.below(900));
         if tokio::time::timeout(after, child.wait()).await.is_ok() {
             finished_runs += 1;
+            check_vfs_control(mode, &control);
         } else {
             child.start_kill().unwrap(); // SIGKILL
             child.wait().await.unwrap();
             done_cuts += 1;
-            // A4 reports the cut caught in flight (their resumption is
-            // what `check_reports` checks at the end).
-            if cups.is_some() && journal.exists() {
-                let j = offline_store::Journal::open(&journal).unwrap();
-                reports_in_flight += j
-                    .connection()
-                    .query_row(
-                        "SELECT count(*) FROM print_parts WHERE printer = 'report' AND state = 'sending'",
-                        [],
-                        |r| r.get::<_, i64>(0),
-                    )
-                    .unwrap() as usize;
+            let lost = check_vfs_control(mode, &control);
+            losing_cuts += usize::from(lost > 0);
+            lost_bytes += lost;
+            // Parts the cut caught in flight (their reprint under the mark,
+            // or for A4 their resumption, is what the end checks).
+            if journal.exists() {
+                let f = in_flight(&journal);
+                caught.receipt += f.receipt;
+                caught.label += f.label;
+                caught.report += f.report;
             }
         }
         said.extend(reported(&reader.await.unwrap()));
@@ -318,15 +399,15 @@ async fn cut_series(mode: Cut) {
     // The slow printers fall behind the check-ins, so the last run may
     // have a long queue to print: it may take as long as the printers keep
     // receiving, and fails when nothing moves for three minutes.
-    let a4 = || {
-        cups.as_ref()
-            .and_then(|(_, p)| p.jobs().ok())
-            .map_or(0, |j| j.len())
-    };
+    let a4 = || cups.jobs().map_or(0, |j| j.len());
+    for f in ["probe.db", "probe.db-journal", "vfs-report"] {
+        let _ = std::fs::remove_file(control.join(f));
+    }
     common::run_while_progressing(kiosk(&script), Duration::from_secs(180), || {
         sim.printed().len() + labels.labels().len() + a4()
     })
     .await;
+    check_vfs_control(mode, &control);
     let took = started.elapsed();
 
     // The journal: every job printed, every event pushed, one guide sheet
@@ -438,22 +519,82 @@ async fn cut_series(mode: Cut) {
     let (label_parts, label_extra, label_marks) = check_labels(&parts, &labels.labels());
     assert!(label_parts > 0, "lab labels were journaled");
     assert!(labels.errors().is_empty(), "{:?}", labels.errors());
-    let reports = match &cups {
-        Some((_, p)) => check_reports(&parts, &all_jobs, p),
-        None => 0,
-    };
-    assert!(
-        cups.is_none() || reports > 0,
-        "reports were printed ({published} published)"
-    );
-    // A series of CI's length catches reports in flight, or it proves little.
-    assert!(
-        cups.is_none() || cuts < 100 || reports_in_flight > 0,
-        "no cut caught an A4 report in flight"
-    );
+    let reports = check_reports(&parts, &all_jobs, &cups);
+    assert!(reports > 0, "reports were printed ({published} published)");
+    // A series of CI's length catches every kind of part in flight, and
+    // prints receipts and labels again under the mark, or it proves little.
+    if cuts >= GUARDED_SERIES {
+        assert!(caught.report > 0, "no cut caught an A4 report in flight");
+        assert!(
+            caught.receipt > 0,
+            "no cut caught a guide sheet or fee list in flight"
+        );
+        assert!(caught.label > 0, "no cut caught a lab label in flight");
+        assert!(
+            extra_copies > 0,
+            "no receipt was printed again under the mark"
+        );
+        assert!(
+            label_extra > 0,
+            "no lab label was printed again after a 补打 label"
+        );
+        if mode == Cut::PowerLoss {
+            assert!(
+                losing_cuts > 0,
+                "no power cut lost an unsynced journal write"
+            );
+        }
+    }
 
-    // The server: each check-in exactly once.
+    // The server: each check-in exactly once, and exactly the journal's:
+    // its registrations' booking codes are the journal's check-ins (so every
+    // code the kiosk reported before a cut), its events the journal's ids.
     let db = &server.state.db;
+    let registered: Vec<String> = db
+        .registrations_ordered(chrono::DateTime::UNIX_EPOCH, 0, i64::MAX, true)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            r.booking_code
+                .expect("a kiosk registration has its booking's code")
+        })
+        .collect();
+    let on_server: BTreeSet<String> = registered.iter().cloned().collect();
+    assert_eq!(
+        registered.len(),
+        on_server.len(),
+        "each booking registered once"
+    );
+    // (`journaled`: the booking codes of the journal's guide sheets, one
+    // per check-in, as checked above.)
+    assert_eq!(
+        on_server, journaled,
+        "the server's registrations are the journal's check-ins"
+    );
+    let unregistered: Vec<_> = said.difference(&on_server).collect();
+    assert!(
+        unregistered.is_empty(),
+        "reported checked in, not registered: {unregistered:?}"
+    );
+    let server_events: BTreeSet<String> = {
+        let c = power_cut_vfs::rusqlite::Connection::open(dir.path().join("exam.db")).unwrap();
+        let mut stmt = c.prepare("SELECT event_id FROM kiosk_events").unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let journal_events: BTreeSet<String> = j
+        .all_event_ids()
+        .unwrap()
+        .iter()
+        .map(|id| id.to_string())
+        .collect();
+    assert_eq!(
+        server_events, journal_events,
+        "the server has the journal's events, by id"
+    );
     assert_eq!(
         db.count(CountTable::KioskEvents).await.unwrap() as usize,
         events
@@ -472,11 +613,15 @@ async fn cut_series(mode: Cut) {
         "{mode:?}: {done_cuts} cuts ({finished_runs} runs ended before their cut) in {took:.0?}; \
          {checkins} check-ins, {} reported before a cut, {} parts, {extra_copies} printed again, \
          {} reprint marks, {left_behind} jobs left for pickup; {label_parts} labels, \
-         {label_extra} printed again, {label_marks} 补打 labels; {reports} A4 reports, each once \
-         ({reports_in_flight} times one was in flight at a cut)",
+         {label_extra} printed again, {label_marks} 补打 labels; {reports} A4 reports, each once; \
+         in flight at a cut: {} receipts, {} labels, {} reports; \
+         {losing_cuts} cuts lost {lost_bytes} unsynced bytes",
         said.len(),
         parts.len(),
-        marks.len()
+        marks.len(),
+        caught.receipt,
+        caught.label,
+        caught.report
     );
     assert_eq!(done_cuts, cuts, "every cut landed on a running kiosk");
     server.stop().await;

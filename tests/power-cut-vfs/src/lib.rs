@@ -23,13 +23,26 @@
 //!
 //! [`register`] installs it, optionally as the default VFS, so code under
 //! test opens its databases through it unchanged.
+//!
+//! A harness that kills the process cannot ask it afterwards whether the
+//! VFS was in use. [`report_to`] keeps a small file up to date instead
+//! (written with the kernel's page cache, so it survives the kill): how
+//! many writes went through the buffer and how many bytes were unsynced,
+//! i.e. lost at the moment the process died. [`probe`] writes a database
+//! that is never synced: through this VFS it is empty after the process
+//! dies, through the plain one it is not.
 
 #![allow(unsafe_code)] // a VFS is a table of C callbacks
 
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
+/// The SQLite this VFS is built for: a harness reads with it what the
+/// process left behind (the journal, a server's store) with no second copy.
+pub use rusqlite;
 use rusqlite::ffi;
 
 /// An unsynced change to a file, replayed in order over the real file's
@@ -134,12 +147,89 @@ pub fn register(name: &str, make_default: bool) -> Result<(), RegisterError> {
     Ok(())
 }
 
+/// What [`report_to`] writes: buffered writes so far and bytes unsynced now.
+#[derive(Debug)]
+struct Counts {
+    writes: u64,
+    unsynced: u64,
+    file: Option<std::fs::File>,
+}
+
+static COUNTS: Mutex<Counts> = Mutex::new(Counts {
+    writes: 0,
+    unsynced: 0,
+    file: None,
+});
+
+fn count(change: impl FnOnce(&mut Counts)) {
+    let mut c = lock(&COUNTS);
+    change(&mut c);
+    if let Some(f) = &c.file {
+        // One fixed-width line, rewritten in place with one `pwrite`, so a
+        // reader after a kill finds a whole line.
+        let line = format!("writes {:020} unsynced {:020}\n", c.writes, c.unsynced);
+        // A report that cannot be written shows as a stale count, which the
+        // harness reads as "nothing lost": never a false pass of its check.
+        let _ = f.write_at(line.as_bytes(), 0);
+    }
+}
+
+/// From now on keeps `path` (created or truncated) up to date with the
+/// number of writes buffered and the bytes not yet synced, both counted from
+/// this call: after the process is killed, what the cut lost. Read it with
+/// [`read_report`].
+pub fn report_to(path: &Path) -> std::io::Result<()> {
+    let f = std::fs::File::create(path)?;
+    count(|c| {
+        *c = Counts {
+            writes: 0,
+            unsynced: 0,
+            file: Some(f),
+        }
+    });
+    Ok(())
+}
+
+/// A report written by [`report_to`]: (buffered writes, unsynced bytes).
+pub fn read_report(path: &Path) -> std::io::Result<(u64, u64)> {
+    let text = std::fs::read_to_string(path)?;
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, text.clone());
+    let words: Vec<&str> = text.split_whitespace().collect();
+    match words.as_slice() {
+        ["writes", w, "unsynced", u] => {
+            Ok((w.parse().map_err(|_| bad())?, u.parse().map_err(|_| bad())?))
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// Writes a one-row database at `path` through the default VFS and never
+/// syncs it (`synchronous=OFF`). Through this VFS, the rows live only in the
+/// process: once it is gone the file is empty. Through the plain VFS the
+/// kernel keeps them. A harness that checks the file after the process died
+/// learns which of the two the process used.
+pub fn probe(path: &Path) -> rusqlite::Result<()> {
+    let c = rusqlite::Connection::open(path)?;
+    c.execute_batch(
+        "PRAGMA journal_mode=DELETE; PRAGMA synchronous=OFF;
+         CREATE TABLE IF NOT EXISTS probe(x); INSERT INTO probe VALUES (1);",
+    )
+}
+
+fn op_bytes(op: &Op) -> u64 {
+    match op {
+        Op::Write(_, d) => d.len() as u64,
+        Op::Truncate(_) => 0,
+    }
+}
+
 /// Drops every unsynced write of this process, as a power cut would, for
 /// tests that cut within one process (connections must be reopened after).
 pub fn cut_power() {
     for p in lock(&CACHE).values() {
         lock(p).ops.clear();
     }
+    count(|c| c.unsynced = 0);
 }
 
 /// Bytes written but not yet synced, over all files (for tests).
@@ -197,7 +287,8 @@ unsafe extern "C" fn x_delete(
         if !name.is_null() {
             let key = CStr::from_ptr(name).to_string_lossy();
             if let Some(p) = lock(&CACHE).remove(key.as_ref()) {
-                lock(&p).ops.clear();
+                let dropped: u64 = lock(&p).ops.drain(..).map(|op| op_bytes(&op)).sum();
+                count(|c| c.unsynced = c.unsynced.saturating_sub(dropped));
             }
         }
         let real = real_vfs();
@@ -312,6 +403,10 @@ unsafe extern "C" fn x_write(
         };
         let data = std::slice::from_raw_parts(buf as *const u8, amt as usize).to_vec();
         lock(p).ops.push(Op::Write(off, data));
+        count(|c| {
+            c.writes += 1;
+            c.unsynced += amt as u64;
+        });
         ffi::SQLITE_OK
     }
 }
@@ -346,10 +441,14 @@ unsafe extern "C" fn x_sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int
                 };
                 if rc != ffi::SQLITE_OK {
                     // Not written: the cache keeps this change and the rest.
+                    let synced: u64 = ops[..i].iter().map(op_bytes).sum();
+                    count(|c| c.unsynced = c.unsynced.saturating_sub(synced));
                     p.ops = ops.into_iter().skip(i).collect();
                     return rc;
                 }
             }
+            let synced: u64 = ops.iter().map(op_bytes).sum();
+            count(|c| c.unsynced = c.unsynced.saturating_sub(synced));
         }
         (m.xSync.expect("xSync"))(real, flags)
     }
