@@ -3,8 +3,10 @@
 //! Modules: [`db`] is the repository layer (SQLite or PostgreSQL),
 //! `kiosk_api` every route a kiosk calls (signed, checked in one
 //! extractor), `staff` the staff web pages, [`workflow`] the staff JSON API
-//! (front desk, group desk, administration), `metrics` the Prometheus
-//! counters. [`start`] wires them into a running server.
+//! (front desk, group desk, administration), `staff_auth` the staff
+//! session both of them use, [`roles`] what each staff role may do,
+//! `metrics` the Prometheus counters. [`start`] wires them into a running
+//! server.
 
 pub mod config;
 pub mod db;
