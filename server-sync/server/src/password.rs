@@ -46,10 +46,33 @@ pub fn generate() -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn generated_passwords_pass_the_policy() {
-        for _ in 0..50 {
-            exam_domain::password::check("admin", &super::generate()).unwrap();
+    fn generated_passwords_pass_the_policy_and_differ() {
+        let all: std::collections::BTreeSet<String> = (0..50).map(|_| generate()).collect();
+        assert_eq!(all.len(), 50, "fifty draws, fifty passwords");
+        for pw in &all {
+            exam_domain::password::check("admin", pw).unwrap();
         }
+    }
+
+    #[tokio::test]
+    async fn only_the_password_hashed_verifies() {
+        let h = hash("Hospital-Lobby7".into()).await;
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify("Hospital-Lobby7".into(), h.clone()).await);
+        for wrong in ["hospital-lobby7", "Hospital-Lobby", "Hospital-Lobby7 ", ""] {
+            assert!(!verify(wrong.into(), h.clone()).await, "{wrong:?}");
+        }
+        // A fresh salt each time: the same password, two hashes, each
+        // verifying only its own password.
+        let again = hash("Hospital-Lobby7".into()).await;
+        assert_ne!(h, again);
+        assert!(verify("Hospital-Lobby7".into(), again).await);
+        // A damaged or foreign hash refuses, it does not panic.
+        assert!(!verify("Hospital-Lobby7".into(), "not a hash".into()).await);
+        assert!(!verify("Hospital-Lobby7".into(), h[..h.len() - 4].to_string()).await);
+        assert!(!verify("x".into(), dummy_hash().await).await);
     }
 }
