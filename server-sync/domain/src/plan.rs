@@ -181,6 +181,29 @@ pub fn shares(total: i64, weights: &[i64]) -> Vec<i64> {
     out
 }
 
+/// Items added to a visit that already holds `held` (item codes, refunded
+/// ones left out by the caller): each must suit the person, and nothing
+/// may conflict with what the visit holds or with each other. The items
+/// come at list price.
+pub fn additions(
+    cat: &Catalogue,
+    sex: Sex,
+    marital: Marital,
+    held: &[&str],
+    add: &[String],
+) -> Result<Vec<PlannedItem>, PlanError> {
+    let req = PlanRequest {
+        package: None,
+        add: add.to_vec(),
+        remove: vec![],
+    };
+    let p = plan(cat, sex, marital, &req)?;
+    let mut all = held.to_vec();
+    all.extend(p.items.iter().map(|i| i.code.as_str()));
+    check_conflicts(cat, &all)?;
+    Ok(p.items)
+}
+
 /// Plans the items of one registration or booking.
 pub fn plan(
     cat: &Catalogue,

@@ -210,3 +210,23 @@ fn shares_sum_exactly_and_follow_the_weights() {
         }
     }
 }
+
+#[test]
+fn additions_are_checked_against_what_the_visit_holds() {
+    let cat = cat();
+    let add = |held: &[&str], add: &[&str]| {
+        let add: Vec<String> = add.iter().map(|s| s.to_string()).collect();
+        additions(&cat, Sex::Female, Marital::Married, held, &add)
+    };
+    let got = add(&["CBC"], &["C13", "CA125"]).unwrap();
+    assert_eq!(
+        got.iter()
+            .map(|i| (i.code.as_str(), i.price_fen, i.from_package))
+            .collect::<Vec<_>>(),
+        [("C13", 15_000, false), ("CA125", 6_000, false)]
+    );
+    let e = add(&["C14"], &["C13"]).unwrap_err();
+    assert!(matches!(e, PlanError::Conflict { .. }), "{e:?}");
+    let e = add(&[], &["PSA"]).unwrap_err();
+    assert!(matches!(e, PlanError::NotFor { .. }), "{e:?}");
+}

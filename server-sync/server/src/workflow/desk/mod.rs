@@ -9,7 +9,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use exam_domain::catalogue::Marital;
 use exam_domain::changes::ItemStatus;
-use exam_domain::plan::{self, Plan, PlanRequest};
+use exam_domain::plan::{self, Plan};
 use exam_domain::{IdNumber, Person};
 use serde::Deserialize;
 
@@ -136,27 +136,20 @@ pub(crate) fn package_name(cat: &exam_domain::Catalogue, plan: &Plan) -> String 
 }
 
 /// The list prices of items to add to a visit, after the person rules and
-/// a conflict check against what the visit already holds.
+/// a conflict check against what the visit already holds (refunded items
+/// no longer count).
 pub(crate) fn check_additions(
     cat: &exam_domain::Catalogue,
     v: &Visit,
     marital: Marital,
     add: &[String],
 ) -> Result<Vec<(String, i64)>, ApiErr> {
-    let sex = v.record.person.sex;
-    let req = PlanRequest {
-        package: None,
-        add: add.to_vec(),
-        remove: vec![],
-    };
-    let p = plan::plan(cat, sex, marital, &req).map_err(plan_err)?;
-    let mut all: Vec<&str> = v
+    let held: Vec<&str> = v
         .items
         .iter()
         .filter(|i| !matches!(i.status, ItemStatus::Refunded))
         .map(|i| i.code.as_str())
         .collect();
-    all.extend(p.items.iter().map(|i| i.code.as_str()));
-    plan::check_conflicts(cat, &all).map_err(plan_err)?;
-    Ok(p.items.into_iter().map(|i| (i.code, i.price_fen)).collect())
+    let items = plan::additions(cat, v.record.person.sex, marital, &held, add).map_err(plan_err)?;
+    Ok(items.into_iter().map(|i| (i.code, i.price_fen)).collect())
 }
