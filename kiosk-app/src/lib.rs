@@ -1,4 +1,5 @@
-//! The kiosk: the check-in core, the patient's flow and its session, shared
+//! The kiosk: the check-in core, the patient's session (the edge of the
+//! pure flow in `kiosk-flow`, re-exported as `flow` and `screens`), shared
 //! by both front ends: the Slint touch UI (`ui`) and the headless kiosk
 //! (`headless`, a scripted patient answering the same screens) that the
 //! demo and the end-to-end tests drive. `assemble` starts a kiosk for
@@ -9,13 +10,11 @@ pub mod booking;
 pub mod checkin;
 pub mod cli;
 pub mod devices;
-pub mod flow;
 pub mod headless;
 pub mod notify;
 pub mod print;
 pub mod report_spool;
 pub mod reports;
-pub mod screens;
 pub mod script;
 pub mod session;
 pub mod settings;
@@ -25,3 +24,5 @@ pub mod ui;
 pub mod voice;
 
 pub use checkin::{Candidate, CheckinCore, CheckinError, Identified, Source};
+/// The pure flow and the screens' words, from their own crate.
+pub use kiosk_flow::{flow, screens};
