@@ -391,12 +391,21 @@ impl<W: Write> Headless<W> {
                 (q, true)
             }
         };
+        // The check-in's line goes out once it is journaled (the printing
+        // screen follows the commit), not only after the paper.
+        let mut told = None;
         loop {
             self.publish();
             match self.answer(&mut v) {
                 Next::Answered => continue,
                 Next::Gone => break,
                 Next::Wait => {}
+            }
+            if !reports
+                && told.is_none()
+                && matches!(self.session.flow.screen, Screen::Printing { .. })
+            {
+                told = Some(self.check_in_line(&query, &v));
             }
             tokio::select! {
                 Some(i) = self.answers.recv() => {
@@ -418,10 +427,21 @@ impl<W: Write> Headless<W> {
         }
         self.publish();
         if reports {
-            self.report_line(&query, &v)
-        } else {
-            self.check_in_line(&query, &v)
+            return self.report_line(&query, &v);
         }
+        let Some(o) = told else {
+            return self.check_in_line(&query, &v);
+        };
+        if v.problem == Some(Problem::PrinterOut) {
+            let _ = writeln!(
+                self.out,
+                "{} {:<13} {:<20} printer out: the documents wait for pickup",
+                stamp(),
+                query.method(),
+                who(&query)
+            );
+        }
+        o
     }
 
     /// The patient's answer to the screen shown.
@@ -627,9 +647,6 @@ impl<W: Write> Headless<W> {
         if let Some(fen) = v.paid_fen {
             o.paid += 1;
             line += &format!("paid {} (payment simulator); ", crate::screens::yuan(fen));
-        }
-        if v.problem == Some(Problem::PrinterOut) {
-            line += "printer out: the documents wait for pickup; ";
         }
         let _ = writeln!(self.out, "{}", line.trim_end_matches("; "));
         o
