@@ -291,7 +291,8 @@ mod tests {
         assert!(text.contains("To pay at the\ncashier\n"), "{text:?}");
         // Double width: half the columns.
         let r = Receipt::default().text(&"首".repeat(13), Align::Left, false, true);
-        let (text, _, _) = encoding_rs::GB18030.decode(&encode(&r));
+        let bytes = encode(&r);
+        let (text, _, _) = encoding_rs::GB18030.decode(&bytes);
         assert!(
             text.contains(&format!("{}\n首\n", "首".repeat(12))),
             "{text:?}"
