@@ -114,6 +114,28 @@ async fn check_page(c: &Client, url: &str, role: Role, page: &Page) -> Vec<Strin
             .map(|b| b.as_str().unwrap().to_string()),
     );
     problems.extend(severe_log(c).await);
+    // The header links only to pages this role may open.
+    let links = c
+        .execute(
+            "return Array.from(document.querySelectorAll('header.bar nav a')).map(a => a.getAttribute('href'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    for link in links
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.as_str())
+    {
+        match pages(0).iter().find(|p| p.path == link) {
+            Some(p) if p.needs.is_none_or(|c| role.may(c)) => {}
+            Some(_) => problems.push(format!("the header links to {link}, which it may not open")),
+            None => problems.push(format!(
+                "the header links to {link}, which is not a known page"
+            )),
+        }
+    }
     problems
         .into_iter()
         .map(|p| format!("{role} {}: {p}", page.path))

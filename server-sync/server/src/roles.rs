@@ -75,8 +75,8 @@ impl Role {
             Role::FrontDesk => match c {
                 UseDeskPage | LookUpVisits | BookVisit | RegisterVisit | ChangeItems
                 | TakePayment | PrintDocuments | ViewPhoto | HandleReports | ViewDeskLog => true,
-                UseGroupPage | UseAdminPage | ViewGroups | EditGroups | ImportRoster | BookGroup
-                | BanMembers | ManageAccounts | EditCatalogue | ViewAudit => false,
+                UseGroupPage | UseAdminPage | ViewGroups | EditGroups | ImportRoster
+                | BookGroup | BanMembers | ManageAccounts | EditCatalogue | ViewAudit => false,
             },
             Role::GroupDesk => match c {
                 UseDeskPage | UseGroupPage | LookUpVisits | BookVisit | RegisterVisit
@@ -111,6 +111,25 @@ impl std::str::FromStr for Role {
     type Err = UnknownRole;
     fn from_str(s: &str) -> Result<Self, UnknownRole> {
         Self::parse(s).ok_or_else(|| UnknownRole(s.to_string()))
+    }
+}
+
+/// The header's links: only the pages this role may open, so nobody is
+/// shown a link that answers 403.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Nav {
+    pub desk: bool,
+    pub groups: bool,
+    pub admin: bool,
+}
+
+impl Nav {
+    pub(crate) fn of(role: Role) -> Self {
+        Self {
+            desk: role.may(Capability::UseDeskPage),
+            groups: role.may(Capability::UseGroupPage),
+            admin: role.may(Capability::UseAdminPage),
+        }
     }
 }
 

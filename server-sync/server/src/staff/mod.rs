@@ -208,6 +208,7 @@ struct KioskView {
 #[template(path = "registrations.html")]
 struct RegistrationsPage {
     username: String,
+    nav: crate::roles::Nav,
     csrf: String,
     rows: Rows,
     count: usize,
@@ -303,6 +304,7 @@ async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> R
         })
         .collect();
     render(&RegistrationsPage {
+        nav: crate::roles::Nav::of(u.role),
         username: u.username,
         csrf: u.csrf,
         count: rows.len(),
@@ -315,19 +317,17 @@ async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> R
     })
 }
 
-/// "idcard ok, receipt paper_out" from the heartbeat's device list.
+/// "idcard ok, receipt paper_out, alert call_staff" from the heartbeat's
+/// devices and alert.
 fn device_summary(json: Option<&str>) -> String {
-    let devices: Vec<exam_protocol::DeviceStatus> = json
-        .and_then(|j| serde_json::from_str(j).ok())
-        .unwrap_or_default();
-    if devices.is_empty() {
+    let summary = json
+        .and_then(exam_protocol::KioskCondition::from_stored)
+        .unwrap_or_default()
+        .summary();
+    if summary.is_empty() {
         return "—".into();
     }
-    devices
-        .iter()
-        .map(|d| format!("{} {}", d.name, d.state))
-        .collect::<Vec<_>>()
-        .join(", ")
+    summary
 }
 
 #[derive(Deserialize)]

@@ -30,6 +30,7 @@ pub struct Choice {
 #[template(path = "desk.html")]
 struct DeskPage {
     username: String,
+    nav: crate::roles::Nav,
     csrf: String,
     packages: Vec<Choice>,
     campuses: Vec<Choice>,
@@ -40,6 +41,7 @@ struct DeskPage {
 #[template(path = "admin.html")]
 struct AdminPage {
     username: String,
+    nav: crate::roles::Nav,
     csrf: String,
 }
 
@@ -47,6 +49,7 @@ struct AdminPage {
 #[template(path = "groups.html")]
 struct GroupsPage {
     username: String,
+    nav: crate::roles::Nav,
     csrf: String,
     packages: Vec<Choice>,
     campuses: Vec<Choice>,
@@ -91,6 +94,7 @@ async fn desk(State(st): State<AppState>, headers: HeaderMap) -> Response {
     };
     let (packages, campuses) = choices(&st);
     render(&DeskPage {
+        nav: crate::roles::Nav::of(u.role),
         username: u.username,
         csrf: u.csrf,
         packages,
@@ -106,6 +110,7 @@ async fn groups(State(st): State<AppState>, headers: HeaderMap) -> Response {
     };
     let (packages, campuses) = choices(&st);
     render(&GroupsPage {
+        nav: crate::roles::Nav::of(u.role),
         username: u.username,
         csrf: u.csrf,
         packages,
@@ -120,6 +125,7 @@ async fn admin(State(st): State<AppState>, headers: HeaderMap) -> Response {
         Err(r) => return r,
     };
     render(&AdminPage {
+        nav: crate::roles::Nav::of(u.role),
         username: u.username,
         csrf: u.csrf,
     })
