@@ -1,6 +1,10 @@
 //! Frames from the replay camera: codes read from them (QR and CODE128 as
 //! a phone or a printed sheet shows them), and a photo for the receipt.
 
+// An integration test: its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use device_drivers::camera::{Frame, FrameSource, ReplaySource};
 use device_drivers::escpos::Block;
 use device_drivers::scanner::ScannedCode;

@@ -1,6 +1,10 @@
 //! Lab barcode labels through the TSPL and ZPL drivers into the label
 //! printer simulator, parsed back; faults included.
 
+// An integration test: its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::net::TcpStream;
 use std::time::Duration;
 

@@ -2,6 +2,10 @@
 //! printer): submit with the job's own id as job-name, follow the job, find
 //! it again by name (also after cupsd restarts), never submit it twice.
 
+// An integration test: its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use device_drivers::report::{IppPrinter, JobState, ReportError, sample_pdf};

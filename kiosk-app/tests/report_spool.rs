@@ -2,6 +2,10 @@
 //! journaled parts print once each, and a part that was in flight when the
 //! kiosk died is not sent again when CUPS already has it.
 
+// An integration test: its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 

@@ -11,7 +11,14 @@ pub use slint;
 pub mod headless;
 
 /// The code the Slint compiler generates from `ui/`; not ours to lint.
-#[allow(clippy::all, clippy::pedantic, clippy::todo, unsafe_code, missing_docs)]
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    clippy::todo,
+    clippy::unwrap_used,
+    unsafe_code,
+    missing_docs
+)]
 mod generated {
     slint::include_modules!();
 }

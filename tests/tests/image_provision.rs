@@ -4,6 +4,10 @@
 //! disk file built like the real image (mkfs.vfat -C, sfdisk, dd), so it
 //! needs no root and no image build.
 
+// An integration test: its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

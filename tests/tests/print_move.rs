@@ -6,6 +6,10 @@
 //! pickup there, and never print at the first kiosk, even when its printers
 //! come back.
 
+// An integration test: its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use device_drivers::config::{LabelLanguage, LabelPrinterConfig};

@@ -6,6 +6,10 @@
 //! page the role may not see is refused. This is the test `/admin` lacked
 //! when its script was not served.
 
+// An integration test: its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use e2e_tests::{free_addr, start_server};

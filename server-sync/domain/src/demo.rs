@@ -99,7 +99,7 @@ pub fn generate(
     let mut seen = std::collections::HashSet::new();
     let mut serial = 0u64;
     while people.len() < count {
-        let birth = NaiveDate::from_ymd_opt(1950, 1, 1).unwrap()
+        let birth = NaiveDate::from_ymd_opt(1950, 1, 1).expect("1950-01-01 is a date")
             + Duration::days(rng.below(365 * 55) as i64);
         let id_number = IdNumber::compose(rng.pick::<&str>(AREAS), birth, rng.below(1000) as u16)
             .expect("valid parts");

@@ -2,6 +2,10 @@
 //! roster or an error, never a panic. A quick, deterministic stand-in for
 //! the `roster_import` fuzz target (fuzz/fuzz_targets/roster_import.rs).
 
+// An integration test: its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::io::{Cursor, Read, Write};

@@ -9,6 +9,10 @@
 //! Hostile workbooks are built here: a Workbook stream of hand-made BIFF
 //! records in a compound file written with the `cfb` crate.
 
+// An integration test: its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::io::{Cursor, Write};
 
 use exam_domain::roster::Field;

@@ -146,7 +146,7 @@ async fn client(
         let started = Instant::now();
         let (path, body): (String, Option<Value>) = if roll < 70 || mine.is_empty() {
             serial = serial.wrapping_add(1);
-            let birth = chrono::NaiveDate::from_ymd_opt(1950, 1, 1).unwrap()
+            let birth = chrono::NaiveDate::from_ymd_opt(1950, 1, 1).expect("1950-01-01 is a date")
                 + chrono::Duration::days(rng.below(365 * 50) as i64);
             // A distinct person per request: client number and serial in the area code and sequence.
             let area = format!("32{:04}", (n * 7 + usize::from(serial) / 1000) % 10_000);

@@ -2,6 +2,10 @@
 //! picture (with consent) for the desk, audited when viewed; what a kiosk
 //! never sends is refused; the event log keeps no picture.
 
+// An integration test: its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use base64::Engine;

@@ -1,6 +1,10 @@
 //! The staff web UI over HTTP (the live update is tested in a real browser
 //! in tests/): login, first-login password change, lockout, masking.
 
+// An integration test: its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;

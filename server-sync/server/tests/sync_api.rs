@@ -1,5 +1,9 @@
 //! The kiosk sync API against a real server, on SQLite and on PostgreSQL.
 
+// An integration test: its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use chrono::Utc;

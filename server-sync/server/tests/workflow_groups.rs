@@ -3,6 +3,10 @@
 //! chooses a partial import; members are grouped by sex, age and marital
 //! status; batch booking, batch items, bans; everything in the log.
 
+// An integration test: its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Harness, Staff, id_number};

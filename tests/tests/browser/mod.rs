@@ -1,5 +1,8 @@
 //! Shared by the browser tests: chromedriver with a headless Chromium.
 
+// Support shared by integration tests, outside #[test] fns where clippy.toml's
+// allow-unwrap-in-tests does not reach; a panic here fails the calling test.
+#![allow(clippy::unwrap_used)]
 #![allow(dead_code)]
 
 use std::process::Stdio;

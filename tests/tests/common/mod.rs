@@ -1,5 +1,9 @@
 //! Shared by the tests that run the kiosk as a real process.
 
+// Support shared by integration tests, outside #[test] fns where clippy.toml's
+// allow-unwrap-in-tests does not reach; a panic here fails the calling test.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::Stdio;
 

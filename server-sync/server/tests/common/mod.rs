@@ -1,5 +1,8 @@
 //! Test harness: a real server on a free port, on SQLite or PostgreSQL.
 
+// Support shared by integration tests, outside #[test] fns where clippy.toml's
+// allow-unwrap-in-tests does not reach; a panic here fails the calling test.
+#![allow(clippy::unwrap_used)]
 #![allow(dead_code)]
 
 use exam_protocol::auth::KioskKey;
