@@ -2,6 +2,10 @@
 //! and SQLite files (so they can be stopped and started again), and a TCP
 //! proxy that holds responses back to catch a kiosk in the middle of a push.
 
+// Test support: these helpers fail the calling test by panicking, and
+// clippy.toml's allow-unwrap-in-tests does not reach a library crate.
+#![allow(clippy::unwrap_used)]
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -25,6 +29,59 @@ pub async fn start_server(
         ..exam_server::Config::default()
     };
     Ok(exam_server::start(config).await?)
+}
+
+/// A kiosk enrolled with `server` as `id` (the kiosk row added with a fresh
+/// secret), its journal in `dir`, printing guide sheets on a simulated
+/// receipt printer over TCP: what most end-to-end tests start with.
+pub async fn kiosk_with_printer(
+    server: &exam_server::Server,
+    dir: &Path,
+    id: &str,
+    agent: sync_client::AgentConfig,
+    lookup_timeout: Duration,
+) -> (
+    kiosk_app::assemble::RunningKiosk,
+    device_drivers::sim::PrinterSim,
+) {
+    let secret = format!("enrol-secret-for-{id}");
+    server
+        .state
+        .db
+        .add_kiosk(id, "main", "lobby", &secret)
+        .await
+        .expect("the kiosk row is added");
+    let printer = device_drivers::sim::PrinterSim::new();
+    let addr = printer.listen_tcp().expect("the printer simulator listens");
+    let kiosk = kiosk_app::assemble::start(kiosk_app::assemble::KioskOptions {
+        journal: dir.join(format!("{id}.db")),
+        server_url: Some(server.url()),
+        kiosk_id: Some(id.into()),
+        enrol_secret: Some(secret),
+        agent,
+        lookup_timeout,
+        receipt_printer: Some(device_drivers::config::PrinterConfig::at(&format!(
+            "tcp://{addr}"
+        ))),
+        report_printer: None,
+        label_printer: None,
+    })
+    .await
+    .expect("the kiosk enrols");
+    (kiosk, printer)
+}
+
+/// Device inputs as arrivals for a headless kiosk.
+pub fn device_arrivals(
+    mut inputs: tokio::sync::mpsc::UnboundedReceiver<kiosk_app::devices::Input>,
+) -> tokio::sync::mpsc::UnboundedReceiver<kiosk_app::headless::Arrival> {
+    let (arrive, arrivals) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(i) = inputs.recv().await {
+            let _ = arrive.send(kiosk_app::headless::Arrival::Device(i));
+        }
+    });
+    arrivals
 }
 
 /// A free loopback port (bound and released; fine for tests).
@@ -52,21 +109,9 @@ pub async fn ready_person<'a>(
     core: &kiosk_app::checkin::CheckinCore,
     day: &'a exam_domain::demo::DemoDay,
 ) -> &'a exam_domain::Person {
-    for p in &day.people {
-        let q = exam_domain::IdentityQuery::IdNumber {
-            id_number: p.id_number.clone(),
-        };
-        if let Ok(found) = core.identify(&q, chrono::Utc::now()).await
-            && !found.candidates.is_empty()
-            && found
-                .candidates
-                .iter()
-                .all(|c| c.eligibility == exam_domain::slot::Eligibility::Ready)
-        {
-            return p;
-        }
-    }
-    panic!("no demo person can check in now");
+    ready_person_where(core, day, |_| true)
+        .await
+        .expect("no demo person can check in now")
 }
 
 /// The first of `day`'s people whose bookings can all print now and who
@@ -75,6 +120,18 @@ pub async fn ready_person_owing<'a>(
     core: &kiosk_app::checkin::CheckinCore,
     day: &'a exam_domain::demo::DemoDay,
 ) -> &'a exam_domain::Person {
+    ready_person_where(core, day, |c| c.record.booking.amount_due_fen > 0)
+        .await
+        .expect("no demo person with an amount due can check in now")
+}
+
+/// The first of `day`'s people whose bookings can all print now and one of
+/// whose bookings is `wanted`.
+async fn ready_person_where<'a>(
+    core: &kiosk_app::checkin::CheckinCore,
+    day: &'a exam_domain::demo::DemoDay,
+    wanted: impl Fn(&kiosk_app::Candidate) -> bool,
+) -> Option<&'a exam_domain::Person> {
     for p in &day.people {
         let q = exam_domain::IdentityQuery::IdNumber {
             id_number: p.id_number.clone(),
@@ -85,15 +142,12 @@ pub async fn ready_person_owing<'a>(
                 .candidates
                 .iter()
                 .all(|c| c.eligibility == exam_domain::slot::Eligibility::Ready)
-            && found
-                .candidates
-                .iter()
-                .any(|c| c.record.booking.amount_due_fen > 0)
+            && found.candidates.iter().any(&wanted)
         {
-            return p;
+            return Some(p);
         }
     }
-    panic!("no demo person with an amount due can check in now");
+    None
 }
 
 /// What a headless kiosk wrote: one line per patient, shared with the test

@@ -7,12 +7,11 @@
 
 use std::time::Duration;
 
-use device_drivers::config::{IdCardConfig, PrinterConfig};
-use device_drivers::sim::{PrinterSim, idcard::card_for, wlt};
+use device_drivers::config::IdCardConfig;
+use device_drivers::sim::{idcard::card_for, wlt};
 use e2e_tests::{SimulatedReader, free_addr, start_server, wait_for};
-use kiosk_app::assemble::{self, KioskOptions};
 use kiosk_app::flow::Settings;
-use kiosk_app::headless::{Arrival, Headless};
+use kiosk_app::headless::Headless;
 use sync_client::AgentConfig;
 
 /// ESC/POS raster image (GS v 0): the only image a guide sheet carries is
@@ -28,31 +27,17 @@ async fn the_card_photo_is_printed_on_the_guide_sheet_with_consent() {
     let server = start_server(&dir.path().join("exam.db"), free_addr(), 10)
         .await
         .unwrap();
-    let secret = "enrol-secret-for-the-photo-test";
-    server
-        .state
-        .db
-        .add_kiosk("K-PHOTO", "main", "lobby", secret)
-        .await
-        .unwrap();
-    let printer = PrinterSim::new();
-    let printer_addr = printer.listen_tcp().unwrap();
-    let kiosk = assemble::start(KioskOptions {
-        journal: dir.path().join("kiosk.db"),
-        server_url: Some(server.url()),
-        kiosk_id: Some("K-PHOTO".into()),
-        enrol_secret: Some(secret.into()),
-        agent: AgentConfig::default(),
-        lookup_timeout: Duration::from_secs(2),
-        receipt_printer: Some(PrinterConfig::at(&format!("tcp://{printer_addr}"))),
-        report_printer: None,
-        label_printer: None,
-    })
-    .await
-    .unwrap();
+    let (kiosk, printer) = e2e_tests::kiosk_with_printer(
+        &server,
+        dir.path(),
+        "K-PHOTO",
+        AgentConfig::default(),
+        Duration::from_secs(2),
+    )
+    .await;
 
     let reader = SimulatedReader::start();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let _driver = kiosk_app::devices::start_idcard(
         &IdCardConfig {
             photo_library: Some(lib),
@@ -60,12 +45,7 @@ async fn the_card_photo_is_printed_on_the_guide_sheet_with_consent() {
         },
         tx,
     );
-    let (arrive, arrivals) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(i) = rx.recv().await {
-            let _ = arrive.send(Arrival::Device(i));
-        }
-    });
+    let arrivals = e2e_tests::device_arrivals(rx);
     // The photo step on: the consent screen asks for photo use. The
     // patient answers as a typical one does: consents, prints everything,
     // skips the camera (this kiosk has none; the card's photo serves) and

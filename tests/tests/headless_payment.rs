@@ -7,11 +7,9 @@
 
 use std::time::Duration;
 
-use device_drivers::sim::PrinterSim;
 use e2e_tests::{free_addr, start_server};
 use exam_domain::IdentityQuery;
 use exam_server::db::CountTable;
-use kiosk_app::assemble::{self, KioskOptions};
 use kiosk_app::script;
 use sync_client::AgentConfig;
 
@@ -29,34 +27,18 @@ async fn a_patient_who_does_not_pay_is_not_checked_in_or_printed_for_until_they_
     let server = start_server(&dir.path().join("exam.db"), free_addr(), 40)
         .await
         .unwrap();
-    let secret = "enrol-secret-for-the-payment-test";
-    server
-        .state
-        .db
-        .add_kiosk("K-PAY", "main", "lobby", secret)
-        .await
-        .unwrap();
-    let printer = PrinterSim::new();
-    let printer_addr = printer.listen_tcp().unwrap();
-    let kiosk = assemble::start(KioskOptions {
-        journal: dir.path().join("kiosk.db"),
-        server_url: Some(server.url()),
-        kiosk_id: Some("K-PAY".into()),
-        enrol_secret: Some(secret.into()),
-        agent: AgentConfig {
+    let (kiosk, printer) = e2e_tests::kiosk_with_printer(
+        &server,
+        dir.path(),
+        "K-PAY",
+        AgentConfig {
             heartbeat_every: Duration::from_millis(200),
             pull_every: Duration::from_millis(200),
             ..AgentConfig::default()
         },
-        lookup_timeout: Duration::from_secs(10),
-        receipt_printer: Some(device_drivers::config::PrinterConfig::at(&format!(
-            "tcp://{printer_addr}"
-        ))),
-        report_printer: None,
-        label_printer: None,
-    })
-    .await
-    .unwrap();
+        Duration::from_secs(10),
+    )
+    .await;
     let db = &server.state.db;
 
     // A demo patient whose bookings are open now, with an amount due.

@@ -7,8 +7,6 @@ use std::time::Duration;
 use device_drivers::sim::{IdCardFault, idcard::card_for};
 use e2e_tests::{SimulatedReader, free_addr, start_server, wait_for};
 use exam_server::db::CountTable;
-use kiosk_app::assemble::{self, KioskOptions};
-use kiosk_app::headless::Arrival;
 use sync_client::AgentConfig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -17,49 +15,29 @@ async fn a_card_on_the_reader_checks_the_patient_in() {
     let server = start_server(&dir.path().join("exam.db"), free_addr(), 10)
         .await
         .unwrap();
-    server
-        .state
-        .db
-        .add_kiosk("K-CARD", "main", "lobby", "enrol-secret-for-the-card-test")
-        .await
-        .unwrap();
-    let printer = device_drivers::sim::PrinterSim::new();
-    let printer_addr = printer.listen_tcp().unwrap();
-    let kiosk = assemble::start(KioskOptions {
-        journal: dir.path().join("kiosk.db"),
-        server_url: Some(server.url()),
-        kiosk_id: Some("K-CARD".into()),
-        enrol_secret: Some("enrol-secret-for-the-card-test".into()),
-        agent: AgentConfig {
+    let (kiosk, printer) = e2e_tests::kiosk_with_printer(
+        &server,
+        dir.path(),
+        "K-CARD",
+        AgentConfig {
             heartbeat_every: Duration::from_millis(200),
             pull_every: Duration::from_millis(200),
             ..AgentConfig::default()
         },
-        lookup_timeout: Duration::from_secs(2),
-        receipt_printer: Some(device_drivers::config::PrinterConfig::at(&format!(
-            "tcp://{printer_addr}"
-        ))),
-        report_printer: None,
-        label_printer: None,
-    })
-    .await
-    .unwrap();
+        Duration::from_secs(2),
+    )
+    .await;
 
     let simulated = SimulatedReader::start();
     let sim = simulated.sim.clone();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let reader = kiosk_app::devices::start_idcard(
         &device_drivers::config::IdCardConfig::at(&simulated.path),
         tx,
     );
     // The headless kiosk: the reader's inputs reach its session; whoever
     // places a card answers as a typical patient does.
-    let (arrive, arrivals) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(i) = rx.recv().await {
-            let _ = arrive.send(Arrival::Device(i));
-        }
-    });
+    let arrivals = e2e_tests::device_arrivals(rx);
     let (mut headless, screen) = e2e_tests::headless(&kiosk);
     let serving = async move { headless.serve(arrivals).await };
 

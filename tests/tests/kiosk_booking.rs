@@ -7,10 +7,9 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use device_drivers::sim::{PrinterSim, idcard::card_for};
+use device_drivers::sim::idcard::card_for;
 use e2e_tests::{KioskScreen, SimulatedReader, free_addr, start_server, wait_for};
 use exam_domain::{BookingState, IdNumber, IdentityQuery, Person, Sex};
-use kiosk_app::assemble::{self, KioskOptions};
 use kiosk_app::flow::{Event, Settings};
 use kiosk_ui::Screen;
 use sync_client::AgentConfig;
@@ -21,30 +20,14 @@ async fn a_patient_books_with_her_id_card_and_cancels_later() {
     let server = start_server(&dir.path().join("exam.db"), free_addr(), 10)
         .await
         .unwrap();
-    let secret = "enrol-secret-for-the-booking-test";
-    server
-        .state
-        .db
-        .add_kiosk("K-BOOK", "main", "lobby", secret)
-        .await
-        .unwrap();
-    let printer = PrinterSim::new();
-    let printer_addr = printer.listen_tcp().unwrap();
-    let kiosk = assemble::start(KioskOptions {
-        journal: dir.path().join("kiosk.db"),
-        server_url: Some(server.url()),
-        kiosk_id: Some("K-BOOK".into()),
-        enrol_secret: Some(secret.into()),
-        agent: AgentConfig::default(),
-        lookup_timeout: Duration::from_secs(2),
-        receipt_printer: Some(device_drivers::config::PrinterConfig::at(&format!(
-            "tcp://{printer_addr}"
-        ))),
-        report_printer: None,
-        label_printer: None,
-    })
-    .await
-    .unwrap();
+    let (kiosk, printer) = e2e_tests::kiosk_with_printer(
+        &server,
+        dir.path(),
+        "K-BOOK",
+        AgentConfig::default(),
+        Duration::from_secs(2),
+    )
+    .await;
 
     // The real ID card driver over a pseudo-terminal, the simulator behind it.
     let reader = SimulatedReader::start();
