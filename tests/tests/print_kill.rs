@@ -37,6 +37,10 @@
 //! `PRINT_KILL_CUTS=1000 cargo test --release -p e2e-tests --test print_kill -- --nocapture`
 //! runs a longer series (default: 200 cuts of each kind).
 
+// An integration test: its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;

@@ -1,6 +1,10 @@
 //! A child process writes through the VFS and dies without warning; what
 //! survives is exactly what was synced.
 
+// An integration test: its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::Command;
 
