@@ -2,8 +2,11 @@
 //! the real Slint UI with the software renderer (no display) in both themes
 //! and both orientations, in Chinese and English. Fails when a screen does
 //! not render, when a text does not fit its box, or when something sits
-//! outside the window. The Chinese PNGs are written to docs/screens/ when
-//! UPDATE_SCREENS=1 (and to the target directory always) to be looked at.
+//! outside the window, and when a Chinese screen no longer looks like its
+//! committed image in docs/screens/ (within a small tolerance, as the
+//! receipt's golden images). A screen changed on purpose is regenerated
+//! with `UPDATE_SCREENS=1 cargo test -p kiosk-app --test screens`, looked
+//! at, and committed; every render is also written to the target directory.
 
 use chrono::{NaiveDate, NaiveTime};
 use exam_domain::slot::Eligibility;
@@ -415,6 +418,43 @@ fn fake_camera() -> Image {
     Image::from_rgb8(buf)
 }
 
+/// A pixel differs when a channel moves by more than this (anti-aliasing
+/// noise stays below it).
+const CHANNEL_TOLERANCE: u8 = 24;
+/// A screen matches its image when at most this share of its pixels differ:
+/// 0.05 % is about a thousand pixels of a 1920x1080 screen, less than one
+/// changed word at the kiosk's type sizes.
+const PIXEL_TOLERANCE: f64 = 0.0005;
+
+/// The share of pixels that differ from the committed PNG `golden`, or why
+/// they cannot be compared.
+fn difference(px: &[Rgb8Pixel], w: u32, h: u32, golden: &[u8]) -> Result<f64, String> {
+    let mut dec = png::Decoder::new(std::io::Cursor::new(golden));
+    dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut r = dec.read_info().map_err(|e| e.to_string())?;
+    let mut buf = vec![0; r.output_buffer_size().ok_or("too large")?];
+    let info = r.next_frame(&mut buf).map_err(|e| e.to_string())?;
+    if (info.width, info.height) != (w, h) {
+        return Err(format!("{}x{} instead of {w}x{h}", info.width, info.height));
+    }
+    let step = match info.color_type {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        other => return Err(format!("{other:?} image")),
+    };
+    let differ = buf[..info.buffer_size()]
+        .chunks_exact(step)
+        .zip(px)
+        .filter(|(g, p)| {
+            [p.r, p.g, p.b]
+                .iter()
+                .zip(g.iter())
+                .any(|(a, b)| a.abs_diff(*b) > CHANNEL_TOLERANCE)
+        })
+        .count();
+    Ok(differ as f64 / px.len() as f64)
+}
+
 #[test]
 fn every_screen_renders_in_both_themes_sizes_and_languages_without_overflow() {
     let update = std::env::var_os("UPDATE_SCREENS").is_some();
@@ -422,7 +462,8 @@ fn every_screen_renders_in_both_themes_sizes_and_languages_without_overflow() {
     let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screens");
     std::fs::create_dir_all(&out).unwrap();
     let mut problems = Vec::new();
-    let mut rendered = 0;
+    let mut changed = Vec::new();
+    let (mut rendered, mut compared) = (0, 0);
     for (w, h) in [(1920u32, 1080u32), (1080, 1920)] {
         let screen = Screen::new(w, h).unwrap();
         screen.window.set_photo_preview(fake_camera());
@@ -498,6 +539,18 @@ fn every_screen_renders_in_both_themes_sizes_and_languages_without_overflow() {
                         if update {
                             std::fs::write(repo.join(&file), &png).unwrap();
                         }
+                        match std::fs::read(repo.join(&file))
+                            .map_err(|e| e.to_string())
+                            .and_then(|golden| difference(&px, w, h, &golden))
+                        {
+                            Ok(d) if d <= PIXEL_TOLERANCE => compared += 1,
+                            Ok(d) => changed.push(format!(
+                                "{file}: {:.3}% of pixels differ (see {})",
+                                d * 100.0,
+                                out.join(&file).display()
+                            )),
+                            Err(e) => changed.push(format!("{file}: {e}")),
+                        }
                     }
                     rendered += 1;
                 }
@@ -505,6 +558,16 @@ fn every_screen_renders_in_both_themes_sizes_and_languages_without_overflow() {
         }
     }
     assert_eq!(rendered, 34 * 2 * 2 * 2, "every case in every variant");
+    assert!(
+        changed.is_empty(),
+        "{} screens differ from their committed images in docs/screens/:\n{}\n\
+         If the change is wanted, regenerate them with \
+         `UPDATE_SCREENS=1 cargo test -p kiosk-app --test screens`, look at them \
+         and commit docs/screens/",
+        changed.len(),
+        changed.join("\n")
+    );
+    assert_eq!(compared, rendered / 2, "every Chinese screen compared");
     problems.dedup();
     assert!(
         problems.is_empty(),

@@ -29,6 +29,13 @@ impl Platform for Headless {
     fn create_window_adapter(&self) -> Result<Rc<dyn WindowAdapter>, PlatformError> {
         Ok(self.window.clone())
     }
+
+    /// Time stands still: what depends on it (the attract screen's
+    /// scrolling ticker) draws the same every run, so a render can be
+    /// compared with its committed picture.
+    fn duration_since_start(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
 
 thread_local! {
