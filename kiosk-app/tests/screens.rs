@@ -8,6 +8,10 @@
 //! with `UPDATE_SCREENS=1 cargo test -p kiosk-app --test screens`, looked
 //! at, and committed; every render is also written to the target directory.
 
+// An integration test: its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use chrono::{NaiveDate, NaiveTime};
 use exam_domain::slot::Eligibility;
 use exam_protocol::BookingRecord;
