@@ -167,9 +167,7 @@ pub fn parse(text: &str) -> Result<Vec<Step>, ScriptError> {
         let words: Vec<&str> = line.split_whitespace().collect();
         let id = |s: &str| IdNumber::parse(s).map_err(|e| err(format!("bad ID number: {e}")));
         let patient = |q: IdentityQuery, rest: &[&str]| {
-            answers(rest)
-                .map(|a| Step::Identify(q, a))
-                .map_err(&err)
+            answers(rest).map(|a| Step::Identify(q, a)).map_err(&err)
         };
         let step = match words.as_slice() {
             ["card", n, rest @ ..] => patient(IdentityQuery::IdNumber { id_number: id(n)? }, rest)?,

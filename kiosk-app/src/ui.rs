@@ -11,9 +11,9 @@ use kiosk_ui::KioskWindow;
 use kiosk_ui::slint::{self, ComponentHandle};
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::assemble::{self, KioskOptions};
 use crate::devices::{self, DeviceHandle};
 use crate::flow::{Event, Field, Key, Settings};
-use crate::assemble::{self, KioskOptions};
 use crate::screens::Context;
 use crate::session::{self, Session, SessionInput};
 use crate::simulate::{self, Simulated};

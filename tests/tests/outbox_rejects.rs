@@ -1,7 +1,6 @@
 //! An event the server cannot take (here: a kind from a newer kiosk) is set
 //! aside in the journal, kept and counted, and does not block the others.
 
-
 use e2e_tests::{free_addr, start_server};
 use exam_server::db::CountTable;
 use sync_client::{AgentConfig, SyncAgent, SyncClient};

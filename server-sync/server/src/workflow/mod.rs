@@ -23,8 +23,8 @@ mod pages;
 mod printing;
 mod reports;
 
-pub use groups::seed_demo_company;
 pub(crate) use desk::{PersonIn, campus_of, check_additions, package_name, person_of, plan_err};
+pub use groups::seed_demo_company;
 pub(crate) use pages::render;
 pub(crate) use printing::attach_documents;
 
