@@ -111,6 +111,26 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reports",
         include_str!("../../migrations/0008_reports.sql"),
     ),
+    (
+        9,
+        "audit trail chain and guards",
+        include_str!("../../migrations/0009_audit_chain.sql"),
+    ),
+    (
+        10,
+        "staff account security",
+        include_str!("../../migrations/0010_staff_security.sql"),
+    ),
+    (
+        11,
+        "personal data encrypted at rest",
+        include_str!("../../migrations/0011_encryption.sql"),
+    ),
+    (
+        12,
+        "consent and privacy",
+        include_str!("../../migrations/0012_privacy.sql"),
+    ),
 ];
 
 impl Db {

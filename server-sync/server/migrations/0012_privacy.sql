@@ -1,0 +1,2 @@
+-- consent and privacy (placeholder: filled in by the change that needs it)
+SELECT 1;
