@@ -6,6 +6,7 @@
 //! text), flags INTEGER; no advisory locks, triggers, LISTEN/NOTIFY or
 //! SKIP LOCKED, so that PostgreSQL-compatible distributed engines also work.
 
+mod audit;
 mod bookings;
 mod catalogue;
 mod desk;

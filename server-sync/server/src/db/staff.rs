@@ -1,4 +1,5 @@
-//! Staff accounts, sessions, the audit log and the registrations view.
+//! Staff accounts, sessions and the registrations view (the audit log is
+//! `audit.rs`).
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
@@ -241,21 +242,6 @@ impl Db {
             .execute(&self.pool)
             .await?;
         self.audit(username, "password.changed", "").await
-    }
-
-    /// S7: append-only; no code path updates or deletes audit rows.
-    pub async fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_log(id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(next_id())
-        .bind(ts(Utc::now()))
-        .bind(actor)
-        .bind(action)
-        .bind(detail)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     pub async fn count(&self, table: CountTable) -> Result<i64> {
