@@ -9,8 +9,10 @@ pub const MAX_CODE_LEN: usize = 512;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum ScannedCode {
-    /// The booking code from the booking confirmation QR (BK + 12 digits),
-    /// bare or as the last segment of a booking URL.
+    /// The booking code from the booking confirmation QR (`BK` and 13
+    /// random Crockford base32 characters, or a legacy `BK` + 12 digits),
+    /// bare or as the last segment of a booking URL; always in its stored
+    /// form ([`exam_domain::booking_code::normalize`]).
     Booking(String),
     /// 体检号: 8 digits, never containing a 4 (E3).
     ExamNo(String),
@@ -34,8 +36,9 @@ pub enum CodeError {
     Unknown(String),
 }
 
-fn is_booking(s: &str) -> bool {
-    s.len() == 14 && s.starts_with("BK") && s[2..].bytes().all(|b| b.is_ascii_digit())
+/// The stored form of a booking code, when `s` is one.
+fn booking(s: &str) -> Option<String> {
+    exam_domain::booking_code::normalize(s)
 }
 
 pub fn classify(raw: &str) -> Result<ScannedCode, CodeError> {
@@ -49,16 +52,16 @@ pub fn classify(raw: &str) -> Result<ScannedCode, CodeError> {
     if s.chars().any(char::is_control) {
         return Err(CodeError::Control);
     }
-    if is_booking(s) {
-        return Ok(ScannedCode::Booking(s.into()));
+    if let Some(code) = booking(s) {
+        return Ok(ScannedCode::Booking(code));
     }
-    if let Some(last) = s
+    if let Some(code) = s
         .strip_prefix("https://")
         .or_else(|| s.strip_prefix("http://"))
         .and_then(|u| u.split(['?', '#']).next()?.rsplit('/').next())
-        && is_booking(last)
+        .and_then(booking)
     {
-        return Ok(ScannedCode::Booking(last.into()));
+        return Ok(ScannedCode::Booking(code));
     }
     if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         return if s.contains('4') {
@@ -94,6 +97,21 @@ mod tests {
             classify("https://tj.example.cn/b/BK261122000001?src=sms"),
             Ok(ScannedCode::Booking("BK261122000001".into()))
         );
+        // The random format (item 5 of the security review), as printed
+        // in the QR, grouped for reading, or in lower case.
+        let code = exam_domain::booking_code::from_random(0x9E37_79B9_7F4A_7C15);
+        for scanned in [
+            code.clone(),
+            exam_domain::booking_code::display(&code),
+            code.to_lowercase(),
+            format!("https://tj.example.cn/b/{code}"),
+        ] {
+            assert_eq!(
+                classify(&scanned),
+                Ok(ScannedCode::Booking(code.clone())),
+                "{scanned}"
+            );
+        }
         assert_eq!(
             classify("00123567"),
             Ok(ScannedCode::ExamNo("00123567".into()))
