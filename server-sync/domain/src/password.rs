@@ -1,4 +1,8 @@
-//! S1: the staff password policy.
+//! S1: the staff password policy (seed 002 §(九) 1.7): at least ten
+//! characters from three classes, not containing the account name, not on
+//! the weak-password list ([`weak`]).
+
+pub mod weak;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
@@ -14,6 +18,21 @@ pub enum PasswordError {
     Common,
 }
 
+impl PasswordError {
+    /// The rule that was broken, as the staff pages say it (1.7.3: the
+    /// refusal names the strength rule).
+    pub fn zh(&self) -> &'static str {
+        match self {
+            PasswordError::TooShort => "密码至少 10 位",
+            PasswordError::TooFewClasses => {
+                "密码须含大写字母、小写字母、数字、特殊符号中的至少三类"
+            }
+            PasswordError::ContainsUsername => "密码不能包含账户名",
+            PasswordError::Common => "密码过于常见（在弱密码库中），请换一个不易猜到的密码",
+        }
+    }
+}
+
 const COMMON: &[&str] = &[
     "password", "12345678", "qwerty", "admin", "abc123", "welcome", "iloveyou", "p@ssw0rd",
 ];
@@ -26,7 +45,7 @@ pub fn check(username: &str, password: &str) -> Result<(), PasswordError> {
     if !username.is_empty() && lower.contains(&username.to_lowercase()) {
         return Err(PasswordError::ContainsUsername);
     }
-    if COMMON.iter().any(|c| lower.contains(c)) {
+    if COMMON.iter().any(|c| lower.contains(c)) || weak::is_weak(password) {
         return Err(PasswordError::Common);
     }
     let classes = [
@@ -125,5 +144,18 @@ mod tests {
             }
         }
         assert_eq!(check("zhang", "Password123!"), Err(PasswordError::Common));
+    }
+
+    #[test]
+    fn passwords_on_the_weak_list_are_refused_though_they_meet_the_other_rules() {
+        for pw in [
+            "Dragon-2026!",
+            "Zhang123456!",
+            "M0nkey#12345",
+            "Woaini1314!",
+        ] {
+            assert_eq!(check("nurse1", pw), Err(PasswordError::Common), "{pw}");
+        }
+        assert!(PasswordError::Common.zh().contains("弱密码"));
     }
 }
