@@ -1,22 +1,486 @@
-//! The audit trail (S7): every row is appended, never updated or deleted.
+//! The audit trail's storage (S7). Three promises:
+//!
+//! - **Every row is chained.** [`append`] takes the `audit_seq` counter's
+//!   row lock (the pattern of invariant 4), reads the hash of the row
+//!   before and stores `seq`, `prev_hash` and `hash` with the row, all in
+//!   the transaction of the change it records; the lock is held to commit,
+//!   so rows are numbered in commit order and the chain never forks.
+//!   Because it is held to commit, an audit line is the last write of its
+//!   transaction (only reads may follow), so that no transaction waits for
+//!   another lock while holding this one.
+//! - **Append-only, enforced by the store.** [`install_guards`] (run by
+//!   `Db::migrate`) installs triggers that refuse UPDATE and DELETE of
+//!   `audit_log` (and TRUNCATE on PostgreSQL), and any move of the
+//!   `audit_seq` counter but one forward.
+//! - **A failed audit fails the request.** Nothing here swallows an error;
+//!   callers propagate it.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{Any, Row, Transaction};
 
-use super::{Db, Result, next_id, ts};
+use super::{Backend, Db, Result, next_id, ts};
+use crate::audit::chain::{self, ChainRow, Report, Verifier};
+use crate::audit::{AuditEvent, Category, Outcome};
+
+/// One stored row, as the auditor, the export and the syslog copy read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub id: i64,
+    pub at: String,
+    pub category: String,
+    pub actor: String,
+    pub source: String,
+    pub action: String,
+    pub subject: String,
+    pub outcome: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditRow {
+    fn chain_row(&self) -> ChainRow {
+        ChainRow {
+            seq: self.seq,
+            id: self.id,
+            at: self.at.clone(),
+            category: self.category.clone(),
+            actor: self.actor.clone(),
+            source: self.source.clone(),
+            action: self.action.clone(),
+            subject: self.subject.clone(),
+            outcome: self.outcome.clone(),
+            detail: self.detail.clone(),
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "seq, id, at, category, actor, source, action, subject, outcome, detail, prev_hash, hash";
+
+fn row_of(r: &sqlx::any::AnyRow) -> Result<AuditRow> {
+    Ok(AuditRow {
+        seq: r.try_get::<Option<i64>, _>("seq")?.unwrap_or(0),
+        id: r.try_get("id")?,
+        at: r.try_get("at")?,
+        category: r.try_get("category")?,
+        actor: r.try_get("actor")?,
+        source: r.try_get("source")?,
+        action: r.try_get("action")?,
+        subject: r.try_get("subject")?,
+        outcome: r.try_get("outcome")?,
+        detail: r.try_get("detail")?,
+        prev_hash: r
+            .try_get::<Option<String>, _>("prev_hash")?
+            .unwrap_or_default(),
+        hash: r.try_get::<Option<String>, _>("hash")?.unwrap_or_default(),
+    })
+}
+
+/// Appends `e` to the chain inside `tx` (the transaction of the change it
+/// records, or one of its own). Must be the transaction's last write.
+pub(crate) async fn append(tx: &mut Transaction<'_, Any>, e: &AuditEvent) -> Result<()> {
+    // The row lock: a second appender waits here until this one commits.
+    let seq: i64 = sqlx::query(
+        "UPDATE counters SET value = value + 1 WHERE name = 'audit_seq' RETURNING value",
+    )
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?;
+    let prev: String = sqlx::query(
+        "SELECT hash FROM audit_log WHERE seq < $1 AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(seq)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|r| r.try_get::<Option<String>, _>(0))
+    .transpose()?
+    .flatten()
+    .unwrap_or_else(|| chain::GENESIS.to_string());
+    let row = ChainRow {
+        seq,
+        id: next_id(),
+        at: ts(Utc::now()),
+        category: e.category.as_str().into(),
+        actor: e.actor.clone(),
+        source: e.source.clone().unwrap_or_else(crate::audit::source),
+        action: e.action.clone(),
+        subject: e.subject.clone(),
+        outcome: e.outcome.as_str().into(),
+        detail: e.detail.clone(),
+    };
+    let hash = chain::link(&prev, &row);
+    sqlx::query(
+        "INSERT INTO audit_log(seq, id, at, category, actor, source, action, subject, outcome, detail, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(row.seq)
+    .bind(row.id)
+    .bind(&row.at)
+    .bind(&row.category)
+    .bind(&row.actor)
+    .bind(&row.source)
+    .bind(&row.action)
+    .bind(&row.subject)
+    .bind(&row.outcome)
+    .bind(&row.detail)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// What the auditor searches by; every filter given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct AuditQuery {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub actor: Option<String>,
+    pub category: Option<Category>,
+    pub outcome: Option<Outcome>,
+    /// Exactly this subject (an ID number, `company:<id>`, a user name).
+    pub subject: Option<String>,
+    /// A piece of the action, subject or detail.
+    pub text: Option<String>,
+    /// Only these actions (e.g. `login.locked`); empty: any.
+    #[serde(skip)]
+    pub actions: Vec<String>,
+}
+
+/// `%` and `_` taken literally in a LIKE pattern (with `ESCAPE '\'`).
+fn like_contains(s: &str) -> String {
+    let mut p = String::from("%");
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// A chain check's result, with the rows the chain does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCheck {
+    pub report: Report,
+    /// Rows without a place in the chain (written around it, by hand).
+    pub unchained: i64,
+}
+
+impl AuditCheck {
+    pub fn is_intact(&self) -> bool {
+        self.report.broken.is_none() && self.unchained == 0
+    }
+}
+
+impl std::fmt::Display for AuditCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.report.broken {
+            Some(b) => write!(
+                f,
+                "audit chain BROKEN at row {}: {b} (rows 1..{} verified)",
+                b.seq(),
+                self.report.verified
+            )?,
+            None => write!(
+                f,
+                "audit chain intact: rows 1..{} verified, head {}",
+                self.report.verified, self.report.head
+            )?,
+        }
+        if self.unchained > 0 {
+            write!(
+                f,
+                "; {} rows outside the chain (written around the service)",
+                self.unchained
+            )?;
+        }
+        Ok(())
+    }
+}
 
 impl Db {
-    /// S7: append-only; no code path updates or deletes audit rows.
+    /// Appends one typed audit row in a transaction of its own.
+    pub async fn audit_event(&self, e: &AuditEvent) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        append(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An untyped row (category by [`Category::of_action`]); prefer
+    /// [`Db::audit_event`] or [`append`] in the change's transaction.
     pub async fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_log(id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
+        self.audit_event(
+            &AuditEvent::new(Category::of_action(action), actor, action).detail(detail),
         )
-        .bind(next_id())
-        .bind(ts(Utc::now()))
-        .bind(actor)
-        .bind(action)
-        .bind(detail)
+        .await
+    }
+
+    /// Whether the store was closed (the service is stopping).
+    pub fn is_closed(&self) -> bool {
+        self.pool.is_closed()
+    }
+
+    /// Recomputes the whole chain (`exam-server audit-verify`, the
+    /// auditor's full check).
+    pub async fn verify_audit_chain(&self) -> Result<AuditCheck> {
+        self.verify_audit_chain_after(None).await
+    }
+
+    /// Checks the rows after `anchor` (a row already verified: its seq and
+    /// hash), or all from the first when None.
+    pub async fn verify_audit_chain_after(
+        &self,
+        anchor: Option<(i64, &str)>,
+    ) -> Result<AuditCheck> {
+        // The counter first: every row up to it has committed, and rows
+        // appended while we read lie beyond it.
+        let counter: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'audit_seq'")
+            .fetch_optional(&self.read)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?
+            .unwrap_or(0);
+        let mut v = match anchor {
+            Some((seq, hash)) => Verifier::resume(seq, hash),
+            None => Verifier::default(),
+        };
+        let mut after = anchor.map_or(0, |(s, _)| s);
+        'pages: loop {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT 2000"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(after)
+                .bind(counter)
+                .fetch_all(&self.read)
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in &rows {
+                let row = row_of(r)?;
+                after = row.seq;
+                if !v.push(&row.chain_row(), &row.prev_hash, &row.hash) {
+                    break 'pages;
+                }
+            }
+        }
+        let unchained: i64 = sqlx::query("SELECT count(*) FROM audit_log WHERE seq IS NULL")
+            .fetch_one(&self.read)
+            .await?
+            .try_get(0)?;
+        Ok(AuditCheck {
+            report: v.finish(counter),
+            unchained,
+        })
+    }
+
+    /// Rows matching `q`, newest first, at most `limit`.
+    pub async fn audit_rows(&self, q: &AuditQuery, limit: i64) -> Result<Vec<AuditRow>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_log
+              WHERE ($1 = '' OR at >= $1) AND ($2 = '' OR at < $2)
+                AND ($3 = '' OR actor = $3) AND ($4 = '' OR category = $4)
+                AND ($5 = '' OR outcome = $5) AND ($6 = '' OR subject = $6)
+                AND ($7 = '%%' OR action LIKE $7 ESCAPE '\\' OR subject LIKE $7 ESCAPE '\\'
+                     OR detail LIKE $7 ESCAPE '\\'){}
+              ORDER BY at DESC, id DESC LIMIT $8",
+            actions_in(&q.actions)
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(q.from.map(ts).unwrap_or_default())
+            .bind(q.to.map(ts).unwrap_or_default())
+            .bind(q.actor.clone().unwrap_or_default())
+            .bind(q.category.map(Category::as_str).unwrap_or_default())
+            .bind(q.outcome.map(Outcome::as_str).unwrap_or_default())
+            .bind(q.subject.clone().unwrap_or_default())
+            .bind(like_contains(q.text.as_deref().unwrap_or_default()))
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(row_of).collect()
+    }
+
+    /// Puts the syslog copy's cursor at the chain's head unless it has one:
+    /// history from before forwarding was set up stays in the store (and
+    /// its exports); forwarding starts with what follows.
+    pub(crate) async fn syslog_init(&self) -> Result<()> {
+        let head: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'audit_seq'")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        sqlx::query(
+            "INSERT INTO counters(name, value) VALUES ('syslog_forwarded', $1) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(head)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
+
+    /// Claims the next rows to forward to syslog (at most `max`), in chain
+    /// order: the `syslog_forwarded` counter moves past them only if no
+    /// other instance moved it first, so each row is sent by one instance.
+    /// Rows are numbered in commit order (the chain's lock is held to
+    /// commit), so every row up to the highest committed one is there to
+    /// read and none is passed over.
+    pub(crate) async fn syslog_claim(&self, max: i64) -> Result<Vec<AuditRow>> {
+        let cursor: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'syslog_forwarded'")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(cursor)
+            .bind(max)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(row_of)
+            .collect::<Result<Vec<_>>>()?;
+        let Some(last) = rows.last().map(|r| r.seq) else {
+            return Ok(rows);
+        };
+        let won = sqlx::query(
+            "UPDATE counters SET value = $2 WHERE name = 'syslog_forwarded' AND value = $1",
+        )
+        .bind(cursor)
+        .bind(last)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        Ok(if won { rows } else { vec![] })
+    }
+}
+
+/// The action filter as SQL text (the names are the service's own, and
+/// only `[a-z_.]` of them is kept, so nothing from outside reaches the SQL).
+fn actions_in(actions: &[String]) -> String {
+    if actions.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = actions
+        .iter()
+        .map(|a| {
+            let clean: String = a
+                .chars()
+                .filter(|c| c.is_ascii_lowercase() || *c == '_' || *c == '.')
+                .collect();
+            format!("'{clean}'")
+        })
+        .collect();
+    format!(" AND action IN ({})", list.join(", "))
+}
+
+/// Chains the rows written before the chain existed (first run only) and
+/// installs the store's own refusal of UPDATE and DELETE, idempotently.
+/// The SQL differs per back end, so it runs here rather than in a
+/// migration file.
+pub(crate) async fn install_guards(db: &Db) -> Result<()> {
+    let mut tx = db.pool.begin().await?;
+    let first_run = sqlx::query("SELECT value FROM counters WHERE name = 'audit_seq'")
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_none();
+    if first_run {
+        // Rows written before migration 9: chain them in their order. The
+        // counter row is created first, so a second instance starting at
+        // the same moment fails its insert and chains nothing.
+        sqlx::query("INSERT INTO counters(name, value) VALUES ('audit_seq', 0)")
+            .execute(&mut *tx)
+            .await?;
+        let old = sqlx::query(
+            "SELECT id, at, actor, action, subject, detail FROM audit_log WHERE seq IS NULL ORDER BY at, id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut prev = chain::GENESIS.to_string();
+        let mut seq = 0;
+        for r in &old {
+            seq += 1;
+            let action: String = r.try_get("action")?;
+            let row = ChainRow {
+                seq,
+                id: r.try_get("id")?,
+                at: r.try_get("at")?,
+                category: Category::of_action(&action).as_str().into(),
+                actor: r.try_get("actor")?,
+                source: String::new(),
+                action,
+                subject: r.try_get("subject")?,
+                outcome: Outcome::Allowed.as_str().into(),
+                detail: r.try_get("detail")?,
+            };
+            let hash = chain::link(&prev, &row);
+            sqlx::query(
+                "UPDATE audit_log SET seq = $2, category = $3, prev_hash = $4, hash = $5 WHERE id = $1",
+            )
+            .bind(row.id)
+            .bind(seq)
+            .bind(&row.category)
+            .bind(&prev)
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await?;
+            prev = hash;
+        }
+        sqlx::query("UPDATE counters SET value = $1 WHERE name = 'audit_seq'")
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+        if seq > 0 {
+            tracing::info!(rows = seq, "existing audit rows chained");
+        }
+    }
+    let guards: &[&'static str] = match db.backend {
+        Backend::Sqlite => &[
+            "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+             BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE refused'); END",
+            "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+             BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END",
+            "CREATE TRIGGER IF NOT EXISTS audit_seq_forward_only BEFORE UPDATE ON counters
+             WHEN OLD.name = 'audit_seq' AND (NEW.name <> OLD.name OR NEW.value <> OLD.value + 1)
+             BEGIN SELECT RAISE(ABORT, 'the audit_seq counter only moves forward by one'); END",
+            "CREATE TRIGGER IF NOT EXISTS audit_seq_kept BEFORE DELETE ON counters
+             WHEN OLD.name = 'audit_seq'
+             BEGIN SELECT RAISE(ABORT, 'the audit_seq counter cannot be deleted'); END",
+        ],
+        Backend::Postgres => &[
+            "CREATE OR REPLACE FUNCTION exam_audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               RAISE EXCEPTION 'the audit trail is append-only: % on % refused', TG_OP, TG_TABLE_NAME
+                 USING ERRCODE = 'insufficient_privilege';
+             END $$",
+            "CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+             FOR EACH ROW EXECUTE FUNCTION exam_audit_refuse()",
+            "CREATE OR REPLACE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+             FOR EACH STATEMENT EXECUTE FUNCTION exam_audit_refuse()",
+            "CREATE OR REPLACE FUNCTION exam_audit_seq_forward() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               IF OLD.name = 'audit_seq' AND (TG_OP = 'DELETE'
+                   OR NEW.name <> OLD.name OR NEW.value <> OLD.value + 1) THEN
+                 RAISE EXCEPTION 'the audit_seq counter only moves forward by one'
+                   USING ERRCODE = 'insufficient_privilege';
+               END IF;
+               IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+               RETURN NEW;
+             END $$",
+            "CREATE OR REPLACE TRIGGER counters_audit_seq BEFORE UPDATE OR DELETE ON counters
+             FOR EACH ROW EXECUTE FUNCTION exam_audit_seq_forward()",
+            "CREATE OR REPLACE TRIGGER counters_no_truncate BEFORE TRUNCATE ON counters
+             FOR EACH STATEMENT EXECUTE FUNCTION exam_audit_refuse()",
+        ],
+    };
+    for sql in guards {
+        sqlx::query(*sql).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
