@@ -82,6 +82,7 @@ async fn front_desk_registers_a_walk_in_and_group_desk_imports_a_roster() {
     fill(&c, "username", "desk").await;
     fill(&c, "password", "Front-Desk-2026!").await;
     click(&c, "login").await;
+    browser::enrol_totp_if_asked(&c).await;
     c.wait()
         .for_element(Locator::Css("header.bar"))
         .await

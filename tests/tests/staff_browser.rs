@@ -75,6 +75,9 @@ async fn staff_page_shows_a_kiosk_check_in_live() {
         .click()
         .await
         .unwrap();
+    // An administrator enrols a second factor next (RFC 6238, computed
+    // from the key the page shows, as an authenticator app would).
+    browser::enrol_totp(&c).await;
     c.wait()
         .for_element(Locator::Id("rows"))
         .await
@@ -95,10 +98,10 @@ async fn staff_page_shows_a_kiosk_check_in_live() {
         .await
         .unwrap();
     let (key, _) =
-        sync_client::SyncClient::enrol(&url, "K-WEB", "enrol-secret-for-the-browser", "t")
+        sync_client::SyncClient::enrol(&sync_client::ServiceLink::loopback_dev(&url).unwrap(), "K-WEB", "enrol-secret-for-the-browser", "t")
             .await
             .unwrap();
-    let client = sync_client::SyncClient::new(&url, key);
+    let client = sync_client::SyncClient::new(&sync_client::ServiceLink::loopback_dev(&url).unwrap(), key);
     let rec = client.changes(0, 1).await.unwrap().records.remove(0);
     let body = EventBody::CheckIn(CheckIn {
         booking_id: rec.booking.id,
@@ -107,6 +110,7 @@ async fn staff_page_shows_a_kiosk_check_in_live() {
         identified_by: "id_card".into(),
         checked_in_at: Utc::now(),
         offline: false,
+        privacy: None,
     });
     client
         .push(&[Event::new(uuid::Uuid::now_v7(), 1, Utc::now(), &body)])

@@ -28,7 +28,8 @@ struct Page {
     lands: String,
 }
 
-fn pages(visit: i64) -> Vec<Page> {
+/// The pages as `role` sees them (`/` lands on the role's own first page).
+fn pages(visit: i64, role: Role) -> Vec<Page> {
     let page = |path: &str, needs, lands: &str| Page {
         path: path.to_string(),
         needs,
@@ -36,12 +37,21 @@ fn pages(visit: i64) -> Vec<Page> {
     };
     let print = format!("/desk/visits/{visit}/print");
     vec![
-        page("/", None, "/registrations"),
-        page("/registrations", None, "/registrations"),
+        page("/", None, role.home()),
+        page(
+            "/registrations",
+            Some(Capability::ViewRegistrations),
+            "/registrations",
+        ),
         page("/password", None, "/password"),
+        page("/account/totp", None, "/account/totp"),
+        page("/account/notice", None, "/account/notice"),
+        page("/admin/accounts", Some(Capability::ManageAccounts), "/admin/accounts"),
         page("/desk", Some(Capability::UseDeskPage), "/desk"),
         page("/groups", Some(Capability::UseGroupPage), "/groups"),
         page("/admin", Some(Capability::UseAdminPage), "/admin"),
+        page("/audit", Some(Capability::ViewAudit), "/audit"),
+        // An individual visit's documents: not the group desk's.
         page(&print, Some(Capability::PrintDocuments), &print),
     ]
 }
@@ -132,7 +142,7 @@ async fn check_page(c: &Client, url: &str, role: Role, page: &Page) -> Vec<Strin
         .flatten()
         .filter_map(|l| l.as_str())
     {
-        match pages(0).iter().find(|p| p.path == link) {
+        match pages(0, role).iter().find(|p| p.path == link) {
             Some(p) if p.needs.is_none_or(|c| role.may(c)) => {}
             Some(_) => problems.push(format!("the header links to {link}, which it may not open")),
             None => problems.push(format!(
@@ -184,6 +194,8 @@ async fn sign_in(c: &Client, url: &str, user: &str, password: &str) {
         .click()
         .await
         .unwrap();
+    // Administrators enrol a second factor before anything else.
+    browser::enrol_totp_if_asked(c).await;
     c.wait()
         .at_most(Duration::from_secs(30))
         .for_element(Locator::Css("header.bar"))
@@ -229,7 +241,7 @@ async fn every_staff_page_loads_cleanly_for_every_role_that_may_see_it() {
             .unwrap();
         sign_in(&c, &url, &user, password).await;
         let _ = severe_log(&c).await; // the sign-in page was checked above
-        for page in pages(visit) {
+        for page in pages(visit, role) {
             if page.needs.is_none_or(|cap| role.may(cap)) {
                 problems.extend(check_page(&c, &url, role, &page).await);
                 opened += 1;

@@ -99,9 +99,24 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 async fn login(http: &reqwest::Client, url: &str, user: &str, pw: &str) -> anyhow::Result<Session> {
+    // The sign-in form's token and its cookie (double submit).
+    let page = http.get(format!("{url}/login")).send().await?;
+    let form_cookie = page
+        .headers()
+        .get("set-cookie")
+        .context("no form cookie")?
+        .to_str()?
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let html = page.text().await?;
+    let i = html.find("name=\"form\" value=\"").context("no form token")? + 19;
+    let form = html[i..].split('"').next().unwrap_or_default().to_string();
     let r = http
         .post(format!("{url}/login"))
-        .form(&[("username", user), ("password", pw)])
+        .header("cookie", form_cookie)
+        .form(&[("username", user), ("password", pw), ("form", &form)])
         .send()
         .await?;
     let cookie = r
@@ -239,10 +254,15 @@ async fn main() -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("load.db").display()));
     let server_bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_exam-server"));
+    // The store's data keys, made for this run (personal data is sealed).
+    let key_file = dir.path().join("data.key");
+    let keys = exam_vault::KeyRing::generate()?;
+    keys.write_new_file(&key_file)?;
     // Accounts before the server starts (hashing is slow on purpose).
-    let db = exam_server::db::Db::connect(&database_url).await?;
+    let db = exam_server::db::Db::connect(&database_url, Arc::new(keys)).await?;
     db.migrate().await?;
-    let pw = "Load-Bench-Password-1";
+    // Not on the weak-password list (a weak one must be changed at sign-in).
+    let pw = "Load-Bench-Pass-2026!";
     for i in 0..ACCOUNTS {
         if let Err(e) = exam_server::create_staff(
             &db,
@@ -261,9 +281,10 @@ async fn main() -> anyhow::Result<()> {
     std::fs::write(
         &config,
         format!(
-            "listen = \"{addr}\"\ndatabase_url = \"{database_url}\"\n\
+            "listen = \"{addr}\"\ndatabase_url = \"{database_url}\"\ndata_key_file = \"{}\"\n\
              [exam_no_rule]\nrule = \"date_serial\"\nwidth = 7\n\
-             [slots]\nfirst = \"07:30:00\"\nlast = \"10:30:00\"\nminutes = 30\ncapacity = 1000000\n"
+             [slots]\nfirst = \"07:30:00\"\nlast = \"10:30:00\"\nminutes = 30\ncapacity = 1000000\n",
+            key_file.display()
         ),
     )?;
     let mut child = tokio::process::Command::new(&server_bin)

@@ -2,27 +2,50 @@
 //! variables, then command-line flags (each overrides the one before).
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+
+pub use crate::staff_auth::AccountPolicy;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Address and port to listen on.
     pub listen: SocketAddr,
-    /// `sqlite://path/to/file.db` (embedded, the default) or `postgres://user@host/db`.
+    /// `sqlite://path/to/file.db` (embedded, the default) or `postgres://user@host/db`;
+    /// or such a URL sealed with `exam-server seal-secret` (`sealed:v1:...`).
     pub database_url: String,
+    /// The data keys (`exam-server gen-data-key --out FILE`, mode 600): every
+    /// personal datum in the store is sealed with them. Without this file the
+    /// key text is read from `EXAM_DATA_KEY`; without either the service
+    /// does not start.
+    pub data_key_file: Option<PathBuf>,
     /// Seed this many demo people with bookings for today (0: none).
     pub demo_people: usize,
     /// The campus demo bookings belong to.
     pub demo_campus: String,
     /// Minutes a staff session may sit idle before it ends (S1).
     pub session_idle_minutes: i64,
-    /// Mark the session cookie Secure (set when served over HTTPS).
+    /// Staff accounts and sign-in (S1): password age and history, lockout,
+    /// captcha, rate limits, absolute session lifetime, second factor.
+    #[serde(default)]
+    pub accounts: AccountPolicy,
+    /// Mark the session cookie Secure even without `tls_cert` (behind a
+    /// TLS-terminating proxy on this machine); with TLS it is always set.
     pub secure_cookies: bool,
+    /// HTTPS: the certificate chain (PEM, leaf first). With `tls_key`;
+    /// without both, plain HTTP is served on a loopback address only.
+    pub tls_cert: Option<PathBuf>,
+    /// HTTPS: the private key of `tls_cert` (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// Seconds between checks of the certificate files for a change (a
+    /// renewed certificate is taken without a restart).
+    pub tls_reload_seconds: u64,
+    /// A plain-HTTP listener whose only answer is a redirect to HTTPS.
+    pub http_redirect_listen: Option<SocketAddr>,
     /// Log as JSON lines instead of text.
     pub log_json: bool,
     /// E3: how exam numbers are made (serial, date_serial, campus_date_serial).
@@ -31,6 +54,34 @@ pub struct Config {
     pub slots: exam_domain::slot::SlotTemplate,
     /// Minutes after a slot's end before an unattended booking is released.
     pub no_show_grace_minutes: i64,
+    /// K9: the kiosk zones that may list and print reports (e.g.
+    /// `["report-pickup"]`); empty: every zone of the kiosk's campus.
+    pub report_zones: Vec<String>,
+    /// S7: also send every audit row to this syslog collector (RFC 5424),
+    /// `udp://HOST:PORT` or `tcp://HOST:PORT` (octet-counted framing).
+    pub syslog_target: Option<String>,
+    /// Audit rows waiting for the syslog collector at most; beyond it they
+    /// are dropped from the copy (counted, and reported in the trail).
+    pub syslog_queue: usize,
+    /// S9: where scheduled backups go: a mount of another disk or a remote
+    /// share (NFS, SMB), never the disk the store is on. The directory must
+    /// exist (a missing one is an unmounted disk: no backup, an alarm).
+    /// Unset: no scheduled backups (`exam-server backup` still works).
+    pub backup_dir: Option<PathBuf>,
+    /// S9: the weekday of the weekly full backup (`Sun`, `Mon`, ...); the
+    /// other days take an incremental one on it.
+    pub backup_full_weekday: chrono::Weekday,
+    /// S9: the local time of the daily backup (`"02:30"`).
+    pub backup_time: chrono::NaiveTime,
+    /// S9: full backups kept (each with its incrementals); older ones are
+    /// deleted after a successful backup.
+    pub backup_keep_fulls: usize,
+    /// Who may read `/metrics` by address: IP addresses or CIDR ranges
+    /// (the Prometheus server). Others get a 404.
+    pub metrics_allow: Vec<String>,
+    /// Or with `Authorization: Bearer <token>` from anywhere (unset: by
+    /// address only).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Config {
@@ -38,14 +89,29 @@ impl Default for Config {
         Self {
             listen: "127.0.0.1:8080".parse().expect("valid address"),
             database_url: "sqlite://exam-server.db".into(),
+            data_key_file: None,
             demo_people: 0,
             demo_campus: "main".into(),
             session_idle_minutes: 15,
+            accounts: AccountPolicy::default(),
             secure_cookies: false,
+            tls_cert: None,
+            tls_key: None,
+            tls_reload_seconds: 10,
+            http_redirect_listen: None,
             log_json: false,
             exam_no_rule: Default::default(),
             slots: Default::default(),
             no_show_grace_minutes: 720,
+            report_zones: Vec::new(),
+            syslog_target: None,
+            syslog_queue: crate::audit::syslog::QUEUE,
+            backup_dir: None,
+            backup_full_weekday: chrono::Weekday::Sun,
+            backup_time: chrono::NaiveTime::from_hms_opt(2, 30, 0).expect("valid time"),
+            backup_keep_fulls: 5,
+            metrics_allow: vec!["127.0.0.1".into(), "::1".into()],
+            metrics_token: None,
         }
     }
 }
@@ -64,11 +130,23 @@ impl Config {
         let env = Env::prefixed("EXAM_").only(&[
             "listen",
             "database_url",
+            "data_key_file",
             "demo_people",
             "demo_campus",
             "session_idle_minutes",
             "secure_cookies",
+            "tls_cert",
+            "tls_key",
+            "tls_reload_seconds",
+            "http_redirect_listen",
             "log_json",
+            "syslog_target",
+            "syslog_queue",
+            "backup_dir",
+            "backup_full_weekday",
+            "backup_time",
+            "backup_keep_fulls",
+            "metrics_token",
         ]);
         f.merge(env)
             .merge(Serialized::defaults(overrides))

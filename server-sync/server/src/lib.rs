@@ -8,15 +8,22 @@
 //! `metrics` the Prometheus counters. [`start`] wires them into a running
 //! server.
 
+pub mod alarms;
+pub mod audit;
+pub mod backup;
+pub mod booking_codes;
 pub mod config;
+pub mod data_keys;
 pub mod db;
 mod error;
 mod kiosk_api;
 mod metrics;
 mod password;
 pub mod roles;
+pub mod routes;
 mod staff;
 mod staff_auth;
+pub mod tls;
 pub mod workflow;
 
 use std::net::SocketAddr;
@@ -25,11 +32,12 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
-use axum::{Router, routing::get};
+use axum::Router;
 use chrono::{Duration, NaiveTime, Timelike, Utc};
 use tokio::sync::{broadcast, oneshot};
 
 pub use config::Config;
+pub use staff_auth::{LoginGuard, limits, policy, totp};
 use db::Db;
 pub use metrics::Metrics;
 
@@ -44,12 +52,26 @@ pub struct AppState {
     pub catalogue: workflow::CatalogueCell,
     /// Roster imports in progress (for the group desk's progress bar).
     pub progress: workflow::Progress,
+    /// Sign-in limits, captchas and the bound on password hashes (S1).
+    pub login: Arc<LoginGuard>,
+    /// The audit trail's chain checks and refusal budget in memory (S7).
+    pub audit: Arc<audit::AuditState>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
     Db(#[from] db::DbError),
+    #[error(transparent)]
+    Syslog(#[from] audit::syslog::BadTarget),
+    /// No data keys, or keys that do not open (issue 17 item 9).
+    #[error(transparent)]
+    Keys(#[from] exam_vault::VaultError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// A setting that cannot be used (named in the message).
+    #[error("configuration: {0}")]
+    Config(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -57,14 +79,28 @@ pub enum StartError {
     },
 }
 
+/// Every route, each with who may call it (`routes::Access`), in the
+/// order registered: what the authorization matrix test walks.
+pub fn route_table(state: AppState) -> Vec<routes::RouteInfo> {
+    all_routes(state).1
+}
+
+fn all_routes(state: AppState) -> (Router<AppState>, Vec<routes::RouteInfo>) {
+    let mut t = routes::RouteTable::new(state);
+    kiosk_api::routes(&mut t);
+    staff_auth::routes(&mut t);
+    staff::routes(&mut t);
+    workflow::routes(&mut t);
+    t.get("/healthz", routes::Access::Public, healthz)
+        .get("/metrics", routes::Access::Metrics, alarms::prom::prometheus);
+    t.finish()
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(kiosk_api::routes())
-        .merge(staff_auth::routes())
-        .merge(staff::routes())
-        .merge(workflow::routes(state.clone()))
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(prometheus))
+    all_routes(state.clone())
+        .0
+        // S7: every audit row a request writes names the caller's address.
+        .layer(axum::middleware::from_fn(audit::with_source))
         .layer(axum::middleware::map_response(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -100,20 +136,6 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn prometheus(State(st): State<AppState>) -> impl IntoResponse {
-    let backlogs = st
-        .db
-        .kiosks()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|k| Some((k.id, k.backlog?)))
-        .collect::<Vec<_>>();
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        st.metrics.render(&backlogs),
-    )
-}
 
 /// Creates the first administrator when there are no staff accounts. The
 /// one-time password is returned for the caller to show once; it must be
@@ -123,7 +145,8 @@ pub async fn bootstrap_admin(db: &Db) -> Result<Option<String>, db::DbError> {
         return Ok(None);
     }
     let pw = password::generate();
-    db.create_user("admin", &password::hash(pw.clone()).await, true)
+    let hash = password::hash(pw.clone()).await;
+    db.create_user("system", "admin", &hash, true, roles::Role::Admin)
         .await?;
     Ok(Some(pw))
 }
@@ -138,9 +161,9 @@ pub async fn create_staff(
 ) -> Result<String, db::DbError> {
     let must_change = password.is_none();
     let pw = password.unwrap_or_else(password::generate);
-    db.create_user(username, &password::hash(pw.clone()).await, must_change)
+    let hash = password::hash(pw.clone()).await;
+    db.create_user("system", username, &hash, must_change, role)
         .await?;
-    db.set_role(username, role).await?;
     Ok(pw)
 }
 
@@ -171,11 +194,17 @@ pub async fn seed_demo(db: &Db, people: usize, campus: &str) -> Result<usize, db
 /// A running server.
 pub struct Server {
     pub addr: SocketAddr,
+    /// Where the plain-HTTP redirect listener is (`http_redirect_listen`).
+    pub redirect_addr: Option<SocketAddr>,
+    /// Serving HTTPS (`tls_cert` and `tls_key` set).
+    pub tls: bool,
     pub state: AppState,
     /// Set when this start created the first administrator.
     pub admin_password: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
+    /// The chain check and the syslog copy.
+    audit_tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -184,8 +213,24 @@ impl std::fmt::Debug for Server {
     }
 }
 
-pub async fn start(config: Config) -> Result<Server, StartError> {
-    let db = Db::connect(&config.database_url).await?;
+pub async fn start(mut config: Config) -> Result<Server, StartError> {
+    // No plaintext off loopback, decided before anything is touched: the
+    // service's own HTTP and its link to PostgreSQL.
+    let tls_files = tls::transport(&config)?;
+    // Personal data at rest: no store without its keys, which also open a
+    // sealed database URL (issue 17 item 9, S2).
+    let keys = Arc::new(data_keys::load(&config)?);
+    let database_url = data_keys::database_url(&config.database_url, &keys)?;
+    tls::check_database_url(&database_url)?;
+    if tls_files.is_some() {
+        // The session cookie never travels in clear once HTTPS is on.
+        config.secure_cookies = true;
+    }
+    if let Some(t) = &config.syslog_target {
+        t.parse::<audit::syslog::Target>()?;
+    }
+    alarms::prom::parse_allow(&config.metrics_allow).map_err(StartError::Config)?;
+    let db = Db::connect(&database_url, keys).await?;
     db.migrate().await?;
     let admin_password = bootstrap_admin(&db).await?;
     if db
@@ -199,6 +244,15 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         let n = seed_demo(&db, config.demo_people, &config.demo_campus).await?;
         tracing::info!(inserted = n, "demo bookings seeded");
     }
+    // A bad certificate stops the start here; later a bad one is refused
+    // and the running one kept.
+    let reloading = match tls_files {
+        Some(files) => Some(tls::load_and_watch(
+            files,
+            std::time::Duration::from_secs(config.tls_reload_seconds.max(1)),
+        )?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -209,21 +263,52 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
         addr: config.listen,
         source,
     })?;
+    let redirect = match config.http_redirect_listen {
+        Some(at) => {
+            let bind_err = |source| StartError::Bind { addr: at, source };
+            let l = tokio::net::TcpListener::bind(at).await.map_err(bind_err)?;
+            let local = l.local_addr().map_err(bind_err)?;
+            Some((l, local))
+        }
+        None => None,
+    };
+    let redirect_addr = redirect.as_ref().map(|(_, a)| *a);
     let state = AppState {
         db: db.clone(),
         metrics: Arc::new(Metrics::default()),
         changed: broadcast::channel(64).0,
+        login: Arc::new(LoginGuard::new(&config.accounts)),
         config: Arc::new(config),
         catalogue,
         progress: workflow::Progress::default(),
+        audit: Arc::default(),
     };
+    // The syslog copy's cursor is set before the start is recorded, so the
+    // collector gets that row.
+    let mut audit_tasks = audit::spawn_background(&state).await?;
+    // 8.7.6: the system's start and stop are in the trail.
+    db.audit_event(
+        &audit::AuditEvent::new(audit::Category::System, "system", "system.start")
+            .source("local")
+            .detail(format!("exam-server {} on {:?}", env!("CARGO_PKG_VERSION"), db.backend)),
+    )
+    .await?;
+    // S9: the backup schedule, stopped with the audit tasks.
+    audit_tasks.extend(backup::schedule::spawn(&state, &database_url));
     let n = workflow::backfill_initials(&db).await?;
     if n > 0 {
         tracing::info!(people = n, "pinyin initials computed");
     }
     let (tx, rx) = oneshot::channel::<()>();
     let app = router(state.clone());
+    let tls_on = reloading.is_some();
+    let app = if tls_on {
+        app.layer(axum::middleware::map_response(tls::hsts))
+    } else {
+        app
+    };
     let pruner_db = db.clone();
+    let pruner_config = state.config.clone();
     let no_show_grace = state.config.no_show_grace_minutes;
     let task = tokio::spawn(async move {
         let prune = async move {
@@ -231,6 +316,10 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
                 tokio::time::sleep(std::time::Duration::from_secs(60)).await;
                 let cutoff =
                     Utc::now() - Duration::milliseconds(2 * exam_protocol::auth::MAX_SKEW_MS);
+                // Sessions nobody came back to get their end in the login history.
+                if let Err(e) = staff_auth::end_stale_sessions(&pruner_db, &pruner_config).await {
+                    tracing::warn!(error = %e, "ending stale staff sessions failed");
+                }
                 if let Err(e) = pruner_db.prune_nonces(cutoff).await {
                     tracing::warn!(error = %e, "nonce pruning failed");
                 }
@@ -245,21 +334,43 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
                 }
             }
         };
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+        let stop = async {
             let _ = rx.await;
-        });
+        };
+        let serve = async move {
+            match reloading {
+                Some(r) => {
+                    let tls = tls::TlsListener::new(listener, r.config.clone())?;
+                    serve_on(tls, app, stop).await
+                }
+                None => serve_on(listener, app, stop).await,
+            }
+        };
+        let redirect = async move {
+            let Some((l, _)) = redirect else {
+                return std::future::pending().await;
+            };
+            if let Err(e) = axum::serve(l, tls::redirect_router(addr.port())).await {
+                tracing::error!(error = %e, "the HTTP redirect listener stopped");
+            }
+            std::future::pending::<()>().await
+        };
         tokio::select! {
             r = serve => if let Err(e) = r { tracing::error!(error = %e, "server stopped") },
             () = prune => {}
+            () = redirect => {}
         }
     });
-    tracing::info!(%addr, backend = ?db.backend, "exam-server listening");
+    tracing::info!(%addr, tls = tls_on, ?redirect_addr, backend = ?db.backend, "exam-server listening");
     Ok(Server {
         addr,
+        redirect_addr,
+        tls: tls_on,
         state,
         admin_password,
         shutdown: Some(tx),
         task,
+        audit_tasks,
     })
 }
 
@@ -272,10 +383,41 @@ impl Server {
         // SSE streams never end by themselves: give requests a moment, then cut.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), &mut self.task).await;
         self.task.abort();
+        let stopped = audit::AuditEvent::new(audit::Category::System, "system", "system.stop")
+            .source("local");
+        if let Err(e) = self.state.db.audit_event(&stopped).await {
+            tracing::error!(error = %e, "could not record the stop in the audit trail");
+        }
+        // Rows the syslog copy has not taken yet go at the next start: its
+        // cursor is kept in the store.
+        for t in &self.audit_tasks {
+            t.abort();
+        }
         self.state.db.close().await;
     }
 
+    /// The service's base URL: https:// when TLS is on.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
+}
+
+/// Serves `app` on `listener` (plain TCP or TLS alike) until `stop`; the
+/// peer's address is there for handlers as `ConnectInfo<SocketAddr>`.
+async fn serve_on<L>(
+    listener: L,
+    app: Router,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
+    use axum::serve::ListenerExt;
+    axum::serve(
+        listener.tap_io(|_| {}),
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop)
+    .await
 }

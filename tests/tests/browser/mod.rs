@@ -116,3 +116,62 @@ pub async fn severe_log(c: &Client) -> Vec<String> {
         })
         .collect()
 }
+
+/// After a sign-in: if the service asks this account (an administrator)
+/// to enrol a second factor first, enrols one as a person with an
+/// authenticator app would: reads the key the page shows, computes the
+/// code (RFC 6238) and types it in. Returns the key, if one was enrolled.
+pub async fn enrol_totp_if_asked(c: &Client) -> Option<String> {
+    use fantoccini::Locator;
+    let mut asked = false;
+    for _ in 0..100 {
+        if c.find(Locator::Id("totp-secret")).await.is_ok() {
+            asked = true;
+            break;
+        }
+        if c.find(Locator::Css("header.bar")).await.is_ok()
+            || c.find(Locator::Id("new")).await.is_ok()
+        {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if !asked {
+        return None;
+    }
+    Some(enrol_totp(c).await)
+}
+
+/// Enrols a second factor on the enrolment page the browser is on (or is
+/// about to be on): waits for the key, computes the code, types it in.
+pub async fn enrol_totp(c: &Client) -> String {
+    use fantoccini::Locator;
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Id("totp-secret"))
+        .await
+        .expect("the second-factor enrolment page");
+    let secret = c
+        .find(Locator::Id("totp-secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .replace(' ', "");
+    let raw = exam_server::totp::base32_decode(&secret).unwrap();
+    let code = exam_server::totp::code_at(&raw, chrono::Utc::now().timestamp());
+    c.find(Locator::Id("code"))
+        .await
+        .unwrap()
+        .send_keys(&code)
+        .await
+        .unwrap();
+    c.find(Locator::Id("enrol"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    secret
+}

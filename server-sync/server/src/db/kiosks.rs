@@ -86,12 +86,8 @@ impl Db {
         .execute(&self.pool)
         .await?;
         if done.rows_affected() != 1 {
-            self.audit(
-                id,
-                "kiosk.enrol_refused",
-                "wrong, used or unknown enrolment secret",
-            )
-            .await?;
+            // Audited by the caller, within the limit on unauthenticated
+            // events (kiosk_api::sync::enrol).
             return Err(EnrolError::Refused);
         }
         self.audit(id, "kiosk.enrolled", "new public key").await?;

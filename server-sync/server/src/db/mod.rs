@@ -6,6 +6,8 @@
 //! text), flags INTEGER; no advisory locks, triggers, LISTEN/NOTIFY or
 //! SKIP LOCKED, so that PostgreSQL-compatible distributed engines also work.
 
+mod accounts;
+mod at_rest;
 mod audit;
 mod bookings;
 mod catalogue;
@@ -16,10 +18,14 @@ mod items;
 mod kiosks;
 mod moves;
 mod oplog;
+mod people;
 mod photos;
 mod pickups;
+mod privacy;
 mod reports;
+mod scope;
 mod search;
+mod sessions;
 mod slots;
 mod staff;
 
@@ -36,13 +42,18 @@ pub use events::PushOutcome;
 pub use groups::{CompanyRow, GroupRow, GroupSpec, ImportRecord, MemberRow, NewMember};
 pub use kiosks::{EnrolError, KioskRow};
 pub use moves::{MoveError, OpenMove};
+pub use at_rest::Resealed;
+pub use audit::{AuditCheck, AuditQuery, AuditRow};
 pub use oplog::{OpLine, OpQuery};
+pub use people::{Corrected, CorrectionError, IdentityField};
 pub use photos::VisitPhoto;
 pub use pickups::PickupRow;
 pub use reports::{ReportError, ReportPrint, ReportRow};
 pub use search::{Hit, SearchKey};
 pub use slots::SlotRow;
-pub use staff::{AccountRow, CountTable, LoginOutcome, RegistrationRow, SessionUser, StaffUser};
+pub use accounts::{AccountRow, AccountState, ChangeReason, StaffUser};
+pub use sessions::{LoginDuration, PendingSecondFactor, SessionRecord, SessionUser, Stage};
+pub use staff::{CountTable, RegistrationRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -54,6 +65,8 @@ pub enum DbError {
     UnsupportedUrl,
     #[error("stored row is corrupt: {0}")]
     Corrupt(String),
+    #[error("personal data at rest: {0}")]
+    Vault(#[from] exam_vault::VaultError),
 }
 
 pub type Result<T, E = DbError> = std::result::Result<T, E>;
@@ -71,6 +84,8 @@ pub struct Db {
     /// (WAL lets readers run beside the one writer), on PostgreSQL the same pool.
     pub(crate) read: AnyPool,
     pub backend: Backend,
+    /// Seals and opens personal data, computes blind indexes (db/people.rs).
+    pub(crate) keys: std::sync::Arc<exam_vault::KeyRing>,
 }
 
 /// Migrations in order. Portable SQL runs on both back ends; a migration
@@ -135,7 +150,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 ];
 
 impl Db {
-    pub async fn connect(url: &str) -> Result<Self> {
+    /// Opens the store; `keys` seal and open its personal data (there is
+    /// no store without them: see `exam_vault`).
+    pub async fn connect(url: &str, keys: std::sync::Arc<exam_vault::KeyRing>) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let (backend, url) = if url.starts_with("sqlite:") {
             // Create the file on first start; WAL and synchronous=FULL are sqlx's SQLite defaults.
@@ -153,12 +170,28 @@ impl Db {
         // SQLite has one writer anyway; one connection avoids SQLITE_BUSY on
         // lock upgrades and keeps `sqlite::memory:` a single database.
         let max = if backend == Backend::Sqlite { 1 } else { 16 };
-        let pool = AnyPoolOptions::new()
+        let options = || {
+            let o = AnyPoolOptions::new();
+            if backend != Backend::Sqlite {
+                return o;
+            }
+            // Deleted rows are zeroed in the file, not left in free pages
+            // (rows replaced when a store in clear is sealed, issue 17).
+            o.after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::raw_sql("PRAGMA secure_delete = ON")
+                        .execute(conn)
+                        .await
+                        .map(|_| ())
+                })
+            })
+        };
+        let pool = options()
             .max_connections(max)
             .connect(&url)
             .await?;
         let read = if backend == Backend::Sqlite && !url.contains(":memory:") {
-            AnyPoolOptions::new()
+            options()
                 .max_connections(4)
                 .connect(&url)
                 .await?
@@ -169,7 +202,31 @@ impl Db {
             pool,
             read,
             backend,
+            keys,
         })
+    }
+
+    /// The SQL migrations up to `version` only, without the steps `migrate`
+    /// runs from Rust: for tests that build a store as an older release
+    /// left it (then `migrate` takes it the rest of the way).
+    #[doc(hidden)]
+    pub async fn migrate_sql_to(&self, version: i64) -> Result<()> {
+        let migrations = MIGRATIONS
+            .iter()
+            .map(|(v, d, sql)| {
+                Migration::new(
+                    *v,
+                    (*d).into(),
+                    MigrationType::Simple,
+                    sqlx::SqlSafeStr::into_sql_str(*sql),
+                    false,
+                )
+            })
+            .collect();
+        let mut m = Migrator::with_migrations(migrations);
+        m.set_locking(false);
+        m.run_to(version, &self.pool).await?;
+        Ok(())
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -195,11 +252,16 @@ impl Db {
             // PostgreSQL under a non-C collation; SQLite uses ranges instead.
             for sql in [
                 "CREATE INDEX IF NOT EXISTS people_initials_prefix ON people (initials text_pattern_ops)",
-                "CREATE INDEX IF NOT EXISTS people_name_prefix ON people (name text_pattern_ops)",
             ] {
                 sqlx::query(sql).execute(&self.pool).await?;
             }
         }
+        // S7: rows from before the chain are chained once, and the store
+        // refuses UPDATE and DELETE of the trail (triggers differ per back end).
+        audit::install_guards(self).await?;
+        // Rows in clear (a store from before migration 0011) are sealed now:
+        // the conversion needs the keys the SQL migration does not have.
+        self.seal_clear_rows().await?;
         Ok(())
     }
 

@@ -15,7 +15,7 @@ use exam_protocol::{
     LookupRequest, LookupResponse, MAX_BATCH, PushRequest, PushResponse,
 };
 
-use super::{SignedJson, SignedQuery, parse, read_body};
+use super::{SignedJson, SignedQuery, parse, read_body, scope};
 use crate::AppState;
 use crate::db::EnrolError;
 use crate::error::ApiErr;
@@ -23,8 +23,22 @@ use crate::metrics::Metrics;
 
 pub(super) async fn enrol(
     State(st): State<AppState>,
+    crate::staff_auth::ClientAddr(ip): crate::staff_auth::ClientAddr,
     body: Body,
 ) -> Result<Json<EnrolResponse>, ApiErr> {
+    // Unauthenticated: an address refused too often this minute is not
+    // heard (no hash, no audit row), so nobody can fill the audit log.
+    if let Err(wait) = st.login.limiter().enrol_allowed(ip, Utc::now()) {
+        Metrics::inc(&st.metrics.auth_refused);
+        return Err(ApiErr::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_enrolments",
+            format!(
+                "too many refused enrolments from this address: retry in {} s",
+                wait.num_seconds().max(1)
+            ),
+        ));
+    }
     let body = read_body(&st, body).await?;
     let req: EnrolRequest = parse(&st, &body)?;
     if !auth::valid_kiosk_id(&req.kiosk_id) {
@@ -50,6 +64,17 @@ pub(super) async fn enrol(
         }
         Err(EnrolError::Refused) => {
             Metrics::inc(&st.metrics.auth_refused);
+            if st.login.limiter().enrol_refused(ip, Utc::now()) {
+                st.db
+                    .audit(
+                        &req.kiosk_id,
+                        "kiosk.enrol_refused",
+                        &format!("wrong, used or unknown enrolment secret, from {ip}"),
+                    )
+                    .await?;
+            } else {
+                Metrics::inc(&st.metrics.staff_audit_suppressed);
+            }
             Err(ApiErr::new(
                 StatusCode::UNAUTHORIZED,
                 "enrolment_refused",
@@ -120,7 +145,17 @@ pub(super) async fn push(
         return Err(ApiErr::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
             .with_events(bad.iter().map(EventError::event_id).collect()));
     }
-    let out = st.db.apply_events(&kiosk.id, &valid, Utc::now()).await?;
+    // Events about another campus's bookings are not applied: acknowledged
+    // like any other (the kiosk learns nothing), counted and audited.
+    let (valid, foreign) = scope::split_events(&st, &kiosk, valid).await?;
+    if !foreign.is_empty() {
+        scope::out_of_scope(&st, &kiosk, "events", foreign.len()).await?;
+    }
+    let mut out = st.db.apply_events(&kiosk.id, &valid, Utc::now()).await?;
+    out.acks.extend(foreign.iter().map(|e| exam_protocol::Ack {
+        id: e.id,
+        status: exam_protocol::AckStatus::Accepted,
+    }));
     st.metrics
         .events_accepted
         .fetch_add(out.accepted, Ordering::Relaxed);
@@ -165,6 +200,12 @@ pub(super) async fn lookup(
 ) -> Result<Json<LookupResponse>, ApiErr> {
     Metrics::inc(&st.metrics.lookups);
     let mut records = st.db.lookup(&req.query).await?;
+    // Another campus's bookings are not this kiosk's to see.
+    let found = records.len();
+    records.retain(|r| r.booking.campus == kiosk.campus);
+    if records.len() < found {
+        scope::out_of_scope(&st, &kiosk, "lookup", found - records.len()).await?;
+    }
     crate::workflow::attach_documents(&st, &mut records).await?;
     st.db.audit(&kiosk.id, "lookup", req.query.method()).await?;
     Ok(Json(LookupResponse { records }))

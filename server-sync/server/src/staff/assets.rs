@@ -38,7 +38,9 @@ macro_rules! assets {
 }
 
 pub(super) const ASSETS: &[Asset] = assets! {
+    "accounts.js" => JS,
     "admin.js" => JS,
+    "audit.js" => JS,
     "common.js" => JS,
     "desk.js" => JS,
     "favicon.svg" => SVG,

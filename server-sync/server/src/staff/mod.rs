@@ -1,4 +1,4 @@
-//! The staff web UI: login, first-login password change, and today's
+//! The staff web UI: today's
 //! registrations, updated live over server-sent events. Server-side
 //! rendered; the only script is `static/staff.js` (no CDN, no framework).
 
@@ -6,34 +6,50 @@ use std::convert::Infallible;
 use std::time::Duration as StdDuration;
 
 use askama::Template;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::{Router, routing::get, routing::post};
 use chrono::{DateTime, Duration, Utc};
 use exam_domain::mask;
 use futures_util::Stream;
 use serde::Deserialize;
 
-use crate::db::{DbError, RegistrationRow};
-use crate::staff_auth::{require_ready_user, require_user, session_token};
-use crate::{AppState, password};
+use crate::db::{DbError, RegistrationRow, SessionUser};
+use crate::roles::Capability;
+use crate::routes::{Access, RouteTable};
+use crate::AppState;
+use crate::staff_auth::{require_ready_user, session_token};
 
 mod assets;
 mod printing;
 
 use printing::PickupView;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/registrations") }))
-        .route("/password", get(password_page).post(change_password))
-        .route("/registrations", get(registrations_page))
-        .route("/registrations/stream", get(stream))
-        .route("/pickups/handed-over", post(printing::hand_over))
-        .route("/kiosks/move-printing", post(printing::move_printing))
-        .route("/static/{name}", get(assets::serve))
+pub(crate) fn routes(t: &mut RouteTable) {
+    use Access::{Can, Public, Staff};
+    use Capability::{ManagePrintouts, ViewRegistrations};
+    t.get("/", Staff, home)
+        .get("/registrations", Can(ViewRegistrations), registrations_page)
+        .get("/registrations/stream", Can(ViewRegistrations), stream)
+        // K15: the counter that hands documents over, not the group desk.
+        .post(
+            "/pickups/handed-over",
+            Can(ManagePrintouts),
+            printing::hand_over,
+        )
+        .post(
+            "/kiosks/move-printing",
+            Can(ManagePrintouts),
+            printing::move_printing,
+        )
+        .get("/static/{name}", Public, assets::serve);
+}
+
+/// `/`: the signed-in member's first page (signed out: the gate sends them
+/// to the sign-in page).
+async fn home(user: SessionUser) -> Redirect {
+    Redirect::to(user.role.home())
 }
 
 fn render(t: &impl Template) -> Response {
@@ -44,84 +60,6 @@ fn render(t: &impl Template) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
-}
-
-#[derive(Template)]
-#[template(path = "password.html")]
-struct PasswordPage {
-    username: String,
-    csrf: String,
-    forced: bool,
-    error: Option<String>,
-}
-
-async fn password_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    match require_user(&st, &headers).await {
-        Ok(u) => render(&PasswordPage {
-            forced: u.must_change,
-            username: u.username,
-            csrf: u.csrf,
-            error: None,
-        }),
-        Err(r) => r,
-    }
-}
-
-#[derive(Deserialize)]
-struct PasswordForm {
-    csrf: String,
-    current: String,
-    new: String,
-    confirm: String,
-}
-
-async fn change_password(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Form(f): Form<PasswordForm>,
-) -> Response {
-    let u = match require_user(&st, &headers).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    if !u.csrf_matches(&f.csrf) {
-        return (StatusCode::FORBIDDEN, "stale form: reload the page").into_response();
-    }
-    let again = |msg: String| {
-        render(&PasswordPage {
-            forced: u.must_change,
-            username: u.username.clone(),
-            csrf: u.csrf.clone(),
-            error: Some(msg),
-        })
-    };
-    let Ok(Some(user)) = st.db.user_by_name(&u.username).await else {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    };
-    if !password::verify(f.current, user.password_hash.clone()).await {
-        return again("当前密码错误 / The current password is wrong".into());
-    }
-    if f.new != f.confirm {
-        return again("两次输入的新密码不一致 / The new passwords differ".into());
-    }
-    if password::verify(f.new.clone(), user.password_hash).await {
-        return again(
-            "新密码不能与旧密码相同 / The new password must differ from the old one".into(),
-        );
-    }
-    if let Err(e) = exam_domain::password::check(&u.username, &f.new) {
-        return again(format!("新密码不符合要求 / {e}"));
-    }
-    let hash = password::hash(f.new).await;
-    if st
-        .db
-        .set_password(u.user_id, &u.username, &hash)
-        .await
-        .is_err()
-    {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    }
-    Redirect::to("/registrations").into_response()
 }
 
 /// One registration as displayed: masked on the server (S5).
@@ -215,6 +153,8 @@ struct RegistrationsPage {
     newest: i64,
     kiosks: Vec<KioskView>,
     pickups: Vec<PickupView>,
+    /// May hand over waiting documents and move print jobs (the forms).
+    printouts: bool,
 }
 
 fn start_of_today() -> DateTime<Utc> {
@@ -228,11 +168,7 @@ fn start_of_today() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let u = match require_ready_user(&st, &headers).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+async fn registrations_page(State(st): State<AppState>, u: SessionUser) -> Response {
     let (Ok(rows), Ok(kiosks), Ok(pickups), Ok(moves)) = (
         st.db.registrations(start_of_today(), 0, 500).await,
         st.db.kiosks().await,
@@ -241,14 +177,19 @@ async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> R
     ) else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
-    let _ = st
-        .db
-        .audit(
-            &u.username,
-            "view.registrations",
-            &format!("{} rows", rows.len()),
-        )
-        .await;
+    // S5: a read of personal data (masked names and ID numbers of many
+    // people) is one audit row per request; no row, no page.
+    if let Err(e) = crate::audit::read_personal(
+        &st.db,
+        &u.username,
+        "view.registrations",
+        "",
+        format!("{} people shown", rows.len()),
+    )
+    .await
+    {
+        return crate::error::ApiErr::from(e).into_response();
+    }
     let local = |t: DateTime<Utc>| {
         t.with_timezone(&exam_domain::centre_offset())
             .format("%H:%M:%S")
@@ -304,6 +245,7 @@ async fn registrations_page(State(st): State<AppState>, headers: HeaderMap) -> R
         })
         .collect();
     render(&RegistrationsPage {
+        printouts: u.role.may(Capability::ManagePrintouts),
         nav: crate::roles::Nav::of(u.role),
         username: u.username,
         csrf: u.csrf,
@@ -366,10 +308,11 @@ async fn stream(
                     () = tokio::time::sleep(StdDuration::from_secs(2)) => {}
                 }
                 // The session may have ended (sign-out, idle timeout): so does the stream.
-                let idle = Duration::minutes(st.config.session_idle_minutes);
-                match st.db.session(&token, Utc::now(), idle).await {
-                    Ok(Some(_)) => {}
-                    Ok(None) => return None,
+                // Checked without extending it: only the user's own
+                // requests keep a session alive (idle timeout, issue 17 item 7).
+                match crate::staff_auth::session_alive(&st, &token).await {
+                    Ok(true) => {}
+                    Ok(false) => return None,
                     Err(e) => {
                         tracing::error!(error = %e, "live registrations: session check failed");
                         return Some((Ok(unavailable()), (st, rx, last, true)));

@@ -7,16 +7,17 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use axum::Router;
 use axum::http::StatusCode;
 use chrono::{NaiveDateTime, Utc};
 use exam_domain::Catalogue;
 
-use crate::AppState;
 use crate::db::{DbError, DeskError};
 use crate::error::ApiErr;
+use crate::routes::RouteTable;
 
+mod accounts;
 mod admin;
+mod audit;
 mod desk;
 mod groups;
 mod pages;
@@ -28,17 +29,18 @@ pub use groups::seed_demo_company;
 pub(crate) use pages::render;
 pub(crate) use printing::attach_documents;
 
-pub fn routes(st: AppState) -> Router<AppState> {
-    Router::new()
-        .merge(desk::routes())
-        .merge(groups::routes())
-        .merge(admin::routes())
-        .merge(reports::desk_routes())
-        .route_layer(axum::middleware::from_fn_with_state(
-            st,
-            crate::staff_auth::api_session,
-        ))
-        .merge(pages::routes())
+/// The staff JSON API and its pages. Each route says who may call it
+/// (`crate::routes::Access`); the route gate signs every call in (session,
+/// first-login password change, CSRF token on changes) and checks the role
+/// before the body is read.
+pub(crate) fn routes(t: &mut RouteTable) {
+    desk::routes(t);
+    groups::routes(t);
+    admin::routes(t);
+    accounts::routes(t);
+    reports::desk_routes(t);
+    audit::routes(t);
+    pages::routes(t);
 }
 
 /// The dictionaries in memory, swapped whole when staff edit them.
