@@ -22,13 +22,31 @@ pub async fn start_server(
     listen: SocketAddr,
     demo_people: usize,
 ) -> anyhow::Result<exam_server::Server> {
-    let config = exam_server::Config {
+    Ok(exam_server::start(server_config(db, listen, demo_people)).await?)
+}
+
+/// The configuration [`start_server`] uses (the demo adds its HTTPS files).
+pub fn server_config(db: &Path, listen: SocketAddr, demo_people: usize) -> exam_server::Config {
+    exam_server::Config {
         listen,
         database_url: format!("sqlite://{}", db.display()),
+        data_key_file: Some(data_key_beside(db)),
         demo_people,
         ..exam_server::Config::default()
-    };
-    Ok(exam_server::start(config).await?)
+    }
+}
+
+/// The data key file of the store `db` (`<db>.key` beside it), generated
+/// on first use and kept with the file, so a restarted server opens what it
+/// sealed before: the keys are made at run time, never committed.
+pub fn data_key_beside(db: &Path) -> std::path::PathBuf {
+    let key = db.with_extension("key");
+    if !key.exists() {
+        exam_vault::KeyRing::generate()
+            .and_then(|k| k.write_new_file(&key))
+            .unwrap();
+    }
+    key
 }
 
 /// A kiosk enrolled with `server` as `id` (the kiosk row added with a fresh
@@ -56,6 +74,7 @@ pub async fn kiosk_with_printer(
     let kiosk = kiosk_app::assemble::start(kiosk_app::assemble::KioskOptions {
         journal: dir.join(format!("{id}.db")),
         server_url: Some(server.url()),
+        server_link: sync_client::LinkOptions::loopback_dev(),
         kiosk_id: Some(id.into()),
         enrol_secret: Some(secret),
         agent,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use exam_server::{Config, db::Db};
+use exam_server::Config;
 use serde::Serialize;
 
 /// The central exam-workflow service of the health-examination centre:
@@ -16,8 +16,9 @@ use serde::Serialize;
 #[derive(Debug, Parser)]
 #[command(version, about, long_about)]
 struct Cli {
-    /// TOML configuration file (keys: listen, database_url, demo_people,
-    /// demo_campus, session_idle_minutes, secure_cookies, log_json).
+    /// TOML configuration file (keys: listen, database_url, data_key_file, demo_people,
+    /// demo_campus, session_idle_minutes, secure_cookies, tls_cert, tls_key,
+    /// tls_reload_seconds, http_redirect_listen, log_json).
     #[arg(long, short, global = true)]
     config: Option<PathBuf>,
     #[command(flatten)]
@@ -46,10 +47,47 @@ struct Flags {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     log_json: bool,
+    /// The data key file (mode 600) that seals personal data in the store;
+    /// else the key text in EXAM_DATA_KEY. Required.
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_key_file: Option<PathBuf>,
+    /// HTTPS certificate chain, PEM (leaf first); with --tls-key. Without
+    /// them the service listens on a loopback address only.
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert, PEM.
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_key: Option<PathBuf>,
+    /// A plain-HTTP address whose only answer is a redirect to HTTPS.
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_redirect_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Write a new data key file (mode 600) for personal data at rest, or
+    /// with --add put a new data key into an existing one (rotation: new
+    /// data is sealed with it; run `rekey` to reseal the old). The keys are
+    /// never printed.
+    GenDataKey {
+        /// The key file to write (refused when it exists, unless --add).
+        #[arg(long)]
+        out: PathBuf,
+        /// Add a data key to the existing file instead.
+        #[arg(long)]
+        add: bool,
+    },
+    /// Reseal every personal datum sealed under an older data key with the
+    /// newest one (after `gen-data-key --add`).
+    Rekey,
+    /// Seal a configuration secret (the database URL) with the data keys:
+    /// reads it from standard input (not the command line, which shells
+    /// keep) and prints `sealed:v1:...` for `database_url`.
+    SealSecret,
     /// Run the service (the default).
     Serve,
     /// Apply database migrations and exit.
@@ -72,9 +110,26 @@ enum Command {
     AddUser {
         #[arg(long)]
         username: String,
-        /// admin, front_desk or group_desk.
+        /// admin, front_desk, group_desk or auditor (审计员: reads the audit
+        /// trail only).
         #[arg(long, default_value = "front_desk")]
         role: String,
+    },
+    /// Recompute the audit trail's hash chain (S7) and name the first row
+    /// where it breaks; exits with status 1 when it is broken (for a
+    /// scheduled check). The check itself is written to the trail.
+    AuditVerify,
+    /// Write a development CA (ca.pem) and a server certificate signed by it
+    /// (server.pem, server-key.pem) into DIR, for the demo, tests and trials.
+    /// Production certificates come from the hospital's CA.
+    TlsDevCert {
+        /// Directory to write into (created).
+        #[arg(long)]
+        out: PathBuf,
+        /// Names the certificate is for: DNS names or IP addresses, repeated
+        /// [default: localhost 127.0.0.1 ::1].
+        #[arg(long = "host")]
+        hosts: Vec<String>,
     },
 }
 
@@ -102,7 +157,7 @@ async fn main() -> anyhow::Result<()> {
             server.stop().await;
         }
         Command::Migrate => {
-            let db = Db::connect(&config.database_url).await?;
+            let db = exam_server::data_keys::open_store(&config).await?;
             db.migrate().await?;
             println!("migrations applied");
         }
@@ -111,18 +166,83 @@ async fn main() -> anyhow::Result<()> {
                 exam_protocol::auth::valid_kiosk_id(&id),
                 "kiosk ids are 1-64 letters, digits, '-' or '_'"
             );
-            let db = Db::connect(&config.database_url).await?;
+            let db = exam_server::data_keys::open_store(&config).await?;
             db.migrate().await?;
             let secret = exam_protocol::auth::random_token();
             db.add_kiosk(&id, &campus, &zone, &secret).await?;
             println!("{secret}");
         }
+        Command::AuditVerify => {
+            let db = exam_server::data_keys::open_store(&config).await?;
+            db.migrate().await?;
+            let check = exam_server::audit::verify_and_record(&db, "cli").await?;
+            println!("{check}");
+            if !check.is_intact() {
+                std::process::exit(1);
+            }
+        }
         Command::AddUser { username, role } => {
             let role: exam_server::roles::Role = role.parse()?;
-            let db = Db::connect(&config.database_url).await?;
+            let db = exam_server::data_keys::open_store(&config).await?;
             db.migrate().await?;
             let pw = exam_server::create_staff(&db, &username, role, None).await?;
             println!("{pw}");
+        }
+        Command::GenDataKey { out, add } => {
+            if add {
+                let mut keys = exam_vault::KeyRing::load_file(&out)?;
+                let id = keys.rotate()?;
+                keys.replace_file(&out)?;
+                println!(
+                    "data key {id} added to {}: new data is sealed with it; \
+                     run `exam-server rekey` to reseal older data",
+                    out.display()
+                );
+            } else {
+                exam_vault::KeyRing::generate()?.write_new_file(&out)?;
+                println!(
+                    "data keys written to {} (mode 600): set data_key_file to it, and keep a \
+                     copy apart from the store's backups (without it the data cannot be read)",
+                    out.display()
+                );
+            }
+        }
+        Command::Rekey => {
+            let db = exam_server::data_keys::open_store(&config).await?;
+            db.migrate().await?;
+            let done = db.rekey().await?;
+            println!(
+                "resealed with the newest data key: {} people, {} other values",
+                done.people, done.values
+            );
+        }
+        Command::SealSecret => {
+            let keys = exam_server::data_keys::load(&config)?;
+            let mut secret = String::new();
+            std::io::stdin()
+                .read_line(&mut secret)
+                .context("reading the secret from standard input")?;
+            let secret = secret.trim_end_matches(['\r', '\n']);
+            anyhow::ensure!(!secret.is_empty(), "no secret on standard input");
+            println!("{}", keys.seal_config(secret)?);
+        }
+        Command::TlsDevCert { out, hosts } => {
+            let today = chrono::Utc::now().date_naive();
+            let pki = exam_server::tls::dev::issue(&hosts, today)?;
+            let files = pki.write(&out)?;
+            println!(
+                "development CA      {}\nserver certificate  {} (for {})\nserver key          {}\n\n\
+                 exam-server --tls-cert {} --tls-key {}\n\
+                 kiosks: server_ca = \"{}\" (device file) or KIOSK_SERVER_CA\n\
+                 For development only: production certificates come from the hospital's CA.",
+                files.ca.display(),
+                files.cert.display(),
+                pki.hosts.join(", "),
+                files.key.display(),
+                files.cert.display(),
+                files.key.display(),
+                files.ca.display(),
+            );
         }
     }
     Ok(())

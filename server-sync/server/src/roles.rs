@@ -1,9 +1,52 @@
 //! Staff roles and what each may do: the one place that grants rights.
 //!
-//! Handlers never compare roles; they name the [`Capability`] they need and
-//! ask [`Role::may`] (through `StaffUser::require` for the JSON API and
-//! `staff_auth::page_user` for the pages). Changing who may do what is a
-//! change to the table in [`Role::may`] and to the test below, nothing else.
+//! Routes name the [`Capability`] they need where they are registered
+//! (`crate::routes::Access`), and the route gate asks [`Role::may`] before
+//! the handler runs; the few checks that depend on what a request asks for
+//! (a refund among item changes, a person's history in a visit's details)
+//! ask [`Role::may`] too. Nothing else compares roles. Changing who may do
+//! what is a change to the table in [`Role::may`] and to the test below.
+//!
+//! ## Who does what in the centre
+//!
+//! - **前台 front desk** (`front_desk`, also the cashier and the report
+//!   office): looks up any patient, books, registers walk-ins and bookings,
+//!   changes items, takes payment and refunds, records waivers and shows
+//!   their signatures, prints documents, sees the check-in photo, publishes
+//!   reports, hands over documents waiting at a kiosk and moves a kiosk's
+//!   print jobs when its printer is out.
+//! - **团检 group desk** (`group_desk`): works for companies that send their
+//!   staff for exams (单位体检). It keeps the companies, their groups with a
+//!   package and a discount, imports rosters, books members in batches, adds
+//!   or removes items for a group, bans (禁检) and restores members, and on
+//!   the exam day registers arriving members (团检登记), opens a member's
+//!   visit, changes its items (not refunds: members pay nothing at the
+//!   desk; the company settles later), rebooks or cancels it and prints its
+//!   guide sheet. It finds members through the group-member search and the
+//!   rosters: it does not search the whole patient base, sees no one's
+//!   earlier visits, takes no payment, refunds nothing, sees neither waiver
+//!   signatures, photos nor reports, and has no part in the kiosks' trays.
+//! - **系统管理员 administrator** (`admin`): accounts and roles, the
+//!   dictionaries and prices; stands in for either desk (a small centre's
+//!   head of the desk). It does **not** read the audit trail.
+//! - **审计员 auditor** (`auditor`): reads the audit trail (its own page,
+//!   `/audit`) and nothing else: no patient, no desk, no settings.
+//!
+//! ## Separation of duties (三权分立, 等保三级)
+//!
+//! The level-3 rules separate the system administrator, the security
+//! administrator and the auditor. Here the administrator manages accounts,
+//! roles and settings, and the auditor reviews what everyone did, the
+//! administrator included. So [`Capability::ViewAudit`] is the auditor's
+//! alone: an administrator who could read the trail could watch whether
+//! their own changes (a new account, a role raised, a price cut) were
+//! noticed, and could pick a moment to act unseen; and nobody, the auditor
+//! included, can change or delete a line of it (no route does, and the
+//! store refuses it). Account management stays with the administrator, so
+//! the auditor cannot give itself or anyone else more rights; every account
+//! and role change is in the trail the auditor reads. The security
+//! administrator's duties (lockouts, password policy) are settings of the
+//! service here, not a role of their own.
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +57,8 @@ pub enum Role {
     Admin,
     FrontDesk,
     GroupDesk,
+    /// 审计员: the audit trail only.
+    Auditor,
 }
 
 /// Something a staff member does that not every role may do.
@@ -25,23 +70,40 @@ pub enum Capability {
     UseGroupPage,
     /// The maintenance page (`/admin`).
     UseAdminPage,
-    /// Catalogue, slots, search, a visit's details, a plan's preview.
-    LookUpVisits,
-    /// Book, rebook, cancel a visit; register a walk-in.
+    /// Today's kiosk check-ins, the kiosk fleet and the documents waiting
+    /// in kiosk trays (`/registrations`, masked).
+    ViewRegistrations,
+    /// Hand over documents waiting in a kiosk's tray, and move a kiosk's
+    /// waiting print jobs to another kiosk (K15).
+    ManagePrintouts,
+    /// The dictionaries, a day's slots, a plan's price before booking: no
+    /// personal data.
+    ViewCatalogue,
+    /// Search every patient (name, ID number, mobile, codes), open any
+    /// visit, and see a person's earlier visits.
+    SearchPatients,
+    /// Search among group members only, and open, register, change items
+    /// of, rebook, cancel and print a group member's visit.
+    ServeGroupVisits,
+    /// Book an individual visit, register a walk-in; rebook and cancel any visit.
     BookVisit,
-    /// 开单登记 of a booked visit.
+    /// 开单登记 of any booked visit.
     RegisterVisit,
-    /// Add, remove, refund, waive items (and see a waiver's signature).
+    /// Add, remove, make up, defer, restore and waive items of any visit.
     ChangeItems,
+    /// Refund a paid item (money back): the cashier's.
+    Refund,
     /// Take a payment at the desk.
     TakePayment,
-    /// Print a visit's documents at the desk.
+    /// See the patient's signature on a waiver.
+    ViewSignatures,
+    /// Print any visit's documents at the desk.
     PrintDocuments,
     /// See the photo a kiosk took at check-in (K6).
     ViewPhoto,
     /// Publish, preview and withdraw exam reports (medical data).
     HandleReports,
-    /// The desk's view of the operation log.
+    /// The desk's view of the operation log: the caller's own work of today.
     ViewDeskLog,
     /// Companies, groups, members, import progress and error reports.
     ViewGroups,
@@ -57,34 +119,56 @@ pub enum Capability {
     ManageAccounts,
     /// Item prices and packages.
     EditCatalogue,
-    /// The whole operation log, searched by time, ID number and operator.
+    /// The audit trail, searched by time, ID number and operator (`/audit`).
     ViewAudit,
+    /// Correct a person's name or mobile, with a reason (audited, masked):
+    /// the one way identity fields change (issue 17 item 6).
+    CorrectIdentity,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Admin, Role::FrontDesk, Role::GroupDesk];
+    pub const ALL: [Role; 4] = [Role::Admin, Role::FrontDesk, Role::GroupDesk, Role::Auditor];
 
-    /// The rights table. The group desk also registers and serves its own
-    /// members at the desk, but sees neither photos nor reports (least
-    /// privilege: those are the counter's and the report office's).
+    /// The rights table (see the module's notes for why each line is so).
     pub fn may(self, c: Capability) -> bool {
         use Capability::*;
         match self {
-            Role::Admin => true,
-            // Not the group page: every call its script makes needs ViewGroups.
+            // Everything but the audit trail (separation of duties).
+            Role::Admin => !matches!(c, ViewAudit),
             Role::FrontDesk => match c {
-                UseDeskPage | LookUpVisits | BookVisit | RegisterVisit | ChangeItems
-                | TakePayment | PrintDocuments | ViewPhoto | HandleReports | ViewDeskLog => true,
-                UseGroupPage | UseAdminPage | ViewGroups | EditGroups | ImportRoster
-                | BookGroup | BanMembers | ManageAccounts | EditCatalogue | ViewAudit => false,
-            },
-            Role::GroupDesk => match c {
-                UseDeskPage | UseGroupPage | LookUpVisits | BookVisit | RegisterVisit
-                | ChangeItems | TakePayment | PrintDocuments | ViewDeskLog | ViewGroups
-                | EditGroups | ImportRoster | BookGroup | BanMembers => true,
-                UseAdminPage | ViewPhoto | HandleReports | ManageAccounts | EditCatalogue
+                UseDeskPage | ViewRegistrations | ManagePrintouts | ViewCatalogue
+                | SearchPatients | BookVisit | RegisterVisit | ChangeItems | Refund
+                | TakePayment | ViewSignatures | PrintDocuments | ViewPhoto | HandleReports
+                | ViewDeskLog | CorrectIdentity => true,
+                UseGroupPage | UseAdminPage | ServeGroupVisits | ViewGroups | EditGroups
+                | ImportRoster | BookGroup | BanMembers | ManageAccounts | EditCatalogue
                 | ViewAudit => false,
             },
+            Role::GroupDesk => match c {
+                UseDeskPage | UseGroupPage | ViewCatalogue | ServeGroupVisits | ViewDeskLog
+                | ViewGroups | EditGroups | ImportRoster | BookGroup | BanMembers => true,
+                UseAdminPage | ViewRegistrations | ManagePrintouts | SearchPatients | BookVisit
+                | RegisterVisit | ChangeItems | Refund | TakePayment | ViewSignatures
+                | PrintDocuments | ViewPhoto | HandleReports | ManageAccounts | EditCatalogue
+                | ViewAudit | CorrectIdentity => false,
+            },
+            Role::Auditor => matches!(c, ViewAudit),
+        }
+    }
+
+    /// Where this role lands after signing in (and at `/`): the first page
+    /// it may open.
+    pub fn home(self) -> &'static str {
+        if self.may(Capability::ViewRegistrations) {
+            "/registrations"
+        } else if self.may(Capability::UseGroupPage) {
+            "/groups"
+        } else if self.may(Capability::UseDeskPage) {
+            "/desk"
+        } else if self.may(Capability::ViewAudit) {
+            "/audit"
+        } else {
+            "/password"
         }
     }
 
@@ -93,6 +177,7 @@ impl Role {
             Role::Admin => "admin",
             Role::FrontDesk => "front_desk",
             Role::GroupDesk => "group_desk",
+            Role::Auditor => "auditor",
         }
     }
 
@@ -118,37 +203,47 @@ impl std::str::FromStr for Role {
 /// shown a link that answers 403.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Nav {
+    pub registrations: bool,
     pub desk: bool,
     pub groups: bool,
     pub admin: bool,
+    pub audit: bool,
 }
 
 impl Nav {
     pub(crate) fn of(role: Role) -> Self {
         Self {
+            registrations: role.may(Capability::ViewRegistrations),
             desk: role.may(Capability::UseDeskPage),
             groups: role.may(Capability::UseGroupPage),
             admin: role.may(Capability::UseAdminPage),
+            audit: role.may(Capability::ViewAudit),
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown role {0:?}: use admin, front_desk or group_desk")]
+#[error("unknown role {0:?}: use admin, front_desk, group_desk or auditor")]
 pub struct UnknownRole(pub String);
 
 impl Capability {
-    pub const ALL: [Capability; 20] = {
+    pub const ALL: [Capability; 26] = {
         use Capability::*;
         [
             UseDeskPage,
             UseGroupPage,
             UseAdminPage,
-            LookUpVisits,
+            ViewRegistrations,
+            ManagePrintouts,
+            ViewCatalogue,
+            SearchPatients,
+            ServeGroupVisits,
             BookVisit,
             RegisterVisit,
             ChangeItems,
+            Refund,
             TakePayment,
+            ViewSignatures,
             PrintDocuments,
             ViewPhoto,
             HandleReports,
@@ -170,6 +265,10 @@ impl Capability {
             Capability::ViewPhoto => "当前账号没有查看照片的权限",
             Capability::HandleReports => "当前账号没有处理体检报告的权限",
             Capability::UseAdminPage => "只有管理员可以进入系统维护",
+            Capability::ViewAudit => "只有审计员可以查看审计日志",
+            Capability::Refund => "当前账号没有退费的权限",
+            Capability::ViewSignatures => "当前账号没有查看签名的权限",
+            Capability::SearchPatients => "当前账号只能查询团检人员",
             _ => "当前账号没有此操作的权限",
         }
     }
@@ -180,7 +279,8 @@ mod tests {
     use super::*;
 
     /// The whole table, one line per capability (A = admin, F = front
-    /// desk, G = group desk). A change of rights shows up here in review.
+    /// desk, G = group desk, U = auditor). A change of rights shows up here
+    /// in review.
     #[test]
     fn the_rights_table() {
         let table: String = Capability::ALL
@@ -193,31 +293,61 @@ mod tests {
                 format!("{marks} {c:?}\n")
             })
             .collect();
-        println!("AFG\n{table}");
+        println!("AFGU\n{table}");
         assert_eq!(
             table,
             "\
-xxx UseDeskPage
-x.x UseGroupPage
-x.. UseAdminPage
-xxx LookUpVisits
-xxx BookVisit
-xxx RegisterVisit
-xxx ChangeItems
-xxx TakePayment
-xxx PrintDocuments
-xx. ViewPhoto
-xx. HandleReports
-xxx ViewDeskLog
-x.x ViewGroups
-x.x EditGroups
-x.x ImportRoster
-x.x BookGroup
-x.x BanMembers
-x.. ManageAccounts
-x.. EditCatalogue
-x.. ViewAudit
+xxx. UseDeskPage
+x.x. UseGroupPage
+x... UseAdminPage
+xx.. ViewRegistrations
+xx.. ManagePrintouts
+xxx. ViewCatalogue
+xx.. SearchPatients
+x.x. ServeGroupVisits
+xx.. BookVisit
+xx.. RegisterVisit
+xx.. ChangeItems
+xx.. Refund
+xx.. TakePayment
+xx.. ViewSignatures
+xx.. PrintDocuments
+xx.. ViewPhoto
+xx.. HandleReports
+xxx. ViewDeskLog
+x.x. ViewGroups
+x.x. EditGroups
+x.x. ImportRoster
+x.x. BookGroup
+x.x. BanMembers
+x... ManageAccounts
+x... EditCatalogue
+...x ViewAudit
 "
+        );
+    }
+
+    /// 三权分立: the auditor reads the trail and does nothing else; the
+    /// administrator does everything else and does not read the trail.
+    #[test]
+    fn the_auditor_and_the_administrator_are_separate() {
+        for c in Capability::ALL {
+            assert_eq!(Role::Auditor.may(c), c == Capability::ViewAudit, "{c:?}");
+            assert_eq!(Role::Admin.may(c), c != Capability::ViewAudit, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn every_role_lands_on_a_page_it_may_open() {
+        let home: Vec<_> = Role::ALL.iter().map(|r| (r.as_str(), r.home())).collect();
+        assert_eq!(
+            home,
+            [
+                ("admin", "/registrations"),
+                ("front_desk", "/registrations"),
+                ("group_desk", "/groups"),
+                ("auditor", "/audit"),
+            ]
         );
     }
 
@@ -232,5 +362,6 @@ x.. ViewAudit
         }
         assert!("root".parse::<Role>().is_err());
         assert!("Admin".parse::<Role>().is_err());
+        assert_eq!("auditor".parse::<Role>().unwrap(), Role::Auditor);
     }
 }

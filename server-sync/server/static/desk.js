@@ -79,7 +79,8 @@
     ev.preventDefault();
     D.call("POST", "/api/desk/visits", form()).then(function (r) {
       showPlan(r.plan);
-      D.say("msg", "登记成功，体检号 " + r.visit.exam_no + "，应收 " + D.yuan(r.visit.total_fen), true);
+      D.say("msg", "登记成功，体检号 " + r.visit.exam_no + "，应收 " + D.yuan(r.visit.total_fen) +
+        (r.visit.identity_kept ? "。此人已有登记，姓名 / 手机号仍按原登记；如有误请在详情中“更正身份信息”" : ""), true);
       $("msg").dataset.examNo = r.visit.exam_no;
       loadSlots();
       open(r.visit.id);
@@ -88,7 +89,9 @@
 
   $("search-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
-    D.call("GET", "/api/desk/search?q=" + encodeURIComponent($("q").value)).then(function (r) {
+    // The front desk searches every patient; the group desk only group members.
+    var url = document.querySelector('meta[name="search"]').content;
+    D.call("GET", url + "?q=" + encodeURIComponent($("q").value)).then(function (r) {
       var tb = $("hits"); tb.textContent = "";
       r.hits.forEach(function (h) {
         tb.appendChild(el("tr", { class: "pick", onclick: function () { open(h.id); } }, [
@@ -145,6 +148,7 @@
     } }));
     if (v.amount_due_fen > 0) actions.appendChild(el("button", { type: "button", id: "pay", text: "收费（现金）", onclick: function () { act("/api/desk/visits/" + v.id + "/pay", { method: "cash" }); } }));
     box.appendChild(actions);
+    box.appendChild(identityForm(v));
     box.appendChild(el("h2", { text: "项目" }));
     var rows = v.items.map(function (it) {
       return el("tr", { "data-code": it.code }, [el("td", { text: it.name }), el("td", { class: "num", text: D.yuan(it.price_fen) }),
@@ -235,6 +239,29 @@
       else D.say("msg", e.message);
     });
     return box;
+  }
+
+  // Correcting the person's name or mobile (issue 17 item 6): the one way
+  // they change, with a reason; the log keeps masked values only.
+  function maskName(n) { var c = Array.from(n || ""); return c.length < 2 ? "*" : c.length === 2 ? c[0] + "*" : c[0] + "*".repeat(c.length - 2) + c[c.length - 1]; }
+  function identityForm(v) {
+    var p = v.person;
+    var field = el("select", { id: "fix-field" }, [el("option", { value: "name", text: "姓名" }), el("option", { value: "mobile", text: "手机号" })]);
+    var old = el("span", { id: "fix-old", class: "mono" });
+    function showOld() { old.textContent = field.value === "name" ? maskName(p.name) : (p.mobile || "（空）"); }
+    field.addEventListener("change", showOld); showOld();
+    var value = el("input", { id: "fix-value", maxlength: "30", autocomplete: "off", placeholder: "新值" });
+    var reason = el("input", { id: "fix-reason", maxlength: "200", autocomplete: "off", placeholder: "更正原因（必填）" });
+    var form = el("form", { id: "identity-form", class: "row" }, [el("label", {}, ["更正", field]), el("label", {}, ["原值 ", old]),
+      el("label", {}, ["新值", value]), el("label", {}, ["原因", reason]), el("button", { type: "submit", class: "secondary", text: "更正身份信息" })]);
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      if (!reason.value.trim()) { alert("请填写更正原因"); return; }
+      D.call("POST", "/api/desk/visits/" + v.id + "/identity", { field: field.value, value: value.value, reason: reason.value })
+        .then(function (c) { D.say("msg", "已更正" + (c.field === "name" ? "姓名" : "手机号") + "：" + c.old_masked + " → " + c.new_masked, true); open(v.id); })
+        .catch(function (e) { alert(e.message); });
+    });
+    return el("details", { id: "identity" }, [el("summary", { text: "更正身份信息（姓名 / 手机号）" }), form]);
   }
 
   function open(id) { D.call("GET", "/api/desk/visits/" + id).then(render).catch(function (e) { D.say("msg", e.message); }); }

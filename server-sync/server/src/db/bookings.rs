@@ -1,20 +1,22 @@
 //! Bookings and people, the kiosks' change feed and identity lookups.
 
-use chrono::{NaiveDate, NaiveTime, Utc};
-use exam_domain::{Booking, BookingState, IdNumber, IdentityQuery, Person, Sex};
+use chrono::{NaiveDate, NaiveTime};
+use exam_domain::{Booking, BookingState, IdentityQuery, Person};
+use exam_vault::KeyRing;
 use exam_protocol::BookingRecord;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::{Db, DbError, Result, ts};
+use super::people::{ensure_person, person_key, person_of_row};
+use super::{Db, DbError, Result};
 
 /// A booking joined with its person; the SQL must be a literal, hence a macro.
 macro_rules! select_bookings {
     ($tail:literal) => {
         concat!(
-            "SELECT b.id, b.code, b.exam_no, b.id_number, b.campus, b.package, b.exam_date, b.slot_start, ",
-            "b.slot_end, b.amount_due_fen, b.state, b.change_seq, p.name, p.sex, p.birth_date, p.mobile ",
-            "FROM bookings b JOIN people p ON p.id_number = b.id_number ",
+            "SELECT b.id, b.code, b.exam_no, b.person_key, b.campus, b.package, b.exam_date, b.slot_start, ",
+            "b.slot_end, b.amount_due_fen, b.state, b.change_seq, p.id_number, p.name, p.mobile ",
+            "FROM bookings b JOIN people p ON p.person_key = b.person_key ",
             $tail
         )
     };
@@ -31,7 +33,9 @@ fn corrupt(what: &str) -> DbError {
     DbError::Corrupt(format!("booking row: bad {what}"))
 }
 
-pub(crate) fn decode(r: &AnyRow) -> Result<BookingRecord> {
+/// A booking row joined with its person (`person_key` and the person's
+/// sealed `id_number`, `name`, `mobile`), opened with `keys`.
+pub(crate) fn decode(r: &AnyRow, keys: &KeyRing) -> Result<BookingRecord> {
     let s = |c: &str| r.try_get::<String, _>(c);
     let date = |c: &str| -> Result<NaiveDate> {
         NaiveDate::parse_from_str(&s(c)?, "%Y-%m-%d").map_err(|_| corrupt(c))
@@ -39,13 +43,13 @@ pub(crate) fn decode(r: &AnyRow) -> Result<BookingRecord> {
     let time = |c: &str| -> Result<NaiveTime> {
         NaiveTime::parse_from_str(&s(c)?, "%H:%M:%S").map_err(|_| corrupt(c))
     };
-    let id_number = IdNumber::parse(&s("id_number")?).map_err(|_| corrupt("id_number"))?;
+    let person = person_of_row(keys, r)?;
     Ok(BookingRecord {
         booking: Booking {
             id: r.try_get("id")?,
             code: s("code")?,
             exam_no: s("exam_no")?,
-            id_number: id_number.clone(),
+            id_number: person.id_number.clone(),
             campus: s("campus")?,
             package: s("package")?,
             exam_date: date("exam_date")?,
@@ -56,13 +60,7 @@ pub(crate) fn decode(r: &AnyRow) -> Result<BookingRecord> {
         },
         change_seq: r.try_get("change_seq")?,
         documents: None,
-        person: Person {
-            id_number,
-            name: s("name")?,
-            sex: Sex::parse(&s("sex")?).ok_or_else(|| corrupt("sex"))?,
-            birth_date: date("birth_date")?,
-            mobile: s("mobile")?,
-        },
+        person,
     })
 }
 
@@ -80,23 +78,12 @@ pub(crate) async fn next_change_seq(tx: &mut Transaction<'_, Any>) -> Result<i64
 
 impl Db {
     /// Inserts people and bookings, leaving rows that already exist alone
-    /// (seeding twice changes nothing).
+    /// (seeding twice changes nothing). Initials are computed afterwards
+    /// (`workflow::backfill_initials`).
     pub async fn insert_bookings(&self, people: &[Person], bookings: &[Booking]) -> Result<usize> {
         let mut tx = self.pool.begin().await?;
-        let now = ts(Utc::now());
         for p in people {
-            sqlx::query(
-                "INSERT INTO people(id_number, name, sex, birth_date, mobile, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (id_number) DO NOTHING",
-            )
-            .bind(p.id_number.as_str())
-            .bind(&p.name)
-            .bind(p.sex.as_str())
-            .bind(p.birth_date.format("%Y-%m-%d").to_string())
-            .bind(&p.mobile)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
+            ensure_person(&mut tx, &self.keys, p, "").await?;
         }
         let mut inserted = 0;
         for b in bookings {
@@ -109,13 +96,13 @@ impl Db {
             }
             let seq = next_change_seq(&mut tx).await?;
             sqlx::query(
-                "INSERT INTO bookings(id, code, exam_no, id_number, campus, package, exam_date, slot_start, slot_end,
+                "INSERT INTO bookings(id, code, exam_no, person_key, campus, package, exam_date, slot_start, slot_end,
                    amount_due_fen, state, change_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(b.id)
             .bind(&b.code)
             .bind(&b.exam_no)
-            .bind(b.id_number.as_str())
+            .bind(person_key(&self.keys, &b.id_number))
             .bind(&b.campus)
             .bind(&b.package)
             .bind(b.exam_date.format("%Y-%m-%d").to_string())
@@ -151,7 +138,7 @@ impl Db {
         let records = rows
             .iter()
             .take(limit as usize)
-            .map(decode)
+            .map(|r| decode(r, &self.keys))
             .collect::<Result<Vec<_>>>()?;
         let next_cursor = records.last().map_or(cursor, |r| r.change_seq);
         Ok(ChangesPage {
@@ -167,9 +154,9 @@ impl Db {
             IdentityQuery::IdNumber { id_number }
             | IdentityQuery::IdNumberAndMobile { id_number, .. } => {
                 sqlx::query(select_bookings!(
-                    "WHERE b.id_number = $1 ORDER BY b.exam_date, b.slot_start, b.id"
+                    "WHERE b.person_key = $1 ORDER BY b.exam_date, b.slot_start, b.id"
                 ))
-                .bind(id_number.as_str())
+                .bind(person_key(&self.keys, id_number))
                 .fetch_all(&self.pool)
                 .await?
             }
@@ -188,7 +175,7 @@ impl Db {
         };
         let mut out = Vec::new();
         for r in &rows {
-            let rec = decode(r)?;
+            let rec = decode(r, &self.keys)?;
             if query.matches(&rec.booking, Some(&rec.person)) {
                 out.push(rec);
             }

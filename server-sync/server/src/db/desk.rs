@@ -5,7 +5,8 @@
 //! kiosks' change feed and its line in the operation log.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use exam_domain::Person;
+use exam_domain::{Person, mask};
+use exam_vault::KeyRing;
 use exam_domain::catalogue::Marital;
 use exam_domain::changes::ItemStatus;
 use exam_domain::exam_no::ExamNoRule;
@@ -16,7 +17,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::bookings::{decode, next_change_seq};
 use super::slots::{self, day, hms};
-use super::{Db, DbError, next_id, oplog, parse_ts, ts};
+use super::{Db, DbError, next_id, oplog, parse_ts, people, ts};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeskError {
@@ -91,6 +92,9 @@ pub struct NewVisit {
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Created {
+    /// The person was known with another name or mobile: theirs was kept
+    /// (item 6; a correction is a separate, audited step).
+    pub identity_kept: bool,
     pub id: i64,
     pub code: String,
     pub exam_no: String,
@@ -120,30 +124,6 @@ pub struct Visit {
     pub items: Vec<VisitItem>,
 }
 
-/// Upserts the person: the front desk's latest name and mobile win.
-pub(crate) async fn upsert_person(
-    tx: &mut Transaction<'_, Any>,
-    p: &Person,
-    initials: &str,
-) -> std::result::Result<(), DbError> {
-    sqlx::query(
-        "INSERT INTO people(id_number, name, sex, birth_date, mobile, created_at, initials)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (id_number) DO UPDATE SET name = excluded.name, mobile = excluded.mobile,
-             initials = excluded.initials",
-    )
-    .bind(p.id_number.as_str())
-    .bind(&p.name)
-    .bind(p.sex.as_str())
-    .bind(day(p.birth_date))
-    .bind(&p.mobile)
-    .bind(ts(Utc::now()))
-    .bind(initials)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 async fn next_counter(tx: &mut Transaction<'_, Any>, name: &str) -> Result<i64> {
     sqlx::query("INSERT INTO counters(name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
         .bind(name)
@@ -159,16 +139,19 @@ async fn next_counter(tx: &mut Transaction<'_, Any>, name: &str) -> Result<i64> 
 /// Creates a visit inside the caller's transaction (group batches use it too).
 pub(crate) async fn create_visit(
     tx: &mut Transaction<'_, Any>,
+    db_keys: &KeyRing,
     actor: &str,
     rule: &ExamNoRule,
     tpl: &SlotTemplate,
     v: &NewVisit,
 ) -> Result<Created> {
-    upsert_person(tx, &v.person, &v.initials).await?;
+    let keys = &*db_keys;
+    let stored = people::ensure_person(tx, keys, &v.person, &v.initials).await?;
+    let key = people::person_key(keys, &v.person.id_number);
     let same_day = sqlx::query(
-        "SELECT exam_no FROM bookings WHERE id_number = $1 AND exam_date = $2 AND state <> 'cancelled'",
+        "SELECT exam_no FROM bookings WHERE person_key = $1 AND exam_date = $2 AND state <> 'cancelled'",
     )
-    .bind(v.person.id_number.as_str())
+    .bind(&key)
     .bind(day(v.date))
     .fetch_optional(&mut **tx)
     .await?;
@@ -188,7 +171,7 @@ pub(crate) async fn create_visit(
         .format(&v.campus_prefix, v.date, n as u64)
         .map_err(|e| DeskError::Rule(e.to_string()))?;
     let id = next_id();
-    let code = format!("BK{id:x}").to_uppercase();
+    let code = crate::booking_codes::new_booking_code();
     let seq = next_change_seq(tx).await?;
     let now = ts(Utc::now());
     let due = if v.pay_later { 0 } else { v.plan.total_fen };
@@ -198,7 +181,7 @@ pub(crate) async fn create_visit(
         "booked"
     };
     sqlx::query(
-        "INSERT INTO bookings(id, code, exam_no, id_number, campus, package, exam_date, slot_start, slot_end,
+        "INSERT INTO bookings(id, code, exam_no, person_key, campus, package, exam_date, slot_start, slot_end,
            amount_due_fen, state, change_seq, kind, package_code, marital, flags, member_id, registered_at,
            created_at, excluded)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
@@ -206,7 +189,7 @@ pub(crate) async fn create_visit(
     .bind(id)
     .bind(&code)
     .bind(&exam_no)
-    .bind(v.person.id_number.as_str())
+    .bind(&key)
     .bind(&v.campus)
     .bind(&v.package_name)
     .bind(day(v.date))
@@ -241,9 +224,10 @@ pub(crate) async fn create_visit(
         tx,
         actor,
         what,
-        v.person.id_number.as_str(),
+        &format!("person:{key}"),
         &format!(
-            "exam_no={exam_no} campus={} date={} slot={} package={} items={} total_fen={}",
+            "id={} exam_no={exam_no} campus={} date={} slot={} package={} items={} total_fen={}",
+            mask::id_number(v.person.id_number.as_str()),
             v.campus,
             v.date,
             v.slot.0.format("%H:%M"),
@@ -254,6 +238,7 @@ pub(crate) async fn create_visit(
     )
     .await?;
     Ok(Created {
+        identity_kept: stored == people::Stored::Known { differs: true },
         id,
         code,
         exam_no,
@@ -328,17 +313,21 @@ pub(crate) async fn touch(
 macro_rules! select_visit {
     ($tail:literal) => {
         concat!(
-            "SELECT b.id, b.code, b.exam_no, b.id_number, b.campus, b.package, b.exam_date, b.slot_start, ",
-            "b.slot_end, b.amount_due_fen, b.state, b.change_seq, p.name, p.sex, p.birth_date, p.mobile, ",
+            "SELECT b.id, b.code, b.exam_no, b.person_key, b.campus, b.package, b.exam_date, b.slot_start, ",
+            "b.slot_end, b.amount_due_fen, b.state, b.change_seq, p.id_number, p.name, p.mobile, ",
             "b.kind, b.package_code, b.marital, b.flags, b.registered_at, b.state_reason, b.excluded ",
-            "FROM bookings b JOIN people p ON p.id_number = b.id_number ",
+            "FROM bookings b JOIN people p ON p.person_key = b.person_key ",
             $tail
         )
     };
 }
 pub(crate) use select_visit;
 
-pub(crate) async fn visit_in(tx: &mut Transaction<'_, Any>, id: i64) -> Result<Visit> {
+pub(crate) async fn visit_in(
+    tx: &mut Transaction<'_, Any>,
+    keys: &KeyRing,
+    id: i64,
+) -> Result<Visit> {
     let r = sqlx::query(select_visit!("WHERE b.id = $1"))
         .bind(id)
         .fetch_optional(&mut **tx)
@@ -370,7 +359,7 @@ pub(crate) async fn visit_in(tx: &mut Transaction<'_, Any>, id: i64) -> Result<V
     })
     .collect::<Result<Vec<_>>>()?;
     Ok(Visit {
-        record: decode(&r)?,
+        record: decode(&r, keys)?,
         kind: VisitKind::parse(&kind)
             .ok_or_else(|| DbError::Corrupt(format!("visit kind {kind:?}")))?,
         package_code: r.try_get("package_code")?,
@@ -402,14 +391,14 @@ impl Db {
         v: &NewVisit,
     ) -> Result<Created> {
         let mut tx = self.pool.begin().await?;
-        let c = create_visit(&mut tx, actor, rule, tpl, v).await?;
+        let c = create_visit(&mut tx, &self.keys, actor, rule, tpl, v).await?;
         tx.commit().await?;
         Ok(c)
     }
 
     pub async fn visit(&self, id: i64) -> Result<Visit> {
         let mut tx = self.read.begin().await?;
-        let v = visit_in(&mut tx, id).await?;
+        let v = visit_in(&mut tx, &self.keys, id).await?;
         tx.commit().await?;
         Ok(v)
     }
@@ -417,7 +406,7 @@ impl Db {
     /// 开单登记 of a booked visit: the person is here.
     pub async fn register(&self, actor: &str, id: i64, flags: &[String]) -> Result<Visit> {
         let mut tx = self.pool.begin().await?;
-        let v = visit_in(&mut tx, id).await?;
+        let v = visit_in(&mut tx, &self.keys, id).await?;
         match v.record.booking.state.as_str() {
             "booked" => {}
             "checked_in" => return Err(DeskError::State("已经登记过了".into())),
@@ -437,15 +426,16 @@ impl Db {
             &mut tx,
             actor,
             "visit.register",
-            v.record.person.id_number.as_str(),
+            &people::subject(&self.keys, &v.record.person.id_number),
             &format!(
-                "exam_no={} flags={}",
+                "id={} exam_no={} flags={}",
+                mask::id_number(v.record.person.id_number.as_str()),
                 v.record.booking.exam_no,
                 flags.join(",")
             ),
         )
         .await?;
-        let v = visit_in(&mut tx, id).await?;
+        let v = visit_in(&mut tx, &self.keys, id).await?;
         tx.commit().await?;
         Ok(v)
     }
@@ -461,7 +451,7 @@ impl Db {
         reason: &str,
     ) -> Result<Visit> {
         let mut tx = self.pool.begin().await?;
-        let v = visit_in(&mut tx, id).await?;
+        let v = visit_in(&mut tx, &self.keys, id).await?;
         let b = &v.record.booking;
         if b.state.as_str() != "booked" {
             return Err(DeskError::State("只有未到检的预约可以改约".into()));
@@ -488,9 +478,10 @@ impl Db {
             &mut tx,
             actor,
             "visit.rebook",
-            v.record.person.id_number.as_str(),
+            &people::subject(&self.keys, &v.record.person.id_number),
             &format!(
-                "exam_no={} from={} {} to={date} {} reason={reason}",
+                "id={} exam_no={} from={} {} to={date} {} reason={reason}",
+                mask::id_number(b.id_number.as_str()),
                 b.exam_no,
                 b.exam_date,
                 b.slot_start.format("%H:%M"),
@@ -498,7 +489,7 @@ impl Db {
             ),
         )
         .await?;
-        let v = visit_in(&mut tx, id).await?;
+        let v = visit_in(&mut tx, &self.keys, id).await?;
         tx.commit().await?;
         Ok(v)
     }
@@ -506,7 +497,7 @@ impl Db {
     /// Cancels a booked visit with a reason; its place goes back to the slot.
     pub async fn cancel(&self, actor: &str, id: i64, reason: &str) -> Result<Visit> {
         let mut tx = self.pool.begin().await?;
-        let v = visit_in(&mut tx, id).await?;
+        let v = visit_in(&mut tx, &self.keys, id).await?;
         if v.record.booking.state.as_str() != "booked" {
             return Err(DeskError::State("只有未到检的预约可以取消".into()));
         }
@@ -515,11 +506,15 @@ impl Db {
             &mut tx,
             actor,
             "visit.cancel",
-            v.record.person.id_number.as_str(),
-            &format!("exam_no={} reason={reason}", v.record.booking.exam_no),
+            &people::subject(&self.keys, &v.record.person.id_number),
+            &format!(
+                "id={} exam_no={} reason={reason}",
+                mask::id_number(v.record.person.id_number.as_str()),
+                v.record.booking.exam_no
+            ),
         )
         .await?;
-        let v = visit_in(&mut tx, id).await?;
+        let v = visit_in(&mut tx, &self.keys, id).await?;
         tx.commit().await?;
         Ok(v)
     }
@@ -545,15 +540,19 @@ impl Db {
         let mut n = 0;
         for id in ids {
             let mut tx = self.pool.begin().await?;
-            let v = visit_in(&mut tx, id).await?;
+            let v = visit_in(&mut tx, &self.keys, id).await?;
             if exam_domain::slot::is_no_show(&v.record.booking, now_local, grace) {
                 cancel_in(&mut tx, &v, "no_show").await?;
                 oplog::log(
                     &mut tx,
                     "system",
                     "visit.no_show",
-                    v.record.person.id_number.as_str(),
-                    &format!("exam_no={}", v.record.booking.exam_no),
+                    &people::subject(&self.keys, &v.record.person.id_number),
+                    &format!(
+                        "id={} exam_no={}",
+                        mask::id_number(v.record.person.id_number.as_str()),
+                        v.record.booking.exam_no
+                    ),
                 )
                 .await?;
                 n += 1;

@@ -6,6 +6,8 @@ use exam_protocol::{Ack, AckStatus, CheckIn, Event, EventBody};
 use sqlx::{Any, Row, Transaction};
 
 use super::bookings::next_change_seq;
+use super::at_rest::ad;
+use super::people::person_key;
 use super::{Db, Result, next_id, ts};
 
 #[derive(Debug, Clone)]
@@ -39,7 +41,10 @@ impl Db {
             .bind(kiosk_id)
             .bind(event.seq)
             .bind(&event.kind)
-            .bind(stored_payload(event, body))
+            .bind(self.keys.seal_str(
+                &stored_payload(event, body),
+                &ad("kiosk_events", "payload", &[&event.id.to_string()]),
+            )?)
             .bind(ts(event.created_at))
             .bind(ts(now))
             .execute(&mut *tx)
@@ -49,19 +54,28 @@ impl Db {
             let status = if inserted {
                 match body {
                     EventBody::CheckIn(c) => {
-                        register_check_in(&mut tx, kiosk_id, event, c, now).await?
+                        register_check_in(&mut tx, &self.keys, kiosk_id, event, c, now).await?;
+                        // PIPL: the consent step's answers, with the notice version.
+                        super::privacy::record_check_in(
+                            &mut tx,
+                            &self.keys,
+                            kiosk_id,
+                            &event.id.to_string(),
+                            c,
+                        )
+                        .await?
                     }
                     EventBody::DocumentsWaiting(d) => {
                         super::pickups::record(&mut tx, kiosk_id, event, d).await?
                     }
                     EventBody::PrintReleased(r) => {
-                        super::moves::released(&mut tx, kiosk_id, r, now).await?
+                        super::moves::released(&mut tx, &self.keys, kiosk_id, r, now).await?
                     }
                     EventBody::PrintAccepted(a) => {
                         super::moves::accepted(&mut tx, kiosk_id, a.move_id, now).await?
                     }
                     EventBody::Photo(p) => {
-                        super::photos::record(&mut tx, kiosk_id, event, p).await?
+                        super::photos::record(&mut tx, &self.keys, kiosk_id, event, p).await?
                     }
                     EventBody::ReportPrinted(r) => {
                         super::reports::printed(&mut tx, kiosk_id, event, r).await?
@@ -83,7 +97,8 @@ impl Db {
     }
 }
 
-/// What the event log keeps: the payload, except the documents of moved
+/// What the event log keeps (sealed, as is every payload: a check-in
+/// carries the ID number): the payload, except the documents of moved
 /// print jobs (personal data), which live in `print_moves` only until the
 /// target kiosk has them, and photos, which live in `visit_photos`.
 fn stored_payload(event: &Event, body: &EventBody) -> String {
@@ -109,18 +124,19 @@ fn stored_payload(event: &Event, body: &EventBody) -> String {
 /// `repeat`, for the desk to see; an unknown booking is flagged too.
 async fn register_check_in(
     tx: &mut Transaction<'_, Any>,
+    keys: &exam_vault::KeyRing,
     kiosk_id: &str,
     event: &Event,
     c: &CheckIn,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let booking = sqlx::query("SELECT state, id_number FROM bookings WHERE id = $1")
+    let booking = sqlx::query("SELECT state, person_key FROM bookings WHERE id = $1")
         .bind(c.booking_id)
         .fetch_optional(&mut **tx)
         .await?;
     let outcome = match booking {
         None => "unknown_booking",
-        Some(r) if r.try_get::<String, _>("id_number")? != c.id_number.as_str() => {
+        Some(r) if r.try_get::<String, _>("person_key")? != person_key(keys, &c.id_number) => {
             "identity_mismatch"
         }
         Some(r) if r.try_get::<String, _>("state")? == "cancelled" => "cancelled_booking",

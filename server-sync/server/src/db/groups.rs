@@ -10,7 +10,8 @@ use exam_domain::slot::SlotTemplate;
 use exam_domain::{BookingState, Person, Sex};
 use sqlx::Row;
 
-use super::desk::{self, Created, DeskError, NewVisit, upsert_person};
+use super::desk::{self, Created, DeskError, NewVisit};
+use super::people::{ensure_person, person_key, person_of_row};
 use super::{Db, DbError, Result, next_id, oplog, slots, ts};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -237,19 +238,20 @@ impl Db {
         let mut tx = self.pool.begin().await?;
         let now = ts(Utc::now());
         for (i, m) in members.iter().enumerate() {
-            upsert_person(&mut tx, &m.person, &m.initials).await?;
+            // A known person keeps their name and mobile (item 6).
+            ensure_person(&mut tx, &self.keys, &m.person, &m.initials).await?;
             sqlx::query(
-                "INSERT INTO group_members(id, company_id, group_id, id_number, marital, department, employee_no,
+                "INSERT INTO group_members(id, company_id, group_id, person_key, marital, department, employee_no,
                                            note, banned, import_id, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10)
-                 ON CONFLICT (company_id, id_number) DO UPDATE SET marital = excluded.marital,
+                 ON CONFLICT (company_id, person_key) DO UPDATE SET marital = excluded.marital,
                      department = excluded.department, employee_no = excluded.employee_no, note = excluded.note,
                      group_id = COALESCE(group_members.group_id, excluded.group_id)",
             )
             .bind(next_id())
             .bind(company)
             .bind(m.group_id)
-            .bind(m.person.id_number.as_str())
+            .bind(person_key(&self.keys, &m.person.id_number))
             .bind(m.marital.as_str())
             .bind(&m.department)
             .bind(&m.employee_no)
@@ -274,7 +276,8 @@ impl Db {
         .bind(data_rows as i64)
         .bind(errors as i64)
         .bind(members.len() as i64)
-        .bind(report)
+        // The error report quotes the rows: names, ID numbers, mobiles.
+        .bind(self.keys.seal_str(report, &report_ad(import_id))?)
         .execute(&mut *tx)
         .await?;
         oplog::log(
@@ -301,7 +304,10 @@ impl Db {
                 .bind(company)
                 .fetch_optional(&self.pool)
                 .await?
-                .map(|r| r.try_get("report"))
+                .map(|r| -> Result<String> {
+                    let sealed: String = r.try_get("report")?;
+                    Ok(self.keys.open_string(&sealed, &report_ad(import))?)
+                })
                 .transpose()?,
         )
     }
@@ -309,27 +315,19 @@ impl Db {
     pub async fn members(&self, company: i64) -> Result<Vec<MemberRow>> {
         sqlx::query(
             "SELECT m.id, m.marital, m.department, m.employee_no, m.group_id, m.banned, m.booking_id,
-                    p.id_number, p.name, p.sex, p.birth_date, p.mobile, b.exam_no, b.state
-               FROM group_members m JOIN people p ON p.id_number = m.id_number
+                    p.person_key, p.id_number, p.name, p.mobile, b.exam_no, b.state
+               FROM group_members m JOIN people p ON p.person_key = m.person_key
                LEFT JOIN bookings b ON b.id = m.booking_id
-              WHERE m.company_id = $1 ORDER BY m.department, p.name, m.id",
+              WHERE m.company_id = $1",
         )
         .bind(company)
         .fetch_all(&self.read)
         .await?
         .iter()
         .map(|r| {
-            let id_number = exam_domain::IdNumber::parse(&r.try_get::<String, _>("id_number")?)
-                .map_err(|e| DbError::Corrupt(format!("member id number: {e}")))?;
             Ok(MemberRow {
                 id: r.try_get("id")?,
-                person: Person {
-                    sex: id_number.sex(),
-                    birth_date: id_number.birth_date(),
-                    id_number,
-                    name: r.try_get("name")?,
-                    mobile: r.try_get("mobile")?,
-                },
+                person: person_of_row(&self.keys, r)?,
                 marital: Marital::parse(&r.try_get::<String, _>("marital")?)
                     .unwrap_or(Marital::Unknown),
                 department: r.try_get("department")?,
@@ -347,7 +345,14 @@ impl Db {
                     .transpose()?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()
+        .map(|mut rows| {
+            // Names are sealed: ordered here, by department, name, row.
+            rows.sort_by(|a, b| {
+                (&a.department, &a.person.name, a.id).cmp(&(&b.department, &b.person.name, b.id))
+            });
+            rows
+        })
     }
 
     /// Puts members into groups (the caller applied the grouping rules).
@@ -408,7 +413,7 @@ impl Db {
             let mut v = v.clone();
             v.slot = slot;
             v.take_slot = false; // taken above
-            let c = desk::create_visit(&mut tx, actor, rule, tpl, &v).await?;
+            let c = desk::create_visit(&mut tx, &self.keys, actor, rule, tpl, &v).await?;
             sqlx::query(
                 "UPDATE group_members SET booking_id = $3 WHERE id = $1 AND company_id = $2",
             )
@@ -465,7 +470,7 @@ impl Db {
             .map(|r| r.try_get("booking_id"))
             .transpose()?;
             if let Some(b) = booking {
-                let v = desk::visit_in(&mut tx, b).await.map_err(desk_to_db)?;
+                let v = desk::visit_in(&mut tx, &self.keys, b).await.map_err(desk_to_db)?;
                 desk::cancel_in(&mut tx, &v, "banned")
                     .await
                     .map_err(desk_to_db)?;
@@ -482,6 +487,10 @@ impl Db {
         tx.commit().await?;
         Ok(n)
     }
+}
+
+fn report_ad(import: i64) -> Vec<u8> {
+    super::at_rest::ad("roster_imports", "report", &[&import.to_string()])
 }
 
 fn desk_to_db(e: DeskError) -> DbError {

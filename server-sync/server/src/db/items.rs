@@ -7,7 +7,8 @@ use exam_domain::changes::{self, ItemChange, ItemState, ItemStatus, Outcome};
 use sqlx::Row;
 
 use super::desk::{DeskError, Visit, insert_items, touch, visit_in};
-use super::{Db, oplog, ts};
+use super::at_rest::ad;
+use super::{Db, DbError, oplog, ts};
 
 type Result<T> = std::result::Result<T, DeskError>;
 
@@ -21,7 +22,7 @@ impl Db {
         pay_later: bool,
     ) -> Result<Visit> {
         let mut tx = self.pool.begin().await?;
-        let v = visit_in(&mut tx, id).await?;
+        let v = visit_in(&mut tx, &self.keys, id).await?;
         if v.record.booking.state.as_str() == "cancelled" {
             return Err(DeskError::State("预约已取消".into()));
         }
@@ -38,7 +39,7 @@ impl Db {
             &mut tx,
             actor,
             "item.add",
-            v.record.person.id_number.as_str(),
+            &super::people::subject(&self.keys, &v.record.person.id_number),
             &format!(
                 "exam_no={} items={}",
                 v.record.booking.exam_no,
@@ -50,7 +51,7 @@ impl Db {
             ),
         )
         .await?;
-        let v = visit_in(&mut tx, id).await?;
+        let v = visit_in(&mut tx, &self.keys, id).await?;
         tx.commit().await?;
         Ok(v)
     }
@@ -65,7 +66,7 @@ impl Db {
         pay_later: bool,
     ) -> Result<(Visit, i64)> {
         let mut tx = self.pool.begin().await?;
-        let v = visit_in(&mut tx, id).await?;
+        let v = visit_in(&mut tx, &self.keys, id).await?;
         let item = v
             .items
             .iter()
@@ -92,7 +93,10 @@ impl Db {
             Outcome::Status { status, refund_fen } => {
                 refund = refund_fen;
                 let signature = match change {
-                    ItemChange::Waive { signature_png } => Some(base64_encode(signature_png)),
+                    ItemChange::Waive { signature_png } => Some(self.keys.seal(
+                        signature_png,
+                        &ad("booking_items", "signature", &[&id.to_string(), code]),
+                    ).map_err(DbError::from)?),
                     _ => None,
                 };
                 sqlx::query(
@@ -122,14 +126,14 @@ impl Db {
             &mut tx,
             actor,
             what,
-            v.record.person.id_number.as_str(),
+            &super::people::subject(&self.keys, &v.record.person.id_number),
             &format!(
                 "exam_no={} item={code} refund_fen={refund}",
                 v.record.booking.exam_no
             ),
         )
         .await?;
-        let v = visit_in(&mut tx, id).await?;
+        let v = visit_in(&mut tx, &self.keys, id).await?;
         tx.commit().await?;
         Ok((v, refund))
     }
@@ -143,16 +147,18 @@ impl Db {
         .bind(code)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(
-            r.and_then(|r| r.try_get::<Option<String>, _>("signature").ok().flatten())
-                .and_then(|s| base64_decode(&s)),
-        )
+        let Some(sealed) = r.and_then(|r| r.try_get::<Option<String>, _>("signature").ok().flatten())
+        else {
+            return Ok(None);
+        };
+        let ad = ad("booking_items", "signature", &[&id.to_string(), code]);
+        Ok(Some(self.keys.open(&sealed, &ad).map_err(DbError::from)?))
     }
 
     /// The front desk takes payment for every unpaid active item.
     pub async fn mark_paid(&self, actor: &str, id: i64, method: &str) -> Result<(Visit, i64)> {
         let mut tx = self.pool.begin().await?;
-        let v = visit_in(&mut tx, id).await?;
+        let v = visit_in(&mut tx, &self.keys, id).await?;
         let amount: i64 = v
             .items
             .iter()
@@ -168,22 +174,17 @@ impl Db {
             &mut tx,
             actor,
             "visit.pay",
-            v.record.person.id_number.as_str(),
+            &super::people::subject(&self.keys, &v.record.person.id_number),
             &format!(
                 "exam_no={} amount_fen={amount} method={method}",
                 v.record.booking.exam_no
             ),
         )
         .await?;
-        let v = visit_in(&mut tx, id).await?;
+        let v = visit_in(&mut tx, &self.keys, id).await?;
         tx.commit().await?;
         Ok((v, amount))
     }
-}
-
-pub(super) fn base64_encode(b: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(b)
 }
 
 pub(super) fn base64_decode(s: &str) -> Option<Vec<u8>> {
@@ -202,7 +203,7 @@ impl Db {
         pay_later: bool,
     ) -> Result<usize> {
         let mut tx = self.pool.begin().await?;
-        let v = visit_in(&mut tx, id).await?;
+        let v = visit_in(&mut tx, &self.keys, id).await?;
         let mut n = 0;
         for (code, price) in prices {
             n += sqlx::query(
@@ -223,7 +224,7 @@ impl Db {
             &mut tx,
             actor,
             "item.reprice",
-            v.record.person.id_number.as_str(),
+            &super::people::subject(&self.keys, &v.record.person.id_number),
             &format!("exam_no={} items={n}", v.record.booking.exam_no),
         )
         .await?;

@@ -139,11 +139,14 @@ impl Db {
         let incoming = rows
             .iter()
             .map(|r| {
-                let jobs: String = r.try_get("jobs")?;
+                let id: i64 = r.try_get("id")?;
+                let jobs = self
+                    .keys
+                    .open(&r.try_get::<String, _>("jobs")?, &jobs_ad(id))?;
                 Ok(IncomingMove {
-                    move_id: r.try_get("id")?,
+                    move_id: id,
                     from_kiosk: r.try_get("from_kiosk")?,
-                    jobs: serde_json::from_str(&jobs)
+                    jobs: serde_json::from_slice(&jobs)
                         .map_err(|e| DbError::Corrupt(format!("moved jobs: {e}")))?,
                 })
             })
@@ -169,9 +172,14 @@ impl Db {
     }
 }
 
+fn jobs_ad(move_id: i64) -> Vec<u8> {
+    super::at_rest::ad("print_moves", "jobs", &[&move_id.to_string()])
+}
+
 /// The source kiosk released its jobs (only its own, only once).
 pub(crate) async fn released(
     tx: &mut Transaction<'_, Any>,
+    keys: &exam_vault::KeyRing,
     kiosk: &str,
     r: &PrintReleased,
     now: DateTime<Utc>,
@@ -182,7 +190,11 @@ pub(crate) async fn released(
     )
     .bind(r.move_id)
     .bind(kiosk)
-    .bind(serde_json::to_string(&r.jobs).unwrap_or_else(|_| "[]".into()))
+    // The documents carry names: sealed while they wait here.
+    .bind(keys.seal_str(
+        &serde_json::to_string(&r.jobs).unwrap_or_else(|_| "[]".into()),
+        &jobs_ad(r.move_id),
+    )?)
     .bind(ts(now))
     .execute(&mut **tx)
     .await?;

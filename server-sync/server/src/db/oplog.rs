@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Row, Transaction};
 
-use super::{Db, Result, next_id, ts};
+use super::{Db, Result, ts};
+use crate::audit::{AuditEvent, Category};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct OpLine {
@@ -25,6 +26,9 @@ pub struct OpQuery {
     pub to: Option<DateTime<Utc>>,
 }
 
+/// Writes the line inside `tx`, chained (see `audit::append`); its
+/// category follows from the action (`Category::of_action`). Must be the
+/// transaction's last write: the chain's lock is held from here to commit.
 pub(crate) async fn log(
     tx: &mut Transaction<'_, Any>,
     actor: &str,
@@ -32,18 +36,10 @@ pub(crate) async fn log(
     subject: &str,
     detail: &str,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log(id, at, actor, action, detail, subject) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(next_id())
-    .bind(ts(Utc::now()))
-    .bind(actor)
-    .bind(action)
-    .bind(detail)
-    .bind(subject)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    let e = AuditEvent::new(Category::of_action(action), actor, action)
+        .subject(subject)
+        .detail(detail);
+    super::audit::append(tx, &e).await
 }
 
 impl Db {
@@ -69,7 +65,8 @@ impl Db {
               ORDER BY at DESC, id DESC LIMIT $5",
         )
         .bind(q.actor.clone().unwrap_or_default())
-        .bind(q.subject.clone().unwrap_or_default())
+        // A typed ID number is searched by its blind index (db/people.rs).
+        .bind(q.subject.as_deref().map(|s| self.subject_of(s)).unwrap_or_default())
         .bind(q.from.map(ts).unwrap_or_default())
         .bind(q.to.map(ts).unwrap_or_default())
         .bind(limit)

@@ -3,19 +3,44 @@
 //! desk to see who is who. Viewing one is audited.
 
 use exam_protocol::{Event, PhotoRecord};
+use exam_vault::KeyRing;
 use sqlx::{Any, Row, Transaction};
 
 use super::items::base64_decode;
-use super::{Db, Result, ts};
+use super::at_rest::ad;
+use super::{Db, DbError, Result, ts};
+
+fn png_ad(booking_id: i64) -> Vec<u8> {
+    ad("visit_photos", "png", &[&booking_id.to_string()])
+}
 
 /// Records a kiosk's photo event (applied once, by event id); a later
 /// photo of the same booking (checked in again elsewhere) replaces it.
 pub(crate) async fn record(
     tx: &mut Transaction<'_, Any>,
+    keys: &KeyRing,
     kiosk_id: &str,
     event: &Event,
     p: &PhotoRecord,
 ) -> Result<()> {
+    // The kiosk sends base64; the store keeps the picture's bytes sealed.
+    let sealed_png = match p.png.as_deref().map(base64_decode) {
+        Some(Some(png)) => Some(keys.seal(&png, &png_ad(p.booking_id))?),
+        Some(None) => {
+            return Err(DbError::Corrupt(format!(
+                "photo of booking {} is not base64",
+                p.booking_id
+            )));
+        }
+        None => None,
+    };
+    // PIPL: not a picture the person has refused or taken back since.
+    let (outcome, sealed_png) =
+        if super::privacy::photo_allowed(tx, p.booking_id, p.taken_at).await? {
+            (p.outcome.as_str(), sealed_png)
+        } else {
+            ("withdrawn", None)
+        };
     sqlx::query(
         "INSERT INTO visit_photos(booking_id, kiosk_id, event_id, outcome, png, taken_at)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -27,8 +52,8 @@ pub(crate) async fn record(
     .bind(p.booking_id)
     .bind(kiosk_id)
     .bind(event.id.to_string())
-    .bind(&p.outcome)
-    .bind(p.png.as_deref())
+    .bind(outcome)
+    .bind(sealed_png)
     .bind(ts(p.taken_at))
     .execute(&mut **tx)
     .await?;
@@ -58,7 +83,8 @@ impl Db {
             kiosk_id: r.try_get("kiosk_id")?,
             png: r
                 .try_get::<Option<String>, _>("png")?
-                .and_then(|s| base64_decode(&s)),
+                .map(|s| self.keys.open(&s, &png_ad(booking_id)))
+                .transpose()?,
         };
         if photo.png.is_some() {
             self.audit_on(

@@ -48,23 +48,24 @@ impl Db {
     /// Documents not yet handed over, oldest first.
     pub async fn pickups_waiting(&self) -> Result<Vec<PickupRow>> {
         let rows = sqlx::query(
-            "SELECT k.job_id, k.kiosk_id, k.booking_code, k.document, k.since, p.name, p.id_number
+            "SELECT k.job_id, k.kiosk_id, k.booking_code, k.document, k.since, p.person_key, p.name, p.id_number
              FROM pickups k LEFT JOIN bookings b ON b.code = k.booking_code
-             LEFT JOIN people p ON p.id_number = b.id_number
+             LEFT JOIN people p ON p.person_key = b.person_key
              WHERE k.handed_over_at IS NULL ORDER BY k.since, k.job_id",
         )
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|r| {
+                let (name, id_number) = super::people::joined_name_and_id(&self.keys, r)?;
                 Ok(PickupRow {
                     job_id: r.try_get("job_id")?,
                     kiosk_id: r.try_get("kiosk_id")?,
                     booking_code: r.try_get("booking_code")?,
                     document: r.try_get("document")?,
                     since: parse_ts(&r.try_get::<String, _>("since")?)?,
-                    name: r.try_get("name")?,
-                    id_number: r.try_get("id_number")?,
+                    name,
+                    id_number,
                 })
             })
             .collect()

@@ -8,7 +8,7 @@ use exam_domain::IdNumber;
 use exam_protocol::{Event, ReportPrinted, ReportSummary};
 use sqlx::{Any, Row, Transaction};
 
-use super::items::{base64_decode, base64_encode};
+use super::people::{person_key, person_of_row};
 use super::oplog::log;
 use super::{Db, DbError, Result, next_id, parse_ts, ts};
 
@@ -53,6 +53,11 @@ pub struct ReportPrint {
     /// The kiosk's print job (its CUPS jobs are named `<job>-<part>`).
     pub job_id: String,
     pub printed_at: DateTime<Utc>,
+}
+
+/// A report's PDF is sealed, bound to its report id.
+fn pdf_ad(id: i64) -> Vec<u8> {
+    super::at_rest::ad("reports", "pdf", &[&id.to_string()])
 }
 
 /// Checks what the report office uploads: a PDF, not empty, not too large.
@@ -147,7 +152,7 @@ impl Db {
         .bind(booking_id)
         .bind(&title)
         .bind(i64::from(pages))
-        .bind(base64_encode(pdf))
+        .bind(self.keys.seal(pdf, &pdf_ad(id)).map_err(DbError::from)?)
         .bind(ts(now))
         .bind(actor)
         .execute(&mut *tx)
@@ -239,8 +244,9 @@ impl Db {
         &self,
         id_number: &IdNumber,
     ) -> Result<Option<(String, Vec<ReportSummary>)>> {
-        let Some(p) = sqlx::query("SELECT name FROM people WHERE id_number = $1")
-            .bind(id_number.as_str())
+        let key = person_key(&self.keys, id_number);
+        let Some(p) = sqlx::query("SELECT person_key, id_number, name, mobile FROM people WHERE person_key = $1")
+            .bind(&key)
             .fetch_optional(&self.read)
             .await?
         else {
@@ -250,10 +256,10 @@ impl Db {
             "SELECT r.id, r.booking_id, b.code, b.exam_no, b.exam_date, r.title, r.pages, r.published_at,
                     (SELECT COUNT(*) FROM report_prints p WHERE p.report_id = r.id) AS printed
                FROM reports r JOIN bookings b ON b.id = r.booking_id
-              WHERE b.id_number = $1 AND r.withdrawn_at IS NULL
+              WHERE b.person_key = $1 AND r.withdrawn_at IS NULL
               ORDER BY r.published_at DESC, r.id DESC",
         )
-        .bind(id_number.as_str())
+        .bind(&key)
         .fetch_all(&self.read)
         .await?;
         let reports = rows
@@ -274,7 +280,7 @@ impl Db {
                 })
             })
             .collect::<Result<_>>()?;
-        Ok(Some((p.try_get("name")?, reports)))
+        Ok(Some((person_of_row(&self.keys, &p)?.name, reports)))
     }
 
     /// The PDF of a live report of this person; the fetch is audited.
@@ -286,10 +292,10 @@ impl Db {
     ) -> Result<Option<Vec<u8>>> {
         let row = sqlx::query(
             "SELECT r.id, r.booking_id, r.pdf FROM reports r JOIN bookings b ON b.id = r.booking_id
-              WHERE r.id = $1 AND b.id_number = $2 AND r.withdrawn_at IS NULL",
+              WHERE r.id = $1 AND b.person_key = $2 AND r.withdrawn_at IS NULL",
         )
         .bind(report_id)
-        .bind(id_number.as_str())
+        .bind(person_key(&self.keys, id_number))
         .fetch_optional(&self.read)
         .await?;
         self.audited_pdf(actor, "report.fetch", row).await
@@ -316,8 +322,9 @@ impl Db {
     ) -> Result<Option<Vec<u8>>> {
         let Some(r) = row else { return Ok(None) };
         let (id, booking): (i64, i64) = (r.try_get("id")?, r.try_get("booking_id")?);
-        let pdf = base64_decode(&r.try_get::<String, _>("pdf")?)
-            .ok_or_else(|| DbError::Corrupt(format!("report {id}: PDF not base64")))?;
+        let pdf = self
+            .keys
+            .open(&r.try_get::<String, _>("pdf")?, &pdf_ad(id))?;
         self.audit_on(
             actor,
             action,

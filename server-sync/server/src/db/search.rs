@@ -6,6 +6,7 @@ use sqlx::Row;
 
 use super::bookings::decode;
 use super::desk::select_visit;
+use super::people::{mobile_index, name_query_token, normalize_name, person_key};
 use super::{Db, Result};
 use exam_protocol::BookingRecord;
 
@@ -70,32 +71,29 @@ fn like_escape(s: &str) -> String {
 
 impl Db {
     pub async fn search(&self, key: &SearchKey, limit: i64) -> Result<Vec<Hit>> {
-        // Initials and names match by prefix. On SQLite a prefix is a range
-        // on the index (binary order is code-point order, so the range is
-        // exact); PostgreSQL's collation is not, so it gets LIKE.
+        // ID numbers, mobiles and names are sealed: they are found by their
+        // blind indexes (db/people.rs). Initials match by prefix: on SQLite
+        // a range on the index (binary order is code-point order, so the
+        // range is exact); PostgreSQL's collation is not, so it gets LIKE.
         let sqlite = self.backend == super::Backend::Sqlite;
-        let prefix = |v: &str| {
-            (
-                v.to_string(),
-                after_prefix(v),
-                format!("{}%", like_escape(v)),
-            )
-        };
         let rows = match key {
             SearchKey::IdNumber(v) => {
+                let Ok(id) = IdNumber::parse(v) else {
+                    return Ok(vec![]);
+                };
                 sqlx::query(select_visit!(
-                    "WHERE b.id_number = $1 ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
+                    "WHERE b.person_key = $1 ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
                 ))
-                .bind(v)
+                .bind(person_key(&self.keys, &id))
                 .bind(limit)
                 .fetch_all(&self.read)
                 .await?
             }
             SearchKey::Mobile(v) => {
                 sqlx::query(select_visit!(
-                    "WHERE p.mobile = $1 ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
+                    "WHERE p.mobile_idx = $1 ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
                 ))
-                .bind(v)
+                .bind(mobile_index(&self.keys, v))
                 .bind(limit)
                 .fetch_all(&self.read)
                 .await?
@@ -109,74 +107,62 @@ impl Db {
                 .fetch_all(&self.read)
                 .await?
             }
-            SearchKey::Initials(v) | SearchKey::Name(v) => {
-                let (lo, hi, like) = prefix(v);
-                let initials = matches!(key, SearchKey::Initials(_));
-                // People first (by their index), then their visits: left to
-                // itself the planner walks every booking in date order.
-                let q = match (sqlite, initials) {
-                    (true, true) => select_visit!(
-                        "WHERE b.id_number IN (SELECT id_number FROM people WHERE initials >= $1 AND initials < $2 LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $3"
-                    ),
-                    (true, false) => select_visit!(
-                        "WHERE b.id_number IN (SELECT id_number FROM people WHERE name >= $1 AND name < $2 LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $3"
-                    ),
-                    (false, true) => select_visit!(
-                        "WHERE b.id_number IN (SELECT id_number FROM people WHERE initials LIKE $1 ESCAPE '\\' LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
-                    ),
-                    (false, false) => select_visit!(
-                        "WHERE b.id_number IN (SELECT id_number FROM people WHERE name LIKE $1 ESCAPE '\\' LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
-                    ),
+            SearchKey::Name(v) => {
+                let Some(token) = name_query_token(&self.keys, v) else {
+                    return Ok(vec![]);
                 };
+                // People first (by their token), then their visits: left to
+                // itself the planner walks every booking in date order.
+                sqlx::query(select_visit!(
+                    "WHERE b.person_key IN (SELECT person_key FROM person_name_tokens WHERE token = $1 LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
+                ))
+                .bind(token)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?
+            }
+            SearchKey::Initials(v) => {
                 if sqlite {
-                    sqlx::query(q)
-                        .bind(lo)
-                        .bind(hi)
-                        .bind(limit)
-                        .fetch_all(&self.read)
-                        .await?
+                    sqlx::query(select_visit!(
+                        "WHERE b.person_key IN (SELECT person_key FROM people WHERE initials >= $1 AND initials < $2 LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $3"
+                    ))
+                    .bind(v)
+                    .bind(after_prefix(v))
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?
                 } else {
-                    sqlx::query(q)
-                        .bind(like)
-                        .bind(limit)
-                        .fetch_all(&self.read)
-                        .await?
+                    sqlx::query(select_visit!(
+                        "WHERE b.person_key IN (SELECT person_key FROM people WHERE initials LIKE $1 ESCAPE '\\' LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
+                    ))
+                    .bind(format!("{}%", like_escape(v)))
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?
                 }
             }
         };
-        rows.iter()
-            .map(|r| {
-                Ok(Hit {
-                    record: decode(r)?,
-                    kind: r.try_get("kind")?,
-                    flags: r.try_get("flags")?,
-                })
-            })
-            .collect()
-    }
-
-    /// People whose pinyin initials are not computed yet (seeded rows).
-    pub async fn people_without_initials(&self, limit: i64) -> Result<Vec<(String, String)>> {
-        sqlx::query("SELECT id_number, name FROM people WHERE initials = '' LIMIT $1")
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get("id_number")?, r.try_get("name")?)))
-            .collect()
-    }
-
-    pub async fn set_initials(&self, rows: &[(String, String)]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        for (id, initials) in rows {
-            sqlx::query("UPDATE people SET initials = $2 WHERE id_number = $1")
-                .bind(id)
-                .bind(initials)
-                .execute(&mut *tx)
-                .await?;
+        let typed_name = match key {
+            SearchKey::Name(v) => Some(normalize_name(v)),
+            _ => None,
+        };
+        let mut hits = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let record = decode(r, &self.keys)?;
+            // A token stands for at most `MAX_PREFIX` characters (and two
+            // prefixes could share one): the opened name decides.
+            if let Some(t) = &typed_name
+                && !normalize_name(&record.person.name).starts_with(t.as_str())
+            {
+                continue;
+            }
+            hits.push(Hit {
+                record,
+                kind: r.try_get("kind")?,
+                flags: r.try_get("flags")?,
+            });
         }
-        tx.commit().await?;
-        Ok(())
+        Ok(hits)
     }
 }
 

@@ -5,8 +5,6 @@
 //! a type of `views`. The helpers here are shared with the group desk and
 //! the kiosk's self-service booking.
 
-use axum::Router;
-use axum::routing::{get, post};
 use exam_domain::catalogue::Marital;
 use exam_domain::changes::ItemStatus;
 use exam_domain::plan::{self, Plan};
@@ -17,7 +15,10 @@ use super::bad;
 use crate::AppState;
 use crate::db::Visit;
 use crate::error::ApiErr;
+use crate::roles::Capability;
+use crate::routes::{Access, RouteTable};
 
+mod identity;
 mod items;
 mod lookup;
 mod views;
@@ -25,29 +26,69 @@ mod visits;
 
 pub(crate) use views::Operations;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/desk/catalogue", get(lookup::catalogue))
-        .route("/api/desk/slots", get(lookup::slots))
-        .route("/api/desk/search", get(lookup::search))
-        .route("/api/desk/plan", post(lookup::preview))
-        .route("/api/desk/visits", post(visits::create))
-        .route("/api/desk/visits/{id}", get(lookup::detail))
-        .route("/api/desk/visits/{id}/register", post(visits::register))
-        .route("/api/desk/visits/{id}/rebook", post(visits::rebook))
-        .route("/api/desk/visits/{id}/cancel", post(visits::cancel))
-        .route("/api/desk/visits/{id}/items", post(items::add_items))
-        .route(
+pub(crate) fn routes(t: &mut RouteTable) {
+    use Access::{Can, Visit};
+    use Capability::*;
+    // One visit: the front desk's any visit, the group desk's group members'.
+    let visit = |any| Visit {
+        any,
+        group: ServeGroupVisits,
+    };
+    t.get("/api/desk/catalogue", Can(ViewCatalogue), lookup::catalogue)
+        .get("/api/desk/slots", Can(ViewCatalogue), lookup::slots)
+        .get("/api/desk/search", Can(SearchPatients), lookup::search)
+        .get(
+            "/api/group/members/search",
+            Can(ServeGroupVisits),
+            lookup::group_search,
+        )
+        .post("/api/desk/plan", Can(ViewCatalogue), lookup::preview)
+        .post("/api/desk/visits", Can(BookVisit), visits::create)
+        .get(
+            "/api/desk/visits/{id}",
+            visit(SearchPatients),
+            lookup::detail,
+        )
+        .post(
+            "/api/desk/visits/{id}/register",
+            visit(RegisterVisit),
+            visits::register,
+        )
+        .post(
+            "/api/desk/visits/{id}/rebook",
+            visit(BookVisit),
+            visits::rebook,
+        )
+        .post(
+            "/api/desk/visits/{id}/cancel",
+            visit(BookVisit),
+            visits::cancel,
+        )
+        .post(
+            "/api/desk/visits/{id}/items",
+            visit(ChangeItems),
+            items::add_items,
+        )
+        // A refund among the changes also needs `Refund` (checked in the handler).
+        .post(
             "/api/desk/visits/{id}/items/{code}",
-            post(items::change_item),
+            visit(ChangeItems),
+            items::change_item,
         )
-        .route(
+        .get(
             "/api/desk/visits/{id}/items/{code}/signature",
-            get(items::signature),
+            Can(ViewSignatures),
+            items::signature,
         )
-        .route("/api/desk/visits/{id}/pay", post(items::pay))
-        .route("/api/desk/visits/{id}/photo", get(items::photo))
-        .route("/api/desk/operations", get(lookup::operations))
+        .post("/api/desk/visits/{id}/pay", Can(TakePayment), items::pay)
+        // Name or mobile of the visit's person: named, with a reason, audited masked.
+        .post(
+            "/api/desk/visits/{id}/identity",
+            Can(CorrectIdentity),
+            identity::correct,
+        )
+        .get("/api/desk/visits/{id}/photo", Can(ViewPhoto), items::photo)
+        .get("/api/desk/operations", Can(ViewDeskLog), lookup::operations);
 }
 
 #[derive(Debug, Deserialize)]
