@@ -42,7 +42,15 @@ async fn form_user(
 ) -> Result<SessionUser, Response> {
     let u = require_ready_user(st, headers).await?;
     if !u.csrf_matches(csrf) {
-        return Err(StatusCode::FORBIDDEN.into_response());
+        // S7: a forged or stale form is a security event.
+        return Err(
+            match crate::audit::csrf_failed(st, &u.username, "form on the registrations page")
+                .await
+            {
+                Ok(()) => StatusCode::FORBIDDEN.into_response(),
+                Err(e) => crate::error::ApiErr::from(e).into_response(),
+            },
+        );
     }
     Ok(u)
 }
