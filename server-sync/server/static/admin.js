@@ -1,24 +1,9 @@
-// Administration: the operation log, accounts and roles, item prices.
+// Administration: accounts and roles, item prices, packages. (The audit
+// trail is the auditor's page, /audit: not the administrator's.)
 (function () {
   "use strict";
   var D = Desk, el = D.el, $ = function (id) { return document.getElementById(id); };
-  var roles = { admin: "管理员", front_desk: "前台", group_desk: "团检" };
-
-  $("op-form").addEventListener("submit", function (ev) {
-    ev.preventDefault();
-    var q = [];
-    if ($("op-from").value) q.push("from=" + $("op-from").value + "T00:00:00Z");
-    if ($("op-to").value) q.push("to=" + $("op-to").value + "T23:59:59Z");
-    if ($("op-actor").value.trim()) q.push("actor=" + encodeURIComponent($("op-actor").value.trim()));
-    if ($("op-subject").value.trim()) q.push("subject=" + encodeURIComponent($("op-subject").value.trim()));
-    D.call("GET", "/api/admin/operations?" + q.join("&")).then(function (r) {
-      var tb = $("ops"); tb.textContent = "";
-      r.operations.forEach(function (o) {
-        tb.appendChild(el("tr", {}, [el("td", { text: o.at.replace("T", " ").slice(0, 19) }), el("td", { text: o.actor }),
-          el("td", { text: o.action }), el("td", { text: o.subject }), el("td", { text: o.detail })]));
-      });
-    }).catch(function (e) { alert(e.message); });
-  });
+  var roles = { admin: "管理员", front_desk: "前台", group_desk: "团检", auditor: "审计员" };
 
   function loadAccounts() {
     D.call("GET", "/api/admin/accounts").then(function (r) {

@@ -76,9 +76,9 @@ async fn photos_reach_the_desk_with_consent_only(h: &Harness) {
     assert_eq!(desk.get("/api/desk/visits/73/photo").await.0, 404);
     // Viewing is audited; other roles may not.
     let (_, log) = h
-        .staff("admin-photo", "admin")
+        .staff("auditor-photo", "auditor")
         .await
-        .get("/api/admin/operations?actor=desk-photo")
+        .get("/api/audit/operations?actor=desk-photo")
         .await;
     let lines = log["operations"].as_array().unwrap();
     assert!(

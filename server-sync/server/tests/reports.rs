@@ -159,10 +159,10 @@ async fn push(h: &Harness, key: &KioskKey, ev: &Event) -> String {
 }
 
 async fn operations(h: &Harness, query: &str) -> Vec<Value> {
-    let admin = h
-        .staff(&format!("admin-{}", Uuid::now_v7().simple()), "admin")
+    let auditor = h
+        .staff(&format!("auditor-{}", Uuid::now_v7().simple()), "auditor")
         .await;
-    let (st, log) = admin.get(&format!("/api/admin/operations?{query}")).await;
+    let (st, log) = auditor.get(&format!("/api/audit/operations?{query}")).await;
     assert_eq!(st, 200, "{log}");
     log["operations"].as_array().unwrap().clone()
 }

@@ -669,8 +669,14 @@ async fn administration_accounts_prices_and_the_log(h: &Harness) {
     let id = id_number(1977, 71);
     let (_, r) = walk_in(&desk, &id, "冯涛", "married", json!("P-EMP"), json!([])).await;
     assert!(r["visit"]["exam_no"].is_string(), "{r}");
-    let (_, ops) = admin
-        .get(&format!("/api/admin/operations?subject={id}&actor=desk8"))
+    // The log is the auditor's (三权分立): not the administrator's.
+    let auditor = h.staff("auditor1", "auditor").await;
+    let (st, e) = admin.get("/api/audit/operations?actor=desk8").await;
+    assert_eq!((st, e["error"].as_str()), (403, Some("not_allowed")), "{e}");
+    let (st, _) = auditor.get("/api/admin/accounts").await;
+    assert_eq!(st, 403, "the auditor manages no accounts");
+    let (_, ops) = auditor
+        .get(&format!("/api/audit/operations?subject={id}&actor=desk8"))
         .await;
     let ops = ops["operations"].as_array().unwrap();
     assert_eq!(ops.len(), 1, "{ops:?}");
@@ -680,7 +686,7 @@ async fn administration_accounts_prices_and_the_log(h: &Harness) {
         "{}",
         ops[0]["subject"]
     );
-    let (_, ops) = admin.get("/api/admin/operations?actor=chief").await;
+    let (_, ops) = auditor.get("/api/audit/operations?actor=chief").await;
     let actions: Vec<&str> = ops["operations"]
         .as_array()
         .unwrap()
@@ -691,16 +697,20 @@ async fn administration_accounts_prices_and_the_log(h: &Harness) {
         actions.contains(&"user.create") && actions.contains(&"catalogue.item_price"),
         "{actions:?}"
     );
-    packages_are_edited_and_added_within_the_rules(&admin, &desk).await;
-    let (_, ops) = admin
-        .get("/api/admin/operations?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z")
+    packages_are_edited_and_added_within_the_rules(&admin, &desk, &auditor).await;
+    let (_, ops) = auditor
+        .get("/api/audit/operations?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z")
         .await;
     assert!(ops["operations"].as_array().unwrap().is_empty());
 }
 
 /// E12: a package edited and a new one added take effect at once for
 /// registration; an edit registration would refuse is refused with why.
-async fn packages_are_edited_and_added_within_the_rules(admin: &Staff, desk: &Staff) {
+async fn packages_are_edited_and_added_within_the_rules(
+    admin: &Staff,
+    desk: &Staff,
+    auditor: &Staff,
+) {
     let body = |items: &[&str], sex: &str| {
         json!({ "name": "入职体检加强套餐", "sex": sex, "price_fen": 29900,
                 "exam_type": "employment", "items": items })
@@ -748,7 +758,7 @@ async fn packages_are_edited_and_added_within_the_rules(admin: &Staff, desk: &St
         assert_eq!(p["items"].as_array().unwrap().len(), n, "{p}");
         assert_eq!(p["total_fen"], 29900);
     }
-    let (_, ops) = admin.get("/api/admin/operations?actor=chief").await;
+    let (_, ops) = auditor.get("/api/audit/operations?actor=chief").await;
     assert!(
         ops["operations"]
             .as_array()

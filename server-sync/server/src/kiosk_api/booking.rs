@@ -12,9 +12,9 @@ use exam_protocol::{
     SelfRebookRequest, SlotOption,
 };
 
-use super::{SignedJson, actor};
+use super::{SignedJson, actor, scope};
 use crate::AppState;
-use crate::db::{NewVisit, VisitKind};
+use crate::db::{KioskRow, NewVisit, VisitKind};
 use crate::error::ApiErr;
 use crate::workflow::{PersonIn, bad, campus_of, now_local, package_name, person_of, plan_err};
 
@@ -91,26 +91,36 @@ pub(super) async fn book(
     Ok(Json(SelfBooked { booking, plan }))
 }
 
-/// The booking with this code, if it is this person's.
+/// The booking with this code, if it is this person's and of this kiosk's
+/// campus: one of another campus is answered as not found (and audited).
 async fn own_booking(
     st: &AppState,
+    kiosk: &KioskRow,
+    route: &str,
     code: &str,
     id: &exam_domain::IdNumber,
 ) -> Result<Booking, ApiErr> {
-    st.db
+    let not_found = || ApiErr::new(StatusCode::NOT_FOUND, "not_found", "没有找到您的这条预约");
+    let b = st
+        .db
         .lookup(&IdentityQuery::BookingCode { code: code.into() })
         .await?
         .into_iter()
         .map(|r| r.booking)
         .find(|b| &b.id_number == id)
-        .ok_or_else(|| ApiErr::new(StatusCode::NOT_FOUND, "not_found", "没有找到您的这条预约"))
+        .ok_or_else(not_found)?;
+    if b.campus != kiosk.campus {
+        scope::out_of_scope(st, kiosk, route, 1).await?;
+        return Err(not_found());
+    }
+    Ok(b)
 }
 
 pub(super) async fn rebook(
     State(st): State<AppState>,
     SignedJson { kiosk, body: req }: SignedJson<SelfRebookRequest>,
 ) -> Result<Json<Booking>, ApiErr> {
-    let b = own_booking(&st, &req.code, &req.id_number).await?;
+    let b = own_booking(&st, &kiosk, "rebook", &req.code, &req.id_number).await?;
     let end = exam_domain::slot::bookable(&st.config.slots, req.date, req.slot_start, now_local())
         .map_err(|e| bad("slot", e.to_string()))?;
     let v = st
@@ -131,7 +141,7 @@ pub(super) async fn cancel(
     State(st): State<AppState>,
     SignedJson { kiosk, body: req }: SignedJson<SelfCancelRequest>,
 ) -> Result<Json<Booking>, ApiErr> {
-    let b = own_booking(&st, &req.code, &req.id_number).await?;
+    let b = own_booking(&st, &kiosk, "cancel", &req.code, &req.id_number).await?;
     let reason = req.reason.trim();
     let reason = if reason.is_empty() {
         "自助取消"

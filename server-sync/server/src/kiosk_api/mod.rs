@@ -11,7 +11,6 @@
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Query, Request};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::{Router, routing::get, routing::post};
 use chrono::Utc;
 use exam_protocol::auth::{self, AuthError, SignedHeaders};
 use exam_protocol::{MAX_BODY_BYTES, PROTOCOL_VERSION, paths};
@@ -21,24 +20,29 @@ use crate::AppState;
 use crate::db::KioskRow;
 use crate::error::ApiErr;
 use crate::metrics::Metrics;
+use crate::routes::{Access, RouteTable};
 
 mod booking;
 mod reports;
+mod scope;
 mod sync;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(paths::ENROL, post(sync::enrol))
-        .route(paths::HEARTBEAT, post(sync::heartbeat))
-        .route(paths::EVENTS, post(sync::push))
-        .route(paths::CHANGES, get(sync::changes))
-        .route(paths::LOOKUP, post(sync::lookup))
-        .route(paths::BOOKING_OPTIONS, post(booking::options))
-        .route(paths::BOOK, post(booking::book))
-        .route(paths::REBOOK, post(booking::rebook))
-        .route(paths::CANCEL, post(booking::cancel))
-        .route(paths::REPORTS, post(reports::list))
-        .route(paths::REPORT_PDF, post(reports::pdf))
+/// Every kiosk route: enrolment is public (the one-time secret is the
+/// credential), every other one needs a signed request and is answered for
+/// the kiosk's own campus only.
+pub(crate) fn routes(t: &mut RouteTable) {
+    use Access::{Enrol, Kiosk};
+    t.post(paths::ENROL, Enrol, sync::enrol)
+        .post(paths::HEARTBEAT, Kiosk, sync::heartbeat)
+        .post(paths::EVENTS, Kiosk, sync::push)
+        .get(paths::CHANGES, Kiosk, sync::changes)
+        .post(paths::LOOKUP, Kiosk, sync::lookup)
+        .post(paths::BOOKING_OPTIONS, Kiosk, booking::options)
+        .post(paths::BOOK, Kiosk, booking::book)
+        .post(paths::REBOOK, Kiosk, booking::rebook)
+        .post(paths::CANCEL, Kiosk, booking::cancel)
+        .post(paths::REPORTS, Kiosk, reports::list)
+        .post(paths::REPORT_PDF, Kiosk, reports::pdf);
 }
 
 /// A signed request from an enrolled kiosk with its JSON body read as `T`.
@@ -83,8 +87,25 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SignedQuery<T> {
 /// The one place a kiosk request is authenticated: both extractors come here.
 async fn signed(req: Request, st: &AppState) -> Result<(KioskRow, Uri, Bytes), ApiErr> {
     let (parts, body) = req.into_parts();
-    let (kiosk, body) = authenticate(st, &parts.method, &parts.uri, &parts.headers, body).await?;
-    Ok((kiosk, parts.uri, body))
+    match authenticate(st, &parts.method, &parts.uri, &parts.headers, body).await {
+        Ok((kiosk, body)) => Ok((kiosk, parts.uri, body)),
+        // S7: a refused kiosk request is a security event (coalesced per
+        // source and kind); if its row cannot be written, neither is the
+        // refusal answered as if all were well.
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+            let claimed = parts.headers.get(auth::H_KIOSK).and_then(|v| v.to_str().ok());
+            crate::audit::kiosk_refused(
+                st,
+                &e.body.error,
+                &e.body.message,
+                claimed,
+                parts.uri.path(),
+            )
+            .await?;
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Reads the body ourselves so an oversized one gets a JSON 413, not a bare one.

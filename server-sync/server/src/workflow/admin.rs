@@ -1,31 +1,40 @@
 //! E12 maintenance for administrators: staff accounts and their roles, item
-//! prices, packages, and the operation log searched by time, ID number and operator.
+//! prices, packages. (The operation log is the auditor's: `super::audit`.)
 
-use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+use axum::extract::{Path, State};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::bad;
-use super::desk::Operations;
 use crate::AppState;
-use crate::db::{AccountRow, OpQuery, SessionUser};
+use crate::db::{AccountRow, SessionUser};
 use crate::error::ApiErr;
 use crate::roles::{Capability, Role};
+use crate::routes::{Access, RouteTable};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/admin/accounts", get(accounts).post(create_account))
-        .route("/api/admin/items/{code}/price", post(set_price))
-        .route("/api/admin/packages/{code}", post(save_package))
-        .route("/api/admin/operations", get(operations))
+/// The operation log is not here: it is the auditor's (`super::audit`).
+pub(crate) fn routes(t: &mut RouteTable) {
+    use Access::Can;
+    use Capability::{EditCatalogue, ManageAccounts};
+    t.get("/api/admin/accounts", Can(ManageAccounts), accounts)
+        .post("/api/admin/accounts", Can(ManageAccounts), create_account)
+        .post(
+            "/api/admin/items/{code}/price",
+            Can(EditCatalogue),
+            set_price,
+        )
+        .post(
+            "/api/admin/packages/{code}",
+            Can(EditCatalogue),
+            save_package,
+        );
 }
 
 #[derive(Debug, Serialize)]
 struct Accounts {
     accounts: Vec<AccountRow>,
-    roles: [Role; 3],
+    roles: [Role; 4],
 }
 
 /// A new account and its one-time password, shown once.
@@ -162,27 +171,4 @@ async fn save_package(
         code: pkg.code,
         created,
     }))
-}
-
-/// The log, newest first; ID numbers in it are masked on the way out (the
-/// search takes the full number).
-async fn operations(
-    State(st): State<AppState>,
-    user: SessionUser,
-    Query(q): Query<OpQuery>,
-) -> Result<Json<Operations>, ApiErr> {
-    user.require(Capability::ViewAudit)?;
-    let operations = st
-        .db
-        .operations(&q, 500)
-        .await?
-        .into_iter()
-        .map(|mut l| {
-            if exam_domain::IdNumber::parse(&l.subject).is_ok() {
-                l.subject = exam_domain::mask::id_number(&l.subject);
-            }
-            l
-        })
-        .collect();
-    Ok(Json(Operations { operations }))
 }

@@ -4,19 +4,27 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
-use axum::{Router, routing::get};
 
 use crate::AppState;
+use crate::db::SessionUser;
 use crate::roles::Capability;
+use crate::routes::{Access, RouteTable};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/desk", get(desk))
-        .route("/groups", get(groups))
-        .route("/admin", get(admin))
-        .route("/desk/visits/{id}/print", get(print_visit))
+pub(crate) fn routes(t: &mut RouteTable) {
+    use Access::{Can, Visit};
+    use Capability::*;
+    t.get("/desk", Can(UseDeskPage), desk)
+        .get("/groups", Can(UseGroupPage), groups)
+        .get("/admin", Can(UseAdminPage), admin)
+        .get(
+            "/desk/visits/{id}/print",
+            Visit {
+                any: PrintDocuments,
+                group: ServeGroupVisits,
+            },
+            print_visit,
+        );
 }
 
 /// What the page shells need: the package list and the campuses for the
@@ -32,6 +40,9 @@ struct DeskPage {
     username: String,
     nav: crate::roles::Nav,
     csrf: String,
+    /// Where the search box asks: every patient, or group members only.
+    search_url: &'static str,
+    group_only: bool,
     packages: Vec<Choice>,
     campuses: Vec<Choice>,
     today: String,
@@ -87,13 +98,16 @@ pub(crate) fn render(t: &impl Template) -> Response {
     }
 }
 
-async fn desk(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let u = match crate::staff_auth::page_user(&st, &headers, Capability::UseDeskPage).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+async fn desk(State(st): State<AppState>, u: SessionUser) -> Response {
     let (packages, campuses) = choices(&st);
+    let group_only = !u.role.may(Capability::SearchPatients);
     render(&DeskPage {
+        search_url: if group_only {
+            "/api/group/members/search"
+        } else {
+            "/api/desk/search"
+        },
+        group_only,
         nav: crate::roles::Nav::of(u.role),
         username: u.username,
         csrf: u.csrf,
@@ -103,11 +117,7 @@ async fn desk(State(st): State<AppState>, headers: HeaderMap) -> Response {
     })
 }
 
-async fn groups(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let u = match crate::staff_auth::page_user(&st, &headers, Capability::UseGroupPage).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+async fn groups(State(st): State<AppState>, u: SessionUser) -> Response {
     let (packages, campuses) = choices(&st);
     render(&GroupsPage {
         nav: crate::roles::Nav::of(u.role),
@@ -119,11 +129,7 @@ async fn groups(State(st): State<AppState>, headers: HeaderMap) -> Response {
     })
 }
 
-async fn admin(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let u = match crate::staff_auth::page_user(&st, &headers, Capability::UseAdminPage).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+async fn admin(u: SessionUser) -> Response {
     render(&AdminPage {
         nav: crate::roles::Nav::of(u.role),
         username: u.username,
@@ -177,15 +183,7 @@ fn yuan(fen: i64) -> String {
 
 /// 打印单据 at the front desk: the same documents the kiosk prints
 /// (guide sheet with the room order, fee list, one label per tube).
-async fn print_visit(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> Response {
-    let u = match crate::staff_auth::page_user(&st, &headers, Capability::PrintDocuments).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+async fn print_visit(State(st): State<AppState>, u: SessionUser, Path(id): Path<i64>) -> Response {
     let v = match st.db.visit(id).await {
         Ok(v) => v,
         Err(crate::db::DeskError::NotFound) => {

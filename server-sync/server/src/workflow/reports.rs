@@ -4,12 +4,11 @@
 //! to print (those routes are `kiosk_api::reports`). The group desk sees no
 //! reports (least privilege: they are medical data).
 
+use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use exam_protocol::MAX_REPORT_BYTES;
 use serde::{Deserialize, Serialize};
@@ -19,18 +18,21 @@ use crate::AppState;
 use crate::db::{ReportError, ReportRow, SessionUser};
 use crate::error::ApiErr;
 use crate::roles::Capability;
+use crate::routes::{Access, RouteTable};
 
 /// The desk's routes (behind the staff sign-in layer).
-pub fn desk_routes() -> Router<AppState> {
-    Router::new()
-        .route(
+pub(crate) fn desk_routes(t: &mut RouteTable) {
+    let reports = Access::Can(Capability::HandleReports);
+    t.get("/api/desk/visits/{id}/report", reports, detail)
+        .with_body_limit(
+            Method::PUT,
             "/api/desk/visits/{id}/report",
-            get(detail)
-                .put(publish)
-                .delete(withdraw)
-                .layer(DefaultBodyLimit::max(MAX_REPORT_BYTES + 1024)),
+            reports,
+            MAX_REPORT_BYTES + 1024,
+            publish,
         )
-        .route("/api/desk/visits/{id}/report/pdf", get(preview))
+        .delete("/api/desk/visits/{id}/report", reports, withdraw)
+        .get("/api/desk/visits/{id}/report/pdf", reports, preview);
 }
 
 impl From<ReportError> for ApiErr {
@@ -96,10 +98,8 @@ struct Withdrawn {
 
 async fn detail(
     State(st): State<AppState>,
-    user: SessionUser,
     Path(id): Path<i64>,
 ) -> Result<Json<ReportView>, ApiErr> {
-    user.require(Capability::HandleReports)?;
     let r = st.db.visit_report(id).await?.ok_or(ReportError::NoReport)?;
     Ok(Json(r.into()))
 }
@@ -118,7 +118,6 @@ async fn publish(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<ReportView>, ApiErr> {
-    user.require(Capability::HandleReports)?;
     let pdf_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -153,7 +152,6 @@ async fn withdraw(
     Path(id): Path<i64>,
     Query(q): Query<WithdrawQuery>,
 ) -> Result<Json<Withdrawn>, ApiErr> {
-    user.require(Capability::HandleReports)?;
     let reason = q.reason.trim();
     if reason.is_empty() {
         return Err(bad("reason", "撤回报告须填写原因"));
@@ -168,7 +166,6 @@ async fn preview(
     user: SessionUser,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiErr> {
-    user.require(Capability::HandleReports)?;
     let pdf = st
         .db
         .visit_report_pdf(&user.username, id)

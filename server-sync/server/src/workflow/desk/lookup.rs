@@ -1,6 +1,7 @@
 //! What the desk looks up: the dictionaries, a day's slots, the search
-//! box, a plan's price before booking, one visit with the person's earlier
-//! visits, and the operation log.
+//! box (every patient, or group members only), a plan's price before
+//! booking, one visit with the person's earlier visits, and the caller's
+//! own work of today in the operation log.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -15,16 +16,12 @@ use super::views::{
 };
 use super::{campus_of, plan_err};
 use crate::AppState;
-use crate::db::{OpQuery, SearchKey, SessionUser};
+use crate::db::{OpQuery, SearchKey, SessionUser, VisitKind};
 use crate::error::ApiErr;
 use crate::roles::Capability;
 use crate::workflow::bad;
 
-pub(super) async fn catalogue(
-    State(st): State<AppState>,
-    user: SessionUser,
-) -> Result<Json<CatalogueView>, ApiErr> {
-    user.require(Capability::LookUpVisits)?;
+pub(super) async fn catalogue(State(st): State<AppState>) -> Result<Json<CatalogueView>, ApiErr> {
     Ok(Json(CatalogueView::new(&st.catalogue.get())))
 }
 
@@ -36,10 +33,8 @@ pub(super) struct SlotsQ {
 
 pub(super) async fn slots(
     State(st): State<AppState>,
-    user: SessionUser,
     Query(q): Query<SlotsQ>,
 ) -> Result<Json<SlotsView>, ApiErr> {
-    user.require(Capability::LookUpVisits)?;
     let (campus, _) = campus_of(&st, q.campus.as_deref())?;
     let slots = st.db.slots(&st.config.slots, &campus, q.date).await?;
     Ok(Json(SlotsView {
@@ -54,18 +49,39 @@ pub(super) struct SearchQ {
     q: String,
 }
 
+/// The search box over every patient (front desk).
 pub(super) async fn search(
     State(st): State<AppState>,
-    user: SessionUser,
     Query(q): Query<SearchQ>,
 ) -> Result<Json<Hits>, ApiErr> {
-    user.require(Capability::LookUpVisits)?;
     let hits = match SearchKey::parse(&q.q) {
         Some(key) => st
             .db
             .search(&key, 50)
             .await?
             .iter()
+            .map(SearchHit::from)
+            .collect(),
+        None => vec![],
+    };
+    Ok(Json(Hits { hits }))
+}
+
+/// The same box over group members' visits only (the group desk at a
+/// company's exam day): anyone else's visit is not among the answers.
+pub(super) async fn group_search(
+    State(st): State<AppState>,
+    Query(q): Query<SearchQ>,
+) -> Result<Json<Hits>, ApiErr> {
+    let hits = match SearchKey::parse(&q.q) {
+        // Read more than shown: individual visits are dropped after the read.
+        Some(key) => st
+            .db
+            .search(&key, 500)
+            .await?
+            .iter()
+            .filter(|h| h.kind == VisitKind::Group.as_str())
+            .take(50)
             .map(SearchHit::from)
             .collect(),
         None => vec![],
@@ -83,10 +99,8 @@ pub(super) struct PreviewIn {
 
 pub(super) async fn preview(
     State(st): State<AppState>,
-    user: SessionUser,
     Json(r): Json<PreviewIn>,
 ) -> Result<Json<Plan>, ApiErr> {
-    user.require(Capability::LookUpVisits)?;
     let id = IdNumber::parse(&r.id_number)
         .map_err(|e| bad("id_number", format!("身份证号有误：{e}")))?;
     let p = plan::plan(&st.catalogue.get(), id.sex(), r.marital, &r.plan).map_err(plan_err)?;
@@ -98,18 +112,22 @@ pub(super) async fn detail(
     user: SessionUser,
     Path(id): Path<i64>,
 ) -> Result<Json<VisitDetail>, ApiErr> {
-    user.require(Capability::LookUpVisits)?;
     let v = st.db.visit(id).await?;
-    // The earlier visits as one list query, not each visit with its items.
-    let key = SearchKey::IdNumber(v.record.person.id_number.as_str().into());
-    let history = st
-        .db
-        .search(&key, 50)
-        .await?
-        .iter()
-        .filter(|h| h.record.booking.id != id)
-        .map(HistoryRow::from)
-        .collect();
+    // The person's earlier visits are for who may search every patient:
+    // the group desk sees the member's visit it serves, nothing before it.
+    let history = if user.role.may(Capability::SearchPatients) {
+        // As one list query, not each visit with its items.
+        let key = SearchKey::IdNumber(v.record.person.id_number.as_str().into());
+        st.db
+            .search(&key, 50)
+            .await?
+            .iter()
+            .filter(|h| h.record.booking.id != id)
+            .map(HistoryRow::from)
+            .collect()
+    } else {
+        vec![]
+    };
     Ok(Json(VisitDetail {
         visit: VisitView::new(&st.catalogue.get(), &v),
         history,
@@ -121,7 +139,14 @@ pub(super) async fn operations(
     user: SessionUser,
     Query(q): Query<OpQuery>,
 ) -> Result<Json<Operations>, ApiErr> {
-    user.require(Capability::ViewDeskLog)?;
-    let operations = st.db.operations(&q, 200).await?;
+    // The caller's own work of today, masked (see `workflow::audit`).
+    let q = crate::workflow::audit::desk_query(&user.username, q, chrono::Utc::now());
+    let operations = st
+        .db
+        .operations(&q, 200)
+        .await?
+        .into_iter()
+        .map(crate::workflow::audit::masked)
+        .collect();
     Ok(Json(Operations { operations }))
 }

@@ -16,7 +16,6 @@ use super::{PersonIn, campus_of, flags_of, package_name, person_of, plan_err, re
 use crate::AppState;
 use crate::db::{NewVisit, SearchKey, SessionUser, VisitKind};
 use crate::error::ApiErr;
-use crate::roles::Capability;
 use crate::workflow::{bad, now_local};
 
 #[derive(Debug, Deserialize)]
@@ -41,7 +40,6 @@ pub(super) async fn create(
     user: SessionUser,
     Json(r): Json<VisitIn>,
 ) -> Result<Json<CreatedView>, ApiErr> {
-    user.require(Capability::BookVisit)?;
     let person = person_of(&r.person)?;
     let flags = flags_of(&r.flags)?;
     let (campus, prefix) = campus_of(&st, r.campus.as_deref())?;
@@ -135,7 +133,6 @@ pub(super) async fn register(
     Path(id): Path<i64>,
     Json(r): Json<RegisterIn>,
 ) -> Result<Json<VisitView>, ApiErr> {
-    user.require(Capability::RegisterVisit)?;
     let v = st
         .db
         .register(&user.username, id, &flags_of(&r.flags)?)
@@ -156,7 +153,6 @@ pub(super) async fn rebook(
     Path(id): Path<i64>,
     Json(r): Json<RebookIn>,
 ) -> Result<Json<VisitView>, ApiErr> {
-    user.require(Capability::BookVisit)?;
     let end = exam_domain::slot::bookable(&st.config.slots, r.date, r.slot_start, now_local())
         .map_err(|e| bad("slot", e.to_string()))?;
     let v = st
@@ -184,7 +180,6 @@ pub(super) async fn cancel(
     Path(id): Path<i64>,
     Json(r): Json<CancelIn>,
 ) -> Result<Json<VisitView>, ApiErr> {
-    user.require(Capability::BookVisit)?;
     let v = st
         .db
         .cancel(&user.username, id, reason_of(&r.reason)?)

@@ -5,10 +5,9 @@
 //! changes, discounts). Exam first, pay later. The pricing and who a batch
 //! takes are `exam_domain::group_exam`.
 
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
 use chrono::NaiveDate;
 use exam_domain::catalogue::Marital;
 use exam_domain::{BookingState, Sex, mask, roster};
@@ -19,6 +18,7 @@ use crate::AppState;
 use crate::db::{CompanyRow, GroupRow, GroupSpec, MemberRow, SessionUser};
 use crate::error::ApiErr;
 use crate::roles::Capability;
+use crate::routes::{Access, RouteTable};
 
 mod batch;
 mod demo;
@@ -26,31 +26,60 @@ mod import;
 
 pub use demo::seed_demo_company;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/group/companies", get(companies).post(create_company))
-        .route(
+pub(crate) fn routes(t: &mut RouteTable) {
+    use Access::Can;
+    use Capability::*;
+    t.get("/api/group/companies", Can(ViewGroups), companies)
+        .post("/api/group/companies", Can(EditGroups), create_company)
+        .get("/api/group/companies/{id}/groups", Can(ViewGroups), groups)
+        .post(
             "/api/group/companies/{id}/groups",
-            get(groups).post(create_group),
+            Can(EditGroups),
+            create_group,
         )
-        .route(
+        .with_body_limit(
+            Method::POST,
             "/api/group/companies/{id}/roster",
-            post(import::import).layer(DefaultBodyLimit::max(exam_roster::MAX_FILE_BYTES + 1024)),
+            Can(ImportRoster),
+            exam_roster::MAX_FILE_BYTES + 1024,
+            import::import,
         )
-        .route("/api/group/progress/{token}", get(import::progress))
-        .route(
+        .get(
+            "/api/group/progress/{token}",
+            Can(ViewGroups),
+            import::progress,
+        )
+        .get(
             "/api/group/companies/{id}/imports/{import}/errors.csv",
-            get(import::report),
+            Can(ViewGroups),
+            import::report,
         )
-        .route("/api/group/companies/{id}/members", get(members))
-        .route("/api/group/companies/{id}/regroup", post(batch::regroup))
-        .route("/api/group/companies/{id}/book", post(batch::book))
-        .route("/api/group/companies/{id}/items", post(batch::batch_items))
-        .route("/api/group/companies/{id}/ban", post(ban))
-        .route(
+        .get(
+            "/api/group/companies/{id}/members",
+            Can(ViewGroups),
+            members,
+        )
+        .post(
+            "/api/group/companies/{id}/regroup",
+            Can(EditGroups),
+            batch::regroup,
+        )
+        .post(
+            "/api/group/companies/{id}/book",
+            Can(BookGroup),
+            batch::book,
+        )
+        .post(
+            "/api/group/companies/{id}/items",
+            Can(EditGroups),
+            batch::batch_items,
+        )
+        .post("/api/group/companies/{id}/ban", Can(BanMembers), ban)
+        .post(
             "/api/group/companies/{id}/discount",
-            post(batch::discount_group),
-        )
+            Can(EditGroups),
+            batch::discount_group,
+        );
 }
 
 /// A new row's id.
@@ -77,11 +106,7 @@ struct Companies {
     companies: Vec<CompanyRow>,
 }
 
-async fn companies(
-    State(st): State<AppState>,
-    user: SessionUser,
-) -> Result<Json<Companies>, ApiErr> {
-    user.require(Capability::ViewGroups)?;
+async fn companies(State(st): State<AppState>) -> Result<Json<Companies>, ApiErr> {
     Ok(Json(Companies {
         companies: st.db.companies().await?,
     }))
@@ -99,7 +124,6 @@ async fn create_company(
     user: SessionUser,
     Json(c): Json<CompanyIn>,
 ) -> Result<Json<Id>, ApiErr> {
-    user.require(Capability::EditGroups)?;
     let name = c.name.trim();
     if name.is_empty() || name.chars().count() > 100 || c.contact.chars().count() > 100 {
         return Err(bad("name", "单位名称须为 1–100 个字"));
@@ -132,12 +156,7 @@ struct Groups {
     groups: Vec<GroupRow>,
 }
 
-async fn groups(
-    State(st): State<AppState>,
-    user: SessionUser,
-    Path(id): Path<i64>,
-) -> Result<Json<Groups>, ApiErr> {
-    user.require(Capability::ViewGroups)?;
+async fn groups(State(st): State<AppState>, Path(id): Path<i64>) -> Result<Json<Groups>, ApiErr> {
     Ok(Json(Groups {
         groups: st.db.groups(id).await?,
     }))
@@ -149,7 +168,6 @@ async fn create_group(
     Path(id): Path<i64>,
     Json(g): Json<GroupSpec>,
 ) -> Result<Json<Id>, ApiErr> {
-    user.require(Capability::EditGroups)?;
     company_must_exist(&st, id).await?;
     if g.name.trim().is_empty() || g.name.chars().count() > 50 {
         return Err(bad("name", "分组名称须为 1–50 个字"));
@@ -212,10 +230,8 @@ struct Members {
 
 async fn members(
     State(st): State<AppState>,
-    user: SessionUser,
     Path(company): Path<i64>,
 ) -> Result<Json<Members>, ApiErr> {
-    user.require(Capability::ViewGroups)?;
     let today = now_local().date();
     let members = st
         .db
@@ -239,7 +255,6 @@ async fn ban(
     Path(company): Path<i64>,
     Json(r): Json<BanIn>,
 ) -> Result<Json<Changed>, ApiErr> {
-    user.require(Capability::BanMembers)?;
     if r.member_ids.len() > 20_000 {
         return Err(bad("members", "一次最多 20000 人"));
     }

@@ -1,0 +1,66 @@
+//! What the access checks need to know about a booking before a request is
+//! served: whether a visit is a group member's (the group desk serves only
+//! those) and which campus a booking belongs to (a kiosk is answered only
+//! about its own campus).
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+
+use super::desk::VisitKind;
+use super::{Db, DbError, Result};
+
+impl Db {
+    /// The kind of visit `id`, or None when there is no such booking.
+    pub async fn visit_kind(&self, id: i64) -> Result<Option<VisitKind>> {
+        let Some(r) = sqlx::query("SELECT kind FROM bookings WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let kind: String = r.try_get("kind")?;
+        VisitKind::parse(&kind)
+            .map(Some)
+            .ok_or_else(|| DbError::Corrupt(format!("visit kind {kind:?}")))
+    }
+
+    /// The campus of each booking named by id or by code (those that exist).
+    pub async fn booking_campuses(
+        &self,
+        ids: &[i64],
+        codes: &[String],
+    ) -> Result<(HashMap<i64, String>, HashMap<String, String>)> {
+        let (mut by_id, mut by_code) = (HashMap::new(), HashMap::new());
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT id, campus FROM bookings WHERE id IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&self.read).await? {
+                by_id.insert(r.try_get("id")?, r.try_get("campus")?);
+            }
+        }
+        for chunk in codes.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT code, campus FROM bookings WHERE code IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for code in chunk {
+                q = q.bind(code.as_str());
+            }
+            for r in q.fetch_all(&self.read).await? {
+                by_code.insert(r.try_get("code")?, r.try_get("campus")?);
+            }
+        }
+        Ok((by_id, by_code))
+    }
+}

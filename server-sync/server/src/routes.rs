@@ -1,0 +1,385 @@
+//! Every route is registered through a [`RouteTable`], which records its
+//! method, path and [`Access`] as it adds it to the axum router and puts
+//! the access check — the route gate — in front of the handler. So the
+//! list of routes with who may call them is data (axum cannot list its
+//! routes), the authorization matrix test walks it, and a route cannot be
+//! added without saying who may call it.
+//!
+//! The gate runs before any of the handler's extractors: a caller that may
+//! not use a route is refused before its body or query is read, whatever it
+//! sends, and the refusal (a `403`) is written to the audit log as
+//! `access.denied`. Staff routes under `/api/` answer in JSON (`401`
+//! `signed_out`, `403` `not_allowed`); pages redirect to the sign-in page or
+//! answer a plain `403`. Kiosk routes are checked by the signed-request
+//! extractors of `kiosk_api` (the signature covers the body, so it is
+//! checked as the body is read), and their answers are scoped to the
+//! kiosk's campus there.
+
+use axum::Router;
+use axum::extract::{FromRequestParts, RawPathParams, Request, State};
+use axum::handler::Handler;
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, on};
+
+use crate::AppState;
+use crate::db::{SessionUser, VisitKind};
+use crate::error::ApiErr;
+use crate::metrics::Metrics;
+use crate::roles::{Capability, Role};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: the sign-in page, sign-out, static files, health.
+    Public,
+    /// The Prometheus scrape: counters only, no personal data.
+    Metrics,
+    /// The kiosk's one unsigned request: its one-time enrolment secret is
+    /// the credential.
+    Enrol,
+    /// A request signed by an enrolled kiosk, answered for its campus.
+    Kiosk,
+    /// Any staff session, even before the first-login password change.
+    SignedIn,
+    /// Any staff session past the first-login password change.
+    Staff,
+    /// A staff role that may do this.
+    Can(Capability),
+    /// One visit, named by the path's `{id}`: a role that may `any` for
+    /// every visit, or one that may `group` for a group member's visit.
+    Visit { any: Capability, group: Capability },
+}
+
+impl std::fmt::Display for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Access::Can(c) => write!(f, "Can({c:?})"),
+            Access::Visit { any, group } => write!(f, "Visit({any:?}|{group:?})"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// One registered route.
+#[derive(Debug, Clone)]
+pub struct RouteInfo {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// The router being built and what has been put in it.
+pub(crate) struct RouteTable {
+    state: AppState,
+    router: Router<AppState>,
+    routes: Vec<RouteInfo>,
+}
+
+impl RouteTable {
+    pub(crate) fn new(state: AppState) -> Self {
+        Self {
+            state,
+            router: Router::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    pub(crate) fn get<H: Handler<T, AppState>, T: 'static>(
+        &mut self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> &mut Self {
+        self.add(Method::GET, path, access, handler, None)
+    }
+
+    pub(crate) fn post<H: Handler<T, AppState>, T: 'static>(
+        &mut self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> &mut Self {
+        self.add(Method::POST, path, access, handler, None)
+    }
+
+    pub(crate) fn delete<H: Handler<T, AppState>, T: 'static>(
+        &mut self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> &mut Self {
+        self.add(Method::DELETE, path, access, handler, None)
+    }
+
+    /// A route whose body may be larger than axum's default limit (rosters,
+    /// report PDFs).
+    pub(crate) fn with_body_limit<H: Handler<T, AppState>, T: 'static>(
+        &mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        limit: usize,
+        handler: H,
+    ) -> &mut Self {
+        self.add(method, path, access, handler, Some(limit))
+    }
+
+    fn add<H: Handler<T, AppState>, T: 'static>(
+        &mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        handler: H,
+        body_limit: Option<usize>,
+    ) -> &mut Self {
+        let filter = MethodFilter::try_from(method.clone())
+            .unwrap_or_else(|_| panic!("no method filter for {method} {path}"));
+        let mut mr = on(filter, handler);
+        if let Some(limit) = body_limit {
+            mr = mr.layer(axum::extract::DefaultBodyLimit::max(limit));
+        }
+        if access.needs_staff() {
+            let gate = Gate {
+                st: self.state.clone(),
+                access,
+                api: path.starts_with("/api/"),
+            };
+            mr = mr.route_layer(middleware::from_fn_with_state(gate, gate_fn));
+        }
+        let router = std::mem::take(&mut self.router);
+        self.router = router.route(path, mr);
+        self.routes.push(RouteInfo {
+            method,
+            path,
+            access,
+        });
+        self
+    }
+
+    pub(crate) fn finish(self) -> (Router<AppState>, Vec<RouteInfo>) {
+        (self.router, self.routes)
+    }
+}
+
+impl Access {
+    fn needs_staff(self) -> bool {
+        matches!(
+            self,
+            Access::SignedIn | Access::Staff | Access::Can(_) | Access::Visit { .. }
+        )
+    }
+}
+
+/// Why the gate refuses a signed-in staff member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The role may not: what it is told.
+    Forbidden(&'static str),
+    /// The role may only if the visit is a group member's: look it up.
+    IfGroupVisit,
+    /// No such visit (for a role that may only see group members').
+    NoVisit,
+}
+
+/// The staff rule of `access` for `role`, given (when known) whether the
+/// path's visit is a group member's (`None`: not looked up, or no such
+/// visit when `looked_up`). Pure: the gate supplies what it looked up.
+pub(crate) fn verdict(
+    role: Role,
+    access: Access,
+    group_visit: Option<Option<bool>>,
+) -> Result<(), Refusal> {
+    let need = |c: Capability| {
+        if role.may(c) {
+            Ok(())
+        } else {
+            Err(Refusal::Forbidden(c.refusal_zh()))
+        }
+    };
+    match access {
+        Access::Public | Access::Metrics | Access::Enrol | Access::Kiosk => Ok(()),
+        Access::SignedIn | Access::Staff => Ok(()),
+        Access::Can(c) => need(c),
+        Access::Visit { any, group } => {
+            if role.may(any) {
+                return Ok(());
+            }
+            if !role.may(group) {
+                return Err(Refusal::Forbidden(any.refusal_zh()));
+            }
+            match group_visit {
+                None => Err(Refusal::IfGroupVisit),
+                Some(None) => Err(Refusal::NoVisit),
+                Some(Some(true)) => Ok(()),
+                Some(Some(false)) => Err(Refusal::Forbidden(
+                    "团检账号只能办理团检人员的体检 / Group-desk accounts serve group members only",
+                )),
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Gate {
+    st: AppState,
+    access: Access,
+    /// A JSON API route (`/api/…`), not a page.
+    api: bool,
+}
+
+impl Gate {
+    /// The signed-in staff member, or the refusal for a caller without a
+    /// (ready) session.
+    async fn user(&self, parts: &mut Parts) -> Result<SessionUser, Response> {
+        if self.api {
+            // Session, first-login password change and CSRF token.
+            return SessionUser::from_request_parts(parts, &self.st)
+                .await
+                .map_err(IntoResponse::into_response);
+        }
+        if self.access == Access::SignedIn {
+            crate::staff_auth::require_user(&self.st, &parts.headers).await
+        } else {
+            crate::staff_auth::require_ready_user(&self.st, &parts.headers).await
+        }
+    }
+
+    /// Whether the path's visit is a group member's (`None`: no such visit).
+    async fn group_visit(&self, parts: &mut Parts) -> Result<Option<bool>, Response> {
+        let params = RawPathParams::from_request_parts(parts, &())
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Some(id) = params
+            .iter()
+            .find(|(k, _)| *k == "id")
+            .and_then(|(_, v)| v.parse::<i64>().ok())
+        else {
+            return Ok(None);
+        };
+        match self.st.db.visit_kind(id).await {
+            Ok(kind) => Ok(kind.map(|k| k == VisitKind::Group)),
+            Err(e) => Err(self.refuse_api(ApiErr::from(e))),
+        }
+    }
+
+    fn refuse_api(&self, e: ApiErr) -> Response {
+        if self.api {
+            e.into_response()
+        } else {
+            (e.status, e.body.message).into_response()
+        }
+    }
+
+    async fn refuse(&self, user: &SessionUser, parts: &Parts, why: Refusal) -> Response {
+        let err = match why {
+            Refusal::NoVisit => {
+                return self.refuse_api(ApiErr::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "没有这条记录",
+                ));
+            }
+            Refusal::Forbidden(msg) => ApiErr::new(StatusCode::FORBIDDEN, "not_allowed", msg),
+            Refusal::IfGroupVisit => ApiErr::new(
+                StatusCode::FORBIDDEN,
+                "not_allowed",
+                "当前账号没有此操作的权限",
+            ),
+        };
+        // S7: a denied attempt is a security event. The path, not the query
+        // (a search term may be an ID number).
+        Metrics::inc(&self.st.metrics.staff_denied);
+        let what = format!("{} {}", parts.method, parts.uri.path());
+        if let Err(e) = crate::audit::denied(&self.st.db, &user.username, &what).await {
+            tracing::error!(error = %e, "could not audit a denied request");
+        }
+        tracing::warn!(user = %user.username, role = %user.role, %what, "staff request denied");
+        self.refuse_api(err)
+    }
+}
+
+async fn gate_fn(State(g): State<Gate>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let user = match g.user(&mut parts).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let mut v = verdict(user.role, g.access, None);
+    if v == Err(Refusal::IfGroupVisit) {
+        let group = match g.group_visit(&mut parts).await {
+            Ok(group) => group,
+            Err(r) => return r,
+        };
+        v = verdict(user.role, g.access, Some(group));
+    }
+    if let Err(why) = v {
+        return g.refuse(&user, &parts, why).await;
+    }
+    parts.extensions.insert(user);
+    next.run(Request::from_parts(parts, body)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Capability::*;
+
+    const VISIT: Access = Access::Visit {
+        any: RegisterVisit,
+        group: ServeGroupVisits,
+    };
+
+    #[test]
+    fn a_capability_is_the_roles() {
+        for role in Role::ALL {
+            for c in Capability::ALL {
+                assert_eq!(
+                    verdict(role, Access::Can(c), None).is_ok(),
+                    role.may(c),
+                    "{role} {c:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_group_desk_serves_group_members_visits_only() {
+        let g = Role::GroupDesk;
+        assert_eq!(verdict(g, VISIT, None), Err(Refusal::IfGroupVisit));
+        assert_eq!(verdict(g, VISIT, Some(Some(true))), Ok(()));
+        assert!(matches!(
+            verdict(g, VISIT, Some(Some(false))),
+            Err(Refusal::Forbidden(_))
+        ));
+        assert_eq!(verdict(g, VISIT, Some(None)), Err(Refusal::NoVisit));
+        // The front desk needs no look-up; the auditor is refused outright.
+        assert_eq!(verdict(Role::FrontDesk, VISIT, None), Ok(()));
+        assert!(matches!(
+            verdict(Role::Auditor, VISIT, Some(Some(true))),
+            Err(Refusal::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn only_staff_accesses_are_gated() {
+        for a in [
+            Access::Public,
+            Access::Metrics,
+            Access::Enrol,
+            Access::Kiosk,
+        ] {
+            assert!(!a.needs_staff(), "{a}");
+        }
+        for a in [
+            Access::SignedIn,
+            Access::Staff,
+            Access::Can(ViewAudit),
+            VISIT,
+        ] {
+            assert!(a.needs_staff(), "{a}");
+        }
+    }
+}
