@@ -44,6 +44,8 @@ impl Db {
     /// revoked at once (a stolen or replaced kiosk signs nothing more).
     /// Only the secret's hash is stored.
     pub async fn add_kiosk(&self, id: &str, campus: &str, zone: &str, secret: &str) -> Result<()> {
+        // The change and its audit line commit together.
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO kiosks(id, campus, zone, enrolment_secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (id) DO UPDATE SET campus = excluded.campus, zone = excluded.zone,
@@ -54,14 +56,18 @@ impl Db {
         .bind(zone)
         .bind(sha256_hex(secret))
         .bind(ts(Utc::now()))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        self.audit(
+        super::oplog::log(
+            &mut tx,
             "system",
             "kiosk.add",
+            &format!("kiosk:{id}"),
             &format!("kiosk {id} campus {campus} zone {zone}"),
         )
-        .await
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Exchanges the enrolment secret for the kiosk's public key. The secret
@@ -73,6 +79,7 @@ impl Db {
         secret: &str,
         public_key: &str,
     ) -> Result<KioskRow, EnrolError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             // The secret binds to the first key enrolled with it: the same key
             // may enrol again (its answer was lost), any other key may not.
@@ -83,14 +90,22 @@ impl Db {
         .bind(sha256_hex(secret))
         .bind(public_key)
         .bind(ts(Utc::now()))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
             // Audited by the caller, within the limit on unauthenticated
             // events (kiosk_api::sync::enrol).
             return Err(EnrolError::Refused);
         }
-        self.audit(id, "kiosk.enrolled", "new public key").await?;
+        super::oplog::log(
+            &mut tx,
+            id,
+            "kiosk.enrolled",
+            &format!("kiosk:{id}"),
+            "new public key",
+        )
+        .await?;
+        tx.commit().await?;
         self.kiosk(id).await?.ok_or(EnrolError::Refused)
     }
 

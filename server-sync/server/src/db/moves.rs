@@ -85,6 +85,7 @@ impl Db {
             });
         }
         let id = next_id();
+        let mut tx = self.pool.begin().await?;
         // The unique index on open requests makes this atomic across desks.
         let inserted = sqlx::query(
             "INSERT INTO print_moves(id, from_kiosk, to_kiosk, requested_by, requested_at, state)
@@ -95,14 +96,22 @@ impl Db {
         .bind(to)
         .bind(by)
         .bind(ts(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
         if inserted == 0 {
             return Err(MoveError::AlreadyMoving(from.into()));
         }
-        self.audit(by, "print.move", &format!("documents of {from} to {to}"))
-            .await?;
+        // The request and its audit line commit together.
+        super::oplog::log(
+            &mut tx,
+            by,
+            "print.move",
+            &format!("kiosk:{from}"),
+            &format!("documents of {from} to {to}"),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(id)
     }
 

@@ -80,6 +80,7 @@ impl Db {
         by: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE pickups SET handed_over_at = $3, handed_over_by = $4
              WHERE job_id = $1 AND kiosk_id = $2 AND handed_over_at IS NULL",
@@ -88,18 +89,22 @@ impl Db {
         .bind(kiosk_id)
         .bind(ts(now))
         .bind(by)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected()
             == 1;
         if done {
-            self.audit(
+            // The hand-over and its audit line commit together.
+            super::oplog::log(
+                &mut tx,
                 by,
                 "pickup.handed_over",
+                &format!("kiosk:{kiosk_id}"),
                 &format!("print job {job_id} at {kiosk_id}"),
             )
             .await?;
         }
+        tx.commit().await?;
         Ok(done)
     }
 }
