@@ -243,6 +243,7 @@ impl CheckinCore {
         now: DateTime<Utc>,
     ) -> Result<(Event, Option<uuid::Uuid>), CheckinError> {
         let frame = photo.as_ref().and_then(|p| p.frame);
+        let privacy = photo.as_ref().and_then(|p| p.privacy.cloned());
         if candidate.eligibility != Eligibility::Ready {
             return Err(CheckinError::NotEligible(candidate.eligibility.clone()));
         }
@@ -285,6 +286,7 @@ impl CheckinCore {
                     identified_by: identified_by.into(),
                     checked_in_at: now,
                     offline: source == Source::OfflineCache,
+                    privacy,
                 },
                 job.as_ref(),
                 record.as_ref(),
@@ -303,11 +305,13 @@ impl CheckinCore {
 
 /// The photo step of a check-in (K6), when the kiosk has one: what the
 /// patient chose ("camera", "id_card", "skipped", "declined") and the
-/// picture, only with consent.
+/// picture, only with consent; and the consent step's answers with the
+/// privacy notice version shown (PIPL), journaled in the check-in event.
 #[derive(Debug, Clone, Copy)]
 pub struct PhotoStep<'a> {
     pub outcome: &'static str,
     pub frame: Option<&'a device_drivers::camera::Frame>,
+    pub privacy: Option<&'a exam_protocol::PrivacyAnswers>,
 }
 
 #[cfg(test)]

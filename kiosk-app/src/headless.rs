@@ -505,6 +505,8 @@ impl<W: Write> Headless<W> {
                 Event::Cancel
             }
             Screen::Keypad(_) | Screen::Book(_) => Event::Cancel,
+            // A scripted patient does not open the notice; if shown, back.
+            Screen::Privacy { .. } => Event::Act(Action::Back),
             Screen::Reports(step) => match step {
                 ReportStep::PlaceCard => match v.holder.clone() {
                     Some(h) => {

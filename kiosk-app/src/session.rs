@@ -273,8 +273,9 @@ impl Session {
                 bookings,
                 identified_by,
                 photo,
+                privacy,
                 ..
-            } => self.check_in(&bookings, identified_by, photo),
+            } => self.check_in(&bookings, identified_by, photo, privacy.as_ref()),
             Effect::RequestPayment { amount_fen } => {
                 let order = Order {
                     id: Uuid::now_v7(),
@@ -392,7 +393,13 @@ impl Session {
         }
     }
 
-    fn check_in(&mut self, bookings: &[i64], method: &'static str, photo: crate::flow::Photo) {
+    fn check_in(
+        &mut self,
+        bookings: &[i64],
+        method: &'static str,
+        photo: crate::flow::Photo,
+        privacy: Option<&exam_protocol::PrivacyAnswers>,
+    ) {
         let Some(found) = self.found.clone() else {
             return;
         };
@@ -419,6 +426,7 @@ impl Session {
         let step = self.flow.settings.photo.then_some(PhotoStep {
             outcome,
             frame: frame.as_ref(),
+            privacy,
         });
         for c in found
             .candidates

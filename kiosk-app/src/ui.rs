@@ -63,6 +63,7 @@ fn wire(w: &KioskWindow, tx: &UnboundedSender<SessionInput>) {
     on!(on_cancel, SessionInput::Event(Event::Cancel));
     on!(on_start_booking, SessionInput::Event(Event::StartBooking));
     on!(on_start_reports, SessionInput::Event(Event::StartReports));
+    on!(on_open_privacy, SessionInput::Event(Event::OpenPrivacy));
     on!(on_pick, |i: i32| SessionInput::Event(Event::Pick(
         usize::try_from(i).unwrap_or(usize::MAX)
     )));

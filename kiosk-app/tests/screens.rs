@@ -168,6 +168,20 @@ fn cases(elderly: bool) -> Vec<(&'static str, Flow)> {
         ("nothing-today", problem(Problem::NothingToday)),
         ("printer-out", problem(Problem::PrinterOut)),
         ("payment-failed", problem(Problem::PaymentFailed)),
+        // PIPL: the privacy notice, from the start screen and from the
+        // consent step (the step guide shows there).
+        (
+            "privacy",
+            reach(elderly, None, vec![Event::OpenPrivacy]),
+        ),
+        (
+            "privacy-at-consent",
+            reach(
+                elderly,
+                Some(found(&[(68000, Eligibility::Ready)])),
+                vec![card(), Event::OpenPrivacy],
+            ),
+        ),
     ];
     v.extend(booking_cases(elderly));
     v.extend(report_cases(elderly));
@@ -561,7 +575,7 @@ fn every_screen_renders_in_both_themes_sizes_and_languages_without_overflow() {
             }
         }
     }
-    assert_eq!(rendered, 34 * 2 * 2 * 2, "every case in every variant");
+    assert_eq!(rendered, 36 * 2 * 2 * 2, "every case in every variant");
     assert!(
         changed.is_empty(),
         "{} screens differ from their committed images in docs/screens/:\n{}\n\

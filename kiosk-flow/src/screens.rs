@@ -7,6 +7,7 @@ use kiosk_ui::{Booking, Keypad, ProblemView, Screen as Ui, View};
 use crate::flow::{Field, Flow, KeypadError, Problem, Screen, Via, offers_booking};
 
 mod book;
+mod privacy;
 mod report;
 mod words;
 
@@ -264,6 +265,7 @@ pub fn view(flow: &Flow, cx: &Context) -> View {
         }
         Screen::Book(step) => book::view(flow, step, en, cx.printer),
         Screen::Reports(step) => report::view(flow, step, en),
+        Screen::Privacy { .. } => privacy::view(en),
     };
     let mut v = View::new(screen);
     let guide = flow.guide();

@@ -151,6 +151,8 @@ pub struct ScreenWords {
     pub go_first: String,
     pub done: String,
     pub swipe_more: String,
+    /// The link to the privacy notice (start screen, consent step).
+    pub privacy_link: String,
 }
 
 /// Everything the window shows.
@@ -265,6 +267,7 @@ impl View {
         words.set_go_first(self.words.go_first.as_str().into());
         words.set_done(self.words.done.as_str().into());
         words.set_swipe_more(self.words.swipe_more.as_str().into());
+        words.set_privacy_link(self.words.privacy_link.as_str().into());
 
         let blank = Image::default();
         let mut kind = ScreenKind::Attract;

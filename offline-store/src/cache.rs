@@ -259,6 +259,7 @@ mod tests {
                 identified_by: "booking_qr".into(),
                 checked_in_at: chrono::Utc::now(),
                 offline: true,
+                privacy: None,
             },
             None,
         )

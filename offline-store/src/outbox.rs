@@ -209,6 +209,7 @@ mod tests {
             identified_by: "id_card".into(),
             checked_in_at: Utc::now(),
             offline: true,
+            privacy: None,
         }
     }
 

@@ -355,6 +355,7 @@ impl Flow {
         match &self.screen {
             Screen::Book(step) => actions(step, self.book.as_deref()),
             Screen::Reports(step) => super::report::actions(step),
+            Screen::Privacy { .. } => vec![(Action::Back, true)],
             Screen::TakeDocuments { .. } if self.reports.is_some() => {
                 vec![(Action::Finish, true)]
             }

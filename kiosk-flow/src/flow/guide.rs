@@ -36,6 +36,10 @@ impl Flow {
             Screen::Printing { .. } => guide(Some(3), false),
             Screen::TakeDocuments { .. } => guide(Some(4), false),
             Screen::Problem(_) => guide(Some(1), false),
+            // Its own button goes back; from the consent step the patient
+            // is still on the check-in path.
+            Screen::Privacy { from_consent: true } => guide(Some(2), false),
+            Screen::Privacy { from_consent: false } => guide(None, false),
             Screen::Book(step) => match step {
                 // Waiting for the service: as while looking the patient up.
                 Step::Loading | Step::Working => guide(Some(1), true),

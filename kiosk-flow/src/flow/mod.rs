@@ -16,6 +16,7 @@ mod book;
 mod guide;
 mod keypad;
 pub mod model;
+mod privacy;
 mod prompts;
 mod report;
 pub use book::{
@@ -100,6 +101,11 @@ pub enum Screen {
     Book(Step),
     /// K9: printing a published report.
     Reports(ReportStep),
+    /// PIPL: the privacy notice in full, from the start screen or from the
+    /// consent step (`from_consent`: "back" returns there).
+    Privacy {
+        from_consent: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +163,8 @@ pub enum Event {
     /// The answer to [`Effect::PrintReports`] with this id: how many
     /// reports were journaled for printing.
     ReportsQueued(u64, Result<usize, Unavailable>),
+    /// "Privacy notice" (the start screen, the consent step).
+    OpenPrivacy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +191,9 @@ pub enum Effect {
         identified_by: &'static str,
         photo: Photo,
         offline: bool,
+        /// The notice version shown and the answers given at the consent
+        /// step, for the service to record (None: no consent step).
+        privacy: Option<exam_protocol::PrivacyAnswers>,
     },
     /// Ask the payment service for a QR code for this amount.
     RequestPayment { amount_fen: i64 },
@@ -231,6 +242,8 @@ pub struct Flow {
     identified_by: &'static str,
     offline: bool,
     consent: bool,
+    /// The consent step was answered (with the notice shown there).
+    consent_asked: bool,
     photo: Photo,
     chosen: Vec<i64>,
     due_fen: i64,
@@ -250,6 +263,7 @@ impl Flow {
             identified_by: "",
             offline: false,
             consent: false,
+            consent_asked: false,
             photo: Photo::NotConsented,
             chosen: Vec::new(),
             due_fen: 0,
@@ -270,7 +284,8 @@ impl Flow {
             | Screen::Book(Step::Loading | Step::Working)
             | Screen::Reports(ReportStep::Loading | ReportStep::Fetching) => return None,
             Screen::TakeDocuments { .. } | Screen::Problem(_) => 20,
-            Screen::Pay { .. } => 120,
+            // Paying, and reading the whole notice, take a while.
+            Screen::Pay { .. } | Screen::Privacy { .. } => 120,
             _ => 45,
         };
         Some(Duration::from_secs(if self.settings.elderly {
@@ -375,6 +390,7 @@ impl Flow {
             identified_by: self.identified_by,
             photo: self.photo,
             offline: self.offline,
+            privacy: self.privacy_answers(),
         }];
         let total = self.chosen.len();
         self.go(
@@ -409,6 +425,9 @@ impl Flow {
             ),
             (Screen::Book(step), ev) => self.handle_book(step.clone(), ev),
             (Screen::Reports(step), ev) => self.handle_reports(step.clone(), ev),
+            (Screen::Privacy { from_consent }, ev) => self.handle_privacy(*from_consent, ev),
+            (Screen::Attract, Event::OpenPrivacy) => self.open_privacy(false),
+            (Screen::Consent { .. }, Event::OpenPrivacy) => self.open_privacy(true),
             (Screen::Attract, Event::StartBooking) => self.start_booking(),
             (Screen::Attract, Event::StartReports) => self.start_reports(),
             (Screen::Problem(p), Event::StartBooking) if offers_booking(p) => self.start_booking(),
@@ -506,6 +525,7 @@ impl Flow {
             }
             (Screen::Consent { .. }, Event::Consent(yes)) => {
                 self.consent = yes;
+                self.consent_asked = true;
                 self.photo = if yes {
                     Photo::Skipped
                 } else {
@@ -598,5 +618,7 @@ impl Flow {
 mod book_tests;
 #[cfg(test)]
 mod report_tests;
+#[cfg(test)]
+mod privacy_tests;
 #[cfg(test)]
 mod tests;

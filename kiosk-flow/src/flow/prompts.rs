@@ -36,6 +36,7 @@ pub const PROMPTS: &[&str] = &[
     "report_list",
     "report_none",
     "report_unavailable",
+    "privacy",
 ];
 
 /// The prompt spoken when this screen appears (elderly mode).
@@ -70,6 +71,7 @@ pub(super) fn prompt(s: &Screen) -> &'static str {
             Step::Done(_) => "book_done",
             Step::Unavailable(_) => "book_unavailable",
         },
+        Screen::Privacy { .. } => "privacy",
         Screen::Reports(step) => match step {
             ReportStep::PlaceCard => "report_place_card",
             ReportStep::Loading | ReportStep::Fetching => "looking",

@@ -119,7 +119,7 @@ fn one_paid_booking_with_photo_to_documents_and_back() {
     assert_eq!(f.screen, Screen::Photo { retakes: 0 });
     let fx = f.handle(Event::PhotoTaken);
     assert!(
-        matches!(&fx[..], [Effect::CheckIn { bookings, photo: Photo::Taken, offline: false, identified_by: "id_card" }] if bookings.len() == 1)
+        matches!(&fx[..], [Effect::CheckIn { bookings, photo: Photo::Taken, offline: false, identified_by: "id_card", .. }] if bookings.len() == 1)
     );
     assert_eq!(
         f.screen,

@@ -3,6 +3,7 @@
 //! rest of `screens`, the one home of what the patient reads. Elderly mode
 //! takes shorter English where large type fills the width.
 
+use exam_domain::privacy::NOTICE_VERSION;
 use kiosk_ui::ScreenWords;
 
 use super::t;
@@ -89,8 +90,12 @@ pub fn words(en: bool, elderly: bool) -> ScreenWords {
         ),
         consent: t(
             en,
-            "为核对身份，体检单据上需印有您的现场照片。照片仅用于本次体检，按《个人信息保护法》保存和处理。是否同意拍照？",
-            "Your guide sheet carries a photo taken here, to check it is you. It is used only for this exam and kept as the Personal Information Protection Law requires. May we take it?",
+            &format!(
+                "为核对身份，体检单据上需印有您的现场照片。照片仅用于本次体检，按《个人信息保护法》保存和处理，您可随时撤回同意（详见隐私政策 {NOTICE_VERSION} 版）。是否同意拍照？"
+            ),
+            &format!(
+                "Your guide sheet carries a photo taken here, to check it is you. It is used only for this exam and kept as the Personal Information Protection Law requires; you may withdraw consent at any time (privacy notice of {NOTICE_VERSION}). May we take it?"
+            ),
         ),
         consent_yes: t(en, "同意拍照", "Yes, take a photo"),
         consent_no: t(en, "不同意", "No photo"),
@@ -127,6 +132,7 @@ pub fn words(en: bool, elderly: bool) -> ScreenWords {
         go_first: t(en, "请先前往：", "Please go first to: "),
         done: t(en, "完成", "Done"),
         swipe_more: t(en, "上下滑动查看更多", "Swipe up for more"),
+        privacy_link: t(en, "隐私政策", "Privacy notice"),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod mask;
 pub mod model;
 pub mod password;
 pub mod plan;
+pub mod privacy;
 pub mod roster;
 pub mod slot;
 

@@ -9,12 +9,14 @@ mod booking;
 mod messages;
 mod moves;
 mod printing;
+mod privacy;
 mod reports;
 
 pub use booking::*;
 pub use messages::*;
 pub use moves::*;
 pub use printing::{LabelLanguage, PrinterKind, UnknownPrinterKind};
+pub use privacy::{ConsentAnswer, PrivacyAnswers};
 pub use reports::*;
 
 /// Bumped on incompatible changes; the server answers 400 to other versions.

@@ -326,9 +326,19 @@ impl Event {
             reason: e.to_string(),
         };
         match self.kind.as_str() {
-            EventBody::CHECK_IN => serde_json::from_value(self.payload.clone())
-                .map(EventBody::CheckIn)
-                .map_err(bad),
+            EventBody::CHECK_IN => serde_json::from_value::<CheckIn>(self.payload.clone())
+                .map_err(bad)
+                .and_then(|c| {
+                    if let Some(Err(reason)) = c.privacy.as_ref().map(crate::PrivacyAnswers::check)
+                    {
+                        return Err(EventError::BadPayload {
+                            id: self.id,
+                            kind: self.kind.clone(),
+                            reason: reason.into(),
+                        });
+                    }
+                    Ok(EventBody::CheckIn(c))
+                }),
             EventBody::DOCUMENTS_WAITING => serde_json::from_value(self.payload.clone())
                 .map(EventBody::DocumentsWaiting)
                 .map_err(bad),
@@ -418,6 +428,10 @@ pub struct CheckIn {
     pub identified_by: String,
     pub checked_in_at: DateTime<Utc>,
     pub offline: bool,
+    /// PIPL: the notice version shown and the answers given at the consent
+    /// step; absent from kiosks without one (and from older kiosks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<crate::PrivacyAnswers>,
 }
 
 /// Documents printed (or still printing) for a patient who was no longer at
