@@ -30,7 +30,8 @@ CREATE TABLE staff_users_rebuilt (
     valid_until         TEXT,
     -- 1.18: daily hours it may be used in, "08:00-18:00" local (NULL: any time)
     access_hours        TEXT,
-    -- 1.20: the TOTP secret (base32) once confirmed, and the last step used
+    -- 1.20: the TOTP secret once confirmed (sealed with the data key, bound
+    -- to the row), and the last time step used (a code works once)
     totp_secret         TEXT,
     totp_last_step      BIGINT,
     -- 1.18: the query columns
@@ -63,7 +64,7 @@ CREATE TABLE staff_sessions (
     stage_failures INTEGER NOT NULL DEFAULT 0,
     login_id       BIGINT,
     source         TEXT NOT NULL,
-    -- a TOTP secret being enrolled, until a code from it is confirmed
+    -- a TOTP secret being enrolled (sealed), until a code from it is confirmed
     totp_pending   TEXT
 );
 CREATE INDEX staff_sessions_user ON staff_sessions(user_id);

@@ -267,6 +267,14 @@ async fn administrators_enrol_a_second_factor_first_and_use_it(h: &Harness) {
     let qr = get(h, c, "/account/totp/qr", &cookie).await;
     assert_eq!(qr.headers()["content-type"], "image/png");
     let secret = h.enrol_totp(c, &cookie).await;
+    let stored = h
+        .sql_text("SELECT totp_secret FROM staff_users WHERE username = 'director'")
+        .await
+        .unwrap();
+    assert!(
+        !stored.contains(&secret),
+        "the secret is sealed at rest: {stored}"
+    );
     assert_eq!(get(h, c, "/admin", &cookie).await.status().as_u16(), 200);
     // Signing in now asks for the code: a wrong one is refused, the right
     // one signs in with a new session token.

@@ -155,9 +155,21 @@ fn opt_ts(r: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>> {
 const USER_COLUMNS: &str = "id, username, password_hash, must_change, must_change_reason, role, state, \
      valid_until, access_hours, totp_secret, totp_last_step, password_changed_at";
 
-fn staff_user(r: &AnyRow) -> Result<StaffUser> {
+/// Where a TOTP secret is sealed (bound to its row, so a sealed value
+/// copied to another account does not open).
+fn totp_ad(user_id: i64) -> Vec<u8> {
+    format!("staff_users.totp_secret:{user_id}").into_bytes()
+}
+
+fn staff_user(r: &AnyRow, keys: &exam_vault::KeyRing) -> Result<StaffUser> {
+    let id: i64 = r.try_get("id")?;
+    // Sealed at rest (S2: a key is never stored in clear).
+    let totp_secret = r
+        .try_get::<Option<String>, _>("totp_secret")?
+        .map(|s| keys.open_string(&s, &totp_ad(id)))
+        .transpose()?;
     Ok(StaffUser {
-        id: r.try_get("id")?,
+        id,
         username: r.try_get("username")?,
         password_hash: r.try_get("password_hash")?,
         must_change: r.try_get::<i64, _>("must_change")? != 0,
@@ -169,7 +181,7 @@ fn staff_user(r: &AnyRow) -> Result<StaffUser> {
         state: state_of(&r.try_get::<String, _>("state")?)?,
         valid_until: opt_ts(r, "valid_until")?,
         access_hours: r.try_get("access_hours")?,
-        totp_secret: r.try_get("totp_secret")?,
+        totp_secret,
         totp_last_step: r.try_get("totp_last_step")?,
         password_changed_at: parse_ts(&r.try_get::<String, _>("password_changed_at")?)?,
     })
@@ -243,7 +255,7 @@ impl Db {
             .bind(username)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(staff_user).transpose()
+        row.as_ref().map(|r| staff_user(r, &self.keys)).transpose()
     }
 
     pub async fn user_by_id(&self, id: i64) -> Result<Option<StaffUser>> {
@@ -252,7 +264,7 @@ impl Db {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(staff_user).transpose()
+        row.as_ref().map(|r| staff_user(r, &self.keys)).transpose()
     }
 
     /// Counts a failed sign-in (or current-password check) of an existing
@@ -411,14 +423,14 @@ impl Db {
         Ok(n == 1)
     }
 
-    /// A confirmed second factor (1.20).
+    /// A confirmed second factor (1.20), its secret sealed with the data key.
     pub async fn set_totp(&self, user: &StaffUser, secret_b32: &str, step: i64) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE staff_users SET totp_secret = $2, totp_last_step = $3, updated_at = $4 WHERE id = $1",
         )
         .bind(user.id)
-        .bind(secret_b32)
+        .bind(self.keys.seal_str(secret_b32, &totp_ad(user.id))?)
         .bind(step)
         .bind(ts(Utc::now()))
         .execute(&mut *tx)

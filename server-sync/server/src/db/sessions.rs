@@ -66,6 +66,11 @@ pub struct LoginDuration {
     pub seconds: i64,
 }
 
+/// Where a session's offered TOTP secret is sealed.
+fn pending_ad(token_hash: &str) -> Vec<u8> {
+    format!("staff_sessions.totp_pending:{token_hash}").into_bytes()
+}
+
 impl Db {
     /// Opens a session. A ready one is a sign-in: its `staff_logins` row,
     /// the account's count and time of last sign-in, and the audit line
@@ -166,7 +171,10 @@ impl Db {
                 .map(parse_ts)
                 .transpose()?,
             access_hours: r.try_get("access_hours")?,
-            totp_pending: r.try_get("totp_pending")?,
+            totp_pending: r
+                .try_get::<Option<String>, _>("totp_pending")?
+                .map(|s| self.keys.open_string(&s, &pending_ad(token_hash)))
+                .transpose()?,
         }))
     }
 
@@ -300,9 +308,12 @@ impl Db {
 
     /// A TOTP secret offered to the session for enrolment (None: withdrawn).
     pub async fn set_totp_pending(&self, token_hash: &str, secret: Option<&str>) -> Result<()> {
+        let sealed = secret
+            .map(|s| self.keys.seal_str(s, &pending_ad(token_hash)))
+            .transpose()?;
         sqlx::query("UPDATE staff_sessions SET totp_pending = $2 WHERE token_hash = $1")
             .bind(token_hash)
-            .bind(secret)
+            .bind(sealed)
             .execute(&self.pool)
             .await?;
         Ok(())
