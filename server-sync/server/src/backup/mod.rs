@@ -20,6 +20,7 @@
 //! table's append-only trigger is never asked to allow an update (a
 //! restore inserts, or lays down the file whole).
 
+pub mod cli;
 mod container;
 pub mod manifest;
 mod pg;
@@ -85,6 +86,7 @@ impl BackupError {
 pub type Result<T, E = BackupError> = std::result::Result<T, E>;
 
 fn store_of(url: &str) -> Result<Store> {
+    sqlx::any::install_default_drivers();
     if url.starts_with("sqlite:") {
         Ok(Store::Sqlite)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {

@@ -28,6 +28,16 @@ use crate::db::Backend;
 
 const IDX_MAGIC: &[u8; 8] = b"EXPGIDX1";
 const BK: Backend = Backend::Postgres;
+/// The append-only audit trail: a restore only ever inserts into it.
+const AUDIT_TABLE: &str = "audit_log";
+
+fn rows_ident(name: &str) -> Result<(), super::BackupError> {
+    if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        Ok(())
+    } else {
+        Err(rows::RowsError::Name(name.to_string()).into())
+    }
+}
 
 /// The URL without its password, and the password (for `PGPASSWORD`).
 pub fn split_password(database_url: &str) -> io::Result<(String, Option<String>)> {
@@ -483,6 +493,26 @@ pub async fn apply_incremental(
     let mut conn = AnyConnection::connect(database_url).await?;
     let mut tx = conn.begin().await?;
     let tables = rows::tables(&mut tx, BK).await?;
+    // The store's own guards stay on for the audit trail (its rows are only
+    // ever inserted; a line that changes one is refused below). Other
+    // guarded rows (the audit sequence counter moves by one at a time) are
+    // set to their backed-up values with their triggers off, inside this
+    // transaction only: the checksums below prove the result is the backup.
+    let guarded: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT c.relname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+         WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let lifted: Vec<&String> = guarded.iter().filter(|t| *t != AUDIT_TABLE).collect();
+    for t in &lifted {
+        rows_ident(t)?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER TABLE \"{t}\" DISABLE TRIGGER USER"
+        )))
+        .execute(&mut *tx)
+        .await?;
+    }
     let find = |name: &str| {
         tables.iter().find(|t| t.name == name).ok_or_else(|| {
             super::BackupError::Corrupt(format!(
@@ -497,6 +527,15 @@ pub async fn apply_incremental(
         }
         let op: Op = serde_json::from_str(&line)
             .map_err(|e| super::BackupError::Corrupt(format!("incremental line: {e}")))?;
+        if let Op::Update { table, .. } | Op::Delete { table, .. } = &op
+            && table == AUDIT_TABLE
+        {
+            return Err(super::BackupError::Corrupt(
+                "an audit row was changed or deleted after the full backup: the live trail \
+                 was altered (restore the full backup alone and check the chain)"
+                    .into(),
+            ));
+        }
         let (sql, binds) = match &op {
             Op::Insert { table, values } => {
                 let t = find(table)?;
@@ -581,6 +620,13 @@ pub async fn apply_incremental(
                 done.rows_affected()
             )));
         }
+    }
+    for t in &lifted {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER TABLE \"{t}\" ENABLE TRIGGER USER"
+        )))
+        .execute(&mut *tx)
+        .await?;
     }
     let got = rows::sums(&mut tx, BK).await?;
     let diff: Vec<String> = rows::compare(expected, &got)
