@@ -2,8 +2,8 @@
 
 use chrono::{NaiveDate, NaiveTime};
 use exam_domain::{Booking, BookingState, IdentityQuery, Person};
-use exam_vault::KeyRing;
 use exam_protocol::BookingRecord;
+use exam_vault::KeyRing;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 

@@ -5,14 +5,14 @@
 //! kiosks' change feed and its line in the operation log.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use exam_domain::{Person, mask};
-use exam_vault::KeyRing;
 use exam_domain::catalogue::Marital;
 use exam_domain::changes::ItemStatus;
 use exam_domain::exam_no::ExamNoRule;
 use exam_domain::plan::{Excluded, Plan};
 use exam_domain::slot::SlotTemplate;
+use exam_domain::{Person, mask};
 use exam_protocol::BookingRecord;
+use exam_vault::KeyRing;
 use sqlx::{Any, Row, Transaction};
 
 use super::bookings::{decode, next_change_seq};
@@ -145,7 +145,7 @@ pub(crate) async fn create_visit(
     tpl: &SlotTemplate,
     v: &NewVisit,
 ) -> Result<Created> {
-    let keys = &*db_keys;
+    let keys = db_keys;
     let stored = people::ensure_person(tx, keys, &v.person, &v.initials).await?;
     let key = people::person_key(keys, &v.person.id_number);
     let same_day = sqlx::query(

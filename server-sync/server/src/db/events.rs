@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use exam_protocol::{Ack, AckStatus, CheckIn, Event, EventBody};
 use sqlx::{Any, Row, Transaction};
 
-use super::bookings::next_change_seq;
 use super::at_rest::ad;
+use super::bookings::next_change_seq;
 use super::people::person_key;
 use super::{Db, Result, next_id, ts};
 

@@ -298,18 +298,16 @@ impl Db {
 
     /// The error report of an import (CSV), if the import belongs to the company.
     pub async fn import_report(&self, company: i64, import: i64) -> Result<Option<String>> {
-        Ok(
-            sqlx::query("SELECT report FROM roster_imports WHERE id = $1 AND company_id = $2")
-                .bind(import)
-                .bind(company)
-                .fetch_optional(&self.pool)
-                .await?
-                .map(|r| -> Result<String> {
-                    let sealed: String = r.try_get("report")?;
-                    Ok(self.keys.open_string(&sealed, &report_ad(import))?)
-                })
-                .transpose()?,
-        )
+        sqlx::query("SELECT report FROM roster_imports WHERE id = $1 AND company_id = $2")
+            .bind(import)
+            .bind(company)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| -> Result<String> {
+                let sealed: String = r.try_get("report")?;
+                Ok(self.keys.open_string(&sealed, &report_ad(import))?)
+            })
+            .transpose()
     }
 
     pub async fn members(&self, company: i64) -> Result<Vec<MemberRow>> {
@@ -470,7 +468,9 @@ impl Db {
             .map(|r| r.try_get("booking_id"))
             .transpose()?;
             if let Some(b) = booking {
-                let v = desk::visit_in(&mut tx, &self.keys, b).await.map_err(desk_to_db)?;
+                let v = desk::visit_in(&mut tx, &self.keys, b)
+                    .await
+                    .map_err(desk_to_db)?;
                 desk::cancel_in(&mut tx, &v, "banned")
                     .await
                     .map_err(desk_to_db)?;

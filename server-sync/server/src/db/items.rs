@@ -6,8 +6,8 @@ use chrono::Utc;
 use exam_domain::changes::{self, ItemChange, ItemState, ItemStatus, Outcome};
 use sqlx::Row;
 
-use super::desk::{DeskError, Visit, insert_items, touch, visit_in};
 use super::at_rest::ad;
+use super::desk::{DeskError, Visit, insert_items, touch, visit_in};
 use super::{Db, DbError, oplog, ts};
 
 type Result<T> = std::result::Result<T, DeskError>;
@@ -93,10 +93,14 @@ impl Db {
             Outcome::Status { status, refund_fen } => {
                 refund = refund_fen;
                 let signature = match change {
-                    ItemChange::Waive { signature_png } => Some(self.keys.seal(
-                        signature_png,
-                        &ad("booking_items", "signature", &[&id.to_string(), code]),
-                    ).map_err(DbError::from)?),
+                    ItemChange::Waive { signature_png } => Some(
+                        self.keys
+                            .seal(
+                                signature_png,
+                                &ad("booking_items", "signature", &[&id.to_string(), code]),
+                            )
+                            .map_err(DbError::from)?,
+                    ),
                     _ => None,
                 };
                 sqlx::query(
@@ -147,7 +151,8 @@ impl Db {
         .bind(code)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(sealed) = r.and_then(|r| r.try_get::<Option<String>, _>("signature").ok().flatten())
+        let Some(sealed) =
+            r.and_then(|r| r.try_get::<Option<String>, _>("signature").ok().flatten())
         else {
             return Ok(None);
         };

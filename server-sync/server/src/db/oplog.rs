@@ -66,7 +66,12 @@ impl Db {
         )
         .bind(q.actor.clone().unwrap_or_default())
         // A typed ID number is searched by its blind index (db/people.rs).
-        .bind(q.subject.as_deref().map(|s| self.subject_of(s)).unwrap_or_default())
+        .bind(
+            q.subject
+                .as_deref()
+                .map(|s| self.subject_of(s))
+                .unwrap_or_default(),
+        )
         .bind(q.from.map(ts).unwrap_or_default())
         .bind(q.to.map(ts).unwrap_or_default())
         .bind(limit)

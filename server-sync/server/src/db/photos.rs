@@ -6,8 +6,8 @@ use exam_protocol::{Event, PhotoRecord};
 use exam_vault::KeyRing;
 use sqlx::{Any, Row, Transaction};
 
-use super::items::base64_decode;
 use super::at_rest::ad;
+use super::items::base64_decode;
 use super::{Db, DbError, Result, ts};
 
 fn png_ad(booking_id: i64) -> Vec<u8> {

@@ -8,8 +8,8 @@ use exam_domain::IdNumber;
 use exam_protocol::{Event, ReportPrinted, ReportSummary};
 use sqlx::{Any, Row, Transaction};
 
-use super::people::{person_key, person_of_row};
 use super::oplog::log;
+use super::people::{person_key, person_of_row};
 use super::{Db, DbError, Result, next_id, parse_ts, ts};
 
 #[derive(Debug, thiserror::Error)]
@@ -245,10 +245,12 @@ impl Db {
         id_number: &IdNumber,
     ) -> Result<Option<(String, Vec<ReportSummary>)>> {
         let key = person_key(&self.keys, id_number);
-        let Some(p) = sqlx::query("SELECT person_key, id_number, name, mobile FROM people WHERE person_key = $1")
-            .bind(&key)
-            .fetch_optional(&self.read)
-            .await?
+        let Some(p) = sqlx::query(
+            "SELECT person_key, id_number, name, mobile FROM people WHERE person_key = $1",
+        )
+        .bind(&key)
+        .fetch_optional(&self.read)
+        .await?
         else {
             return Ok(None);
         };

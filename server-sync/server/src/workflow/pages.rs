@@ -203,7 +203,8 @@ async fn print_visit(State(st): State<AppState>, u: SessionUser, Path(id): Path<
         .audit_on(
             &u.username,
             "visit.print",
-            v.record.person.id_number.as_str(),
+            // The person by blind index, never the number (issue 17 item 9).
+            &st.db.subject_of(v.record.person.id_number.as_str()),
             &v.record.booking.exam_no,
         )
         .await
