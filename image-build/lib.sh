@@ -15,17 +15,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_service: exam-server on a free loopback port, K-QEMU-01 registered.
+# start_service: exam-server on HTTPS on a free loopback port (a
+# development CA whose server certificate names 10.0.2.2, the host as the
+# guest sees it), K-QEMU-01 registered.
 start_service() {
   echo "==> central service on the host"
   cargo build --locked -q -p exam-server --bin exam-server
   local server=${CARGO_TARGET_DIR:-target}/debug/exam-server
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   db="sqlite://$tmp/exam.db"
-  secret=$("$server" --database-url "$db" add-kiosk --id K-QEMU-01 --campus main --zone lobby)
-  "$server" --database-url "$db" --listen "127.0.0.1:$port" serve > "$tmp/server.log" 2>&1 &
+  "$server" tls-dev-cert --out "$tmp/tls" --host 10.0.2.2 --host 127.0.0.1 >/dev/null
+  server_ca=$tmp/tls/ca.pem
+  # The store's data keys (personal data is sealed at rest), made for this run.
+  "$server" gen-data-key --out "$tmp/data.key" >/dev/null
+  secret=$("$server" --database-url "$db" --data-key-file "$tmp/data.key" add-kiosk --id K-QEMU-01 --campus main --zone lobby)
+  "$server" --database-url "$db" --data-key-file "$tmp/data.key" --listen "127.0.0.1:$port" \
+    --tls-cert "$tmp/tls/server.pem" --tls-key "$tmp/tls/server-key.pem" serve > "$tmp/server.log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
+  for _ in $(seq 100); do curl -fs --cacert "$server_ca" "https://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
   die "the central service did not start: $(tail -5 "$tmp/server.log")"
 }
 
@@ -34,8 +41,8 @@ start_service() {
 provisioned_copy() {
   echo "==> provisioning a copy of the image"
   cp --sparse=always "$1" "$tmp/kiosk.img"
-  image-build/provision "$tmp/kiosk.img" --kiosk-id K-QEMU-01 --server "http://10.0.2.2:$port" \
-    --enrol-secret "$secret" --mode "$2"
+  image-build/provision "$tmp/kiosk.img" --kiosk-id K-QEMU-01 --server "https://10.0.2.2:$port" \
+    --server-ca "$server_ca" --enrol-secret "$secret" --mode "$2"
   cp "$OVMF_VARS" "$tmp/vars.fd"
 }
 
