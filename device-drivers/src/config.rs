@@ -3,6 +3,11 @@
 //! the image), written by the technician or by provisioning:
 //!
 //! ```toml
+//! # The CA the central service's certificate must be signed by (PEM),
+//! # provisioned at flash time (image-build/provision --server-ca); the
+//! # kiosk trusts no other. KIOSK_SERVER_CA / --server-ca override it.
+//! server_ca = "/data/kiosk/server-ca.pem"
+//!
 //! [idcard]
 //! port = "/dev/ttyUSB0"          # the SAM module's serial port
 //! baud = 115200
@@ -48,6 +53,9 @@ use crate::label::Language;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceConfig {
+    /// The central service's CA certificate (PEM): the kiosk's only trust
+    /// root for the service's HTTPS when set.
+    pub server_ca: Option<PathBuf>,
     pub idcard: Option<IdCardConfig>,
     #[serde(default, rename = "scanner")]
     pub scanners: Vec<ScannerConfig>,
@@ -221,6 +229,14 @@ impl DeviceConfig {
     /// Every value that cannot work, by key.
     pub fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
+        if let Some(ca) = &self.server_ca
+            && !ca.is_absolute()
+        {
+            p.push(format!(
+                "server_ca = {:?} must be an absolute path",
+                ca.display()
+            ));
+        }
         let mut baud = |key: &str, b: u32| {
             if !BAUDS.contains(&b) {
                 p.push(format!(
@@ -410,5 +426,13 @@ replay = ["/tmp/a.png"]
             .collect();
         let c = DeviceConfig::parse(&doc, "example").unwrap();
         assert_eq!(c.scanners.len(), 2);
+        assert_eq!(
+            c.server_ca.as_deref(),
+            Some(Path::new("/data/kiosk/server-ca.pem"))
+        );
+        let e = DeviceConfig::parse("server_ca = \"ca.pem\"\n", "d")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("server_ca"), "{e}");
     }
 }

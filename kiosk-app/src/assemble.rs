@@ -13,7 +13,10 @@ use device_drivers::label::{LabelPrinter, Language};
 use exam_protocol::{DeviceState, PrinterKind};
 use offline_store::{Journal, SharedJournal, StoreError};
 use sync_client::backoff::Backoff;
-use sync_client::{AgentConfig, DeviceBoard, SyncAgent, SyncClient, SyncError, SyncStatus};
+use sync_client::{
+    AgentConfig, DeviceBoard, LinkError, LinkOptions, ServiceLink, SyncAgent, SyncClient,
+    SyncError, SyncStatus,
+};
 use tokio::sync::watch;
 
 use crate::checkin::CheckinCore;
@@ -23,8 +26,13 @@ use crate::spool::SpoolEvent;
 #[derive(Debug, Clone)]
 pub struct KioskOptions {
     pub journal: PathBuf,
-    /// The central service, for the first enrolment.
+    /// The central service: needed for the first enrolment; given later,
+    /// it replaces the address the kiosk enrolled with (moving a fleet to
+    /// a new address or from http:// to https://).
     pub server_url: Option<String>,
+    /// Which service URLs are accepted and which CA is trusted (the
+    /// `server_ca` provisioned at flash time).
+    pub server_link: LinkOptions,
     pub kiosk_id: Option<String>,
     /// One-time enrolment secret from provisioning.
     pub enrol_secret: Option<String>,
@@ -63,6 +71,8 @@ pub enum KioskError {
     Store(#[from] StoreError),
     #[error("enrolment refused: {0}")]
     Enrol(SyncError),
+    #[error("{0}")]
+    Link(#[from] LinkError),
     #[error("this kiosk is not enrolled: give --server, --kiosk-id and --enrol-secret once")]
     NotEnrolled,
 }
@@ -102,18 +112,30 @@ pub fn left_behind_after_restart(journal: &std::path::Path) -> Result<usize, Sto
 pub async fn start(opts: KioskOptions) -> Result<RunningKiosk, KioskError> {
     let journal = Journal::open(&opts.journal)?;
     let enrolment = match settings::load(&journal)? {
-        Some(e) => e,
+        Some(mut e) => {
+            if let Some(url) = opts.server_url.as_ref().filter(|u| **u != e.server_url) {
+                // Checked before it is kept: a refused URL changes nothing.
+                let link = ServiceLink::new(url, &opts.server_link)?;
+                tracing::info!(from = %e.server_url, to = %url, "central service address changed");
+                e.server_url = url.clone();
+                let mut journal = journal;
+                settings::save(&mut journal, &e)?;
+                return Ok(assemble(journal, e, &link, &opts));
+            }
+            e
+        }
         None => {
             let (Some(url), Some(id), Some(secret)) =
                 (&opts.server_url, &opts.kiosk_id, &opts.enrol_secret)
             else {
                 return Err(KioskError::NotEnrolled);
             };
+            let link = ServiceLink::new(url, &opts.server_link)?;
             let mut journal = journal;
             let key = settings::pending_key(&mut journal, id)?;
             let mut backoff = Backoff::new(opts.agent.backoff_base, opts.agent.backoff_max);
             let resp = loop {
-                match SyncClient::enrol_key(url, &key, secret, &opts.agent.app_version).await {
+                match SyncClient::enrol_key(&link, &key, secret, &opts.agent.app_version).await {
                     Ok(r) => break r,
                     Err(e) if e.is_transient() => {
                         let d = backoff.next_delay();
@@ -131,15 +153,22 @@ pub async fn start(opts: KioskOptions) -> Result<RunningKiosk, KioskError> {
             };
             settings::save(&mut journal, &e)?;
             tracing::info!(kiosk = %id, campus = %e.campus, "enrolled");
-            return Ok(assemble(journal, e, &opts));
+            return Ok(assemble(journal, e, &link, &opts));
         }
     };
-    Ok(assemble(journal, enrolment, &opts))
+    // The stored address is checked at every start, like a new one.
+    let link = ServiceLink::new(&enrolment.server_url, &opts.server_link)?;
+    Ok(assemble(journal, enrolment, &link, &opts))
 }
 
-fn assemble(journal: Journal, enrolment: Enrolment, opts: &KioskOptions) -> RunningKiosk {
+fn assemble(
+    journal: Journal,
+    enrolment: Enrolment,
+    link: &ServiceLink,
+    opts: &KioskOptions,
+) -> RunningKiosk {
     let journal = SharedJournal::new(journal);
-    let client = SyncClient::new(&enrolment.server_url, enrolment.key.clone());
+    let client = SyncClient::new(link, enrolment.key.clone());
     let agent = SyncAgent::new(
         journal.clone(),
         client.clone(),

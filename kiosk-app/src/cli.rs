@@ -12,7 +12,7 @@ use crate::script;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use device_drivers::config::{self, DeviceConfig};
-use sync_client::AgentConfig;
+use sync_client::{AgentConfig, LinkOptions, PlainHttp};
 
 /// Self-service check-in kiosk of the health-examination centre.
 #[derive(Debug, Parser)]
@@ -41,6 +41,9 @@ enum Command {
         /// The kiosk's journal (SQLite file on the data partition).
         #[arg(long, env = "KIOSK_JOURNAL", default_value = "kiosk-journal.db")]
         journal: PathBuf,
+        /// Judge the service address as `run --dev-loopback-http` would.
+        #[arg(long, env = "KIOSK_DEV_LOOPBACK_HTTP")]
+        dev_loopback_http: bool,
     },
 }
 
@@ -138,6 +141,15 @@ struct KioskArgs {
     /// One-time enrolment secret printed by `exam-server add-kiosk`.
     #[arg(long, env = "KIOSK_ENROL_SECRET", hide_env_values = true)]
     enrol_secret: Option<String>,
+    /// The CA certificate (PEM) the central service's certificate must be
+    /// signed by, provisioned at flash time: the only trust root when given
+    /// (overrides the device file's server_ca).
+    #[arg(long, env = "KIOSK_SERVER_CA")]
+    server_ca: Option<PathBuf>,
+    /// Development only: also accept a plain http:// service URL, and only
+    /// to a loopback address (127.0.0.1, ::1, localhost).
+    #[arg(long, env = "KIOSK_DEV_LOOPBACK_HTTP")]
+    dev_loopback_http: bool,
     /// The device configuration (TOML; see device-drivers/src/config.rs).
     /// The device flags below override its entries.
     #[arg(long, env = "KIOSK_DEVICES")]
@@ -252,11 +264,27 @@ impl KioskArgs {
         Ok(c)
     }
 
-    fn options(&self, devices: &DeviceConfig) -> KioskOptions {
+    /// How the kiosk reaches the service: the CA from the flag or the
+    /// device file (read now, so a missing file stops the start), plain
+    /// HTTP only with the development flag.
+    fn server_link(&self, devices: &DeviceConfig) -> anyhow::Result<LinkOptions> {
+        let ca = self.server_ca.as_ref().or(devices.server_ca.as_ref());
+        Ok(LinkOptions {
+            server_ca_pem: ca.map(|p| sync_client::link::read_ca(p)).transpose()?,
+            plain_http: if self.dev_loopback_http {
+                PlainHttp::LoopbackOnly
+            } else {
+                PlainHttp::Refused
+            },
+        })
+    }
+
+    fn options(&self, devices: &DeviceConfig) -> anyhow::Result<KioskOptions> {
         let every = Duration::from_secs(self.sync_every_s.max(1));
-        KioskOptions {
+        Ok(KioskOptions {
             journal: self.journal.clone(),
             server_url: self.server.clone(),
+            server_link: self.server_link(devices)?,
             kiosk_id: self.kiosk_id.clone(),
             enrol_secret: self.enrol_secret.clone(),
             agent: AgentConfig {
@@ -268,7 +296,7 @@ impl KioskArgs {
             receipt_printer: devices.receipt_printer.clone(),
             report_printer: devices.report_printer.clone(),
             label_printer: devices.label_printer.clone(),
-        }
+        })
     }
 }
 
@@ -281,7 +309,7 @@ fn ui(a: UiArgs) -> anyhow::Result<()> {
         });
     }
     crate::ui::run(
-        k.options(&devices),
+        k.options(&devices)?,
         devices,
         crate::ui::UiOptions {
             elderly: a.elderly,
@@ -320,7 +348,10 @@ async fn async_main(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Run(a) => run(*a).await,
-        Command::Status { journal } => {
+        Command::Status {
+            journal,
+            dev_loopback_http,
+        } => {
             let j = offline_store::Journal::open(&journal)?;
             let e = crate::settings::load(&j)?;
             println!(
@@ -330,6 +361,17 @@ async fn async_main(command: Command) -> anyhow::Result<()> {
                     e.key.kiosk_id, e.server_url, e.campus
                 ))
             );
+            if let Some(e) = &e {
+                let plain = if dev_loopback_http {
+                    PlainHttp::LoopbackOnly
+                } else {
+                    PlainHttp::Refused
+                };
+                match sync_client::link::check_url(&e.server_url, plain) {
+                    Ok(()) => println!("service address: accepted"),
+                    Err(why) => println!("service address: REFUSED: {why}"),
+                }
+            }
             println!("backlog: {:?}", j.backlog()?);
             println!("cache: {:?}", j.cache_stats()?);
             Ok(())
@@ -367,7 +409,7 @@ async fn run(r: RunArgs) -> anyhow::Result<()> {
         println!("{left} unfinished print jobs resume; recorded as waiting for pickup");
     }
     let devices = a.kiosk.device_config()?;
-    let kiosk = assemble::start(a.kiosk.options(&devices)).await?;
+    let kiosk = assemble::start(a.kiosk.options(&devices)?).await?;
     println!(
         "kiosk {} ready (campus {})",
         kiosk.enrolment.key.kiosk_id, kiosk.enrolment.campus

@@ -62,6 +62,14 @@ fn provision(img: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// A CA certificate to pin (a development CA: any PEM certificate will do).
+fn server_ca(dir: &Path) -> PathBuf {
+    let pki = exam_server::tls::dev::issue(&[], chrono::Utc::now().date_naive()).unwrap();
+    let path = dir.join("hospital-ca.pem");
+    std::fs::write(&path, pki.ca_pem).unwrap();
+    path
+}
+
 fn settings_on(img: &Path) -> Option<String> {
     let out = Command::new("mtype")
         .args(["-i", &format!("{}@@1048576", img.display()), "::kiosk.env"])
@@ -108,6 +116,39 @@ fn settings_are_checked_and_written_onto_the_efi_partition() {
     assert_eq!(settings_on(&img), None, "nothing written");
 
     let secret = "0123456789abcdef0123456789abcdef0123456789abcdef";
+    let ca = server_ca(dir.path());
+    let ca = ca.to_str().unwrap();
+    // Kiosks speak HTTPS only, and trust only the CA given at flash time.
+    let plain = provision(
+        &img,
+        &[
+            "--kiosk-id",
+            "K-1",
+            "--server",
+            "http://exam.example.org",
+            "--server-ca",
+            ca,
+            "--enrol-secret",
+            secret,
+        ],
+    );
+    assert!(!plain.status.success());
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("KIOSK_SERVER must be an https://"));
+    let unpinned = provision(
+        &img,
+        &[
+            "--kiosk-id",
+            "K-1",
+            "--server",
+            "https://exam.example.org",
+            "--enrol-secret",
+            secret,
+        ],
+    );
+    assert!(!unpinned.status.success());
+    assert!(String::from_utf8_lossy(&unpinned.stderr).contains("--server-ca is required"));
+    assert_eq!(settings_on(&img), None, "nothing written");
+
     let ok = provision(
         &img,
         &[
@@ -115,6 +156,8 @@ fn settings_are_checked_and_written_onto_the_efi_partition() {
             "K-LOBBY-01",
             "--server",
             "https://exam.example.org",
+            "--server-ca",
+            ca,
             "--enrol-secret",
             secret,
             "--idcard",
@@ -139,6 +182,21 @@ fn settings_are_checked_and_written_onto_the_efi_partition() {
     let env = settings_on(&img).expect("kiosk.env on the ESP");
     assert!(env.contains("KIOSK_ID=K-LOBBY-01\n"), "{env}");
     assert!(env.contains(&format!("KIOSK_ENROL_SECRET={secret}\n")));
+    // The CA goes beside the settings; the kiosk finds it on its data partition.
+    assert!(
+        env.contains("KIOSK_SERVER_CA=/data/kiosk/server-ca.pem\n"),
+        "{env}"
+    );
+    let on_esp = Command::new("mtype")
+        .args([
+            "-i",
+            &format!("{}@@1048576", img.display()),
+            "::server-ca.pem",
+        ])
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .output()
+        .unwrap();
+    assert_eq!(on_esp.stdout, std::fs::read(ca).unwrap());
     assert!(env.contains("KIOSK_CENTRE_NAME=市第一人民医院 健康管理中心"));
     // The report printer becomes the local CUPS queue the kiosk prints to.
     assert!(env.contains("KIOSK_REPORT_DEVICE=ipp://10.1.2.4/ipp/print\n"));
@@ -168,7 +226,9 @@ fn settings_are_checked_and_written_onto_the_efi_partition() {
             "--kiosk-id",
             "K-1",
             "--server",
-            "http://x",
+            "https://x",
+            "--server-ca",
+            ca,
             "--enrol-secret",
             secret,
         ],
@@ -185,11 +245,14 @@ fn a_device_file_is_checked_by_the_kiosk_and_written_beside_the_settings() {
     let dir = tempfile::tempdir().unwrap();
     let img = disk(dir.path());
     let secret = "0123456789abcdef0123456789abcdef";
+    let ca = server_ca(dir.path());
     let base = [
         "--kiosk-id",
         "K-2",
         "--server",
         "https://exam.example.org",
+        "--server-ca",
+        ca.to_str().unwrap(),
         "--enrol-secret",
         secret,
     ];

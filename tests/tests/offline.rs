@@ -35,6 +35,7 @@ async fn kiosk_works_through_a_server_outage_and_everything_arrives_once() {
     let kiosk = assemble::start(KioskOptions {
         journal: dir.path().join("kiosk.db"),
         server_url: Some(server.url()),
+        server_link: sync_client::LinkOptions::loopback_dev(),
         kiosk_id: Some("K-OFF".into()),
         enrol_secret: Some("enrol-secret-for-offline-test".into()),
         agent: fast_agent(),

@@ -45,6 +45,7 @@ async fn kiosk(
     assemble::start(KioskOptions {
         journal: dir.join(format!("{id}.db")),
         server_url: Some(server.url()),
+        server_link: sync_client::LinkOptions::loopback_dev(),
         kiosk_id: Some(id.into()),
         enrol_secret: Some(secret),
         agent: AgentConfig {

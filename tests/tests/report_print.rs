@@ -31,6 +31,7 @@ async fn a_patient_prints_a_published_report_with_the_id_card() {
     let kiosk = assemble::start(KioskOptions {
         journal: dir.path().join("kiosk.db"),
         server_url: Some(server.url()),
+        server_link: sync_client::LinkOptions::loopback_dev(),
         kiosk_id: Some("K-REP".into()),
         enrol_secret: Some(secret.into()),
         agent: AgentConfig {

@@ -9,6 +9,7 @@
 pub mod agent;
 pub mod backoff;
 mod board;
+pub mod link;
 
 use std::time::Duration;
 
@@ -25,6 +26,7 @@ use serde::de::DeserializeOwned;
 
 pub use agent::{AgentConfig, SyncAgent, SyncStatus};
 pub use board::DeviceBoard;
+pub use link::{LinkError, LinkOptions, PlainHttp, ServiceLink};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -42,6 +44,11 @@ pub enum SyncError {
     /// The local journal failed; sync retries with backoff.
     #[error("kiosk journal error: {0}")]
     Journal(String),
+    /// The service's certificate is not signed by the CA this kiosk trusts
+    /// (or is expired, or for another name): a configuration fault or an
+    /// impostor; retrying will not help until someone fixes it.
+    #[error("the central service's certificate is not trusted: {0}")]
+    Untrusted(String),
 }
 
 impl SyncError {
@@ -54,20 +61,12 @@ impl SyncError {
     }
 }
 
-/// A signed client for one kiosk.
+/// A signed client for one kiosk, over a checked [`ServiceLink`].
 #[derive(Debug, Clone)]
 pub struct SyncClient {
     http: reqwest::Client,
     base: String,
     key: KioskKey,
-}
-
-fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(3))
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("TLS backend initialises")
 }
 
 async fn decode<R: DeserializeOwned>(resp: reqwest::Response) -> Result<R, SyncError> {
@@ -96,15 +95,53 @@ async fn decode<R: DeserializeOwned>(resp: reqwest::Response) -> Result<R, SyncE
     })
 }
 
+/// The certificate fault in `e`'s causes, if that is what failed. rustls's
+/// error sits inside `io::Error`s (nested, and `io::Error::source` skips
+/// the error it wraps), so each one is opened with `get_ref`.
+fn certificate_fault(e: &reqwest::Error) -> Option<String> {
+    fn rustls_in<'a>(mut c: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+        loop {
+            if let Some(r) = c.downcast_ref::<rustls::Error>() {
+                return Some(r);
+            }
+            let inner = c.downcast_ref::<std::io::Error>()?.get_ref()?;
+            c = inner;
+        }
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(
+            err @ (rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented),
+        ) = rustls_in(c)
+        {
+            return Some(err.to_string());
+        }
+        cause = c.source();
+    }
+    None
+}
+
 fn unreachable(e: reqwest::Error) -> SyncError {
-    SyncError::Unreachable(e.to_string())
+    if let Some(fault) = certificate_fault(&e) {
+        return SyncError::Untrusted(fault);
+    }
+    // reqwest's Display stops at "error sending request": the cause (a
+    // refused certificate, a reset) is what a technician needs to see.
+    let mut msg = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        msg.push_str(": ");
+        msg.push_str(&c.to_string());
+        cause = c.source();
+    }
+    SyncError::Unreachable(msg)
 }
 
 impl SyncClient {
-    pub fn new(base_url: &str, key: KioskKey) -> Self {
+    pub fn new(link: &ServiceLink, key: KioskKey) -> Self {
         Self {
-            http: http_client(),
-            base: base_url.trim_end_matches('/').to_string(),
+            http: link.http.clone(),
+            base: link.base.clone(),
             key,
         }
     }
@@ -116,13 +153,13 @@ impl SyncClient {
     /// Enrols with a one-time secret: generates this kiosk's key pair and
     /// registers its public half. Keep the returned key (in the journal).
     pub async fn enrol(
-        base_url: &str,
+        link: &ServiceLink,
         kiosk_id: &str,
         secret: &str,
         app_version: &str,
     ) -> Result<(KioskKey, EnrolResponse), SyncError> {
         let key = KioskKey::generate(kiosk_id);
-        let resp = Self::enrol_key(base_url, &key, secret, app_version).await?;
+        let resp = Self::enrol_key(link, &key, secret, app_version).await?;
         Ok((key, resp))
     }
 
@@ -130,7 +167,7 @@ impl SyncClient {
     /// attempt, so a retry after a lost answer uses the same key (which the
     /// server accepts again) instead of locking itself out.
     pub async fn enrol_key(
-        base_url: &str,
+        link: &ServiceLink,
         key: &KioskKey,
         secret: &str,
         app_version: &str,
@@ -141,12 +178,9 @@ impl SyncClient {
             public_key: key.public_key_b64(),
             app_version: app_version.into(),
         };
-        let resp = http_client()
-            .post(format!(
-                "{}{}",
-                base_url.trim_end_matches('/'),
-                paths::ENROL
-            ))
+        let resp = link
+            .http
+            .post(format!("{}{}", link.base, paths::ENROL))
             .json(&req)
             .send()
             .await

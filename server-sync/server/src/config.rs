@@ -82,6 +82,11 @@ pub struct Config {
     /// Or with `Authorization: Bearer <token>` from anywhere (unset: by
     /// address only).
     pub metrics_token: Option<String>,
+    /// S5: bulk exports (CSV of members, registrations, the audit trail):
+    /// rows per export and rows per staff user per day (`[exports]`
+    /// `max_rows`, `daily_rows`); more is refused and the refusal audited.
+    #[serde(default)]
+    pub exports: crate::db::ExportLimits,
 }
 
 impl Default for Config {
@@ -112,6 +117,7 @@ impl Default for Config {
             backup_keep_fulls: 5,
             metrics_allow: vec!["127.0.0.1".into(), "::1".into()],
             metrics_token: None,
+            exports: crate::db::ExportLimits::default(),
         }
     }
 }

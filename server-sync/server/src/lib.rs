@@ -295,6 +295,8 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
     .await?;
     // S9: the backup schedule, stopped with the audit tasks.
     audit_tasks.extend(backup::schedule::spawn(&state, &database_url));
+    // S8: alarms raised and cleared go to the log and the audit trail.
+    audit_tasks.push(alarms::spawn_watch(&state));
     let n = workflow::backfill_initials(&db).await?;
     if n > 0 {
         tracing::info!(people = n, "pinyin initials computed");

@@ -295,6 +295,13 @@ async fn first_login_forces_a_password_change_and_pages_are_masked(h: &Harness) 
         .post_login(&h.http, &form, "admin", &pw, Some(&answer))
         .await;
     assert_eq!(r.status().as_u16(), 200);
+    let form = h.login_form(&h.http).await;
+    let answer = h.solve_captcha(&h.http, &form).await;
+    let r = h
+        .post_login(&h.http, &form, "admin", good, Some(&answer))
+        .await;
+    assert_eq!(location(&r), "/login/code", "the second factor next");
+    cookie_of(&r); // HttpOnly, SameSite=Strict
     let (_, to) = h.sign_in_with(&h.http, "admin", good).await;
     assert_eq!(to, "/");
 }

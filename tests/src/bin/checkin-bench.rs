@@ -55,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
     let kiosk = assemble::start(KioskOptions {
         journal: dir.path().join("kiosk.db"),
         server_url: Some(server.url()),
+        server_link: sync_client::LinkOptions::loopback_dev(),
         kiosk_id: Some("K-BENCH".into()),
         enrol_secret: Some(secret),
         agent: AgentConfig {

@@ -67,14 +67,31 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let a = args()?;
     std::fs::create_dir_all(&a.data).with_context(|| format!("creating {}", a.data.display()))?;
-    let server = e2e_tests::start_server(&a.data.join("exam.db"), a.listen, a.people)
-        .await
-        .with_context(|| {
-            format!(
-                "starting the central service on {} (is the port free? try --listen)",
-                a.listen
-            )
-        })?;
+    // HTTPS as in the field, from a development CA made afresh at each
+    // start in the demo's own directory (never committed): the service
+    // serves its certificate, the kiosks trust that CA only.
+    let tls_dir = a.data.join("tls");
+    let mut hosts: Vec<String> = exam_server::tls::dev::LOOPBACK_HOSTS
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    if !exam_server::tls::is_loopback(a.listen.ip()) && !a.listen.ip().is_unspecified() {
+        hosts.push(a.listen.ip().to_string());
+    }
+    let pki = exam_server::tls::dev::issue(&hosts, chrono::Utc::now().date_naive())?;
+    let tls = pki.write(&tls_dir)?;
+    let server = exam_server::start(exam_server::Config {
+        tls_cert: Some(tls.cert.clone()),
+        tls_key: Some(tls.key.clone()),
+        ..e2e_tests::server_config(&a.data.join("exam.db"), a.listen, a.people)
+    })
+    .await
+    .with_context(|| {
+        format!(
+            "starting the central service on {} (is the port free? try --listen)",
+            a.listen
+        )
+    })?;
     let url = server.url();
     // A company with a roster, so the group desk has something to show.
     exam_server::workflow::seed_demo_company(&server.state.db).await?;
@@ -119,6 +136,10 @@ async fn main() -> anyhow::Result<()> {
     let kiosk = assemble::start(KioskOptions {
         journal,
         server_url: Some(url.clone()),
+        server_link: sync_client::LinkOptions {
+            server_ca_pem: Some(pki.ca_pem.clone().into_bytes()),
+            plain_http: sync_client::PlainHttp::Refused,
+        },
         kiosk_id: Some(kiosk_id.into()),
         enrol_secret: Some(secret),
         agent: AgentConfig {
@@ -141,6 +162,10 @@ async fn main() -> anyhow::Result<()> {
         a.data.join("exam.db").display()
     );
     println!("  staff page      : {url}/login");
+    println!(
+        "  HTTPS           : certificate from the demo's own CA {} (new at each start; the browser\n                    warns unless you import it: development only)",
+        tls.ca.display()
+    );
     match &server.admin_password {
         Some(pw) => println!(
             "  first sign-in   : user admin, one-time password {pw} (you will be asked to change it)"
@@ -202,6 +227,8 @@ async fn main() -> anyhow::Result<()> {
         match tokio::process::Command::new(&exe)
             .args(["ui", "--simulate", "--photo", "--journal"])
             .arg(&journal)
+            .arg("--server-ca")
+            .arg(&tls.ca)
             .args([
                 "--server",
                 &url,

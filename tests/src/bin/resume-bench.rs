@@ -38,7 +38,8 @@ fn kiosk(s: &Setup, journal: &Path, script: &Path, power_cut: bool) -> std::io::
     let mut c = Command::new(&s.kiosk_bin);
     c.args(["run", "--journal"])
         .arg(journal)
-        .args(["--server", &s.server, "--kiosk-id", kiosk_id(power_cut)])
+        .args(["--dev-loopback-http", "--server", &s.server])
+        .args(["--kiosk-id", kiosk_id(power_cut)])
         .args(["--enrol-secret", SECRET, "--receipt-printer", &s.printer])
         .arg("--script")
         .arg(script)

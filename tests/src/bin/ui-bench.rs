@@ -167,6 +167,7 @@ async fn main() -> anyhow::Result<()> {
         k.args(["ui", "--journal"])
             .arg(dir.path().join(format!("{id}.db")))
             .args([
+                "--dev-loopback-http",
                 "--server",
                 &server.url(),
                 "--kiosk-id",

@@ -23,6 +23,8 @@ pub fn kiosk_command(
     c.args(["run", "--journal"])
         .arg(journal)
         .args([
+            // The tests' service is plain HTTP on 127.0.0.1.
+            "--dev-loopback-http",
             "--server",
             server,
             "--kiosk-id",
