@@ -13,6 +13,9 @@
 
 pub mod facts;
 pub mod prom;
+mod watch;
+
+pub use watch::spawn as spawn_watch;
 
 use chrono::{DateTime, Duration, Utc};
 use exam_protocol::{DeviceState, DeviceStatus};
@@ -366,6 +369,45 @@ pub fn evaluate(f: &Facts, t: &Thresholds, now: DateTime<Utc>) -> Vec<Alarm> {
     }
     out.sort_by_key(|a| a.severity);
     out
+}
+
+/// An alarm as the administration page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmView {
+    pub critical: bool,
+    pub level: &'static str,
+    pub subject: String,
+    pub zh: String,
+}
+
+impl From<Alarm> for AlarmView {
+    fn from(a: Alarm) -> Self {
+        Self {
+            critical: a.severity == Severity::Critical,
+            level: a.severity.label_zh(),
+            subject: a.subject,
+            zh: a.zh,
+        }
+    }
+}
+
+/// The alarms now, for the administration page (an alarm of its own when
+/// the facts cannot be read: the page must not look calm then).
+pub async fn current(st: &crate::AppState) -> Vec<AlarmView> {
+    let now = Utc::now();
+    let t = Thresholds::default();
+    match facts::gather(st, &t, now).await {
+        Ok(f) => evaluate(&f, &t, now).into_iter().map(Into::into).collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "alarm facts unreadable");
+            vec![AlarmView {
+                critical: true,
+                level: Severity::Critical.label_zh(),
+                subject: "store".into(),
+                zh: "无法读取告警数据：数据库不可用".into(),
+            }]
+        }
+    }
 }
 
 #[cfg(test)]

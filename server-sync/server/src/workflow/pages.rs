@@ -43,6 +43,8 @@ struct DeskPage {
     /// Where the search box asks: every patient, or group members only.
     search_url: &'static str,
     group_only: bool,
+    /// The visit's details link to the person's-rights page (PIPL).
+    rights: bool,
     packages: Vec<Choice>,
     campuses: Vec<Choice>,
     today: String,
@@ -54,6 +56,8 @@ struct AdminPage {
     username: String,
     nav: crate::roles::Nav,
     csrf: String,
+    /// S8: the current alarms, most severe first.
+    alarms: Vec<crate::alarms::AlarmView>,
 }
 
 #[derive(Template)]
@@ -108,6 +112,7 @@ async fn desk(State(st): State<AppState>, u: SessionUser) -> Response {
             "/api/desk/search"
         },
         group_only,
+        rights: u.role.may(Capability::ServeDataRights),
         nav: crate::roles::Nav::of(u.role),
         username: u.username,
         csrf: u.csrf,
@@ -129,8 +134,9 @@ async fn groups(State(st): State<AppState>, u: SessionUser) -> Response {
     })
 }
 
-async fn admin(u: SessionUser) -> Response {
+async fn admin(State(st): State<AppState>, u: SessionUser) -> Response {
     render(&AdminPage {
+        alarms: crate::alarms::current(&st).await,
         nav: crate::roles::Nav::of(u.role),
         username: u.username,
         csrf: u.csrf,
