@@ -150,6 +150,10 @@ struct KioskArgs {
     /// to a loopback address (127.0.0.1, ::1, localhost).
     #[arg(long, env = "KIOSK_DEV_LOOPBACK_HTTP")]
     dev_loopback_http: bool,
+    /// Days the journal keeps the personal data (ID number, photo, printed
+    /// documents) of check-ins the service has acknowledged (PIPL).
+    #[arg(long, env = "KIOSK_RETENTION_DAYS", default_value_t = 7)]
+    retention_days: u64,
     /// The device configuration (TOML; see device-drivers/src/config.rs).
     /// The device flags below override its entries.
     #[arg(long, env = "KIOSK_DEVICES")]
@@ -290,6 +294,7 @@ impl KioskArgs {
             agent: AgentConfig {
                 pull_every: every,
                 heartbeat_every: every,
+                retention: Duration::from_secs(self.retention_days.saturating_mul(24 * 3600)),
                 ..AgentConfig::default()
             },
             lookup_timeout: Duration::from_millis(1500),

@@ -13,6 +13,7 @@ mod migrations;
 mod moves;
 mod outbox;
 mod print;
+mod retention;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -22,6 +23,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 pub use cache::CacheStats;
 pub use outbox::Backlog;
 pub use print::{NewPart, NewPrintJob, PartState, PrintBacklog, PrintPart};
+pub use retention::{DEFAULT_RETENTION, Purged};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

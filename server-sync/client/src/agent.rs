@@ -25,6 +25,9 @@ pub struct AgentConfig {
     pub app_version: String,
     /// What this kiosk can print for documents moved here (heartbeat).
     pub prints: Vec<exam_protocol::PrinterKind>,
+    /// How long the journal keeps the personal data of check-ins the
+    /// service acknowledged (`Journal::purge_personal`, run hourly).
+    pub retention: Duration,
 }
 
 impl Default for AgentConfig {
@@ -37,6 +40,7 @@ impl Default for AgentConfig {
             backoff_max: Duration::from_secs(60),
             app_version: env!("CARGO_PKG_VERSION").into(),
             prints: Vec::new(),
+            retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -214,13 +218,33 @@ impl SyncAgent {
         }
     }
 
+    /// Drops the personal data of acknowledged check-ins older than the
+    /// retention window from the journal; a failure is logged and retried
+    /// at the next round (it never stops syncing).
+    pub fn purge_personal(&self) {
+        let keep = chrono::Duration::from_std(self.config.retention)
+            .unwrap_or(offline_store::DEFAULT_RETENTION);
+        match self.journal.lock().purge_personal(Utc::now(), keep) {
+            Ok(p) if p != offline_store::Purged::default() => {
+                tracing::info!(?p, "personal data of acknowledged check-ins purged")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purging acknowledged personal data failed"),
+        }
+    }
+
     /// Runs until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut backoff = Backoff::new(self.config.backoff_base, self.config.backoff_max);
         let (mut next_pull, mut next_hb) = (Instant::now(), Instant::now());
+        let mut next_purge = Instant::now();
         loop {
             if *shutdown.borrow() {
                 return;
+            }
+            if Instant::now() >= next_purge {
+                self.purge_personal();
+                next_purge = Instant::now() + Duration::from_secs(3600);
             }
             let round = async {
                 self.push_all().await?;
