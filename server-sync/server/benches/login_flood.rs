@@ -239,7 +239,7 @@ async fn run(mode: Mode, flood: usize) -> anyhow::Result<Outcome> {
                 if !ok {
                     errors.fetch_add(1, Ordering::Relaxed);
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(25)).await;
             }
             during
         })

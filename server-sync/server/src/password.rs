@@ -7,8 +7,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
 use tokio::sync::Semaphore;
+
+/// The work memory of one Argon2 computation, kept between uses.
+type Memory = Vec<Block>;
+
+/// Stored hashes asking for more than this many 1 KiB blocks are refused
+/// rather than computed (the service writes 19 MiB ones).
+const MAX_BLOCKS: usize = 64 * 1024;
 
 /// Every hash slot is taken and the waiting line is full (or the wait ran
 /// out): the caller answers "busy, retry" at once.
@@ -20,12 +27,19 @@ pub struct Busy;
 /// for a slot, each for at most `wait`. The slot is held by the hashing
 /// thread itself, so a request that is dropped (its client gone) keeps its
 /// slot until the hash really ends: the bound is on work, not on requests.
+///
+/// The 19 MiB each hash works in is taken from a pool and put back after,
+/// so the memory is allocated once per slot and reused: what the gate
+/// bounds is the memory itself, not only the number of hashes (a fresh
+/// allocation per hash on a changing blocking thread would leave each
+/// thread's allocator holding its own 19 MiB).
 #[derive(Debug)]
 pub struct HashGate {
     slots: Arc<Semaphore>,
     waiting: AtomicUsize,
     max_waiting: usize,
     wait: Duration,
+    memory: Arc<std::sync::Mutex<Vec<Memory>>>,
 }
 
 impl HashGate {
@@ -35,7 +49,40 @@ impl HashGate {
             waiting: AtomicUsize::new(0),
             max_waiting,
             wait,
+            memory: Arc::default(),
         }
+    }
+
+    /// Every slot taken and the waiting line full: a new request would be
+    /// told "busy" (checked first, so a flood costs no store lookups).
+    pub fn saturated(&self) -> bool {
+        self.slots.available_permits() == 0
+            && self.waiting.load(Ordering::SeqCst) >= self.max_waiting
+    }
+
+    /// Runs `f` on a blocking thread with a slot's work memory.
+    async fn with_memory<T: Send + 'static>(
+        &self,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        f: impl FnOnce(&mut Memory) -> T + Send + 'static,
+    ) -> Option<T> {
+        let pool = self.memory.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let take = |p: &std::sync::Mutex<Vec<Memory>>| {
+                p.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .pop()
+            };
+            let mut memory = take(&pool).unwrap_or_default();
+            let out = f(&mut memory);
+            pool.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(memory);
+            out
+        })
+        .await
+        .ok()
     }
 
     async fn slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Busy> {
@@ -57,24 +104,22 @@ impl HashGate {
     /// [`verify`] within the bound.
     pub async fn verify(&self, password: String, hash: String) -> Result<bool, Busy> {
         let permit = self.slot().await?;
-        Ok(tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            verify_now(&password, &hash)
-        })
-        .await
-        .unwrap_or(false))
+        Ok(self
+            .with_memory(permit, move |m| verify_in(m, &password, &hash))
+            .await
+            .unwrap_or(false))
     }
 
     /// Checks `password` against several hashes (the password history)
     /// with one slot: whether any matches.
     pub async fn matches_any(&self, password: String, hashes: Vec<String>) -> Result<bool, Busy> {
         let permit = self.slot().await?;
-        Ok(tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            hashes.iter().any(|h| verify_now(&password, h))
-        })
-        .await
-        .unwrap_or(true))
+        Ok(self
+            .with_memory(permit, move |m| {
+                hashes.iter().any(|h| verify_in(m, &password, h))
+            })
+            .await
+            .unwrap_or(true))
     }
 
     /// [`hash`] within the bound.
@@ -90,10 +135,44 @@ impl HashGate {
     }
 }
 
-fn verify_now(password: &str, hash: &str) -> bool {
-    Argon2::default()
-        .verify_password(password.as_bytes(), hash)
+/// Does `password` hash to the PHC string `phc`? Computed in `memory`
+/// (grown to the hash's size once, then reused); the outputs compared in
+/// constant time. A malformed or foreign hash is a no.
+fn verify_in(memory: &mut Memory, password: &str, phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    if blocks > MAX_BLOCKS {
+        return false;
+    }
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..blocks])
         .is_ok()
+        && crate::staff_auth::ct_eq(&out, expected.as_bytes())
+}
+
+#[cfg(test)]
+fn verify_now(password: &str, hash: &str) -> bool {
+    verify_in(&mut Memory::new(), password, hash)
 }
 
 pub async fn hash(password: String) -> String {

@@ -40,7 +40,7 @@ async fn password_view(st: &AppState, u: &SessionUser, error: Option<String>) ->
     let Ok(Some(user)) = st.db.user_by_id(u.user_id).await else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
-    let mut res = render(&PasswordPage {
+    render(&PasswordPage {
         username: u.username.clone(),
         csrf: u.csrf.clone(),
         reason: user.must_change.then(|| {
@@ -55,15 +55,7 @@ async fn password_view(st: &AppState, u: &SessionUser, error: Option<String>) ->
             .map(local_date),
         history: st.login.policy.password_history,
         error,
-    });
-    if error_status(&res) {
-        *res.status_mut() = StatusCode::OK;
-    }
-    res
-}
-
-fn error_status(res: &Response) -> bool {
-    res.status() != StatusCode::OK && res.status().is_success()
+    })
 }
 
 pub(super) async fn password_page(State(st): State<AppState>, u: SessionUser) -> Response {

@@ -246,6 +246,10 @@ pub(super) async fn login(
             Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
         }
     }
+    // Every hash slot taken and the line full: "busy" before any lookup.
+    if st.login.hashes.saturated() {
+        return busy(&st);
+    }
     let user = match st.db.user_by_name(&name).await {
         Ok(u) => u,
         Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
