@@ -16,6 +16,7 @@ pub mod config;
 pub mod data_keys;
 pub mod db;
 mod error;
+mod http_guard;
 mod kiosk_api;
 mod metrics;
 mod password;
@@ -24,6 +25,7 @@ pub mod routes;
 mod staff;
 mod staff_auth;
 pub mod tls;
+mod uploads;
 pub mod workflow;
 
 use std::net::SocketAddr;
@@ -99,10 +101,16 @@ fn all_routes(state: AppState) -> (Router<AppState>, Vec<routes::RouteInfo>) {
 pub fn router(state: AppState) -> Router {
     all_routes(state.clone())
         .0
+        // Scanners: a bare 404 for unknown paths, a bare 500 for a panic.
+        .fallback(http_guard::not_found)
+        .layer(axum::middleware::from_fn(http_guard::catch_panic))
         // S7: every audit row a request writes names the caller's address.
         .layer(axum::middleware::from_fn(audit::with_source))
         .layer(axum::middleware::map_response(security_headers))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // no-store unless a route chose its caching, Permissions-Policy, no Server.
+        .layer(axum::middleware::map_response(http_guard::harden))
+        // Logs name the route's template, never the URI (search terms).
+        .layer(http_guard::trace_layer())
         .with_state(state)
 }
 

@@ -46,7 +46,6 @@ pub(super) struct ChangeIn {
 }
 
 fn change_of(r: ChangeIn) -> Result<ItemChange, ApiErr> {
-    use base64::Engine;
     Ok(match r.change.as_str() {
         "remove" => ItemChange::Remove,
         "refund" => ItemChange::Refund,
@@ -54,14 +53,9 @@ fn change_of(r: ChangeIn) -> Result<ItemChange, ApiErr> {
         "deferred" => ItemChange::Deferred,
         "restore" => ItemChange::Restore,
         "waive" => {
-            let raw = r.signature_png.unwrap_or_default();
-            let raw = raw.strip_prefix("data:image/png;base64,").unwrap_or(&raw);
-            if raw.len() > 512 * 1024 {
-                return Err(bad("signature", "签名图片过大"));
-            }
-            let png = base64::engine::general_purpose::STANDARD
-                .decode(raw)
-                .map_err(|_| bad("signature", "签名不是有效的 PNG 图片"))?;
+            // A whole PNG that decodes, within a size cap (item 10).
+            let png = crate::uploads::signature_png(&r.signature_png.unwrap_or_default())
+                .map_err(|e| bad("signature", e.to_string()))?;
             ItemChange::Waive { signature_png: png }
         }
         other => return Err(bad("change", format!("未知的修改 {other:?}"))),
