@@ -27,6 +27,10 @@ pub struct AuditState {
 struct Verified {
     anchor: Option<(i64, String)>,
     full_at: Option<DateTime<Utc>>,
+    /// What the last full check found broken: it stays on the page until a
+    /// full check finds the chain whole again (a later check from the
+    /// anchor would not look back at the broken row).
+    broken: Option<AuditCheck>,
 }
 
 /// What the auditor's page shows of the chain.
@@ -42,24 +46,35 @@ impl AuditState {
         self.verified.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Checks the rows since the last intact check (all of them the first
-    /// time, or with `full`). A break is never cached: the next look
-    /// checks from the anchor again and finds it again.
+    /// With `full`, recomputes the whole chain; else checks the rows since
+    /// the last intact check (all of them the first time). A break found
+    /// is kept and shown until a full check finds the chain whole.
     pub async fn status(&self, db: &Db, full: bool) -> Result<ChainStatus, DbError> {
-        let anchor = if full {
-            None
-        } else {
-            self.verified().anchor.clone()
+        let (anchor, broken) = {
+            let v = self.verified();
+            (v.anchor.clone(), v.broken.clone())
         };
+        if !full && let Some(check) = broken {
+            return Ok(ChainStatus {
+                check,
+                full_at: self.verified().full_at,
+            });
+        }
+        let from = if full { None } else { anchor };
         let check = db
-            .verify_audit_chain_after(anchor.as_ref().map(|(s, h)| (*s, h.as_str())))
+            .verify_audit_chain_after(from.as_ref().map(|(s, h)| (*s, h.as_str())))
             .await?;
         let mut v = self.verified();
-        if check.report.broken.is_none() && check.report.verified > 0 {
-            v.anchor = Some((check.report.verified, check.report.head.clone()));
-        }
-        if anchor.is_none() {
+        if from.is_none() {
             v.full_at = Some(Utc::now());
+        }
+        if check.is_intact() {
+            if check.report.verified > 0 {
+                v.anchor = Some((check.report.verified, check.report.head.clone()));
+            }
+            v.broken = None;
+        } else {
+            v.broken = Some(check.clone());
         }
         Ok(ChainStatus {
             check,

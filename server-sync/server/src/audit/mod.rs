@@ -132,6 +132,27 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The outcome of a row written through the untyped entry points, by
+    /// its action: the refusals the service records under these names are
+    /// `Denied`, everything else `Allowed`.
+    pub fn of_action(action: &str) -> Self {
+        const DENIED: &[&str] = &[
+            "login.failed",
+            "login.locked",
+            "login.refused",
+            "access.denied",
+            "csrf.refused",
+            "kiosk.refused",
+            "kiosk.enrol_refused",
+            "kiosk.out_of_scope",
+        ];
+        if DENIED.contains(&action) {
+            Outcome::Denied
+        } else {
+            Outcome::Allowed
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Allowed => "allowed",
@@ -167,6 +188,13 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
+    /// A row named by its action only: category and outcome follow from it
+    /// ([`Category::of_action`], [`Outcome::of_action`]). What `Db::audit`
+    /// and `oplog::log` write.
+    pub fn by_action(actor: impl Into<String>, action: &str) -> Self {
+        Self::new(Category::of_action(action), actor, action).outcome(Outcome::of_action(action))
+    }
+
     pub fn new(category: Category, actor: impl Into<String>, action: impl Into<String>) -> Self {
         Self {
             category,
@@ -294,6 +322,14 @@ mod tests {
         ] {
             assert_eq!(Category::of_action(action), want, "{action}");
         }
+        assert_eq!(Outcome::of_action("login.failed"), Outcome::Denied);
+        assert_eq!(Outcome::of_action("kiosk.enrol_refused"), Outcome::Denied);
+        assert_eq!(Outcome::of_action("login.ok"), Outcome::Allowed);
+        let e = AuditEvent::by_action("x", "login.locked");
+        assert_eq!(
+            (e.category, e.outcome),
+            (Category::Security, Outcome::Denied)
+        );
     }
 
     #[tokio::test]

@@ -212,13 +212,12 @@ impl Db {
         Ok(())
     }
 
-    /// An untyped row (category by [`Category::of_action`]); prefer
+    /// An untyped row (category and outcome by its action:
+    /// [`AuditEvent::by_action`]); prefer
     /// [`Db::audit_event`] or [`append`] in the change's transaction.
     pub async fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<()> {
-        self.audit_event(
-            &AuditEvent::new(Category::of_action(action), actor, action).detail(detail),
-        )
-        .await
+        self.audit_event(&AuditEvent::by_action(actor, action).detail(detail))
+            .await
     }
 
     /// Whether the store was closed (the service is stopping).
@@ -406,6 +405,7 @@ pub(crate) async fn install_guards(db: &Db) -> Result<()> {
         for r in &old {
             seq += 1;
             let action: String = r.try_get("action")?;
+            let outcome = Outcome::of_action(&action).as_str().to_string();
             let row = ChainRow {
                 seq,
                 id: r.try_get("id")?,
@@ -415,16 +415,18 @@ pub(crate) async fn install_guards(db: &Db) -> Result<()> {
                 source: String::new(),
                 action,
                 subject: r.try_get("subject")?,
-                outcome: Outcome::Allowed.as_str().into(),
+                outcome,
                 detail: r.try_get("detail")?,
             };
             let hash = chain::link(&prev, &row);
             sqlx::query(
-                "UPDATE audit_log SET seq = $2, category = $3, prev_hash = $4, hash = $5 WHERE id = $1",
+                "UPDATE audit_log SET seq = $2, category = $3, outcome = $4, prev_hash = $5, hash = $6
+                  WHERE id = $1",
             )
             .bind(row.id)
             .bind(seq)
             .bind(&row.category)
+            .bind(&row.outcome)
             .bind(&prev)
             .bind(&hash)
             .execute(&mut *tx)

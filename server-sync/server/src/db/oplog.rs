@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Any, Row, Transaction};
 
 use super::{Db, Result, ts};
-use crate::audit::{AuditEvent, Category};
+use crate::audit::AuditEvent;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct OpLine {
@@ -27,7 +27,7 @@ pub struct OpQuery {
 }
 
 /// Writes the line inside `tx`, chained (see `audit::append`); its
-/// category follows from the action (`Category::of_action`). Must be the
+/// category and outcome follow from the action (`AuditEvent::by_action`). Must be the
 /// transaction's last write: the chain's lock is held from here to commit.
 pub(crate) async fn log(
     tx: &mut Transaction<'_, Any>,
@@ -36,7 +36,7 @@ pub(crate) async fn log(
     subject: &str,
     detail: &str,
 ) -> Result<()> {
-    let e = AuditEvent::new(Category::of_action(action), actor, action)
+    let e = AuditEvent::by_action(actor, action)
         .subject(subject)
         .detail(detail);
     super::audit::append(tx, &e).await

@@ -40,7 +40,6 @@ macro_rules! assets {
 pub(super) const ASSETS: &[Asset] = assets! {
     "accounts.js" => JS,
     "admin.js" => JS,
-    "audit.js" => JS,
     "common.js" => JS,
     "desk.js" => JS,
     "favicon.svg" => SVG,

@@ -1,56 +1,39 @@
 //! Reading the operation log, two ways, both masked on the server (S5):
 //!
-//! - the auditor's view (S7, E12): `/audit` and `/api/audit/operations`,
-//!   the whole trail searched by time, operator and ID number (the search
-//!   takes the full number; the answer shows it masked). Only the auditor
-//!   may (`Capability::ViewAudit`; see `roles` for why not the
-//!   administrator). No route changes or deletes a line.
+//! - the auditor's view (S7, E12): the page `/audit` (`super::auditor`:
+//!   filters, the chain's state, sign-in durations, lockouts, permission
+//!   changes, the CSV export) and `/api/audit/operations`, the whole trail
+//!   searched by time, operator and ID number (the search takes the full
+//!   number; the answer shows it masked). Only the auditor may
+//!   (`Capability::ViewAudit`; see `roles` for why not the administrator).
+//!   No route changes or deletes a line, and the store refuses to.
 //! - the desk's view (`/api/desk/operations`): **the caller's own work of
 //!   today** (centre time), whatever filters it sends — a desk needs to see
 //!   what it did this shift (to check a registration, to undo a mistake),
 //!   not what colleagues did, nor any earlier day. See [`desk_query`].
 
-use askama::Template;
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::response::Response;
 use chrono::{DateTime, Utc};
-use exam_domain::{IdNumber, mask};
 
 use super::desk::Operations;
 use crate::AppState;
-use crate::db::{OpLine, OpQuery, SessionUser};
+use crate::audit::mask_ids;
+use crate::db::{OpLine, OpQuery};
 use crate::error::ApiErr;
 use crate::roles::Capability;
 use crate::routes::{Access, RouteTable};
 
 pub(crate) fn routes(t: &mut RouteTable) {
-    t.get("/audit", Access::Can(Capability::ViewAudit), page)
-        .get(
-            "/api/audit/operations",
-            Access::Can(Capability::ViewAudit),
-            operations,
-        );
+    t.get(
+        "/api/audit/operations",
+        Access::Can(Capability::ViewAudit),
+        operations,
+    );
 }
 
 /// The most lines one answer carries.
 const AUDIT_LIMIT: i64 = 500;
-
-#[derive(Template)]
-#[template(path = "audit.html")]
-struct AuditPage {
-    username: String,
-    nav: crate::roles::Nav,
-    csrf: String,
-}
-
-async fn page(user: SessionUser) -> Response {
-    super::render(&AuditPage {
-        nav: crate::roles::Nav::of(user.role),
-        username: user.username,
-        csrf: user.csrf,
-    })
-}
 
 /// The trail, newest first, masked.
 async fn operations(
@@ -97,35 +80,10 @@ pub(crate) fn masked(mut l: OpLine) -> OpLine {
     l
 }
 
-/// `text` with every valid ID number in it masked (a run of 17 digits and
-/// a check character that parses), the rest untouched.
-fn mask_ids(text: &str) -> String {
-    let is_id_char = |c: char| c.is_ascii_digit() || c == 'X' || c == 'x';
-    let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if IdNumber::parse(run).is_ok() {
-            out.push_str(&mask::id_number(run));
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
-    };
-    for c in text.chars() {
-        if is_id_char(c) {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use exam_domain::{IdNumber, mask};
     use chrono::TimeZone;
 
     fn id() -> String {

@@ -18,6 +18,7 @@ use crate::routes::RouteTable;
 mod accounts;
 mod admin;
 mod audit;
+mod auditor;
 mod desk;
 mod groups;
 mod pages;
@@ -40,6 +41,7 @@ pub(crate) fn routes(t: &mut RouteTable) {
     accounts::routes(t);
     reports::desk_routes(t);
     audit::routes(t);
+    auditor::routes(t);
     pages::routes(t);
 }
 

@@ -49,21 +49,59 @@ pub(super) struct SearchQ {
     q: String,
 }
 
+/// What a search asked for, as its audit row says it: the kind of key and
+/// the key masked (S5: the trail holds no full ID number or mobile).
+pub(crate) fn searched(key: &SearchKey) -> String {
+    use exam_domain::mask;
+    match key {
+        SearchKey::IdNumber(s) => format!("id_number {}", mask::id_number(s)),
+        SearchKey::Mobile(s) => format!("mobile {}", mask::mobile(s)),
+        // Booking codes are bearer identifiers at the kiosk: kept partly.
+        SearchKey::Number(s) => format!("number {}", mask::id_number(s)),
+        SearchKey::Initials(s) => format!("initials {s}"),
+        SearchKey::Name(s) => format!("name {}", mask::name(s)),
+    }
+}
+
+/// S5, 6.2.3, 8.7.5: a search is a read of personal data, one audit row
+/// per request (who, by what, how many shown); no row, no answer.
+async fn audit_search(
+    st: &AppState,
+    user: &SessionUser,
+    action: &str,
+    key: Option<&SearchKey>,
+    shown: usize,
+) -> Result<(), ApiErr> {
+    let what = key.map_or_else(|| "nothing searchable".into(), searched);
+    crate::audit::read_personal(
+        &st.db,
+        &user.username,
+        action,
+        "",
+        format!("by {what}: {shown} shown"),
+    )
+    .await?;
+    Ok(())
+}
+
 /// The search box over every patient (front desk).
 pub(super) async fn search(
     State(st): State<AppState>,
+    user: SessionUser,
     Query(q): Query<SearchQ>,
 ) -> Result<Json<Hits>, ApiErr> {
-    let hits = match SearchKey::parse(&q.q) {
+    let key = SearchKey::parse(&q.q);
+    let hits: Vec<SearchHit> = match &key {
         Some(key) => st
             .db
-            .search(&key, 50)
+            .search(key, 50)
             .await?
             .iter()
             .map(SearchHit::from)
             .collect(),
         None => vec![],
     };
+    audit_search(&st, &user, "search.patients", key.as_ref(), hits.len()).await?;
     Ok(Json(Hits { hits }))
 }
 
@@ -71,13 +109,15 @@ pub(super) async fn search(
 /// company's exam day): anyone else's visit is not among the answers.
 pub(super) async fn group_search(
     State(st): State<AppState>,
+    user: SessionUser,
     Query(q): Query<SearchQ>,
 ) -> Result<Json<Hits>, ApiErr> {
-    let hits = match SearchKey::parse(&q.q) {
+    let key = SearchKey::parse(&q.q);
+    let hits: Vec<SearchHit> = match &key {
         // Read more than shown: individual visits are dropped after the read.
         Some(key) => st
             .db
-            .search(&key, 500)
+            .search(key, 500)
             .await?
             .iter()
             .filter(|h| h.kind == VisitKind::Group.as_str())
@@ -86,6 +126,7 @@ pub(super) async fn group_search(
             .collect(),
         None => vec![],
     };
+    audit_search(&st, &user, "search.members", key.as_ref(), hits.len()).await?;
     Ok(Json(Hits { hits }))
 }
 
@@ -128,6 +169,19 @@ pub(super) async fn detail(
     } else {
         vec![]
     };
+    // S5: opening a visit reads its person's data (and their history).
+    crate::audit::read_personal(
+        &st.db,
+        &user.username,
+        "read.visit",
+        &st.db.subject_of(v.record.person.id_number.as_str()),
+        format!(
+            "visit {id} of {}; {} earlier visits shown",
+            exam_domain::mask::id_number(v.record.person.id_number.as_str()),
+            history.len()
+        ),
+    )
+    .await?;
     Ok(Json(VisitDetail {
         visit: VisitView::new(&st.catalogue.get(), &v),
         history,

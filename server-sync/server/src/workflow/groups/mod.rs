@@ -230,16 +230,26 @@ struct Members {
 
 async fn members(
     State(st): State<AppState>,
+    user: SessionUser,
     Path(company): Path<i64>,
 ) -> Result<Json<Members>, ApiErr> {
     let today = now_local().date();
-    let members = st
+    let members: Vec<_> = st
         .db
         .members(company)
         .await?
         .iter()
         .map(|r| MemberView::new(r, today))
         .collect();
+    // S5, 6.3.2: a company's roster is a bulk read of personal data.
+    crate::audit::read_personal(
+        &st.db,
+        &user.username,
+        "read.members",
+        &format!("company:{company}"),
+        format!("{} members shown", members.len()),
+    )
+    .await?;
     Ok(Json(Members { members }))
 }
 
