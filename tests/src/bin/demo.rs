@@ -47,7 +47,8 @@ fn args() -> anyhow::Result<Args> {
             "-h" | "--help" => {
                 println!(
                     "demo [--data DIR (demo-data)] [--listen ADDR (127.0.0.1:8080)] [--people N (300)] [--interval-ms MS (2000)] [--ui | --no-ui]\n\
-                     Runs the central service on DIR/exam.db and one headless kiosk checking in demo patients;\n\
+                     Runs the central service on DIR/exam.db over HTTPS (a development CA made in DIR/tls at each start)\n\
+                     and one headless kiosk checking in demo patients;\n\
                      with a display (or --ui), also a touch-screen kiosk with simulated devices (F1 card, F2 scan, F5 pay)."
                 );
                 std::process::exit(0);
