@@ -124,6 +124,11 @@ pub enum Capability {
     /// Correct a person's name or mobile, with a reason (audited, masked):
     /// the one way identity fields change (issue 17 item 6).
     CorrectIdentity,
+    /// A person's rights under PIPL, served at the desk for the person
+    /// present with their ID card: see everything held about them, export
+    /// it for them, record or withdraw consents, erase what retention
+    /// allows (`workflow::privacy`).
+    ServeDataRights,
 }
 
 impl Role {
@@ -139,7 +144,7 @@ impl Role {
                 UseDeskPage | ViewRegistrations | ManagePrintouts | ViewCatalogue
                 | SearchPatients | BookVisit | RegisterVisit | ChangeItems | Refund
                 | TakePayment | ViewSignatures | PrintDocuments | ViewPhoto | HandleReports
-                | ViewDeskLog | CorrectIdentity => true,
+                | ViewDeskLog | CorrectIdentity | ServeDataRights => true,
                 UseGroupPage | UseAdminPage | ServeGroupVisits | ViewGroups | EditGroups
                 | ImportRoster | BookGroup | BanMembers | ManageAccounts | EditCatalogue
                 | ViewAudit => false,
@@ -150,7 +155,7 @@ impl Role {
                 UseAdminPage | ViewRegistrations | ManagePrintouts | SearchPatients | BookVisit
                 | RegisterVisit | ChangeItems | Refund | TakePayment | ViewSignatures
                 | PrintDocuments | ViewPhoto | HandleReports | ManageAccounts | EditCatalogue
-                | ViewAudit | CorrectIdentity => false,
+                | ViewAudit | CorrectIdentity | ServeDataRights => false,
             },
             Role::Auditor => matches!(c, ViewAudit),
         }
@@ -227,7 +232,7 @@ impl Nav {
 pub struct UnknownRole(pub String);
 
 impl Capability {
-    pub const ALL: [Capability; 26] = {
+    pub const ALL: [Capability; 28] = {
         use Capability::*;
         [
             UseDeskPage,
@@ -256,6 +261,8 @@ impl Capability {
             ManageAccounts,
             EditCatalogue,
             ViewAudit,
+            CorrectIdentity,
+            ServeDataRights,
         ]
     };
 
@@ -269,6 +276,7 @@ impl Capability {
             Capability::Refund => "当前账号没有退费的权限",
             Capability::ViewSignatures => "当前账号没有查看签名的权限",
             Capability::SearchPatients => "当前账号只能查询团检人员",
+            Capability::ServeDataRights => "当前账号不能办理个人信息查询、导出与删除",
             _ => "当前账号没有此操作的权限",
         }
     }
@@ -323,6 +331,8 @@ x.x. BanMembers
 x... ManageAccounts
 x... EditCatalogue
 ...x ViewAudit
+xx.. CorrectIdentity
+xx.. ServeDataRights
 "
         );
     }
