@@ -35,7 +35,7 @@ use common::{Harness, Staff, id_number, quiet_heartbeat};
 use exam_domain::IdNumber;
 use exam_protocol::auth::KioskKey;
 use exam_protocol::{Event, EventBody, paths};
-use exam_server::roles::Role;
+use exam_server::roles::{Capability, Role};
 use exam_server::routes::{Access, RouteInfo};
 use serde_json::{Value, json};
 
@@ -142,6 +142,23 @@ async fn every_route_answers_every_caller_as_the_table_says(h: &Harness) {
     let ctx = setup(h).await;
     let routes = exam_server::route_table(h.server.state.clone());
     assert!(routes.len() > 40, "only {} routes listed", routes.len());
+    // Every capability a route needs is in the rights table's list (the
+    // table test and the browser test read only that list).
+    for r in &routes {
+        let caps = match r.access {
+            Access::Can(c) => vec![c],
+            Access::Visit { any, group } => vec![any, group],
+            _ => vec![],
+        };
+        for c in caps {
+            assert!(
+                Capability::ALL.contains(&c),
+                "{} {} needs {c:?}, which Capability::ALL leaves out",
+                r.method,
+                r.path
+            );
+        }
+    }
     let callers = Caller::all();
     let mut rendered = header(&callers);
     let mut wrong = Vec::new();
