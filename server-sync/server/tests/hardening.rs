@@ -206,10 +206,16 @@ async fn what_a_scanner_sees_on_a_sample_of_routes() {
         let status = r.status().as_u16();
         assert_eq!(header(&r, "x-content-type-options"), "nosniff", "{path}");
         assert_eq!(header(&r, "x-frame-options"), "DENY", "{path}");
-        assert!(
-            header(&r, "content-security-policy").contains("frame-ancestors 'none'"),
-            "{path}"
-        );
+        let csp = header(&r, "content-security-policy");
+        for d in [
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(csp.contains(d), "{path}: {csp}");
+        }
+        assert_eq!(header(&r, "x-xss-protection"), "1; mode=block", "{path}");
         assert_eq!(header(&r, "referrer-policy"), "no-referrer", "{path}");
         assert!(
             header(&r, "permissions-policy").contains("camera=()"),
@@ -238,7 +244,11 @@ async fn what_a_scanner_sees_on_a_sample_of_routes() {
         ] {
             assert!(!body.contains(leak), "{path} ({status}) shows {leak:?}");
         }
-        if path.starts_with("/no/") || path.starts_with("/static/.") || path == "/static/" || path.starts_with("/.git") {
+        if path.starts_with("/no/")
+            || path.starts_with("/static/.")
+            || path == "/static/"
+            || path.starts_with("/.git")
+        {
             assert_eq!(status, 404, "{path}");
             assert!(
                 body.len() < 64,
