@@ -37,14 +37,17 @@ const OTHER_MOBILE: &str = "13571113999";
 /// A mistyped ID number in a roster: its error report quotes it.
 const BAD_ID: &str = "32100219830315000";
 
-/// A 1×1 grayscale PNG.
-const PNG: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00, 0x00, 0x00, 0x3A, 0x7E, 0x9B,
-    0x55, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00,
-    0x02, 0x00, 0x01, 0xE5, 0x27, 0xDE, 0xFC, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
-    0x42, 0x60, 0x82,
-];
+/// A small grayscale PNG, as a signature pad or a camera sends one.
+fn png() -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, 8, 8);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut w = enc.write_header().unwrap();
+    w.write_image_data(&[0x80; 64]).unwrap();
+    w.finish().unwrap();
+    out
+}
 
 /// A minimal complete PDF whose only text is `text`.
 fn pdf(text: &str) -> Vec<u8> {
@@ -200,6 +203,7 @@ fn raw_store(h: &Harness) -> Vec<(String, Vec<u8>)> {
 async fn no_personal_datum_in_clear_at_rest(h: &Harness) {
     let id = id_number(1983, 577);
     let desk = h.staff("desk-rest", "front_desk").await;
+    let pic = png();
     // Booked and registered at the desk, with a waived item (its signature).
     let (visit, exam_no, _) = walk_in(&desk, &id, NAME, MOBILE).await;
     let (_, v) = desk.get(&format!("/api/desk/visits/{visit}")).await;
@@ -208,7 +212,7 @@ async fn no_personal_datum_in_clear_at_rest(h: &Harness) {
         .post(
             &format!("/api/desk/visits/{visit}/items/{item}"),
             json!({ "change": "waive", "signature_png": format!("data:image/png;base64,{}",
-                base64::engine::general_purpose::STANDARD.encode(PNG)) }),
+                base64::engine::general_purpose::STANDARD.encode(&pic)) }),
         )
         .await;
     assert_eq!(st, 200, "{r}");
@@ -225,7 +229,7 @@ async fn no_personal_datum_in_clear_at_rest(h: &Harness) {
         (
             "photo",
             json!({ "booking_id": visit, "booking_code": v["code"], "outcome": "camera",
-                    "png": base64::engine::general_purpose::STANDARD.encode(PNG), "taken_at": Utc::now() }),
+                    "png": base64::engine::general_purpose::STANDARD.encode(&pic), "taken_at": Utc::now() }),
         ),
     ]);
     let (st, r) = h.signed(&key, "POST", paths::EVENTS, &body, None).await;
@@ -324,7 +328,7 @@ async fn no_personal_datum_in_clear_at_rest(h: &Harness) {
     };
     assert_eq!(
         get_bytes(format!("{}/api/desk/visits/{visit}/photo", desk.url)).await,
-        PNG
+        pic
     );
     assert_eq!(
         get_bytes(format!(
@@ -332,7 +336,7 @@ async fn no_personal_datum_in_clear_at_rest(h: &Harness) {
             desk.url
         ))
         .await,
-        PNG
+        pic
     );
     assert_eq!(
         get_bytes(format!("{}/api/desk/visits/{visit}/report/pdf", desk.url)).await,
