@@ -296,6 +296,35 @@ async fn a_kiosk_of_another_campus_learns_nothing_and_is_audited(h: &Harness) {
     assert_eq!(st, 200);
     assert_eq!(state().await, exam_domain::BookingState::CheckedIn);
 
+    // Booking there the day of a booking here: refused without naming it.
+    let desk = h.staff("scope-desk", "front_desk").await;
+    let tomorrow = exam_server::workflow::now_local().date() + chrono::Duration::days(1);
+    let q = id_number(1968, 57);
+    let (st, r) = desk
+        .post(
+            "/api/desk/visits",
+            json!({ "person": { "id_number": q, "name": "周敏" }, "marital": "married",
+                    "date": tomorrow, "slot_start": "09:00:00", "package": "P-EMP" }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let exam_no = r["visit"]["exam_no"].as_str().unwrap().to_string();
+    let (st, e) = post(
+        h,
+        &there,
+        paths::BOOK,
+        json!({ "id_number": q, "name": "周敏", "mobile": "13700001234", "marital": "married",
+                "plan": { "package": "P-EMP", "add": [], "remove": [] },
+                "date": tomorrow, "slot_start": "09:00:00" }),
+    )
+    .await;
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (409, Some("already_booked")),
+        "{e}"
+    );
+    assert!(!e.to_string().contains(&exam_no), "{e}");
+
     // Counted and audited as security events, without personal data.
     let lines = auditor_sees(h, "scope-auditor", "actor=kiosk:K-EAST").await;
     let refused: Vec<&Value> = lines

@@ -14,7 +14,7 @@ use exam_protocol::{
 
 use super::{SignedJson, actor, scope};
 use crate::AppState;
-use crate::db::{KioskRow, NewVisit, VisitKind};
+use crate::db::{DeskError, KioskRow, NewVisit, VisitKind};
 use crate::error::ApiErr;
 use crate::workflow::{PersonIn, bad, campus_of, now_local, package_name, person_of, plan_err};
 
@@ -86,9 +86,23 @@ pub(super) async fn book(
             &st.config.slots,
             &v,
         )
-        .await?;
+        .await
+        .map_err(already_booked_without_number)?;
     let booking = st.db.visit(created.id).await?.record.booking;
     Ok(Json(SelfBooked { booking, plan }))
+}
+
+/// At the kiosk a same-day booking is named without its exam number: it
+/// may be another campus's, which this kiosk is told nothing about.
+fn already_booked_without_number(e: DeskError) -> ApiErr {
+    match e {
+        DeskError::AlreadyBooked { .. } => ApiErr::new(
+            StatusCode::CONFLICT,
+            "already_booked",
+            "您当天已有预约，请改约或到服务台咨询",
+        ),
+        other => other.into(),
+    }
 }
 
 /// The booking with this code, if it is this person's and of this kiosk's
