@@ -63,6 +63,11 @@ pub struct Config {
     /// Audit rows waiting for the syslog collector at most; beyond it they
     /// are dropped from the copy (counted, and reported in the trail).
     pub syslog_queue: usize,
+    /// Apply the migrations at start (the default). Off for a production
+    /// role split on PostgreSQL: the owner runs `exam-server migrate`, the
+    /// service's role may not alter the schema or the audit trail's guards,
+    /// and the service only checks that the store is up to date and guarded.
+    pub migrate_on_start: bool,
     /// S9: where scheduled backups go: a mount of another disk or a remote
     /// share (NFS, SMB), never the disk the store is on. The directory must
     /// exist (a missing one is an unmounted disk: no backup, an alarm).
@@ -111,6 +116,7 @@ impl Default for Config {
             report_zones: Vec::new(),
             syslog_target: None,
             syslog_queue: crate::audit::syslog::QUEUE,
+            migrate_on_start: true,
             backup_dir: None,
             backup_full_weekday: chrono::Weekday::Sun,
             backup_time: chrono::NaiveTime::from_hms_opt(2, 30, 0).expect("valid time"),
@@ -148,6 +154,7 @@ impl Config {
             "log_json",
             "syslog_target",
             "syslog_queue",
+            "migrate_on_start",
             "backup_dir",
             "backup_full_weekday",
             "backup_time",

@@ -435,3 +435,90 @@ async fn old_rows_are_chained_sqlite() {
 async fn old_rows_are_chained_postgres() {
     old_rows_are_chained(Store::postgres().await).await;
 }
+
+/// The production role split (README, ARCHITECTURE "Triggers, for the
+/// audit trail only"): the owner migrates; the service runs as a role with
+/// SELECT and INSERT only on the trail, does not migrate, and can neither
+/// change a row nor drop or disable the guard. A store not brought up to
+/// date is refused at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_role_cannot_touch_the_trail_postgres() {
+    let store = Store::postgres().await;
+    let key_file = store._dir.path().join("data.key");
+    store.keys.write_new_file(&key_file).unwrap();
+    let (base, dbname) = store.url.rsplit_once('/').unwrap();
+    let role = format!("exam_svc_{}", &dbname[11..]);
+    let svc_url = format!(
+        "{}://{role}:svc-test@{}/{dbname}",
+        base.split_once("://").unwrap().0,
+        base.split_once("://")
+            .unwrap()
+            .1
+            .rsplit_once('@')
+            .map_or(base.split_once("://").unwrap().1, |(_, host)| host)
+    );
+    let config = |url: &str| exam_server::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: url.to_string(),
+        data_key_file: Some(key_file.clone()),
+        migrate_on_start: false,
+        ..exam_server::Config::default()
+    };
+    // Not migrated yet: the service that may not migrate refuses to start.
+    let e = exam_server::start(config(&store.url)).await.unwrap_err();
+    assert!(e.to_string().contains("exam-server migrate"), "{e}");
+
+    let owner = store.open().await;
+    owner.migrate().await.unwrap();
+    owner.close().await;
+    let mut admin = sqlx::AnyConnection::connect(&store.url).await.unwrap();
+    for sql in [
+        format!("CREATE ROLE {role} LOGIN PASSWORD 'svc-test'"),
+        format!("GRANT USAGE ON SCHEMA public TO {role}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
+        format!("REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {role}"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    let server = exam_server::start(config(&svc_url)).await.unwrap();
+    probe_rows(&server.state.db, 2).await;
+    let mut svc = sqlx::AnyConnection::connect(&svc_url).await.unwrap();
+    for sql in [
+        "UPDATE audit_log SET detail = 'x'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+        "DROP TRIGGER audit_log_append_only ON audit_log",
+        "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only",
+        "DROP FUNCTION exam_audit_refuse() CASCADE",
+    ] {
+        let e = try_sql(&mut svc, sql).await.expect_err(sql);
+        assert!(
+            e.contains("permission denied") || e.contains("must be owner"),
+            "{sql}: {e}"
+        );
+    }
+    svc.close().await.unwrap();
+    let check = server.state.db.verify_audit_chain().await.unwrap();
+    assert!(check.is_intact(), "{check}");
+    server.stop().await;
+
+    // A guard the owner disabled is noticed at the next start.
+    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let e = exam_server::start(config(&svc_url)).await.unwrap_err();
+    assert!(e.to_string().contains("guard"), "{e}");
+    admin.close().await.unwrap();
+    store.drop_pg().await;
+    let admin_url = std::env::var("EXAM_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut c = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}")))
+        .execute(&mut c)
+        .await
+        .unwrap();
+}

@@ -378,6 +378,41 @@ fn actions_in(actions: &[String]) -> String {
     format!(" AND action IN ({})", list.join(", "))
 }
 
+/// The names of the guard triggers, per back end.
+const GUARDS_SQLITE: [&str; 4] = [
+    "audit_log_no_update",
+    "audit_log_no_delete",
+    "audit_seq_forward_only",
+    "audit_seq_kept",
+];
+const GUARDS_POSTGRES: [&str; 4] = [
+    "audit_log_append_only",
+    "audit_log_no_truncate",
+    "counters_audit_seq",
+    "counters_no_truncate",
+];
+
+/// Whether every guard trigger is in place (and enabled, on PostgreSQL).
+pub(crate) async fn guards_installed(db: &Db) -> Result<bool> {
+    let (sql, names) = match db.backend {
+        Backend::Sqlite => (
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'",
+            GUARDS_SQLITE,
+        ),
+        Backend::Postgres => (
+            "SELECT tgname::text FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D'",
+            GUARDS_POSTGRES,
+        ),
+    };
+    let present: Vec<String> = sqlx::query(sql)
+        .fetch_all(&db.read)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<std::result::Result<_, _>>()?;
+    Ok(names.iter().all(|n| present.iter().any(|p| p == n)))
+}
+
 /// Chains the rows written before the chain existed (first run only) and
 /// installs the store's own refusal of UPDATE and DELETE, idempotently.
 /// The SQL differs per back end, so it runs here rather than in a

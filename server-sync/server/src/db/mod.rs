@@ -5,6 +5,8 @@
 //! application, times RFC 3339 TEXT in UTC with fixed width (so they sort as
 //! text), flags INTEGER; no advisory locks, triggers, LISTEN/NOTIFY or
 //! SKIP LOCKED, so that PostgreSQL-compatible distributed engines also work.
+//! One exception: the triggers that make the audit trail append-only
+//! (`audit::install_guards`; ARCHITECTURE.md says why it is worth it).
 
 mod accounts;
 mod at_rest;
@@ -13,12 +15,14 @@ mod bookings;
 mod catalogue;
 mod desk;
 mod events;
+mod exports;
 mod groups;
 mod items;
 mod kiosks;
 mod moves;
 mod oplog;
 mod people;
+mod person;
 mod photos;
 mod pickups;
 mod privacy;
@@ -33,12 +37,16 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Utc};
 use sqlx::AnyPool;
+use sqlx::Row;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 pub use bookings::ChangesPage;
 pub use desk::{Created, DeskError, NewVisit, Visit, VisitItem, VisitKind};
 pub use events::PushOutcome;
+pub use exports::{ExportKind, ExportLimits, ExportRefusal};
+pub use person::{AccessLine, Erased, MembershipHeld, PersonRecord, PhotoHeld, ReportHeld};
+pub use privacy::{ConsentRow, PrivacyError};
 pub use groups::{CompanyRow, GroupRow, GroupSpec, ImportRecord, MemberRow, NewMember};
 pub use kiosks::{EnrolError, KioskRow};
 pub use moves::{MoveError, OpenMove};
@@ -67,6 +75,11 @@ pub enum DbError {
     Corrupt(String),
     #[error("personal data at rest: {0}")]
     Vault(#[from] exam_vault::VaultError),
+    /// Started without migrating (`migrate_on_start = false`) on a store
+    /// the owner has not brought up to date, or whose audit trail is not
+    /// guarded.
+    #[error("the store is not ready for this release: {0}; run `exam-server migrate` as the database owner")]
+    NotMigrated(String),
 }
 
 pub type Result<T, E = DbError> = std::result::Result<T, E>;
@@ -226,6 +239,34 @@ impl Db {
         let mut m = Migrator::with_migrations(migrations);
         m.set_locking(false);
         m.run_to(version, &self.pool).await?;
+        Ok(())
+    }
+
+    /// For a service that does not migrate (its role may not): every
+    /// migration of this release applied, and the audit trail guarded.
+    pub async fn check_schema(&self) -> Result<()> {
+        let want = MIGRATIONS.last().map_or(0, |m| m.0);
+        let have: Option<i64> =
+            match sqlx::query("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await
+            {
+                Ok(r) => r.try_get(0)?,
+                // No migration table: a store never migrated.
+                Err(sqlx::Error::Database(_)) => None,
+                Err(e) => return Err(e.into()),
+            };
+        if have != Some(want) {
+            return Err(DbError::NotMigrated(format!(
+                "its schema is at migration {}, this release needs {want}",
+                have.unwrap_or(0)
+            )));
+        }
+        if !audit::guards_installed(self).await? {
+            return Err(DbError::NotMigrated(
+                "the audit trail's guard triggers are missing".into(),
+            ));
+        }
         Ok(())
     }
 
