@@ -140,6 +140,9 @@
         var r = prompt("改约原因"); if (r) act("/api/desk/visits/" + v.id + "/rebook", { date: $("date").value, slot_start: $("slot").value, reason: r }); } }));
     }
     actions.appendChild(el("a", { href: "/desk/visits/" + v.id + "/print", target: "_blank", id: "print", text: "打印单据" }));
+    // PIPL: the person's rights (see, export, consents, erase), for the person present.
+    if (document.querySelector('meta[name="rights"]').content === "true")
+      actions.appendChild(el("a", { href: "/desk/visits/" + v.id + "/privacy", target: "_blank", id: "privacy", text: "个人信息（查询 / 导出 / 授权 / 删除）" }));
     // The kiosk photo is fetched only when asked for: each view is audited.
     actions.appendChild(el("button", { type: "button", class: "secondary", id: "photo", text: "自助机照片", onclick: function () {
       var img = el("img", { id: "photo-img", alt: "自助机照片", src: "/api/desk/visits/" + v.id + "/photo" });

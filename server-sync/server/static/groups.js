@@ -28,6 +28,8 @@
     company = c;
     $("company").hidden = false;
     $("company-title").textContent = c.name;
+    // S5: the roster as CSV, within the user's export limits (audited).
+    $("members-csv").href = "/api/group/companies/" + c.id + "/members.csv";
     $("import-result").textContent = "";
     loadGroups().then(loadMembers);
   }

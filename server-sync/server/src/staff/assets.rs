@@ -45,6 +45,7 @@ pub(super) const ASSETS: &[Asset] = assets! {
     "favicon.svg" => SVG,
     "groups.js" => JS,
     "print.js" => JS,
+    "privacy.js" => JS,
     "staff.css" => CSS,
     "staff.js" => JS,
 };

@@ -23,6 +23,7 @@ use crate::staff_auth::{require_ready_user, session_token};
 
 mod assets;
 mod printing;
+pub(crate) mod watermark;
 
 use printing::PickupView;
 

@@ -22,7 +22,9 @@ mod auditor;
 mod desk;
 mod groups;
 mod pages;
+mod exports;
 mod printing;
+mod privacy;
 mod reports;
 
 pub(crate) use desk::{PersonIn, campus_of, check_additions, package_name, person_of, plan_err};
@@ -42,6 +44,8 @@ pub(crate) fn routes(t: &mut RouteTable) {
     reports::desk_routes(t);
     audit::routes(t);
     auditor::routes(t);
+    exports::routes(t);
+    privacy::routes(t);
     pages::routes(t);
 }
 
