@@ -159,6 +159,7 @@ async fn the_http_listener_only_redirects_to_https() {
             r.headers()["location"].to_str().unwrap(),
             format!("https://127.0.0.1:{}{path}", t.server.addr.port())
         );
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
         assert!(
             r.text().await.unwrap().is_empty(),
             "nothing but the redirect"

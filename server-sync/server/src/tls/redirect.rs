@@ -26,7 +26,7 @@ pub(crate) fn redirect_router(https_port: u16) -> Router {
 async fn to_https(State(port): State<u16>, headers: HeaderMap, uri: Uri) -> Response {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
-    match https_location(host, port, path) {
+    let mut res = match https_location(host, port, path) {
         Some(location) => (
             StatusCode::PERMANENT_REDIRECT,
             [
@@ -36,7 +36,19 @@ async fn to_https(State(port): State<u16>, headers: HeaderMap, uri: Uri) -> Resp
         )
             .into_response(),
         None => (StatusCode::BAD_REQUEST, "a Host header is needed").into_response(),
-    }
+    };
+    // Nothing on the plain listener is content to render or frame.
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    res
 }
 
 /// `https://HOST[:PORT]PATH` for a request that named `host` (its port
