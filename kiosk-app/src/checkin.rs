@@ -380,6 +380,41 @@ mod tests {
         );
     }
 
+    /// PIPL: the consent step's answers and the notice version shown are
+    /// journaled in the check-in event the service records them from.
+    #[test]
+    fn the_consent_answers_travel_in_the_check_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path().join("j.db")).unwrap();
+        let recs = records();
+        j.apply_changes(&recs, 1).unwrap();
+        let core = CheckinCore::new(SharedJournal::new(j), None, "main", None);
+        let now = at(9, 0)
+            .and_local_timezone(exam_domain::centre_offset())
+            .unwrap()
+            .with_timezone(&Utc);
+        let c = assess(recs, |_| false, "main", at(9, 0)).remove(0);
+        let answers = exam_protocol::PrivacyAnswers {
+            notice_version: exam_domain::privacy::NOTICE_VERSION.into(),
+            consents: vec![exam_protocol::ConsentAnswer {
+                purpose: exam_domain::privacy::Purpose::PhotoIdentity,
+                granted: false,
+            }],
+        };
+        let step = PhotoStep {
+            outcome: "declined",
+            frame: None,
+            privacy: Some(&answers),
+        };
+        let (ev, _) = core
+            .check_in_printing(&c, "id_card", Source::Online, false, Some(step), now)
+            .unwrap();
+        match ev.body().unwrap() {
+            exam_protocol::EventBody::CheckIn(ci) => assert_eq!(ci.privacy, Some(answers)),
+            other => panic!("a check-in, not {other:?}"),
+        }
+    }
+
     #[tokio::test]
     async fn without_a_server_the_cache_answers_and_a_booking_checks_in_once() {
         let dir = tempfile::tempdir().unwrap();

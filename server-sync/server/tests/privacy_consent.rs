@@ -235,6 +235,8 @@ async fn withdrawing_photo_consent_deletes_the_photo_and_keeps_late_ones_out(h: 
         404,
         "the photo is gone"
     );
+    let (_, why) = desk.get(&photo_url).await;
+    assert!(why["message"].as_str().unwrap().contains("撤回"), "{why}");
     let (_, v) = desk.get(&base).await;
     assert_eq!(v["photos"][0]["held"], false, "{v}");
     assert!(v["consents"][0]["withdrawn_at"].is_string(), "{v}");

@@ -114,10 +114,11 @@ pub(super) async fn photo(
         Some(p) => Err(ApiErr::new(
             StatusCode::NOT_FOUND,
             "no_photo",
-            if p.outcome == "declined" {
-                "患者未同意拍照"
-            } else {
-                "患者跳过了拍照"
+            match p.outcome.as_str() {
+                "declined" => "患者未同意拍照",
+                // PIPL: consent withdrawn (or refused later): the photo was deleted.
+                "withdrawn" => "患者已撤回拍照授权，照片已删除",
+                _ => "患者跳过了拍照",
             },
         )),
         None => Err(ApiErr::new(
