@@ -294,7 +294,9 @@ impl Gate {
         Metrics::inc(&self.st.metrics.staff_denied);
         let what = format!("{} {}", parts.method, parts.uri.path());
         if let Err(e) = crate::audit::denied(&self.st.db, &user.username, &what).await {
-            tracing::error!(error = %e, "could not audit a denied request");
+            // A refusal that cannot be recorded answers 503, not 403 as if
+            // it had been (S7, issue 17 item 10).
+            return self.refuse_api(ApiErr::from(e));
         }
         tracing::warn!(user = %user.username, role = %user.role, %what, "staff request denied");
         self.refuse_api(err)

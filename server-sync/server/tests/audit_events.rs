@@ -260,6 +260,8 @@ async fn a_failed_audit_fails_the_request(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(page.status().as_u16(), 503);
+    // Nor a refusal of the role: 503, not a 403 as if it were recorded.
+    assert_eq!(desk.get("/api/admin/accounts").await.0, 503);
     // A refused kiosk request is not answered as if it had been recorded.
     let r = h
         .http

@@ -165,6 +165,7 @@ async fn wrong_current(
     let detail = format!("wrong current password on the password form, from {ip}");
     if let Err(e) = st.db.login_failed(user, &detail, failure.locked).await {
         tracing::error!(error = %e, "could not record a failed password check");
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     if failure.locked {
         if let Some(t) = session_token(headers) {

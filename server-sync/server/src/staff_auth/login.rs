@@ -270,7 +270,9 @@ pub(super) async fn login(
         match st.db.user_by_name(&name).await {
             Ok(Some(u)) => {
                 if let Err(e) = st.db.login_failed(&u, &detail, failure.locked).await {
+                    // S7: an unrecorded failure is not answered as usual.
                     tracing::error!(error = %e, "could not record a failed sign-in");
+                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
                 }
             }
             _ if failure.audit => {
@@ -284,6 +286,7 @@ pub(super) async fn login(
                 let detail = format!("unknown name {} from {ip}", mask_name(&name));
                 if let Err(e) = st.db.audit("anonymous", what, &detail).await {
                     tracing::error!(error = %e, "could not audit a failed sign-in");
+                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
                 }
             }
             _ => Metrics::inc(&st.metrics.staff_audit_suppressed),
@@ -386,6 +389,7 @@ async fn signed_in(
             .await
         {
             tracing::error!(error = %e, "could not audit a refused sign-in");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
         return refused_after_password(st, msg);
     }
@@ -553,6 +557,7 @@ pub(super) async fn code(
         let detail = format!("wrong second-factor codes from {ip}");
         if let Err(e) = st.db.login_failed(&user, &detail, failure.locked).await {
             tracing::error!(error = %e, "could not record a failed sign-in");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
         return (
             [(header::SET_COOKIE, cleared_cookie())],
@@ -605,11 +610,17 @@ pub(super) async fn logout(
         session_token(&headers),
     ) && u.csrf_matches(&f.csrf)
     {
-        let _ = st
+        // S7: the sign-out is recorded, or the request fails (no silent loss).
+        if let Err(e) = st
             .db
             .end_session(&token, EndReason::Logout, Utc::now())
-            .await;
-        let _ = st.db.audit(&u.username, "logout", "").await;
+            .await
+        {
+            return crate::error::ApiErr::from(e).into_response();
+        }
+        if let Err(e) = st.db.audit(&u.username, "logout", "").await {
+            return crate::error::ApiErr::from(e).into_response();
+        }
     }
     (
         [(header::SET_COOKIE, cleared_cookie())],
