@@ -243,6 +243,11 @@ async fn the_restore_drill(h: &Harness) {
     .await
     .unwrap();
     assert_eq!(inc.base.as_deref(), Some(full.file.as_str()));
+    println!(
+        "{}\n{}",
+        backup::cli::describe(&full),
+        backup::cli::describe(&inc)
+    );
     assert!(
         inc.file_bytes < full.file_bytes,
         "{} vs {}",
@@ -258,10 +263,15 @@ async fn the_restore_drill(h: &Harness) {
 
     // Restored into an empty store: every table equal to the live one.
     let (target, pg_name) = empty_target(h, "restored.db").await;
+    let started = std::time::Instant::now();
     let restored = backup::restore(&backups.path().join(&inc.file), &keys, &target)
         .await
         .unwrap();
     assert_eq!(restored.file, inc.file);
+    println!(
+        "restored full + incremental in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     let diff = backup::compare_stores(&live, &target).await.unwrap();
     let different: Vec<&TableDiff> = diff.iter().filter(|d| !d.equal()).collect();
     assert!(different.is_empty(), "{different:#?}");
