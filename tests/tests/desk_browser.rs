@@ -72,7 +72,7 @@ async fn front_desk_registers_a_walk_in_and_group_desk_imports_a_roster() {
         &server.state.db,
         "desk",
         exam_server::roles::Role::Admin,
-        Some("Front-Desk-2026!".into()),
+        Some("Front-Counter-2026!".into()),
     )
     .await
     .unwrap();
@@ -80,13 +80,14 @@ async fn front_desk_registers_a_walk_in_and_group_desk_imports_a_roster() {
 
     c.goto(&format!("{url}/desk")).await.unwrap();
     fill(&c, "username", "desk").await;
-    fill(&c, "password", "Front-Desk-2026!").await;
+    fill(&c, "password", "Front-Counter-2026!").await;
     click(&c, "login").await;
     browser::enrol_totp_if_asked(&c).await;
-    c.wait()
-        .for_element(Locator::Css("header.bar"))
-        .await
-        .unwrap();
+    if let Err(e) = c.wait().for_element(Locator::Css("header.bar")).await {
+        let at = c.current_url().await.unwrap();
+        let html = c.source().await.unwrap();
+        panic!("signed in, yet no page with a header ({e}) at {at}: {html}");
+    }
     c.goto(&format!("{url}/desk")).await.unwrap();
     c.wait()
         .for_element(Locator::Id("visit-form"))

@@ -353,6 +353,10 @@ mod tests {
     fn the_picture_is_a_png_with_ink_and_differs_each_time() {
         let one = render("AB3K7", 1);
         let two = render("AB3K7", 2);
+        // To look at one: CAPTCHA_SAMPLE=/tmp/captcha.png cargo test … captcha
+        if let Some(path) = std::env::var_os("CAPTCHA_SAMPLE") {
+            std::fs::write(path, &one).unwrap();
+        }
         assert_ne!(one, two, "the distortion depends on the seed");
         let decoder = png::Decoder::new(std::io::Cursor::new(one));
         let mut reader = decoder.read_info().unwrap();

@@ -8,6 +8,14 @@
 
 use super::Harness;
 
+/// A loopback address not handed out before in this process
+/// (127.0.200.1 onwards), for a client of its own.
+pub fn next_loopback() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("127.0.{}.{}", 200 + (n / 250) % 50, n % 250 + 1)
+}
+
 /// The sign-in form as served: its hidden token and its cookie.
 #[derive(Debug, Clone)]
 pub struct LoginForm {
