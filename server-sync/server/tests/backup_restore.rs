@@ -404,3 +404,86 @@ async fn the_cli_backs_up_restores_and_verifies() {
     assert!(out.contains("DIFFERENT"), "{out}");
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_backs_itself_up_on_schedule() {
+    // backup_time at midnight: today's backup is due from the start, and
+    // with no full backup yet it is a full one.
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().to_path_buf();
+    let h = Harness::start_with(Backend::Sqlite, |c| {
+        c.backup_dir = Some(target);
+        c.backup_time = chrono::NaiveTime::MIN;
+    })
+    .await;
+    let mut list = Vec::new();
+    for _ in 0..100 {
+        list = backup::manifest::list(dir.path()).unwrap();
+        if !list.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(list.len(), 1, "one backup at the start");
+    assert_eq!(list[0].kind, Kind::Full);
+    let metrics = h
+        .http
+        .get(format!("{}/metrics", h.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("exam_backup_last_success_timestamp_seconds "))
+        .unwrap();
+    assert_eq!(
+        line,
+        format!(
+            "exam_backup_last_success_timestamp_seconds {}",
+            list[0].taken_at.timestamp()
+        )
+    );
+    assert!(
+        metrics.contains("exam_backup_consecutive_failures 0"),
+        "{metrics}"
+    );
+    h.stop().await;
+
+    // A backup_dir that is not there (an unmounted disk) is not created:
+    // a failure, counted, and an alarm.
+    let gone = dir.path().join("not-mounted");
+    let missing = gone.clone();
+    let h = Harness::start_with(Backend::Sqlite, |c| {
+        c.backup_dir = Some(missing);
+        c.backup_time = chrono::NaiveTime::MIN;
+    })
+    .await;
+    let mut failures = String::new();
+    for _ in 0..100 {
+        let m = h
+            .http
+            .get(format!("{}/metrics", h.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if let Some(l) = m
+            .lines()
+            .find(|l| l.starts_with("exam_backup_consecutive_failures "))
+        {
+            failures = l.to_string();
+            if l != "exam_backup_consecutive_failures 0" {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(failures, "exam_backup_consecutive_failures 1");
+    assert!(!gone.exists(), "the missing directory was created");
+    h.stop().await;
+}
