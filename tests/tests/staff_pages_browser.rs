@@ -36,6 +36,7 @@ fn pages(visit: i64, role: Role) -> Vec<Page> {
         lands: lands.to_string(),
     };
     let print = format!("/desk/visits/{visit}/print");
+    let privacy = format!("/desk/visits/{visit}/privacy");
     vec![
         page("/", None, role.home()),
         page(
@@ -53,6 +54,9 @@ fn pages(visit: i64, role: Role) -> Vec<Page> {
         page("/audit", Some(Capability::ViewAudit), "/audit"),
         // An individual visit's documents: not the group desk's.
         page(&print, Some(Capability::PrintDocuments), &print),
+        // PIPL: the person's rights at the desk, and the public notice.
+        page(&privacy, Some(Capability::ServeDataRights), &privacy),
+        page("/privacy", None, "/privacy"),
     ]
 }
 
