@@ -24,9 +24,9 @@ pub(crate) fn svg(user: &str, at: DateTime<Utc>) -> String {
     format!(
         concat!(
             r##"<svg class="watermark" aria-hidden="true" focusable="false" xmlns="http://www.w3.org/2000/svg" width="100%" height="100%">"##,
-            r##"<defs><pattern id="watermark" width="420" height="220" patternUnits="userSpaceOnUse" patternTransform="rotate(-25)">"##,
+            r##"<defs><pattern id="watermark" width="560" height="220" patternUnits="userSpaceOnUse" patternTransform="rotate(-25)">"##,
             r##"<text x="10" y="60" fill="#0d3b66" fill-opacity="0.09" font-size="18" font-family="sans-serif">{t}</text>"##,
-            r##"<text x="220" y="170" fill="#0d3b66" fill-opacity="0.09" font-size="18" font-family="sans-serif">{t}</text>"##,
+            r##"<text x="290" y="170" fill="#0d3b66" fill-opacity="0.09" font-size="18" font-family="sans-serif">{t}</text>"##,
             r#"</pattern></defs><rect width="100%" height="100%" fill="url(#watermark)"/></svg>"#
         ),
         t = text
