@@ -197,7 +197,12 @@ async fn walk_in_registration_cuts_the_package_to_the_person(h: &Harness) {
         .get(&format!("/api/desk/operations?subject={woman}"))
         .await;
     let ops = ops["operations"].as_array().unwrap();
-    let actions: Vec<&str> = ops.iter().map(|o| o["action"].as_str().unwrap()).collect();
+    // The changes (each read of the visit is in the log too, as read.visit).
+    let actions: Vec<&str> = ops
+        .iter()
+        .map(|o| o["action"].as_str().unwrap())
+        .filter(|a| !a.starts_with("read."))
+        .collect();
     assert_eq!(
         actions,
         ["visit.book", "visit.print", "visit.register"],
