@@ -22,7 +22,7 @@ use super::policy::{AccessHours, EndReason, Expiry};
 use super::session::{
     cleared_cookie, cookie_value, second_factor_required, session_cookie, session_token,
 };
-use super::{ClientAddr, ct_eq, form_key, totp};
+use super::{ClientAddr, ct_eq, form_key};
 use crate::AppState;
 use crate::db::{AccountState, ChangeReason, StaffUser, Stage};
 use crate::metrics::Metrics;
@@ -34,13 +34,10 @@ const WRONG: &str = "用户名或密码错误 / Wrong user name or password";
 const BUSY: &str = "系统繁忙，请稍后重试 / Busy: please try again in a moment";
 const CAPTCHA_NEEDED: &str = "请输入图中的验证码 / Type the characters in the picture";
 const CAPTCHA_WRONG: &str = "验证码错误或已过期 / Wrong or expired characters: try the new picture";
-const STALE_FORM: &str = "登录页已过期，请重新输入 / The sign-in page expired: please type again";
+pub(super) const STALE_FORM: &str =
+    "登录页已过期，请重新输入 / The sign-in page expired: please type again";
 /// The sign-in form's cookie (its token is also a hidden field).
 const FORM_COOKIE: &str = "exam_login";
-/// Minutes a password-checked sign-in may wait for its TOTP code.
-const SECOND_FACTOR_MINUTES: i64 = 5;
-/// Wrong TOTP codes before the waiting sign-in is dropped.
-const SECOND_FACTOR_TRIES: i64 = 5;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -54,7 +51,7 @@ struct LoginPage {
 }
 
 /// The form's token: the cookie's if it has a well-formed one, else new.
-fn form_token(headers: &HeaderMap) -> (String, bool) {
+pub(super) fn form_token(headers: &HeaderMap) -> (String, bool) {
     match cookie_value(headers, FORM_COOKIE) {
         Some(t) if t.len() == 48 && t.bytes().all(|b| b.is_ascii_hexdigit()) => (t, false),
         _ => (exam_protocol::auth::random_token(), true),
@@ -131,7 +128,7 @@ pub(super) async fn captcha_image(
 }
 
 /// 429 when the address is over its rate (or 503 when the limiter is full).
-fn throttled(st: &AppState, ip: IpAddr, now: DateTime<Utc>) -> Option<Response> {
+pub(super) fn throttled(st: &AppState, ip: IpAddr, now: DateTime<Utc>) -> Option<Response> {
     match st.login.limiter().attempt(ip, now) {
         Admit::Go => None,
         Admit::Throttled(wait) => {
@@ -448,7 +445,7 @@ async fn signed_in(
 
 /// Where a new session goes first: the password change, the second-factor
 /// enrolment, the notice of what expires soon, or the role's first page.
-fn first_page(
+pub(super) fn first_page(
     st: &AppState,
     user: &StaffUser,
     must_change: bool,
@@ -468,131 +465,6 @@ fn first_page(
     } else {
         "/"
     }
-}
-
-#[derive(Template)]
-#[template(path = "login_code.html")]
-struct CodePage {
-    error: Option<String>,
-    csrf: String,
-}
-
-/// The sign-in waiting for its second factor, if the cookie has one that
-/// is still waiting.
-async fn pending(
-    st: &AppState,
-    headers: &HeaderMap,
-) -> Option<(String, crate::db::PendingSecondFactor)> {
-    let token = session_token(headers)?;
-    let p = st.db.pending_second_factor(&token).await.ok()??;
-    if Utc::now() - p.created_at > Duration::minutes(SECOND_FACTOR_MINUTES) {
-        let _ = st
-            .db
-            .end_session(&token, EndReason::Logout, Utc::now())
-            .await;
-        return None;
-    }
-    Some((token, p))
-}
-
-pub(super) async fn code_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    match pending(&st, &headers).await {
-        Some(_) => render(&CodePage {
-            error: None,
-            csrf: form_token(&headers).0,
-        }),
-        None => Redirect::to("/login").into_response(),
-    }
-}
-
-#[derive(Deserialize)]
-pub(super) struct CodeForm {
-    code: String,
-    /// The sign-in form's token (its cookie's path covers this page too).
-    #[serde(default)]
-    form: String,
-}
-
-/// The TOTP code of a password-checked sign-in. Right: the waiting row is
-/// dropped and a new session (new token) begins. Wrong five times: the
-/// sign-in is dropped and counted as a failure of the account.
-pub(super) async fn code(
-    State(st): State<AppState>,
-    ClientAddr(ip): ClientAddr,
-    headers: HeaderMap,
-    Form(f): Form<CodeForm>,
-) -> Response {
-    let now = Utc::now();
-    if let Some(r) = throttled(&st, ip, now) {
-        return r;
-    }
-    let Some((token, p)) = pending(&st, &headers).await else {
-        return Redirect::to("/login").into_response();
-    };
-    let form = form_token(&headers);
-    if form.1 || !ct_eq(form.0.as_bytes(), f.form.as_bytes()) {
-        return (StatusCode::FORBIDDEN, STALE_FORM).into_response();
-    }
-    let Ok(Some(user)) = st.db.user_by_id(p.user_id).await else {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    };
-    let secret = user.totp_secret.as_deref().and_then(totp::base32_decode);
-    let step = secret
-        .as_deref()
-        .and_then(|s| totp::verify(s, &f.code, now.timestamp(), user.totp_last_step));
-    let fresh = match step {
-        Some(step) => st.db.use_totp_step(user.id, step).await.unwrap_or(false),
-        None => false,
-    };
-    if !fresh {
-        let tries = st.db.second_factor_failed(&token).await.unwrap_or(i64::MAX);
-        if tries < SECOND_FACTOR_TRIES {
-            return render(&CodePage {
-                error: Some("动态口令错误 / Wrong code".into()),
-                csrf: form.0,
-            });
-        }
-        let _ = st.db.end_session(&token, EndReason::Logout, now).await;
-        let failure = st.login.limiter().failure(ip, &user.username, now);
-        let detail = format!("wrong second-factor codes from {ip}");
-        if let Err(e) = st.db.login_failed(&user, &detail, failure.locked).await {
-            tracing::error!(error = %e, "could not record a failed sign-in");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
-        return (
-            [(header::SET_COOKIE, cleared_cookie())],
-            Redirect::to("/login"),
-        )
-            .into_response();
-    }
-    // A new token for the signed-in session: the one that waited was
-    // issued before the second factor.
-    let _ = st.db.end_session(&token, EndReason::Logout, now).await;
-    let (new, csrf) = (
-        exam_protocol::auth::random_token(),
-        exam_protocol::auth::random_token(),
-    );
-    let hash = exam_protocol::auth::sha256_hex(&new);
-    if st
-        .db
-        .begin_session(
-            user.id,
-            &user.username,
-            &hash,
-            &csrf,
-            &ip.to_string(),
-            Stage::Ready,
-            now,
-        )
-        .await
-        .is_err()
-    {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    }
-    Metrics::inc(&st.metrics.staff_logins_ok);
-    let to = first_page(&st, &user, false, now);
-    let cookie = session_cookie(&new, st.config.secure_cookies);
-    ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
 }
 
 #[derive(Deserialize)]

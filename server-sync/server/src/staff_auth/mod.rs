@@ -25,6 +25,7 @@ pub(crate) mod captcha;
 pub mod limits;
 mod login;
 pub mod policy;
+mod second_factor;
 mod session;
 pub mod totp;
 
@@ -40,8 +41,8 @@ pub(crate) fn routes(t: &mut RouteTable) {
     t.get("/login", Access::Public, login::login_page)
         .post("/login", Access::Public, login::login)
         .get("/login/captcha", Access::Public, login::captcha_image)
-        .get("/login/code", Access::Public, login::code_page)
-        .post("/login/code", Access::Public, login::code)
+        .get("/login/code", Access::Public, second_factor::code_page)
+        .post("/login/code", Access::Public, second_factor::code)
         .post("/logout", Access::Public, login::logout)
         .get("/password", Access::SignedIn, account::password_page)
         .post("/password", Access::SignedIn, account::change_password)
