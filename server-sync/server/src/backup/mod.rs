@@ -24,6 +24,7 @@ pub mod cli;
 mod container;
 pub mod manifest;
 mod pg;
+mod pg_inc;
 pub mod rows;
 pub mod schedule;
 mod sqlite;
@@ -280,7 +281,7 @@ pub async fn take(
                 })
                 .await?;
                 let mut sealed = SealWriter::new(keys.clone(), w)?;
-                let scan = pg::take_incremental(database_url, index, &mut sealed).await?;
+                let scan = pg_inc::take_incremental(database_url, index, &mut sealed).await?;
                 if schema_sha(&scan.tables) != b.schema_sha256 {
                     return Err(BackupError::SchemaChanged(b.file));
                 }
@@ -378,7 +379,7 @@ pub async fn restore(backup: &Path, keys: &Arc<KeyRing>, into: &str) -> Result<M
                 None => mismatch(&full_m.tables, &pg::sums(into).await?)?,
                 Some(inc) => {
                     let r = OpenReader::new(keys.clone(), BufReader::new(File::open(inc)?))?;
-                    pg::apply_incremental(into, BufReader::new(r).lines(), &m.tables).await?;
+                    pg_inc::apply_incremental(into, BufReader::new(r).lines(), &m.tables).await?;
                 }
             }
         }
