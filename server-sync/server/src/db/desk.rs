@@ -18,6 +18,7 @@ use sqlx::{Any, Row, Transaction};
 use super::bookings::{decode, next_change_seq};
 use super::slots::{self, day, hms};
 use super::{Db, DbError, next_id, oplog, parse_ts, people, ts};
+use crate::audit::AuditEvent;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeskError {
@@ -136,7 +137,8 @@ async fn next_counter(tx: &mut Transaction<'_, Any>, name: &str) -> Result<i64> 
     Ok(row.try_get(0)?)
 }
 
-/// Creates a visit inside the caller's transaction (group batches use it too).
+/// Creates a visit inside the caller's transaction, with its audit line
+/// as the transaction's last write.
 pub(crate) async fn create_visit(
     tx: &mut Transaction<'_, Any>,
     db_keys: &KeyRing,
@@ -145,6 +147,23 @@ pub(crate) async fn create_visit(
     tpl: &SlotTemplate,
     v: &NewVisit,
 ) -> Result<Created> {
+    let (created, line) = create_visit_unlogged(tx, db_keys, actor, rule, tpl, v).await?;
+    super::audit::append(tx, &line).await?;
+    Ok(created)
+}
+
+/// Creates a visit and returns its audit line for the caller to write
+/// once its transaction takes no more locks (a group batch creates many
+/// visits, then writes their lines: the chain's lock is held from the
+/// first line to the commit, so nothing may be waited for after it).
+pub(crate) async fn create_visit_unlogged(
+    tx: &mut Transaction<'_, Any>,
+    db_keys: &KeyRing,
+    actor: &str,
+    rule: &ExamNoRule,
+    tpl: &SlotTemplate,
+    v: &NewVisit,
+) -> Result<(Created, AuditEvent)> {
     let keys = db_keys;
     let stored = people::ensure_person(tx, keys, &v.person, &v.initials).await?;
     let key = people::person_key(keys, &v.person.id_number);
@@ -220,12 +239,9 @@ pub(crate) async fn create_visit(
     } else {
         "visit.book"
     };
-    oplog::log(
-        tx,
-        actor,
-        what,
-        &format!("person:{key}"),
-        &format!(
+    let line = AuditEvent::by_action(actor, what)
+        .subject(format!("person:{key}"))
+        .detail(format!(
             "id={} exam_no={exam_no} campus={} date={} slot={} package={} items={} total_fen={}",
             mask::id_number(v.person.id_number.as_str()),
             v.campus,
@@ -234,16 +250,15 @@ pub(crate) async fn create_visit(
             v.plan.package.as_deref().unwrap_or("-"),
             v.plan.items.len(),
             v.plan.total_fen
-        ),
-    )
-    .await?;
-    Ok(Created {
+        ));
+    let created = Created {
         identity_kept: stored == people::Stored::Known { differs: true },
         id,
         code,
         exam_no,
         total_fen: v.plan.total_fen,
-    })
+    };
+    Ok((created, line))
 }
 
 /// One multi-row INSERT for a visit's items: a package is 20–40 rows, and

@@ -393,6 +393,7 @@ impl Db {
     ) -> std::result::Result<Vec<Created>, DeskError> {
         let mut tx = self.pool.begin().await?;
         let mut out = Vec::with_capacity(visits.len());
+        let mut lines = Vec::with_capacity(visits.len());
         let mut days: Vec<(&str, chrono::NaiveDate)> =
             visits.iter().map(|v| (v.campus.as_str(), v.date)).collect();
         days.dedup();
@@ -411,7 +412,9 @@ impl Db {
             let mut v = v.clone();
             v.slot = slot;
             v.take_slot = false; // taken above
-            let c = desk::create_visit(&mut tx, &self.keys, actor, rule, tpl, &v).await?;
+            let (c, line) =
+                desk::create_visit_unlogged(&mut tx, &self.keys, actor, rule, tpl, &v).await?;
+            lines.push(line);
             sqlx::query(
                 "UPDATE group_members SET booking_id = $3 WHERE id = $1 AND company_id = $2",
             )
@@ -421,6 +424,11 @@ impl Db {
             .execute(&mut *tx)
             .await?;
             out.push(c);
+        }
+        // The audit lines last: from the first one the chain's lock is held
+        // to the commit, and no slot or person lock is taken after it.
+        for line in &lines {
+            super::audit::append(&mut tx, line).await?;
         }
         oplog::log(
             &mut tx,
