@@ -13,6 +13,7 @@ pub mod audit;
 pub mod backup;
 pub mod booking_codes;
 pub mod config;
+pub mod data_class;
 pub mod data_keys;
 pub mod db;
 mod error;
