@@ -305,7 +305,11 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
     db.audit_event(
         &audit::AuditEvent::new(audit::Category::System, "system", "system.start")
             .source("local")
-            .detail(format!("exam-server {} on {:?}", env!("CARGO_PKG_VERSION"), db.backend)),
+            .detail(format!(
+                "exam-server {} on {:?}",
+                env!("CARGO_PKG_VERSION"),
+                db.backend
+            )),
     )
     .await?;
     // S9: the backup schedule, stopped with the audit tasks.

@@ -78,7 +78,9 @@ pub enum DbError {
     /// Started without migrating (`migrate_on_start = false`) on a store
     /// the owner has not brought up to date, or whose audit trail is not
     /// guarded.
-    #[error("the store is not ready for this release: {0}; run `exam-server migrate` as the database owner")]
+    #[error(
+        "the store is not ready for this release: {0}; run `exam-server migrate` as the database owner"
+    )]
     NotMigrated(String),
 }
 

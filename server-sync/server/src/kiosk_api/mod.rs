@@ -93,7 +93,10 @@ async fn signed(req: Request, st: &AppState) -> Result<(KioskRow, Uri, Bytes), A
         // source and kind); if its row cannot be written, neither is the
         // refusal answered as if all were well.
         Err(e) if e.status == StatusCode::UNAUTHORIZED => {
-            let claimed = parts.headers.get(auth::H_KIOSK).and_then(|v| v.to_str().ok());
+            let claimed = parts
+                .headers
+                .get(auth::H_KIOSK)
+                .and_then(|v| v.to_str().ok());
             crate::audit::kiosk_refused(
                 st,
                 &e.body.error,

@@ -44,8 +44,7 @@ async fn form_user(
     if !u.csrf_matches(csrf) {
         // S7: a forged or stale form is a security event.
         return Err(
-            match crate::audit::csrf_failed(st, &u.username, "form on the registrations page")
-                .await
+            match crate::audit::csrf_failed(st, &u.username, "form on the registrations page").await
             {
                 Ok(()) => StatusCode::FORBIDDEN.into_response(),
                 Err(e) => crate::error::ApiErr::from(e).into_response(),

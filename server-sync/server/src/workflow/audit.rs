@@ -83,8 +83,8 @@ pub(crate) fn masked(mut l: OpLine) -> OpLine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use exam_domain::{IdNumber, mask};
     use chrono::TimeZone;
+    use exam_domain::{IdNumber, mask};
 
     fn id() -> String {
         IdNumber::compose(
