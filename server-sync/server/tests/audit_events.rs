@@ -201,6 +201,17 @@ async fn reads_of_personal_data_are_audited(h: &Harness) {
     // Under the person's subject: the auditor finds it by the ID number.
     assert_eq!(read[0].subject, h.db().subject_of(&id));
     assert_eq!(rows(h, "view.registrations").await.len(), 1);
+    // The live stream: one row per connection.
+    let stream = desk
+        .http
+        .get(format!("{}/registrations/stream", h.url))
+        .header("cookie", &desk.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    drop(stream);
+    assert_eq!(rows(h, "view.registrations_stream").await.len(), 1);
     // No full ID number or mobile anywhere in the trail.
     let all = h
         .db()

@@ -289,13 +289,24 @@ async fn stream(
     headers: HeaderMap,
     Query(q): Query<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
-    require_ready_user(&st, &headers).await?;
+    let u = require_ready_user(&st, &headers).await?;
     let token = session_token(&headers).unwrap_or_default();
     // A reconnecting EventSource says where it stopped.
     let after = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok()?.parse().ok())
         .unwrap_or(q.after);
+    // S5: the stream shows check-ins (masked) as they come: one audit row
+    // per connection, not per row sent.
+    crate::audit::read_personal(
+        &st.db,
+        &u.username,
+        "view.registrations_stream",
+        "",
+        format!("live check-ins after {after}"),
+    )
+    .await
+    .map_err(|e| crate::error::ApiErr::from(e).into_response())?;
     let rx = st.changed.subscribe();
     let since = start_of_today();
     // `failing`: the last refresh failed, so the page shows the list as stale.
