@@ -170,10 +170,7 @@ fn cases(elderly: bool) -> Vec<(&'static str, Flow)> {
         ("payment-failed", problem(Problem::PaymentFailed)),
         // PIPL: the privacy notice, from the start screen and from the
         // consent step (the step guide shows there).
-        (
-            "privacy",
-            reach(elderly, None, vec![Event::OpenPrivacy]),
-        ),
+        ("privacy", reach(elderly, None, vec![Event::OpenPrivacy])),
         (
             "privacy-at-consent",
             reach(

@@ -17,10 +17,18 @@ async fn refused_events_are_kept_aside_and_the_rest_arrives() {
         .add_kiosk("K-R", "main", "lobby", "enrol-secret-for-rejects")
         .await
         .unwrap();
-    let (key, _) = SyncClient::enrol(&sync_client::ServiceLink::loopback_dev(&server.url()).unwrap(), "K-R", "enrol-secret-for-rejects", "t")
-        .await
-        .unwrap();
-    let client = SyncClient::new(&sync_client::ServiceLink::loopback_dev(&server.url()).unwrap(), key);
+    let (key, _) = SyncClient::enrol(
+        &sync_client::ServiceLink::loopback_dev(&server.url()).unwrap(),
+        "K-R",
+        "enrol-secret-for-rejects",
+        "t",
+    )
+    .await
+    .unwrap();
+    let client = SyncClient::new(
+        &sync_client::ServiceLink::loopback_dev(&server.url()).unwrap(),
+        key,
+    );
     let journal = offline_store::SharedJournal::new(
         offline_store::Journal::open(dir.path().join("k.db")).unwrap(),
     );

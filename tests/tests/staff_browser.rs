@@ -97,11 +97,16 @@ async fn staff_page_shows_a_kiosk_check_in_live() {
         .add_kiosk("K-WEB", "main", "lobby", "enrol-secret-for-the-browser")
         .await
         .unwrap();
-    let (key, _) =
-        sync_client::SyncClient::enrol(&sync_client::ServiceLink::loopback_dev(&url).unwrap(), "K-WEB", "enrol-secret-for-the-browser", "t")
-            .await
-            .unwrap();
-    let client = sync_client::SyncClient::new(&sync_client::ServiceLink::loopback_dev(&url).unwrap(), key);
+    let (key, _) = sync_client::SyncClient::enrol(
+        &sync_client::ServiceLink::loopback_dev(&url).unwrap(),
+        "K-WEB",
+        "enrol-secret-for-the-browser",
+        "t",
+    )
+    .await
+    .unwrap();
+    let client =
+        sync_client::SyncClient::new(&sync_client::ServiceLink::loopback_dev(&url).unwrap(), key);
     let rec = client.changes(0, 1).await.unwrap().records.remove(0);
     let body = EventBody::CheckIn(CheckIn {
         booking_id: rec.booking.id,

@@ -47,7 +47,11 @@ fn pages(visit: i64, role: Role) -> Vec<Page> {
         page("/password", None, "/password"),
         page("/account/totp", None, "/account/totp"),
         page("/account/notice", None, "/account/notice"),
-        page("/admin/accounts", Some(Capability::ManageAccounts), "/admin/accounts"),
+        page(
+            "/admin/accounts",
+            Some(Capability::ManageAccounts),
+            "/admin/accounts",
+        ),
         page("/desk", Some(Capability::UseDeskPage), "/desk"),
         page("/groups", Some(Capability::UseGroupPage), "/groups"),
         page("/admin", Some(Capability::UseAdminPage), "/admin"),

@@ -39,7 +39,9 @@ impl Flow {
             // Its own button goes back; from the consent step the patient
             // is still on the check-in path.
             Screen::Privacy { from_consent: true } => guide(Some(2), false),
-            Screen::Privacy { from_consent: false } => guide(None, false),
+            Screen::Privacy {
+                from_consent: false,
+            } => guide(None, false),
             Screen::Book(step) => match step {
                 // Waiting for the service: as while looking the patient up.
                 Step::Loading | Step::Working => guide(Some(1), true),

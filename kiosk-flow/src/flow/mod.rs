@@ -617,8 +617,8 @@ impl Flow {
 #[cfg(test)]
 mod book_tests;
 #[cfg(test)]
-mod report_tests;
-#[cfg(test)]
 mod privacy_tests;
+#[cfg(test)]
+mod report_tests;
 #[cfg(test)]
 mod tests;

@@ -111,7 +111,10 @@ async fn login(http: &reqwest::Client, url: &str, user: &str, pw: &str) -> anyho
         .unwrap_or_default()
         .to_string();
     let html = page.text().await?;
-    let i = html.find("name=\"form\" value=\"").context("no form token")? + 19;
+    let i = html
+        .find("name=\"form\" value=\"")
+        .context("no form token")?
+        + 19;
     let form = html[i..].split('"').next().unwrap_or_default().to_string();
     let r = http
         .post(format!("{url}/login"))

@@ -32,17 +32,17 @@ pub mod workflow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
-use axum::Router;
 use chrono::{Duration, NaiveTime, Timelike, Utc};
 use tokio::sync::{broadcast, oneshot};
 
 pub use config::Config;
-pub use staff_auth::{LoginGuard, limits, policy, totp};
 use db::Db;
 pub use metrics::Metrics;
+pub use staff_auth::{LoginGuard, limits, policy, totp};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -94,8 +94,11 @@ fn all_routes(state: AppState) -> (Router<AppState>, Vec<routes::RouteInfo>) {
     staff_auth::routes(&mut t);
     staff::routes(&mut t);
     workflow::routes(&mut t);
-    t.get("/healthz", routes::Access::Public, healthz)
-        .get("/metrics", routes::Access::Metrics, alarms::prom::prometheus);
+    t.get("/healthz", routes::Access::Public, healthz).get(
+        "/metrics",
+        routes::Access::Metrics,
+        alarms::prom::prometheus,
+    );
     t.finish()
 }
 
@@ -145,7 +148,6 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
         ),
     }
 }
-
 
 /// Creates the first administrator when there are no staff accounts. The
 /// one-time password is returned for the caller to show once; it must be

@@ -280,7 +280,10 @@ async fn main() -> anyhow::Result<()> {
                 "give --against <database_url> or --file <backup>"
             );
             if let Some(file) = file {
-                println!("{}", exam_server::backup::cli::check_file(&file, &keys).await?);
+                println!(
+                    "{}",
+                    exam_server::backup::cli::check_file(&file, &keys).await?
+                );
             }
             if let Some(other) = against {
                 let live = exam_server::data_keys::database_url(&config.database_url, &keys)?;

@@ -27,7 +27,10 @@ fn refusal(e: SyncError) -> (u16, String, String) {
 
 async fn a_patient_books_rebooks_and_cancels_at_the_kiosk(h: &Harness) {
     let key = h.kiosk("K-BOOK").await;
-    let k = SyncClient::new(&sync_client::ServiceLink::loopback_dev(&h.url).unwrap(), key);
+    let k = SyncClient::new(
+        &sync_client::ServiceLink::loopback_dev(&h.url).unwrap(),
+        key,
+    );
     let day = exam_server::workflow::now_local().date() + chrono::Duration::days(2);
     let opts = k.booking_options(day).await.unwrap();
     assert_eq!(opts.packages.len(), 20);

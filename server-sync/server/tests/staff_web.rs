@@ -78,7 +78,10 @@ async fn first_login_forces_a_password_change_and_pages_are_masked(h: &Harness) 
         .expect("first start creates admin");
     // One check-in so the page has a row.
     let key = h.kiosk("K-1").await;
-    let client = sync_client::SyncClient::new(&sync_client::ServiceLink::loopback_dev(&h.url).unwrap(), key.clone());
+    let client = sync_client::SyncClient::new(
+        &sync_client::ServiceLink::loopback_dev(&h.url).unwrap(),
+        key.clone(),
+    );
     let rec = client.changes(0, 1).await.unwrap().records.remove(0);
     let ev = Event::new(
         Uuid::now_v7(),
@@ -265,7 +268,10 @@ async fn first_login_forces_a_password_change_and_pages_are_masked(h: &Harness) 
     let r = post_form(h, path, Some(&cookie), &same).await;
     assert_eq!(r.status().as_u16(), 409);
     assert!(r.text().await.unwrap().contains("another kiosk"));
-    let k2 = sync_client::SyncClient::new(&sync_client::ServiceLink::loopback_dev(&h.url).unwrap(), h.kiosk("K-2").await);
+    let k2 = sync_client::SyncClient::new(
+        &sync_client::ServiceLink::loopback_dev(&h.url).unwrap(),
+        h.kiosk("K-2").await,
+    );
     let r = post_form(h, path, Some(&cookie), &to_k2).await;
     assert_eq!(r.status().as_u16(), 409, "K-2 was never heard from");
     k2.heartbeat(&common::quiet_heartbeat(0)).await.unwrap();
@@ -408,7 +414,10 @@ async fn live_list_says_when_it_cannot_be_refreshed(h: &Harness) {
         .unwrap();
     let (cookie, _) = h.sign_in_with(&h.http, "watcher", pw).await;
     let key = h.kiosk("K-1").await;
-    let client = sync_client::SyncClient::new(&sync_client::ServiceLink::loopback_dev(&h.url).unwrap(), key);
+    let client = sync_client::SyncClient::new(
+        &sync_client::ServiceLink::loopback_dev(&h.url).unwrap(),
+        key,
+    );
     let rec = client.changes(0, 1).await.unwrap().records.remove(0);
 
     // Take the registrations away from under the running service.

@@ -305,21 +305,35 @@ async fn enrolment_secret_works_once(h: &Harness) {
         .add_kiosk("K-9", "main", "pickup", "the-one-time-secret-123456")
         .await
         .unwrap();
-    let wrong = sync_client::SyncClient::enrol(&sync_client::ServiceLink::loopback_dev(&h.url).unwrap(), "K-9", "guess", "t")
-        .await
-        .unwrap_err();
+    let wrong = sync_client::SyncClient::enrol(
+        &sync_client::ServiceLink::loopback_dev(&h.url).unwrap(),
+        "K-9",
+        "guess",
+        "t",
+    )
+    .await
+    .unwrap_err();
     assert!(wrong.to_string().contains("enrolment_refused"), "{wrong}");
-    let (key, resp) =
-        sync_client::SyncClient::enrol(&sync_client::ServiceLink::loopback_dev(&h.url).unwrap(), "K-9", "the-one-time-secret-123456", "t")
-            .await
-            .unwrap();
+    let (key, resp) = sync_client::SyncClient::enrol(
+        &sync_client::ServiceLink::loopback_dev(&h.url).unwrap(),
+        "K-9",
+        "the-one-time-secret-123456",
+        "t",
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (resp.campus.as_str(), resp.zone.as_str()),
         ("main", "pickup")
     );
-    let again = sync_client::SyncClient::enrol(&sync_client::ServiceLink::loopback_dev(&h.url).unwrap(), "K-9", "the-one-time-secret-123456", "t")
-        .await
-        .unwrap_err();
+    let again = sync_client::SyncClient::enrol(
+        &sync_client::ServiceLink::loopback_dev(&h.url).unwrap(),
+        "K-9",
+        "the-one-time-secret-123456",
+        "t",
+    )
+    .await
+    .unwrap_err();
     assert!(!again.is_transient());
     let r = h
         .http
@@ -330,11 +344,19 @@ async fn enrolment_secret_works_once(h: &Harness) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
     // The answer was lost: the same key may enrol again with the same secret.
-    sync_client::SyncClient::enrol_key(&sync_client::ServiceLink::loopback_dev(&h.url).unwrap(), &key, "the-one-time-secret-123456", "t")
-        .await
-        .unwrap();
+    sync_client::SyncClient::enrol_key(
+        &sync_client::ServiceLink::loopback_dev(&h.url).unwrap(),
+        &key,
+        "the-one-time-secret-123456",
+        "t",
+    )
+    .await
+    .unwrap();
     // Re-issuing the enrolment (kiosk replaced or stolen) revokes the old key at once.
-    let client = sync_client::SyncClient::new(&sync_client::ServiceLink::loopback_dev(&h.url).unwrap(), key);
+    let client = sync_client::SyncClient::new(
+        &sync_client::ServiceLink::loopback_dev(&h.url).unwrap(),
+        key,
+    );
     client.changes(0, 1).await.unwrap();
     h.db()
         .add_kiosk("K-9", "main", "pickup", "a-new-secret-for-the-new-kiosk")
@@ -346,7 +368,10 @@ async fn enrolment_secret_works_once(h: &Harness) {
 
 async fn pull_follows_changes_and_lookup_finds_every_way(h: &Harness) {
     let key = h.kiosk("K-1").await;
-    let client = sync_client::SyncClient::new(&sync_client::ServiceLink::loopback_dev(&h.url).unwrap(), key.clone());
+    let client = sync_client::SyncClient::new(
+        &sync_client::ServiceLink::loopback_dev(&h.url).unwrap(),
+        key.clone(),
+    );
     let mut cursor = 0;
     let mut seen = Vec::new();
     loop {
@@ -403,7 +428,10 @@ async fn pull_follows_changes_and_lookup_finds_every_way(h: &Harness) {
 
 async fn heartbeat_shows_in_metrics(h: &Harness) {
     let key = h.kiosk("K-7").await;
-    let client = sync_client::SyncClient::new(&sync_client::ServiceLink::loopback_dev(&h.url).unwrap(), key);
+    let client = sync_client::SyncClient::new(
+        &sync_client::ServiceLink::loopback_dev(&h.url).unwrap(),
+        key,
+    );
     client
         .heartbeat(&exam_protocol::Heartbeat {
             app_version: "1.2.3".into(),
@@ -507,8 +535,14 @@ async fn staff_moves_travel_through_heartbeats_and_close_once(h: &Harness) {
         Err(exam_server::db::MoveError::TargetAway(_))
     ));
     let (ca, cb) = (
-        sync_client::SyncClient::new(&sync_client::ServiceLink::loopback_dev(&h.url).unwrap(), ka.clone()),
-        sync_client::SyncClient::new(&sync_client::ServiceLink::loopback_dev(&h.url).unwrap(), kb.clone()),
+        sync_client::SyncClient::new(
+            &sync_client::ServiceLink::loopback_dev(&h.url).unwrap(),
+            ka.clone(),
+        ),
+        sync_client::SyncClient::new(
+            &sync_client::ServiceLink::loopback_dev(&h.url).unwrap(),
+            kb.clone(),
+        ),
     );
     // The target says what it prints; the order carries it to the source.
     let prints: Vec<exam_protocol::PrinterKind> = ["receipt", "label:zpl", "report"]

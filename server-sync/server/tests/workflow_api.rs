@@ -689,10 +689,7 @@ async fn administration_accounts_prices_and_the_log(h: &Harness) {
     // Found by the full number, shown without it (masked in the detail).
     let line = ops[0].to_string();
     assert!(!line.contains(&id), "{line}");
-    assert!(
-        line.contains(&exam_domain::mask::id_number(&id)),
-        "{line}"
-    );
+    assert!(line.contains(&exam_domain::mask::id_number(&id)), "{line}");
     let (_, ops) = auditor.get("/api/audit/operations?actor=chief").await;
     let actions: Vec<&str> = ops["operations"]
         .as_array()

@@ -99,7 +99,7 @@ impl Db {
         let mut tx = self.pool.begin().await?;
         let used: i64 = sqlx::query(
             // PostgreSQL sums BIGINT as NUMERIC: cast back for the Any driver.
-        "SELECT CAST(COALESCE(SUM(row_count), 0) AS BIGINT) FROM data_exports
+            "SELECT CAST(COALESCE(SUM(row_count), 0) AS BIGINT) FROM data_exports
               WHERE actor = $1 AND refused = 0 AND at >= $2",
         )
         .bind(actor)

@@ -41,26 +41,26 @@ use sqlx::Row;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
+pub use accounts::{AccountRow, AccountState, ChangeReason, StaffUser};
+pub use at_rest::Resealed;
+pub use audit::{AuditCheck, AuditQuery, AuditRow};
 pub use bookings::ChangesPage;
 pub use desk::{Created, DeskError, NewVisit, Visit, VisitItem, VisitKind};
 pub use events::PushOutcome;
 pub use exports::{ExportKind, ExportLimits, ExportRefusal};
-pub use person::{AccessLine, Erased, MembershipHeld, PersonRecord, PhotoHeld, ReportHeld};
-pub use privacy::{ConsentRow, PrivacyError};
 pub use groups::{CompanyRow, GroupRow, GroupSpec, ImportRecord, MemberRow, NewMember};
 pub use kiosks::{EnrolError, KioskRow};
 pub use moves::{MoveError, OpenMove};
-pub use at_rest::Resealed;
-pub use audit::{AuditCheck, AuditQuery, AuditRow};
 pub use oplog::{OpLine, OpQuery};
 pub use people::{Corrected, CorrectionError, IdentityField};
+pub use person::{AccessLine, Erased, MembershipHeld, PersonRecord, PhotoHeld, ReportHeld};
 pub use photos::VisitPhoto;
 pub use pickups::PickupRow;
+pub use privacy::{ConsentRow, PrivacyError};
 pub use reports::{ReportError, ReportPrint, ReportRow};
 pub use search::{Hit, SearchKey};
-pub use slots::SlotRow;
-pub use accounts::{AccountRow, AccountState, ChangeReason, StaffUser};
 pub use sessions::{LoginDuration, PendingSecondFactor, SessionRecord, SessionUser, Stage};
+pub use slots::SlotRow;
 pub use staff::{CountTable, RegistrationRow};
 
 #[derive(Debug, thiserror::Error)]
@@ -201,15 +201,9 @@ impl Db {
                 })
             })
         };
-        let pool = options()
-            .max_connections(max)
-            .connect(&url)
-            .await?;
+        let pool = options().max_connections(max).connect(&url).await?;
         let read = if backend == Backend::Sqlite && !url.contains(":memory:") {
-            options()
-                .max_connections(4)
-                .connect(&url)
-                .await?
+            options().max_connections(4).connect(&url).await?
         } else {
             pool.clone()
         };

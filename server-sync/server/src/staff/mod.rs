@@ -15,10 +15,10 @@ use exam_domain::mask;
 use futures_util::Stream;
 use serde::Deserialize;
 
+use crate::AppState;
 use crate::db::{DbError, RegistrationRow, SessionUser};
 use crate::roles::Capability;
 use crate::routes::{Access, RouteTable};
-use crate::AppState;
 use crate::staff_auth::{require_ready_user, session_token};
 
 mod assets;
