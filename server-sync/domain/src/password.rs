@@ -1,6 +1,7 @@
 //! S1: the staff password policy (seed 002 §(九) 1.7): at least ten
-//! characters from three classes, not containing the account name, not on
-//! the weak-password list ([`weak`]).
+//! characters with letters, digits and symbols all three (1.7.1: "数字、
+//! 字母、特殊符号共3类" names the three classes, so each must be there), not
+//! containing the account name, not on the weak-password list ([`weak`]).
 
 pub mod weak;
 
@@ -8,9 +9,7 @@ pub mod weak;
 pub enum PasswordError {
     #[error("a password needs at least 10 characters")]
     TooShort,
-    #[error(
-        "a password needs characters from at least three of: lower case, upper case, digits, symbols"
-    )]
+    #[error("a password needs letters, digits and symbols, all three")]
     TooFewClasses,
     #[error("a password must not contain the account name")]
     ContainsUsername,
@@ -25,7 +24,7 @@ impl PasswordError {
         match self {
             PasswordError::TooShort => "密码至少 10 位",
             PasswordError::TooFewClasses => {
-                "密码须含大写字母、小写字母、数字、特殊符号中的至少三类"
+                "密码须同时包含字母、数字和特殊符号"
             }
             PasswordError::ContainsUsername => "密码不能包含账户名",
             PasswordError::Common => "密码过于常见（在弱密码库中），请换一个不易猜到的密码",
@@ -48,13 +47,14 @@ pub fn check(username: &str, password: &str) -> Result<(), PasswordError> {
     if COMMON.iter().any(|c| lower.contains(c)) || weak::is_weak(password) {
         return Err(PasswordError::Common);
     }
+    // Letters of any script count as letters (a Chinese character is one);
+    // a symbol is anything neither letter nor digit.
     let classes = [
-        password.chars().any(|c| c.is_lowercase()),
-        password.chars().any(|c| c.is_uppercase()),
+        password.chars().any(|c| c.is_alphabetic()),
         password.chars().any(|c| c.is_ascii_digit()),
         password.chars().any(|c| !c.is_alphanumeric()),
     ];
-    if classes.iter().filter(|&&b| b).count() < 3 {
+    if !classes.iter().all(|&b| b) {
         return Err(PasswordError::TooFewClasses);
     }
     Ok(())
@@ -64,17 +64,16 @@ pub fn check(username: &str, password: &str) -> Result<(), PasswordError> {
 mod tests {
     use super::*;
 
-    /// Passwords that meet every rule, one per way of having three classes
-    /// (and all four), at the shortest length allowed.
+    /// Passwords that meet every rule, at the shortest length allowed:
+    /// letters of either case or script, a digit and a symbol.
     #[test]
     fn passwords_meeting_every_rule_pass() {
         for pw in [
             "Hospital-Lobby7",
-            "abcdeFGHI7",     // lower, upper, digit
-            "abcdeFGHI!",     // lower, upper, symbol
-            "abcdefgh7!",     // lower, digit, symbol
-            "ABCDEFGH7!",     // upper, digit, symbol
+            "abcdefgh7!",     // lower case letters
+            "ABCDEFGH7!",     // upper case letters
             "体检中心Ab1!xy", // ten characters (four of them CJK, 18 bytes)
+            "体检中心体检中心1!", // letters of Chinese only
         ] {
             assert_eq!(check("zhang", pw), Ok(()), "{pw}");
         }
@@ -96,6 +95,8 @@ mod tests {
     #[test]
     fn two_classes_are_too_few() {
         for pw in [
+            "abcdeFGHI7",   // letters of both cases and a digit: no symbol
+            "abcdeFGHI!",   // letters of both cases and a symbol: no digit
             "abcdefghijk1", // lower, digit
             "abcdefGHIJKL", // lower, upper
             "abcdefghij!!", // lower, symbol

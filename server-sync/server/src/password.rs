@@ -210,7 +210,7 @@ pub fn generate() -> String {
         .iter()
         .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
         .collect();
-    // Guarantee three classes whatever the random draw gave.
+    // Letters, a digit and a symbol whatever the random draw gave.
     format!("{}-{}-{}-Aa7", &chars[..4], &chars[4..8], &chars[8..12])
 }
 

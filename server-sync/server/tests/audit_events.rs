@@ -212,6 +212,29 @@ async fn reads_of_personal_data_are_audited(h: &Harness) {
     assert_eq!(stream.status().as_u16(), 200);
     drop(stream);
     assert_eq!(rows(h, "view.registrations_stream").await.len(), 1);
+    // A kiosk's cache feed: one row per page that carries people, none for
+    // the empty polls of a quiet campus.
+    let client = sync_client::SyncClient::new(
+        &sync_client::ServiceLink::loopback_dev(&h.url).unwrap(),
+        h.kiosk("K-AUD").await,
+    );
+    let (mut cursor, mut with_people) = (0, 0);
+    loop {
+        let page = client.changes(cursor, 50).await.unwrap();
+        with_people += usize::from(!page.records.is_empty());
+        cursor = page.next_cursor;
+        if !page.more {
+            break;
+        }
+    }
+    assert!(with_people >= 1, "the demo people's bookings were fed");
+    assert!(client.changes(cursor, 50).await.unwrap().records.is_empty());
+    let feed = rows(h, "read.kiosk_cache").await;
+    assert_eq!(feed.len(), with_people, "{feed:?}");
+    assert_eq!(
+        (feed[0].actor.as_str(), feed[0].category.as_str()),
+        ("K-AUD", "access")
+    );
     // No full ID number or mobile anywhere in the trail.
     let all = h
         .db()

@@ -473,6 +473,7 @@ async fn item_changes_refund_waive_make_up_and_deferred(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.headers()["cache-control"], "no-store");
     assert_eq!(r.bytes().await.unwrap().to_vec(), png);
     // Make-up blocks the summary; deferred does not; restore lifts the block.
     let (_, v) = s
@@ -504,6 +505,8 @@ async fn item_changes_refund_waive_make_up_and_deferred(h: &Harness) {
         "visit.pay",
         "item.refund",
         "item.waive",
+        // High-risk data: each view of the signature is audited.
+        "signature.view",
         "item.defer",
         "item.make_up",
         "item.restore",

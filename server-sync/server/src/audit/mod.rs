@@ -111,6 +111,7 @@ impl Category {
             ("export.", Category::Access),
             ("search.", Category::Access),
             ("photo.view", Category::Access),
+            ("signature.view", Category::Access),
             ("report.view", Category::Access),
             ("report.fetch", Category::Access),
             ("group.report_download", Category::Access),

@@ -143,7 +143,9 @@ impl Db {
     }
 
     /// The patient's signature for a waived item, as PNG bytes.
-    pub async fn signature(&self, id: i64, code: &str) -> Result<Option<Vec<u8>>> {
+    /// A waived item's signature (high-risk data, seed 002 §(九) 6.1): every
+    /// view is audited, like the kiosk photo's.
+    pub async fn signature(&self, actor: &str, id: i64, code: &str) -> Result<Option<Vec<u8>>> {
         let r = sqlx::query(
             "SELECT signature FROM booking_items WHERE booking_id = $1 AND item_code = $2",
         )
@@ -157,7 +159,15 @@ impl Db {
             return Ok(None);
         };
         let ad = ad("booking_items", "signature", &[&id.to_string(), code]);
-        Ok(Some(self.keys.open(&sealed, &ad).map_err(DbError::from)?))
+        let png = self.keys.open(&sealed, &ad).map_err(DbError::from)?;
+        self.audit_on(
+            actor,
+            "signature.view",
+            &format!("booking:{id}"),
+            &format!("waiver signature of item {code}"),
+        )
+        .await?;
+        Ok(Some(png))
     }
 
     /// The front desk takes payment for every unpaid active item.

@@ -187,6 +187,22 @@ pub(super) async fn changes(
         .await?;
     crate::workflow::attach_documents(&st, &mut page.records).await?;
     Metrics::inc(&st.metrics.pulls);
+    // S5 (6.2.3, 8.7.5): a page that carries people is a read of their
+    // data by this kiosk; the empty polls of a quiet campus write nothing.
+    if !page.records.is_empty() {
+        crate::audit::read_personal(
+            &st.db,
+            &kiosk.id,
+            "read.kiosk_cache",
+            &format!("campus:{}", kiosk.campus),
+            format!(
+                "{} bookings from cursor {}",
+                page.records.len(),
+                q.cursor.max(0)
+            ),
+        )
+        .await?;
+    }
     Ok(Json(ChangesResponse {
         records: page.records,
         next_cursor: page.next_cursor,

@@ -86,10 +86,18 @@ pub(super) async fn change_item(
 
 pub(super) async fn signature(
     State(st): State<AppState>,
+    user: SessionUser,
     Path((id, code)): Path<(i64, String)>,
 ) -> Result<Response, ApiErr> {
-    match st.db.signature(id, &code).await? {
-        Some(png) => Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response()),
+    match st.db.signature(&user.username, id, &code).await? {
+        Some(png) => Ok((
+            [
+                (header::CONTENT_TYPE, "image/png"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            png,
+        )
+            .into_response()),
         None => Err(ApiErr::new(StatusCode::NOT_FOUND, "not_found", "没有签名")),
     }
 }
