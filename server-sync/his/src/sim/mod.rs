@@ -49,7 +49,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Inner {
     fn new(config: SimConfig) -> Self {
         Self {
-            state: Mutex::new(HisState::seeded(chrono::Utc::now())),
+            state: Mutex::new(HisState::seeded(now())),
             plan: Mutex::new(FaultPlan::new(config.faults)),
             started: Instant::now(),
             price_change_after: Mutex::new(config.price_change_after),
@@ -66,7 +66,7 @@ impl Inner {
         let mut due = lock(&self.price_change_after);
         if due.is_some_and(|d| self.started.elapsed() >= d) {
             *due = None;
-            lock(&self.state).scheduled_change(chrono::Utc::now());
+            lock(&self.state).scheduled_change(now());
         }
     }
 }
@@ -131,7 +131,7 @@ impl Sim {
     }
 
     pub fn change_prices_now(&self) {
-        lock(&self.inner.state).scheduled_change(chrono::Utc::now());
+        lock(&self.inner.state).scheduled_change(now());
     }
 
     /// Direct access to the books, for tests that set up or inspect.
@@ -144,4 +144,11 @@ impl Drop for Sim {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// HIS's clock, in whole seconds: what both styles carry (xs:dateTime as we
+/// write it has no fraction), so an answer reads the same in either.
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    let t = chrono::Utc::now();
+    chrono::DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
 }

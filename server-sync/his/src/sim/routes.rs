@@ -92,7 +92,7 @@ pub(crate) async fn serve(inner: Arc<Inner>, mut stream: TcpStream) {
 
 fn apply(inner: &Inner, op: &SoapRequest) -> Result<SoapResponse, SoapFault> {
     lock(&inner.state)
-        .apply(op, chrono::Utc::now())
+        .apply(op, super::now())
         .map_err(|r| SoapFault {
             code: r.code,
             message: r.message,
@@ -245,7 +245,7 @@ fn control(inner: &Inner, req: &Request) -> Option<Response> {
             Err(e) => Response::text(400, &e.to_string()),
         },
         ("POST", "price-change") => {
-            lock(&inner.state).scheduled_change(chrono::Utc::now());
+            lock(&inner.state).scheduled_change(super::now());
             json(200, lock(&inner.state).price_list())
         }
         _ => Response::text(404, "not found"),
