@@ -24,7 +24,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
-use tower_http::trace::TraceLayer;
+use tower_http::LatencyUnit;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 /// The default caching of any answer that does not set its own.
 pub const NO_STORE: &str = "no-store, no-cache, must-revalidate";
@@ -93,13 +94,21 @@ fn route_of(req: &Request) -> String {
         .map_or_else(|| "(no route)".to_string(), |p| p.as_str().to_string())
 }
 
-/// A request's span: method and path template, never the URI.
+/// A request's span: method, path template (never the URI: it may carry
+/// an ID number in a search) and the peer's address.
 fn span_of(req: &axum::http::Request<Body>) -> tracing::Span {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or("(no route)", MatchedPath::as_str);
-    tracing::info_span!("request", method = %req.method(), route)
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(a)| a.ip());
+    match peer {
+        Some(peer) => tracing::info_span!("request", method = %req.method(), route, %peer),
+        None => tracing::info_span!("request", method = %req.method(), route),
+    }
 }
 
 /// How a request's span is made.
@@ -108,5 +117,13 @@ type MakeSpan = fn(&axum::http::Request<Body>) -> tracing::Span;
 /// The request log layer (tower-http's, with [`span_of`] instead of its
 /// default span, which records the whole URI).
 pub fn trace_layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, MakeSpan> {
-    TraceLayer::new_for_http().make_span_with(span_of as MakeSpan)
+    TraceLayer::new_for_http()
+        .make_span_with(span_of as MakeSpan)
+        // The access log (seed 002 §(九) 8.1): one line per answer at INFO,
+        // the default filter, with its status and time, in the span above.
+        .on_response(
+            DefaultOnResponse::new()
+                .level(tracing::Level::INFO)
+                .latency_unit(LatencyUnit::Millis),
+        )
 }

@@ -120,6 +120,16 @@ async fn request_logs_name_routes_not_search_terms() {
         "the request log names the route: {:?}",
         &requests[..requests.len().min(20)]
     );
+    // The access log (8.1): each answer at INFO, the default level, with
+    // its route, source address and status.
+    assert!(
+        text.lines().any(|l| l.contains(" INFO ")
+            && l.contains("route=\"/api/desk/search\"")
+            && l.contains("peer=127.")
+            && l.contains("status=200")),
+        "an access line at INFO: {:?}",
+        &requests[..requests.len().min(20)]
+    );
     assert!(!text.contains(&id), "an ID number reached the log");
     assert!(
         !text.contains("13912345678"),
