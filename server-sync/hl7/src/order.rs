@@ -167,6 +167,27 @@ impl Order {
         m
     }
 
+    /// One order per line, control ids `<id>-<n>` (unchanged for a single
+    /// line). Send OML^O21 this way: in v2.5's OML^O21 grammar a second ORC
+    /// after an OBR may also start a PRIOR_RESULT's ORDER_PRIOR, and greedy
+    /// parsers (hl7apy among them) read it so. ORM^O01 has no such
+    /// ambiguity and carries several lines well.
+    pub fn split_lines(&self) -> Vec<Order> {
+        if self.lines.len() <= 1 {
+            return vec![self.clone()];
+        }
+        self.lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                let mut o = self.clone();
+                o.header.control_id = format!("{}-{}", self.header.control_id, i + 1);
+                o.lines = vec![line.clone()];
+                o
+            })
+            .collect()
+    }
+
     /// The message as bytes in the header's charset, ready for MLLP.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         self.to_message().encode_bytes(self.header.charset)
