@@ -143,6 +143,12 @@ impl Sim {
         self.ledger.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The platform's view of an order (tests and the benchmark check what
+    /// happened behind a timeout or a lost answer).
+    pub fn trade_state(&self, out_trade_no: &str) -> Option<crate::model::TradeState> {
+        self.ledger().orders.get(out_trade_no).map(|o| o.state)
+    }
+
     pub fn router(self: &Arc<Self>) -> axum::Router {
         api::router(self.clone())
     }
