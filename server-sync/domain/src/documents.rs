@@ -75,6 +75,12 @@ fn sample_suffix(s: SampleType) -> u8 {
     }
 }
 
+/// The barcode of a tube of `sample` for visit `exam_no`, as its label
+/// prints it (what the laboratory's system files the specimen under).
+pub fn label_barcode(exam_no: &str, sample: SampleType) -> String {
+    format!("{exam_no}{:02}", sample_suffix(sample))
+}
+
 /// The documents of one registration at `campus`. Items the catalogue does
 /// not know (retired since) still appear on the fee list by code.
 pub fn documents(cat: &Catalogue, campus: &str, exam_no: &str, items: &[DocItem]) -> Documents {
@@ -94,7 +100,7 @@ pub fn documents(cat: &Catalogue, campus: &str, exam_no: &str, items: &[DocItem]
             match labels.iter_mut().find(|l| l.sample == sample) {
                 Some(l) => l.items.push(name.clone()),
                 None => labels.push(LabLabel {
-                    barcode: format!("{exam_no}{:02}", sample_suffix(sample)),
+                    barcode: label_barcode(exam_no, sample),
                     sample,
                     sample_name: sample.label_zh().into(),
                     items: vec![name.clone()],

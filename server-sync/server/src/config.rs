@@ -92,6 +92,11 @@ pub struct Config {
     /// `max_rows`, `daily_rows`); more is refused and the refusal audited.
     #[serde(default)]
     pub exports: crate::db::ExportLimits,
+    /// Hospital interfaces (I1–I3): the outbound queue's retries, dead
+    /// letters, lease and alarm, and the adapter of each counterpart
+    /// (`[interfaces]`, `[interfaces.counterparts.<his|lis|pacs|…>]`).
+    #[serde(default)]
+    pub interfaces: crate::interfaces::InterfacesConfig,
 }
 
 impl Default for Config {
@@ -124,6 +129,7 @@ impl Default for Config {
             metrics_allow: vec!["127.0.0.1".into(), "::1".into()],
             metrics_token: None,
             exports: crate::db::ExportLimits::default(),
+            interfaces: crate::interfaces::InterfacesConfig::default(),
         }
     }
 }

@@ -51,6 +51,9 @@ pub fn exposes(c: Capability) -> DataClass {
         | ServeGroupVisits | BookVisit | RegisterVisit | ChangeItems | Refund | TakePayment
         | PrintDocuments | ViewDeskLog | ViewGroups | EditGroups | ImportRoster | BookGroup
         | BanMembers => DataClass::Medium,
+        // Exam numbers and items, a visit's masked name (its view audited);
+        // the payloads it sends are never shown.
+        ManageInterfaces => DataClass::Medium,
         UseAdminPage | ViewCatalogue | ManageAccounts | EditCatalogue => DataClass::Low,
     }
 }

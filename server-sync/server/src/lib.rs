@@ -18,6 +18,7 @@ pub mod data_keys;
 pub mod db;
 mod error;
 mod http_guard;
+pub mod interfaces;
 mod kiosk_api;
 mod metrics;
 mod password;
@@ -94,6 +95,7 @@ fn all_routes(state: AppState) -> (Router<AppState>, Vec<routes::RouteInfo>) {
     staff_auth::routes(&mut t);
     staff::routes(&mut t);
     workflow::routes(&mut t);
+    interfaces::routes(&mut t);
     t.get("/healthz", routes::Access::Public, healthz).get(
         "/metrics",
         routes::Access::Metrics,
@@ -242,6 +244,10 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
         t.parse::<audit::syslog::Target>()?;
     }
     alarms::prom::parse_allow(&config.metrics_allow).map_err(StartError::Config)?;
+    // I1-I3: an adapter named but not built stops the start (orders would
+    // queue unseen otherwise).
+    let adapters = interfaces::adapter::from_config(&config.interfaces)
+        .map_err(|e| StartError::Config(e.to_string()))?;
     let db = Db::connect(&database_url, keys).await?;
     if config.migrate_on_start {
         db.migrate().await?;
@@ -318,6 +324,12 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
     audit_tasks.extend(backup::schedule::spawn(&state, &database_url));
     // S8: alarms raised and cleared go to the log and the audit trail.
     audit_tasks.push(alarms::spawn_watch(&state));
+    // I1-I3: a sender per configured counterpart (none: messages wait).
+    audit_tasks.extend(interfaces::engine::spawn(
+        &db,
+        &state.config.interfaces,
+        adapters,
+    ));
     let n = workflow::backfill_initials(&db).await?;
     if n > 0 {
         tracing::info!(people = n, "pinyin initials computed");

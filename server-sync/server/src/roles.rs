@@ -129,6 +129,12 @@ pub enum Capability {
     /// it for them, record or withdraw consents, erase what retention
     /// allows (`workflow::privacy`).
     ServeDataRights,
+    /// The hospital interfaces' page: each counterpart's queue and last
+    /// error, dead letters and their retry, a visit's orders and results,
+    /// re-fetch and manual transfer (I1–I3). The administrator's: it is
+    /// the system's plumbing, and a retry or a transfer sends a patient's
+    /// data to another system.
+    ManageInterfaces,
 }
 
 impl Role {
@@ -147,7 +153,7 @@ impl Role {
                 | ViewDeskLog | CorrectIdentity | ServeDataRights => true,
                 UseGroupPage | UseAdminPage | ServeGroupVisits | ViewGroups | EditGroups
                 | ImportRoster | BookGroup | BanMembers | ManageAccounts | EditCatalogue
-                | ViewAudit => false,
+                | ViewAudit | ManageInterfaces => false,
             },
             Role::GroupDesk => match c {
                 UseDeskPage | UseGroupPage | ViewCatalogue | ServeGroupVisits | ViewDeskLog
@@ -155,7 +161,7 @@ impl Role {
                 UseAdminPage | ViewRegistrations | ManagePrintouts | SearchPatients | BookVisit
                 | RegisterVisit | ChangeItems | Refund | TakePayment | ViewSignatures
                 | PrintDocuments | ViewPhoto | HandleReports | ManageAccounts | EditCatalogue
-                | ViewAudit | CorrectIdentity | ServeDataRights => false,
+                | ViewAudit | CorrectIdentity | ServeDataRights | ManageInterfaces => false,
             },
             Role::Auditor => matches!(c, ViewAudit),
         }
@@ -213,6 +219,7 @@ pub(crate) struct Nav {
     pub groups: bool,
     pub admin: bool,
     pub audit: bool,
+    pub interfaces: bool,
 }
 
 impl Nav {
@@ -223,6 +230,7 @@ impl Nav {
             groups: role.may(Capability::UseGroupPage),
             admin: role.may(Capability::UseAdminPage),
             audit: role.may(Capability::ViewAudit),
+            interfaces: role.may(Capability::ManageInterfaces),
         }
     }
 }
@@ -232,7 +240,7 @@ impl Nav {
 pub struct UnknownRole(pub String);
 
 impl Capability {
-    pub const ALL: [Capability; 28] = {
+    pub const ALL: [Capability; 29] = {
         use Capability::*;
         [
             UseDeskPage,
@@ -263,6 +271,7 @@ impl Capability {
             ViewAudit,
             CorrectIdentity,
             ServeDataRights,
+            ManageInterfaces,
         ]
     };
 
@@ -277,6 +286,7 @@ impl Capability {
             Capability::ViewSignatures => "当前账号没有查看签名的权限",
             Capability::SearchPatients => "当前账号只能查询团检人员",
             Capability::ServeDataRights => "当前账号不能办理个人信息查询、导出与删除",
+            Capability::ManageInterfaces => "只有管理员可以查看和处理接口队列",
             _ => "当前账号没有此操作的权限",
         }
     }
@@ -333,6 +343,7 @@ x... EditCatalogue
 ...x ViewAudit
 xx.. CorrectIdentity
 xx.. ServeDataRights
+x... ManageInterfaces
 "
         );
     }

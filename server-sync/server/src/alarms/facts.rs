@@ -124,5 +124,21 @@ pub async fn gather(st: &AppState, t: &Thresholds, now: DateTime<Utc>) -> Result
         syslog_dropped: m.syslog_dropped.load(Relaxed),
         disks: disks(st),
         implausible,
+        interfaces: st
+            .db
+            .interface_lines()
+            .await?
+            .into_iter()
+            .filter_map(|l| {
+                Some(super::InterfaceFact {
+                    counterpart: l.counterpart?,
+                    open: l.open(),
+                    dead: l.dead,
+                    failing_since: l.head_failing_since,
+                    error: l.head_error,
+                    alarm_after: st.config.interfaces.alarm_after(),
+                })
+            })
+            .collect(),
     })
 }

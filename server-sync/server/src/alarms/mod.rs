@@ -55,6 +55,10 @@ pub enum AlarmKind {
     LoginFailureSpike,
     AuditChainBroken,
     SyslogDrops,
+    /// A hospital interface's head message has been failing too long.
+    InterfaceFailing,
+    /// A hospital interface has dead letters waiting for staff.
+    InterfaceDeadLetters,
     Implausible(Implausible),
 }
 
@@ -143,6 +147,20 @@ impl DiskFact {
     }
 }
 
+/// One counterpart's line (hospital interfaces, I1-I3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterfaceFact {
+    pub counterpart: crate::interfaces::Counterpart,
+    /// Messages still to deliver.
+    pub open: i64,
+    pub dead: i64,
+    /// Since when the head has been failing (None: it is not).
+    pub failing_since: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    /// `[interfaces] alarm_after_minutes`.
+    pub alarm_after: Duration,
+}
+
 /// Everything the alarms are computed from.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Facts {
@@ -158,6 +176,7 @@ pub struct Facts {
     pub syslog_dropped: u64,
     pub disks: Vec<DiskFact>,
     pub implausible: Vec<(Implausible, u64)>,
+    pub interfaces: Vec<InterfaceFact>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -356,6 +375,33 @@ pub fn evaluate(f: &Facts, t: &Thresholds, now: DateTime<Utc>) -> Vec<Alarm> {
             "syslog",
             format!("{} 条审计记录未能转发到 syslog", f.syslog_dropped),
         );
+    }
+    for i in &f.interfaces {
+        let c = i.counterpart;
+        if let Some(since) = i.failing_since
+            && now - since >= i.alarm_after
+        {
+            push(
+                Severity::Critical,
+                AlarmKind::InterfaceFailing,
+                c.as_str(),
+                format!(
+                    "{} 队首消息已连续失败 {} 分钟，{} 条待发送：{}",
+                    c.label_zh(),
+                    minutes(now - since),
+                    i.open,
+                    i.error.as_deref().unwrap_or("")
+                ),
+            );
+        }
+        if i.dead > 0 {
+            push(
+                Severity::Warning,
+                AlarmKind::InterfaceDeadLetters,
+                c.as_str(),
+                format!("{} 有 {} 条死信待处理（接口监控页）", c.label_zh(), i.dead),
+            );
+        }
     }
     for &(kind, n) in &f.implausible {
         if n > 0 {

@@ -295,6 +295,7 @@ pub fn render_facts(f: &Facts, t: &Thresholds, now: DateTime<Utc>) -> String {
             kind.as_str()
         );
     }
+    render_interfaces(&mut s, f, now);
     gauge(
         &mut s,
         "exam_alarms",
@@ -310,6 +311,50 @@ pub fn render_facts(f: &Facts, t: &Thresholds, now: DateTime<Utc>) -> String {
         let _ = writeln!(s, "exam_alarms{{severity=\"{sev}\"}} {n}");
     }
     s
+}
+
+/// Hospital interfaces (I1-I3): each counterpart's queue depth, dead
+/// letters, and how long its head has been failing.
+fn render_interfaces(s: &mut String, f: &Facts, now: DateTime<Utc>) {
+    gauge(
+        s,
+        "exam_interface_queue_depth",
+        "Messages waiting to be delivered to each counterpart (pending, sending, retrying).",
+    );
+    for i in &f.interfaces {
+        let _ = writeln!(
+            s,
+            "exam_interface_queue_depth{{counterpart=\"{}\"}} {}",
+            i.counterpart, i.open
+        );
+    }
+    gauge(
+        s,
+        "exam_interface_dead_letters",
+        "Messages each counterpart refused for good or too often, waiting for staff.",
+    );
+    for i in &f.interfaces {
+        let _ = writeln!(
+            s,
+            "exam_interface_dead_letters{{counterpart=\"{}\"}} {}",
+            i.counterpart, i.dead
+        );
+    }
+    gauge(
+        s,
+        "exam_interface_head_failing_seconds",
+        "Seconds the head of each counterpart's line has been failing (0: it is not).",
+    );
+    for i in &f.interfaces {
+        let secs = i
+            .failing_since
+            .map_or(0, |t| (now - t).num_seconds().max(0));
+        let _ = writeln!(
+            s,
+            "exam_interface_head_failing_seconds{{counterpart=\"{}\"}} {secs}",
+            i.counterpart
+        );
+    }
 }
 
 #[cfg(test)]

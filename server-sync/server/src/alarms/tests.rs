@@ -234,3 +234,38 @@ fn the_gauges_carry_the_facts() {
         assert!(declared.contains(&name), "{name} undeclared");
     }
 }
+
+#[test]
+fn a_failing_interface_head_raises_an_alarm_after_its_time_and_dead_letters_a_warning() {
+    use crate::interfaces::Counterpart;
+    let fact = |since: Option<i64>, dead| InterfaceFact {
+        counterpart: Counterpart::Lis,
+        open: 12,
+        dead,
+        failing_since: since.map(|m| now() - Duration::minutes(m)),
+        error: Some("connection refused".into()),
+        alarm_after: Duration::minutes(15),
+    };
+    let with = |i: InterfaceFact| Facts {
+        interfaces: vec![i],
+        ..quiet()
+    };
+    assert!(kinds(&with(fact(None, 0))).is_empty());
+    assert!(kinds(&with(fact(Some(14), 0))).is_empty());
+    assert_eq!(
+        kinds(&with(fact(Some(15), 0))),
+        [(
+            Severity::Critical,
+            AlarmKind::InterfaceFailing,
+            "lis".to_string()
+        )]
+    );
+    assert_eq!(
+        kinds(&with(fact(None, 2))),
+        [(
+            Severity::Warning,
+            AlarmKind::InterfaceDeadLetters,
+            "lis".to_string()
+        )]
+    );
+}

@@ -89,6 +89,18 @@ const COLUMNS: &[Sealed] = &[
         pk: &[Pk::Int("id")],
         clear: Clear::Text,
     },
+    Sealed {
+        table: "interface_messages",
+        column: "payload",
+        pk: &[Pk::Int("id")],
+        clear: Clear::Text,
+    },
+    Sealed {
+        table: "interface_inbound",
+        column: "payload",
+        pk: &[Pk::Int("id")],
+        clear: Clear::Text,
+    },
 ];
 
 /// The people columns, sealed with `people.<column>|<person_key>`.

@@ -234,6 +234,11 @@ pub(crate) async fn create_visit_unlogged(
         .map(|i| (i.code.as_str(), i.price_fen, i.from_package))
         .collect();
     insert_items(tx, id, &items, actor).await?;
+    if v.register_now {
+        // A walk-in is registered now: HIS's record and registration, and
+        // orders for what is already due, with the visit (I1-I3).
+        crate::interfaces::facts::sync_visit(tx, keys, id, Utc::now()).await?;
+    }
     let what = if v.register_now {
         "visit.register"
     } else {
@@ -437,6 +442,7 @@ impl Db {
         .bind(flags.join(","))
         .execute(&mut *tx)
         .await?;
+        crate::interfaces::facts::sync_visit(&mut tx, &self.keys, id, Utc::now()).await?;
         oplog::log(
             &mut tx,
             actor,

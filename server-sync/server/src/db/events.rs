@@ -150,7 +150,13 @@ async fn register_check_in(
                 .execute(&mut **tx)
                 .await?
                 .rows_affected();
-            if changed == 1 { "registered" } else { "repeat" }
+            if changed == 1 {
+                // I1-I3: HIS's record and registration, orders for what is paid.
+                crate::interfaces::facts::sync_visit(tx, keys, c.booking_id, now).await?;
+                "registered"
+            } else {
+                "repeat"
+            }
         }
     };
     sqlx::query(

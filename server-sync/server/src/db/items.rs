@@ -35,6 +35,8 @@ impl Db {
             items.iter().map(|(c, p)| (c.as_str(), *p, false)).collect();
         insert_items(&mut tx, id, &rows, actor).await?;
         touch(&mut tx, id, pay_later).await?;
+        // I1-I3: orders, cancellations, HIS charges and refunds with the change.
+        crate::interfaces::facts::sync_visit(&mut tx, &self.keys, id, Utc::now()).await?;
         oplog::log(
             &mut tx,
             actor,
@@ -118,6 +120,8 @@ impl Db {
             }
         }
         touch(&mut tx, id, pay_later).await?;
+        // I1-I3: orders, cancellations, HIS charges and refunds with the change.
+        crate::interfaces::facts::sync_visit(&mut tx, &self.keys, id, Utc::now()).await?;
         let what = match change {
             ItemChange::Remove => "item.remove",
             ItemChange::Refund => "item.refund",
@@ -185,6 +189,8 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         touch(&mut tx, id, false).await?;
+        // I1-I3: orders, cancellations, HIS charges and refunds with the change.
+        crate::interfaces::facts::sync_visit(&mut tx, &self.keys, id, Utc::now()).await?;
         oplog::log(
             &mut tx,
             actor,

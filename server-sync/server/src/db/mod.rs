@@ -63,6 +63,13 @@ pub use sessions::{LoginDuration, PendingSecondFactor, SessionRecord, SessionUse
 pub use slots::SlotRow;
 pub use staff::{CountTable, RegistrationRow};
 
+// The hospital interfaces (`crate::interfaces`) write inside the desk's
+// transactions and their own: the visit as it stands, sealing, audit lines.
+pub(crate) use at_rest::ad;
+pub(crate) use desk::visit_in;
+pub(crate) use oplog::log as log_line;
+pub(crate) use people::{person_key as person_key_of, subject as subject_of_person};
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database error: {0}")]
@@ -161,6 +168,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "consent and privacy",
         include_str!("../../migrations/0012_privacy.sql"),
+    ),
+    (
+        13,
+        "hospital interfaces: outbound queue, leases, inbound log",
+        include_str!("../../migrations/0013_interfaces.sql"),
     ),
 ];
 

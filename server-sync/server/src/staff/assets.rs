@@ -44,6 +44,7 @@ pub(super) const ASSETS: &[Asset] = assets! {
     "desk.js" => JS,
     "favicon.svg" => SVG,
     "groups.js" => JS,
+    "interfaces.js" => JS,
     "print.js" => JS,
     "privacy.js" => JS,
     "staff.css" => CSS,

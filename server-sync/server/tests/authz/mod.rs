@@ -69,6 +69,7 @@ pub fn fill(path: &str, v: Variant, fx: &Fixtures) -> String {
             "token" => "matrix-token".into(),
             "import" => "1".into(),
             "name" => "staff.css".into(),
+            "counterpart" => "lis".into(),
             other => panic!("no placeholder value for {{{other}}} in {path}: add one to fill()"),
         };
         out.push_str(&value);

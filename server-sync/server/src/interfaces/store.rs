@@ -1,0 +1,353 @@
+//! The queue in the store: enqueue inside a fact's transaction, the
+//! per-counterpart lease, claiming the head, recording the outcome, and
+//! staff's retry of a dead letter.
+//!
+//! Portable SQL (no SKIP LOCKED, no advisory locks): the lease is a row
+//! taken by a conditional UPDATE, and a message is claimed by another
+//! (`pending|retrying`, or `sending` with an expired claim → `sending` under
+//! this holder), so the store's row locks decide between instances.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::adapter::Outgoing;
+use super::payload::Payload;
+use super::policy::Next;
+use super::{Counterpart, MessageKind, MessageState};
+use crate::db::{Db, DbError, Result, ad, next_id, parse_ts, ts};
+
+/// A message to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub counterpart: Counterpart,
+    /// Unique for the fact it stands for: the same fact never enqueues twice.
+    pub key: String,
+    pub booking_id: Option<i64>,
+    pub item_code: Option<String>,
+    pub payload: Payload,
+}
+
+fn payload_ad(id: i64) -> Vec<u8> {
+    ad("interface_messages", "payload", &[&id.to_string()])
+}
+
+/// The next value of the row-locked `interface_seq` counter: taken inside
+/// the writing transaction and held to its commit, so values are handed
+/// out in commit order (a later commit never gets a smaller one).
+async fn next_seq(tx: &mut Transaction<'_, Any>) -> Result<i64> {
+    let row = sqlx::query(
+        "UPDATE counters SET value = value + 1 WHERE name = 'interface_seq' RETURNING value",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get(0)?)
+}
+
+/// Enqueues `m` in the caller's transaction (before its audit line, which
+/// must stay the last write). False when a message with its key exists.
+pub(crate) async fn enqueue(
+    tx: &mut Transaction<'_, Any>,
+    keys: &exam_vault::KeyRing,
+    m: &NewMessage,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let exists = sqlx::query("SELECT 1 FROM interface_messages WHERE idem_key = $1")
+        .bind(&m.key)
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some();
+    if exists {
+        return Ok(false);
+    }
+    let id = next_id();
+    let seq = next_seq(tx).await?;
+    let json =
+        serde_json::to_string(&m.payload).map_err(|e| DbError::Corrupt(format!("payload: {e}")))?;
+    let at = ts(now);
+    let n = sqlx::query(
+        "INSERT INTO interface_messages(id, seq, counterpart, kind, idem_key, booking_id, item_code,
+            payload, state, attempts, failures, next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, 0, $9, $9, $9)
+         ON CONFLICT (idem_key) DO NOTHING",
+    )
+    .bind(id)
+    .bind(seq)
+    .bind(m.counterpart.as_str())
+    .bind(m.payload.kind().as_str())
+    .bind(&m.key)
+    .bind(m.booking_id)
+    .bind(m.item_code.as_deref())
+    .bind(keys.seal_str(&json, &payload_ad(id))?)
+    .bind(&at)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// The open message at the head of a counterpart's line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Head {
+    pub id: i64,
+    pub seq: i64,
+    pub state: MessageState,
+    pub next_attempt_at: DateTime<Utc>,
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+fn state_of(r: &AnyRow) -> Result<MessageState> {
+    let s: String = r.try_get("state")?;
+    MessageState::parse(&s).ok_or_else(|| DbError::Corrupt(format!("message state {s:?}")))
+}
+
+fn opt_ts(r: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>> {
+    r.try_get::<Option<String>, _>(col)?
+        .as_deref()
+        .map(parse_ts)
+        .transpose()
+}
+
+impl Db {
+    /// Takes (or renews) the lease on `c`'s line for `holder` until
+    /// `now + lease`: true when `holder` has it. Free when never taken,
+    /// expired, or already `holder`'s.
+    pub async fn take_lease(
+        &self,
+        c: Counterpart,
+        holder: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<bool> {
+        sqlx::query(
+            "INSERT INTO interface_leases(counterpart, holder, until) VALUES ($1, '', '')
+             ON CONFLICT (counterpart) DO NOTHING",
+        )
+        .bind(c.as_str())
+        .execute(&self.pool)
+        .await?;
+        let n = sqlx::query(
+            "UPDATE interface_leases SET holder = $2, until = $3
+              WHERE counterpart = $1 AND (holder = $2 OR until < $4)",
+        )
+        .bind(c.as_str())
+        .bind(holder)
+        .bind(ts(now + lease))
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Gives the lease up (a sender stopping), so another takes over at once.
+    pub async fn release_lease(&self, c: Counterpart, holder: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE interface_leases SET holder = '', until = '' WHERE counterpart = $1 AND holder = $2",
+        )
+        .bind(c.as_str())
+        .bind(holder)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The lowest-`seq` message of `c` still to deliver (dead letters are
+    /// out of the line).
+    pub async fn line_head(&self, c: Counterpart) -> Result<Option<Head>> {
+        let r = sqlx::query(
+            "SELECT id, seq, state, next_attempt_at, lease_until FROM interface_messages
+              WHERE counterpart = $1 AND state IN ('pending', 'retrying', 'sending')
+              ORDER BY seq LIMIT 1",
+        )
+        .bind(c.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = r else { return Ok(None) };
+        Ok(Some(Head {
+            id: r.try_get("id")?,
+            seq: r.try_get("seq")?,
+            state: state_of(&r)?,
+            next_attempt_at: parse_ts(&r.try_get::<String, _>("next_attempt_at")?)?,
+            lease_until: opt_ts(&r, "lease_until")?,
+        }))
+    }
+
+    /// Claims message `id` for `holder` (`sending`, one more attempt), if it
+    /// is still waiting or its earlier claim expired; then opens it.
+    pub async fn claim_message(
+        &self,
+        id: i64,
+        holder: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<Outgoing>> {
+        let n = sqlx::query(
+            "UPDATE interface_messages
+                SET state = 'sending', attempts = attempts + 1, lease_holder = $2, lease_until = $3,
+                    updated_at = $4
+              WHERE id = $1 AND (state IN ('pending', 'retrying')
+                                 OR (state = 'sending' AND lease_until < $4))",
+        )
+        .bind(id)
+        .bind(holder)
+        .bind(ts(now + lease))
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Ok(None);
+        }
+        let r = sqlx::query(
+            "SELECT m.id, m.seq, m.counterpart, m.kind, m.idem_key, m.booking_id, m.item_code,
+                    m.payload, m.attempts, p.his_patient_id
+               FROM interface_messages m
+               LEFT JOIN bookings b ON b.id = m.booking_id
+               LEFT JOIN interface_patients p ON p.person_key = b.person_key
+              WHERE m.id = $1",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        let c: String = r.try_get("counterpart")?;
+        let k: String = r.try_get("kind")?;
+        let sealed: String = r.try_get("payload")?;
+        let payload: Payload =
+            serde_json::from_str(&self.keys.open_string(&sealed, &payload_ad(id))?)
+                .map_err(|e| DbError::Corrupt(format!("message {id} payload: {e}")))?;
+        Ok(Some(Outgoing {
+            id,
+            seq: r.try_get("seq")?,
+            counterpart: Counterpart::parse(&c)
+                .ok_or_else(|| DbError::Corrupt(format!("counterpart {c:?}")))?,
+            kind: MessageKind::parse(&k).ok_or_else(|| DbError::Corrupt(format!("kind {k:?}")))?,
+            key: r.try_get("idem_key")?,
+            booking_id: r.try_get("booking_id")?,
+            item_code: r.try_get("item_code")?,
+            attempt: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+            payload,
+            his_patient_id: r.try_get("his_patient_id")?,
+        }))
+    }
+
+    /// Records an attempt's outcome, if `holder` still holds the claim (a
+    /// claim that expired and was taken over is the new holder's to finish).
+    /// A patient record HIS acknowledged keeps HIS's patient id.
+    pub async fn finish_message(
+        &self,
+        msg: &Outgoing,
+        holder: &str,
+        next: &Next,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let at = ts(now);
+        let delivered = matches!(next.state, MessageState::Sent | MessageState::Acked);
+        let n = sqlx::query(
+            "UPDATE interface_messages
+                SET state = $3, failures = $4, next_attempt_at = $5, last_error = COALESCE($6, last_error),
+                    failing_since = CASE WHEN $7 = 1 THEN COALESCE(failing_since, $8) ELSE NULL END,
+                    remote_ref = COALESCE($9, remote_ref),
+                    sent_at = CASE WHEN $10 = 1 THEN $8 ELSE sent_at END,
+                    acked_at = CASE WHEN $3 = 'acked' THEN $8 ELSE acked_at END,
+                    dead_at = CASE WHEN $3 = 'dead' THEN $8 ELSE dead_at END,
+                    lease_holder = NULL, lease_until = NULL, updated_at = $8
+              WHERE id = $1 AND lease_holder = $2 AND state = 'sending'",
+        )
+        .bind(msg.id)
+        .bind(holder)
+        .bind(next.state.as_str())
+        .bind(i64::from(next.failures))
+        .bind(ts(next.next_attempt_at))
+        .bind(next.error.as_deref())
+        .bind(i64::from(next.failing))
+        .bind(&at)
+        .bind(next.remote_ref.as_deref())
+        .bind(i64::from(delivered))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 1
+            && msg.kind == MessageKind::PatientRecord
+            && let Some(his_id) = &next.remote_ref
+        {
+            sqlx::query(
+                "INSERT INTO interface_patients(person_key, his_patient_id, recorded_at)
+                 SELECT b.person_key, $2, $3 FROM bookings b WHERE b.id = $1
+                 ON CONFLICT (person_key) DO UPDATE SET his_patient_id = $2, recorded_at = $3",
+            )
+            .bind(msg.booking_id)
+            .bind(his_id)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// A counterpart acknowledged later what was sent (an HL7 application
+    /// ACK after a commit ACK): `sent` → `acked`, by the message's key.
+    pub async fn acknowledge_message(
+        &self,
+        c: Counterpart,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE interface_messages SET state = 'acked', acked_at = $3, updated_at = $3
+              WHERE counterpart = $1 AND idem_key = $2 AND state = 'sent'",
+        )
+        .bind(c.as_str())
+        .bind(key)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Staff put a dead letter back in its line (at its own place: it goes
+    /// next), with a fresh count of refusals; audited with the change.
+    pub async fn retry_dead_letter(
+        &self,
+        actor: &str,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Counterpart, String)>> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "SELECT counterpart, kind, idem_key, booking_id FROM interface_messages WHERE id = $1 AND state = 'dead'",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(r) = r else {
+            return Ok(None);
+        };
+        let c: String = r.try_get("counterpart")?;
+        let key: String = r.try_get("idem_key")?;
+        sqlx::query(
+            "UPDATE interface_messages SET state = 'pending', failures = 0, next_attempt_at = $2,
+                    failing_since = NULL, dead_at = NULL, updated_at = $2
+              WHERE id = $1 AND state = 'dead'",
+        )
+        .bind(id)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?;
+        crate::db::log_line(
+            &mut tx,
+            actor,
+            "interface.retry",
+            &format!("interface:{c}"),
+            &format!("message={id} key={key}"),
+        )
+        .await?;
+        tx.commit().await?;
+        let c =
+            Counterpart::parse(&c).ok_or_else(|| DbError::Corrupt(format!("counterpart {c:?}")))?;
+        Ok(Some((c, key)))
+    }
+}
