@@ -177,8 +177,24 @@ impl Ack {
     ) -> Ack {
         let text = String::from_utf8_lossy(frame);
         let msh_line = text.split(['\r', '\n']).next().unwrap_or("");
-        let msg = Message::parse(msh_line, charset)
-            .unwrap_or_else(|_| Message::new(Delimiters::default(), Segment::new("MSH")));
+        let msg = Message::parse(msh_line, charset).unwrap_or_else(|_| {
+            // Delimiters too broken to parse: split on the field separator
+            // anyway, for the parties and the control id to echo.
+            let sep = msh_line
+                .get(3..)
+                .and_then(|r| r.chars().next())
+                .unwrap_or('|');
+            let parts: Vec<&str> = msh_line.split(sep).collect();
+            let mut msh = Segment::new("MSH");
+            for n in [3, 4, 5, 6, 10] {
+                if let Some(v) = parts.get(n - 1) {
+                    msh.set(n, Field::text(*v));
+                }
+            }
+            let trigger = parts.get(8).and_then(|t| t.split('^').nth(1)).unwrap_or("");
+            msh.set(9, Field::components(["", trigger]));
+            Message::new(Delimiters::default(), msh)
+        });
         let code = match err {
             ParseError::BadSegmentId { .. } | ParseError::MissingMsh => ErrorCode::SegmentSequence,
             _ => ErrorCode::DataType,
@@ -238,8 +254,11 @@ impl Ack {
                 found: format!("{code}^{trigger}"),
             });
         }
-        let header = Header::from_segment(m.msh().ok_or(MessageError::MissingSegment("MSH"))?, charset)?;
-        let msa = m.segment("MSA").ok_or(MessageError::MissingSegment("MSA"))?;
+        let header =
+            Header::from_segment(m.msh().ok_or(MessageError::MissingSegment("MSH"))?, charset)?;
+        let msa = m
+            .segment("MSA")
+            .ok_or(MessageError::MissingSegment("MSA"))?;
         let ack_code = AckCode::from_code(msa.get(1)).ok_or_else(|| MessageError::BadValue {
             segment: "MSA",
             field: 1,
@@ -294,13 +313,22 @@ mod tests {
             .unwrap()
             .and_hms_opt(10, 15, 1)
             .unwrap();
-        let ack = Ack::reply_to(&inbound, Charset::Gbk, "A1", now, AckCode::Error, "条码未知")
-            .with_error(ErrorCode::UnknownKey, "barcode B1 not ordered");
+        let ack = Ack::reply_to(
+            &inbound,
+            Charset::Gbk,
+            "A1",
+            now,
+            AckCode::Error,
+            "条码未知",
+        )
+        .with_error(ErrorCode::UnknownKey, "barcode B1 not ordered");
         let text = ack.to_message().encode();
         assert!(text.starts_with(
             "MSH|^~\\&|EXAM|CENTER|LIS|LAB|20261205101501||ACK^R01^ACK|A1|P|2.5|||||CHN|GB 18030-2000\rMSA|AE|R0001|条码未知\r"
         ));
-        assert!(text.contains("ERR|||204^Unknown key identifier^HL70357|E||||barcode B1 not ordered\r"));
+        assert!(
+            text.contains("ERR|||204^Unknown key identifier^HL70357|E||||barcode B1 not ordered\r")
+        );
         let (m, cs) = crate::decode(&ack.encode().unwrap(), Charset::Utf8).unwrap();
         assert_eq!(Ack::from_message(&m, cs).unwrap(), ack);
         assert_eq!(ack.code.outcome(), Delivery::Failed);
@@ -309,8 +337,28 @@ mod tests {
     }
 
     #[test]
+    fn unreadable_messages_still_get_their_control_id_echoed() {
+        let now = NaiveDate::from_ymd_opt(2026, 12, 5)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap();
+        for raw in [
+            "MSH|^~|LIS|LAB|EXAM|C|20261205||ORU^R01|R77|P|2.5\rPID|1\r",
+            "MSH|^~\\&|LIS|LAB|EXAM|C|20261205||ORU^R01|R77|P|2.5\rpid|1\r",
+        ] {
+            let err = crate::decode(raw.as_bytes(), Charset::Utf8).unwrap_err();
+            let ack = Ack::for_unreadable(raw.as_bytes(), Charset::Utf8, &err, "A9", now);
+            assert_eq!(ack.acked_control_id, "R77");
+            assert_eq!(ack.code, AckCode::Error);
+            assert_eq!(ack.trigger, "R01");
+            assert_eq!(ack.header.receiving_application, "LIS");
+        }
+    }
+
+    #[test]
     fn refuses_bad_acks() {
-        let read = |t: &str| Ack::from_message(&Message::parse(t, Charset::Utf8).unwrap(), Charset::Utf8);
+        let read =
+            |t: &str| Ack::from_message(&Message::parse(t, Charset::Utf8).unwrap(), Charset::Utf8);
         let h = "MSH|^~\\&|A|B|C|D|20261205||ACK|X|P|2.5\r";
         assert!(matches!(read(h), Err(MessageError::MissingSegment("MSA"))));
         assert!(matches!(
@@ -319,7 +367,11 @@ mod tests {
         ));
         assert!(matches!(
             read(&format!("{h}MSA|AA\r")),
-            Err(MessageError::MissingField { segment: "MSA", field: 2, .. })
+            Err(MessageError::MissingField {
+                segment: "MSA",
+                field: 2,
+                ..
+            })
         ));
         // A v2.3 peer's ERR.
         let a = read(&format!("{h}MSA|AR|Y\rERR|^^^207&busy\r")).unwrap();

@@ -48,12 +48,12 @@ impl Charset {
         match self {
             Charset::Utf8 => {
                 let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-                std::str::from_utf8(bytes).map(str::to_owned).map_err(|e| {
-                    ParseError::InvalidText {
+                std::str::from_utf8(bytes)
+                    .map(str::to_owned)
+                    .map_err(|e| ParseError::InvalidText {
                         charset: self,
                         valid_up_to: e.valid_up_to(),
-                    }
-                })
+                    })
             }
             Charset::Gbk => encoding_rs::GBK
                 .decode_without_bom_handling_and_without_replacement(bytes)

@@ -55,7 +55,11 @@ impl DuplicateKey {
     /// or `res:<barcode>:<item>:<status>` (the parts escaped so no two
     /// keys share a text).
     pub fn as_text(&self) -> String {
-        let esc = |s: &str| s.replace('%', "%25").replace(':', "%3A").replace('@', "%40");
+        let esc = |s: &str| {
+            s.replace('%', "%25")
+                .replace(':', "%3A")
+                .replace('@', "%40")
+        };
         match self {
             DuplicateKey::ControlId {
                 sending_application,
@@ -133,7 +137,11 @@ mod tests {
 
     #[test]
     fn keys_and_bounded_set() {
-        let m = Message::parse("MSH|^~\\&|LIS|LAB|||20261205||ORU^R01|42|P|2.5\r", Charset::Utf8).unwrap();
+        let m = Message::parse(
+            "MSH|^~\\&|LIS|LAB|||20261205||ORU^R01|42|P|2.5\r",
+            Charset::Utf8,
+        )
+        .unwrap();
         let k = DuplicateKey::for_message(&m);
         assert_eq!(k.as_text(), "ctl:LIS@LAB:42");
         let tricky = DuplicateKey::Result {

@@ -315,7 +315,10 @@ mod tests {
     fn timestamps() {
         let t = parse_ts("20261205101530+0800").unwrap();
         assert_eq!(format_ts(t), "20261205101530");
-        assert_eq!(format_ts(parse_ts("202612051015").unwrap()), "20261205101500");
+        assert_eq!(
+            format_ts(parse_ts("202612051015").unwrap()),
+            "20261205101500"
+        );
         assert_eq!(format_ts(parse_ts("20261205").unwrap()), "20261205000000");
         assert!(parse_ts("2026120").is_none());
         assert!(parse_ts("20261305").is_none());

@@ -38,9 +38,14 @@ impl Default for Delimiters {
 impl Delimiters {
     /// MSH-2 as written.
     pub fn encoding_characters(&self) -> String {
-        let mut s: String = [self.component, self.repetition, self.escape, self.subcomponent]
-            .into_iter()
-            .collect();
+        let mut s: String = [
+            self.component,
+            self.repetition,
+            self.escape,
+            self.subcomponent,
+        ]
+        .into_iter()
+        .collect();
         s.extend(self.truncation);
         s
     }

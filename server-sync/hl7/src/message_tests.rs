@@ -69,7 +69,10 @@ fn typed_errors_for_bad_input() {
     assert_eq!(p("PID|1\r"), Err(ParseError::MissingMsh));
     assert_eq!(p("MSH"), Err(ParseError::MshTooShort));
     assert!(matches!(p("MSH|^~|x"), Err(ParseError::BadDelimiters(_))));
-    assert!(matches!(p("MSH|^^\\&|x"), Err(ParseError::BadDelimiters(_))));
+    assert!(matches!(
+        p("MSH|^^\\&|x"),
+        Err(ParseError::BadDelimiters(_))
+    ));
     assert!(matches!(p("MSHA^~\\&"), Err(ParseError::BadDelimiters(_))));
     assert!(matches!(
         p("MSH|^~\\&|x\rpid|1\r"),
@@ -97,7 +100,9 @@ fn gbk_bytes_decoded_by_peer_setting_or_msh18() {
     let (m2, cs2) = decode(&bytes, Charset::Utf8).unwrap();
     assert_eq!((m2, cs2), (m, Charset::Gbk));
     // GBK without saying so, to a UTF-8 peer: a clear error, no guess.
-    let plain = Charset::Gbk.encode(&text.replace("GB 18030-2000", "")).unwrap();
+    let plain = Charset::Gbk
+        .encode(&text.replace("GB 18030-2000", ""))
+        .unwrap();
     assert!(matches!(
         decode(&plain, Charset::Utf8),
         Err(ParseError::InvalidText {
@@ -110,7 +115,10 @@ fn gbk_bytes_decoded_by_peer_setting_or_msh18() {
     assert_eq!(cs3, Charset::Utf8);
     assert_eq!(m3.segment("PID").unwrap().component(5, 1), "张");
     assert!(matches!(
-        decode(ORU.replace("UNICODE UTF-8", "8859/1").as_bytes(), Charset::Utf8),
+        decode(
+            ORU.replace("UNICODE UTF-8", "8859/1").as_bytes(),
+            Charset::Utf8
+        ),
         Err(ParseError::UnsupportedCharset(_))
     ));
 }
@@ -121,9 +129,16 @@ fn builder_sets_fields_and_escapes_values() {
     msh.set(9, Field::components(["ACK", "O01", "ACK"]))
         .set(10, Field::text("C1"));
     let mut m = Message::new(Delimiters::default(), msh);
-    m.push(Segment::new("MSA").with(1, Field::text("AA")).with(3, Field::text("ok|done")));
+    m.push(
+        Segment::new("MSA")
+            .with(1, Field::text("AA"))
+            .with(3, Field::text("ok|done")),
+    );
     let text = m.encode();
-    assert_eq!(text, "MSH|^~\\&|||||||ACK^O01^ACK|C1\rMSA|AA||ok\\F\\done\r");
+    assert_eq!(
+        text,
+        "MSH|^~\\&|||||||ACK^O01^ACK|C1\rMSA|AA||ok\\F\\done\r"
+    );
     let back = Message::parse(&text, Charset::Utf8).unwrap();
     assert_eq!(back.segment("MSA").unwrap().get(3), "ok|done");
     assert_eq!(back.control_id(), "C1");

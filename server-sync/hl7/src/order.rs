@@ -206,9 +206,17 @@ impl Order {
                 });
             }
         };
-        let header = Header::from_segment(m.msh().ok_or(MessageError::MissingSegment("MSH"))?, charset)?;
-        let patient = Patient::from_pid(m.segment("PID").ok_or(MessageError::MissingSegment("PID"))?)?;
-        let mut visit_number = m.segment("PV1").map(|s| s.get(19)).unwrap_or("").to_string();
+        let header =
+            Header::from_segment(m.msh().ok_or(MessageError::MissingSegment("MSH"))?, charset)?;
+        let patient = Patient::from_pid(
+            m.segment("PID")
+                .ok_or(MessageError::MissingSegment("PID"))?,
+        )?;
+        let mut visit_number = m
+            .segment("PV1")
+            .map(|s| s.get(19))
+            .unwrap_or("")
+            .to_string();
         let mut department = Coded::default();
         let mut target = None;
         let mut lines: Vec<OrderLine> = Vec::new();
@@ -238,7 +246,9 @@ impl Order {
                     });
                 }
                 "OBR" => {
-                    let line = lines.last_mut().ok_or(MessageError::MissingSegment("ORC"))?;
+                    let line = lines
+                        .last_mut()
+                        .ok_or(MessageError::MissingSegment("ORC"))?;
                     if line.placer_order_number.is_empty() {
                         line.placer_order_number = seg.get(2).to_string();
                     }
@@ -366,7 +376,9 @@ mod tests {
 
     #[test]
     fn wire_layout() {
-        let text = sample(MessageKind::OrmO01, Charset::Utf8).to_message().encode();
+        let text = sample(MessageKind::OrmO01, Charset::Utf8)
+            .to_message()
+            .encode();
         let segs: Vec<&str> = text.split('\r').collect();
         assert!(segs[0].starts_with("MSH|^~\\&|EXAM|CENTER|LIS|LAB|20261205083000||ORM^O01^ORM_O01|ORD0001|P|2.5|||||CHN|UNICODE UTF-8"));
         assert_eq!(segs[1], "PID|1||P0001^^^^PI||张三||19800101|M");
@@ -381,18 +393,28 @@ mod tests {
     fn refuses_what_is_not_an_order() {
         let o = sample(MessageKind::OrmO01, Charset::Utf8);
         let text = o.to_message().encode();
-        let read = |t: &str| Order::from_message(&Message::parse(t, Charset::Utf8).unwrap(), Charset::Utf8);
+        let read = |t: &str| {
+            Order::from_message(&Message::parse(t, Charset::Utf8).unwrap(), Charset::Utf8)
+        };
         assert!(matches!(
             read(&text.replace("ORM^O01^ORM_O01", "ADT^A01")),
             Err(MessageError::WrongType { .. })
         ));
         assert!(matches!(
             read(&text.replace("ORC|NW|", "ORC|XX|")),
-            Err(MessageError::BadValue { segment: "ORC", field: 1, .. })
+            Err(MessageError::BadValue {
+                segment: "ORC",
+                field: 1,
+                ..
+            })
         ));
         assert!(matches!(
             read(&text.replace("|LAB\r", "|ZZZ\r")),
-            Err(MessageError::BadValue { segment: "OBR", field: 24, .. })
+            Err(MessageError::BadValue {
+                segment: "OBR",
+                field: 24,
+                ..
+            })
         ));
         assert!(matches!(
             read(&text.replace("P0001^^^^PI", "")),
@@ -400,7 +422,11 @@ mod tests {
         ));
         assert!(matches!(
             read(&text.replace("|ORD0001|", "||")),
-            Err(MessageError::MissingField { segment: "MSH", field: 10, .. })
+            Err(MessageError::MissingField {
+                segment: "MSH",
+                field: 10,
+                ..
+            })
         ));
     }
 }

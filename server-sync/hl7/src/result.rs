@@ -284,9 +284,17 @@ impl ResultMessage {
                 found: format!("{code}^{trigger}"),
             });
         }
-        let header = Header::from_segment(m.msh().ok_or(MessageError::MissingSegment("MSH"))?, charset)?;
-        let patient = Patient::from_pid(m.segment("PID").ok_or(MessageError::MissingSegment("PID"))?)?;
-        let visit_number = m.segment("PV1").map(|s| s.get(19)).unwrap_or("").to_string();
+        let header =
+            Header::from_segment(m.msh().ok_or(MessageError::MissingSegment("MSH"))?, charset)?;
+        let patient = Patient::from_pid(
+            m.segment("PID")
+                .ok_or(MessageError::MissingSegment("PID"))?,
+        )?;
+        let visit_number = m
+            .segment("PV1")
+            .map(|s| s.get(19))
+            .unwrap_or("")
+            .to_string();
         let mut items: Vec<ItemResult> = Vec::new();
         for seg in &m.segments {
             match seg.id.as_str() {
@@ -317,7 +325,9 @@ impl ResultMessage {
                     });
                 }
                 "OBX" => {
-                    let item = items.last_mut().ok_or(MessageError::MissingSegment("OBR"))?;
+                    let item = items
+                        .last_mut()
+                        .ok_or(MessageError::MissingSegment("OBR"))?;
                     item.observations.push(read_obx(seg)?);
                 }
                 _ => {}

@@ -126,14 +126,17 @@ fn flags_and_values() {
     assert_eq!(AbnormalFlag::from_code(""), None);
     let text = r.to_message().encode();
     assert!(text.contains("OBX|1|NM|K^钾^L||6.8|mmol/L|3.5-5.3|HH|||F|||20261205101500\r"));
-    assert!(text.contains("|RP|URL^报告链接^L||http://pacs.example/r?id=1\\T\\fmt=pdf^PACS^AP^PDF|"));
+    assert!(
+        text.contains("|RP|URL^报告链接^L||http://pacs.example/r?id=1\\T\\fmt=pdf^PACS^AP^PDF|")
+    );
     assert!(text.contains("|ED|PDF^报告^L||^AP^PDF^Base64^JVBERi0xLjQgdGlueQolJUVPRg==|"));
     assert!(text.contains("||肝脏大小形态正常。~胆囊壁光滑\\F\\无结石|"));
 }
 
 #[test]
 fn a_peer_message_with_other_types_and_errors() {
-    let base = "MSH|^~\\&|LIS|LAB|EXAM|C|20261205101500||ORU^R01|X1|P|2.4\rPID|||P9||李四||19900101|F\r";
+    let base =
+        "MSH|^~\\&|LIS|LAB|EXAM|C|20261205101500||ORU^R01|X1|P|2.4\rPID|||P9||李四||19900101|F\r";
     let ok = format!("{base}OBR|1|B1||L-X^x|||20261205\rOBX|1|SN|Q^q||^>^10|||A|||C\r");
     let m = Message::parse(&ok, Charset::Utf8).unwrap();
     let r = ResultMessage::from_message(&m, Charset::Utf8).unwrap();
@@ -146,18 +149,33 @@ fn a_peer_message_with_other_types_and_errors() {
         let m = Message::parse(&format!("{base}{tail}"), Charset::Utf8).unwrap();
         ResultMessage::from_message(&m, Charset::Utf8)
     };
-    assert!(matches!(bad("OBX|1|NM|K||1\r"), Err(MessageError::MissingSegment("OBR"))));
+    assert!(matches!(
+        bad("OBX|1|NM|K||1\r"),
+        Err(MessageError::MissingSegment("OBR"))
+    ));
     assert!(matches!(bad(""), Err(MessageError::MissingSegment("OBR"))));
     assert!(matches!(
         bad("OBR|1||||\r"),
-        Err(MessageError::MissingField { segment: "OBR", field: 2, .. })
+        Err(MessageError::MissingField {
+            segment: "OBR",
+            field: 2,
+            ..
+        })
     ));
     assert!(matches!(
         bad("OBR|1|B1||L-X\rOBX|1|ED|PDF||^AP^PDF^Base64^***\r"),
-        Err(MessageError::BadValue { segment: "OBX", field: 5, .. })
+        Err(MessageError::BadValue {
+            segment: "OBX",
+            field: 5,
+            ..
+        })
     ));
     assert!(matches!(
         bad("OBR|1|B1||L-X\rOBX|1||K||1\r"),
-        Err(MessageError::MissingField { segment: "OBX", field: 2, .. })
+        Err(MessageError::MissingField {
+            segment: "OBX",
+            field: 2,
+            ..
+        })
     ));
 }

@@ -1,14 +1,13 @@
 //! Round trips against peers no one here wrote: python-hl7's MLLP server
 //! and client, and hl7apy's strict structure validation.
 
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod peers;
 
-use std::sync::{Arc, Mutex};
-
-use exam_hl7::mllp::{ClientConfig, Inbound, ListenerConfig, MllpClient, Reply, serve};
-use exam_hl7::{
-    Ack, AckCode, Charset, DuplicateKey, ErrorCode, Message, MessageKind, ResultMessage, SeenKeys,
-};
+use exam_hl7::mllp::{ClientConfig, MllpClient};
+use exam_hl7::{Ack, AckCode, Charset, ErrorCode, Message, MessageKind};
 use peers::{Peer, order, peer_script, python};
 use serde_json::Value;
 
@@ -17,7 +16,12 @@ fn ack_server(encoding: &str) -> (Peer, u16) {
     let script = peer_script();
     let mut peer = Peer::spawn(
         &py,
-        &[script.to_str().expect("utf-8 path"), "ack-server", "--encoding", encoding],
+        &[
+            script.to_str().expect("utf-8 path"),
+            "ack-server",
+            "--encoding",
+            encoding,
+        ],
     );
     let line = peer.line();
     let port = line
@@ -35,7 +39,10 @@ fn json(line: &str) -> Value {
 async fn our_client_sends_orders_to_python_hl7_and_gets_its_ack() {
     let (mut peer, port) = ack_server("utf-8");
     let mut client = MllpClient::new(ClientConfig::new(format!("127.0.0.1:{port}")));
-    for (kind, id) in [(MessageKind::OrmO01, "ORM0001"), (MessageKind::OmlO21, "OML0001")] {
+    for (kind, id) in [
+        (MessageKind::OrmO01, "ORM0001"),
+        (MessageKind::OmlO21, "OML0001"),
+    ] {
         let mut o = order(kind, id, Charset::Utf8, "P0001");
         if kind == MessageKind::OrmO01 {
             // A cancellation travels the same way (ORC-1 CA).
@@ -52,7 +59,11 @@ async fn our_client_sends_orders_to_python_hl7_and_gets_its_ack() {
         assert_eq!(got["items"][0][0], "B100001");
         assert_eq!(got["items"][0][1], "L-ELEC");
         assert_eq!(got["items"][0][2], "电解质(钾、钠、氯)");
-        let controls = if kind == MessageKind::OrmO01 { ["NW", "CA"] } else { ["NW", "NW"] };
+        let controls = if kind == MessageKind::OrmO01 {
+            ["NW", "CA"]
+        } else {
+            ["NW", "NW"]
+        };
         assert_eq!(got["controls"], serde_json::json!(controls));
     }
 }
@@ -65,7 +76,10 @@ async fn a_gbk_peer_reads_our_gbk_order() {
     let mut client = MllpClient::new(cfg);
     let o = order(MessageKind::OrmO01, "GBK0001", Charset::Gbk, "P0002");
     let bytes = o.encode().unwrap();
-    assert!(std::str::from_utf8(&bytes).is_err(), "the order must really be GBK");
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "the order must really be GBK"
+    );
     let ack = client.send_bytes(&bytes, "GBK0001").await.unwrap();
     assert_eq!(ack.code, AckCode::Accept);
     let got = json(&peer.line());
@@ -73,45 +87,8 @@ async fn a_gbk_peer_reads_our_gbk_order() {
     assert_eq!(got["charset"], "GB 18030-2000");
 }
 
-/// Our result listener as the central service will run it: results
-/// parsed, duplicates (by control id, then by barcode + item + status)
-/// acknowledged but applied once.
-async fn start_listener(charset: Charset) -> (u16, Arc<Mutex<Vec<ResultMessage>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let applied = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::new(Mutex::new(SeenKeys::new(10_000)));
-    let cfg = ListenerConfig {
-        peer_charset: charset,
-        ..ListenerConfig::default()
-    };
-    let out = applied.clone();
-    tokio::spawn(serve(listener, cfg, move |inbound: Inbound| {
-        let seen = seen.clone();
-        let out = out.clone();
-        async move {
-            let r = match ResultMessage::from_message(&inbound.message, inbound.charset) {
-                Ok(r) => r,
-                Err(e) => return Reply::error(ErrorCode::DataType, e.to_string()),
-            };
-            let mut seen = seen.lock().unwrap();
-            if !seen.insert(DuplicateKey::for_message(&inbound.message)) {
-                return Reply::accept();
-            }
-            let mut fresh = r.clone();
-            fresh
-                .items
-                .retain(|i| seen.insert(DuplicateKey::for_result(i)));
-            if !fresh.items.is_empty() {
-                out.lock().unwrap().push(fresh);
-            }
-            Reply::accept()
-        }
-    }));
-    (port, applied)
-}
-
-const ORU_FROM_LIS: &str = "MSH|^~\\&|LIS|LAB|EXAM|CENTER|20261205101500||ORU^R01^ORU_R01|LIS20261205001|P|2.5
+const ORU_FROM_LIS: &str =
+    "MSH|^~\\&|LIS|LAB|EXAM|CENTER|20261205101500||ORU^R01^ORU_R01|LIS20261205001|P|2.5
 PID|1||P0001^^^^PI||张三||19800101|M
 OBR|1|B100001|L7788|L-ELEC^电解质^L|||20261205100000|||||||||||||||||F
 OBX|1|NM|K^钾^L||6.8|mmol/L|3.5-5.3|HH|||F
@@ -150,10 +127,14 @@ fn send_with_python(port: u16, text: &str, encoding: &str, times: u32) -> Vec<Va
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_hl7_sends_results_to_our_listener_duplicates_dropped() {
-    let (port, applied) = start_listener(Charset::Utf8).await;
+    let (port, seen) = peers::start_collector(Charset::Utf8).await;
     // Each message twice (a sender that lost our ACK sends again), and
     // the second message is the same result under a new control id.
-    let text = ORU_FROM_LIS.split("\n\n").take(2).collect::<Vec<_>>().join("\n\n");
+    let text = ORU_FROM_LIS
+        .split("\n\n")
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("\n\n");
     let acks = tokio::task::spawn_blocking(move || send_with_python(port, &text, "utf-8", 2))
         .await
         .unwrap();
@@ -161,10 +142,19 @@ async fn python_hl7_sends_results_to_our_listener_duplicates_dropped() {
     for a in &acks {
         assert_eq!(a["code"], "AA", "{a}");
         assert_eq!(a["acked"], a["sent"], "MSA-2 echoes MSH-10");
-        assert!(a["ack"].as_str().unwrap().starts_with("MSH|^~\\&|EXAM|CENTER|LIS|LAB|"));
+        assert!(
+            a["ack"]
+                .as_str()
+                .unwrap()
+                .starts_with("MSH|^~\\&|EXAM|CENTER|LIS|LAB|")
+        );
     }
-    let applied = applied.lock().unwrap().clone();
-    assert_eq!(applied.len(), 1, "one result applied, three duplicates dropped");
+    let applied = seen.lock().unwrap().applied.clone();
+    assert_eq!(
+        applied.len(),
+        1,
+        "one result applied, three duplicates dropped"
+    );
     let item = &applied[0].items[0];
     assert_eq!(item.placer_order_number, "B100001");
     assert!(item.has_critical(), "HH potassium is a critical value");
@@ -173,20 +163,20 @@ async fn python_hl7_sends_results_to_our_listener_duplicates_dropped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gbk_lis_sends_results_in_gbk() {
-    let (port, applied) = start_listener(Charset::Gbk).await;
+    let (port, seen) = peers::start_collector(Charset::Gbk).await;
     let text = ORU_FROM_LIS.split("\n\n").next().unwrap().to_string();
     let acks = tokio::task::spawn_blocking(move || send_with_python(port, &text, "gbk", 1))
         .await
         .unwrap();
     assert_eq!(acks[0]["code"], "AA");
-    let applied = applied.lock().unwrap().clone();
+    let applied = seen.lock().unwrap().applied.clone();
     assert_eq!(applied[0].patient.name, "张三");
     assert_eq!(applied[0].items[0].observations[0].identifier.text, "钾");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_message_gets_an_ae_from_our_listener() {
-    let (port, applied) = start_listener(Charset::Utf8).await;
+    let (port, seen) = peers::start_collector(Charset::Utf8).await;
     let text = ORU_FROM_LIS
         .split("\n\n")
         .next()
@@ -197,8 +187,13 @@ async fn a_malformed_message_gets_an_ae_from_our_listener() {
         .unwrap();
     assert_eq!(acks[0]["code"], "AE");
     assert_eq!(acks[0]["acked"], "LIS20261205001");
-    assert!(acks[0]["ack"].as_str().unwrap().contains("\nERR|||102^Data type error^HL70357|E"));
-    assert!(applied.lock().unwrap().is_empty());
+    assert!(
+        acks[0]["ack"]
+            .as_str()
+            .unwrap()
+            .contains("\nERR|||102^Data type error^HL70357|E")
+    );
+    assert!(seen.lock().unwrap().applied.is_empty());
 }
 
 fn hl7apy_validates(name: &str, msg: &Message) {
@@ -232,10 +227,24 @@ fn hl7apy_validates_our_orders_and_acks() {
         hl7apy_validates("OML_O21", &part.to_message());
     }
     let inbound = Message::parse(&first_oru(), Charset::Utf8).unwrap();
-    let aa = Ack::reply_to(&inbound, Charset::Utf8, "A1", peers::at(10, 15), AckCode::Accept, "");
+    let aa = Ack::reply_to(
+        &inbound,
+        Charset::Utf8,
+        "A1",
+        peers::at(10, 15),
+        AckCode::Accept,
+        "",
+    );
     hl7apy_validates("ACK", &aa.to_message());
-    let ae = Ack::reply_to(&inbound, Charset::Utf8, "A2", peers::at(10, 15), AckCode::Error, "")
-        .with_error(ErrorCode::UnknownKey, "barcode not ordered");
+    let ae = Ack::reply_to(
+        &inbound,
+        Charset::Utf8,
+        "A2",
+        peers::at(10, 15),
+        AckCode::Error,
+        "",
+    )
+    .with_error(ErrorCode::UnknownKey, "barcode not ordered");
     hl7apy_validates("ACK with ERR", &ae.to_message());
 }
 
@@ -263,12 +272,23 @@ fn hl7apy_refuses_a_broken_order() {
     assert!(!out(&m).status.success());
     // Nor an ACK without its MSA.
     let inbound = Message::parse(&first_oru(), Charset::Utf8).unwrap();
-    let mut ack =
-        Ack::reply_to(&inbound, Charset::Utf8, "A3", peers::at(10, 15), AckCode::Accept, "").to_message();
+    let mut ack = Ack::reply_to(
+        &inbound,
+        Charset::Utf8,
+        "A3",
+        peers::at(10, 15),
+        AckCode::Accept,
+        "",
+    )
+    .to_message();
     ack.segments.retain(|s| s.id != "MSA");
     assert!(!out(&ack).status.success());
 }
 
 fn first_oru() -> String {
-    ORU_FROM_LIS.split("\n\n").next().unwrap_or("").replace('\n', "\r")
+    ORU_FROM_LIS
+        .split("\n\n")
+        .next()
+        .unwrap_or("")
+        .replace('\n', "\r")
 }

@@ -105,8 +105,7 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let args = Args::parse();
@@ -191,14 +190,18 @@ async fn serve_orders(
             Ok(x) => x,
             Err(e) => {
                 tracing::warn!(error = %e, "unreadable order");
-                let ack = Ack::for_unreadable(&frame, sim.args.charset, &e, ack_control_id(now), now);
+                let ack =
+                    Ack::for_unreadable(&frame, sim.args.charset, &e, ack_control_id(now), now);
                 s.write_frame(&ack.encode()?).await?;
                 continue;
             }
         };
         let control_id = msg.control_id().to_string();
         let attempt = {
-            let mut st = sim.state.lock().map_err(|_| anyhow::anyhow!("state poisoned"))?;
+            let mut st = sim
+                .state
+                .lock()
+                .map_err(|_| anyhow::anyhow!("state poisoned"))?;
             let n = st.attempts.entry(control_id.clone()).or_default();
             *n += 1;
             *n - 1
@@ -223,7 +226,10 @@ async fn serve_orders(
             ),
             AckFault::Error => reply(
                 AckCode::Error,
-                Some((ErrorCode::ApplicationInternal, "simulated application error")),
+                Some((
+                    ErrorCode::ApplicationInternal,
+                    "simulated application error",
+                )),
             ),
             AckFault::Late | AckFault::None => {
                 if fault == AckFault::Late {
@@ -254,7 +260,10 @@ async fn serve_orders(
 
 /// Records the order once (by control id) and schedules its results.
 fn take_order(sim: &Sim, order: &Order, tx: &mpsc::UnboundedSender<Due>) -> anyhow::Result<()> {
-    let mut st = sim.state.lock().map_err(|_| anyhow::anyhow!("state poisoned"))?;
+    let mut st = sim
+        .state
+        .lock()
+        .map_err(|_| anyhow::anyhow!("state poisoned"))?;
     if !st.taken.insert(order.header.control_id.clone()) {
         tracing::info!(control_id = %order.header.control_id, "duplicate order: acknowledged, not taken again");
         return Ok(());
@@ -307,7 +316,9 @@ async fn send_results(sim: Arc<Sim>, mut rx: mpsc::UnboundedReceiver<Due>) {
             let bad = sim::malform(&bytes, &mut rng);
             wait_outage(&sim).await;
             match client.send_bytes(&bad, &control_id).await {
-                Ok(ack) => tracing::info!(%control_id, code = ack.code.code(), "malformed result sent"),
+                Ok(ack) => {
+                    tracing::info!(%control_id, code = ack.code.code(), "malformed result sent")
+                }
                 Err(e) => tracing::info!(%control_id, error = %e, "malformed result sent, no ACK"),
             }
         }
@@ -337,12 +348,10 @@ async fn deliver(sim: &Sim, client: &mut MllpClient, bytes: &[u8], control_id: &
             Ok(ack) => match ack.code.outcome() {
                 Delivery::Accepted => {
                     tracing::info!(%control_id, "result acknowledged");
-                    println!("result {control_id} AA");
                     return true;
                 }
                 Delivery::Failed => {
                     tracing::warn!(%control_id, error = ?ack.error, "result refused (AE)");
-                    println!("result {control_id} AE");
                     return false;
                 }
                 Delivery::RetryLater => {

@@ -5,5 +5,6 @@ pub mod frame;
 mod net;
 
 pub use net::{
-    ClientConfig, Inbound, ack_control_id, ListenerConfig, MllpClient, MllpStream, NetError, Reply, serve,
+    ClientConfig, Inbound, ListenerConfig, MllpClient, MllpStream, NetError, Reply, ack_control_id,
+    serve,
 };

@@ -299,7 +299,11 @@ pub fn ack_control_id(now: chrono::NaiveDateTime) -> String {
 /// (in the charset the message came in). A frame that is not a message we
 /// can read is answered AE without calling the handler. Stop it by
 /// aborting the task it runs on.
-pub async fn serve<H, F>(listener: TcpListener, cfg: ListenerConfig, handler: H) -> std::io::Result<()>
+pub async fn serve<H, F>(
+    listener: TcpListener,
+    cfg: ListenerConfig,
+    handler: H,
+) -> std::io::Result<()>
 where
     H: Fn(Inbound) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Reply> + Send + 'static,
@@ -344,8 +348,14 @@ where
                 };
                 let msg = inbound.message.clone();
                 let reply = handler(inbound).await;
-                let mut ack =
-                    Ack::reply_to(&msg, charset, ack_control_id(now), now, reply.code, reply.text);
+                let mut ack = Ack::reply_to(
+                    &msg,
+                    charset,
+                    ack_control_id(now),
+                    now,
+                    reply.code,
+                    reply.text,
+                );
                 if let Some((code, text)) = reply.error {
                     ack = ack.with_error(code, text);
                 }

@@ -165,7 +165,12 @@ mod tests {
             .collect();
         assert_eq!(picks, again);
         let count = |k| picks.iter().filter(|p| **p == k).count();
-        for k in [AckFault::Drop, AckFault::Reject, AckFault::Error, AckFault::Late] {
+        for k in [
+            AckFault::Drop,
+            AckFault::Reject,
+            AckFault::Error,
+            AckFault::Late,
+        ] {
             assert!((140..260).contains(&count(k)), "{k:?}: {}", count(k));
         }
         assert!((1000..1400).contains(&count(AckFault::None)));

@@ -120,9 +120,17 @@ pub fn results_for(
         .collect()
 }
 
-fn item_result(order: &Order, line: &OrderLine, rules: &ResultRules, now: NaiveDateTime) -> ItemResult {
-    let mut rng = Rng::keyed(rules.seed, &["result", &line.placer_order_number, &line.item.code]);
-    let critical = rules.critical_patients.iter().any(|p| *p == order.patient.id);
+fn item_result(
+    order: &Order,
+    line: &OrderLine,
+    rules: &ResultRules,
+    now: NaiveDateTime,
+) -> ItemResult {
+    let mut rng = Rng::keyed(
+        rules.seed,
+        &["result", &line.placer_order_number, &line.item.code],
+    );
+    let critical = rules.critical_patients.contains(&order.patient.id);
     let obs = |code: &str, name: &str, value: ObservationValue| Observation {
         identifier: Coded::new(code, name),
         value,
@@ -136,7 +144,11 @@ fn item_result(order: &Order, line: &OrderLine, rules: &ResultRules, now: NaiveD
         let finding = format!("{}：未见明显异常。", line.item.text);
         let mut v = vec![
             obs("FIND", "检查所见", ObservationValue::Text(finding)),
-            obs("IMP", "诊断意见", ObservationValue::Text("未见明显异常".into())),
+            obs(
+                "IMP",
+                "诊断意见",
+                ObservationValue::Text("未见明显异常".into()),
+            ),
         ];
         let pdf = match rules.report_style {
             ReportStyle::Pdf => true,
@@ -181,7 +193,10 @@ fn item_result(order: &Order, line: &OrderLine, rules: &ResultRules, now: NaiveD
                 let (value, flag) = if critical && code == "K" {
                     (6.8, AbnormalFlag::CriticalHigh)
                 } else {
-                    (low + (high - low) * (0.2 + 0.6 * rng.unit()), AbnormalFlag::Normal)
+                    (
+                        low + (high - low) * (0.2 + 0.6 * rng.unit()),
+                        AbnormalFlag::Normal,
+                    )
                 };
                 let (code, name) = if code == "VAL" {
                     (line.item.code.as_str(), line.item.text.as_str())
@@ -192,7 +207,11 @@ fn item_result(order: &Order, line: &OrderLine, rules: &ResultRules, now: NaiveD
                     units: units.into(),
                     reference_range: format!("{low}-{high}"),
                     abnormal: Some(flag),
-                    ..obs(code, name, ObservationValue::Numeric(format!("{value:.decimals$}")))
+                    ..obs(
+                        code,
+                        name,
+                        ObservationValue::Numeric(format!("{value:.decimals$}")),
+                    )
                 }
             })
             .collect()
@@ -232,7 +251,10 @@ mod tests {
     use chrono::NaiveDate;
 
     fn order(target: TargetSystem, patient: &str, item: &str) -> Order {
-        let now = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap().and_hms_opt(9, 0, 0).unwrap();
+        let now = NaiveDate::from_ymd_opt(2026, 12, 5)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap();
         Order {
             kind: MessageKind::OrmO01,
             header: Header {
@@ -285,15 +307,28 @@ mod tests {
 
     #[test]
     fn potassium_is_critical_only_for_the_configured_patient() {
-        let now = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap().and_hms_opt(10, 0, 0).unwrap();
-        let r = results_for(&order(TargetSystem::Lis, "PCRIT", "L-ELEC"), &rules(ReportStyle::Pdf), now, "R");
+        let now = NaiveDate::from_ymd_opt(2026, 12, 5)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap();
+        let r = results_for(
+            &order(TargetSystem::Lis, "PCRIT", "L-ELEC"),
+            &rules(ReportStyle::Pdf),
+            now,
+            "R",
+        );
         assert_eq!(r.len(), 1, "the cancelled line gets no result");
         let k = &r[0].items[0].observations[0];
         assert_eq!(k.identifier.code, "K");
         assert_eq!(k.value, ObservationValue::Numeric("6.80".into()));
         assert_eq!(k.abnormal, Some(AbnormalFlag::CriticalHigh));
         assert_eq!(r[0].header.receiving_application, "EXAM");
-        let n = results_for(&order(TargetSystem::Lis, "P2", "L-ELEC"), &rules(ReportStyle::Pdf), now, "R");
+        let n = results_for(
+            &order(TargetSystem::Lis, "P2", "L-ELEC"),
+            &rules(ReportStyle::Pdf),
+            now,
+            "R",
+        );
         for o in &n[0].items[0].observations {
             assert_eq!(o.abnormal, Some(AbnormalFlag::Normal));
             let v = o.value.as_f64().unwrap();
@@ -301,24 +336,57 @@ mod tests {
             assert!(v >= lo.parse().unwrap() && v <= hi.parse().unwrap());
         }
         // Deterministic.
-        assert_eq!(n, results_for(&order(TargetSystem::Lis, "P2", "L-ELEC"), &rules(ReportStyle::Pdf), now, "R"));
+        assert_eq!(
+            n,
+            results_for(
+                &order(TargetSystem::Lis, "P2", "L-ELEC"),
+                &rules(ReportStyle::Pdf),
+                now,
+                "R"
+            )
+        );
     }
 
     #[test]
     fn image_reports_as_pdf_or_link() {
-        let now = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap().and_hms_opt(10, 0, 0).unwrap();
-        let pdf = results_for(&order(TargetSystem::Ultrasound, "P2", "US-ABD"), &rules(ReportStyle::Pdf), now, "R");
+        let now = NaiveDate::from_ymd_opt(2026, 12, 5)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap();
+        let pdf = results_for(
+            &order(TargetSystem::Ultrasound, "P2", "US-ABD"),
+            &rules(ReportStyle::Pdf),
+            now,
+            "R",
+        );
         let last = pdf[0].items[0].observations.last().unwrap();
-        assert!(matches!(&last.value, ObservationValue::Document(d) if d.data.starts_with(b"%PDF")));
-        let link = results_for(&order(TargetSystem::Ecg, "P2", "ECG-12"), &rules(ReportStyle::Link), now, "R");
+        assert!(
+            matches!(&last.value, ObservationValue::Document(d) if d.data.starts_with(b"%PDF"))
+        );
+        let link = results_for(
+            &order(TargetSystem::Ecg, "P2", "ECG-12"),
+            &rules(ReportStyle::Link),
+            now,
+            "R",
+        );
         let last = link[0].items[0].observations.last().unwrap();
-        assert!(matches!(&last.value, ObservationValue::Link(r) if r.pointer == "http://pacs.sim/reports/B1.pdf"));
+        assert!(
+            matches!(&last.value, ObservationValue::Link(r) if r.pointer == "http://pacs.sim/reports/B1.pdf")
+        );
     }
 
     #[test]
     fn malformed_copies_are_refused() {
-        let now = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap().and_hms_opt(10, 0, 0).unwrap();
-        let r = results_for(&order(TargetSystem::Lis, "P2", "L-GLU"), &rules(ReportStyle::Pdf), now, "R");
+        let now = NaiveDate::from_ymd_opt(2026, 12, 5)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap();
+        let r = results_for(
+            &order(TargetSystem::Lis, "P2", "L-GLU"),
+            &rules(ReportStyle::Pdf),
+            now,
+            "R",
+        );
         let good = r[0].encode().unwrap();
         let mut rng = Rng::keyed(1, &["m"]);
         for _ in 0..6 {

@@ -5,11 +5,13 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, NaiveDateTime};
+use exam_hl7::mllp::{Inbound, ListenerConfig, Reply, serve};
 use exam_hl7::{
-    Charset, Coded, Header, MessageKind, Order, OrderControl, OrderLine, Patient, Sex,
-    TargetSystem,
+    Charset, Coded, DuplicateKey, ErrorCode, Header, MessageKind, Order, OrderControl, OrderLine,
+    Patient, ResultMessage, SeenKeys, Sex, TargetSystem,
 };
 
 pub fn python() -> String {
@@ -66,7 +68,10 @@ impl Peer {
     /// The next line of its stdout (blocking; the peers print promptly).
     pub fn line(&mut self) -> String {
         let mut s = String::new();
-        let n = self.out.read_line(&mut s).expect("reading the peer's stdout");
+        let n = self
+            .out
+            .read_line(&mut s)
+            .expect("reading the peer's stdout");
         assert!(n > 0, "the peer exited without answering");
         s.trim_end().to_string()
     }
@@ -116,4 +121,55 @@ pub fn order(kind: MessageKind, control_id: &str, charset: Charset, patient_id: 
             line(OrderControl::New, "B100002", "L-GLU", "空腹血糖(GLU)"),
         ],
     }
+}
+
+/// What our result listener saw.
+#[derive(Debug, Default, Clone)]
+pub struct Seen {
+    /// Results applied (after duplicates were dropped).
+    pub applied: Vec<ResultMessage>,
+    /// Every readable message received, by control id, duplicates too.
+    pub received: Vec<String>,
+}
+
+/// Our result listener as the central service will run it: results
+/// parsed, duplicates (by control id, then by barcode + item + status)
+/// acknowledged but applied once.
+pub async fn start_collector(charset: Charset) -> (u16, Arc<Mutex<Seen>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen_all = Arc::new(Mutex::new(Seen::default()));
+    let keys = Arc::new(Mutex::new(SeenKeys::new(10_000)));
+    let cfg = ListenerConfig {
+        peer_charset: charset,
+        ..ListenerConfig::default()
+    };
+    let out = seen_all.clone();
+    tokio::spawn(serve(listener, cfg, move |inbound: Inbound| {
+        let keys = keys.clone();
+        let out = out.clone();
+        async move {
+            out.lock()
+                .unwrap()
+                .received
+                .push(inbound.message.control_id().to_string());
+            let r = match ResultMessage::from_message(&inbound.message, inbound.charset) {
+                Ok(r) => r,
+                Err(e) => return Reply::error(ErrorCode::DataType, e.to_string()),
+            };
+            let mut keys = keys.lock().unwrap();
+            if !keys.insert(DuplicateKey::for_message(&inbound.message)) {
+                return Reply::accept();
+            }
+            let mut fresh = r.clone();
+            fresh
+                .items
+                .retain(|i| keys.insert(DuplicateKey::for_result(i)));
+            if !fresh.items.is_empty() {
+                out.lock().unwrap().applied.push(fresh);
+            }
+            Reply::accept()
+        }
+    }));
+    (port, seen_all)
 }
