@@ -96,11 +96,19 @@ pub fn from_config(cfg: &InterfacesConfig) -> Result<Adapters, AdapterError> {
     Ok(out)
 }
 
-/// The adapters come from their own crates (`exam-hl7` for HL7 v2 over
-/// MLLP, `exam-his` for HIS web services), each named here when it lands.
+/// An adapter by its name; each wraps a crate of its own (`exam-hl7` for
+/// HL7 v2 over MLLP).
 fn build(counterpart: Counterpart, spec: &AdapterSpec) -> Result<Arc<dyn Outbound>, AdapterError> {
-    Err(AdapterError {
+    let fail = |reason: String| AdapterError {
         counterpart,
-        reason: format!("no adapter {:?} in this build", spec.adapter),
-    })
+        reason,
+    };
+    match spec.adapter.as_str() {
+        "hl7_mllp" => Ok(Arc::new(
+            super::hl7::Hl7Mllp::from_spec(counterpart, spec).map_err(fail)?,
+        )),
+        other => Err(fail(format!(
+            "no adapter {other:?} in this build (known: hl7_mllp)"
+        ))),
+    }
 }

@@ -20,7 +20,8 @@
 //!   that expires.
 //! - **Adapters** (`adapter`): one [`adapter::Outbound`] per counterpart,
 //!   chosen by `[interfaces]` in the configuration; none configured: the
-//!   messages wait in the queue, and the staff page says so.
+//!   messages wait in the queue, and the staff page says so. `hl7` sends
+//!   orders over MLLP through `exam-hl7`.
 //! - **Inbound** (`inbound`): what counterparts send us, each kept once (by
 //!   control id and by content), matched to the visit's item.
 //! - **Staff** (`page`): per counterpart what was sent, acknowledged,
@@ -33,6 +34,7 @@
 pub mod adapter;
 pub mod engine;
 pub mod facts;
+pub mod hl7;
 pub mod inbound;
 pub mod manual;
 mod page;

@@ -1,0 +1,229 @@
+//! The HL7 v2 adapter (`adapter = "hl7_mllp"`) for the laboratory, imaging,
+//! ultrasound, ECG, endoscopy and pathology systems: orders and their
+//! cancellations as `ORM^O01` (or `OML^O21`) over MLLP, through `exam-hl7`.
+//!
+//! ```toml
+//! [interfaces.counterparts.lis]
+//! adapter = "hl7_mllp"
+//! address = "10.1.2.3:2575"     # the peer's MLLP listener
+//! charset = "gbk"               # utf-8 (default) or gbk, as the peer reads
+//! message = "oml"               # orm (default) or oml (OML^O21, v2.5 labs)
+//! facility = "体检中心"          # MSH-4 (default EXAM)
+//! receiving_application = "LIS" # MSH-5 (default the counterpart's name)
+//! ack_timeout_seconds = 30
+//! ```
+//!
+//! MSH-10 is the queue row's id, the same on every attempt, so a peer that
+//! took a message whose ACK was lost drops the repeat. The peer's ACK is
+//! read as `exam-hl7` reads it: AA taken; AR retried later; AE refused for
+//! good (a dead letter with the ERR text); no answer: unavailable.
+
+use chrono::Utc;
+use exam_hl7::mllp::{ClientConfig, MllpClient};
+use exam_hl7::{Charset, Coded, Delivery, Header, Order, OrderControl, Processing, TargetSystem};
+use futures_util::future::BoxFuture;
+use tokio::sync::Mutex;
+
+use super::Counterpart;
+use super::adapter::{Delivered, Outbound, Outgoing, SendError};
+use super::payload::{OrderLine, Payload};
+use super::settings::AdapterSpec;
+
+pub struct Hl7Mllp {
+    counterpart: Counterpart,
+    target: TargetSystem,
+    kind: exam_hl7::MessageKind,
+    charset: Charset,
+    facility: String,
+    receiving_application: String,
+    addr: String,
+    /// One connection, one message at a time (the line is sent in order
+    /// anyway).
+    client: Mutex<MllpClient>,
+}
+
+fn text<'a>(spec: &'a AdapterSpec, key: &str) -> Option<&'a str> {
+    spec.options.get(key).and_then(|v| v.as_str())
+}
+
+impl Hl7Mllp {
+    pub fn from_spec(counterpart: Counterpart, spec: &AdapterSpec) -> Result<Self, String> {
+        let target = match counterpart {
+            Counterpart::Lis => TargetSystem::Lis,
+            Counterpart::Pacs => TargetSystem::Pacs,
+            Counterpart::Ultrasound => TargetSystem::Ultrasound,
+            Counterpart::Ecg => TargetSystem::Ecg,
+            Counterpart::Endoscopy => TargetSystem::Endoscopy,
+            Counterpart::Pathology => TargetSystem::Pathology,
+            Counterpart::His | Counterpart::Sms => {
+                return Err("hl7_mllp carries orders: not for HIS or SMS".into());
+            }
+        };
+        let addr = text(spec, "address")
+            .ok_or("hl7_mllp needs address = \"host:port\"")?
+            .to_string();
+        let charset = match text(spec, "charset").unwrap_or("utf-8") {
+            "utf-8" | "UTF-8" | "utf8" => Charset::Utf8,
+            "gbk" | "GBK" | "gb18030" => Charset::Gbk,
+            other => return Err(format!("charset {other:?}: use utf-8 or gbk")),
+        };
+        let kind = match text(spec, "message").unwrap_or("orm") {
+            "orm" => exam_hl7::MessageKind::OrmO01,
+            "oml" => exam_hl7::MessageKind::OmlO21,
+            other => return Err(format!("message {other:?}: use orm or oml")),
+        };
+        for k in spec.options.keys() {
+            if ![
+                "address",
+                "charset",
+                "message",
+                "facility",
+                "receiving_application",
+                "ack_timeout_seconds",
+            ]
+            .contains(&k.as_str())
+            {
+                return Err(format!("unknown setting {k:?} for hl7_mllp"));
+            }
+        }
+        let mut cfg = ClientConfig::new(addr.clone());
+        cfg.peer_charset = charset;
+        if let Some(s) = spec
+            .options
+            .get("ack_timeout_seconds")
+            .and_then(|v| v.as_u64())
+        {
+            cfg.ack_timeout = std::time::Duration::from_secs(s.max(1));
+        }
+        Ok(Self {
+            counterpart,
+            target,
+            kind,
+            charset,
+            facility: text(spec, "facility").unwrap_or("EXAM").to_string(),
+            receiving_application: text(spec, "receiving_application")
+                .map_or_else(|| counterpart.as_str().to_uppercase(), String::from),
+            addr,
+            client: Mutex::new(MllpClient::new(cfg)),
+        })
+    }
+
+    /// The HL7 order for a queued message (pure).
+    pub fn order(&self, msg: &Outgoing) -> Result<Order, SendError> {
+        let (control, visit, patient, line) = match &msg.payload {
+            Payload::Order {
+                visit,
+                patient,
+                order,
+            } => (OrderControl::New, visit, Some(patient), order),
+            Payload::OrderCancel { visit, order } => (OrderControl::Cancel, visit, None, order),
+            other => {
+                return Err(SendError::Permanent(format!(
+                    "{} is not an HL7 order",
+                    other.kind().as_str()
+                )));
+            }
+        };
+        let now = Utc::now()
+            .with_timezone(&exam_domain::centre_offset())
+            .naive_local();
+        Ok(Order {
+            kind: self.kind,
+            header: Header {
+                sending_application: "EXAM-CENTRE".into(),
+                sending_facility: self.facility.clone(),
+                receiving_application: self.receiving_application.clone(),
+                receiving_facility: self.facility.clone(),
+                timestamp: now,
+                control_id: msg.id.to_string(),
+                processing: Processing::default(),
+                charset: self.charset,
+            },
+            patient: exam_hl7::Patient {
+                // HIS's patient id once HIS has the record, else the exam number.
+                id: msg
+                    .his_patient_id
+                    .clone()
+                    .unwrap_or_else(|| visit.exam_no.clone()),
+                name: patient.map(|p| p.name.clone()).unwrap_or_default(),
+                sex: match patient.map(|p| p.sex) {
+                    Some(exam_domain::Sex::Male) => exam_hl7::Sex::Male,
+                    Some(exam_domain::Sex::Female) => exam_hl7::Sex::Female,
+                    None => exam_hl7::Sex::Unknown,
+                },
+                birth_date: patient.map(|p| p.birth_date),
+            },
+            visit_number: visit.exam_no.clone(),
+            department: Coded::new("TJZX", "体检中心"),
+            target: self.target,
+            lines: vec![hl7_line(control, line, now)],
+        })
+    }
+}
+
+fn hl7_line(
+    control: OrderControl,
+    l: &OrderLine,
+    now: chrono::NaiveDateTime,
+) -> exam_hl7::OrderLine {
+    exam_hl7::OrderLine {
+        control,
+        placer_order_number: l.order_no.clone(),
+        item: Coded::new(&l.item_code, &l.item_name),
+        requested_at: Some(now),
+        specimen: l.sample.map(|s| {
+            let code = serde_json::to_value(s)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            Coded::new(code, s.label_zh())
+        }),
+    }
+}
+
+impl Outbound for Hl7Mllp {
+    fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<Delivered, SendError>> {
+        Box::pin(async move {
+            let order = self.order(msg)?;
+            let bytes = order
+                .encode()
+                .map_err(|e| SendError::Permanent(format!("cannot write the order: {e}")))?;
+            let answer = self
+                .client
+                .lock()
+                .await
+                .send_bytes(&bytes, &order.header.control_id)
+                .await;
+            match answer {
+                Ok(ack) => {
+                    let why = || match &ack.error {
+                        Some((code, text)) => format!("{} {code} {text}", ack.code.code()),
+                        None => format!("{} {}", ack.code.code(), ack.text),
+                    };
+                    match ack.code.outcome() {
+                        Delivery::Accepted => Ok(Delivered {
+                            acknowledged: true,
+                            remote_ref: None,
+                        }),
+                        Delivery::RetryLater => Err(SendError::Retryable(why())),
+                        Delivery::Failed => Err(SendError::Permanent(why())),
+                    }
+                }
+                Err(e) => match e.delivery() {
+                    Delivery::Failed => Err(SendError::Permanent(e.to_string())),
+                    _ => Err(SendError::Unavailable(e.to_string())),
+                },
+            }
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "HL7 {} over MLLP to {} ({}) for {}",
+            self.kind.name(),
+            self.addr,
+            self.charset.hl7_name(),
+            self.counterpart
+        )
+    }
+}
