@@ -260,3 +260,6 @@ fn read_fault(fault: &Element) -> Result<SoapFault, DecodeError> {
         message: faultstring,
     })
 }
+
+#[cfg(test)]
+mod tests;
