@@ -17,10 +17,12 @@ pub mod data_class;
 pub mod data_keys;
 pub mod db;
 mod error;
+pub mod fhir;
 mod http_guard;
 pub mod interfaces;
 mod kiosk_api;
 mod metrics;
+pub mod openapi;
 mod password;
 pub mod roles;
 pub mod routes;
@@ -60,6 +62,8 @@ pub struct AppState {
     pub login: Arc<LoginGuard>,
     /// The audit trail's chain checks and refusal budget in memory (S7).
     pub audit: Arc<audit::AuditState>,
+    /// The outside systems' API: rate buckets and refusal limiter (I6, I7).
+    pub api: Arc<fhir::ApiState>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +99,8 @@ fn all_routes(state: AppState) -> (Router<AppState>, Vec<routes::RouteInfo>) {
     staff_auth::routes(&mut t);
     staff::routes(&mut t);
     workflow::routes(&mut t);
+    fhir::routes(&mut t);
+    openapi::routes(&mut t);
     interfaces::routes(&mut t);
     t.get("/healthz", routes::Access::Public, healthz).get(
         "/metrics",
@@ -305,6 +311,7 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
         catalogue,
         progress: workflow::Progress::default(),
         audit: Arc::default(),
+        api: Arc::default(),
     };
     // The syslog copy's cursor is set before the start is recorded, so the
     // collector gets that row.

@@ -42,6 +42,10 @@ pub enum Access {
     Enrol,
     /// A request signed by an enrolled kiosk, answered for its campus.
     Kiosk,
+    /// An outside system's bearer token (the FHIR API): checked by the
+    /// `fhir::ApiCaller` extractor (token, source address, the scope of
+    /// the path's resource type, rate), so no staff gate.
+    ApiClient,
     /// Any staff session, even before the first-login password change.
     SignedIn,
     /// Any staff session past the first-login password change.
@@ -200,7 +204,9 @@ pub(crate) fn verdict(
         }
     };
     match access {
-        Access::Public | Access::Metrics | Access::Enrol | Access::Kiosk => Ok(()),
+        Access::Public | Access::Metrics | Access::Enrol | Access::Kiosk | Access::ApiClient => {
+            Ok(())
+        }
         Access::SignedIn | Access::Staff => Ok(()),
         Access::Can(c) => need(c),
         Access::Visit { any, group } => {
@@ -372,6 +378,7 @@ mod tests {
             Access::Metrics,
             Access::Enrol,
             Access::Kiosk,
+            Access::ApiClient,
         ] {
             assert!(!a.needs_staff(), "{a}");
         }

@@ -237,6 +237,8 @@ fn implied(access: Access, v: Variant, caller: Caller) -> Option<Class> {
             Caller::OtherKiosk => return None,
             _ => SignedOut,
         },
+        // No caller here holds an API client's bearer token.
+        Access::ApiClient => SignedOut,
         Access::SignedIn | Access::Staff => staff_only(role, &|_| true),
         Access::Can(c) => staff_only(role, &|r| r.may(c)),
         Access::Visit { any, group } => staff_only(role, &|r| {

@@ -9,6 +9,7 @@
 //! (`audit::install_guards`; ARCHITECTURE.md says why it is worth it).
 
 mod accounts;
+mod api_clients;
 mod at_rest;
 mod audit;
 mod bookings;
@@ -16,6 +17,7 @@ mod catalogue;
 mod desk;
 mod events;
 mod exports;
+mod fhir;
 mod groups;
 mod items;
 mod kiosks;
@@ -42,12 +44,14 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 pub use accounts::{AccountRow, AccountState, ChangeReason, StaffUser};
+pub use api_clients::{ApiClient, NewApiClient, TokenGrant, secret_hash};
 pub use at_rest::Resealed;
 pub use audit::{AuditCheck, AuditQuery, AuditRow};
 pub use bookings::ChangesPage;
 pub use desk::{Created, DeskError, NewVisit, Visit, VisitItem, VisitKind};
 pub use events::PushOutcome;
 pub use exports::{ExportKind, ExportLimits, ExportRefusal};
+pub use fhir::{AppointmentRow, PatientRow, ReportDoc, RequestRow, SEARCH_CAP, VisitFilter};
 pub use groups::{CompanyRow, GroupRow, GroupSpec, ImportRecord, MemberRow, NewMember};
 pub use kiosks::{EnrolError, KioskRow};
 pub use moves::{MoveError, OpenMove};
@@ -173,6 +177,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         13,
         "hospital interfaces: outbound queue, leases, inbound log",
         include_str!("../../migrations/0013_interfaces.sql"),
+    ),
+    (
+        15,
+        "API clients of the FHIR API",
+        include_str!("../../migrations/0015_api_clients.sql"),
     ),
 ];
 

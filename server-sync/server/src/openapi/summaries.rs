@@ -1,0 +1,553 @@
+//! One line of documentation per route: (method, path, summary). The
+//! OpenAPI description takes every route from the route table itself, so
+//! none can be missing from it; `tests/openapi.rs` fails when a route has
+//! no line here (add one) or a line names no route (remove it), so none is
+//! served undescribed either.
+
+pub const SUMMARIES: &[(&str, &str, &str)] = &[
+    // Kiosks (signed requests).
+    (
+        "POST",
+        "/api/v1/kiosk/enrol",
+        "Enrol a kiosk with its one-time secret; registers its Ed25519 public key",
+    ),
+    (
+        "POST",
+        "/api/v1/kiosk/heartbeat",
+        "A kiosk's heartbeat: device states, backlog, print queue, staff alert; answers moves and settings",
+    ),
+    (
+        "POST",
+        "/api/v1/kiosk/events",
+        "Push journaled kiosk events (check-ins, photos, prints); each applied once by event id",
+    ),
+    (
+        "GET",
+        "/api/v1/kiosk/changes",
+        "Booking changes of the kiosk's campus since a cursor (the offline cache)",
+    ),
+    (
+        "POST",
+        "/api/v1/kiosk/lookup",
+        "Find a person's bookings by ID card, code or ID number + mobile (K1-K5)",
+    ),
+    (
+        "POST",
+        "/api/v1/kiosk/booking/options",
+        "Packages, items and free slots for self-service booking (K17)",
+    ),
+    (
+        "POST",
+        "/api/v1/kiosk/booking/book",
+        "Book an exam at the kiosk (K17)",
+    ),
+    (
+        "POST",
+        "/api/v1/kiosk/booking/rebook",
+        "Move a booking to another slot (K17)",
+    ),
+    (
+        "POST",
+        "/api/v1/kiosk/booking/cancel",
+        "Cancel a booking (K17)",
+    ),
+    (
+        "POST",
+        "/api/v1/kiosk/reports",
+        "List the card holder's published reports",
+    ),
+    (
+        "POST",
+        "/api/v1/kiosk/reports/pdf",
+        "Fetch one of the card holder's report PDFs to print",
+    ),
+    // Staff sign-in and account.
+    ("GET", "/login", "The sign-in page"),
+    (
+        "POST",
+        "/login",
+        "Sign in with user name, password and (after a failure) the captcha",
+    ),
+    (
+        "GET",
+        "/login/captcha",
+        "The sign-in form's captcha picture",
+    ),
+    (
+        "GET",
+        "/login/code",
+        "The second-factor (TOTP) step of sign-in",
+    ),
+    ("POST", "/login/code", "Submit the second-factor code"),
+    ("POST", "/logout", "Sign out (ends the session)"),
+    ("GET", "/password", "The password change page"),
+    (
+        "POST",
+        "/password",
+        "Change the own password (policy checked, no reuse)",
+    ),
+    ("GET", "/account/totp", "The authenticator enrolment page"),
+    (
+        "POST",
+        "/account/totp",
+        "Confirm the authenticator enrolment with a code",
+    ),
+    ("GET", "/account/totp/qr", "The enrolment QR code picture"),
+    (
+        "GET",
+        "/account/notice",
+        "The last sign-in notice (time, address, failures since)",
+    ),
+    // Staff pages.
+    (
+        "GET",
+        "/",
+        "The landing page: sends each role to its first page",
+    ),
+    (
+        "GET",
+        "/registrations",
+        "Today's kiosk check-ins, the kiosk fleet and waiting documents (masked)",
+    ),
+    (
+        "GET",
+        "/registrations/stream",
+        "Live stream of check-ins (server-sent events, rendered rows)",
+    ),
+    (
+        "POST",
+        "/pickups/handed-over",
+        "Mark documents waiting in a kiosk tray as handed over",
+    ),
+    (
+        "POST",
+        "/kiosks/move-printing",
+        "Move a kiosk's waiting print jobs to another kiosk",
+    ),
+    (
+        "GET",
+        "/static/{name}",
+        "The staff pages' embedded static files",
+    ),
+    (
+        "GET",
+        "/registrations.csv",
+        "Today's check-ins as CSV (export limits apply, audited)",
+    ),
+    ("GET", "/privacy", "The public privacy notice"),
+    (
+        "GET",
+        "/desk/visits/{id}/privacy",
+        "The person's-rights page for a visit's person",
+    ),
+    ("GET", "/desk", "The front-desk page"),
+    ("GET", "/groups", "The group-desk page"),
+    ("GET", "/admin", "The maintenance page"),
+    ("GET", "/admin/accounts", "The staff accounts page"),
+    (
+        "GET",
+        "/desk/visits/{id}/print",
+        "A visit's printable documents (guide sheet, fee list)",
+    ),
+    (
+        "GET",
+        "/audit",
+        "The auditor's page: the audit trail and its chain check",
+    ),
+    (
+        "POST",
+        "/audit/verify",
+        "Recompute the audit trail's hash chain now",
+    ),
+    (
+        "GET",
+        "/audit/export.csv",
+        "The audit trail as CSV (masked)",
+    ),
+    // Front desk.
+    (
+        "GET",
+        "/api/desk/catalogue",
+        "The dictionaries: items, packages, campuses",
+    ),
+    (
+        "GET",
+        "/api/desk/slots",
+        "A day's slots with their capacity and bookings",
+    ),
+    (
+        "GET",
+        "/api/desk/search",
+        "Search patients by name, pinyin initials, ID number, mobile or code",
+    ),
+    (
+        "POST",
+        "/api/desk/plan",
+        "Price a plan (package, added and removed items) for a person",
+    ),
+    (
+        "POST",
+        "/api/desk/visits",
+        "Book a visit or register a walk-in",
+    ),
+    (
+        "GET",
+        "/api/desk/visits/{id}",
+        "A visit with its items (audited read)",
+    ),
+    (
+        "POST",
+        "/api/desk/visits/{id}/register",
+        "Register (开单登记) a booked visit",
+    ),
+    (
+        "POST",
+        "/api/desk/visits/{id}/rebook",
+        "Move a visit to another slot",
+    ),
+    ("POST", "/api/desk/visits/{id}/cancel", "Cancel a visit"),
+    (
+        "POST",
+        "/api/desk/visits/{id}/items",
+        "Add items to a visit",
+    ),
+    (
+        "POST",
+        "/api/desk/visits/{id}/items/{code}",
+        "Change an item: remove, refund, waive, make up, defer, restore",
+    ),
+    (
+        "GET",
+        "/api/desk/visits/{id}/items/{code}/signature",
+        "The patient's signature on a waiver",
+    ),
+    (
+        "POST",
+        "/api/desk/visits/{id}/pay",
+        "Take payment of a visit's unpaid items at the desk",
+    ),
+    (
+        "POST",
+        "/api/desk/visits/{id}/identity",
+        "Correct the person's name or mobile, with a reason",
+    ),
+    (
+        "GET",
+        "/api/desk/visits/{id}/photo",
+        "The check-in photo (audited read)",
+    ),
+    (
+        "GET",
+        "/api/desk/operations",
+        "The caller's own operations of today",
+    ),
+    (
+        "GET",
+        "/api/desk/visits/{id}/report",
+        "A visit's published report and its prints",
+    ),
+    (
+        "PUT",
+        "/api/desk/visits/{id}/report",
+        "Publish a visit's report PDF (withdraws an earlier one)",
+    ),
+    (
+        "DELETE",
+        "/api/desk/visits/{id}/report",
+        "Withdraw a visit's report, with a reason",
+    ),
+    (
+        "GET",
+        "/api/desk/visits/{id}/report/pdf",
+        "Preview a visit's report PDF (audited read)",
+    ),
+    (
+        "GET",
+        "/api/desk/visits/{id}/privacy",
+        "Everything held about the visit's person",
+    ),
+    (
+        "GET",
+        "/api/desk/visits/{id}/privacy/export",
+        "Export everything held about the person, for them",
+    ),
+    (
+        "POST",
+        "/api/desk/visits/{id}/privacy/consents",
+        "Record the person's consent answers",
+    ),
+    (
+        "POST",
+        "/api/desk/visits/{id}/privacy/withdraw",
+        "Withdraw a consent (its processing stops at once)",
+    ),
+    (
+        "POST",
+        "/api/desk/visits/{id}/privacy/erase",
+        "Erase what retention allows (anonymise)",
+    ),
+    // Group desk.
+    (
+        "GET",
+        "/api/group/members/search",
+        "Search among group members",
+    ),
+    ("GET", "/api/group/companies", "Companies"),
+    ("POST", "/api/group/companies", "Create a company"),
+    (
+        "GET",
+        "/api/group/companies/{id}/groups",
+        "A company's groups",
+    ),
+    (
+        "POST",
+        "/api/group/companies/{id}/groups",
+        "Create or change a company's group",
+    ),
+    (
+        "POST",
+        "/api/group/companies/{id}/roster",
+        "Import a roster (.xlsx, .xls, .csv)",
+    ),
+    (
+        "GET",
+        "/api/group/progress/{token}",
+        "Progress of a roster import",
+    ),
+    (
+        "GET",
+        "/api/group/companies/{id}/imports/{import}/errors.csv",
+        "A roster import's error report as CSV",
+    ),
+    (
+        "GET",
+        "/api/group/companies/{id}/members",
+        "A company's members (masked)",
+    ),
+    (
+        "GET",
+        "/api/group/companies/{id}/members.csv",
+        "A company's members as CSV (export limits apply)",
+    ),
+    (
+        "POST",
+        "/api/group/companies/{id}/regroup",
+        "Regroup members by the groups' rules",
+    ),
+    (
+        "POST",
+        "/api/group/companies/{id}/book",
+        "Book a company's (or a group's) members",
+    ),
+    (
+        "POST",
+        "/api/group/companies/{id}/items",
+        "Add or remove items for a group",
+    ),
+    (
+        "POST",
+        "/api/group/companies/{id}/ban",
+        "Ban (禁检) or restore members",
+    ),
+    (
+        "POST",
+        "/api/group/companies/{id}/discount",
+        "Set a group's discount",
+    ),
+    // Administration.
+    ("GET", "/api/admin/accounts", "Staff accounts and roles"),
+    (
+        "POST",
+        "/api/admin/accounts",
+        "Create a staff account (one-time password shown once)",
+    ),
+    ("GET", "/api/admin/accounts/search", "Search staff accounts"),
+    (
+        "POST",
+        "/api/admin/accounts/state",
+        "Enable or disable accounts in bulk",
+    ),
+    (
+        "POST",
+        "/api/admin/accounts/{name}/limits",
+        "Set an account's validity period",
+    ),
+    (
+        "POST",
+        "/api/admin/accounts/{name}/unlock",
+        "Unlock a locked account",
+    ),
+    (
+        "POST",
+        "/api/admin/accounts/{name}/reset-password",
+        "Reset an account's password (one-time)",
+    ),
+    (
+        "POST",
+        "/api/admin/accounts/{name}/reset-totp",
+        "Reset an account's authenticator",
+    ),
+    (
+        "GET",
+        "/api/admin/accounts/report/stopped",
+        "Report: accounts disabled, expired or locked",
+    ),
+    (
+        "GET",
+        "/api/admin/accounts/report/rights",
+        "Report: every account's role and rights",
+    ),
+    ("GET", "/api/admin/logins", "Sign-in history"),
+    (
+        "POST",
+        "/api/admin/items/{code}/price",
+        "Set an item's price",
+    ),
+    (
+        "POST",
+        "/api/admin/packages/{code}",
+        "Create or change a package",
+    ),
+    (
+        "GET",
+        "/api/admin/api-clients",
+        "Outside systems registered as API clients (no secrets)",
+    ),
+    (
+        "POST",
+        "/api/admin/api-clients",
+        "Register an API client: scopes, identity level, allowed sources, rate; the secret is shown once",
+    ),
+    (
+        "POST",
+        "/api/admin/api-clients/{id}/revoke",
+        "Revoke an API client; its tokens stop at once",
+    ),
+    // Hospital interfaces (HIS, LIS, PACS and the others).
+    (
+        "GET",
+        "/interfaces",
+        "The interfaces page: each counterpart's queue, failures and dead letters",
+    ),
+    (
+        "GET",
+        "/interfaces/visits/{id}",
+        "A visit's items: ordered versus received, per counterpart",
+    ),
+    (
+        "GET",
+        "/api/interfaces",
+        "Each counterpart's counts: sent, acknowledged, failed, pending, last error",
+    ),
+    (
+        "GET",
+        "/api/interfaces/{counterpart}/messages",
+        "A counterpart's messages (failing and dead first)",
+    ),
+    (
+        "POST",
+        "/api/interfaces/messages/{id}/retry",
+        "Retry a dead letter (audited)",
+    ),
+    (
+        "GET",
+        "/api/interfaces/visits/{id}",
+        "A visit's items as ordered and received (masked, audited)",
+    ),
+    (
+        "POST",
+        "/api/interfaces/visits/{id}/items/{code}/refetch",
+        "Ask the counterpart again for an item's result",
+    ),
+    (
+        "POST",
+        "/api/interfaces/visits/{id}/items/{code}/transfer",
+        "Record an item's result as transferred by hand",
+    ),
+    // Audit.
+    (
+        "GET",
+        "/api/audit/operations",
+        "Search the audit trail by time, ID number, operator, category",
+    ),
+    // Outside systems: FHIR R4 (read only).
+    ("GET", "/fhir/metadata", "The FHIR CapabilityStatement"),
+    (
+        "POST",
+        "/fhir/token",
+        "OAuth 2.0 client credentials: a bearer token for the FHIR API",
+    ),
+    (
+        "GET",
+        "/fhir/Patient",
+        "Search people by _id or identifier (ID number)",
+    ),
+    (
+        "GET",
+        "/fhir/Patient/{id}",
+        "Read a person (identity masked unless the client may see it)",
+    ),
+    (
+        "GET",
+        "/fhir/Appointment",
+        "Search bookings by patient, identifier, date, status",
+    ),
+    ("GET", "/fhir/Appointment/{id}", "Read a booking"),
+    (
+        "GET",
+        "/fhir/ServiceRequest",
+        "Search booked and paid exam items by patient, requisition, occurrence, status, code",
+    ),
+    (
+        "GET",
+        "/fhir/ServiceRequest/{id}",
+        "Read an exam item of a visit",
+    ),
+    (
+        "GET",
+        "/fhir/Observation",
+        "Search results (none are recorded by this service yet: an empty searchset)",
+    ),
+    (
+        "GET",
+        "/fhir/Observation/{id}",
+        "Read a result (none are recorded yet: 404)",
+    ),
+    (
+        "GET",
+        "/fhir/DiagnosticReport",
+        "Search published exam reports by patient, date, status",
+    ),
+    (
+        "GET",
+        "/fhir/DiagnosticReport/{id}",
+        "Read a published exam report",
+    ),
+    (
+        "GET",
+        "/fhir/Binary/{id}",
+        "A report's PDF (Binary JSON, or the PDF with Accept: application/pdf)",
+    ),
+    // This description.
+    ("GET", "/api/openapi.json", "This OpenAPI 3.1 description"),
+    ("GET", "/api/docs", "The browsable API documentation"),
+    (
+        "GET",
+        "/api/docs/{name}",
+        "The documentation page's script and style",
+    ),
+    // Operations.
+    ("GET", "/healthz", "Liveness and store check"),
+    (
+        "GET",
+        "/metrics",
+        "Prometheus metrics (allowed source addresses only)",
+    ),
+];
+
+pub fn summary(method: &str, path: &str) -> Option<&'static str> {
+    SUMMARIES
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == path)
+        .map(|(_, _, s)| *s)
+}
