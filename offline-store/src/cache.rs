@@ -171,6 +171,27 @@ impl Journal {
         Ok(out)
     }
 
+    /// The cache's window (PIPL; seed 002 §(九) 6.4.1): bookings for a day
+    /// before `before` can no longer be checked in, so they leave the cache,
+    /// and so do people with no booking left. Later bookings stay: an
+    /// offline check-in on their day needs them. Deleted content is zeroed
+    /// in the file (`secure_delete`). Returns (bookings, people) removed.
+    pub fn drop_past_bookings(&mut self, before: NaiveDate) -> Result<(usize, usize)> {
+        self.conn.pragma_update(None, "secure_delete", "ON")?;
+        let tx = self.conn.transaction()?;
+        let bookings = tx.execute(
+            "DELETE FROM cache_bookings WHERE exam_date < ?1",
+            [before.format("%Y-%m-%d").to_string()],
+        )?;
+        let people = tx.execute(
+            "DELETE FROM cache_people WHERE NOT EXISTS
+               (SELECT 1 FROM cache_bookings b WHERE b.id_number = cache_people.id_number)",
+            [],
+        )?;
+        tx.commit()?;
+        Ok((bookings, people))
+    }
+
     pub fn cache_stats(&self) -> Result<CacheStats> {
         let bookings: i64 =
             self.conn
@@ -190,6 +211,69 @@ impl Journal {
 mod tests {
     use super::*;
     use exam_domain::demo;
+
+    #[test]
+    fn past_bookings_and_their_people_leave_the_cache() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let at = |d: NaiveDate| {
+            let x = demo::generate(
+                7,
+                3,
+                d,
+                NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+                NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+                "main",
+            );
+            x.bookings
+                .iter()
+                .map(|b| BookingRecord {
+                    booking: b.clone(),
+                    person: x
+                        .people
+                        .iter()
+                        .find(|p| p.id_number == b.id_number)
+                        .unwrap()
+                        .clone(),
+                    change_seq: 1,
+                    documents: None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let old = at(day - chrono::Duration::days(9));
+        let mut today = at(day);
+        // One person of the old day also booked today: they stay, once.
+        let mut kept = old[0].clone();
+        kept.booking.id += 10_000;
+        kept.booking.code.push('T');
+        kept.booking.exam_date = day;
+        today.push(kept.clone());
+        let mut j = Journal::open_in_memory_for_tests();
+        j.apply_changes(&old, 1).unwrap();
+        j.apply_changes(&today, 2).unwrap();
+        let before = j.cache_stats().unwrap();
+        let (bookings, people) = j
+            .drop_past_bookings(day - chrono::Duration::days(7))
+            .unwrap();
+        assert_eq!(bookings, old.len());
+        let old_people: std::collections::BTreeSet<_> =
+            old.iter().map(|r| r.person.id_number.as_str()).collect();
+        assert_eq!(people, old_people.len() - 1, "the one booked today stays");
+        let after = j.cache_stats().unwrap();
+        assert_eq!(after.bookings, before.bookings - old.len() as u64);
+        assert_eq!(after.cursor, 2, "the cursor is not the window's business");
+        let q = IdentityQuery::IdNumber {
+            id_number: kept.person.id_number.clone(),
+        };
+        assert_eq!(j.find_bookings(&q).unwrap(), vec![kept]);
+        let gone = IdentityQuery::BookingCode {
+            code: old[1].booking.code.clone(),
+        };
+        assert!(j.find_bookings(&gone).unwrap().is_empty());
+        assert_eq!(
+            j.drop_past_bookings(day - chrono::Duration::days(7)).unwrap(),
+            (0, 0)
+        );
+    }
 
     #[test]
     fn cache_follows_changes_and_keeps_local_check_ins() {

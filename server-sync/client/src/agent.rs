@@ -231,6 +231,15 @@ impl SyncAgent {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "purging acknowledged personal data failed"),
         }
+        // The offline cache's window: bookings of days past the same window.
+        let before = (Utc::now() - keep).date_naive();
+        match self.journal.lock().drop_past_bookings(before) {
+            Ok((0, 0)) => {}
+            Ok((bookings, people)) => {
+                tracing::info!(bookings, people, "past bookings left the offline cache")
+            }
+            Err(e) => tracing::warn!(error = %e, "dropping past bookings from the cache failed"),
+        }
     }
 
     /// Runs until `shutdown` turns true.
