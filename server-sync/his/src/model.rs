@@ -220,6 +220,8 @@ pub struct ChargeReceipt {
     pub refunded_fen: i64,
     pub price_list_version: u64,
     pub booked_at: DateTime<Utc>,
+    /// The lines as booked: what a refund can name.
+    pub lines: Vec<ChargeLine>,
 }
 
 /// The answer to "did HIS book this charge?", asked when a send timed out.

@@ -292,6 +292,7 @@ impl HisState {
             refunded_fen: 0,
             price_list_version: self.prices.version,
             booked_at: now,
+            lines: c.lines.clone(),
         };
         self.bookings.push(Booking::Charge {
             key: c.idempotency_key.to_string(),

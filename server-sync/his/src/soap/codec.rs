@@ -46,13 +46,7 @@ pub fn encode_request(req: &SoapRequest) -> String {
                 .leaf("registrationId", &c.registration_id)
                 .leaf("paymentMethod", c.payment_method.code())
                 .opt("paymentRef", c.payment_ref.as_deref());
-            for l in &c.lines {
-                w.open("line")
-                    .leaf("itemCode", &l.item_code)
-                    .leaf("quantity", &l.quantity.to_string())
-                    .leaf("unitPriceFen", &l.unit_price_fen.to_string())
-                    .close("line");
-            }
+            write_lines(&mut w, &c.lines);
         }
         SoapRequest::QueryCharge(key) => {
             w.leaf("idempotencyKey", key.as_str());
@@ -74,6 +68,28 @@ pub fn encode_request(req: &SoapRequest) -> String {
     w.finish()
 }
 
+fn write_lines(w: &mut Writer, lines: &[ChargeLine]) {
+    for l in lines {
+        w.open("line")
+            .leaf("itemCode", &l.item_code)
+            .leaf("quantity", &l.quantity.to_string())
+            .leaf("unitPriceFen", &l.unit_price_fen.to_string())
+            .close("line");
+    }
+}
+
+fn read_lines(e: &Element) -> Result<Vec<ChargeLine>, DecodeError> {
+    e.children_named(NS, "line")
+        .map(|l| {
+            Ok(ChargeLine {
+                item_code: owned(l, "itemCode")?,
+                quantity: parsed(l, "quantity")?,
+                unit_price_fen: parsed(l, "unitPriceFen")?,
+            })
+        })
+        .collect()
+}
+
 fn write_receipt(w: &mut Writer, c: &ChargeReceipt) {
     w.open("charge")
         .leaf("chargeId", &c.charge_id)
@@ -82,8 +98,9 @@ fn write_receipt(w: &mut Writer, c: &ChargeReceipt) {
         .leaf("totalFen", &c.total_fen.to_string())
         .leaf("refundedFen", &c.refunded_fen.to_string())
         .leaf("priceListVersion", &c.price_list_version.to_string())
-        .leaf("bookedAt", &datetime(&c.booked_at))
-        .close("charge");
+        .leaf("bookedAt", &datetime(&c.booked_at));
+    write_lines(w, &c.lines);
+    w.close("charge");
 }
 
 pub fn encode_response(resp: &SoapResponse) -> String {
@@ -260,16 +277,7 @@ pub fn decode_request(bytes: &[u8]) -> Result<SoapRequest, DecodeError> {
             registration_id: owned(&p, "registrationId")?,
             payment_method: coded(&p, "paymentMethod", PaymentMethod::from_code)?,
             payment_ref: p.child_text(NS, "paymentRef").map(str::to_owned),
-            lines: p
-                .children_named(NS, "line")
-                .map(|l| {
-                    Ok(ChargeLine {
-                        item_code: owned(l, "itemCode")?,
-                        quantity: parsed(l, "quantity")?,
-                        unit_price_fen: parsed(l, "unitPriceFen")?,
-                    })
-                })
-                .collect::<Result<_, DecodeError>>()?,
+            lines: read_lines(&p)?,
         }),
         Operation::QueryCharge => SoapRequest::QueryCharge(key(&p, "idempotencyKey")?),
         Operation::RefundCharge => SoapRequest::RefundCharge(RefundRequest {
@@ -297,6 +305,7 @@ fn read_receipt(c: &Element) -> Result<ChargeReceipt, DecodeError> {
         refunded_fen: parsed(c, "refundedFen")?,
         price_list_version: parsed(c, "priceListVersion")?,
         booked_at: read_datetime(c, "bookedAt")?,
+        lines: read_lines(c)?,
     })
 }
 

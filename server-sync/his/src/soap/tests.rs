@@ -73,6 +73,11 @@ fn receipt() -> ChargeReceipt {
         refunded_fen: 345,
         price_list_version: 3,
         booked_at: at(1_800_000_000),
+        lines: vec![ChargeLine {
+            item_code: "A&B".into(),
+            quantity: 3,
+            unit_price_fen: 4_115,
+        }],
     }
 }
 
