@@ -267,7 +267,8 @@ impl Order {
                     })?;
                     target.get_or_insert(t);
                 }
-                "SPM" => {
+                // SPM belongs to OML^O21 (an ORM^O01 has no such segment).
+                "SPM" if kind == MessageKind::OmlO21 => {
                     if let Some(line) = lines.last_mut() {
                         line.specimen = Some(Coded::read(seg, 4));
                     }
