@@ -162,15 +162,14 @@ async fn one_payment(ctx: Arc<Ctx>, no: String, total: u64, refund: bool) {
         if state_of(&ctx, &no).is_some_and(|s| s.is_paid() || s == OrderState::Mismatch) {
             break;
         }
-        if let Ok(t) = retry(|| ctx.gw.query_order(&no)).await {
-            if let Some(o) = ctx
+        if let Ok(t) = retry(|| ctx.gw.query_order(&no)).await
+            && let Some(o) = ctx
                 .orders
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .get_mut(&no)
-            {
-                let _ = o.apply_transaction(&t);
-            }
+        {
+            let _ = o.apply_transaction(&t);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
