@@ -107,8 +107,17 @@ fn build(counterpart: Counterpart, spec: &AdapterSpec) -> Result<Arc<dyn Outboun
         "hl7_mllp" => Ok(Arc::new(
             super::hl7::Hl7Mllp::from_spec(counterpart, spec).map_err(fail)?,
         )),
+        "his_soap" | "his_rest" if counterpart != Counterpart::His => Err(fail(
+            "the HIS adapters are for [interfaces.counterparts.his]".into(),
+        )),
+        "his_soap" => Ok(Arc::new(
+            super::his::HisAdapter::from_spec(exam_his::HisStyle::Soap, spec).map_err(fail)?,
+        )),
+        "his_rest" => Ok(Arc::new(
+            super::his::HisAdapter::from_spec(exam_his::HisStyle::Rest, spec).map_err(fail)?,
+        )),
         other => Err(fail(format!(
-            "no adapter {other:?} in this build (known: hl7_mllp)"
+            "no adapter {other:?} in this build (known: hl7_mllp, his_soap, his_rest)"
         ))),
     }
 }

@@ -34,6 +34,7 @@
 pub mod adapter;
 pub mod engine;
 pub mod facts;
+pub mod his;
 pub mod hl7;
 pub mod inbound;
 pub mod manual;
