@@ -183,6 +183,32 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "  payment         : simulated (no money is taken); about one in six who owe walks away unpaid"
     );
+    // I6, I7: an outside system's view. A demo API client (masked
+    // identities, read only, from this machine), registered anew at each
+    // start: its secret is shown once, like a real registration.
+    let api = exam_server::db::NewApiClient {
+        name: "演示：小程序后台 (demo)".into(),
+        scopes: exam_server::fhir::scope::parse_scopes("system/*.read")
+            .map_err(anyhow::Error::msg)?,
+        identity: exam_server::fhir::scope::IdentityLevel::Masked,
+        allow_from: exam_server::fhir::scope::AllowList::parse("127.0.0.1, ::1")
+            .map_err(anyhow::Error::msg)?,
+        rate_per_minute: 120,
+    };
+    let (client, secret) =
+        exam_server::fhir::clients::register(&server.state.db, "demo", &api).await?;
+    let today = chrono::Utc::now()
+        .with_timezone(&exam_domain::centre_offset())
+        .format("%Y-%m-%d");
+    println!("  API docs        : {url}/api/docs  (OpenAPI 3.1: {url}/api/openapi.json)");
+    println!(
+        "  FHIR R4 API     : {url}/fhir/metadata; demo client {} (masked identities), token and a search:\n\
+         \x20                   TOKEN=$(curl -s --cacert {ca} -u {}:{secret} -d grant_type=client_credentials {url}/fhir/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n\
+         \x20                   curl -s --cacert {ca} -H \"Authorization: Bearer $TOKEN\" '{url}/fhir/Appointment?date={today}&_count=3'",
+        client.client_id,
+        client.client_id,
+        ca = tls.ca.display(),
+    );
     println!("  stop            : Ctrl-C");
 
     // K9: the report office has published reports for the first three demo

@@ -246,7 +246,7 @@ pub fn bundle<T>(
         relation: "self".into(),
         url: super::search::page_url(base, s, s.paging.offset),
     }];
-    let next = s.paging.offset + s.paging.count;
+    let next = s.paging.offset.saturating_add(s.paging.count);
     if s.paging.count > 0 && next < total {
         link.push(BundleLink {
             relation: "next".into(),

@@ -69,8 +69,8 @@ async fn audit(
     st.db.audit_events(&events).await.map_err(store_down)
 }
 
-fn parse(r: ResourceType, q: &Option<String>) -> Result<Search, Response> {
-    search::parse(r, q.as_deref().unwrap_or("")).map_err(bad_search)
+fn parse(r: ResourceType, q: &Option<String>) -> Result<Search, SearchError> {
+    search::parse(r, q.as_deref().unwrap_or(""))
 }
 
 /// The store's filter for a visit-based search; an identifier of another
@@ -91,15 +91,15 @@ fn visit_filter(s: &Search, systems: &[&str]) -> Option<VisitFilter> {
     })
 }
 
-fn too_many<T>(rows: &[T]) -> Result<(), Response> {
-    if rows.len() > SEARCH_CAP {
-        return Err(outcome(
+/// The refusal of a search that matched more than the store reads.
+fn too_many<T>(rows: &[T]) -> Option<Response> {
+    (rows.len() > SEARCH_CAP).then(|| {
+        outcome(
             StatusCode::BAD_REQUEST,
             "too-costly",
             format!("more than {SEARCH_CAP} matches: narrow the dates or name a patient"),
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 /// Pages `all` (id, person key, resource), audits the page and answers
@@ -152,7 +152,7 @@ pub async fn search_patients(
 ) -> Response {
     finish(
         async {
-            let s = parse(ResourceType::Patient, &q)?;
+            let s = parse(ResourceType::Patient, &q).map_err(bad_search)?;
             let mut key = s.id.clone();
             if let Some((system, value)) = &s.identifier {
                 let by_number = match system.as_deref() {
@@ -238,12 +238,14 @@ pub async fn search_appointments(
 ) -> Response {
     finish(
         async {
-            let s = parse(ResourceType::Appointment, &q)?;
+            let s = parse(ResourceType::Appointment, &q).map_err(bad_search)?;
             let rows = match visit_filter(&s, &[BOOKING_CODE_SYSTEM, EXAM_NO_SYSTEM]) {
                 Some(f) => st.db.fhir_appointments(&f).await.map_err(store_down)?,
                 None => vec![],
             };
-            too_many(&rows)?;
+            if let Some(r) = too_many(&rows) {
+                return Err(r);
+            }
             let all = rows
                 .iter()
                 .map(|r| (r.id.to_string(), r.person_key.clone(), map::appointment(r)))
@@ -305,12 +307,14 @@ pub async fn search_requests(
 ) -> Response {
     finish(
         async {
-            let s = parse(ResourceType::ServiceRequest, &q)?;
+            let s = parse(ResourceType::ServiceRequest, &q).map_err(bad_search)?;
             let rows = match visit_filter(&s, &[EXAM_NO_SYSTEM]) {
                 Some(f) => st.db.fhir_requests(&f).await.map_err(store_down)?,
                 None => vec![],
             };
-            too_many(&rows)?;
+            if let Some(r) = too_many(&rows) {
+                return Err(r);
+            }
             let cat = st.catalogue.get();
             let all = rows
                 .iter()
@@ -382,7 +386,7 @@ pub async fn search_observations(
 ) -> Response {
     finish(
         async {
-            let s = parse(ResourceType::Observation, &q)?;
+            let s = parse(ResourceType::Observation, &q).map_err(bad_search)?;
             answer_search::<super::model::Patient>(&st, &caller, &headers, &s, Vec::new()).await
         }
         .await,
@@ -418,12 +422,14 @@ pub async fn search_reports(
 ) -> Response {
     finish(
         async {
-            let s = parse(ResourceType::DiagnosticReport, &q)?;
+            let s = parse(ResourceType::DiagnosticReport, &q).map_err(bad_search)?;
             let rows = match visit_filter(&s, &[]) {
                 Some(f) => st.db.fhir_reports(&f).await.map_err(store_down)?,
                 None => vec![],
             };
-            too_many(&rows)?;
+            if let Some(r) = too_many(&rows) {
+                return Err(r);
+            }
             let base = base_url(&st, &headers);
             let all = rows
                 .iter()

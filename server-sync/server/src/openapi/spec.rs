@@ -117,6 +117,12 @@ fn error_responses(access: Access) -> Map<String, Value> {
                 json!({ FHIR: { "schema": { "$ref": "#/components/schemas/OperationOutcome" } } });
             for (code, text) in [
                 (
+                    "400",
+                    "a search parameter invalid or not supported, or a search too wide",
+                ),
+                ("404", "no such resource"),
+                ("406", "a format other than JSON asked for (_format)"),
+                (
                     "401",
                     "no token, or a token unknown, expired or of a revoked client",
                 ),
