@@ -332,11 +332,10 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
     // S8: alarms raised and cleared go to the log and the audit trail.
     audit_tasks.push(alarms::spawn_watch(&state));
     // I1-I3: a sender per configured counterpart (none: messages wait).
-    audit_tasks.extend(interfaces::engine::spawn(
-        &db,
-        &state.config.interfaces,
-        adapters,
-    ));
+    audit_tasks.extend(
+        interfaces::engine::spawn(&db, &state.config.interfaces, adapters)
+            .map_err(StartError::Config)?,
+    );
     let n = workflow::backfill_initials(&db).await?;
     if n > 0 {
         tracing::info!(people = n, "pinyin initials computed");

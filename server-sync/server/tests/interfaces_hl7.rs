@@ -2,8 +2,12 @@
 //! ORM^O01 over MLLP to a listener (exam-hl7's own, in the test) that
 //! parses them back; MSH-10 is the queue row's id on every attempt; AR is
 //! retried, AE makes a dead letter, a listener that is away is an outage;
-//! a refund's cancellation goes as ORC-1 CA; a GBK peer gets GBK. Both
-//! stores.
+//! a refund's cancellation goes as ORC-1 CA; a GBK peer gets GBK. The
+//! LIS's results (exam-hl7's simulator builds them from the orders it
+//! took) come back as ORU^R01 over MLLP to the service's listener: each
+//! kept once (a repeat by control id, and the same result under a new
+//! control id, are acknowledged and dropped), and the items show results.
+//! Both stores.
 
 #![allow(clippy::unwrap_used)]
 
@@ -25,8 +29,9 @@ use serde_json::json;
 
 on_both_stores!(orders_go_over_mllp_in_order_and_once);
 
-/// What the listener took: (MSH-10, ORC-1, placer order number, patient name).
-type Seen = Arc<Mutex<Vec<(String, OrderControl, String, String)>>>;
+/// What the listener took: (MSH-10, ORC-1, placer order number, patient
+/// name), and the orders themselves (to make their results from).
+type Seen = Arc<Mutex<Vec<(String, OrderControl, String, String, Order)>>>;
 
 /// A LIS on MLLP: answers AR to the first attempt of `busy`, AE to every
 /// attempt of `refuse`, AA otherwise; keeps what it accepted.
@@ -66,6 +71,7 @@ async fn lis(charset: Charset, busy: String, refuse: String) -> (String, Seen) {
                     line.control,
                     line.placer_order_number.clone(),
                     o.patient.name.clone(),
+                    o.clone(),
                 ));
                 Reply::accept()
             }
@@ -191,6 +197,79 @@ async fn orders_go_over_mllp_in_order_and_once(h: &Harness) {
     assert!(order < cancel);
     // The patient's name went in GBK and came back whole.
     assert_eq!(seen[order].3, "吴建国");
+    // Results back: the simulator's ORU^R01 for every new order it took,
+    // to the service's listener (GBK, as this LIS writes).
+    let results_in = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let results_addr = results_in.local_addr().unwrap().to_string();
+    tokio::spawn(exam_server::interfaces::hl7::listen(
+        db.clone(),
+        Counterpart::Lis,
+        Charset::Gbk,
+        results_in,
+    ));
+    let rules = exam_hl7::sim::ResultRules {
+        seed: 7,
+        critical_patients: vec![],
+        report_style: exam_hl7::sim::ReportStyle::default(),
+        link_base: "http://lis.test/reports".into(),
+        charset: Charset::Gbk,
+    };
+    let mut cfg = exam_hl7::mllp::ClientConfig::new(results_addr);
+    cfg.peer_charset = Charset::Gbk;
+    let mut client = exam_hl7::mllp::MllpClient::new(cfg);
+    let local = Utc::now().naive_utc();
+    let mut sent = Vec::new();
+    for (n, s) in seen.iter().enumerate() {
+        for r in exam_hl7::sim::results_for(&s.4, &rules, local, &format!("R{n}")) {
+            let ack = client
+                .send_bytes(&r.encode().unwrap(), &r.header.control_id)
+                .await
+                .unwrap();
+            assert_eq!(ack.code, exam_hl7::AckCode::Accept, "{ack:?}");
+            sent.push(r);
+        }
+    }
+    assert!(!sent.is_empty());
+    // The same message again, and the same result under a new control id:
+    // acknowledged, kept once.
+    let again = sent[0].clone();
+    let ack = client
+        .send_bytes(&again.encode().unwrap(), &again.header.control_id)
+        .await
+        .unwrap();
+    assert_eq!(ack.code, exam_hl7::AckCode::Accept);
+    let mut renamed = sent[0].clone();
+    renamed.header.control_id = "RESENT-1".into();
+    let ack = client
+        .send_bytes(&renamed.encode().unwrap(), "RESENT-1")
+        .await
+        .unwrap();
+    assert_eq!(ack.code, exam_hl7::AckCode::Accept);
+    let (items, _) = db.interface_visit(id).await.unwrap();
+    let with_results: Vec<_> = items
+        .iter()
+        .filter(|i| i.result == "final" || i.result == "partial")
+        .collect();
+    let took_new: Vec<String> = seen
+        .iter()
+        .filter(|s| s.1 == OrderControl::New)
+        .map(|s| s.2.clone())
+        .collect();
+    assert_eq!(
+        with_results.len(),
+        sent.len(),
+        "one result per order the LIS took: {items:?}"
+    );
+    for i in &with_results {
+        assert!(took_new.contains(i.order_no.as_ref().unwrap()), "{i:?}");
+    }
+    // The refused order has no result (the cancelled one may: the LIS had
+    // taken it before the cancellation, and the page shows what came).
+    let refused = items
+        .iter()
+        .find(|i| i.order_no.as_deref() == Some(placer(&refuse).as_str()))
+        .unwrap();
+    assert_eq!(refused.result, "none");
     // An adapter that does not exist, or a setting it does not know, stops the start.
     let mut cfg = InterfacesConfig::default();
     cfg.counterparts.insert(

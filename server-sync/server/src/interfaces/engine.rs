@@ -169,22 +169,42 @@ async fn send_with_timeout(
     }
 }
 
-/// Runs a sender per configured counterpart until the service stops. An
-/// instance's holder name is random, so instances never share a claim.
+/// Runs a sender per configured counterpart until the service stops, and
+/// the results listeners the counterparts name (an address that cannot be
+/// bound stops the start). An instance's holder name is random, so
+/// instances never share a claim.
 pub fn spawn(
     db: &Db,
     cfg: &InterfacesConfig,
     adapters: Adapters,
-) -> Vec<tokio::task::JoinHandle<()>> {
+) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+    let mut tasks = Vec::new();
+    for (&c, spec) in &cfg.counterparts {
+        let Some((addr, charset)) = (spec.adapter == "hl7_mllp")
+            .then(|| super::hl7::listen_spec(spec))
+            .flatten()
+        else {
+            continue;
+        };
+        let l = std::net::TcpListener::bind(&addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .and_then(tokio::net::TcpListener::from_std)
+            .map_err(|e| format!("[interfaces.counterparts.{c}] listen {addr}: {e}"))?;
+        let db = db.clone();
+        tracing::info!(counterpart = %c, %addr, "HL7 results listener");
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = super::hl7::listen(db, c, charset, l).await {
+                tracing::error!(counterpart = %c, error = %e, "HL7 results listener stopped");
+            }
+        }));
+    }
     let holder = format!(
         "instance-{}",
         hex::encode(exam_protocol::auth::random_bytes::<6>())
     );
     let d = Dispatcher::new(db.clone(), cfg.clone(), adapters, holder);
     let idle = std::time::Duration::from_millis(cfg.poll_millis.max(50));
-    d.counterparts()
-        .into_iter()
-        .map(|c| {
+    tasks.extend(d.counterparts().into_iter().map(|c| {
             let d = d.clone();
             tokio::spawn(async move {
                 loop {
@@ -199,6 +219,6 @@ pub fn spawn(
                     tokio::time::sleep(idle).await;
                 }
             })
-        })
-        .collect()
+        }));
+    Ok(tasks)
 }

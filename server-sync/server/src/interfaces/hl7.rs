@@ -13,6 +13,12 @@
 //! ack_timeout_seconds = 30
 //! ```
 //!
+//! With `listen = "0.0.0.0:2576"` the service also takes the peer's
+//! results (`ORU^R01`) there: each item kept once in the inbound log
+//! (by control id and by content) and matched to its order by the placer
+//! order number we sent, then acknowledged (AA; AR when the store cannot
+//! keep it, so the peer sends it again; AE for a message we cannot read).
+//!
 //! MSH-10 is the queue row's id, the same on every attempt, so a peer that
 //! took a message whose ACK was lost drops the repeat. The peer's ACK is
 //! read as `exam-hl7` reads it: AA taken; AR retried later; AE refused for
@@ -26,8 +32,10 @@ use tokio::sync::Mutex;
 
 use super::Counterpart;
 use super::adapter::{Delivered, Outbound, Outgoing, SendError};
+use super::inbound::{Inbound, InboundKind, ResultStatus};
 use super::payload::{OrderLine, Payload};
 use super::settings::AdapterSpec;
+use crate::db::Db;
 
 pub struct Hl7Mllp {
     counterpart: Counterpart,
@@ -80,6 +88,7 @@ impl Hl7Mllp {
                 "facility",
                 "receiving_application",
                 "ack_timeout_seconds",
+                "listen",
             ]
             .contains(&k.as_str())
             {
@@ -226,4 +235,75 @@ impl Outbound for Hl7Mllp {
             self.counterpart
         )
     }
+}
+
+/// Where an `hl7_mllp` counterpart's results come in, if it says.
+pub fn listen_spec(spec: &AdapterSpec) -> Option<(String, Charset)> {
+    let addr = text(spec, "listen")?.to_string();
+    let charset = match text(spec, "charset") {
+        Some("gbk" | "GBK" | "gb18030") => Charset::Gbk,
+        _ => Charset::Utf8,
+    };
+    Some((addr, charset))
+}
+
+/// Takes `counterpart`'s results on `listener` until the service stops.
+pub async fn listen(
+    db: Db,
+    counterpart: Counterpart,
+    charset: Charset,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<()> {
+    let cfg = exam_hl7::mllp::ListenerConfig {
+        peer_charset: charset,
+        ..Default::default()
+    };
+    exam_hl7::mllp::serve(listener, cfg, move |m: exam_hl7::mllp::Inbound| {
+        let db = db.clone();
+        async move { receive(&db, counterpart, &m).await }
+    })
+    .await
+}
+
+/// Keeps every item of one ORU^R01, then answers (the ACK only after the
+/// store has it).
+async fn receive(
+    db: &Db,
+    counterpart: Counterpart,
+    m: &exam_hl7::mllp::Inbound,
+) -> exam_hl7::mllp::Reply {
+    use exam_hl7::mllp::Reply;
+    let r = match exam_hl7::ResultMessage::from_message(&m.message, m.charset) {
+        Ok(r) => r,
+        Err(e) => return Reply::error(exam_hl7::ErrorCode::DataType, e.to_string()),
+    };
+    let body = m.message.encode();
+    for (i, item) in r.items.iter().enumerate() {
+        let status = match item.status {
+            exam_hl7::ResultStatus::Final => ResultStatus::Final,
+            exam_hl7::ResultStatus::Corrected => ResultStatus::Corrected,
+            _ => ResultStatus::Partial,
+        };
+        let kept = Inbound {
+            counterpart,
+            kind: if counterpart == Counterpart::Lis {
+                InboundKind::Result
+            } else {
+                InboundKind::Report
+            },
+            control_id: format!("{}#{}", r.header.control_id, i + 1),
+            order_no: Some(item.placer_order_number.clone()),
+            status,
+            body: body.clone(),
+            content: format!("{item:?}"),
+        };
+        if let Err(e) = db.receive_inbound(&kept, Utc::now()).await {
+            tracing::error!(counterpart = %counterpart, error = %e, "a result could not be kept");
+            return Reply::reject(
+                exam_hl7::ErrorCode::ApplicationInternal,
+                "result not stored, send again",
+            );
+        }
+    }
+    Reply::accept()
 }

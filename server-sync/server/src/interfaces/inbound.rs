@@ -63,6 +63,10 @@ pub struct Inbound {
     pub status: ResultStatus,
     /// The message as received (kept sealed: it names the patient).
     pub body: String,
+    /// What makes it the same result as another: the item's part of the
+    /// message without its header (a result sent again under a new control
+    /// id has the same content).
+    pub content: String,
 }
 
 /// What became of an inbound message.
@@ -84,7 +88,7 @@ fn content_hash(m: &Inbound) -> String {
         m.kind.as_str(),
         m.order_no.as_deref().unwrap_or(""),
         m.status.as_str(),
-        &m.body,
+        &m.content,
     ] {
         h.update(part.as_bytes());
         h.update([0]);
