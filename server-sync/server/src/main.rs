@@ -115,6 +115,25 @@ enum Command {
         #[arg(long, default_value = "front_desk")]
         role: String,
     },
+    /// Register an outside system as a client of the FHIR API (I6, I7) and
+    /// print its client id and secret (shown once; the store keeps a hash).
+    AddApiClient {
+        /// Who it is, e.g. "集成平台".
+        #[arg(long)]
+        name: String,
+        /// Granted scopes, repeated: system/<Resource>.read or system/*.read.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// masked (ID number, name, mobile masked; birth year only) or full.
+        #[arg(long, default_value = "masked")]
+        identity: String,
+        /// Addresses and CIDR prefixes it may call from, comma-separated (* any).
+        #[arg(long)]
+        allow_from: String,
+        /// Requests a minute.
+        #[arg(long, default_value_t = 120)]
+        rate_per_minute: u32,
+    },
     /// Recompute the audit trail's hash chain (S7) and name the first row
     /// where it breaks; exits with status 1 when it is broken (for a
     /// scheduled check). The check itself is written to the trail.
@@ -212,6 +231,28 @@ async fn main() -> anyhow::Result<()> {
             if !check.is_intact() {
                 std::process::exit(1);
             }
+        }
+        Command::AddApiClient {
+            name,
+            scopes,
+            identity,
+            allow_from,
+            rate_per_minute,
+        } => {
+            let form = exam_server::fhir::clients::NewClientForm {
+                name,
+                scopes,
+                identity: Some(identity),
+                allow_from,
+                rate_per_minute: Some(rate_per_minute),
+            };
+            let c = form.check().map_err(anyhow::Error::msg)?;
+            let db = exam_server::data_keys::open_store(&config).await?;
+            db.migrate().await?;
+            let (client, secret) = exam_server::fhir::clients::register(&db, "system", &c).await?;
+            println!("client_id     {}", client.client_id);
+            println!("client_secret {secret}");
+            println!("token         POST /fhir/token (grant_type=client_credentials, HTTP Basic)");
         }
         Command::AddUser { username, role } => {
             let role: exam_server::roles::Role = role.parse()?;
