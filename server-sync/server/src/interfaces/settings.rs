@@ -95,3 +95,37 @@ impl InterfacesConfig {
         Duration::minutes(self.alarm_after_minutes.max(1))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::{Format, Serialized, Toml};
+
+    /// The README's example configuration reads, and builds its adapters.
+    #[test]
+    fn the_readme_example_reads_and_builds() {
+        let readme = include_str!("../../../../README.md");
+        let section = &readme[readme
+            .find("### Hospital interfaces (HIS, LIS, PACS, ECG, ...)")
+            .expect("the README's section")..];
+        let start = section.find("```toml\n").expect("its example") + 8;
+        let text = &section[start..start + section[start..].find("```").unwrap()];
+        let c: crate::Config =
+            figment::Figment::from(Serialized::defaults(crate::Config::default()))
+                .merge(Toml::string(text))
+                .extract()
+                .unwrap();
+        let i = &c.interfaces;
+        assert_eq!((i.max_failures, i.alarm_after_minutes), (10, 15));
+        assert_eq!(i.counterparts[&Counterpart::Lis].adapter, "hl7_mllp");
+        let adapters = super::super::adapter::from_config(i).unwrap();
+        assert_eq!(
+            adapters.keys().copied().collect::<Vec<_>>(),
+            [Counterpart::Lis, Counterpart::Pacs]
+        );
+        assert_eq!(
+            super::super::hl7::listen_spec(&i.counterparts[&Counterpart::Lis]),
+            Some(("0.0.0.0:2576".to_string(), exam_hl7::Charset::Gbk))
+        );
+    }
+}
