@@ -8,6 +8,7 @@ pub mod auth;
 mod booking;
 mod messages;
 mod moves;
+mod payments;
 mod printing;
 mod privacy;
 mod reports;
@@ -15,6 +16,7 @@ mod reports;
 pub use booking::*;
 pub use messages::*;
 pub use moves::*;
+pub use payments::*;
 pub use printing::{LabelLanguage, PrinterKind, UnknownPrinterKind};
 pub use privacy::{ConsentAnswer, PrivacyAnswers};
 pub use reports::*;
@@ -38,4 +40,7 @@ pub mod paths {
     pub const CANCEL: &str = "/api/v1/kiosk/booking/cancel";
     pub const REPORTS: &str = "/api/v1/kiosk/reports";
     pub const REPORT_PDF: &str = "/api/v1/kiosk/reports/pdf";
+    pub const PAYMENT: &str = "/api/v1/kiosk/payments";
+    pub const PAYMENT_STATE: &str = "/api/v1/kiosk/payments/state";
+    pub const PAYMENT_CANCEL: &str = "/api/v1/kiosk/payments/cancel";
 }

@@ -97,6 +97,12 @@ pub struct Config {
     /// (`[interfaces]`, `[interfaces.counterparts.<his|lis|pacs|…>]`).
     #[serde(default)]
     pub interfaces: crate::interfaces::InterfacesConfig,
+    /// The unified payment platform (K16, I4): `[payment]` with the
+    /// platform's URL, the merchant's identifiers and keys (files, or
+    /// values sealed with `exam-server seal-secret`), order expiry and the
+    /// daily bill's time. No `base_url`: payment unavailable.
+    #[serde(default)]
+    pub payment: crate::payments::PaymentConfig,
 }
 
 impl Default for Config {
@@ -130,6 +136,7 @@ impl Default for Config {
             metrics_token: None,
             exports: crate::db::ExportLimits::default(),
             interfaces: crate::interfaces::InterfacesConfig::default(),
+            payment: crate::payments::PaymentConfig::default(),
         }
     }
 }

@@ -54,6 +54,8 @@ pub fn exposes(c: Capability) -> DataClass {
         // Exam numbers and items, a visit's masked name (its view audited);
         // the payloads it sends are never shown.
         ManageInterfaces => DataClass::Medium,
+        // Merchant numbers and amounts, no names.
+        ReconcilePayments => DataClass::Low,
         UseAdminPage | ViewCatalogue | ManageAccounts | EditCatalogue => DataClass::Low,
     }
 }

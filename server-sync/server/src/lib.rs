@@ -24,6 +24,7 @@ mod kiosk_api;
 mod metrics;
 pub mod openapi;
 mod password;
+pub mod payments;
 pub mod roles;
 pub mod routes;
 mod staff;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub audit: Arc<audit::AuditState>,
     /// The outside systems' API: rate buckets and refusal limiter (I6, I7).
     pub api: Arc<fhir::ApiState>,
+    /// The payment platform's gateway (none configured: unavailable).
+    pub payments: Arc<payments::Payments>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +105,7 @@ fn all_routes(state: AppState) -> (Router<AppState>, Vec<routes::RouteInfo>) {
     fhir::routes(&mut t);
     openapi::routes(&mut t);
     interfaces::routes(&mut t);
+    payments::routes(&mut t);
     t.get("/healthz", routes::Access::Public, healthz).get(
         "/metrics",
         routes::Access::Metrics,
@@ -302,6 +306,13 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
         None => None,
     };
     let redirect_addr = redirect.as_ref().map(|(_, a)| *a);
+    // K16: the gateway needs this service's address (the default notify URL).
+    let own_url = format!(
+        "{}://{addr}",
+        if reloading.is_some() { "https" } else { "http" }
+    );
+    let payments = payments::Payments::from_config(&config.payment, &db.keys, &own_url)
+        .map_err(StartError::Config)?;
     let state = AppState {
         db: db.clone(),
         metrics: Arc::new(Metrics::default()),
@@ -312,6 +323,7 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
         progress: workflow::Progress::default(),
         audit: Arc::default(),
         api: Arc::default(),
+        payments: Arc::new(payments),
     };
     // The syslog copy's cursor is set before the start is recorded, so the
     // collector gets that row.
@@ -336,6 +348,8 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
         interfaces::engine::spawn(&db, &state.config.interfaces, adapters)
             .map_err(StartError::Config)?,
     );
+    // K16: orders queried and closed, refunds sent, the daily bill.
+    audit_tasks.extend(payments::spawn(&state));
     let n = workflow::backfill_initials(&db).await?;
     if n > 0 {
         tracing::info!(people = n, "pinyin initials computed");

@@ -135,6 +135,12 @@ pub enum Capability {
     /// the system's plumbing, and a retry or a transfer sends a patient's
     /// data to another system.
     ManageInterfaces,
+    /// The payments and the daily bill's reconciliation (`/payments`,
+    /// finance): orders and refunds by merchant number and amount, no
+    /// names; run a day's reconciliation again. The administrator's (a
+    /// centre's finance officer gets an administrator account only where
+    /// one person does both; no desk role sees the platform's books).
+    ReconcilePayments,
 }
 
 impl Role {
@@ -153,7 +159,7 @@ impl Role {
                 | ViewDeskLog | CorrectIdentity | ServeDataRights => true,
                 UseGroupPage | UseAdminPage | ServeGroupVisits | ViewGroups | EditGroups
                 | ImportRoster | BookGroup | BanMembers | ManageAccounts | EditCatalogue
-                | ViewAudit | ManageInterfaces => false,
+                | ViewAudit | ManageInterfaces | ReconcilePayments => false,
             },
             Role::GroupDesk => match c {
                 UseDeskPage | UseGroupPage | ViewCatalogue | ServeGroupVisits | ViewDeskLog
@@ -161,7 +167,8 @@ impl Role {
                 UseAdminPage | ViewRegistrations | ManagePrintouts | SearchPatients | BookVisit
                 | RegisterVisit | ChangeItems | Refund | TakePayment | ViewSignatures
                 | PrintDocuments | ViewPhoto | HandleReports | ManageAccounts | EditCatalogue
-                | ViewAudit | CorrectIdentity | ServeDataRights | ManageInterfaces => false,
+                | ViewAudit | CorrectIdentity | ServeDataRights | ManageInterfaces
+                | ReconcilePayments => false,
             },
             Role::Auditor => matches!(c, ViewAudit),
         }
@@ -240,7 +247,7 @@ impl Nav {
 pub struct UnknownRole(pub String);
 
 impl Capability {
-    pub const ALL: [Capability; 29] = {
+    pub const ALL: [Capability; 30] = {
         use Capability::*;
         [
             UseDeskPage,
@@ -272,6 +279,7 @@ impl Capability {
             CorrectIdentity,
             ServeDataRights,
             ManageInterfaces,
+            ReconcilePayments,
         ]
     };
 
@@ -344,6 +352,7 @@ x... EditCatalogue
 xx.. CorrectIdentity
 xx.. ServeDataRights
 x... ManageInterfaces
+x... ReconcilePayments
 "
         );
     }

@@ -119,6 +119,11 @@ impl Db {
                 .await?;
             }
         }
+        // K16: money paid through the platform goes back the same way, by
+        // a refund number decided here (the payment job sends it).
+        if matches!(change, ItemChange::Refund) && item.paid {
+            crate::payments::store::refund_item_in(&mut tx, id, code, refund, actor).await?;
+        }
         touch(&mut tx, id, pay_later).await?;
         // I1-I3: orders, cancellations, HIS charges and refunds with the change.
         crate::interfaces::facts::sync_visit(&mut tx, &self.keys, id, Utc::now()).await?;
@@ -206,6 +211,57 @@ impl Db {
         tx.commit().await?;
         Ok((v, amount))
     }
+}
+
+/// K16: the platform said an order is paid: its items still unpaid and
+/// active are marked paid in the caller's transaction (with the visit's
+/// HIS charge and orders enqueued, and the operation log's line). Returns
+/// the fen actually marked: less than the order's amount when an item was
+/// refunded, removed or paid otherwise meanwhile.
+pub(crate) async fn mark_items_paid_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    keys: &exam_vault::KeyRing,
+    booking: i64,
+    items: &[(String, i64)],
+    actor: &str,
+    detail: &str,
+) -> std::result::Result<i64, DbError> {
+    let v = visit_in(tx, keys, booking).await.map_err(|e| match e {
+        DeskError::Db(d) => d,
+        other => DbError::Corrupt(other.to_string()),
+    })?;
+    let mut marked = 0;
+    for (code, price) in items {
+        let n = sqlx::query(
+            "UPDATE booking_items SET paid = 1
+              WHERE booking_id = $1 AND item_code = $2 AND paid = 0 AND status = 'active'",
+        )
+        .bind(booking)
+        .bind(code)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            marked += price;
+        }
+    }
+    touch(tx, booking, false).await.map_err(|e| match e {
+        DeskError::Db(d) => d,
+        other => DbError::Corrupt(other.to_string()),
+    })?;
+    crate::interfaces::facts::sync_visit(tx, keys, booking, Utc::now()).await?;
+    oplog::log(
+        tx,
+        actor,
+        "visit.pay",
+        &super::people::subject(keys, &v.record.person.id_number),
+        &format!(
+            "exam_no={} amount_fen={marked} {detail}",
+            v.record.booking.exam_no
+        ),
+    )
+    .await?;
+    Ok(marked)
 }
 
 pub(super) fn base64_decode(s: &str) -> Option<Vec<u8>> {

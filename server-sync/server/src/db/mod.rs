@@ -71,6 +71,7 @@ pub use staff::{CountTable, RegistrationRow};
 // transactions and their own: the visit as it stands, sealing, audit lines.
 pub(crate) use at_rest::ad;
 pub(crate) use desk::visit_in;
+pub(crate) use items::mark_items_paid_in;
 pub(crate) use oplog::log as log_line;
 pub(crate) use people::{person_key as person_key_of, subject as subject_of_person};
 
@@ -182,6 +183,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         15,
         "API clients of the FHIR API",
         include_str!("../../migrations/0015_api_clients.sql"),
+    ),
+    (
+        16,
+        "payments: local orders, refunds, notifications, reconciliation",
+        include_str!("../../migrations/0016_payments.sql"),
     ),
 ];
 

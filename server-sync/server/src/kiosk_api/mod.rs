@@ -23,6 +23,7 @@ use crate::metrics::Metrics;
 use crate::routes::{Access, RouteTable};
 
 mod booking;
+mod payments;
 mod reports;
 mod scope;
 mod sync;
@@ -42,7 +43,10 @@ pub(crate) fn routes(t: &mut RouteTable) {
         .post(paths::REBOOK, Kiosk, booking::rebook)
         .post(paths::CANCEL, Kiosk, booking::cancel)
         .post(paths::REPORTS, Kiosk, reports::list)
-        .post(paths::REPORT_PDF, Kiosk, reports::pdf);
+        .post(paths::REPORT_PDF, Kiosk, reports::pdf)
+        .post(paths::PAYMENT, Kiosk, payments::create)
+        .post(paths::PAYMENT_STATE, Kiosk, payments::state)
+        .post(paths::PAYMENT_CANCEL, Kiosk, payments::cancel);
 }
 
 /// A signed request from an enrolled kiosk with its JSON body read as `T`.

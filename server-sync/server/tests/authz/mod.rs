@@ -137,6 +137,21 @@ pub fn probe(path: &str, fx: &Fixtures, n: usize) -> (Vec<u8>, Check) {
             json!({ "id": fx.report, "id_number": id(&fx.lookup.2) }),
             Check::Mentions("\"pdf\"".into()),
         ),
+        // K16: the harness has no payment platform: the bookings are
+        // checked (another campus: unknown) before payment is said to be
+        // unavailable or nothing is due.
+        paths::PAYMENT => {
+            let (booking, _, person) = &fx.check_in;
+            (
+                json!({ "id_number": id(person), "bookings": [booking] }),
+                Check::Status,
+            )
+        }
+        // Kiosk A's order (setup): another kiosk is answered as unknown.
+        paths::PAYMENT_STATE | paths::PAYMENT_CANCEL => (
+            json!({ "out_trade_no": "HX00MATRIX" }),
+            Check::Mentions("HX00MATRIX".into()),
+        ),
         other => panic!("kiosk route {other} has no probe: add one to probe()"),
     };
     (serde_json::to_vec(&body).unwrap(), check)
@@ -153,6 +168,15 @@ pub async fn setup(h: &Harness) -> Ctx<'_> {
     let admin = &staff.iter().find(|(r, _)| *r == Role::Admin).unwrap().1;
     let kiosk = h.kiosk("K-MATRIX-A").await;
     let other = h.kiosk_at("K-MATRIX-B", "east", "lobby").await;
+    // K16: an order of kiosk A (closed), for the state and cancel probes.
+    h.sql(
+        "INSERT INTO payment_orders(out_trade_no, amount_fen, currency, channel, kiosk_id, created_by,
+             state, expires_at, paid_after_close, auto_refund, created_at, updated_at, version)
+         VALUES ('HX00MATRIX', 100, 'CNY', 'kiosk', 'K-MATRIX-A', 'kiosk:K-MATRIX-A', 'closed',
+             '2026-01-01T00:00:00.000Z', 0, 0, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 0)",
+    )
+    .await
+    .unwrap();
 
     // Campus "main" bookings of the demo people, one per probe.
     let recs = h.db().changes_since("main", 0, 100).await.unwrap().records;
