@@ -270,7 +270,8 @@ mod tests {
         };
         assert!(j.find_bookings(&gone).unwrap().is_empty());
         assert_eq!(
-            j.drop_past_bookings(day - chrono::Duration::days(7)).unwrap(),
+            j.drop_past_bookings(day - chrono::Duration::days(7))
+                .unwrap(),
             (0, 0)
         );
     }

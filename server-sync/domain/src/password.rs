@@ -23,9 +23,7 @@ impl PasswordError {
     pub fn zh(&self) -> &'static str {
         match self {
             PasswordError::TooShort => "密码至少 10 位",
-            PasswordError::TooFewClasses => {
-                "密码须同时包含字母、数字和特殊符号"
-            }
+            PasswordError::TooFewClasses => "密码须同时包含字母、数字和特殊符号",
             PasswordError::ContainsUsername => "密码不能包含账户名",
             PasswordError::Common => "密码过于常见（在弱密码库中），请换一个不易猜到的密码",
         }
@@ -70,9 +68,9 @@ mod tests {
     fn passwords_meeting_every_rule_pass() {
         for pw in [
             "Hospital-Lobby7",
-            "abcdefgh7!",     // lower case letters
-            "ABCDEFGH7!",     // upper case letters
-            "体检中心Ab1!xy", // ten characters (four of them CJK, 18 bytes)
+            "abcdefgh7!",         // lower case letters
+            "ABCDEFGH7!",         // upper case letters
+            "体检中心Ab1!xy",     // ten characters (four of them CJK, 18 bytes)
             "体检中心体检中心1!", // letters of Chinese only
         ] {
             assert_eq!(check("zhang", pw), Ok(()), "{pw}");
