@@ -117,6 +117,8 @@ struct Visit {
     /// Bookings the patient left out on the choice screen.
     not_chosen: Vec<i64>,
     paid_fen: Option<i64>,
+    /// The test payer was sent to pay the QR code.
+    pay_asked: bool,
     left_unpaid: bool,
     problem: Option<Problem>,
     reports: Reports,
@@ -207,6 +209,13 @@ impl<W: Write> Headless<W> {
             next: None,
             views: None,
         }
+    }
+
+    /// The payment platform simulator whose test payer pays for the
+    /// patients who answer "pay" (tests, the demo).
+    pub fn with_pay_sim(mut self, url: impl Into<String>) -> Self {
+        self.session.pay_sim = Some(url.into());
+        self
     }
 
     /// Every screen the session shows from now on (tests, benchmarks).
@@ -350,6 +359,7 @@ impl<W: Write> Headless<W> {
             found: None,
             not_chosen: Vec::new(),
             paid_fen: None,
+            pay_asked: false,
             left_unpaid: false,
             problem: None,
             reports: Reports::NotAsked,
@@ -482,9 +492,15 @@ impl<W: Write> Headless<W> {
             },
             Screen::Pay { amount_fen } => match v.answers.pay {
                 Pay::Pay => {
-                    v.paid_fen = Some(*amount_fen);
-                    self.session.input(SessionInput::SimulatedPayment);
-                    return self.moved_on(&screen, v);
+                    // K16: once the service's QR code is up, the payment
+                    // simulator's test payer pays it; the platform tells the
+                    // service, the kiosk hears it by asking.
+                    if !v.pay_asked && self.session.payment_ready() {
+                        v.pay_asked = true;
+                        v.paid_fen = Some(*amount_fen);
+                        self.session.input(SessionInput::SimulatedPayment);
+                    }
+                    return Next::Wait;
                 }
                 Pay::WalkAway => {
                     v.left_unpaid = true;

@@ -34,8 +34,14 @@ pub enum SessionInput {
     ToggleElderly,
     ToggleLanguage,
     Touched,
-    /// The payment simulator reports the open order paid.
+    /// The developer's "pay" key: the payment platform simulator's test
+    /// payer pays the open order's QR code (`EXAM_KIOSK_PAY_SIM`).
     SimulatedPayment,
+    /// K16: the service's answer to the order request (the QR content), or
+    /// why payment is unavailable.
+    PaymentOrdered(Result<exam_protocol::PaymentOrder, String>),
+    /// K16: the open order's state changed (polled from the service).
+    PaymentSettled(String, exam_protocol::PaymentState),
     /// The i-th button at the foot of a booking or report screen.
     Act(usize),
     /// The chosen reports were fetched and journaled (these print jobs),
@@ -43,12 +49,13 @@ pub enum SessionInput {
     ReportsQueued(u64, Result<Vec<Uuid>, crate::flow::Unavailable>),
 }
 
-/// The payment a patient is asked for. Until the hospital's payment
-/// platform is connected this is a simulator, and the screen says so.
+/// The platform order a patient is asked to pay (made by the central
+/// service; the kiosk holds no platform key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
-    pub id: Uuid,
+    pub out_trade_no: String,
     pub amount_fen: i64,
+    pub code_url: Option<String>,
 }
 
 pub struct Session {
@@ -65,6 +72,9 @@ pub struct Session {
     /// screen since: their owner has probably left.
     resumed_unclaimed: bool,
     pub order: Option<Order>,
+    /// Development: the payment platform simulator whose test payer the
+    /// "pay" key sends (`EXAM_KIOSK_PAY_SIM`, or set by a test).
+    pub pay_sim: Option<String>,
     /// The patient in front paid the amount due here (for the fee list).
     paid: bool,
     last_touch: Instant,
@@ -132,6 +142,7 @@ impl Session {
             jobs: Vec::new(),
             resumed_unclaimed: false,
             order: None,
+            pay_sim: std::env::var("EXAM_KIOSK_PAY_SIM").ok(),
             paid: false,
             last_touch: Instant::now(),
             notice_until: None,
@@ -184,6 +195,8 @@ impl Session {
                 }
             }
             SessionInput::SimulatedPayment => self.simulate_payment(),
+            SessionInput::PaymentOrdered(r) => self.payment_ordered(r),
+            SessionInput::PaymentSettled(no, state) => self.payment_settled(&no, state),
             SessionInput::ToggleElderly => {
                 self.last_touch = Instant::now();
                 self.flow.settings.elderly = !self.flow.settings.elderly;
@@ -276,25 +289,30 @@ impl Session {
                 privacy,
                 ..
             } => self.check_in(&bookings, identified_by, photo, privacy.as_ref()),
-            Effect::RequestPayment { amount_fen } => {
-                let order = Order {
-                    id: Uuid::now_v7(),
-                    amount_fen,
-                };
-                let provider = if self.cx.english {
-                    "Payment simulator: no real money is taken"
+            Effect::RequestPayment { amount_fen } => self.request_payment(amount_fen),
+            Effect::PaymentUnavailable => {
+                self.notice(if self.cx.english {
+                    "Payment is unavailable here: please pay at the desk"
                 } else {
-                    "支付模拟器：不会真实扣款"
-                };
-                self.cx.payment = Some((
-                    format!("kiosk-sim-pay:{}?amount_fen={amount_fen}", order.id),
-                    provider.into(),
-                ));
-                self.order = Some(order);
+                    "自助缴费暂不可用，请到收费处缴费"
+                });
             }
             Effect::CancelPayment => {
-                if let Some(o) = self.order.take() {
-                    tracing::info!(order = %o.id, "payment cancelled");
+                if let Some(o) = self.order.take()
+                    && let Some(c) = self.core.client().cloned()
+                {
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        match c.cancel_payment(&o.out_trade_no).await {
+                            // Paid just before the close: the flow calls staff.
+                            Ok(a) if a.state == exam_protocol::PaymentState::Paid => {
+                                let _ = tx.send(SessionInput::Event(Event::Paid));
+                            }
+                            Ok(_) => tracing::info!(order = %o.out_trade_no, "payment cancelled"),
+                            // The service closes it at its expiry anyway.
+                            Err(e) => tracing::warn!(error = %e, "cancelling the payment"),
+                        }
+                    });
                 }
                 self.cx.payment = None;
             }
@@ -511,12 +529,138 @@ impl Session {
             .is_some_and(DeviceState::stops_printing)
     }
 
-    /// The payment simulator's "paid" (the developer panel, the tests).
-    pub fn simulate_payment(&mut self) {
-        if self.order.take().is_some() {
-            self.paid = true;
-            self.apply(Event::Paid);
+    /// The order's QR code is on the screen (the headless patient pays then).
+    pub fn payment_ready(&self) -> bool {
+        self.order.as_ref().is_some_and(|o| o.code_url.is_some())
+    }
+
+    /// K16: ask the central service for the platform order of the chosen
+    /// bookings; its answer comes back as `PaymentOrdered`.
+    fn request_payment(&mut self, amount_fen: i64) {
+        let person = self
+            .found
+            .as_ref()
+            .and_then(|f| f.person.as_ref())
+            .map(|p| p.id_number.clone());
+        let (Some(client), Some(id_number)) = (self.core.client().cloned(), person) else {
+            // Not enrolled, or nobody identified: no order can be made.
+            let tx = self.tx.clone();
+            let _ = tx.send(SessionInput::PaymentOrdered(Err("no service".into())));
+            return;
+        };
+        let req = exam_protocol::PaymentRequest {
+            id_number,
+            bookings: self.flow.chosen().to_vec(),
+        };
+        tracing::info!(amount_fen, "asking the service for a payment order");
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let r = client.create_payment(&req).await.map_err(|e| e.to_string());
+            let _ = tx.send(SessionInput::PaymentOrdered(r));
+        });
+    }
+
+    fn payment_ordered(&mut self, r: Result<exam_protocol::PaymentOrder, String>) {
+        if !matches!(self.flow.screen, Screen::Pay { .. }) {
+            // The patient left meanwhile: close what was made.
+            if let (Ok(o), Some(c)) = (r, self.core.client().cloned()) {
+                tokio::spawn(async move {
+                    let _ = c.cancel_payment(&o.out_trade_no).await;
+                });
+            }
+            return;
         }
+        match r {
+            Ok(o) if o.code_url.is_some() => {
+                let provider = if self.cx.english {
+                    "Scan with WeChat to pay the hospital"
+                } else {
+                    "请使用微信扫码向医院缴费"
+                };
+                self.cx.payment = Some((o.code_url.clone().unwrap_or_default(), provider.into()));
+                self.order = Some(Order {
+                    out_trade_no: o.out_trade_no.clone(),
+                    amount_fen: o.amount_fen,
+                    code_url: o.code_url.clone(),
+                });
+                self.poll_payment(o.out_trade_no, o.expires_at);
+            }
+            Ok(_) | Err(_) => {
+                if let Err(e) = &r {
+                    tracing::warn!(error = %e, "payment unavailable");
+                }
+                self.apply(Event::PaymentUnavailable);
+            }
+        }
+    }
+
+    /// Asks the service for the order's state every half second until it
+    /// is settled, expired, or no longer this session's order.
+    fn poll_payment(&self, no: String, expires: chrono::DateTime<Utc>) {
+        let Some(c) = self.core.client().cloned() else {
+            return;
+        };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let until = expires + chrono::Duration::seconds(30);
+            while Utc::now() < until && !tx.is_closed() {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                match c.payment_state(&no).await {
+                    Ok(o) if o.state != exam_protocol::PaymentState::Pending => {
+                        let _ = tx.send(SessionInput::PaymentSettled(no, o.state));
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::debug!(error = %e, "payment state"),
+                }
+            }
+        });
+    }
+
+    fn payment_settled(&mut self, no: &str, state: exam_protocol::PaymentState) {
+        let ours = self.order.as_ref().is_some_and(|o| o.out_trade_no == no);
+        match state {
+            exam_protocol::PaymentState::Paid if ours => {
+                self.order = None;
+                self.paid = true;
+                self.apply(Event::Paid);
+            }
+            // Paid after the patient left: the flow calls staff.
+            exam_protocol::PaymentState::Paid => self.apply(Event::Paid),
+            exam_protocol::PaymentState::Failed if ours => {
+                self.order = None;
+                self.apply(Event::PaymentFailed);
+            }
+            _ if ours => {
+                self.order = None;
+                self.apply(Event::PaymentFailed);
+            }
+            _ => {}
+        }
+    }
+
+    /// The developer's "pay" key (the developer panel, the headless
+    /// patient): pay-sim's test payer pays the order's QR code, as a phone
+    /// would; the service hears it from the platform like any payment.
+    /// Only with `EXAM_KIOSK_PAY_SIM` set (a development machine).
+    pub fn simulate_payment(&mut self) {
+        let Some(code_url) = self.order.as_ref().and_then(|o| o.code_url.clone()) else {
+            return;
+        };
+        let Some(sim) = self.pay_sim.clone() else {
+            tracing::warn!("no payment simulator (EXAM_KIOSK_PAY_SIM) to pay with");
+            return;
+        };
+        tokio::spawn(async move {
+            let r = reqwest::Client::new()
+                .post(format!("{}/sim/pay", sim.trim_end_matches('/')))
+                .json(&serde_json::json!({ "code_url": code_url }))
+                .send()
+                .await;
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "the payment simulator's payer");
+            }
+        });
     }
 }
 

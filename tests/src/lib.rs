@@ -25,6 +25,41 @@ pub async fn start_server(
     Ok(exam_server::start(server_config(db, listen, demo_people)).await?)
 }
 
+/// K16: a payment platform simulator (pay-sim) in this process, on a free
+/// port, with test identities made now in `keys_dir`; returns it and its
+/// URL. [`with_pay_sim`] points a service configuration at it.
+pub async fn pay_sim(
+    keys_dir: &Path,
+    faults: exam_payment::sim::Faults,
+) -> anyhow::Result<(std::sync::Arc<exam_payment::sim::Sim>, String)> {
+    use exam_payment::sim::{Sim, SimConfig, SimKeys};
+    let keys = SimKeys::load_or_generate(keys_dir, "1900000001", "wx0000000000000001")?;
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", l.local_addr()?);
+    let sim = Sim::new(
+        keys,
+        SimConfig {
+            faults,
+            timeout_delay: Duration::from_millis(1_500),
+            notify_backoff: vec![Duration::from_millis(300); 3],
+            refund_delay: Duration::from_millis(300),
+            reorder_delay: Duration::from_millis(300),
+        },
+    );
+    exam_payment::sim::spawn(sim.clone(), l).await?;
+    Ok((sim, url))
+}
+
+/// The service configuration with pay-sim at `url` as its payment platform.
+pub fn with_pay_sim(mut c: exam_server::Config, url: &str, keys_dir: &Path) -> exam_server::Config {
+    c.payment.base_url = Some(url.to_string());
+    c.payment.sim_keys_dir = Some(keys_dir.to_path_buf());
+    c.payment.timeout_ms = 1_000;
+    c.payment.query_after_seconds = 1;
+    c.payment.poll_ms = 200;
+    c
+}
+
 /// The configuration [`start_server`] uses (the demo adds its HTTPS files).
 pub fn server_config(db: &Path, listen: SocketAddr, demo_people: usize) -> exam_server::Config {
     exam_server::Config {

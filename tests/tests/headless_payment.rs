@@ -1,13 +1,17 @@
-//! The headless kiosk asks for payment as the touch kiosk does: a patient
-//! with an amount due who does not pay (walks away from the payment
-//! screen, or taps cancel) is not checked in and nothing is printed for
-//! them; once they pay (the payment simulator) they are checked in, their
-//! guide sheet and fee list (marked paid at the kiosk) come out of the
-//! printer, and the central service registers them.
+//! The headless kiosk asks for payment as the touch kiosk does, through
+//! the central service and the payment platform's simulator (pay-sim, real
+//! wire): a patient with an amount due who does not pay (walks away from
+//! the payment screen, or taps cancel) is not checked in, nothing is
+//! printed for them and their order is closed at the platform; once they
+//! pay (pay-sim's test payer scans the service's QR code) the platform
+//! tells the service, which marks the items paid; the kiosk hears it, checks
+//! them in, prints the guide sheet and the fee list marked paid, and the
+//! service registers them. The same with every notification lost: the
+//! service's order query finds the payment.
 
 use std::time::Duration;
 
-use e2e_tests::{free_addr, start_server};
+use e2e_tests::free_addr;
 use exam_domain::IdentityQuery;
 use exam_server::db::CountTable;
 use kiosk_app::script;
@@ -23,10 +27,29 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_patient_who_does_not_pay_is_not_checked_in_or_printed_for_until_they_pay() {
+    pays_through_the_platform(exam_payment::sim::Faults::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_with_every_notification_lost() {
+    pays_through_the_platform(exam_payment::sim::Faults {
+        notify_lost: 1.0,
+        ..Default::default()
+    })
+    .await;
+}
+
+async fn pays_through_the_platform(faults: exam_payment::sim::Faults) {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_server(&dir.path().join("exam.db"), free_addr(), 40)
-        .await
-        .unwrap();
+    let keys = dir.path().join("pay-sim");
+    std::fs::create_dir_all(&keys).unwrap();
+    let (sim, sim_url) = e2e_tests::pay_sim(&keys, faults).await.unwrap();
+    let config = e2e_tests::with_pay_sim(
+        e2e_tests::server_config(&dir.path().join("exam.db"), free_addr(), 40),
+        &sim_url,
+        &keys,
+    );
+    let server = exam_server::start(config).await.unwrap();
     let (kiosk, printer) = e2e_tests::kiosk_with_printer(
         &server,
         dir.path(),
@@ -56,7 +79,8 @@ async fn a_patient_who_does_not_pay_is_not_checked_in_or_printed_for_until_they_
     let due: i64 = bookings.iter().map(|b| b.amount_due_fen).sum();
     assert!(due > 0);
     let card = format!("card {}", person.id_number);
-    let (mut headless, out) = e2e_tests::headless(&kiosk);
+    let (headless, out) = e2e_tests::headless(&kiosk);
+    let mut headless = headless.with_pay_sim(sim_url.clone());
 
     // Walks away from the payment screen, then comes back and taps cancel.
     for answer in ["pay=no", "pay=cancel"] {
@@ -96,12 +120,21 @@ async fn a_patient_who_does_not_pay_is_not_checked_in_or_printed_for_until_they_
     }
     assert_eq!(db.count(CountTable::KioskEvents).await.unwrap(), 0);
     assert_eq!(db.count(CountTable::Registrations).await.unwrap(), 0);
+    // Nothing was paid at the platform (an order made as they left is
+    // closed by the kiosk's cancel or at its expiry).
+    assert_eq!(sim.stats().payments, 0);
 
     // The third time they pay (a typical patient: the script says nothing).
     let paid = headless.play(&script::parse(&card).unwrap()).await;
     assert_eq!(paid.checked_in, bookings.len(), "{paid:?}\n{}", out.text());
     assert_eq!((paid.paid, paid.unpaid), (1, 0), "{paid:?}");
     assert!(out.text().contains("paid ¥"), "{}", out.text());
+    // Paid at the platform once, and the items paid at the service.
+    assert_eq!(sim.stats().payments, 1);
+    for b in &bookings {
+        let v = db.visit(b.id).await.unwrap();
+        assert!(v.items.iter().all(|i| i.paid), "items of {} paid", b.code);
+    }
     // Their documents came out of the printer (the patient left only once
     // they had): each booking's guide sheet, the fee list marked paid here.
     let paper = printer.printed();

@@ -128,6 +128,10 @@ pub enum Event {
     SkipPhoto,
     Paid,
     PaymentFailed,
+    /// K16: the service cannot take payment now (offline, no platform, the
+    /// platform unreachable): the patient goes on, the fee list printed
+    /// unpaid, and pays at the desk.
+    PaymentUnavailable,
     Printed {
         done: usize,
         total: usize,
@@ -195,8 +199,13 @@ pub enum Effect {
         /// step, for the service to record (None: no consent step).
         privacy: Option<exam_protocol::PrivacyAnswers>,
     },
-    /// Ask the payment service for a QR code for this amount.
+    /// Ask the payment service for a QR code for the chosen bookings
+    /// ([`Flow::chosen`]); `amount_fen` is what the kiosk expects to be
+    /// due (the service computes the real amount from its own store).
     RequestPayment { amount_fen: i64 },
+    /// Say that payment is unavailable here and the fee list is to be
+    /// paid at the desk (the check-in goes on).
+    PaymentUnavailable,
     /// Call staff to the kiosk (the heartbeat carries it).
     AlertStaff(Alert),
     /// Wipe everything about the last patient from memory and screen.
@@ -374,6 +383,11 @@ impl Flow {
     }
 
     fn after_photo(&mut self) -> Vec<Effect> {
+        // Offline (found in the kiosk's own cache): no service to make the
+        // order, so no payment; the patient goes on and pays at the desk.
+        if self.due_fen > 0 && self.offline {
+            return self.unpaid_check_in();
+        }
         if self.due_fen > 0 {
             let amount_fen = self.due_fen;
             return self.go(
@@ -382,6 +396,17 @@ impl Flow {
             );
         }
         self.check_in()
+    }
+
+    fn unpaid_check_in(&mut self) -> Vec<Effect> {
+        let mut fx = vec![Effect::PaymentUnavailable];
+        fx.extend(self.check_in());
+        fx
+    }
+
+    /// The bookings being checked in (what a payment is for).
+    pub fn chosen(&self) -> &[i64] {
+        &self.chosen
     }
 
     fn check_in(&mut self) -> Vec<Effect> {
@@ -586,6 +611,7 @@ impl Flow {
             (Screen::Pay { .. }, Event::Paid) => self.check_in(),
             // Paid after leaving the payment screen: money without a check-in.
             (_, Event::Paid) => vec![Effect::AlertStaff(Alert::OrphanPayment)],
+            (Screen::Pay { .. }, Event::PaymentUnavailable) => self.unpaid_check_in(),
             (Screen::Pay { .. }, Event::PaymentFailed) => {
                 self.go(Screen::Problem(Problem::PaymentFailed), vec![])
             }

@@ -464,3 +464,58 @@ fn resume_call_staff_and_stray_events() {
         }
     );
 }
+
+#[test]
+fn payment_unavailable_goes_on_with_the_fee_list_unpaid() {
+    // K16: the service cannot take payment: said, and the check-in goes on.
+    let mut f = flow(false, false);
+    f.handle(card());
+    f.handle(Event::Found(
+        f_id(&f),
+        found(&[(45_000, Eligibility::Ready)], Source::Online),
+    ));
+    assert_eq!(f.chosen().len(), 1);
+    let fx = f.handle(Event::PaymentUnavailable);
+    assert!(
+        matches!(&fx[..], [Effect::PaymentUnavailable, Effect::CheckIn { bookings, offline: false, .. }] if bookings.len() == 1),
+        "{fx:?}"
+    );
+    assert!(matches!(f.screen, Screen::Printing { .. }));
+    // Not on the pay screen: nothing happens.
+    assert!(f.handle(Event::PaymentUnavailable).is_empty());
+
+    // Offline: no order is asked for at all.
+    let mut g = flow(false, false);
+    g.handle(card());
+    let fx = g.handle(Event::Found(
+        f_id(&g),
+        found(&[(100, Eligibility::Ready)], Source::OfflineCache),
+    ));
+    assert!(
+        matches!(
+            &fx[..],
+            [
+                Effect::PaymentUnavailable,
+                Effect::CheckIn { offline: true, .. }
+            ]
+        ),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn leaving_the_pay_screen_cancels_and_a_late_payment_calls_staff() {
+    let mut f = flow(false, false);
+    f.handle(card());
+    f.handle(Event::Found(
+        f_id(&f),
+        found(&[(100, Eligibility::Ready)], Source::Online),
+    ));
+    let fx = f.handle(Event::Timeout);
+    assert!(fx.contains(&Effect::CancelPayment), "{fx:?}");
+    assert_eq!(f.screen, Screen::Attract);
+    assert_eq!(
+        f.handle(Event::Paid),
+        vec![Effect::AlertStaff(Alert::OrphanPayment)]
+    );
+}

@@ -333,6 +333,57 @@ impl SyncClient {
         .await
     }
 
+    /// K16: the platform order for these bookings' unpaid items (the
+    /// service computes the amount; the answer carries the QR content).
+    pub async fn create_payment(
+        &self,
+        req: &exam_protocol::PaymentRequest,
+    ) -> Result<exam_protocol::PaymentOrder, SyncError> {
+        // The service may ask the platform a few times before it answers.
+        self.signed(
+            Method::POST,
+            paths::PAYMENT,
+            Some(req),
+            Duration::from_secs(15),
+        )
+        .await
+    }
+
+    /// K16: the order's state now.
+    pub async fn payment_state(
+        &self,
+        out_trade_no: &str,
+    ) -> Result<exam_protocol::PaymentOrder, SyncError> {
+        let req = exam_protocol::PaymentRef {
+            out_trade_no: out_trade_no.to_string(),
+        };
+        self.signed(
+            Method::POST,
+            paths::PAYMENT_STATE,
+            Some(&req),
+            Duration::from_secs(5),
+        )
+        .await
+    }
+
+    /// K16: the patient left the pay screen: close the order (a payment
+    /// made meanwhile shows in the answer's state).
+    pub async fn cancel_payment(
+        &self,
+        out_trade_no: &str,
+    ) -> Result<exam_protocol::PaymentOrder, SyncError> {
+        let req = exam_protocol::PaymentRef {
+            out_trade_no: out_trade_no.to_string(),
+        };
+        self.signed(
+            Method::POST,
+            paths::PAYMENT_CANCEL,
+            Some(&req),
+            Duration::from_secs(10),
+        )
+        .await
+    }
+
     pub async fn heartbeat(&self, hb: &Heartbeat) -> Result<HeartbeatResponse, SyncError> {
         self.signed(
             Method::POST,

@@ -232,6 +232,20 @@ pub(crate) async fn mark_items_paid_in(
     })?;
     let mut marked = 0;
     for (code, price) in items {
+        if code == crate::payments::WHOLE_BOOKING {
+            let n = sqlx::query(
+                "UPDATE bookings SET amount_due_fen = 0 WHERE id = $1 AND amount_due_fen = $2",
+            )
+            .bind(booking)
+            .bind(price)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                marked += price;
+            }
+            continue;
+        }
         let n = sqlx::query(
             "UPDATE booking_items SET paid = 1
               WHERE booking_id = $1 AND item_code = $2 AND paid = 0 AND status = 'active'",

@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 
 pub use job::spawn;
 pub use recon::{DiffRow, RunRow};
-pub use service::{OrderView, PayError};
+pub use service::{OrderView, PayError, WHOLE_BOOKING};
 
 pub(crate) use page::routes;
 pub(crate) use service::{cancel_for_kiosk, create_for_kiosk, state_for_kiosk};

@@ -19,6 +19,9 @@ use crate::error::ApiErr;
 
 pub type OrderView = PaymentOrder;
 
+/// The "item" of a booking that has an amount due but no item rows.
+pub const WHOLE_BOOKING: &str = "*booking";
+
 #[derive(Debug, thiserror::Error)]
 pub enum PayError {
     /// No platform configured, or it cannot be reached now.
@@ -110,6 +113,15 @@ pub(crate) async fn create_for_kiosk(
                 return Err(PayError::NotFound);
             }
             exam_nos.push(v.record.booking.exam_no.clone());
+            // A booking made elsewhere (the demo, an import) may carry its
+            // amount due without item rows: paid as a whole.
+            if v.items.is_empty() && v.record.booking.amount_due_fen > 0 {
+                items.push((
+                    b,
+                    WHOLE_BOOKING.to_string(),
+                    v.record.booking.amount_due_fen,
+                ));
+            }
             items.extend(
                 v.items
                     .iter()
@@ -129,9 +141,7 @@ pub(crate) async fn create_for_kiosk(
         let mut reuse = None;
         let mut to_close = Vec::new();
         for no in open {
-            let s = store::load(&mut tx, &no)
-                .await?
-                .ok_or(PayError::NotFound)?;
+            let s = store::load(&mut tx, &no).await?.ok_or(PayError::NotFound)?;
             if reuse.is_none()
                 && s.items == items
                 && s.expires_at > now + chrono::Duration::seconds(30)
@@ -202,9 +212,7 @@ pub(crate) async fn create_for_kiosk(
                     Ok(code_url) => {
                         let mut tx = st.db.pool.begin().await?;
                         store::lock(&mut tx, &no).await?;
-                        let mut s = store::load(&mut tx, &no)
-                            .await?
-                            .ok_or(PayError::NotFound)?;
+                        let mut s = store::load(&mut tx, &no).await?.ok_or(PayError::NotFound)?;
                         let _ = s.order.on_code_url(&code_url);
                         store::save(&mut tx, &s.order, Utc::now(), None).await?;
                         tx.commit().await?;
