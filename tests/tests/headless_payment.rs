@@ -9,6 +9,10 @@
 //! service registers them. The same with every notification lost: the
 //! service's order query finds the payment.
 
+// Its helpers run outside #[test] fns, where clippy.toml's
+// allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use e2e_tests::free_addr;
