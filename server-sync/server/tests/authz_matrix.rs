@@ -278,8 +278,12 @@ async fn call(ctx: &Ctx<'_>, route: &RouteInfo, v: Variant, caller: Caller, n: u
         }
     };
     let a = &answer;
+    // The harness configures no payment platform: a kiosk that passed the
+    // gate is told payment is unavailable (503), which is the handler's
+    // answer, not a failure of it.
+    let no_platform = a.status == 503 && a.body.contains("payment_unavailable");
     assert!(
-        a.status < 500 && a.status != 405,
+        (a.status < 500 || no_platform) && a.status != 405,
         "{method} {path} as {}: {} {}",
         caller.column(),
         a.status,

@@ -423,6 +423,47 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
         "/api/admin/api-clients/{id}/revoke",
         "Revoke an API client; its tokens stop at once",
     ),
+    // Payments through the unified payment platform (K16, I4).
+    (
+        "POST",
+        "/api/v1/kiosk/payments",
+        "A kiosk asks for the platform order (QR code) of the chosen bookings' unpaid items",
+    ),
+    (
+        "POST",
+        "/api/v1/kiosk/payments/state",
+        "A kiosk asks whether its order is paid, closed or still waiting",
+    ),
+    (
+        "POST",
+        "/api/v1/kiosk/payments/cancel",
+        "A kiosk closes its unpaid order (the patient left the payment screen)",
+    ),
+    (
+        "POST",
+        "/pay/notify",
+        "The payment platform's signed notification of a payment or refund",
+    ),
+    (
+        "GET",
+        "/payments",
+        "The finance page: orders, refunds and the daily bill's reconciliations",
+    ),
+    (
+        "GET",
+        "/api/payments/reconciliations",
+        "The daily bill's reconciliation runs",
+    ),
+    (
+        "GET",
+        "/api/payments/reconciliations/{id}",
+        "One reconciliation run with every difference and its cause",
+    ),
+    (
+        "POST",
+        "/api/payments/reconciliations",
+        "Fetch a day's bill from the platform and reconcile it now",
+    ),
     // Hospital interfaces (HIS, LIS, PACS and the others).
     (
         "GET",
