@@ -56,6 +56,17 @@ fn pages(visit: i64, role: Role) -> Vec<Page> {
         page("/groups", Some(Capability::UseGroupPage), "/groups"),
         page("/admin", Some(Capability::UseAdminPage), "/admin"),
         page("/audit", Some(Capability::ViewAudit), "/audit"),
+        // The hospital interfaces' health and the payments' reconciliation.
+        page(
+            "/interfaces",
+            Some(Capability::ManageInterfaces),
+            "/interfaces",
+        ),
+        page(
+            "/payments",
+            Some(Capability::ReconcilePayments),
+            "/payments",
+        ),
         // An individual visit's documents: not the group desk's.
         page(&print, Some(Capability::PrintDocuments), &print),
         // PIPL: the person's rights at the desk, and the public notice.
