@@ -3,6 +3,7 @@
 //! Nothing here touches a clock, a disk or a network: callers pass `now`
 //! in, so kiosk, server and tests all drive the same rules directly.
 
+pub mod abnormal;
 pub mod booking_code;
 pub mod catalogue;
 pub mod changes;
