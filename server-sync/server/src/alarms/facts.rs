@@ -140,5 +140,16 @@ pub async fn gather(st: &AppState, t: &Thresholds, now: DateTime<Utc>) -> Result
                 })
             })
             .collect(),
+        major_abnormal: st
+            .db
+            .major_abnormal_open_counts()
+            .await?
+            .into_iter()
+            .map(|(category, open, oldest)| super::AbnormalFact {
+                category,
+                open,
+                oldest,
+            })
+            .collect(),
     })
 }

@@ -59,6 +59,9 @@ pub enum AlarmKind {
     InterfaceFailing,
     /// A hospital interface has dead letters waiting for staff.
     InterfaceDeadLetters,
+    /// A category-A major abnormal result (重要异常结果) is raised and not
+    /// yet handled: the patient must be told at once.
+    MajorAbnormalOpen,
     Implausible(Implausible),
 }
 
@@ -161,6 +164,15 @@ pub struct InterfaceFact {
     pub alarm_after: Duration,
 }
 
+/// Open major abnormal results of one category.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AbnormalFact {
+    pub category: exam_domain::abnormal::Category,
+    pub open: i64,
+    /// When the oldest open one was raised.
+    pub oldest: Option<DateTime<Utc>>,
+}
+
 /// Everything the alarms are computed from.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Facts {
@@ -177,6 +189,7 @@ pub struct Facts {
     pub disks: Vec<DiskFact>,
     pub implausible: Vec<(Implausible, u64)>,
     pub interfaces: Vec<InterfaceFact>,
+    pub major_abnormal: Vec<AbnormalFact>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -400,6 +413,20 @@ pub fn evaluate(f: &Facts, t: &Thresholds, now: DateTime<Utc>) -> Vec<Alarm> {
                 AlarmKind::InterfaceDeadLetters,
                 c.as_str(),
                 format!("{} 有 {} 条死信待处理（接口监控页）", c.label_zh(), i.dead),
+            );
+        }
+    }
+    for a in &f.major_abnormal {
+        if a.category == exam_domain::abnormal::Category::A && a.open > 0 {
+            push(
+                Severity::Critical,
+                AlarmKind::MajorAbnormalOpen,
+                "abnormal:A",
+                format!(
+                    "{} 条A类重要异常结果待通知，最久已等 {} 分钟（接口监控页）",
+                    a.open,
+                    a.oldest.map_or(0, |t| minutes(now - t))
+                ),
             );
         }
     }

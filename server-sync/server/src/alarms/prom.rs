@@ -296,6 +296,7 @@ pub fn render_facts(f: &Facts, t: &Thresholds, now: DateTime<Utc>) -> String {
         );
     }
     render_interfaces(&mut s, f, now);
+    render_abnormal(&mut s, f, now);
     gauge(
         &mut s,
         "exam_alarms",
@@ -353,6 +354,37 @@ fn render_interfaces(s: &mut String, f: &Facts, now: DateTime<Utc>) {
             s,
             "exam_interface_head_failing_seconds{{counterpart=\"{}\"}} {secs}",
             i.counterpart
+        );
+    }
+}
+
+/// Major abnormal results (重要异常结果) raised and not yet handled, per
+/// category, and how long the oldest has waited.
+fn render_abnormal(s: &mut String, f: &Facts, now: DateTime<Utc>) {
+    gauge(
+        s,
+        "exam_major_abnormal_open",
+        "Major abnormal results raised and not yet handled, by category (A: notify at once).",
+    );
+    for a in &f.major_abnormal {
+        let _ = writeln!(
+            s,
+            "exam_major_abnormal_open{{category=\"{}\"}} {}",
+            a.category.as_str(),
+            a.open
+        );
+    }
+    gauge(
+        s,
+        "exam_major_abnormal_oldest_open_seconds",
+        "Seconds the oldest open major abnormal result of each category has waited (0: none open).",
+    );
+    for a in &f.major_abnormal {
+        let secs = a.oldest.map_or(0, |t| (now - t).num_seconds().max(0));
+        let _ = writeln!(
+            s,
+            "exam_major_abnormal_oldest_open_seconds{{category=\"{}\"}} {secs}",
+            a.category.as_str()
         );
     }
 }

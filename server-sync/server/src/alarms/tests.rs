@@ -269,3 +269,34 @@ fn a_failing_interface_head_raises_an_alarm_after_its_time_and_dead_letters_a_wa
         )]
     );
 }
+
+#[test]
+fn an_open_category_a_major_abnormal_result_is_critical() {
+    use exam_domain::abnormal::Category;
+    let with = |category, open| Facts {
+        major_abnormal: vec![super::AbnormalFact {
+            category,
+            open,
+            oldest: (open > 0).then(|| now() - Duration::minutes(12)),
+        }],
+        ..quiet()
+    };
+    assert_eq!(kinds(&with(Category::A, 0)), vec![]);
+    // B results wait for the board, not for an alarm.
+    assert_eq!(kinds(&with(Category::B, 3)), vec![]);
+    let f = with(Category::A, 2);
+    assert_eq!(
+        kinds(&f),
+        vec![(
+            Severity::Critical,
+            AlarmKind::MajorAbnormalOpen,
+            "abnormal:A".to_string()
+        )]
+    );
+    let a = &evaluate(&f, &Thresholds::default(), now())[0];
+    assert!(
+        a.zh.contains("2 条A类") && a.zh.contains("12 分钟"),
+        "{}",
+        a.zh
+    );
+}

@@ -101,6 +101,18 @@ const COLUMNS: &[Sealed] = &[
         pk: &[Pk::Int("id")],
         clear: Clear::Text,
     },
+    Sealed {
+        table: "sms_messages",
+        column: "payload",
+        pk: &[Pk::Int("id")],
+        clear: Clear::Text,
+    },
+    Sealed {
+        table: "major_abnormal_results",
+        column: "value",
+        pk: &[Pk::Int("id")],
+        clear: Clear::Text,
+    },
 ];
 
 /// The people columns, sealed with `people.<column>|<person_key>`.

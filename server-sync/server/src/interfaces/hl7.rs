@@ -16,7 +16,8 @@
 //! With `listen = "0.0.0.0:2576"` the service also takes the peer's
 //! results (`ORU^R01`) there: each item kept once in the inbound log
 //! (by control id and by content) and matched to its order by the placer
-//! order number we sent, then acknowledged (AA; AR when the store cannot
+//! order number we sent, its observations checked for major abnormal
+//! results (`abnormal`), then acknowledged (AA; AR when the store cannot
 //! keep it, so the peer sends it again; AE for a message we cannot read).
 //!
 //! MSH-10 is the queue row's id, the same on every attempt, so a peer that
@@ -31,6 +32,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::Mutex;
 
 use super::Counterpart;
+use super::abnormal::ObservedValue;
 use super::adapter::{Delivered, Outbound, Outgoing, SendError};
 use super::inbound::{Inbound, InboundKind, ResultStatus};
 use super::payload::{OrderLine, Payload};
@@ -296,6 +298,7 @@ async fn receive(
             status,
             body: body.clone(),
             content: format!("{item:?}"),
+            observations: item.observations.iter().map(observed).collect(),
         };
         if let Err(e) = db.receive_inbound(&kept, Utc::now()).await {
             tracing::error!(counterpart = %counterpart, error = %e, "a result could not be kept");
@@ -306,4 +309,35 @@ async fn receive(
         }
     }
     Reply::accept()
+}
+
+/// An OBX as the major-abnormal rules read it.
+fn observed(o: &exam_hl7::Observation) -> ObservedValue {
+    use exam_domain::abnormal::LabFlag;
+    use exam_hl7::AbnormalFlag as F;
+    let value = match &o.value {
+        exam_hl7::ObservationValue::Numeric(s) | exam_hl7::ObservationValue::Text(s) => s.clone(),
+        exam_hl7::ObservationValue::Coded(c) => c.text.clone(),
+        exam_hl7::ObservationValue::Other { raw, .. } => raw.clone(),
+        // A report (PDF or link) is not a value the rules read.
+        exam_hl7::ObservationValue::Document(_) | exam_hl7::ObservationValue::Link(_) => {
+            String::new()
+        }
+    };
+    ObservedValue {
+        code: o.identifier.code.clone(),
+        name: o.identifier.text.clone(),
+        value,
+        unit: o.units.clone(),
+        reference_range: o.reference_range.clone(),
+        flag: o.abnormal.as_ref().map(|f| match f {
+            F::Normal => LabFlag::Normal,
+            F::Low => LabFlag::Low,
+            F::High => LabFlag::High,
+            F::CriticalLow => LabFlag::CriticalLow,
+            F::CriticalHigh => LabFlag::CriticalHigh,
+            F::CriticalAbnormal => LabFlag::CriticalAbnormal,
+            F::BelowScale | F::AboveScale | F::Abnormal | F::Other(_) => LabFlag::Abnormal,
+        }),
+    }
 }

@@ -3,7 +3,9 @@
 //! and hands the message here; it is kept once, by its control id (a
 //! counterpart that did not get our ACK sends the same message again) and
 //! by its content (the same result sent again under a new control id), and
-//! matched to the visit's item by the placer order number we sent.
+//! matched to the visit's item by the placer order number we sent. A
+//! matched result's observations are checked for major abnormal results
+//! (`abnormal`), raised in the same transaction.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,6 +13,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::Counterpart;
+use super::abnormal::{ObservedValue, raise_from_result};
 use crate::db::{Db, Result, ad, next_id, ts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +70,9 @@ pub struct Inbound {
     /// message without its header (a result sent again under a new control
     /// id has the same content).
     pub content: String,
+    /// The item's observations (a result's OBX), checked for major
+    /// abnormal results when the result is matched.
+    pub observations: Vec<ObservedValue>,
 }
 
 /// What became of an inbound message.
@@ -183,6 +189,20 @@ impl Db {
             .bind(&at)
             .execute(&mut *tx)
             .await?;
+            if m.kind == InboundKind::Result {
+                // Last: its audit line ends the transaction.
+                raise_from_result(
+                    &mut tx,
+                    &self.keys,
+                    *booking,
+                    code,
+                    id,
+                    &format!("system:{}", m.counterpart),
+                    &m.observations,
+                    now,
+                )
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(outcome)

@@ -1,8 +1,10 @@
 //! The interfaces page (`/interfaces`, `Capability::ManageInterfaces`):
 //! every counterpart's line (sent, acknowledged, failing, waiting, dead,
 //! the last error, whether an adapter is configured at all), one
-//! counterpart's messages with a retry button on dead letters, and a
-//! visit's items ordered vs received with re-fetch and manual transfer.
+//! counterpart's messages with a retry button on dead letters, a
+//! visit's items ordered vs received with re-fetch and manual transfer,
+//! and the major abnormal results raised from results (open ones listed,
+//! a visit's with their values).
 //! The same data as JSON under `/api/interfaces/*` for scripts.
 //!
 //! Messages are listed by kind, exam number and item, never by name; the
@@ -17,6 +19,7 @@ use axum::response::Response;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
+use super::abnormal::{OpenResult, VisitResult};
 use super::manual::{Manual, ManualError};
 use super::view::{ItemLink, LineSummary, MessageView};
 use super::{Counterpart, MessageState};
@@ -38,6 +41,7 @@ pub(crate) fn routes(t: &mut RouteTable) {
         )
         .post("/api/interfaces/messages/{id}/retry", Access::Can(M), retry)
         .get("/api/interfaces/visits/{id}", Access::Can(M), visit_json)
+        .get("/api/interfaces/abnormal", Access::Can(M), abnormal_json)
         .post(
             "/api/interfaces/visits/{id}/items/{code}/refetch",
             Access::Can(M),
@@ -106,6 +110,8 @@ struct InterfacesPage {
     selected: Option<Counterpart>,
     state: String,
     messages: Vec<MessageView>,
+    /// Open major abnormal results, category A first.
+    abnormal: Vec<OpenResult>,
 }
 
 const LIST: i64 = 200;
@@ -121,7 +127,9 @@ async fn page(
         Some(c) => st.db.interface_messages(c, state, LIST).await?,
         None => Vec::new(),
     };
+    let abnormal = open_abnormal(&st, &u, None).await?;
     Ok(crate::workflow::render(&InterfacesPage {
+        abnormal,
         lines: lines(&st).await?,
         selected,
         state: state.map_or("", MessageState::as_str).to_string(),
@@ -135,6 +143,53 @@ async fn page(
 
 async fn lines_json(State(st): State<AppState>) -> Result<Json<Vec<LineView>>, ApiErr> {
     Ok(Json(lines(&st).await?))
+}
+
+/// Open major abnormal results (category A first, then oldest first),
+/// the read audited: a visit with a category and an analyte is health
+/// data even without a name.
+async fn open_abnormal(
+    st: &AppState,
+    u: &SessionUser,
+    of: Option<exam_domain::abnormal::Category>,
+) -> Result<Vec<OpenResult>, ApiErr> {
+    let mut list = st.db.open_major_abnormal(of, Utc::now()).await?;
+    list.sort_by_key(|r| r.category);
+    if list.is_empty() {
+        return Ok(list);
+    }
+    crate::audit::read_personal(
+        &st.db,
+        &u.username,
+        "read.abnormal",
+        "abnormal:open",
+        format!(
+            "category={} shown={}",
+            of.map_or("all", exam_domain::abnormal::Category::as_str),
+            list.len()
+        ),
+    )
+    .await?;
+    Ok(list)
+}
+
+#[derive(Debug, Deserialize)]
+struct CategoryQuery {
+    category: Option<String>,
+}
+
+async fn abnormal_json(
+    State(st): State<AppState>,
+    u: SessionUser,
+    Query(q): Query<CategoryQuery>,
+) -> Result<Json<Vec<OpenResult>>, ApiErr> {
+    let of = match q.category.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(exam_domain::abnormal::Category::parse(c).ok_or_else(|| {
+            ApiErr::new(StatusCode::BAD_REQUEST, "bad_category", "类别只能是 A 或 B")
+        })?),
+    };
+    Ok(Json(open_abnormal(&st, &u, of).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,17 +243,24 @@ pub struct VisitInterfaces {
     pub name: String,
     pub items: Vec<ItemLink>,
     pub messages: Vec<MessageView>,
+    /// Its major abnormal results, values opened.
+    pub abnormal: Vec<VisitResult>,
 }
 
 async fn visit_data(st: &AppState, u: &SessionUser, id: i64) -> Result<VisitInterfaces, ApiErr> {
     let v = st.db.visit(id).await?;
     let (items, messages) = st.db.interface_visit(id).await?;
+    let abnormal = st.db.visit_major_abnormal(id).await?;
     crate::audit::read_personal(
         &st.db,
         &u.username,
         "read.interfaces",
         &st.db.subject_of(v.record.person.id_number.as_str()),
-        format!("exam_no={}", v.record.booking.exam_no),
+        format!(
+            "exam_no={} major_abnormal={}",
+            v.record.booking.exam_no,
+            abnormal.len()
+        ),
     )
     .await?;
     Ok(VisitInterfaces {
@@ -207,6 +269,7 @@ async fn visit_data(st: &AppState, u: &SessionUser, id: i64) -> Result<VisitInte
         name: exam_domain::mask::name(&v.record.person.name),
         items,
         messages,
+        abnormal,
     })
 }
 
