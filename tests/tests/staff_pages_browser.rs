@@ -67,6 +67,10 @@ fn pages(visit: i64, role: Role) -> Vec<Page> {
             Some(Capability::ReconcilePayments),
             "/payments",
         ),
+        // I5: the SMS page (sent, delivered, failed, waiting per kind).
+        page("/sms", Some(Capability::ManageInterfaces), "/sms"),
+        // E15: emergency mode's state, switch and episodes' reports.
+        page("/emergency", Some(Capability::ViewEmergency), "/emergency"),
         // An individual visit's documents: not the group desk's.
         page(&print, Some(Capability::PrintDocuments), &print),
         // PIPL: the person's rights at the desk, and the public notice.

@@ -103,6 +103,11 @@ pub struct Config {
     /// daily bill's time. No `base_url`: payment unavailable.
     #[serde(default)]
     pub payment: crate::payments::PaymentConfig,
+    /// Emergency mode (E15): `[emergency] after_minutes` (30), how long HIS
+    /// or the payment platform must be away before the centre may switch
+    /// it on by itself.
+    #[serde(default)]
+    pub emergency: crate::emergency::EmergencyConfig,
 }
 
 impl Default for Config {
@@ -137,6 +142,7 @@ impl Default for Config {
             exports: crate::db::ExportLimits::default(),
             interfaces: crate::interfaces::InterfacesConfig::default(),
             payment: crate::payments::PaymentConfig::default(),
+            emergency: crate::emergency::EmergencyConfig::default(),
         }
     }
 }

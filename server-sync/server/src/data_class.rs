@@ -56,6 +56,10 @@ pub fn exposes(c: Capability) -> DataClass {
         ManageInterfaces => DataClass::Medium,
         // Merchant numbers and amounts, no names.
         ReconcilePayments => DataClass::Low,
+        // Exam numbers, amounts and receipt numbers of an emergency
+        // episode, no names; the switch itself shows nothing.
+        ViewEmergency => DataClass::Medium,
+        SwitchEmergency | OverrideEmergency => DataClass::Low,
         UseAdminPage | ViewCatalogue | ManageAccounts | EditCatalogue => DataClass::Low,
     }
 }

@@ -110,7 +110,7 @@ enum Command {
     AddUser {
         #[arg(long)]
         username: String,
-        /// admin, front_desk, group_desk or auditor (审计员: reads the audit
+        /// admin, front_desk, desk_supervisor, group_desk or auditor (审计员: reads the audit
         /// trail only).
         #[arg(long, default_value = "front_desk")]
         role: String,

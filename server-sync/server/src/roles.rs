@@ -15,6 +15,10 @@
 //!   their signatures, prints documents, sees the check-in photo, publishes
 //!   reports, hands over documents waiting at a kiosk and moves a kiosk's
 //!   print jobs when its printer is out.
+//! - **前台主管 desk supervisor** (`desk_supervisor`): everything the front
+//!   desk does, and switches emergency mode on and off (E15) once HIS or the
+//!   payment platform has been away long enough (the hospital's plan lets
+//!   the centre decide that on its own after 30 minutes).
 //! - **团检 group desk** (`group_desk`): works for companies that send their
 //!   staff for exams (单位体检). It keeps the companies, their groups with a
 //!   package and a discount, imports rosters, books members in batches, adds
@@ -28,7 +32,9 @@
 //!   signatures, photos nor reports, and has no part in the kiosks' trays.
 //! - **系统管理员 administrator** (`admin`): accounts and roles, the
 //!   dictionaries and prices; stands in for either desk (a small centre's
-//!   head of the desk). It does **not** read the audit trail.
+//!   head of the desk); the only one who may switch emergency mode on
+//!   before the centre is eligible, with a stated reason. It does **not**
+//!   read the audit trail.
 //! - **审计员 auditor** (`auditor`): reads the audit trail (its own page,
 //!   `/audit`) and nothing else: no patient, no desk, no settings.
 //!
@@ -56,6 +62,8 @@ use serde::{Deserialize, Serialize};
 pub enum Role {
     Admin,
     FrontDesk,
+    /// 前台主管: the front desk, plus emergency mode's switch.
+    DeskSupervisor,
     GroupDesk,
     /// 审计员: the audit trail only.
     Auditor,
@@ -141,10 +149,24 @@ pub enum Capability {
     /// centre's finance officer gets an administrator account only where
     /// one person does both; no desk role sees the platform's books).
     ReconcilePayments,
+    /// The emergency page (`/emergency`): the centre's state, why it is
+    /// (not) eligible, the episodes and their reconciliation reports
+    /// (exam numbers and amounts, no names).
+    ViewEmergency,
+    /// Switch emergency mode on (once eligible) and off (E15).
+    SwitchEmergency,
+    /// Switch it on before the centre is eligible, with a reason.
+    OverrideEmergency,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Admin, Role::FrontDesk, Role::GroupDesk, Role::Auditor];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::FrontDesk,
+        Role::DeskSupervisor,
+        Role::GroupDesk,
+        Role::Auditor,
+    ];
 
     /// The rights table (see the module's notes for why each line is so).
     pub fn may(self, c: Capability) -> bool {
@@ -156,10 +178,17 @@ impl Role {
                 UseDeskPage | ViewRegistrations | ManagePrintouts | ViewCatalogue
                 | SearchPatients | BookVisit | RegisterVisit | ChangeItems | Refund
                 | TakePayment | ViewSignatures | PrintDocuments | ViewPhoto | HandleReports
-                | ViewDeskLog | CorrectIdentity | ServeDataRights => true,
+                | ViewDeskLog | CorrectIdentity | ServeDataRights | ViewEmergency => true,
                 UseGroupPage | UseAdminPage | ServeGroupVisits | ViewGroups | EditGroups
                 | ImportRoster | BookGroup | BanMembers | ManageAccounts | EditCatalogue
-                | ViewAudit | ManageInterfaces | ReconcilePayments => false,
+                | ViewAudit | ManageInterfaces | ReconcilePayments | SwitchEmergency
+                | OverrideEmergency => false,
+            },
+            // The front desk's rights and the switch (not the override).
+            Role::DeskSupervisor => match c {
+                SwitchEmergency => true,
+                OverrideEmergency => false,
+                c => Role::FrontDesk.may(c),
             },
             Role::GroupDesk => match c {
                 UseDeskPage | UseGroupPage | ViewCatalogue | ServeGroupVisits | ViewDeskLog
@@ -168,7 +197,7 @@ impl Role {
                 | RegisterVisit | ChangeItems | Refund | TakePayment | ViewSignatures
                 | PrintDocuments | ViewPhoto | HandleReports | ManageAccounts | EditCatalogue
                 | ViewAudit | CorrectIdentity | ServeDataRights | ManageInterfaces
-                | ReconcilePayments => false,
+                | ReconcilePayments | ViewEmergency | SwitchEmergency | OverrideEmergency => false,
             },
             Role::Auditor => matches!(c, ViewAudit),
         }
@@ -194,6 +223,7 @@ impl Role {
         match self {
             Role::Admin => "admin",
             Role::FrontDesk => "front_desk",
+            Role::DeskSupervisor => "desk_supervisor",
             Role::GroupDesk => "group_desk",
             Role::Auditor => "auditor",
         }
@@ -227,6 +257,7 @@ pub(crate) struct Nav {
     pub admin: bool,
     pub audit: bool,
     pub interfaces: bool,
+    pub emergency: bool,
 }
 
 impl Nav {
@@ -238,16 +269,17 @@ impl Nav {
             admin: role.may(Capability::UseAdminPage),
             audit: role.may(Capability::ViewAudit),
             interfaces: role.may(Capability::ManageInterfaces),
+            emergency: role.may(Capability::ViewEmergency),
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown role {0:?}: use admin, front_desk, group_desk or auditor")]
+#[error("unknown role {0:?}: use admin, front_desk, desk_supervisor, group_desk or auditor")]
 pub struct UnknownRole(pub String);
 
 impl Capability {
-    pub const ALL: [Capability; 30] = {
+    pub const ALL: [Capability; 33] = {
         use Capability::*;
         [
             UseDeskPage,
@@ -280,6 +312,9 @@ impl Capability {
             ServeDataRights,
             ManageInterfaces,
             ReconcilePayments,
+            ViewEmergency,
+            SwitchEmergency,
+            OverrideEmergency,
         ]
     };
 
@@ -295,6 +330,8 @@ impl Capability {
             Capability::SearchPatients => "当前账号只能查询团检人员",
             Capability::ServeDataRights => "当前账号不能办理个人信息查询、导出与删除",
             Capability::ManageInterfaces => "只有管理员可以查看和处理接口队列",
+            Capability::SwitchEmergency => "只有前台主管和管理员可以切换应急模式",
+            Capability::OverrideEmergency => "只有管理员可以在未满断线时限时开启应急模式",
             _ => "当前账号没有此操作的权限",
         }
     }
@@ -305,7 +342,7 @@ mod tests {
     use super::*;
 
     /// The whole table, one line per capability (A = admin, F = front
-    /// desk, G = group desk, U = auditor). A change of rights shows up here
+    /// desk, S = desk supervisor, G = group desk, U = auditor). A change of rights shows up here
     /// in review.
     #[test]
     fn the_rights_table() {
@@ -319,40 +356,43 @@ mod tests {
                 format!("{marks} {c:?}\n")
             })
             .collect();
-        println!("AFGU\n{table}");
+        println!("AFSGU\n{table}");
         assert_eq!(
             table,
             "\
-xxx. UseDeskPage
-x.x. UseGroupPage
-x... UseAdminPage
-xx.. ViewRegistrations
-xx.. ManagePrintouts
-xxx. ViewCatalogue
-xx.. SearchPatients
-x.x. ServeGroupVisits
-xx.. BookVisit
-xx.. RegisterVisit
-xx.. ChangeItems
-xx.. Refund
-xx.. TakePayment
-xx.. ViewSignatures
-xx.. PrintDocuments
-xx.. ViewPhoto
-xx.. HandleReports
-xxx. ViewDeskLog
-x.x. ViewGroups
-x.x. EditGroups
-x.x. ImportRoster
-x.x. BookGroup
-x.x. BanMembers
-x... ManageAccounts
-x... EditCatalogue
-...x ViewAudit
-xx.. CorrectIdentity
-xx.. ServeDataRights
-x... ManageInterfaces
-x... ReconcilePayments
+xxxx. UseDeskPage
+x..x. UseGroupPage
+x.... UseAdminPage
+xxx.. ViewRegistrations
+xxx.. ManagePrintouts
+xxxx. ViewCatalogue
+xxx.. SearchPatients
+x..x. ServeGroupVisits
+xxx.. BookVisit
+xxx.. RegisterVisit
+xxx.. ChangeItems
+xxx.. Refund
+xxx.. TakePayment
+xxx.. ViewSignatures
+xxx.. PrintDocuments
+xxx.. ViewPhoto
+xxx.. HandleReports
+xxxx. ViewDeskLog
+x..x. ViewGroups
+x..x. EditGroups
+x..x. ImportRoster
+x..x. BookGroup
+x..x. BanMembers
+x.... ManageAccounts
+x.... EditCatalogue
+....x ViewAudit
+xxx.. CorrectIdentity
+xxx.. ServeDataRights
+x.... ManageInterfaces
+x.... ReconcilePayments
+xxx.. ViewEmergency
+x.x.. SwitchEmergency
+x.... OverrideEmergency
 "
         );
     }
@@ -375,6 +415,7 @@ x... ReconcilePayments
             [
                 ("admin", "/registrations"),
                 ("front_desk", "/registrations"),
+                ("desk_supervisor", "/registrations"),
                 ("group_desk", "/groups"),
                 ("auditor", "/audit"),
             ]

@@ -127,6 +127,20 @@ impl Db {
         touch(&mut tx, id, pay_later).await?;
         // I1-I3: orders, cancellations, HIS charges and refunds with the change.
         crate::interfaces::facts::sync_visit(&mut tx, &self.keys, id, Utc::now()).await?;
+        if matches!(change, ItemChange::Refund) && refund > 0 {
+            // E15: during an emergency episode, an entry of its report.
+            crate::emergency::store::record_in(
+                &mut tx,
+                crate::emergency::EntryKind::Refund,
+                id,
+                &v.record.booking.exam_no,
+                refund,
+                None,
+                actor,
+                Utc::now(),
+            )
+            .await?;
+        }
         let what = match change {
             ItemChange::Remove => "item.remove",
             ItemChange::Refund => "item.refund",
@@ -179,8 +193,15 @@ impl Db {
         Ok(Some(png))
     }
 
-    /// The front desk takes payment for every unpaid active item.
-    pub async fn mark_paid(&self, actor: &str, id: i64, method: &str) -> Result<(Visit, i64)> {
+    /// The front desk takes payment for every unpaid active item. During
+    /// an emergency episode (E15) the charge is an entry of it, with its
+    /// emergency receipt number (the stamp).
+    pub async fn mark_paid(
+        &self,
+        actor: &str,
+        id: i64,
+        method: &str,
+    ) -> Result<(Visit, i64, Option<crate::emergency::Stamp>)> {
         let mut tx = self.pool.begin().await?;
         let v = visit_in(&mut tx, &self.keys, id).await?;
         let amount: i64 = v
@@ -196,20 +217,40 @@ impl Db {
         touch(&mut tx, id, false).await?;
         // I1-I3: orders, cancellations, HIS charges and refunds with the change.
         crate::interfaces::facts::sync_visit(&mut tx, &self.keys, id, Utc::now()).await?;
+        let stamp = if amount > 0 {
+            crate::emergency::store::record_in(
+                &mut tx,
+                crate::emergency::EntryKind::Charge,
+                id,
+                &v.record.booking.exam_no,
+                amount,
+                Some(method),
+                actor,
+                Utc::now(),
+            )
+            .await?
+        } else {
+            None
+        };
+        let receipt = stamp
+            .as_ref()
+            .and_then(|s| s.receipt_no.as_deref())
+            .map(|r| format!(" emergency_receipt={r}"))
+            .unwrap_or_default();
         oplog::log(
             &mut tx,
             actor,
             "visit.pay",
             &super::people::subject(&self.keys, &v.record.person.id_number),
             &format!(
-                "exam_no={} amount_fen={amount} method={method}",
+                "exam_no={} amount_fen={amount} method={method}{receipt}",
                 v.record.booking.exam_no
             ),
         )
         .await?;
         let v = visit_in(&mut tx, &self.keys, id).await?;
         tx.commit().await?;
-        Ok((v, amount))
+        Ok((v, amount, stamp))
     }
 }
 

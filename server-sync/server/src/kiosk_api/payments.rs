@@ -16,6 +16,11 @@ pub(super) async fn create(
     State(st): State<AppState>,
     SignedJson { kiosk, body }: SignedJson<PaymentRequest>,
 ) -> Result<Json<PaymentOrder>, ApiErr> {
+    // E15: in emergency mode the patient pays at the desk; the platform is
+    // not asked (it may be what is away).
+    if let Some(why) = crate::emergency::kiosk_payment_refused(&st).await? {
+        return Err(crate::payments::PayError::Unavailable(why).into());
+    }
     Ok(Json(
         create_for_kiosk(&st, &kiosk, &body.id_number, &body.bookings).await?,
     ))

@@ -42,6 +42,7 @@ pub(super) const ASSETS: &[Asset] = assets! {
     "admin.js" => JS,
     "common.js" => JS,
     "desk.js" => JS,
+    "emergency.js" => JS,
     "favicon.svg" => SVG,
     "groups.js" => JS,
     "interfaces.js" => JS,

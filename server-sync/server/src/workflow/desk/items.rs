@@ -151,9 +151,10 @@ pub(super) async fn pay(
     if !["cash", "card", "wechat", "alipay"].contains(&r.method.as_str()) {
         return Err(bad("method", "收费方式须为 cash / card / wechat / alipay"));
     }
-    let (v, paid_fen) = st.db.mark_paid(&user.username, id, &r.method).await?;
+    let (v, paid_fen, emergency) = st.db.mark_paid(&user.username, id, &r.method).await?;
     Ok(Json(Paid {
         visit: VisitView::new(&st.catalogue.get(), &v),
         paid_fen,
+        emergency,
     }))
 }

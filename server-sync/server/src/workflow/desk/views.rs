@@ -244,6 +244,10 @@ pub(super) struct Paid {
     #[serde(flatten)]
     pub visit: VisitView,
     pub paid_fen: i64,
+    /// E15: the episode and emergency receipt number of a charge taken in
+    /// emergency mode (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<crate::emergency::Stamp>,
 }
 
 /// Lines of the operation log.
