@@ -74,7 +74,10 @@ async fn probe(st: &AppState) {
     }
     if let Ok(gw) = st.payments.gateway() {
         let r = gw.query_order("HEALTH-PROBE-0").await;
-        tracing::debug!(reachable = !matches!(&r, Err(e) if super::health::unreachable(e)), "payment platform probe");
+        tracing::debug!(
+            reachable = !matches!(&r, Err(e) if super::health::unreachable(e)),
+            "payment platform probe"
+        );
     }
 }
 
