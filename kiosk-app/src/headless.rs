@@ -435,6 +435,16 @@ impl<W: Write> Headless<W> {
                 () = tokio::time::sleep(TICK) => self.session.tick(Instant::now()),
             }
         }
+        // A payment order asked for before the patient left is closed when
+        // its answer comes (the kiosk's loop never stops; this one does
+        // between patients, so it waits for that answer here).
+        let until = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.session.ordering() {
+            tokio::select! {
+                Some(i) = self.answers.recv() => self.session.input(i),
+                () = tokio::time::sleep_until(until) => break,
+            }
+        }
         self.publish();
         if reports {
             return self.report_line(&query, &v);

@@ -72,6 +72,12 @@ pub struct Session {
     /// screen since: their owner has probably left.
     resumed_unclaimed: bool,
     pub order: Option<Order>,
+    /// The close of an order the last patient left, still on its way to
+    /// the service: a new order waits for it, or the service could hand
+    /// back that same order (open, for the same items) just as it closes.
+    closing: Option<tokio::task::JoinHandle<()>>,
+    /// A payment order asked for and not yet answered.
+    ordering: bool,
     /// Development: the payment platform simulator whose test payer the
     /// "pay" key sends (`EXAM_KIOSK_PAY_SIM`, or set by a test).
     pub pay_sim: Option<String>,
@@ -142,6 +148,8 @@ impl Session {
             jobs: Vec::new(),
             resumed_unclaimed: false,
             order: None,
+            closing: None,
+            ordering: false,
             pay_sim: std::env::var("EXAM_KIOSK_PAY_SIM").ok(),
             paid: false,
             last_touch: Instant::now(),
@@ -302,7 +310,7 @@ impl Session {
                     && let Some(c) = self.core.client().cloned()
                 {
                     let tx = self.tx.clone();
-                    tokio::spawn(async move {
+                    self.closing = Some(tokio::spawn(async move {
                         match c.cancel_payment(&o.out_trade_no).await {
                             // Paid just before the close: the flow calls staff.
                             Ok(a) if a.state == exam_protocol::PaymentState::Paid => {
@@ -312,7 +320,7 @@ impl Session {
                             // The service closes it at its expiry anyway.
                             Err(e) => tracing::warn!(error = %e, "cancelling the payment"),
                         }
-                    });
+                    }));
                 }
                 self.cx.payment = None;
             }
@@ -529,6 +537,13 @@ impl Session {
             .is_some_and(DeviceState::stops_printing)
     }
 
+    /// A payment order was asked for and its answer has not come: the
+    /// session must go on taking inputs until it does (an order that comes
+    /// after its patient left is closed then).
+    pub fn ordering(&self) -> bool {
+        self.ordering
+    }
+
     /// The order's QR code is on the screen (the headless patient pays then).
     pub fn payment_ready(&self) -> bool {
         self.order.as_ref().is_some_and(|o| o.code_url.is_some())
@@ -554,19 +569,25 @@ impl Session {
         };
         tracing::info!(amount_fen, "asking the service for a payment order");
         let tx = self.tx.clone();
+        let closing = self.closing.take();
+        self.ordering = true;
         tokio::spawn(async move {
+            if let Some(c) = closing {
+                let _ = c.await;
+            }
             let r = client.create_payment(&req).await.map_err(|e| e.to_string());
             let _ = tx.send(SessionInput::PaymentOrdered(r));
         });
     }
 
     fn payment_ordered(&mut self, r: Result<exam_protocol::PaymentOrder, String>) {
+        self.ordering = false;
         if !matches!(self.flow.screen, Screen::Pay { .. }) {
             // The patient left meanwhile: close what was made.
             if let (Ok(o), Some(c)) = (r, self.core.client().cloned()) {
-                tokio::spawn(async move {
+                self.closing = Some(tokio::spawn(async move {
                     let _ = c.cancel_payment(&o.out_trade_no).await;
-                });
+                }));
             }
             return;
         }
