@@ -9,6 +9,8 @@
 //! timeout_seconds = 15
 //! department = "体检中心"        # the registration's department (default)
 //! payment_method = "CASH"       # what HIS books charges as (default CASH)
+//! price_sync_minutes = 60       # HIS's prices fetched this often (price_sync)
+//! charge_codes = { "250301001" = "L-GLU" }  # HIS code → our item, where they differ
 //! ```
 //!
 //! Every request carries the queue row's key as HIS's idempotency key, so a
@@ -84,6 +86,10 @@ impl HisAdapter {
                 "timeout_seconds",
                 "department",
                 "payment_method",
+                // Read by `price_sync`: HIS code → our item code, and how
+                // often HIS's prices are fetched.
+                "charge_codes",
+                "price_sync_minutes",
             ]
             .contains(&k.as_str())
             {

@@ -3,8 +3,9 @@
 //! the last error, whether an adapter is configured at all), one
 //! counterpart's messages with a retry button on dead letters, a
 //! visit's items ordered vs received with re-fetch and manual transfer,
-//! and the major abnormal results raised from results (open ones listed,
-//! a visit's with their values).
+//! the major abnormal results raised from results (open ones listed, a
+//! visit's with their values), and HIS's prices (the last run, the change
+//! log, the codes that do not match, a button to fetch them now).
 //! The same data as JSON under `/api/interfaces/*` for scripts.
 //!
 //! Messages are listed by kind, exam number and item, never by name; the
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::abnormal::{OpenResult, VisitResult};
 use super::manual::{Manual, ManualError};
+use super::price_sync::{PriceView, SyncOutcome};
 use super::view::{ItemLink, LineSummary, MessageView};
 use super::{Counterpart, MessageState};
 use crate::AppState;
@@ -42,6 +44,12 @@ pub(crate) fn routes(t: &mut RouteTable) {
         .post("/api/interfaces/messages/{id}/retry", Access::Can(M), retry)
         .get("/api/interfaces/visits/{id}", Access::Can(M), visit_json)
         .get("/api/interfaces/abnormal", Access::Can(M), abnormal_json)
+        .get("/api/interfaces/his/prices", Access::Can(M), prices_json)
+        .post(
+            "/api/interfaces/his/prices/sync",
+            Access::Can(Capability::EditCatalogue),
+            prices_sync,
+        )
         .post(
             "/api/interfaces/visits/{id}/items/{code}/refetch",
             Access::Can(M),
@@ -112,6 +120,8 @@ struct InterfacesPage {
     messages: Vec<MessageView>,
     /// Open major abnormal results, category A first.
     abnormal: Vec<OpenResult>,
+    /// HIS's prices: the last run, the change log.
+    prices: PriceView,
 }
 
 const LIST: i64 = 200;
@@ -128,8 +138,10 @@ async fn page(
         None => Vec::new(),
     };
     let abnormal = open_abnormal(&st, &u, None).await?;
+    let prices = st.db.his_price_view(his_configured(&st)).await?;
     Ok(crate::workflow::render(&InterfacesPage {
         abnormal,
+        prices,
         lines: lines(&st).await?,
         selected,
         state: state.map_or("", MessageState::as_str).to_string(),
@@ -190,6 +202,35 @@ async fn abnormal_json(
         })?),
     };
     Ok(Json(open_abnormal(&st, &u, of).await?))
+}
+
+fn his_configured(st: &AppState) -> bool {
+    matches!(
+        super::price_sync::source(&st.config.interfaces),
+        Ok(Some(_))
+    )
+}
+
+async fn prices_json(State(st): State<AppState>) -> Result<Json<PriceView>, ApiErr> {
+    Ok(Json(st.db.his_price_view(his_configured(&st)).await?))
+}
+
+/// An administrator fetches HIS's prices now (the job does it every
+/// `price_sync_minutes`); audited with the run.
+async fn prices_sync(
+    State(st): State<AppState>,
+    u: SessionUser,
+) -> Result<Json<SyncOutcome>, ApiErr> {
+    let src = super::price_sync::source(&st.config.interfaces)
+        .map_err(|e| ApiErr::new(StatusCode::CONFLICT, "his_misconfigured", e))?
+        .ok_or_else(|| {
+            ApiErr::new(
+                StatusCode::CONFLICT,
+                "his_not_configured",
+                "未配置 HIS 接口（[interfaces.counterparts.his]）",
+            )
+        })?;
+    Ok(Json(super::price_sync::run(&st, &src, &u.username).await?))
 }
 
 #[derive(Debug, Deserialize)]
