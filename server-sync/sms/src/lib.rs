@@ -32,6 +32,8 @@ pub use gateway::{OutgoingSms, SendReceipt, SmsGateway, TencentSms, TencentSmsCo
 pub use limiter::{Decision, Limiter, Limits, Window};
 pub use model::{DeliveryReport, ReportStatus};
 pub use template::{Rendered, TemplateError, TemplateIds, TemplateKind};
+/// The secret key's wrapper (callers build [`TencentSmsConfig`] with it).
+pub use zeroize::Zeroizing;
 
 /// The API version this crate speaks.
 pub const API_VERSION: &str = "2021-01-11";

@@ -142,6 +142,9 @@ impl Db {
             None => format!("{} 体检报告", row.try_get::<String, _>("package")?),
         };
         withdraw_live(&mut tx, booking_id, actor, "发布了新版本").await?;
+        // I5: "report ready" by SMS, once per visit (a new version of the
+        // report sends nothing more).
+        crate::sms::on_report_published(&mut tx, &self.keys, booking_id).await?;
         // As stored (milliseconds), so the answer equals what is read back.
         let (id, now) = (next_id(), Utc::now().trunc_subsecs(3));
         sqlx::query(

@@ -116,8 +116,14 @@ fn build(counterpart: Counterpart, spec: &AdapterSpec) -> Result<Arc<dyn Outboun
         "his_rest" => Ok(Arc::new(
             super::his::HisAdapter::from_spec(exam_his::HisStyle::Rest, spec).map_err(fail)?,
         )),
+        "tencent_sms" if counterpart != Counterpart::Sms => Err(fail(
+            "the SMS adapter is for [interfaces.counterparts.sms]".into(),
+        )),
+        "tencent_sms" => Ok(Arc::new(
+            crate::sms::adapter::TencentSmsAdapter::from_spec(spec).map_err(fail)?,
+        )),
         other => Err(fail(format!(
-            "no adapter {other:?} in this build (known: hl7_mllp, his_soap, his_rest)"
+            "no adapter {other:?} in this build (known: hl7_mllp, his_soap, his_rest, tencent_sms)"
         ))),
     }
 }

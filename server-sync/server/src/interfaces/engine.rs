@@ -198,6 +198,15 @@ pub fn spawn(
             }
         }));
     }
+    // I5: waiting SMS released under the rate limits, status reports pulled.
+    if let Some(spec) = cfg.counterparts.get(&Counterpart::Sms)
+        && spec.adapter == "tencent_sms"
+    {
+        tasks.push(
+            crate::sms::adapter::spawn(db, spec)
+                .map_err(|e| format!("[interfaces.counterparts.sms]: {e}"))?,
+        );
+    }
     let holder = format!(
         "instance-{}",
         hex::encode(exam_protocol::auth::random_bytes::<6>())

@@ -106,6 +106,8 @@ pub enum Payload {
         visit: VisitRef,
         order: OrderLine,
     },
+    /// One SMS (I5): the number and what to say, sealed like the rest.
+    Sms(crate::sms::SmsPayload),
 }
 
 impl Payload {
@@ -119,6 +121,7 @@ impl Payload {
             Payload::Order { .. } => K::Order,
             Payload::OrderCancel { .. } => K::OrderCancel,
             Payload::ResultQuery { .. } => K::ResultQuery,
+            Payload::Sms(_) => K::Sms,
         }
     }
 
@@ -148,6 +151,11 @@ impl Payload {
             | Payload::ResultQuery { order, .. } => {
                 format!("{} {}", order.order_no, order.item_name)
             }
+            Payload::Sms(s) => format!(
+                "{} · {}",
+                s.facts.kind().label_zh(),
+                exam_sms::model::mask_phone(&s.phone)
+            ),
         }
     }
 }
