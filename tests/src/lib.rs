@@ -6,6 +6,8 @@
 // clippy.toml's allow-unwrap-in-tests does not reach a library crate.
 #![allow(clippy::unwrap_used)]
 
+pub mod sims;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;

@@ -149,8 +149,12 @@
       img.onerror = function () { img.remove(); D.say("msg", "没有自助机照片（未同意、跳过拍照或未在自助机签到）"); };
       box.insertBefore(img, actions.nextSibling);
     } }));
-    if (v.amount_due_fen > 0) actions.appendChild(el("button", { type: "button", id: "pay", text: "收费（现金）", onclick: function () { act("/api/desk/visits/" + v.id + "/pay", { method: "cash" }); } }));
+    if (v.amount_due_fen > 0) {
+      actions.appendChild(el("button", { type: "button", id: "pay", text: "收费（现金）", onclick: function () { act("/api/desk/visits/" + v.id + "/pay", { method: "cash" }); } }));
+      actions.appendChild(el("button", { type: "button", id: "pay-platform", class: "secondary", text: "扫码支付（统一支付平台）", onclick: function () { platformPay(v); } }));
+    }
     box.appendChild(actions);
+    box.appendChild(el("div", { id: "platform-pay" }));
     box.appendChild(identityForm(v));
     box.appendChild(el("h2", { text: "项目" }));
     var rows = v.items.map(function (it) {
@@ -265,6 +269,36 @@
         .catch(function (e) { alert(e.message); });
     });
     return el("details", { id: "identity" }, [el("summary", { text: "更正身份信息（姓名 / 手机号）" }), form]);
+  }
+
+  // Payment through the hospital's platform: the order of the visit's
+  // unpaid items (the amount is the service's), its QR code on this screen
+  // for the patient's phone, polled until the platform says paid; closing
+  // it closes the order at the platform. Unavailable: said; take cash.
+  var payTimer = null;
+  function platformPay(v) {
+    var box = $("platform-pay");
+    clearTimeout(payTimer);
+    D.call("POST", "/api/desk/visits/" + v.id + "/platform-order").then(function (o) {
+      box.textContent = "";
+      var stateLine = el("p", { id: "platform-pay-state", text: "请患者用手机扫码支付 " + D.yuan(o.amount_fen) + "（订单 " + o.out_trade_no + "）" });
+      box.appendChild(el("img", { id: "platform-pay-qr", alt: "支付二维码", src: "/api/desk/payments/" + encodeURIComponent(o.out_trade_no) + "/qr.png" }));
+      box.appendChild(stateLine);
+      box.appendChild(el("button", { type: "button", class: "secondary", id: "platform-pay-cancel", text: "不付了，关闭订单", onclick: function () {
+        clearTimeout(payTimer);
+        D.call("POST", "/api/desk/payments/" + encodeURIComponent(o.out_trade_no) + "/cancel").then(function (c) {
+          box.textContent = "";
+          if (c.state === "paid") open(v.id); else D.say("msg", "订单已关闭，未收款");
+        }).catch(function (e) { alert(e.message); });
+      } }));
+      (function poll() {
+        D.call("GET", "/api/desk/payments/" + encodeURIComponent(o.out_trade_no)).then(function (s) {
+          if (s.state === "paid") { box.textContent = ""; D.say("msg", "已收款 " + D.yuan(s.amount_fen) + "（统一支付平台）"); open(v.id); return; }
+          if (s.state === "pending") { payTimer = setTimeout(poll, 2000); return; }
+          stateLine.textContent = s.state === "closed" ? "订单已关闭，未收款" : "支付未完成（" + s.state + "），请改用现金或重新下单";
+        }).catch(function () { payTimer = setTimeout(poll, 4000); });
+      })();
+    }).catch(function (e) { box.textContent = ""; box.appendChild(el("p", { class: "notice", id: "platform-pay-state", text: e.message })); });
   }
 
   function open(id) { D.call("GET", "/api/desk/visits/" + id).then(render).catch(function (e) { D.say("msg", e.message); }); }

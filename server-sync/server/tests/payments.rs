@@ -44,6 +44,7 @@ both!(
     never_paid_is_closed_at_the_platform,
     forged_and_duplicate_notifications,
     a_difference_is_found_with_its_cause,
+    the_desk_takes_payment_through_the_platform,
 );
 
 struct Pay {
@@ -447,4 +448,104 @@ async fn a_difference_is_found_with_its_cause(b: Backend) {
 
 fn r_id(r: &Value) -> Value {
     r["run"]["id"].clone()
+}
+
+/// The desk's path: the cashier asks for the visit's order, shows its QR
+/// code (a PNG for the desk's screen), the payer pays, the desk sees it
+/// paid; a cancelled desk order is closed at the platform; a visit paid at
+/// a kiosk and at the desk at once is charged once (the second payment
+/// finds its items paid and goes back); the group desk may not take money.
+async fn the_desk_takes_payment_through_the_platform(b: Backend) {
+    let p = start(b, Faults::default(), |_| {}).await;
+    let (booking, _) = p.visit(11).await;
+    let path = format!("/api/desk/visits/{booking}/platform-order");
+    let (st, o) = p.desk.post(&path, json!({})).await;
+    assert_eq!(st, 200, "{o}");
+    let no = o["out_trade_no"].as_str().unwrap().to_string();
+    assert!(o["code_url"].as_str().unwrap().starts_with("weixin://"));
+    assert_eq!(o["state"], "pending");
+    // The same items again: the same order.
+    let (_, again) = p.desk.post(&path, json!({})).await;
+    assert_eq!(again["out_trade_no"], o["out_trade_no"]);
+    // Its QR code for the desk's screen.
+    let qr =
+        p.h.http
+            .get(format!("{}/api/desk/payments/{no}/qr.png", p.h.url))
+            .header("cookie", &p.desk.cookie)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(qr.status(), 200);
+    assert_eq!(qr.headers()["content-type"], "image/png");
+    assert!(qr.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    // A kiosk may not look at a desk order.
+    let (st, _) = p
+        .kiosk_post(paths::PAYMENT_STATE, json!({ "out_trade_no": no }))
+        .await;
+    assert_eq!(st, 404);
+
+    // The patient scans; the desk sees it paid.
+    assert_eq!(p.payer(o["code_url"].as_str().unwrap()).await, 200);
+    let mut paid = Value::Null;
+    for _ in 0..100 {
+        let (st, s) = p.desk.get(&format!("/api/desk/payments/{no}")).await;
+        assert_eq!(st, 200, "{s}");
+        if s["state"] == "paid" {
+            paid = s;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(paid["state"], "paid", "never paid");
+    assert!(p.items_paid(booking).await.iter().all(|&x| x));
+    let (st, _) = p.desk.post(&path, json!({})).await;
+    assert_eq!(st, 409, "nothing left to pay");
+
+    // Another visit: the patient will not pay this way; closed at the platform.
+    let (b2, _) = p.visit(12).await;
+    let (_, o2) = p
+        .desk
+        .post(&format!("/api/desk/visits/{b2}/platform-order"), json!({}))
+        .await;
+    let no2 = o2["out_trade_no"].as_str().unwrap().to_string();
+    let (st, c) = p
+        .desk
+        .post(&format!("/api/desk/payments/{no2}/cancel"), json!({}))
+        .await;
+    assert_eq!(st, 200, "{c}");
+    assert_eq!(c["state"], "closed");
+    assert_eq!(p.sim.trade_state(&no2), Some(TradeState::Closed));
+    assert_eq!(p.payer(o2["code_url"].as_str().unwrap()).await / 100, 4);
+    assert!(p.items_paid(b2).await.iter().all(|&x| !x));
+
+    // A third visit: the patient had the kiosk's QR open when the cashier
+    // made the desk's order. The desk's order closes the kiosk's (one open
+    // order per set of items), so scanning both takes the money once.
+    let (b3, idn3) = p.visit(13).await;
+    let k = p.order(b3, &idn3).await;
+    let (st, d) = p
+        .desk
+        .post(&format!("/api/desk/visits/{b3}/platform-order"), json!({}))
+        .await;
+    assert_eq!(st, 200, "{d}");
+    let (k_no, d_no) = (
+        k["out_trade_no"].as_str().unwrap(),
+        d["out_trade_no"].as_str().unwrap(),
+    );
+    assert_ne!(k_no, d_no, "the kiosk's order is not handed to the desk");
+    assert_eq!(p.sim.trade_state(k_no), Some(TradeState::Closed));
+    assert_eq!(p.payer(k["code_url"].as_str().unwrap()).await / 100, 4);
+    assert_eq!(p.payer(d["code_url"].as_str().unwrap()).await, 200);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !p.items_paid(b3).await.iter().all(|&x| x) {
+        assert!(tokio::time::Instant::now() < deadline, "never paid");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(p.sim.trade_state(d_no), Some(TradeState::Success));
+
+    // The group desk takes no money.
+    let group = p.h.staff("groups", "group_desk").await;
+    let (st, _) = group.post(&path, json!({})).await;
+    assert_eq!(st, 403);
+    p.h.stop().await;
 }

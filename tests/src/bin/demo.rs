@@ -81,13 +81,16 @@ async fn main() -> anyhow::Result<()> {
     }
     let pki = exam_server::tls::dev::issue(&hosts, chrono::Utc::now().date_naive())?;
     let tls = pki.write(&tls_dir)?;
-    let server = exam_server::start(exam_server::Config {
+    let mut config = exam_server::Config {
         tls_cert: Some(tls.cert.clone()),
         tls_key: Some(tls.key.clone()),
         ..e2e_tests::server_config(&a.data.join("exam.db"), a.listen, a.people)
-    })
-    .await
-    .with_context(|| {
+    };
+    // The payment platform, HIS and the HL7 systems, simulated on their
+    // real wire; the first patient HIS files (P00000001) gets a critical
+    // potassium from the laboratory.
+    let sims = e2e_tests::sims::start(&a.data, &mut config, Some("P00000001")).await?;
+    let server = exam_server::start(config).await.with_context(|| {
         format!(
             "starting the central service on {} (is the port free? try --listen)",
             a.listen
@@ -181,7 +184,14 @@ async fn main() -> anyhow::Result<()> {
         a.people, a.interval_ms
     );
     println!(
-        "  payment         : simulated (no money is taken); about one in six who owe walks away unpaid"
+        "  payment         : through the platform's simulator (no money is taken); about one in six who owe\n\
+         \x20                   walks away unpaid (their order is closed at the platform)"
+    );
+    for line in &sims.lines {
+        println!("  simulated       : {line}");
+    }
+    println!(
+        "  interfaces      : {url}/interfaces (queues, results back), {url}/payments (the daily bill)"
     );
     // I6, I7: an outside system's view. A demo API client (masked
     // identities, read only, from this machine), registered anew at each
@@ -252,6 +262,8 @@ async fn main() -> anyhow::Result<()> {
         let exe = std::env::current_exe()?.with_file_name("e2e-kiosk");
         let voice = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/voice");
         match tokio::process::Command::new(&exe)
+            // F5 is the patient's phone: pay-sim's test payer pays the QR.
+            .env("EXAM_KIOSK_PAY_SIM", &sims.pay_url)
             .args(["ui", "--simulate", "--photo", "--journal"])
             .arg(&journal)
             .arg("--server-ca")
@@ -358,7 +370,8 @@ async fn main() -> anyhow::Result<()> {
         elderly: false,
         photo: false,
     };
-    let mut headless = Headless::new(&kiosk, settings, std::io::stdout());
+    let mut headless =
+        Headless::new(&kiosk, settings, std::io::stdout()).with_pay_sim(sims.pay_url.clone());
     tokio::select! {
         o = headless.serve(arrivals) => println!("all patients served: {o:?}"),
         _ = tokio::signal::ctrl_c() => {}

@@ -78,14 +78,52 @@ fn actor(k: &KioskRow) -> String {
     format!("kiosk:{}", k.id)
 }
 
-/// The kiosk asks to pay these bookings of the person it identified. The
-/// amount is the bookings' unpaid active items, from the store. An open
-/// order for exactly these items is handed back again; open orders for
-/// some of them are closed first.
+/// Who asks for a platform order, and what they may pay for.
+#[derive(Clone, Copy)]
+pub(crate) enum Requester<'a> {
+    /// A kiosk, for the person it identified, at its own campus: another
+    /// campus's or person's booking is answered as unknown.
+    Kiosk {
+        kiosk: &'a KioskRow,
+        id_number: &'a exam_domain::IdNumber,
+    },
+    /// Staff at the desk (`TakePayment`), for a visit they have open: the
+    /// QR is shown on the desk's screen for the patient to scan.
+    Desk { username: &'a str },
+}
+
+impl Requester<'_> {
+    fn channel(self) -> Channel {
+        match self {
+            Requester::Kiosk { .. } => Channel::Kiosk,
+            Requester::Desk { .. } => Channel::Desk,
+        }
+    }
+
+    fn actor(self) -> String {
+        match self {
+            Requester::Kiosk { kiosk, .. } => actor(kiosk),
+            Requester::Desk { username } => username.to_string(),
+        }
+    }
+}
+
+/// The kiosk asks to pay these bookings of the person it identified.
 pub(crate) async fn create_for_kiosk(
     st: &AppState,
     kiosk: &KioskRow,
     id_number: &exam_domain::IdNumber,
+    bookings: &[i64],
+) -> Result<OrderView, PayError> {
+    create_order(st, Requester::Kiosk { kiosk, id_number }, bookings).await
+}
+
+/// The amount is the bookings' unpaid active items, from the store (no
+/// requester says how much). An open order for exactly these items is
+/// handed back again; open orders for some of them are closed first.
+pub(crate) async fn create_order(
+    st: &AppState,
+    who: Requester<'_>,
     bookings: &[i64],
 ) -> Result<OrderView, PayError> {
     let pay = &st.payments;
@@ -107,8 +145,9 @@ pub(crate) async fn create_for_kiosk(
                 Err(e) => return Err(PayError::Db(DbError::Corrupt(e.to_string()))),
             };
             // Another campus's booking, or another person's: as if unknown.
-            if v.record.booking.campus != kiosk.campus
-                || v.record.person.id_number.as_str() != id_number.as_str()
+            if let Requester::Kiosk { kiosk, id_number } = who
+                && (v.record.booking.campus != kiosk.campus
+                    || v.record.person.id_number.as_str() != id_number.as_str())
             {
                 return Err(PayError::NotFound);
             }
@@ -142,7 +181,15 @@ pub(crate) async fn create_for_kiosk(
         let mut to_close = Vec::new();
         for no in open {
             let s = store::load(&mut tx, &no).await?.ok_or(PayError::NotFound)?;
+            // Handed back only to whoever made it: a desk order closes a
+            // kiosk's open one for the same items (and the other way round),
+            // so one QR code is live per set of items.
+            let same_maker = match who {
+                Requester::Kiosk { kiosk, .. } => s.kiosk_id.as_deref() == Some(kiosk.id.as_str()),
+                Requester::Desk { .. } => s.channel == Channel::Desk.as_str(),
+            };
             if reuse.is_none()
+                && same_maker
                 && s.items == items
                 && s.expires_at > now + chrono::Duration::seconds(30)
                 && s.order.code_url.is_some()
@@ -160,15 +207,19 @@ pub(crate) async fn create_for_kiosk(
             let no = pay.next_trade_no();
             let expires_at =
                 now + chrono::Duration::seconds(pay.settings.order_expiry_seconds.max(1));
-            let who = actor(kiosk);
+            let actor = who.actor();
+            let kiosk_id = match who {
+                Requester::Kiosk { kiosk, .. } => Some(kiosk.id.as_str()),
+                Requester::Desk { .. } => None,
+            };
             store::insert(
                 &mut tx,
                 &NewOrder {
                     out_trade_no: &no,
                     amount_fen: amount,
-                    channel: Channel::Kiosk,
-                    kiosk_id: Some(&kiosk.id),
-                    created_by: &who,
+                    channel: who.channel(),
+                    kiosk_id,
+                    created_by: &actor,
                     expires_at,
                     items: &items,
                 },
@@ -177,7 +228,7 @@ pub(crate) async fn create_for_kiosk(
             .await?;
             crate::db::log_line(
                 &mut tx,
-                &who,
+                &actor,
                 "payment.order",
                 &format!(
                     "booking:{}",
@@ -252,16 +303,48 @@ async fn expire_now(st: &AppState, no: &str) -> Result<(), PayError> {
     Ok(())
 }
 
+/// Who looks at an order: the kiosk that made it, or the desk (any desk
+/// order: the cashier who made it may have gone on break).
+#[derive(Clone, Copy)]
+pub(crate) enum Viewer<'a> {
+    Kiosk(&'a KioskRow),
+    Desk(&'a str),
+}
+
+impl Viewer<'_> {
+    fn may_see(self, s: &Stored) -> bool {
+        match self {
+            Viewer::Kiosk(k) => s.kiosk_id.as_deref() == Some(k.id.as_str()),
+            Viewer::Desk(_) => s.channel == Channel::Desk.as_str(),
+        }
+    }
+
+    fn actor(self) -> String {
+        match self {
+            Viewer::Kiosk(k) => actor(k),
+            Viewer::Desk(u) => u.to_string(),
+        }
+    }
+}
+
 /// The order's state for the kiosk that made it.
 pub(crate) async fn state_for_kiosk(
     st: &AppState,
     kiosk: &KioskRow,
     no: &str,
 ) -> Result<OrderView, PayError> {
+    state_for(st, Viewer::Kiosk(kiosk), no).await
+}
+
+pub(crate) async fn state_for(
+    st: &AppState,
+    who: Viewer<'_>,
+    no: &str,
+) -> Result<OrderView, PayError> {
     let s = store::load_one(&st.db, no)
         .await?
         .ok_or(PayError::NotFound)?;
-    if s.kiosk_id.as_deref() != Some(kiosk.id.as_str()) {
+    if !who.may_see(&s) {
         return Err(PayError::NotFound);
     }
     Ok(view(&s))
@@ -274,12 +357,20 @@ pub(crate) async fn cancel_for_kiosk(
     kiosk: &KioskRow,
     no: &str,
 ) -> Result<OrderView, PayError> {
-    state_for_kiosk(st, kiosk, no).await?;
+    cancel_for(st, Viewer::Kiosk(kiosk), no).await
+}
+
+pub(crate) async fn cancel_for(
+    st: &AppState,
+    who: Viewer<'_>,
+    no: &str,
+) -> Result<OrderView, PayError> {
+    state_for(st, who, no).await?;
     let mut tx = st.db.pool.begin().await?;
     store::set_flag(&mut tx, no, Flag::ExpireNow, Utc::now()).await?;
     crate::db::log_line(
         &mut tx,
-        &actor(kiosk),
+        &who.actor(),
         "payment.cancel",
         "",
         &format!("out_trade_no={no}"),
@@ -291,7 +382,7 @@ pub(crate) async fn cancel_for_kiosk(
     {
         tracing::warn!(out_trade_no = %no, error = %e, "closing a cancelled order: the job retries");
     }
-    state_for_kiosk(st, kiosk, no).await
+    state_for(st, who, no).await
 }
 
 /// Close an unpaid order at the platform and locally; if the platform says

@@ -1,0 +1,148 @@
+//! The hospital's other systems for the demo, each speaking its real wire:
+//! the payment platform (`pay-sim`, in this process: WeChat Pay v3 over
+//! HTTP), HIS (`his-sim`, REST / JSON) and one `lis-sim` per HL7 system
+//! (laboratory, radiology, ultrasound, ECG: orders in, ACKs and results out
+//! over MLLP) as child processes from their own binaries beside this one.
+//! The service's configuration is pointed at them, so the demo's payments,
+//! orders and results go through the same adapters as in a hospital.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use exam_server::interfaces::Counterpart;
+use exam_server::interfaces::settings::AdapterSpec;
+use serde_json::json;
+
+use crate::free_addr;
+
+pub struct HospitalSims {
+    pub pay: Arc<exam_payment::sim::Sim>,
+    pub pay_url: String,
+    /// One line per system, for the demo's banner.
+    pub lines: Vec<String>,
+    /// Killed when dropped (the demo's end).
+    _children: Vec<tokio::process::Child>,
+}
+
+/// The HL7 systems the demo runs a `lis-sim` for.
+const HL7_SYSTEMS: [(Counterpart, &str); 4] = [
+    (Counterpart::Lis, "laboratory (LIS)"),
+    (Counterpart::Pacs, "radiology (PACS)"),
+    (Counterpart::Ultrasound, "ultrasound"),
+    (Counterpart::Ecg, "ECG"),
+];
+
+/// Starts the systems and points `config` at them. `critical_patient`:
+/// an HIS patient id or ID number whose potassium the laboratory reports
+/// critically high (HH), to show a major abnormal result arriving.
+pub async fn start(
+    data: &Path,
+    config: &mut exam_server::Config,
+    critical_patient: Option<&str>,
+) -> anyhow::Result<HospitalSims> {
+    let keys = data.join("pay-sim");
+    let (pay, pay_url) = crate::pay_sim(&keys, exam_payment::sim::Faults::default()).await?;
+    *config = crate::with_pay_sim(config.clone(), &pay_url, &keys);
+    // Patients have five minutes at the pay screen, as in the field.
+    config.payment.query_after_seconds = 3;
+    config.payment.poll_ms = 1_000;
+
+    let dir = std::env::current_exe()?
+        .parent()
+        .context("the demo's directory")?
+        .to_path_buf();
+    let mut children = Vec::new();
+    let mut lines = vec![format!(
+        "payment platform: pay-sim at {pay_url} (WeChat Pay v3; the demo's payer scans the QR)"
+    )];
+
+    let his = free_addr();
+    children.push(
+        spawn(
+            &dir.join("his-sim"),
+            &["--listen", &his.to_string(), "--seed", "1"],
+        )
+        .await?,
+    );
+    config.interfaces.counterparts.insert(
+        Counterpart::His,
+        spec(
+            "his_rest",
+            json!({ "endpoint": format!("http://{his}/his/api/v1"), "timeout_seconds": 5 }),
+        ),
+    );
+    lines.push(format!(
+        "HIS: his-sim at http://{his}/his/api/v1 (REST; SOAP and its WSDL at /his/soap?wsdl)"
+    ));
+
+    for (counterpart, name) in HL7_SYSTEMS {
+        let (orders, results) = (free_addr(), free_addr());
+        let mut args = vec![
+            "--listen".to_string(),
+            orders.to_string(),
+            "--results-to".into(),
+            results.to_string(),
+            "--delay-ms".into(),
+            "4000".into(),
+        ];
+        if counterpart == Counterpart::Lis
+            && let Some(p) = critical_patient
+        {
+            args.extend(["--critical-patient".to_string(), p.to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        children.push(spawn(&dir.join("lis-sim"), &args).await?);
+        config.interfaces.counterparts.insert(
+            counterpart,
+            spec(
+                "hl7_mllp",
+                json!({ "address": orders.to_string(), "listen": results.to_string(), "charset": "utf-8" }),
+            ),
+        );
+        lines.push(format!(
+            "{name}: lis-sim, orders to mllp://{orders}, results back to mllp://{results}"
+        ));
+    }
+    // A demo's queue is short: retries come round quickly.
+    config.interfaces.backoff_base_seconds = 2;
+    config.interfaces.backoff_cap_seconds = 30;
+    Ok(HospitalSims {
+        pay,
+        pay_url,
+        lines,
+        _children: children,
+    })
+}
+
+fn spec(adapter: &str, options: serde_json::Value) -> AdapterSpec {
+    let options: BTreeMap<String, serde_json::Value> = options
+        .as_object()
+        .map(|o| o.clone().into_iter().collect())
+        .unwrap_or_default();
+    AdapterSpec {
+        adapter: adapter.into(),
+        options,
+    }
+}
+
+/// A simulator's own binary (built beside the demo by `scripts/demo`), its
+/// output in the demo's log only when something goes wrong.
+async fn spawn(exe: &Path, args: &[&str]) -> anyhow::Result<tokio::process::Child> {
+    let child = tokio::process::Command::new(exe)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| {
+            format!(
+                "starting {} (built by scripts/demo: cargo build --release -p exam-his -p exam-hl7)",
+                exe.display()
+            )
+        })?;
+    // Its listener is up before the service's first message.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    Ok(child)
+}
