@@ -46,6 +46,10 @@ CREATE TABLE sms_reports (
     recorded_at TEXT NOT NULL
 );
 
+-- A status report finds its message by the platform's serial number, kept
+-- as the queue message's remote_ref.
+CREATE INDEX interface_messages_remote_ref ON interface_messages(counterpart, remote_ref);
+
 -- Locked by each release round to its commit: one instance at a time
 -- counts the limits.
 INSERT INTO counters(name, value) VALUES ('sms_release', 0);
