@@ -51,9 +51,11 @@ pub fn exposes(c: Capability) -> DataClass {
         | ServeGroupVisits | BookVisit | RegisterVisit | ChangeItems | Refund | TakePayment
         | PrintDocuments | ViewDeskLog | ViewGroups | EditGroups | ImportRoster | BookGroup
         | BanMembers => DataClass::Medium,
-        // Exam numbers and items, a visit's masked name (its view audited);
-        // the payloads it sends are never shown.
-        ManageInterfaces => DataClass::Medium,
+        // A visit's major abnormal results with their values (medical
+        // content: one visit at a time, on request, audited); the open list
+        // names visits by number with the analyte and category, no value
+        // and no name (its read audited too); queue payloads never shown.
+        ManageInterfaces => DataClass::High,
         // Merchant numbers and amounts, no names.
         ReconcilePayments => DataClass::Low,
         // Exam numbers, amounts and receipt numbers of an emergency
