@@ -293,24 +293,26 @@ pub(crate) async fn banner(State(st): State<AppState>, req: Request, next: Next)
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let page = String::from_utf8_lossy(&bytes);
-    const BAR_END: &str = "</header>";
-    let out = match (page.find("<header class=\"bar\">"), page.find(BAR_END)) {
-        (Some(_), Some(i)) => {
-            let at = i + BAR_END.len();
-            format!(
-                "{}\n<div class=\"emergency-banner\" role=\"alert\" id=\"emergency-banner\">\
-                 应急模式运行中（{} 起，{}）：登记与现金收费照常，自助机请患者到收费处缴费；\
-                 所有数据在 HIS / 支付平台恢复后补传并对账。<a href=\"/emergency\">应急模式详情</a></div>{}",
-                &page[..at],
-                askama_escape(&hm(open.started_at)),
-                askama_escape(&open.started_by),
-                &page[at..]
-            )
-        }
-        _ => page.into_owned(),
-    };
+    let line = format!(
+        "<div class=\"emergency-banner\" role=\"alert\" id=\"emergency-banner\">\
+         应急模式运行中（{} 起，{}）：登记与现金收费照常，自助机请患者到收费处缴费；\
+         所有数据在 HIS / 支付平台恢复后补传并对账。<a href=\"/emergency\">应急模式详情</a></div>",
+        askama_escape(&hm(open.started_at)),
+        askama_escape(&open.started_by),
+    );
+    let out = with_banner(&page, &line).unwrap_or_else(|| page.into_owned());
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(out))
+}
+
+/// Pure: the page with `banner` right after the staff header bar; None
+/// when the page has no header bar (sign-in, print views, JSON errors).
+fn with_banner(page: &str, banner: &str) -> Option<String> {
+    const BAR: &str = "<header class=\"bar\">";
+    const BAR_END: &str = "</header>";
+    let start = page.find(BAR)?;
+    let at = start + page[start..].find(BAR_END)? + BAR_END.len();
+    Some(format!("{}\n{banner}{}", &page[..at], &page[at..]))
 }
 
 fn askama_escape(s: &str) -> String {
@@ -319,4 +321,28 @@ fn askama_escape(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_banner_goes_after_the_staff_header_only() {
+        let page = "<body><header class=\"bar\"><nav></nav></header><main>x</main></body>";
+        assert_eq!(
+            with_banner(page, "<div>B</div>").as_deref(),
+            Some(
+                "<body><header class=\"bar\"><nav></nav></header>\n<div>B</div><main>x</main></body>"
+            )
+        );
+        // A page with another header first, or none: the staff bar decides.
+        let other = "<header>h</header><header class=\"bar\">n</header><p>";
+        assert_eq!(
+            with_banner(other, "B").as_deref(),
+            Some("<header>h</header><header class=\"bar\">n</header>\nB<p>")
+        );
+        assert_eq!(with_banner("<form>login</form>", "B"), None);
+        assert_eq!(askama_escape("<a&\"'>"), "&lt;a&amp;&quot;&#39;&gt;");
+    }
 }
