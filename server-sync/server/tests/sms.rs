@@ -413,6 +413,45 @@ async fn through_faults(backend: Backend) {
         "queued"
     );
     let _ = ids;
+
+    // A group roster booked in one batch: each member with a mobile gets
+    // a confirmation, requested in the batch's transaction.
+    let company = exam_server::workflow::seed_demo_company(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let group = h.staff("sms-group", "group_desk").await;
+    let (st, b) = group
+        .post(
+            &format!("/api/group/companies/{company}/book"),
+            json!({ "date": tomorrow() }),
+        )
+        .await;
+    assert_eq!(st, 200, "{b}");
+    let booked = b["booked"].as_i64().unwrap();
+    assert!(booked > 0, "{b}");
+    let (_, m) = group
+        .get(&format!("/api/group/companies/{company}/members"))
+        .await;
+    let visits: Vec<i64> = m["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["booking_id"].as_i64())
+        .collect();
+    assert_eq!(visits.len() as i64, booked, "{m}");
+    let mut confirmed = 0;
+    for v in &visits {
+        let rows = db.sms_messages(Some(*v), 5).await.unwrap();
+        confirmed += rows
+            .iter()
+            .filter(|r| r.kind == "booking_confirmed")
+            .count();
+    }
+    assert_eq!(
+        confirmed as i64, booked,
+        "every member of the demo roster has a mobile"
+    );
     h.stop().await;
 }
 
