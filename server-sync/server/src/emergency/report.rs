@@ -162,7 +162,7 @@ impl Db {
                FROM emergency_entries WHERE episode_id = $1 ORDER BY at, id",
         )
         .bind(e.id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         let mut entries = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -205,7 +205,7 @@ impl Db {
             .bind(booking)
             .bind(e.seq_start)
             .bind(e.seq_end.unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
             for r in &rows {
                 let (c, k, s): (String, String, String) = (

@@ -153,7 +153,7 @@ impl Db {
         let r = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLS} FROM emergency_episodes WHERE open_slot = 1"
         )))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         r.as_ref().map(episode_of).transpose()
     }
@@ -163,7 +163,7 @@ impl Db {
             "SELECT {COLS} FROM emergency_episodes WHERE id = $1"
         )))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         r.as_ref().map(episode_of).transpose()
     }
@@ -174,7 +174,7 @@ impl Db {
             "SELECT {COLS} FROM emergency_episodes ORDER BY started_at DESC, id DESC LIMIT $1"
         )))
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(episode_of).collect()
     }
@@ -318,7 +318,7 @@ impl Db {
               WHERE counterpart = 'his' AND state IN ('pending', 'retrying', 'sending')
               ORDER BY seq LIMIT 1",
         )
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         r.flatten().as_deref().map(parse_ts).transpose()
     }
@@ -335,7 +335,7 @@ impl Db {
         )
         .bind(e.seq_start)
         .bind(e.seq_end.unwrap_or(i64::MAX))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.read)
         .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
@@ -405,7 +405,7 @@ pub(crate) async fn active(db: &Db) -> Result<bool> {
     let n: i64 = sqlx::query_scalar(
         "SELECT CAST(COUNT(*) AS BIGINT) FROM emergency_episodes WHERE state = 'active'",
     )
-    .fetch_one(&db.pool)
+    .fetch_one(&db.read)
     .await?;
     Ok(n > 0)
 }
