@@ -34,20 +34,31 @@ pub async fn pay_sim(
     keys_dir: &Path,
     faults: exam_payment::sim::Faults,
 ) -> anyhow::Result<(std::sync::Arc<exam_payment::sim::Sim>, String)> {
+    pay_sim_trusting(keys_dir, faults, None).await
+}
+
+/// As [`pay_sim`], its notifications sent over HTTPS to a service whose
+/// certificate comes from `ca_pem` (the demo's development CA).
+pub async fn pay_sim_trusting(
+    keys_dir: &Path,
+    faults: exam_payment::sim::Faults,
+    ca_pem: Option<&[u8]>,
+) -> anyhow::Result<(std::sync::Arc<exam_payment::sim::Sim>, String)> {
     use exam_payment::sim::{Sim, SimConfig, SimKeys};
     let keys = SimKeys::load_or_generate(keys_dir, "1900000001", "wx0000000000000001")?;
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", l.local_addr()?);
-    let sim = Sim::new(
-        keys,
-        SimConfig {
-            faults,
-            timeout_delay: Duration::from_millis(1_500),
-            notify_backoff: vec![Duration::from_millis(300); 3],
-            refund_delay: Duration::from_millis(300),
-            reorder_delay: Duration::from_millis(300),
-        },
-    );
+    let cfg = SimConfig {
+        faults,
+        timeout_delay: Duration::from_millis(1_500),
+        notify_backoff: vec![Duration::from_millis(300); 3],
+        refund_delay: Duration::from_millis(300),
+        reorder_delay: Duration::from_millis(300),
+    };
+    let sim = match ca_pem {
+        Some(ca) => Sim::trusting(keys, cfg, ca)?,
+        None => Sim::new(keys, cfg),
+    };
     exam_payment::sim::spawn(sim.clone(), l).await?;
     Ok((sim, url))
 }

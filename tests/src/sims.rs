@@ -1,8 +1,9 @@
 //! The hospital's other systems for the demo, each speaking its real wire:
 //! the payment platform (`pay-sim`, in this process: WeChat Pay v3 over
 //! HTTP), HIS (`his-sim`, REST / JSON) and one `lis-sim` per HL7 system
-//! (laboratory, radiology, ultrasound, ECG: orders in, ACKs and results out
-//! over MLLP) as child processes from their own binaries beside this one.
+//! (laboratory, radiology, ultrasound, ECG, endoscopy, pathology: orders in,
+//! ACKs and results out over MLLP) as child processes from their own
+//! binaries beside this one.
 //! The service's configuration is pointed at them, so the demo's payments,
 //! orders and results go through the same adapters as in a hospital.
 
@@ -27,23 +28,28 @@ pub struct HospitalSims {
 }
 
 /// The HL7 systems the demo runs a `lis-sim` for.
-const HL7_SYSTEMS: [(Counterpart, &str); 4] = [
+const HL7_SYSTEMS: [(Counterpart, &str); 6] = [
     (Counterpart::Lis, "laboratory (LIS)"),
     (Counterpart::Pacs, "radiology (PACS)"),
     (Counterpart::Ultrasound, "ultrasound"),
     (Counterpart::Ecg, "ECG"),
+    (Counterpart::Endoscopy, "endoscopy"),
+    (Counterpart::Pathology, "pathology"),
 ];
 
-/// Starts the systems and points `config` at them. `critical_patient`:
+/// Starts the systems and points `config` at them (`ca_pem`: the CA of the
+/// service's HTTPS certificate, for the platform's notifications). `critical_patient`:
 /// an HIS patient id or ID number whose potassium the laboratory reports
 /// critically high (HH), to show a major abnormal result arriving.
 pub async fn start(
     data: &Path,
     config: &mut exam_server::Config,
+    ca_pem: &[u8],
     critical_patient: Option<&str>,
 ) -> anyhow::Result<HospitalSims> {
     let keys = data.join("pay-sim");
-    let (pay, pay_url) = crate::pay_sim(&keys, exam_payment::sim::Faults::default()).await?;
+    let (pay, pay_url) =
+        crate::pay_sim_trusting(&keys, exam_payment::sim::Faults::default(), Some(ca_pem)).await?;
     *config = crate::with_pay_sim(config.clone(), &pay_url, &keys);
     // Patients have five minutes at the pay screen, as in the field.
     config.payment.query_after_seconds = 3;
@@ -132,6 +138,11 @@ fn spec(adapter: &str, options: serde_json::Value) -> AdapterSpec {
 async fn spawn(exe: &Path, args: &[&str]) -> anyhow::Result<tokio::process::Child> {
     let child = tokio::process::Command::new(exe)
         .args(args)
+        // Their progress lines would drown the demo's own: problems only.
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::inherit())
         .kill_on_drop(true)

@@ -156,9 +156,27 @@ impl PaymentMethod {
 pub struct ChargeLine {
     pub item_code: String,
     pub quantity: u32,
-    /// The price the centre charged; HIS refuses it when it is not HIS's
-    /// current price (prices come from HIS).
+    /// HIS's current price of the item; HIS refuses another (prices come
+    /// from HIS).
     pub unit_price_fen: i64,
+    /// What the centre took off the line (a package costs less than the
+    /// sum of its items; a company's discount): HIS books
+    /// `unit_price_fen × quantity − discount_fen`, never below 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub discount_fen: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+impl ChargeLine {
+    /// What the line costs the patient.
+    pub fn amount_fen(&self) -> i64 {
+        self.unit_price_fen
+            .saturating_mul(i64::from(self.quantity))
+            .saturating_sub(self.discount_fen)
+    }
 }
 
 /// One paid item set, booked in HIS in real time.
@@ -178,7 +196,7 @@ impl ChargeRequest {
     pub fn total_fen(&self) -> i64 {
         self.lines
             .iter()
-            .map(|l| l.unit_price_fen.saturating_mul(i64::from(l.quantity)))
+            .map(ChargeLine::amount_fen)
             .fold(0i64, i64::saturating_add)
     }
 }

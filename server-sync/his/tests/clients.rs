@@ -89,6 +89,27 @@ async fn whole_cycle_in_both_styles() {
             (FaultCode::PriceMismatch, false)
         );
 
+        // A package's item: HIS's price less the centre's discount, booked
+        // as such; a discount above the price is refused.
+        let mut package = charge(
+            &prices,
+            &format!("{tag}-package"),
+            &patient_id,
+            &registration_id,
+            1,
+        );
+        package.lines[0].discount_fen = package.lines[0].unit_price_fen / 3;
+        let booked = his.post_charge(&package).await.expect("discounted");
+        assert_eq!(booked.total_fen, package.lines[0].amount_fen());
+        assert!(booked.total_fen < package.lines[0].unit_price_fen);
+        let mut free = package.clone();
+        free.idempotency_key = key(format!("{tag}-over"));
+        free.lines[0].discount_fen = free.lines[0].unit_price_fen + 1;
+        assert_eq!(
+            refused(&his.post_charge(&free).await.expect_err("over")),
+            FaultCode::InvalidRequest
+        );
+
         let refund = RefundRequest {
             idempotency_key: key(format!("ref-{tag}")),
             charge_key: req.idempotency_key.clone(),
@@ -135,7 +156,10 @@ async fn whole_cycle_in_both_styles() {
         .iter()
         .filter(|b| matches!(b, Booking::Charge { .. }))
         .count();
-    assert_eq!(charges, 2, "one charge per style, replays booked nothing");
+    assert_eq!(
+        charges, 4,
+        "per style one charge and one discounted package line, replays booked nothing"
+    );
 }
 
 #[tokio::test]

@@ -256,6 +256,8 @@ async fn main() -> anyhow::Result<()> {
         c.payment.poll_ms = 250;
         c.payment.order_expiry_seconds = 180;
         c.demo_people = 0;
+        // Ten thousand walk-ins in one day: more than the default four digits.
+        c.exam_no_rule = exam_domain::exam_no::ExamNoRule::DateSerial { width: 6 };
     })
     .await;
     let kiosk = h.kiosk("K-CHAOS").await;

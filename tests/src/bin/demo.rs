@@ -89,7 +89,13 @@ async fn main() -> anyhow::Result<()> {
     // The payment platform, HIS and the HL7 systems, simulated on their
     // real wire; the first patient HIS files (P00000001) gets a critical
     // potassium from the laboratory.
-    let sims = e2e_tests::sims::start(&a.data, &mut config, Some("P00000001")).await?;
+    let sims = e2e_tests::sims::start(
+        &a.data,
+        &mut config,
+        pki.ca_pem.as_bytes(),
+        Some("P00000001"),
+    )
+    .await?;
     let server = exam_server::start(config).await.with_context(|| {
         format!(
             "starting the central service on {} (is the port free? try --listen)",
@@ -97,6 +103,13 @@ async fn main() -> anyhow::Result<()> {
         )
     })?;
     let url = server.url();
+    // The demo's bookings get their packages' items, so what they pay
+    // for is ordered from the laboratory and imaging simulators.
+    server
+        .state
+        .db
+        .demo_items(&server.state.catalogue.get())
+        .await?;
     // A company with a roster, so the group desk has something to show.
     exam_server::workflow::seed_demo_company(&server.state.db).await?;
     let kiosk_id = "K-DEMO-01";

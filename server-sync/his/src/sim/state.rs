@@ -263,6 +263,18 @@ impl HisState {
                 "a charge needs lines of quantity 1 or more",
             );
         }
+        if let Some(l) = c.lines.iter().find(|l| {
+            l.discount_fen < 0
+                || l.discount_fen > l.unit_price_fen.saturating_mul(i64::from(l.quantity))
+        }) {
+            return refuse(
+                FaultCode::InvalidRequest,
+                format!(
+                    "{}: a discount of {} fen is not within the line's price",
+                    l.item_code, l.discount_fen
+                ),
+            );
+        }
         for ChargeLine {
             item_code,
             unit_price_fen,
@@ -358,7 +370,7 @@ impl HisState {
             .lines
             .iter()
             .filter(|l| codes.contains(l.item_code.as_str()))
-            .map(|l| l.unit_price_fen.saturating_mul(i64::from(l.quantity)))
+            .map(ChargeLine::amount_fen)
             .sum();
         let refund_id = self.next("F");
         let Some(charge) = self.charges.get_mut(&r.charge_key) else {

@@ -73,8 +73,11 @@ fn write_lines(w: &mut Writer, lines: &[ChargeLine]) {
         w.open("line")
             .leaf("itemCode", &l.item_code)
             .leaf("quantity", &l.quantity.to_string())
-            .leaf("unitPriceFen", &l.unit_price_fen.to_string())
-            .close("line");
+            .leaf("unitPriceFen", &l.unit_price_fen.to_string());
+        if l.discount_fen != 0 {
+            w.leaf("discountFen", &l.discount_fen.to_string());
+        }
+        w.close("line");
     }
 }
 
@@ -85,6 +88,7 @@ fn read_lines(e: &Element) -> Result<Vec<ChargeLine>, DecodeError> {
                 item_code: owned(l, "itemCode")?,
                 quantity: parsed(l, "quantity")?,
                 unit_price_fen: parsed(l, "unitPriceFen")?,
+                discount_fen: opt_parsed(l, "discountFen")?.unwrap_or(0),
             })
         })
         .collect()

@@ -44,11 +44,13 @@ fn requests() -> Vec<SoapRequest> {
                     item_code: "A".into(),
                     quantity: 2,
                     unit_price_fen: -5,
+                    discount_fen: 3,
                 },
                 ChargeLine {
                     item_code: "B".into(),
                     quantity: 1,
                     unit_price_fen: i64::MAX,
+                    discount_fen: 0,
                 },
             ],
         }),
@@ -77,6 +79,7 @@ fn receipt() -> ChargeReceipt {
             item_code: "A&B".into(),
             quantity: 3,
             unit_price_fen: 4_115,
+            discount_fen: 0,
         }],
     }
 }

@@ -83,6 +83,7 @@ pub fn charge(
                 item_code: i.code.clone(),
                 quantity: 1,
                 unit_price_fen: i.unit_price_fen,
+                discount_fen: 0,
             })
             .collect(),
     }

@@ -117,6 +117,21 @@ impl Sim {
             .timeout(Duration::from_secs(5))
             .build()
             .unwrap_or_else(|e| panic!("HTTP client for notifications: {e}"));
+        Self::with_client(keys, cfg, http)
+    }
+
+    /// As [`Sim::new`], sending notifications to a merchant whose HTTPS
+    /// certificate comes from this CA (PEM): a development CA, as the
+    /// demo's service has, which the real platform would never need.
+    pub fn trusting(keys: SimKeys, cfg: SimConfig, ca_pem: &[u8]) -> reqwest::Result<Arc<Self>> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .tls_certs_only([reqwest::Certificate::from_pem(ca_pem)?])
+            .build()?;
+        Ok(Self::with_client(keys, cfg, http))
+    }
+
+    fn with_client(keys: SimKeys, cfg: SimConfig, http: reqwest::Client) -> Arc<Self> {
         Arc::new(Self {
             keys,
             rng: Mutex::new(SplitMix64::new(cfg.faults.seed)),

@@ -182,4 +182,54 @@ impl Db {
         }
         Ok(out)
     }
+
+    /// The demo's bookings carry a package name and an amount, as an
+    /// import from another system does; a booking made at the desk has
+    /// item rows. This gives each of the first kind with a package of the
+    /// catalogue its items (cut to the person's sex, as registration does),
+    /// so paying it orders them from the laboratory and imaging systems
+    /// like any other visit. Demo only (`demo` binary); idempotent.
+    pub async fn demo_items(
+        &self,
+        cat: &exam_domain::catalogue::Catalogue,
+    ) -> std::result::Result<usize, super::DeskError> {
+        let rows = sqlx::query(
+            "SELECT b.id, b.package FROM bookings b WHERE b.state = 'booked'
+               AND NOT EXISTS (SELECT 1 FROM booking_items i WHERE i.booking_id = b.id)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut given = 0;
+        for r in rows {
+            let (id, package): (i64, String) = (r.try_get(0)?, r.try_get(1)?);
+            let Some(p) = cat.packages.iter().find(|p| p.name == package) else {
+                continue;
+            };
+            let sex = self.visit(id).await?.record.person.sex;
+            let request = exam_domain::plan::PlanRequest {
+                package: Some(p.code.clone()),
+                add: Vec::new(),
+                remove: Vec::new(),
+            };
+            let Ok(plan) = exam_domain::plan::plan(
+                cat,
+                sex,
+                exam_domain::catalogue::Marital::Married,
+                &request,
+            ) else {
+                continue;
+            };
+            let items: Vec<(&str, i64, bool)> = plan
+                .items
+                .iter()
+                .map(|i| (i.code.as_str(), i.price_fen, i.from_package))
+                .collect();
+            let mut tx = self.pool.begin().await?;
+            super::desk::insert_items(&mut tx, id, &items, "demo").await?;
+            super::desk::touch(&mut tx, id, false).await?;
+            tx.commit().await?;
+            given += 1;
+        }
+        Ok(given)
+    }
 }

@@ -94,19 +94,12 @@ pub fn plan(
     sent: &BTreeMap<String, ItemSent>,
 ) -> Vec<Step> {
     let mut out = Vec::new();
-    if v.registered {
-        out.push(Step::PatientRecord);
-        out.push(Step::Registration);
-    }
     let charge: Vec<String> = v
         .items
         .iter()
         .filter(|i| i.paid && !v.pay_later && !sent.get(&i.code).is_some_and(|s| s.charged))
         .map(|i| i.code.clone())
         .collect();
-    if !charge.is_empty() {
-        out.push(Step::Charge { codes: charge });
-    }
     let refund: Vec<String> = v
         .items
         .iter()
@@ -119,6 +112,19 @@ pub fn plan(
         })
         .map(|i| i.code.clone())
         .collect();
+    // HIS books nothing for a patient it has no record of: money paid
+    // before registration (a kiosk's pay screen comes before its check-in,
+    // a desk takes money for a booking) sends the record first. The
+    // record's key is the person's, so it goes once however it is asked.
+    if v.registered || !charge.is_empty() || !refund.is_empty() {
+        out.push(Step::PatientRecord);
+    }
+    if v.registered {
+        out.push(Step::Registration);
+    }
+    if !charge.is_empty() {
+        out.push(Step::Charge { codes: charge });
+    }
     if !refund.is_empty() {
         out.push(Step::Refund { codes: refund });
     }
@@ -166,6 +172,8 @@ pub(super) struct ItemInfo {
     department: String,
     sample: Option<SampleType>,
     price_fen: i64,
+    /// The catalogue's price.
+    list_fen: i64,
 }
 
 type Routes = BTreeMap<String, Option<Counterpart>>;
@@ -179,7 +187,7 @@ pub(super) async fn load_items(
     let mut info = BTreeMap::new();
     let mut routes = BTreeMap::new();
     for r in sqlx::query(
-        "SELECT e.code, e.name, e.department, e.sample, e.counterpart FROM exam_items e
+        "SELECT e.code, e.name, e.department, e.sample, e.counterpart, e.price_fen FROM exam_items e
           WHERE e.code IN (SELECT item_code FROM booking_items WHERE booking_id = $1
                            UNION SELECT item_code FROM interface_items WHERE booking_id = $1)",
     )
@@ -206,6 +214,7 @@ pub(super) async fn load_items(
                 sample: sample
                     .and_then(|s| serde_json::from_value(serde_json::Value::String(s)).ok()),
                 price_fen: 0,
+                list_fen: r.try_get("price_fen")?,
             },
         );
     }
@@ -322,6 +331,7 @@ pub(crate) async fn sync_visit(
             code: code.to_string(),
             name: i.map_or_else(|| code.to_string(), |i| i.name.clone()),
             price_fen: i.map_or(0, |i| i.price_fen),
+            list_price_fen: i.filter(|i| i.list_fen > i.price_fen).map(|i| i.list_fen),
         }
     };
     let order_of = |code: &str, generation: u32| order_line(&info, &b.exam_no, code, generation);

@@ -258,11 +258,14 @@ fn demographics(p: &PatientData) -> Demographics {
     }
 }
 
+/// HIS books the item at its list price, less what the visit did not pay.
 fn charge_line(l: &Line) -> ChargeLine {
+    let unit = l.list_price_fen.unwrap_or(l.price_fen).max(l.price_fen);
     ChargeLine {
         item_code: l.code.clone(),
         quantity: 1,
-        unit_price_fen: l.price_fen,
+        unit_price_fen: unit,
+        discount_fen: unit - l.price_fen,
     }
 }
 

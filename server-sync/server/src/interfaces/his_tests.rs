@@ -81,6 +81,7 @@ async fn queue_messages_reach_his_once_in_both_styles() {
         code: prices.items[i].code.clone(),
         name: prices.items[i].name.clone(),
         price_fen: prices.items[i].unit_price_fen,
+        list_price_fen: None,
     };
     for (n, style) in [HisStyle::Soap, HisStyle::Rest].into_iter().enumerate() {
         let a = adapter(&sim, style);

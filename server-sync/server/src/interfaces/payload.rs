@@ -56,7 +56,13 @@ pub struct VisitRef {
 pub struct Line {
     pub code: String,
     pub name: String,
+    /// What the visit pays for it.
     pub price_fen: i64,
+    /// The item's list price (the catalogue's, which HIS's price list
+    /// sets), when the visit pays less (a package, a company's discount):
+    /// HIS books the list price with the difference as a discount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_price_fen: Option<i64>,
 }
 
 /// One item's order.

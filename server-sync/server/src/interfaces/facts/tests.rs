@@ -59,6 +59,27 @@ fn nothing_before_registration_and_payment() {
     assert!(plan(&v, &routes(), &BTreeMap::new()).is_empty());
 }
 
+/// Paid before registration (the kiosk's pay screen comes before its
+/// check-in): HIS gets the patient's record before the charge, or it has
+/// no one to book it to; nothing is ordered until registration.
+#[test]
+fn paid_before_registration_sends_the_record_before_the_charge() {
+    let v = VisitNow {
+        registered: false,
+        pay_later: false,
+        items: vec![item("L-CBC", ItemStatus::Active, true)],
+    };
+    assert_eq!(
+        plan(&v, &routes(), &BTreeMap::new()),
+        [
+            Step::PatientRecord,
+            Step::Charge {
+                codes: vec!["L-CBC".into()]
+            }
+        ]
+    );
+}
+
 #[test]
 fn registered_then_paid_orders_each_routed_item_once() {
     let mut v = VisitNow {
