@@ -8,7 +8,8 @@ use zeroize::Zeroizing;
 
 use crate::error::SmsError;
 use crate::model::{
-    DeliveryReport, PullSmsSendStatusRequest, SendSmsRequest, e164_cn, parse_answer,
+    DeliveryReport, PullByPhoneRequest, PullSmsSendStatusRequest, SendSmsRequest, e164_cn,
+    parse_answer,
 };
 use crate::tc3::{Signed, authorization};
 use crate::{API_VERSION, SERVICE};
@@ -52,6 +53,13 @@ pub trait SmsGateway: Send + Sync {
     async fn send(&self, msg: &OutgoingSms) -> Result<SendReceipt, SmsError>;
     /// Status reports not pulled before (each is handed out once).
     async fn pull_reports(&self, limit: u32) -> Result<Vec<DeliveryReport>, SmsError>;
+    /// One number's reports since `since`, pulled before or not (what a
+    /// sender asks after a send without an answer: did it go?).
+    async fn reports_for(
+        &self,
+        phone: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<DeliveryReport>, SmsError>;
 }
 
 #[derive(Clone)]
@@ -247,6 +255,29 @@ impl SmsGateway for TencentSms {
         })
         .map_err(|e| SmsError::Invalid(e.to_string()))?;
         let r = self.call("PullSmsSendStatus", body).await?;
+        r.pull_sms_send_status_set
+            .unwrap_or_default()
+            .iter()
+            .map(|p| DeliveryReport::from_pulled(p).map_err(SmsError::from))
+            .collect()
+    }
+
+    async fn reports_for(
+        &self,
+        phone: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<DeliveryReport>, SmsError> {
+        let phone = e164_cn(phone).map_err(|e| SmsError::Invalid(e.to_string()))?;
+        let body = serde_json::to_vec(&PullByPhoneRequest {
+            begin_time: u64::try_from(since.timestamp()).unwrap_or(0),
+            offset: 0,
+            limit: 100,
+            phone_number: phone,
+            sms_sdk_app_id: self.cfg.sdk_app_id.clone(),
+            end_time: Some(u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)),
+        })
+        .map_err(|e| SmsError::Invalid(e.to_string()))?;
+        let r = self.call("PullSmsSendStatusByPhoneNumber", body).await?;
         r.pull_sms_send_status_set
             .unwrap_or_default()
             .iter()

@@ -38,6 +38,21 @@ pub struct PullSmsSendStatusRequest {
     pub sms_sdk_app_id: String,
 }
 
+/// `PullSmsSendStatusByPhoneNumber`: one number's reports in a time range
+/// (Unix seconds), whether or not they were pulled before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PullByPhoneRequest {
+    pub begin_time: u64,
+    #[serde(default)]
+    pub offset: u32,
+    pub limit: u32,
+    pub phone_number: String,
+    pub sms_sdk_app_id: String,
+    #[serde(default)]
+    pub end_time: Option<u64>,
+}
+
 /// `{"Code": "...", "Message": "..."}` in `Response.Error`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -207,6 +222,9 @@ pub struct DeliveryReport {
     pub errmsg: String,
     pub description: String,
     pub received_at: Option<DateTime<Utc>>,
+    /// What the message was sent with (pulled reports carry it; pushed
+    /// ones do not: empty).
+    pub session_context: String,
 }
 
 impl DeliveryReport {
@@ -220,6 +238,7 @@ impl DeliveryReport {
             received_at: p
                 .user_receive_time
                 .and_then(|t| DateTime::from_timestamp(t, 0)),
+            session_context: p.session_context.clone(),
         })
     }
 }
@@ -289,6 +308,7 @@ pub fn parse_callback(bytes: &[u8]) -> Result<Vec<DeliveryReport>, ParseError> {
                 errmsg: r.errmsg.clone(),
                 description: r.description.clone(),
                 received_at: cst_time(&r.user_receive_time),
+                session_context: String::new(),
             })
         })
         .collect()

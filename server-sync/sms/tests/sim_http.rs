@@ -128,13 +128,26 @@ async fn server_errors_and_internal_errors_are_retryable_and_send_nothing() {
 async fn a_timeout_is_retryable_and_the_message_may_have_gone() {
     let cfg = faults(|f| f.timeout = 1.0);
     let (sim, url) = start(cfg.clone()).await;
-    let e = client(&url, &cfg, &cfg.secret_key)
-        .send(&msg("13812345678"))
-        .await
-        .unwrap_err();
+    let c = client(&url, &cfg, &cfg.secret_key);
+    let since = chrono::Utc::now() - chrono::Duration::seconds(5);
+    let e = c.send(&msg("13812345678")).await.unwrap_err();
     assert!(matches!(e, SmsError::Unavailable(_)), "{e}");
     assert_eq!(e.retry(), Retry::Retryable);
     assert_eq!(sim.messages().len(), 1);
+    // Did it go? Its report, by number, names its session context (and it
+    // is still there for the ordinary pull).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let r = c.reports_for("13812345678", since).await.unwrap();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].session_context, "sms:test:1");
+    assert_eq!(r[0].serial_no, sim.messages()[0].serial_no);
+    assert!(
+        c.reports_for("13912345678", since)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(pull_until(&c, 1).await.len(), 1);
 }
 
 #[tokio::test]

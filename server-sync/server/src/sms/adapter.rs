@@ -200,6 +200,28 @@ impl Outbound for TencentSmsAdapter {
     fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<Delivered, SendError>> {
         Box::pin(async move {
             let out = self.outgoing(msg)?;
+            // Tried before: the answer may have been lost after the
+            // platform took it (its API has no idempotency key). Its report,
+            // asked by number, names our key: then it went, and is not sent
+            // again. Sent again only when the platform answers that it has
+            // no report of it (a lost report, or none yet); when the
+            // question fails, the message waits for the next attempt.
+            if msg.attempt > 1 {
+                let reports = self
+                    .gateway
+                    .reports_for(&out.phone, Utc::now() - chrono::Duration::days(2))
+                    .await
+                    .map_err(|e| send_error(&e))?;
+                if let Some(r) = reports.iter().find(|r| r.session_context == msg.key) {
+                    // Reported, so acknowledged: the report itself is
+                    // applied when the pull hands it over (by serial number
+                    // or key).
+                    return Ok(Delivered {
+                        acknowledged: true,
+                        remote_ref: Some(r.serial_no.clone()),
+                    });
+                }
+            }
             match self.gateway.send(&out).await {
                 // Taken: acknowledged when its status report comes.
                 Ok(r) => Ok(Delivered {

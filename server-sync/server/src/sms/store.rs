@@ -206,8 +206,9 @@ pub enum ReportOutcome {
 }
 
 /// Applies one status report: the message by its serial number (the queue
-/// message's `remote_ref`), `delivered` or `failed`, the queue's message
-/// acknowledged. The first report of a serial number wins.
+/// message's `remote_ref`) or by our key in the report, `delivered` or
+/// `failed`, the queue's message acknowledged. The first report of a
+/// serial number wins.
 pub async fn apply_report(
     db: &Db,
     r: &exam_sms::DeliveryReport,
@@ -222,6 +223,18 @@ pub async fn apply_report(
     .bind(&r.serial_no)
     .fetch_optional(&mut *tx)
     .await?;
+    // A pulled report also names our key (its SessionContext): it finds a
+    // message whose send was answered late or not at all (no serial number
+    // kept yet).
+    let msg = match msg {
+        None if r.session_context.starts_with("sms.") => {
+            sqlx::query("SELECT id, idem_key FROM sms_messages WHERE idem_key = $1")
+                .bind(&r.session_context)
+                .fetch_optional(&mut *tx)
+                .await?
+        }
+        m => m,
+    };
     let sms_id: Option<i64> = msg.as_ref().map(|m| m.try_get("id")).transpose()?;
     let code = if r.errmsg.is_empty() {
         &r.description

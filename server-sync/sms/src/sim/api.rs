@@ -120,6 +120,12 @@ async fn api(State(sim): State<Arc<Sim>>, h: HeaderMap, body: Bytes) -> Response
             Ok(req) => pull(&sim, req),
             Err(e) => error("InvalidParameter", &format!("body: {e}")),
         },
+        "PullSmsSendStatusByPhoneNumber" => {
+            match serde_json::from_slice::<crate::model::PullByPhoneRequest>(&body) {
+                Ok(req) => pull_by_phone(&sim, req),
+                Err(e) => error("InvalidParameter", &format!("body: {e}")),
+            }
+        }
         other => error("InvalidAction", &format!("no action {other:?}")),
     }
 }
@@ -150,6 +156,7 @@ async fn send(sim: &Arc<Sim>, req: SendSmsRequest) -> Response {
         return error("LimitExceeded.PhoneNumberCountLimit", "1 to 200 numbers");
     }
     let now = Utc::now();
+    let late = sim.chance(cfg.faults.timeout);
     let mut set = Vec::new();
     for phone in &req.phone_number_set {
         let status = |code: &str, message: &str, serial: String| SendStatus {
@@ -203,6 +210,7 @@ async fn send(sim: &Arc<Sim>, req: SendSmsRequest) -> Response {
             session_context: req.session_context.clone(),
             sent_at: now,
             report: (!lost).then_some(report_status),
+            answered_late: late,
         });
         let report = SimReport {
             serial_no: serial.clone(),
@@ -225,7 +233,7 @@ async fn send(sim: &Arc<Sim>, req: SendSmsRequest) -> Response {
         sim.stat(|s| s.sent += 1);
         set.push(status("Ok", "send success", serial));
     }
-    if sim.chance(cfg.faults.timeout) {
+    if late {
         sim.stat(|s| s.faults_timeout += 1);
         tokio::time::sleep(cfg.timeout_delay).await;
     }
@@ -259,6 +267,50 @@ fn pull(sim: &Arc<Sim>, req: PullSmsSendStatusRequest) -> Response {
         error: None,
         send_status_set: None,
         pull_sms_send_status_set: Some(due.iter().map(SimReport::pulled).collect()),
+        request_id: request_id(),
+    })
+}
+
+/// One number's reports made by now in [BeginTime, EndTime], pulled before
+/// or not; lost reports stay lost.
+fn pull_by_phone(sim: &Arc<Sim>, req: crate::model::PullByPhoneRequest) -> Response {
+    if req.sms_sdk_app_id != sim.config().sdk_app_id {
+        return error("UnauthorizedOperation.SmsSdkAppIdVerifyFail", "SmsSdkAppId");
+    }
+    if !(1..=100).contains(&req.limit) {
+        return error("InvalidParameterValue", "Limit is 1 to 100");
+    }
+    let now = Utc::now();
+    let delay = chrono::Duration::from_std(sim.config().report_delay).unwrap_or_default();
+    let end = req
+        .end_time
+        .map_or(i64::MAX, |t| i64::try_from(t).unwrap_or(i64::MAX));
+    let begin = i64::try_from(req.begin_time).unwrap_or(i64::MAX);
+    let set: Vec<_> = sim
+        .books()
+        .messages
+        .iter()
+        .filter(|m| m.phone == req.phone_number)
+        .filter(|m| (begin..=end).contains(&m.sent_at.timestamp()) && m.sent_at + delay <= now)
+        .filter_map(|m| {
+            m.report.map(|status| {
+                SimReport {
+                    serial_no: m.serial_no.clone(),
+                    phone: m.phone.clone(),
+                    status,
+                    session_context: m.session_context.clone(),
+                    due: m.sent_at + delay,
+                }
+                .pulled()
+            })
+        })
+        .skip(req.offset as usize)
+        .take(req.limit as usize)
+        .collect();
+    answer(ApiResponse {
+        error: None,
+        send_status_set: None,
+        pull_sms_send_status_set: Some(set),
         request_id: request_id(),
     })
 }

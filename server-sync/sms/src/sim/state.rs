@@ -18,6 +18,9 @@ pub struct SimMessage {
     pub sent_at: DateTime<Utc>,
     /// What its report says (none: lost, or not yet made).
     pub report: Option<ReportStatus>,
+    /// Its request was answered only after the timeout fault's delay (the
+    /// sender did not learn it went).
+    pub answered_late: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
