@@ -416,6 +416,15 @@ async fn through_faults(backend: Backend) {
     // Held past its exam day: dropped, with the reason; a critical value
     // requested then is not.
     let late = book(&desk, 261, "周一", "13900000001", "08:00:00").await;
+    // And a visit cancelled before its confirmation went: dropped too.
+    let cancelled = book(&desk, 263, "吴二", "13900000002", "08:00:00").await;
+    let (st, v) = desk
+        .post(
+            &format!("/api/desk/visits/{cancelled}/cancel"),
+            json!({ "reason": "临时出差" }),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
     let (st, _) = desk
         .post(
             &format!("/api/sms/visits/{late}/notice"),
@@ -427,7 +436,10 @@ async fn through_faults(backend: Backend) {
     let r = exam_server::sms::store::release(db, &exam_sms::Limits::default(), after)
         .await
         .unwrap();
-    assert_eq!((r.queued, r.dropped), (1, 1), "{r:?}");
+    assert_eq!((r.queued, r.dropped), (1, 2), "{r:?}");
+    let gone = db.sms_messages(Some(cancelled), 1).await.unwrap();
+    assert_eq!(gone[0].state, "dropped");
+    assert!(gone[0].reason.as_deref().unwrap().contains("cancelled"));
     let rows = db.sms_messages(Some(late), 10).await.unwrap();
     let dropped = rows.iter().find(|r| r.kind == "booking_confirmed").unwrap();
     assert_eq!(dropped.state, "dropped");

@@ -81,9 +81,11 @@ pub async fn release(db: &Db, limits: &Limits, now: DateTime<Utc>) -> Result<Rel
         .await?;
     let at = ts(now);
     let due = sqlx::query(
-        "SELECT id, idem_key, kind, booking_id, mobile_idx, payload, expires_at FROM sms_messages
-          WHERE state = 'waiting' AND due_at <= $1
-          ORDER BY priority DESC, created_at, id LIMIT 200",
+        "SELECT s.id, s.idem_key, s.kind, s.booking_id, s.mobile_idx, s.payload, s.expires_at,
+                b.state AS visit_state
+           FROM sms_messages s LEFT JOIN bookings b ON b.id = s.booking_id
+          WHERE s.state = 'waiting' AND s.due_at <= $1
+          ORDER BY s.priority DESC, s.created_at, s.id LIMIT 200",
     )
     .bind(&at)
     .fetch_all(&mut *tx)
@@ -109,6 +111,20 @@ pub async fn release(db: &Db, limits: &Limits, now: DateTime<Utc>) -> Result<Rel
         let kind_s: String = r.try_get("kind")?;
         let kind = TemplateKind::parse(&kind_s)
             .ok_or_else(|| DbError::Corrupt(format!("sms kind {kind_s:?}")))?;
+        let visit: Option<String> = r.try_get("visit_state")?;
+        if kind == TemplateKind::BookingConfirmed && visit.as_deref() == Some("cancelled") {
+            set_state(
+                &mut tx,
+                id,
+                "dropped",
+                Some("预约已取消 / visit cancelled before it went"),
+                None,
+                &at,
+            )
+            .await?;
+            out.dropped += 1;
+            continue;
+        }
         let expires: Option<String> = r.try_get("expires_at")?;
         if let Some(e) = expires.as_deref().map(parse_ts).transpose()?
             && e <= now
