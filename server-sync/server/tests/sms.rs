@@ -71,6 +71,7 @@ fn spec(sim: &Sim, url: &str, dir: &std::path::Path) -> AdapterSpec {
         "template_critical_value": "2004",
         "timeout_seconds": 2,
         "poll_millis": 100,
+        "callback_token": "cb-0123456789abcdef",
     }))
     .unwrap();
     AdapterSpec {
@@ -156,6 +157,17 @@ async fn end_to_end(backend: Backend) {
     .await;
     let desk = h.staff("sms-desk", "front_desk").await;
     let admin = h.staff("sms-admin", "admin").await;
+    // Reports pushed to the service's callback (the platform's console
+    // setting), not pulled; a wrong path is nothing.
+    sim.set_callback_url(Some(format!("{}/sms/reports/cb-0123456789abcdef", h.url)));
+    let wrong = admin
+        .http
+        .post(format!("{}/sms/reports/cb-0123456789abcdeX", h.url))
+        .body("[]")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 404);
     let id = book(&desk, 101, "赵建国", "13812345678", "08:00:00").await;
     // No mobile: nothing requested, the booking made all the same.
     let quiet = book(&desk, 103, "钱多多", "", "08:00:00").await;
@@ -238,6 +250,8 @@ async fn end_to_end(backend: Backend) {
         count(&s, "critical_value", "delivered") == 1
     })
     .await;
+    assert_eq!(sim.stats().reports_pulled, 0);
+    assert!(sim.stats().reports_pushed >= 2, "{:?}", sim.stats());
     let critical: Vec<_> = sim
         .messages()
         .into_iter()

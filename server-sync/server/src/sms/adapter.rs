@@ -17,7 +17,9 @@
 //! template_abnormal_result = "2003"
 //! template_critical_value = "2004"
 //! # optional: timeout_seconds = 10, max_segments = 2, per_30_seconds = 1,
-//! # per_hour = 5, per_day = 10, overall_per_minute = 60, poll_millis = 1000
+//! # per_hour = 5, per_day = 10, overall_per_minute = 60, poll_millis = 1000,
+//! # callback_token = "<random, 16+ characters>"  (reports pushed to
+//! #   POST /sms/reports/<token> as well as pulled)
 //! ```
 
 use std::sync::Arc;
@@ -89,6 +91,11 @@ pub struct SmsSettings {
     pub overall_per_minute: u32,
     #[serde(default = "second")]
     pub poll_millis: u64,
+    /// The secret path segment of the status-report callback
+    /// (`POST /sms/reports/<token>`, set at the platform's console; at
+    /// least 16 characters). None: reports are pulled only.
+    #[serde(default)]
+    pub callback_token: Option<String>,
 }
 
 impl SmsSettings {

@@ -23,7 +23,8 @@ use crate::routes::{Access, RouteTable};
 
 pub(crate) fn routes(t: &mut RouteTable) {
     use Capability::ManageInterfaces as M;
-    t.get("/sms", Access::Can(M), page)
+    t.post("/sms/reports/{token}", Access::Public, receive_reports)
+        .get("/sms", Access::Can(M), page)
         .get("/api/sms", Access::Can(M), summary_json)
         .post(
             "/api/sms/visits/{id}/notice",
@@ -176,4 +177,57 @@ async fn send_notice(
     .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(Json(NoticeAnswer { outcome }))
+}
+
+/// The platform's pushed status reports (a JSON array), at the secret path
+/// configured as `callback_token`: anything else is a 404, as if the route
+/// did not exist. Each report applied once (as pulled ones); the platform
+/// gets its `{"result":0}` once they are stored.
+async fn receive_reports(
+    State(st): State<AppState>,
+    Path(token): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiErr> {
+    use axum::response::IntoResponse;
+    let want = st
+        .config
+        .interfaces
+        .counterparts
+        .get(&Counterpart::Sms)
+        .and_then(|spec| super::adapter::SmsSettings::from_spec(spec).ok())
+        .and_then(|s| s.callback_token)
+        .filter(|t| t.len() >= 16);
+    let same = want.as_deref().is_some_and(|w| {
+        w.len() == token.len()
+            && w.bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    });
+    if !same {
+        tracing::warn!("SMS status reports refused: unknown callback path");
+        return Err(ApiErr::new(StatusCode::NOT_FOUND, "not_found", "not found"));
+    }
+    let reports = match exam_sms::model::parse_callback(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "SMS status reports refused: unreadable");
+            return Ok((
+                StatusCode::BAD_REQUEST,
+                [("content-type", "application/json")],
+                r#"{"result":1,"errmsg":"bad request"}"#,
+            )
+                .into_response());
+        }
+    };
+    let now = Utc::now();
+    for r in &reports {
+        super::store::apply_report(&st.db, r, now).await?;
+    }
+    Ok((
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        exam_sms::model::CALLBACK_ACK,
+    )
+        .into_response())
 }

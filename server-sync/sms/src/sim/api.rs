@@ -253,7 +253,7 @@ fn pull(sim: &Arc<Sim>, req: PullSmsSendStatusRequest) -> Response {
         return error("InvalidParameterValue", "Limit is 1 to 100");
     }
     // Reports go one way: pushed when a callback is set, else pulled.
-    if sim.config().callback_url.is_some() {
+    if sim.callback_url().is_some() {
         return answer(ApiResponse {
             error: None,
             send_status_set: None,

@@ -126,6 +126,8 @@ pub struct Sim {
     books: Mutex<Books>,
     stats: Mutex<SimStats>,
     http: reqwest::Client,
+    /// Where reports are pushed now (starts as `cfg.callback_url`).
+    callback: Mutex<Option<String>>,
 }
 
 impl Sim {
@@ -137,6 +139,7 @@ impl Sim {
         Arc::new(Self {
             rng: Mutex::new(SplitMix64::new(cfg.faults.seed)),
             books: Mutex::new(Books::new(&cfg.limits)),
+            callback: Mutex::new(cfg.callback_url.clone()),
             cfg,
             stats: Mutex::new(SimStats::default()),
             http,
@@ -145,6 +148,19 @@ impl Sim {
 
     pub fn config(&self) -> &SimConfig {
         &self.cfg
+    }
+
+    /// Pushes reports to `url` from now on (None: they wait to be pulled),
+    /// as the platform's console setting changes.
+    pub fn set_callback_url(&self, url: Option<String>) {
+        *self.callback.lock().unwrap_or_else(|e| e.into_inner()) = url;
+    }
+
+    pub fn callback_url(&self) -> Option<String> {
+        self.callback
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn chance(&self, p: f64) -> bool {
@@ -210,13 +226,13 @@ pub async fn spawn(
             tracing::error!("sms-sim server stopped: {e}");
         }
     });
-    if let Some(url) = sim.cfg.callback_url.clone() {
-        tokio::spawn(async move {
-            loop {
+    tokio::spawn(async move {
+        loop {
+            if let Some(url) = sim.callback_url() {
                 sim.push_round(&url).await;
-                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-        });
-    }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
     Ok(addr)
 }
