@@ -112,10 +112,25 @@ pub async fn run(
     let now = Utc::now();
     let id = next_id();
     let (bill, error) = match st.payments.gateway() {
-        Ok(gw) => match gw.trade_bill(day).await {
-            Ok(b) => (Some(b), None),
-            Err(e) => (None, Some(e.to_string())),
-        },
+        Ok(gw) => {
+            // A timeout, a 5xx or a badly signed answer is asked again (the
+            // bill is read only); what is left is the run's error, and the
+            // daily job tries again ten minutes later.
+            let mut answer = gw.trade_bill(day).await;
+            for wait_ms in [200, 500, 1_000, 2_000, 4_000] {
+                match &answer {
+                    Err(e) if e.is_retryable() => {
+                        tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+                        answer = gw.trade_bill(day).await;
+                    }
+                    _ => break,
+                }
+            }
+            match answer {
+                Ok(b) => (Some(b), None),
+                Err(e) => (None, Some(e.to_string())),
+            }
+        }
         Err(e) => (None, Some(e.to_string())),
     };
     let mut diffs = Vec::new();
