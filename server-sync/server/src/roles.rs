@@ -258,6 +258,7 @@ pub(crate) struct Nav {
     pub audit: bool,
     pub interfaces: bool,
     pub emergency: bool,
+    pub payments: bool,
 }
 
 impl Nav {
@@ -270,6 +271,7 @@ impl Nav {
             audit: role.may(Capability::ViewAudit),
             interfaces: role.may(Capability::ManageInterfaces),
             emergency: role.may(Capability::ViewEmergency),
+            payments: role.may(Capability::ReconcilePayments),
         }
     }
 }
