@@ -94,7 +94,23 @@ async fn book(s: &Staff, seq: u16, name: &str, mobile: &str, slot: &str) -> i64 
         )
         .await;
     assert_eq!(st, 200, "{r}");
-    r["visit"]["id"].as_i64().unwrap()
+    let id = r["visit"]["id"].as_i64().unwrap();
+    if !mobile.is_empty() {
+        consent(s, id).await;
+    }
+    id
+}
+
+/// The person agrees to text messages (what confirmations and report
+/// notices need; result notices do not).
+async fn consent(s: &Staff, visit: i64) {
+    let (st, r) = s
+        .post(
+            &format!("/api/desk/visits/{visit}/privacy/consents"),
+            json!({ "purpose": "sms_notifications", "granted": true }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
 }
 
 fn pdf() -> Vec<u8> {
@@ -426,6 +442,35 @@ async fn through_faults(backend: Backend) {
     );
     let page: Value = serde_json::to_value(db.sms_problems(50).await.unwrap()).unwrap();
     assert_eq!(page.as_array().unwrap().len() as u64, n("failed"));
+
+    // No consent to text messages: held a while for it, then dropped.
+    let (st, r) = desk
+        .post(
+            "/api/desk/visits",
+            json!({ "person": { "id_number": id_number(1980, 271), "name": "郑未", "mobile": "13900000003" },
+                    "marital": "married", "package": "P-EMP", "date": tomorrow(), "slot_start": "08:00:00" }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let silent = r["visit"]["id"].as_i64().unwrap();
+    let limits = exam_sms::Limits::default();
+    let r = exam_server::sms::store::release(db, &limits, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!((r.queued, r.waiting, r.dropped), (0, 1, 0), "{r:?}");
+    let held = db.sms_messages(Some(silent), 1).await.unwrap();
+    assert!(
+        held[0].reason.as_deref().unwrap().contains("consent"),
+        "{held:?}"
+    );
+    let later = Utc::now() + chrono::Duration::minutes(11);
+    let r = exam_server::sms::store::release(db, &limits, later)
+        .await
+        .unwrap();
+    assert_eq!((r.queued, r.dropped), (0, 1), "{r:?}");
+    let gone = db.sms_messages(Some(silent), 1).await.unwrap();
+    assert_eq!(gone[0].state, "dropped");
+    assert!(gone[0].reason.as_deref().unwrap().contains("no consent"));
 
     // Held past its exam day: dropped, with the reason; a critical value
     // requested then is not.

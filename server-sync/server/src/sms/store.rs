@@ -82,7 +82,7 @@ pub async fn release(db: &Db, limits: &Limits, now: DateTime<Utc>) -> Result<Rel
     let at = ts(now);
     let due = sqlx::query(
         "SELECT s.id, s.idem_key, s.kind, s.booking_id, s.mobile_idx, s.payload, s.expires_at,
-                b.state AS visit_state
+                s.created_at, b.state AS visit_state
            FROM sms_messages s LEFT JOIN bookings b ON b.id = s.booking_id
           WHERE s.state = 'waiting' AND s.due_at <= $1
           ORDER BY s.priority DESC, s.created_at, s.id LIMIT 200",
@@ -142,6 +142,41 @@ pub async fn release(db: &Db, limits: &Limits, now: DateTime<Utc>) -> Result<Rel
             out.dropped += 1;
             continue;
         }
+        // Confirmations and report notices need the person's consent to
+        // text messages (PIPL; `Purpose::SmsNotifications`); result
+        // notices are part of the examination itself and go regardless.
+        // A booking is often made before its consent is recorded (the
+        // desk's next step, the kiosk's check-in): it is held a while.
+        if needs_consent(kind) {
+            let booking: Option<i64> = r.try_get("booking_id")?;
+            if !consented(db, booking).await? {
+                let created = parse_ts(&r.try_get::<String, _>("created_at")?)?;
+                if now - created < consent_grace() {
+                    sqlx::query(
+                        "UPDATE sms_messages SET due_at = $2, reason = $3, updated_at = $4 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(ts(now + Duration::seconds(5)))
+                    .bind("等待短信通知同意 / waiting for consent to text messages")
+                    .bind(&at)
+                    .execute(&mut *tx)
+                    .await?;
+                    out.waiting += 1;
+                } else {
+                    set_state(
+                        &mut tx,
+                        id,
+                        "dropped",
+                        Some("未同意短信通知 / no consent to text messages"),
+                        None,
+                        &at,
+                    )
+                    .await?;
+                    out.dropped += 1;
+                }
+                continue;
+            }
+        }
         match limiter.admit(&r.try_get::<String, _>("mobile_idx")?, kind.urgent(), now) {
             Decision::Admit => {
                 let sealed: String = r.try_get("payload")?;
@@ -187,6 +222,31 @@ pub async fn release(db: &Db, limits: &Limits, now: DateTime<Utc>) -> Result<Rel
         );
     }
     Ok(out)
+}
+
+/// Which kinds go only with the person's consent to text messages.
+pub fn needs_consent(k: TemplateKind) -> bool {
+    matches!(
+        k,
+        TemplateKind::BookingConfirmed | TemplateKind::ReportReady
+    )
+}
+
+/// How long a message waits for a consent not yet recorded.
+pub fn consent_grace() -> Duration {
+    Duration::minutes(10)
+}
+
+async fn consented(db: &Db, booking: Option<i64>) -> Result<bool> {
+    let Some(b) = booking else { return Ok(false) };
+    match db
+        .consent_allows(b, exam_domain::privacy::Purpose::SmsNotifications)
+        .await
+    {
+        Ok(yes) => Ok(yes),
+        Err(crate::db::PrivacyError::Db(e)) => Err(e),
+        Err(_) => Ok(false),
+    }
 }
 
 async fn set_state(
