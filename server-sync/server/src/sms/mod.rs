@@ -13,7 +13,9 @@
 //!    round): our own per-number and overall limits (`exam_sms::Limiter`,
 //!    counted from what was released in the last day) decide when each
 //!    waiting message goes; released ones are enqueued in the interfaces
-//!    queue under the same key. Over a limit, a message waits (its
+//!    queue under the same key. Confirmations and report notices go only
+//!    with the person's consent to text messages (`store::needs_consent`,
+//!    held 10 minutes for one not yet recorded, then dropped). Over a limit, a message waits (its
 //!    `due_at` moved, the reason kept); a booking confirmation still
 //!    waiting when its exam day is over is dropped with the reason
 //!    recorded, a report notice after 7 days; abnormal results never
