@@ -102,6 +102,17 @@ pub struct SimStats {
     pub auth_failures: u64,
 }
 
+/// What the payer's phone does with a QR code: asks the simulator's test
+/// payer (`POST /sim/pay`) to pay it. Returns the HTTP status (200: paid).
+pub async fn pay_code(sim_url: &str, code_url: &str) -> reqwest::Result<u16> {
+    let r = reqwest::Client::new()
+        .post(format!("{}/sim/pay", sim_url.trim_end_matches('/')))
+        .json(&serde_json::json!({ "code_url": code_url }))
+        .send()
+        .await?;
+    Ok(r.status().as_u16())
+}
+
 pub struct Sim {
     pub keys: SimKeys,
     cfg: SimConfig,
