@@ -43,6 +43,9 @@ def summary(msg):
         "patient_id": first("PID", 3),
         "patient_name": first("PID", 5),
         "controls": [field(seg, 1) for seg in msg if str(seg[0]) == "ORC"],
+        # A QRY^R02 (re-fetch): query id, who (patient), what department
+        # data (placer order number), where (the application asked).
+        "query": [first("QRD", 4), first("QRD", 8), first("QRD", 10), first("QRF", 1)],
         "items": [
             [field(seg, 2)] + field(seg, 4).split(msg.separators[3])[:2]
             for seg in msg

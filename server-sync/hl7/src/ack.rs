@@ -245,12 +245,17 @@ impl Ack {
         self.to_message().encode_bytes(self.header.charset)
     }
 
-    /// Reads an ACK. Also takes a v2.3-style ERR (code in ERR-1.4).
+    /// Reads an ACK. Also takes a v2.3-style ERR (code in ERR-1.4), and an
+    /// `ORF^R04` (a LIS's answer to our `QRY^R02`) for its MSA alone: the
+    /// results it may carry are not read here, they come as `ORU^R01`.
     pub fn from_message(m: &Message, charset: Charset) -> Result<Ack, MessageError> {
         let (code, trigger) = m.message_type();
-        if MessageKind::from_type(code, trigger) != Some(MessageKind::Ack) {
+        if !matches!(
+            MessageKind::from_type(code, trigger),
+            Some(MessageKind::Ack | MessageKind::OrfR04)
+        ) {
             return Err(MessageError::WrongType {
-                expected: "ACK",
+                expected: "ACK or ORF^R04",
                 found: format!("{code}^{trigger}"),
             });
         }
@@ -376,5 +381,19 @@ mod tests {
         // A v2.3 peer's ERR.
         let a = read(&format!("{h}MSA|AR|Y\rERR|^^^207&busy\r")).unwrap();
         assert_eq!(a.error, Some(("207".into(), "".into())));
+        // A LIS's ORF^R04 answer to our QRY^R02: read for its MSA alone.
+        let orf = read(
+            "MSH|^~\\&|LIS|LAB|EXAM|C|20261205||ORF^R04^ORF_R04|L9|P|2.5\rMSA|AA|Q1\rQRD|20261205|R|I|Q1|||1^RD|P1|RES|B1\r",
+        )
+        .unwrap();
+        assert_eq!(
+            (orf.code, orf.acked_control_id.as_str()),
+            (AckCode::Accept, "Q1")
+        );
+        // Other messages are not acknowledgments.
+        assert!(matches!(
+            read("MSH|^~\\&|A|B|C|D|20261205||QRY^R02^QRY_R02|X|P|2.5\rMSA|AA|Y\r"),
+            Err(MessageError::WrongType { .. })
+        ));
     }
 }

@@ -21,6 +21,11 @@ pub enum MessageKind {
     OruR01,
     /// General acknowledgment (`ACK`).
     Ack,
+    /// Query for results of observation (`QRY^R02`): the staff's re-fetch.
+    QryR02,
+    /// Response to a results query (`ORF^R04`): read only for its MSA, as
+    /// the acknowledgment of our `QRY^R02`; we never write one.
+    OrfR04,
 }
 
 impl MessageKind {
@@ -32,6 +37,8 @@ impl MessageKind {
             MessageKind::OmlO21 => ["OML", "O21", "OML_O21"],
             MessageKind::OruR01 => ["ORU", "R01", "ORU_R01"],
             MessageKind::Ack => ["ACK", "", "ACK"],
+            MessageKind::QryR02 => ["QRY", "R02", "QRY_R02"],
+            MessageKind::OrfR04 => ["ORF", "R04", "ORF_R04"],
         }
     }
 
@@ -41,6 +48,8 @@ impl MessageKind {
             MessageKind::OmlO21 => "OML^O21",
             MessageKind::OruR01 => "ORU^R01",
             MessageKind::Ack => "ACK",
+            MessageKind::QryR02 => "QRY^R02",
+            MessageKind::OrfR04 => "ORF^R04",
         }
     }
 
@@ -51,6 +60,8 @@ impl MessageKind {
             ("OML", "O21") => Some(MessageKind::OmlO21),
             ("ORU", "R01") => Some(MessageKind::OruR01),
             ("ACK", _) => Some(MessageKind::Ack),
+            ("QRY", "R02") => Some(MessageKind::QryR02),
+            ("ORF", "R04") => Some(MessageKind::OrfR04),
             _ => None,
         }
     }

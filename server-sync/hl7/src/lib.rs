@@ -12,7 +12,8 @@
 //!   (fuzzed: `mllp_frame`); [`mllp::MllpClient`] and [`mllp::serve`] are
 //!   the tokio edges.
 //! - Typed messages: [`Order`] (`ORM^O01` / `OML^O21`, cancellations with
-//!   ORC-1 CA), [`ResultMessage`] (`ORU^R01` with typed [`Observation`]s,
+//!   ORC-1 CA), [`ResultQuery`] (`QRY^R02`, the staff's re-fetch of an
+//!   order's results), [`ResultMessage`] (`ORU^R01` with typed [`Observation`]s,
 //!   [`AbnormalFlag`]s, embedded PDFs and links), [`Ack`].
 //! - [`DuplicateKey`]: control id, and barcode + item + status.
 //! - [`sim`]: the deterministic pieces of the `lis-sim` simulator.
@@ -64,6 +65,7 @@ pub mod header;
 pub mod message;
 pub mod mllp;
 pub mod order;
+pub mod query;
 pub mod result;
 pub mod sim;
 
@@ -74,6 +76,7 @@ pub use error::{EncodeError, MessageError, ParseError};
 pub use header::{Coded, Header, MessageKind, Patient, Processing, Sex};
 pub use message::{Component, Delimiters, Field, Message, Repetition, Segment, decode};
 pub use order::{Order, OrderControl, OrderLine, TargetSystem};
+pub use query::ResultQuery;
 pub use result::{
     AbnormalFlag, EmbeddedDocument, ItemResult, Observation, ObservationValue, ReferencePointer,
     ResultMessage, ResultStatus,

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use exam_hl7::mllp::frame::{self, Decoded, FrameDecoder};
-use exam_hl7::{Charset, Message, Order, ResultMessage};
+use exam_hl7::{Charset, Message, Order, ResultMessage, ResultQuery};
 
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -29,6 +29,7 @@ fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn hl7_message_seeds_read_write_and_read_back_the_same() {
     let mut typed = 0;
+    let mut queries = 0;
     for (name, data) in corpus("hl7_message") {
         let mut read = false;
         for peer in [Charset::Utf8, Charset::Gbk] {
@@ -53,10 +54,20 @@ fn hl7_message_seeds_read_write_and_read_back_the_same() {
                 );
                 typed += 1;
             }
+            if let Ok(q) = ResultQuery::from_message(&m, cs) {
+                assert_eq!(
+                    ResultQuery::from_message(&q.to_message(), cs).unwrap(),
+                    q,
+                    "{name}"
+                );
+                typed += 1;
+                queries += 1;
+            }
         }
         assert!(read, "{name}: a seed should be a message we read");
     }
     assert!(typed >= 5, "the seeds reach the typed readers");
+    assert!(queries >= 1, "a QRY^R02 seed reaches the query reader");
 }
 
 #[test]

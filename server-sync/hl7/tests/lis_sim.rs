@@ -220,3 +220,89 @@ async fn gbk_outage_late_acks_and_a_cancellation() {
     assert_eq!(r.items[0].observations[0].identifier.text, "钾");
     assert!(!r.items[0].has_critical());
 }
+
+/// A re-fetch (QRY^R02): with every result lost the first time, nothing
+/// arrives until the query, then the queried order's results (new control
+/// ids, same content) and no other's; a repeat of what we have is dropped;
+/// an unknown placer order number is answered AE with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_query_brings_lost_results_and_unknown_orders_get_ae() {
+    let (port, seen) = start_collector(Charset::Gbk).await;
+    let results_to = format!("127.0.0.1:{port}");
+    let (_sim, addr) = lis_sim(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--results-to",
+        &results_to,
+        "--delay-ms",
+        "20",
+        "--charset",
+        "gbk",
+        "--lost-rate",
+        "1",
+        "--ar-rate",
+        "0.3",
+        "--seed",
+        "5",
+    ]);
+    let mut cfg = ClientConfig::new(addr);
+    cfg.ack_timeout = Duration::from_secs(5);
+    cfg.peer_charset = Charset::Gbk;
+    let mut client = MllpClient::new(cfg);
+    let o = order(MessageKind::OrmO01, "ORDQ", Charset::Gbk, "P0007");
+    send_until_accepted(&mut client, &o).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(seen.lock().unwrap().received.is_empty(), "all lost");
+    let query = |id: &str, placer: &str| exam_hl7::ResultQuery {
+        header: peers::header(id, Charset::Gbk),
+        queried_at: peers::at(9, 0),
+        query_id: id.into(),
+        patient_id: "P0007".into(),
+        placer_order_number: placer.into(),
+        where_subject: "LIS".into(),
+    };
+    // Sent until AA through the AR faults, as the service's queue does.
+    let send_query = async |client: &mut MllpClient, q: &exam_hl7::ResultQuery| {
+        for _ in 0..40 {
+            if let Ok(ack) = client
+                .send_bytes(&q.encode().unwrap(), &q.header.control_id)
+                .await
+                && ack.code.outcome() != Delivery::RetryLater
+            {
+                return ack;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("query {} never answered", q.header.control_id);
+    };
+    let ack = send_query(&mut client, &query("QRY1", "B100001")).await;
+    assert_eq!(ack.code, exam_hl7::AckCode::Accept, "{ack:?}");
+    assert_eq!(ack.acked_control_id, "QRY1");
+    let s = wait_for(&seen, 1, Duration::from_secs(10)).await;
+    assert_eq!(s.applied.len(), 1, "{s:?}");
+    assert_eq!(s.applied[0].items[0].placer_order_number, "B100001");
+    assert_eq!(s.applied[0].header.control_id, "QRY1-1");
+    // Again: the same content under new control ids, acknowledged, dropped.
+    let ack = send_query(&mut client, &query("QRY2", "B100001")).await;
+    assert_eq!(ack.code, exam_hl7::AckCode::Accept);
+    let start = Instant::now();
+    while !seen
+        .lock()
+        .unwrap()
+        .received
+        .contains(&"QRY2-1".to_string())
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "QRY2-1 never came"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen.lock().unwrap().applied.len(), 1, "the repeat dropped");
+    // An order it never took: AE with the reason.
+    let ack = send_query(&mut client, &query("QRY3", "B999999")).await;
+    assert_eq!(ack.code, exam_hl7::AckCode::Error);
+    let (code, why) = ack.error.unwrap();
+    assert_eq!(code, "204");
+    assert!(why.contains("B999999") && why.contains("unknown"), "{why}");
+}

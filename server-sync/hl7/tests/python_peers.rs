@@ -7,7 +7,7 @@
 mod peers;
 
 use exam_hl7::mllp::{ClientConfig, MllpClient};
-use exam_hl7::{Ack, AckCode, Charset, ErrorCode, Message, MessageKind};
+use exam_hl7::{Ack, AckCode, Charset, ErrorCode, Message, MessageKind, ResultQuery};
 use peers::{Peer, order, peer_script, python};
 use serde_json::Value;
 
@@ -65,6 +65,43 @@ async fn our_client_sends_orders_to_python_hl7_and_gets_its_ack() {
             ["NW", "NW"]
         };
         assert_eq!(got["controls"], serde_json::json!(controls));
+    }
+}
+
+fn query(control_id: &str, charset: Charset) -> ResultQuery {
+    ResultQuery {
+        header: peers::header(control_id, charset),
+        queried_at: peers::at(9, 40),
+        query_id: control_id.into(),
+        patient_id: "P0001".into(),
+        placer_order_number: "B100001".into(),
+        where_subject: "LIS".into(),
+    }
+}
+
+/// A re-fetch (QRY^R02) in UTF-8 and GBK: python-hl7 parses it and its
+/// ACK (MSA-2 = our MSH-10) is what our client takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_hl7_reads_our_result_query_and_acknowledges_it() {
+    for (cs, enc) in [(Charset::Utf8, "utf-8"), (Charset::Gbk, "gbk")] {
+        let (mut peer, port) = ack_server(enc);
+        let mut cfg = ClientConfig::new(format!("127.0.0.1:{port}"));
+        cfg.peer_charset = cs;
+        let mut client = MllpClient::new(cfg);
+        let q = query("QRY0001", cs);
+        let ack = client
+            .send_bytes(&q.encode().unwrap(), "QRY0001")
+            .await
+            .unwrap();
+        assert_eq!(ack.code, AckCode::Accept);
+        assert_eq!(ack.acked_control_id, "QRY0001");
+        let got = json(&peer.line());
+        assert_eq!(got["type"], "QRY^R02");
+        assert_eq!(got["control_id"], "QRY0001");
+        assert_eq!(
+            got["query"],
+            serde_json::json!(["QRY0001", "P0001", "B100001", "LIS"])
+        );
     }
 }
 
@@ -246,6 +283,25 @@ fn hl7apy_validates_our_orders_and_acks() {
     )
     .with_error(ErrorCode::UnknownKey, "barcode not ordered");
     hl7apy_validates("ACK with ERR", &ae.to_message());
+}
+
+#[test]
+fn hl7apy_validates_our_result_query() {
+    hl7apy_validates("QRY_R02", &query("QRY0002", Charset::Utf8).to_message());
+    // And is no rubber stamp for it: a QRY^R02 without its QRF.
+    let mut m = query("QRY0003", Charset::Utf8).to_message();
+    m.segments.retain(|s| s.id != "QRF");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad_qry.hl7");
+    std::fs::write(&path, m.encode()).unwrap();
+    let out = std::process::Command::new(python())
+        .arg(peer_script())
+        .arg("validate")
+        .arg("--file")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "hl7apy took a QRY^R02 without QRF");
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! `lis-sim`: a LIS / PACS / ECG system speaking HL7 v2 over MLLP for
 //! real. It listens for orders (ORM^O01 / OML^O21), acknowledges them,
 //! and after a delay sends ORU^R01 results to the configured endpoint,
-//! retrying until they are acknowledged. Faults by flag, all decided by
+//! retrying until they are acknowledged. A re-fetch (QRY^R02) for a
+//! placer order number it took is answered AA and that order's results go
+//! again (same content, new control ids); an unknown one gets AE with the
+//! reason. Faults apply to queries as to orders (by control id). Faults by flag, all decided by
 //! the seed (see `exam_hl7::sim`). The sockets and the clock are here; the
 //! decisions are in the library, tested there.
 
@@ -13,9 +16,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Parser;
 use exam_hl7::mllp::{ClientConfig, MllpClient, MllpStream, ack_control_id};
-use exam_hl7::sim::{self, AckFault, Faults, Outage, ReportStyle, ResultRules, Rng};
+use exam_hl7::sim::{self, AckFault, Faults, Held, Outage, ReportStyle, ResultRules, Rng};
 use exam_hl7::{
-    Ack, AckCode, Charset, Delivery, ErrorCode, MessageError, Order, OrderControl, ResultMessage,
+    Ack, AckCode, Charset, Delivery, ErrorCode, MessageError, MessageKind, Order, OrderControl,
+    ResultMessage, ResultQuery,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -67,6 +71,10 @@ struct Args {
     /// Share of results sent twice (same control id, then a new one).
     #[arg(long, default_value_t = 0.0)]
     duplicate_rate: f64,
+    /// Share of results lost the first time (never sent): a re-fetch
+    /// (QRY^R02) brings them.
+    #[arg(long, default_value_t = 0.0)]
+    lost_rate: f64,
     /// Down from START to END seconds after start (repeatable), e.g. 5-20.
     #[arg(long = "outage")]
     outages: Vec<Outage>,
@@ -92,6 +100,9 @@ struct State {
     taken: HashSet<String>,
     /// (barcode, item) cancelled: their results are not sent.
     cancelled: HashSet<(String, String)>,
+    /// By placer order number: the patient, and the results made, for a
+    /// re-fetch.
+    held: HashMap<String, Held>,
 }
 
 impl Sim {
@@ -116,6 +127,7 @@ async fn main() -> anyhow::Result<()> {
         args.drop_rate,
         args.malformed_rate,
         args.duplicate_rate,
+        args.lost_rate,
     ] {
         anyhow::ensure!((0.0..=1.0).contains(&rate), "rates are between 0 and 1");
     }
@@ -127,6 +139,7 @@ async fn main() -> anyhow::Result<()> {
         drop: args.drop_rate,
         malformed: args.malformed_rate,
         duplicate: args.duplicate_rate,
+        lost: args.lost_rate,
     };
     let rules = ResultRules {
         seed: args.seed,
@@ -164,6 +177,8 @@ async fn main() -> anyhow::Result<()> {
 struct Due {
     at: Instant,
     result: ResultMessage,
+    /// A re-fetch's copy: never "lost" (the fault is for first sends).
+    refetch: bool,
 }
 
 async fn serve_orders(
@@ -235,6 +250,23 @@ async fn serve_orders(
                 if fault == AckFault::Late {
                     tokio::time::sleep(sim.faults.late_ack_delay).await;
                 }
+                let (code, trigger) = msg.message_type();
+                if MessageKind::from_type(code, trigger) == Some(MessageKind::QryR02) {
+                    let answer = ResultQuery::from_message(&msg, cs)
+                        .map_err(|e| (ErrorCode::RequiredFieldMissing, e.to_string()))
+                        .and_then(|q| {
+                            refetch(&sim, &q, &tx).map_err(|e| (ErrorCode::UnknownKey, e))
+                        });
+                    let ack = match answer {
+                        Ok(()) => reply(AckCode::Accept, None),
+                        Err((c, why)) => {
+                            tracing::info!(%control_id, %why, "re-fetch refused");
+                            reply(AckCode::Error, Some((c, &why)))
+                        }
+                    };
+                    s.write_frame(&ack.encode()?).await?;
+                    continue;
+                }
                 match Order::from_message(&msg, cs) {
                     Ok(order) => {
                         take_order(&sim, &order, &tx)?;
@@ -269,7 +301,10 @@ fn take_order(sim: &Sim, order: &Order, tx: &mpsc::UnboundedSender<Due>) -> anyh
         return Ok(());
     }
     for line in &order.lines {
+        let held = st.held.entry(line.placer_order_number.clone()).or_default();
+        held.patient_id = order.patient.id.clone();
         if line.control == OrderControl::Cancel {
+            held.cancelled = true;
             st.cancelled
                 .insert((line.placer_order_number.clone(), line.item.code.clone()));
         }
@@ -278,8 +313,32 @@ fn take_order(sim: &Sim, order: &Order, tx: &mpsc::UnboundedSender<Due>) -> anyh
     let at = Instant::now() + Duration::from_millis(sim.args.delay_ms);
     let prefix = format!("R{}", order.header.control_id);
     for result in sim::results_for(order, &sim.rules, now, &prefix) {
-        tx.send(Due { at, result })
-            .map_err(|_| anyhow::anyhow!("result sender stopped"))?;
+        if let Some(h) = st.held.get_mut(&result.items[0].placer_order_number) {
+            h.results.push(result.clone());
+        }
+        tx.send(Due {
+            at,
+            result,
+            refetch: false,
+        })
+        .map_err(|_| anyhow::anyhow!("result sender stopped"))?;
+    }
+    Ok(())
+}
+
+/// A re-fetch: the order's results again, at once, or why not.
+fn refetch(sim: &Sim, q: &ResultQuery, tx: &mpsc::UnboundedSender<Due>) -> Result<(), String> {
+    let st = sim.state.lock().map_err(|_| "state poisoned".to_string())?;
+    let again =
+        sim::answer_query(st.held.get(&q.placer_order_number), q).map_err(|e| e.to_string())?;
+    tracing::info!(query = %q.query_id, results = again.len(), "re-fetch: results sent again");
+    for result in again {
+        tx.send(Due {
+            at: Instant::now(),
+            result,
+            refetch: true,
+        })
+        .map_err(|_| "result sender stopped".to_string())?;
     }
     Ok(())
 }
@@ -312,6 +371,10 @@ async fn send_results(sim: Arc<Sim>, mut rx: mpsc::UnboundedReceiver<Due>) {
             }
         };
         let mut rng = Rng::keyed(sim.args.seed, &["result-faults", &control_id]);
+        if !due.refetch && rng.chance(sim.faults.lost) {
+            tracing::info!(%control_id, "result lost (simulated): only a re-fetch brings it");
+            continue;
+        }
         if rng.chance(sim.faults.malformed) {
             let bad = sim::malform(&bytes, &mut rng);
             wait_outage(&sim).await;

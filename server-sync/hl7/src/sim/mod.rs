@@ -1,16 +1,19 @@
 //! The deterministic core of `lis-sim` (the binary in `src/bin/lis_sim.rs`
-//! is only its sockets and clock): what a LIS / PACS answers to an order,
+//! is only its sockets and clock): what a LIS / PACS answers to an order
+//! and to a re-fetch (`QRY^R02`),
 //! which faults it injects, and the results it sends back. Every decision
 //! comes from a seeded generator keyed by what it is about (a control id
 //! and its attempt, a barcode and item), so a run is the same whatever the
 //! timing.
 
 mod pdf;
+mod refetch;
 mod results;
 
 use std::time::Duration;
 
 pub use pdf::tiny_pdf;
+pub use refetch::{Held, QueryRefusal, answer_query};
 pub use results::{ReportStyle, ResultRules, malform, results_for};
 
 /// SplitMix64: small, fast, and good enough to pick faults and values.
@@ -62,6 +65,9 @@ pub struct Faults {
     pub malformed: f64,
     /// Results sent twice.
     pub duplicate: f64,
+    /// Results lost on the way the first time (never sent): only a
+    /// re-fetch (`QRY^R02`) brings them.
+    pub lost: f64,
 }
 
 /// What the simulator does with one order message it received.
