@@ -1,6 +1,11 @@
 //! The HL7 v2 adapter (`adapter = "hl7_mllp"`) for the laboratory, imaging,
 //! ultrasound, ECG, endoscopy and pathology systems: orders and their
-//! cancellations as `ORM^O01` (or `OML^O21`) over MLLP, through `exam-hl7`.
+//! cancellations as `ORM^O01` (or `OML^O21`) over MLLP, through `exam-hl7`,
+//! and the staff's re-fetch of an item's results as `QRY^R02` (QRD-8 the
+//! patient id the order went under, QRD-10 its placer order number). The
+//! peer acknowledges a query like an order (an ACK or an `ORF^R04` with
+//! MSA); the results it sends again come as ordinary `ORU^R01` to the
+//! listener below, where what we already have is dropped as a repeat.
 //!
 //! ```toml
 //! [interfaces.counterparts.lis]
@@ -27,7 +32,9 @@
 
 use chrono::Utc;
 use exam_hl7::mllp::{ClientConfig, MllpClient};
-use exam_hl7::{Charset, Coded, Delivery, Header, Order, OrderControl, Processing, TargetSystem};
+use exam_hl7::{
+    Charset, Coded, Delivery, Header, Order, OrderControl, Processing, ResultQuery, TargetSystem,
+};
 use futures_util::future::BoxFuture;
 use tokio::sync::Mutex;
 
@@ -135,27 +142,12 @@ impl Hl7Mllp {
                 )));
             }
         };
-        let now = Utc::now()
-            .with_timezone(&exam_domain::centre_offset())
-            .naive_local();
+        let now = centre_now();
         Ok(Order {
             kind: self.kind,
-            header: Header {
-                sending_application: "EXAM-CENTRE".into(),
-                sending_facility: self.facility.clone(),
-                receiving_application: self.receiving_application.clone(),
-                receiving_facility: self.facility.clone(),
-                timestamp: now,
-                control_id: msg.id.to_string(),
-                processing: Processing::default(),
-                charset: self.charset,
-            },
+            header: self.header(msg, now),
             patient: exam_hl7::Patient {
-                // HIS's patient id once HIS has the record, else the exam number.
-                id: msg
-                    .his_patient_id
-                    .clone()
-                    .unwrap_or_else(|| visit.exam_no.clone()),
+                id: patient_id(msg, &visit.exam_no),
                 name: patient.map(|p| p.name.clone()).unwrap_or_default(),
                 sex: match patient.map(|p| p.sex) {
                     Some(exam_domain::Sex::Male) => exam_hl7::Sex::Male,
@@ -170,6 +162,56 @@ impl Hl7Mllp {
             lines: vec![hl7_line(control, line, now)],
         })
     }
+
+    /// The HL7 re-fetch (`QRY^R02`) for a queued `ResultQuery` (pure): the
+    /// patient id and placer order number exactly as the order carried
+    /// them, so the peer finds it.
+    pub fn query(&self, msg: &Outgoing) -> Result<ResultQuery, SendError> {
+        let Payload::ResultQuery { visit, order } = &msg.payload else {
+            return Err(SendError::Permanent(format!(
+                "{} is not an HL7 result query",
+                msg.payload.kind().as_str()
+            )));
+        };
+        let now = centre_now();
+        let header = self.header(msg, now);
+        Ok(ResultQuery {
+            queried_at: now,
+            query_id: header.control_id.clone(),
+            patient_id: patient_id(msg, &visit.exam_no),
+            placer_order_number: order.order_no.clone(),
+            where_subject: self.receiving_application.clone(),
+            header,
+        })
+    }
+
+    /// MSH: MSH-10 is the queue row's id, the same on every attempt.
+    fn header(&self, msg: &Outgoing, now: chrono::NaiveDateTime) -> Header {
+        Header {
+            sending_application: "EXAM-CENTRE".into(),
+            sending_facility: self.facility.clone(),
+            receiving_application: self.receiving_application.clone(),
+            receiving_facility: self.facility.clone(),
+            timestamp: now,
+            control_id: msg.id.to_string(),
+            processing: Processing::default(),
+            charset: self.charset,
+        }
+    }
+}
+
+fn centre_now() -> chrono::NaiveDateTime {
+    Utc::now()
+        .with_timezone(&exam_domain::centre_offset())
+        .naive_local()
+}
+
+/// HIS's patient id once HIS has the record, else the exam number: what
+/// orders and queries both carry (PID-3, QRD-8).
+fn patient_id(msg: &Outgoing, exam_no: &str) -> String {
+    msg.his_patient_id
+        .clone()
+        .unwrap_or_else(|| exam_no.to_string())
 }
 
 fn hl7_line(
@@ -195,15 +237,24 @@ fn hl7_line(
 impl Outbound for Hl7Mllp {
     fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Result<Delivered, SendError>> {
         Box::pin(async move {
-            let order = self.order(msg)?;
-            let bytes = order
-                .encode()
-                .map_err(|e| SendError::Permanent(format!("cannot write the order: {e}")))?;
+            let (bytes, control_id) = if let Payload::ResultQuery { .. } = msg.payload {
+                let q = self.query(msg)?;
+                let bytes = q
+                    .encode()
+                    .map_err(|e| SendError::Permanent(format!("cannot write the query: {e}")))?;
+                (bytes, q.header.control_id)
+            } else {
+                let order = self.order(msg)?;
+                let bytes = order
+                    .encode()
+                    .map_err(|e| SendError::Permanent(format!("cannot write the order: {e}")))?;
+                (bytes, order.header.control_id)
+            };
             let answer = self
                 .client
                 .lock()
                 .await
-                .send_bytes(&bytes, &order.header.control_id)
+                .send_bytes(&bytes, &control_id)
                 .await;
             match answer {
                 Ok(ack) => {
