@@ -6,7 +6,8 @@
 //! press re-fetch (`POST /api/interfaces/visits/{id}/items/{code}/refetch`):
 //! the query goes as QRY^R02 (MSH-10 the row's id, QRD-8 the patient id
 //! the order went under, QRD-10 its placer order number); the LIS answers
-//! AA and sends the results again under new control ids. A result the
+//! AR at first (busy: the query is tried again), then AA, and sends the
+//! results again under new control ids. A result the
 //! service has is acknowledged and dropped (the item's result time does not
 //! move); the lost one lands. A re-fetch of an order the LIS never took is
 //! answered AE with its reason: a dead letter that says so. Both stores.
@@ -41,13 +42,16 @@ struct Lis {
     held: HashMap<String, Held>,
     /// The queries it took: (MSH-10, QRD-8 patient id, QRD-10 placer).
     queries: Vec<(String, String, String)>,
+    /// Queries answered AR once (busy), by MSH-10.
+    busy: Vec<String>,
     /// Results our listener acknowledged: (control id, code).
     acked: Vec<(String, AckCode)>,
 }
 
 /// A LIS on MLLP: takes orders (AA) except `refuse` (AE), makes their
 /// results and sends them to `results_to`, except those of `lose` (lost
-/// on the way); answers QRY^R02 as lis-sim does.
+/// on the way); answers a QRY^R02's first attempt AR (busy), then as
+/// lis-sim does.
 async fn lis(results_to: String, refuse: String, lose: String) -> (String, Arc<Mutex<Lis>>) {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap().to_string();
@@ -81,10 +85,17 @@ async fn lis(results_to: String, refuse: String, lose: String) -> (String, Arc<M
                         let q = match ResultQuery::from_message(&m.message, m.charset) {
                             Ok(q) => q,
                             Err(e) => {
-                                return Reply::error(ErrorCode::RequiredFieldMissing, e.to_string());
+                                return Reply::error(
+                                    ErrorCode::RequiredFieldMissing,
+                                    e.to_string(),
+                                );
                             }
                         };
                         let mut st = s.lock().unwrap();
+                        if !st.busy.contains(&q.header.control_id) {
+                            st.busy.push(q.header.control_id.clone());
+                            return Reply::reject(ErrorCode::ApplicationInternal, "busy");
+                        }
                         st.queries.push((
                             q.header.control_id.clone(),
                             q.patient_id.clone(),
@@ -247,8 +258,17 @@ async fn a_refetch_brings_what_was_lost_and_changes_nothing_else(h: &Harness) {
     };
     let key = refetch(&have.item_code).await;
     drain().await;
+    // AR (busy): kept, to be tried again.
+    let m = msg_of(&key).await;
+    assert_eq!(m.state, MessageState::Retrying, "{m:?}");
+    assert!(
+        m.last_error.as_deref().unwrap_or("").contains("AR"),
+        "{m:?}"
+    );
+    drain().await;
     let m = msg_of(&key).await;
     assert_eq!(m.state, MessageState::Acked, "{m:?}");
+    assert_eq!(m.attempts, 2, "{m:?}");
     let again = state.lock().unwrap().held[&placer(&have)].results.len();
     let after = acked(&state, sent + again).await;
     assert!(
@@ -271,6 +291,7 @@ async fn a_refetch_brings_what_was_lost_and_changes_nothing_else(h: &Harness) {
     // Re-fetch of the lost one: it lands.
     let key = refetch(&lost.item_code).await;
     drain().await;
+    drain().await;
     assert_eq!(msg_of(&key).await.state, MessageState::Acked);
     let lost_n = state.lock().unwrap().held[&placer(&lost)].results.len();
     acked(&state, sent + again + lost_n).await;
@@ -279,6 +300,7 @@ async fn a_refetch_brings_what_was_lost_and_changes_nothing_else(h: &Harness) {
 
     // Re-fetch of an order the LIS never took: AE, a dead letter with its reason.
     let key = refetch(&refused.item_code).await;
+    drain().await;
     drain().await;
     let m = msg_of(&key).await;
     assert_eq!(m.state, MessageState::Dead, "{m:?}");
