@@ -21,8 +21,10 @@
 //! - differences the service's reconciliation leaves, other than the
 //!   wrong-amount payments it holds for staff (target 0).
 //!
-//!     cargo bench --profile dev -p exam-server --bench pay_chaos_service -- \
-//!         --payments 10000 --concurrency 32 --seed 7
+//! ```text
+//! cargo bench --profile dev -p exam-server --bench pay_chaos_service -- \
+//!     --payments 10000 --concurrency 32 --seed 7
+//! ```
 //!
 //! Fails (non-zero exit) when a target is missed.
 
@@ -149,7 +151,7 @@ async fn one_patient(ctx: Arc<Ctx>, i: u64) {
         .await;
     assert_eq!(st, 200, "visit {i}: {r}");
     let booking = r["visit"]["id"].as_i64().unwrap();
-    let via_kiosk = i % 2 == 0;
+    let via_kiosk = i.is_multiple_of(2);
     let c = &ctx.counts;
     if via_kiosk { &c.kiosk } else { &c.desk }.fetch_add(1, Ordering::Relaxed);
     let Some(o) = ctx.order(via_kiosk, booking, &id_number).await else {
@@ -189,7 +191,7 @@ async fn one_patient(ctx: Arc<Ctx>, i: u64) {
         c.not_paid_in_time.fetch_add(1, Ordering::Relaxed);
         return;
     }
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         let (_, v) = ctx.desk.get(&format!("/api/desk/visits/{booking}")).await;
         let code = v["items"][0]["code"].as_str().unwrap().to_string();
         let (st, r) = ctx
