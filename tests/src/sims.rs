@@ -93,10 +93,14 @@ pub async fn start(
             "--delay-ms".into(),
             "4000".into(),
         ];
-        if counterpart == Counterpart::Lis
-            && let Some(p) = critical_patient
-        {
-            args.extend(["--critical-patient".to_string(), p.to_string()]);
+        if counterpart == Counterpart::Lis {
+            if let Some(p) = critical_patient {
+                args.extend(["--critical-patient".to_string(), p.to_string()]);
+            }
+            // One result in twenty lost on the way, as real links lose
+            // them: staff's re-fetch (QRY^R02) on the visit's interface
+            // page brings it.
+            args.extend(["--lost-rate".to_string(), "0.05".to_string()]);
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         children.push(spawn(&dir.join("lis-sim"), &args).await?);
@@ -108,7 +112,12 @@ pub async fn start(
             ),
         );
         lines.push(format!(
-            "{name}: lis-sim, orders to mllp://{orders}, results back to mllp://{results}"
+            "{name}: lis-sim, orders to mllp://{orders}, results back to mllp://{results}{}",
+            if counterpart == Counterpart::Lis {
+                " (one result in twenty lost: re-fetch it on /interfaces)"
+            } else {
+                ""
+            }
         ));
     }
     // A demo's queue is short: retries come round quickly.
