@@ -16,6 +16,7 @@ pub mod config;
 pub mod data_class;
 pub mod data_keys;
 pub mod db;
+pub mod emergency;
 mod error;
 pub mod fhir;
 mod http_guard;
@@ -27,6 +28,7 @@ mod password;
 pub mod payments;
 pub mod roles;
 pub mod routes;
+pub mod sms;
 mod staff;
 mod staff_auth;
 pub mod tls;
@@ -106,6 +108,8 @@ fn all_routes(state: AppState) -> (Router<AppState>, Vec<routes::RouteInfo>) {
     openapi::routes(&mut t);
     interfaces::routes(&mut t);
     payments::routes(&mut t);
+    sms::routes(&mut t);
+    emergency::routes(&mut t);
     t.get("/healthz", routes::Access::Public, healthz).get(
         "/metrics",
         routes::Access::Metrics,
@@ -119,6 +123,11 @@ pub fn router(state: AppState) -> Router {
         .0
         // Scanners: a bare 404 for unknown paths, a bare 500 for a panic.
         .fallback(http_guard::not_found)
+        // E15: the emergency banner on every staff page while the mode is on.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            emergency::banner,
+        ))
         .layer(axum::middleware::from_fn(http_guard::catch_panic))
         // S7: every audit row a request writes names the caller's address.
         .layer(axum::middleware::from_fn(audit::with_source))
@@ -348,8 +357,15 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
         interfaces::engine::spawn(&db, &state.config.interfaces, adapters)
             .map_err(StartError::Config)?,
     );
+    // I1: HIS's prices fetched every `price_sync_minutes` (HIS configured).
+    audit_tasks.extend(
+        interfaces::price_sync::spawn(&state)
+            .map_err(|e| StartError::Config(format!("[interfaces.counterparts.his]: {e}")))?,
+    );
     // K16: orders queried and closed, refunds sent, the daily bill.
     audit_tasks.extend(payments::spawn(&state));
+    // E15: an ending emergency episode closes once its queue has drained.
+    audit_tasks.push(emergency::spawn(&state));
     let n = workflow::backfill_initials(&db).await?;
     if n > 0 {
         tracing::info!(people = n, "pinyin initials computed");

@@ -238,6 +238,23 @@ pub(crate) async fn create_visit_unlogged(
         // A walk-in is registered now: HIS's record and registration, and
         // orders for what is already due, with the visit (I1-I3).
         crate::interfaces::facts::sync_visit(tx, keys, id, Utc::now()).await?;
+        // E15: during an emergency episode, an entry of its report.
+        crate::emergency::store::record_in(
+            tx,
+            crate::emergency::EntryKind::Registration,
+            id,
+            &exam_no,
+            v.plan.total_fen,
+            None,
+            actor,
+            Utc::now(),
+        )
+        .await?;
+    }
+    if !v.register_now {
+        // I5: a booking (desk or group roster) is confirmed by SMS when the
+        // person gave a mobile; a walk-in is standing at the desk.
+        crate::sms::on_booking(tx, keys, id, &v.person, v.date, v.slot.0, &v.campus).await?;
     }
     let what = if v.register_now {
         "visit.register"
@@ -443,6 +460,24 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         crate::interfaces::facts::sync_visit(&mut tx, &self.keys, id, Utc::now()).await?;
+        // E15: during an emergency episode, an entry of its report.
+        let due: i64 = v
+            .items
+            .iter()
+            .filter(|i| i.status == exam_domain::changes::ItemStatus::Active)
+            .map(|i| i.price_fen)
+            .sum();
+        crate::emergency::store::record_in(
+            &mut tx,
+            crate::emergency::EntryKind::Registration,
+            id,
+            &v.record.booking.exam_no,
+            due,
+            None,
+            actor,
+            Utc::now(),
+        )
+        .await?;
         oplog::log(
             &mut tx,
             actor,

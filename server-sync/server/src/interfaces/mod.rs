@@ -23,7 +23,8 @@
 //!   messages wait in the queue, and the staff page says so. `hl7` sends
 //!   orders over MLLP through `exam-hl7`.
 //! - **Inbound** (`inbound`): what counterparts send us, each kept once (by
-//!   control id and by content), matched to the visit's item.
+//!   control id and by content), matched to the visit's item; a result's
+//!   major abnormal values raised with it (`abnormal`).
 //! - **Staff** (`page`): per counterpart what was sent, acknowledged,
 //!   failed, pending, the last error, dead letters with a retry button; per
 //!   visit, ordered vs received per item, re-fetch and manual transfer.
@@ -31,6 +32,7 @@
 //! Nothing here ever makes a patient wait for a counterpart: the facts only
 //! write rows; sending is the engine's background work.
 
+pub mod abnormal;
 pub mod adapter;
 pub mod engine;
 pub mod facts;
@@ -41,6 +43,8 @@ pub mod manual;
 mod page;
 pub mod payload;
 pub mod policy;
+pub mod price_sync;
+pub mod prices;
 pub mod settings;
 pub mod store;
 pub mod view;
@@ -157,10 +161,12 @@ pub enum MessageKind {
     OrderCancel,
     /// Ask the counterpart to send an item's results again (staff re-fetch).
     ResultQuery,
+    /// One SMS to a person (I5, `crate::sms`).
+    Sms,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 7] = [
+    pub const ALL: [MessageKind; 8] = [
         MessageKind::PatientRecord,
         MessageKind::Registration,
         MessageKind::Charge,
@@ -168,6 +174,7 @@ impl MessageKind {
         MessageKind::Order,
         MessageKind::OrderCancel,
         MessageKind::ResultQuery,
+        MessageKind::Sms,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -179,6 +186,7 @@ impl MessageKind {
             MessageKind::Order => "order",
             MessageKind::OrderCancel => "order_cancel",
             MessageKind::ResultQuery => "result_query",
+            MessageKind::Sms => "sms",
         }
     }
 
@@ -195,6 +203,7 @@ impl MessageKind {
             MessageKind::Order => "申请单",
             MessageKind::OrderCancel => "撤销申请",
             MessageKind::ResultQuery => "重新获取结果",
+            MessageKind::Sms => "短信",
         }
     }
 }

@@ -228,6 +228,26 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
     ),
     (
         "POST",
+        "/api/desk/visits/{id}/platform-order",
+        "The payment platform's order (QR) for a visit's unpaid items, at the desk",
+    ),
+    (
+        "GET",
+        "/api/desk/payments/{no}",
+        "A desk platform order's state",
+    ),
+    (
+        "GET",
+        "/api/desk/payments/{no}/qr.png",
+        "A desk platform order's QR code for the patient to scan",
+    ),
+    (
+        "POST",
+        "/api/desk/payments/{no}/cancel",
+        "Close a desk platform order the patient will not pay",
+    ),
+    (
+        "POST",
         "/api/desk/visits/{id}/identity",
         "Correct the person's name or mobile, with a reason",
     ),
@@ -464,6 +484,37 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
         "/api/payments/reconciliations",
         "Fetch a day's bill from the platform and reconcile it now",
     ),
+    // Emergency mode (E15).
+    (
+        "GET",
+        "/emergency",
+        "The emergency page: the centre's state, eligibility, the switch and past episodes' reports",
+    ),
+    (
+        "GET",
+        "/emergency/episodes/{id}/report.csv",
+        "An emergency episode's reconciliation report as CSV (audited as an export)",
+    ),
+    (
+        "GET",
+        "/api/emergency",
+        "Emergency mode's state: phase, eligibility with its reasons, the open episode",
+    ),
+    (
+        "POST",
+        "/api/emergency/on",
+        "Switch emergency mode on (eligible, or an administrator's override reason)",
+    ),
+    (
+        "POST",
+        "/api/emergency/off",
+        "Switch emergency mode off: the queue drains, then the episode closes",
+    ),
+    (
+        "GET",
+        "/api/emergency/episodes/{id}/report",
+        "An emergency episode's reconciliation report: entries, messages, totals by method",
+    ),
     // Hospital interfaces (HIS, LIS, PACS and the others).
     (
         "GET",
@@ -474,6 +525,26 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
         "GET",
         "/interfaces/visits/{id}",
         "A visit's items: ordered versus received, per counterpart",
+    ),
+    (
+        "POST",
+        "/sms/reports/{token}",
+        "The SMS platform's pushed delivery reports, at the configured secret path (unknown path: 404)",
+    ),
+    (
+        "GET",
+        "/sms",
+        "The SMS page: per kind sent, delivered, failed, waiting, dropped; the last problems; numbers masked",
+    ),
+    (
+        "GET",
+        "/api/sms",
+        "SMS counts per kind and state, the latest problems and messages (numbers masked, no names)",
+    ),
+    (
+        "POST",
+        "/api/sms/visits/{id}/notice",
+        "Send a visit's person an abnormal-result or critical-value SMS by hand (once per reference; audited)",
     ),
     (
         "GET",
@@ -493,7 +564,22 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
     (
         "GET",
         "/api/interfaces/visits/{id}",
-        "A visit's items as ordered and received (masked, audited)",
+        "A visit's items as ordered and received, and its major abnormal results (masked, audited)",
+    ),
+    (
+        "GET",
+        "/api/interfaces/abnormal",
+        "Open major abnormal results (category A or B), with the minutes since raised (audited)",
+    ),
+    (
+        "GET",
+        "/api/interfaces/his/prices",
+        "HIS's prices: the last sync, the change log, unmapped HIS codes and our items HIS lacks",
+    ),
+    (
+        "POST",
+        "/api/interfaces/his/prices/sync",
+        "Fetch HIS's price list now and apply changed prices from their effective time (audited)",
     ),
     (
         "POST",

@@ -23,7 +23,12 @@
 //!
 //! Nothing configured (`[payment]` without `base_url`): payment is
 //! unavailable, the kiosk says so and the desk takes the money.
+//!
+//! - **Health** (`health`): every platform call's outcome is recorded;
+//!   emergency mode (E15) reads since when the platform has not answered.
 
+mod desk;
+pub mod health;
 mod job;
 mod notify;
 mod page;
@@ -44,8 +49,13 @@ pub use job::spawn;
 pub use recon::{DiffRow, RunRow};
 pub use service::{OrderView, PayError, WHOLE_BOOKING};
 
-pub(crate) use page::routes;
 pub(crate) use service::{cancel_for_kiosk, create_for_kiosk, state_for_kiosk};
+
+/// The finance page, the notification route and the desk's platform orders.
+pub(crate) fn routes(t: &mut crate::routes::RouteTable) {
+    page::routes(t);
+    desk::routes(t);
+}
 
 /// `[payment]`: the merchant's account at the platform. Secrets come from
 /// files (mode 600) or as values sealed with `exam-server seal-secret`.
@@ -130,6 +140,8 @@ pub struct Payments {
     trade_no: TradeNoGenerator,
     /// Wakes the job early (a refund recorded, an order cancelled).
     pub(crate) kick: tokio::sync::Notify,
+    /// Whether the platform answers (every call through the gateway).
+    pub health: health::PlatformHealth,
 }
 
 impl std::fmt::Debug for Payments {
@@ -162,15 +174,21 @@ impl Payments {
                 settings: cfg.clone(),
                 trade_no,
                 kick: tokio::sync::Notify::new(),
+                health: health::PlatformHealth::default(),
             });
         };
         let gw = build_gateway(cfg, keys, base_url, own_url)?;
+        let health = health::PlatformHealth::default();
         Ok(Self {
-            gateway: Some(Arc::new(gw)),
+            gateway: Some(Arc::new(health::Monitored {
+                inner: gw,
+                health: health.clone(),
+            })),
             unavailable: String::new(),
             settings: cfg.clone(),
             trade_no,
             kick: tokio::sync::Notify::new(),
+            health,
         })
     }
 
