@@ -110,8 +110,8 @@ enum Command {
     AddUser {
         #[arg(long)]
         username: String,
-        /// admin, front_desk, desk_supervisor, group_desk or auditor (审计员: reads the audit
-        /// trail only).
+        /// admin, front_desk, desk_supervisor, group_desk, finance (财务: the
+        /// payments' books) or auditor (审计员: reads the audit trail only).
         #[arg(long, default_value = "front_desk")]
         role: String,
     },

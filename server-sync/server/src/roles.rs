@@ -35,6 +35,11 @@
 //!   head of the desk); the only one who may switch emergency mode on
 //!   before the centre is eligible, with a stated reason. It does **not**
 //!   read the audit trail.
+//! - **财务 finance** (`finance`): the payments and the platform's daily
+//!   bill (`/payments`: orders and refunds by merchant number and amount,
+//!   no names; run a day's reconciliation again) and the emergency
+//!   episodes' reports (amounts by method, to reconcile afterwards);
+//!   nothing of a patient, no desk.
 //! - **审计员 auditor** (`auditor`): reads the audit trail (its own page,
 //!   `/audit`) and nothing else: no patient, no desk, no settings.
 //!
@@ -65,6 +70,8 @@ pub enum Role {
     /// 前台主管: the front desk, plus emergency mode's switch.
     DeskSupervisor,
     GroupDesk,
+    /// 财务: the payments' books and the emergency reports.
+    Finance,
     /// 审计员: the audit trail only.
     Auditor,
 }
@@ -145,9 +152,8 @@ pub enum Capability {
     ManageInterfaces,
     /// The payments and the daily bill's reconciliation (`/payments`,
     /// finance): orders and refunds by merchant number and amount, no
-    /// names; run a day's reconciliation again. The administrator's (a
-    /// centre's finance officer gets an administrator account only where
-    /// one person does both; no desk role sees the platform's books).
+    /// names; run a day's reconciliation again. Finance's and the
+    /// administrator's (no desk role sees the platform's books).
     ReconcilePayments,
     /// The emergency page (`/emergency`): the centre's state, why it is
     /// (not) eligible, the episodes and their reconciliation reports
@@ -160,11 +166,12 @@ pub enum Capability {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Admin,
         Role::FrontDesk,
         Role::DeskSupervisor,
         Role::GroupDesk,
+        Role::Finance,
         Role::Auditor,
     ];
 
@@ -199,6 +206,7 @@ impl Role {
                 | ViewAudit | CorrectIdentity | ServeDataRights | ManageInterfaces
                 | ReconcilePayments | ViewEmergency | SwitchEmergency | OverrideEmergency => false,
             },
+            Role::Finance => matches!(c, ReconcilePayments | ViewEmergency),
             Role::Auditor => matches!(c, ViewAudit),
         }
     }
@@ -212,6 +220,8 @@ impl Role {
             "/groups"
         } else if self.may(Capability::UseDeskPage) {
             "/desk"
+        } else if self.may(Capability::ReconcilePayments) {
+            "/payments"
         } else if self.may(Capability::ViewAudit) {
             "/audit"
         } else {
@@ -225,6 +235,7 @@ impl Role {
             Role::FrontDesk => "front_desk",
             Role::DeskSupervisor => "desk_supervisor",
             Role::GroupDesk => "group_desk",
+            Role::Finance => "finance",
             Role::Auditor => "auditor",
         }
     }
@@ -344,7 +355,8 @@ mod tests {
     use super::*;
 
     /// The whole table, one line per capability (A = admin, F = front
-    /// desk, S = desk supervisor, G = group desk, U = auditor). A change of rights shows up here
+    /// desk, S = desk supervisor, G = group desk, M = finance (money),
+    /// U = auditor). A change of rights shows up here
     /// in review.
     #[test]
     fn the_rights_table() {
@@ -358,43 +370,43 @@ mod tests {
                 format!("{marks} {c:?}\n")
             })
             .collect();
-        println!("AFSGU\n{table}");
+        println!("AFSGMU\n{table}");
         assert_eq!(
             table,
             "\
-xxxx. UseDeskPage
-x..x. UseGroupPage
-x.... UseAdminPage
-xxx.. ViewRegistrations
-xxx.. ManagePrintouts
-xxxx. ViewCatalogue
-xxx.. SearchPatients
-x..x. ServeGroupVisits
-xxx.. BookVisit
-xxx.. RegisterVisit
-xxx.. ChangeItems
-xxx.. Refund
-xxx.. TakePayment
-xxx.. ViewSignatures
-xxx.. PrintDocuments
-xxx.. ViewPhoto
-xxx.. HandleReports
-xxxx. ViewDeskLog
-x..x. ViewGroups
-x..x. EditGroups
-x..x. ImportRoster
-x..x. BookGroup
-x..x. BanMembers
-x.... ManageAccounts
-x.... EditCatalogue
-....x ViewAudit
-xxx.. CorrectIdentity
-xxx.. ServeDataRights
-x.... ManageInterfaces
-x.... ReconcilePayments
-xxx.. ViewEmergency
-x.x.. SwitchEmergency
-x.... OverrideEmergency
+xxxx.. UseDeskPage
+x..x.. UseGroupPage
+x..... UseAdminPage
+xxx... ViewRegistrations
+xxx... ManagePrintouts
+xxxx.. ViewCatalogue
+xxx... SearchPatients
+x..x.. ServeGroupVisits
+xxx... BookVisit
+xxx... RegisterVisit
+xxx... ChangeItems
+xxx... Refund
+xxx... TakePayment
+xxx... ViewSignatures
+xxx... PrintDocuments
+xxx... ViewPhoto
+xxx... HandleReports
+xxxx.. ViewDeskLog
+x..x.. ViewGroups
+x..x.. EditGroups
+x..x.. ImportRoster
+x..x.. BookGroup
+x..x.. BanMembers
+x..... ManageAccounts
+x..... EditCatalogue
+.....x ViewAudit
+xxx... CorrectIdentity
+xxx... ServeDataRights
+x..... ManageInterfaces
+x...x. ReconcilePayments
+xxx.x. ViewEmergency
+x.x... SwitchEmergency
+x..... OverrideEmergency
 "
         );
     }
@@ -419,6 +431,7 @@ x.... OverrideEmergency
                 ("front_desk", "/registrations"),
                 ("desk_supervisor", "/registrations"),
                 ("group_desk", "/groups"),
+                ("finance", "/payments"),
                 ("auditor", "/audit"),
             ]
         );

@@ -288,13 +288,20 @@ async fn paid_by_notification_then_refunded_and_reconciled(b: Backend) {
     );
     p.wait_state(&no, "refunded", 5).await;
 
-    let admin = p.h.staff("finance", "admin").await;
-    let r = p.reconcile_today(&admin).await;
+    // Finance reconciles the day, and sees no patient.
+    let finance = p.h.staff("finance", "finance").await;
+    let r = p.reconcile_today(&finance).await;
     assert_eq!(r["run"]["differences"], 0, "{r}");
     assert_eq!(r["run"]["matched_payments"], 1, "{r}");
     assert_eq!(r["run"]["matched_refunds"], 1, "{r}");
-    let (st, _) = admin.get("/payments").await;
+    let (st, _) = finance.get("/payments").await;
     assert_eq!(st, 200);
+    for path in ["/desk", "/registrations", "/api/desk/search?q=zfk"] {
+        let (st, _) = finance.get(path).await;
+        assert_eq!(st, 403, "finance at {path}");
+    }
+    let (st, _) = finance.get(&format!("/api/desk/visits/{booking}")).await;
+    assert_eq!(st, 403);
     // The desk does not see the platform's books.
     let (st, _) = p.desk.get("/api/payments/reconciliations").await;
     assert_eq!(st, 403);

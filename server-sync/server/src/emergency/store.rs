@@ -411,12 +411,14 @@ pub(crate) async fn active(db: &Db) -> Result<bool> {
 }
 
 /// The roles `staff_users.role` accepts (migration 0010's CHECK), now with
-/// the desk supervisor of emergency mode.
+/// the desk supervisor of emergency mode and finance; `ROLE_CHECK_E15`
+/// was the check for a while without finance (development stores).
 const ROLE_CHECK_OLD: &str = "CHECK (role IN ('admin', 'front_desk', 'group_desk', 'auditor'))";
-const ROLE_CHECK_NEW: &str =
+const ROLE_CHECK_E15: &str =
     "CHECK (role IN ('admin', 'front_desk', 'desk_supervisor', 'group_desk', 'auditor'))";
+const ROLE_CHECK_NEW: &str = "CHECK (role IN ('admin', 'front_desk', 'desk_supervisor', 'group_desk', 'finance', 'auditor'))";
 
-/// Lets `staff_users.role` hold `desk_supervisor` (run by `Db::migrate`
+/// Lets `staff_users.role` hold `desk_supervisor` and `finance` (run by `Db::migrate`
 /// after the SQL migrations; does nothing the second time). The CHECK
 /// cannot be changed in portable SQL: PostgreSQL replaces the constraint;
 /// SQLite takes the documented way to loosen a CHECK without rebuilding
@@ -428,7 +430,7 @@ pub(crate) async fn allow_supervisor_role(db: &Db) -> Result<()> {
         crate::db::Backend::Postgres => {
             let has: i64 = sqlx::query_scalar(
                 "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_constraint
-                  WHERE conname = 'staff_users_role_check_e15'",
+                  WHERE conname = 'staff_users_role_check_v2'",
             )
             .fetch_one(&db.pool)
             .await?;
@@ -436,13 +438,18 @@ pub(crate) async fn allow_supervisor_role(db: &Db) -> Result<()> {
                 return Ok(());
             }
             let mut tx = db.pool.begin().await?;
-            sqlx::query(
-                "ALTER TABLE staff_users DROP CONSTRAINT IF EXISTS staff_users_rebuilt_role_check",
-            )
-            .execute(&mut *tx)
-            .await?;
+            for old in [
+                "staff_users_rebuilt_role_check",
+                "staff_users_role_check_e15",
+            ] {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "ALTER TABLE staff_users DROP CONSTRAINT IF EXISTS {old}"
+                )))
+                .execute(&mut *tx)
+                .await?;
+            }
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "ALTER TABLE staff_users ADD CONSTRAINT staff_users_role_check_e15 {ROLE_CHECK_NEW}"
+                "ALTER TABLE staff_users ADD CONSTRAINT staff_users_role_check_v2 {ROLE_CHECK_NEW}"
             )))
             .execute(&mut *tx)
             .await?;
@@ -455,9 +462,12 @@ pub(crate) async fn allow_supervisor_role(db: &Db) -> Result<()> {
             .fetch_optional(&db.pool)
             .await?;
             let Some(sql) = sql else { return Ok(()) };
-            if !sql.contains(ROLE_CHECK_OLD) {
+            let Some(old) = [ROLE_CHECK_OLD, ROLE_CHECK_E15]
+                .into_iter()
+                .find(|c| sql.contains(c))
+            else {
                 return Ok(());
-            }
+            };
             let mut tx = db.pool.begin().await?;
             let version: i64 = sqlx::query_scalar("PRAGMA schema_version")
                 .fetch_one(&mut *tx)
@@ -468,7 +478,7 @@ pub(crate) async fn allow_supervisor_role(db: &Db) -> Result<()> {
             sqlx::query(
                 "UPDATE sqlite_master SET sql = $1 WHERE type = 'table' AND name = 'staff_users'",
             )
-            .bind(sql.replace(ROLE_CHECK_OLD, ROLE_CHECK_NEW))
+            .bind(sql.replace(old, ROLE_CHECK_NEW))
             .execute(&mut *tx)
             .await?;
             sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -46,6 +46,7 @@ pub(super) const ASSETS: &[Asset] = assets! {
     "favicon.svg" => SVG,
     "groups.js" => JS,
     "interfaces.js" => JS,
+    "payments.js" => JS,
     "print.js" => JS,
     "privacy.js" => JS,
     "staff.css" => CSS,

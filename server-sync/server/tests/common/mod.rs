@@ -249,9 +249,10 @@ impl Harness {
         if to == "/account/totp" {
             self.enrol_totp(&from, &cookie).await;
         }
-        // The CSRF token from a page the role may open (the auditor has no desk).
+        // The CSRF token from a page the role may open (the auditor and
+        // finance have no desk).
         let mut html = String::new();
-        for page in ["/desk", "/audit"] {
+        for page in ["/desk", "/audit", "/payments"] {
             let r = self
                 .http
                 .get(format!("{}{page}", self.url))
