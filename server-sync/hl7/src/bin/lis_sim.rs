@@ -39,6 +39,10 @@ struct Args {
     delay_ms: u64,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Share of patients (chosen by their id and the seed) whose potassium
+    /// comes back critically high, beside those named below.
+    #[arg(long, default_value_t = 0.0)]
+    critical_share: f64,
     /// Patient id (PID-3) whose potassium comes back critically high (HH).
     #[arg(long = "critical-patient")]
     critical_patients: Vec<String>,
@@ -128,6 +132,7 @@ async fn main() -> anyhow::Result<()> {
         args.malformed_rate,
         args.duplicate_rate,
         args.lost_rate,
+        args.critical_share,
     ] {
         anyhow::ensure!((0.0..=1.0).contains(&rate), "rates are between 0 and 1");
     }
@@ -312,7 +317,20 @@ fn take_order(sim: &Sim, order: &Order, tx: &mpsc::UnboundedSender<Due>) -> anyh
     let now = chrono::Local::now().naive_local();
     let at = Instant::now() + Duration::from_millis(sim.args.delay_ms);
     let prefix = format!("R{}", order.header.control_id);
-    for result in sim::results_for(order, &sim.rules, now, &prefix) {
+    // A patient drawn critical by the share is critical in every result.
+    let drawn;
+    let rules = if sim.args.critical_share > 0.0
+        && Rng::keyed(sim.args.seed, &["critical", &order.patient.id])
+            .chance(sim.args.critical_share)
+    {
+        let mut r = sim.rules.clone();
+        r.critical_patients.push(order.patient.id.clone());
+        drawn = r;
+        &drawn
+    } else {
+        &sim.rules
+    };
+    for result in sim::results_for(order, rules, now, &prefix) {
         if let Some(h) = st.held.get_mut(&result.items[0].placer_order_number) {
             h.results.push(result.clone());
         }
