@@ -150,7 +150,12 @@
       box.insertBefore(img, actions.nextSibling);
     } }));
     if (v.amount_due_fen > 0) {
-      actions.appendChild(el("button", { type: "button", id: "pay", text: "收费（现金）", onclick: function () { act("/api/desk/visits/" + v.id + "/pay", { method: "cash" }); } }));
+      actions.appendChild(el("button", { type: "button", id: "pay", text: "收费（现金）", onclick: function () {
+        act("/api/desk/visits/" + v.id + "/pay", { method: "cash" }).then(function (r) {
+          // E15: a charge taken in emergency mode has its emergency receipt number.
+          if (r && r.emergency && r.emergency.receipt_no) D.say("msg", "应急收据号 " + r.emergency.receipt_no + "（已收 " + D.yuan(r.paid_fen) + "）");
+        });
+      } }));
       actions.appendChild(el("button", { type: "button", id: "pay-platform", class: "secondary", text: "扫码支付（统一支付平台）", onclick: function () { platformPay(v); } }));
     }
     box.appendChild(actions);
