@@ -159,6 +159,58 @@ async fn prices_from_his(backend: Backend, adapter: &str) {
         );
         assert_eq!(price_of(&after, code), Some(new), "{code} booked after");
     }
+    // Both pay now: HIS books each at its own (new) price, the visit
+    // booked before with the difference as the centre's discount, so
+    // neither charge is refused for its price.
+    let booked_total = |v: &Value| -> i64 {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["price_fen"].as_i64().unwrap())
+            .sum()
+    };
+    let mut want_totals = vec![booked_total(&before), booked_total(&after)];
+    want_totals.sort_unstable();
+    for v in [&before, &after] {
+        let id = v["id"].as_i64().unwrap();
+        let (st, r) = desk
+            .post(
+                &format!("/api/desk/visits/{id}/pay"),
+                json!({ "method": "cash" }),
+            )
+            .await;
+        assert_eq!(st, 200, "{r}");
+    }
+    let charges = || {
+        let mut t: Vec<i64> = sim
+            .bookings()
+            .iter()
+            .filter_map(|b| match b {
+                exam_his::sim::Booking::Charge { total_fen, .. } => Some(*total_fen),
+                _ => None,
+            })
+            .collect();
+        t.sort_unstable();
+        t
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while charges().len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "HIS booked {:?}; dead letters: {:?}",
+            charges(),
+            h.db()
+                .interface_messages(Counterpart::His, None, 100)
+                .await
+                .unwrap()
+                .iter()
+                .map(|m| (m.kind, m.state, m.last_error.clone()))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(charges(), want_totals, "each charged what it was booked at");
 
     // Again: the log already has version 2, nothing new.
     let (_, r) = admin
