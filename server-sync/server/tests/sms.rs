@@ -141,7 +141,9 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..150 {
+    // Up to a minute: a loaded CI machine is slow, and a wait that holds
+    // returns at once (one failed here at 15 s while a build ran beside it).
+    for _ in 0..600 {
         if f().await {
             return;
         }

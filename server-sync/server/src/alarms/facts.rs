@@ -151,5 +151,9 @@ pub async fn gather(st: &AppState, t: &Thresholds, now: DateTime<Utc>) -> Result
                 oldest,
             })
             .collect(),
+        sms_notices_failed: st
+            .db
+            .sms_notices_failed_since(now - chrono::Duration::days(1))
+            .await?,
     })
 }

@@ -62,6 +62,10 @@ pub enum AlarmKind {
     /// A category-A major abnormal result (重要异常结果) is raised and not
     /// yet handled: the patient must be told at once.
     MajorAbnormalOpen,
+    /// A critical-value or abnormal-result SMS did not reach the person
+    /// (refused, dead letter, or the platform reported it undelivered):
+    /// staff must call them.
+    SmsNoticeFailed,
     Implausible(Implausible),
 }
 
@@ -190,6 +194,8 @@ pub struct Facts {
     pub implausible: Vec<(Implausible, u64)>,
     pub interfaces: Vec<InterfaceFact>,
     pub major_abnormal: Vec<AbnormalFact>,
+    /// Critical-value and abnormal-result SMS that failed in the last day.
+    pub sms_notices_failed: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -429,6 +435,17 @@ pub fn evaluate(f: &Facts, t: &Thresholds, now: DateTime<Utc>) -> Vec<Alarm> {
                 ),
             );
         }
+    }
+    if f.sms_notices_failed > 0 {
+        push(
+            Severity::Critical,
+            AlarmKind::SmsNoticeFailed,
+            "sms:notice",
+            format!(
+                "{} 条危急值/重要异常结果短信未能送达（24 小时内），请电话通知受检者（短信页）",
+                f.sms_notices_failed
+            ),
+        );
     }
     for &(kind, n) in &f.implausible {
         if n > 0 {

@@ -300,3 +300,22 @@ fn an_open_category_a_major_abnormal_result_is_critical() {
         a.zh
     );
 }
+
+#[test]
+fn a_failed_critical_value_sms_is_critical() {
+    assert_eq!(kinds(&quiet()), vec![]);
+    let f = Facts {
+        sms_notices_failed: 2,
+        ..quiet()
+    };
+    assert_eq!(
+        kinds(&f),
+        vec![(
+            Severity::Critical,
+            AlarmKind::SmsNoticeFailed,
+            "sms:notice".to_string()
+        )]
+    );
+    let a = &evaluate(&f, &Thresholds::default(), now())[0];
+    assert!(a.zh.contains("2 条") && a.zh.contains("电话"), "{}", a.zh);
+}

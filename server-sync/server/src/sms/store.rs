@@ -447,6 +447,20 @@ fn row_of(r: &sqlx::any::AnyRow) -> Result<SmsRow> {
 }
 
 impl Db {
+    /// Critical-value and abnormal-result messages that failed since
+    /// `since` (the alarms': someone must call those people).
+    pub async fn sms_notices_failed_since(&self, since: DateTime<Utc>) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM sms_messages
+              WHERE state = 'failed' AND kind IN ('critical_value', 'abnormal_result')
+                AND updated_at >= $1",
+        )
+        .bind(ts(since))
+        .fetch_one(&self.read)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// The latest messages, newest first (optionally of one visit).
     pub async fn sms_messages(&self, booking: Option<i64>, limit: i64) -> Result<Vec<SmsRow>> {
         let rows = match booking {
