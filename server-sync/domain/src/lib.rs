@@ -17,6 +17,7 @@ pub mod model;
 pub mod password;
 pub mod plan;
 pub mod privacy;
+pub mod queue;
 pub mod roster;
 pub mod slot;
 
