@@ -126,9 +126,10 @@ pub async fn start(
     // The SMS platform (Tencent Cloud SMS API 3.0 wire, TC3-signed): its
     // key made now, given to the simulator and to the service's key file.
     let sms = free_addr();
-    let key = hex_key();
+    let key = exam_protocol::auth::random_token();
     let key_file = data.join("sms-secret-key");
-    write_secret(&key_file, &key)?;
+    exam_server::tls::dev::write_private(&key_file, key.as_bytes())
+        .with_context(|| format!("writing {}", key_file.display()))?;
     children.push(
         spawn_with(
             &dir.join("sms-sim"),
@@ -177,29 +178,6 @@ pub async fn start(
         lines,
         _children: children,
     })
-}
-
-/// A fresh random key (hex) for a simulator's test account.
-fn hex_key() -> String {
-    exam_protocol::auth::random_bytes::<16>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// A secret in a file only its owner reads (the service refuses others).
-fn write_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let _ = std::fs::remove_file(path);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(secret.as_bytes())?;
-    Ok(())
 }
 
 fn spec(adapter: &str, options: serde_json::Value) -> AdapterSpec {

@@ -7,47 +7,11 @@
 // allow-unwrap-in-tests does not reach; in a test a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use e2e_tests::{free_addr, start_server};
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 
 mod browser;
-use browser::chromedriver;
-
-async fn fill(c: &Client, id: &str, text: &str) {
-    let el = c.find(Locator::Id(id)).await.unwrap();
-    el.clear().await.unwrap();
-    el.send_keys(text).await.unwrap();
-}
-
-async fn click(c: &Client, id: &str) {
-    c.find(Locator::Id(id))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
-async fn text_of(c: &Client, id: &str) -> String {
-    c.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
-}
-
-/// Waits until the element's text contains `want`.
-async fn wait_text(c: &Client, id: &str, want: &str) -> String {
-    let mut last = String::new();
-    for _ in 0..100 {
-        if let Ok(el) = c.find(Locator::Id(id)).await {
-            last = el.text().await.unwrap_or_default();
-            if last.contains(want) {
-                return last;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("#{id} never said {want:?}; it says {last:?}");
-}
+use browser::{chromedriver, click, fill, text_of, wait_text};
 
 fn id_number(year: i32, seq: u16) -> String {
     exam_domain::IdNumber::compose(

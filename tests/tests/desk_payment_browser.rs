@@ -15,37 +15,7 @@ use exam_payment::model::TradeState;
 use fantoccini::{Client, Locator};
 
 mod browser;
-use browser::chromedriver;
-
-async fn fill(c: &Client, id: &str, text: &str) {
-    let el = c.find(Locator::Id(id)).await.unwrap();
-    el.clear().await.unwrap();
-    el.send_keys(text).await.unwrap();
-}
-
-async fn click(c: &Client, id: &str) {
-    c.find(Locator::Id(id))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
-/// Waits until the element's text contains `want`.
-async fn wait_text(c: &Client, id: &str, want: &str) -> String {
-    let mut last = String::new();
-    for _ in 0..150 {
-        if let Ok(el) = c.find(Locator::Id(id)).await {
-            last = el.text().await.unwrap_or_default();
-            if last.contains(want) {
-                return last;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("#{id} never said {want:?}; it says {last:?}");
-}
+use browser::{chromedriver, click, fill, wait_text};
 
 /// A walk-in registered through the desk page's form; its exam number.
 async fn walk_in(c: &Client, id_number: &str, name: &str) -> String {

@@ -32,7 +32,7 @@ use exam_payment::order::{LocalOrder, OrderState};
 use exam_payment::reconcile::{DiffCause, reconcile};
 use exam_payment::sim::{Faults, Sim, SimConfig, SimKeys, spawn};
 use exam_payment::trade_no::TradeNoGenerator;
-use exam_payment::wechat::{WechatPayConfig, WechatPayV3};
+use exam_payment::wechat::WechatPayV3;
 use exam_payment::{PaymentError, PaymentGateway};
 
 type Orders = Arc<Mutex<HashMap<String, LocalOrder>>>;
@@ -251,18 +251,8 @@ async fn main() -> anyhow::Result<()> {
     let notify_url = format!("http://{}/notify", rx.local_addr()?);
     let sl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", sl.local_addr()?);
-    let gw = WechatPayV3::new(WechatPayConfig {
-        base_url: base.clone(),
-        mchid: keys.id.mchid.clone(),
-        appid: keys.id.appid.clone(),
-        merchant_serial_no: keys.id.merchant_serial_no.clone(),
-        merchant_key: keys.merchant_key.clone(),
-        platform_key_id: keys.id.platform_key_id.clone(),
-        platform_key: keys.platform_public(),
-        apiv3_key: keys.apiv3_key.clone(),
-        notify_url,
-        timeout: Duration::from_millis(400),
-    })?;
+    let gw =
+        WechatPayV3::new(keys.merchant_config(&base, &notify_url, Duration::from_millis(400)))?;
     let sim = Sim::new(
         keys,
         SimConfig {

@@ -43,7 +43,7 @@ use exam_payment::PaymentGateway;
 use exam_payment::bill::BillTradeState;
 use exam_payment::model::cst;
 use exam_payment::sim::{Faults, Sim, SimConfig, SimKeys, spawn};
-use exam_payment::wechat::{WechatPayConfig, WechatPayV3};
+use exam_payment::wechat::WechatPayV3;
 use exam_protocol::auth::KioskKey;
 use exam_protocol::paths;
 use serde_json::{Value, json};
@@ -344,18 +344,11 @@ async fn main() -> anyhow::Result<()> {
         .collect();
 
     // The platform's own bill, read independently, against the store.
-    let gw = WechatPayV3::new(WechatPayConfig {
-        base_url: sim_url.clone(),
-        mchid: keys.id.mchid.clone(),
-        appid: keys.id.appid.clone(),
-        merchant_serial_no: keys.id.merchant_serial_no.clone(),
-        merchant_key: keys.merchant_key.clone(),
-        platform_key_id: keys.id.platform_key_id.clone(),
-        platform_key: keys.platform_public(),
-        apiv3_key: keys.apiv3_key.clone(),
-        notify_url: format!("{}/pay/notify", ctx.h.url),
-        timeout: Duration::from_secs(5),
-    })?;
+    let gw = WechatPayV3::new(keys.merchant_config(
+        &sim_url,
+        &format!("{}/pay/notify", ctx.h.url),
+        Duration::from_secs(5),
+    ))?;
     let mut bill = None;
     for _ in 0..30 {
         match gw.trade_bill(day).await {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use e2e_tests::free_addr;
 use fantoccini::wd::WebDriverCompatibleCommand;
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 
 pub struct Driver {
     pub child: tokio::process::Child,
@@ -122,7 +122,6 @@ pub async fn severe_log(c: &Client) -> Vec<String> {
 /// authenticator app would: reads the key the page shows, computes the
 /// code (RFC 6238) and types it in. Returns the key, if one was enrolled.
 pub async fn enrol_totp_if_asked(c: &Client) -> Option<String> {
-    use fantoccini::Locator;
     let mut asked = false;
     for _ in 0..100 {
         if c.find(Locator::Id("totp-secret")).await.is_ok() {
@@ -174,4 +173,39 @@ pub async fn enrol_totp(c: &Client) -> String {
         .await
         .unwrap();
     secret
+}
+
+/// Types `text` into the element `#id` (cleared first).
+pub async fn fill(c: &Client, id: &str, text: &str) {
+    let el = c.find(Locator::Id(id)).await.unwrap();
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+pub async fn click(c: &Client, id: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+pub async fn text_of(c: &Client, id: &str) -> String {
+    c.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
+}
+
+/// Waits (up to 15 s) until the element's text contains `want`.
+pub async fn wait_text(c: &Client, id: &str, want: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..150 {
+        if let Ok(el) = c.find(Locator::Id(id)).await {
+            last = el.text().await.unwrap_or_default();
+            if last.contains(want) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("#{id} never said {want:?}; it says {last:?}");
 }

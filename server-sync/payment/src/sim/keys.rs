@@ -85,6 +85,28 @@ impl SimKeys {
         self.platform_key.to_public_key()
     }
 
+    /// The merchant's gateway configuration with these test identities
+    /// (what a merchant configures from its real keys).
+    pub fn merchant_config(
+        &self,
+        base_url: &str,
+        notify_url: &str,
+        timeout: std::time::Duration,
+    ) -> crate::wechat::WechatPayConfig {
+        crate::wechat::WechatPayConfig {
+            base_url: base_url.to_string(),
+            mchid: self.id.mchid.clone(),
+            appid: self.id.appid.clone(),
+            merchant_serial_no: self.id.merchant_serial_no.clone(),
+            merchant_key: self.merchant_key.clone(),
+            platform_key_id: self.id.platform_key_id.clone(),
+            platform_key: self.platform_public(),
+            apiv3_key: self.apiv3_key.clone(),
+            notify_url: notify_url.to_string(),
+            timeout,
+        }
+    }
+
     /// Load from `dir` if `merchant.json` is there, else generate and write.
     pub fn load_or_generate(dir: &Path, mchid: &str, appid: &str) -> Result<Self, PaymentError> {
         if dir.join(IDENTITY).exists() {

@@ -16,7 +16,7 @@ use exam_payment::PaymentGateway;
 use exam_payment::crypto::SignedHeaders;
 use exam_payment::notify::Notification;
 use exam_payment::sim::{Sim, SimConfig, SimKeys, spawn};
-use exam_payment::wechat::{WechatPayConfig, WechatPayV3};
+use exam_payment::wechat::WechatPayV3;
 use tokio::sync::mpsc;
 
 pub struct Harness {
@@ -49,18 +49,11 @@ pub fn gateway(
     notify_url: &str,
     merchant_key: Option<rsa::RsaPrivateKey>,
 ) -> WechatPayV3 {
-    ok(WechatPayV3::new(WechatPayConfig {
-        base_url: base.to_string(),
-        mchid: keys.id.mchid.clone(),
-        appid: keys.id.appid.clone(),
-        merchant_serial_no: keys.id.merchant_serial_no.clone(),
-        merchant_key: merchant_key.unwrap_or_else(|| keys.merchant_key.clone()),
-        platform_key_id: keys.id.platform_key_id.clone(),
-        platform_key: keys.platform_public(),
-        apiv3_key: keys.apiv3_key.clone(),
-        notify_url: notify_url.to_string(),
-        timeout: Duration::from_millis(500),
-    }))
+    let mut config = keys.merchant_config(base, notify_url, Duration::from_millis(500));
+    if let Some(k) = merchant_key {
+        config.merchant_key = k;
+    }
+    ok(WechatPayV3::new(config))
 }
 
 type RxState = (

@@ -224,19 +224,8 @@ fn build_gateway(
         // Development only: pay-sim's own test identities.
         let k =
             exam_payment::sim::SimKeys::load(dir).map_err(|x| e("sim_keys_dir", x.to_string()))?;
-        return WechatPayV3::new(WechatPayConfig {
-            base_url,
-            mchid: k.id.mchid.clone(),
-            appid: k.id.appid.clone(),
-            merchant_serial_no: k.id.merchant_serial_no.clone(),
-            merchant_key: k.merchant_key.clone(),
-            platform_key_id: k.id.platform_key_id.clone(),
-            platform_key: k.platform_public(),
-            apiv3_key: k.apiv3_key.clone(),
-            notify_url,
-            timeout,
-        })
-        .map_err(|x| e("gateway", x.to_string()));
+        return WechatPayV3::new(k.merchant_config(&base_url, &notify_url, timeout))
+            .map_err(|x| e("gateway", x.to_string()));
     }
     let secret = |file: &Option<PathBuf>, sealed: &Option<String>, what: &str| {
         match (file, sealed) {
