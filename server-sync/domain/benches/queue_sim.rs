@@ -15,7 +15,7 @@
 //! one, floor changes per person, and for the engine its time per event.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::time::Instant;
 
 use exam_domain::queue::{Decision, Engine, Event, Priority, RoomSpec, Rules, Stop};
@@ -113,6 +113,7 @@ fn walk(from: i32, to: i32) -> Min {
 
 #[derive(Default)]
 struct Outcome {
+    last_out: f64,
     times: Vec<f64>,
     fasting_first: (usize, usize),
     floor_changes: usize,
@@ -130,6 +131,7 @@ struct Track {
 fn summarise(people: &[Person], tracks: &[Track], out: &mut Outcome) {
     for (p, t) in people.iter().zip(tracks) {
         out.times.push(t.done_at - p.arrive);
+        out.last_out = out.last_out.max(t.done_at);
         out.floor_changes += t.floors.windows(2).filter(|w| w[0] != w[1]).count();
         let has_fast = p.stops.iter().any(|&s| ROOMS[s].4);
         let has_other = p.stops.iter().any(|&s| !ROOMS[s].4);
@@ -235,18 +237,25 @@ fn start(
     )));
 }
 
-fn engine(people: &[Person]) -> Outcome {
+fn engine(people: &[Person], rules: Rules, prequeue: bool) -> Outcome {
     let n = people.len();
     let specs: Vec<RoomSpec> = ROOMS
         .iter()
         .map(|k| RoomSpec {
             code: k.0.to_string(),
+            kind: k.0.to_string(),
             floor: k.1,
             desks: desks(k, n),
+            minutes: k.3.round() as u32,
+            // Ultrasound is the centre's bottleneck: numbers at
+            // registration (预排).
+            prequeue: prequeue && k.0.starts_with("US-"),
         })
         .collect();
-    let index: BTreeMap<&str, usize> = ROOMS.iter().enumerate().map(|(i, k)| (k.0, i)).collect();
-    let mut e = Engine::new(Rules::default(), specs);
+    let mut e = Engine::new(rules, specs);
+    let index = |code: &str| ROOMS.iter().position(|k| k.0 == code).unwrap_or(0);
+    // Where each person stands waiting, and when they get there.
+    let mut standing: Vec<Option<(usize, Min)>> = vec![None; people.len()];
     let mut tracks = vec![Track::default(); people.len()];
     let mut free: Vec<u32> = ROOMS.iter().map(|k| desks(k, n)).collect();
     let mut heap = BinaryHeap::new();
@@ -277,7 +286,7 @@ fn engine(people: &[Person]) -> Outcome {
                         .stops
                         .iter()
                         .map(|&s| Stop {
-                            room: ROOMS[s].0.to_string(),
+                            kind: ROOMS[s].0.to_string(),
                             fasting: ROOMS[s].4,
                             level: 2,
                         })
@@ -289,47 +298,58 @@ fn engine(people: &[Person]) -> Outcome {
             Some(r) => {
                 free[r] += 1;
                 tracks[person].done_at = now;
-                let mut d = timed(
+                timed(
                     &mut e,
                     Event::Finished {
                         person: person as i64,
                     },
                     &mut out,
-                );
-                // The desk it left calls its next.
-                d.push(Decision::Queued {
-                    person: -1,
-                    room: ROOMS[r].0.to_string(),
-                    position: 0,
-                });
-                d
+                )
             }
         };
-        // Any room with a free desk and someone waiting calls them.
+        // Told to wait at a room: they walk there now (and are counted on
+        // that floor), in the queue meanwhile.
         for d in decisions {
-            let Decision::Queued { room, .. } = d else {
-                continue;
-            };
-            let r = index[room.as_str()];
-            while free[r] > 0 && !e.queue(&room).is_empty() {
-                let called = timed(&mut e, Event::CallNext { room: room.clone() }, &mut out);
-                for c in called {
-                    if let Decision::Called { person: p, .. } = c {
-                        let p = p as usize;
-                        free[r] -= 1;
-                        let from = *tracks[p].floors.last().unwrap_or(&1);
-                        tracks[p].floors.push(ROOMS[r].1);
-                        start(
-                            people,
-                            &mut tracks,
-                            &mut heap,
-                            &mut seq,
-                            p,
-                            r,
-                            now + walk(from, ROOMS[r].1),
-                        );
-                    }
+            if let Decision::Queued {
+                person: p, room, ..
+            } = d
+            {
+                let p = p as usize;
+                let r = index(&room);
+                let from = *tracks[p].floors.last().unwrap_or(&1);
+                if from != ROOMS[r].1 {
+                    tracks[p].floors.push(ROOMS[r].1);
                 }
+                standing[p] = Some((r, now + walk(from, ROOMS[r].1)));
+            }
+        }
+        // Every room with a free desk calls (its queue, its numbers, or
+        // someone waiting elsewhere) until it has nobody to call.
+        for r in 0..ROOMS.len() {
+            while free[r] > 0 {
+                let called = timed(
+                    &mut e,
+                    Event::CallNext {
+                        room: ROOMS[r].0.to_string(),
+                    },
+                    &mut out,
+                );
+                let Some(Decision::Called { person: p, .. }) = called.first() else {
+                    break;
+                };
+                let p = *p as usize;
+                free[r] -= 1;
+                // Waiting at this room: in once there; elsewhere: a walk.
+                let at = match standing[p].take() {
+                    Some((w, ready)) if w == r => ready.max(now),
+                    Some((w, ready)) => ready.max(now) + walk(ROOMS[w].1, ROOMS[r].1),
+                    None => now + 0.5,
+                };
+                let from = *tracks[p].floors.last().unwrap_or(&1);
+                if from != ROOMS[r].1 {
+                    tracks[p].floors.push(ROOMS[r].1);
+                }
+                start(people, &mut tracks, &mut heap, &mut seq, p, r, at);
             }
         }
     }
@@ -358,7 +378,33 @@ fn main() {
     let mut rows = Vec::new();
     for (name, mut o) in [
         ("FCFS, fixed order", fcfs(&people)),
-        ("engine", engine(&people)),
+        ("engine", engine(&people, Rules::default(), true)),
+        (
+            "engine without pre-queue",
+            engine(&people, Rules::default(), false),
+        ),
+        (
+            "engine without idle rooms pulling",
+            engine(
+                &people,
+                Rules {
+                    pull: false,
+                    ..Rules::default()
+                },
+                true,
+            ),
+        ),
+        (
+            "engine without fasting first",
+            engine(
+                &people,
+                Rules {
+                    fasting_first: false,
+                    ..Rules::default()
+                },
+                true,
+            ),
+        ),
     ] {
         let mean = o.times.iter().sum::<f64>() / o.times.len() as f64;
         let p90 = pct(&mut o.times, 0.9);
@@ -369,6 +415,12 @@ fn main() {
         } else {
             Some(pct(&mut o.event_micros, 0.99))
         };
+        let last = o.last_out;
+        eprintln!(
+            "{name}: last out {:.0}:{:02.0}",
+            (last / 60.0).floor(),
+            last % 60.0
+        );
         rows.push((name, mean, p90, ff, floors, p99));
     }
     println!(
