@@ -62,6 +62,11 @@ pub fn exposes(c: Capability) -> DataClass {
         // episode, no names; the switch itself shows nothing.
         ViewEmergency => DataClass::Medium,
         SwitchEmergency | OverrideEmergency => DataClass::Low,
+        // Masked names and exam numbers in queues (the guide desk, the
+        // doctor station): identifying, masked on screen.
+        GuideQueue | CallPatients => DataClass::Medium,
+        // Rules, rooms and screen colours: nothing personal.
+        ManageQueue => DataClass::Low,
         UseAdminPage | ViewCatalogue | ManageAccounts | EditCatalogue => DataClass::Low,
     }
 }
@@ -99,6 +104,9 @@ mod tests {
             }
         }
         assert_eq!(reach(Role::FrontDesk), DataClass::High);
+        // The guide and the doctor see masked queues only.
+        assert_eq!(reach(Role::Guide), DataClass::Medium);
+        assert_eq!(reach(Role::Doctor), DataClass::Medium);
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod metrics;
 pub mod openapi;
 mod password;
 pub mod payments;
+pub mod queue;
 pub mod roles;
 pub mod routes;
 pub mod sms;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub api: Arc<fhir::ApiState>,
     /// The payment platform's gateway (none configured: unavailable).
     pub payments: Arc<payments::Payments>,
+    /// The queue's engines and calls (Q1–Q6).
+    pub queue: Arc<queue::Live>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +113,8 @@ fn all_routes(state: AppState) -> (Router<AppState>, Vec<routes::RouteInfo>) {
     payments::routes(&mut t);
     sms::routes(&mut t);
     emergency::routes(&mut t);
+    queue::api::routes(&mut t);
+    queue::pages::routes(&mut t);
     t.get("/healthz", routes::Access::Public, healthz).get(
         "/metrics",
         routes::Access::Metrics,
@@ -333,6 +338,7 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
         audit: Arc::default(),
         api: Arc::default(),
         payments: Arc::new(payments),
+        queue: Arc::default(),
     };
     // The syslog copy's cursor is set before the start is recorded, so the
     // collector gets that row.
@@ -366,6 +372,8 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
     audit_tasks.extend(payments::spawn(&state));
     // E15: an ending emergency episode closes once its queue has drained.
     audit_tasks.push(emergency::spawn(&state));
+    // Q1: registered and checked-in visits join the queue by themselves.
+    audit_tasks.push(queue::spawn(&state));
     let n = workflow::backfill_initials(&db).await?;
     if n > 0 {
         tracing::info!(people = n, "pinyin initials computed");

@@ -111,7 +111,8 @@ enum Command {
         #[arg(long)]
         username: String,
         /// admin, front_desk, desk_supervisor, group_desk, finance (财务: the
-        /// payments' books) or auditor (审计员: reads the audit trail only).
+        /// payments' books), auditor (审计员: reads the audit trail only),
+        /// guide (导诊: the guide desk) or doctor (医生: the doctor station).
         #[arg(long, default_value = "front_desk")]
         role: String,
     },

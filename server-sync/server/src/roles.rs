@@ -74,6 +74,10 @@ pub enum Role {
     Finance,
     /// 审计员: the audit trail only.
     Auditor,
+    /// 导诊: the guide desk (queues, moves, room states).
+    Guide,
+    /// 医生: the doctor station (call, recall, no-show, finish).
+    Doctor,
 }
 
 /// Something a staff member does that not every role may do.
@@ -163,16 +167,25 @@ pub enum Capability {
     SwitchEmergency,
     /// Switch it on before the centre is eligible, with a reason.
     OverrideEmergency,
+    /// The guide desk (`/guide`): every room's queue (masked), a person's
+    /// places; moves, VIP, room states, evacuation, 改日检, links.
+    GuideQueue,
+    /// The doctor station (`/station`): call, recall, no-show, finish.
+    CallPatients,
+    /// The queue's rules, rooms and screens (`/api/queue/settings`).
+    ManageQueue,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 8] = [
         Role::Admin,
         Role::FrontDesk,
         Role::DeskSupervisor,
         Role::GroupDesk,
         Role::Finance,
         Role::Auditor,
+        Role::Guide,
+        Role::Doctor,
     ];
 
     /// The rights table (see the module's notes for why each line is so).
@@ -185,11 +198,13 @@ impl Role {
                 UseDeskPage | ViewRegistrations | ManagePrintouts | ViewCatalogue
                 | SearchPatients | BookVisit | RegisterVisit | ChangeItems | Refund
                 | TakePayment | ViewSignatures | PrintDocuments | ViewPhoto | HandleReports
-                | ViewDeskLog | CorrectIdentity | ServeDataRights | ViewEmergency => true,
+                | ViewDeskLog | CorrectIdentity | ServeDataRights | ViewEmergency | GuideQueue => {
+                    true
+                }
                 UseGroupPage | UseAdminPage | ServeGroupVisits | ViewGroups | EditGroups
                 | ImportRoster | BookGroup | BanMembers | ManageAccounts | EditCatalogue
                 | ViewAudit | ManageInterfaces | ReconcilePayments | SwitchEmergency
-                | OverrideEmergency => false,
+                | OverrideEmergency | CallPatients | ManageQueue => false,
             },
             // The front desk's rights and the switch (not the override).
             Role::DeskSupervisor => match c {
@@ -204,10 +219,13 @@ impl Role {
                 | RegisterVisit | ChangeItems | Refund | TakePayment | ViewSignatures
                 | PrintDocuments | ViewPhoto | HandleReports | ManageAccounts | EditCatalogue
                 | ViewAudit | CorrectIdentity | ServeDataRights | ManageInterfaces
-                | ReconcilePayments | ViewEmergency | SwitchEmergency | OverrideEmergency => false,
+                | ReconcilePayments | ViewEmergency | SwitchEmergency | OverrideEmergency
+                | GuideQueue | CallPatients | ManageQueue => false,
             },
             Role::Finance => matches!(c, ReconcilePayments | ViewEmergency),
             Role::Auditor => matches!(c, ViewAudit),
+            Role::Guide => matches!(c, GuideQueue | ViewCatalogue),
+            Role::Doctor => matches!(c, CallPatients),
         }
     }
 
@@ -224,6 +242,10 @@ impl Role {
             "/payments"
         } else if self.may(Capability::ViewAudit) {
             "/audit"
+        } else if self.may(Capability::GuideQueue) {
+            "/guide"
+        } else if self.may(Capability::CallPatients) {
+            "/station"
         } else {
             "/password"
         }
@@ -237,6 +259,8 @@ impl Role {
             Role::GroupDesk => "group_desk",
             Role::Finance => "finance",
             Role::Auditor => "auditor",
+            Role::Guide => "guide",
+            Role::Doctor => "doctor",
         }
     }
 
@@ -270,6 +294,8 @@ pub(crate) struct Nav {
     pub interfaces: bool,
     pub emergency: bool,
     pub payments: bool,
+    pub guide: bool,
+    pub station: bool,
 }
 
 impl Nav {
@@ -283,16 +309,20 @@ impl Nav {
             interfaces: role.may(Capability::ManageInterfaces),
             emergency: role.may(Capability::ViewEmergency),
             payments: role.may(Capability::ReconcilePayments),
+            guide: role.may(Capability::GuideQueue),
+            station: role.may(Capability::CallPatients),
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown role {0:?}: use admin, front_desk, desk_supervisor, group_desk or auditor")]
+#[error(
+    "unknown role {0:?}: use admin, front_desk, desk_supervisor, group_desk, finance, auditor, guide or doctor"
+)]
 pub struct UnknownRole(pub String);
 
 impl Capability {
-    pub const ALL: [Capability; 33] = {
+    pub const ALL: [Capability; 36] = {
         use Capability::*;
         [
             UseDeskPage,
@@ -328,6 +358,9 @@ impl Capability {
             ViewEmergency,
             SwitchEmergency,
             OverrideEmergency,
+            GuideQueue,
+            CallPatients,
+            ManageQueue,
         ]
     };
 
@@ -356,7 +389,8 @@ mod tests {
 
     /// The whole table, one line per capability (A = admin, F = front
     /// desk, S = desk supervisor, G = group desk, M = finance (money),
-    /// U = auditor). A change of rights shows up here
+    /// U = auditor, D = guide (导诊), R = doctor (医生)). A change of
+    /// rights shows up here
     /// in review.
     #[test]
     fn the_rights_table() {
@@ -370,43 +404,46 @@ mod tests {
                 format!("{marks} {c:?}\n")
             })
             .collect();
-        println!("AFSGMU\n{table}");
+        println!("AFSGMUDR\n{table}");
         assert_eq!(
             table,
             "\
-xxxx.. UseDeskPage
-x..x.. UseGroupPage
-x..... UseAdminPage
-xxx... ViewRegistrations
-xxx... ManagePrintouts
-xxxx.. ViewCatalogue
-xxx... SearchPatients
-x..x.. ServeGroupVisits
-xxx... BookVisit
-xxx... RegisterVisit
-xxx... ChangeItems
-xxx... Refund
-xxx... TakePayment
-xxx... ViewSignatures
-xxx... PrintDocuments
-xxx... ViewPhoto
-xxx... HandleReports
-xxxx.. ViewDeskLog
-x..x.. ViewGroups
-x..x.. EditGroups
-x..x.. ImportRoster
-x..x.. BookGroup
-x..x.. BanMembers
-x..... ManageAccounts
-x..... EditCatalogue
-.....x ViewAudit
-xxx... CorrectIdentity
-xxx... ServeDataRights
-x..... ManageInterfaces
-x...x. ReconcilePayments
-xxx.x. ViewEmergency
-x.x... SwitchEmergency
-x..... OverrideEmergency
+xxxx.... UseDeskPage
+x..x.... UseGroupPage
+x....... UseAdminPage
+xxx..... ViewRegistrations
+xxx..... ManagePrintouts
+xxxx..x. ViewCatalogue
+xxx..... SearchPatients
+x..x.... ServeGroupVisits
+xxx..... BookVisit
+xxx..... RegisterVisit
+xxx..... ChangeItems
+xxx..... Refund
+xxx..... TakePayment
+xxx..... ViewSignatures
+xxx..... PrintDocuments
+xxx..... ViewPhoto
+xxx..... HandleReports
+xxxx.... ViewDeskLog
+x..x.... ViewGroups
+x..x.... EditGroups
+x..x.... ImportRoster
+x..x.... BookGroup
+x..x.... BanMembers
+x....... ManageAccounts
+x....... EditCatalogue
+.....x.. ViewAudit
+xxx..... CorrectIdentity
+xxx..... ServeDataRights
+x....... ManageInterfaces
+x...x... ReconcilePayments
+xxx.x... ViewEmergency
+x.x..... SwitchEmergency
+x....... OverrideEmergency
+xxx...x. GuideQueue
+x......x CallPatients
+x....... ManageQueue
 "
         );
     }
@@ -433,6 +470,8 @@ x..... OverrideEmergency
                 ("group_desk", "/groups"),
                 ("finance", "/payments"),
                 ("auditor", "/audit"),
+                ("guide", "/guide"),
+                ("doctor", "/station"),
             ]
         );
     }

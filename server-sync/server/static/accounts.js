@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var D = Desk, el = D.el, $ = function (id) { return document.getElementById(id); };
-  var roles = { admin: "管理员", front_desk: "前台", desk_supervisor: "前台主管", group_desk: "团检", finance: "财务", auditor: "审计员" };
+  var roles = { admin: "管理员", front_desk: "前台", desk_supervisor: "前台主管", group_desk: "团检", finance: "财务", auditor: "审计员", guide: "导诊", doctor: "医生" };
   var states = { active: "正常", disabled: "已停用", closed: "已注销" };
   function day(t) { return t ? t.replace("T", " ").slice(0, 16) : "—"; }
   function stateOf(a) { return a.expired ? "已过期" : (states[a.state] || a.state) + (a.failed_logins ? "（失败 " + a.failed_logins + "）" : ""); }

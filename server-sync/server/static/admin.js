@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var D = Desk, el = D.el, $ = function (id) { return document.getElementById(id); };
-  var roles = { admin: "管理员", front_desk: "前台", desk_supervisor: "前台主管", group_desk: "团检", finance: "财务", auditor: "审计员" };
+  var roles = { admin: "管理员", front_desk: "前台", desk_supervisor: "前台主管", group_desk: "团检", finance: "财务", auditor: "审计员", guide: "导诊", doctor: "医生" };
 
   function loadAccounts() {
     D.call("GET", "/api/admin/accounts").then(function (r) {

@@ -83,6 +83,9 @@ pub enum IndexKind {
     Mobile,
     /// A normalised prefix of a name (the desk's name search).
     NamePrefix,
+    /// A link's subject and expiry: the MAC of a signed link (the phone
+    /// page, a room screen).
+    LinkToken,
 }
 
 impl IndexKind {
@@ -91,6 +94,7 @@ impl IndexKind {
             IndexKind::IdNumber => b"exam-vault/index/id_number",
             IndexKind::Mobile => b"exam-vault/index/mobile",
             IndexKind::NamePrefix => b"exam-vault/index/name_prefix",
+            IndexKind::LinkToken => b"exam-vault/index/link_token",
         }
     }
 }

@@ -431,6 +431,16 @@ impl Engine {
             .collect()
     }
 
+    /// People who finished every stop today.
+    pub fn done_count(&self) -> usize {
+        self.people.values().filter(|p| p.at == Where::Done).count()
+    }
+
+    /// People who joined today (any state).
+    pub fn known_count(&self) -> usize {
+        self.people.len()
+    }
+
     fn position(&self, room: &str, person: PersonId) -> Option<usize> {
         self.rooms
             .get(room)?

@@ -76,7 +76,7 @@ pub(crate) use oplog::log as log_line;
 pub(crate) use people::{person_key as person_key_of, subject as subject_of_person};
 // The SMS requests (`crate::sms`) open a visit's person and key the rate
 // limits by the mobile's blind index.
-pub(crate) use people::{mobile_index as mobile_index_of, person_of_row};
+pub(crate) use people::{joined_name_and_id, mobile_index as mobile_index_of, person_of_row};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -206,6 +206,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         19,
         "major abnormal results; HIS prices and their change log",
         include_str!("../../migrations/0019_abnormal_results_his_prices.sql"),
+    ),
+    (
+        20,
+        "the queue: its log, who waited where, room settings, ratings",
+        include_str!("../../migrations/0020_queue.sql"),
     ),
 ];
 

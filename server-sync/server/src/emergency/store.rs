@@ -416,9 +416,11 @@ pub(crate) async fn active(db: &Db) -> Result<bool> {
 const ROLE_CHECK_OLD: &str = "CHECK (role IN ('admin', 'front_desk', 'group_desk', 'auditor'))";
 const ROLE_CHECK_E15: &str =
     "CHECK (role IN ('admin', 'front_desk', 'desk_supervisor', 'group_desk', 'auditor'))";
-const ROLE_CHECK_NEW: &str = "CHECK (role IN ('admin', 'front_desk', 'desk_supervisor', 'group_desk', 'finance', 'auditor'))";
+const ROLE_CHECK_V2: &str = "CHECK (role IN ('admin', 'front_desk', 'desk_supervisor', 'group_desk', 'finance', 'auditor'))";
+/// With the queue's guide (导诊) and doctor (医生), issue 19.
+const ROLE_CHECK_NEW: &str = "CHECK (role IN ('admin', 'front_desk', 'desk_supervisor', 'group_desk', 'finance', 'auditor', 'guide', 'doctor'))";
 
-/// Lets `staff_users.role` hold `desk_supervisor` and `finance` (run by `Db::migrate`
+/// Lets `staff_users.role` hold `desk_supervisor`, `finance`, `guide` and `doctor` (run by `Db::migrate`
 /// after the SQL migrations; does nothing the second time). The CHECK
 /// cannot be changed in portable SQL: PostgreSQL replaces the constraint;
 /// SQLite takes the documented way to loosen a CHECK without rebuilding
@@ -430,7 +432,7 @@ pub(crate) async fn allow_supervisor_role(db: &Db) -> Result<()> {
         crate::db::Backend::Postgres => {
             let has: i64 = sqlx::query_scalar(
                 "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_constraint
-                  WHERE conname = 'staff_users_role_check_v2'",
+                  WHERE conname = 'staff_users_role_check_v3'",
             )
             .fetch_one(&db.pool)
             .await?;
@@ -441,6 +443,7 @@ pub(crate) async fn allow_supervisor_role(db: &Db) -> Result<()> {
             for old in [
                 "staff_users_rebuilt_role_check",
                 "staff_users_role_check_e15",
+                "staff_users_role_check_v2",
             ] {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "ALTER TABLE staff_users DROP CONSTRAINT IF EXISTS {old}"
@@ -449,7 +452,7 @@ pub(crate) async fn allow_supervisor_role(db: &Db) -> Result<()> {
                 .await?;
             }
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "ALTER TABLE staff_users ADD CONSTRAINT staff_users_role_check_v2 {ROLE_CHECK_NEW}"
+                "ALTER TABLE staff_users ADD CONSTRAINT staff_users_role_check_v3 {ROLE_CHECK_NEW}"
             )))
             .execute(&mut *tx)
             .await?;
@@ -462,7 +465,7 @@ pub(crate) async fn allow_supervisor_role(db: &Db) -> Result<()> {
             .fetch_optional(&db.pool)
             .await?;
             let Some(sql) = sql else { return Ok(()) };
-            let Some(old) = [ROLE_CHECK_OLD, ROLE_CHECK_E15]
+            let Some(old) = [ROLE_CHECK_OLD, ROLE_CHECK_E15, ROLE_CHECK_V2]
                 .into_iter()
                 .find(|c| sql.contains(c))
             else {

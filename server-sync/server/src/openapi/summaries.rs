@@ -484,6 +484,167 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
         "/api/payments/reconciliations",
         "Fetch a day's bill from the platform and reconcile it now",
     ),
+    // The queue (Q1–Q6).
+    (
+        "GET",
+        "/guide",
+        "The guide desk (导诊台): every room's queue live, a person's places, moves, room states, evacuation",
+    ),
+    (
+        "GET",
+        "/station",
+        "The doctor station (医生站): one room's current, queue, history and unassigned people",
+    ),
+    (
+        "GET",
+        "/screen/{token}",
+        "A room's screen for a TV (signed link, no login): who is called, the queue, next-room notices, voice",
+    ),
+    (
+        "GET",
+        "/api/screen/{token}",
+        "A room screen's state: masked names, the look, the room's announcements after a number",
+    ),
+    (
+        "GET",
+        "/api/screen/{token}/stream",
+        "A room screen's live stream: `changed` when the campus's queue moves",
+    ),
+    (
+        "GET",
+        "/api/screen/{token}/voice/{seq}",
+        "An announcement's Mandarin sentence as WAV (espeak-ng, cached per sentence)",
+    ),
+    (
+        "GET",
+        "/m/{token}",
+        "The patient's phone page (signed link from the guide sheet's QR, no login)",
+    ),
+    (
+        "GET",
+        "/api/m/{token}",
+        "The phone page's state: masked name, where to go, places, pending and done rooms, what may be rated",
+    ),
+    (
+        "GET",
+        "/api/m/{token}/stream",
+        "The phone page's live stream",
+    ),
+    (
+        "POST",
+        "/api/m/{token}/rating",
+        "Rate the doctor of a room done today: 1–5 stars and a remark, once per room",
+    ),
+    (
+        "GET",
+        "/api/queue/board",
+        "The campus's rooms: state, desks, serving, waiting (masked), done, mean wait; long waits; unroutable",
+    ),
+    (
+        "GET",
+        "/api/queue/stream",
+        "The queue pages' live stream: `changed` when the campus's queue moves",
+    ),
+    (
+        "GET",
+        "/api/queue/find",
+        "A visit by exam number, booking code or id (the guide desk's scan)",
+    ),
+    (
+        "GET",
+        "/api/queue/visits/{id}",
+        "A visit's day in the queue: where, places and numbers held, pending and done rooms, entries",
+    ),
+    (
+        "GET",
+        "/api/queue/rooms/{room}",
+        "One room for the doctor station: serving, waiting and today's history",
+    ),
+    (
+        "POST",
+        "/api/queue/rooms/{room}/call-next",
+        "Call the next person into the room (its queue, its numbers, or someone waiting elsewhere)",
+    ),
+    (
+        "POST",
+        "/api/queue/rooms/{room}/call/{id}",
+        "Call a named person into the room",
+    ),
+    (
+        "POST",
+        "/api/queue/visits/{id}/recall",
+        "Call the person called again (the announcement repeats)",
+    ),
+    (
+        "POST",
+        "/api/queue/visits/{id}/no-show",
+        "The person called did not come: back into the queue a few places behind",
+    ),
+    (
+        "POST",
+        "/api/queue/visits/{id}/finish",
+        "The room is done with the person: routed to their next room",
+    ),
+    (
+        "POST",
+        "/api/queue/visits/{id}/send",
+        "Send a waiting person to a named room (指定科室)",
+    ),
+    (
+        "POST",
+        "/api/queue/visits/{id}/move",
+        "Move a waiting person to a place in their queue (0: 插队)",
+    ),
+    (
+        "POST",
+        "/api/queue/visits/{id}/reroute",
+        "Route a waiting person again, elsewhere if better (a long wait)",
+    ),
+    (
+        "POST",
+        "/api/queue/visits/{id}/priority",
+        "Set a person's priority level and VIP",
+    ),
+    (
+        "POST",
+        "/api/queue/visits/{id}/leave",
+        "Take a person out of today's queue (改日检)",
+    ),
+    (
+        "POST",
+        "/api/queue/visits/{id}/join",
+        "Put a registered visit into today's queue now",
+    ),
+    (
+        "POST",
+        "/api/queue/visits/{id}/phone-link",
+        "The visit's phone page link (signed, 36 hours)",
+    ),
+    (
+        "POST",
+        "/api/queue/rooms/{room}/state",
+        "Open, lock or close a room (closing routes its queue elsewhere)",
+    ),
+    (
+        "POST",
+        "/api/queue/rooms/{room}/evacuate",
+        "Evacuate a room: everyone waiting is routed elsewhere, in order",
+    ),
+    (
+        "POST",
+        "/api/queue/rooms/{room}/screen-link",
+        "A room screen's link (signed, a year)",
+    ),
+    (
+        "GET",
+        "/api/queue/settings",
+        "The campus's queue rules, rooms (desks, minutes, pre-queue) and screen look",
+    ),
+    (
+        "POST",
+        "/api/queue/settings",
+        "Save the campus's queue rules, rooms and screen look (today's queue is replayed with them)",
+    ),
     // Emergency mode (E15).
     (
         "GET",

@@ -45,12 +45,17 @@ pub(super) const ASSETS: &[Asset] = assets! {
     "emergency.js" => JS,
     "favicon.svg" => SVG,
     "groups.js" => JS,
+    "guide.js" => JS,
     "interfaces.js" => JS,
     "payments.js" => JS,
+    "phone.js" => JS,
     "print.js" => JS,
     "privacy.js" => JS,
+    "queue.css" => CSS,
+    "screen.js" => JS,
     "staff.css" => CSS,
     "staff.js" => JS,
+    "station.js" => JS,
 };
 
 /// ETags, one per asset in table order: a hash of the bytes, so a changed

@@ -34,7 +34,7 @@ pub(crate) fn routes(t: &mut RouteTable) {
 #[derive(Debug, Serialize)]
 struct Accounts {
     accounts: Vec<AccountRow>,
-    roles: [Role; 6],
+    roles: [Role; 8],
 }
 
 /// A new account and its one-time password, shown once.

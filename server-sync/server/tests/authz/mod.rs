@@ -70,6 +70,8 @@ pub fn fill(path: &str, v: Variant, fx: &Fixtures) -> String {
             "import" => "1".into(),
             "name" => "staff.css".into(),
             "counterpart" => "lis".into(),
+            "room" => "us1".into(),
+            "seq" => "1.wav".into(),
             // An order number no one made: the gate answers before the handler.
             "no" => "HX0000000000000000".into(),
             other => panic!("no placeholder value for {{{other}}} in {path}: add one to fill()"),

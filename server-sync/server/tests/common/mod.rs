@@ -252,7 +252,7 @@ impl Harness {
         // The CSRF token from a page the role may open (the auditor and
         // finance have no desk).
         let mut html = String::new();
-        for page in ["/desk", "/audit", "/payments"] {
+        for page in ["/desk", "/audit", "/payments", "/guide", "/station"] {
             let r = self
                 .http
                 .get(format!("{}{page}", self.url))

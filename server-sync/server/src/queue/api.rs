@@ -1,0 +1,726 @@
+//! The queue's staff JSON: the guide desk's board and moves (`GuideQueue`),
+//! the doctor station's calls (`CallPatients`), the settings
+//! (`ManageQueue`), and the live stream every queue page listens to.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use chrono::{Duration, Utc};
+use exam_domain::queue::{Decision, Event, PersonId, Priority, RoomState, Where};
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+
+use super::store::{self, RoomSettings, Who};
+use super::{QueueError, apply, link, room_label, today};
+use crate::AppState;
+use crate::db::SessionUser;
+use crate::error::ApiErr;
+use crate::roles::Capability;
+use crate::routes::{Access, RouteTable};
+
+pub(crate) fn routes(t: &mut RouteTable) {
+    use Capability::{CallPatients as C, GuideQueue as G, ManageQueue as M};
+    t.get("/api/queue/board", Access::Can(G), board)
+        .get("/api/queue/stream", Access::Staff, stream)
+        .get("/api/queue/find", Access::Can(G), find)
+        .get("/api/queue/visits/{id}", Access::Can(G), visit)
+        .get("/api/queue/rooms/{room}", Access::Can(C), room)
+        .post(
+            "/api/queue/rooms/{room}/call-next",
+            Access::Can(C),
+            call_next,
+        )
+        .post(
+            "/api/queue/rooms/{room}/call/{id}",
+            Access::Can(C),
+            call_person,
+        )
+        .post("/api/queue/visits/{id}/recall", Access::Can(C), recall)
+        .post("/api/queue/visits/{id}/no-show", Access::Can(C), no_show)
+        .post("/api/queue/visits/{id}/finish", Access::Can(C), finish)
+        .post("/api/queue/visits/{id}/send", Access::Can(G), send_to)
+        .post("/api/queue/visits/{id}/move", Access::Can(G), move_place)
+        .post("/api/queue/visits/{id}/reroute", Access::Can(G), reroute)
+        .post("/api/queue/visits/{id}/priority", Access::Can(G), priority)
+        .post("/api/queue/visits/{id}/leave", Access::Can(G), leave)
+        .post("/api/queue/visits/{id}/join", Access::Can(G), join)
+        .post(
+            "/api/queue/visits/{id}/phone-link",
+            Access::Can(G),
+            phone_link,
+        )
+        .post("/api/queue/rooms/{room}/state", Access::Can(G), room_state)
+        .post("/api/queue/rooms/{room}/evacuate", Access::Can(G), evacuate)
+        .post(
+            "/api/queue/rooms/{room}/screen-link",
+            Access::Can(G),
+            screen_link,
+        )
+        .get("/api/queue/settings", Access::Can(M), settings)
+        .post("/api/queue/settings", Access::Can(M), save_settings);
+}
+
+impl From<QueueError> for ApiErr {
+    fn from(e: QueueError) -> Self {
+        match e {
+            QueueError::Db(e) => e.into(),
+            QueueError::Refused(m) => ApiErr::new(StatusCode::CONFLICT, "queue_refused", m),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct CampusQ {
+    campus: Option<String>,
+}
+
+fn campus(st: &AppState, q: &CampusQ) -> Result<String, ApiErr> {
+    let c = q
+        .campus
+        .clone()
+        .unwrap_or_else(|| st.config.demo_campus.clone());
+    if st.catalogue.get().campuses.iter().any(|x| x.code == c) {
+        Ok(c)
+    } else {
+        Err(ApiErr::new(
+            StatusCode::NOT_FOUND,
+            "no_campus",
+            format!("no campus {c:?}"),
+        ))
+    }
+}
+
+/// A person on a board: masked.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonRow {
+    pub id: PersonId,
+    pub name: String,
+    pub exam_no: String,
+    /// Minutes waiting in this queue (None: not waiting here).
+    pub waited_min: Option<i64>,
+    /// Waiting longer than the campus's limit.
+    pub long: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RoomRow {
+    pub code: String,
+    pub name: String,
+    pub floor: i32,
+    pub state: RoomState,
+    pub desks: u32,
+    pub minutes: u32,
+    pub prequeue: bool,
+    pub waiting: Vec<PersonRow>,
+    pub serving: Vec<PersonRow>,
+    pub done: i64,
+    pub mean_wait_min: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Board {
+    pub campus: String,
+    pub rooms: Vec<RoomRow>,
+    pub in_building: usize,
+    pub joined_today: usize,
+    pub done_today: usize,
+    /// No open room can take them: the guide desk's.
+    pub unroutable: Vec<PersonRow>,
+    pub long_waits: Vec<PersonRow>,
+    pub long_wait_min: i64,
+}
+
+/// Minutes after which a wait is flagged.
+const LONG_WAIT_MIN: i64 = 30;
+
+pub(crate) async fn build_board(st: &AppState, campus: &str) -> Result<Board, ApiErr> {
+    let (rooms, people, unrouted, done_today, joined_today) = st
+        .queue
+        .read(st, campus, |e| {
+            let people = e.people();
+            let unrouted: Vec<PersonId> = people
+                .iter()
+                .copied()
+                .filter(|p| e.at(*p) == Some(&Where::Unrouted))
+                .collect();
+            (e.rooms(), people, unrouted, e.done_count(), e.known_count())
+        })
+        .await?;
+    let mut ids: Vec<PersonId> = rooms
+        .iter()
+        .flat_map(|r| r.waiting.iter().chain(&r.serving).copied())
+        .collect();
+    ids.extend(&unrouted);
+    ids.sort_unstable();
+    ids.dedup();
+    let who = store::who(&st.db, &ids).await?;
+    let since = store::waiting_since(&st.db, campus, today()).await?;
+    let days = store::room_days(&st.db, campus, today()).await?;
+    let now = Utc::now();
+    let row = |p: PersonId, waiting_here: bool| {
+        let w = who.get(&p).cloned().unwrap_or(Who {
+            name: String::new(),
+            exam_no: String::new(),
+        });
+        let waited = if waiting_here {
+            since.get(&p).map(|s| (now - *s).num_minutes())
+        } else {
+            None
+        };
+        PersonRow {
+            id: p,
+            name: w.name,
+            exam_no: w.exam_no,
+            waited_min: waited,
+            long: waited.is_some_and(|m| m >= LONG_WAIT_MIN),
+        }
+    };
+    let catalogue = st.catalogue.get();
+    let mut long_waits = Vec::new();
+    let rooms: Vec<RoomRow> = rooms
+        .into_iter()
+        .map(|r| {
+            let (name, floor) = room_label(&catalogue, campus, &r.spec.code);
+            let day = days.get(&r.spec.code).cloned().unwrap_or_default();
+            // A pre-queue room's list holds numbers of people who may be
+            // elsewhere: their wait is counted where they stand.
+            let waiting: Vec<PersonRow> = r
+                .waiting
+                .iter()
+                .map(|p| row(*p, !r.spec.prequeue))
+                .collect();
+            long_waits.extend(waiting.iter().filter(|p| p.long).cloned());
+            RoomRow {
+                code: r.spec.code.clone(),
+                name,
+                floor,
+                state: r.state,
+                desks: r.spec.desks,
+                minutes: r.spec.minutes,
+                prequeue: r.spec.prequeue,
+                serving: r.serving.iter().map(|p| row(*p, false)).collect(),
+                waiting,
+                done: day.done,
+                mean_wait_min: day.mean_wait_min,
+            }
+        })
+        .collect();
+    Ok(Board {
+        campus: campus.to_string(),
+        rooms,
+        in_building: people.len(),
+        joined_today,
+        done_today,
+        unroutable: unrouted.iter().map(|p| row(*p, false)).collect(),
+        long_waits,
+        long_wait_min: LONG_WAIT_MIN,
+    })
+}
+
+async fn board(
+    State(st): State<AppState>,
+    Query(q): Query<CampusQ>,
+) -> Result<Json<Board>, ApiErr> {
+    let c = campus(&st, &q)?;
+    Ok(Json(build_board(&st, &c).await?))
+}
+
+/// The queue pages' live stream: a `changed` event whenever the campus's
+/// queue moves (and every 10 s, for moves made by another instance).
+async fn stream(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<CampusQ>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiErr> {
+    let c = campus(&st, &q)?;
+    let token = crate::staff_auth::session_token(&headers).unwrap_or_default();
+    Ok(changes(st, c, Some(token)))
+}
+
+/// `changed` events for a campus; with a staff session's token, the
+/// stream ends with the session.
+pub(crate) fn changes(
+    st: AppState,
+    campus: String,
+    session: Option<String>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let rx = st.queue.changed.subscribe();
+    let stream = futures_util::stream::unfold((st, rx), move |(st, mut rx)| {
+        let campus = campus.clone();
+        let session = session.clone();
+        async move {
+            loop {
+                let woke = tokio::select! {
+                    r = rx.recv() => match r {
+                        Ok(c) => c == campus,
+                        Err(_) => true,
+                    },
+                    () = tokio::time::sleep(std::time::Duration::from_secs(10)) => true,
+                };
+                if let Some(token) = &session
+                    && !crate::staff_auth::session_alive(&st, token)
+                        .await
+                        .unwrap_or(false)
+                {
+                    return None;
+                }
+                if woke {
+                    let e = SseEvent::default().event("changed").data(campus.clone());
+                    return Some((Ok(e), (st, rx)));
+                }
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+#[derive(Debug, Deserialize)]
+struct FindQ {
+    q: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Found {
+    id: i64,
+}
+
+async fn find(State(st): State<AppState>, Query(q): Query<FindQ>) -> Result<Json<Found>, ApiErr> {
+    match store::find(&st.db, &q.q).await? {
+        Some(id) => Ok(Json(Found { id })),
+        None => Err(ApiErr::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "没有这个体检号 / no visit with this number",
+        )),
+    }
+}
+
+/// A person's day: where they are, their places, done and pending rooms.
+#[derive(Debug, Serialize)]
+pub struct PersonView {
+    pub id: PersonId,
+    pub name: String,
+    pub exam_no: String,
+    pub campus: String,
+    pub at: Option<Where>,
+    /// (room, place) of each queue or number held.
+    pub places: Vec<Place>,
+    pub pending: Vec<RoomRef>,
+    pub done: Vec<RoomRef>,
+    pub entries: Vec<store::EntryLine>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Place {
+    pub room: String,
+    pub room_name: String,
+    pub floor: i32,
+    pub place: usize,
+    pub prequeue: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RoomRef {
+    pub room: String,
+    pub room_name: String,
+    pub floor: i32,
+}
+
+pub(crate) async fn person_view(st: &AppState, id: PersonId) -> Result<PersonView, ApiErr> {
+    let needs = store::needs(&st.db, id)
+        .await?
+        .ok_or_else(|| ApiErr::new(StatusCode::NOT_FOUND, "not_found", "no such visit"))?;
+    let campus = needs.campus;
+    let (at, places, pending, pre) = st
+        .queue
+        .read(st, &campus, |e| {
+            let pre: BTreeMap<String, bool> = e
+                .rooms()
+                .into_iter()
+                .map(|r| (r.spec.code, r.spec.prequeue))
+                .collect();
+            (e.at(id).cloned(), e.places(id), e.pending(id), pre)
+        })
+        .await?;
+    let who = store::who(&st.db, &[id]).await?;
+    let entries = store::entries(&st.db, id, today()).await?;
+    let catalogue = st.catalogue.get();
+    let r = |code: &str| {
+        let (room_name, floor) = room_label(&catalogue, &campus, code);
+        RoomRef {
+            room: code.to_string(),
+            room_name,
+            floor,
+        }
+    };
+    let mut done: Vec<RoomRef> = Vec::new();
+    for e in entries.iter().filter(|e| e.state == "done") {
+        if !done.iter().any(|d| d.room == e.room) {
+            done.push(r(&e.room));
+        }
+    }
+    let w = who.get(&id);
+    Ok(PersonView {
+        id,
+        name: w.map(|w| w.name.clone()).unwrap_or_default(),
+        exam_no: w.map(|w| w.exam_no.clone()).unwrap_or_default(),
+        places: places
+            .into_iter()
+            .map(|(room, place)| {
+                let (room_name, floor) = room_label(&catalogue, &campus, &room);
+                Place {
+                    prequeue: pre.get(&room).copied().unwrap_or(false),
+                    room,
+                    room_name,
+                    floor,
+                    place,
+                }
+            })
+            .collect(),
+        pending: pending.iter().map(|s| r(&s.kind)).collect(),
+        done,
+        entries,
+        at,
+        campus,
+    })
+}
+
+async fn visit(
+    State(st): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<PersonView>, ApiErr> {
+    Ok(Json(person_view(&st, id).await?))
+}
+
+/// The doctor station's view of one room.
+#[derive(Debug, Serialize)]
+struct RoomView {
+    room: RoomRow,
+    /// Who this room may call next (its queue, or its numbers' holders).
+    history: Vec<HistoryRow>,
+}
+
+#[derive(Debug, Serialize)]
+struct HistoryRow {
+    id: PersonId,
+    name: String,
+    exam_no: String,
+    state: String,
+    called_at: Option<chrono::DateTime<Utc>>,
+    ended_at: Option<chrono::DateTime<Utc>>,
+}
+
+async fn room(
+    State(st): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<CampusQ>,
+) -> Result<Json<RoomView>, ApiErr> {
+    let c = campus(&st, &q)?;
+    let b = build_board(&st, &c).await?;
+    let room = b
+        .rooms
+        .into_iter()
+        .find(|r| r.code == code)
+        .ok_or_else(|| ApiErr::new(StatusCode::NOT_FOUND, "no_room", "no such room"))?;
+    let lines = store::room_history(&st.db, &c, today(), &code).await?;
+    let ids: Vec<i64> = lines.iter().map(|l| l.0).collect();
+    let who = store::who(&st.db, &ids).await?;
+    let history = lines
+        .into_iter()
+        .map(|(id, e)| HistoryRow {
+            id,
+            name: who.get(&id).map(|w| w.name.clone()).unwrap_or_default(),
+            exam_no: who.get(&id).map(|w| w.exam_no.clone()).unwrap_or_default(),
+            state: e.state,
+            called_at: e.called_at,
+            ended_at: e.ended_at,
+        })
+        .collect();
+    Ok(Json(RoomView { room, history }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct Applied {
+    pub decisions: Vec<Decision>,
+}
+
+async fn run(
+    st: &AppState,
+    u: &SessionUser,
+    campus: &str,
+    event: Event,
+) -> Result<Json<Applied>, ApiErr> {
+    let decisions = apply(st, campus, event, &u.username, None).await?;
+    if let [Decision::Ignored { reason }] = decisions.as_slice() {
+        return Err(ApiErr::new(
+            StatusCode::CONFLICT,
+            "queue_ignored",
+            reason.clone(),
+        ));
+    }
+    Ok(Json(Applied { decisions }))
+}
+
+async fn campus_of(st: &AppState, id: i64) -> Result<String, ApiErr> {
+    Ok(store::needs(&st.db, id)
+        .await?
+        .ok_or_else(|| ApiErr::new(StatusCode::NOT_FOUND, "not_found", "no such visit"))?
+        .campus)
+}
+
+async fn call_next(
+    State(st): State<AppState>,
+    u: SessionUser,
+    Path(room): Path<String>,
+    Query(q): Query<CampusQ>,
+) -> Result<Json<Applied>, ApiErr> {
+    let c = campus(&st, &q)?;
+    run(&st, &u, &c, Event::CallNext { room }).await
+}
+
+async fn call_person(
+    State(st): State<AppState>,
+    u: SessionUser,
+    Path((room, id)): Path<(String, i64)>,
+) -> Result<Json<Applied>, ApiErr> {
+    let c = campus_of(&st, id).await?;
+    run(&st, &u, &c, Event::CallPerson { room, person: id }).await
+}
+
+macro_rules! person_route {
+    ($name:ident, $event:ident) => {
+        async fn $name(
+            State(st): State<AppState>,
+            u: SessionUser,
+            Path(id): Path<i64>,
+        ) -> Result<Json<Applied>, ApiErr> {
+            let c = campus_of(&st, id).await?;
+            run(&st, &u, &c, Event::$event { person: id }).await
+        }
+    };
+}
+
+person_route!(recall, Recall);
+person_route!(no_show, NoShow);
+person_route!(finish, Finished);
+person_route!(reroute, Reroute);
+person_route!(leave, Leave);
+
+#[derive(Debug, Deserialize)]
+struct SendBody {
+    room: String,
+}
+
+async fn send_to(
+    State(st): State<AppState>,
+    u: SessionUser,
+    Path(id): Path<i64>,
+    Json(b): Json<SendBody>,
+) -> Result<Json<Applied>, ApiErr> {
+    let c = campus_of(&st, id).await?;
+    run(
+        &st,
+        &u,
+        &c,
+        Event::SendTo {
+            person: id,
+            room: b.room,
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct MoveBody {
+    position: usize,
+}
+
+async fn move_place(
+    State(st): State<AppState>,
+    u: SessionUser,
+    Path(id): Path<i64>,
+    Json(b): Json<MoveBody>,
+) -> Result<Json<Applied>, ApiErr> {
+    let c = campus_of(&st, id).await?;
+    let event = Event::MovePlace {
+        person: id,
+        position: b.position,
+    };
+    run(&st, &u, &c, event).await
+}
+
+async fn priority(
+    State(st): State<AppState>,
+    u: SessionUser,
+    Path(id): Path<i64>,
+    Json(p): Json<Priority>,
+) -> Result<Json<Applied>, ApiErr> {
+    if !(1..=9).contains(&p.level) {
+        return Err(crate::workflow::bad(
+            "bad_level",
+            "优先级为 1–9 / level 1 to 9",
+        ));
+    }
+    let c = campus_of(&st, id).await?;
+    run(
+        &st,
+        &u,
+        &c,
+        Event::SetPriority {
+            person: id,
+            priority: p,
+        },
+    )
+    .await
+}
+
+async fn join(State(st): State<AppState>, Path(id): Path<i64>) -> Result<Json<Applied>, ApiErr> {
+    Ok(Json(Applied {
+        decisions: super::join(&st, id).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct StateBody {
+    state: RoomState,
+}
+
+async fn room_state(
+    State(st): State<AppState>,
+    u: SessionUser,
+    Path(room): Path<String>,
+    Query(q): Query<CampusQ>,
+    Json(b): Json<StateBody>,
+) -> Result<Json<Applied>, ApiErr> {
+    let c = campus(&st, &q)?;
+    let decisions = apply(
+        &st,
+        &c,
+        Event::SetRoom {
+            room,
+            state: b.state,
+        },
+        &u.username,
+        None,
+    )
+    .await?;
+    Ok(Json(Applied { decisions }))
+}
+
+async fn evacuate(
+    State(st): State<AppState>,
+    u: SessionUser,
+    Path(room): Path<String>,
+    Query(q): Query<CampusQ>,
+) -> Result<Json<Applied>, ApiErr> {
+    let c = campus(&st, &q)?;
+    let decisions = apply(&st, &c, Event::Evacuate { room }, &u.username, None).await?;
+    Ok(Json(Applied { decisions }))
+}
+
+#[derive(Debug, Serialize)]
+struct Link {
+    url: String,
+    expires_at: chrono::DateTime<Utc>,
+}
+
+/// The phone page's link for the guide sheet's QR (valid to the day's end
+/// and one more day, for the rating).
+async fn phone_link(State(st): State<AppState>, Path(id): Path<i64>) -> Result<Json<Link>, ApiErr> {
+    campus_of(&st, id).await?;
+    let expires_at = Utc::now() + Duration::hours(36);
+    let t = link::sign(&st.db.keys, &link::Subject::Visit(id), expires_at);
+    Ok(Json(Link {
+        url: format!("/m/{t}"),
+        expires_at,
+    }))
+}
+
+/// A room screen's link (a year; made again to revoke by key rotation).
+async fn screen_link(
+    State(st): State<AppState>,
+    Path(room): Path<String>,
+    Query(q): Query<CampusQ>,
+) -> Result<Json<Link>, ApiErr> {
+    let c = campus(&st, &q)?;
+    if st.catalogue.get().room(&c, &room).is_none() {
+        return Err(ApiErr::new(
+            StatusCode::NOT_FOUND,
+            "no_room",
+            "no such room",
+        ));
+    }
+    let expires_at = Utc::now() + Duration::days(365);
+    let subject = link::Subject::Screen { campus: c, room };
+    let t = link::sign(&st.db.keys, &subject, expires_at);
+    Ok(Json(Link {
+        url: format!("/screen/{t}"),
+        expires_at,
+    }))
+}
+
+/// The campus's queue settings.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Settings {
+    pub rules: exam_domain::queue::Rules,
+    pub rooms: Vec<RoomSettings>,
+    pub screen: super::pages::ScreenLook,
+}
+
+async fn settings(
+    State(st): State<AppState>,
+    Query(q): Query<CampusQ>,
+) -> Result<Json<Settings>, ApiErr> {
+    let c = campus(&st, &q)?;
+    let rooms = super::room_specs(&st, &st.catalogue.get(), &c)
+        .await?
+        .into_iter()
+        .map(|r| RoomSettings {
+            code: r.code,
+            desks: r.desks,
+            minutes: r.minutes,
+            prequeue: r.prequeue,
+        })
+        .collect();
+    Ok(Json(Settings {
+        rules: store::rules(&st.db, &c).await?,
+        rooms,
+        screen: super::pages::screen_look(&st, &c).await?,
+    }))
+}
+
+async fn save_settings(
+    State(st): State<AppState>,
+    u: SessionUser,
+    Query(q): Query<CampusQ>,
+    Json(s): Json<Settings>,
+) -> Result<Json<Settings>, ApiErr> {
+    let c = campus(&st, &q)?;
+    if s.rooms
+        .iter()
+        .any(|r| r.desks == 0 || r.desks > 50 || r.minutes == 0 || r.minutes > 240)
+    {
+        return Err(crate::workflow::bad(
+            "bad_room",
+            "每室 1–50 个工位，每人 1–240 分钟 / desks 1–50, minutes 1–240",
+        ));
+    }
+    s.screen
+        .check()
+        .map_err(|m| crate::workflow::bad("bad_screen", m))?;
+    let rules = serde_json::to_string(&s.rules).unwrap_or_default();
+    store::set_setting(&st.db, &c, "rules", &rules).await?;
+    let look = serde_json::to_string(&s.screen).unwrap_or_default();
+    store::set_setting(&st.db, &c, "screen", &look).await?;
+    for r in &s.rooms {
+        store::set_room_settings(&st.db, &c, r).await?;
+    }
+    tracing::info!(campus = %c, by = %u.username, "queue settings saved");
+    // Today's engine is rebuilt with them (the log replayed).
+    st.queue.forget(&c).await;
+    settings(State(st), Query(CampusQ { campus: Some(c) })).await
+}

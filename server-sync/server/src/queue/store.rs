@@ -1,0 +1,540 @@
+//! The queue's tables (migration 0020): the event log the engine is
+//! replayed from, the entries that say who waited where and how long, the
+//! rooms' settings, the campus's rules and screens, the ratings.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use exam_domain::queue::{Event, Rules, Where};
+use serde::Serialize;
+use sqlx::{Any, Row, Transaction};
+
+use crate::db::{Db, DbError, Result, next_id, parse_ts, ts};
+
+fn day_s(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
+
+/// Appends an event to the day's log in the caller's transaction.
+pub(super) async fn append(
+    tx: &mut Transaction<'_, Any>,
+    campus: &str,
+    day: NaiveDate,
+    event: &Event,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let id = next_id();
+    let json = serde_json::to_string(event).map_err(|e| DbError::Corrupt(format!("queue: {e}")))?;
+    sqlx::query(
+        "INSERT INTO queue_events(id, campus, day, at, by_user, event) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(campus)
+    .bind(day_s(day))
+    .bind(ts(now))
+    .bind(by)
+    .bind(json)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// The day's events after `after` (0: all), in order.
+pub(super) async fn events(
+    db: &Db,
+    campus: &str,
+    day: NaiveDate,
+    after: i64,
+) -> Result<Vec<(i64, Event)>> {
+    let rows = sqlx::query(
+        "SELECT id, event FROM queue_events WHERE campus = $1 AND day = $2 AND id > $3 ORDER BY id",
+    )
+    .bind(campus)
+    .bind(day_s(day))
+    .bind(after)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let json: String = r.try_get("event")?;
+            let e = serde_json::from_str(&json)
+                .map_err(|e| DbError::Corrupt(format!("queue event: {e}")))?;
+            Ok((r.try_get("id")?, e))
+        })
+        .collect()
+}
+
+/// Where and when an event is written, and by whom.
+pub(super) struct Stamp<'a> {
+    pub campus: &'a str,
+    pub day: NaiveDate,
+    pub by: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+/// Brings a person's open entry in line with where the engine has them:
+/// a move ends one entry and starts the next. `ended` names how an entry
+/// that ends now ended (done, no_show, left, moved).
+pub(super) async fn reconcile(
+    tx: &mut Transaction<'_, Any>,
+    stamp: &Stamp<'_>,
+    booking: i64,
+    at: &Where,
+    ended: &str,
+) -> Result<()> {
+    let Stamp {
+        campus,
+        day,
+        by,
+        now,
+    } = *stamp;
+    let open = sqlx::query(
+        "SELECT id, room, state FROM queue_entries WHERE booking_id = $1 AND day = $2 AND ended_at IS NULL",
+    )
+    .bind(booking)
+    .bind(day_s(day))
+    .fetch_optional(&mut **tx)
+    .await?;
+    let open: Option<(i64, String, String)> = match open {
+        Some(r) => Some((r.try_get("id")?, r.try_get("room")?, r.try_get("state")?)),
+        None => None,
+    };
+    let want: Option<(&str, &str)> = match at {
+        Where::Waiting(room) => Some((room, "waiting")),
+        Where::Called(room) => Some((room, "called")),
+        Where::Unrouted | Where::Done | Where::Left => None,
+    };
+    let t = ts(now);
+    if let Some((id, room, state)) = &open {
+        match want {
+            Some((r, s)) if r == room && s == state => return Ok(()),
+            Some((r, "called")) if r == room && state == "waiting" => {
+                sqlx::query(
+                    "UPDATE queue_entries SET state = 'called', called_at = $2 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(&t)
+                .execute(&mut **tx)
+                .await?;
+                return Ok(());
+            }
+            _ => {
+                // Waiting again in the same room after being called: a
+                // no-show; anything else ends as the event says.
+                let how = if state == "called" && want.is_some_and(|(r, _)| r == room) {
+                    "no_show"
+                } else if state == "waiting" && ended == "done" {
+                    "moved"
+                } else {
+                    ended
+                };
+                sqlx::query("UPDATE queue_entries SET state = $2, ended_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(how)
+                    .bind(&t)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+    }
+    if let Some((room, state)) = want {
+        sqlx::query(
+            "INSERT INTO queue_entries(id, campus, day, booking_id, room, state, started_at, called_at, by_user)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(next_id())
+        .bind(campus)
+        .bind(day_s(day))
+        .bind(booking)
+        .bind(room)
+        .bind(state)
+        .bind(&t)
+        .bind((state == "called").then(|| t.clone()))
+        .bind(by)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Marks the person joined today; false when they already were.
+pub(super) async fn mark_joined(
+    tx: &mut Transaction<'_, Any>,
+    campus: &str,
+    day: NaiveDate,
+    booking: i64,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "INSERT INTO queue_people(campus, day, booking_id, joined_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (day, booking_id) DO NOTHING",
+    )
+    .bind(campus)
+    .bind(day_s(day))
+    .bind(booking)
+    .bind(ts(now))
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Today's visits at the campus that are registered (desk) or checked in
+/// (kiosk) and have not joined the queue yet.
+pub(super) async fn to_join(db: &Db, campus: &str, day: NaiveDate) -> Result<Vec<i64>> {
+    let rows = sqlx::query(
+        "SELECT b.id FROM bookings b
+          WHERE b.campus = $1 AND b.exam_date = $2 AND b.state = 'checked_in'
+            AND NOT EXISTS (SELECT 1 FROM queue_people q WHERE q.day = $2 AND q.booking_id = b.id)
+          ORDER BY b.id",
+    )
+    .bind(campus)
+    .bind(day_s(day))
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+}
+
+/// What a visit needs from the queue: its active items and whether it is
+/// a VIP package.
+pub(super) struct VisitNeeds {
+    pub campus: String,
+    pub items: Vec<String>,
+    pub vip: bool,
+}
+
+pub(super) async fn needs(db: &Db, booking: i64) -> Result<Option<VisitNeeds>> {
+    let Some(b) = sqlx::query("SELECT campus, package FROM bookings WHERE id = $1")
+        .bind(booking)
+        .fetch_optional(&db.pool)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let items = sqlx::query(
+        "SELECT item_code FROM booking_items WHERE booking_id = $1 AND status = 'active' ORDER BY item_code",
+    )
+    .bind(booking)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| r.try_get::<String, _>("item_code"))
+    .collect::<std::result::Result<Vec<_>, _>>()?;
+    let package: String = b.try_get("package")?;
+    Ok(Some(VisitNeeds {
+        campus: b.try_get("campus")?,
+        items,
+        vip: package.to_ascii_uppercase().contains("VIP"),
+    }))
+}
+
+/// A room's settings.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct RoomSettings {
+    pub code: String,
+    pub desks: u32,
+    pub minutes: u32,
+    pub prequeue: bool,
+}
+
+pub(super) async fn room_settings(db: &Db, campus: &str) -> Result<Vec<RoomSettings>> {
+    let rows = sqlx::query(
+        "SELECT code, desks, minutes, prequeue FROM queue_rooms WHERE campus = $1 ORDER BY code",
+    )
+    .bind(campus)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RoomSettings {
+                code: r.try_get("code")?,
+                desks: u32::try_from(r.try_get::<i64, _>("desks")?).unwrap_or(1),
+                minutes: u32::try_from(r.try_get::<i64, _>("minutes")?).unwrap_or(5),
+                prequeue: r.try_get::<i64, _>("prequeue")? != 0,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn set_room_settings(db: &Db, campus: &str, s: &RoomSettings) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO queue_rooms(campus, code, desks, minutes, prequeue) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (campus, code) DO UPDATE SET desks = $3, minutes = $4, prequeue = $5",
+    )
+    .bind(campus)
+    .bind(&s.code)
+    .bind(i64::from(s.desks))
+    .bind(i64::from(s.minutes))
+    .bind(i64::from(s.prequeue))
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn setting(db: &Db, campus: &str, name: &str) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM queue_settings WHERE campus = $1 AND name = $2")
+            .bind(campus)
+            .bind(name)
+            .fetch_optional(&db.pool)
+            .await?,
+    )
+}
+
+pub(super) async fn set_setting(db: &Db, campus: &str, name: &str, value: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO queue_settings(campus, name, value) VALUES ($1, $2, $3)
+         ON CONFLICT (campus, name) DO UPDATE SET value = $3",
+    )
+    .bind(campus)
+    .bind(name)
+    .bind(value)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn rules(db: &Db, campus: &str) -> Result<Rules> {
+    Ok(setting(db, campus, "rules")
+        .await?
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default())
+}
+
+/// A room's figures of the day.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RoomDay {
+    pub done: i64,
+    /// Mean minutes from joining to being called, over who was called.
+    pub mean_wait_min: Option<f64>,
+}
+
+pub(super) async fn room_days(
+    db: &Db,
+    campus: &str,
+    day: NaiveDate,
+) -> Result<BTreeMap<String, RoomDay>> {
+    let rows = sqlx::query(
+        "SELECT room, state, started_at, called_at FROM queue_entries WHERE campus = $1 AND day = $2",
+    )
+    .bind(campus)
+    .bind(day_s(day))
+    .fetch_all(&db.read)
+    .await?;
+    let mut out: BTreeMap<String, (RoomDay, f64, i64)> = BTreeMap::new();
+    for r in &rows {
+        let room: String = r.try_get("room")?;
+        let state: String = r.try_get("state")?;
+        let e = out.entry(room).or_default();
+        if state == "done" {
+            e.0.done += 1;
+        }
+        if let Some(c) = r.try_get::<Option<String>, _>("called_at")? {
+            let s = parse_ts(&r.try_get::<String, _>("started_at")?)?;
+            let c = parse_ts(&c)?;
+            e.1 += (c - s).num_seconds() as f64 / 60.0;
+            e.2 += 1;
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|(k, (mut d, sum, n))| {
+            d.mean_wait_min = (n > 0).then(|| sum / n as f64);
+            (k, d)
+        })
+        .collect())
+}
+
+/// One line of a person's day in the queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryLine {
+    pub room: String,
+    pub state: String,
+    pub started_at: DateTime<Utc>,
+    pub called_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+pub(super) async fn entries(db: &Db, booking: i64, day: NaiveDate) -> Result<Vec<EntryLine>> {
+    let rows = sqlx::query(
+        "SELECT room, state, started_at, called_at, ended_at FROM queue_entries
+          WHERE booking_id = $1 AND day = $2 ORDER BY started_at, id",
+    )
+    .bind(booking)
+    .bind(day_s(day))
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let opt = |c: &str| -> Result<Option<DateTime<Utc>>> {
+                r.try_get::<Option<String>, _>(c)?
+                    .as_deref()
+                    .map(parse_ts)
+                    .transpose()
+            };
+            Ok(EntryLine {
+                room: r.try_get("room")?,
+                state: r.try_get("state")?,
+                started_at: parse_ts(&r.try_get::<String, _>("started_at")?)?,
+                called_at: opt("called_at")?,
+                ended_at: opt("ended_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Waiting entries open since before `since`: the long waits.
+pub(super) async fn waiting_since(
+    db: &Db,
+    campus: &str,
+    day: NaiveDate,
+) -> Result<BTreeMap<i64, DateTime<Utc>>> {
+    let rows = sqlx::query(
+        "SELECT booking_id, started_at FROM queue_entries
+          WHERE campus = $1 AND day = $2 AND state = 'waiting' AND ended_at IS NULL",
+    )
+    .bind(campus)
+    .bind(day_s(day))
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("booking_id")?,
+                parse_ts(&r.try_get::<String, _>("started_at")?)?,
+            ))
+        })
+        .collect()
+}
+
+/// Who a visit is, for boards and screens: the masked name and the exam
+/// number.
+#[derive(Debug, Clone, Serialize)]
+pub struct Who {
+    pub name: String,
+    pub exam_no: String,
+}
+
+pub(super) async fn who(db: &Db, ids: &[i64]) -> Result<BTreeMap<i64, Who>> {
+    let mut out = BTreeMap::new();
+    // In chunks: a board asks for everyone in the building.
+    for chunk in ids.chunks(200) {
+        let marks = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT b.id, b.exam_no, p.person_key, p.id_number, p.name FROM bookings b
+               LEFT JOIN people p ON p.person_key = b.person_key WHERE b.id IN ({marks})"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&db.read).await? {
+            let (name, _) = crate::db::joined_name_and_id(&db.keys, &r)?;
+            out.insert(
+                r.try_get("id")?,
+                Who {
+                    name: exam_domain::mask::name(name.as_deref().unwrap_or("")),
+                    exam_no: r.try_get("exam_no")?,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The booking of an exam number or booking code.
+pub(super) async fn find(db: &Db, typed: &str) -> Result<Option<i64>> {
+    let typed = typed.trim();
+    if let Ok(id) = typed.parse::<i64>()
+        && sqlx::query("SELECT 1 FROM bookings WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&db.read)
+            .await?
+            .is_some()
+    {
+        return Ok(Some(id));
+    }
+    Ok(
+        sqlx::query_scalar("SELECT id FROM bookings WHERE exam_no = $1 OR code = $1")
+            .bind(typed)
+            .fetch_optional(&db.read)
+            .await?,
+    )
+}
+
+/// Records a rating; false when this room was rated already.
+pub(super) async fn rate(
+    db: &Db,
+    booking: i64,
+    room: &str,
+    stars: u8,
+    remark: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "INSERT INTO queue_ratings(booking_id, room, stars, remark, at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (booking_id, room) DO NOTHING",
+    )
+    .bind(booking)
+    .bind(room)
+    .bind(i64::from(stars))
+    .bind(remark)
+    .bind(ts(now))
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+pub(super) async fn rated(db: &Db, booking: i64) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT room FROM queue_ratings WHERE booking_id = $1")
+            .bind(booking)
+            .fetch_all(&db.read)
+            .await?,
+    )
+}
+
+/// A room's entries of the day, latest first (the doctor station's
+/// history): (visit, entry).
+pub(super) async fn room_history(
+    db: &Db,
+    campus: &str,
+    day: NaiveDate,
+    room: &str,
+) -> Result<Vec<(i64, EntryLine)>> {
+    let rows = sqlx::query(
+        "SELECT booking_id, room, state, started_at, called_at, ended_at FROM queue_entries
+          WHERE campus = $1 AND day = $2 AND room = $3 AND state <> 'waiting'
+          ORDER BY COALESCE(called_at, started_at) DESC, id DESC LIMIT 50",
+    )
+    .bind(campus)
+    .bind(day_s(day))
+    .bind(room)
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let opt = |c: &str| -> Result<Option<DateTime<Utc>>> {
+                r.try_get::<Option<String>, _>(c)?
+                    .as_deref()
+                    .map(parse_ts)
+                    .transpose()
+            };
+            Ok((
+                r.try_get("booking_id")?,
+                EntryLine {
+                    room: r.try_get("room")?,
+                    state: r.try_get("state")?,
+                    started_at: parse_ts(&r.try_get::<String, _>("started_at")?)?,
+                    called_at: opt("called_at")?,
+                    ended_at: opt("ended_at")?,
+                },
+            ))
+        })
+        .collect()
+}
