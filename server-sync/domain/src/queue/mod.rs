@@ -17,7 +17,8 @@
 //!   desk times its minutes per person, plus `floor_minutes` per floor to
 //!   climb, is least; then the item level, then the room code.
 //! - **Queue order** in a room: priority level (1 before 2 before 3), VIP
-//!   before others of the same level, then who joined first.
+//!   before others of the same level, then who arrived at the centre first
+//!   (so early arrivals finish early; see `insert_in_order`).
 //! - **Pre-queue (预排) for bottleneck rooms**: a room marked `prequeue`
 //!   hands every person who needs it a number when they register; they do
 //!   other rooms meanwhile, and the room calls numbers in turn, taking the

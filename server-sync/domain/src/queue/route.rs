@@ -220,17 +220,16 @@ impl Engine {
         }
     }
 
-    /// Inserts by (level, VIP first, joined — a pre-queue room: the
-    /// registration order) and returns the position.
+    /// Inserts by (level, VIP first, order of arrival at the centre) and
+    /// returns the position. Arrival, not joining this queue: who came
+    /// first goes first at every room, so early arrivals finish early (a
+    /// queue ordered by joining shares the rooms out like round robin, and
+    /// everyone finishes late: the benchmark's first slice).
     pub(super) fn insert_in_order(&mut self, room: &str, person: PersonId) -> usize {
-        let pre = self.is_pre(room);
         let key = |id: PersonId| {
             self.people
                 .get(&id)
-                .map(|p| {
-                    let seq = if pre { p.ticket } else { p.joined };
-                    (p.priority.level, !p.priority.vip, seq)
-                })
+                .map(|p| (p.priority.level, !p.priority.vip, p.ticket))
                 .unwrap_or((u8::MAX, true, u64::MAX))
         };
         let mine = key(person);
@@ -305,33 +304,34 @@ impl Engine {
         // or still fasting for another room: skipped, number kept).
         // An ordinary room's own queue is called as it stands: routing or
         // the guide desk put them there.
-        let own = r
-            .waiting
-            .iter()
-            .copied()
-            .find(|p| self.free(*p) && (!r.spec.prequeue || self.eligible(*p, room)));
+        // So is a pre-queue room's holder who waits here in person.
+        let here = |p: PersonId| matches!(self.people.get(&p).map(|q| &q.at), Some(Where::Waiting(w)) if w == room);
+        let own =
+            r.waiting.iter().copied().find(|p| {
+                self.free(*p) && (!r.spec.prequeue || here(*p) || self.eligible(*p, room))
+            });
         if let Some(person) = own {
             return self.call(person, room);
         }
         if !self.rules.pull || r.state != RoomState::Open || r.spec.prequeue {
             return ignored("nobody waiting");
         }
-        // Idle: the longest waiter elsewhere who needs this room, on this
-        // floor first.
+        // Idle: whoever arrived first among those waiting elsewhere on this
+        // floor who need this room too. Not from another floor: the desk
+        // would stand idle while they climb, and they would climb back.
         let floor = r.spec.floor;
         let pulled = self
             .people
             .iter()
             .filter(|(id, p)| {
-                matches!(&p.at, Where::Waiting(w) if w != room) && self.eligible(**id, room)
-            })
-            .min_by_key(|(id, p)| {
-                let at_floor = match &p.at {
-                    Where::Waiting(w) => self.rooms.get(w).map_or(p.floor, |r| r.spec.floor),
-                    _ => p.floor,
+                let Where::Waiting(w) = &p.at else {
+                    return false;
                 };
-                (at_floor != floor, p.joined, **id)
+                w != room
+                    && self.rooms.get(w).is_some_and(|r| r.spec.floor == floor)
+                    && self.eligible(**id, room)
             })
+            .min_by_key(|(id, p)| (p.ticket, **id))
             .map(|(id, _)| *id);
         match pulled {
             Some(person) => self.call(person, room),

@@ -346,7 +346,7 @@ fn a_prequeue_room_skips_holders_still_fasting_elsewhere() {
 }
 
 #[test]
-fn an_idle_room_calls_the_longest_waiter_elsewhere_on_its_floor_first() {
+fn an_idle_room_calls_the_first_arrival_waiting_elsewhere_on_its_floor_only() {
     let rooms = vec![room("A", 1, 1), room("B", 1, 1), room("C", 2, 1)];
     let mut e = Engine::new(Rules::default(), rooms.clone());
     e.handle(
@@ -376,6 +376,27 @@ fn an_idle_room_calls_the_longest_waiter_elsewhere_on_its_floor_first() {
     );
     assert_eq!(call(&mut e, "B"), called(1, "B"));
     assert_eq!(e.queue("A"), vec![2, 3]);
+    // C is a floor up: it does not pull (its desk would wait while they
+    // climb).
+    let set = |e: &mut Engine, state| {
+        e.handle(
+            Event::SetRoom {
+                room: "C".into(),
+                state,
+            },
+            now(),
+        )
+    };
+    set(&mut e, RoomState::Locked);
+    register(
+        &mut e,
+        4,
+        Priority::default(),
+        vec![stop("A", false), stop("C", false)],
+    );
+    assert_eq!(e.place(4), Some(("A".into(), 2)));
+    set(&mut e, RoomState::Open);
+    assert!(matches!(call(&mut e, "C")[0], Decision::Ignored { .. }));
     // Without the rule, an idle room waits.
     let mut e = Engine::new(
         Rules {
@@ -798,7 +819,7 @@ fn random_days_lose_nobody_and_call_nobody_twice() {
 }
 
 /// Without manual moves and no-shows, every queue stays in its order:
-/// level, then VIP, then arrival (a pre-queue room: registration).
+/// level, then VIP, then arrival at the centre.
 #[test]
 fn random_days_keep_priorities() {
     for seed in 41..=80u64 {
@@ -873,8 +894,7 @@ fn check_order(e: &Engine, seed: u64, step: usize) {
             .iter()
             .map(|p| {
                 let q = &e.people[p];
-                let seq = if r.spec.prequeue { q.ticket } else { q.joined };
-                (q.priority.level, !q.priority.vip, seq)
+                (q.priority.level, !q.priority.vip, q.ticket)
             })
             .collect();
         assert!(
