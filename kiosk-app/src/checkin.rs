@@ -266,12 +266,19 @@ impl CheckinCore {
                 return Err(CheckinError::NotEligible(Eligibility::AlreadyCheckedIn));
             }
             // The guide sheet is journaled with the check-in: one commit.
+            // The queue's first station, from the lookup just made; from
+            // the offline cache it may be stale: the guide desk decides.
+            let first = (source == Source::Online)
+                .then_some(candidate.record.documents.as_ref())
+                .flatten()
+                .and_then(|d| d.guide.first.as_ref())
+                .map(|f| f.label());
             let job = self.guide_sheets.as_deref().map(|kiosk_id| {
                 crate::print::guide_sheet_job(&crate::print::GuideSheet {
                     kiosk_id,
                     record: &candidate.record,
                     checked_in_at: now,
-                    first_station: None,
+                    first_station: first.as_deref(),
                     paid_at_kiosk,
                     labels: self.labels,
                     photo: frame,

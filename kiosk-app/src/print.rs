@@ -50,13 +50,12 @@ pub fn guide_sheet(s: &GuideSheet<'_>) -> Receipt {
         .as_ref()
         .map(|d| d.guide.stations.as_slice())
         .unwrap_or_default();
-    let first = s
-        .first_station
-        .map(String::from)
-        .or_else(|| stations.first().map(|st| st.room_name.clone()));
+    // The queue's live first station (online); offline the guide desk
+    // confirms it (the planned order below still shows the way).
+    let first = s.first_station.map(String::from);
     let station = first.as_ref().map_or(
         "请到导诊台确认首站 / Ask the guide desk".to_string(),
-        |st| format!("首站：{st}"),
+        |st| format!("请先到 {st}"),
     );
     let mut receipt = Receipt::default()
         .text("体检中心 · 体检指引单", Align::Center, true, true)
@@ -99,10 +98,14 @@ pub fn guide_sheet(s: &GuideSheet<'_>) -> Receipt {
         let fasting = if st.fasting { "【空腹】" } else { "" };
         receipt = receipt.text(
             &format!(
-                "{}. {fasting}{}楼 {}（{}项）",
+                "{}. {fasting}{}（{}项）",
                 i + 1,
-                st.floor,
-                st.room_name,
+                exam_domain::documents::FirstStation {
+                    room: st.room.clone(),
+                    room_name: st.room_name.clone(),
+                    floor: st.floor,
+                }
+                .label(),
                 st.items.len()
             ),
             Align::Left,
@@ -115,7 +118,7 @@ pub fn guide_sheet(s: &GuideSheet<'_>) -> Receipt {
             data: b.code.clone(),
             module: 5,
         })
-        .text("扫码查看检查进度与排队", Align::Center, false, false)
+        .text("导诊台扫码查询排队与进度", Align::Center, false, false)
         .block(Block::Feed(2))
         .block(Block::Cut)
 }

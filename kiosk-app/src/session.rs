@@ -68,6 +68,9 @@ pub struct Session {
     found: Option<Identified>,
     /// Print jobs of the patient in front of the kiosk.
     jobs: Vec<Uuid>,
+    /// The queue's first station for the patient just checked in (online
+    /// lookups only), for the take-your-documents screen.
+    first_station: Option<String>,
     /// The jobs were resumed after a restart and nobody has touched the
     /// screen since: their owner has probably left.
     resumed_unclaimed: bool,
@@ -146,6 +149,7 @@ impl Session {
             voice,
             found: None,
             jobs: Vec::new(),
+            first_station: None,
             resumed_unclaimed: false,
             order: None,
             closing: None,
@@ -454,6 +458,13 @@ impl Session {
             frame: frame.as_ref(),
             privacy,
         });
+        self.first_station = found
+            .candidates
+            .iter()
+            .filter(|c| bookings.contains(&c.record.booking.id))
+            .filter(|_| found.source == crate::checkin::Source::Online)
+            .find_map(|c| c.record.documents.as_ref()?.guide.first.as_ref())
+            .map(|f| f.label());
         for c in found
             .candidates
             .iter()
@@ -473,7 +484,7 @@ impl Session {
         if self.jobs.is_empty() {
             // Nothing to print here (no receipt printer): done.
             self.apply(Event::PrintFinished {
-                first_station: None,
+                first_station: self.first_station.clone(),
             });
         }
     }
@@ -511,7 +522,7 @@ impl Session {
             let now_done = self.jobs.iter().filter(|j| !unfinished.contains(j)).count();
             if now_done == total && total > 0 {
                 self.apply(Event::PrintFinished {
-                    first_station: None,
+                    first_station: self.first_station.clone(),
                 });
             } else if now_done != done {
                 self.apply(Event::Printed {

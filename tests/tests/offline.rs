@@ -132,6 +132,22 @@ async fn kiosk_works_through_a_server_outage_and_everything_arrives_once() {
         rows.iter().filter(|r| r.offline).count(),
         online.offline + offline.offline
     );
+    // Q1: every check-in joined today's queue once it reached the service,
+    // those made offline too (once each: the queue's own count).
+    let st = &server.state;
+    let mut joined = 0;
+    for _ in 0..100 {
+        joined = st
+            .queue
+            .read(st, "main", |e| e.known_count())
+            .await
+            .unwrap();
+        if joined >= rows.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(joined, rows.len(), "each check-in joined the queue once");
     kiosk.stop().await;
     server.stop().await;
 }

@@ -71,6 +71,9 @@ fn pages(visit: i64, role: Role) -> Vec<Page> {
         page("/sms", Some(Capability::ManageInterfaces), "/sms"),
         // E15: emergency mode's state, switch and episodes' reports.
         page("/emergency", Some(Capability::ViewEmergency), "/emergency"),
+        // Q2, Q3: the guide desk and the doctor station.
+        page("/guide", Some(Capability::GuideQueue), "/guide"),
+        page("/station", Some(Capability::CallPatients), "/station"),
         // An individual visit's documents: not the group desk's.
         page(&print, Some(Capability::PrintDocuments), &print),
         // PIPL: the person's rights at the desk, and the public notice.

@@ -30,6 +30,31 @@ pub struct Station {
 pub struct GuideSheet {
     pub exam_no: String,
     pub stations: Vec<Station>,
+    /// The first station the queue gives the person, when the service was
+    /// asked just now (a kiosk's online lookup, Q1): live, unlike the
+    /// planned order of `stations`. None offline: the sheet sends them to
+    /// the guide desk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<FirstStation>,
+}
+
+/// Where the queue sends a person first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstStation {
+    pub room: String,
+    pub room_name: String,
+    pub floor: i32,
+}
+
+impl FirstStation {
+    /// "2楼 采血室", "负1楼 DR摄片室".
+    pub fn label(&self) -> String {
+        if self.floor < 0 {
+            format!("负{}楼 {}", -self.floor, self.room_name)
+        } else {
+            format!("{}楼 {}", self.floor, self.room_name)
+        }
+    }
 }
 
 /// One tube, one label: the barcode is the exam number and the tube's
@@ -137,6 +162,7 @@ pub fn documents(cat: &Catalogue, campus: &str, exam_no: &str, items: &[DocItem]
         guide: GuideSheet {
             exam_no: exam_no.into(),
             stations,
+            first: None,
         },
         labels,
         fee_list: FeeList {

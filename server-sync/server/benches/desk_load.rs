@@ -1,15 +1,22 @@
 //! Load benchmark (R4, issue: 500 users at once): N concurrent front-desk
 //! clients book, register walk-ins, search and open visits against a real
-//! `exam-server` process for a while; prints a table per interval with
-//! requests, p50 / p99 / max latency, errors and the server's resident
-//! memory, then the whole run.
+//! `exam-server` process for a while, beside doctor stations calling the
+//! walk-ins through the queue and room screens following it live (issue
+//! 19); prints a table per interval with requests, p50 / p99 / max
+//! latency, errors and the server's resident memory, then the whole run.
 //!
 //! cargo bench -p exam-server --bench desk_load -- [--clients 500] [--secs 600]
 //!     [--think-ms 1000] [--interval-secs 60] [--database-url URL]
+//!     [--doctors 30] [--screens 40]
 //!
 //! Each client waits a random 0.5–1.5 × think time between requests, as
-//! people at desks and kiosks do; the server is a separate process so its
-//! memory is measured alone. SQLite (a temporary file) unless a URL is given.
+//! people at desks and kiosks do. A doctor station (one per room, round
+//! robin) presses 呼叫下一位, refreshes its room, sees the person for 2–6
+//! think times and presses 完成. A room screen holds its live stream open
+//! and fetches its state at each change (at most once a second, as the
+//! page does), with its announcement's voice for each new call. The
+//! server is a separate process so its memory is measured alone. SQLite
+//! (a temporary file) unless a URL is given.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +33,8 @@ struct Args {
     think_ms: u64,
     interval_secs: u64,
     database_url: Option<String>,
+    doctors: usize,
+    screens: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -35,6 +44,8 @@ fn args() -> anyhow::Result<Args> {
         think_ms: 1000,
         interval_secs: 60,
         database_url: None,
+        doctors: 30,
+        screens: 40,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -48,6 +59,8 @@ fn args() -> anyhow::Result<Args> {
             "--think-ms" => a.think_ms = v.parse()?,
             "--interval-secs" => a.interval_secs = v.parse()?,
             "--database-url" => a.database_url = Some(v),
+            "--doctors" => a.doctors = v.parse()?,
+            "--screens" => a.screens = v.parse()?,
             other => bail!("unknown argument {other}"),
         }
     }
@@ -86,6 +99,7 @@ const PACKAGES: &[&str] = &[
     "P-YOUTH",
 ];
 const ACCOUNTS: usize = 10;
+const DOCTOR_ACCOUNTS: usize = 5;
 
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -98,7 +112,13 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-async fn login(http: &reqwest::Client, url: &str, user: &str, pw: &str) -> anyhow::Result<Session> {
+async fn login(
+    http: &reqwest::Client,
+    url: &str,
+    user: &str,
+    pw: &str,
+    landing: &str,
+) -> anyhow::Result<Session> {
     // The sign-in form's token and its cookie (double submit).
     let page = http.get(format!("{url}/login")).send().await?;
     let form_cookie = page
@@ -132,7 +152,7 @@ async fn login(http: &reqwest::Client, url: &str, user: &str, pw: &str) -> anyho
         .unwrap_or_default()
         .to_string();
     let html = http
-        .get(format!("{url}/desk"))
+        .get(format!("{url}{landing}"))
         .header("cookie", &cookie)
         .send()
         .await?
@@ -248,6 +268,162 @@ async fn client(
     }
 }
 
+async fn note(window: &Mutex<Window>, started: Instant, ok: bool) {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut w = window.lock().await;
+    w.ms.push(ms);
+    w.errors += u64::from(!ok);
+}
+
+/// A doctor station in `room`: call next, refresh, see them, finish.
+#[allow(clippy::too_many_arguments)]
+async fn doctor(
+    n: usize,
+    url: String,
+    http: reqwest::Client,
+    s: Arc<Session>,
+    room: String,
+    think: Duration,
+    stop: Arc<AtomicBool>,
+    window: Arc<Mutex<Window>>,
+) {
+    let mut rng = Rng::new(0xd0c7 ^ n as u64);
+    tokio::time::sleep(think.mul_f64(rng.below(1000) as f64 / 1000.0)).await;
+    let post = |path: String| {
+        http.post(format!("{url}{path}"))
+            .header("cookie", &s.cookie)
+            .header("x-csrf", &s.csrf)
+            .timeout(Duration::from_secs(30))
+            .json(&json!({}))
+            .send()
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let t = Instant::now();
+        let called = match post(format!("/api/queue/rooms/{room}/call-next")).await {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                let j: Value = r.json().await.unwrap_or(Value::Null);
+                // 409: nobody to call now, an answer.
+                let ok = status == 200 || status == 409;
+                if !ok {
+                    eprintln!("doctor {n}: call-next {room} -> {status} {j}");
+                }
+                note(&window, t, ok).await;
+                j["decisions"][0]["person"].as_i64()
+            }
+            Err(e) => {
+                eprintln!("doctor {n}: call-next {room} -> {e}");
+                note(&window, t, false).await;
+                None
+            }
+        };
+        let t = Instant::now();
+        let r = http
+            .get(format!("{url}/api/queue/rooms/{room}"))
+            .header("cookie", &s.cookie)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await;
+        let ok = matches!(&r, Ok(r) if r.status().is_success());
+        if let Ok(r) = r {
+            let _ = r.bytes().await;
+        }
+        note(&window, t, ok).await;
+        let Some(person) = called else {
+            tokio::time::sleep(think.mul_f64(1.0 + rng.below(1000) as f64 / 1000.0)).await;
+            continue;
+        };
+        tokio::time::sleep(think.mul_f64(2.0 + rng.below(4000) as f64 / 1000.0)).await;
+        let t = Instant::now();
+        let ok = match post(format!("/api/queue/visits/{person}/finish")).await {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                if status != 200 {
+                    eprintln!("doctor {n}: finish {person} -> {status}");
+                }
+                status == 200
+            }
+            Err(e) => {
+                eprintln!("doctor {n}: finish {person} -> {e}");
+                false
+            }
+        };
+        note(&window, t, ok).await;
+    }
+}
+
+/// A room screen: its live stream held open; its state fetched at each
+/// change (at most once a second) and the voice of each new call.
+async fn screen(
+    n: usize,
+    url: String,
+    http: reqwest::Client,
+    token: String,
+    stop: Arc<AtomicBool>,
+    window: Arc<Mutex<Window>>,
+) {
+    let mut after = 0u64;
+    let mut last = Instant::now() - Duration::from_secs(2);
+    while !stop.load(Ordering::Relaxed) {
+        let Ok(mut stream) = http
+            .get(format!("{url}/api/screen/{token}/stream"))
+            .send()
+            .await
+        else {
+            eprintln!("screen {n}: stream refused");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        };
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(1), stream.chunk()).await;
+            let changed = match chunk {
+                Ok(Ok(Some(b))) => b.windows(7).any(|w| w == b"changed"),
+                Ok(Ok(None)) | Ok(Err(_)) => break,
+                Err(_) => false,
+            };
+            if !changed || last.elapsed() < Duration::from_secs(1) {
+                continue;
+            }
+            last = Instant::now();
+            let t = Instant::now();
+            let r = http
+                .get(format!("{url}/api/screen/{token}?after={after}"))
+                .timeout(Duration::from_secs(30))
+                .send()
+                .await;
+            let j: Value = match r {
+                Ok(r) if r.status().is_success() => r.json().await.unwrap_or(Value::Null),
+                _ => Value::Null,
+            };
+            note(&window, t, !j.is_null()).await;
+            for a in j["announcements"].as_array().into_iter().flatten() {
+                let seq = a["seq"].as_u64().unwrap_or(0);
+                after = after.max(seq);
+                if a["call"] != true {
+                    continue;
+                }
+                let t = Instant::now();
+                let r = http
+                    .get(format!("{url}/api/screen/{token}/voice/{seq}.wav"))
+                    .timeout(Duration::from_secs(30))
+                    .send()
+                    .await;
+                let ok = match r {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok_and(|b| b.len() > 44),
+                    Err(_) => false,
+                };
+                if !ok {
+                    eprintln!("screen {n}: voice {seq} failed");
+                }
+                note(&window, t, ok).await;
+            }
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = args()?;
@@ -261,6 +437,23 @@ async fn main() -> anyhow::Result<()> {
     let key_file = dir.path().join("data.key");
     let keys = exam_vault::KeyRing::generate()?;
     keys.write_new_file(&key_file)?;
+    // The campus's rooms, and a signed link per room screen (a TV).
+    let rooms: Vec<String> = exam_domain::catalogue::seed::catalogue()
+        .rooms
+        .into_iter()
+        .filter(|r| r.campus == "main")
+        .map(|r| r.code)
+        .collect();
+    let expires = chrono::Utc::now() + chrono::Duration::days(1);
+    let screens: Vec<String> = (0..a.screens)
+        .map(|i| {
+            let subject = exam_server::queue::link::Subject::Screen {
+                campus: "main".into(),
+                room: rooms[i % rooms.len()].clone(),
+            };
+            exam_server::queue::link::sign(&keys, &subject, expires)
+        })
+        .collect();
     // Accounts before the server starts (hashing is slow on purpose).
     let db = exam_server::db::Db::connect(&database_url, Arc::new(keys)).await?;
     db.migrate().await?;
@@ -276,6 +469,18 @@ async fn main() -> anyhow::Result<()> {
         .await
         {
             eprintln!("account load{i}: {e} (reusing it)");
+        }
+    }
+    for i in 0..DOCTOR_ACCOUNTS.min(a.doctors) {
+        if let Err(e) = exam_server::create_staff(
+            &db,
+            &format!("doc{i}"),
+            exam_server::roles::Role::Doctor,
+            Some(pw.into()),
+        )
+        .await
+        {
+            eprintln!("account doc{i}: {e} (reusing it)");
         }
     }
     db.close().await;
@@ -314,12 +519,22 @@ async fn main() -> anyhow::Result<()> {
     anyhow::ensure!(up, "server did not start");
     let mut sessions = Vec::new();
     for i in 0..ACCOUNTS {
-        sessions.push(Arc::new(login(&http, &url, &format!("load{i}"), pw).await?));
+        sessions.push(Arc::new(
+            login(&http, &url, &format!("load{i}"), pw, "/desk").await?,
+        ));
+    }
+    let mut doctor_sessions = Vec::new();
+    for i in 0..DOCTOR_ACCOUNTS.min(a.doctors) {
+        doctor_sessions.push(Arc::new(
+            login(&http, &url, &format!("doc{i}"), pw, "/station").await?,
+        ));
     }
     let rss_start = rss_kib(pid);
     println!(
-        "desk-load: {} clients, think {} ms, {} s, {}; server RSS at start {:.1} MiB",
+        "desk-load: {} desk clients, {} doctor stations, {} room screens, think {} ms, {} s, {}; server RSS at start {:.1} MiB",
         a.clients,
+        a.doctors,
+        a.screens,
         a.think_ms,
         a.secs,
         if a.database_url.is_some() {
@@ -343,6 +558,28 @@ async fn main() -> anyhow::Result<()> {
             http.clone(),
             sessions[n % ACCOUNTS].clone(),
             Duration::from_millis(a.think_ms),
+            stop.clone(),
+            window.clone(),
+        )));
+    }
+    for n in 0..a.doctors {
+        tasks.push(tokio::spawn(doctor(
+            n,
+            url.clone(),
+            http.clone(),
+            doctor_sessions[n % doctor_sessions.len().max(1)].clone(),
+            rooms[n % rooms.len()].clone(),
+            Duration::from_millis(a.think_ms),
+            stop.clone(),
+            window.clone(),
+        )));
+    }
+    for (n, token) in screens.iter().enumerate() {
+        tasks.push(tokio::spawn(screen(
+            n,
+            url.clone(),
+            http.clone(),
+            token.clone(),
             stop.clone(),
             window.clone(),
         )));

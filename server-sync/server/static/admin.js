@@ -71,6 +71,38 @@
     }).then(function (r) { D.say("pkg-msg", (r.created ? "已新建 " : "已保存 ") + r.code, true); loadCatalogue(); })
       .catch(function (e) { D.say("pkg-msg", e.message); });
   });
+  // The queue's rules, rooms and screens (this campus).
+  var qs = null;
+  function loadQueue() {
+    D.call("GET", "/api/queue/settings").then(function (s) {
+      qs = s;
+      $("q-skip").value = s.rules.skip_back; $("q-floor").value = s.rules.floor_minutes;
+      $("q-fasting").checked = s.rules.fasting_first; $("q-pull").checked = s.rules.pull;
+      var tb = $("q-rooms"); tb.textContent = "";
+      s.rooms.forEach(function (r) {
+        var num = function (v, max) { return el("input", { type: "number", min: "1", max: String(max), value: String(v), size: "3" }); };
+        var desks = num(r.desks, 50), minutes = num(r.minutes, 240);
+        var pre = el("input", { type: "checkbox" }); pre.checked = r.prequeue;
+        desks.addEventListener("change", function () { r.desks = Number(desks.value); });
+        minutes.addEventListener("change", function () { r.minutes = Number(minutes.value); });
+        pre.addEventListener("change", function () { r.prequeue = pre.checked; });
+        tb.appendChild(el("tr", { "data-room": r.code }, [el("td", { class: "mono", text: r.code }), el("td", {}, [desks]), el("td", {}, [minutes]), el("td", {}, [pre])]));
+      });
+      var l = s.screen;
+      $("q-logo").value = l.logo; $("q-bg").value = l.background; $("q-fg").value = l.foreground; $("q-accent").value = l.accent;
+      $("q-font").value = l.font_px; $("q-rows").value = l.rows; $("q-double").checked = l.double; $("q-scroll").checked = l.scroll;
+    }).catch(function (e) { D.say("q-msg", e.message); });
+  }
+  $("q-save").addEventListener("click", function () {
+    if (!qs) return;
+    qs.rules.skip_back = Number($("q-skip").value); qs.rules.floor_minutes = Number($("q-floor").value);
+    qs.rules.fasting_first = $("q-fasting").checked; qs.rules.pull = $("q-pull").checked;
+    qs.screen = { logo: $("q-logo").value, background: $("q-bg").value, foreground: $("q-fg").value, accent: $("q-accent").value,
+      font_px: Number($("q-font").value), rows: Number($("q-rows").value), double: $("q-double").checked, scroll: $("q-scroll").checked };
+    D.call("POST", "/api/queue/settings", qs).then(function () { D.say("q-msg", "已保存，今日队列已按新规则重放", true); loadQueue(); })
+      .catch(function (e) { D.say("q-msg", e.message); });
+  });
   loadCatalogue();
   loadAccounts();
+  loadQueue();
 })();

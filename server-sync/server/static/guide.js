@@ -7,6 +7,7 @@
   var campus = document.querySelector('meta[name="campus"]').content;
   var q = "?campus=" + encodeURIComponent(campus);
   var current = null; // the person shown
+  var roomNames = {}; // code → name, from the last board
   var states = { open: "开放", locked: "锁定", closed: "关闭" };
   var at = { waiting: "等候中", called: "检查中", unrouted: "待导诊台处理", done: "已全部完成", left: "已移出今日队列" };
 
@@ -24,18 +25,19 @@
     });
   }
   function drawBoard(b) {
+    b.rooms.forEach(function (r) { roomNames[r.code] = r.name; });
     document.getElementById("totals").textContent =
-      "今日入队 " + b.joined_today + " 人 · 在检 " + b.in_building + " 人 · 已完成 " + b.done_today + " 人";
+      "今日 " + b.joined_today + " 人 · 在检 " + b.in_building + " · 完成 " + b.done_today;
     document.getElementById("long-min").textContent = b.long_wait_min;
     rows("rooms", b.rooms.map(function (r) {
       var ops = el("td", {}, [
-        el("button", { text: "开放", "data-op": "open", onclick: function () { act("POST", "/api/queue/rooms/" + r.code + "/state" + q, { state: "open" }); } }),
-        el("button", { text: "锁定", "data-op": "locked", onclick: function () { act("POST", "/api/queue/rooms/" + r.code + "/state" + q, { state: "locked" }); } }),
-        el("button", { text: "关闭", "data-op": "closed", onclick: function () { act("POST", "/api/queue/rooms/" + r.code + "/state" + q, { state: "closed" }); } }),
-        el("button", { text: "疏散", "data-op": "evacuate", onclick: function () {
+        el("button", { class: "small", text: "开放", "data-op": "open", onclick: function () { act("POST", "/api/queue/rooms/" + r.code + "/state" + q, { state: "open" }); } }),
+        el("button", { class: "small", text: "锁定", "data-op": "locked", onclick: function () { act("POST", "/api/queue/rooms/" + r.code + "/state" + q, { state: "locked" }); } }),
+        el("button", { class: "small", text: "关闭", "data-op": "closed", onclick: function () { act("POST", "/api/queue/rooms/" + r.code + "/state" + q, { state: "closed" }); } }),
+        el("button", { class: "small", text: "疏散", "data-op": "evacuate", onclick: function () {
           if (confirm("疏散 " + r.name + "：等候人员将分到其他科室？")) act("POST", "/api/queue/rooms/" + r.code + "/evacuate" + q);
         } }),
-        el("button", { text: "显示屏链接", onclick: function () {
+        el("button", { class: "small", "data-op": "screen", text: "屏幕", onclick: function () {
           call("POST", "/api/queue/rooms/" + r.code + "/screen-link" + q).then(function (l) {
             document.getElementById("find-msg").textContent = r.name + " 显示屏：" + location.origin + l.url;
           });
@@ -47,7 +49,7 @@
         el("td", { class: "state", text: states[r.state] || r.state }),
         el("td", { text: String(r.desks) }),
         el("td", { class: "serving", text: names(r.serving) }),
-        el("td", { class: "waiting", "data-ids": r.waiting.map(function (p) { return p.id; }).join(","), text: r.waiting.length + " 人 " + names(r.waiting.slice(0, 6)) + (r.waiting.length > 6 ? "…" : "") }),
+        el("td", { class: "waiting", "data-ids": r.waiting.map(function (p) { return p.id; }).join(","), text: r.waiting_count + " 人 " + names(r.waiting.slice(0, 6)) + (r.waiting_count > 6 ? "…" : "") }),
         el("td", { text: String(r.done) }),
         el("td", { text: r.mean_wait_min == null ? "—" : r.mean_wait_min.toFixed(0) + " 分" }),
         ops
@@ -56,7 +58,7 @@
     rows("long", b.long_waits.map(function (p) {
       return el("tr", { "data-id": p.id }, [el("td", { text: p.name }), el("td", { text: p.exam_no }),
         el("td", { text: p.waited_min + " 分" }),
-        el("td", {}, [el("button", { text: "重新分配", onclick: function () { act("POST", "/api/queue/visits/" + p.id + "/reroute"); } })])]);
+        el("td", {}, [el("button", { class: "small", text: "重新分配", onclick: function () { act("POST", "/api/queue/visits/" + p.id + "/reroute"); } })])]);
     }));
     rows("unroutable", b.unroutable.map(function (p) {
       return el("tr", { "data-id": p.id }, [el("td", { text: p.name }), el("td", { text: p.exam_no })]);
@@ -70,7 +72,7 @@
     current = p.id;
     document.getElementById("person").hidden = false;
     document.getElementById("p-title").textContent = p.name + " · " + p.exam_no;
-    var where = p.at ? (at[p.at.at] || p.at.at) + (p.at.room ? "：" + p.at.room : "") : "未入队";
+    var where = p.at ? (at[p.at.at] || p.at.at) + (p.at.room ? "：" + (roomNames[p.at.room] || p.at.room) : "") : "未入队";
     document.getElementById("p-at").textContent = where;
     rows("p-places", p.places.map(function (x) {
       return el("tr", { "data-room": x.room }, [el("td", { text: x.room_name + (x.prequeue ? "（预排号）" : "") }),

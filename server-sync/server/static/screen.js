@@ -14,6 +14,8 @@
     if (!audioOk) { play(); return; }
     playing = true;
     var au = new Audio(base + "/voice/" + a.seq + ".wav");
+    document.body.setAttribute("data-voice", a.seq);
+    au.onloadeddata = function () { document.body.setAttribute("data-voice-loaded", a.seq); };
     au.onended = au.onerror = function () { playing = false; play(); };
     au.play().catch(function () { playing = false; play(); });
   }
@@ -31,7 +33,7 @@
     $("room-name").textContent = s.room_name;
     $("floor").textContent = s.floor_label;
     $("now-name").textContent = s.serving.length ? s.serving.map(function (p) { return p.name; }).join("、") : "—";
-    $("count").textContent = s.waiting.length + " 人";
+    $("count").textContent = s.waiting_count + " 人";
     var rows = s.look.rows, list = s.waiting;
     if (s.look.scroll && list.length > rows * (s.look.double ? 2 : 1)) {
       scrollAt = (scrollAt + rows) % list.length;

@@ -25,29 +25,26 @@
   function time(t) { return t ? new Date(t).toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit" }) : ""; }
   function refresh() {
     var room = roomSel.value;
-    return Promise.all([
-      call("GET", "/api/queue/rooms/" + room + q),
-      call("GET", "/api/queue/board" + q).catch(function () { return { unroutable: [] }; })
-    ]).then(function (both) {
-      var v = both[0], r = v.room;
+    return call("GET", "/api/queue/rooms/" + room + q).then(function (v) {
+      var r = v.room;
       document.getElementById("room-kind").textContent = r.prequeue ? "预排号（按号依次激活，正在其他科室的会跳过）" : "本室队列";
       rows("serving", r.serving.map(function (p) {
         return el("tr", { "data-id": p.id }, [el("td", { text: p.name }), el("td", { text: p.exam_no }), el("td", {}, [
-          el("button", { text: "重呼", "data-op": "recall", onclick: function () { act("/api/queue/visits/" + p.id + "/recall"); } }),
-          el("button", { text: "过号", "data-op": "no-show", onclick: function () { act("/api/queue/visits/" + p.id + "/no-show"); } }),
+          el("button", { class: "small", text: "重呼", "data-op": "recall", onclick: function () { act("/api/queue/visits/" + p.id + "/recall"); } }),
+          el("button", { class: "small", text: "过号", "data-op": "no-show", onclick: function () { act("/api/queue/visits/" + p.id + "/no-show"); } }),
           el("button", { text: "完成", "data-op": "finish", class: "primary", onclick: function () { act("/api/queue/visits/" + p.id + "/finish"); } })
         ])]);
       }));
       rows("waiting", r.waiting.map(function (p, i) {
         return el("tr", { "data-id": p.id }, [el("td", { text: String(i + 1) }), el("td", { text: p.name }), el("td", { text: p.exam_no }),
           el("td", { text: p.waited_min == null ? "" : p.waited_min + " 分" }),
-          el("td", {}, [el("button", { text: "呼叫此人", onclick: function () { act("/api/queue/rooms/" + room + "/call/" + p.id); } })])]);
+          el("td", {}, [el("button", { class: "small", text: "呼叫此人", onclick: function () { act("/api/queue/rooms/" + room + "/call/" + p.id); } })])]);
       }));
       rows("history", v.history.map(function (h) {
         return el("tr", {}, [el("td", { text: h.name }), el("td", { text: h.exam_no }), el("td", { text: results[h.state] || h.state }),
           el("td", { text: time(h.called_at) }), el("td", { text: time(h.ended_at) })]);
       }));
-      rows("unassigned", both[1].unroutable.map(function (p) {
+      rows("unassigned", v.unassigned.map(function (p) {
         return el("tr", {}, [el("td", { text: p.name }), el("td", { text: p.exam_no })]);
       }));
     }).catch(function (e) { msg(e.message); });

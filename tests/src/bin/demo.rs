@@ -232,6 +232,17 @@ async fn main() -> anyhow::Result<()> {
         client.client_id,
         ca = tls.ca.display(),
     );
+    // Q1–Q6: checked-in patients queue by themselves; simulated doctors
+    // call, see (two seconds a minute) and finish them, so the room screens
+    // move and speak.
+    let _doctors = e2e_tests::doctors::spawn(server.state.clone(), "main".into(), 2.0);
+    let (screen, _) = exam_server::queue::screen_path(&server.state, "main", "blood", 30);
+    let (screen2, _) = exam_server::queue::screen_path(&server.state, "main", "us1", 30);
+    println!(
+        "  queue           : {url}/guide (导诊台), {url}/station (医生站); simulated doctors in every room\n\
+         \x20                   room screens (TV, no login, Mandarin voice after a tap): {url}{screen}\n\
+         \x20                   {url}{screen2}"
+    );
     println!("  stop            : Ctrl-C");
 
     // K9: the report office has published reports for the first three demo

@@ -53,6 +53,12 @@ pub async fn chromedriver() -> Driver {
 
 /// A headless browser session with its own profile.
 pub async fn session(driver: &Driver) -> Client {
+    // A profile directory per session: Chromium locks its profile, so
+    // sessions side by side (a doctor, a screen, a phone) need their own.
+    static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let profile = driver.profile.path().join(format!("session-{n}"));
+    std::fs::create_dir_all(&profile).unwrap();
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:loggingPrefs".into(),
@@ -64,7 +70,7 @@ pub async fn session(driver: &Driver) -> Client {
             "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
                      "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--window-size=1400,900", format!("--user-data-dir={}", driver.profile.path().display())]
+                     "--window-size=1400,900", format!("--user-data-dir={}", profile.display())]
         }),
     );
     ClientBuilder::rustls()

@@ -391,6 +391,33 @@ impl Engine {
             .collect()
     }
 
+    /// One room.
+    pub fn room(&self, code: &str) -> Option<RoomView> {
+        self.rooms.get(code).map(|r| RoomView {
+            spec: r.spec.clone(),
+            state: r.state,
+            waiting: r.waiting.clone(),
+            serving: r.serving.clone(),
+        })
+    }
+
+    /// People no open room could take.
+    pub fn unrouted(&self) -> Vec<PersonId> {
+        self.people
+            .iter()
+            .filter(|(_, p)| p.at == Where::Unrouted)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// People in the building (not done, not gone).
+    pub fn in_building(&self) -> usize {
+        self.people
+            .values()
+            .filter(|p| !matches!(p.at, Where::Done | Where::Left))
+            .count()
+    }
+
     /// Where the person is.
     pub fn at(&self, person: PersonId) -> Option<&Where> {
         self.people.get(&person).map(|p| &p.at)
@@ -430,6 +457,19 @@ impl Engine {
             .filter(|(_, p)| !matches!(p.at, Where::Done | Where::Left))
             .map(|(id, _)| *id)
             .collect()
+    }
+
+    /// Where a person with these stops would be sent if they joined now
+    /// (the guide sheet's first station): the engine's own routing on a
+    /// copy, so nothing changes.
+    pub fn preview(&self, stops: Vec<Stop>, priority: Priority, floor: i32) -> Option<String> {
+        let mut copy = self.clone();
+        let someone = PersonId::MIN;
+        copy.people.remove(&someone);
+        match copy.register(someone, priority, stops, floor).pop() {
+            Some(Decision::Queued { room, .. }) => Some(room),
+            _ => None,
+        }
     }
 
     /// People who finished every stop today.

@@ -903,3 +903,21 @@ fn check_order(e: &Engine, seed: u64, step: usize) {
         );
     }
 }
+
+#[test]
+fn a_preview_names_the_first_station_and_changes_nothing() {
+    let mut e = centre();
+    register(&mut e, 1, Priority::default(), vec![stop("BLOOD", true)]);
+    let stops = vec![stop("INT", false), stop("BLOOD", true)];
+    let before = e.queue("BLOOD");
+    assert_eq!(
+        e.preview(stops.clone(), Priority::default(), 1),
+        Some("BLOOD".into()),
+        "fasting first"
+    );
+    assert_eq!(e.queue("BLOOD"), before);
+    assert_eq!(e.people(), vec![1]);
+    // Joining for real goes where the preview said.
+    let d = register(&mut e, 2, Priority::default(), stops);
+    assert_eq!(queued_in(&d), "BLOOD");
+}

@@ -223,6 +223,8 @@ pub(super) async fn lookup(
         scope::out_of_scope(&st, &kiosk, "lookup", found - records.len()).await?;
     }
     crate::workflow::attach_documents(&st, &mut records).await?;
+    // Q1: the guide sheet names where the queue sends them first.
+    crate::queue::first_stations(&st, &mut records).await?;
     st.db.audit(&kiosk.id, "lookup", req.query.method()).await?;
     Ok(Json(LookupResponse { records }))
 }

@@ -9,13 +9,13 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use exam_domain::queue::{Decision, Event, PersonId, Priority, RoomState, Where};
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 
 use super::store::{self, RoomSettings, Who};
-use super::{QueueError, apply, link, room_label, today};
+use super::{QueueError, apply, room_label, today};
 use crate::AppState;
 use crate::db::SessionUser;
 use crate::error::ApiErr;
@@ -115,11 +115,18 @@ pub struct RoomRow {
     pub desks: u32,
     pub minutes: u32,
     pub prequeue: bool,
+    /// The first `SHOWN` waiting, in order.
     pub waiting: Vec<PersonRow>,
+    /// Everyone waiting (or holding a number).
+    pub waiting_count: usize,
     pub serving: Vec<PersonRow>,
     pub done: i64,
     pub mean_wait_min: Option<f64>,
 }
+
+/// Waiting people listed per room (the rest are counted): what a screen,
+/// a station or the board shows, and all the names opened per request.
+pub const SHOWN: usize = 60;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Board {
@@ -137,29 +144,39 @@ pub struct Board {
 /// Minutes after which a wait is flagged.
 const LONG_WAIT_MIN: i64 = 30;
 
-pub(crate) async fn build_board(st: &AppState, campus: &str) -> Result<Board, ApiErr> {
-    let (rooms, people, unrouted, done_today, joined_today) = st
+/// The campus's board; with `only`, that room alone (a screen or a
+/// doctor station: names are opened for its people only).
+pub(crate) async fn build_board(
+    st: &AppState,
+    campus: &str,
+    only: Option<&str>,
+) -> Result<Board, ApiErr> {
+    let (rooms, in_building, unrouted, done_today, joined_today) = st
         .queue
         .read(st, campus, |e| {
-            let people = e.people();
-            let unrouted: Vec<PersonId> = people
-                .iter()
-                .copied()
-                .filter(|p| e.at(*p) == Some(&Where::Unrouted))
-                .collect();
-            (e.rooms(), people, unrouted, e.done_count(), e.known_count())
+            let rooms: Vec<_> = match only {
+                Some(code) => e.room(code).into_iter().collect(),
+                None => e.rooms(),
+            };
+            (
+                rooms,
+                e.in_building(),
+                e.unrouted(),
+                e.done_count(),
+                e.known_count(),
+            )
         })
         .await?;
     let mut ids: Vec<PersonId> = rooms
         .iter()
-        .flat_map(|r| r.waiting.iter().chain(&r.serving).copied())
+        .flat_map(|r| r.waiting.iter().take(SHOWN).chain(&r.serving).copied())
         .collect();
     ids.extend(&unrouted);
     ids.sort_unstable();
     ids.dedup();
     let who = store::who(&st.db, &ids).await?;
-    let since = store::waiting_since(&st.db, campus, today()).await?;
-    let days = store::room_days(&st.db, campus, today()).await?;
+    let since = store::waiting_since(&st.db, campus, today(), only).await?;
+    let days = store::room_days(&st.db, campus, today(), only).await?;
     let now = Utc::now();
     let row = |p: PersonId, waiting_here: bool| {
         let w = who.get(&p).cloned().unwrap_or(Who {
@@ -191,6 +208,7 @@ pub(crate) async fn build_board(st: &AppState, campus: &str) -> Result<Board, Ap
             let waiting: Vec<PersonRow> = r
                 .waiting
                 .iter()
+                .take(SHOWN)
                 .map(|p| row(*p, !r.spec.prequeue))
                 .collect();
             long_waits.extend(waiting.iter().filter(|p| p.long).cloned());
@@ -203,6 +221,7 @@ pub(crate) async fn build_board(st: &AppState, campus: &str) -> Result<Board, Ap
                 minutes: r.spec.minutes,
                 prequeue: r.spec.prequeue,
                 serving: r.serving.iter().map(|p| row(*p, false)).collect(),
+                waiting_count: r.waiting.len(),
                 waiting,
                 done: day.done,
                 mean_wait_min: day.mean_wait_min,
@@ -212,7 +231,7 @@ pub(crate) async fn build_board(st: &AppState, campus: &str) -> Result<Board, Ap
     Ok(Board {
         campus: campus.to_string(),
         rooms,
-        in_building: people.len(),
+        in_building,
         joined_today,
         done_today,
         unroutable: unrouted.iter().map(|p| row(*p, false)).collect(),
@@ -226,7 +245,7 @@ async fn board(
     Query(q): Query<CampusQ>,
 ) -> Result<Json<Board>, ApiErr> {
     let c = campus(&st, &q)?;
-    Ok(Json(build_board(&st, &c).await?))
+    Ok(Json(build_board(&st, &c, None).await?))
 }
 
 /// The queue pages' live stream: a `changed` event whenever the campus's
@@ -400,6 +419,8 @@ async fn visit(
 #[derive(Debug, Serialize)]
 struct RoomView {
     room: RoomRow,
+    /// People no open room can take (the campus's): 未分配.
+    unassigned: Vec<PersonRow>,
     /// Who this room may call next (its queue, or its numbers' holders).
     history: Vec<HistoryRow>,
 }
@@ -420,7 +441,8 @@ async fn room(
     Query(q): Query<CampusQ>,
 ) -> Result<Json<RoomView>, ApiErr> {
     let c = campus(&st, &q)?;
-    let b = build_board(&st, &c).await?;
+    let b = build_board(&st, &c, Some(&code)).await?;
+    let unassigned = b.unroutable;
     let room = b
         .rooms
         .into_iter()
@@ -440,7 +462,11 @@ async fn room(
             ended_at: e.ended_at,
         })
         .collect();
-    Ok(Json(RoomView { room, history }))
+    Ok(Json(RoomView {
+        room,
+        unassigned,
+        history,
+    }))
 }
 
 #[derive(Debug, Serialize)]
@@ -632,12 +658,8 @@ struct Link {
 /// and one more day, for the rating).
 async fn phone_link(State(st): State<AppState>, Path(id): Path<i64>) -> Result<Json<Link>, ApiErr> {
     campus_of(&st, id).await?;
-    let expires_at = Utc::now() + Duration::hours(36);
-    let t = link::sign(&st.db.keys, &link::Subject::Visit(id), expires_at);
-    Ok(Json(Link {
-        url: format!("/m/{t}"),
-        expires_at,
-    }))
+    let (url, expires_at) = super::phone_path(&st, id, 36);
+    Ok(Json(Link { url, expires_at }))
 }
 
 /// A room screen's link (a year; made again to revoke by key rotation).
@@ -654,13 +676,8 @@ async fn screen_link(
             "no such room",
         ));
     }
-    let expires_at = Utc::now() + Duration::days(365);
-    let subject = link::Subject::Screen { campus: c, room };
-    let t = link::sign(&st.db.keys, &subject, expires_at);
-    Ok(Json(Link {
-        url: format!("/screen/{t}"),
-        expires_at,
-    }))
+    let (url, expires_at) = super::screen_path(&st, &c, &room, 365);
+    Ok(Json(Link { url, expires_at }))
 }
 
 /// The campus's queue settings.

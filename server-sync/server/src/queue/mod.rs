@@ -400,6 +400,26 @@ pub fn room_label(catalogue: &Catalogue, campus: &str, room: &str) -> (String, i
         .map_or((room.to_string(), 0), |r| (r.name.clone(), r.floor))
 }
 
+/// A room screen's path (`/screen/<signed link>`), valid `days`.
+pub fn screen_path(st: &AppState, campus: &str, room: &str, days: i64) -> (String, DateTime<Utc>) {
+    let expires = Utc::now() + chrono::Duration::days(days);
+    let subject = link::Subject::Screen {
+        campus: campus.into(),
+        room: room.into(),
+    };
+    (
+        format!("/screen/{}", link::sign(&st.db.keys, &subject, expires)),
+        expires,
+    )
+}
+
+/// A visit's phone page path (`/m/<signed link>`), valid `hours`.
+pub fn phone_path(st: &AppState, booking: i64, hours: i64) -> (String, DateTime<Utc>) {
+    let expires = Utc::now() + chrono::Duration::hours(hours);
+    let t = link::sign(&st.db.keys, &link::Subject::Visit(booking), expires);
+    (format!("/m/{t}"), expires)
+}
+
 /// A visit joins today's queue (once): its stops from its active items.
 pub async fn join(st: &AppState, booking: i64) -> Result<Vec<Decision>, QueueError> {
     let Some(needs) = store::needs(&st.db, booking).await? else {
@@ -417,6 +437,47 @@ pub async fn join(st: &AppState, booking: i64) -> Result<Vec<Decision>, QueueErr
         floor: 1,
     };
     apply(st, &needs.campus, event, "registration", Some(booking)).await
+}
+
+/// The guide sheet's first station for each of today's bookings not yet
+/// checked in (a kiosk's online lookup): where the queue would send them
+/// if they joined now. The check-in, when it reaches the service, joins
+/// them for real a moment later (usually to the same room; the phone page
+/// and the guide desk show the live place).
+pub async fn first_stations(
+    st: &AppState,
+    records: &mut [exam_protocol::BookingRecord],
+) -> Result<(), DbError> {
+    let today = today();
+    let catalogue = st.catalogue.get();
+    for r in records.iter_mut() {
+        let b = &r.booking;
+        if b.state != exam_domain::BookingState::Booked || b.exam_date != today {
+            continue;
+        }
+        let (Some(docs), Some(needs)) = (r.documents.as_mut(), store::needs(&st.db, b.id).await?)
+        else {
+            continue;
+        };
+        let stops = stops(&catalogue, &needs.items);
+        let priority = Priority {
+            level: 2,
+            vip: needs.vip,
+        };
+        let room = st
+            .queue
+            .read(st, &b.campus, |e| e.preview(stops, priority, 1))
+            .await?;
+        docs.guide.first = room.map(|room| {
+            let (room_name, floor) = room_label(&catalogue, &b.campus, &room);
+            exam_domain::documents::FirstStation {
+                room,
+                room_name,
+                floor,
+            }
+        });
+    }
+    Ok(())
 }
 
 /// A visit's items changed: its stops as they are now.

@@ -212,7 +212,9 @@ struct ScreenState {
     look: ScreenLook,
     /// Being seen now.
     serving: Vec<PersonRow>,
+    /// The first `api::SHOWN` waiting.
     waiting: Vec<PersonRow>,
+    waiting_count: usize,
     /// The room's calls and next-room notices, oldest first.
     announcements: Vec<Announcement>,
 }
@@ -229,7 +231,7 @@ async fn screen_json(
     Query(q): Query<AfterQ>,
 ) -> Result<Json<ScreenState>, ApiErr> {
     let (campus, room) = screen_subject(&st, &token)?;
-    let board = build_board(&st, &campus).await?;
+    let board = build_board(&st, &campus, Some(&room)).await?;
     let r = board
         .rooms
         .into_iter()
@@ -246,6 +248,7 @@ async fn screen_json(
         room,
         look: screen_look(&st, &campus).await?,
         serving: r.serving.into_iter().map(strip).collect(),
+        waiting_count: r.waiting_count,
         waiting: r.waiting.into_iter().map(strip).collect(),
         announcements: st.queue.announcements(&campus, Some(&r.code), q.after),
     }))

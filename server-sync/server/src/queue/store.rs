@@ -53,7 +53,7 @@ pub(super) async fn events(
     .bind(campus)
     .bind(day_s(day))
     .bind(after)
-    .fetch_all(&db.pool)
+    .fetch_all(&db.read)
     .await?;
     rows.iter()
         .map(|r| {
@@ -196,6 +196,19 @@ pub(super) async fn to_join(db: &Db, campus: &str, day: NaiveDate) -> Result<Vec
     rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
 }
 
+/// Today's visits at the campus still booked (not yet here), in booking
+/// order: the demo's simulated arrivals register these at the desk.
+pub async fn booked(db: &Db, campus: &str, day: NaiveDate) -> Result<Vec<i64>> {
+    let rows = sqlx::query(
+        "SELECT id FROM bookings WHERE campus = $1 AND exam_date = $2 AND state = 'booked' ORDER BY slot_start, id",
+    )
+    .bind(campus)
+    .bind(day_s(day))
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+}
+
 /// What a visit needs from the queue: its active items and whether it is
 /// a VIP package.
 pub(super) struct VisitNeeds {
@@ -207,7 +220,7 @@ pub(super) struct VisitNeeds {
 pub(super) async fn needs(db: &Db, booking: i64) -> Result<Option<VisitNeeds>> {
     let Some(b) = sqlx::query("SELECT campus, package FROM bookings WHERE id = $1")
         .bind(booking)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&db.read)
         .await?
     else {
         return Ok(None);
@@ -216,7 +229,7 @@ pub(super) async fn needs(db: &Db, booking: i64) -> Result<Option<VisitNeeds>> {
         "SELECT item_code FROM booking_items WHERE booking_id = $1 AND status = 'active' ORDER BY item_code",
     )
     .bind(booking)
-    .fetch_all(&db.pool)
+    .fetch_all(&db.read)
     .await?
     .iter()
     .map(|r| r.try_get::<String, _>("item_code"))
@@ -243,7 +256,7 @@ pub(super) async fn room_settings(db: &Db, campus: &str) -> Result<Vec<RoomSetti
         "SELECT code, desks, minutes, prequeue FROM queue_rooms WHERE campus = $1 ORDER BY code",
     )
     .bind(campus)
-    .fetch_all(&db.pool)
+    .fetch_all(&db.read)
     .await?;
     rows.iter()
         .map(|r| {
@@ -277,7 +290,7 @@ pub(super) async fn setting(db: &Db, campus: &str, name: &str) -> Result<Option<
         sqlx::query_scalar("SELECT value FROM queue_settings WHERE campus = $1 AND name = $2")
             .bind(campus)
             .bind(name)
-            .fetch_optional(&db.pool)
+            .fetch_optional(&db.read)
             .await?,
     )
 }
@@ -314,12 +327,15 @@ pub(super) async fn room_days(
     db: &Db,
     campus: &str,
     day: NaiveDate,
+    only: Option<&str>,
 ) -> Result<BTreeMap<String, RoomDay>> {
     let rows = sqlx::query(
-        "SELECT room, state, started_at, called_at FROM queue_entries WHERE campus = $1 AND day = $2",
+        "SELECT room, state, started_at, called_at FROM queue_entries
+          WHERE campus = $1 AND day = $2 AND ($3 = '' OR room = $3)",
     )
     .bind(campus)
     .bind(day_s(day))
+    .bind(only.unwrap_or(""))
     .fetch_all(&db.read)
     .await?;
     let mut out: BTreeMap<String, (RoomDay, f64, i64)> = BTreeMap::new();
@@ -384,18 +400,21 @@ pub(super) async fn entries(db: &Db, booking: i64, day: NaiveDate) -> Result<Vec
         .collect()
 }
 
-/// Waiting entries open since before `since`: the long waits.
+/// When each person waiting (in `only`, or anywhere) joined their queue.
 pub(super) async fn waiting_since(
     db: &Db,
     campus: &str,
     day: NaiveDate,
+    only: Option<&str>,
 ) -> Result<BTreeMap<i64, DateTime<Utc>>> {
     let rows = sqlx::query(
         "SELECT booking_id, started_at FROM queue_entries
-          WHERE campus = $1 AND day = $2 AND state = 'waiting' AND ended_at IS NULL",
+          WHERE campus = $1 AND day = $2 AND state = 'waiting' AND ended_at IS NULL
+            AND ($3 = '' OR room = $3)",
     )
     .bind(campus)
     .bind(day_s(day))
+    .bind(only.unwrap_or(""))
     .fetch_all(&db.read)
     .await?;
     rows.iter()
