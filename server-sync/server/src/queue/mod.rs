@@ -21,6 +21,7 @@
 //!   expire (`link`).
 
 pub(crate) mod api;
+pub(crate) mod board;
 pub mod link;
 pub(crate) mod pages;
 pub mod store;
@@ -59,24 +60,39 @@ struct Day {
     day: NaiveDate,
     engine: Engine,
     cursor: i64,
+    /// When the log was last read to its end.
+    synced: std::time::Instant,
 }
+
+/// How stale a page's read of the engine may be: an event written by
+/// another instance shows within this (this instance's own at once).
+const READ_ON: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The queue's live state, shared by the routes.
 pub struct Live {
-    days: Mutex<BTreeMap<String, Day>>,
+    /// Serialises changes (events, catch-ups, rebuilds): the log's order
+    /// is the order the engine took them in.
+    writer: Mutex<()>,
+    /// The engines: pages read them briefly; changed under `writer`.
+    days: std::sync::RwLock<BTreeMap<String, Day>>,
     calls: std::sync::Mutex<BTreeMap<String, VecDeque<Announcement>>>,
     seq: std::sync::atomic::AtomicU64,
     /// Wakes the live pages (the campus that changed).
     pub changed: broadcast::Sender<String>,
+    /// Per campus, the bookings' change number the joiner has read to
+    /// (for the day).
+    joined: std::sync::Mutex<BTreeMap<String, (NaiveDate, i64)>>,
 }
 
 impl Default for Live {
     fn default() -> Self {
         Self {
-            days: Mutex::default(),
+            writer: Mutex::default(),
+            days: std::sync::RwLock::default(),
             calls: std::sync::Mutex::default(),
             seq: std::sync::atomic::AtomicU64::new(0),
             changed: broadcast::channel(256).0,
+            joined: std::sync::Mutex::default(),
         }
     }
 }
@@ -177,56 +193,108 @@ pub fn stops(catalogue: &Catalogue, items: &[String]) -> Vec<Stop> {
 }
 
 impl Live {
-    /// Today's engine for the campus, rebuilt from the log or read on from
-    /// the cursor.
-    async fn day<'a>(
-        &self,
-        st: &AppState,
-        days: &'a mut BTreeMap<String, Day>,
-        campus: &str,
-    ) -> Result<&'a mut Day, DbError> {
+    fn days_read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Day>> {
+        self.days
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn days_write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Day>> {
+        self.days
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Makes the campus's engine today's and reads the log on from its
+    /// cursor (events another instance wrote). Call under `writer`.
+    async fn sync(&self, st: &AppState, campus: &str) -> Result<(), DbError> {
         let today = today();
-        let fresh = days.get(campus).is_none_or(|d| d.day != today);
-        if fresh {
-            let catalogue = st.catalogue.get();
-            let rules = store::rules(&st.db, campus).await?;
-            let engine = Engine::new(rules, room_specs(st, &catalogue, campus).await?);
+        let cursor = match self.days_read().get(campus) {
+            Some(d) if d.day == today => Some(d.cursor),
+            _ => None,
+        };
+        let fresh = match cursor {
+            Some(_) => None,
+            None => {
+                let catalogue = st.catalogue.get();
+                let rules = store::rules(&st.db, campus).await?;
+                Some(Engine::new(
+                    rules,
+                    room_specs(st, &catalogue, campus).await?,
+                ))
+            }
+        };
+        let events = store::events(&st.db, campus, today, cursor.unwrap_or(0)).await?;
+        let clock = crate::workflow::now_local();
+        let mut days = self.days_write();
+        if let Some(engine) = fresh {
             days.insert(
                 campus.to_string(),
                 Day {
                     day: today,
                     engine,
                     cursor: 0,
+                    synced: std::time::Instant::now(),
                 },
             );
         }
         let Some(d) = days.get_mut(campus) else {
             return Err(DbError::Corrupt("queue day".into()));
         };
-        let clock = crate::workflow::now_local();
-        for (id, event) in store::events(&st.db, campus, today, d.cursor).await? {
+        for (id, event) in events {
             d.engine.handle(event, clock);
             d.cursor = id;
         }
-        Ok(d)
+        d.synced = std::time::Instant::now();
+        Ok(())
     }
 
     /// Drops the campus's cached engine: the next use replays the log
     /// (room settings or rules changed, or a write failed).
     pub async fn forget(&self, campus: &str) {
-        self.days.lock().await.remove(campus);
+        let _w = self.writer.lock().await;
+        self.days_write().remove(campus);
     }
 
-    /// Reads the engine for the campus (today).
+    /// Reads the engine for the campus (today), read on from the log when
+    /// it was last more than `READ_ON` ago.
     pub async fn read<T>(
         &self,
         st: &AppState,
         campus: &str,
         f: impl FnOnce(&Engine) -> T,
     ) -> Result<T, DbError> {
-        let mut days = self.days.lock().await;
-        let d = self.day(st, &mut days, campus).await?;
+        let stale = self
+            .days_read()
+            .get(campus)
+            .is_none_or(|d| d.day != today() || d.synced.elapsed() > READ_ON);
+        if stale {
+            let _w = self.writer.lock().await;
+            self.sync(st, campus).await?;
+        }
+        let days = self.days_read();
+        let d = days
+            .get(campus)
+            .ok_or_else(|| DbError::Corrupt("queue day".into()))?;
         Ok(f(&d.engine))
+    }
+
+    fn joined_to(&self, campus: &str, day: NaiveDate) -> i64 {
+        let j = self
+            .joined
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        j.get(campus)
+            .filter(|(d, _)| *d == day)
+            .map_or(0, |(_, s)| *s)
+    }
+
+    fn set_joined_to(&self, campus: &str, day: NaiveDate, seq: i64) {
+        let mut j = self
+            .joined
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        j.insert(campus.to_string(), (day, seq));
     }
 
     /// Announcements of the campus after `after`, for `room` (None: all).
@@ -256,7 +324,8 @@ impl Live {
 
 /// Applies an event for the campus as `by`: logged, applied, entries
 /// brought in line, in one transaction; calls announced; pages woken.
-/// `join`: the visit joining with it (marked once per day).
+/// `join`: the visit joining with it (marked once per day; a second time
+/// is refused and changes nothing).
 pub async fn apply(
     st: &AppState,
     campus: &str,
@@ -264,56 +333,130 @@ pub async fn apply(
     by: &str,
     join: Option<PersonId>,
 ) -> Result<Vec<Decision>, QueueError> {
+    match apply_all(st, campus, vec![(event, join)], by).await?.pop() {
+        Some(Some(d)) => Ok(d),
+        _ => Err(QueueError::Refused("already in today's queue".into())),
+    }
+}
+
+/// [`apply`] for several events in one transaction, in order: the joiner's
+/// batch (one commit, so one disk flush, for a morning rush's arrivals).
+/// None for a join refused (already joined today).
+pub async fn apply_all(
+    st: &AppState,
+    campus: &str,
+    events: Vec<(Event, Option<PersonId>)>,
+    by: &str,
+) -> Result<Vec<Option<Vec<Decision>>>, QueueError> {
     let live = &st.queue;
     let now = Utc::now();
-    let mut days = live.days.lock().await;
-    let result = async {
-        let d = live.day(st, &mut days, campus).await?;
-        let mut tx = st.db.pool.begin().await?;
-        if let Some(p) = join
-            && !store::mark_joined(&mut tx, campus, d.day, p, now).await?
-        {
-            return Err(QueueError::Refused("already in today's queue".into()));
-        }
-        let id = store::append(&mut tx, campus, d.day, &event, by, now).await?;
-        let ended = match &event {
-            Event::Finished { .. } => "done",
-            Event::Leave { .. } => "left",
-            Event::NoShow { .. } => "no_show",
-            _ => "moved",
+    // In log order: one change at a time (pages keep reading meanwhile).
+    let writer = live.writer.lock().await;
+    live.sync(st, campus).await?;
+    let mut tx = st.db.pool.begin().await?;
+    let day = today();
+    let mut taken = Vec::with_capacity(events.len());
+    for (event, join) in events {
+        let fresh = match join {
+            Some(p) => store::mark_joined(&mut tx, campus, day, p, now).await?,
+            None => true,
         };
-        // The room a finishing person leaves: its screen says where next.
-        let leaving = match &event {
-            Event::Finished { person } => match d.engine.at(*person) {
-                Some(Where::Called(room)) => Some((*person, room.clone())),
-                _ => None,
-            },
-            _ => None,
+        taken.push(fresh.then_some(event));
+    }
+    // The engine takes them (briefly, under the write lock); the store
+    // next, in the same order. Pages may see them a moment before they
+    // commit; a failed write drops the engine, replayed from the log.
+    struct Taken {
+        id: i64,
+        event: Event,
+        ended: &'static str,
+        decisions: Vec<Decision>,
+        leaving: Option<(PersonId, String)>,
+        ats: Vec<(PersonId, Where)>,
+    }
+    let done: Vec<Option<Taken>> = {
+        let mut days = live.days_write();
+        let Some(d) = days.get_mut(campus) else {
+            return Err(DbError::Corrupt("queue day".into()).into());
         };
-        let mut touched: BTreeSet<PersonId> = person_of(&event).into_iter().collect();
-        let decisions = d.engine.handle(event, crate::workflow::now_local());
-        d.cursor = id;
-        touched.extend(decisions.iter().filter_map(person_in));
-        for p in &touched {
-            let at = d.engine.at(*p).cloned().unwrap_or(Where::Unrouted);
-            let stamp = store::Stamp {
-                campus,
-                day: d.day,
-                by,
-                now,
-            };
-            store::reconcile(&mut tx, &stamp, *p, &at, ended).await?;
+        taken
+            .into_iter()
+            .map(|e| {
+                let event = e?;
+                let id = crate::db::next_id();
+                let ended = match &event {
+                    Event::Finished { .. } => "done",
+                    Event::Leave { .. } => "left",
+                    Event::NoShow { .. } => "no_show",
+                    _ => "moved",
+                };
+                // The room a finishing person leaves: its screen says
+                // where next.
+                let leaving = match &event {
+                    Event::Finished { person } => match d.engine.at(*person) {
+                        Some(Where::Called(room)) => Some((*person, room.clone())),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let mut touched: BTreeSet<PersonId> = person_of(&event).into_iter().collect();
+                let decisions = d.engine.handle(event.clone(), crate::workflow::now_local());
+                d.cursor = id;
+                touched.extend(decisions.iter().filter_map(person_in));
+                let ats = touched
+                    .into_iter()
+                    .map(|p| (p, d.engine.at(p).cloned().unwrap_or(Where::Unrouted)))
+                    .collect();
+                Some(Taken {
+                    id,
+                    event,
+                    ended,
+                    decisions,
+                    leaving,
+                    ats,
+                })
+            })
+            .collect()
+    };
+    let written = async {
+        let stamp = store::Stamp {
+            campus,
+            day,
+            by,
+            now,
+        };
+        for t in done.iter().flatten() {
+            store::append(&mut tx, t.id, campus, day, &t.event, by, now).await?;
+            for (p, at) in &t.ats {
+                store::reconcile(&mut tx, &stamp, *p, at, t.ended).await?;
+            }
         }
         tx.commit().await?;
-        Ok((decisions, leaving))
+        Ok::<(), DbError>(())
     }
     .await;
-    if result.is_err() {
-        // Memory may be ahead of the log: replay next time.
-        days.remove(campus);
+    if let Err(e) = written {
+        // Memory ran ahead of the log: replay next time.
+        live.days_write().remove(campus);
+        return Err(e.into());
     }
-    drop(days);
-    let (decisions, leaving) = result?;
+    drop(writer);
+    for t in done.iter().flatten() {
+        announce_calls(st, campus, &t.decisions, t.leaving.clone(), now).await?;
+    }
+    let _ = live.changed.send(campus.to_string());
+    Ok(done.into_iter().map(|t| t.map(|t| t.decisions)).collect())
+}
+
+/// The room screens' announcements of what was decided: calls, and the
+/// next room of someone leaving.
+async fn announce_calls(
+    st: &AppState,
+    campus: &str,
+    decisions: &[Decision],
+    leaving: Option<(PersonId, String)>,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
     // (person, the screen's room, the room named, a call or a next room)
     let mut said: Vec<(PersonId, String, String, bool)> = decisions
         .iter()
@@ -323,7 +466,7 @@ pub async fn apply(
         })
         .collect();
     if let Some((person, left)) = leaving {
-        for d in &decisions {
+        for d in decisions {
             if let Decision::Queued {
                 person: p, room, ..
             } = d
@@ -333,36 +476,36 @@ pub async fn apply(
             }
         }
     }
-    if !said.is_empty() {
-        let ids: Vec<i64> = said.iter().map(|c| c.0).collect();
-        let who = store::who(&st.db, &ids).await?;
-        let catalogue = st.catalogue.get();
-        for (person, screen, named, call) in said {
-            let (room_name, floor) = room_label(&catalogue, campus, &named);
-            let name = who.get(&person).map(|w| w.name.clone()).unwrap_or_default();
-            let text = if call {
-                voice::call_text(&name, &room_name)
-            } else {
-                voice::next_text(&name, floor, &room_name)
-            };
-            live.announce(
-                campus,
-                Announcement {
-                    seq: 0,
-                    text,
-                    room: screen,
-                    room_name,
-                    floor,
-                    person,
-                    name,
-                    call,
-                    at: now,
-                },
-            );
-        }
+    if said.is_empty() {
+        return Ok(());
     }
-    let _ = live.changed.send(campus.to_string());
-    Ok(decisions)
+    let ids: Vec<i64> = said.iter().map(|c| c.0).collect();
+    let who = store::who(&st.db, &ids).await?;
+    let catalogue = st.catalogue.get();
+    for (person, screen, named, call) in said {
+        let (room_name, floor) = room_label(&catalogue, campus, &named);
+        let name = who.get(&person).map(|w| w.name.clone()).unwrap_or_default();
+        let text = if call {
+            voice::call_text(&name, &room_name)
+        } else {
+            voice::next_text(&name, floor, &room_name)
+        };
+        st.queue.announce(
+            campus,
+            Announcement {
+                seq: 0,
+                text,
+                room: screen,
+                room_name,
+                floor,
+                person,
+                name,
+                call,
+                at: now,
+            },
+        );
+    }
+    Ok(())
 }
 
 fn person_of(e: &Event) -> Option<PersonId> {
@@ -527,13 +670,38 @@ pub async fn sync_joins(st: &AppState) -> Result<usize, QueueError> {
         .iter()
         .map(|c| c.code.clone())
         .collect();
+    let day = today();
+    let catalogue = st.catalogue.get();
     let mut n = 0;
     for campus in campuses {
-        for booking in store::to_join(&st.db, &campus, today()).await? {
-            match join(st, booking).await {
-                Ok(_) => n += 1,
-                Err(QueueError::Refused(_)) => {}
-                Err(e) => return Err(e),
+        let after = st.queue.joined_to(&campus, day);
+        let found = store::to_join(&st.db, &campus, day, after).await?;
+        // In batches, each one transaction.
+        for chunk in found.chunks(200) {
+            let mut events = Vec::with_capacity(chunk.len());
+            for (booking, _) in chunk {
+                let Some(needs) = store::needs(&st.db, *booking).await? else {
+                    continue;
+                };
+                events.push((
+                    Event::Registered {
+                        person: *booking,
+                        priority: Priority {
+                            level: 2,
+                            vip: needs.vip,
+                        },
+                        stops: stops(&catalogue, &needs.items),
+                        // The registration desk and the kiosks are on the
+                        // ground floor.
+                        floor: 1,
+                    },
+                    Some(*booking),
+                ));
+            }
+            let joined = apply_all(st, &campus, events, "registration").await?;
+            n += joined.iter().flatten().count();
+            if let Some((_, seq)) = chunk.last() {
+                st.queue.set_joined_to(&campus, day, *seq);
             }
         }
     }

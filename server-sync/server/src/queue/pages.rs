@@ -17,7 +17,8 @@ use chrono::Utc;
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 
-use super::api::{PersonRow, PersonView, build_board, changes, person_view};
+use super::api::changes;
+use super::board::{PersonRow, PersonView, build_board, person_view};
 use super::link::{self, Subject};
 use super::{Announcement, store, voice};
 use crate::AppState;

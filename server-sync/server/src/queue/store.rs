@@ -18,13 +18,13 @@ fn day_s(day: NaiveDate) -> String {
 /// Appends an event to the day's log in the caller's transaction.
 pub(super) async fn append(
     tx: &mut Transaction<'_, Any>,
+    id: i64,
     campus: &str,
     day: NaiveDate,
     event: &Event,
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    let id = next_id();
     let json = serde_json::to_string(event).map_err(|e| DbError::Corrupt(format!("queue: {e}")))?;
     sqlx::query(
         "INSERT INTO queue_events(id, campus, day, at, by_user, event) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -180,20 +180,31 @@ pub(super) async fn mark_joined(
     Ok(n == 1)
 }
 
-/// Today's visits at the campus that are registered (desk) or checked in
-/// (kiosk) and have not joined the queue yet.
-pub(super) async fn to_join(db: &Db, campus: &str, day: NaiveDate) -> Result<Vec<i64>> {
+/// Today's visits at the campus registered (desk) or checked in (kiosk)
+/// since the change `after` that have not joined the queue yet, with
+/// their change numbers, in order. By the bookings' change sequence (every
+/// check-in moves it; indexed per campus), so each round reads only what
+/// changed since the last.
+pub(super) async fn to_join(
+    db: &Db,
+    campus: &str,
+    day: NaiveDate,
+    after: i64,
+) -> Result<Vec<(i64, i64)>> {
     let rows = sqlx::query(
-        "SELECT b.id FROM bookings b
-          WHERE b.campus = $1 AND b.exam_date = $2 AND b.state = 'checked_in'
+        "SELECT b.id, b.change_seq FROM bookings b
+          WHERE b.campus = $1 AND b.change_seq > $3 AND b.exam_date = $2 AND b.state = 'checked_in'
             AND NOT EXISTS (SELECT 1 FROM queue_people q WHERE q.day = $2 AND q.booking_id = b.id)
-          ORDER BY b.id",
+          ORDER BY b.change_seq",
     )
     .bind(campus)
     .bind(day_s(day))
+    .bind(after)
     .fetch_all(&db.read)
     .await?;
-    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("change_seq")?)))
+        .collect()
 }
 
 /// Today's visits at the campus still booked (not yet here), in booking
@@ -329,15 +340,30 @@ pub(super) async fn room_days(
     day: NaiveDate,
     only: Option<&str>,
 ) -> Result<BTreeMap<String, RoomDay>> {
-    let rows = sqlx::query(
-        "SELECT room, state, started_at, called_at FROM queue_entries
-          WHERE campus = $1 AND day = $2 AND ($3 = '' OR room = $3)",
-    )
-    .bind(campus)
-    .bind(day_s(day))
-    .bind(only.unwrap_or(""))
-    .fetch_all(&db.read)
-    .await?;
+    // Two statements, so the one room's uses the room index.
+    let rows = match only {
+        Some(room) => {
+            sqlx::query(
+                "SELECT room, state, started_at, called_at FROM queue_entries
+                  WHERE campus = $1 AND day = $2 AND room = $3",
+            )
+            .bind(campus)
+            .bind(day_s(day))
+            .bind(room)
+            .fetch_all(&db.read)
+            .await?
+        }
+        None => {
+            sqlx::query(
+                "SELECT room, state, started_at, called_at FROM queue_entries
+                  WHERE campus = $1 AND day = $2",
+            )
+            .bind(campus)
+            .bind(day_s(day))
+            .fetch_all(&db.read)
+            .await?
+        }
+    };
     let mut out: BTreeMap<String, (RoomDay, f64, i64)> = BTreeMap::new();
     for r in &rows {
         let room: String = r.try_get("room")?;
@@ -409,8 +435,10 @@ pub(super) async fn waiting_since(
 ) -> Result<BTreeMap<i64, DateTime<Utc>>> {
     let rows = sqlx::query(
         "SELECT booking_id, started_at FROM queue_entries
-          WHERE campus = $1 AND day = $2 AND state = 'waiting' AND ended_at IS NULL
-            AND ($3 = '' OR room = $3)",
+          WHERE campus = $1 AND day = $2 AND room = $3 AND state = 'waiting' AND ended_at IS NULL
+         UNION ALL
+         SELECT booking_id, started_at FROM queue_entries
+          WHERE $3 = '' AND campus = $1 AND day = $2 AND state = 'waiting' AND ended_at IS NULL",
     )
     .bind(campus)
     .bind(day_s(day))
