@@ -425,7 +425,13 @@ pub async fn apply_all(
             by,
             now,
         };
-        for t in done.iter().flatten() {
+        // A request the engine ignored changed nothing: not logged (the
+        // doctors' 呼叫 in an empty room would fill the log).
+        let changed = done
+            .iter()
+            .flatten()
+            .filter(|t| !matches!(t.decisions.as_slice(), [Decision::Ignored { .. }]));
+        for t in changed {
             store::append(&mut tx, t.id, campus, day, &t.event, by, now).await?;
             for (p, at) in &t.ats {
                 store::reconcile(&mut tx, &stamp, *p, at, t.ended).await?;
