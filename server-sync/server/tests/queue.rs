@@ -108,6 +108,27 @@ async fn a_day_at_the_centre_through_the_queue(backend: Backend) {
     }
     let b = board(&guide).await;
     assert_eq!(b["joined_today"], 4, "{b}");
+    // The desk's printed guide sheet names the room the queue gave them.
+    let html = desk
+        .http
+        .get(format!("{}/desk/visits/{}/print", desk.url, visits[0]))
+        .header("cookie", &desk.cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = cat.room("main", &first[0]).unwrap();
+    let station = exam_domain::documents::FirstStation {
+        room: r.code.clone(),
+        room_name: r.name.clone(),
+        floor: r.floor,
+    };
+    assert!(
+        html.contains(&format!("请先到 {}", station.label())),
+        "{html}"
+    );
     assert_eq!(room(&b, "us1")["waiting"].as_array().unwrap().len(), 4);
 
     // The doctor calls in the first visitor's room.

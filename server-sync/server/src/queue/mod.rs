@@ -629,6 +629,40 @@ pub async fn first_stations(
     Ok(())
 }
 
+/// Where the queue has a visit go first, for a sheet printed now: the room
+/// it waits in or is called to, else (not joined yet, today) where it
+/// would be sent; None when its day in the queue is over.
+pub async fn first_station_of(
+    st: &AppState,
+    booking: i64,
+) -> Result<Option<exam_domain::documents::FirstStation>, DbError> {
+    let Some(needs) = store::needs(&st.db, booking).await? else {
+        return Ok(None);
+    };
+    let catalogue = st.catalogue.get();
+    let stops = stops(&catalogue, &needs.items);
+    let priority = Priority {
+        level: 2,
+        vip: needs.vip,
+    };
+    let room = st
+        .queue
+        .read(st, &needs.campus, |e| match e.at(booking) {
+            Some(Where::Waiting(r) | Where::Called(r)) => Some(r.clone()),
+            Some(_) => None,
+            None => e.preview(stops, priority, 1),
+        })
+        .await?;
+    Ok(room.map(|room| {
+        let (room_name, floor) = room_label(&catalogue, &needs.campus, &room);
+        exam_domain::documents::FirstStation {
+            room,
+            room_name,
+            floor,
+        }
+    }))
+}
+
 /// A visit's items changed: its stops as they are now.
 pub async fn items_changed(st: &AppState, booking: i64, by: &str) -> Result<(), QueueError> {
     let Some(needs) = store::needs(&st.db, booking).await? else {

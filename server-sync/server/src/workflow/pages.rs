@@ -163,6 +163,8 @@ struct PrintPage {
     date: String,
     slot: String,
     stations: Vec<exam_domain::documents::Station>,
+    /// The queue's first station ("1楼 采血室"), live.
+    first: Option<String>,
     fees: Vec<(String, String, &'static str)>,
     total: String,
     due: String,
@@ -217,8 +219,18 @@ async fn print_visit(State(st): State<AppState>, u: SessionUser, Path(id): Path<
     {
         return crate::error::ApiErr::from(e).into_response();
     }
+    // Q1: the desk's sheet names the queue's first station too.
+    let first = if v.record.booking.exam_date == super::now_local().date() {
+        match crate::queue::first_station_of(&st, id).await {
+            Ok(f) => f.map(|f| f.label()),
+            Err(e) => return crate::error::ApiErr::from(e).into_response(),
+        }
+    } else {
+        None
+    };
     let (b, p) = (&v.record.booking, &v.record.person);
     render(&PrintPage {
+        first,
         exam_no: b.exam_no.clone(),
         barcode: code128_svg(&b.exam_no),
         name: p.name.clone(),
