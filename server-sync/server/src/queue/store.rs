@@ -407,23 +407,7 @@ pub(super) async fn entries(db: &Db, booking: i64, day: NaiveDate) -> Result<Vec
     .bind(day_s(day))
     .fetch_all(&db.read)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let opt = |c: &str| -> Result<Option<DateTime<Utc>>> {
-                r.try_get::<Option<String>, _>(c)?
-                    .as_deref()
-                    .map(parse_ts)
-                    .transpose()
-            };
-            Ok(EntryLine {
-                room: r.try_get("room")?,
-                state: r.try_get("state")?,
-                started_at: parse_ts(&r.try_get::<String, _>("started_at")?)?,
-                called_at: opt("called_at")?,
-                ended_at: opt("ended_at")?,
-            })
-        })
-        .collect()
+    rows.iter().map(entry_line).collect()
 }
 
 /// When each person waiting (in `only`, or anywhere) joined their queue.
@@ -565,23 +549,23 @@ pub(super) async fn room_history(
     .fetch_all(&db.read)
     .await?;
     rows.iter()
-        .map(|r| {
-            let opt = |c: &str| -> Result<Option<DateTime<Utc>>> {
-                r.try_get::<Option<String>, _>(c)?
-                    .as_deref()
-                    .map(parse_ts)
-                    .transpose()
-            };
-            Ok((
-                r.try_get("booking_id")?,
-                EntryLine {
-                    room: r.try_get("room")?,
-                    state: r.try_get("state")?,
-                    started_at: parse_ts(&r.try_get::<String, _>("started_at")?)?,
-                    called_at: opt("called_at")?,
-                    ended_at: opt("ended_at")?,
-                },
-            ))
-        })
+        .map(|r| Ok((r.try_get("booking_id")?, entry_line(r)?)))
         .collect()
+}
+
+/// One `queue_entries` row (room, state and its times).
+fn entry_line(r: &sqlx::any::AnyRow) -> Result<EntryLine> {
+    let opt = |c: &str| -> Result<Option<DateTime<Utc>>> {
+        r.try_get::<Option<String>, _>(c)?
+            .as_deref()
+            .map(parse_ts)
+            .transpose()
+    };
+    Ok(EntryLine {
+        room: r.try_get("room")?,
+        state: r.try_get("state")?,
+        started_at: parse_ts(&r.try_get::<String, _>("started_at")?)?,
+        called_at: opt("called_at")?,
+        ended_at: opt("ended_at")?,
+    })
 }
