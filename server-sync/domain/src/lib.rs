@@ -18,6 +18,7 @@ pub mod password;
 pub mod plan;
 pub mod privacy;
 pub mod queue;
+pub mod results;
 pub mod roster;
 pub mod slot;
 
