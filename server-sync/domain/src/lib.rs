@@ -4,6 +4,7 @@
 //! in, so kiosk, server and tests all drive the same rules directly.
 
 pub mod abnormal;
+pub mod abnormal_case;
 pub mod booking_code;
 pub mod catalogue;
 pub mod changes;
