@@ -268,17 +268,19 @@ impl CheckinCore {
             // The guide sheet is journaled with the check-in: one commit.
             // The queue's first station, from the lookup just made; from
             // the offline cache it may be stale: the guide desk decides.
-            let first = (source == Source::Online)
+            let live = (source == Source::Online)
                 .then_some(candidate.record.documents.as_ref())
-                .flatten()
-                .and_then(|d| d.guide.first.as_ref())
-                .map(|f| f.label());
+                .flatten();
+            let first = live.and_then(|d| d.guide.first.as_ref()).map(|f| f.label());
+            // The phone link likewise: a cached one may have expired.
+            let phone = live.and_then(|d| d.guide.phone.as_deref());
             let job = self.guide_sheets.as_deref().map(|kiosk_id| {
                 crate::print::guide_sheet_job(&crate::print::GuideSheet {
                     kiosk_id,
                     record: &candidate.record,
                     checked_in_at: now,
                     first_station: first.as_deref(),
+                    phone_link: phone,
                     paid_at_kiosk,
                     labels: self.labels,
                     photo: frame,

@@ -16,6 +16,9 @@ pub struct GuideSheet<'a> {
     pub checked_in_at: DateTime<Utc>,
     /// The first station, when the server assigned one (offline: none yet).
     pub first_station: Option<&'a str>,
+    /// The person's phone page (Q6), online: the QR carries it; otherwise
+    /// the QR carries the booking code for the guide desk's scanner.
+    pub phone_link: Option<&'a str>,
     /// The amount due was paid at this kiosk just now.
     pub paid_at_kiosk: bool,
     /// Print the booking's lab barcode labels too, in this printer language
@@ -35,7 +38,8 @@ fn age_on(birth: chrono::NaiveDate, day: chrono::NaiveDate) -> i32 {
 }
 
 /// The guide sheet as a receipt: who, which package, the exam-number
-/// barcode, the first station, and a QR of the booking code.
+/// barcode, the first station, and a QR of the phone page (online) or of
+/// the booking code.
 pub fn guide_sheet(s: &GuideSheet<'_>) -> Receipt {
     let (b, p) = (&s.record.booking, &s.record.person);
     let local = s.checked_in_at.with_timezone(&exam_domain::centre_offset());
@@ -113,12 +117,16 @@ pub fn guide_sheet(s: &GuideSheet<'_>) -> Receipt {
             false,
         );
     }
+    let (qr, caption) = match s.phone_link {
+        Some(link) => (link.to_string(), "手机扫码查看排队与进度"),
+        None => (b.code.clone(), "导诊台扫码查询排队与进度"),
+    };
     receipt
         .block(Block::Qr {
-            data: b.code.clone(),
-            module: 5,
+            data: qr,
+            module: if s.phone_link.is_some() { 4 } else { 5 },
         })
-        .text("导诊台扫码查询排队与进度", Align::Center, false, false)
+        .text(caption, Align::Center, false, false)
         .block(Block::Feed(2))
         .block(Block::Cut)
 }
@@ -427,6 +435,7 @@ mod tests {
                 record: &r,
                 checked_in_at: Utc::now(),
                 first_station: None,
+                phone_link: None,
                 paid_at_kiosk: paid,
                 labels: None,
                 photo: None,

@@ -50,13 +50,14 @@ fn record() -> BookingRecord {
     }
 }
 
-fn printed(first: Option<&str>) -> Paper {
+fn printed(first: Option<&str>, phone: Option<&str>) -> Paper {
     let r = record();
     let sheet = GuideSheet {
         kiosk_id: "K-1",
         record: &r,
         checked_in_at: chrono::Utc.with_ymd_and_hms(2026, 12, 5, 0, 30, 0).unwrap(),
         first_station: first,
+        phone_link: phone,
         paid_at_kiosk: false,
         labels: None,
         photo: None,
@@ -101,8 +102,14 @@ fn the_guide_sheet_names_the_first_station_online_and_the_guide_desk_offline() {
         room_name: "采血室".into(),
         floor: 1,
     };
-    let online = printed(Some(&first.label()));
-    let offline = printed(None);
+    // Online the QR is the phone page's link (Q6), offline the booking code.
+    let link = "https://tj.example.cn/m/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+    let online = printed(Some(&first.label()), Some(link));
+    let offline = printed(None, None);
+    assert!(
+        online.difference(&printed(Some(&first.label()), None)) > 0.0,
+        "the QR carries the link"
+    );
     assert!(
         online.difference(&offline) > 0.0,
         "the station line differs"

@@ -5,11 +5,18 @@
 //! the same `exam_server::queue::apply` the doctor station's routes call;
 //! so room screens move, speak, and phones follow, without a human at
 //! each station. Rooms someone called by hand are left to that person.
+//! On finishing, the doctor enters the room's results (issue 20) through
+//! `exam_server::results::save_entries`, as the department page does:
+//! mostly normal, now and then a positive finding or a value out of
+//! range, rarely a major abnormal one, so the department page, the
+//! summaries and the major-abnormal board have something to show.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use exam_domain::queue::{Decision, Event};
+use exam_domain::results::summary::ItemEntry;
+use exam_domain::results::{FieldKind, Value, range_for};
 use exam_server::AppState;
 use tokio::time::Instant;
 
@@ -41,6 +48,7 @@ pub fn spawn(st: AppState, campus: String, seconds_per_minute: f64) -> tokio::ta
                         let event = if no_show {
                             Event::NoShow { person: *p }
                         } else {
+                            enter_results(&st, *p, &r.spec.code, &mut next).await;
                             Event::Finished { person: *p }
                         };
                         let _ = exam_server::queue::apply(&st, &campus, event, "demo-doctor", None)
@@ -74,4 +82,87 @@ pub fn spawn(st: AppState, campus: String, seconds_per_minute: f64) -> tokio::ta
             }
         }
     })
+}
+
+/// Enters the results of `visit`'s items in `room`, one save per department.
+async fn enter_results(st: &AppState, visit: i64, room: &str, next: &mut impl FnMut() -> f64) {
+    let cat = st.catalogue.get();
+    let Ok(v) = st.db.visit(visit).await else {
+        return;
+    };
+    let p = &v.record.person;
+    let age = exam_domain::roster::age_on(p.birth_date, v.record.booking.exam_date);
+    let k = exam_server::results::knowledge();
+    let mut by_dept: BTreeMap<String, Vec<ItemEntry>> = BTreeMap::new();
+    for i in &v.items {
+        let Some(item) = cat.item(&i.code).filter(|c| c.room == room) else {
+            continue;
+        };
+        if i.status != exam_domain::changes::ItemStatus::Active {
+            continue;
+        }
+        let t = k.template(&i.code);
+        let mut values = Vec::new();
+        for f in &t.fields {
+            let value = match &f.kind {
+                FieldKind::Numeric {
+                    ranges,
+                    plausible,
+                    decimals,
+                    ..
+                } => {
+                    let x = match (f.code.as_str(), range_for(ranges, p.sex, age)) {
+                        ("height", _) => 150.0 + next() * 35.0,
+                        ("weight", _) => 48.0 + next() * 40.0,
+                        (_, Some(r)) => match (r.low, r.high) {
+                            (Some(l), Some(h)) => l + (h - l) * (next() * 1.3 - 0.15),
+                            (None, Some(h)) => h * (0.55 + next() * 0.55),
+                            (Some(l), None) => l * (0.95 + next() * 0.6),
+                            (None, None) => (plausible.0 + plausible.1) / 2.0,
+                        },
+                        (_, None) => (plausible.0 + plausible.1) / 2.0,
+                    };
+                    let scale = 10f64.powi(i32::from(*decimals));
+                    Value::Number(((x * scale).round() / scale).clamp(plausible.0, plausible.1))
+                }
+                FieldKind::Findings { positives, .. } => {
+                    let roll = next();
+                    let ordinary: Vec<_> = positives.iter().filter(|x| x.major.is_none()).collect();
+                    let ticked = if roll < 0.01 && !positives.is_empty() {
+                        vec![
+                            positives[(next() * positives.len() as f64) as usize % positives.len()]
+                                .code
+                                .clone(),
+                        ]
+                    } else if roll < 0.15 && !ordinary.is_empty() {
+                        vec![
+                            ordinary[(next() * ordinary.len() as f64) as usize % ordinary.len()]
+                                .code
+                                .clone(),
+                        ]
+                    } else {
+                        Vec::new()
+                    };
+                    Value::Findings(ticked)
+                }
+                FieldKind::Text => continue,
+            };
+            values.push((f.code.clone(), value));
+        }
+        by_dept
+            .entry(item.department.clone())
+            .or_default()
+            .push(ItemEntry {
+                item: i.code.clone(),
+                values,
+            });
+    }
+    for (dept, entries) in by_dept {
+        let input = exam_server::results::EntryIn {
+            entries,
+            summary: None,
+            confirm: true,
+        };
+        let _ = exam_server::results::save_entries(st, visit, &dept, &input, "demo-doctor").await;
+    }
 }

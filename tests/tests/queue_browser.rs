@@ -19,22 +19,6 @@ use fantoccini::{Client, Locator};
 mod browser;
 use browser::{chromedriver, click, fill, wait_text};
 
-async fn sign_in(driver: &browser::Driver, url: &str, user: &str, pw: &str, page: &str) -> Client {
-    let c = browser::session(driver).await;
-    c.goto(&format!("{url}{page}")).await.unwrap();
-    fill(&c, "username", user).await;
-    fill(&c, "password", pw).await;
-    click(&c, "login").await;
-    browser::enrol_totp_if_asked(&c).await;
-    c.wait()
-        .for_element(Locator::Css("header.bar"))
-        .await
-        .unwrap();
-    c.goto(&format!("{url}{page}")).await.unwrap();
-    c.wait().for_element(Locator::Css("main")).await.unwrap();
-    c
-}
-
 async fn js(c: &Client, script: &str) -> serde_json::Value {
     c.execute(script, vec![]).await.unwrap()
 }
@@ -92,8 +76,8 @@ async fn doctors_call_screens_speak_the_guide_desk_evacuates_and_phones_follow()
     assert!(room.waiting.len() >= 2, "{room:?}");
     let code = room.spec.code.clone();
 
-    let guide = sign_in(&driver, &url, "guide", pw, "/guide").await;
-    let doc = sign_in(&driver, &url, "doc", pw, "/station").await;
+    let guide = browser::signed_in(&driver, &url, "guide", pw, "/guide").await;
+    let doc = browser::signed_in(&driver, &url, "doc", pw, "/station").await;
     // The screen's link, from the guide desk's button.
     wait_text(&guide, "rooms", &room_name(st, &code)).await;
     guide
@@ -168,6 +152,13 @@ async fn doctors_call_screens_speak_the_guide_desk_evacuates_and_phones_follow()
     .await
     .unwrap();
     wait_text(&phone, "now", "检查").await;
+    // ... and prompts it (item 27): a banner that stays until tapped.
+    wait_text(&phone, "alert-text", "请到").await;
+    click(&phone, "alert-ok").await;
+    assert_eq!(
+        js(&phone, "return document.getElementById('alert').hidden;").await,
+        serde_json::Value::Bool(true)
+    );
 
     // The guide desk evacuates the room: its queue appears elsewhere.
     let before: Vec<i64> = st.queue.read(st, "main", |e| e.queue(&code)).await.unwrap();

@@ -36,6 +36,12 @@ pub struct GuideSheet {
     /// the guide desk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first: Option<FirstStation>,
+    /// The person's phone page (Q6), a signed expiring link the sheet
+    /// prints as its QR code; None when the centre has no public address
+    /// configured or the service was not asked (the QR then carries the
+    /// booking code, which the guide desk scans).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
 }
 
 /// Where the queue sends a person first.
@@ -163,6 +169,7 @@ pub fn documents(cat: &Catalogue, campus: &str, exam_no: &str, items: &[DocItem]
             exam_no: exam_no.into(),
             stations,
             first: None,
+            phone: None,
         },
         labels,
         fee_list: FeeList {

@@ -23,6 +23,11 @@ pub struct Config {
     /// key text is read from `EXAM_DATA_KEY`; without either the service
     /// does not start.
     pub data_key_file: Option<PathBuf>,
+    /// The address patients' phones reach this service at
+    /// (`https://tj.example-hospital.cn`, no trailing slash): the guide
+    /// sheet's QR code then opens the person's phone page (Q6). Unset: the
+    /// QR carries the booking code, which the guide desk scans.
+    pub public_url: Option<String>,
     /// Seed this many demo people with bookings for today (0: none).
     pub demo_people: usize,
     /// The campus demo bookings belong to.
@@ -116,6 +121,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".parse().expect("valid address"),
             database_url: "sqlite://exam-server.db".into(),
             data_key_file: None,
+            public_url: None,
             demo_people: 0,
             demo_campus: "main".into(),
             session_idle_minutes: 15,
@@ -162,6 +168,7 @@ impl Config {
             "listen",
             "database_url",
             "data_key_file",
+            "public_url",
             "demo_people",
             "demo_campus",
             "session_idle_minutes",

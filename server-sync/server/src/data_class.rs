@@ -67,6 +67,11 @@ pub fn exposes(c: Capability) -> DataClass {
         GuideQueue | CallPatients => DataClass::Medium,
         // Rules, rooms and screen colours: nothing personal.
         ManageQueue => DataClass::Low,
+        // A visit's results, summaries and earlier years: medical content,
+        // one visit at a time as scanned, each read audited.
+        EnterResults => DataClass::High,
+        // A case's value, the person's number to phone, the notes.
+        ManageAbnormal => DataClass::High,
         UseAdminPage | ViewCatalogue | ManageAccounts | EditCatalogue => DataClass::Low,
     }
 }
@@ -104,9 +109,10 @@ mod tests {
             }
         }
         assert_eq!(reach(Role::FrontDesk), DataClass::High);
-        // The guide and the doctor see masked queues only.
+        // The guide sees masked queues only; the doctor also the results
+        // of the visit in front of them.
         assert_eq!(reach(Role::Guide), DataClass::Medium);
-        assert_eq!(reach(Role::Doctor), DataClass::Medium);
+        assert_eq!(reach(Role::Doctor), DataClass::High);
     }
 
     #[test]

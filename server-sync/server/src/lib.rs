@@ -8,6 +8,7 @@
 //! `metrics` the Prometheus counters. [`start`] wires them into a running
 //! server.
 
+mod abnormal;
 pub mod alarms;
 pub mod audit;
 pub mod backup;
@@ -27,6 +28,7 @@ pub mod openapi;
 mod password;
 pub mod payments;
 pub mod queue;
+pub mod results;
 pub mod roles;
 pub mod routes;
 pub mod sms;
@@ -115,6 +117,8 @@ fn all_routes(state: AppState) -> (Router<AppState>, Vec<routes::RouteInfo>) {
     emergency::routes(&mut t);
     queue::api::routes(&mut t);
     queue::pages::routes(&mut t);
+    results::routes(&mut t);
+    abnormal::routes(&mut t);
     t.get("/healthz", routes::Access::Public, healthz).get(
         "/metrics",
         routes::Access::Metrics,
@@ -268,6 +272,9 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
         t.parse::<audit::syslog::Target>()?;
     }
     alarms::prom::parse_allow(&config.metrics_allow).map_err(StartError::Config)?;
+    if let Some(u) = &config.public_url {
+        queue::check_public_url(u).map_err(StartError::Config)?;
+    }
     // I1-I3: an adapter named but not built stops the start (orders would
     // queue unseen otherwise).
     let adapters = interfaces::adapter::from_config(&config.interfaces)

@@ -174,6 +174,14 @@ pub enum Capability {
     CallPatients,
     /// The queue's rules, rooms and screens (`/api/queue/settings`).
     ManageQueue,
+    /// The department page (`/dept`): a visit's results as a room sees
+    /// them (other departments' summaries, earlier years), entering and
+    /// saving them (E6). Medical data: the doctor's and the administrator's.
+    EnterResults,
+    /// The major-abnormal-results board (`/abnormal`): cases with values
+    /// and the person's number, review, notification, follow-up, reports
+    /// by hand (E7). Medical data: the doctor's and the administrator's.
+    ManageAbnormal,
 }
 
 impl Role {
@@ -204,7 +212,8 @@ impl Role {
                 UseGroupPage | UseAdminPage | ServeGroupVisits | ViewGroups | EditGroups
                 | ImportRoster | BookGroup | BanMembers | ManageAccounts | EditCatalogue
                 | ViewAudit | ManageInterfaces | ReconcilePayments | SwitchEmergency
-                | OverrideEmergency | CallPatients | ManageQueue => false,
+                | OverrideEmergency | CallPatients | ManageQueue | EnterResults
+                | ManageAbnormal => false,
             },
             // The front desk's rights and the switch (not the override).
             Role::DeskSupervisor => match c {
@@ -220,12 +229,12 @@ impl Role {
                 | PrintDocuments | ViewPhoto | HandleReports | ManageAccounts | EditCatalogue
                 | ViewAudit | CorrectIdentity | ServeDataRights | ManageInterfaces
                 | ReconcilePayments | ViewEmergency | SwitchEmergency | OverrideEmergency
-                | GuideQueue | CallPatients | ManageQueue => false,
+                | GuideQueue | CallPatients | ManageQueue | EnterResults | ManageAbnormal => false,
             },
             Role::Finance => matches!(c, ReconcilePayments | ViewEmergency),
             Role::Auditor => matches!(c, ViewAudit),
             Role::Guide => matches!(c, GuideQueue | ViewCatalogue),
-            Role::Doctor => matches!(c, CallPatients),
+            Role::Doctor => matches!(c, CallPatients | EnterResults | ManageAbnormal),
         }
     }
 
@@ -296,6 +305,8 @@ pub(crate) struct Nav {
     pub payments: bool,
     pub guide: bool,
     pub station: bool,
+    pub dept: bool,
+    pub abnormal: bool,
 }
 
 impl Nav {
@@ -311,6 +322,8 @@ impl Nav {
             payments: role.may(Capability::ReconcilePayments),
             guide: role.may(Capability::GuideQueue),
             station: role.may(Capability::CallPatients),
+            dept: role.may(Capability::EnterResults),
+            abnormal: role.may(Capability::ManageAbnormal),
         }
     }
 }
@@ -322,7 +335,7 @@ impl Nav {
 pub struct UnknownRole(pub String);
 
 impl Capability {
-    pub const ALL: [Capability; 36] = {
+    pub const ALL: [Capability; 38] = {
         use Capability::*;
         [
             UseDeskPage,
@@ -361,6 +374,8 @@ impl Capability {
             GuideQueue,
             CallPatients,
             ManageQueue,
+            EnterResults,
+            ManageAbnormal,
         ]
     };
 
@@ -444,6 +459,8 @@ x....... OverrideEmergency
 xxx...x. GuideQueue
 x......x CallPatients
 x....... ManageQueue
+x......x EnterResults
+x......x ManageAbnormal
 "
         );
     }

@@ -33,7 +33,10 @@ macro_rules! both {
     };
 }
 
-both!(a_day_at_the_centre_through_the_queue);
+both!(
+    a_day_at_the_centre_through_the_queue,
+    a_kiosk_lookup_gives_the_first_station_and_the_phone_link,
+);
 
 /// Waits until the visit is in the queue; returns its view.
 async fn joined(g: &Staff, id: i64) -> Value {
@@ -402,4 +405,80 @@ async fn a_day_at_the_centre_through_the_queue(backend: Backend) {
         .await;
     assert_eq!(st, 422, "{bad}");
     h.stop().await;
+}
+
+/// Q1 and Q6 at the kiosk: the lookup's guide sheet names where the queue
+/// sends the person first and carries the phone page's link (its QR) under
+/// the centre's public address; the desk's printed sheet has the same QR.
+async fn a_kiosk_lookup_gives_the_first_station_and_the_phone_link(backend: Backend) {
+    let h = Harness::start_with(backend, |c| {
+        c.public_url = Some("https://tj.example.cn".into());
+    })
+    .await;
+    let kiosk = h.kiosk("K-Q").await;
+    // The demo bookings with their packages' items (what the queue routes by).
+    h.db()
+        .demo_items(&exam_domain::catalogue::seed::catalogue())
+        .await
+        .unwrap();
+    let today = chrono::Utc::now()
+        .with_timezone(&exam_domain::centre_offset())
+        .date_naive();
+    let rec = h
+        .db()
+        .changes_since("main", 0, 100)
+        .await
+        .unwrap()
+        .records
+        .into_iter()
+        .find(|r| {
+            r.booking.state == exam_domain::BookingState::Booked && r.booking.exam_date == today
+        })
+        .expect("a demo booking for today");
+    let body = serde_json::to_vec(&exam_protocol::LookupRequest {
+        query: exam_domain::IdentityQuery::IdNumberAndMobile {
+            id_number: rec.person.id_number.clone(),
+            mobile: rec.person.mobile.clone(),
+        },
+    })
+    .unwrap();
+    let (st, found) = h
+        .signed(&kiosk, "POST", exam_protocol::paths::LOOKUP, &body, None)
+        .await;
+    assert_eq!(st, 200, "{found}");
+    let guide = &found["records"][0]["documents"]["guide"];
+    assert!(guide["first"]["room"].is_string(), "{guide}");
+    let link = guide["phone"].as_str().unwrap();
+    let path = link
+        .strip_prefix("https://tj.example.cn")
+        .expect("under the public address");
+    assert!(path.starts_with("/m/"), "{link}");
+    // The link opens this person's phone page (no sign-in).
+    let page = h.http.get(format!("{}{path}", h.url)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+
+    // The desk's printed sheet: the same QR, as an image of its own.
+    let desk = h.staff("q-desk2", "front_desk").await;
+    let html = desk
+        .http
+        .get(format!("{}/desk/visits/{}/print", desk.url, rec.booking.id))
+        .header("cookie", &desk.cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let qr = format!("/desk/visits/{}/phone-qr.png", rec.booking.id);
+    assert!(html.contains(&qr), "{html}");
+    let png = desk
+        .http
+        .get(format!("{}{qr}", desk.url))
+        .header("cookie", &desk.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(png.status(), 200);
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
 }

@@ -84,6 +84,9 @@ async fn main() -> anyhow::Result<()> {
     let mut config = exam_server::Config {
         tls_cert: Some(tls.cert.clone()),
         tls_key: Some(tls.key.clone()),
+        // Q6: the guide sheets' QR opens the phone page here (a phone on
+        // the same network reaches it when --listen is on its address).
+        public_url: Some(format!("https://{}", a.listen)),
         ..e2e_tests::server_config(&a.data.join("exam.db"), a.listen, a.people)
     };
     // The payment platform, HIS and the HL7 systems, simulated on their
@@ -241,7 +244,12 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "  queue           : {url}/guide (导诊台), {url}/station (医生站); simulated doctors in every room\n\
          \x20                   room screens (TV, no login, Mandarin voice after a tap): {url}{screen}\n\
-         \x20                   {url}{screen2}"
+         \x20                   {url}{screen2}\n\
+         \x20                   phone pages (手机导检, live, with call prompts): the QR on each guide sheet"
+    );
+    println!(
+        "  results         : {url}/dept (分科录入; the simulated doctors enter each room's results as they finish)\n\
+         \x20                   {url}/abnormal (重要异常: the laboratory's critical potassium, the doctors' findings; review, notify, follow up)"
     );
     println!("  stop            : Ctrl-C");
 

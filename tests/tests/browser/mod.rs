@@ -181,6 +181,24 @@ pub async fn enrol_totp(c: &Client) -> String {
     secret
 }
 
+/// A new session signed in as `user` (a second factor enrolled when
+/// asked), on `page`.
+pub async fn signed_in(driver: &Driver, url: &str, user: &str, pw: &str, page: &str) -> Client {
+    let c = session(driver).await;
+    c.goto(&format!("{url}{page}")).await.unwrap();
+    fill(&c, "username", user).await;
+    fill(&c, "password", pw).await;
+    click(&c, "login").await;
+    enrol_totp_if_asked(&c).await;
+    c.wait()
+        .for_element(Locator::Css("header.bar"))
+        .await
+        .unwrap();
+    c.goto(&format!("{url}{page}")).await.unwrap();
+    c.wait().for_element(Locator::Css("main")).await.unwrap();
+    c
+}
+
 /// Types `text` into the element `#id` (cleared first).
 pub async fn fill(c: &Client, id: &str, text: &str) {
     let el = c.find(Locator::Id(id)).await.unwrap();

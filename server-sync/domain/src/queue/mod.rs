@@ -466,8 +466,11 @@ impl Engine {
         let mut copy = self.clone();
         let someone = PersonId::MIN;
         copy.people.remove(&someone);
-        match copy.register(someone, priority, stops, floor).pop() {
-            Some(Decision::Queued { room, .. }) => Some(room),
+        // Joining also hands out pre-queue numbers (decisions too): the
+        // room is where the person then waits.
+        copy.register(someone, priority, stops, floor);
+        match copy.at(someone) {
+            Some(Where::Waiting(room) | Where::Called(room)) => Some(room.clone()),
             _ => None,
         }
     }

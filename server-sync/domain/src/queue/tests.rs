@@ -920,4 +920,27 @@ fn a_preview_names_the_first_station_and_changes_nothing() {
     // Joining for real goes where the preview said.
     let d = register(&mut e, 2, Priority::default(), stops);
     assert_eq!(queued_in(&d), "BLOOD");
+    // With a pre-queue room among the stops: the room they wait in, not
+    // the room that gave them a number.
+    let mut e = Engine::new(
+        Rules::default(),
+        vec![ultrasound("US-A", 1), room("INT", 1, 1)],
+    );
+    assert_eq!(
+        e.preview(
+            vec![stop("US", false), stop("INT", false)],
+            Priority::default(),
+            1
+        ),
+        Some("INT".into())
+    );
+    assert_eq!(
+        queued_in(&register(
+            &mut e,
+            3,
+            Priority::default(),
+            vec![stop("US", false), stop("INT", false)]
+        )),
+        "INT"
+    );
 }

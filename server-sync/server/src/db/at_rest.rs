@@ -113,6 +113,30 @@ const COLUMNS: &[Sealed] = &[
         pk: &[Pk::Int("id")],
         clear: Clear::Text,
     },
+    Sealed {
+        table: "major_abnormal_steps",
+        column: "detail",
+        pk: &[Pk::Int("id")],
+        clear: Clear::Text,
+    },
+    Sealed {
+        table: "item_results",
+        column: "entry",
+        pk: &[Pk::Int("booking_id"), Pk::Text("item_code")],
+        clear: Clear::Text,
+    },
+    Sealed {
+        table: "department_summaries",
+        column: "summary",
+        pk: &[Pk::Int("booking_id"), Pk::Text("department")],
+        clear: Clear::Text,
+    },
+    Sealed {
+        table: "department_summaries",
+        column: "conclusions",
+        pk: &[Pk::Int("booking_id"), Pk::Text("department")],
+        clear: Clear::Text,
+    },
 ];
 
 /// The people columns, sealed with `people.<column>|<person_key>`.

@@ -212,6 +212,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the queue: its log, who waited where, room settings, ratings",
         include_str!("../../migrations/0020_queue.sql"),
     ),
+    (
+        21,
+        "department results and summaries",
+        include_str!("../../migrations/0021_results.sql"),
+    ),
 ];
 
 impl Db {

@@ -44,31 +44,9 @@ impl Source {
     }
 }
 
-/// Where a major abnormal result is. Raised is the only state this issue
-/// sets; the board (issue 20) adds notification and closing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    Raised,
-}
-
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Raised => "raised",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            State::Raised => "已触发，待通知",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        (s == "raised").then_some(State::Raised)
-    }
-}
+/// Where a major abnormal result is: its way from raised to closed
+/// (`exam_domain::abnormal_case`, the board in `crate::abnormal`).
+pub use exam_domain::abnormal_case::CaseState as State;
 
 /// One observation of a result, as the listener read it (HL7 OBX).
 #[derive(Debug, Clone, PartialEq)]
@@ -287,6 +265,10 @@ pub fn rule_zh(rule: &str) -> String {
         r.describe_zh()
     } else if let Some(flag) = rule.strip_prefix("lab_flag_") {
         format!("检验科危急值标识 {flag}")
+    } else if rule.starts_with("finding_") {
+        "分科所见（知识库标为重要异常）".to_string()
+    } else if rule == "reported" {
+        "人工上报".to_string()
     } else {
         rule.to_string()
     }
@@ -316,7 +298,7 @@ impl Db {
         let rows = sqlx::query(
             "SELECT id, booking_id, item_code, analyte_code, analyte_name, category, rule, raised_at
                FROM major_abnormal_results
-              WHERE state = 'raised' AND ($1 = '' OR category = $1)
+              WHERE state IN ('raised', 'reviewed', 'notified') AND ($1 = '' OR category = $1)
               ORDER BY raised_at, id",
         )
         .bind(of.map_or("", Category::as_str))
@@ -380,8 +362,8 @@ impl Db {
             .collect()
     }
 
-    /// Open results per category: how many and since when the oldest
-    /// (the alarm and the metrics).
+    /// Results whose patient is not reached yet, per category: how many and
+    /// since when the oldest (the alarm and the metrics).
     pub async fn major_abnormal_open_counts(
         &self,
     ) -> Result<Vec<(Category, i64, Option<DateTime<Utc>>)>> {
@@ -389,7 +371,7 @@ impl Db {
         for c in Category::ALL {
             let r = sqlx::query(
                 "SELECT count(*), min(raised_at) FROM major_abnormal_results
-                  WHERE state = 'raised' AND category = $1",
+                  WHERE state IN ('raised', 'reviewed') AND category = $1",
             )
             .bind(c.as_str())
             .fetch_one(&self.read)

@@ -645,6 +645,63 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
         "/api/queue/settings",
         "Save the campus's queue rules, rooms and screen look (today's queue is replayed with them)",
     ),
+    (
+        "GET",
+        "/desk/visits/{id}/phone-qr.png",
+        "The printed guide sheet's QR of the phone page (PNG; 404 without public_url)",
+    ),
+    // Department results (E6).
+    (
+        "GET",
+        "/dept",
+        "The department page (分科录入): scan, enter this room's items, summary, quality checks",
+    ),
+    (
+        "GET",
+        "/api/results/find",
+        "A visit as a room sees it, by a scanned exam number, tube label or booking code (read audited)",
+    ),
+    (
+        "GET",
+        "/api/results/visits/{id}",
+        "A visit as a room sees it: items with templates and ranges, entries, summaries, earlier years (read audited)",
+    ),
+    (
+        "POST",
+        "/api/results/visits/{id}/departments/{dept}/preview",
+        "Judge a department's entries: flags, the summary, conclusions, quality issues (nothing saved)",
+    ),
+    (
+        "POST",
+        "/api/results/visits/{id}/departments/{dept}",
+        "Save a department's entries and summary, raising the major abnormal results they hold",
+    ),
+    // Major abnormal results (E7).
+    (
+        "GET",
+        "/abnormal",
+        "The major-abnormal-results board (重要异常结果)",
+    ),
+    (
+        "GET",
+        "/api/abnormal",
+        "Open cases with their timers (all=true: the last 30 days too) and statistics",
+    ),
+    (
+        "GET",
+        "/api/abnormal/{id}",
+        "A case: value, person (masked name, mobile to phone), every step (read audited)",
+    ),
+    (
+        "POST",
+        "/api/abnormal/{id}/steps",
+        "Review, notify (phone, SMS, in person) or follow up a case",
+    ),
+    (
+        "POST",
+        "/api/abnormal/report",
+        "Report a major abnormal result by hand (exam number, item, finding, category)",
+    ),
     // Emergency mode (E15).
     (
         "GET",

@@ -9,8 +9,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::service::{Requester, Viewer, cancel_for, create_order, state_for};
 use crate::AppState;
@@ -61,21 +60,7 @@ async fn qr(
     Path(no): Path<String>,
 ) -> Result<Response, ApiErr> {
     let o = state_for(&st, Viewer::Desk(&user.username), &no).await?;
-    let png = o
-        .code_url
-        .as_deref()
-        .and_then(crate::staff_auth::totp::qr_png);
-    Ok(match png {
-        Some(png) => (
-            [
-                (header::CONTENT_TYPE, "image/png"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            png,
-        )
-            .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    })
+    Ok(crate::staff_auth::totp::qr_response(o.code_url.as_deref()))
 }
 
 /// The patient will not pay this way: the order is closed at the platform

@@ -569,6 +569,28 @@ pub fn phone_path(st: &AppState, booking: i64, hours: i64) -> (String, DateTime<
     (format!("/m/{t}"), expires)
 }
 
+/// `public_url` is an absolute http(s) address without a path's trailing
+/// slash, so links are `<public_url>/m/<token>`.
+pub fn check_public_url(u: &str) -> Result<(), String> {
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"))
+        .ok_or_else(|| format!("public_url {u:?}: must start with https:// (or http://)"))?;
+    if rest.is_empty() || rest.ends_with('/') || rest.contains(['?', '#', ' ']) {
+        return Err(format!(
+            "public_url {u:?}: a host (and path) without a trailing slash, query or spaces"
+        ));
+    }
+    Ok(())
+}
+
+/// The phone page's full address for a printed sheet (valid 36 hours: the
+/// exam day and the evening after), when the centre set `public_url`.
+pub fn phone_url(st: &AppState, booking: i64) -> Option<String> {
+    let base = st.config.public_url.as_deref()?;
+    Some(format!("{base}{}", phone_path(st, booking, 36).0))
+}
+
 /// A visit joins today's queue (once): its stops from its active items.
 pub async fn join(st: &AppState, booking: i64) -> Result<Vec<Decision>, QueueError> {
     let Some(needs) = store::needs(&st.db, booking).await? else {
@@ -617,6 +639,7 @@ pub async fn first_stations(
             .queue
             .read(st, &b.campus, |e| e.preview(stops, priority, 1))
             .await?;
+        docs.guide.phone = phone_url(st, b.id);
         docs.guide.first = room.map(|room| {
             let (room_name, floor) = room_label(&catalogue, &b.campus, &room);
             exam_domain::documents::FirstStation {

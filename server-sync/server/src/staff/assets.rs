@@ -38,9 +38,11 @@ macro_rules! assets {
 }
 
 pub(super) const ASSETS: &[Asset] = assets! {
+    "abnormal.js" => JS,
     "accounts.js" => JS,
     "admin.js" => JS,
     "common.js" => JS,
+    "dept.js" => JS,
     "desk.js" => JS,
     "emergency.js" => JS,
     "favicon.svg" => SVG,

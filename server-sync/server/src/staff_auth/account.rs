@@ -273,17 +273,7 @@ pub(super) async fn totp_qr(
         return StatusCode::NOT_FOUND.into_response();
     };
     let uri = totp::otpauth_uri(&st.login.policy.totp_issuer, &u.username, &raw);
-    match totp::qr_png(&uri) {
-        Some(png) => (
-            [
-                (header::CONTENT_TYPE, "image/png"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            png,
-        )
-            .into_response(),
-        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
+    totp::qr_response(Some(&uri))
 }
 
 #[derive(Deserialize)]

@@ -150,6 +150,23 @@ pub fn qr_png(text: &str) -> Option<Vec<u8>> {
     Some(super::captcha::encode_grey(&px, side, side))
 }
 
+/// `text` as a QR code PNG response (not cached); 404 for none.
+pub fn qr_response(text: Option<&str>) -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    match text.and_then(qr_png) {
+        Some(png) => (
+            [
+                (header::CONTENT_TYPE, "image/png"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            png,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,21 @@ pub(crate) fn routes(t: &mut RouteTable) {
                 group: ServeGroupVisits,
             },
             print_visit,
+        )
+        .get(
+            "/desk/visits/{id}/phone-qr.png",
+            Visit {
+                any: PrintDocuments,
+                group: ServeGroupVisits,
+            },
+            phone_qr,
         );
+}
+
+/// The printed sheet's QR of the person's phone page (Q6); 404 without
+/// `public_url`.
+async fn phone_qr(State(st): State<AppState>, Path(id): Path<i64>) -> Response {
+    crate::staff_auth::totp::qr_response(crate::queue::phone_url(&st, id).as_deref())
 }
 
 /// What the page shells need: the package list and the campuses for the
@@ -165,6 +179,8 @@ struct PrintPage {
     stations: Vec<exam_domain::documents::Station>,
     /// The queue's first station ("1楼 采血室"), live.
     first: Option<String>,
+    /// The phone page's QR (`phone-qr.png`), when `public_url` is set.
+    phone_qr: Option<String>,
     fees: Vec<(String, String, &'static str)>,
     total: String,
     due: String,
@@ -228,9 +244,16 @@ async fn print_visit(State(st): State<AppState>, u: SessionUser, Path(id): Path<
     } else {
         None
     };
+    // Q6: the phone page's QR, as on the kiosk's sheet.
+    let phone_qr = st
+        .config
+        .public_url
+        .is_some()
+        .then(|| format!("/desk/visits/{id}/phone-qr.png"));
     let (b, p) = (&v.record.booking, &v.record.person);
     render(&PrintPage {
         first,
+        phone_qr,
         exam_no: b.exam_no.clone(),
         barcode: code128_svg(&b.exam_no),
         name: p.name.clone(),
