@@ -102,6 +102,21 @@ async fn a_critical_potassium_is_notified_and_closed_by_its_follow_up() {
     wait_text(&doc, "case-title", "已闭环").await;
     let steps = wait_text(&doc, "steps", "结局").await;
     assert!(steps.contains("急诊复查血钾 4.2"), "{steps}");
+    // Closed: no more forms to act with.
+    for form in ["review", "notify", "follow"] {
+        let shown = doc
+            .find(Locator::Id(form))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap();
+        assert!(!shown, "{form} on a closed case");
+    }
+    if let Some(out) = std::env::var_os("RESULTS_SCREENSHOTS") {
+        let png = doc.screenshot().await.unwrap();
+        std::fs::write(std::path::Path::new(&out).join("abnormal-case.png"), png).unwrap();
+    }
     // Off the open board.
     for _ in 0..50 {
         if doc

@@ -78,7 +78,7 @@
         .concat(f.kind.positives.map(function (p) {
           var box = el("input", { type: "checkbox", value: p.code, "data-field": id, onchange: preview });
           if (ticked.indexOf(p.code) >= 0) box.checked = true;
-          return el("label", { class: "pos" + (p.major ? " major" : "") }, [box, p.text + (p.major ? "（重要异常 " + p.major + " 类）" : "")]);
+          return el("label", { class: "check pos" + (p.major ? " major" : "") }, [box, p.text + (p.major ? "（重要异常 " + p.major + " 类）" : "")]);
         })).concat([flag]));
     }
     var t = el("input", { id: id, size: "40", oninput: preview });

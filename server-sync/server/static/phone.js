@@ -25,7 +25,9 @@
     if (first || !text) return;
     $("alert-text").textContent = text;
     $("alert").hidden = false;
-    if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
+    // Browsers allow vibration only after the person has touched the page.
+    var touched = !navigator.userActivation || navigator.userActivation.hasBeenActive;
+    if (navigator.vibrate && touched) navigator.vibrate([300, 150, 300]);
     if (window.Notification && Notification.permission === "granted") {
       try { new Notification("体检导检提示", { body: text, tag: "exam-guide" }); } catch (e) { /* Android needs a worker; the banner stays */ }
     }
