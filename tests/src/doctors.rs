@@ -48,6 +48,7 @@ pub fn spawn(st: AppState, campus: String, seconds_per_minute: f64) -> tokio::ta
                         let event = if no_show {
                             Event::NoShow { person: *p }
                         } else {
+                            draw_tubes(&st, *p, &r.spec.code).await;
                             enter_results(&st, *p, &r.spec.code, &mut next).await;
                             Event::Finished { person: *p }
                         };
@@ -82,6 +83,42 @@ pub fn spawn(st: AppState, campus: String, seconds_per_minute: f64) -> tokio::ta
             }
         }
     })
+}
+
+/// In the blood room and at the specimen desk: the visit's tubes of that
+/// room drawn and handed to the laboratory (E5), whose results then
+/// settle them.
+async fn draw_tubes(st: &AppState, visit: i64, room: &str) {
+    use exam_domain::catalogue::SampleType as S;
+    use exam_domain::specimen::TubeEvent;
+    let Ok(v) = st.db.visit(visit).await else {
+        return;
+    };
+    let cat = st.catalogue.get();
+    let items: Vec<exam_domain::documents::DocItem> = v
+        .items
+        .iter()
+        .map(|i| exam_domain::documents::DocItem {
+            code: i.code.clone(),
+            price_fen: i.price_fen,
+            paid: i.paid,
+        })
+        .collect();
+    let b = &v.record.booking;
+    let docs = exam_domain::documents::documents(&cat, &b.campus, &b.exam_no, &items);
+    for l in docs.labels {
+        let here = match room {
+            "blood" => matches!(l.sample, S::Serum | S::WholeBlood | S::Plasma),
+            "spec" => matches!(l.sample, S::Urine | S::Stool),
+            _ => false,
+        };
+        if !here {
+            continue;
+        }
+        for e in [TubeEvent::Draw { notes: Vec::new() }, TubeEvent::Send] {
+            let _ = exam_server::specimens::record_event(st, &l.barcode, &e, "demo-nurse").await;
+        }
+    }
 }
 
 /// Enters the results of `visit`'s items in `room`, one save per department.

@@ -74,6 +74,14 @@ fn pages(visit: i64, role: Role) -> Vec<Page> {
         // Q2, Q3: the guide desk and the doctor station.
         page("/guide", Some(Capability::GuideQueue), "/guide"),
         page("/station", Some(Capability::CallPatients), "/station"),
+        // E5–E7: specimens, department results, major abnormal results.
+        page(
+            "/specimens",
+            Some(Capability::CollectSpecimens),
+            "/specimens",
+        ),
+        page("/dept", Some(Capability::EnterResults), "/dept"),
+        page("/abnormal", Some(Capability::ManageAbnormal), "/abnormal"),
         // An individual visit's documents: not the group desk's.
         page(&print, Some(Capability::PrintDocuments), &print),
         // PIPL: the person's rights at the desk, and the public notice.

@@ -22,6 +22,7 @@ pub mod queue;
 pub mod results;
 pub mod roster;
 pub mod slot;
+pub mod specimen;
 
 pub use catalogue::{Catalogue, Marital};
 pub use id_number::{IdNumber, IdNumberError};

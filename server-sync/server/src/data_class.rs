@@ -72,6 +72,9 @@ pub fn exposes(c: Capability) -> DataClass {
         EnterResults => DataClass::High,
         // A case's value, the person's number to phone, the notes.
         ManageAbnormal => DataClass::High,
+        // Tubes by barcode with masked names; the draw's notes (晕针) are
+        // about the person's health.
+        CollectSpecimens => DataClass::High,
         UseAdminPage | ViewCatalogue | ManageAccounts | EditCatalogue => DataClass::Low,
     }
 }

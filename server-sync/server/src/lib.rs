@@ -32,6 +32,7 @@ pub mod results;
 pub mod roles;
 pub mod routes;
 pub mod sms;
+pub mod specimens;
 mod staff;
 mod staff_auth;
 pub mod tls;
@@ -119,6 +120,7 @@ fn all_routes(state: AppState) -> (Router<AppState>, Vec<routes::RouteInfo>) {
     queue::pages::routes(&mut t);
     results::routes(&mut t);
     abnormal::routes(&mut t);
+    specimens::routes(&mut t);
     t.get("/healthz", routes::Access::Public, healthz).get(
         "/metrics",
         routes::Access::Metrics,

@@ -182,6 +182,10 @@ pub enum Capability {
     /// and the person's number, review, notification, follow-up, reports
     /// by hand (E7). Medical data: the doctor's and the administrator's.
     ManageAbnormal,
+    /// The specimens page (`/specimens`): a visit's tubes, the draw with
+    /// its notes, the hand-over, the laboratory's receipt or refusal, the
+    /// draw again (E5).
+    CollectSpecimens,
 }
 
 impl Role {
@@ -213,7 +217,7 @@ impl Role {
                 | ImportRoster | BookGroup | BanMembers | ManageAccounts | EditCatalogue
                 | ViewAudit | ManageInterfaces | ReconcilePayments | SwitchEmergency
                 | OverrideEmergency | CallPatients | ManageQueue | EnterResults
-                | ManageAbnormal => false,
+                | ManageAbnormal | CollectSpecimens => false,
             },
             // The front desk's rights and the switch (not the override).
             Role::DeskSupervisor => match c {
@@ -229,12 +233,16 @@ impl Role {
                 | PrintDocuments | ViewPhoto | HandleReports | ManageAccounts | EditCatalogue
                 | ViewAudit | CorrectIdentity | ServeDataRights | ManageInterfaces
                 | ReconcilePayments | ViewEmergency | SwitchEmergency | OverrideEmergency
-                | GuideQueue | CallPatients | ManageQueue | EnterResults | ManageAbnormal => false,
+                | GuideQueue | CallPatients | ManageQueue | EnterResults | ManageAbnormal
+                | CollectSpecimens => false,
             },
             Role::Finance => matches!(c, ReconcilePayments | ViewEmergency),
             Role::Auditor => matches!(c, ViewAudit),
             Role::Guide => matches!(c, GuideQueue | ViewCatalogue),
-            Role::Doctor => matches!(c, CallPatients | EnterResults | ManageAbnormal),
+            Role::Doctor => matches!(
+                c,
+                CallPatients | EnterResults | ManageAbnormal | CollectSpecimens
+            ),
         }
     }
 
@@ -307,6 +315,7 @@ pub(crate) struct Nav {
     pub station: bool,
     pub dept: bool,
     pub abnormal: bool,
+    pub specimens: bool,
 }
 
 impl Nav {
@@ -324,6 +333,7 @@ impl Nav {
             station: role.may(Capability::CallPatients),
             dept: role.may(Capability::EnterResults),
             abnormal: role.may(Capability::ManageAbnormal),
+            specimens: role.may(Capability::CollectSpecimens),
         }
     }
 }
@@ -335,7 +345,7 @@ impl Nav {
 pub struct UnknownRole(pub String);
 
 impl Capability {
-    pub const ALL: [Capability; 38] = {
+    pub const ALL: [Capability; 39] = {
         use Capability::*;
         [
             UseDeskPage,
@@ -376,6 +386,7 @@ impl Capability {
             ManageQueue,
             EnterResults,
             ManageAbnormal,
+            CollectSpecimens,
         ]
     };
 
@@ -461,6 +472,7 @@ x......x CallPatients
 x....... ManageQueue
 x......x EnterResults
 x......x ManageAbnormal
+x......x CollectSpecimens
 "
         );
     }

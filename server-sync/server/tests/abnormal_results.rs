@@ -182,6 +182,18 @@ async fn an_hh_potassium_from_python_hl7_raises_one_category_a_result(h: &Harnes
     let low_glucose = visit(&desk, 83).await;
     let utf8 = listener(h, Charset::Utf8).await;
 
+    // The serum tube was drawn in the blood room (E5).
+    let doc = h.staff("abn-doc", "doctor").await;
+    let exam_no = db.visit(high).await.unwrap().record.booking.exam_no;
+    let serum = format!("{exam_no}01");
+    let (st, r) = doc
+        .post(
+            &format!("/api/specimens/{serum}/events"),
+            json!({ "event": "draw" }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+
     // HH potassium and a normal sodium, sent twice (a LIS that lost our ACK).
     let elec = order_no(h, high, "L-ELEC").await;
     let k_high = oru(
@@ -214,6 +226,22 @@ async fn an_hh_potassium_from_python_hl7_raises_one_category_a_result(h: &Harnes
         (k.source.as_str(), k.raised_by.as_str()),
         ("interface", "system:lis")
     );
+    // Its final result settles the tube: received and resulted, by the LIS.
+    let (_, tubes) = doc.get(&format!("/api/specimens/find?q={serum}")).await;
+    let tube = tubes["tubes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["barcode"] == serum.as_str())
+        .unwrap();
+    assert_eq!(tube["state"], "resulted", "{tubes}");
+    let by: Vec<&str> = tubes["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["by"].as_str().unwrap())
+        .collect();
+    assert_eq!(by, ["abn-doc", "system:lis", "system:lis"]);
 
     // The same ORU again later, and the same result under a new control id:
     // acknowledged, dropped, still one.

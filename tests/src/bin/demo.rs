@@ -249,6 +249,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!(
         "  results         : {url}/dept (分科录入; the simulated doctors enter each room's results as they finish)\n\
+         \x20                   {url}/specimens (检验采集: tubes drawn in the blood room, sent, settled by the laboratory's results)\n\
          \x20                   {url}/abnormal (重要异常: the laboratory's critical potassium, the doctors' findings; review, notify, follow up)"
     );
     println!("  stop            : Ctrl-C");

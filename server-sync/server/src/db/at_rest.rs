@@ -120,6 +120,12 @@ const COLUMNS: &[Sealed] = &[
         clear: Clear::Text,
     },
     Sealed {
+        table: "specimen_events",
+        column: "event",
+        pk: &[Pk::Int("id")],
+        clear: Clear::Text,
+    },
+    Sealed {
         table: "item_results",
         column: "entry",
         pk: &[Pk::Int("booking_id"), Pk::Text("item_code")],

@@ -217,6 +217,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "department results and summaries",
         include_str!("../../migrations/0021_results.sql"),
     ),
+    (
+        22,
+        "specimens and their events",
+        include_str!("../../migrations/0022_specimens.sql"),
+    ),
 ];
 
 impl Db {

@@ -189,6 +189,18 @@ impl Db {
             .bind(&at)
             .execute(&mut *tx)
             .await?;
+            if m.kind == InboundKind::Result && result == "final" {
+                // The tube is at the laboratory and has its result (E5).
+                crate::specimens::settle_in(
+                    &mut tx,
+                    &self.keys,
+                    *booking,
+                    code,
+                    &format!("system:{}", m.counterpart),
+                    now,
+                )
+                .await?;
+            }
             if m.kind == InboundKind::Result {
                 // Last: its audit line ends the transaction.
                 raise_from_result(

@@ -676,6 +676,27 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
         "/api/results/visits/{id}/departments/{dept}",
         "Save a department's entries and summary, raising the major abnormal results they hold",
     ),
+    // Specimens (E5).
+    (
+        "GET",
+        "/specimens",
+        "The specimens page (检验采集): a visit's tubes, draw, hand-over, receipt, refusal, draw again",
+    ),
+    (
+        "GET",
+        "/api/specimens/find",
+        "A visit's tubes (one per label) with their state and events, by a scanned guide sheet or tube",
+    ),
+    (
+        "GET",
+        "/api/specimens/problems",
+        "Tubes drawn and not at the laboratory after an hour, and tubes to draw again",
+    ),
+    (
+        "POST",
+        "/api/specimens/{barcode}/events",
+        "A tube's event: draw (with notes), skip, send, receive, reject (with the reason), result, redraw",
+    ),
     // Major abnormal results (E7).
     (
         "GET",

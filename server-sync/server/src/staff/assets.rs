@@ -55,6 +55,7 @@ pub(super) const ASSETS: &[Asset] = assets! {
     "privacy.js" => JS,
     "queue.css" => CSS,
     "screen.js" => JS,
+    "specimens.js" => JS,
     "staff.css" => CSS,
     "staff.js" => JS,
     "station.js" => JS,
