@@ -59,7 +59,12 @@ pub async fn wav(dir: &Path, text: &str) -> Result<Vec<u8>, VoiceError> {
         return Ok(b);
     }
     create_private_dir(dir)?;
-    let tmp = dir.join(format!("{key}.{}.tmp", std::process::id()));
+    // One temporary file per call: screens ask for the same sentence at
+    // once, and each speaks into its own file before the rename (the last
+    // rename wins; the contents are the same).
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!("{key}.{}.{n}.tmp", std::process::id()));
     let out = tokio::process::Command::new("espeak-ng")
         .args(["-v", "cmn", "-s", "150", "-w"])
         .arg(&tmp)
@@ -114,6 +119,23 @@ mod tests {
             .expect("cached");
         assert_eq!(a, b);
         assert_eq!(std::fs::read_dir(&dir).expect("cache").count(), files);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn the_same_sentence_asked_at_once_is_spoken_for_each() {
+        let dir = std::env::temp_dir().join(format!("voice-race-{}", std::process::id()));
+        let text = call_text("张*明", "超声室B");
+        let asks: Vec<_> = (0..6)
+            .map(|_| {
+                let (dir, text) = (dir.clone(), text.clone());
+                tokio::spawn(async move { wav(&dir, &text).await })
+            })
+            .collect();
+        for a in asks {
+            let b = a.await.unwrap().unwrap();
+            assert!(b.starts_with(b"RIFF"), "a WAV");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
