@@ -70,6 +70,13 @@ async fn departments_enter_results_and_summaries(backend: Backend) {
     // A tube label (exam number + two digits) finds the same visit.
     let by_label = room(&doc, &format!("{exam_no}01"), "int").await;
     assert_eq!(by_label["person"]["id"], id);
+    // Whatever a scanner or a keyboard types, an answer (not a crash).
+    for typed in ["张三", "x", "", "体检号1"] {
+        let (st, _) = doc
+            .get(&format!("/api/results/find?q={typed}&room=int"))
+            .await;
+        assert_eq!(st, 404, "{typed:?}");
+    }
 
     // Normal, nothing typed: every findings field with nothing ticked.
     let normal = json!({ "entries": [{ "item": "INT-EXAM", "values": [

@@ -105,8 +105,10 @@ pub(super) async fn find(st: &AppState, typed: &str) -> Result<i64, ApiErr> {
         return Ok(id);
     }
     // A tube label: the exam number and its sample's two digits.
-    if typed.len() > 2
-        && let Some(id) = exam_no(&typed[..typed.len() - 2])
+    if let Some(number) = typed
+        .get(..typed.len().saturating_sub(2))
+        .filter(|n| !n.is_empty())
+        && let Some(id) = exam_no(number)
             .fetch_optional(&st.db.read)
             .await
             .map_err(crate::db::DbError::from)?
