@@ -1,8 +1,11 @@
 //! What a report shows, as plain data: the service fills these from its
 //! records; this crate only lays them out.
 
+use serde::Serialize;
+
 /// The exam's kind: each has its own cover title and closing section.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ExamKind {
     /// 健康体检
     Health,
@@ -23,7 +26,7 @@ impl ExamKind {
 }
 
 /// The centre that issues the report.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Centre {
     pub name: String,
     /// Address and telephone, on the cover.
@@ -31,7 +34,8 @@ pub struct Centre {
 }
 
 /// A result's flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Flag {
     Normal,
     High,
@@ -55,7 +59,7 @@ impl Flag {
 }
 
 /// One result row.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResultRow {
     pub name: String,
     pub value: String,
@@ -66,7 +70,7 @@ pub struct ResultRow {
 }
 
 /// A department's (or laboratory's) results.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Section {
     pub name: String,
     /// Laboratory tables show units and reference ranges.
@@ -80,14 +84,14 @@ pub struct Section {
 }
 
 /// One of the chief physician's conclusions with its advice.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Conclusion {
     pub name: String,
     pub advice: String,
 }
 
 /// A key indicator over the person's years.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Trend {
     pub name: String,
     pub unit: String,
@@ -97,7 +101,7 @@ pub struct Trend {
 }
 
 /// The occupational exam's own part.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Occupational {
     /// 接触的职业病危害因素
     pub hazards: String,
@@ -106,7 +110,7 @@ pub struct Occupational {
 }
 
 /// One person's report.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Personal {
     pub kind: ExamKind,
     pub centre: Centre,
@@ -137,7 +141,7 @@ pub struct Personal {
 }
 
 /// A count and its share of the people examined.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Count {
     pub label: String,
     pub men: u32,
@@ -151,7 +155,7 @@ impl Count {
 }
 
 /// One person's line in the group book.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Member {
     pub name: String,
     pub sex: String,
@@ -162,7 +166,7 @@ pub struct Member {
 }
 
 /// A major abnormal result in the company's list.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MajorLine {
     pub name: String,
     pub exam_no: String,
@@ -172,7 +176,7 @@ pub struct MajorLine {
 }
 
 /// The company's group report book (团检报告).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupBook {
     pub centre: Centre,
     pub company: String,

@@ -113,6 +113,32 @@ pub struct Config {
     /// it on by itself.
     #[serde(default)]
     pub emergency: crate::emergency::EmergencyConfig,
+    /// What generated reports say of the centre, and their fonts (E9).
+    #[serde(default)]
+    pub report: ReportConfig,
+}
+
+/// The `[report]` section.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// The centre's name, on the cover, the running header and the seal.
+    pub centre_name: String,
+    /// Address and telephone, on the cover.
+    pub centre_contact: String,
+    /// Where NotoSansCJK-Regular.ttc (and -Bold) are; Debian's
+    /// fonts-noto-cjk path when unset.
+    pub fonts_dir: Option<PathBuf>,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        Self {
+            centre_name: "健康管理中心".into(),
+            centre_contact: String::new(),
+            fonts_dir: None,
+        }
+    }
 }
 
 impl Default for Config {
@@ -149,6 +175,7 @@ impl Default for Config {
             interfaces: crate::interfaces::InterfacesConfig::default(),
             payment: crate::payments::PaymentConfig::default(),
             emergency: crate::emergency::EmergencyConfig::default(),
+            report: ReportConfig::default(),
         }
     }
 }

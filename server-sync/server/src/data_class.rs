@@ -75,6 +75,7 @@ pub fn exposes(c: Capability) -> DataClass {
         // Tubes by barcode with masked names; the draw's notes (晕针) are
         // about the person's health.
         CollectSpecimens => DataClass::High,
+        ChiefExamine => DataClass::High,
         UseAdminPage | ViewCatalogue | ManageAccounts | EditCatalogue => DataClass::Low,
     }
 }

@@ -13,6 +13,7 @@ pub mod alarms;
 pub mod audit;
 pub mod backup;
 pub mod booking_codes;
+mod chief;
 pub mod config;
 pub mod data_class;
 pub mod data_keys;
@@ -121,6 +122,7 @@ fn all_routes(state: AppState) -> (Router<AppState>, Vec<routes::RouteInfo>) {
     results::routes(&mut t);
     abnormal::routes(&mut t);
     specimens::routes(&mut t);
+    chief::routes(&mut t);
     t.get("/healthz", routes::Access::Public, healthz).get(
         "/metrics",
         routes::Access::Metrics,

@@ -186,6 +186,11 @@ pub enum Capability {
     /// its notes, the hand-over, the laboratory's receipt or refusal, the
     /// draw again (E5).
     CollectSpecimens,
+    /// The chief examination (`/chief`): the worklist, a visit's results
+    /// and conclusions, the draft, lock, and for reviewers (listed as such
+    /// among the chief physicians) review and publication (E8). Medical
+    /// data: the doctor's and the administrator's.
+    ChiefExamine,
 }
 
 impl Role {
@@ -217,7 +222,7 @@ impl Role {
                 | ImportRoster | BookGroup | BanMembers | ManageAccounts | EditCatalogue
                 | ViewAudit | ManageInterfaces | ReconcilePayments | SwitchEmergency
                 | OverrideEmergency | CallPatients | ManageQueue | EnterResults
-                | ManageAbnormal | CollectSpecimens => false,
+                | ManageAbnormal | CollectSpecimens | ChiefExamine => false,
             },
             // The front desk's rights and the switch (not the override).
             Role::DeskSupervisor => match c {
@@ -234,14 +239,14 @@ impl Role {
                 | ViewAudit | CorrectIdentity | ServeDataRights | ManageInterfaces
                 | ReconcilePayments | ViewEmergency | SwitchEmergency | OverrideEmergency
                 | GuideQueue | CallPatients | ManageQueue | EnterResults | ManageAbnormal
-                | CollectSpecimens => false,
+                | CollectSpecimens | ChiefExamine => false,
             },
             Role::Finance => matches!(c, ReconcilePayments | ViewEmergency),
             Role::Auditor => matches!(c, ViewAudit),
             Role::Guide => matches!(c, GuideQueue | ViewCatalogue),
             Role::Doctor => matches!(
                 c,
-                CallPatients | EnterResults | ManageAbnormal | CollectSpecimens
+                CallPatients | EnterResults | ManageAbnormal | CollectSpecimens | ChiefExamine
             ),
         }
     }
@@ -316,6 +321,7 @@ pub(crate) struct Nav {
     pub dept: bool,
     pub abnormal: bool,
     pub specimens: bool,
+    pub chief: bool,
 }
 
 impl Nav {
@@ -334,6 +340,7 @@ impl Nav {
             dept: role.may(Capability::EnterResults),
             abnormal: role.may(Capability::ManageAbnormal),
             specimens: role.may(Capability::CollectSpecimens),
+            chief: role.may(Capability::ChiefExamine),
         }
     }
 }
@@ -345,7 +352,7 @@ impl Nav {
 pub struct UnknownRole(pub String);
 
 impl Capability {
-    pub const ALL: [Capability; 39] = {
+    pub const ALL: [Capability; 40] = {
         use Capability::*;
         [
             UseDeskPage,
@@ -387,6 +394,7 @@ impl Capability {
             EnterResults,
             ManageAbnormal,
             CollectSpecimens,
+            ChiefExamine,
         ]
     };
 
@@ -473,6 +481,7 @@ x....... ManageQueue
 x......x EnterResults
 x......x ManageAbnormal
 x......x CollectSpecimens
+x......x ChiefExamine
 "
         );
     }

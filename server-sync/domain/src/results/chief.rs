@@ -157,8 +157,12 @@ pub enum EditError {
     NoSuch(usize),
     #[error("合并需要两条不同的结论")]
     SameTwice,
-    #[error("合并后的结论须有名称")]
+    #[error("结论须有名称")]
     NoName,
+    #[error("结论词典中没有这一条")]
+    UnknownCode,
+    #[error("这条结论已在报告中")]
+    Twice,
 }
 
 /// Merges conclusions `a` and `b` into a new one named `name` (item 57):
@@ -220,6 +224,96 @@ pub fn move_to(list: &mut Vec<ReportConclusion>, from: usize, to: usize) -> Resu
     let c = list.remove(from);
     list.insert(to, c);
     Ok(())
+}
+
+/// One edit of a report's conclusions, as the chief physician's page
+/// sends it (each applied to the stored list, so two tabs cannot undo
+/// each other's edits silently: the version guards the list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Edit {
+    /// Drag to order (item 56).
+    Move {
+        from: usize,
+        to: usize,
+    },
+    /// Merge two into a new one (item 57).
+    Merge {
+        a: usize,
+        b: usize,
+        name: String,
+        #[serde(default)]
+        advice: String,
+    },
+    /// Add from the dictionary (item 53).
+    Add {
+        code: String,
+    },
+    /// Add one written by the physician.
+    Write {
+        name: String,
+        advice: String,
+    },
+    Remove {
+        at: usize,
+    },
+    /// Edit the advice (item 57).
+    Advice {
+        at: usize,
+        advice: String,
+    },
+}
+
+/// Applies `edit` to `list`.
+pub fn apply(
+    k: &Knowledge,
+    list: &mut Vec<ReportConclusion>,
+    edit: &Edit,
+) -> Result<(), EditError> {
+    match edit {
+        Edit::Move { from, to } => move_to(list, *from, *to),
+        Edit::Merge { a, b, name, advice } => merge(list, *a, *b, name, advice),
+        Edit::Add { code } => {
+            let c = k.conclusion(code).ok_or(EditError::UnknownCode)?;
+            if list.iter().any(|x| x.code.as_deref() == Some(code)) {
+                return Err(EditError::Twice);
+            }
+            list.push(ReportConclusion {
+                code: Some(c.code.clone()),
+                name: c.name.clone(),
+                advice: c.advice.clone(),
+                weight: c.weight,
+                sources: Vec::new(),
+            });
+            Ok(())
+        }
+        Edit::Write { name, advice } => {
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(EditError::NoName);
+            }
+            list.push(ReportConclusion {
+                code: None,
+                name: name.to_string(),
+                advice: advice.trim().to_string(),
+                weight: 1,
+                sources: Vec::new(),
+            });
+            Ok(())
+        }
+        Edit::Remove { at } => {
+            if *at >= list.len() {
+                return Err(EditError::NoSuch(*at));
+            }
+            list.remove(*at);
+            Ok(())
+        }
+        Edit::Advice { at, advice } => {
+            let c = list.get_mut(*at).ok_or(EditError::NoSuch(*at))?;
+            c.advice = advice.trim().to_string();
+            Ok(())
+        }
+    }
 }
 
 /// Where a report is on its way to the patient.
@@ -326,5 +420,46 @@ pub fn step(state: ReportState, action: &ReportAction) -> Result<ReportState, Re
         (_, A::Return { .. }) => refused("退回"),
         (_, A::Approve) => refused("审核通过"),
         (_, A::Withdraw) => refused("撤回"),
+    }
+}
+
+/// Whether a visit can go to the chief physician (item 46 with the
+/// make-up and deferred rules): every item done has its result; a make-up
+/// item (补检) holds the visit back, a deferred one (延检) does not;
+/// refunded and waived items are out of the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "ready", rename_all = "snake_case")]
+pub enum Readiness {
+    Ready,
+    /// Items to be made up on another visit.
+    MakeUp {
+        items: Vec<String>,
+    },
+    /// Items still without a result.
+    Missing {
+        items: Vec<String>,
+    },
+}
+
+/// `items`: (code, status, has a result).
+pub fn readiness(items: &[(String, crate::changes::ItemStatus, bool)]) -> Readiness {
+    use crate::changes::ItemStatus as S;
+    let make_up: Vec<String> = items
+        .iter()
+        .filter(|(_, s, _)| *s == S::MakeUp)
+        .map(|(c, ..)| c.clone())
+        .collect();
+    if !make_up.is_empty() {
+        return Readiness::MakeUp { items: make_up };
+    }
+    let missing: Vec<String> = items
+        .iter()
+        .filter(|(_, s, done)| *s == S::Active && !done)
+        .map(|(c, ..)| c.clone())
+        .collect();
+    if missing.is_empty() {
+        Readiness::Ready
+    } else {
+        Readiness::Missing { items: missing }
     }
 }

@@ -514,6 +514,33 @@ fn department_conclusions_aggregate_merge_and_reorder() {
         merge(&mut list, 0, 9, "x", ""),
         Err(chief::EditError::NoSuch(9))
     );
+    // The page's edits go through `apply`: add from the dictionary (once),
+    // write one, edit its advice, remove it.
+    let code = k.conclusions[0].code.clone();
+    let n = list.len();
+    chief::apply(&k, &mut list, &chief::Edit::Add { code: code.clone() }).unwrap();
+    assert_eq!(list.len(), n + 1);
+    assert_eq!(
+        chief::apply(&k, &mut list, &chief::Edit::Add { code }),
+        Err(chief::EditError::Twice)
+    );
+    let write = chief::Edit::Write {
+        name: "建议戒烟".into(),
+        advice: " 戒烟门诊 ".into(),
+    };
+    chief::apply(&k, &mut list, &write).unwrap();
+    let last = list.len() - 1;
+    assert_eq!(list[last].advice, "戒烟门诊");
+    let advice = chief::Edit::Advice {
+        at: last,
+        advice: "一月内戒烟门诊就诊".into(),
+    };
+    chief::apply(&k, &mut list, &advice).unwrap();
+    assert_eq!(list[last].advice, "一月内戒烟门诊就诊");
+    chief::apply(&k, &mut list, &chief::Edit::Remove { at: last }).unwrap();
+    chief::apply(&k, &mut list, &chief::Edit::Remove { at: n }).unwrap();
+    assert_eq!(list.len(), n);
+    assert!(chief::apply(&k, &mut list, &chief::Edit::Remove { at: 99 }).is_err());
     move_to(&mut list, 4, 0).unwrap();
     assert_eq!(list[0].name, "高胆固醇血症");
     assert!(move_to(&mut list, 5, 0).is_err());
@@ -527,6 +554,37 @@ fn make_up_items_hold_the_summary_and_deferred_ones_do_not() {
         ItemStatus::Active,
         ItemStatus::Deferred
     ]));
+    // The chief physician's worklist applies the same rule, and waits for
+    // the results of items done; refunded and waived items are not waited for.
+    use chief::{Readiness, readiness};
+    let item = |c: &str, s, done| (c.to_string(), s, done);
+    assert_eq!(
+        readiness(&[
+            item("a", ItemStatus::Active, true),
+            item("b", ItemStatus::Deferred, false),
+            item("c", ItemStatus::Refunded, false),
+            item("d", ItemStatus::Waived, false),
+        ]),
+        Readiness::Ready
+    );
+    assert_eq!(
+        readiness(&[
+            item("a", ItemStatus::Active, true),
+            item("b", ItemStatus::MakeUp, false)
+        ]),
+        Readiness::MakeUp {
+            items: vec!["b".into()]
+        }
+    );
+    assert_eq!(
+        readiness(&[
+            item("a", ItemStatus::Active, false),
+            item("b", ItemStatus::Deferred, false)
+        ]),
+        Readiness::Missing {
+            items: vec!["a".into()]
+        }
+    );
 }
 
 #[test]

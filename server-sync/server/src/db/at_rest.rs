@@ -143,6 +143,18 @@ const COLUMNS: &[Sealed] = &[
         pk: &[Pk::Int("booking_id"), Pk::Text("department")],
         clear: Clear::Text,
     },
+    Sealed {
+        table: "chief_reports",
+        column: "conclusions",
+        pk: &[Pk::Int("booking_id")],
+        clear: Clear::Text,
+    },
+    Sealed {
+        table: "chief_returns",
+        column: "note",
+        pk: &[Pk::Int("id")],
+        clear: Clear::Text,
+    },
 ];
 
 /// The people columns, sealed with `people.<column>|<person_key>`.

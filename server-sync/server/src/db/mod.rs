@@ -222,6 +222,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "specimens and their events",
         include_str!("../../migrations/0022_specimens.sql"),
     ),
+    (
+        23,
+        "the chief examination: reports, returns, chief physicians",
+        include_str!("../../migrations/0023_chief.sql"),
+    ),
 ];
 
 impl Db {

@@ -676,6 +676,58 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
         "/api/results/visits/{id}/departments/{dept}",
         "Save a department's entries and summary, raising the major abnormal results they hold",
     ),
+    // The chief examination and generated reports (E8, E9).
+    ("GET", "/chief", "The chief examination page (总检 / 总审)"),
+    (
+        "GET",
+        "/api/chief/worklist",
+        "My reports, the pool not yet given out, and (reviewers) locked reports to review; enters ready visits",
+    ),
+    (
+        "POST",
+        "/api/chief/assign",
+        "Gives the pool out to the chief physicians: even counts, harder grades to senior ones (reviewers)",
+    ),
+    (
+        "GET",
+        "/api/chief/conclusions",
+        "The conclusions dictionary searched by name or pinyin initials",
+    ),
+    (
+        "GET",
+        "/api/chief/reports/{id}",
+        "A visit's report: conclusions, departments' summaries, results as they print, major results, returns",
+    ),
+    (
+        "POST",
+        "/api/chief/reports/{id}",
+        "Save (conclusions), lock, unlock, return with a reason, or approve (generates and publishes the PDF)",
+    ),
+    (
+        "POST",
+        "/api/chief/reports/{id}/edits",
+        "One edit of a report's conclusions (move, merge, add from the dictionary, write, remove, advice)",
+    ),
+    (
+        "GET",
+        "/api/chief/reports/{id}/preview.pdf",
+        "The report's PDF as it would print now (before review)",
+    ),
+    (
+        "GET",
+        "/api/chief/stats",
+        "Reports per state; reviewers' returns per chief physician and reason",
+    ),
+    (
+        "POST",
+        "/api/chief/physicians/{login}",
+        "Sets an account's chief-physician level (1-3), review right and signature image (PNG)",
+    ),
+    (
+        "GET",
+        "/api/group/companies/{id}/book.pdf",
+        "The company's group report book (团检报告) from its members' published reports",
+    ),
     // Specimens (E5).
     (
         "GET",

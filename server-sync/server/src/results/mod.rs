@@ -12,7 +12,7 @@
 //! The knowledge base is the seeded one (`exam_domain::results::seed`).
 
 mod api;
-mod store;
+pub(crate) mod store;
 
 use std::sync::OnceLock;
 

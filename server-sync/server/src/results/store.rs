@@ -166,7 +166,7 @@ fn open_entry(
 }
 
 /// A visit's entries (every department's), by item.
-pub(super) async fn entries(db: &Db, booking: i64) -> Result<Vec<StoredEntry>> {
+pub(crate) async fn entries(db: &Db, booking: i64) -> Result<Vec<StoredEntry>> {
     let rows = sqlx::query(
         "SELECT item_code, department, entry, abnormal, source, entered_by, entered_at, version
            FROM item_results WHERE booking_id = $1 ORDER BY item_code",
@@ -205,7 +205,7 @@ pub(super) async fn department_entries(
 }
 
 /// A visit's department summaries.
-pub(super) async fn summaries(db: &Db, booking: i64) -> Result<Vec<StoredSummary>> {
+pub(crate) async fn summaries(db: &Db, booking: i64) -> Result<Vec<StoredSummary>> {
     let rows = sqlx::query(
         "SELECT department, summary, conclusions, written_by, written_at
            FROM department_summaries WHERE booking_id = $1 ORDER BY department",
@@ -237,7 +237,7 @@ pub(super) async fn summaries(db: &Db, booking: i64) -> Result<Vec<StoredSummary
 
 /// What earlier visits of the same person recorded for `items` (item 30,
 /// and the quality check against earlier years), newest first.
-pub(super) async fn earlier(db: &Db, booking: i64, items: &[String]) -> Result<Vec<Earlier>> {
+pub(crate) async fn earlier(db: &Db, booking: i64, items: &[String]) -> Result<Vec<Earlier>> {
     let rows = sqlx::query(
         "SELECT r.booking_id, r.item_code, r.department, r.entry, r.abnormal, r.source,
                 r.entered_by, r.entered_at, r.version, b.exam_date

@@ -56,6 +56,7 @@ pub(super) const ASSETS: &[Asset] = assets! {
     "queue.css" => CSS,
     "screen.js" => JS,
     "specimens.js" => JS,
+    "chief.js" => JS,
     "staff.css" => CSS,
     "staff.js" => JS,
     "station.js" => JS,

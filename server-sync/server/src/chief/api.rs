@@ -1,0 +1,884 @@
+//! The chief examination's JSON: the worklist (entering ready visits into
+//! the pool on the way), assignment, a report with everything the chief
+//! physician reads, acting on it, the PDF preview, statistics.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use chrono::{DateTime, Duration, Utc};
+use exam_domain::changes::ItemStatus;
+use exam_domain::results::chief::{
+    self, Physician, Readiness, ReportAction, ReportConclusion, ReportFacts, ReportState,
+    ReturnReason,
+};
+use serde::{Deserialize, Serialize};
+
+use super::render::{self, Input};
+use super::store::{self, Change, PhysicianRow, ReportRow, ReturnRow};
+use crate::AppState;
+use crate::db::{DbError, SessionUser, Visit, VisitKind};
+use crate::error::ApiErr;
+use crate::results::knowledge;
+use crate::results::store::{self as results, StoredSummary};
+
+fn refused(code: &str, message: impl Into<String>) -> ApiErr {
+    ApiErr::new(StatusCode::CONFLICT, code, message)
+}
+
+fn not_found(what: &str) -> ApiErr {
+    ApiErr::new(StatusCode::NOT_FOUND, "not_found", what.to_string())
+}
+
+async fn visit(st: &AppState, id: i64) -> Result<Visit, ApiErr> {
+    match st.db.visit(id).await {
+        Ok(v) => Ok(v),
+        Err(crate::db::DeskError::NotFound) => Err(not_found("没有这次体检")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn age(v: &Visit) -> u32 {
+    exam_domain::roster::age_on(v.record.person.birth_date, v.record.booking.exam_date)
+}
+
+fn sex_zh(v: &Visit) -> &'static str {
+    if v.record.person.sex == exam_domain::Sex::Male {
+        "男"
+    } else {
+        "女"
+    }
+}
+
+async fn company(st: &AppState, booking: i64) -> Result<Option<String>, ApiErr> {
+    Ok(sqlx::query_scalar(
+        "SELECT c.name FROM group_members m JOIN companies c ON c.id = m.company_id
+          WHERE m.booking_id = $1",
+    )
+    .bind(booking)
+    .fetch_optional(&st.db.read)
+    .await
+    .map_err(DbError::from)?)
+}
+
+/// The department conclusions of a visit, as the draft's source.
+fn by_department(s: &[StoredSummary]) -> Vec<(String, Vec<String>)> {
+    s.iter()
+        .map(|s| (s.department.clone(), s.conclusions.clone()))
+        .collect()
+}
+
+/// Whether a visit is ready, from its items and what has a result (an
+/// entry at a department page, or a final result from an interface).
+async fn readiness(st: &AppState, v: &Visit) -> Result<Readiness, ApiErr> {
+    let id = v.record.booking.id;
+    let mut done: Vec<String> = results::entries(&st.db, id)
+        .await?
+        .into_iter()
+        .map(|e| e.item)
+        .collect();
+    let finals: Vec<String> = sqlx::query_scalar(
+        "SELECT item_code FROM interface_items WHERE booking_id = $1 AND result = 'final'",
+    )
+    .bind(id)
+    .fetch_all(&st.db.read)
+    .await
+    .map_err(DbError::from)?;
+    done.extend(finals);
+    let items: Vec<(String, ItemStatus, bool)> = v
+        .items
+        .iter()
+        .map(|i| (i.code.clone(), i.status, done.contains(&i.code)))
+        .collect();
+    Ok(chief::readiness(&items))
+}
+
+/// Enters visits that became ready into the pool (graded, with the
+/// departments' conclusions as the first draft). Looks at the last 60
+/// days' checked-in visits that have results and no report yet.
+async fn enter_ready(st: &AppState) -> Result<usize, ApiErr> {
+    let since = (Utc::now() - Duration::days(60)).date_naive().to_string();
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT b.id FROM bookings b
+          WHERE b.state = 'checked_in' AND b.exam_date >= $1
+            AND NOT EXISTS (SELECT 1 FROM chief_reports c WHERE c.booking_id = b.id)
+            AND EXISTS (SELECT 1 FROM item_results r WHERE r.booking_id = b.id)",
+    )
+    .bind(since)
+    .fetch_all(&st.db.read)
+    .await
+    .map_err(DbError::from)?;
+    let k = knowledge();
+    let mut entered = 0;
+    for id in ids {
+        let v = visit(st, id).await?;
+        if readiness(st, &v).await? != Readiness::Ready {
+            continue;
+        }
+        let summaries = results::summaries(&st.db, id).await?;
+        let draft = chief::aggregate(k, &by_department(&summaries));
+        let facts = ReportFacts {
+            group: v.kind == VisitKind::Group,
+            vip: v.flags.iter().any(|f| f == "vip"),
+            amount_fen: v
+                .items
+                .iter()
+                .filter(|i| i.status == ItemStatus::Active)
+                .map(|i| i.price_fen)
+                .sum(),
+            age: age(&v),
+            conclusion_weights: draft.iter().map(|c| c.weight).collect(),
+            major: !st.db.visit_major_abnormal(id).await?.is_empty(),
+        };
+        let mut tx = st.db.pool.begin().await.map_err(DbError::from)?;
+        if store::enter(
+            &mut tx,
+            &st.db.keys,
+            id,
+            chief::grade(&facts),
+            &draft,
+            Utc::now(),
+        )
+        .await?
+        {
+            entered += 1;
+        }
+        tx.commit().await.map_err(DbError::from)?;
+    }
+    Ok(entered)
+}
+
+/// One line of a worklist.
+#[derive(Debug, Serialize)]
+pub(super) struct WorkRow {
+    booking_id: i64,
+    exam_no: String,
+    name: String,
+    sex: &'static str,
+    age: u32,
+    company: Option<String>,
+    grade: u8,
+    state: ReportState,
+    physician: Option<String>,
+    locked_by: Option<String>,
+    updated_at: DateTime<Utc>,
+}
+
+async fn work_rows(st: &AppState, rows: Vec<ReportRow>) -> Result<Vec<WorkRow>, ApiErr> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let v = visit(st, r.booking_id).await?;
+        out.push(WorkRow {
+            booking_id: r.booking_id,
+            exam_no: v.record.booking.exam_no.clone(),
+            name: exam_domain::mask::name(&v.record.person.name),
+            sex: sex_zh(&v),
+            age: age(&v),
+            company: company(st, r.booking_id).await?,
+            grade: r.grade,
+            state: r.state,
+            physician: r.physician,
+            locked_by: r.locked_by,
+            updated_at: r.updated_at,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct Worklist {
+    me: Option<PhysicianRow>,
+    /// Reports given to me, not yet locked.
+    mine: Vec<WorkRow>,
+    /// Ready, given to nobody yet.
+    pool: Vec<WorkRow>,
+    /// Locked by others, for a reviewer.
+    review: Vec<WorkRow>,
+    physicians: Vec<PhysicianRow>,
+}
+
+async fn me(st: &AppState, u: &SessionUser) -> Result<Option<PhysicianRow>, ApiErr> {
+    Ok(store::physicians(&st.db)
+        .await?
+        .into_iter()
+        .find(|p| p.login == u.username))
+}
+
+/// `GET /api/chief/worklist`.
+pub(super) async fn worklist(
+    State(st): State<AppState>,
+    u: SessionUser,
+) -> Result<Json<Worklist>, ApiErr> {
+    enter_ready(&st).await?;
+    let me = me(&st, &u).await?;
+    let mine = store::list(
+        &st.db,
+        &[
+            ReportState::Assigned,
+            ReportState::Draft,
+            ReportState::Locked,
+        ],
+        Some(&u.username),
+    )
+    .await?;
+    let pool = store::list(&st.db, &[ReportState::Assigned], None)
+        .await?
+        .into_iter()
+        .filter(|r| r.physician.is_none())
+        .collect();
+    let review = if me.as_ref().is_some_and(|p| p.reviewer) {
+        store::list(&st.db, &[ReportState::Locked], None)
+            .await?
+            .into_iter()
+            .filter(|r| r.locked_by.as_deref() != Some(u.username.as_str()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Json(Worklist {
+        me,
+        mine: work_rows(&st, mine).await?,
+        pool: work_rows(&st, pool).await?,
+        review: work_rows(&st, review).await?,
+        physicians: store::physicians(&st.db).await?,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct Assigned {
+    assigned: usize,
+    /// Reports no physician may take (a grade above every level).
+    left: usize,
+}
+
+/// `POST /api/chief/assign`: gives the pool out (a reviewer's task).
+pub(super) async fn assign(
+    State(st): State<AppState>,
+    u: SessionUser,
+) -> Result<Json<Assigned>, ApiErr> {
+    if !me(&st, &u).await?.is_some_and(|p| p.reviewer) {
+        return Err(refused("not_reviewer", "只有总审医生可以分配总检任务"));
+    }
+    enter_ready(&st).await?;
+    let physicians = store::physicians(&st.db).await?;
+    let open = store::list(&st.db, &[ReportState::Assigned, ReportState::Draft], None).await?;
+    let (pool, held): (Vec<_>, Vec<_>) = open.into_iter().partition(|r| r.physician.is_none());
+    let load: Vec<usize> = physicians
+        .iter()
+        .map(|p| {
+            held.iter()
+                .filter(|r| r.physician.as_deref() == Some(&p.login))
+                .count()
+        })
+        .collect();
+    let who: Vec<Physician> = physicians
+        .iter()
+        .map(|p| Physician {
+            id: p.login.clone(),
+            level: p.level,
+        })
+        .collect();
+    let reports: Vec<(i64, u8)> = pool.iter().map(|r| (r.booking_id, r.grade)).collect();
+    let seed = Utc::now().timestamp_micros().unsigned_abs();
+    let given = chief::assign(&reports, &who, &load, seed);
+    let mut tx = st.db.pool.begin().await.map_err(DbError::from)?;
+    let now = Utc::now();
+    let mut assigned = 0;
+    for (booking, p) in &given {
+        let r = pool
+            .iter()
+            .find(|r| r.booking_id == *booking)
+            .expect("from the pool");
+        let change = Change {
+            physician: Some(&who[*p].id),
+            ..Change::default()
+        };
+        if store::update(
+            &mut tx,
+            &st.db.keys,
+            *booking,
+            r.version,
+            ReportState::Assigned,
+            &change,
+            &u.username,
+            now,
+        )
+        .await?
+        {
+            assigned += 1;
+        }
+    }
+    crate::db::log_line(
+        &mut tx,
+        &u.username,
+        "chief.assign",
+        "chief",
+        &format!("{assigned} reports to {} physicians", who.len()),
+    )
+    .await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(Json(Assigned {
+        assigned,
+        left: reports.len() - given.len(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct SearchQ {
+    q: String,
+}
+
+/// `GET /api/chief/conclusions?q=`: the dictionary by name or pinyin
+/// initials (item 53).
+pub(super) async fn conclusions(
+    Query(q): Query<SearchQ>,
+) -> Json<Vec<exam_domain::results::Conclusion>> {
+    Json(
+        knowledge()
+            .search(&q.q)
+            .into_iter()
+            .take(20)
+            .cloned()
+            .collect(),
+    )
+}
+
+/// A department's part as the chief physician reads it.
+#[derive(Debug, Serialize)]
+pub(super) struct DeptView {
+    department: String,
+    name: String,
+    summary: String,
+    conclusions: Vec<String>,
+    written_by: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct ReportView {
+    report: ReportRow,
+    exam_no: String,
+    name: String,
+    sex: &'static str,
+    age: u32,
+    package: String,
+    company: Option<String>,
+    departments: Vec<DeptView>,
+    /// The report's result rows as they will print (item 58), by section.
+    sections: Vec<exam_report::model::Section>,
+    abnormal: Vec<String>,
+    majors: Vec<String>,
+    returns: Vec<ReturnRow>,
+    /// What I may do now.
+    may: Vec<&'static str>,
+}
+
+async fn row_of(st: &AppState, id: i64) -> Result<ReportRow, ApiErr> {
+    store::get(&st.db, id)
+        .await?
+        .ok_or_else(|| not_found("这次体检还没有进入总检"))
+}
+
+fn majors_lines(list: &[crate::interfaces::abnormal::VisitResult]) -> Vec<String> {
+    list.iter()
+        .map(|m| {
+            format!(
+                "{}类 {} {}{}（{}）",
+                m.category.as_str(),
+                m.analyte_name,
+                m.value,
+                if m.unit.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", m.unit)
+                },
+                m.rule_zh
+            )
+        })
+        .collect()
+}
+
+/// Gathers a report's input; `reviewer` and `signature` as they print.
+async fn input(
+    st: &AppState,
+    v: &Visit,
+    row: &ReportRow,
+    reviewer: String,
+    signature: Option<Vec<u8>>,
+) -> Result<Input, ApiErr> {
+    let id = row.booking_id;
+    let entries = results::entries(&st.db, id).await?;
+    let codes: Vec<String> = entries.iter().map(|e| e.item.clone()).collect();
+    let b = &v.record.booking;
+    let p = &v.record.person;
+    Ok(Input {
+        centre: render::centre(st),
+        kind: render::kind_of(&b.package),
+        name: p.name.clone(),
+        sex: p.sex,
+        age: age(v),
+        id_masked: exam_domain::mask::id_number(p.id_number.as_str()),
+        exam_no: b.exam_no.clone(),
+        company: company(st, id).await?,
+        package: b.package.clone(),
+        exam_date: b.exam_date,
+        earlier: results::earlier(&st.db, id, &codes).await?,
+        entries,
+        summaries: results::summaries(&st.db, id).await?,
+        major: majors_lines(&st.db.visit_major_abnormal(id).await?),
+        conclusions: row.conclusions.clone(),
+        chief: row.physician.clone().unwrap_or_default(),
+        reviewer,
+        signature,
+        review_date: Utc::now().date_naive(),
+    })
+}
+
+fn may(me: Option<&PhysicianRow>, r: &ReportRow, username: &str) -> Vec<&'static str> {
+    let Some(me) = me else { return Vec::new() };
+    let mine = r.physician.as_deref() == Some(username);
+    let free = r.physician.is_none();
+    let locker = r.locked_by.as_deref() == Some(username);
+    let mut out = Vec::new();
+    match r.state {
+        ReportState::Assigned | ReportState::Draft if mine || free => out.extend(["save", "lock"]),
+        ReportState::Locked if locker => out.push("unlock"),
+        ReportState::Locked if me.reviewer => out.extend(["approve", "return"]),
+        _ => {}
+    }
+    out
+}
+
+/// `GET /api/chief/reports/{id}`.
+pub(super) async fn report(
+    State(st): State<AppState>,
+    u: SessionUser,
+    Path(id): Path<i64>,
+) -> Result<Json<ReportView>, ApiErr> {
+    let row = row_of(&st, id).await?;
+    let v = visit(&st, id).await?;
+    let cat = st.catalogue.get();
+    let summaries = results::summaries(&st.db, id).await?;
+    let k = knowledge();
+    let departments = summaries
+        .iter()
+        .map(|s| DeptView {
+            name: cat
+                .department(&s.department)
+                .map_or(s.department.clone(), |d| d.name.clone()),
+            department: s.department.clone(),
+            summary: s.text.clone(),
+            conclusions: s
+                .conclusions
+                .iter()
+                .map(|c| k.conclusion(c).map_or(c.clone(), |c| c.name.clone()))
+                .collect(),
+            written_by: s.written_by.clone(),
+        })
+        .collect();
+    let me = me(&st, &u).await?;
+    let model = render::personal_model(k, &cat, input(&st, &v, &row, String::new(), None).await?);
+    st.db
+        .audit_on(
+            &u.username,
+            "read.chief_report",
+            &st.db.subject_of(v.record.person.id_number.as_str()),
+            &format!("booking={id}"),
+        )
+        .await?;
+    Ok(Json(ReportView {
+        may: may(me.as_ref(), &row, &u.username),
+        exam_no: v.record.booking.exam_no.clone(),
+        name: exam_domain::mask::name(&v.record.person.name),
+        sex: sex_zh(&v),
+        age: age(&v),
+        package: v.record.booking.package.clone(),
+        company: company(&st, id).await?,
+        departments,
+        sections: model.sections,
+        abnormal: model.abnormal,
+        majors: model.major,
+        returns: store::returns_of(&st.db, id).await?,
+        report: row,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ActIn {
+    /// The version the page read (two people on one report: the second
+    /// is told to reload, nothing is overwritten).
+    version: i64,
+    #[serde(flatten)]
+    action: ReportAction,
+    #[serde(default)]
+    conclusions: Option<Vec<ReportConclusion>>,
+}
+
+fn check_conclusions(list: &[ReportConclusion]) -> Result<(), ApiErr> {
+    let bad = |m: &str| {
+        ApiErr::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_conclusions",
+            m.to_string(),
+        )
+    };
+    if list.len() > 60 {
+        return Err(bad("结论过多（上限 60 条）"));
+    }
+    for c in list {
+        if c.name.trim().is_empty() {
+            return Err(bad("结论须有名称"));
+        }
+        if c.name.chars().count() > 60 || c.advice.chars().count() > 1000 {
+            return Err(bad("结论名称上限 60 字，建议上限 1000 字"));
+        }
+        if !(1..=3).contains(&c.weight) {
+            return Err(bad("结论权重须为 1–3"));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /api/chief/reports/{id}`: save, lock, unlock, return, approve.
+pub(super) async fn act(
+    State(st): State<AppState>,
+    u: SessionUser,
+    Path(id): Path<i64>,
+    Json(body): Json<ActIn>,
+) -> Result<Json<ReportRow>, ApiErr> {
+    let row = row_of(&st, id).await?;
+    let me = me(&st, &u)
+        .await?
+        .ok_or_else(|| refused("not_chief", "当前账号不是总检医生"))?;
+    if row.version != body.version {
+        return Err(refused("moved", "报告已被他人修改，请刷新后再操作"));
+    }
+    let allowed = may(Some(&me), &row, &u.username);
+    let name = match &body.action {
+        ReportAction::Save => "save",
+        ReportAction::Lock => "lock",
+        ReportAction::Unlock => "unlock",
+        ReportAction::Return { .. } => "return",
+        ReportAction::Approve => "approve",
+        ReportAction::Ready | ReportAction::Withdraw => "",
+    };
+    let next =
+        chief::step(row.state, &body.action).map_err(|e| refused("refused", e.to_string()))?;
+    if !allowed.contains(&name) {
+        return Err(refused(
+            "not_yours",
+            match name {
+                "approve" | "return" => "只有未锁定本报告的总审医生可以审核",
+                _ => "这份报告不在您的总检任务中",
+            },
+        ));
+    }
+    let now = Utc::now();
+    let mut change = Change::default();
+    let mut report_id = None;
+    match &body.action {
+        ReportAction::Save => {
+            let list = body.conclusions.as_deref().ok_or_else(|| {
+                ApiErr::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "bad_conclusions",
+                    "保存须带结论",
+                )
+            })?;
+            check_conclusions(list)?;
+            change.conclusions = Some(list);
+            change.physician = Some(&u.username);
+        }
+        ReportAction::Lock => change.locked_by = Some(Some(&u.username)),
+        ReportAction::Unlock => change.locked_by = Some(None),
+        ReportAction::Return { reason, note } => {
+            if *reason == ReturnReason::Other && note.trim().is_empty() {
+                return Err(ApiErr::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "no_note",
+                    "退回原因为“其他”时须写明说明",
+                ));
+            }
+            change.locked_by = Some(None);
+        }
+        ReportAction::Approve => {
+            let v = visit(&st, id).await?;
+            let sig = store::signature(&st.db, &u.username).await?;
+            let model = render::personal_model(
+                knowledge(),
+                &st.catalogue.get(),
+                input(&st, &v, &row, u.username.clone(), sig).await?,
+            );
+            let fonts = render::fonts(&st)?;
+            let pdf = tokio::task::spawn_blocking(move || exam_report::personal(fonts, &model))
+                .await
+                .map_err(|e| {
+                    ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "render", e.to_string())
+                })?
+                .map_err(|e| {
+                    ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "render", e.to_string())
+                })?;
+            let title = format!(
+                "{} {}",
+                v.record.booking.package,
+                render::kind_of(&v.record.booking.package).title()
+            );
+            let published = st
+                .db
+                .publish_report(&u.username, id, Some(&title), &pdf)
+                .await
+                .map_err(|e| refused("publish", e.to_string()))?;
+            report_id = Some(published.id);
+            change.reviewed_by = Some(&u.username);
+            change.report_id = report_id;
+        }
+        ReportAction::Ready | ReportAction::Withdraw => unreachable!("refused above"),
+    }
+    let mut tx = st.db.pool.begin().await.map_err(DbError::from)?;
+    if !store::update(
+        &mut tx,
+        &st.db.keys,
+        id,
+        row.version,
+        next,
+        &change,
+        &u.username,
+        now,
+    )
+    .await?
+    {
+        return Err(refused("moved", "报告已被他人修改，请刷新后再操作"));
+    }
+    if let ReportAction::Return { reason, note } = &body.action {
+        let physician = row.physician.clone().unwrap_or_default();
+        store::record_return(
+            &mut tx,
+            &st.db.keys,
+            id,
+            &store::Return {
+                physician: &physician,
+                reviewer: &u.username,
+                reason: *reason,
+                note,
+            },
+            now,
+        )
+        .await?;
+    }
+    crate::db::log_line(
+        &mut tx,
+        &u.username,
+        &format!("chief.{name}"),
+        &format!("booking:{id}"),
+        &match report_id {
+            Some(r) => format!("published report {r}"),
+            None => store::state_str(next).to_string(),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(Json(row_of(&st, id).await?))
+}
+
+/// `GET /api/chief/reports/{id}/preview.pdf`: the report as it would print
+/// now (item 59), before review.
+pub(super) async fn preview(
+    State(st): State<AppState>,
+    u: SessionUser,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiErr> {
+    let row = row_of(&st, id).await?;
+    let v = visit(&st, id).await?;
+    let model = render::personal_model(
+        knowledge(),
+        &st.catalogue.get(),
+        input(&st, &v, &row, "（待审核）".into(), None).await?,
+    );
+    let fonts = render::fonts(&st)?;
+    let pdf = tokio::task::spawn_blocking(move || exam_report::personal(fonts, &model))
+        .await
+        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "render", e.to_string()))?
+        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "render", e.to_string()))?;
+    st.db
+        .audit_on(
+            &u.username,
+            "read.report_preview",
+            &st.db.subject_of(v.record.person.id_number.as_str()),
+            &format!("booking={id}"),
+        )
+        .await?;
+    Ok(pdf_response(pdf))
+}
+
+pub(super) fn pdf_response(pdf: Vec<u8>) -> Response {
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/pdf")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(pdf))
+        .expect("static headers")
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct Stats {
+    /// (physician, reason, label, count)
+    returns: Vec<(String, ReturnReason, &'static str, i64)>,
+    /// Reports per state.
+    states: Vec<(ReportState, usize)>,
+}
+
+/// `GET /api/chief/stats`: returns per physician and reason (item 60).
+pub(super) async fn stats(State(st): State<AppState>) -> Result<Json<Stats>, ApiErr> {
+    let returns = store::return_counts(&st.db)
+        .await?
+        .into_iter()
+        .map(|(p, r, n)| (p, r, r.label_zh(), n))
+        .collect();
+    let all = store::list(
+        &st.db,
+        &[
+            ReportState::Assigned,
+            ReportState::Draft,
+            ReportState::Locked,
+            ReportState::Published,
+        ],
+        None,
+    )
+    .await?;
+    let states = [
+        ReportState::Assigned,
+        ReportState::Draft,
+        ReportState::Locked,
+        ReportState::Published,
+    ]
+    .into_iter()
+    .map(|s| (s, all.iter().filter(|r| r.state == s).count()))
+    .collect();
+    Ok(Json(Stats { returns, states }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PhysicianIn {
+    level: u8,
+    reviewer: bool,
+    /// The signature image, PNG in base64.
+    #[serde(default)]
+    signature_png: Option<String>,
+}
+
+/// `POST /api/chief/physicians/{login}` (account managers).
+pub(super) async fn set_physician(
+    State(st): State<AppState>,
+    u: SessionUser,
+    Path(login): Path<String>,
+    Json(body): Json<PhysicianIn>,
+) -> Result<StatusCode, ApiErr> {
+    use base64::Engine as _;
+    let bad = |m: &str| {
+        ApiErr::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_physician",
+            m.to_string(),
+        )
+    };
+    if !(1..=3).contains(&body.level) {
+        return Err(bad("级别须为 1–3"));
+    }
+    let png = match &body.signature_png {
+        Some(b) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b)
+                .map_err(|_| bad("签名图片须为 base64 编码的 PNG"))?;
+            if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.len() > 512 * 1024 {
+                return Err(bad("签名图片须为 PNG，且不超过 512 KB"));
+            }
+            Some(bytes)
+        }
+        None => None,
+    };
+    let known: Option<String> =
+        sqlx::query_scalar("SELECT username FROM staff_users WHERE username = $1")
+            .bind(&login)
+            .fetch_optional(&st.db.read)
+            .await
+            .map_err(DbError::from)?;
+    if known.is_none() {
+        return Err(not_found("没有这个账号"));
+    }
+    st.db
+        .set_chief_physician(
+            &u.username,
+            &login,
+            body.level,
+            body.reviewer,
+            png.as_deref(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct EditIn {
+    version: i64,
+    #[serde(flatten)]
+    edit: chief::Edit,
+}
+
+/// `POST /api/chief/reports/{id}/edits`: one edit of the conclusions
+/// (order, merge, add, write, remove, advice), saved as the draft.
+pub(super) async fn edit(
+    State(st): State<AppState>,
+    u: SessionUser,
+    Path(id): Path<i64>,
+    Json(body): Json<EditIn>,
+) -> Result<Json<ReportRow>, ApiErr> {
+    let row = row_of(&st, id).await?;
+    let me = me(&st, &u)
+        .await?
+        .ok_or_else(|| refused("not_chief", "当前账号不是总检医生"))?;
+    if row.version != body.version {
+        return Err(refused("moved", "报告已被他人修改，请刷新后再操作"));
+    }
+    if !may(Some(&me), &row, &u.username).contains(&"save") {
+        return Err(refused("not_yours", "这份报告不在您的总检任务中，或已锁定"));
+    }
+    let mut list = row.conclusions.clone();
+    chief::apply(knowledge(), &mut list, &body.edit)
+        .map_err(|e| ApiErr::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_edit", e.to_string()))?;
+    check_conclusions(&list)?;
+    let next = chief::step(row.state, &ReportAction::Save)
+        .map_err(|e| refused("refused", e.to_string()))?;
+    let change = Change {
+        conclusions: Some(&list),
+        physician: Some(&u.username),
+        ..Change::default()
+    };
+    let mut tx = st.db.pool.begin().await.map_err(DbError::from)?;
+    if !store::update(
+        &mut tx,
+        &st.db.keys,
+        id,
+        row.version,
+        next,
+        &change,
+        &u.username,
+        Utc::now(),
+    )
+    .await?
+    {
+        return Err(refused("moved", "报告已被他人修改，请刷新后再操作"));
+    }
+    let what = serde_json::to_value(&body.edit)
+        .ok()
+        .and_then(|v| v.get("op").and_then(|o| o.as_str().map(str::to_string)))
+        .unwrap_or_default();
+    crate::db::log_line(
+        &mut tx,
+        &u.username,
+        "chief.edit",
+        &format!("booking:{id}"),
+        &what,
+    )
+    .await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(Json(row_of(&st, id).await?))
+}

@@ -1,0 +1,457 @@
+//! Issue 20, the chief examination and the generated report over HTTP on
+//! both stores: a visit whose results are all in enters the pool (a
+//! make-up item holds one back); a reviewer assigns; the chief physician
+//! reads the departments' conclusions as the draft, adds one from the
+//! dictionary by pinyin initials, merges two, reorders, locks; a reviewer
+//! returns it with a reason (counted), the physician corrects and locks
+//! again; the reviewer passes it: the PDF is generated and published (the
+//! desk and the kiosk get it); who may do what, and two people at once.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod interfaces;
+
+use std::process::{Command, Stdio};
+
+use common::{Backend, Harness, Staff};
+use exam_domain::results::{FieldKind, Template, range_for};
+use interfaces::walk_in;
+use serde_json::{Value, json};
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        $(mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(super::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(super::Backend::Postgres).await;
+            }
+        })*
+    };
+}
+
+both!(a_report_goes_through_the_chief_examination_and_is_published);
+
+/// Enters every room's items of a visit as normal (findings unticked,
+/// numbers in the middle of the person's range), except the findings in
+/// `ticked` ((item, field, finding)).
+pub async fn enter_results(doc: &Staff, id: i64, ticked: &[(&str, &str, &str)]) {
+    let cat = exam_domain::catalogue::seed::catalogue();
+    let (_, v) = doc.get(&format!("/api/results/visits/{id}?room=int")).await;
+    let exam_no = v["person"]["exam_no"].as_str().unwrap().to_string();
+    let sex = if v["person"]["sex"] == "男" {
+        exam_domain::Sex::Male
+    } else {
+        exam_domain::Sex::Female
+    };
+    let age = u32::try_from(v["person"]["age"].as_u64().unwrap()).unwrap();
+    let mut rooms: Vec<String> = cat.rooms.iter().map(|r| r.code.clone()).collect();
+    rooms.sort();
+    rooms.dedup();
+    for room in rooms {
+        let (st, v) = doc
+            .get(&format!("/api/results/find?q={exam_no}&room={room}"))
+            .await;
+        if st != 200 || v["items"].as_array().is_none_or(Vec::is_empty) {
+            continue;
+        }
+        let mut entries = Vec::new();
+        for item in v["items"].as_array().unwrap() {
+            if item["status"] != "active" {
+                continue;
+            }
+            let t: Template = serde_json::from_value(item["template"].clone()).unwrap();
+            let mut values = Vec::new();
+            for f in &t.fields {
+                let value = match &f.kind {
+                    FieldKind::Findings { .. } => {
+                        let ticked: Vec<&str> = ticked
+                            .iter()
+                            .filter(|(i, field, _)| *i == t.item && *field == f.code)
+                            .map(|x| x.2)
+                            .collect();
+                        json!({ "type": "findings", "value": ticked })
+                    }
+                    FieldKind::Numeric {
+                        ranges, plausible, ..
+                    } => {
+                        let x = range_for(ranges, sex, age).map_or(
+                            (plausible.0 + plausible.1) / 2.0,
+                            |r| match (r.low, r.high) {
+                                (Some(a), Some(b)) => (a + b) / 2.0,
+                                (Some(a), None) => a * 1.1,
+                                (None, Some(b)) => b * 0.8,
+                                (None, None) => (plausible.0 + plausible.1) / 2.0,
+                            },
+                        );
+                        json!({ "type": "number", "value": (x * 10.0).round() / 10.0 })
+                    }
+                    FieldKind::Text => continue,
+                };
+                values.push(json!([f.code, value]));
+            }
+            entries.push(json!({ "item": t.item, "values": values }));
+        }
+        let dept = v["department"].as_str().unwrap().to_string();
+        let (st, saved) = doc
+            .post(
+                &format!("/api/results/visits/{id}/departments/{dept}"),
+                json!({ "entries": entries, "confirm": true }),
+            )
+            .await;
+        assert_eq!(st, 200, "{room}: {saved}");
+        assert_eq!(saved["saved"], true, "{room}: {saved}");
+    }
+}
+
+fn signature_png() -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, 80, 24);
+    enc.set_color(png::ColorType::Grayscale);
+    let mut w = enc.write_header().unwrap();
+    let px: Vec<u8> = (0..80 * 24)
+        .map(|i| if (i / 80 + i % 80) % 9 == 0 { 0 } else { 255 })
+        .collect();
+    w.write_image_data(&px).unwrap();
+    drop(w);
+    out
+}
+
+fn pdftotext(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .stdin(Stdio::null())
+        .output()
+        .expect("pdftotext (poppler-utils) is installed by scripts/test");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn bytes(s: &Staff, path: &str) -> (u16, Vec<u8>) {
+    let r = s
+        .http
+        .get(format!("{}{path}", s.url))
+        .header("cookie", &s.cookie)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+}
+
+fn names(report: &Value) -> Vec<String> {
+    report["conclusions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn a_report_goes_through_the_chief_examination_and_is_published(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let desk = h.staff("c-desk", "front_desk").await;
+    let doc = h.staff("c-doc", "doctor").await;
+    let admin = h.staff("c-admin", "admin").await;
+    let (a, b) = (
+        h.staff("c-wang", "doctor").await,
+        h.staff("c-li", "doctor").await,
+    );
+
+    // Two chief physicians, both senior and both reviewers (one reviews
+    // what the other locked); the signature is a PNG or refused.
+    for (login, sig) in [("c-wang", true), ("c-li", true)] {
+        let mut body = json!({ "level": 3, "reviewer": true });
+        if sig {
+            use base64::Engine;
+            body["signature_png"] = base64::engine::general_purpose::STANDARD
+                .encode(signature_png())
+                .into();
+        }
+        let (st, e) = admin
+            .post(&format!("/api/chief/physicians/{login}"), body)
+            .await;
+        assert_eq!(st, 204, "{e}");
+    }
+    let (st, _) = admin
+        .post(
+            "/api/chief/physicians/c-li",
+            json!({ "level": 3, "reviewer": true, "signature_png": "R0lGODlh" }),
+        )
+        .await;
+    assert_eq!(st, 422, "not a PNG");
+    let (st, _) = admin
+        .post(
+            "/api/chief/physicians/nobody",
+            json!({ "level": 1, "reviewer": false }),
+        )
+        .await;
+    assert_eq!(st, 404);
+    let (st, _) = a
+        .post(
+            "/api/chief/physicians/c-wang",
+            json!({ "level": 3, "reviewer": true }),
+        )
+        .await;
+    assert_eq!(st, 403, "a doctor does not set levels");
+
+    // Two visits: one with every result in, one with an item to make up.
+    let ready = walk_in(&desk, 901).await;
+    let held = walk_in(&desk, 902).await;
+    let (st, e) = desk
+        .post(
+            &format!("/api/desk/visits/{held}/items/US-ABD"),
+            json!({ "change": "make_up" }),
+        )
+        .await;
+    assert_eq!(st, 200, "{e}");
+    enter_results(&doc, ready, &[("US-ABD", "liver", "fatty")]).await;
+    enter_results(&doc, held, &[]).await;
+
+    let (st, w) = a.get("/api/chief/worklist").await;
+    assert_eq!(st, 200, "{w}");
+    let pool: Vec<i64> = w["pool"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["booking_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        pool,
+        [ready],
+        "the make-up item holds the other visit back: {w}"
+    );
+    assert!(
+        w["pool"][0]["name"].as_str().unwrap().contains('*'),
+        "names masked in lists"
+    );
+
+    // A reviewer gives the pool out.
+    let (st, r) = a.post("/api/chief/assign", json!({})).await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["assigned"], 1);
+    let (_, rep) = a.get(&format!("/api/chief/reports/{ready}")).await;
+    let chief_login = rep["report"]["physician"].as_str().unwrap().to_string();
+    let (chief, reviewer) = if chief_login == "c-wang" {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    let reviewer_login = if chief_login == "c-wang" {
+        "c-li"
+    } else {
+        "c-wang"
+    };
+
+    // The draft: the departments' conclusions (fatty liver from the
+    // ultrasound room), the results as they will print.
+    let (st, rep) = chief.get(&format!("/api/chief/reports/{ready}")).await;
+    assert_eq!(st, 200, "{rep}");
+    assert_eq!(names(&rep["report"]), ["脂肪肝"], "{rep}");
+    assert!(rep["may"].as_array().unwrap().contains(&json!("lock")));
+    assert!(rep["sections"].as_array().unwrap().len() > 3);
+    let (_, other) = reviewer.get(&format!("/api/chief/reports/{ready}")).await;
+    assert_eq!(
+        other["may"],
+        json!([]),
+        "not the reviewer's report, not locked yet"
+    );
+
+    // Add from the dictionary by pinyin initials, merge, reorder.
+    let (_, hits) = chief.get("/api/chief/conclusions?q=gdgc").await;
+    let code = hits[0]["code"].as_str().unwrap().to_string();
+    assert_eq!(hits[0]["name"], "高胆固醇血症", "{hits}");
+    let version = rep["report"]["version"].as_i64().unwrap();
+    let (st, r) = chief
+        .post(
+            &format!("/api/chief/reports/{ready}/edits"),
+            json!({ "op": "add", "code": code, "version": version }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let version = r["version"].as_i64().unwrap();
+    // The stale version: refused, nothing lost.
+    let (st, e) = chief
+        .post(
+            &format!("/api/chief/reports/{ready}/edits"),
+            json!({ "op": "remove", "at": 0, "version": version - 1 }),
+        )
+        .await;
+    assert_eq!(st, 409, "{e}");
+    let (st, r) = chief
+        .post(
+            &format!("/api/chief/reports/{ready}/edits"),
+            json!({ "op": "write", "name": "超重", "advice": "控制体重", "version": version }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(names(&r), ["脂肪肝", "高胆固醇血症", "超重"]);
+    let (st, r) = chief
+        .post(
+            &format!("/api/chief/reports/{ready}/edits"),
+            json!({ "op": "merge", "a": 0, "b": 1, "name": "脂肪肝伴血脂异常", "advice": "", "version": r["version"] }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(names(&r), ["脂肪肝伴血脂异常", "超重"]);
+    let (st, r) = chief
+        .post(
+            &format!("/api/chief/reports/{ready}/edits"),
+            json!({ "op": "move", "from": 1, "to": 0, "version": r["version"] }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(names(&r), ["超重", "脂肪肝伴血脂异常"]);
+    assert_eq!(r["state"], "draft");
+
+    // The preview is the PDF as it would print.
+    let (st, pdf) = bytes(chief, &format!("/api/chief/reports/{ready}/preview.pdf")).await;
+    assert_eq!(st, 200);
+    let text = pdftotext(&pdf);
+    let (i, j) = (
+        text.find("超重").unwrap(),
+        text.find("脂肪肝伴血脂异常").unwrap(),
+    );
+    assert!(i < j, "the conclusions in the physician's order");
+
+    // Lock; the physician cannot approve their own.
+    let (st, r) = chief
+        .post(
+            &format!("/api/chief/reports/{ready}"),
+            json!({ "action": "lock", "version": r["version"] }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["state"], "locked");
+    let (st, e) = chief
+        .post(
+            &format!("/api/chief/reports/{ready}"),
+            json!({ "action": "approve", "version": r["version"] }),
+        )
+        .await;
+    assert_eq!(st, 409, "no review of one's own report: {e}");
+    let (st, e) = chief
+        .post(
+            &format!("/api/chief/reports/{ready}/edits"),
+            json!({ "op": "remove", "at": 0, "version": r["version"] }),
+        )
+        .await;
+    assert_eq!(st, 409, "locked: no edits: {e}");
+
+    // The reviewer sees it to review and returns it with a reason.
+    let (_, w) = reviewer.get("/api/chief/worklist").await;
+    assert_eq!(w["review"][0]["booking_id"], ready, "{w}");
+    let (st, e) = reviewer
+        .post(
+            &format!("/api/chief/reports/{ready}"),
+            json!({ "action": "return", "reason": "other", "note": " ", "version": r["version"] }),
+        )
+        .await;
+    assert_eq!(st, 422, "“other” needs a note: {e}");
+    let (st, r) = reviewer
+        .post(
+            &format!("/api/chief/reports/{ready}"),
+            json!({ "action": "return", "reason": "advice", "note": "超重的建议不具体", "version": r["version"] }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["state"], "draft");
+    let (_, rep) = chief.get(&format!("/api/chief/reports/{ready}")).await;
+    assert_eq!(rep["returns"][0]["reason_zh"], "建议不当");
+    assert_eq!(rep["returns"][0]["note"], "超重的建议不具体");
+    let (_, s) = reviewer.get("/api/chief/stats").await;
+    assert_eq!(
+        s["returns"],
+        json!([[chief_login, "advice", "建议不当", 1]]),
+        "{s}"
+    );
+
+    // It comes back: the advice corrected, locked again, passed.
+    let (st, r) = chief
+        .post(
+            &format!("/api/chief/reports/{ready}/edits"),
+            json!({ "op": "advice", "at": 0, "advice": "每周运动 150 分钟，三个月减重 3 公斤", "version": rep["report"]["version"] }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let (_, r) = chief
+        .post(
+            &format!("/api/chief/reports/{ready}"),
+            json!({ "action": "lock", "version": r["version"] }),
+        )
+        .await;
+    let (st, r) = reviewer
+        .post(
+            &format!("/api/chief/reports/{ready}"),
+            json!({ "action": "approve", "version": r["version"] }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["state"], "published");
+    assert_eq!(r["reviewed_by"], reviewer_login);
+
+    // Published: the desk has it (generated, not uploaded), with the
+    // person's name, the conclusions in order, the advice as corrected.
+    let (st, d) = desk.get(&format!("/api/desk/visits/{ready}/report")).await;
+    assert_eq!(st, 200, "{d}");
+    assert_eq!(d["published_by"], reviewer_login, "{d}");
+    let (st, pdf) = bytes(&desk, &format!("/api/desk/visits/{ready}/report/pdf")).await;
+    assert_eq!(st, 200);
+    let text = pdftotext(&pdf);
+    let name = h.db().visit(ready).await.unwrap().record.person.name;
+    for (before, after) in [
+        (name.as_str(), "超重"),
+        ("超重", "脂肪肝伴血脂异常"),
+        ("三个月减重 3 公斤", "脂肪肝伴血脂异常"),
+    ] {
+        let (i, j) = (text.find(before).unwrap(), text.find(after).unwrap());
+        assert!(i < j, "{before} before {after}");
+    }
+    assert!(text.contains("审核日期"));
+    let (_, rep) = chief.get(&format!("/api/chief/reports/{ready}")).await;
+    assert_eq!(rep["may"], json!([]), "published: nothing more here");
+
+    // Who may: the front desk has no chief examination; a doctor who is
+    // not a chief physician reads but cannot act.
+    let (st, _) = desk.get("/api/chief/worklist").await;
+    assert_eq!(st, 403);
+    let (st, e) = doc
+        .post(
+            &format!("/api/chief/reports/{ready}"),
+            json!({ "action": "lock", "version": 1 }),
+        )
+        .await;
+    assert_eq!(st, 409, "{e}");
+    assert_eq!(e["error"], "not_chief");
+
+    // The trail: the reads and every step, by the two physicians.
+    let auditor = h.staff("c-audit", "auditor").await;
+    let mut actions = Vec::new();
+    for who in ["c-wang", "c-li"] {
+        let (st, trail) = auditor
+            .get(&format!("/api/audit/operations?actor={who}"))
+            .await;
+        assert_eq!(st, 200, "{trail}");
+        for r in trail["operations"].as_array().unwrap() {
+            actions.push(r["action"].as_str().unwrap().to_string());
+        }
+    }
+    for a in [
+        "chief.assign",
+        "chief.edit",
+        "chief.lock",
+        "chief.return",
+        "chief.approve",
+        "read.chief_report",
+        "report.publish",
+    ] {
+        assert!(actions.iter().any(|t| t == a), "{a} in {actions:?}");
+    }
+}
