@@ -203,3 +203,65 @@ async fn enter_results(st: &AppState, visit: i64, room: &str, next: &mut impl Fn
         let _ = exam_server::results::save_entries(st, visit, &dept, &input, "demo-doctor").await;
     }
 }
+
+/// Enters the results of every room of `visit` at once, mostly normal as
+/// the doctors do (the demo's early reports and the tests' way to a visit
+/// with all its results in).
+pub async fn enter_all_results(st: &AppState, visit: i64, seed: u64) {
+    let cat = st.catalogue.get();
+    let Ok(mut v) = st.db.visit(visit).await else {
+        return;
+    };
+    if v.items.is_empty() {
+        // A booking seeded without its items (the demo's day): its
+        // package's items are ordered, as the desk's 开单 does.
+        let sex = v.record.person.sex;
+        let package = cat
+            .packages
+            .iter()
+            .find(|p| p.code == v.record.booking.package || p.name == v.record.booking.package)
+            .or_else(|| cat.packages.iter().find(|p| p.sex.allows(sex)));
+        if let Some(p) = package {
+            let items: Vec<(String, i64)> = p
+                .items
+                .iter()
+                .filter_map(|c| cat.item(c))
+                .filter(|i| i.sex.allows(sex))
+                .map(|i| (i.code.clone(), i.price_fen))
+                .collect();
+            if let Ok(with) = st.db.add_items("demo-desk", visit, &items, false).await {
+                v = with;
+            }
+        }
+    }
+    let rooms: std::collections::BTreeSet<String> = v
+        .items
+        .iter()
+        .filter_map(|i| cat.item(&i.code).map(|c| c.room.clone()))
+        .collect();
+    let mut rng = seed | 1;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for room in rooms {
+        enter_results(st, visit, &room, &mut next).await;
+    }
+}
+
+/// The demo's chief physicians (issue 20): every `every`, the visits whose
+/// results are all in go through the chief examination and review
+/// (`exam_server::chief::simulate`), so their generated reports are
+/// published for the kiosk and the desk.
+pub fn spawn_chief(st: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = exam_server::chief::simulate(&st, "demo-chief", "demo-review").await {
+                tracing::warn!(error = ?e.body, "demo chief examination");
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+}

@@ -48,7 +48,7 @@ use std::time::Duration;
 mod common;
 
 use device_drivers::label::{Label, LabelItem, Language};
-use device_drivers::report::{IppPrinter, JobState, sample_pdf};
+use device_drivers::report::{IppPrinter, JobState};
 use device_drivers::sim::label::parse_tspl;
 use device_drivers::sim::{LabelFault, LabelSim, PrinterFault, PrinterSim};
 use e2e_tests::{free_addr, start_server};
@@ -209,8 +209,11 @@ fn write_window(day: &exam_domain::demo::DemoDay, run: usize, path: &Path) {
     std::fs::write(path, script).unwrap();
 }
 
-/// Publishes a two-page report for every `REPORT_EVERY`-th person's visit.
+/// Publishes a generated report (exam-report's personal report, the
+/// person's name and exam number on it, a few sections: about four pages)
+/// for every `REPORT_EVERY`-th person's visit.
 async fn publish_reports(db: &exam_server::db::Db, day: &exam_domain::demo::DemoDay) -> usize {
+    let fonts = exam_report::Fonts::noto_sans_sc(None).unwrap();
     let mut n = 0;
     for p in day.people.iter().step_by(REPORT_EVERY) {
         let q = exam_domain::IdentityQuery::IdNumber {
@@ -219,7 +222,12 @@ async fn publish_reports(db: &exam_server::db::Db, day: &exam_domain::demo::Demo
         let Some(b) = db.lookup(&q).await.unwrap().into_iter().next() else {
             continue;
         };
-        let pdf = sample_pdf(&[&format!("Report {}", b.booking.code), "Page 2"]);
+        let mut r = exam_report::sample::personal(exam_report::model::ExamKind::Health);
+        r.name = p.name.clone();
+        r.exam_no = b.booking.exam_no.clone();
+        r.sections.truncate(4);
+        r.trends.truncate(2);
+        let pdf = exam_report::personal(&fonts, &r).unwrap();
         db.publish_report("report-office", b.booking.id, None, &pdf)
             .await
             .unwrap();

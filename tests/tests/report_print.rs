@@ -1,5 +1,6 @@
-//! K9 "after the exam, the report (A4)" end to end: the report office
-//! publishes a visit's report on the central service; the patient taps
+//! K9 "after the exam, the report (A4)" end to end: a visit's results go
+//! through the chief examination and review, which generates its report
+//! and publishes it on the central service (E8, E9); the patient taps
 //! 打印体检报告, places their ID card on the (simulated) reader, picks the
 //! report and it prints through the real CUPS (cups-pdf) from the kiosk's
 //! journaled spooler. The print reaches the service as an event; the PDF
@@ -7,7 +8,7 @@
 
 use std::time::Duration;
 
-use device_drivers::report::{JobState, pdf_pages, sample_pdf};
+use device_drivers::report::{JobState, pdf_pages};
 use device_drivers::sim::idcard::card_for;
 use e2e_tests::{KioskScreen, SimulatedReader, demo_day, free_addr, start_server, wait_for};
 use exam_domain::IdentityQuery;
@@ -48,7 +49,8 @@ async fn a_patient_prints_a_published_report_with_the_id_card() {
     .unwrap();
     assert!(kiosk.core.prints_reports());
 
-    // The report office publishes a three-page report for a demo visit.
+    // A demo visit goes through every room, the chief examination and
+    // review: its report is generated from the results and published.
     let day = demo_day(10);
     let person = &day.people[0];
     let booking = db
@@ -59,16 +61,15 @@ async fn a_patient_prints_a_published_report_with_the_id_card() {
         .unwrap()[0]
         .booking
         .clone();
-    let pdf = sample_pdf(&[
-        "Health examination report: summary",
-        "Page 2: results",
-        "Page 3: advice",
-    ]);
-    let published = db
-        .publish_report("report-office", booking.id, None, &pdf)
+    db.register("desk", booking.id, &[]).await.unwrap();
+    e2e_tests::doctors::enter_all_results(&server.state, booking.id, 3).await;
+    let n = exam_server::chief::simulate(&server.state, "e2e-chief", "e2e-review")
         .await
         .unwrap();
-    assert_eq!(published.pages, 3);
+    assert_eq!(n, 1);
+    let published = db.visit_report(booking.id).await.unwrap().unwrap();
+    assert!(published.pages >= 3, "{published:?}");
+    assert_eq!(published.published_by, "e2e-review");
 
     let reader = SimulatedReader::start();
     let rig = e2e_tests::session_with_reader(
@@ -93,7 +94,11 @@ async fn a_patient_prints_a_published_report_with_the_id_card() {
     assert!(!title.contains(&person.name), "the name is masked: {title}");
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert!(rows[0].title.contains(&booking.package), "{rows:?}");
-    assert!(rows[0].detail.contains("3 页") && rows[0].status == "未打印");
+    let pages = format!("{} 页", published.pages);
+    assert!(
+        rows[0].detail.contains(&pages) && rows[0].status == "未打印",
+        "{rows:?}"
+    );
     assert!(rows[0].selected, "a report not printed yet is preselected");
     k.tap_button("打印所选报告").await;
     k.until(
@@ -142,7 +147,7 @@ async fn a_patient_prints_a_published_report_with_the_id_card() {
         })
         .await;
         let written = written.expect("cups-pdf wrote the report");
-        assert_eq!(pdf_pages(&written), Some(3), "all three pages");
+        assert_eq!(pdf_pages(&written), Some(published.pages), "every page");
     }
     // The kiosk's fetch of the PDF is in the audit log, under the visit.
     let lines = db

@@ -82,6 +82,8 @@ fn pages(visit: i64, role: Role) -> Vec<Page> {
         ),
         page("/dept", Some(Capability::EnterResults), "/dept"),
         page("/abnormal", Some(Capability::ManageAbnormal), "/abnormal"),
+        // E8: the chief examination.
+        page("/chief", Some(Capability::ChiefExamine), "/chief"),
         // An individual visit's documents: not the group desk's.
         page(&print, Some(Capability::PrintDocuments), &print),
         // PIPL: the person's rights at the desk, and the public notice.

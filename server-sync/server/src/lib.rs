@@ -13,7 +13,7 @@ pub mod alarms;
 pub mod audit;
 pub mod backup;
 pub mod booking_codes;
-mod chief;
+pub mod chief;
 pub mod config;
 pub mod data_class;
 pub mod data_keys;

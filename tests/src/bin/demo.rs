@@ -250,30 +250,43 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "  results         : {url}/dept (分科录入; the simulated doctors enter each room's results as they finish)\n\
          \x20                   {url}/specimens (检验采集: tubes drawn in the blood room, sent, settled by the laboratory's results)\n\
-         \x20                   {url}/abnormal (重要异常: the laboratory's critical potassium, the doctors' findings; review, notify, follow up)"
+         \x20                   {url}/abnormal (重要异常: the laboratory's critical potassium, the doctors' findings; review, notify, follow up)\n\
+         \x20                   {url}/chief (总检: worklist, conclusions, lock, review; admin is a reviewer; published PDFs at /desk)"
     );
     println!("  stop            : Ctrl-C");
 
-    // K9: the report office has published reports for the first three demo
-    // people (sample PDFs); the touch kiosk prints them when this machine
-    // has the CUPS queue (scripts/test sets it up).
+    // K9, E8, E9: the first three demo people have been through every
+    // room; their results went to the chief examination and review, and
+    // their reports were generated and published, so the touch kiosk
+    // prints them (when this machine has the CUPS queue: scripts/test sets
+    // it up) and the desk opens them. Later people follow as the simulated
+    // doctors finish them: the demo's chief physicians pass every visit
+    // whose results are all in.
     let day = e2e_tests::demo_day(a.people);
-    for p in day.people.iter().take(3) {
+    let st = &server.state;
+    for (n, p) in day.people.iter().take(3).enumerate() {
         let q = exam_domain::IdentityQuery::IdNumber {
             id_number: p.id_number.clone(),
         };
-        let db = &server.state.db;
-        if let Some(b) = db.lookup(&q).await?.into_iter().next()
-            && db.visit_report(b.booking.id).await?.is_none()
+        if let Some(b) = st.db.lookup(&q).await?.into_iter().next()
+            && st.db.visit_report(b.booking.id).await?.is_none()
         {
-            let pdf = device_drivers::report::sample_pdf(&[
-                &format!("Health examination report {}", b.booking.exam_no),
-                "Results",
-                "Advice",
-            ]);
-            db.publish_report("demo", b.booking.id, None, &pdf).await?;
+            let _ = st.db.register("demo", b.booking.id, &[]).await;
+            e2e_tests::doctors::enter_all_results(st, b.booking.id, 7 + n as u64).await;
         }
     }
+    // The administrator is a senior chief physician and reviewer, so a
+    // newcomer can work /chief.
+    st.db
+        .set_chief_physician("demo", "admin", 3, true, None)
+        .await?;
+    match exam_server::chief::simulate(st, "demo-chief", "demo-review").await {
+        Ok(n) => println!(
+            "  reports         : {n} generated and published (总检 → 总审 → 发布); more as people finish"
+        ),
+        Err(e) => println!("  reports         : not generated: {}", e.body.message),
+    }
+    let _chief = e2e_tests::doctors::spawn_chief(st.clone(), Duration::from_secs(20));
     let cups = "ipp://localhost:631/printers/REPORTS";
     let reports = device_drivers::report::IppPrinter::new(cups, "kiosk")
         .and_then(|p| p.jobs())

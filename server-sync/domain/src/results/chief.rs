@@ -431,6 +431,8 @@ pub fn step(state: ReportState, action: &ReportAction) -> Result<ReportState, Re
 #[serde(tag = "ready", rename_all = "snake_case")]
 pub enum Readiness {
     Ready,
+    /// No items at all: nothing to report on.
+    NoItems,
     /// Items to be made up on another visit.
     MakeUp {
         items: Vec<String>,
@@ -444,6 +446,12 @@ pub enum Readiness {
 /// `items`: (code, status, has a result).
 pub fn readiness(items: &[(String, crate::changes::ItemStatus, bool)]) -> Readiness {
     use crate::changes::ItemStatus as S;
+    if !items
+        .iter()
+        .any(|(_, s, _)| matches!(s, S::Active | S::Deferred))
+    {
+        return Readiness::NoItems;
+    }
     let make_up: Vec<String> = items
         .iter()
         .filter(|(_, s, _)| *s == S::MakeUp)

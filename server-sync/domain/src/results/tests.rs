@@ -576,6 +576,11 @@ fn make_up_items_hold_the_summary_and_deferred_ones_do_not() {
             items: vec!["b".into()]
         }
     );
+    assert_eq!(readiness(&[]), Readiness::NoItems, "nothing to report on");
+    assert_eq!(
+        readiness(&[item("c", ItemStatus::Refunded, false)]),
+        Readiness::NoItems
+    );
     assert_eq!(
         readiness(&[
             item("a", ItemStatus::Active, false),

@@ -94,10 +94,14 @@ async fn readiness(st: &AppState, v: &Visit) -> Result<Readiness, ApiErr> {
     Ok(chief::readiness(&items))
 }
 
+pub(crate) async fn readiness_of(st: &AppState, id: i64) -> Result<Readiness, ApiErr> {
+    readiness(st, &visit(st, id).await?).await
+}
+
 /// Enters visits that became ready into the pool (graded, with the
 /// departments' conclusions as the first draft). Looks at the last 60
 /// days' checked-in visits that have results and no report yet.
-async fn enter_ready(st: &AppState) -> Result<usize, ApiErr> {
+pub(crate) async fn enter_ready(st: &AppState) -> Result<usize, ApiErr> {
     let since = (Utc::now() - Duration::days(60)).date_naive().to_string();
     let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT b.id FROM bookings b
@@ -198,11 +202,11 @@ pub(super) struct Worklist {
     physicians: Vec<PhysicianRow>,
 }
 
-async fn me(st: &AppState, u: &SessionUser) -> Result<Option<PhysicianRow>, ApiErr> {
+async fn me(st: &AppState, login: &str) -> Result<Option<PhysicianRow>, ApiErr> {
     Ok(store::physicians(&st.db)
         .await?
         .into_iter()
-        .find(|p| p.login == u.username))
+        .find(|p| p.login == login))
 }
 
 /// `GET /api/chief/worklist`.
@@ -211,7 +215,7 @@ pub(super) async fn worklist(
     u: SessionUser,
 ) -> Result<Json<Worklist>, ApiErr> {
     enter_ready(&st).await?;
-    let me = me(&st, &u).await?;
+    let me = me(&st, &u.username).await?;
     let mine = store::list(
         &st.db,
         &[
@@ -257,7 +261,7 @@ pub(super) async fn assign(
     State(st): State<AppState>,
     u: SessionUser,
 ) -> Result<Json<Assigned>, ApiErr> {
-    if !me(&st, &u).await?.is_some_and(|p| p.reviewer) {
+    if !me(&st, &u.username).await?.is_some_and(|p| p.reviewer) {
         return Err(refused("not_reviewer", "只有总审医生可以分配总检任务"));
     }
     enter_ready(&st).await?;
@@ -476,7 +480,7 @@ pub(super) async fn report(
             written_by: s.written_by.clone(),
         })
         .collect();
-    let me = me(&st, &u).await?;
+    let me = me(&st, &u.username).await?;
     let model = render::personal_model(k, &cat, input(&st, &v, &row, String::new(), None).await?);
     st.db
         .audit_on(
@@ -504,14 +508,14 @@ pub(super) async fn report(
 }
 
 #[derive(Debug, Deserialize)]
-pub(super) struct ActIn {
+pub(crate) struct ActIn {
     /// The version the page read (two people on one report: the second
     /// is told to reload, nothing is overwritten).
-    version: i64,
+    pub version: i64,
     #[serde(flatten)]
-    action: ReportAction,
+    pub action: ReportAction,
     #[serde(default)]
-    conclusions: Option<Vec<ReportConclusion>>,
+    pub conclusions: Option<Vec<ReportConclusion>>,
 }
 
 fn check_conclusions(list: &[ReportConclusion]) -> Result<(), ApiErr> {
@@ -546,14 +550,25 @@ pub(super) async fn act(
     Path(id): Path<i64>,
     Json(body): Json<ActIn>,
 ) -> Result<Json<ReportRow>, ApiErr> {
-    let row = row_of(&st, id).await?;
-    let me = me(&st, &u)
+    run(&st, &u.username, id, body).await.map(Json)
+}
+
+/// Acts on a report as `username` (the page's route and the demo's
+/// simulated chief physicians).
+pub(crate) async fn run(
+    st: &AppState,
+    username: &str,
+    id: i64,
+    body: ActIn,
+) -> Result<ReportRow, ApiErr> {
+    let row = row_of(st, id).await?;
+    let me = me(st, username)
         .await?
         .ok_or_else(|| refused("not_chief", "当前账号不是总检医生"))?;
     if row.version != body.version {
         return Err(refused("moved", "报告已被他人修改，请刷新后再操作"));
     }
-    let allowed = may(Some(&me), &row, &u.username);
+    let allowed = may(Some(&me), &row, username);
     let name = match &body.action {
         ReportAction::Save => "save",
         ReportAction::Lock => "lock",
@@ -587,9 +602,9 @@ pub(super) async fn act(
             })?;
             check_conclusions(list)?;
             change.conclusions = Some(list);
-            change.physician = Some(&u.username);
+            change.physician = Some(username);
         }
-        ReportAction::Lock => change.locked_by = Some(Some(&u.username)),
+        ReportAction::Lock => change.locked_by = Some(Some(username)),
         ReportAction::Unlock => change.locked_by = Some(None),
         ReportAction::Return { reason, note } => {
             if *reason == ReturnReason::Other && note.trim().is_empty() {
@@ -602,14 +617,14 @@ pub(super) async fn act(
             change.locked_by = Some(None);
         }
         ReportAction::Approve => {
-            let v = visit(&st, id).await?;
-            let sig = store::signature(&st.db, &u.username).await?;
+            let v = visit(st, id).await?;
+            let sig = store::signature(&st.db, username).await?;
             let model = render::personal_model(
                 knowledge(),
                 &st.catalogue.get(),
-                input(&st, &v, &row, u.username.clone(), sig).await?,
+                input(st, &v, &row, username.to_string(), sig).await?,
             );
-            let fonts = render::fonts(&st)?;
+            let fonts = render::fonts(st)?;
             let pdf = tokio::task::spawn_blocking(move || exam_report::personal(fonts, &model))
                 .await
                 .map_err(|e| {
@@ -625,11 +640,11 @@ pub(super) async fn act(
             );
             let published = st
                 .db
-                .publish_report(&u.username, id, Some(&title), &pdf)
+                .publish_report(username, id, Some(&title), &pdf)
                 .await
                 .map_err(|e| refused("publish", e.to_string()))?;
             report_id = Some(published.id);
-            change.reviewed_by = Some(&u.username);
+            change.reviewed_by = Some(username);
             change.report_id = report_id;
         }
         ReportAction::Ready | ReportAction::Withdraw => unreachable!("refused above"),
@@ -642,7 +657,7 @@ pub(super) async fn act(
         row.version,
         next,
         &change,
-        &u.username,
+        username,
         now,
     )
     .await?
@@ -657,7 +672,7 @@ pub(super) async fn act(
             id,
             &store::Return {
                 physician: &physician,
-                reviewer: &u.username,
+                reviewer: username,
                 reason: *reason,
                 note,
             },
@@ -667,7 +682,7 @@ pub(super) async fn act(
     }
     crate::db::log_line(
         &mut tx,
-        &u.username,
+        username,
         &format!("chief.{name}"),
         &format!("booking:{id}"),
         &match report_id {
@@ -677,7 +692,7 @@ pub(super) async fn act(
     )
     .await?;
     tx.commit().await.map_err(DbError::from)?;
-    Ok(Json(row_of(&st, id).await?))
+    row_of(st, id).await
 }
 
 /// `GET /api/chief/reports/{id}/preview.pdf`: the report as it would print
@@ -832,7 +847,7 @@ pub(super) async fn edit(
     Json(body): Json<EditIn>,
 ) -> Result<Json<ReportRow>, ApiErr> {
     let row = row_of(&st, id).await?;
-    let me = me(&st, &u)
+    let me = me(&st, &u.username)
         .await?
         .ok_or_else(|| refused("not_chief", "当前账号不是总检医生"))?;
     if row.version != body.version {

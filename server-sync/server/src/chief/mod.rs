@@ -78,3 +78,65 @@ async fn page(u: SessionUser) -> Response {
         reasons,
     })
 }
+
+/// The demo's simulated chief physicians: ready visits enter the pool;
+/// `chief` takes each one given to nobody or to them, keeps the
+/// departments' conclusions, locks it; `reviewer` passes it, which
+/// generates and publishes the PDF, through the same code as the page.
+/// Both are listed as chief physicians (level 3) if they are not.
+/// Returns how many reports were published.
+pub async fn simulate(
+    st: &crate::AppState,
+    chief: &str,
+    reviewer: &str,
+) -> Result<usize, crate::error::ApiErr> {
+    use exam_domain::results::chief::{ReportAction, ReportState};
+    let listed = store::physicians(&st.db).await?;
+    for (login, review) in [(chief, false), (reviewer, true)] {
+        if !listed.iter().any(|p| p.login == login) {
+            st.db
+                .set_chief_physician("demo", login, 3, review, None)
+                .await?;
+        }
+    }
+    api::enter_ready(st).await?;
+    let mut published = 0;
+    for row in store::list(&st.db, &[ReportState::Assigned, ReportState::Draft], None).await? {
+        if row.physician.as_deref().is_some_and(|p| p != chief) {
+            continue;
+        }
+        let id = row.booking_id;
+        let conclusions = Some(row.conclusions.clone());
+        let step = |action, version, conclusions| api::ActIn {
+            version,
+            action,
+            conclusions,
+        };
+        let r = api::run(
+            st,
+            chief,
+            id,
+            step(ReportAction::Save, row.version, conclusions),
+        )
+        .await?;
+        let r = api::run(st, chief, id, step(ReportAction::Lock, r.version, None)).await?;
+        api::run(
+            st,
+            reviewer,
+            id,
+            step(ReportAction::Approve, r.version, None),
+        )
+        .await?;
+        published += 1;
+    }
+    Ok(published)
+}
+
+/// Whether a visit can go to the chief examination, and what holds it
+/// back (make-up items, items without results).
+pub async fn readiness(
+    st: &crate::AppState,
+    booking: i64,
+) -> Result<exam_domain::results::chief::Readiness, crate::error::ApiErr> {
+    api::readiness_of(st, booking).await
+}
