@@ -128,6 +128,8 @@ pub struct Personal {
     /// Every abnormal result, one line each.
     pub abnormal: Vec<String>,
     pub conclusions: Vec<Conclusion>,
+    /// 病史 and the departments' questionnaires: (what, told).
+    pub history: Vec<(String, String)>,
     pub sections: Vec<Section>,
     pub trends: Vec<Trend>,
     pub occupational: Option<Occupational>,

@@ -34,6 +34,25 @@ pub(crate) fn lay_out(flow: &mut Flow, r: &Personal) {
         ExamKind::Health => {}
     }
     sign(flow, r);
+    if !r.history.is_empty() {
+        flow.heading("病史与问诊", 60.0);
+        let rows: Vec<Vec<Cell>> = r
+            .history
+            .iter()
+            .map(|(k, v)| vec![Cell::plain(k), Cell::plain(v)])
+            .collect();
+        let cols = [
+            Col {
+                share: 1.4,
+                right: false,
+            },
+            Col {
+                share: 5.6,
+                right: false,
+            },
+        ];
+        flow.table(&cols, &["项目", "内容"], &rows);
+    }
     for s in &r.sections {
         section(flow, s);
     }

@@ -168,6 +168,17 @@ pub fn personal(kind: ExamKind) -> Personal {
                 advice: "合理膳食，增加运动，目标体重指数 24 以下。".into(),
             },
         ],
+        history: vec![
+            ("既往史".into(), "高血压 2 年，未规律服药".into()),
+            ("手术史".into(), "无".into()),
+            ("家族史".into(), "父亲 2 型糖尿病".into()),
+            ("现病史".into(), "无不适".into()),
+            ("过敏史".into(), "青霉素过敏".into()),
+            ("用药史".into(), "无".into()),
+            ("吸烟".into(), "有".into()),
+            ("饮酒".into(), "有".into()),
+            ("内科问诊".into(), "活动后有无气短".into()),
+        ],
         sections: vec![
             section(
                 "一般检查",
@@ -187,7 +198,6 @@ pub fn personal(kind: ExamKind) -> Personal {
                 "内科",
                 false,
                 vec![
-                    finding("既往史", "无"),
                     finding("心率", "76 次/分"),
                     finding("心律", "齐"),
                     finding("心音", "正常"),

@@ -38,3 +38,22 @@ CREATE TABLE chief_physicians (
     reviewer  INTEGER NOT NULL,
     signature TEXT
 );
+
+-- E6 (item 31): a visit's medical history, and each department's
+-- questionnaire answers; both sealed (`medical_histories.history|<booking>`,
+-- `questionnaire_answers.answers|<booking>|<department>`).
+CREATE TABLE medical_histories (
+    booking_id BIGINT PRIMARY KEY,
+    history    TEXT NOT NULL,
+    written_by TEXT NOT NULL,
+    written_at TEXT NOT NULL
+);
+
+CREATE TABLE questionnaire_answers (
+    booking_id BIGINT NOT NULL,
+    department TEXT NOT NULL,
+    answers    TEXT NOT NULL,
+    written_by TEXT NOT NULL,
+    written_at TEXT NOT NULL,
+    PRIMARY KEY (booking_id, department)
+);

@@ -105,9 +105,48 @@
       var val = x.value.type === "findings" ? (x.value.value.join("、") || "正常") : String(x.value.value);
       e.appendChild(el("tr", {}, [el("td", { text: String(x.year) }), el("td", { text: x.item }), el("td", { text: x.field }), el("td", { text: val })]));
     });
+    drawHistory();
+    drawAsked();
     $("visit").hidden = false;
     if (v.items.length) preview(true);
   }
+  var parts = ["past", "surgical", "family", "present", "allergies", "medication"];
+  function drawHistory() {
+    var h = v.history ? v.history.history : {};
+    parts.forEach(function (k) { $("h-" + k).value = h[k] || ""; });
+    $("h-smoking").value = h.smoking || "never";
+    $("h-drinking").value = h.drinking || "never";
+    $("history-state").textContent = v.history ? "（" + v.history.written_by + " 已录入）" : "（未录入）";
+    $("history-msg").textContent = "";
+  }
+  function drawAsked() {
+    var box = $("asked"); box.textContent = "";
+    var given = {};
+    v.asked.answers.forEach(function (a) { given[a[0]] = a[1]; });
+    v.asked.questions.forEach(function (q) {
+      var input = q.yes_no ? el("input", { type: "checkbox", "data-q": q.code }) : el("input", { "data-q": q.code, size: "20" });
+      if (q.yes_no) input.checked = given[q.code] === true; else input.value = given[q.code] || "";
+      box.appendChild(el("label", { class: q.yes_no ? "check" : "" }, [input, " " + q.text]));
+    });
+    $("asked-box").hidden = !v.asked.questions.length;
+    $("asked-msg").textContent = "";
+  }
+  $("history-save").addEventListener("click", function () {
+    var h = { smoking: $("h-smoking").value, drinking: $("h-drinking").value };
+    parts.forEach(function (k) { h[k] = $("h-" + k).value.trim(); });
+    call("POST", "/api/results/visits/" + v.person.id + "/history", h).then(function (r) {
+      v.history = r; drawHistory(); $("history-msg").textContent = "已保存";
+    }, function (e) { $("history-msg").textContent = e.message; });
+  });
+  $("asked-save").addEventListener("click", function () {
+    var answers = Array.prototype.map.call(document.querySelectorAll("#asked input"), function (i) {
+      return [i.getAttribute("data-q"), i.type === "checkbox" ? i.checked : i.value.trim()];
+    });
+    call("POST", url() + "/questionnaire", { answers: answers }).then(function (lines) {
+      v.asked.answers = answers;
+      $("asked-msg").textContent = "已保存" + (lines.length ? "：" + lines.join("；") : "（均为否）");
+    }, function (e) { $("asked-msg").textContent = e.message; });
+  });
   $("find").addEventListener("submit", function (ev) {
     ev.preventDefault();
     msg("");

@@ -407,7 +407,11 @@ async fn identity_changes_only_by_a_named_correction(h: &Harness) {
     let name_of = |v: &Value| v["person"]["name"].as_str().unwrap().to_string();
 
     // A second booking with another name and mobile: booked, nothing rewritten.
-    let tomorrow = (Utc::now() + chrono::Duration::days(1)).date_naive();
+    // The centre's tomorrow (its day, not UTC's: the walk-in is today there).
+    let tomorrow = Utc::now()
+        .with_timezone(&exam_domain::centre_offset())
+        .date_naive()
+        + chrono::Duration::days(1);
     let (st, r) = desk
         .post(
             "/api/desk/visits",

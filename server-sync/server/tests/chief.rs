@@ -34,12 +34,20 @@ macro_rules! both {
     };
 }
 
-both!(a_report_goes_through_the_chief_examination_and_is_published);
+both!(
+    a_report_goes_through_the_chief_examination_and_is_published,
+    the_laboratorys_own_results_print_on_the_report,
+);
 
 /// Enters every room's items of a visit as normal (findings unticked,
 /// numbers in the middle of the person's range), except the findings in
 /// `ticked` ((item, field, finding)).
 pub async fn enter_results(doc: &Staff, id: i64, ticked: &[(&str, &str, &str)]) {
+    enter_results_but(doc, id, ticked, &[]).await;
+}
+
+/// As [`enter_results`], leaving the items in `skip` to their systems.
+pub async fn enter_results_but(doc: &Staff, id: i64, ticked: &[(&str, &str, &str)], skip: &[&str]) {
     let cat = exam_domain::catalogue::seed::catalogue();
     let (_, v) = doc.get(&format!("/api/results/visits/{id}?room=int")).await;
     let exam_no = v["person"]["exam_no"].as_str().unwrap().to_string();
@@ -61,7 +69,7 @@ pub async fn enter_results(doc: &Staff, id: i64, ticked: &[(&str, &str, &str)]) 
         }
         let mut entries = Vec::new();
         for item in v["items"].as_array().unwrap() {
-            if item["status"] != "active" {
+            if item["status"] != "active" || skip.contains(&item["code"].as_str().unwrap()) {
                 continue;
             }
             let t: Template = serde_json::from_value(item["template"].clone()).unwrap();
@@ -95,6 +103,9 @@ pub async fn enter_results(doc: &Staff, id: i64, ticked: &[(&str, &str, &str)]) 
                 values.push(json!([f.code, value]));
             }
             entries.push(json!({ "item": t.item, "values": values }));
+        }
+        if entries.is_empty() {
+            continue;
         }
         let dept = v["department"].as_str().unwrap().to_string();
         let (st, saved) = doc
@@ -214,6 +225,44 @@ async fn a_report_goes_through_the_chief_examination_and_is_published(backend: B
     assert_eq!(st, 200, "{e}");
     enter_results(&doc, ready, &[("US-ABD", "liver", "fatty")]).await;
     enter_results(&doc, held, &[]).await;
+
+    // The medical history (taken once) and internal medicine's
+    // questionnaire; a paste too long and a wrong answer are refused.
+    let history = json!({ "past": "高血压 2 年", "allergies": "青霉素过敏", "smoking": "current" });
+    let (st, told) = doc
+        .post(&format!("/api/results/visits/{ready}/history"), history)
+        .await;
+    assert_eq!(st, 200, "{told}");
+    assert_eq!(told["written_by"], "c-doc");
+    let (st, _) = doc
+        .post(
+            &format!("/api/results/visits/{ready}/history"),
+            json!({ "family": "父".repeat(501) }),
+        )
+        .await;
+    assert_eq!(st, 422);
+    let (_, room) = doc
+        .get(&format!("/api/results/visits/{ready}?room=int"))
+        .await;
+    assert_eq!(room["history"]["history"]["allergies"], "青霉素过敏");
+    assert_eq!(
+        room["asked"]["questions"].as_array().unwrap().len(),
+        4,
+        "{room}"
+    );
+    let q = format!("/api/results/visits/{ready}/departments/int/questionnaire");
+    let (st, lines) = doc
+        .post(
+            &q,
+            json!({ "answers": [["breath", true], ["chest_pain", false]] }),
+        )
+        .await;
+    assert_eq!(st, 200, "{lines}");
+    assert_eq!(lines, json!(["活动后有无气短"]));
+    let (st, _) = doc
+        .post(&q, json!({ "answers": [["breath", "也许"]] }))
+        .await;
+    assert_eq!(st, 422, "a yes / no question wants yes or no");
 
     let (st, w) = a.get("/api/chief/worklist").await;
     assert_eq!(st, 200, "{w}");
@@ -415,6 +464,15 @@ async fn a_report_goes_through_the_chief_examination_and_is_published(backend: B
         assert!(i < j, "{before} before {after}");
     }
     assert!(text.contains("审核日期"));
+    for told in [
+        "病史与问诊",
+        "青霉素过敏",
+        "高血压 2 年",
+        "内科问诊",
+        "活动后有无气短",
+    ] {
+        assert!(text.contains(told), "{told} on the report");
+    }
     let (_, rep) = chief.get(&format!("/api/chief/reports/{ready}")).await;
     assert_eq!(rep["may"], json!([]), "published: nothing more here");
 
@@ -453,5 +511,116 @@ async fn a_report_goes_through_the_chief_examination_and_is_published(backend: B
         "report.publish",
     ] {
         assert!(actions.iter().any(|t| t == a), "{a} in {actions:?}");
+    }
+}
+
+/// The laboratory's electrolytes arrive over MLLP (ORU^R01, final) and are
+/// not typed at any department page: the visit is ready with them, and
+/// the generated report prints the laboratory's own values, units, ranges
+/// and flags (a high sodium among the abnormal results).
+async fn the_laboratorys_own_results_print_on_the_report(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let desk = h.staff("l-desk", "front_desk").await;
+    let doc = h.staff("l-doc", "doctor").await;
+    let admin = h.staff("l-admin", "admin").await;
+    let (a, b) = (
+        h.staff("l-wang", "doctor").await,
+        h.staff("l-li", "doctor").await,
+    );
+    for login in ["l-wang", "l-li"] {
+        let (st, _) = admin
+            .post(
+                &format!("/api/chief/physicians/{login}"),
+                json!({ "level": 3, "reviewer": true }),
+            )
+            .await;
+        assert_eq!(st, 204);
+    }
+    let (st, r) = desk
+        .post(
+            "/api/desk/visits",
+            json!({ "person": { "id_number": common::id_number(1968, 905), "name": "钱立新", "mobile": "13912345670" },
+                    "marital": "married", "package": "P-M-BASIC", "add": ["L-ELEC"], "walk_in": true }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let id = r["visit"]["id"].as_i64().unwrap();
+    interfaces::pay(&desk, id).await;
+    let (items, _) = h.db().interface_visit(id).await.unwrap();
+    let order = items
+        .iter()
+        .find(|i| i.item_code == "L-ELEC")
+        .and_then(|i| i.order_no.clone())
+        .expect("the electrolytes ordered at the laboratory");
+
+    // The laboratory's result over MLLP, through the service's listener.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(exam_server::interfaces::hl7::listen(
+        h.db().clone(),
+        exam_server::interfaces::Counterpart::Lis,
+        exam_hl7::Charset::Utf8,
+        l,
+    ));
+    let oru = format!(
+        "MSH|^~\\&|LIS|LAB|EXAM|CENTER|20261205101500||ORU^R01^ORU_R01|LIS-ELEC-1|P|2.5\r\
+         PID|1||P0001^^^^PI||钱立新||19680315|M\r\
+         OBR|1|{order}|L9911|L-ELEC|||20261205100000||||||||||||||||||F\r\
+         OBX|1|NM|K^钾^L||4.1|mmol/L|3.5-5.3|N|||F\r\
+         OBX|2|NM|NA^钠^L||151|mmol/L|137-147|H|||F\r"
+    );
+    let mut client = exam_hl7::mllp::MllpClient::new(exam_hl7::mllp::ClientConfig::new(format!(
+        "127.0.0.1:{port}"
+    )));
+    let ack = client
+        .send_bytes(oru.as_bytes(), "LIS-ELEC-1")
+        .await
+        .unwrap();
+    assert_eq!(ack.code, exam_hl7::AckCode::Accept, "{ack:?}");
+
+    enter_results_but(&doc, id, &[], &["L-ELEC"]).await;
+    let (_, w) = a.get("/api/chief/worklist").await;
+    assert!(
+        w["pool"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["booking_id"] == id),
+        "ready with the laboratory's result: {w}"
+    );
+    let (_, rep) = a.get(&format!("/api/chief/reports/{id}")).await;
+    assert!(
+        rep["abnormal"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x.as_str().unwrap().contains("钠 151")),
+        "{rep}"
+    );
+    let (st, r) = a
+        .post(
+            &format!("/api/chief/reports/{id}"),
+            json!({ "action": "save", "version": rep["report"]["version"], "conclusions": rep["report"]["conclusions"] }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let (_, r) = a
+        .post(
+            &format!("/api/chief/reports/{id}"),
+            json!({ "action": "lock", "version": r["version"] }),
+        )
+        .await;
+    let (st, r) = b
+        .post(
+            &format!("/api/chief/reports/{id}"),
+            json!({ "action": "approve", "version": r["version"] }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let (st, pdf) = bytes(&desk, &format!("/api/desk/visits/{id}/report/pdf")).await;
+    assert_eq!(st, 200);
+    let text = pdftotext(&pdf);
+    for want in ["钠", "151 ↑", "137-147", "钾", "4.1", "3.5-5.3"] {
+        assert!(text.contains(want), "{want} on the report");
     }
 }

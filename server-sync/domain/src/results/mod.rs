@@ -21,6 +21,7 @@
 //! Pure: no clock, no I/O; ages are passed in.
 
 pub mod chief;
+pub mod history;
 pub mod seed;
 pub mod summary;
 #[cfg(test)]

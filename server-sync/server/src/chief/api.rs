@@ -427,6 +427,14 @@ async fn input(
         package: b.package.clone(),
         exam_date: b.exam_date,
         earlier: results::earlier(&st.db, id, &codes).await?,
+        received: render::received(st, id).await?,
+        history: crate::results::history::report_lines(&st.db, id, |d| {
+            st.catalogue
+                .get()
+                .department(d)
+                .map_or(d.to_string(), |x| x.name.clone())
+        })
+        .await?,
         entries,
         summaries: results::summaries(&st.db, id).await?,
         major: majors_lines(&st.db.visit_major_abnormal(id).await?),

@@ -48,8 +48,13 @@ pub(crate) struct Input {
     pub package: String,
     pub exam_date: chrono::NaiveDate,
     pub entries: Vec<StoredEntry>,
+    /// Results the laboratory, ECG and imaging systems sent (final), for
+    /// items without an entry at a department page.
+    pub received: Vec<Received>,
     pub summaries: Vec<StoredSummary>,
     pub earlier: Vec<Earlier>,
+    /// 病史 and questionnaires' lines.
+    pub history: Vec<(String, String)>,
     /// Major abnormal results, as lines.
     pub major: Vec<String>,
     pub conclusions: Vec<ReportConclusion>,
@@ -57,6 +62,92 @@ pub(crate) struct Input {
     pub reviewer: String,
     pub signature: Option<Vec<u8>>,
     pub review_date: chrono::NaiveDate,
+}
+
+/// One item's final result from a hospital system, as its observations.
+#[derive(Debug, Clone)]
+pub(crate) struct Received {
+    pub item: String,
+    pub rows: Vec<m::ResultRow>,
+}
+
+/// An observation (OBX) as a report row: the system's own value, unit,
+/// range and flag.
+fn observation_row(o: &exam_hl7::Observation) -> m::ResultRow {
+    use exam_hl7::{AbnormalFlag as F, ObservationValue as V};
+    let value = match &o.value {
+        V::Numeric(s) | V::Text(s) => s.clone(),
+        V::Coded(c) => c.text.clone(),
+        V::Other { raw, .. } => raw.clone(),
+        V::Document(_) => "（图文报告，见附件）".into(),
+        V::Link(_) => "（图文报告，见影像系统）".into(),
+    };
+    let flag = match o.abnormal {
+        None | Some(F::Normal) => m::Flag::Normal,
+        Some(F::Low | F::CriticalLow | F::BelowScale) => m::Flag::Low,
+        Some(F::High | F::CriticalHigh | F::AboveScale) => m::Flag::High,
+        Some(_) => m::Flag::Abnormal,
+    };
+    m::ResultRow {
+        name: o.identifier.text.clone(),
+        value,
+        unit: o.units.clone(),
+        flag,
+        range: o.reference_range.clone(),
+    }
+}
+
+/// The final results hospital systems sent for a visit's items, the
+/// latest of each item (a correction replaces the first).
+pub(crate) async fn received(st: &AppState, booking: i64) -> Result<Vec<Received>, ApiErr> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT id, item_code, order_no, payload FROM interface_inbound
+          WHERE booking_id = $1 AND status IN ('final', 'corrected') ORDER BY received_at, id",
+    )
+    .bind(booking)
+    .fetch_all(&st.db.read)
+    .await
+    .map_err(crate::db::DbError::from)?;
+    let mut out: BTreeMap<String, Received> = BTreeMap::new();
+    for r in &rows {
+        let id: i64 = r.try_get("id").map_err(crate::db::DbError::from)?;
+        let item: String = r.try_get("item_code").map_err(crate::db::DbError::from)?;
+        let order: Option<String> = r.try_get("order_no").map_err(crate::db::DbError::from)?;
+        let body = st
+            .db
+            .keys
+            .open_string(
+                &r.try_get::<String, _>("payload")
+                    .map_err(crate::db::DbError::from)?,
+                &crate::db::ad("interface_inbound", "payload", &[&id.to_string()]),
+            )
+            .map_err(crate::db::DbError::from)?;
+        // Kept only after it parsed on arrival; one that does not now is
+        // left off the report rather than failing it.
+        let Ok(msg) = exam_hl7::Message::parse(&body, exam_hl7::Charset::Utf8) else {
+            continue;
+        };
+        let Ok(result) = exam_hl7::ResultMessage::from_message(&msg, exam_hl7::Charset::Utf8)
+        else {
+            continue;
+        };
+        let Some(it) = result
+            .items
+            .iter()
+            .find(|i| Some(&i.placer_order_number) == order.as_ref())
+        else {
+            continue;
+        };
+        out.insert(
+            item.clone(),
+            Received {
+                item,
+                rows: it.observations.iter().map(observation_row).collect(),
+            },
+        );
+    }
+    Ok(out.into_values().collect())
 }
 
 fn number(v: f64, decimals: u8) -> String {
@@ -210,6 +301,34 @@ pub(crate) fn personal_model(k: &Knowledge, cat: &Catalogue, i: Input) -> m::Per
                 .any(|e| e.source == crate::results::Source::Manual),
         });
     }
+    for r in &i.received {
+        if i.entries.iter().any(|e| e.item == r.item) || r.rows.is_empty() {
+            continue;
+        }
+        let bad: Vec<String> = r
+            .rows
+            .iter()
+            .filter(|x| x.flag.abnormal())
+            .map(|x| format!("{} {} {} {}", x.name, x.value, x.unit, x.flag.mark()))
+            .collect();
+        abnormal.extend(bad.iter().cloned());
+        let numeric = r
+            .rows
+            .iter()
+            .any(|x| !x.unit.is_empty() || !x.range.is_empty());
+        sections.push(m::Section {
+            name: item_name(&r.item),
+            lab: numeric,
+            summary: if bad.is_empty() {
+                "未见异常。".into()
+            } else {
+                format!("{}。", bad.join("；"))
+            },
+            rows: r.rows.clone(),
+            doctor: String::new(),
+            by_hand: false,
+        });
+    }
     m::Personal {
         kind: i.kind,
         centre: i.centre,
@@ -232,6 +351,7 @@ pub(crate) fn personal_model(k: &Knowledge, cat: &Catalogue, i: Input) -> m::Per
             })
             .collect(),
         trends: trends(k, &i.entries, &i.earlier, i.exam_date, i.sex, i.age),
+        history: i.history,
         sections,
         occupational: None,
         fitness: None,

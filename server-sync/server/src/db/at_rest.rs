@@ -155,6 +155,18 @@ const COLUMNS: &[Sealed] = &[
         pk: &[Pk::Int("id")],
         clear: Clear::Text,
     },
+    Sealed {
+        table: "medical_histories",
+        column: "history",
+        pk: &[Pk::Int("booking_id")],
+        clear: Clear::Text,
+    },
+    Sealed {
+        table: "questionnaire_answers",
+        column: "answers",
+        pk: &[Pk::Int("booking_id"), Pk::Text("department")],
+        clear: Clear::Text,
+    },
 ];
 
 /// The people columns, sealed with `people.<column>|<person_key>`.

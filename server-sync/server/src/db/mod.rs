@@ -224,7 +224,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         23,
-        "the chief examination: reports, returns, chief physicians",
+        "the chief examination: reports, returns, chief physicians; medical history, questionnaires",
         include_str!("../../migrations/0023_chief.sql"),
     ),
 ];

@@ -728,6 +728,16 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
         "/api/group/companies/{id}/book.pdf",
         "The company's group report book (团检报告) from its members' published reports",
     ),
+    (
+        "POST",
+        "/api/results/visits/{id}/history",
+        "A visit's medical history (past, surgical, family, present, allergies, medicines, smoking, drinking)",
+    ),
+    (
+        "POST",
+        "/api/results/visits/{id}/departments/{dept}/questionnaire",
+        "A department's questionnaire answers for a visit; answers the lines the report prints",
+    ),
     // Specimens (E5).
     (
         "GET",

@@ -58,6 +58,10 @@ pub(super) struct RoomVisit {
     others: Vec<StoredSummary>,
     /// Earlier years' values of these items (item 30).
     earlier: Vec<summary::Earlier>,
+    /// The visit's medical history, taken once (item 31).
+    history: Option<super::history::StoredHistory>,
+    /// This department's questionnaire for the person, and the answers.
+    asked: super::history::Asked,
 }
 
 #[derive(Debug, Deserialize)]
@@ -239,6 +243,8 @@ async fn room_visit(
         summary: mine,
         others,
         earlier,
+        history: super::history::get(&st.db, id).await?,
+        asked: super::history::asked(&st.db, id, &r.department, l.sex).await?,
     })
 }
 

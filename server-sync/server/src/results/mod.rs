@@ -12,6 +12,7 @@
 //! The knowledge base is the seeded one (`exam_domain::results::seed`).
 
 mod api;
+pub(crate) mod history;
 pub(crate) mod store;
 
 use std::sync::OnceLock;
@@ -50,7 +51,13 @@ pub(crate) fn routes(t: &mut RouteTable) {
             e,
             api::preview,
         )
-        .post("/api/results/visits/{id}/departments/{dept}", e, api::save);
+        .post("/api/results/visits/{id}/departments/{dept}", e, api::save)
+        .post("/api/results/visits/{id}/history", e, history::save_history)
+        .post(
+            "/api/results/visits/{id}/departments/{dept}/questionnaire",
+            e,
+            history::save_answers,
+        );
 }
 
 #[derive(Template)]
