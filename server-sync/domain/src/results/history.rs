@@ -167,13 +167,12 @@ pub fn answered(
             .ok_or_else(|| AnswerError::Unknown(code.clone()))?;
         match a {
             Answer::YesNo(_) if question.yes_no => {}
-            Answer::Text(t) if !question.yes_no => {
-                if t.chars().count() > 200 {
-                    return Err(AnswerError::TooLong(question.text.clone()));
-                }
+            Answer::Text(t) if !question.yes_no && t.chars().count() > 200 => {
+                return Err(AnswerError::TooLong(question.text.clone()));
             }
-            _ if question.yes_no => return Err(AnswerError::WantYesNo(question.text.clone())),
-            _ => {}
+            // A text question answered yes / no: kept, printed if yes.
+            _ if !question.yes_no => {}
+            _ => return Err(AnswerError::WantYesNo(question.text.clone())),
         }
     }
     Ok(q.questions
