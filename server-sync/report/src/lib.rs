@@ -24,6 +24,7 @@ pub mod model;
 mod personal;
 #[doc(hidden)]
 pub mod sample;
+mod slip;
 
 pub use font::{Face, Fonts};
 pub use layout::{Op, Page};
@@ -83,6 +84,39 @@ pub fn group_book(fonts: &Fonts, b: &model::GroupBook) -> Result<Vec<u8>, Error>
         &format!("{} 团体健康体检报告", b.company),
         None,
     )
+}
+
+/// The company's batch pickup slip as PDF.
+pub fn pickup_slip(fonts: &Fonts, s: &model::PickupSlip) -> Result<Vec<u8>, Error> {
+    let mut flow = layout::Flow::new(fonts);
+    slip::lay_out(&mut flow, s);
+    let mut pages = flow.pages;
+    running(
+        fonts,
+        &mut pages,
+        &format!("{} · 体检报告领取单", s.centre.name),
+        &s.company,
+    );
+    emit::pdf(
+        fonts,
+        &pages,
+        &format!("{} 体检报告领取单", s.company),
+        None,
+    )
+}
+
+/// Several PDFs as one, every page as it was (batch printing of the
+/// published reports: what each person got, not a new rendering).
+pub fn merge(pdfs: &[Vec<u8>]) -> Result<Vec<u8>, Error> {
+    use krilla::pdf::{Pdf, PdfDocument};
+    let mut doc = krilla::Document::new();
+    for (i, bytes) in pdfs.iter().enumerate() {
+        let pdf = Pdf::new(bytes.clone())
+            .map_err(|_| Error::Pdf(format!("document {} is not a readable PDF", i + 1)))?;
+        let pages: Vec<usize> = (0..pdf.pages().len()).collect();
+        doc.embed_pdf_pages(&PdfDocument::new(std::sync::Arc::new(pdf)), &pages);
+    }
+    doc.finish().map_err(|e| Error::Pdf(format!("{e:?}")))
 }
 
 /// Header and footer on every page but the cover.

@@ -196,3 +196,23 @@ pub struct GroupBook {
     pub reviewer: String,
     pub date: String,
 }
+
+/// One person on a company's pickup slip.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PickupLine {
+    pub exam_no: String,
+    pub name: String,
+    pub sex: String,
+    pub department: String,
+    pub pages: u32,
+}
+
+/// The company's batch pickup slip (报告领取单): who receives which report,
+/// with a line to sign each.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PickupSlip {
+    pub centre: Centre,
+    pub company: String,
+    pub date: String,
+    pub lines: Vec<PickupLine>,
+}

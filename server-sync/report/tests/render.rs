@@ -194,3 +194,65 @@ fn the_reviewers_signature_image_is_drawn() {
     let err = exam_report::personal(&fonts(), &r).unwrap_err();
     assert!(err.to_string().contains("signature"), "{err}");
 }
+
+#[test]
+fn published_reports_merge_into_one_file_page_for_page() {
+    let f = fonts();
+    let a = exam_report::personal(&f, &sample::personal(ExamKind::Health)).unwrap();
+    let mut other = sample::personal(ExamKind::Entry);
+    other.name = "李娜".into();
+    let b = exam_report::personal(&f, &other).unwrap();
+    let both = exam_report::merge(&[a.clone(), b.clone()]).unwrap();
+    assert!(run("qpdf", &["--check"], &both).contains("No syntax or stream encoding errors"));
+    let pages = |pdf: &[u8]| -> usize {
+        let info = run("pdfinfo", &[], pdf);
+        info.lines()
+            .find(|l| l.starts_with("Pages:"))
+            .unwrap()
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(pages(&both), pages(&a) + pages(&b));
+    in_order(
+        &run("pdftotext", &[], &both),
+        &["张伟", "健康体检报告", "李娜", "入职体检报告"],
+    );
+    // Something that is not a PDF: a clear error naming which.
+    let err = exam_report::merge(&[a, b"%PDF-1.4 broken".to_vec()]).unwrap_err();
+    assert!(err.to_string().contains("document 2"), "{err}");
+}
+
+#[test]
+fn a_pickup_slip_lists_every_report_with_a_line_to_sign() {
+    use exam_report::model::{PickupLine, PickupSlip};
+    let book = sample::group_book(60);
+    let slip = PickupSlip {
+        centre: book.centre.clone(),
+        company: book.company.clone(),
+        date: "2026-12-05".into(),
+        lines: book
+            .members
+            .iter()
+            .map(|m| PickupLine {
+                exam_no: m.exam_no.clone(),
+                name: m.name.clone(),
+                sex: m.sex.clone(),
+                department: "研发部".into(),
+                pages: 12,
+            })
+            .collect(),
+    };
+    let pdf = exam_report::pickup_slip(&fonts(), &slip).unwrap();
+    let text = run("pdftotext", &["-layout"], &pdf);
+    assert!(
+        text.contains("体检报告领取单")
+            && text.contains("领取人签字")
+            && text.contains("单位经办人")
+    );
+    for m in &book.members {
+        assert!(text.contains(&m.exam_no), "{}", m.exam_no);
+    }
+}

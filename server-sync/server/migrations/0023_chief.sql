@@ -57,3 +57,18 @@ CREATE TABLE questionnaire_answers (
     written_at TEXT NOT NULL,
     PRIMARY KEY (booking_id, department)
 );
+
+-- E9: each hand-over of a published report (to the person, a proxy, the
+-- company, by post); who took it and their signature sealed
+-- (`report_handovers.detail|<id>`, `report_handovers.signature|<id>`).
+CREATE TABLE report_handovers (
+    id         BIGINT PRIMARY KEY,
+    booking_id BIGINT NOT NULL,
+    report_id  BIGINT NOT NULL,
+    receiver   TEXT NOT NULL,
+    detail     TEXT NOT NULL,
+    signature  TEXT,
+    by_user    TEXT NOT NULL,
+    at         TEXT NOT NULL
+);
+CREATE INDEX report_handovers_booking ON report_handovers(booking_id);

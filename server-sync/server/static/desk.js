@@ -243,6 +243,7 @@
         } }));
       }
       box.appendChild(actions);
+      if (r) box.appendChild(handover(v, base));
     }
     D.call("GET", base).then(show).catch(function (e) {
       if (e.code === "not_found") return show(null);
@@ -321,13 +322,52 @@
     if (!signed) { alert("请先签名"); return; }
     var png = pad.toDataURL("image/png");
     $("sign-dialog").close();
-    act("/api/desk/visits/" + target.v.id + "/items/" + encodeURIComponent(target.it.code), { change: "waive", signature_png: png });
+    target(png);
   });
-  function sign(v, it) {
-    target = { v: v, it: it };
+  // Asks for a signature, then `done(png)`; `what` and `ok` word the dialog.
+  function askSignature(what, ok, done) {
+    target = done;
     ctx.clearRect(0, 0, pad.width, pad.height); signed = false;
-    $("sign-item").textContent = it.name;
+    $("sign-what").textContent = what;
+    $("sign-ok").textContent = ok;
     $("sign-dialog").showModal();
+  }
+  function sign(v, it) {
+    askSignature("请受检者在框内签名确认放弃 " + it.name, "确认弃检", function (png) {
+      act("/api/desk/visits/" + v.id + "/items/" + encodeURIComponent(it.code), { change: "waive", signature_png: png });
+    });
+  }
+  // E9: a published report handed to the person, a proxy (name, the last
+  // four of their ID) or the company's clerk, who signs; or posted.
+  var receivers = { person: "本人", proxy: "代领", company: "单位统一领取", post: "邮寄" };
+  function handover(v, base) {
+    var box = el("div", { id: "report-handover" });
+    var list = el("ul", { class: "small", id: "handover-list" });
+    function draw(rows) {
+      list.textContent = "";
+      rows.forEach(function (h) {
+        list.appendChild(el("li", { text: when(h.at) + " " + receivers[h.to] + (h.proxy_name ? "：" + h.proxy_name + "（证件尾号 " + h.proxy_id_tail + "）" : "") +
+          (h.signed ? "，已签名" : "") + " · 经办 " + h.by }));
+      });
+    }
+    var to = el("select", { id: "handover-to" }, Object.keys(receivers).map(function (k) { return el("option", { value: k, text: receivers[k] }); }));
+    var name = el("input", { id: "handover-name", placeholder: "代领人姓名", size: "8" });
+    var tail = el("input", { id: "handover-tail", placeholder: "证件后四位", size: "6", maxlength: "4" });
+    var go = el("button", { type: "button", id: "handover-go", text: "领取登记" });
+    go.addEventListener("click", function () {
+      var body = { to: to.value, proxy_name: name.value, proxy_id_tail: tail.value };
+      function send(png) {
+        if (png) body.signature_png = png;
+        D.call("POST", base + "/handover", body).then(function (rows) { draw(rows); D.say("msg", "已登记领取", true); })
+          .catch(function (e) { alert(e.message); });
+      }
+      if (to.value === "post") send(null);
+      else askSignature("请领取人（" + receivers[to.value] + "）在框内签名", "确认领取", send);
+    });
+    box.appendChild(el("div", { class: "row" }, [el("label", {}, ["领取", to]), name, tail, go]));
+    box.appendChild(list);
+    D.call("GET", base + "/handovers").then(draw).catch(function () {});
+    return box;
   }
   window.DeskPage = { open: open, current: function () { return current; } };
 })();

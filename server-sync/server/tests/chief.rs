@@ -37,6 +37,7 @@ macro_rules! both {
 both!(
     a_report_goes_through_the_chief_examination_and_is_published,
     the_laboratorys_own_results_print_on_the_report,
+    a_companys_reports_are_printed_together_handed_over_and_summed_up,
 );
 
 /// Enters every room's items of a visit as normal (findings unticked,
@@ -623,4 +624,204 @@ async fn the_laboratorys_own_results_print_on_the_report(backend: Backend) {
     for want in ["钠", "151 ↑", "137-147", "钾", "4.1", "3.5-5.3"] {
         assert!(text.contains(want), "{want} on the report");
     }
+}
+
+/// Passes a visit's report with its conclusions as the departments gave
+/// them: `chief` saves and locks, `reviewer` approves.
+async fn pass(chief: &Staff, reviewer: &Staff, id: i64) {
+    let (st, rep) = chief.get(&format!("/api/chief/reports/{id}")).await;
+    assert_eq!(st, 200, "{rep}");
+    let (st, r) = chief
+        .post(
+            &format!("/api/chief/reports/{id}"),
+            json!({ "action": "save", "version": rep["report"]["version"], "conclusions": rep["report"]["conclusions"] }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let (_, r) = chief
+        .post(
+            &format!("/api/chief/reports/{id}"),
+            json!({ "action": "lock", "version": r["version"] }),
+        )
+        .await;
+    let (st, r) = reviewer
+        .post(
+            &format!("/api/chief/reports/{id}"),
+            json!({ "action": "approve", "version": r["version"] }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+}
+
+fn pages(pdf: &[u8]) -> usize {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = Command::new("pdfinfo")
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("Pages:"))
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A company's roster booked, two members examined and their reports
+/// passed: the group book sums them up, the batch file holds both reports
+/// page for page, the pickup slip lists them; a report is handed to a
+/// proxy with their name, ID tail and signature (refused without).
+async fn a_companys_reports_are_printed_together_handed_over_and_summed_up(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let desk = h.staff("g-desk", "front_desk").await;
+    let doc = h.staff("g-doc", "doctor").await;
+    let admin = h.staff("g-admin", "admin").await;
+    let group = h.staff("g-group", "group_desk").await;
+    let (a, b) = (
+        h.staff("g-wang", "doctor").await,
+        h.staff("g-li", "doctor").await,
+    );
+    for login in ["g-wang", "g-li"] {
+        let (st, _) = admin
+            .post(
+                &format!("/api/chief/physicians/{login}"),
+                json!({ "level": 3, "reviewer": true }),
+            )
+            .await;
+        assert_eq!(st, 204);
+    }
+    let company = exam_server::workflow::seed_demo_company(h.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let tomorrow =
+        (exam_server::workflow::now_local().date() + chrono::Duration::days(1)).to_string();
+    let (st, r) = group
+        .post(
+            &format!("/api/group/companies/{company}/book"),
+            json!({ "date": tomorrow }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let (_, m) = group
+        .get(&format!("/api/group/companies/{company}/members"))
+        .await;
+    let visits: Vec<i64> = m["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["booking_id"].as_i64())
+        .take(2)
+        .collect();
+    assert_eq!(visits.len(), 2, "{m}");
+    // Nothing published yet: said so.
+    let (st, e) = desk
+        .get(&format!("/api/group/companies/{company}/book.pdf"))
+        .await;
+    assert_eq!(st, 409, "{e}");
+    for (n, id) in visits.iter().enumerate() {
+        h.db().register("g-desk", *id, &[]).await.unwrap();
+        let ticked: &[(&str, &str, &str)] = if n == 0 {
+            &[("US-ABD", "liver", "fatty")]
+        } else {
+            &[]
+        };
+        enter_results(&doc, *id, ticked).await;
+        pass(&a, &b, *id).await;
+    }
+
+    // The group book: the company, its examined, the findings.
+    let (st, book) = bytes(&desk, &format!("/api/group/companies/{company}/book.pdf")).await;
+    assert_eq!(st, 200);
+    let text = pdftotext(&book);
+    let company_name = exam_domain::demo::DEMO_COMPANY;
+    for want in [
+        "团体健康体检报告",
+        company_name,
+        "目",
+        "实检 2 人",
+        "脂肪肝",
+        "人员体检结论一览",
+    ] {
+        assert!(text.contains(want), "{want} in the book");
+    }
+    let (st, _) = group
+        .get(&format!("/api/group/companies/{company}/book.pdf"))
+        .await;
+    assert_eq!(st, 403, "the group desk reads no reports");
+
+    // Batch printing: both reports, page for page, by company and by date.
+    let mut each = 0;
+    for id in &visits {
+        let (_, pdf) = bytes(&desk, &format!("/api/desk/visits/{id}/report/pdf")).await;
+        each += pages(&pdf);
+    }
+    let (st, all) = bytes(
+        &desk,
+        &format!("/api/desk/reports/batch.pdf?company={company}"),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(pages(&all), each);
+    let (st, by_date) = bytes(
+        &desk,
+        &format!("/api/desk/reports/batch.pdf?date={tomorrow}"),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(pages(&by_date), each);
+    let (st, e) = desk.get("/api/desk/reports/batch.pdf").await;
+    assert_eq!(st, 422, "{e}");
+
+    // The pickup slip lists both exam numbers, names masked.
+    let (st, slip) = bytes(
+        &desk,
+        &format!("/api/group/companies/{company}/pickup-slip.pdf"),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let text = pdftotext(&slip);
+    for id in &visits {
+        let v = h.db().visit(*id).await.unwrap();
+        assert!(text.contains(&v.record.booking.exam_no));
+        assert!(!text.contains(&v.record.person.name), "masked on the slip");
+    }
+
+    // Handed to a proxy: named, ID tail, signed; refused without.
+    let id = visits[0];
+    let url = format!("/api/desk/visits/{id}/report/handover");
+    let (st, e) = desk
+        .post(
+            &url,
+            json!({ "to": "proxy", "proxy_name": "王小二", "proxy_id_tail": "123X" }),
+        )
+        .await;
+    assert_eq!(st, 422, "unsigned: {e}");
+    let (st, e) = desk
+        .post(&url, json!({ "to": "proxy", "signature_png": "x" }))
+        .await;
+    assert_eq!(st, 422, "no proxy named: {e}");
+    use base64::Engine;
+    let sig = format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(signature_png())
+    );
+    let (st, list) = desk
+        .post(&url, json!({ "to": "proxy", "proxy_name": "王小二", "proxy_id_tail": "123x", "signature_png": sig }))
+        .await;
+    assert_eq!(st, 200, "{list}");
+    assert_eq!(list[0]["to"], "proxy");
+    assert_eq!(list[0]["proxy_id_tail"], "123X");
+    assert_eq!(list[0]["signed"], true);
+    let (_, again) = desk
+        .get(&format!("/api/desk/visits/{id}/report/handovers"))
+        .await;
+    assert_eq!(again, list);
 }

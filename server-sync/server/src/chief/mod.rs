@@ -11,10 +11,12 @@
 //!
 //! The rules are `exam_domain::results::chief` (pure); rows in `store`;
 //! the report's data and PDF in `render` (crate exam-report); the group
-//! book in `book`.
+//! book in `book`; batch printing, pickup slips and hand-overs in
+//! `delivery`.
 
 mod api;
 mod book;
+mod delivery;
 pub(crate) mod render;
 mod store;
 
@@ -45,6 +47,31 @@ pub(crate) fn routes(t: &mut RouteTable) {
             "/api/group/companies/{id}/book.pdf",
             Access::Can(Capability::HandleReports),
             book::pdf,
+        )
+        .get(
+            "/api/group/companies/{id}/pickup-slip.pdf",
+            Access::Can(Capability::HandleReports),
+            delivery::pickup_slip,
+        )
+        .get(
+            "/api/desk/reports/companies",
+            Access::Can(Capability::HandleReports),
+            delivery::companies,
+        )
+        .get(
+            "/api/desk/reports/batch.pdf",
+            Access::Can(Capability::HandleReports),
+            delivery::batch,
+        )
+        .post(
+            "/api/desk/visits/{id}/report/handover",
+            Access::Can(Capability::HandleReports),
+            delivery::hand_over,
+        )
+        .get(
+            "/api/desk/visits/{id}/report/handovers",
+            Access::Can(Capability::HandleReports),
+            delivery::handovers,
         );
 }
 

@@ -309,7 +309,7 @@ pub struct PhysicianRow {
 
 pub(super) async fn physicians(db: &Db) -> Result<Vec<PhysicianRow>> {
     let rows = sqlx::query(
-        "SELECT login, level, reviewer, signature IS NOT NULL AS sig FROM chief_physicians
+        "SELECT login, level, reviewer, CASE WHEN signature IS NULL THEN 0 ELSE 1 END AS sig FROM chief_physicians
           ORDER BY login",
     )
     .fetch_all(&db.read)
@@ -320,7 +320,7 @@ pub(super) async fn physicians(db: &Db) -> Result<Vec<PhysicianRow>> {
                 login: r.try_get("login")?,
                 level: u8::try_from(r.try_get::<i64, _>("level")?).unwrap_or(1),
                 reviewer: r.try_get::<i64, _>("reviewer")? != 0,
-                signature: r.try_get::<bool, _>("sig").unwrap_or(false),
+                signature: r.try_get::<i64, _>("sig")? != 0,
             })
         })
         .collect()

@@ -156,6 +156,18 @@ const COLUMNS: &[Sealed] = &[
         clear: Clear::Text,
     },
     Sealed {
+        table: "report_handovers",
+        column: "detail",
+        pk: &[Pk::Int("id")],
+        clear: Clear::Text,
+    },
+    Sealed {
+        table: "report_handovers",
+        column: "signature",
+        pk: &[Pk::Int("id")],
+        clear: Clear::Text,
+    },
+    Sealed {
         table: "medical_histories",
         column: "history",
         pk: &[Pk::Int("booking_id")],

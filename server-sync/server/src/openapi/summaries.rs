@@ -725,6 +725,31 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
     ),
     (
         "GET",
+        "/api/group/companies/{id}/pickup-slip.pdf",
+        "The company's batch pickup slip: its members' published reports with a line to sign each",
+    ),
+    (
+        "GET",
+        "/api/desk/reports/companies",
+        "Companies whose members have published reports, with how many (the desk's batch panel)",
+    ),
+    (
+        "GET",
+        "/api/desk/reports/batch.pdf",
+        "Batch printing: the published reports of a company (company=) or an exam date (date=) in one PDF",
+    ),
+    (
+        "POST",
+        "/api/desk/visits/{id}/report/handover",
+        "Records a report handed to the person, a proxy (name, ID tail) or the company, signed, or posted",
+    ),
+    (
+        "GET",
+        "/api/desk/visits/{id}/report/handovers",
+        "A visit's report hand-overs",
+    ),
+    (
+        "GET",
         "/api/group/companies/{id}/book.pdf",
         "The company's group report book (团检报告) from its members' published reports",
     ),

@@ -57,6 +57,7 @@ pub(super) const ASSETS: &[Asset] = assets! {
     "screen.js" => JS,
     "specimens.js" => JS,
     "chief.js" => JS,
+    "batch.js" => JS,
     "staff.css" => CSS,
     "staff.js" => JS,
     "station.js" => JS,

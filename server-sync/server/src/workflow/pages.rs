@@ -59,6 +59,8 @@ struct DeskPage {
     group_only: bool,
     /// The visit's details link to the person's-rights page (PIPL).
     rights: bool,
+    /// Reports in batches: by company (group book, pickup slip) or date.
+    reports: bool,
     packages: Vec<Choice>,
     campuses: Vec<Choice>,
     today: String,
@@ -127,6 +129,7 @@ async fn desk(State(st): State<AppState>, u: SessionUser) -> Response {
         },
         group_only,
         rights: u.role.may(Capability::ServeDataRights),
+        reports: u.role.may(Capability::HandleReports),
         nav: crate::roles::Nav::of(u.role),
         username: u.username,
         csrf: u.csrf,
