@@ -629,6 +629,15 @@ async fn the_laboratorys_own_results_print_on_the_report(backend: Backend) {
 /// Passes a visit's report with its conclusions as the departments gave
 /// them: `chief` saves and locks, `reviewer` approves.
 async fn pass(chief: &Staff, reviewer: &Staff, id: i64) {
+    let (_, w) = chief.get("/api/chief/worklist").await;
+    assert!(
+        w["pool"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["booking_id"] == id),
+        "{id} in the pool: {w}"
+    );
     let (st, rep) = chief.get(&format!("/api/chief/reports/{id}")).await;
     assert_eq!(st, 200, "{rep}");
     let (st, r) = chief

@@ -7,31 +7,30 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use chrono::{DateTime, Duration, Utc};
-use exam_domain::changes::ItemStatus;
+use chrono::Utc;
 use exam_domain::results::chief::{
-    self, Physician, Readiness, ReportAction, ReportConclusion, ReportFacts, ReportState,
-    ReturnReason,
+    self, ReportAction, ReportConclusion, ReportState, ReturnReason,
 };
 use serde::{Deserialize, Serialize};
 
+use super::pool::me;
 use super::render::{self, Input};
 use super::store::{self, Change, PhysicianRow, ReportRow, ReturnRow};
 use crate::AppState;
-use crate::db::{DbError, SessionUser, Visit, VisitKind};
+use crate::db::{DbError, SessionUser, Visit};
 use crate::error::ApiErr;
 use crate::results::knowledge;
 use crate::results::store::{self as results, StoredSummary};
 
-fn refused(code: &str, message: impl Into<String>) -> ApiErr {
+pub(super) fn refused(code: &str, message: impl Into<String>) -> ApiErr {
     ApiErr::new(StatusCode::CONFLICT, code, message)
 }
 
-fn not_found(what: &str) -> ApiErr {
+pub(super) fn not_found(what: &str) -> ApiErr {
     ApiErr::new(StatusCode::NOT_FOUND, "not_found", what.to_string())
 }
 
-async fn visit(st: &AppState, id: i64) -> Result<Visit, ApiErr> {
+pub(super) async fn visit(st: &AppState, id: i64) -> Result<Visit, ApiErr> {
     match st.db.visit(id).await {
         Ok(v) => Ok(v),
         Err(crate::db::DeskError::NotFound) => Err(not_found("没有这次体检")),
@@ -39,11 +38,11 @@ async fn visit(st: &AppState, id: i64) -> Result<Visit, ApiErr> {
     }
 }
 
-fn age(v: &Visit) -> u32 {
+pub(super) fn age(v: &Visit) -> u32 {
     exam_domain::roster::age_on(v.record.person.birth_date, v.record.booking.exam_date)
 }
 
-fn sex_zh(v: &Visit) -> &'static str {
+pub(super) fn sex_zh(v: &Visit) -> &'static str {
     if v.record.person.sex == exam_domain::Sex::Male {
         "男"
     } else {
@@ -51,7 +50,7 @@ fn sex_zh(v: &Visit) -> &'static str {
     }
 }
 
-async fn company(st: &AppState, booking: i64) -> Result<Option<String>, ApiErr> {
+pub(super) async fn company(st: &AppState, booking: i64) -> Result<Option<String>, ApiErr> {
     Ok(sqlx::query_scalar(
         "SELECT c.name FROM group_members m JOIN companies c ON c.id = m.company_id
           WHERE m.booking_id = $1",
@@ -63,269 +62,10 @@ async fn company(st: &AppState, booking: i64) -> Result<Option<String>, ApiErr> 
 }
 
 /// The department conclusions of a visit, as the draft's source.
-fn by_department(s: &[StoredSummary]) -> Vec<(String, Vec<String>)> {
+pub(super) fn by_department(s: &[StoredSummary]) -> Vec<(String, Vec<String>)> {
     s.iter()
         .map(|s| (s.department.clone(), s.conclusions.clone()))
         .collect()
-}
-
-/// Whether a visit is ready, from its items and what has a result (an
-/// entry at a department page, or a final result from an interface).
-async fn readiness(st: &AppState, v: &Visit) -> Result<Readiness, ApiErr> {
-    let id = v.record.booking.id;
-    let mut done: Vec<String> = results::entries(&st.db, id)
-        .await?
-        .into_iter()
-        .map(|e| e.item)
-        .collect();
-    let finals: Vec<String> = sqlx::query_scalar(
-        "SELECT item_code FROM interface_items WHERE booking_id = $1 AND result = 'final'",
-    )
-    .bind(id)
-    .fetch_all(&st.db.read)
-    .await
-    .map_err(DbError::from)?;
-    done.extend(finals);
-    let items: Vec<(String, ItemStatus, bool)> = v
-        .items
-        .iter()
-        .map(|i| (i.code.clone(), i.status, done.contains(&i.code)))
-        .collect();
-    Ok(chief::readiness(&items))
-}
-
-pub(crate) async fn readiness_of(st: &AppState, id: i64) -> Result<Readiness, ApiErr> {
-    readiness(st, &visit(st, id).await?).await
-}
-
-/// Enters visits that became ready into the pool (graded, with the
-/// departments' conclusions as the first draft). Looks at the last 60
-/// days' checked-in visits that have results and no report yet.
-pub(crate) async fn enter_ready(st: &AppState) -> Result<usize, ApiErr> {
-    let since = (Utc::now() - Duration::days(60)).date_naive().to_string();
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT b.id FROM bookings b
-          WHERE b.state = 'checked_in' AND b.exam_date >= $1
-            AND NOT EXISTS (SELECT 1 FROM chief_reports c WHERE c.booking_id = b.id)
-            AND EXISTS (SELECT 1 FROM item_results r WHERE r.booking_id = b.id)",
-    )
-    .bind(since)
-    .fetch_all(&st.db.read)
-    .await
-    .map_err(DbError::from)?;
-    let k = knowledge();
-    let mut entered = 0;
-    for id in ids {
-        let v = visit(st, id).await?;
-        if readiness(st, &v).await? != Readiness::Ready {
-            continue;
-        }
-        let summaries = results::summaries(&st.db, id).await?;
-        let draft = chief::aggregate(k, &by_department(&summaries));
-        let facts = ReportFacts {
-            group: v.kind == VisitKind::Group,
-            vip: v.flags.iter().any(|f| f == "vip"),
-            amount_fen: v
-                .items
-                .iter()
-                .filter(|i| i.status == ItemStatus::Active)
-                .map(|i| i.price_fen)
-                .sum(),
-            age: age(&v),
-            conclusion_weights: draft.iter().map(|c| c.weight).collect(),
-            major: !st.db.visit_major_abnormal(id).await?.is_empty(),
-        };
-        let mut tx = st.db.pool.begin().await.map_err(DbError::from)?;
-        if store::enter(
-            &mut tx,
-            &st.db.keys,
-            id,
-            chief::grade(&facts),
-            &draft,
-            Utc::now(),
-        )
-        .await?
-        {
-            entered += 1;
-        }
-        tx.commit().await.map_err(DbError::from)?;
-    }
-    Ok(entered)
-}
-
-/// One line of a worklist.
-#[derive(Debug, Serialize)]
-pub(super) struct WorkRow {
-    booking_id: i64,
-    exam_no: String,
-    name: String,
-    sex: &'static str,
-    age: u32,
-    company: Option<String>,
-    grade: u8,
-    state: ReportState,
-    physician: Option<String>,
-    locked_by: Option<String>,
-    updated_at: DateTime<Utc>,
-}
-
-async fn work_rows(st: &AppState, rows: Vec<ReportRow>) -> Result<Vec<WorkRow>, ApiErr> {
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let v = visit(st, r.booking_id).await?;
-        out.push(WorkRow {
-            booking_id: r.booking_id,
-            exam_no: v.record.booking.exam_no.clone(),
-            name: exam_domain::mask::name(&v.record.person.name),
-            sex: sex_zh(&v),
-            age: age(&v),
-            company: company(st, r.booking_id).await?,
-            grade: r.grade,
-            state: r.state,
-            physician: r.physician,
-            locked_by: r.locked_by,
-            updated_at: r.updated_at,
-        });
-    }
-    Ok(out)
-}
-
-#[derive(Debug, Serialize)]
-pub(super) struct Worklist {
-    me: Option<PhysicianRow>,
-    /// Reports given to me, not yet locked.
-    mine: Vec<WorkRow>,
-    /// Ready, given to nobody yet.
-    pool: Vec<WorkRow>,
-    /// Locked by others, for a reviewer.
-    review: Vec<WorkRow>,
-    physicians: Vec<PhysicianRow>,
-}
-
-async fn me(st: &AppState, login: &str) -> Result<Option<PhysicianRow>, ApiErr> {
-    Ok(store::physicians(&st.db)
-        .await?
-        .into_iter()
-        .find(|p| p.login == login))
-}
-
-/// `GET /api/chief/worklist`.
-pub(super) async fn worklist(
-    State(st): State<AppState>,
-    u: SessionUser,
-) -> Result<Json<Worklist>, ApiErr> {
-    enter_ready(&st).await?;
-    let me = me(&st, &u.username).await?;
-    let mine = store::list(
-        &st.db,
-        &[
-            ReportState::Assigned,
-            ReportState::Draft,
-            ReportState::Locked,
-        ],
-        Some(&u.username),
-    )
-    .await?;
-    let pool = store::list(&st.db, &[ReportState::Assigned], None)
-        .await?
-        .into_iter()
-        .filter(|r| r.physician.is_none())
-        .collect();
-    let review = if me.as_ref().is_some_and(|p| p.reviewer) {
-        store::list(&st.db, &[ReportState::Locked], None)
-            .await?
-            .into_iter()
-            .filter(|r| r.locked_by.as_deref() != Some(u.username.as_str()))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    Ok(Json(Worklist {
-        me,
-        mine: work_rows(&st, mine).await?,
-        pool: work_rows(&st, pool).await?,
-        review: work_rows(&st, review).await?,
-        physicians: store::physicians(&st.db).await?,
-    }))
-}
-
-#[derive(Debug, Serialize)]
-pub(super) struct Assigned {
-    assigned: usize,
-    /// Reports no physician may take (a grade above every level).
-    left: usize,
-}
-
-/// `POST /api/chief/assign`: gives the pool out (a reviewer's task).
-pub(super) async fn assign(
-    State(st): State<AppState>,
-    u: SessionUser,
-) -> Result<Json<Assigned>, ApiErr> {
-    if !me(&st, &u.username).await?.is_some_and(|p| p.reviewer) {
-        return Err(refused("not_reviewer", "只有总审医生可以分配总检任务"));
-    }
-    enter_ready(&st).await?;
-    let physicians = store::physicians(&st.db).await?;
-    let open = store::list(&st.db, &[ReportState::Assigned, ReportState::Draft], None).await?;
-    let (pool, held): (Vec<_>, Vec<_>) = open.into_iter().partition(|r| r.physician.is_none());
-    let load: Vec<usize> = physicians
-        .iter()
-        .map(|p| {
-            held.iter()
-                .filter(|r| r.physician.as_deref() == Some(&p.login))
-                .count()
-        })
-        .collect();
-    let who: Vec<Physician> = physicians
-        .iter()
-        .map(|p| Physician {
-            id: p.login.clone(),
-            level: p.level,
-        })
-        .collect();
-    let reports: Vec<(i64, u8)> = pool.iter().map(|r| (r.booking_id, r.grade)).collect();
-    let seed = Utc::now().timestamp_micros().unsigned_abs();
-    let given = chief::assign(&reports, &who, &load, seed);
-    let mut tx = st.db.pool.begin().await.map_err(DbError::from)?;
-    let now = Utc::now();
-    let mut assigned = 0;
-    for (booking, p) in &given {
-        let r = pool
-            .iter()
-            .find(|r| r.booking_id == *booking)
-            .expect("from the pool");
-        let change = Change {
-            physician: Some(&who[*p].id),
-            ..Change::default()
-        };
-        if store::update(
-            &mut tx,
-            &st.db.keys,
-            *booking,
-            r.version,
-            ReportState::Assigned,
-            &change,
-            &u.username,
-            now,
-        )
-        .await?
-        {
-            assigned += 1;
-        }
-    }
-    crate::db::log_line(
-        &mut tx,
-        &u.username,
-        "chief.assign",
-        "chief",
-        &format!("{assigned} reports to {} physicians", who.len()),
-    )
-    .await?;
-    tx.commit().await.map_err(DbError::from)?;
-    Ok(Json(Assigned {
-        assigned,
-        left: reports.len() - given.len(),
-    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -633,14 +373,7 @@ pub(crate) async fn run(
                 input(st, &v, &row, username.to_string(), sig).await?,
             );
             let fonts = render::fonts(st)?;
-            let pdf = tokio::task::spawn_blocking(move || exam_report::personal(fonts, &model))
-                .await
-                .map_err(|e| {
-                    ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "render", e.to_string())
-                })?
-                .map_err(|e| {
-                    ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "render", e.to_string())
-                })?;
+            let pdf = render::off_thread(move || exam_report::personal(fonts, &model)).await?;
             let title = format!(
                 "{} {}",
                 v.record.booking.package,
@@ -718,10 +451,7 @@ pub(super) async fn preview(
         input(&st, &v, &row, "（待审核）".into(), None).await?,
     );
     let fonts = render::fonts(&st)?;
-    let pdf = tokio::task::spawn_blocking(move || exam_report::personal(fonts, &model))
-        .await
-        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "render", e.to_string()))?
-        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "render", e.to_string()))?;
+    let pdf = render::off_thread(move || exam_report::personal(fonts, &model)).await?;
     st.db
         .audit_on(
             &u.username,
@@ -739,104 +469,6 @@ pub(super) fn pdf_response(pdf: Vec<u8>) -> Response {
         .header(header::CACHE_CONTROL, "no-store")
         .body(Body::from(pdf))
         .expect("static headers")
-}
-
-#[derive(Debug, Serialize)]
-pub(super) struct Stats {
-    /// (physician, reason, label, count)
-    returns: Vec<(String, ReturnReason, &'static str, i64)>,
-    /// Reports per state.
-    states: Vec<(ReportState, usize)>,
-}
-
-/// `GET /api/chief/stats`: returns per physician and reason (item 60).
-pub(super) async fn stats(State(st): State<AppState>) -> Result<Json<Stats>, ApiErr> {
-    let returns = store::return_counts(&st.db)
-        .await?
-        .into_iter()
-        .map(|(p, r, n)| (p, r, r.label_zh(), n))
-        .collect();
-    let all = store::list(
-        &st.db,
-        &[
-            ReportState::Assigned,
-            ReportState::Draft,
-            ReportState::Locked,
-            ReportState::Published,
-        ],
-        None,
-    )
-    .await?;
-    let states = [
-        ReportState::Assigned,
-        ReportState::Draft,
-        ReportState::Locked,
-        ReportState::Published,
-    ]
-    .into_iter()
-    .map(|s| (s, all.iter().filter(|r| r.state == s).count()))
-    .collect();
-    Ok(Json(Stats { returns, states }))
-}
-
-#[derive(Debug, Deserialize)]
-pub(super) struct PhysicianIn {
-    level: u8,
-    reviewer: bool,
-    /// The signature image, PNG in base64.
-    #[serde(default)]
-    signature_png: Option<String>,
-}
-
-/// `POST /api/chief/physicians/{login}` (account managers).
-pub(super) async fn set_physician(
-    State(st): State<AppState>,
-    u: SessionUser,
-    Path(login): Path<String>,
-    Json(body): Json<PhysicianIn>,
-) -> Result<StatusCode, ApiErr> {
-    use base64::Engine as _;
-    let bad = |m: &str| {
-        ApiErr::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "bad_physician",
-            m.to_string(),
-        )
-    };
-    if !(1..=3).contains(&body.level) {
-        return Err(bad("级别须为 1–3"));
-    }
-    let png = match &body.signature_png {
-        Some(b) => {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(b)
-                .map_err(|_| bad("签名图片须为 base64 编码的 PNG"))?;
-            if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.len() > 512 * 1024 {
-                return Err(bad("签名图片须为 PNG，且不超过 512 KB"));
-            }
-            Some(bytes)
-        }
-        None => None,
-    };
-    let known: Option<String> =
-        sqlx::query_scalar("SELECT username FROM staff_users WHERE username = $1")
-            .bind(&login)
-            .fetch_optional(&st.db.read)
-            .await
-            .map_err(DbError::from)?;
-    if known.is_none() {
-        return Err(not_found("没有这个账号"));
-    }
-    st.db
-        .set_chief_physician(
-            &u.username,
-            &login,
-            body.level,
-            body.reviewer,
-            png.as_deref(),
-        )
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize)]

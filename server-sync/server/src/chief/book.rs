@@ -211,10 +211,7 @@ pub(super) async fn pdf(
     };
     let book = model(super::render::centre(&st), &name, booked, period, &people);
     let fonts = super::render::fonts(&st)?;
-    let pdf = tokio::task::spawn_blocking(move || exam_report::group_book(fonts, &book))
-        .await
-        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "render", e.to_string()))?
-        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "render", e.to_string()))?;
+    let pdf = super::render::off_thread(move || exam_report::group_book(fonts, &book)).await?;
     st.db
         .audit_on(
             &u.username,

@@ -89,10 +89,7 @@ pub(super) async fn batch(
             pdfs.push(pdf);
         }
     }
-    let merged = tokio::task::spawn_blocking(move || exam_report::merge(&pdfs))
-        .await
-        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "render", e.to_string()))?
-        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "render", e.to_string()))?;
+    let merged = super::render::off_thread(move || exam_report::merge(&pdfs)).await?;
     Ok(super::api::pdf_response(merged))
 }
 
@@ -159,10 +156,7 @@ pub(super) async fn pickup_slip(
     };
     let fonts = super::render::fonts(&st)?;
     let n = slip.lines.len();
-    let pdf = tokio::task::spawn_blocking(move || exam_report::pickup_slip(fonts, &slip))
-        .await
-        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "render", e.to_string()))?
-        .map_err(|e| ApiErr::new(StatusCode::INTERNAL_SERVER_ERROR, "render", e.to_string()))?;
+    let pdf = super::render::off_thread(move || exam_report::pickup_slip(fonts, &slip)).await?;
     st.db
         .audit_on(
             &u.username,

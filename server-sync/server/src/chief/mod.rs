@@ -17,6 +17,8 @@
 mod api;
 mod book;
 mod delivery;
+mod physicians;
+mod pool;
 pub(crate) mod render;
 mod store;
 
@@ -30,18 +32,18 @@ use crate::routes::{Access, RouteTable};
 pub(crate) fn routes(t: &mut RouteTable) {
     let c = Access::Can(Capability::ChiefExamine);
     t.get("/chief", c, page)
-        .get("/api/chief/worklist", c, api::worklist)
-        .post("/api/chief/assign", c, api::assign)
+        .get("/api/chief/worklist", c, pool::worklist)
+        .post("/api/chief/assign", c, pool::assign)
         .get("/api/chief/conclusions", c, api::conclusions)
         .get("/api/chief/reports/{id}", c, api::report)
         .post("/api/chief/reports/{id}", c, api::act)
         .post("/api/chief/reports/{id}/edits", c, api::edit)
         .get("/api/chief/reports/{id}/preview.pdf", c, api::preview)
-        .get("/api/chief/stats", c, api::stats)
+        .get("/api/chief/stats", c, physicians::stats)
         .post(
             "/api/chief/physicians/{login}",
             Access::Can(Capability::ManageAccounts),
-            api::set_physician,
+            physicians::set_physician,
         )
         .get(
             "/api/group/companies/{id}/book.pdf",
@@ -126,7 +128,7 @@ pub async fn simulate(
                 .await?;
         }
     }
-    api::enter_ready(st).await?;
+    pool::enter_ready(st).await?;
     let mut published = 0;
     for row in store::list(&st.db, &[ReportState::Assigned, ReportState::Draft], None).await? {
         if row.physician.as_deref().is_some_and(|p| p != chief) {
@@ -165,5 +167,5 @@ pub async fn readiness(
     st: &crate::AppState,
     booking: i64,
 ) -> Result<exam_domain::results::chief::Readiness, crate::error::ApiErr> {
-    api::readiness_of(st, booking).await
+    pool::readiness_of(st, booking).await
 }

@@ -35,6 +35,17 @@ pub(crate) fn fonts(st: &AppState) -> Result<&'static exam_report::Fonts, ApiErr
     })
 }
 
+/// Runs a PDF's rendering off the async threads.
+pub(crate) async fn off_thread(
+    f: impl FnOnce() -> Result<Vec<u8>, exam_report::Error> + Send + 'static,
+) -> Result<Vec<u8>, ApiErr> {
+    let err = |e: String| ApiErr::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "render", e);
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| err(e.to_string()))?
+        .map_err(|e| err(e.to_string()))
+}
+
 /// Everything a personal report is made of.
 pub(crate) struct Input {
     pub centre: m::Centre,
