@@ -107,6 +107,7 @@
     });
     drawHistory();
     drawAsked();
+    drawExtra();
     $("visit").hidden = false;
     if (v.items.length) preview(true);
   }
@@ -131,6 +132,38 @@
     $("asked-box").hidden = !v.asked.questions.length;
     $("asked-msg").textContent = "";
   }
+  // 加项: what this room's conclusions suggest; added, then paid here by
+  // the person scanning the platform's QR (polled until paid).
+  var extraTimer = null;
+  function drawExtra() {
+    var box = $("extra"); box.textContent = "";
+    v.suggested.forEach(function (x) {
+      box.appendChild(el("label", { class: "check" }, [el("input", { type: "checkbox", value: x.code }),
+        " " + x.name + "（¥" + (x.price_fen / 100).toFixed(2) + "）— " + x.because + "：" + x.reason]));
+    });
+    $("extra-box").hidden = !v.suggested.length;
+    $("extra-pay").hidden = true; $("extra-msg").textContent = "";
+    clearTimeout(extraTimer);
+  }
+  $("extra-add").addEventListener("click", function () {
+    var items = Array.prototype.map.call(document.querySelectorAll("#extra input:checked"), function (c) { return c.value; });
+    if (!items.length) { $("extra-msg").textContent = "请勾选加项"; return; }
+    call("POST", "/api/results/visits/" + v.person.id + "/extra-items", { items: items }).then(function (r) {
+      $("extra-msg").textContent = "已加项 " + r.added.length + " 项" + (r.pay_at_desk ? "；" + r.pay_at_desk : "");
+      if (!r.order) return;
+      var no = r.order.out_trade_no;
+      $("extra-qr").src = "/api/results/payments/" + encodeURIComponent(no) + "/qr.png";
+      $("extra-state").textContent = "请受检者扫码支付 ¥" + (r.order.amount_fen / 100).toFixed(2);
+      $("extra-pay").hidden = false;
+      (function poll() {
+        call("GET", "/api/results/payments/" + encodeURIComponent(no)).then(function (o) {
+          if (o.state === "paid") { $("extra-state").textContent = "已缴费，可以检查"; return; }
+          if (o.state === "closed") { $("extra-state").textContent = "订单已关闭，请到前台缴费"; return; }
+          extraTimer = setTimeout(poll, 2000);
+        }, function () { extraTimer = setTimeout(poll, 4000); });
+      })();
+    }, function (e) { $("extra-msg").textContent = e.message; });
+  });
   $("history-save").addEventListener("click", function () {
     var h = { smoking: $("h-smoking").value, drinking: $("h-drinking").value };
     parts.forEach(function (k) { h[k] = $("h-" + k).value.trim(); });

@@ -45,6 +45,7 @@ both!(
     forged_and_duplicate_notifications,
     a_difference_is_found_with_its_cause,
     the_desk_takes_payment_through_the_platform,
+    an_extra_item_is_added_and_paid_in_the_room,
 );
 
 struct Pay {
@@ -555,4 +556,91 @@ async fn the_desk_takes_payment_through_the_platform(b: Backend) {
     let (st, _) = group.post(&path, json!({})).await;
     assert_eq!(st, 403);
     p.h.stop().await;
+}
+
+/// 加项 in the room (E6 item 40): the ultrasound's fatty liver suggests the
+/// elastography; the doctor adds it, the person scans the order's QR on the
+/// doctor's screen and pays; the item is paid; an item of the other sex
+/// is refused.
+async fn an_extra_item_is_added_and_paid_in_the_room(b: Backend) {
+    let p = start(b, Faults::default(), |_| {}).await;
+    let (booking, _) = p.visit(21).await;
+    // The package is paid at the desk in cash first.
+    let (st, r) = p
+        .desk
+        .post(
+            &format!("/api/desk/visits/{booking}/pay"),
+            json!({ "method": "cash" }),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let doc = p.h.staff("room-doc", "doctor").await;
+    let fatty = json!({ "entries": [{ "item": "US-ABD", "values": [
+        ["liver", { "type": "findings", "value": ["fatty"] }], ["gallbladder", { "type": "findings", "value": [] }],
+        ["kidney", { "type": "findings", "value": [] }], ["spleen", { "type": "findings", "value": [] }]
+    ]}]});
+    let (st, r) = doc
+        .post(
+            &format!("/api/results/visits/{booking}/departments/us"),
+            fatty,
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let (_, room) = doc
+        .get(&format!("/api/results/visits/{booking}?room=us1"))
+        .await;
+    let suggested: Vec<&str> = room["suggested"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["code"].as_str().unwrap())
+        .collect();
+    assert!(suggested.contains(&"US-FIBRO"), "{room}");
+    let (st, e) = doc
+        .post(
+            &format!("/api/results/visits/{booking}/extra-items"),
+            json!({ "items": ["US-VAG"] }),
+        )
+        .await;
+    assert_eq!(st, 422, "a woman's item for a man: {e}");
+    let (st, x) = doc
+        .post(
+            &format!("/api/results/visits/{booking}/extra-items"),
+            json!({ "items": ["US-FIBRO"] }),
+        )
+        .await;
+    assert_eq!(st, 200, "{x}");
+    let price = exam_domain::catalogue::seed::catalogue()
+        .item("US-FIBRO")
+        .unwrap()
+        .price_fen;
+    assert_eq!(x["order"]["amount_fen"], price, "{x}");
+    let no = x["order"]["out_trade_no"].as_str().unwrap().to_string();
+    let qr =
+        p.h.http
+            .get(format!("{}/api/results/payments/{no}/qr.png", p.h.url))
+            .header("cookie", &doc.cookie)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(qr.status(), 200);
+    assert_eq!(qr.headers()["content-type"], "image/png");
+    // The desk's cashier sees the same order (one order machinery).
+    let (st, d) = p.desk.get(&format!("/api/desk/payments/{no}")).await;
+    assert_eq!(st, 200, "{d}");
+    assert_eq!(d["amount_fen"], price);
+    assert_eq!(p.payer(x["order"]["code_url"].as_str().unwrap()).await, 200);
+    let mut state = Value::Null;
+    for _ in 0..100 {
+        let (_, s) = doc.get(&format!("/api/results/payments/{no}")).await;
+        state = s["state"].clone();
+        if state == "paid" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, "paid");
+    let v = p.h.db().visit(booking).await.unwrap();
+    let item = v.items.iter().find(|i| i.code == "US-FIBRO").unwrap();
+    assert!(item.paid, "{item:?}");
 }

@@ -300,3 +300,60 @@ mod tests {
         ));
     }
 }
+
+/// An extra item a department's findings suggest (加项建议, item 40).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suggestion {
+    pub item: String,
+    /// The conclusion that suggests it.
+    pub because: String,
+    pub reason: &'static str,
+}
+
+/// Conclusion → the item that looks further, and why.
+const SUGGESTIONS: [(&str, &str, &str); 8] = [
+    ("FATTY_LIVER", "US-FIBRO", "评估肝纤维化程度"),
+    ("THY_NODULE", "US-THY", "明确结节大小与性质"),
+    ("THY_NODULE_HIGH", "US-THY", "明确结节大小与性质"),
+    ("LUNG_NODULE", "RAD-LDCT", "低剂量 CT 明确肺结节"),
+    ("HYPERGLYCAEMIA", "L-HBA1C", "了解近三个月平均血糖"),
+    ("HBP", "ECG-ABPM", "24 小时血压明确是否高血压"),
+    ("ST_T", "US-HEART", "心脏结构与功能评估"),
+    ("HYPERCHOL", "US-CAROTID", "评估颈动脉斑块"),
+];
+
+/// The extra items `conclusions` suggest that the visit does not have
+/// (`have`), once each, in the conclusions' order.
+pub fn suggest(conclusions: &[String], have: &[String]) -> Vec<Suggestion> {
+    let mut out: Vec<Suggestion> = Vec::new();
+    for c in conclusions {
+        for (code, item, reason) in SUGGESTIONS {
+            if code == c && !have.iter().any(|h| h == item) && !out.iter().any(|s| s.item == item) {
+                out.push(Suggestion {
+                    item: item.to_string(),
+                    because: c.clone(),
+                    reason,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod suggest_tests {
+    use super::suggest;
+
+    #[test]
+    fn findings_suggest_items_the_visit_does_not_have_once_each() {
+        let c = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let s = suggest(
+            &c(&["FATTY_LIVER", "THY_NODULE", "THY_NODULE_HIGH"]),
+            &c(&["US-ABD"]),
+        );
+        let items: Vec<&str> = s.iter().map(|x| x.item.as_str()).collect();
+        assert_eq!(items, ["US-FIBRO", "US-THY"]);
+        assert!(suggest(&c(&["FATTY_LIVER"]), &c(&["US-FIBRO"])).is_empty());
+        assert!(suggest(&c(&["GALLSTONE"]), &[]).is_empty());
+    }
+}

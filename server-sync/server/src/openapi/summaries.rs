@@ -755,6 +755,21 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
     ),
     (
         "POST",
+        "/api/results/visits/{id}/extra-items",
+        "Adds extra items in the room (加项) and makes the payment platform's order for the unpaid items",
+    ),
+    (
+        "GET",
+        "/api/results/payments/{no}",
+        "The state of an order the doctor made in the room",
+    ),
+    (
+        "GET",
+        "/api/results/payments/{no}/qr.png",
+        "That order's QR code for the room's screen",
+    ),
+    (
+        "POST",
         "/api/results/visits/{id}/history",
         "A visit's medical history (past, surgical, family, present, allergies, medicines, smoking, drinking)",
     ),

@@ -49,7 +49,9 @@ pub use job::spawn;
 pub use recon::{DiffRow, RunRow};
 pub use service::{OrderView, PayError, WHOLE_BOOKING};
 
-pub(crate) use service::{cancel_for_kiosk, create_for_kiosk, state_for_kiosk};
+pub(crate) use service::{
+    Requester, Viewer, cancel_for_kiosk, create_for_kiosk, create_order, state_for, state_for_kiosk,
+};
 
 /// The finance page, the notification route and the desk's platform orders.
 pub(crate) fn routes(t: &mut crate::routes::RouteTable) {

@@ -62,6 +62,8 @@ pub(super) struct RoomVisit {
     history: Option<super::history::StoredHistory>,
     /// This department's questionnaire for the person, and the answers.
     asked: super::history::Asked,
+    /// Extra items this department's conclusions suggest (item 40).
+    suggested: Vec<super::extra::SuggestionView>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -217,6 +219,15 @@ async fn room_visit(
             &format!("booking={id} room={room}"),
         )
         .await?;
+    let suggested = super::extra::suggestions(
+        st,
+        mine.as_ref().map_or(&[][..], |m| &m.conclusions[..]),
+        &l.visit
+            .items
+            .iter()
+            .map(|i| i.code.clone())
+            .collect::<Vec<_>>(),
+    );
     let p = &l.visit.record.person;
     Ok(RoomVisit {
         person: Person {
@@ -243,6 +254,7 @@ async fn room_visit(
         summary: mine,
         others,
         earlier,
+        suggested,
         history: super::history::get(&st.db, id).await?,
         asked: super::history::asked(&st.db, id, &r.department, l.sex).await?,
     })

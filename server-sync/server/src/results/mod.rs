@@ -12,6 +12,7 @@
 //! The knowledge base is the seeded one (`exam_domain::results::seed`).
 
 mod api;
+mod extra;
 pub(crate) mod history;
 pub(crate) mod store;
 
@@ -53,6 +54,9 @@ pub(crate) fn routes(t: &mut RouteTable) {
         )
         .post("/api/results/visits/{id}/departments/{dept}", e, api::save)
         .post("/api/results/visits/{id}/history", e, history::save_history)
+        .post("/api/results/visits/{id}/extra-items", e, extra::add)
+        .get("/api/results/payments/{no}", e, extra::state)
+        .get("/api/results/payments/{no}/qr.png", e, extra::qr)
         .post(
             "/api/results/visits/{id}/departments/{dept}/questionnaire",
             e,
