@@ -2,7 +2,8 @@
 //! the internal-medicine room scans a guide sheet (the scanner types the
 //! exam number and Enter), presses 全部正常 and 保存: a normal exam is
 //! entered with no typing, and the summary reads 未见明显异常. Ticking a
-//! positive finding writes the summary and its conclusion live.
+//! positive finding writes the summary and its conclusion live. The
+//! medical history and the room's questionnaire are taken and saved.
 //! `RESULTS_SCREENSHOTS=<dir>` keeps a PNG of the page.
 
 // An integration test: its helpers run outside #[test] fns, where clippy.toml's
@@ -83,6 +84,26 @@ async fn a_normal_exam_is_entered_with_no_typing() {
     assert_eq!(text, serde_json::json!("1. 心律不齐"));
     click(&doc, "save").await;
     wait_text(&doc, "saved", "已保存").await;
+    // The medical history, once per visit, and the room's questionnaire.
+    doc.execute(
+        "document.getElementById('history-box').open = true;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    fill(&doc, "h-past", "高血压 3 年").await;
+    fill(&doc, "h-allergies", "青霉素过敏").await;
+    click(&doc, "history-save").await;
+    wait_text(&doc, "history-msg", "已保存").await;
+    wait_text(&doc, "history-state", "doc").await;
+    doc.find(Locator::Css("#asked input[data-q='breath']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&doc, "asked-save").await;
+    wait_text(&doc, "asked-msg", "活动后有无气短").await;
     if let Some(out) = std::env::var_os("RESULTS_SCREENSHOTS") {
         std::fs::create_dir_all(&out).unwrap();
         let png = doc.screenshot().await.unwrap();
