@@ -198,6 +198,15 @@ async fn a_chief_physician_merges_conclusions_and_a_returned_report_comes_back()
     shot(&li, "chief-published.png").await;
     let report = st.db.visit_report(booking.id).await.unwrap().unwrap();
     assert_eq!(report.published_by, "li");
+    if let Some(out) = std::env::var_os("RESULTS_SCREENSHOTS") {
+        let pdf = st
+            .db
+            .visit_report_pdf("test", booking.id)
+            .await
+            .unwrap()
+            .unwrap();
+        std::fs::write(std::path::Path::new(&out).join("chief-report.pdf"), pdf).unwrap();
+    }
     assert!(report.pages >= 3, "{report:?}");
     // The statistics count the return against the physician.
     li.execute(

@@ -226,6 +226,12 @@ fn row(k: &Knowledge, item: &str, field: &str, value: &Value, sex: Sex, age: u32
     }
 }
 
+/// Whether the knowledge base has fields of its own for `item` (else it
+/// records one finding).
+fn has_template(k: &Knowledge, item: &str) -> bool {
+    k.templates.iter().any(|t| t.item == item)
+}
+
 /// Laboratory departments: one table per item, with units and ranges.
 fn is_lab(department: &str) -> bool {
     department == "lab"
@@ -263,14 +269,27 @@ pub(crate) fn personal_model(k: &Knowledge, cat: &Catalogue, i: Input) -> m::Per
         };
         let summary = summary_of.get(d.code.as_str());
         if is_lab(&d.code) {
+            // Items with a template of their own (values, units, ranges):
+            // a table each; the rest (one finding each, the knowledge base
+            // has no fields for them yet): one table, a row per item.
+            let mut others: Vec<m::ResultRow> = Vec::new();
+            let mut others_by_hand = false;
             for e in entries {
-                let rows = rows_of(e);
+                let mut rows = rows_of(e);
                 let bad: Vec<String> = rows
                     .iter()
                     .filter(|r| r.flag.abnormal())
                     .map(|r| format!("{} {} {} {}", r.name, r.value, r.unit, r.flag.mark()))
                     .collect();
                 abnormal.extend(bad.iter().cloned());
+                if !has_template(k, &e.item) {
+                    for r in &mut rows {
+                        r.name = item_name(&e.item);
+                    }
+                    others.extend(rows);
+                    others_by_hand |= e.source == crate::results::Source::Manual;
+                    continue;
+                }
                 sections.push(m::Section {
                     name: item_name(&e.item),
                     lab: true,
@@ -284,12 +303,26 @@ pub(crate) fn personal_model(k: &Knowledge, cat: &Catalogue, i: Input) -> m::Per
                     by_hand: e.source == crate::results::Source::Manual,
                 });
             }
+            if !others.is_empty() {
+                sections.push(m::Section {
+                    name: "其他检验项目".into(),
+                    lab: false,
+                    summary: String::new(),
+                    rows: others,
+                    doctor: String::new(),
+                    by_hand: others_by_hand,
+                });
+            }
             continue;
         }
         let mut rows = Vec::new();
         let mut numeric = false;
         for e in &entries {
-            for r in rows_of(e) {
+            let own = has_template(k, &e.item);
+            for mut r in rows_of(e) {
+                if !own {
+                    r.name = item_name(&e.item);
+                }
                 numeric |= !r.unit.is_empty();
                 if r.flag.abnormal() {
                     abnormal.push(
