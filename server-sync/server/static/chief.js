@@ -99,6 +99,11 @@
         });
         secs.appendChild(t);
       });
+      var docs = $("r-docs"); docs.textContent = "";
+      d.documents.forEach(function (x) {
+        docs.appendChild(el("li", {}, [el("a", { href: x.url, target: "_blank", rel: "noopener noreferrer", text: x.item + "：" + x.name })]));
+      });
+      $("r-docs-box").hidden = !d.documents.length;
       drawConclusions();
       $("preview").href = "/api/chief/reports/" + id + "/preview.pdf";
       $("lock").hidden = d.may.indexOf("lock") < 0;

@@ -579,7 +579,37 @@ async fn the_laboratorys_own_results_print_on_the_report(backend: Backend) {
         .unwrap();
     assert_eq!(ack.code, exam_hl7::AckCode::Accept, "{ack:?}");
 
-    enter_results_but(&doc, id, &[], &["L-ELEC"]).await;
+    // The ECG system's report: an embedded PDF (OBX ED) beside its text.
+    let ecg = items
+        .iter()
+        .find(|i| i.item_code == "ECG-12")
+        .and_then(|i| i.order_no.clone())
+        .expect("the ECG ordered");
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ecg_port = l.local_addr().unwrap().port();
+    tokio::spawn(exam_server::interfaces::hl7::listen(
+        h.db().clone(),
+        exam_server::interfaces::Counterpart::Ecg,
+        exam_hl7::Charset::Utf8,
+        l,
+    ));
+    use base64::Engine;
+    let ecg_pdf = b"%PDF-1.4 the ECG's own report %%EOF".to_vec();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&ecg_pdf);
+    let oru_ecg = format!(
+        "MSH|^~\\&|ECG|ECG|EXAM|CENTER|20261205103000||ORU^R01^ORU_R01|ECG-1|P|2.5\r\
+         PID|1||P0001^^^^PI||钱立新||19680315|M\r\
+         OBR|1|{ecg}|E551|ECG-12|||20261205102000||||||||||||||||||F\r\
+         OBX|1|TX|IMP^心电图诊断^L||窦性心律，正常心电图||||||F\r\
+         OBX|2|ED|PDF^心电图报告^L||^AP^PDF^Base64^{b64}||||||F\r"
+    );
+    let mut c = exam_hl7::mllp::MllpClient::new(exam_hl7::mllp::ClientConfig::new(format!(
+        "127.0.0.1:{ecg_port}"
+    )));
+    let ack = c.send_bytes(oru_ecg.as_bytes(), "ECG-1").await.unwrap();
+    assert_eq!(ack.code, exam_hl7::AckCode::Accept, "{ack:?}");
+
+    enter_results_but(&doc, id, &[], &["L-ELEC", "ECG-12"]).await;
     let (_, w) = a.get("/api/chief/worklist").await;
     assert!(
         w["pool"]
@@ -598,6 +628,13 @@ async fn the_laboratorys_own_results_print_on_the_report(backend: Backend) {
             .any(|x| x.as_str().unwrap().contains("钠 151")),
         "{rep}"
     );
+    // The ECG's own report is viewable; the text is on the report.
+    assert_eq!(rep["documents"][0]["name"], "心电图报告", "{rep}");
+    let (st, got) = bytes(&a, rep["documents"][0]["url"].as_str().unwrap()).await;
+    assert_eq!(st, 200);
+    assert_eq!(got, ecg_pdf);
+    let (st, _) = bytes(&a, &format!("/api/chief/reports/{id}/documents/9")).await;
+    assert_eq!(st, 404);
     let (st, r) = a
         .post(
             &format!("/api/chief/reports/{id}"),
@@ -621,7 +658,15 @@ async fn the_laboratorys_own_results_print_on_the_report(backend: Backend) {
     let (st, pdf) = bytes(&desk, &format!("/api/desk/visits/{id}/report/pdf")).await;
     assert_eq!(st, 200);
     let text = pdftotext(&pdf);
-    for want in ["钠", "151 ↑", "137-147", "钾", "4.1", "3.5-5.3"] {
+    for want in [
+        "钠",
+        "151 ↑",
+        "137-147",
+        "钾",
+        "4.1",
+        "3.5-5.3",
+        "窦性心律，正常心电图",
+    ] {
         assert!(text.contains(want), "{want} on the report");
     }
 }

@@ -98,6 +98,49 @@ pub(super) struct DeptView {
     written_by: String,
 }
 
+/// An image report, by its place among the visit's documents.
+#[derive(Debug, Serialize)]
+pub(super) struct DocView {
+    n: usize,
+    item: String,
+    name: String,
+    /// Embedded (`/api/chief/reports/{id}/documents/{n}`) or a link.
+    url: String,
+}
+
+fn doc_views(
+    cat: &exam_domain::catalogue::Catalogue,
+    id: i64,
+    r: &[render::Received],
+) -> Vec<DocView> {
+    documents(r)
+        .enumerate()
+        .map(|(n, (item, d))| {
+            let item_name = cat.item(item).map_or(item.to_string(), |c| c.name.clone());
+            match d {
+                render::Document::Embedded { name, .. } => DocView {
+                    n,
+                    item: item_name,
+                    name: name.clone(),
+                    url: format!("/api/chief/reports/{id}/documents/{n}"),
+                },
+                render::Document::Link { name, url } => DocView {
+                    n,
+                    item: item_name,
+                    name: name.clone(),
+                    url: url.clone(),
+                },
+            }
+        })
+        .collect()
+}
+
+/// Every document of the received results, with its item, in order.
+fn documents(r: &[render::Received]) -> impl Iterator<Item = (&str, &render::Document)> {
+    r.iter()
+        .flat_map(|x| x.documents.iter().map(move |d| (x.item.as_str(), d)))
+}
+
 #[derive(Debug, Serialize)]
 pub(super) struct ReportView {
     report: ReportRow,
@@ -113,6 +156,8 @@ pub(super) struct ReportView {
     abnormal: Vec<String>,
     majors: Vec<String>,
     returns: Vec<ReturnRow>,
+    /// Image reports the systems sent (ECG, ultrasound, function tests).
+    documents: Vec<DocView>,
     /// What I may do now.
     may: Vec<&'static str>,
 }
@@ -251,6 +296,7 @@ pub(super) async fn report(
         abnormal: model.abnormal,
         majors: model.major,
         returns: store::returns_of(&st.db, id).await?,
+        documents: doc_views(&cat, id, &render::received(&st, id).await?),
         report: row,
     }))
 }
@@ -536,4 +582,32 @@ pub(super) async fn edit(
     .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(Json(row_of(&st, id).await?))
+}
+
+/// `GET /api/chief/reports/{id}/documents/{n}`: an image report a system
+/// sent embedded (an ECG's PDF, an ultrasound's pictures); audited.
+pub(super) async fn document(
+    State(st): State<AppState>,
+    u: SessionUser,
+    Path((id, n)): Path<(i64, usize)>,
+) -> Result<Response, ApiErr> {
+    let received = render::received(&st, id).await?;
+    let Some((_, render::Document::Embedded { mime, data, .. })) = documents(&received).nth(n)
+    else {
+        return Err(not_found("没有这份图文报告"));
+    };
+    let v = visit(&st, id).await?;
+    st.db
+        .audit_on(
+            &u.username,
+            "read.image_report",
+            &st.db.subject_of(v.record.person.id_number.as_str()),
+            &format!("booking={id} document={n}"),
+        )
+        .await?;
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, mime.as_str())
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(data.clone()))
+        .expect("static headers"))
 }

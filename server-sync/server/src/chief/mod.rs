@@ -39,6 +39,7 @@ pub(crate) fn routes(t: &mut RouteTable) {
         .post("/api/chief/reports/{id}", c, api::act)
         .post("/api/chief/reports/{id}/edits", c, api::edit)
         .get("/api/chief/reports/{id}/preview.pdf", c, api::preview)
+        .get("/api/chief/reports/{id}/documents/{n}", c, api::document)
         .get("/api/chief/stats", c, physicians::stats)
         .post(
             "/api/chief/physicians/{login}",

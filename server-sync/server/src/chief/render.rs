@@ -80,6 +80,47 @@ pub(crate) struct Input {
 pub(crate) struct Received {
     pub item: String,
     pub rows: Vec<m::ResultRow>,
+    /// Image reports (ECG, ultrasound, function tests): embedded PDFs and
+    /// links to the imaging system.
+    pub documents: Vec<Document>,
+}
+
+/// An image report a system sent with its result.
+#[derive(Debug, Clone)]
+pub(crate) enum Document {
+    Embedded {
+        name: String,
+        mime: String,
+        data: Vec<u8>,
+    },
+    Link {
+        name: String,
+        url: String,
+    },
+}
+
+fn document(o: &exam_hl7::Observation) -> Option<Document> {
+    use exam_hl7::ObservationValue as V;
+    let name = o.identifier.text.clone();
+    match &o.value {
+        V::Document(d) => Some(Document::Embedded {
+            name,
+            mime: if d.subtype.eq_ignore_ascii_case("PDF") {
+                "application/pdf".into()
+            } else {
+                format!("image/{}", d.subtype.to_ascii_lowercase())
+            },
+            data: d.data.clone(),
+        }),
+        // Only web addresses: anything else is not a link a browser opens.
+        V::Link(l) if l.pointer.starts_with("http://") || l.pointer.starts_with("https://") => {
+            Some(Document::Link {
+                name,
+                url: l.pointer.clone(),
+            })
+        }
+        _ => None,
+    }
 }
 
 /// An observation (OBX) as a report row: the system's own value, unit,
@@ -155,6 +196,7 @@ pub(crate) async fn received(st: &AppState, booking: i64) -> Result<Vec<Received
             Received {
                 item,
                 rows: it.observations.iter().map(observation_row).collect(),
+                documents: it.observations.iter().filter_map(document).collect(),
             },
         );
     }

@@ -715,6 +715,11 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
     ),
     (
         "GET",
+        "/api/chief/reports/{id}/documents/{n}",
+        "An image report (ECG, ultrasound, function test) a system sent embedded with its result",
+    ),
+    (
+        "GET",
         "/api/chief/stats",
         "Reports per state; reviewers' returns per chief physician and reason",
     ),
