@@ -253,7 +253,6 @@ async fn main() -> anyhow::Result<()> {
          \x20                   {url}/abnormal (重要异常: the laboratory's critical potassium, the doctors' findings; review, notify, follow up)\n\
          \x20                   {url}/chief (总检: worklist, conclusions, lock, review; admin is a reviewer; published PDFs at /desk)"
     );
-    println!("  stop            : Ctrl-C");
 
     // K9, E8, E9: the first three demo people have been through every
     // room; their results went to the chief examination and review, and
@@ -287,6 +286,7 @@ async fn main() -> anyhow::Result<()> {
         Err(e) => println!("  reports         : not generated: {}", e.body.message),
     }
     let _chief = e2e_tests::doctors::spawn_chief(st.clone(), Duration::from_secs(20));
+    println!("  stop            : Ctrl-C");
     let cups = "ipp://localhost:631/printers/REPORTS";
     let reports = device_drivers::report::IppPrinter::new(cups, "kiosk")
         .and_then(|p| p.jobs())
