@@ -20,18 +20,24 @@ use exam_domain::results::{FieldKind, Value, range_for};
 use exam_server::AppState;
 use tokio::time::Instant;
 
+/// Uniform numbers in [0, 1) from a seed (xorshift64): the doctors' draws,
+/// replayable.
+fn uniform(seed: u64) -> impl FnMut() -> f64 {
+    let mut rng = seed;
+    move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 /// Starts the doctors of `campus`.
 pub fn spawn(st: AppState, campus: String, seconds_per_minute: f64) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         // Whom our doctors are seeing, and until when (or a no-show).
         let mut seeing: BTreeMap<i64, (Instant, bool)> = BTreeMap::new();
-        let mut rng: u64 = 0x5EED_D0C7;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            (rng >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniform(0x5EED_D0C7);
         loop {
             tokio::time::sleep(Duration::from_millis(500)).await;
             let Ok(rooms) = st.queue.read(&st, &campus, |e| e.rooms()).await else {
@@ -239,13 +245,7 @@ pub async fn enter_all_results(st: &AppState, visit: i64, seed: u64) {
         .iter()
         .filter_map(|i| cat.item(&i.code).map(|c| c.room.clone()))
         .collect();
-    let mut rng = seed | 1;
-    let mut next = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        (rng >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut next = uniform(seed | 1);
     for room in rooms {
         enter_results(st, visit, &room, &mut next).await;
     }

@@ -515,6 +515,29 @@ async fn a_report_goes_through_the_chief_examination_and_is_published(backend: B
     }
 }
 
+/// Sends `text` (an ORU^R01) as `from` to a listener of the service over
+/// MLLP, and expects it accepted.
+async fn send_oru(
+    h: &Harness,
+    from: exam_server::interfaces::Counterpart,
+    text: &str,
+    control: &str,
+) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(exam_server::interfaces::hl7::listen(
+        h.db().clone(),
+        from,
+        exam_hl7::Charset::Utf8,
+        l,
+    ));
+    let mut client = exam_hl7::mllp::MllpClient::new(exam_hl7::mllp::ClientConfig::new(format!(
+        "127.0.0.1:{port}"
+    )));
+    let ack = client.send_bytes(text.as_bytes(), control).await.unwrap();
+    assert_eq!(ack.code, exam_hl7::AckCode::Accept, "{ack:?}");
+}
+
 /// The laboratory's electrolytes arrive over MLLP (ORU^R01, final) and are
 /// not typed at any department page: the visit is ready with them, and
 /// the generated report prints the laboratory's own values, units, ranges
@@ -555,14 +578,6 @@ async fn the_laboratorys_own_results_print_on_the_report(backend: Backend) {
         .expect("the electrolytes ordered at the laboratory");
 
     // The laboratory's result over MLLP, through the service's listener.
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = l.local_addr().unwrap().port();
-    tokio::spawn(exam_server::interfaces::hl7::listen(
-        h.db().clone(),
-        exam_server::interfaces::Counterpart::Lis,
-        exam_hl7::Charset::Utf8,
-        l,
-    ));
     let oru = format!(
         "MSH|^~\\&|LIS|LAB|EXAM|CENTER|20261205101500||ORU^R01^ORU_R01|LIS-ELEC-1|P|2.5\r\
          PID|1||P0001^^^^PI||钱立新||19680315|M\r\
@@ -570,14 +585,13 @@ async fn the_laboratorys_own_results_print_on_the_report(backend: Backend) {
          OBX|1|NM|K^钾^L||4.1|mmol/L|3.5-5.3|N|||F\r\
          OBX|2|NM|NA^钠^L||151|mmol/L|137-147|H|||F\r"
     );
-    let mut client = exam_hl7::mllp::MllpClient::new(exam_hl7::mllp::ClientConfig::new(format!(
-        "127.0.0.1:{port}"
-    )));
-    let ack = client
-        .send_bytes(oru.as_bytes(), "LIS-ELEC-1")
-        .await
-        .unwrap();
-    assert_eq!(ack.code, exam_hl7::AckCode::Accept, "{ack:?}");
+    send_oru(
+        &h,
+        exam_server::interfaces::Counterpart::Lis,
+        &oru,
+        "LIS-ELEC-1",
+    )
+    .await;
 
     // The ECG system's report: an embedded PDF (OBX ED) beside its text.
     let ecg = items
@@ -585,14 +599,6 @@ async fn the_laboratorys_own_results_print_on_the_report(backend: Backend) {
         .find(|i| i.item_code == "ECG-12")
         .and_then(|i| i.order_no.clone())
         .expect("the ECG ordered");
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let ecg_port = l.local_addr().unwrap().port();
-    tokio::spawn(exam_server::interfaces::hl7::listen(
-        h.db().clone(),
-        exam_server::interfaces::Counterpart::Ecg,
-        exam_hl7::Charset::Utf8,
-        l,
-    ));
     use base64::Engine;
     let ecg_pdf = b"%PDF-1.4 the ECG's own report %%EOF".to_vec();
     let b64 = base64::engine::general_purpose::STANDARD.encode(&ecg_pdf);
@@ -603,11 +609,13 @@ async fn the_laboratorys_own_results_print_on_the_report(backend: Backend) {
          OBX|1|TX|IMP^心电图诊断^L||窦性心律，正常心电图||||||F\r\
          OBX|2|ED|PDF^心电图报告^L||^AP^PDF^Base64^{b64}||||||F\r"
     );
-    let mut c = exam_hl7::mllp::MllpClient::new(exam_hl7::mllp::ClientConfig::new(format!(
-        "127.0.0.1:{ecg_port}"
-    )));
-    let ack = c.send_bytes(oru_ecg.as_bytes(), "ECG-1").await.unwrap();
-    assert_eq!(ack.code, exam_hl7::AckCode::Accept, "{ack:?}");
+    send_oru(
+        &h,
+        exam_server::interfaces::Counterpart::Ecg,
+        &oru_ecg,
+        "ECG-1",
+    )
+    .await;
 
     enter_results_but(&doc, id, &[], &["L-ELEC", "ECG-12"]).await;
     let (_, w) = a.get("/api/chief/worklist").await;

@@ -274,7 +274,9 @@ pub(super) async fn report(
         })
         .collect();
     let me = me(&st, &u.username).await?;
-    let model = render::personal_model(k, &cat, input(&st, &v, &row, String::new(), None).await?);
+    let inp = input(&st, &v, &row, String::new(), None).await?;
+    let documents = doc_views(&cat, id, &inp.received);
+    let model = render::personal_model(k, &cat, inp);
     st.db
         .audit_on(
             &u.username,
@@ -296,7 +298,7 @@ pub(super) async fn report(
         abnormal: model.abnormal,
         majors: model.major,
         returns: store::returns_of(&st.db, id).await?,
-        documents: doc_views(&cat, id, &render::received(&st, id).await?),
+        documents,
         report: row,
     }))
 }

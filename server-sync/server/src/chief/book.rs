@@ -130,6 +130,16 @@ pub(crate) fn model(
     }
 }
 
+/// A company's name, or 404.
+pub(super) async fn company_name(st: &AppState, id: i64) -> Result<String, ApiErr> {
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM companies WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&st.db.read)
+        .await
+        .map_err(DbError::from)?;
+    name.ok_or_else(|| ApiErr::new(StatusCode::NOT_FOUND, "not_found", "没有这个单位"))
+}
+
 /// `GET /api/group/companies/{id}/book.pdf`: the company's book from its
 /// members' published reports.
 pub(super) async fn pdf(
@@ -137,13 +147,7 @@ pub(super) async fn pdf(
     u: SessionUser,
     Path(company_id): Path<i64>,
 ) -> Result<Response, ApiErr> {
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM companies WHERE id = $1")
-        .bind(company_id)
-        .fetch_optional(&st.db.read)
-        .await
-        .map_err(DbError::from)?;
-    let name =
-        name.ok_or_else(|| ApiErr::new(StatusCode::NOT_FOUND, "not_found", "没有这个单位"))?;
+    let name = company_name(&st, company_id).await?;
     let rows = sqlx::query(
         "SELECT m.booking_id FROM group_members m WHERE m.company_id = $1 AND m.booking_id IS NOT NULL",
     )

@@ -100,13 +100,7 @@ pub(super) async fn pickup_slip(
     u: SessionUser,
     Path(company): Path<i64>,
 ) -> Result<Response, ApiErr> {
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM companies WHERE id = $1")
-        .bind(company)
-        .fetch_optional(&st.db.read)
-        .await
-        .map_err(DbError::from)?;
-    let name =
-        name.ok_or_else(|| ApiErr::new(StatusCode::NOT_FOUND, "not_found", "没有这个单位"))?;
+    let name = super::book::company_name(&st, company).await?;
     let rows = sqlx::query(
         "SELECT r.booking_id, r.pages, m.department FROM reports r
            JOIN group_members m ON m.booking_id = r.booking_id
