@@ -84,11 +84,17 @@ fn ucs2(bytes: &[u8], field: &'static str) -> Result<String, TextError> {
     )
 }
 
+/// A card's dates are exactly eight digits, YYYYMMDD. chrono's `%Y` alone would
+/// also take a sign and fewer digits ("-98　010"), which then writes back differently.
 fn date(s: &str, field: &'static str) -> Result<NaiveDate, TextError> {
-    NaiveDate::parse_from_str(s, "%Y%m%d").map_err(|_| TextError::Field {
+    let invalid = || TextError::Field {
         field,
         value: s.into(),
-    })
+    };
+    if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    NaiveDate::parse_from_str(s, "%Y%m%d").map_err(|_| invalid())
 }
 
 fn sex(s: &str) -> Result<Sex, TextError> {
@@ -353,6 +359,18 @@ mod tests {
         assert!(matches!(
             parse(&b),
             Err(TextError::Field { field: "sex", .. })
+        ));
+        // A signed, short year that chrono's `%Y` would take (found by the fuzzer).
+        let mut b = encode(&resident());
+        for (i, u) in "-98\u{3000}010 ".encode_utf16().enumerate() {
+            b[36 + 2 * i..38 + 2 * i].copy_from_slice(&u.to_le_bytes());
+        }
+        assert!(matches!(
+            parse(&b),
+            Err(TextError::Field {
+                field: "birth_date",
+                ..
+            })
         ));
         let mut b = encode(&resident());
         b[0..2].copy_from_slice(&0xD800u16.to_le_bytes()); // lone surrogate
