@@ -14,6 +14,7 @@ pub mod audit;
 pub mod backup;
 pub mod booking_codes;
 pub mod chief;
+pub mod cluster;
 pub mod config;
 pub mod data_class;
 pub mod data_keys;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub payments: Arc<payments::Payments>,
     /// The queue's engines and calls (Q1–Q6).
     pub queue: Arc<queue::Live>,
+    /// This instance's name in leases and the change log (issue 21).
+    pub instance: cluster::Instance,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -237,6 +240,24 @@ pub async fn seed_demo(db: &Db, people: usize, campus: &str) -> Result<usize, db
     db.insert_bookings(&day.people, &day.bookings).await
 }
 
+/// The `prune` job's turn: stale staff sessions ended, nonces past twice
+/// the allowed skew deleted, no-shows released.
+async fn prune(st: &AppState) {
+    let cutoff = Utc::now() - Duration::milliseconds(2 * exam_protocol::auth::MAX_SKEW_MS);
+    if let Err(e) = staff_auth::end_stale_sessions(&st.db, &st.config).await {
+        tracing::warn!(error = %e, "ending stale staff sessions failed");
+    }
+    if let Err(e) = st.db.prune_nonces(cutoff).await {
+        tracing::warn!(error = %e, "nonce pruning failed");
+    }
+    let grace = Duration::minutes(st.config.no_show_grace_minutes);
+    match st.db.release_no_shows(workflow::now_local(), grace).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(released = n, "no-show bookings released"),
+        Err(e) => tracing::warn!(error = %e, "releasing no-shows failed"),
+    }
+}
+
 /// A running server.
 pub struct Server {
     pub addr: SocketAddr,
@@ -290,6 +311,10 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
         // The owner migrates; this role may not (and never runs unguarded).
         db.check_schema().await?;
     }
+    // Before any id is made: this instance's id node (issue 21).
+    let instance = cluster::Instance::new();
+    let node = cluster::node::claim(&db, &instance).await?;
+    tracing::info!(instance = %instance.name, node, "id node held");
     let admin_password = bootstrap_admin(&db).await?;
     if db
         .seed_catalogue(&exam_domain::catalogue::seed::catalogue())
@@ -350,6 +375,7 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
         api: Arc::default(),
         payments: Arc::new(payments),
         queue: Arc::default(),
+        instance,
     };
     // The syslog copy's cursor is set before the start is recorded, so the
     // collector gets that row.
@@ -385,6 +411,9 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
     audit_tasks.push(emergency::spawn(&state));
     // Q1: registered and checked-in visits join the queue by themselves.
     audit_tasks.push(queue::spawn(&state));
+    // Issue 21: the id node kept; other instances' changes wake our pages.
+    audit_tasks.push(cluster::node::keep(&db, &state.instance, node));
+    audit_tasks.push(cluster::feed::spawn(&state));
     let n = workflow::backfill_initials(&db).await?;
     if n > 0 {
         tracing::info!(people = n, "pinyin initials computed");
@@ -397,33 +426,24 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
     } else {
         app
     };
-    let pruner_db = db.clone();
-    let pruner_config = state.config.clone();
-    let no_show_grace = state.config.no_show_grace_minutes;
+    // Once across instances (leases, issue 21): sessions nobody came back to
+    // get their end in the login history; nonces past the skew are pruned;
+    // no-shows released; the change log trimmed.
+    audit_tasks.push(
+        cluster::lease::Job::new("prune", std::time::Duration::from_secs(60))
+            .spawn(&state, |st| async move { prune(&st).await }),
+    );
+    audit_tasks.push(
+        cluster::lease::Job::new("change_log", std::time::Duration::from_secs(60)).spawn(
+            &state,
+            |st| async move {
+                if let Err(e) = cluster::feed::prune(&st).await {
+                    tracing::warn!(error = %e, "pruning the change log failed");
+                }
+            },
+        ),
+    );
     let task = tokio::spawn(async move {
-        let prune = async move {
-            loop {
-                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-                let cutoff =
-                    Utc::now() - Duration::milliseconds(2 * exam_protocol::auth::MAX_SKEW_MS);
-                // Sessions nobody came back to get their end in the login history.
-                if let Err(e) = staff_auth::end_stale_sessions(&pruner_db, &pruner_config).await {
-                    tracing::warn!(error = %e, "ending stale staff sessions failed");
-                }
-                if let Err(e) = pruner_db.prune_nonces(cutoff).await {
-                    tracing::warn!(error = %e, "nonce pruning failed");
-                }
-                let grace = Duration::minutes(no_show_grace);
-                match pruner_db
-                    .release_no_shows(workflow::now_local(), grace)
-                    .await
-                {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(released = n, "no-show bookings released"),
-                    Err(e) => tracing::warn!(error = %e, "releasing no-shows failed"),
-                }
-            }
-        };
         let stop = async {
             let _ = rx.await;
         };
@@ -447,7 +467,6 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
         };
         tokio::select! {
             r = serve => if let Err(e) = r { tracing::error!(error = %e, "server stopped") },
-            () = prune => {}
             () = redirect => {}
         }
     });
@@ -482,6 +501,11 @@ impl Server {
         // cursor is kept in the store.
         for t in &self.audit_tasks {
             t.abort();
+        }
+        // Another instance may take our node and leases at once.
+        let me = &self.state.instance;
+        if let Err(e) = self.state.db.release_leases_of(&me.name).await {
+            tracing::warn!(error = %e, "releasing this instance's leases failed");
         }
         self.state.db.close().await;
     }

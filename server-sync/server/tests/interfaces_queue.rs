@@ -352,7 +352,7 @@ async fn two_senders_never_send_one_message_twice(h: &Harness) {
     let lease = config().lease();
     let head = db.line_head(Counterpart::Lis).await.unwrap().unwrap();
     assert!(
-        db.take_lease(Counterpart::Lis, "dead-instance", t0, lease)
+        db.take_lease(Counterpart::Lis.as_str(), "dead-instance", t0, lease)
             .await
             .unwrap()
     );

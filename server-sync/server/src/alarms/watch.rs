@@ -49,26 +49,37 @@ pub fn spawn(st: &AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let t = Thresholds::default();
         let mut before: Vec<Alarm> = Vec::new();
+        // Raised and cleared once across instances (issue 21): the holder
+        // of the lease watches; one that takes over starts from nothing
+        // (what is still wrong is raised again once).
+        let job = crate::cluster::lease::Job::new("alarms", std::time::Duration::from_secs(60));
         loop {
             // A minute after the start first: the service settles (kiosks
             // call in) before anything is said to be missing.
-            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-            let now = Utc::now();
-            match facts::gather(&st, &t, now).await {
-                Ok(f) => {
-                    let alarms = evaluate(&f, &t, now);
-                    let (raised, cleared) = changes(&before, &alarms);
-                    for a in raised {
-                        tracing::warn!(kind = ?a.kind, subject = %a.subject, severity = ?a.severity, "alarm raised: {}", a.zh);
-                        record(&st, "alarm.raised", a).await;
+            tokio::time::sleep(job.every).await;
+            let ran = job
+                .turn(&st, || async {
+                    let now = Utc::now();
+                    match facts::gather(&st, &t, now).await {
+                        Ok(f) => {
+                            let alarms = evaluate(&f, &t, now);
+                            let (raised, cleared) = changes(&before, &alarms);
+                            for a in raised {
+                                tracing::warn!(kind = ?a.kind, subject = %a.subject, severity = ?a.severity, "alarm raised: {}", a.zh);
+                                record(&st, "alarm.raised", a).await;
+                            }
+                            for a in cleared {
+                                tracing::info!(kind = ?a.kind, subject = %a.subject, "alarm cleared");
+                                record(&st, "alarm.cleared", a).await;
+                            }
+                            before = alarms;
+                        }
+                        Err(e) => tracing::error!(error = %e, "alarm facts unreadable"),
                     }
-                    for a in cleared {
-                        tracing::info!(kind = ?a.kind, subject = %a.subject, "alarm cleared");
-                        record(&st, "alarm.cleared", a).await;
-                    }
-                    before = alarms;
-                }
-                Err(e) => tracing::error!(error = %e, "alarm facts unreadable"),
+                })
+                .await;
+            if !ran {
+                before.clear();
             }
         }
     })

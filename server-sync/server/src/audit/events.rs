@@ -205,9 +205,21 @@ pub(crate) async fn spawn_background(
         }
     }
     let (db, state) = (st.db.clone(), Arc::clone(&st.audit));
+    let st2 = st.clone();
     tasks.push(tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        // Once a day across instances (issue 21): the lease outlives the
+        // day, so one instance checks and records it.
+        let job = crate::cluster::lease::Job::new(
+            "audit_verify",
+            std::time::Duration::from_secs(24 * 3600),
+        );
         loop {
+            let mine = job.turn(&st2, || async {}).await;
+            if !mine {
+                tokio::time::sleep(std::time::Duration::from_secs(300)).await;
+                continue;
+            }
             match state.status(&db, true).await {
                 Ok(s) => {
                     let e = if s.check.is_intact() {

@@ -150,9 +150,16 @@ impl Job {
 
     /// Every minute until the service stops; a quarter of an hour after a
     /// failure (the alarm is raised at once; retries need not hammer).
-    pub async fn run(self) {
+    /// Runs the schedule; with several instances, only the holder of the
+    /// `backups` lease (issue 21): one backup a night, not one each.
+    pub async fn run(self, st: crate::AppState) {
+        let lease = crate::cluster::lease::Job::new("backups", std::time::Duration::from_secs(900));
         loop {
-            let pause = if self.tick(Utc::now()).await { 60 } else { 900 };
+            let mut did = false;
+            lease
+                .turn(&st, || async { did = self.tick(Utc::now()).await })
+                .await;
+            let pause = if did { 60 } else { 900 };
             tokio::time::sleep(std::time::Duration::from_secs(pause)).await;
         }
     }
@@ -181,7 +188,7 @@ pub fn spawn(st: &crate::AppState, database_url: &str) -> Option<tokio::task::Jo
         metrics: st.metrics.clone(),
     };
     tracing::info!(dir = %job.dir.display(), full = %job.plan.full_weekday, at = %job.plan.time, "scheduled backups on");
-    Some(tokio::spawn(job.run()))
+    Some(tokio::spawn(job.run(st.clone())))
 }
 
 #[cfg(test)]

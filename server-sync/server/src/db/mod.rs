@@ -227,6 +227,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the chief examination: reports, returns, chief physicians; medical history, questionnaires",
         include_str!("../../migrations/0023_chief.sql"),
     ),
+    (
+        24,
+        "several instances: leases, the change log, the screens' calls",
+        include_str!("../../migrations/0024_cluster.sql"),
+    ),
 ];
 
 impl Db {
@@ -387,18 +392,44 @@ pub fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
         .map_err(|e| DbError::Corrupt(format!("timestamp {s:?}: {e}")))
 }
 
+/// Bits of an id below its millisecond: the instance's node, then a counter.
+const NODE_BITS: u32 = 6;
+const SEQ_BITS: u32 = 10;
+/// Instances that can hold a node at once (see `cluster::node`).
+pub const NODES: i64 = 1 << NODE_BITS;
+static NODE: AtomicI64 = AtomicI64::new(0);
+
+/// Sets this process's node (0..NODES), held under a lease so no two
+/// running instances share one: their ids then never collide.
+pub fn set_node(node: i64) {
+    NODE.store(node.rem_euclid(NODES), Ordering::Relaxed);
+}
+
 /// Application-assigned 63-bit ids: milliseconds since 2024 in the high
-/// bits, a per-process counter below; increasing within one process.
+/// bits, then the instance's node (6 bits), then a per-process counter
+/// (10 bits; a busier millisecond borrows the next one). Unique across
+/// instances, increasing within one process, and roughly time-ordered
+/// across them: readers that follow ids as a cursor must allow for a row
+/// that commits after a later id (`cluster::feed::Window`).
 pub fn next_id() -> i64 {
     static LAST: AtomicI64 = AtomicI64::new(0);
     const EPOCH_MS: i64 = 1_704_067_200_000;
-    let candidate = (Utc::now().timestamp_millis() - EPOCH_MS) << 16;
+    // In "local" units (ms << SEQ_BITS | counter); the node is put in between.
+    let candidate = (Utc::now().timestamp_millis() - EPOCH_MS) << SEQ_BITS;
     let mut prev = LAST.load(Ordering::Relaxed);
-    loop {
+    let local = loop {
         let next = candidate.max(prev + 1);
         match LAST.compare_exchange_weak(prev, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return next,
+            Ok(_) => break next,
             Err(p) => prev = p,
         }
-    }
+    };
+    let ms = local >> SEQ_BITS;
+    let seq = local & ((1 << SEQ_BITS) - 1);
+    (ms << (NODE_BITS + SEQ_BITS)) | (NODE.load(Ordering::Relaxed) << SEQ_BITS) | seq
+}
+
+/// The id span of `ms` milliseconds (ids are time-ordered).
+pub fn id_span_ms(ms: i64) -> i64 {
+    ms << (NODE_BITS + SEQ_BITS)
 }

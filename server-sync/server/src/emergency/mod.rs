@@ -157,7 +157,7 @@ pub async fn switch_on(
         .await?
         .ok_or(Refusal::AlreadyOn)?;
     tracing::warn!(episode = ep.id, basis = basis.as_str(), "emergency mode on");
-    let _ = st.changed.send(());
+    crate::cluster::feed::publish(st, crate::cluster::feed::Topic::Registrations).await;
     Ok(ep)
 }
 
@@ -198,11 +198,17 @@ pub(crate) async fn kiosk_payment_refused(st: &AppState) -> Result<Option<String
 pub fn spawn(st: &AppState) -> tokio::task::JoinHandle<()> {
     let st = st.clone();
     tokio::spawn(async move {
+        // Once across instances (issue 21).
+        let job =
+            crate::cluster::lease::Job::new("emergency_settle", std::time::Duration::from_secs(30));
         loop {
-            if let Err(e) = settle(&st, Utc::now()).await {
-                tracing::warn!(error = %e, "emergency settle");
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            job.turn(&st, || async {
+                if let Err(e) = settle(&st, Utc::now()).await {
+                    tracing::warn!(error = %e, "emergency settle");
+                }
+            })
+            .await;
+            tokio::time::sleep(job.every).await;
         }
     })
 }

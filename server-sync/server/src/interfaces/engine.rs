@@ -96,7 +96,11 @@ impl Dispatcher {
             });
         }
         let lease = self.cfg.lease();
-        if !self.db.take_lease(c, &self.holder, now, lease).await? {
+        if !self
+            .db
+            .take_lease(c.as_str(), &self.holder, now, lease)
+            .await?
+        {
             return Ok(StepOutcome::Leased);
         }
         let Some(msg) = self

@@ -368,10 +368,12 @@ pub fn spawn(st: &AppState) -> Result<Option<tokio::task::JoinHandle<()>>, Strin
     let Some(src) = source(&st.config.interfaces)? else {
         return Ok(None);
     };
-    let st = st.clone();
-    Ok(Some(tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(src.every).await;
+    // Once across instances (issue 21).
+    let job = crate::cluster::lease::Job::new("his_prices", src.every);
+    let src = std::sync::Arc::new(src);
+    Ok(Some(job.spawn(st, move |st| {
+        let src = std::sync::Arc::clone(&src);
+        async move {
             if let Err(e) = run(&st, &src, "system:his").await {
                 tracing::error!(error = %e, "HIS price sync: store error");
             }

@@ -109,49 +109,6 @@ fn opt_ts(r: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>> {
 }
 
 impl Db {
-    /// Takes (or renews) the lease on `c`'s line for `holder` until
-    /// `now + lease`: true when `holder` has it. Free when never taken,
-    /// expired, or already `holder`'s.
-    pub async fn take_lease(
-        &self,
-        c: Counterpart,
-        holder: &str,
-        now: DateTime<Utc>,
-        lease: Duration,
-    ) -> Result<bool> {
-        sqlx::query(
-            "INSERT INTO interface_leases(counterpart, holder, until) VALUES ($1, '', '')
-             ON CONFLICT (counterpart) DO NOTHING",
-        )
-        .bind(c.as_str())
-        .execute(&self.pool)
-        .await?;
-        let n = sqlx::query(
-            "UPDATE interface_leases SET holder = $2, until = $3
-              WHERE counterpart = $1 AND (holder = $2 OR until < $4)",
-        )
-        .bind(c.as_str())
-        .bind(holder)
-        .bind(ts(now + lease))
-        .bind(ts(now))
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
-    }
-
-    /// Gives the lease up (a sender stopping), so another takes over at once.
-    pub async fn release_lease(&self, c: Counterpart, holder: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE interface_leases SET holder = '', until = '' WHERE counterpart = $1 AND holder = $2",
-        )
-        .bind(c.as_str())
-        .bind(holder)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// The lowest-`seq` message of `c` still to deliver (dead letters are
     /// out of the line).
     pub async fn line_head(&self, c: Counterpart) -> Result<Option<Head>> {

@@ -164,7 +164,7 @@ pub(super) async fn push(
         .fetch_add(out.duplicates, Ordering::Relaxed);
     if out.accepted > 0 {
         tracing::info!(kiosk = %kiosk.id, accepted = out.accepted, duplicates = out.duplicates, "events applied");
-        let _ = st.changed.send(());
+        crate::cluster::feed::publish(&st, crate::cluster::feed::Topic::Registrations).await;
     }
     Ok(Json(PushResponse { acks: out.acks }))
 }

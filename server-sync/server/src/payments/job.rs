@@ -22,10 +22,15 @@ pub fn spawn(st: &AppState) -> Option<tokio::task::JoinHandle<()>> {
     let st = st.clone();
     Some(tokio::spawn(async move {
         let period = Duration::from_millis(st.payments.settings.poll_ms.max(50));
+        // Once across instances (issue 21): queries, closes, refunds, the bill.
+        let job = crate::cluster::lease::Job::new("payments", period);
         loop {
-            if let Err(e) = tick(&st).await {
-                tracing::warn!(error = %e, "payment job");
-            }
+            job.turn(&st, || async {
+                if let Err(e) = tick(&st).await {
+                    tracing::warn!(error = %e, "payment job");
+                }
+            })
+            .await;
             tokio::select! {
                 () = tokio::time::sleep(period) => {}
                 () = st.payments.kick.notified() => {}

@@ -508,7 +508,7 @@ pub(crate) async fn apply_transaction(
     tx.commit().await?;
     if matches!(applied, Applied::Changed { .. }) {
         st.payments.kick.notify_one();
-        let _ = st.changed.send(());
+        crate::cluster::feed::publish(st, crate::cluster::feed::Topic::Registrations).await;
     }
     Ok(applied)
 }

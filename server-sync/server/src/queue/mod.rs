@@ -27,7 +27,7 @@ pub(crate) mod pages;
 pub mod store;
 pub mod voice;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use exam_domain::catalogue::Catalogue;
@@ -62,6 +62,8 @@ struct Day {
     cursor: i64,
     /// When the log was last read to its end.
     synced: std::time::Instant,
+    /// Another instance changed the queue since (the change log said so).
+    stale: bool,
 }
 
 /// How stale a page's read of the engine may be: an event written by
@@ -75,8 +77,6 @@ pub struct Live {
     writer: Mutex<()>,
     /// The engines: pages read them briefly; changed under `writer`.
     days: std::sync::RwLock<BTreeMap<String, Day>>,
-    calls: std::sync::Mutex<BTreeMap<String, VecDeque<Announcement>>>,
-    seq: std::sync::atomic::AtomicU64,
     /// Wakes the live pages (the campus that changed).
     pub changed: broadcast::Sender<String>,
     /// Per campus, the bookings' change number the joiner has read to
@@ -89,8 +89,6 @@ impl Default for Live {
         Self {
             writer: Mutex::default(),
             days: std::sync::RwLock::default(),
-            calls: std::sync::Mutex::default(),
-            seq: std::sync::atomic::AtomicU64::new(0),
             changed: broadcast::channel(256).0,
             joined: std::sync::Mutex::default(),
         }
@@ -235,6 +233,7 @@ impl Live {
                     engine,
                     cursor: 0,
                     synced: std::time::Instant::now(),
+                    stale: false,
                 },
             );
         }
@@ -246,7 +245,16 @@ impl Live {
             d.cursor = id;
         }
         d.synced = std::time::Instant::now();
+        d.stale = false;
         Ok(())
+    }
+
+    /// Another instance changed the campus's queue: the next read reads
+    /// on from the log first.
+    pub fn mark_stale(&self, campus: &str) {
+        if let Some(d) = self.days_write().get_mut(campus) {
+            d.stale = true;
+        }
     }
 
     /// Drops the campus's cached engine: the next use replays the log
@@ -267,7 +275,7 @@ impl Live {
         let stale = self
             .days_read()
             .get(campus)
-            .is_none_or(|d| d.day != today() || d.synced.elapsed() > READ_ON);
+            .is_none_or(|d| d.day != today() || d.stale || d.synced.elapsed() > READ_ON);
         if stale {
             let _w = self.writer.lock().await;
             self.sync(st, campus).await?;
@@ -295,30 +303,6 @@ impl Live {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         j.insert(campus.to_string(), (day, seq));
-    }
-
-    /// Announcements of the campus after `after`, for `room` (None: all).
-    pub fn announcements(&self, campus: &str, room: Option<&str>, after: u64) -> Vec<Announcement> {
-        let calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-        calls
-            .get(campus)
-            .map(|q| {
-                q.iter()
-                    .filter(|a| a.seq > after && room.is_none_or(|r| a.room == r))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    fn announce(&self, campus: &str, mut a: Announcement) {
-        a.seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-        let q = calls.entry(campus.to_string()).or_default();
-        q.push_back(a);
-        while q.len() > KEPT {
-            q.pop_front();
-        }
     }
 }
 
@@ -355,6 +339,13 @@ pub async fn apply_all(
     live.sync(st, campus).await?;
     let mut tx = st.db.pool.begin().await?;
     let day = today();
+    // The campus's lock across instances: what others wrote since our
+    // read is taken first, and our ids follow theirs.
+    let mut last_id = store::lock_head(&mut tx, campus).await?;
+    let behind = {
+        let cursor = live.days_read().get(campus).map_or(0, |d| d.cursor);
+        store::events_in(&mut tx, campus, day, cursor).await?
+    };
     let mut taken = Vec::with_capacity(events.len());
     for (event, join) in events {
         let fresh = match join {
@@ -371,7 +362,7 @@ pub async fn apply_all(
         event: Event,
         ended: &'static str,
         decisions: Vec<Decision>,
-        leaving: Option<(PersonId, String)>,
+        calls: Vec<store::Call>,
         ats: Vec<(PersonId, Where)>,
     }
     let done: Vec<Option<Taken>> = {
@@ -379,11 +370,18 @@ pub async fn apply_all(
         let Some(d) = days.get_mut(campus) else {
             return Err(DbError::Corrupt("queue day".into()).into());
         };
+        for (id, event) in behind {
+            d.engine.handle(event, crate::workflow::now_local());
+            d.cursor = id;
+        }
+        last_id = last_id.max(d.cursor);
         taken
             .into_iter()
             .map(|e| {
                 let event = e?;
-                let id = crate::db::next_id();
+                // Rising in commit order for every instance's cursor.
+                let id = crate::db::next_id().max(last_id + 1);
+                last_id = id;
                 let ended = match &event {
                     Event::Finished { .. } => "done",
                     Event::Leave { .. } => "left",
@@ -407,12 +405,13 @@ pub async fn apply_all(
                     .into_iter()
                     .map(|p| (p, d.engine.at(p).cloned().unwrap_or(Where::Unrouted)))
                     .collect();
+                let calls = said(&decisions, leaving);
                 Some(Taken {
                     id,
                     event,
                     ended,
                     decisions,
-                    leaving,
+                    calls,
                     ats,
                 })
             })
@@ -436,7 +435,9 @@ pub async fn apply_all(
             for (p, at) in &t.ats {
                 store::reconcile(&mut tx, &stamp, *p, at, t.ended).await?;
             }
+            store::record_calls(&mut tx, campus, &t.calls, now).await?;
         }
+        store::set_head(&mut tx, campus, last_id).await?;
         tx.commit().await?;
         Ok::<(), DbError>(())
     }
@@ -447,27 +448,22 @@ pub async fn apply_all(
         return Err(e.into());
     }
     drop(writer);
-    for t in done.iter().flatten() {
-        announce_calls(st, campus, &t.decisions, t.leaving.clone(), now).await?;
-    }
-    let _ = live.changed.send(campus.to_string());
+    crate::cluster::feed::publish(st, crate::cluster::feed::Topic::Queue(campus.into())).await;
     Ok(done.into_iter().map(|t| t.map(|t| t.decisions)).collect())
 }
 
-/// The room screens' announcements of what was decided: calls, and the
-/// next room of someone leaving.
-async fn announce_calls(
-    st: &AppState,
-    campus: &str,
-    decisions: &[Decision],
-    leaving: Option<(PersonId, String)>,
-    now: DateTime<Utc>,
-) -> Result<(), DbError> {
-    // (person, the screen's room, the room named, a call or a next room)
-    let mut said: Vec<(PersonId, String, String, bool)> = decisions
+/// What the room screens say of what was decided: calls, and the next
+/// room of someone leaving. Pure.
+fn said(decisions: &[Decision], leaving: Option<(PersonId, String)>) -> Vec<store::Call> {
+    let mut out: Vec<store::Call> = decisions
         .iter()
         .filter_map(|d| match d {
-            Decision::Called { person, room } => Some((*person, room.clone(), room.clone(), true)),
+            Decision::Called { person, room } => Some(store::Call {
+                person: *person,
+                room: room.clone(),
+                named: room.clone(),
+                call: true,
+            }),
             _ => None,
         })
         .collect();
@@ -478,40 +474,61 @@ async fn announce_calls(
             } = d
                 && *p == person
             {
-                said.push((person, left.clone(), room.clone(), false));
+                out.push(store::Call {
+                    person,
+                    room: left.clone(),
+                    named: room.clone(),
+                    call: false,
+                });
             }
         }
     }
-    if said.is_empty() {
-        return Ok(());
+    out
+}
+
+/// The campus's announcements after `after` for `room` (None: all), the
+/// last `KEPT`, read from the store (any instance's calls), each with the
+/// masked name and its sentence.
+pub async fn announcements(
+    st: &AppState,
+    campus: &str,
+    room: Option<&str>,
+    after: u64,
+) -> Result<Vec<Announcement>, DbError> {
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let calls = store::calls_after(&st.db, campus, room, after, KEPT as i64).await?;
+    if calls.is_empty() {
+        return Ok(Vec::new());
     }
-    let ids: Vec<i64> = said.iter().map(|c| c.0).collect();
+    let ids: Vec<i64> = calls.iter().map(|c| c.1.person).collect();
     let who = store::who(&st.db, &ids).await?;
     let catalogue = st.catalogue.get();
-    for (person, screen, named, call) in said {
-        let (room_name, floor) = room_label(&catalogue, campus, &named);
-        let name = who.get(&person).map(|w| w.name.clone()).unwrap_or_default();
-        let text = if call {
-            voice::call_text(&name, &room_name)
-        } else {
-            voice::next_text(&name, floor, &room_name)
-        };
-        st.queue.announce(
-            campus,
+    Ok(calls
+        .into_iter()
+        .map(|(seq, c, at)| {
+            let (room_name, floor) = room_label(&catalogue, campus, &c.named);
+            let name = who
+                .get(&c.person)
+                .map(|w| w.name.clone())
+                .unwrap_or_default();
+            let text = if c.call {
+                voice::call_text(&name, &room_name)
+            } else {
+                voice::next_text(&name, floor, &room_name)
+            };
             Announcement {
-                seq: 0,
+                seq: u64::try_from(seq).unwrap_or(0),
                 text,
-                room: screen,
+                room: c.room,
                 room_name,
                 floor,
-                person,
+                person: c.person,
                 name,
-                call,
-                at: now,
-            },
-        );
-    }
-    Ok(())
+                call: c.call,
+                at,
+            }
+        })
+        .collect())
 }
 
 fn person_of(e: &Event) -> Option<PersonId> {
@@ -776,10 +793,16 @@ pub fn spawn(st: &AppState) -> tokio::task::JoinHandle<()> {
     let st = st.clone();
     tokio::spawn(async move {
         let mut woken = st.changed.subscribe();
+        // One joiner across instances (issue 21); another instance's
+        // registrations wake it through the change log.
+        let job = crate::cluster::lease::Job::new("queue_join", std::time::Duration::from_secs(2));
         loop {
-            if let Err(e) = sync_joins(&st).await {
-                tracing::warn!(error = %e, "joining the queue failed");
-            }
+            job.turn(&st, || async {
+                if let Err(e) = sync_joins(&st).await {
+                    tracing::warn!(error = %e, "joining the queue failed");
+                }
+            })
+            .await;
             tokio::select! {
                 _ = woken.recv() => {}
                 _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}

@@ -251,7 +251,7 @@ async fn screen_json(
         serving: r.serving.into_iter().map(strip).collect(),
         waiting_count: r.waiting_count,
         waiting: r.waiting.into_iter().map(strip).collect(),
-        announcements: st.queue.announcements(&campus, Some(&r.code), q.after),
+        announcements: super::announcements(&st, &campus, Some(&r.code), q.after).await?,
     }))
 }
 
@@ -273,9 +273,8 @@ async fn screen_voice(
         .trim_end_matches(".wav")
         .parse()
         .map_err(|_| ApiErr::new(StatusCode::NOT_FOUND, "no_call", "no such call"))?;
-    let Some(a) = st
-        .queue
-        .announcements(&campus, Some(&room), seq - seq.min(1))
+    let Some(a) = super::announcements(&st, &campus, Some(&room), seq - seq.min(1))
+        .await?
         .into_iter()
         .find(|a| a.seq == seq)
     else {

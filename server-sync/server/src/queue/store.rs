@@ -55,14 +55,7 @@ pub(super) async fn events(
     .bind(after)
     .fetch_all(&db.read)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let json: String = r.try_get("event")?;
-            let e = serde_json::from_str(&json)
-                .map_err(|e| DbError::Corrupt(format!("queue event: {e}")))?;
-            Ok((r.try_get("id")?, e))
-        })
-        .collect()
+    rows.iter().map(event_row).collect()
 }
 
 /// Where and when an event is written, and by whom.
@@ -568,4 +561,152 @@ fn entry_line(r: &sqlx::any::AnyRow) -> Result<EntryLine> {
         called_at: opt("called_at")?,
         ended_at: opt("ended_at")?,
     })
+}
+
+/// Takes the campus's queue lock for the caller's transaction (the row of
+/// its counter, held to commit; on SQLite the one writer) and returns the
+/// last event id written. Changes to one campus's queue from any instance
+/// then go one at a time, each after reading what the one before wrote,
+/// and event ids rise in commit order (issue 21).
+pub(super) async fn lock_head(tx: &mut Transaction<'_, Any>, campus: &str) -> Result<i64> {
+    let name = format!("queue.{campus}");
+    sqlx::query("INSERT INTO counters(name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
+        .bind(&name)
+        .execute(&mut **tx)
+        .await?;
+    let last: i64 =
+        sqlx::query_scalar("UPDATE counters SET value = value WHERE name = $1 RETURNING value")
+            .bind(&name)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(last)
+}
+
+/// Records the last event id written under the lock.
+pub(super) async fn set_head(tx: &mut Transaction<'_, Any>, campus: &str, last: i64) -> Result<()> {
+    sqlx::query("UPDATE counters SET value = $2 WHERE name = $1")
+        .bind(format!("queue.{campus}"))
+        .bind(last)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The day's events after `after`, read in the caller's transaction (under
+/// the campus's lock: everything committed before it is seen).
+pub(super) async fn events_in(
+    tx: &mut Transaction<'_, Any>,
+    campus: &str,
+    day: NaiveDate,
+    after: i64,
+) -> Result<Vec<(i64, Event)>> {
+    let rows = sqlx::query(
+        "SELECT id, event FROM queue_events WHERE campus = $1 AND day = $2 AND id > $3 ORDER BY id",
+    )
+    .bind(campus)
+    .bind(day_s(day))
+    .bind(after)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(event_row).collect()
+}
+
+fn event_row(r: &sqlx::any::AnyRow) -> Result<(i64, Event)> {
+    let json: String = r.try_get("event")?;
+    let e =
+        serde_json::from_str(&json).map_err(|e| DbError::Corrupt(format!("queue event: {e}")))?;
+    Ok((r.try_get("id")?, e))
+}
+
+/// A room screen's call as stored: the facts, no name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub person: i64,
+    /// The screen that shows it.
+    pub room: String,
+    /// The room it names.
+    pub named: String,
+    /// A call into the room (else: the next room of someone leaving it).
+    pub call: bool,
+}
+
+/// Stores calls under the campus's lock, numbered on from the last.
+pub(super) async fn record_calls(
+    tx: &mut Transaction<'_, Any>,
+    campus: &str,
+    calls: &[Call],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if calls.is_empty() {
+        return Ok(());
+    }
+    let name = format!("queue_calls.{campus}");
+    sqlx::query("INSERT INTO counters(name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
+        .bind(&name)
+        .execute(&mut **tx)
+        .await?;
+    let n = i64::try_from(calls.len()).unwrap_or(i64::MAX);
+    let last: i64 = sqlx::query_scalar(
+        "UPDATE counters SET value = value + $2 WHERE name = $1 RETURNING value",
+    )
+    .bind(&name)
+    .bind(n)
+    .fetch_one(&mut **tx)
+    .await?;
+    for (i, c) in calls.iter().enumerate() {
+        let seq = last - n + 1 + i64::try_from(i).unwrap_or(0);
+        sqlx::query(
+            "INSERT INTO queue_calls(campus, seq, room, named, person, is_call, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(campus)
+        .bind(seq)
+        .bind(&c.room)
+        .bind(&c.named)
+        .bind(c.person)
+        .bind(i32::from(c.call))
+        .bind(ts(now))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The campus's calls after `after` (for `room`, or all), the last `keep`.
+pub(super) async fn calls_after(
+    db: &Db,
+    campus: &str,
+    room: Option<&str>,
+    after: i64,
+    keep: i64,
+) -> Result<Vec<(i64, Call, DateTime<Utc>)>> {
+    let rows = sqlx::query(
+        "SELECT seq, room, named, person, is_call, at FROM queue_calls
+          WHERE campus = $1 AND seq > $2 AND ($3 = '' OR room = $3)
+          ORDER BY seq DESC LIMIT $4",
+    )
+    .bind(campus)
+    .bind(after)
+    .bind(room.unwrap_or(""))
+    .bind(keep)
+    .fetch_all(&db.read)
+    .await?;
+    let mut out = rows
+        .iter()
+        .map(|r| {
+            let call: i32 = r.try_get("is_call")?;
+            Ok((
+                r.try_get("seq")?,
+                Call {
+                    person: r.try_get("person")?,
+                    room: r.try_get("room")?,
+                    named: r.try_get("named")?,
+                    call: call != 0,
+                },
+                parse_ts(&r.try_get::<String, _>("at")?)?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    out.reverse();
+    Ok(out)
 }

@@ -16,6 +16,7 @@ use futures_util::Stream;
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::cluster::feed::{HORIZON_MS, Window};
 use crate::db::{DbError, RegistrationRow, SessionUser};
 use crate::roles::Capability;
 use crate::routes::{Access, RouteTable};
@@ -310,8 +311,11 @@ async fn stream(
     let rx = st.changed.subscribe();
     let since = start_of_today();
     // `failing`: the last refresh failed, so the page shows the list as stale.
-    let start = (st, rx, after, false);
-    let stream = futures_util::stream::unfold(start, move |(st, mut rx, last, failing)| {
+    // Rows that commit out of id order (two instances, or two requests of
+    // one) are still shown: the window rereads its horizon (issue 21).
+    let window = Window::new(after, crate::db::id_span_ms(HORIZON_MS));
+    let start = (st, rx, window, false);
+    let stream = futures_util::stream::unfold(start, move |(st, mut rx, mut last, failing)| {
         let token = token.clone();
         async move {
             loop {
@@ -330,7 +334,7 @@ async fn stream(
                         return Some((Ok(unavailable()), (st, rx, last, true)));
                     }
                 }
-                let (rows, cursor) = match rows_after(&st, since, last).await {
+                let rows = match rows_after(&st, since, &mut last).await {
                     Ok(found) => found,
                     Err(e) => {
                         tracing::error!(error = %e, "live registrations: reading new rows failed");
@@ -357,27 +361,27 @@ async fn stream(
                 };
                 let event = Event::default()
                     .event("rows")
-                    .id(cursor.to_string())
+                    .id(last.max().to_string())
                     .data(html);
-                return Some((Ok(event), (st, rx, cursor, false)));
+                return Some((Ok(event), (st, rx, last, false)));
             }
         }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-/// Registrations after `after`, newest first, and the cursor past them.
+/// Registrations the window has not shown, newest first.
 /// Read oldest first, page by page, so a burst (a kiosk back from an
 /// outage) is shown whole; any page failing fails the whole read, so the
 /// caller retries from the same place.
 async fn rows_after(
     st: &AppState,
     since: DateTime<Utc>,
-    after: i64,
-) -> Result<(Vec<RegistrationRow>, i64), DbError> {
+    window: &mut Window,
+) -> Result<Vec<RegistrationRow>, DbError> {
     const PAGE: usize = 200;
     let mut rows = Vec::new();
-    let mut cursor = after;
+    let mut cursor = window.floor();
     loop {
         let page = st
             .db
@@ -390,8 +394,11 @@ async fn rows_after(
             break;
         }
     }
+    let fresh: std::collections::BTreeSet<i64> =
+        window.take(rows.iter().map(|r| r.id)).into_iter().collect();
+    rows.retain(|r| fresh.contains(&r.id));
     rows.reverse(); // the page shows the newest on top
-    Ok((rows, cursor))
+    Ok(rows)
 }
 
 /// Tells the page its list could not be refreshed (the detail is in the log).

@@ -107,6 +107,20 @@ impl Harness {
         }
     }
 
+    /// Another instance of the service on the same store (and data keys),
+    /// as a second machine behind the load balancer would run it.
+    pub async fn second(&self) -> exam_server::Server {
+        let c = &self.server.state.config;
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: c.database_url.clone(),
+            data_key_file: c.data_key_file.clone(),
+            demo_people: 0,
+            ..Config::default()
+        };
+        exam_server::start(config).await.unwrap()
+    }
+
     pub fn db(&self) -> &Db {
         &self.server.state.db
     }

@@ -95,6 +95,9 @@ pub(super) async fn create(
             &v,
         )
         .await?;
+    if r.walk_in {
+        crate::cluster::feed::publish(&st, crate::cluster::feed::Topic::Registrations).await;
+    }
     Ok(Json(CreatedView { visit, plan }))
 }
 
@@ -137,6 +140,8 @@ pub(super) async fn register(
         .db
         .register(&user.username, id, &flags_of(&r.flags)?)
         .await?;
+    // Every instance's staff pages and queue joiner (issue 21).
+    crate::cluster::feed::publish(&st, crate::cluster::feed::Topic::Registrations).await;
     Ok(Json(VisitView::new(&st.catalogue.get(), &v)))
 }
 

@@ -1,0 +1,199 @@
+//! Issue 21 on both stores: two instances of the service on one store are
+//! one service. A desk registration on one wakes the other's live pages
+//! through the change log; the queue is one (a visit registered on A is
+//! called from B, and A's room screen shows B's call); each instance holds
+//! its own id node; a background job runs on one instance at a time and
+//! moves to the other when its holder stops.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod interfaces;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::{Backend, Harness, Staff};
+use interfaces::walk_in;
+use serde_json::{Value, json};
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        $(mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(super::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(super::Backend::Postgres).await;
+            }
+        })*
+    };
+}
+
+both!(
+    two_instances_are_one_service,
+    a_job_runs_once_across_instances
+);
+
+/// The same signed-in staff member, talking to another instance.
+fn at(s: &Staff, url: &str) -> Staff {
+    Staff {
+        cookie: s.cookie.clone(),
+        csrf: s.csrf.clone(),
+        url: url.to_string(),
+        http: s.http.clone(),
+    }
+}
+
+async fn joined(s: &Staff, id: i64) -> Value {
+    for _ in 0..100 {
+        let (st, v) = s.get(&format!("/api/queue/visits/{id}")).await;
+        assert_eq!(st, 200, "{v}");
+        if !v["at"].is_null() {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("visit {id} never joined the queue");
+}
+
+async fn two_instances_are_one_service(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let b = h.second().await;
+    let b_url = b.url();
+
+    // Each holds its own id node, so their ids never collide.
+    let now = chrono::Utc::now();
+    let a_name = h.server.state.instance.name.to_string();
+    let b_name = b.state.instance.name.to_string();
+    let mut holders = Vec::new();
+    for n in 0..4 {
+        holders.push(
+            h.db()
+                .lease_holder(&format!("node.{n}"), now)
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(holders.contains(&Some(a_name.clone())), "{holders:?}");
+    assert!(holders.contains(&Some(b_name.clone())), "{holders:?}");
+
+    // A registration at A's desk wakes B's live pages: the only way B's
+    // channel hears of it is the change log.
+    let mut woken = b.state.changed.subscribe();
+    let desk = h.staff("c-desk", "front_desk").await;
+    let visit = walk_in(&desk, 710).await;
+    tokio::time::timeout(Duration::from_secs(3), woken.recv())
+        .await
+        .expect("B woken within 3 s of A's registration")
+        .unwrap();
+
+    // One queue: the visit registered on A waits in a room as B sees it;
+    // B's doctor calls it; A's room screen shows the call.
+    let guide_b = at(&h.staff("c-guide", "guide").await, &b_url);
+    let doctor_b = at(&h.staff("c-doc", "doctor").await, &b_url);
+    let v = joined(&guide_b, visit).await;
+    assert_eq!(v["at"]["at"], "waiting", "{v}");
+    let room = v["at"]["room"].as_str().unwrap().to_string();
+    let mut queue_woken = h.server.state.queue.changed.subscribe();
+    let (st, called) = doctor_b
+        .post(&format!("/api/queue/rooms/{room}/call-next"), json!({}))
+        .await;
+    assert_eq!(st, 200, "{called}");
+    assert_eq!(called["decisions"][0]["person"], visit, "{called}");
+    tokio::time::timeout(Duration::from_secs(3), queue_woken.recv())
+        .await
+        .expect("A's queue pages woken by B's call")
+        .unwrap();
+    let (st, link) = guide_b
+        .post(&format!("/api/queue/rooms/{room}/screen-link"), json!({}))
+        .await;
+    assert_eq!(st, 200, "{link}");
+    let token = link["url"].as_str().unwrap().trim_start_matches("/screen/");
+    let screen: Value = h
+        .http
+        .get(format!("{}/api/screen/{token}", h.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let call = screen["announcements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["call"] == true && a["person"] == visit)
+        .unwrap_or_else(|| panic!("A's screen shows B's call: {screen}"))
+        .clone();
+    assert!(call["name"].as_str().unwrap().contains('*'), "{call}");
+    // A's own view of the room: serving the person B called (A's engine
+    // read on from the log).
+    let doctor_a = at(&doctor_b, &h.url);
+    let (st, r) = doctor_a.get(&format!("/api/queue/rooms/{room}")).await;
+    assert_eq!(st, 200, "{r}");
+    assert!(
+        r["room"]["serving"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == visit),
+        "{r}"
+    );
+    // A finishes the person B called: one log, one order.
+    let (st, done) = doctor_a
+        .post(&format!("/api/queue/visits/{visit}/finish"), json!({}))
+        .await;
+    assert_eq!(st, 200, "{done}");
+    // B sees it within a second or so (its feed reads the log every 200 ms).
+    let mut v = Value::Null;
+    for _ in 0..20 {
+        v = guide_b.get(&format!("/api/queue/visits/{visit}")).await.1;
+        if v["at"]["room"] != room.as_str() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(v["at"]["at"], "waiting", "moved on from {room}: {v}");
+    assert_ne!(v["at"]["room"], room.as_str(), "moved on from {room}: {v}");
+
+    b.stop().await;
+    h.stop().await;
+}
+
+async fn a_job_runs_once_across_instances(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let b = h.second().await;
+    let (on_a, on_b) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let every = Duration::from_millis(50);
+    // B first, so B holds the lease.
+    let count = |n: &Arc<AtomicUsize>| {
+        let n = Arc::clone(n);
+        move |_| {
+            let n = Arc::clone(&n);
+            async move {
+                n.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    };
+    let tb =
+        exam_server::cluster::lease::Job::new("cluster_test", every).spawn(&b.state, count(&on_b));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ta = exam_server::cluster::lease::Job::new("cluster_test", every)
+        .spawn(&h.server.state, count(&on_a));
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (a1, b1) = (on_a.load(Ordering::SeqCst), on_b.load(Ordering::SeqCst));
+    assert_eq!(a1, 0, "A never ran while B held the lease");
+    assert!(b1 >= 5, "B ran every 50 ms: {b1}");
+    // B stops (its leases given up): A takes over at once.
+    tb.abort();
+    b.stop().await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(on_a.load(Ordering::SeqCst) >= 3, "A took over");
+    assert_eq!(on_b.load(Ordering::SeqCst), b1, "B ran no more");
+    ta.abort();
+    h.stop().await;
+}
