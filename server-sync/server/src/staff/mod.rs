@@ -281,8 +281,8 @@ struct StreamQuery {
 }
 
 /// New registrations as `rows` events of rendered, masked table rows. Woken
-/// by this process's pushes at once, and every 2 s for pushes that reached
-/// another instance of the service. When the store cannot be read, the page
+/// by this process's pushes at once, and by another instance's through the
+/// change log (`cluster::feed`), else every 15 s. When the store cannot be read, the page
 /// gets an `unavailable` event (it says the list is not current) and the log
 /// the error; the stream keeps its place and tries again at the next wake.
 async fn stream(
@@ -321,7 +321,9 @@ async fn stream(
             loop {
                 tokio::select! {
                     _ = rx.recv() => {}
-                    () = tokio::time::sleep(StdDuration::from_secs(2)) => {}
+                    // A safety net: every instance's changes wake it
+                    // through the change log (cluster::feed) within ~0.2 s.
+                    () = tokio::time::sleep(StdDuration::from_secs(15)) => {}
                 }
                 // The session may have ended (sign-out, idle timeout): so does the stream.
                 // Checked without extending it: only the user's own
