@@ -33,3 +33,12 @@ CREATE TABLE queue_calls (
     at      TEXT NOT NULL,
     PRIMARY KEY (campus, seq)
 );
+
+-- The sign-in guard's changes (limits, captchas), each instance's applied
+-- by the others (staff_auth::shared). Names as digests. Pruned after an hour.
+CREATE TABLE signin_events (
+    id      BIGINT PRIMARY KEY,
+    origin  TEXT NOT NULL,
+    at      TEXT NOT NULL,
+    event   TEXT NOT NULL
+);

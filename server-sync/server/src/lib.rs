@@ -414,6 +414,7 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
     // Issue 21: the id node kept; other instances' changes wake our pages.
     audit_tasks.push(cluster::node::keep(&db, &state.instance, node));
     audit_tasks.push(cluster::feed::spawn(&state));
+    audit_tasks.push(staff_auth::shared::spawn(&state));
     let n = workflow::backfill_initials(&db).await?;
     if n > 0 {
         tracing::info!(people = n, "pinyin initials computed");
@@ -439,6 +440,9 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
             |st| async move {
                 if let Err(e) = cluster::feed::prune(&st).await {
                     tracing::warn!(error = %e, "pruning the change log failed");
+                }
+                if let Err(e) = staff_auth::shared::prune(&st).await {
+                    tracing::warn!(error = %e, "pruning the sign-in events failed");
                 }
             },
         ),

@@ -3,7 +3,9 @@
 //! through the change log; the queue is one (a visit registered on A is
 //! called from B, and A's room screen shows B's call); each instance holds
 //! its own id node; a background job runs on one instance at a time and
-//! moves to the other when its holder stops.
+//! moves to the other when its holder stops; a wrong password on one asks
+//! for the captcha on the other, and a captcha drawn by one is answered
+//! on the other.
 
 #![allow(clippy::unwrap_used)]
 
@@ -14,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use common::login::{field, next_loopback, set_cookie};
 use common::{Backend, Harness, Staff};
 use interfaces::walk_in;
 use serde_json::{Value, json};
@@ -35,7 +38,8 @@ macro_rules! both {
 
 both!(
     two_instances_are_one_service,
-    a_job_runs_once_across_instances
+    a_job_runs_once_across_instances,
+    sign_in_limits_and_captchas_are_shared,
 );
 
 /// The same signed-in staff member, talking to another instance.
@@ -195,5 +199,101 @@ async fn a_job_runs_once_across_instances(backend: Backend) {
     assert!(on_a.load(Ordering::SeqCst) >= 3, "A took over");
     assert_eq!(on_b.load(Ordering::SeqCst), b1, "B ran no more");
     ta.abort();
+    h.stop().await;
+}
+
+async fn sign_in_limits_and_captchas_are_shared(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let b = h.second().await;
+    let b_url = b.url();
+    let pw = "Shared-Limits-2026";
+    exam_server::create_staff(
+        h.db(),
+        "c-nurse",
+        exam_server::roles::Role::FrontDesk,
+        Some(pw.into()),
+    )
+    .await
+    .unwrap();
+    let client = h.client_from(&next_loopback());
+    // A wrong password on A.
+    let form = h.login_form(&client).await;
+    assert!(!form.captcha, "the first attempt needs no captcha");
+    let r = h
+        .post_login(&client, &form, "c-nurse", "wrong-one", None)
+        .await;
+    assert_eq!(r.status(), 200);
+    // B's sign-in page asks this address for the captcha (within a poll or two).
+    let mut asks = false;
+    let mut b_form = (String::new(), String::new());
+    for _ in 0..30 {
+        let r = client.get(format!("{b_url}/login")).send().await.unwrap();
+        let cookie = set_cookie(&r, "exam_login").unwrap();
+        let html = r.text().await.unwrap();
+        b_form = (field(&html, "form").unwrap(), cookie);
+        if html.contains("id=\"captcha\"") {
+            asks = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(asks, "B asks for the captcha after A's failure");
+    // The picture comes from A; the answer goes to B.
+    let r = client
+        .get(format!("{}/login/captcha", h.url))
+        .header("cookie", &b_form.1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let answer = h
+        .server
+        .state
+        .login
+        .captcha_answer_for_tests(&b_form.0)
+        .unwrap();
+    let mut signed_in = false;
+    for _ in 0..30 {
+        // Until B has A's captcha, B answers with the form again (200).
+        if b.state.login.captcha_answer_for_tests(&b_form.0).is_some() {
+            let r = client
+                .post(format!("{b_url}/login"))
+                .header("cookie", &b_form.1)
+                .form(&[
+                    ("username", "c-nurse"),
+                    ("password", pw),
+                    ("form", b_form.0.as_str()),
+                    ("captcha", answer.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+            signed_in = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(signed_in, "A's captcha reached B");
+    // Used on B: gone on A too.
+    for _ in 0..30 {
+        if h.server
+            .state
+            .login
+            .captcha_answer_for_tests(&b_form.0)
+            .is_none()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        h.server
+            .state
+            .login
+            .captcha_answer_for_tests(&b_form.0)
+            .is_none()
+    );
+    b.stop().await;
     h.stop().await;
 }

@@ -28,7 +28,7 @@ pub(super) async fn enrol(
 ) -> Result<Json<EnrolResponse>, ApiErr> {
     // Unauthenticated: an address refused too often this minute is not
     // heard (no hash, no audit row), so nobody can fill the audit log.
-    if let Err(wait) = st.login.limiter().enrol_allowed(ip, Utc::now()) {
+    if let Err(wait) = st.login.enrol_allowed(ip, Utc::now()) {
         Metrics::inc(&st.metrics.auth_refused);
         return Err(ApiErr::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -64,7 +64,7 @@ pub(super) async fn enrol(
         }
         Err(EnrolError::Refused) => {
             Metrics::inc(&st.metrics.auth_refused);
-            if st.login.limiter().enrol_refused(ip, Utc::now()) {
+            if st.login.enrol_refused(ip, Utc::now()) {
                 st.db
                     .audit(
                         &req.kiosk_id,

@@ -161,7 +161,7 @@ async fn wrong_current(
     ip: std::net::IpAddr,
     now: DateTime<Utc>,
 ) -> Response {
-    let failure = st.login.limiter().failure(ip, &user.username, now);
+    let failure = st.login.failure(ip, &user.username, now);
     let detail = format!("wrong current password on the password form, from {ip}");
     if let Err(e) = st.db.login_failed(user, &detail, failure.locked).await {
         tracing::error!(error = %e, "could not record a failed password check");

@@ -300,9 +300,20 @@ impl Captchas {
             return None;
         }
         let answer = new_answer();
-        self.issued
-            .insert(form.to_string(), (answer.clone(), now + self.ttl));
+        self.issue_with(form, &answer, now);
         Some(answer)
+    }
+
+    /// Records `answer` as issued to `form` at `now` (another instance's
+    /// captcha, replayed: see `shared`).
+    pub fn issue_with(&mut self, form: &str, answer: &str, now: DateTime<Utc>) {
+        self.issued
+            .insert(form.to_string(), (answer.to_string(), now + self.ttl));
+    }
+
+    /// Forgets `form`'s captcha (answered on another instance).
+    pub fn forget(&mut self, form: &str) {
+        self.issued.remove(form);
     }
 
     /// Checks `typed` against `form`'s captcha and forgets it either way:

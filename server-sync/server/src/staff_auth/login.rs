@@ -99,7 +99,7 @@ pub(super) async fn login_page(
     ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
 ) -> Response {
-    let captcha = st.login.limiter().source_failed_recently(ip, Utc::now());
+    let captcha = st.login.source_failed_recently(ip, Utc::now());
     page(&st, StatusCode::OK, form_token(&headers), "", captcha, None)
 }
 
@@ -117,7 +117,7 @@ pub(super) async fn captcha_image(
     if let Some(r) = throttled(&st, ip, now) {
         return r;
     }
-    let Some(answer) = st.login.captchas().issue(&form_key(&form), now) else {
+    let Some(answer) = st.login.issue_captcha(&form_key(&form), now) else {
         return busy(&st);
     };
     let seed = u64::from_le_bytes(exam_protocol::auth::random_bytes::<8>());
@@ -129,7 +129,7 @@ pub(super) async fn captcha_image(
 
 /// 429 when the address is over its rate (or 503 when the limiter is full).
 pub(super) fn throttled(st: &AppState, ip: IpAddr, now: DateTime<Utc>) -> Option<Response> {
-    match st.login.limiter().attempt(ip, now) {
+    match st.login.attempt(ip, now) {
         Admit::Go => None,
         Admit::Throttled(wait) => {
             Metrics::inc(&st.metrics.staff_logins_throttled);
@@ -199,12 +199,9 @@ pub(super) async fn login(
             Some(STALE_FORM),
         );
     }
-    let needs_captcha = st.login.limiter().captcha_required(ip, &name, now);
+    let needs_captcha = st.login.captcha_required(ip, &name, now);
     if needs_captcha {
-        let answer = st
-            .login
-            .captchas()
-            .check(&form_key(&form.0), &f.captcha, now);
+        let answer = st.login.check_captcha(&form_key(&form.0), &f.captcha, now);
         if answer != Answer::Right {
             let msg = if f.captcha.trim().is_empty() {
                 CAPTCHA_NEEDED
@@ -225,8 +222,10 @@ pub(super) async fn login(
         )
     };
     let (locked, guarded) = {
-        let l = st.login.limiter();
-        (l.locked(&name, ip, now), l.known_sources_only(&name, now))
+        (
+            st.login.locked(&name, ip, now),
+            st.login.known_sources_only(&name, now),
+        )
     };
     if locked {
         Metrics::inc(&st.metrics.staff_logins_failed);
@@ -262,7 +261,7 @@ pub(super) async fn login(
     };
     let Some(user) = user.filter(|_| right) else {
         Metrics::inc(&st.metrics.staff_logins_failed);
-        let failure = st.login.limiter().failure(ip, &name, now);
+        let failure = st.login.failure(ip, &name, now);
         let detail = format!("wrong password from {ip}");
         match st.db.user_by_name(&name).await {
             Ok(Some(u)) => {
@@ -290,7 +289,7 @@ pub(super) async fn login(
         }
         return refuse(&st);
     };
-    st.login.limiter().success(ip, &name);
+    st.login.success(ip, &name);
     signed_in(&st, user, &f.password, ip, now).await
 }
 
@@ -309,7 +308,7 @@ async fn audit_anonymous(
     detail: &str,
     now: DateTime<Utc>,
 ) {
-    if st.login.limiter().audit_allowed(now) {
+    if st.login.audit_allowed(now) {
         if let Err(e) = st
             .db
             .audit("anonymous", action, &format!("{detail} from {ip}"))

@@ -27,6 +27,7 @@ mod login;
 pub mod policy;
 mod second_factor;
 mod session;
+pub mod shared;
 pub mod totp;
 
 pub use policy::AccountPolicy;
@@ -58,16 +59,18 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// What guards sign-in in this instance: the limiter, the captchas issued
-/// and the bound on password hashes. Kept in memory: with several
-/// instances each keeps its own (route a client to one instance, or the
-/// limits are per instance).
+/// What guards sign-in: the limiter, the captchas issued and the bound on
+/// password hashes. Kept in memory and shared with the other instances
+/// through the store (`shared`): each applies the others' changes within
+/// a poll or two. The hash bound is this machine's own.
 #[derive(Debug)]
 pub struct LoginGuard {
     pub policy: AccountPolicy,
     limiter: Mutex<limits::Limiter>,
     captchas: Mutex<captcha::Captchas>,
     pub hashes: HashGate,
+    /// This instance's changes not yet written for the others (`shared`).
+    outbox: Mutex<Vec<(chrono::DateTime<chrono::Utc>, shared::GuardEvent)>>,
 }
 
 impl LoginGuard {
@@ -84,6 +87,7 @@ impl LoginGuard {
                 StdDuration::from_millis(policy.hash_wait_ms),
             ),
             policy: policy.clone(),
+            outbox: Mutex::default(),
         }
     }
 

@@ -108,7 +108,7 @@ pub(super) async fn code(
             });
         }
         let _ = st.db.end_session(&token, EndReason::Logout, now).await;
-        let failure = st.login.limiter().failure(ip, &user.username, now);
+        let failure = st.login.failure(ip, &user.username, now);
         let detail = format!("wrong second-factor codes from {ip}");
         if let Err(e) = st.db.login_failed(&user, &detail, failure.locked).await {
             tracing::error!(error = %e, "could not record a failed sign-in");

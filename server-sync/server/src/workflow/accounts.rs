@@ -259,7 +259,7 @@ async fn unlock(
     if !st.db.unlock_account(&user.username, &name).await? {
         return Err(bad("username", "没有这个账号"));
     }
-    st.login.limiter().unlock(&name);
+    st.login.unlock(&name);
     Ok(Json(Done { username: name }))
 }
 
