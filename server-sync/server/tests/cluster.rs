@@ -1,5 +1,5 @@
 //! Issue 21 on both stores: two instances of the service on one store are
-//! one service. A desk registration on one wakes the other's live pages
+//! one service. A price edited on one is the other's within a poll. A desk registration on one wakes the other's live pages
 //! through the change log; the queue is one (a visit registered on A is
 //! called from B, and A's room screen shows B's call); each instance holds
 //! its own id node; a background job runs on one instance at a time and
@@ -163,6 +163,22 @@ async fn two_instances_are_one_service(backend: Backend) {
     }
     assert_eq!(v["at"]["at"], "waiting", "moved on from {room}: {v}");
     assert_ne!(v["at"]["room"], room.as_str(), "moved on from {room}: {v}");
+
+    // A price changed on A is B's price within a poll or two.
+    let code = "L-CBC";
+    assert!(h.db().set_item_price("c-admin", code, 4321).await.unwrap());
+    exam_server::workflow::reload_catalogue(&h.server.state)
+        .await
+        .unwrap();
+    let mut price = None;
+    for _ in 0..30 {
+        price = b.state.catalogue.get().item(code).map(|i| i.price_fen);
+        if price == Some(4321) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(price, Some(4321), "B's catalogue follows A's edit");
 
     b.stop().await;
     h.stop().await;

@@ -31,6 +31,8 @@ pub enum Topic {
     Registrations,
     /// A campus's queue (the queue pages, the room screens).
     Queue(String),
+    /// The dictionaries (prices, packages): reloaded on every instance.
+    Catalogue,
 }
 
 impl Topic {
@@ -38,12 +40,14 @@ impl Topic {
         match self {
             Self::Registrations => "registrations".into(),
             Self::Queue(c) => format!("queue.{c}"),
+            Self::Catalogue => "catalogue".into(),
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "registrations" => Some(Self::Registrations),
+            "catalogue" => Some(Self::Catalogue),
             _ => s.strip_prefix("queue.").map(|c| Self::Queue(c.into())),
         }
     }
@@ -128,6 +132,7 @@ fn wake(st: &AppState, topic: &Topic) {
         Topic::Queue(c) => {
             let _ = st.queue.changed.send(c.clone());
         }
+        Topic::Catalogue => {}
     }
 }
 
@@ -159,9 +164,12 @@ pub async fn read_once(st: &AppState, w: &mut Window) -> Result<usize, DbError> 
     }
     for t in &topics {
         if let Some(t) = Topic::parse(t) {
-            if let Topic::Queue(campus) = &t {
+            match &t {
                 // Our engine is behind the log: read on before answering.
-                st.queue.mark_stale(campus);
+                Topic::Queue(campus) => st.queue.mark_stale(campus),
+                // Another instance's prices or packages: ours are stale.
+                Topic::Catalogue => st.catalogue.set(st.db.load_catalogue().await?),
+                Topic::Registrations => {}
             }
             wake(st, &t);
         }
@@ -226,7 +234,11 @@ mod tests {
 
     #[test]
     fn topics_round_trip() {
-        for t in [Topic::Registrations, Topic::Queue("north".into())] {
+        for t in [
+            Topic::Registrations,
+            Topic::Queue("north".into()),
+            Topic::Catalogue,
+        ] {
             assert_eq!(Topic::parse(&t.key()), Some(t));
         }
         assert_eq!(Topic::parse("nothing"), None);

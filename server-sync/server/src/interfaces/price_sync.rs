@@ -348,7 +348,7 @@ pub async fn run(st: &AppState, src: &PriceSource, actor: &str) -> Result<SyncOu
         .record_his_prices(fetched, &src.map, actor, Utc::now())
         .await?;
     if out.applied > 0 {
-        st.catalogue.set(st.db.load_catalogue().await?);
+        crate::workflow::reload_catalogue(st).await?;
     }
     match &out.error {
         Some(e) => tracing::warn!(error = %e, "HIS price list not fetched"),

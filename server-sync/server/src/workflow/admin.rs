@@ -128,7 +128,7 @@ async fn set_price(
     {
         return Err(bad("item", format!("没有项目 {code}")));
     }
-    st.catalogue.set(st.db.load_catalogue().await?);
+    crate::workflow::reload_catalogue(&st).await?;
     Ok(Json(PriceSet {
         code,
         price_fen: p.price_fen,
@@ -166,7 +166,7 @@ async fn save_package(
         .check_package(&pkg)
         .map_err(|e| bad("package", e.to_string()))?;
     let created = st.db.save_package(&user.username, &pkg).await?;
-    st.catalogue.set(st.db.load_catalogue().await?);
+    crate::workflow::reload_catalogue(&st).await?;
     Ok(Json(PackageSaved {
         code: pkg.code,
         created,

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use chrono::{NaiveDateTime, Utc};
 use exam_domain::Catalogue;
 
+use crate::AppState;
 use crate::db::{DbError, DeskError};
 use crate::error::ApiErr;
 use crate::routes::RouteTable;
@@ -63,6 +64,14 @@ impl CatalogueCell {
     pub fn set(&self, c: Catalogue) {
         *recover(self.0.write(), "catalogue") = Arc::new(c);
     }
+}
+
+/// Reloads the dictionaries after an edit, here and (through the change
+/// log) on every other instance within a poll.
+pub async fn reload_catalogue(st: &AppState) -> Result<(), crate::db::DbError> {
+    st.catalogue.set(st.db.load_catalogue().await?);
+    crate::cluster::feed::publish(st, crate::cluster::feed::Topic::Catalogue).await;
+    Ok(())
 }
 
 /// The one policy for a poisoned lock (a thread panicked holding it): log
