@@ -1,6 +1,7 @@
 //! The change log: how one instance's change wakes every instance's live
-//! pages. A writer records a [`Topic`] (`publish`); each instance reads the
-//! log from its cursor every `POLL` (`spawn`) and wakes its own streams.
+//! pages. A writer records a [`Topic`] (`publish`); each instance writes
+//! its topics and reads the others' every `POLL` (`spawn`) and wakes its
+//! own streams.
 //! A plain table read by cursor works on every store; the pages re-read
 //! what they show when woken, so a wake carries no data.
 //!
@@ -17,8 +18,8 @@ use sqlx::Row;
 use crate::AppState;
 use crate::db::{DbError, id_span_ms, next_id, ts};
 
-/// How often each instance reads the log.
-pub const POLL: std::time::Duration = std::time::Duration::from_millis(200);
+/// How often each instance writes its changes and reads the others'.
+pub const POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// How far back a read reaches for rows that committed late.
 pub const HORIZON_MS: i64 = 10_000;
 /// Rows kept (older ones are pruned by the `change_log` job).
@@ -108,20 +109,45 @@ impl Window {
 }
 
 /// Wakes this instance's pages at once and records the change for the
-/// others. Call after the change's commit; a failed record is logged (the
-/// other instances' pages also refresh on their own, more slowly).
+/// others (written with the others of the same moment at the next `POLL`:
+/// a busy desk costs the store one small commit per poll, not one per
+/// change). Call after the change's commit. A change whose instance dies
+/// before the write wakes the other instances' pages at their own
+/// fallback refresh instead.
 pub async fn publish(st: &AppState, topic: Topic) {
     wake(st, &topic);
-    let r = sqlx::query("INSERT INTO change_log(id, topic, origin, at) VALUES ($1, $2, $3, $4)")
-        .bind(next_id())
-        .bind(topic.key())
-        .bind(&*st.instance.name)
-        .bind(ts(Utc::now()))
-        .execute(&st.db.pool)
-        .await;
-    if let Err(e) = r {
-        tracing::warn!(error = %e, topic = %topic.key(), "recording a change failed");
+    st.instance
+        .pending
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(topic.key());
+}
+
+/// Writes the topics changed here since the last poll, in one transaction.
+async fn flush(st: &AppState) -> Result<(), DbError> {
+    let topics = std::mem::take(
+        &mut *st
+            .instance
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    if topics.is_empty() {
+        return Ok(());
     }
+    let at = ts(Utc::now());
+    let mut tx = st.db.pool.begin().await?;
+    for t in &topics {
+        sqlx::query("INSERT INTO change_log(id, topic, origin, at) VALUES ($1, $2, $3, $4)")
+            .bind(next_id())
+            .bind(t)
+            .bind(&*st.instance.name)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 fn wake(st: &AppState, topic: &Topic) {
@@ -184,6 +210,9 @@ pub fn spawn(st: &AppState) -> tokio::task::JoinHandle<()> {
         let mut w = Window::new(next_id(), id_span_ms(HORIZON_MS));
         loop {
             tokio::time::sleep(POLL).await;
+            if let Err(e) = flush(&st).await {
+                tracing::warn!(error = %e, "recording changes failed");
+            }
             if let Err(e) = read_once(&st, &mut w).await {
                 tracing::warn!(error = %e, "reading the change log failed");
             }

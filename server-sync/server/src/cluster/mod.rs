@@ -29,6 +29,10 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct Instance {
     pub name: Arc<str>,
+    /// Topics changed here and not yet written to the change log (the
+    /// feed writes them together every `feed::POLL`: no commit of its own
+    /// per change under load).
+    pub(crate) pending: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
 impl Instance {
@@ -37,6 +41,7 @@ impl Instance {
         let n = hex::encode(exam_protocol::auth::random_bytes::<8>());
         Self {
             name: format!("instance-{n}").into(),
+            pending: Arc::default(),
         }
     }
 }
