@@ -27,6 +27,9 @@ use exam_domain::demo::Rng;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+#[path = "support/raw_rate.rs"]
+mod raw_rate;
+
 struct Args {
     clients: usize,
     secs: u64,
@@ -454,6 +457,17 @@ async fn main() -> anyhow::Result<()> {
             exam_server::queue::link::sign(&keys, &subject, expires)
         })
         .collect();
+    // The store's raw commit rates on this disk, now (quoted beside the
+    // load figures: a figure means little without its machine's limit).
+    sqlx::any::install_default_drivers();
+    let raw_url = match &a.database_url {
+        Some(u) => u.clone(),
+        None => format!("sqlite://{}?mode=rwc", dir.path().join("raw.db").display()),
+    };
+    let (raw_one, raw_hundred) = raw_rate::raw_rates(&raw_url, 2000, 20_000).await?;
+    println!(
+        "store's raw rate: {raw_one:.0} durable single-row commits/s, {raw_hundred:.0} rows/s in commits of 100"
+    );
     // Accounts before the server starts (hashing is slow on purpose).
     let db = exam_server::db::Db::connect(&database_url, Arc::new(keys)).await?;
     db.migrate().await?;

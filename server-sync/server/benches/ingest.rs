@@ -23,6 +23,10 @@ use chrono::Utc;
 use exam_protocol::{BookingRecord, CheckIn, Event, EventBody};
 use sqlx::any::AnyPoolOptions;
 
+#[path = "support/raw_rate.rs"]
+mod raw_rate;
+use raw_rate::raw_rates;
+
 struct Args {
     single: usize,
     batched: usize,
@@ -55,51 +59,6 @@ fn args() -> anyhow::Result<Args> {
         }
     }
     Ok(a)
-}
-
-/// A payload of a journaled check-in's size (sealed and encoded, ~600 B).
-fn payload(i: usize) -> String {
-    format!("{i:08}{}", "x".repeat(600))
-}
-
-/// The store's physical limit: durable single-row commits per second and
-/// rows per second in commits of 100, one connection, as the service's
-/// writer would do them.
-async fn raw_rates(url: &str, single: usize, batched: usize) -> anyhow::Result<(f64, f64)> {
-    let pool = AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(url)
-        .await?;
-    sqlx::query("CREATE TABLE bench_raw (id BIGINT PRIMARY KEY, payload TEXT NOT NULL)")
-        .execute(&pool)
-        .await?;
-    let t = Instant::now();
-    for i in 0..single {
-        let mut tx = pool.begin().await?;
-        sqlx::query("INSERT INTO bench_raw(id, payload) VALUES ($1, $2)")
-            .bind(i as i64)
-            .bind(payload(i))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-    }
-    let one = single as f64 / t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    for chunk in (single..single + batched).collect::<Vec<_>>().chunks(100) {
-        let mut tx = pool.begin().await?;
-        for i in chunk {
-            sqlx::query("INSERT INTO bench_raw(id, payload) VALUES ($1, $2)")
-                .bind(*i as i64)
-                .bind(payload(*i))
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-    }
-    let hundred = batched as f64 / t.elapsed().as_secs_f64();
-    sqlx::query("DROP TABLE bench_raw").execute(&pool).await?;
-    pool.close().await;
-    Ok((one, hundred))
 }
 
 fn check_in(rec: &BookingRecord) -> Event {

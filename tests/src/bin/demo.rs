@@ -106,6 +106,18 @@ async fn main() -> anyhow::Result<()> {
         )
     })?;
     let url = server.url();
+    // Issue 21: a second instance of the service on the same store (as a
+    // second machine behind a load balancer would run it): its staff page
+    // shows the kiosk's check-ins, which reach the first, through the
+    // store's change log. The hospital interfaces stay with the first.
+    let mut listen2 = a.listen;
+    listen2.set_port(a.listen.port().wrapping_add(1));
+    let second = exam_server::start(exam_server::Config {
+        tls_cert: Some(tls.cert.clone()),
+        tls_key: Some(tls.key.clone()),
+        ..e2e_tests::server_config(&a.data.join("exam.db"), listen2, 0)
+    })
+    .await;
     // The demo's bookings get their packages' items, so what they pay
     // for is ordered from the laboratory and imaging simulators.
     server
@@ -182,6 +194,13 @@ async fn main() -> anyhow::Result<()> {
         a.data.join("exam.db").display()
     );
     println!("  staff page      : {url}/login");
+    match &second {
+        Ok(s) => println!(
+            "  second instance : {}/registrations  (same store: sign in there and watch this\n                    kiosk's check-ins arrive through the change log)",
+            s.url()
+        ),
+        Err(e) => println!("  second instance : not started ({e})"),
+    }
     println!(
         "  HTTPS           : certificate from the demo's own CA {} (new at each start; the browser\n                    warns unless you import it: development only)",
         tls.ca.display()
@@ -423,6 +442,9 @@ async fn main() -> anyhow::Result<()> {
         _ = tokio::signal::ctrl_c() => {}
     }
     kiosk.stop().await;
+    if let Ok(s) = second {
+        s.stop().await;
+    }
     server.stop().await;
     Ok(())
 }
