@@ -24,6 +24,9 @@ use exam_protocol::{BookingRecord, CheckIn};
 use sqlx::Row;
 use sqlx::any::AnyPoolOptions;
 
+#[path = "support/kiosks.rs"]
+mod kiosks;
+
 struct Args {
     url: String,
     kill: String,
@@ -106,30 +109,8 @@ async fn main() -> anyhow::Result<()> {
         ..exam_server::Config::default()
     })
     .await?;
-    let link = sync_client::ServiceLink::loopback_dev(&server.url())?;
-    let mut kiosks = Vec::new();
-    for k in 0..a.kiosks {
-        let id = format!("K-FO-{k}");
-        server
-            .state
-            .db
-            .add_kiosk(&id, "main", "lobby", "failover-bench-secret-0123456789")
-            .await?;
-        let (key, _) =
-            sync_client::SyncClient::enrol(&link, &id, "failover-bench-secret-0123456789", "b")
-                .await?;
-        kiosks.push(sync_client::SyncClient::new(&link, key));
-    }
-    let mut records: Vec<BookingRecord> = Vec::new();
-    let mut cursor = 0;
-    loop {
-        let r = kiosks[0].changes(cursor, 1000).await?;
-        records.extend(r.records);
-        cursor = r.next_cursor;
-        if !r.more {
-            break;
-        }
-    }
+    let kiosks = kiosks::enrol(&server, "K-FO", a.kiosks).await?;
+    let records = kiosks::all_records(&kiosks[0]).await?;
     let per = records.len() / a.kiosks;
     let start = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));

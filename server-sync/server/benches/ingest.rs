@@ -23,6 +23,8 @@ use chrono::Utc;
 use exam_protocol::{BookingRecord, CheckIn, Event, EventBody};
 use sqlx::any::AnyPoolOptions;
 
+#[path = "support/kiosks.rs"]
+mod kiosks;
 #[path = "support/raw_rate.rs"]
 mod raw_rate;
 use raw_rate::raw_rates;
@@ -72,20 +74,6 @@ fn check_in(rec: &BookingRecord) -> Event {
         privacy: None,
     });
     Event::new(uuid::Uuid::now_v7(), 1, Utc::now(), &body)
-}
-
-/// Every booking of the store, through a kiosk's pull.
-async fn all_records(c: &sync_client::SyncClient) -> anyhow::Result<Vec<BookingRecord>> {
-    let mut out = Vec::new();
-    let mut cursor = 0;
-    loop {
-        let r = c.changes(cursor, 1000).await?;
-        out.extend(r.records);
-        cursor = r.next_cursor;
-        if !r.more {
-            return Ok(out);
-        }
-    }
 }
 
 /// Check-ins per second: `kiosks` pushing `batch` events a request.
@@ -145,22 +133,9 @@ async fn run(
         ..exam_server::Config::default()
     })
     .await?;
-    let link = sync_client::ServiceLink::loopback_dev(&server.url())?;
-    let mut clients = Vec::new();
-    for k in 0..=a.kiosks {
-        let id = format!("K-ING-{k}");
-        server
-            .state
-            .db
-            .add_kiosk(&id, "main", "lobby", "ingest-bench-secret-0123456789")
-            .await?;
-        let (key, _) =
-            sync_client::SyncClient::enrol(&link, &id, "ingest-bench-secret-0123456789", "bench")
-                .await?;
-        clients.push(sync_client::SyncClient::new(&link, key));
-    }
+    let mut clients = kiosks::enrol(&server, "K-ING", a.kiosks + 1).await?;
     let catcher = clients.pop().context("a kiosk for the catch-up")?;
-    let records = all_records(&clients[0]).await?;
+    let records = kiosks::all_records(&clients[0]).await?;
     anyhow::ensure!(records.len() >= people, "{} bookings", records.len());
     let (one, rest) = records.split_at(a.single);
     let (hundred, rest) = rest.split_at(a.batched);

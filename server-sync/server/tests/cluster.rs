@@ -17,26 +17,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::login::{field, next_loopback, set_cookie};
-use common::{Backend, Harness, Staff};
+use common::{Harness, Staff};
 use interfaces::walk_in;
 use serde_json::{Value, json};
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        $(mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(super::Backend::Postgres).await;
-            }
-        })*
-    };
-}
-
-both!(
+on_both_stores!(
     two_instances_are_one_service,
     a_job_runs_once_across_instances,
     sign_in_limits_and_captchas_are_shared,
@@ -64,8 +49,7 @@ async fn joined(s: &Staff, id: i64) -> Value {
     panic!("visit {id} never joined the queue");
 }
 
-async fn two_instances_are_one_service(backend: Backend) {
-    let h = Harness::start(backend).await;
+async fn two_instances_are_one_service(h: &Harness) {
     let b = h.second().await;
     let b_url = b.url();
 
@@ -181,11 +165,9 @@ async fn two_instances_are_one_service(backend: Backend) {
     assert_eq!(price, Some(4321), "B's catalogue follows A's edit");
 
     b.stop().await;
-    h.stop().await;
 }
 
-async fn a_job_runs_once_across_instances(backend: Backend) {
-    let h = Harness::start(backend).await;
+async fn a_job_runs_once_across_instances(h: &Harness) {
     let b = h.second().await;
     let (on_a, on_b) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let every = Duration::from_millis(50);
@@ -215,11 +197,9 @@ async fn a_job_runs_once_across_instances(backend: Backend) {
     assert!(on_a.load(Ordering::SeqCst) >= 3, "A took over");
     assert_eq!(on_b.load(Ordering::SeqCst), b1, "B ran no more");
     ta.abort();
-    h.stop().await;
 }
 
-async fn sign_in_limits_and_captchas_are_shared(backend: Backend) {
-    let h = Harness::start(backend).await;
+async fn sign_in_limits_and_captchas_are_shared(h: &Harness) {
     let b = h.second().await;
     let b_url = b.url();
     let pw = "Shared-Limits-2026";
@@ -311,5 +291,4 @@ async fn sign_in_limits_and_captchas_are_shared(backend: Backend) {
             .is_none()
     );
     b.stop().await;
-    h.stop().await;
 }

@@ -40,9 +40,19 @@ pub(super) async fn append(
     Ok(id)
 }
 
-/// The day's events after `after` (0: all), in order.
+/// The day's events after `after` (0: all), in order: from the read pool,
+/// or in a transaction (`events_in`).
 pub(super) async fn events(
     db: &Db,
+    campus: &str,
+    day: NaiveDate,
+    after: i64,
+) -> Result<Vec<(i64, Event)>> {
+    events_on(&db.read, campus, day, after).await
+}
+
+async fn events_on<'e>(
+    on: impl sqlx::Executor<'e, Database = Any>,
     campus: &str,
     day: NaiveDate,
     after: i64,
@@ -53,7 +63,7 @@ pub(super) async fn events(
     .bind(campus)
     .bind(day_s(day))
     .bind(after)
-    .fetch_all(&db.read)
+    .fetch_all(on)
     .await?;
     rows.iter().map(event_row).collect()
 }
@@ -570,16 +580,22 @@ fn entry_line(r: &sqlx::any::AnyRow) -> Result<EntryLine> {
 /// and event ids rise in commit order (issue 21).
 pub(super) async fn lock_head(tx: &mut Transaction<'_, Any>, campus: &str) -> Result<i64> {
     let name = format!("queue.{campus}");
-    sqlx::query("INSERT INTO counters(name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
-        .bind(&name)
-        .execute(&mut **tx)
-        .await?;
+    ensure_counter(tx, &name).await?;
     let last: i64 =
         sqlx::query_scalar("UPDATE counters SET value = value WHERE name = $1 RETURNING value")
             .bind(&name)
             .fetch_one(&mut **tx)
             .await?;
     Ok(last)
+}
+
+/// Makes the counter `name` (at 0) if it is not there yet.
+async fn ensure_counter(tx: &mut Transaction<'_, Any>, name: &str) -> Result<()> {
+    sqlx::query("INSERT INTO counters(name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Records the last event id written under the lock.
@@ -600,15 +616,7 @@ pub(super) async fn events_in(
     day: NaiveDate,
     after: i64,
 ) -> Result<Vec<(i64, Event)>> {
-    let rows = sqlx::query(
-        "SELECT id, event FROM queue_events WHERE campus = $1 AND day = $2 AND id > $3 ORDER BY id",
-    )
-    .bind(campus)
-    .bind(day_s(day))
-    .bind(after)
-    .fetch_all(&mut **tx)
-    .await?;
-    rows.iter().map(event_row).collect()
+    events_on(&mut **tx, campus, day, after).await
 }
 
 fn event_row(r: &sqlx::any::AnyRow) -> Result<(i64, Event)> {
@@ -641,10 +649,7 @@ pub(super) async fn record_calls(
         return Ok(());
     }
     let name = format!("queue_calls.{campus}");
-    sqlx::query("INSERT INTO counters(name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
-        .bind(&name)
-        .execute(&mut **tx)
-        .await?;
+    ensure_counter(tx, &name).await?;
     let n = i64::try_from(calls.len()).unwrap_or(i64::MAX);
     let last: i64 = sqlx::query_scalar(
         "UPDATE counters SET value = value + $2 WHERE name = $1 RETURNING value",
