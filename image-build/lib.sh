@@ -54,20 +54,23 @@ if qemu-system-x86_64 -device help 2>/dev/null | grep -q '"virtio-multitouch-pci
 fi
 
 # boot LOG [extra qemu args...]: qemu in the background, serial into LOG.
-# offline=1 boots it without a network card (the kiosk cut off).
+# offline=1 boots it cut off: the network card is there (the machine is
+# the same, so is its firmware's boot order) but leads nowhere.
+# The kiosk's disk boots first whatever else is plugged in (bootindex),
+# as a kiosk's firmware is set up to.
 # The chipset's watchdog (ICH9 TCO, iTCO_wdt in the guest) resets the
 # machine when it runs out, as a kiosk board's does: qemu 7.2 (Debian 12) straps
 # it "no reboot" unless told otherwise, and a hung reboot then hung for good.
 boot() {
   local log=$1; shift
-  local net=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0)
-  [ -n "${offline:-}" ] && net=(-nic none)
+  local restrict=off
+  [ -n "${offline:-}" ] && restrict=on
   qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 1536 \
     -global ICH9-LPC.noreboot=false -action watchdog=reset \
     -drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE" \
     -drive if=pflash,format=raw,file="$tmp/vars.fd" \
-    -drive file="$tmp/kiosk.img",format=raw,if=virtio "$@" \
-    "${net[@]}" \
+    -drive file="$tmp/kiosk.img",format=raw,if=none,id=disk0 -device virtio-blk-pci,drive=disk0,bootindex=0 "$@" \
+    -netdev user,id=n0,restrict=$restrict -device virtio-net-pci,netdev=n0 \
     -vga std -display none -serial file:"$log" \
     "${touch_dev[@]}" \
     -monitor unix:"$tmp/monitor.sock",server,nowait \
