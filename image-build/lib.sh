@@ -20,8 +20,12 @@ trap cleanup EXIT
 # guest sees it), K-QEMU-01 registered.
 start_service() {
   echo "==> central service on the host"
-  cargo build --locked -q -p exam-server --bin exam-server
-  local server=${CARGO_TARGET_DIR:-target}/debug/exam-server
+  # EXAM_SERVER_BIN: a service already built (runs in a row share one).
+  local server=${EXAM_SERVER_BIN:-}
+  if [ -z "$server" ]; then
+    cargo build --locked -q -p exam-server --bin exam-server
+    server=${CARGO_TARGET_DIR:-target}/debug/exam-server
+  fi
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   db="sqlite://$tmp/exam.db"
   "$server" tls-dev-cert --out "$tmp/tls" --host 10.0.2.2 --host 127.0.0.1 >/dev/null
