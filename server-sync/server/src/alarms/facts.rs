@@ -39,6 +39,19 @@ pub fn disks(st: &AppState) -> Vec<DiskFact> {
     out
 }
 
+// Statements that run every minute over tables that only grow: each must
+// be an index search (migration 0025), never a read of the whole table.
+/// Refusals and failed sign-ins in the window (the audit log by time).
+pub(crate) const RECENT_REFUSALS: &str =
+    "SELECT action, count(*) AS n FROM audit_log WHERE at >= $1
+         AND action IN ('access.denied', 'login.failed', 'login.locked') GROUP BY action";
+/// Check-ins dated in the future.
+pub(crate) const REGISTRATIONS_IN_FUTURE: &str =
+    "SELECT count(*) FROM registrations WHERE checked_in_at > $1";
+/// Negative amounts: answered from the partial indexes of such rows,
+/// which stay empty (the whole item table was read before, each minute).
+pub(crate) const NEGATIVE_AMOUNTS: &str = "SELECT (SELECT count(*) FROM bookings WHERE amount_due_fen < 0) + (SELECT count(*) FROM booking_items WHERE price_fen < 0)";
+
 pub async fn gather(st: &AppState, t: &Thresholds, now: DateTime<Utc>) -> Result<Facts, DbError> {
     let kiosks = st
         .db
@@ -67,13 +80,10 @@ pub async fn gather(st: &AppState, t: &Thresholds, now: DateTime<Utc>) -> Result
     let since = ts(now - t.window);
     let mut denied_recent = 0;
     let mut login_failed_recent = 0;
-    for r in sqlx::query(
-        "SELECT action, count(*) AS n FROM audit_log WHERE at >= $1
-         AND action IN ('access.denied', 'login.failed', 'login.locked') GROUP BY action",
-    )
-    .bind(&since)
-    .fetch_all(pool)
-    .await?
+    for r in sqlx::query(RECENT_REFUSALS)
+        .bind(&since)
+        .fetch_all(pool)
+        .await?
     {
         let n = u64::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0);
         match r.try_get::<String, _>("action")?.as_str() {
@@ -86,17 +96,16 @@ pub async fn gather(st: &AppState, t: &Thresholds, now: DateTime<Utc>) -> Result
         Ok::<u64, DbError>(u64::try_from(n).unwrap_or(0))
     };
     // A kiosk's clock may run a little ahead: five minutes of grace.
-    let future: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM registrations WHERE checked_in_at > $1")
-            .bind(ts(now + chrono::Duration::minutes(5)))
-            .fetch_one(pool)
-            .await?;
+    let future: i64 = sqlx::query_scalar(REGISTRATIONS_IN_FUTURE)
+        .bind(ts(now + chrono::Duration::minutes(5)))
+        .fetch_one(pool)
+        .await?;
     let implausible = vec![
-        (Implausible::RegistrationInFuture, u64::try_from(future).unwrap_or(0)),
         (
-            Implausible::NegativeAmount,
-            count("SELECT (SELECT count(*) FROM bookings WHERE amount_due_fen < 0) + (SELECT count(*) FROM booking_items WHERE price_fen < 0)").await?,
+            Implausible::RegistrationInFuture,
+            u64::try_from(future).unwrap_or(0),
         ),
+        (Implausible::NegativeAmount, count(NEGATIVE_AMOUNTS).await?),
         (
             Implausible::SlotOverbooked,
             count("SELECT count(*) FROM slots WHERE booked > capacity").await?,

@@ -79,6 +79,12 @@ fn row_of(r: &sqlx::any::AnyRow) -> Result<AuditRow> {
     })
 }
 
+/// The hash of the row before `seq` (every audit line reads it).
+pub(crate) const PREV_HASH: &str =
+    "SELECT hash FROM audit_log WHERE seq < $1 AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1";
+/// Rows written around the chain (the alarms ask every minute).
+pub(crate) const UNCHAINED: &str = "SELECT count(*) FROM audit_log WHERE seq IS NULL";
+
 /// Appends `e` to the chain inside `tx` (the transaction of the change it
 /// records, or one of its own). Must be the transaction's last write.
 pub(crate) async fn append(tx: &mut Transaction<'_, Any>, e: &AuditEvent) -> Result<()> {
@@ -89,16 +95,14 @@ pub(crate) async fn append(tx: &mut Transaction<'_, Any>, e: &AuditEvent) -> Res
     .fetch_one(&mut **tx)
     .await?
     .try_get(0)?;
-    let prev: String = sqlx::query(
-        "SELECT hash FROM audit_log WHERE seq < $1 AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(seq)
-    .fetch_optional(&mut **tx)
-    .await?
-    .map(|r| r.try_get::<Option<String>, _>(0))
-    .transpose()?
-    .flatten()
-    .unwrap_or_else(|| chain::GENESIS.to_string());
+    let prev: String = sqlx::query(PREV_HASH)
+        .bind(seq)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| r.try_get::<Option<String>, _>(0))
+        .transpose()?
+        .flatten()
+        .unwrap_or_else(|| chain::GENESIS.to_string());
     let row = ChainRow {
         seq,
         id: next_id(),
@@ -270,7 +274,7 @@ impl Db {
                 }
             }
         }
-        let unchained: i64 = sqlx::query("SELECT count(*) FROM audit_log WHERE seq IS NULL")
+        let unchained: i64 = sqlx::query(UNCHAINED)
             .fetch_one(&self.read)
             .await?
             .try_get(0)?;

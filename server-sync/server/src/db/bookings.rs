@@ -64,6 +64,10 @@ pub(crate) fn decode(r: &AnyRow, keys: &KeyRing) -> Result<BookingRecord> {
     })
 }
 
+/// A kiosk's pull: the campus's bookings changed after its cursor.
+pub(crate) const CHANGES_SINCE: &str =
+    select_bookings!("WHERE b.campus = $1 AND b.change_seq > $2 ORDER BY b.change_seq LIMIT $3");
+
 /// Takes the next booking change number inside the caller's transaction.
 /// The counter row stays locked until commit, so numbers are handed out in
 /// commit order and a kiosk's cursor never steps over a later-committed change.
@@ -126,14 +130,12 @@ impl Db {
         cursor: i64,
         limit: i64,
     ) -> Result<ChangesPage> {
-        let rows = sqlx::query(select_bookings!(
-            "WHERE b.campus = $1 AND b.change_seq > $2 ORDER BY b.change_seq LIMIT $3"
-        ))
-        .bind(campus)
-        .bind(cursor)
-        .bind(limit + 1)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(CHANGES_SINCE)
+            .bind(campus)
+            .bind(cursor)
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
         let more = rows.len() as i64 > limit;
         let records = rows
             .iter()

@@ -137,6 +137,9 @@ async fn next_counter(tx: &mut Transaction<'_, Any>, name: &str) -> Result<i64> 
     Ok(row.try_get(0)?)
 }
 
+/// The person's visit of that day, if any (one visit a day per person).
+pub(crate) const SAME_DAY_VISIT: &str = "SELECT exam_no FROM bookings WHERE person_key = $1 AND exam_date = $2 AND state <> 'cancelled'";
+
 /// Creates a visit inside the caller's transaction, with its audit line
 /// as the transaction's last write.
 pub(crate) async fn create_visit(
@@ -167,13 +170,11 @@ pub(crate) async fn create_visit_unlogged(
     let keys = db_keys;
     let stored = people::ensure_person(tx, keys, &v.person, &v.initials).await?;
     let key = people::person_key(keys, &v.person.id_number);
-    let same_day = sqlx::query(
-        "SELECT exam_no FROM bookings WHERE person_key = $1 AND exam_date = $2 AND state <> 'cancelled'",
-    )
-    .bind(&key)
-    .bind(day(v.date))
-    .fetch_optional(&mut **tx)
-    .await?;
+    let same_day = sqlx::query(SAME_DAY_VISIT)
+        .bind(&key)
+        .bind(day(v.date))
+        .fetch_optional(&mut **tx)
+        .await?;
     if let Some(r) = same_day {
         return Err(DeskError::AlreadyBooked {
             exam_no: r.try_get("exam_no")?,
@@ -360,12 +361,19 @@ macro_rules! select_visit {
 }
 pub(crate) use select_visit;
 
+/// One visit with its person (details, and every change rereads it).
+pub(crate) const VISIT_BY_ID: &str = select_visit!("WHERE b.id = $1");
+/// A visit's items, in the order they were added.
+pub(crate) const VISIT_ITEMS: &str =
+    "SELECT item_code, price_fen, from_package, paid, status, signature FROM booking_items
+          WHERE booking_id = $1 ORDER BY changed_at, item_code";
+
 pub(crate) async fn visit_in(
     tx: &mut Transaction<'_, Any>,
     keys: &KeyRing,
     id: i64,
 ) -> Result<Visit> {
-    let r = sqlx::query(select_visit!("WHERE b.id = $1"))
+    let r = sqlx::query(VISIT_BY_ID)
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?
@@ -374,27 +382,24 @@ pub(crate) async fn visit_in(
     let excluded: String = r.try_get("excluded")?;
     let kind: String = r.try_get("kind")?;
     let marital: String = r.try_get("marital")?;
-    let items = sqlx::query(
-        "SELECT item_code, price_fen, from_package, paid, status, signature FROM booking_items
-          WHERE booking_id = $1 ORDER BY changed_at, item_code",
-    )
-    .bind(id)
-    .fetch_all(&mut **tx)
-    .await?
-    .iter()
-    .map(|r| {
-        let status: String = r.try_get("status")?;
-        Ok(VisitItem {
-            code: r.try_get("item_code")?,
-            price_fen: r.try_get("price_fen")?,
-            from_package: r.try_get::<i64, _>("from_package")? != 0,
-            paid: r.try_get::<i64, _>("paid")? != 0,
-            status: ItemStatus::parse(&status)
-                .ok_or_else(|| DbError::Corrupt(format!("item status {status:?}")))?,
-            signed: r.try_get::<Option<String>, _>("signature")?.is_some(),
+    let items = sqlx::query(VISIT_ITEMS)
+        .bind(id)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| {
+            let status: String = r.try_get("status")?;
+            Ok(VisitItem {
+                code: r.try_get("item_code")?,
+                price_fen: r.try_get("price_fen")?,
+                from_package: r.try_get::<i64, _>("from_package")? != 0,
+                paid: r.try_get::<i64, _>("paid")? != 0,
+                status: ItemStatus::parse(&status)
+                    .ok_or_else(|| DbError::Corrupt(format!("item status {status:?}")))?,
+                signed: r.try_get::<Option<String>, _>("signature")?.is_some(),
+            })
         })
-    })
-    .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()?;
     Ok(Visit {
         record: decode(&r, keys)?,
         kind: VisitKind::parse(&kind)
@@ -582,17 +587,14 @@ impl Db {
         grace: chrono::Duration,
     ) -> Result<usize> {
         let cutoff = now_local - grace;
-        let ids: Vec<i64> = sqlx::query(
-            "SELECT id FROM bookings WHERE state = 'booked' AND
-               (exam_date < $1 OR (exam_date = $1 AND slot_end <= $2)) LIMIT 500",
-        )
-        .bind(day(cutoff.date()))
-        .bind(hms(cutoff.time()))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| r.try_get::<i64, _>("id"))
-        .collect::<std::result::Result<_, _>>()?;
+        let ids: Vec<i64> = sqlx::query(NO_SHOWS)
+            .bind(day(cutoff.date()))
+            .bind(hms(cutoff.time()))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<i64, _>("id"))
+            .collect::<std::result::Result<_, _>>()?;
         let mut n = 0;
         for id in ids {
             let mut tx = self.pool.begin().await?;
@@ -618,6 +620,15 @@ impl Db {
         Ok(n)
     }
 }
+
+/// Booked visits whose slot ended before the cutoff (day $1, time $2).
+/// `exam_date <= $1` is implied by the rest and says it again so that every
+/// plan searches `bookings_state_date` by date as well as by state: with the
+/// OR alone, PostgreSQL may take the index by state only and read every
+/// booking still to come, each minute.
+pub(crate) const NO_SHOWS: &str =
+    "SELECT id FROM bookings WHERE state = 'booked' AND exam_date <= $1
+               AND (exam_date < $1 OR slot_end <= $2) LIMIT 500";
 
 pub(crate) async fn cancel_in(
     tx: &mut Transaction<'_, Any>,

@@ -119,6 +119,13 @@ fn stored_payload(event: &Event, body: &EventBody) -> String {
     }
 }
 
+/// The booking a check-in names: its state and whose it is.
+pub(crate) const BOOKING_FOR_CHECK_IN: &str =
+    "SELECT state, person_key FROM bookings WHERE id = $1";
+/// Marks a booked visit checked in; changes nothing once it is.
+pub(crate) const CHECK_IN_BOOKING: &str =
+    "UPDATE bookings SET state = 'checked_in', change_seq = $2 WHERE id = $1 AND state = 'booked'";
+
 /// Registers a check-in and marks the booking checked in. A second check-in
 /// of the same booking (two kiosks, or the patient twice) is kept, flagged
 /// `repeat`, for the desk to see; an unknown booking is flagged too.
@@ -130,7 +137,7 @@ async fn register_check_in(
     c: &CheckIn,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let booking = sqlx::query("SELECT state, person_key FROM bookings WHERE id = $1")
+    let booking = sqlx::query(BOOKING_FOR_CHECK_IN)
         .bind(c.booking_id)
         .fetch_optional(&mut **tx)
         .await?;
@@ -144,7 +151,7 @@ async fn register_check_in(
             // Conditional update: of two concurrent check-ins of one booking
             // the row lock lets one through; the other sees it done.
             let seq = next_change_seq(tx).await?;
-            let changed = sqlx::query("UPDATE bookings SET state = 'checked_in', change_seq = $2 WHERE id = $1 AND state = 'booked'")
+            let changed = sqlx::query(CHECK_IN_BOOKING)
                 .bind(c.booking_id)
                 .bind(seq)
                 .execute(&mut **tx)

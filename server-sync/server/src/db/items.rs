@@ -395,6 +395,17 @@ impl Db {
     }
 }
 
+/// The printable items (not refunded, not waived) of `n` visits bound as
+/// `$1`..`$n` (a kiosk's pull attaches them to every booking it carries).
+pub(crate) fn items_of_sql(n: usize) -> String {
+    format!(
+        "SELECT booking_id, item_code, price_fen, paid FROM booking_items
+                  WHERE status NOT IN ('refunded', 'waived') AND booking_id IN ({})
+                  ORDER BY booking_id, changed_at, item_code",
+        super::placeholders(n)
+    )
+}
+
 impl Db {
     /// The printable items (not refunded, not waived) of several visits.
     pub async fn items_of(
@@ -407,14 +418,7 @@ impl Db {
         let mut out: std::collections::HashMap<i64, Vec<exam_domain::documents::DocItem>> =
             Default::default();
         for chunk in ids.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT booking_id, item_code, price_fen, paid FROM booking_items
-                  WHERE status NOT IN ('refunded', 'waived') AND booking_id IN ({})
-                  ORDER BY booking_id, changed_at, item_code",
-                marks.join(", ")
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(items_of_sql(chunk.len())));
             for id in chunk {
                 q = q.bind(*id);
             }

@@ -19,6 +19,9 @@ mod events;
 mod exports;
 mod fhir;
 mod groups;
+// The hot paths' statements, for the plan test (tests/query_plans.rs).
+#[doc(hidden)]
+pub mod hot_queries;
 mod items;
 mod kiosks;
 mod moves;
@@ -232,6 +235,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "several instances: leases, the change log, the screens' calls",
         include_str!("../../migrations/0024_cluster.sql"),
     ),
+    (
+        25,
+        "indexes for the alarms' counts over bookings, items and check-ins",
+        include_str!("../../migrations/0025_alarm_fact_indexes.sql"),
+    ),
 ];
 
 impl Db {
@@ -381,6 +389,14 @@ impl Db {
     }
 }
 
+/// `$1, $2, .., $n`: the placeholders of an IN list of `n` values.
+pub(crate) fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Fixed-width UTC timestamps sort as text on every back end.
 pub fn ts(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
@@ -411,9 +427,11 @@ pub fn set_node(node: i64) {
 /// instances, increasing within one process, and roughly time-ordered
 /// across them: readers that follow ids as a cursor must allow for a row
 /// that commits after a later id (`cluster::feed::Window`).
+/// Ids count milliseconds from 2024-01-01.
+const EPOCH_MS: i64 = 1_704_067_200_000;
+
 pub fn next_id() -> i64 {
     static LAST: AtomicI64 = AtomicI64::new(0);
-    const EPOCH_MS: i64 = 1_704_067_200_000;
     // In "local" units (ms << SEQ_BITS | counter); the node is put in between.
     let candidate = (Utc::now().timestamp_millis() - EPOCH_MS) << SEQ_BITS;
     let mut prev = LAST.load(Ordering::Relaxed);
@@ -432,4 +450,28 @@ pub fn next_id() -> i64 {
 /// The id span of `ms` milliseconds (ids are time-ordered).
 pub fn id_span_ms(ms: i64) -> i64 {
     ms << (NODE_BITS + SEQ_BITS)
+}
+
+/// An id below every id made at or after `at` by a clock that read `at`
+/// or later: ids never fall behind their clock (the counter only carries
+/// them ahead), so a query for rows made since `at` can start its primary
+/// key range here instead of at the table's first row.
+pub fn id_floor(at: DateTime<Utc>) -> i64 {
+    id_span_ms((at.timestamp_millis() - EPOCH_MS).max(0)) - 1
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::*;
+
+    #[test]
+    fn ids_made_since_a_moment_are_above_its_floor() {
+        let before = Utc::now();
+        let ids: Vec<i64> = (0..3000).map(|_| next_id()).collect();
+        assert!(ids.iter().all(|&id| id > id_floor(before)));
+        // A moment well after them is above them all: the floor is a bound
+        // that prunes, not one that lets everything through.
+        let later = Utc::now() + chrono::Duration::seconds(5);
+        assert!(ids.iter().all(|&id| id < id_floor(later)));
+    }
 }

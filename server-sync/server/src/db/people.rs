@@ -149,6 +149,9 @@ pub(crate) enum Stored {
     Known { differs: bool },
 }
 
+/// A person by key (every booking and walk-in asks first).
+pub(crate) const PERSON_BY_KEY: &str = "SELECT name, mobile FROM people WHERE person_key = $1";
+
 /// Stores a person seen for the first time; a known person's identity is
 /// left as it is (item 6: a booking or a roster import never rewrites a
 /// name or a mobile, and an empty mobile wipes nothing).
@@ -159,7 +162,7 @@ pub(crate) async fn ensure_person(
     initials: &str,
 ) -> Result<Stored> {
     let key = person_key(keys, &p.id_number);
-    let known = sqlx::query("SELECT name, mobile FROM people WHERE person_key = $1")
+    let known = sqlx::query(PERSON_BY_KEY)
         .bind(&key)
         .fetch_optional(&mut **tx)
         .await?;

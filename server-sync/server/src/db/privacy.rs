@@ -89,12 +89,15 @@ fn row_of(r: &sqlx::any::AnyRow) -> Result<ConsentRow> {
 const COLUMNS: &str = "id, purpose, granted, channel, notice_version, given_at, recorded_by, \
                        booking_id, withdrawn_at, withdrawn_by";
 
+/// The person key of a visit.
+pub(crate) const PERSON_OF_VISIT: &str = "SELECT person_key FROM bookings WHERE id = $1";
+
 /// The person key of visit `visit`, inside `tx`.
 pub(crate) async fn person_of_visit(
     tx: &mut Transaction<'_, Any>,
     visit: i64,
 ) -> Result<Option<String>> {
-    Ok(sqlx::query("SELECT person_key FROM bookings WHERE id = $1")
+    Ok(sqlx::query(PERSON_OF_VISIT)
         .bind(visit)
         .fetch_optional(&mut **tx)
         .await?
@@ -151,6 +154,11 @@ async fn insert(tx: &mut Transaction<'_, Any>, a: &Answer<'_>) -> Result<i64> {
     Ok(id)
 }
 
+/// A person's photos deleted (a "no" to photos, at the kiosk too).
+pub(crate) const DELETE_PHOTOS: &str = "UPDATE visit_photos SET png = NULL, outcome = 'withdrawn'
+                      WHERE png IS NOT NULL
+                        AND booking_id IN (SELECT id FROM bookings WHERE person_key = $1)";
+
 /// Carries out what stopping `purpose` means for the person `key`; the
 /// number of stored things removed (photos deleted).
 pub(crate) async fn stop(
@@ -162,15 +170,11 @@ pub(crate) async fn stop(
     for e in effects {
         match e {
             Withdrawal::DeletePhotos => {
-                removed += sqlx::query(
-                    "UPDATE visit_photos SET png = NULL, outcome = 'withdrawn'
-                      WHERE png IS NOT NULL
-                        AND booking_id IN (SELECT id FROM bookings WHERE person_key = $1)",
-                )
-                .bind(key)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
+                removed += sqlx::query(DELETE_PHOTOS)
+                    .bind(key)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected();
             }
             // Nothing is stored for these: whatever sends text messages, a
             // report to an employer or a research extract asks

@@ -10,6 +10,22 @@ use sqlx::Row;
 use super::desk::VisitKind;
 use super::{Db, DbError, Result};
 
+/// The campus of `n` bookings by id (`$1`..`$n`): a kiosk's push names them.
+pub(crate) fn campuses_by_id_sql(n: usize) -> String {
+    format!(
+        "SELECT id, campus FROM bookings WHERE id IN ({})",
+        super::placeholders(n)
+    )
+}
+
+/// The campus of `n` bookings by booking code (`$1`..`$n`).
+pub(crate) fn campuses_by_code_sql(n: usize) -> String {
+    format!(
+        "SELECT code, campus FROM bookings WHERE code IN ({})",
+        super::placeholders(n)
+    )
+}
+
 impl Db {
     /// The kind of visit `id`, or None when there is no such booking.
     pub async fn visit_kind(&self, id: i64) -> Result<Option<VisitKind>> {
@@ -34,12 +50,7 @@ impl Db {
     ) -> Result<(HashMap<i64, String>, HashMap<String, String>)> {
         let (mut by_id, mut by_code) = (HashMap::new(), HashMap::new());
         for chunk in ids.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT id, campus FROM bookings WHERE id IN ({})",
-                marks.join(", ")
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(campuses_by_id_sql(chunk.len())));
             for id in chunk {
                 q = q.bind(*id);
             }
@@ -48,12 +59,7 @@ impl Db {
             }
         }
         for chunk in codes.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT code, campus FROM bookings WHERE code IN ({})",
-                marks.join(", ")
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(campuses_by_code_sql(chunk.len())));
             for code in chunk {
                 q = q.bind(code.as_str());
             }

@@ -69,6 +69,29 @@ fn like_escape(s: &str) -> String {
         .replace('_', "\\_")
 }
 
+// The search box's statements, one per kind of key. Each finds people by
+// an index first and only then their visits: left to itself the planner
+// walks every booking in date order.
+pub(crate) const SEARCH_BY_ID_NUMBER: &str =
+    select_visit!("WHERE b.person_key = $1 ORDER BY b.exam_date DESC, b.id DESC LIMIT $2");
+pub(crate) const SEARCH_BY_MOBILE: &str =
+    select_visit!("WHERE p.mobile_idx = $1 ORDER BY b.exam_date DESC, b.id DESC LIMIT $2");
+pub(crate) const SEARCH_BY_NUMBER: &str =
+    select_visit!("WHERE b.exam_no = $1 OR b.code = $1 ORDER BY b.id DESC LIMIT $2");
+pub(crate) const SEARCH_BY_NAME: &str = select_visit!(
+    "WHERE b.person_key IN (SELECT person_key FROM person_name_tokens WHERE token = $1 LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
+);
+/// Initials by prefix on SQLite: a range on the index (binary order is
+/// code-point order, so the range is exact).
+pub(crate) const SEARCH_BY_INITIALS_SQLITE: &str = select_visit!(
+    "WHERE b.person_key IN (SELECT person_key FROM people WHERE initials >= $1 AND initials < $2 LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $3"
+);
+/// Initials by prefix on PostgreSQL, whose collation is not code-point
+/// order: LIKE, served by the `text_pattern_ops` index.
+pub(crate) const SEARCH_BY_INITIALS_PG: &str = select_visit!(
+    "WHERE b.person_key IN (SELECT person_key FROM people WHERE initials LIKE $1 ESCAPE '\\' LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
+);
+
 impl Db {
     pub async fn search(&self, key: &SearchKey, limit: i64) -> Result<Vec<Hit>> {
         // ID numbers, mobiles and names are sealed: they are found by their
@@ -81,64 +104,51 @@ impl Db {
                 let Ok(id) = IdNumber::parse(v) else {
                     return Ok(vec![]);
                 };
-                sqlx::query(select_visit!(
-                    "WHERE b.person_key = $1 ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
-                ))
-                .bind(person_key(&self.keys, &id))
-                .bind(limit)
-                .fetch_all(&self.read)
-                .await?
+                sqlx::query(SEARCH_BY_ID_NUMBER)
+                    .bind(person_key(&self.keys, &id))
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?
             }
             SearchKey::Mobile(v) => {
-                sqlx::query(select_visit!(
-                    "WHERE p.mobile_idx = $1 ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
-                ))
-                .bind(mobile_index(&self.keys, v))
-                .bind(limit)
-                .fetch_all(&self.read)
-                .await?
+                sqlx::query(SEARCH_BY_MOBILE)
+                    .bind(mobile_index(&self.keys, v))
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?
             }
             SearchKey::Number(v) => {
-                sqlx::query(select_visit!(
-                    "WHERE b.exam_no = $1 OR b.code = $1 ORDER BY b.id DESC LIMIT $2"
-                ))
-                .bind(v)
-                .bind(limit)
-                .fetch_all(&self.read)
-                .await?
+                sqlx::query(SEARCH_BY_NUMBER)
+                    .bind(v)
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?
             }
             SearchKey::Name(v) => {
                 let Some(token) = name_query_token(&self.keys, v) else {
                     return Ok(vec![]);
                 };
-                // People first (by their token), then their visits: left to
-                // itself the planner walks every booking in date order.
-                sqlx::query(select_visit!(
-                    "WHERE b.person_key IN (SELECT person_key FROM person_name_tokens WHERE token = $1 LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
-                ))
-                .bind(token)
-                .bind(limit)
-                .fetch_all(&self.read)
-                .await?
+                // People first (by their token), then their visits.
+                sqlx::query(SEARCH_BY_NAME)
+                    .bind(token)
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?
             }
             SearchKey::Initials(v) => {
                 if sqlite {
-                    sqlx::query(select_visit!(
-                        "WHERE b.person_key IN (SELECT person_key FROM people WHERE initials >= $1 AND initials < $2 LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $3"
-                    ))
-                    .bind(v)
-                    .bind(after_prefix(v))
-                    .bind(limit)
-                    .fetch_all(&self.read)
-                    .await?
+                    sqlx::query(SEARCH_BY_INITIALS_SQLITE)
+                        .bind(v)
+                        .bind(after_prefix(v))
+                        .bind(limit)
+                        .fetch_all(&self.read)
+                        .await?
                 } else {
-                    sqlx::query(select_visit!(
-                        "WHERE b.person_key IN (SELECT person_key FROM people WHERE initials LIKE $1 ESCAPE '\\' LIMIT 200) ORDER BY b.exam_date DESC, b.id DESC LIMIT $2"
-                    ))
-                    .bind(format!("{}%", like_escape(v)))
-                    .bind(limit)
-                    .fetch_all(&self.read)
-                    .await?
+                    sqlx::query(SEARCH_BY_INITIALS_PG)
+                        .bind(format!("{}%", like_escape(v)))
+                        .bind(limit)
+                        .fetch_all(&self.read)
+                        .await?
                 }
             }
         };

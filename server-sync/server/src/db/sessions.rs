@@ -71,6 +71,15 @@ fn pending_ad(token_hash: &str) -> Vec<u8> {
     format!("staff_sessions.totp_pending:{token_hash}").into_bytes()
 }
 
+/// Every staff request: the session behind the cookie, with its user.
+pub(crate) const SESSION_RECORD: &str = "SELECT s.user_id, s.csrf, s.created_at, s.last_seen, s.totp_pending, u.username, u.must_change,
+                    u.role, u.state, u.valid_until, u.access_hours, u.totp_secret
+               FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id
+              WHERE s.token_hash = $1 AND s.stage = 'ready'";
+/// Every request of the user's own: the session was used now.
+pub(crate) const TOUCH_SESSION: &str =
+    "UPDATE staff_sessions SET last_seen = $2 WHERE token_hash = $1";
+
 impl Db {
     /// Opens a session. A ready one is a sign-in: its `staff_logins` row,
     /// the account's count and time of last sign-in, and the audit line
@@ -143,15 +152,10 @@ impl Db {
     /// The ready session behind `token_hash`, as stored (the caller decides
     /// whether it is still good: see `staff_auth::session`).
     pub async fn session_record(&self, token_hash: &str) -> Result<Option<SessionRecord>> {
-        let row = sqlx::query(
-            "SELECT s.user_id, s.csrf, s.created_at, s.last_seen, s.totp_pending, u.username, u.must_change,
-                    u.role, u.state, u.valid_until, u.access_hours, u.totp_secret
-               FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id
-              WHERE s.token_hash = $1 AND s.stage = 'ready'",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.read)
-        .await?;
+        let row = sqlx::query(SESSION_RECORD)
+            .bind(token_hash)
+            .fetch_optional(&self.read)
+            .await?;
         let Some(r) = row else { return Ok(None) };
         Ok(Some(SessionRecord {
             user: SessionUser {
@@ -180,7 +184,7 @@ impl Db {
 
     /// A user request: the session was used at `now`.
     pub async fn touch_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE staff_sessions SET last_seen = $2 WHERE token_hash = $1")
+        sqlx::query(TOUCH_SESSION)
             .bind(token_hash)
             .bind(ts(now))
             .execute(&self.pool)

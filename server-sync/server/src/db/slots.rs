@@ -27,6 +27,16 @@ pub(crate) fn hms(t: NaiveTime) -> String {
     t.format("%H:%M:%S").to_string()
 }
 
+/// How many of the day's slots exist at a campus.
+pub(crate) const DAY_SLOT_COUNT: &str =
+    "SELECT COUNT(*) FROM slots WHERE campus = $1 AND exam_date = $2";
+/// A slot made on first use, counting the bookings it already has.
+pub(crate) const SLOT_FROM_BOOKINGS: &str =
+    "INSERT INTO slots(campus, exam_date, slot_start, slot_end, capacity, booked)
+             SELECT $1, $2, $3, $4, $5, COUNT(*) FROM bookings
+              WHERE campus = $1 AND exam_date = $2 AND slot_start = $3 AND state <> 'cancelled'
+             ON CONFLICT (campus, exam_date, slot_start) DO NOTHING";
+
 pub(crate) async fn ensure(
     tx: &mut Transaction<'_, Any>,
     tpl: &SlotTemplate,
@@ -34,7 +44,7 @@ pub(crate) async fn ensure(
     date: NaiveDate,
 ) -> Result<()> {
     // The usual case, one indexed count: the day's slots exist already.
-    let have: i64 = sqlx::query("SELECT COUNT(*) FROM slots WHERE campus = $1 AND exam_date = $2")
+    let have: i64 = sqlx::query(DAY_SLOT_COUNT)
         .bind(campus)
         .bind(day(date))
         .fetch_one(&mut **tx)
@@ -44,22 +54,21 @@ pub(crate) async fn ensure(
         return Ok(());
     }
     for (start, end) in tpl.times() {
-        sqlx::query(
-            "INSERT INTO slots(campus, exam_date, slot_start, slot_end, capacity, booked)
-             SELECT $1, $2, $3, $4, $5, COUNT(*) FROM bookings
-              WHERE campus = $1 AND exam_date = $2 AND slot_start = $3 AND state <> 'cancelled'
-             ON CONFLICT (campus, exam_date, slot_start) DO NOTHING",
-        )
-        .bind(campus)
-        .bind(day(date))
-        .bind(hms(start))
-        .bind(hms(end))
-        .bind(i64::from(tpl.capacity))
-        .execute(&mut **tx)
-        .await?;
+        sqlx::query(SLOT_FROM_BOOKINGS)
+            .bind(campus)
+            .bind(day(date))
+            .bind(hms(start))
+            .bind(hms(end))
+            .bind(i64::from(tpl.capacity))
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }
+
+/// One place more in the slot, unless it is full.
+pub(crate) const TAKE_PLACE: &str = "UPDATE slots SET booked = booked + 1
+          WHERE campus = $1 AND exam_date = $2 AND slot_start = $3 AND booked < capacity";
 
 /// Takes one place in the slot; false when it is full.
 pub(crate) async fn take(
@@ -68,16 +77,13 @@ pub(crate) async fn take(
     date: NaiveDate,
     start: NaiveTime,
 ) -> Result<bool> {
-    let n = sqlx::query(
-        "UPDATE slots SET booked = booked + 1
-          WHERE campus = $1 AND exam_date = $2 AND slot_start = $3 AND booked < capacity",
-    )
-    .bind(campus)
-    .bind(day(date))
-    .bind(hms(start))
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    let n = sqlx::query(TAKE_PLACE)
+        .bind(campus)
+        .bind(day(date))
+        .bind(hms(start))
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
     Ok(n == 1)
 }
 

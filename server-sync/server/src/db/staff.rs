@@ -37,6 +37,13 @@ macro_rules! select_registrations {
     };
 }
 
+/// The registrations page: the newest first.
+pub(crate) const REGISTRATIONS_NEWEST_FIRST: &str =
+    select_registrations!("ORDER BY r.id DESC LIMIT $3");
+/// The live stream: the next ones after its cursor, without a gap.
+pub(crate) const REGISTRATIONS_OLDEST_FIRST: &str =
+    select_registrations!("ORDER BY r.id ASC LIMIT $3");
+
 impl Db {
     pub async fn count(&self, table: CountTable) -> Result<i64> {
         let sql = match table {
@@ -70,10 +77,14 @@ impl Db {
         oldest_first: bool,
     ) -> Result<Vec<RegistrationRow>> {
         let sql = if oldest_first {
-            select_registrations!("ORDER BY r.id ASC LIMIT $3")
+            REGISTRATIONS_OLDEST_FIRST
         } else {
-            select_registrations!("ORDER BY r.id DESC LIMIT $3")
+            REGISTRATIONS_NEWEST_FIRST
         };
+        // A row received since `since` got its id then too (same instance,
+        // same clock): its key range starts there, with a minute to spare,
+        // rather than at the first registration ever kept.
+        let after_id = after_id.max(super::id_floor(since - chrono::Duration::minutes(1)));
         let rows = sqlx::query(sql)
             .bind(ts(since))
             .bind(after_id)

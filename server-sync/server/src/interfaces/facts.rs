@@ -178,6 +178,12 @@ pub(super) struct ItemInfo {
 
 type Routes = BTreeMap<String, Option<Counterpart>>;
 
+/// The catalogue rows of every item a visit has or had.
+pub(crate) const LOAD_ITEMS: &str =
+    "SELECT e.code, e.name, e.department, e.sample, e.counterpart, e.price_fen FROM exam_items e
+          WHERE e.code IN (SELECT item_code FROM booking_items WHERE booking_id = $1
+                           UNION SELECT item_code FROM interface_items WHERE booking_id = $1)";
+
 /// The catalogue's word on every item the visit has or had, and where
 /// each one's order goes.
 pub(super) async fn load_items(
@@ -186,14 +192,10 @@ pub(super) async fn load_items(
 ) -> Result<(BTreeMap<String, ItemInfo>, Routes)> {
     let mut info = BTreeMap::new();
     let mut routes = BTreeMap::new();
-    for r in sqlx::query(
-        "SELECT e.code, e.name, e.department, e.sample, e.counterpart, e.price_fen FROM exam_items e
-          WHERE e.code IN (SELECT item_code FROM booking_items WHERE booking_id = $1
-                           UNION SELECT item_code FROM interface_items WHERE booking_id = $1)",
-    )
-    .bind(booking_id)
-    .fetch_all(&mut **tx)
-    .await?
+    for r in sqlx::query(LOAD_ITEMS)
+        .bind(booking_id)
+        .fetch_all(&mut **tx)
+        .await?
     {
         let code: String = r.try_get("code")?;
         let department: String = r.try_get("department")?;
@@ -240,6 +242,19 @@ pub(super) fn order_line(
     }
 }
 
+/// The visit's row lock (a write that changes nothing).
+pub(crate) const LOCK_VISIT: &str = "UPDATE bookings SET change_seq = change_seq WHERE id = $1";
+/// Whether the visit's group pays later (0 for anyone else).
+pub(crate) const PAY_LATER: &str =
+    "SELECT CAST(COALESCE(MAX(g.pay_later), 0) AS BIGINT) FROM bookings b
+           JOIN group_members m ON m.id = b.member_id
+           JOIN exam_groups g ON g.id = m.group_id
+          WHERE b.id = $1";
+/// What was sent for the visit's items so far.
+pub(crate) const SENT_ITEMS: &str =
+    "SELECT item_code, counterpart, generation, ordered, charged, refunded
+           FROM interface_items WHERE booking_id = $1";
+
 /// Brings the counterparts up to visit `booking_id` inside `tx`: call it in
 /// every transaction that changes what a visit is, before its audit line
 /// (which must stay the last write). Returns the messages enqueued.
@@ -251,7 +266,7 @@ pub(crate) async fn sync_visit(
 ) -> Result<usize> {
     // The visit's row lock: two transactions syncing one visit take turns,
     // so the second sees what the first recorded.
-    sqlx::query("UPDATE bookings SET change_seq = change_seq WHERE id = $1")
+    sqlx::query(LOCK_VISIT)
         .bind(booking_id)
         .execute(&mut **tx)
         .await?;
@@ -261,24 +276,16 @@ pub(crate) async fn sync_visit(
         Err(DeskError::Db(e)) => return Err(e),
         Err(e) => return Err(DbError::Corrupt(e.to_string())),
     };
-    let pay_later: i64 = sqlx::query(
-        "SELECT CAST(COALESCE(MAX(g.pay_later), 0) AS BIGINT) FROM bookings b
-           JOIN group_members m ON m.id = b.member_id
-           JOIN exam_groups g ON g.id = m.group_id
-          WHERE b.id = $1",
-    )
-    .bind(booking_id)
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get(0)?;
+    let pay_later: i64 = sqlx::query(PAY_LATER)
+        .bind(booking_id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
     let mut sent = BTreeMap::new();
-    for r in sqlx::query(
-        "SELECT item_code, counterpart, generation, ordered, charged, refunded
-           FROM interface_items WHERE booking_id = $1",
-    )
-    .bind(booking_id)
-    .fetch_all(&mut **tx)
-    .await?
+    for r in sqlx::query(SENT_ITEMS)
+        .bind(booking_id)
+        .fetch_all(&mut **tx)
+        .await?
     {
         let c: Option<String> = r.try_get("counterpart")?;
         sent.insert(
@@ -454,15 +461,17 @@ pub(crate) async fn sync_visit(
     Ok(n)
 }
 
+/// How many messages of a kind (charge, refund) the visit has had.
+pub(crate) const COUNT_KIND: &str =
+    "SELECT CAST(COUNT(*) AS BIGINT) FROM interface_messages WHERE booking_id = $1 AND kind = $2";
+
 async fn count_kind(tx: &mut Transaction<'_, Any>, booking_id: i64, kind: &str) -> Result<i64> {
-    Ok(sqlx::query(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM interface_messages WHERE booking_id = $1 AND kind = $2",
-    )
-    .bind(booking_id)
-    .bind(kind)
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get(0)?)
+    Ok(sqlx::query(COUNT_KIND)
+        .bind(booking_id)
+        .bind(kind)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?)
 }
 
 enum Update {

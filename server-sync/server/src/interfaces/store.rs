@@ -44,6 +44,9 @@ async fn next_seq(tx: &mut Transaction<'_, Any>) -> Result<i64> {
     Ok(row.try_get(0)?)
 }
 
+/// Whether a message with this key exists (a fact enqueues once).
+pub(crate) const MESSAGE_EXISTS: &str = "SELECT 1 FROM interface_messages WHERE idem_key = $1";
+
 /// Enqueues `m` in the caller's transaction (before its audit line, which
 /// must stay the last write). False when a message with its key exists.
 pub(crate) async fn enqueue(
@@ -52,7 +55,7 @@ pub(crate) async fn enqueue(
     m: &NewMessage,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let exists = sqlx::query("SELECT 1 FROM interface_messages WHERE idem_key = $1")
+    let exists = sqlx::query(MESSAGE_EXISTS)
         .bind(&m.key)
         .fetch_optional(&mut **tx)
         .await?

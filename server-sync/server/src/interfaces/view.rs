@@ -72,6 +72,11 @@ pub struct ItemLink {
     pub order_state: Option<MessageState>,
 }
 
+/// A line's newest error: searched in the index of messages that met one
+/// (migration 0025), not among all the line's messages ever sent.
+pub(crate) const LINE_LAST_ERROR: &str = "SELECT last_error FROM interface_messages
+  WHERE counterpart = $1 AND last_error IS NOT NULL ORDER BY updated_at DESC LIMIT 1";
+
 impl Db {
     /// Every counterpart's numbers (all of them, configured or not).
     pub async fn interface_lines(&self) -> Result<Vec<LineSummary>> {
@@ -109,13 +114,10 @@ impl Db {
             if line.open() + line.dead + line.sent + line.acked == 0 {
                 continue;
             }
-            if let Some(r) = sqlx::query(
-                "SELECT last_error FROM interface_messages
-                  WHERE counterpart = $1 AND last_error IS NOT NULL ORDER BY updated_at DESC LIMIT 1",
-            )
-            .bind(c.as_str())
-            .fetch_optional(&self.read)
-            .await?
+            if let Some(r) = sqlx::query(LINE_LAST_ERROR)
+                .bind(c.as_str())
+                .fetch_optional(&self.read)
+                .await?
             {
                 line.last_error = r.try_get("last_error")?;
             }

@@ -51,20 +51,22 @@ pub(super) async fn events(
     events_on(&db.read, campus, day, after).await
 }
 
+/// The day's log after an event id (each change reads on first).
+pub(crate) const EVENTS_AFTER: &str =
+    "SELECT id, event FROM queue_events WHERE campus = $1 AND day = $2 AND id > $3 ORDER BY id";
+
 async fn events_on<'e>(
     on: impl sqlx::Executor<'e, Database = Any>,
     campus: &str,
     day: NaiveDate,
     after: i64,
 ) -> Result<Vec<(i64, Event)>> {
-    let rows = sqlx::query(
-        "SELECT id, event FROM queue_events WHERE campus = $1 AND day = $2 AND id > $3 ORDER BY id",
-    )
-    .bind(campus)
-    .bind(day_s(day))
-    .bind(after)
-    .fetch_all(on)
-    .await?;
+    let rows = sqlx::query(EVENTS_AFTER)
+        .bind(campus)
+        .bind(day_s(day))
+        .bind(after)
+        .fetch_all(on)
+        .await?;
     rows.iter().map(event_row).collect()
 }
 
@@ -75,6 +77,9 @@ pub(super) struct Stamp<'a> {
     pub by: &'a str,
     pub now: DateTime<Utc>,
 }
+
+/// A person's open entry of the day.
+pub(crate) const OPEN_ENTRY: &str = "SELECT id, room, state FROM queue_entries WHERE booking_id = $1 AND day = $2 AND ended_at IS NULL";
 
 /// Brings a person's open entry in line with where the engine has them:
 /// a move ends one entry and starts the next. `ended` names how an entry
@@ -92,13 +97,11 @@ pub(super) async fn reconcile(
         by,
         now,
     } = *stamp;
-    let open = sqlx::query(
-        "SELECT id, room, state FROM queue_entries WHERE booking_id = $1 AND day = $2 AND ended_at IS NULL",
-    )
-    .bind(booking)
-    .bind(day_s(day))
-    .fetch_optional(&mut **tx)
-    .await?;
+    let open = sqlx::query(OPEN_ENTRY)
+        .bind(booking)
+        .bind(day_s(day))
+        .fetch_optional(&mut **tx)
+        .await?;
     let open: Option<(i64, String, String)> = match open {
         Some(r) => Some((r.try_get("id")?, r.try_get("room")?, r.try_get("state")?)),
         None => None,
@@ -183,6 +186,12 @@ pub(super) async fn mark_joined(
     Ok(n == 1)
 }
 
+/// Who is here and has not joined yet, since a change number.
+pub(crate) const TO_JOIN: &str = "SELECT b.id, b.change_seq FROM bookings b
+          WHERE b.campus = $1 AND b.change_seq > $3 AND b.exam_date = $2 AND b.state = 'checked_in'
+            AND NOT EXISTS (SELECT 1 FROM queue_people q WHERE q.day = $2 AND q.booking_id = b.id)
+          ORDER BY b.change_seq";
+
 /// Today's visits at the campus registered (desk) or checked in (kiosk)
 /// since the change `after` that have not joined the queue yet, with
 /// their change numbers, in order. By the bookings' change sequence (every
@@ -194,17 +203,12 @@ pub(super) async fn to_join(
     day: NaiveDate,
     after: i64,
 ) -> Result<Vec<(i64, i64)>> {
-    let rows = sqlx::query(
-        "SELECT b.id, b.change_seq FROM bookings b
-          WHERE b.campus = $1 AND b.change_seq > $3 AND b.exam_date = $2 AND b.state = 'checked_in'
-            AND NOT EXISTS (SELECT 1 FROM queue_people q WHERE q.day = $2 AND q.booking_id = b.id)
-          ORDER BY b.change_seq",
-    )
-    .bind(campus)
-    .bind(day_s(day))
-    .bind(after)
-    .fetch_all(&db.read)
-    .await?;
+    let rows = sqlx::query(TO_JOIN)
+        .bind(campus)
+        .bind(day_s(day))
+        .bind(after)
+        .fetch_all(&db.read)
+        .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("id")?, r.try_get("change_seq")?)))
         .collect()
@@ -231,23 +235,26 @@ pub(super) struct VisitNeeds {
     pub vip: bool,
 }
 
+/// A visit's campus and package.
+pub(crate) const VISIT_CAMPUS: &str = "SELECT campus, package FROM bookings WHERE id = $1";
+/// A visit's active items (its stops).
+pub(crate) const ACTIVE_ITEMS: &str = "SELECT item_code FROM booking_items WHERE booking_id = $1 AND status = 'active' ORDER BY item_code";
+
 pub(super) async fn needs(db: &Db, booking: i64) -> Result<Option<VisitNeeds>> {
-    let Some(b) = sqlx::query("SELECT campus, package FROM bookings WHERE id = $1")
+    let Some(b) = sqlx::query(VISIT_CAMPUS)
         .bind(booking)
         .fetch_optional(&db.read)
         .await?
     else {
         return Ok(None);
     };
-    let items = sqlx::query(
-        "SELECT item_code FROM booking_items WHERE booking_id = $1 AND status = 'active' ORDER BY item_code",
-    )
-    .bind(booking)
-    .fetch_all(&db.read)
-    .await?
-    .iter()
-    .map(|r| r.try_get::<String, _>("item_code"))
-    .collect::<std::result::Result<Vec<_>, _>>()?;
+    let items = sqlx::query(ACTIVE_ITEMS)
+        .bind(booking)
+        .fetch_all(&db.read)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>("item_code"))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     let package: String = b.try_get("package")?;
     Ok(Some(VisitNeeds {
         campus: b.try_get("campus")?,
@@ -337,6 +344,10 @@ pub struct RoomDay {
     pub mean_wait_min: Option<f64>,
 }
 
+/// One room's entries of the day (a doctor station, a room screen).
+pub(crate) const ROOM_DAY: &str = "SELECT room, state, started_at, called_at FROM queue_entries
+                  WHERE campus = $1 AND day = $2 AND room = $3";
+
 pub(super) async fn room_days(
     db: &Db,
     campus: &str,
@@ -346,15 +357,12 @@ pub(super) async fn room_days(
     // Two statements, so the one room's uses the room index.
     let rows = match only {
         Some(room) => {
-            sqlx::query(
-                "SELECT room, state, started_at, called_at FROM queue_entries
-                  WHERE campus = $1 AND day = $2 AND room = $3",
-            )
-            .bind(campus)
-            .bind(day_s(day))
-            .bind(room)
-            .fetch_all(&db.read)
-            .await?
+            sqlx::query(ROOM_DAY)
+                .bind(campus)
+                .bind(day_s(day))
+                .bind(room)
+                .fetch_all(&db.read)
+                .await?
         }
         None => {
             sqlx::query(
@@ -413,6 +421,13 @@ pub(super) async fn entries(db: &Db, booking: i64, day: NaiveDate) -> Result<Vec
     rows.iter().map(entry_line).collect()
 }
 
+/// When each person waiting in room $3 (or, for '', anywhere) joined.
+pub(crate) const WAITING_SINCE: &str = "SELECT booking_id, started_at FROM queue_entries
+          WHERE campus = $1 AND day = $2 AND room = $3 AND state = 'waiting' AND ended_at IS NULL
+         UNION ALL
+         SELECT booking_id, started_at FROM queue_entries
+          WHERE $3 = '' AND campus = $1 AND day = $2 AND state = 'waiting' AND ended_at IS NULL";
+
 /// When each person waiting (in `only`, or anywhere) joined their queue.
 pub(super) async fn waiting_since(
     db: &Db,
@@ -420,18 +435,12 @@ pub(super) async fn waiting_since(
     day: NaiveDate,
     only: Option<&str>,
 ) -> Result<BTreeMap<i64, DateTime<Utc>>> {
-    let rows = sqlx::query(
-        "SELECT booking_id, started_at FROM queue_entries
-          WHERE campus = $1 AND day = $2 AND room = $3 AND state = 'waiting' AND ended_at IS NULL
-         UNION ALL
-         SELECT booking_id, started_at FROM queue_entries
-          WHERE $3 = '' AND campus = $1 AND day = $2 AND state = 'waiting' AND ended_at IS NULL",
-    )
-    .bind(campus)
-    .bind(day_s(day))
-    .bind(only.unwrap_or(""))
-    .fetch_all(&db.read)
-    .await?;
+    let rows = sqlx::query(WAITING_SINCE)
+        .bind(campus)
+        .bind(day_s(day))
+        .bind(only.unwrap_or(""))
+        .fetch_all(&db.read)
+        .await?;
     rows.iter()
         .map(|r| {
             Ok((
@@ -450,19 +459,20 @@ pub struct Who {
     pub exam_no: String,
 }
 
+/// The exam number and name of `n` visits (`$1`..`$n`).
+pub(crate) fn who_sql(n: usize) -> String {
+    format!(
+        "SELECT b.id, b.exam_no, p.person_key, p.id_number, p.name FROM bookings b
+               LEFT JOIN people p ON p.person_key = b.person_key WHERE b.id IN ({})",
+        crate::db::placeholders(n)
+    )
+}
+
 pub(super) async fn who(db: &Db, ids: &[i64]) -> Result<BTreeMap<i64, Who>> {
     let mut out = BTreeMap::new();
     // In chunks: a board asks for everyone in the building.
     for chunk in ids.chunks(200) {
-        let marks = (1..=chunk.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT b.id, b.exam_no, p.person_key, p.id_number, p.name FROM bookings b
-               LEFT JOIN people p ON p.person_key = b.person_key WHERE b.id IN ({marks})"
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(who_sql(chunk.len())));
         for id in chunk {
             q = q.bind(*id);
         }
@@ -533,6 +543,12 @@ pub(super) async fn rated(db: &Db, booking: i64) -> Result<Vec<String>> {
     )
 }
 
+/// A room's last 50 entries of the day past waiting.
+pub(crate) const ROOM_HISTORY: &str =
+    "SELECT booking_id, room, state, started_at, called_at, ended_at FROM queue_entries
+          WHERE campus = $1 AND day = $2 AND room = $3 AND state <> 'waiting'
+          ORDER BY COALESCE(called_at, started_at) DESC, id DESC LIMIT 50";
+
 /// A room's entries of the day, latest first (the doctor station's
 /// history): (visit, entry).
 pub(super) async fn room_history(
@@ -541,16 +557,12 @@ pub(super) async fn room_history(
     day: NaiveDate,
     room: &str,
 ) -> Result<Vec<(i64, EntryLine)>> {
-    let rows = sqlx::query(
-        "SELECT booking_id, room, state, started_at, called_at, ended_at FROM queue_entries
-          WHERE campus = $1 AND day = $2 AND room = $3 AND state <> 'waiting'
-          ORDER BY COALESCE(called_at, started_at) DESC, id DESC LIMIT 50",
-    )
-    .bind(campus)
-    .bind(day_s(day))
-    .bind(room)
-    .fetch_all(&db.read)
-    .await?;
+    let rows = sqlx::query(ROOM_HISTORY)
+        .bind(campus)
+        .bind(day_s(day))
+        .bind(room)
+        .fetch_all(&db.read)
+        .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("booking_id")?, entry_line(r)?)))
         .collect()
@@ -677,6 +689,11 @@ pub(super) async fn record_calls(
     Ok(())
 }
 
+/// The campus's calls after $2 for room $3 (or, for '', all), the last $4.
+pub(crate) const CALLS_AFTER: &str = "SELECT seq, room, named, person, is_call, at FROM queue_calls
+          WHERE campus = $1 AND seq > $2 AND ($3 = '' OR room = $3)
+          ORDER BY seq DESC LIMIT $4";
+
 /// The campus's calls after `after` (for `room`, or all), the last `keep`.
 pub(super) async fn calls_after(
     db: &Db,
@@ -685,17 +702,13 @@ pub(super) async fn calls_after(
     after: i64,
     keep: i64,
 ) -> Result<Vec<(i64, Call, DateTime<Utc>)>> {
-    let rows = sqlx::query(
-        "SELECT seq, room, named, person, is_call, at FROM queue_calls
-          WHERE campus = $1 AND seq > $2 AND ($3 = '' OR room = $3)
-          ORDER BY seq DESC LIMIT $4",
-    )
-    .bind(campus)
-    .bind(after)
-    .bind(room.unwrap_or(""))
-    .bind(keep)
-    .fetch_all(&db.read)
-    .await?;
+    let rows = sqlx::query(CALLS_AFTER)
+        .bind(campus)
+        .bind(after)
+        .bind(room.unwrap_or(""))
+        .bind(keep)
+        .fetch_all(&db.read)
+        .await?;
     let mut out = rows
         .iter()
         .map(|r| {

@@ -15,6 +15,9 @@ fn payload_ad(id: i64) -> Vec<u8> {
     ad("sms_messages", "payload", &[&id.to_string()])
 }
 
+/// Whether an SMS for this fact was requested already.
+pub(crate) const SMS_EXISTS: &str = "SELECT 1 FROM sms_messages WHERE idem_key = $1";
+
 /// Inserts a waiting message in the caller's transaction; false when its
 /// key exists.
 pub(crate) async fn insert(
@@ -24,7 +27,7 @@ pub(crate) async fn insert(
     mobile: &str,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let exists = sqlx::query("SELECT 1 FROM sms_messages WHERE idem_key = $1")
+    let exists = sqlx::query(SMS_EXISTS)
         .bind(&req.key)
         .fetch_optional(&mut **tx)
         .await?
