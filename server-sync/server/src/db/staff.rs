@@ -84,7 +84,10 @@ impl Db {
         // A row received since `since` got its id then too (same instance,
         // same clock): its key range starts there, with a minute to spare,
         // rather than at the first registration ever kept.
-        let after_id = after_id.max(super::id_floor(since - chrono::Duration::minutes(1)));
+        let floor = since
+            .checked_sub_signed(chrono::Duration::minutes(1))
+            .unwrap_or(since);
+        let after_id = after_id.max(super::id_floor(floor));
         let rows = sqlx::query(sql)
             .bind(ts(since))
             .bind(after_id)
