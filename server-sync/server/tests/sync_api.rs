@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 on_both_stores!(
     duplicated_and_reordered_pushes_register_once,
+    one_push_judges_each_check_in_as_if_alone,
     forged_expired_and_replayed_requests_write_nothing,
     bad_input_gets_clear_4xx_and_writes_nothing,
     enrolment_secret_works_once,
@@ -174,6 +175,74 @@ async fn duplicated_and_reordered_pushes_register_once(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(rows.iter().filter(|r| r.outcome == "repeat").count(), 1);
+}
+
+/// A push's check-ins are written set-wise (`db::events`); each is still
+/// judged as if it came alone and in order: the first of a booking twice
+/// registers and the second is a repeat, an unknown booking, another
+/// person's card and a cancelled booking are flagged, and HIS hears of
+/// each registered visit once.
+async fn one_push_judges_each_check_in_as_if_alone(h: &Harness) {
+    use exam_server::interfaces::MessageKind;
+    let key = h.kiosk("K-1").await;
+    let recs = bookings(h, &key).await;
+    let cancelled = &recs[4];
+    h.db()
+        .cancel("test", cancelled.booking.id, "changed plans")
+        .await
+        .unwrap();
+    let mut wrong_card = check_in_event(&recs[1], 3);
+    if let Ok(EventBody::CheckIn(mut c)) = wrong_card.body() {
+        c.id_number = recs[2].person.id_number.clone();
+        wrong_card = Event::new(Uuid::now_v7(), 3, Utc::now(), &EventBody::CheckIn(c));
+    }
+    let mut unknown = check_in_event(&recs[3], 4);
+    if let Ok(EventBody::CheckIn(mut c)) = unknown.body() {
+        c.booking_id = 9_000_000_000_000;
+        c.booking_code = "NOSUCH".into();
+        unknown = Event::new(Uuid::now_v7(), 4, Utc::now(), &EventBody::CheckIn(c));
+    }
+    let batch = [
+        check_in_event(&recs[0], 1),
+        check_in_event(&recs[0], 2),
+        wrong_card,
+        unknown,
+        check_in_event(cancelled, 5),
+        check_in_event(&recs[3], 6),
+    ];
+    let (s, v) = push(h, &key, &batch.iter().collect::<Vec<_>>()).await;
+    assert_eq!((s, statuses(&v).len()), (200, 6), "{v}");
+    assert!(statuses(&v).iter().all(|s| s == "accepted"), "{v}");
+    let rows = h
+        .db()
+        .registrations(Utc::now() - chrono::Duration::days(1), 0, 100)
+        .await
+        .unwrap();
+    let mut outcomes: Vec<(Option<String>, String)> = rows
+        .iter()
+        .map(|r| (r.booking_code.clone(), r.outcome.clone()))
+        .collect();
+    outcomes.sort();
+    let code = |i: usize| Some(recs[i].booking.code.clone());
+    let mut want = vec![
+        (None, "unknown_booking".to_string()),
+        (code(0), "registered".into()),
+        (code(0), "repeat".into()),
+        (code(1), "identity_mismatch".into()),
+        (code(3), "registered".into()),
+        (code(4), "cancelled_booking".into()),
+    ];
+    want.sort();
+    assert_eq!(outcomes, want);
+    for (i, registered) in [(0, 1), (1, 0), (3, 1), (4, 0)] {
+        let (_, messages) = h.db().interface_visit(recs[i].booking.id).await.unwrap();
+        let n = messages
+            .iter()
+            .filter(|m| m.kind == MessageKind::Registration)
+            .count();
+        assert_eq!(n, registered, "HIS registrations of booking {i}");
+    }
+    assert_eq!(counts(h).await, (6, 6));
 }
 
 async fn forged_expired_and_replayed_requests_write_nothing(h: &Harness) {

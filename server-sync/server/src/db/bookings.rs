@@ -72,12 +72,21 @@ pub(crate) const CHANGES_SINCE: &str =
 /// The counter row stays locked until commit, so numbers are handed out in
 /// commit order and a kiosk's cursor never steps over a later-committed change.
 pub(crate) async fn next_change_seq(tx: &mut Transaction<'_, Any>) -> Result<i64> {
+    next_change_seqs(tx, 1).await
+}
+
+/// Takes `n` (≥ 1) consecutive change numbers at once, the first returned:
+/// a push of many check-ins bumps the counter once.
+pub(crate) async fn next_change_seqs(tx: &mut Transaction<'_, Any>, n: usize) -> Result<i64> {
+    let n = i64::try_from(n.max(1)).unwrap_or(i64::MAX);
     let row = sqlx::query(
-        "UPDATE counters SET value = value + 1 WHERE name = 'booking_change' RETURNING value",
+        "UPDATE counters SET value = value + $1 WHERE name = 'booking_change' RETURNING value",
     )
+    .bind(n)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(row.try_get(0)?)
+    let last: i64 = row.try_get(0)?;
+    Ok(last - n + 1)
 }
 
 impl Db {

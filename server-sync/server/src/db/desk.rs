@@ -4,6 +4,8 @@
 //! module makes each change atomic with its slot, its exam number, the
 //! kiosks' change feed and its line in the operation log.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use exam_domain::catalogue::Marital;
 use exam_domain::changes::ItemStatus;
@@ -13,6 +15,7 @@ use exam_domain::slot::SlotTemplate;
 use exam_domain::{Person, mask};
 use exam_protocol::BookingRecord;
 use exam_vault::KeyRing;
+use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::bookings::{decode, next_change_seq};
@@ -368,6 +371,24 @@ pub(crate) const VISIT_ITEMS: &str =
     "SELECT item_code, price_fen, from_package, paid, status, signature FROM booking_items
           WHERE booking_id = $1 ORDER BY changed_at, item_code";
 
+/// The items of the visits `n` ids name, each visit's in the order they were added.
+pub(crate) fn visits_items_sql(n: usize) -> String {
+    format!(
+        "SELECT booking_id, item_code, price_fen, from_package, paid, status, signature FROM booking_items
+          WHERE booking_id IN ({}) ORDER BY booking_id, changed_at, item_code",
+        super::placeholders(n)
+    )
+}
+
+/// The visits `n` ids name, with their people.
+pub(crate) fn visits_by_ids_sql(n: usize) -> String {
+    format!(
+        "{}WHERE b.id IN ({})",
+        select_visit!(""),
+        super::placeholders(n)
+    )
+}
+
 pub(crate) async fn visit_in(
     tx: &mut Transaction<'_, Any>,
     keys: &KeyRing,
@@ -378,30 +399,72 @@ pub(crate) async fn visit_in(
         .fetch_optional(&mut **tx)
         .await?
         .ok_or(DeskError::NotFound)?;
-    let flags: String = r.try_get("flags")?;
-    let excluded: String = r.try_get("excluded")?;
-    let kind: String = r.try_get("kind")?;
-    let marital: String = r.try_get("marital")?;
     let items = sqlx::query(VISIT_ITEMS)
         .bind(id)
         .fetch_all(&mut **tx)
         .await?
         .iter()
-        .map(|r| {
-            let status: String = r.try_get("status")?;
-            Ok(VisitItem {
-                code: r.try_get("item_code")?,
-                price_fen: r.try_get("price_fen")?,
-                from_package: r.try_get::<i64, _>("from_package")? != 0,
-                paid: r.try_get::<i64, _>("paid")? != 0,
-                status: ItemStatus::parse(&status)
-                    .ok_or_else(|| DbError::Corrupt(format!("item status {status:?}")))?,
-                signed: r.try_get::<Option<String>, _>("signature")?.is_some(),
-            })
-        })
+        .map(visit_item)
         .collect::<Result<Vec<_>>>()?;
+    visit_of(&r, keys, items)
+}
+
+/// The visits `ids` (those that exist), two statements however many: a
+/// kiosk's push of a hundred check-ins reads them all at once.
+pub(crate) async fn visits_in(
+    tx: &mut Transaction<'_, Any>,
+    keys: &KeyRing,
+    ids: &[i64],
+) -> Result<BTreeMap<i64, Visit>> {
+    let mut out = BTreeMap::new();
+    for ids in ids.chunks(super::ROWS_PER_STATEMENT) {
+        let sql = visits_items_sql(ids.len());
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(*id);
+        }
+        let mut items: BTreeMap<i64, Vec<VisitItem>> = BTreeMap::new();
+        for r in q.fetch_all(&mut **tx).await? {
+            items
+                .entry(r.try_get("booking_id")?)
+                .or_default()
+                .push(visit_item(&r)?);
+        }
+        let sql = visits_by_ids_sql(ids.len());
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            let id: i64 = r.try_get("id")?;
+            let v = visit_of(&r, keys, items.remove(&id).unwrap_or_default())?;
+            out.insert(id, v);
+        }
+    }
+    Ok(out)
+}
+
+fn visit_item(r: &AnyRow) -> Result<VisitItem> {
+    let status: String = r.try_get("status")?;
+    Ok(VisitItem {
+        code: r.try_get("item_code")?,
+        price_fen: r.try_get("price_fen")?,
+        from_package: r.try_get::<i64, _>("from_package")? != 0,
+        paid: r.try_get::<i64, _>("paid")? != 0,
+        status: ItemStatus::parse(&status)
+            .ok_or_else(|| DbError::Corrupt(format!("item status {status:?}")))?,
+        signed: r.try_get::<Option<String>, _>("signature")?.is_some(),
+    })
+}
+
+/// A visit from its `select_visit!` row and its items.
+fn visit_of(r: &AnyRow, keys: &KeyRing, items: Vec<VisitItem>) -> Result<Visit> {
+    let flags: String = r.try_get("flags")?;
+    let excluded: String = r.try_get("excluded")?;
+    let kind: String = r.try_get("kind")?;
+    let marital: String = r.try_get("marital")?;
     Ok(Visit {
-        record: decode(&r, keys)?,
+        record: decode(r, keys)?,
         kind: VisitKind::parse(&kind)
             .ok_or_else(|| DbError::Corrupt(format!("visit kind {kind:?}")))?,
         package_code: r.try_get("package_code")?,

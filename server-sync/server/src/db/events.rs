@@ -1,12 +1,14 @@
 //! Kiosk events: deduplicated by event id, so at-least-once delivery takes
 //! effect exactly once.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{DateTime, Utc};
 use exam_protocol::{Ack, AckStatus, CheckIn, Event, EventBody};
 use sqlx::{Any, Row, Transaction};
 
 use super::at_rest::ad;
-use super::bookings::next_change_seq;
+use super::bookings::next_change_seqs;
 use super::people::person_key;
 use super::{Db, Result, next_id, ts};
 
@@ -20,65 +22,45 @@ pub struct PushOutcome {
 impl Db {
     /// Applies a validated batch in one transaction: each event is recorded
     /// once by id; a repeat is acknowledged as a duplicate and changes nothing.
+    ///
+    /// `nonce` is the request's: used up in the same transaction, so a push
+    /// costs one commit (one fsync), not two, and a request whose writes
+    /// failed has not used its nonce either. `None` when a nonce was used
+    /// already (or there is none); the answer is then `Replayed` with nothing
+    /// written.
     pub async fn apply_events(
         &self,
         kiosk_id: &str,
+        nonce: Option<&str>,
         events: &[(Event, EventBody)],
         now: DateTime<Utc>,
-    ) -> Result<PushOutcome> {
+    ) -> Result<Pushed> {
         let mut tx = self.pool.begin().await?;
+        if let Some(nonce) = nonce
+            && !super::kiosks::use_nonce_in(&mut tx, kiosk_id, nonce, now).await?
+        {
+            tx.rollback().await?;
+            return Ok(Pushed::Replayed);
+        }
+        let mut new = insert_events(&mut tx, &self.keys, kiosk_id, events, now).await?;
         let mut out = PushOutcome {
             acks: Vec::with_capacity(events.len()),
             accepted: 0,
             duplicates: 0,
         };
+        // Check-ins are applied a run at a time, set-wise; any other event
+        // ends the run first, so every event still sees the ones before it
+        // (a photo, the consent its check-in carried).
+        let mut run: Vec<(&Event, &CheckIn)> = Vec::new();
         for (event, body) in events {
-            let inserted = sqlx::query(
-                "INSERT INTO kiosk_events(event_id, kiosk_id, seq, kind, payload, created_at, received_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING",
-            )
-            .bind(event.id.to_string())
-            .bind(kiosk_id)
-            .bind(event.seq)
-            .bind(&event.kind)
-            .bind(self.keys.seal_str(
-                &stored_payload(event, body),
-                &ad("kiosk_events", "payload", &[&event.id.to_string()]),
-            )?)
-            .bind(ts(event.created_at))
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            let status = if inserted {
+            // The first of an id in the batch is the one that was inserted.
+            let status = if new.remove(&event.id.to_string()) {
                 match body {
-                    EventBody::CheckIn(c) => {
-                        register_check_in(&mut tx, &self.keys, kiosk_id, event, c, now).await?;
-                        // PIPL: the consent step's answers, with the notice version.
-                        super::privacy::record_check_in(
-                            &mut tx,
-                            &self.keys,
-                            kiosk_id,
-                            &event.id.to_string(),
-                            c,
-                        )
-                        .await?
-                    }
-                    EventBody::DocumentsWaiting(d) => {
-                        super::pickups::record(&mut tx, kiosk_id, event, d).await?
-                    }
-                    EventBody::PrintReleased(r) => {
-                        super::moves::released(&mut tx, &self.keys, kiosk_id, r, now).await?
-                    }
-                    EventBody::PrintAccepted(a) => {
-                        super::moves::accepted(&mut tx, kiosk_id, a.move_id, now).await?
-                    }
-                    EventBody::Photo(p) => {
-                        super::photos::record(&mut tx, &self.keys, kiosk_id, event, p).await?
-                    }
-                    EventBody::ReportPrinted(r) => {
-                        super::reports::printed(&mut tx, kiosk_id, event, r).await?
+                    EventBody::CheckIn(c) => run.push((event, c)),
+                    other => {
+                        self.check_ins(&mut tx, kiosk_id, &std::mem::take(&mut run), now)
+                            .await?;
+                        self.apply_one(&mut tx, kiosk_id, event, other, now).await?;
                     }
                 }
                 out.accepted += 1;
@@ -92,9 +74,236 @@ impl Db {
                 status,
             });
         }
+        self.check_ins(&mut tx, kiosk_id, &run, now).await?;
         tx.commit().await?;
-        Ok(out)
+        Ok(Pushed::Applied(out))
     }
+
+    async fn apply_one(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        kiosk_id: &str,
+        event: &Event,
+        body: &EventBody,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        match body {
+            EventBody::CheckIn(c) => self.check_ins(tx, kiosk_id, &[(event, c)], now).await,
+            EventBody::DocumentsWaiting(d) => super::pickups::record(tx, kiosk_id, event, d).await,
+            EventBody::PrintReleased(r) => {
+                super::moves::released(tx, &self.keys, kiosk_id, r, now).await
+            }
+            EventBody::PrintAccepted(a) => {
+                super::moves::accepted(tx, kiosk_id, a.move_id, now).await
+            }
+            EventBody::Photo(p) => super::photos::record(tx, &self.keys, kiosk_id, event, p).await,
+            EventBody::ReportPrinted(r) => super::reports::printed(tx, kiosk_id, event, r).await,
+        }
+    }
+
+    /// Registers check-ins and marks their bookings checked in, a fixed
+    /// number of statements for the lot. A second check-in of the same
+    /// booking (two kiosks, the patient twice, or twice in one push) is
+    /// kept, flagged `repeat`, for the desk to see; an unknown booking,
+    /// another person's or a cancelled one is flagged too.
+    async fn check_ins(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        kiosk_id: &str,
+        run: &[(&Event, &CheckIn)],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if run.is_empty() {
+            return Ok(());
+        }
+        let mut ids: Vec<i64> = run.iter().map(|(_, c)| c.booking_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut bookings = BTreeMap::new();
+        for chunk in ids.chunks(super::ROWS_PER_STATEMENT) {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(bookings_for_check_in_sql(chunk.len())));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&mut **tx).await? {
+                bookings.insert(
+                    r.try_get::<i64, _>("id")?,
+                    (
+                        r.try_get::<String, _>("state")?,
+                        r.try_get::<String, _>("person_key")?,
+                    ),
+                );
+            }
+        }
+        let mut outcomes: Vec<Outcome> = run
+            .iter()
+            .map(|(_, c)| match bookings.get(&c.booking_id) {
+                None => Outcome::UnknownBooking,
+                Some((_, key)) if *key != person_key(&self.keys, &c.id_number) => {
+                    Outcome::IdentityMismatch
+                }
+                Some((state, _)) if state == "cancelled" => Outcome::CancelledBooking,
+                Some(_) => Outcome::Registered,
+            })
+            .collect();
+        let mut due: Vec<i64> = run
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| **o == Outcome::Registered)
+            .map(|((_, c), _)| c.booking_id)
+            .collect();
+        due.sort_unstable();
+        due.dedup();
+        // Conditional update: of two concurrent check-ins of one booking
+        // the row lock lets one through; the other sees it done.
+        let changed = check_in_bookings(tx, &due).await?;
+        // I1-I3: HIS's record and registration, orders for what is paid.
+        let changed_ids: Vec<i64> = changed.iter().copied().collect();
+        // The UPDATE above holds the row locks of exactly these visits.
+        let locked = crate::interfaces::facts::Locked::Yes;
+        crate::interfaces::facts::sync_visits(tx, &self.keys, &changed_ids, locked, now).await?;
+        let mut first = changed;
+        for ((_, c), o) in run.iter().zip(outcomes.iter_mut()) {
+            if *o == Outcome::Registered && !first.remove(&c.booking_id) {
+                *o = Outcome::Repeat;
+            }
+        }
+        insert_registrations(tx, kiosk_id, run, &outcomes, now).await?;
+        for (event, c) in run {
+            // PIPL: the consent step's answers, with the notice version.
+            super::privacy::record_check_in(tx, &self.keys, kiosk_id, &event.id.to_string(), c)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// What became of a push: applied, or refused as a replay with nothing written.
+#[derive(Debug, Clone)]
+pub enum Pushed {
+    Applied(PushOutcome),
+    Replayed,
+}
+
+/// What a check-in did, as the desk's list of registrations shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Registered,
+    Repeat,
+    UnknownBooking,
+    IdentityMismatch,
+    CancelledBooking,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Registered => "registered",
+            Outcome::Repeat => "repeat",
+            Outcome::UnknownBooking => "unknown_booking",
+            Outcome::IdentityMismatch => "identity_mismatch",
+            Outcome::CancelledBooking => "cancelled_booking",
+        }
+    }
+}
+
+/// Inserts the batch's events, one multi-row statement per hundred; the
+/// ids inserted come back (an id already stored, or twice in the batch,
+/// is inserted once).
+async fn insert_events(
+    tx: &mut Transaction<'_, Any>,
+    keys: &exam_vault::KeyRing,
+    kiosk_id: &str,
+    events: &[(Event, EventBody)],
+    now: DateTime<Utc>,
+) -> Result<BTreeSet<String>> {
+    let mut new = BTreeSet::new();
+    let received = ts(now);
+    // In id order: two pushes racing with the same events then take their
+    // insert locks in the same order (PostgreSQL), so neither deadlocks.
+    let mut events: Vec<&(Event, EventBody)> = events.iter().collect();
+    events.sort_by_key(|(e, _)| e.id);
+    for chunk in events.chunks(super::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO kiosk_events(event_id, kiosk_id, seq, kind, payload, created_at, received_at)
+             VALUES {} ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+            super::value_rows(chunk.len(), 7)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (event, body) in chunk.iter().copied() {
+            let id = event.id.to_string();
+            let payload = keys.seal_str(
+                &stored_payload(event, body),
+                &ad("kiosk_events", "payload", &[&id]),
+            )?;
+            q = q
+                .bind(id)
+                .bind(kiosk_id)
+                .bind(event.seq)
+                .bind(&event.kind)
+                .bind(payload)
+                .bind(ts(event.created_at))
+                .bind(received.clone());
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            new.insert(r.try_get::<String, _>("event_id")?);
+        }
+    }
+    Ok(new)
+}
+
+/// Marks booked visits checked in, each with its own change number; the
+/// ids actually changed come back (one already checked in is not).
+async fn check_in_bookings(tx: &mut Transaction<'_, Any>, ids: &[i64]) -> Result<BTreeSet<i64>> {
+    let mut changed = BTreeSet::new();
+    if ids.is_empty() {
+        return Ok(changed);
+    }
+    let mut seq = next_change_seqs(tx, ids.len()).await?;
+    for chunk in ids.chunks(super::ROWS_PER_STATEMENT) {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(check_in_bookings_sql(chunk.len())));
+        for id in chunk {
+            q = q.bind(*id).bind(seq);
+            seq += 1;
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            changed.insert(r.try_get::<i64, _>("id")?);
+        }
+    }
+    Ok(changed)
+}
+
+async fn insert_registrations(
+    tx: &mut Transaction<'_, Any>,
+    kiosk_id: &str,
+    run: &[(&Event, &CheckIn)],
+    outcomes: &[Outcome],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let received = ts(now);
+    let rows: Vec<_> = run.iter().zip(outcomes).collect();
+    for chunk in rows.chunks(super::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO registrations(id, event_id, kiosk_id, booking_id, identified_by, offline, checked_in_at, received_at, outcome)
+             VALUES {}",
+            super::value_rows(chunk.len(), 9)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for ((event, c), o) in chunk {
+            q = q
+                .bind(next_id())
+                .bind(event.id.to_string())
+                .bind(kiosk_id)
+                .bind(c.booking_id)
+                .bind(&c.identified_by)
+                .bind(i64::from(c.offline))
+                .bind(ts(c.checked_in_at))
+                .bind(received.clone())
+                .bind(o.as_str());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// What the event log keeps (sealed, as is every payload: a check-in
@@ -119,69 +328,26 @@ fn stored_payload(event: &Event, body: &EventBody) -> String {
     }
 }
 
-/// The booking a check-in names: its state and whose it is.
-pub(crate) const BOOKING_FOR_CHECK_IN: &str =
-    "SELECT state, person_key FROM bookings WHERE id = $1";
-/// Marks a booked visit checked in; changes nothing once it is.
-pub(crate) const CHECK_IN_BOOKING: &str =
-    "UPDATE bookings SET state = 'checked_in', change_seq = $2 WHERE id = $1 AND state = 'booked'";
-
-/// Registers a check-in and marks the booking checked in. A second check-in
-/// of the same booking (two kiosks, or the patient twice) is kept, flagged
-/// `repeat`, for the desk to see; an unknown booking is flagged too.
-async fn register_check_in(
-    tx: &mut Transaction<'_, Any>,
-    keys: &exam_vault::KeyRing,
-    kiosk_id: &str,
-    event: &Event,
-    c: &CheckIn,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let booking = sqlx::query(BOOKING_FOR_CHECK_IN)
-        .bind(c.booking_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let outcome = match booking {
-        None => "unknown_booking",
-        Some(r) if r.try_get::<String, _>("person_key")? != person_key(keys, &c.id_number) => {
-            "identity_mismatch"
-        }
-        Some(r) if r.try_get::<String, _>("state")? == "cancelled" => "cancelled_booking",
-        Some(_) => {
-            // Conditional update: of two concurrent check-ins of one booking
-            // the row lock lets one through; the other sees it done.
-            let seq = next_change_seq(tx).await?;
-            let changed = sqlx::query(CHECK_IN_BOOKING)
-                .bind(c.booking_id)
-                .bind(seq)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-            if changed == 1 {
-                // I1-I3: HIS's record and registration, orders for what is paid.
-                crate::interfaces::facts::sync_visit(tx, keys, c.booking_id, now).await?;
-                "registered"
-            } else {
-                "repeat"
-            }
-        }
-    };
-    sqlx::query(
-        "INSERT INTO registrations(id, event_id, kiosk_id, booking_id, identified_by, offline, checked_in_at, received_at, outcome)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+/// The bookings `n` check-ins name: their state and whose they are.
+pub(crate) fn bookings_for_check_in_sql(n: usize) -> String {
+    format!(
+        "SELECT id, state, person_key FROM bookings WHERE id IN ({})",
+        super::placeholders(n)
     )
-    .bind(next_id())
-    .bind(event.id.to_string())
-    .bind(kiosk_id)
-    .bind(c.booking_id)
-    .bind(&c.identified_by)
-    .bind(i64::from(c.offline))
-    .bind(ts(c.checked_in_at))
-    .bind(ts(now))
-    .bind(outcome)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+}
+
+/// Marks `n` booked visits checked in, binding (id, change number) pairs;
+/// changes nothing in one that is not booked any more.
+pub(crate) fn check_in_bookings_sql(n: usize) -> String {
+    let cases: String = (0..n)
+        .map(|i| format!(" WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2))
+        .collect();
+    let ids: Vec<String> = (0..n).map(|i| format!("${}", 2 * i + 1)).collect();
+    format!(
+        "UPDATE bookings SET state = 'checked_in', change_seq = CASE id{cases} END
+          WHERE id IN ({}) AND state = 'booked' RETURNING id",
+        ids.join(", ")
+    )
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 use super::Backend;
 use crate::alarms::facts as alarms;
-use crate::interfaces::{facts, store as interfaces};
+use crate::interfaces::facts;
 use crate::queue::store as queue;
 
 /// A sample value for a placeholder: the n-th for `$n`.
@@ -132,39 +132,45 @@ pub fn all() -> Vec<HotQuery> {
         ),
         // interfaces::facts::sync_visit: a walk-in, a kiosk check-in.
         Q::new(
-            "sync_visit: the visit's row lock",
-            facts::LOCK_VISIT,
-            &[ID],
+            "sync_visit: the visits' row locks",
+            facts::lock_visits_sql(IDS.len()),
+            IDS,
             &["bookings"],
         ),
         Q::new(
-            "sync_visit: whether the group pays later",
-            facts::PAY_LATER,
-            &[ID],
+            "sync_visit: the visits",
+            desk::visits_by_ids_sql(IDS.len()),
+            IDS,
+            &["bookings b", "people p"],
+        ),
+        Q::new(
+            "sync_visit: the visits' items",
+            desk::visits_items_sql(IDS.len()),
+            IDS,
+            &["booking_items"],
+        ),
+        Q::new(
+            "sync_visit: whether the groups pay later",
+            facts::pay_later_sql(IDS.len()),
+            IDS,
             &["bookings b", "group_members m", "exam_groups g"],
         ),
         Q::new(
             "sync_visit: what was sent",
-            facts::SENT_ITEMS,
-            &[ID],
+            facts::sent_items_sql(IDS.len()),
+            IDS,
             &["interface_items"],
         ),
         Q::new(
             "sync_visit: the items' catalogue rows",
-            facts::LOAD_ITEMS,
-            &[ID],
+            facts::load_items_sql(IDS.len()),
+            IDS,
             &["booking_items", "interface_items"],
         ),
         Q::new(
-            "sync_visit: charges so far",
-            facts::COUNT_KIND,
-            &[ID, Text("charge")],
-            &["interface_messages"],
-        ),
-        Q::new(
-            "sync_visit: a message enqueued once",
-            interfaces::MESSAGE_EXISTS,
-            &[Text("his.register:1")],
+            "sync_visit: charges and refunds so far",
+            facts::count_kinds_sql(IDS.len()),
+            IDS,
             &["interface_messages"],
         ),
         // Every change and every read of personal data writes an audit line.
@@ -310,15 +316,15 @@ pub fn all() -> Vec<HotQuery> {
             &["bookings"],
         ),
         Q::new(
-            "check-in: the booking",
-            events::BOOKING_FOR_CHECK_IN,
-            &[ID],
+            "check-in: the bookings",
+            events::bookings_for_check_in_sql(IDS.len()),
+            IDS,
             &["bookings"],
         ),
         Q::new(
             "check-in: marked",
-            events::CHECK_IN_BOOKING,
-            &[ID, Int(2)],
+            events::check_in_bookings_sql(2),
+            &[Int(1), Int(7), Int(2), Int(8)],
             &["bookings"],
         ),
         Q::new(

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use exam_protocol::Heartbeat;
 use exam_protocol::auth::sha256_hex;
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 use super::{Db, Result, ts};
 
@@ -126,13 +126,10 @@ impl Db {
 
     /// Records a request nonce; false when it was seen before (a replay).
     pub async fn use_nonce(&self, kiosk_id: &str, nonce: &str, now: DateTime<Utc>) -> Result<bool> {
-        let r = sqlx::query("INSERT INTO kiosk_nonces(kiosk_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(kiosk_id)
-            .bind(nonce)
-            .bind(ts(now))
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected() == 1)
+        let mut tx = self.pool.begin().await?;
+        let fresh = use_nonce_in(&mut tx, kiosk_id, nonce, now).await?;
+        tx.commit().await?;
+        Ok(fresh)
     }
 
     /// Nonces older than the signature window can no longer be replayed
@@ -190,4 +187,23 @@ fn kiosk_row(r: &sqlx::any::AnyRow) -> Result<KioskRow> {
         print_waiting: r.try_get("print_waiting")?,
         print_waiting_since: r.try_get("print_waiting_since")?,
     })
+}
+
+/// Uses up a request's nonce inside `tx`: false when it was used before
+/// (a replay), or is being used by a transaction that commits first.
+pub(crate) async fn use_nonce_in(
+    tx: &mut Transaction<'_, Any>,
+    kiosk_id: &str,
+    nonce: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "INSERT INTO kiosk_nonces(kiosk_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(kiosk_id)
+    .bind(nonce)
+    .bind(ts(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }

@@ -52,7 +52,7 @@ pub use at_rest::Resealed;
 pub use audit::{AuditCheck, AuditQuery, AuditRow};
 pub use bookings::ChangesPage;
 pub use desk::{Created, DeskError, NewVisit, Visit, VisitItem, VisitKind};
-pub use events::PushOutcome;
+pub use events::{PushOutcome, Pushed};
 pub use exports::{ExportKind, ExportLimits, ExportRefusal};
 pub use fhir::{AppointmentRow, PatientRow, ReportDoc, RequestRow, SEARCH_CAP, VisitFilter};
 pub use groups::{CompanyRow, GroupRow, GroupSpec, ImportRecord, MemberRow, NewMember};
@@ -73,7 +73,7 @@ pub use staff::{CountTable, RegistrationRow};
 // The hospital interfaces (`crate::interfaces`) write inside the desk's
 // transactions and their own: the visit as it stands, sealing, audit lines.
 pub(crate) use at_rest::ad;
-pub(crate) use desk::visit_in;
+pub(crate) use desk::{visit_in, visits_in};
 pub(crate) use items::mark_items_paid_in;
 pub(crate) use oplog::log as log_line;
 pub(crate) use people::{person_key as person_key_of, subject as subject_of_person};
@@ -397,6 +397,25 @@ pub(crate) fn placeholders(n: usize) -> String {
         .join(", ")
 }
 
+/// `($1, .., $cols), ($cols+1, ..), ..`: the VALUES of a multi-row INSERT
+/// of `rows` rows. A set of rows is one statement, not one round trip each.
+pub(crate) fn value_rows(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row = (1..=cols)
+                .map(|c| format!("${}", r * cols + c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({row})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Rows per multi-row statement: well under both stores' limits on bound
+/// values (SQLite 32,766, PostgreSQL 65,535) for the widest table written.
+pub(crate) const ROWS_PER_STATEMENT: usize = 100;
+
 /// Fixed-width UTC timestamps sort as text on every back end.
 pub fn ts(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
@@ -473,5 +492,14 @@ mod id_tests {
         // that prunes, not one that lets everything through.
         let later = Utc::now() + chrono::Duration::seconds(5);
         assert!(ids.iter().all(|&id| id < id_floor(later)));
+    }
+}
+
+#[cfg(test)]
+mod sql_tests {
+    #[test]
+    fn value_rows_number_every_placeholder_once_in_order() {
+        assert_eq!(super::value_rows(1, 1), "($1)");
+        assert_eq!(super::value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
     }
 }

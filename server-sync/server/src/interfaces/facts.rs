@@ -22,12 +22,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use exam_domain::catalogue::SampleType;
 use exam_domain::changes::ItemStatus;
+use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::Counterpart;
 use super::payload::{Line, OrderLine, PatientData, Payload, VisitRef};
-use super::store::{NewMessage, enqueue};
-use crate::db::{DbError, DeskError, Result, visit_in};
+use super::store::{NewMessage, enqueue_many};
+use crate::db::{DbError, DeskError, Result, visits_in};
 
 /// One item of the visit as it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,24 +180,23 @@ pub(super) struct ItemInfo {
 type Routes = BTreeMap<String, Option<Counterpart>>;
 
 /// The catalogue rows of every item a visit has or had.
-pub(crate) const LOAD_ITEMS: &str =
-    "SELECT e.code, e.name, e.department, e.sample, e.counterpart, e.price_fen FROM exam_items e
-          WHERE e.code IN (SELECT item_code FROM booking_items WHERE booking_id = $1
-                           UNION SELECT item_code FROM interface_items WHERE booking_id = $1)";
+/// The catalogue rows of the items `n` visits have or had.
+pub(crate) fn load_items_sql(n: usize) -> String {
+    let ids = crate::db::placeholders(n);
+    format!(
+        "SELECT e.code, e.name, e.department, e.sample, e.counterpart, e.price_fen FROM exam_items e
+          WHERE e.code IN (SELECT item_code FROM booking_items WHERE booking_id IN ({ids})
+                           UNION SELECT item_code FROM interface_items WHERE booking_id IN ({ids}))"
+    )
+}
 
-/// The catalogue's word on every item the visit has or had, and where
-/// each one's order goes.
 pub(super) async fn load_items(
     tx: &mut Transaction<'_, Any>,
-    booking_id: i64,
+    booking_ids: &[i64],
 ) -> Result<(BTreeMap<String, ItemInfo>, Routes)> {
     let mut info = BTreeMap::new();
     let mut routes = BTreeMap::new();
-    for r in sqlx::query(LOAD_ITEMS)
-        .bind(booking_id)
-        .fetch_all(&mut **tx)
-        .await?
-    {
+    for r in by_ids(tx, load_items_sql(booking_ids.len()), booking_ids).await? {
         let code: String = r.try_get("code")?;
         let department: String = r.try_get("department")?;
         let sample: Option<String> = r.try_get("sample")?;
@@ -242,18 +242,39 @@ pub(super) fn order_line(
     }
 }
 
-/// The visit's row lock (a write that changes nothing).
-pub(crate) const LOCK_VISIT: &str = "UPDATE bookings SET change_seq = change_seq WHERE id = $1";
-/// Whether the visit's group pays later (0 for anyone else).
-pub(crate) const PAY_LATER: &str =
-    "SELECT CAST(COALESCE(MAX(g.pay_later), 0) AS BIGINT) FROM bookings b
+/// The visits' row locks (a write that changes nothing), `n` of them.
+pub(crate) fn lock_visits_sql(n: usize) -> String {
+    format!(
+        "UPDATE bookings SET change_seq = change_seq WHERE id IN ({})",
+        crate::db::placeholders(n)
+    )
+}
+/// Which of `n` visits' groups pay later (visits of no group are absent).
+pub(crate) fn pay_later_sql(n: usize) -> String {
+    format!(
+        "SELECT b.id, CAST(MAX(g.pay_later) AS BIGINT) AS pay_later FROM bookings b
            JOIN group_members m ON m.id = b.member_id
            JOIN exam_groups g ON g.id = m.group_id
-          WHERE b.id = $1";
-/// What was sent for the visit's items so far.
-pub(crate) const SENT_ITEMS: &str =
-    "SELECT item_code, counterpart, generation, ordered, charged, refunded
-           FROM interface_items WHERE booking_id = $1";
+          WHERE b.id IN ({}) GROUP BY b.id",
+        crate::db::placeholders(n)
+    )
+}
+/// What was sent for `n` visits' items so far.
+pub(crate) fn sent_items_sql(n: usize) -> String {
+    format!(
+        "SELECT booking_id, item_code, counterpart, generation, ordered, charged, refunded
+           FROM interface_items WHERE booking_id IN ({})",
+        crate::db::placeholders(n)
+    )
+}
+/// How many messages of each kind (charge, refund) `n` visits have had.
+pub(crate) fn count_kinds_sql(n: usize) -> String {
+    format!(
+        "SELECT booking_id, kind, CAST(COUNT(*) AS BIGINT) AS n FROM interface_messages
+          WHERE booking_id IN ({}) AND kind IN ('charge', 'refund') GROUP BY booking_id, kind",
+        crate::db::placeholders(n)
+    )
+}
 
 /// Brings the counterparts up to visit `booking_id` inside `tx`: call it in
 /// every transaction that changes what a visit is, before its audit line
@@ -264,31 +285,80 @@ pub(crate) async fn sync_visit(
     booking_id: i64,
     now: DateTime<Utc>,
 ) -> Result<usize> {
-    // The visit's row lock: two transactions syncing one visit take turns,
-    // so the second sees what the first recorded.
-    sqlx::query(LOCK_VISIT)
-        .bind(booking_id)
-        .execute(&mut **tx)
-        .await?;
-    let v = match visit_in(tx, keys, booking_id).await {
+    sync_visits(tx, keys, &[booking_id], Locked::No, now).await
+}
+
+/// Whether the caller's transaction holds the visits' row locks already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Locked {
+    /// It wrote every one of the visits' booking rows (a check-in).
+    Yes,
+    No,
+}
+
+/// `sync_visit` for many visits at once, in a fixed number of statements
+/// (reads by IN list, writes as multi-row statements): a kiosk's push of a
+/// hundred check-ins costs about what one did, not a hundred times it.
+pub(crate) async fn sync_visits(
+    tx: &mut Transaction<'_, Any>,
+    keys: &exam_vault::KeyRing,
+    booking_ids: &[i64],
+    locked: Locked,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let mut ids = booking_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut n = 0;
+    for ids in ids.chunks(crate::db::ROWS_PER_STATEMENT) {
+        n += sync_chunk(tx, keys, ids, locked, now).await?;
+    }
+    Ok(n)
+}
+
+/// Runs `sql` with `ids` bound in order and returns its rows.
+async fn by_ids(tx: &mut Transaction<'_, Any>, sql: String, ids: &[i64]) -> Result<Vec<AnyRow>> {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_all(&mut **tx).await?)
+}
+
+async fn sync_chunk(
+    tx: &mut Transaction<'_, Any>,
+    keys: &exam_vault::KeyRing,
+    ids: &[i64],
+    locked: Locked,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    // The visits' row locks: two transactions syncing one visit take turns,
+    // so the second sees what the first recorded. Taken in id order (the
+    // ids are sorted) by one statement; not again by a caller that holds
+    // them (on PostgreSQL the no-op write makes a new version of each row).
+    if locked == Locked::No {
+        by_ids(tx, lock_visits_sql(ids.len()), ids).await?;
+    }
+    let visits = match visits_in(tx, keys, ids).await {
         Ok(v) => v,
-        Err(DeskError::NotFound) => return Ok(0),
         Err(DeskError::Db(e)) => return Err(e),
         Err(e) => return Err(DbError::Corrupt(e.to_string())),
     };
-    let pay_later: i64 = sqlx::query(PAY_LATER)
-        .bind(booking_id)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get(0)?;
-    let mut sent = BTreeMap::new();
-    for r in sqlx::query(SENT_ITEMS)
-        .bind(booking_id)
-        .fetch_all(&mut **tx)
-        .await?
-    {
+    if visits.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = visits.keys().copied().collect();
+    let mut pay_later = BTreeMap::new();
+    for r in by_ids(tx, pay_later_sql(ids.len()), &ids).await? {
+        pay_later.insert(
+            r.try_get::<i64, _>("id")?,
+            r.try_get::<Option<i64>, _>("pay_later")?.unwrap_or(0) != 0,
+        );
+    }
+    let mut sent: BTreeMap<i64, BTreeMap<String, ItemSent>> = BTreeMap::new();
+    for r in by_ids(tx, sent_items_sql(ids.len()), &ids).await? {
         let c: Option<String> = r.try_get("counterpart")?;
-        sent.insert(
+        sent.entry(r.try_get("booking_id")?).or_default().insert(
             r.try_get::<String, _>("item_code")?,
             ItemSent {
                 counterpart: c.as_deref().and_then(Counterpart::parse),
@@ -299,30 +369,74 @@ pub(crate) async fn sync_visit(
             },
         );
     }
-    let (mut info, routes) = load_items(tx, booking_id).await?;
-    for i in &v.items {
-        if let Some(inf) = info.get_mut(&i.code) {
-            inf.price_fen = i.price_fen;
+    let (catalogue, routes) = load_items(tx, &ids).await?;
+    let no_sent = BTreeMap::new();
+    let mut plans = Vec::with_capacity(visits.len());
+    for (id, v) in &visits {
+        let visit_now = VisitNow {
+            registered: v.record.booking.state == exam_domain::BookingState::CheckedIn,
+            pay_later: pay_later.get(id).copied().unwrap_or(false),
+            items: v
+                .items
+                .iter()
+                .map(|i| ItemNow {
+                    code: i.code.clone(),
+                    status: i.status,
+                    paid: i.paid,
+                })
+                .collect(),
+        };
+        let steps = plan(&visit_now, &routes, sent.get(id).unwrap_or(&no_sent));
+        if !steps.is_empty() {
+            plans.push((*id, v, steps));
         }
     }
-    let now_items = v
-        .items
-        .iter()
-        .map(|i| ItemNow {
-            code: i.code.clone(),
-            status: i.status,
-            paid: i.paid,
-        })
-        .collect();
-    let visit_now = VisitNow {
-        registered: v.record.booking.state == exam_domain::BookingState::CheckedIn,
-        pay_later: pay_later != 0,
-        items: now_items,
-    };
-    let steps = plan(&visit_now, &routes, &sent);
-    if steps.is_empty() {
-        return Ok(0);
+    // Charges and refunds are numbered per visit: counted only when due.
+    let mut counts: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    if plans.iter().any(|(_, _, steps)| {
+        steps
+            .iter()
+            .any(|s| matches!(s, Step::Charge { .. } | Step::Refund { .. }))
+    }) {
+        for r in by_ids(tx, count_kinds_sql(ids.len()), &ids).await? {
+            counts.insert(
+                (r.try_get("booking_id")?, r.try_get("kind")?),
+                r.try_get("n")?,
+            );
+        }
     }
+    let mut messages = Vec::new();
+    let mut updates = Vec::new();
+    for (booking_id, v, steps) in plans {
+        // The catalogue's rows, at what this visit pays for each item.
+        let mut info = catalogue.clone();
+        for i in &v.items {
+            if let Some(inf) = info.get_mut(&i.code) {
+                inf.price_fen = i.price_fen;
+            }
+        }
+        let count = |kind: &str| counts.get(&(booking_id, kind.to_string())).copied();
+        for (msg, update) in messages_for(keys, &info, booking_id, v, steps, count) {
+            messages.push(msg);
+            if let Some(u) = update {
+                updates.push((booking_id, u));
+            }
+        }
+    }
+    let n = enqueue_many(tx, keys, &messages, now).await?;
+    record(tx, &updates).await?;
+    Ok(n)
+}
+
+/// The messages a visit's steps make, with what each records per item.
+fn messages_for(
+    keys: &exam_vault::KeyRing,
+    info: &BTreeMap<String, ItemInfo>,
+    booking_id: i64,
+    v: &crate::db::Visit,
+    steps: Vec<Step>,
+    count: impl Fn(&str) -> Option<i64>,
+) -> Vec<(NewMessage, Option<Update>)> {
     let b = &v.record.booking;
     let visit = VisitRef {
         booking_id,
@@ -341,10 +455,10 @@ pub(crate) async fn sync_visit(
             list_price_fen: i.filter(|i| i.list_fen > i.price_fen).map(|i| i.list_fen),
         }
     };
-    let order_of = |code: &str, generation: u32| order_line(&info, &b.exam_no, code, generation);
-    let mut n = 0;
+    let order_of = |code: &str, generation: u32| order_line(info, &b.exam_no, code, generation);
+    let mut out = Vec::new();
     for step in steps {
-        let (msg, update) = match step {
+        out.push(match step {
             Step::PatientRecord => (
                 NewMessage {
                     counterpart: Counterpart::His,
@@ -375,7 +489,7 @@ pub(crate) async fn sync_visit(
             Step::Charge { codes } => {
                 let lines: Vec<Line> = codes.iter().map(|c| line(c)).collect();
                 let total_fen = lines.iter().map(|l| l.price_fen).sum();
-                let k = count_kind(tx, booking_id, "charge").await? + 1;
+                let k = count("charge").unwrap_or(0) + 1;
                 (
                     NewMessage {
                         counterpart: Counterpart::His,
@@ -394,7 +508,7 @@ pub(crate) async fn sync_visit(
             Step::Refund { codes } => {
                 let lines: Vec<Line> = codes.iter().map(|c| line(c)).collect();
                 let total_fen = lines.iter().map(|l| l.price_fen).sum();
-                let k = count_kind(tx, booking_id, "refund").await? + 1;
+                let k = count("refund").unwrap_or(0) + 1;
                 (
                     NewMessage {
                         counterpart: Counterpart::His,
@@ -450,83 +564,13 @@ pub(crate) async fn sync_visit(
                 },
                 Some(Update::Cancelled(code)),
             ),
-        };
-        if enqueue(tx, keys, &msg, now).await? {
-            n += 1;
-        }
-        if let Some(u) = update {
-            record(tx, booking_id, u).await?;
-        }
+        });
     }
-    Ok(n)
+    out
 }
 
-/// How many messages of a kind (charge, refund) the visit has had.
-pub(crate) const COUNT_KIND: &str =
-    "SELECT CAST(COUNT(*) AS BIGINT) FROM interface_messages WHERE booking_id = $1 AND kind = $2";
-
-async fn count_kind(tx: &mut Transaction<'_, Any>, booking_id: i64, kind: &str) -> Result<i64> {
-    Ok(sqlx::query(COUNT_KIND)
-        .bind(booking_id)
-        .bind(kind)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get(0)?)
-}
-
-enum Update {
-    Ordered(String, Counterpart, u32, String),
-    Cancelled(String),
-    Charged(Vec<String>),
-    Refunded(Vec<String>),
-}
-
-/// Writes a step into `interface_items` (the row made on first use).
-async fn record(tx: &mut Transaction<'_, Any>, booking_id: i64, u: Update) -> Result<()> {
-    let codes: Vec<String> = match &u {
-        Update::Ordered(c, ..) | Update::Cancelled(c) => vec![c.clone()],
-        Update::Charged(cs) | Update::Refunded(cs) => cs.clone(),
-    };
-    for code in codes {
-        sqlx::query(
-            "INSERT INTO interface_items(booking_id, item_code, counterpart, generation, ordered, charged, refunded, result)
-             VALUES ($1, $2, NULL, 0, 0, 0, 0, 'none') ON CONFLICT (booking_id, item_code) DO NOTHING",
-        )
-        .bind(booking_id)
-        .bind(&code)
-        .execute(&mut **tx)
-        .await?;
-        let q = match &u {
-            Update::Ordered(_, c, g, order_no) => sqlx::query(
-                "UPDATE interface_items SET counterpart = $3, generation = $4, ordered = 1,
-                        order_no = $5, result = 'none', result_at = NULL
-                  WHERE booking_id = $1 AND item_code = $2",
-            )
-            .bind(booking_id)
-            .bind(code)
-            .bind(c.as_str())
-            .bind(i64::from(*g))
-            .bind(order_no.clone()),
-            Update::Cancelled(_) => sqlx::query(
-                "UPDATE interface_items SET ordered = 0 WHERE booking_id = $1 AND item_code = $2",
-            )
-            .bind(booking_id)
-            .bind(code),
-            Update::Charged(_) => sqlx::query(
-                "UPDATE interface_items SET charged = 1, refunded = 0 WHERE booking_id = $1 AND item_code = $2",
-            )
-            .bind(booking_id)
-            .bind(code),
-            Update::Refunded(_) => sqlx::query(
-                "UPDATE interface_items SET refunded = 1 WHERE booking_id = $1 AND item_code = $2",
-            )
-            .bind(booking_id)
-            .bind(code),
-        };
-        q.execute(&mut **tx).await?;
-    }
-    Ok(())
-}
+mod record;
+use record::{Update, record};
 
 #[cfg(test)]
 mod tests;

@@ -76,7 +76,7 @@ impl Db {
             Err(DeskError::Db(e)) => return Err(e.into()),
             Err(e) => return Err(DbError::Corrupt(e.to_string()).into()),
         };
-        let (info, _) = load_items(&mut tx, booking_id).await?;
+        let (info, _) = load_items(&mut tx, &[booking_id]).await?;
         let b = &v.record.booking;
         let visit = VisitRef {
             booking_id,

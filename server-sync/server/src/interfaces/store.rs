@@ -32,20 +32,22 @@ fn payload_ad(id: i64) -> Vec<u8> {
     ad("interface_messages", "payload", &[&id.to_string()])
 }
 
-/// The next value of the row-locked `interface_seq` counter: taken inside
-/// the writing transaction and held to its commit, so values are handed
-/// out in commit order (a later commit never gets a smaller one).
-async fn next_seq(tx: &mut Transaction<'_, Any>) -> Result<i64> {
+/// Takes `n` (≥ 1) consecutive values of the row-locked `interface_seq`
+/// counter, the first returned: taken inside the writing transaction and
+/// held to its commit, so values are handed out in commit order (a later
+/// commit never gets a smaller one). A value whose message turned out to
+/// exist is left unused: the line orders by `seq` and gaps mean nothing.
+async fn next_seqs(tx: &mut Transaction<'_, Any>, n: usize) -> Result<i64> {
+    let n = i64::try_from(n.max(1)).unwrap_or(i64::MAX);
     let row = sqlx::query(
-        "UPDATE counters SET value = value + 1 WHERE name = 'interface_seq' RETURNING value",
+        "UPDATE counters SET value = value + $1 WHERE name = 'interface_seq' RETURNING value",
     )
+    .bind(n)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(row.try_get(0)?)
+    let last: i64 = row.try_get(0)?;
+    Ok(last - n + 1)
 }
-
-/// Whether a message with this key exists (a fact enqueues once).
-pub(crate) const MESSAGE_EXISTS: &str = "SELECT 1 FROM interface_messages WHERE idem_key = $1";
 
 /// Enqueues `m` in the caller's transaction (before its audit line, which
 /// must stay the last write). False when a message with its key exists.
@@ -55,38 +57,59 @@ pub(crate) async fn enqueue(
     m: &NewMessage,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let exists = sqlx::query(MESSAGE_EXISTS)
-        .bind(&m.key)
-        .fetch_optional(&mut **tx)
-        .await?
-        .is_some();
-    if exists {
-        return Ok(false);
+    Ok(enqueue_many(tx, keys, std::slice::from_ref(m), now).await? == 1)
+}
+
+/// Enqueues `ms` in the caller's transaction: one counter bump and one
+/// multi-row INSERT per hundred, whatever their number (a push of a
+/// hundred check-ins enqueues two hundred). A message whose key exists is
+/// skipped (the same fact never enqueues twice); returns how many were new.
+pub(crate) async fn enqueue_many(
+    tx: &mut Transaction<'_, Any>,
+    keys: &exam_vault::KeyRing,
+    ms: &[NewMessage],
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    if ms.is_empty() {
+        return Ok(0);
     }
-    let id = next_id();
-    let seq = next_seq(tx).await?;
-    let json =
-        serde_json::to_string(&m.payload).map_err(|e| DbError::Corrupt(format!("payload: {e}")))?;
+    let mut seq = next_seqs(tx, ms.len()).await?;
     let at = ts(now);
-    let n = sqlx::query(
-        "INSERT INTO interface_messages(id, seq, counterpart, kind, idem_key, booking_id, item_code,
-            payload, state, attempts, failures, next_attempt_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, 0, $9, $9, $9)
-         ON CONFLICT (idem_key) DO NOTHING",
-    )
-    .bind(id)
-    .bind(seq)
-    .bind(m.counterpart.as_str())
-    .bind(m.payload.kind().as_str())
-    .bind(&m.key)
-    .bind(m.booking_id)
-    .bind(m.item_code.as_deref())
-    .bind(keys.seal_str(&json, &payload_ad(id))?)
-    .bind(&at)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
+    let mut inserted = 0;
+    for chunk in ms.chunks(crate::db::ROWS_PER_STATEMENT) {
+        let rows = (0..chunk.len())
+            .map(|r| {
+                let p: Vec<String> = (1..=9).map(|c| format!("${}", r * 9 + c)).collect();
+                let at = &p[8];
+                format!("({}, 'pending', 0, 0, {at}, {at}, {at})", p[..8].join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO interface_messages(id, seq, counterpart, kind, idem_key, booking_id, item_code,
+                payload, state, attempts, failures, next_attempt_at, created_at, updated_at)
+             VALUES {rows} ON CONFLICT (idem_key) DO NOTHING RETURNING id"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for m in chunk {
+            let id = next_id();
+            let json = serde_json::to_string(&m.payload)
+                .map_err(|e| DbError::Corrupt(format!("payload: {e}")))?;
+            q = q
+                .bind(id)
+                .bind(seq)
+                .bind(m.counterpart.as_str())
+                .bind(m.payload.kind().as_str())
+                .bind(&m.key)
+                .bind(m.booking_id)
+                .bind(m.item_code.as_deref())
+                .bind(keys.seal_str(&json, &payload_ad(id))?)
+                .bind(at.clone());
+            seq += 1;
+        }
+        inserted += q.fetch_all(&mut **tx).await?.len();
+    }
+    Ok(inserted)
 }
 
 /// The open message at the head of a counterpart's line.

@@ -61,12 +61,43 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SignedJson<T> {
     type Rejection = ApiErr;
 
     async fn from_request(req: Request, st: &AppState) -> Result<Self, ApiErr> {
-        let (kiosk, _, body) = signed(req, st).await?;
+        let (kiosk, _, body, _) = signed(req, st, Nonce::UseNow).await?;
         Ok(Self {
             kiosk,
             body: parse(st, &body)?,
         })
     }
+}
+
+/// `SignedJson` whose nonce the handler uses up in its own transaction
+/// (the push: one commit a request). The handler must use it before it
+/// writes anything, and refuse the request with [`replayed`] if it was used.
+pub(crate) struct SignedJsonOnce<T> {
+    pub kiosk: KioskRow,
+    pub body: T,
+    pub nonce: String,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for SignedJsonOnce<T> {
+    type Rejection = ApiErr;
+
+    async fn from_request(req: Request, st: &AppState) -> Result<Self, ApiErr> {
+        let (kiosk, _, body, nonce) = signed(req, st, Nonce::Handler).await?;
+        Ok(Self {
+            kiosk,
+            body: parse(st, &body)?,
+            nonce,
+        })
+    }
+}
+
+/// Where a request's nonce is used up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Nonce {
+    /// Here, in a commit of its own, before the handler runs.
+    UseNow,
+    /// By the handler, in its transaction.
+    Handler,
 }
 
 /// A signed `GET` from an enrolled kiosk with its query string read as `T`
@@ -81,18 +112,22 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SignedQuery<T> {
     type Rejection = ApiErr;
 
     async fn from_request(req: Request, st: &AppState) -> Result<Self, ApiErr> {
-        let (kiosk, uri, _) = signed(req, st).await?;
+        let (kiosk, uri, _, _) = signed(req, st, Nonce::UseNow).await?;
         let Query(query) = Query::try_from_uri(&uri)
             .map_err(|e| ApiErr::new(StatusCode::BAD_REQUEST, "bad_query", e.to_string()))?;
         Ok(Self { kiosk, query })
     }
 }
 
-/// The one place a kiosk request is authenticated: both extractors come here.
-async fn signed(req: Request, st: &AppState) -> Result<(KioskRow, Uri, Bytes), ApiErr> {
+/// The one place a kiosk request is authenticated: every extractor comes here.
+async fn signed(
+    req: Request,
+    st: &AppState,
+    nonce: Nonce,
+) -> Result<(KioskRow, Uri, Bytes, String), ApiErr> {
     let (parts, body) = req.into_parts();
-    match authenticate(st, &parts.method, &parts.uri, &parts.headers, body).await {
-        Ok((kiosk, body)) => Ok((kiosk, parts.uri, body)),
+    match authenticate(st, &parts.method, &parts.uri, &parts.headers, body, nonce).await {
+        Ok((kiosk, body, nonce)) => Ok((kiosk, parts.uri, body, nonce)),
         // S7: a refused kiosk request is a security event (coalesced per
         // source and kind); if its row cannot be written, neither is the
         // refusal answered as if all were well.
@@ -113,6 +148,20 @@ async fn signed(req: Request, st: &AppState) -> Result<(KioskRow, Uri, Bytes), A
         }
         Err(e) => Err(e),
     }
+}
+
+/// The refusal of a request whose nonce its handler found used: counted,
+/// logged and audited as the extractors do every refusal.
+pub(crate) async fn replayed(st: &AppState, kiosk: &KioskRow, path: &str) -> ApiErr {
+    Metrics::inc(&st.metrics.auth_refused);
+    tracing::warn!(error = %AuthError::Replayed, %path, "kiosk request refused");
+    let e = ApiErr::from(AuthError::Replayed);
+    if let Err(audit) =
+        crate::audit::kiosk_refused(st, &e.body.error, &e.body.message, Some(&kiosk.id), path).await
+    {
+        return audit.into();
+    }
+    e
 }
 
 /// Reads the body ourselves so an oversized one gets a JSON 413, not a bare one.
@@ -142,7 +191,8 @@ async fn authenticate(
     uri: &Uri,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(KioskRow, Bytes), ApiErr> {
+    nonce: Nonce,
+) -> Result<(KioskRow, Bytes, String), ApiErr> {
     if let Some(v) = headers.get(auth::H_VERSION)
         && v.to_str().ok().and_then(|v| v.parse::<u32>().ok()) != Some(PROTOCOL_VERSION)
     {
@@ -180,10 +230,10 @@ async fn authenticate(
         now.timestamp_millis(),
     )
     .map_err(refuse)?;
-    if !st.db.use_nonce(&kiosk.id, &signed.nonce, now).await? {
+    if nonce == Nonce::UseNow && !st.db.use_nonce(&kiosk.id, &signed.nonce, now).await? {
         return Err(refuse(AuthError::Replayed));
     }
-    Ok((kiosk, body))
+    Ok((kiosk, body, signed.nonce))
 }
 
 /// How a kiosk appears in the operation log and on the records it changes.

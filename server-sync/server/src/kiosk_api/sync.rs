@@ -12,12 +12,12 @@ use chrono::Utc;
 use exam_protocol::auth;
 use exam_protocol::{
     ChangesResponse, EnrolRequest, EnrolResponse, EventError, Heartbeat, HeartbeatResponse,
-    LookupRequest, LookupResponse, MAX_BATCH, PushRequest, PushResponse,
+    LookupRequest, LookupResponse, MAX_BATCH, PushRequest, PushResponse, paths,
 };
 
-use super::{SignedJson, SignedQuery, parse, read_body, scope};
+use super::{SignedJson, SignedJsonOnce, SignedQuery, parse, read_body, scope};
 use crate::AppState;
-use crate::db::EnrolError;
+use crate::db::{EnrolError, Pushed};
 use crate::error::ApiErr;
 use crate::metrics::Metrics;
 
@@ -101,7 +101,11 @@ pub(super) async fn heartbeat(
 
 pub(super) async fn push(
     State(st): State<AppState>,
-    SignedJson { kiosk, body: req }: SignedJson<PushRequest>,
+    SignedJsonOnce {
+        kiosk,
+        body: req,
+        nonce,
+    }: SignedJsonOnce<PushRequest>,
 ) -> Result<Json<PushResponse>, ApiErr> {
     Metrics::inc(&st.metrics.push_requests);
     if req.events.len() > MAX_BATCH {
@@ -146,12 +150,21 @@ pub(super) async fn push(
             .with_events(bad.iter().map(EventError::event_id).collect()));
     }
     // Events about another campus's bookings are not applied: acknowledged
-    // like any other (the kiosk learns nothing), counted and audited.
+    // like any other (the kiosk learns nothing), counted and audited, once
+    // the request is known not to be a replay.
     let (valid, foreign) = scope::split_events(&st, &kiosk, valid).await?;
+    // The nonce is used up in the events' own transaction: one commit.
+    let mut out = match st
+        .db
+        .apply_events(&kiosk.id, Some(&nonce), &valid, Utc::now())
+        .await?
+    {
+        Pushed::Applied(out) => out,
+        Pushed::Replayed => return Err(super::replayed(&st, &kiosk, paths::EVENTS).await),
+    };
     if !foreign.is_empty() {
         scope::out_of_scope(&st, &kiosk, "events", foreign.len()).await?;
     }
-    let mut out = st.db.apply_events(&kiosk.id, &valid, Utc::now()).await?;
     out.acks.extend(foreign.iter().map(|e| exam_protocol::Ack {
         id: e.id,
         status: exam_protocol::AckStatus::Accepted,
