@@ -25,9 +25,9 @@ impl Db {
     ///
     /// `nonce` is the request's: used up in the same transaction, so a push
     /// costs one commit (one fsync), not two, and a request whose writes
-    /// failed has not used its nonce either. `None` when a nonce was used
-    /// already (or there is none); the answer is then `Replayed` with nothing
-    /// written.
+    /// failed has not used its nonce either (`None`: the caller used it
+    /// already). A nonce used before makes the answer `Replayed`, with
+    /// nothing written.
     pub async fn apply_events(
         &self,
         kiosk_id: &str,
