@@ -155,18 +155,9 @@ fn the_embedding_is_opencvs_and_tells_people_apart() {
     assert!(apart < 0.363, "two people at {apart}");
     // The same person, mirrored: a different picture of one face.
     let (path, _) = &photos()[0];
-    let image = load(path);
-    let mut mirrored = image.clone();
-    for row in mirrored.data.chunks_exact_mut(image.width * 3) {
-        let px: Vec<[u8; 3]> = row
-            .chunks_exact(3)
-            .rev()
-            .map(|p| [p[0], p[1], p[2]])
-            .collect();
-        row.copy_from_slice(&px.concat());
-    }
-    let face = engine().detect(&mirrored).unwrap()[0];
-    let e = engine().embed(&mirrored, &face).unwrap();
+    let flipped = mirrored(&load(path));
+    let face = engine().detect(&flipped).unwrap()[0];
+    let e = engine().embed(&flipped, &face).unwrap();
     let same = cosine(&embeddings[0], &e).unwrap();
     assert!(same > 0.363, "the same person mirrored at {same}");
 }
@@ -228,4 +219,83 @@ fn the_edge_cases_a_kiosk_meets_are_named() {
     // Too dark: a sixth of the light (still found).
     let dark = judge(&frame(&grace, 150, 0, 0.75, 0.17));
     assert_eq!(dark, Err(Problem::TooDark));
+}
+
+fn mirrored(image: &Bgr) -> Bgr {
+    let mut m = image.clone();
+    for row in m.data.chunks_exact_mut(image.width * 3) {
+        let px: Vec<[u8; 3]> = row
+            .chunks_exact(3)
+            .rev()
+            .map(|p| [p[0], p[1], p[2]])
+            .collect();
+        row.copy_from_slice(&px.concat());
+    }
+    m
+}
+
+fn png(image: &Bgr) -> Vec<u8> {
+    let rgb: Vec<u8> = image
+        .data
+        .chunks_exact(3)
+        .flat_map(|p| [p[2], p[1], p[0]])
+        .collect();
+    let buf = image::RgbImage::from_raw(image.width as u32, image.height as u32, rgb).unwrap();
+    let mut out = std::io::Cursor::new(Vec::new());
+    buf.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn the_evaluation_tool_runs_the_lfw_protocol_on_a_set_in_its_layout() {
+    // Two people, each as photographed and mirrored, in LFW's layout with
+    // a pairs.txt of two folds.
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lfw-mini");
+    for (name, (path, _)) in ["Grace_Hopper", "Eileen_Collins"].iter().zip(photos()) {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let image = load(path);
+        std::fs::write(dir.join(format!("{name}_0001.jpg")), png(&image)).unwrap();
+        std::fs::write(dir.join(format!("{name}_0002.jpg")), png(&mirrored(&image))).unwrap();
+    }
+    std::fs::write(
+        root.join("pairs.txt"),
+        "2 1\nGrace_Hopper 1 2\nGrace_Hopper 1 Eileen_Collins 1\n\
+         Eileen_Collins 1 2\nEileen_Collins 2 Grace_Hopper 2\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_face-eval"))
+        .args([
+            "--models",
+            models().to_str().unwrap(),
+            "--lfw",
+            root.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("4 pairs (2 same, 2 different) over 4 pictures; no face found in 0"),
+        "{text}"
+    );
+    assert!(text.contains("2-fold accuracy: 100.00 %"), "{text}");
+    assert!(text.contains("the target is below that"), "{text}");
+    // A missing picture is a clear error, not a silent skip.
+    std::fs::remove_file(root.join("Eileen_Collins/Eileen_Collins_0002.jpg")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_face-eval"))
+        .args([
+            "--models",
+            models().to_str().unwrap(),
+            "--lfw",
+            root.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Eileen_Collins_0002.jpg"));
 }

@@ -137,16 +137,22 @@ fn accuracy(pairs: &[&Scored], threshold: f32) -> f64 {
     right as f64 / pairs.len() as f64
 }
 
-/// The threshold with the best accuracy over `pairs` (candidates: each
-/// score, and just above the highest).
+/// The threshold with the best accuracy over `pairs`. Candidates are the
+/// midpoints between neighbouring scores (and one below the lowest and one
+/// above the highest), so the threshold sits in the middle of the gap it
+/// found rather than on one side's last score, where the next fold's
+/// pair of the same kind would fall on the wrong side as often as not.
 fn best_threshold(pairs: &[&Scored]) -> f32 {
-    let mut candidates: Vec<f32> = pairs.iter().map(|p| p.score).collect();
-    candidates.sort_by(f32::total_cmp);
-    candidates.dedup();
-    if let Some(top) = candidates.last().copied() {
-        candidates.push(top + 1e-6);
-    }
-    let mut best = (f32::NEG_INFINITY, -1.0);
+    let mut scores: Vec<f32> = pairs.iter().map(|p| p.score).collect();
+    scores.sort_by(f32::total_cmp);
+    scores.dedup();
+    let (Some(lo), Some(hi)) = (scores.first().copied(), scores.last().copied()) else {
+        return 0.0;
+    };
+    let mut candidates = vec![lo - 1e-3];
+    candidates.extend(scores.windows(2).map(|w| (w[0] + w[1]) / 2.0));
+    candidates.push(hi + 1e-3);
+    let mut best = (candidates[0], -1.0);
     for t in candidates {
         let a = accuracy(pairs, t);
         if a > best.1 {
