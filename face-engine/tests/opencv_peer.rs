@@ -246,6 +246,19 @@ fn png(image: &Bgr) -> Vec<u8> {
     out.into_inner()
 }
 
+/// `face-eval` on the LFW-layout set at `root`.
+fn face_eval(root: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_face-eval"))
+        .args([
+            "--models",
+            models().to_str().unwrap(),
+            "--lfw",
+            root.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn the_evaluation_tool_runs_the_lfw_protocol_on_a_set_in_its_layout() {
     // Two people, each as photographed and mirrored, in LFW's layout with
@@ -264,15 +277,7 @@ fn the_evaluation_tool_runs_the_lfw_protocol_on_a_set_in_its_layout() {
          Eileen_Collins 1 2\nEileen_Collins 2 Grace_Hopper 2\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_face-eval"))
-        .args([
-            "--models",
-            models().to_str().unwrap(),
-            "--lfw",
-            root.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = face_eval(&root);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -287,15 +292,7 @@ fn the_evaluation_tool_runs_the_lfw_protocol_on_a_set_in_its_layout() {
     assert!(text.contains("the target is below that"), "{text}");
     // A missing picture is a clear error, not a silent skip.
     std::fs::remove_file(root.join("Eileen_Collins/Eileen_Collins_0002.jpg")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_face-eval"))
-        .args([
-            "--models",
-            models().to_str().unwrap(),
-            "--lfw",
-            root.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = face_eval(&root);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Eileen_Collins_0002.jpg"));
 }

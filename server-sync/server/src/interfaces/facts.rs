@@ -172,7 +172,6 @@ pub(super) struct ItemInfo {
     name: String,
     department: String,
     sample: Option<SampleType>,
-    price_fen: i64,
     /// The catalogue's price.
     list_fen: i64,
 }
@@ -215,7 +214,6 @@ pub(super) async fn load_items(
                 department,
                 sample: sample
                     .and_then(|s| serde_json::from_value(serde_json::Value::String(s)).ok()),
-                price_fen: 0,
                 list_fen: r.try_get("price_fen")?,
             },
         );
@@ -408,15 +406,8 @@ async fn sync_chunk(
     let mut messages = Vec::new();
     let mut updates = Vec::new();
     for (booking_id, v, steps) in plans {
-        // The catalogue's rows, at what this visit pays for each item.
-        let mut info = catalogue.clone();
-        for i in &v.items {
-            if let Some(inf) = info.get_mut(&i.code) {
-                inf.price_fen = i.price_fen;
-            }
-        }
         let count = |kind: &str| counts.get(&(booking_id, kind.to_string())).copied();
-        for (msg, update) in messages_for(keys, &info, booking_id, v, steps, count) {
+        for (msg, update) in messages_for(keys, &catalogue, booking_id, v, steps, count) {
             messages.push(msg);
             if let Some(u) = update {
                 updates.push((booking_id, u));
@@ -446,13 +437,18 @@ fn messages_for(
     };
     let patient = PatientData::of(&v.record.person);
     let person_key = crate::db::person_key_of(keys, &v.record.person.id_number);
+    // A line at what this visit pays for the item (0 for one it no longer
+    // has), beside the catalogue's list price when that is higher.
     let line = |code: &str| {
         let i = info.get(code);
+        let paid = i
+            .and(v.items.iter().find(|it| it.code == code))
+            .map_or(0, |it| it.price_fen);
         Line {
             code: code.to_string(),
             name: i.map_or_else(|| code.to_string(), |i| i.name.clone()),
-            price_fen: i.map_or(0, |i| i.price_fen),
-            list_price_fen: i.filter(|i| i.list_fen > i.price_fen).map(|i| i.list_fen),
+            price_fen: paid,
+            list_price_fen: i.filter(|i| i.list_fen > paid).map(|i| i.list_fen),
         }
     };
     let order_of = |code: &str, generation: u32| order_line(info, &b.exam_no, code, generation);
