@@ -7,6 +7,7 @@
 
 mod image_bgr;
 mod models;
+pub mod synth;
 pub mod yunet;
 
 pub use image_bgr::{Bgr, ImageError};

@@ -296,3 +296,74 @@ fn the_evaluation_tool_runs_the_lfw_protocol_on_a_set_in_its_layout() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Eileen_Collins_0002.jpg"));
 }
+
+/// Runs a liveness challenge asking `asked` over `frames` at 10 a second,
+/// the landmarks coming from our detector on each frame.
+fn challenge(
+    frames: &[Bgr],
+    asked: &[kiosk_face::liveness::Move],
+) -> kiosk_face::liveness::Verdict {
+    use kiosk_face::liveness::{Challenge, Verdict};
+    let mut c = Challenge::new(asked.to_vec(), Default::default());
+    let mut v = c.verdict();
+    for (i, f) in frames.iter().enumerate() {
+        // The largest face, turned or not (quality is judged before).
+        let face = engine()
+            .detect(f)
+            .unwrap()
+            .into_iter()
+            .max_by(|a, b| a.area().total_cmp(&b.area()));
+        v = c.observe(
+            std::time::Duration::from_millis(100 * i as u64),
+            face.as_ref().map(|f| &f.landmarks),
+        );
+        if !matches!(v, Verdict::Continue(_)) {
+            return v;
+        }
+    }
+    v
+}
+
+/// The liveness challenge on camera-like frames through the real detector:
+/// a head turn (synthesised from the photo with a depth model:
+/// `kiosk_face_engine::synth`) passes; the same photo slid sideways,
+/// brought closer, or turning the other way does not.
+#[test]
+fn the_challenge_on_frames_passes_a_turning_head_and_not_a_moved_photo() {
+    use kiosk_face::liveness::{Move, Verdict, Why};
+    use kiosk_face_engine::synth;
+    let grace = frame(&load(&photos()[0].0), 150, 0, 0.75, 1.0);
+    let face = judge(&grace).unwrap();
+    // Turns only: the synthetic nod moves YuNet's nose landmark too little
+    // (its depth model is crude vertically); nods are tested on the 3D
+    // head model in kiosk-face.
+    for m in [Move::TurnLeft, Move::TurnRight] {
+        let frames = synth::performance(&grace, &face, &[m], 0.6);
+        assert_eq!(challenge(&frames, &[m]), Verdict::Passed, "{m:?}");
+    }
+    let both = synth::performance(&grace, &face, &[Move::TurnRight, Move::TurnLeft], 0.6);
+    assert_eq!(
+        challenge(&both, &[Move::TurnRight, Move::TurnLeft]),
+        Verdict::Passed
+    );
+    // The other way round is another movement than the one asked for.
+    let right = synth::performance(&grace, &face, &[Move::TurnRight], 0.6);
+    assert_eq!(
+        challenge(&right, &[Move::TurnLeft]),
+        Verdict::Failed(Why::WrongMove(Move::TurnRight))
+    );
+    // The photo itself, held up and slid sideways then back, and brought
+    // closer: the face moves, the nose never leaves the eyes' plane.
+    let photo = load(&photos()[0].0);
+    let mut slid: Vec<Bgr> = (0..5).map(|_| frame(&photo, 150, 0, 0.75, 1.0)).collect();
+    slid.extend((0..20).map(|i| {
+        let dx = [0, 8, 16, 24, 32, 40, 32, 24, 16, 8][i % 10];
+        frame(&photo, 150 + dx, 0, 0.75 + 0.002 * i as f32, 1.0)
+    }));
+    slid.extend((0..70).map(|_| frame(&photo, 150, 0, 0.75, 1.0)));
+    // No movement of it is any move at all: the time runs out.
+    assert_eq!(
+        challenge(&slid, &[Move::TurnLeft]),
+        Verdict::Failed(Why::TimedOut)
+    );
+}

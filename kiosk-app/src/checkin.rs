@@ -249,16 +249,21 @@ impl CheckinCore {
         }
         let b = &candidate.record.booking;
         // Encoded before the journal is locked: other front ends wait on it.
-        let record = photo.map(|p| PhotoRecord {
-            booking_id: b.id,
-            booking_code: b.code.clone(),
-            outcome: p.outcome.into(),
-            png: p.frame.map(|f| {
-                use base64::Engine;
-                base64::engine::general_purpose::STANDARD.encode(f.to_png(320))
-            }),
-            taken_at: now,
-        });
+        let record = photo
+            .and_then(|p| Some((p.outcome?, p)))
+            .map(|(outcome, p)| PhotoRecord {
+                booking_id: b.id,
+                booking_code: b.code.clone(),
+                outcome: outcome.into(),
+                png: p.frame.map(|f| {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD.encode(f.to_png(320))
+                }),
+                taken_at: now,
+                face: p
+                    .face
+                    .map(|v| exam_protocol::FaceTemplate::new(crate::face::MODEL, v)),
+            });
         let event = {
             let mut j = self.journal.lock();
             // Re-checked under the writer lock: two front ends cannot both check in.
@@ -318,9 +323,14 @@ impl CheckinCore {
 /// privacy notice version shown (PIPL), journaled in the check-in event.
 #[derive(Debug, Clone, Copy)]
 pub struct PhotoStep<'a> {
-    pub outcome: &'static str,
+    /// None where the kiosk has no photo step (the answers still travel:
+    /// face check-in's consent).
+    pub outcome: Option<&'static str>,
     pub frame: Option<&'a device_drivers::camera::Frame>,
     pub privacy: Option<&'a exam_protocol::PrivacyAnswers>,
+    /// K3: the face template of the person, computed at the kiosk, only
+    /// when they agreed to face check-in (sent with the photo record).
+    pub face: Option<&'a [f32]>,
 }
 
 #[cfg(test)]
@@ -411,9 +421,10 @@ mod tests {
             }],
         };
         let step = PhotoStep {
-            outcome: "declined",
+            outcome: Some("declined"),
             frame: None,
             privacy: Some(&answers),
+            face: None,
         };
         let (ev, _) = core
             .check_in_printing(&c, "id_card", Source::Online, false, Some(step), now)

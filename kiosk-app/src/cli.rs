@@ -427,6 +427,7 @@ async fn run(r: RunArgs) -> anyhow::Result<()> {
     let settings = Settings {
         elderly: false,
         photo: a.photo,
+        face: false,
     };
     let mut headless = Headless::new(&kiosk, settings, std::io::stdout());
     if devices.idcard.is_some() || !devices.scanners.is_empty() || devices.smartcard.is_some() {

@@ -533,6 +533,14 @@ impl<W: Write> Headless<W> {
             Screen::Keypad(_) | Screen::Book(_) => Event::Cancel,
             // A scripted patient does not open the notice; if shown, back.
             Screen::Privacy { .. } => Event::Act(Action::Back),
+            // A scripted patient does not use face check-in (its own test
+            // drives the session): the camera is waited for, the notice
+            // and the enrolment question declined, a miss left.
+            Screen::Face(crate::flow::FaceStep::Looking(_)) => return Next::Wait,
+            Screen::Face(crate::flow::FaceStep::Notice | crate::flow::FaceStep::Enrol) => {
+                Event::Act(Action::Back)
+            }
+            Screen::Face(crate::flow::FaceStep::Missed(_)) => Event::Act(Action::Finish),
             Screen::Reports(step) => match step {
                 ReportStep::PlaceCard => match v.holder.clone() {
                     Some(h) => {

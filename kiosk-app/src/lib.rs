@@ -10,6 +10,7 @@ pub mod booking;
 pub mod checkin;
 pub mod cli;
 pub mod devices;
+pub mod face;
 pub mod headless;
 pub mod notify;
 pub mod print;

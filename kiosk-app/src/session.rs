@@ -93,6 +93,10 @@ pub struct Session {
     card_photo: Option<Arc<Frame>>,
     /// The camera's latest frame (the photo screen's picture).
     camera: Option<Arc<Mutex<Option<Frame>>>>,
+    /// K3: the face worker's models, gallery and camera, if this kiosk
+    /// identifies by face; the run in progress.
+    face: Option<crate::face::FaceService>,
+    face_run: Option<crate::face::Stop>,
 }
 
 impl std::fmt::Debug for Session {
@@ -114,6 +118,8 @@ fn answer(e: &Event) -> bool {
             | Event::BookingAnswer(..)
             | Event::ReportsLoaded(..)
             | Event::ReportsQueued(..)
+            | Event::FaceCue(..)
+            | Event::FaceDone(..)
     )
 }
 
@@ -161,7 +167,16 @@ impl Session {
             tx,
             card_photo: None,
             camera: None,
+            face: None,
+            face_run: None,
         }
+    }
+
+    /// K3: identify by face with this service (the start screen offers it).
+    pub fn with_face(mut self, face: crate::face::FaceService) -> Self {
+        self.flow.settings.face = true;
+        self.face = Some(face);
+        self
     }
 
     /// The camera whose latest frame becomes the patient's photo.
@@ -384,6 +399,12 @@ impl Session {
                     let _ = tx.send(SessionInput::ReportsQueued(id, r));
                 });
             }
+            Effect::StartFace(id) => self.start_face(id),
+            Effect::StopFace => {
+                if let Some(run) = self.face_run.take() {
+                    run.stop();
+                }
+            }
             Effect::PrintBookingSlip(outcome) => {
                 let name = self
                     .flow
@@ -452,11 +473,15 @@ impl Session {
                 (None, None) => ("skipped", None),
             },
         };
-        // Recorded only where the kiosk has a photo step at all.
-        let step = self.flow.settings.photo.then_some(PhotoStep {
-            outcome,
+        let template = self.enrolment(photo, privacy);
+        // The photo recorded only where the kiosk has a photo step at all;
+        // the consent answers wherever there are some.
+        let has_step = self.flow.settings.photo;
+        let step = (has_step || privacy.is_some()).then_some(PhotoStep {
+            outcome: has_step.then_some(outcome),
             frame: frame.as_ref(),
             privacy,
+            face: template.as_deref(),
         });
         self.first_station = found
             .candidates
@@ -487,6 +512,50 @@ impl Session {
                 first_station: self.first_station.clone(),
             });
         }
+    }
+
+    /// Runs the face worker on a thread of its own (the models take about
+    /// a tenth of a second a picture); its cues and answer come back as
+    /// inputs. Without a service the answer is "unavailable" at once.
+    fn start_face(&mut self, id: u64) {
+        use kiosk_flow::flow::{FaceResult, Miss};
+        if let Some(run) = self.face_run.take() {
+            run.stop();
+        }
+        let tx = self.tx.clone();
+        let Some(service) = self.face.clone() else {
+            let _ = tx.send(SessionInput::Event(Event::FaceDone(
+                id,
+                FaceResult::Missed(Miss::Unavailable),
+            )));
+            return;
+        };
+        let stop = crate::face::Stop::default();
+        self.face_run = Some(stop.clone());
+        std::thread::spawn(move || {
+            let cues = tx.clone();
+            let result = service.run(&stop, |c| {
+                let _ = cues.send(SessionInput::Event(Event::FaceCue(id, c)));
+            });
+            let _ = tx.send(SessionInput::Event(Event::FaceDone(id, result)));
+        });
+    }
+
+    /// The face template to send with the check-in photo: only when the
+    /// person agreed to face check-in now and a photo was taken.
+    fn enrolment(
+        &self,
+        photo: crate::flow::Photo,
+        privacy: Option<&exam_protocol::PrivacyAnswers>,
+    ) -> Option<Vec<f32>> {
+        let agreed = privacy?
+            .consents
+            .iter()
+            .any(|c| c.purpose == exam_domain::privacy::Purpose::FaceRecognition && c.granted);
+        if !agreed || photo != crate::flow::Photo::Taken {
+            return None;
+        }
+        self.face.as_ref()?.template_now()
     }
 
     fn notice(&mut self, text: &str) {

@@ -54,6 +54,7 @@ fn wire(w: &KioskWindow, tx: &UnboundedSender<SessionInput>) {
     on!(on_touched, SessionInput::Touched);
     on!(on_call_staff, SessionInput::Event(Event::CallStaff));
     on!(on_open_keypad, SessionInput::Event(Event::OpenKeypad));
+    on!(on_start_face, SessionInput::Event(Event::StartFace));
     on!(on_submit_keypad, SessionInput::Event(Event::SubmitKeypad));
     on!(on_print_all, SessionInput::Event(Event::PrintAll));
     on!(on_confirm, SessionInput::Event(Event::Confirm));
@@ -126,6 +127,7 @@ pub fn run(kiosk: KioskOptions, devs: DeviceConfig, ui: UiOptions) -> anyhow::Re
     let settings = Settings {
         elderly: ui.elderly,
         photo: ui.photo,
+        face: false,
     };
     kiosk_ui::View::apply(
         &crate::screens::view(&crate::flow::Flow::new(settings), &cx),

@@ -63,6 +63,35 @@ pub const PROMPTS: &[(&str, &str)] = &[
         "您的体检报告还没有出具，出具后会短信通知您。",
     ),
     ("report_unavailable", "暂时不能打印报告，请到服务台领取。"),
+    (
+        "face_notice",
+        "刷脸签到需要您的同意。请阅读说明，同意后点开始。",
+    ),
+    ("face_stand_in_front", "请站到摄像头前。"),
+    ("face_one_at_a_time", "请一位一位来。"),
+    ("face_come_closer", "请靠近一点。"),
+    ("face_too_dark", "光线太暗，请面向亮处。"),
+    ("face_look_straight", "请正对摄像头，保持不动。"),
+    ("face_turn_left", "请向左转头。"),
+    ("face_turn_right", "请向右转头。"),
+    ("face_nod", "请点点头。"),
+    ("face_back_to_centre", "请转回来，正对摄像头。"),
+    (
+        "face_not_known",
+        "没有认出您。请刷身份证，扫码，或者输入证件号签到。",
+    ),
+    (
+        "face_not_live",
+        "没有完成动作确认。请刷身份证，扫码，或者输入证件号签到。",
+    ),
+    (
+        "face_unavailable",
+        "刷脸暂时不可用。请刷身份证，扫码，或者输入证件号签到。",
+    ),
+    (
+        "face_enrol",
+        "下次来检想刷脸签到吗？同意后保存人脸特征，不保存照片。",
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

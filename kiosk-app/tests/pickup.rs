@@ -51,6 +51,7 @@ fn restarted_with_a_job() -> (Kiosk, Session) {
         Settings {
             elderly: false,
             photo: false,
+            face: false,
         },
         Context::default(),
         None,

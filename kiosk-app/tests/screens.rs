@@ -73,6 +73,7 @@ fn reach(elderly: bool, answer: Option<Identified>, events: Vec<Event>) -> Flow 
     let mut f = Flow::new(Settings {
         elderly,
         photo: true,
+        face: false,
     });
     for ev in events {
         for fx in f.handle(ev) {
@@ -107,6 +108,7 @@ fn cases(elderly: bool) -> Vec<(&'static str, Flow)> {
     let mut resumed = Flow::new(Settings {
         elderly,
         photo: true,
+        face: false,
     });
     resumed.handle(Event::ResumePrinting { done: 2, total: 3 });
     let mut taken = printing.clone();
@@ -117,6 +119,7 @@ fn cases(elderly: bool) -> Vec<(&'static str, Flow)> {
         let mut f = Flow::new(Settings {
             elderly,
             photo: true,
+            face: false,
         });
         f.screen = kiosk_app::flow::Screen::Problem(p);
         f
@@ -135,6 +138,7 @@ fn cases(elderly: bool) -> Vec<(&'static str, Flow)> {
             Flow::new(Settings {
                 elderly,
                 photo: true,
+                face: false,
             }),
         ),
         ("keypad", keypad),
@@ -182,7 +186,67 @@ fn cases(elderly: bool) -> Vec<(&'static str, Flow)> {
     ];
     v.extend(booking_cases(elderly));
     v.extend(report_cases(elderly));
+    v.extend(face_cases(elderly));
     v
+}
+
+/// The face screens (K3): the start screen offering it, the notice, the
+/// camera's cues, a miss and the enrolment question after the photo.
+fn face_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
+    use kiosk_app::flow::{Action, Cue, Effect, FaceResult, Miss};
+    use kiosk_face::liveness::{Move, Prompt, Why};
+    let fresh = || {
+        Flow::new(Settings {
+            elderly,
+            photo: true,
+            face: true,
+        })
+    };
+    let mut notice = fresh();
+    notice.handle(Event::StartFace);
+    let mut camera = notice.clone();
+    let worker = match camera.handle(Event::Act(Action::Next))[..] {
+        [Effect::StartFace(w), ..] => w,
+        ref other => panic!("{other:?}"),
+    };
+    let cue = |c: Cue| {
+        let mut f = camera.clone();
+        f.handle(Event::FaceCue(worker, c));
+        f
+    };
+    let mut missed = camera.clone();
+    missed.handle(Event::FaceDone(
+        worker,
+        FaceResult::Missed(Miss::NotLive(Why::WrongMove(Move::Nod))),
+    ));
+    let mut enrol = Flow::new(Settings {
+        elderly: false,
+        photo: true,
+        face: true,
+    });
+    for fx in enrol.handle(card()) {
+        if let Effect::Lookup(id, _) = fx {
+            enrol.handle(Event::Found(id, found(&[(0, Eligibility::Ready)])));
+        }
+    }
+    enrol.handle(Event::Consent(true));
+    enrol.handle(Event::PhotoTaken);
+    enrol.settings.elderly = elderly;
+    vec![
+        ("attract-face", fresh()),
+        ("face-notice", notice),
+        (
+            "face-closer",
+            cue(Cue::Position(kiosk_face::Problem::TooSmall)),
+        ),
+        (
+            "face-turn-left",
+            cue(Cue::Challenge(Prompt::Do(Move::TurnLeft))),
+        ),
+        ("face-nod", cue(Cue::Challenge(Prompt::Do(Move::Nod)))),
+        ("face-missed", missed),
+        ("face-enrol", enrol),
+    ]
 }
 
 /// The report screens (K9): the list is reached in standard mode (elderly
@@ -209,6 +273,7 @@ fn report_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
         let mut f = Flow::new(Settings {
             elderly: false,
             photo: true,
+            face: false,
         });
         f.handle(Event::StartReports);
         for fx in f.handle(Event::CardRead(holder.clone())) {
@@ -225,6 +290,7 @@ fn report_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
     let mut place = Flow::new(Settings {
         elderly: false,
         photo: true,
+        face: false,
     });
     place.handle(Event::StartReports);
     let list = start(Ok(vec![
@@ -304,6 +370,7 @@ fn booking_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
         let mut f = Flow::new(Settings {
             elderly,
             photo: true,
+            face: false,
         });
         f.handle(Event::StartBooking);
         for fx in f.handle(Event::CardRead(woman.clone())) {
@@ -324,6 +391,7 @@ fn booking_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
         let mut f = Flow::new(Settings {
             elderly,
             photo: true,
+            face: false,
         });
         f.handle(Event::StartBooking);
         f
@@ -389,6 +457,7 @@ fn booking_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
     let mut no_booking = Flow::new(Settings {
         elderly,
         photo: true,
+        face: false,
     });
     for fx in no_booking.handle(Event::CardRead(woman.clone())) {
         if let Effect::Lookup(id, _) = fx {
@@ -572,7 +641,7 @@ fn every_screen_renders_in_both_themes_sizes_and_languages_without_overflow() {
             }
         }
     }
-    assert_eq!(rendered, 36 * 2 * 2 * 2, "every case in every variant");
+    assert_eq!(rendered, 43 * 2 * 2 * 2, "every case in every variant");
     assert!(
         changed.is_empty(),
         "{} screens differ from their committed images in docs/screens/:\n{}\n\

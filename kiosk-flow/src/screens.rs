@@ -7,6 +7,7 @@ use kiosk_ui::{Booking, Keypad, ProblemView, Screen as Ui, View};
 use crate::flow::{Field, Flow, KeypadError, Problem, Screen, Via, offers_booking};
 
 mod book;
+mod face;
 mod privacy;
 mod report;
 mod words;
@@ -200,6 +201,7 @@ pub fn view(flow: &Flow, cx: &Context) -> View {
                 Via::IdCard => t(en, "已读取身份证", "ID card read"),
                 Via::Scan => t(en, "已扫描", "Code scanned"),
                 Via::Keypad => t(en, "按证件号查询", "Looking up your ID number"),
+                Via::Face => t(en, "已认出您", "Recognised"),
             },
         },
         Screen::Consent { name } => Ui::Consent { name: name.clone() },
@@ -266,6 +268,7 @@ pub fn view(flow: &Flow, cx: &Context) -> View {
         Screen::Book(step) => book::view(flow, step, en, cx.printer),
         Screen::Reports(step) => report::view(flow, step, en),
         Screen::Privacy { .. } => privacy::view(en),
+        Screen::Face(step) => face::view(flow, step, en),
     };
     let mut v = View::new(screen);
     let guide = flow.guide();
@@ -285,6 +288,7 @@ pub fn view(flow: &Flow, cx: &Context) -> View {
         "Place your ID card · or scan your booking QR code · come fasting on exam day · tap Call staff at the top right for help",
     );
     v.reports_available = cx.reports;
+    v.face_available = flow.offers_face();
     v.clock = cx.clock.clone();
     v.notice = cx.notice.clone();
     v

@@ -93,6 +93,14 @@ pub enum Screen {
         picture: String,
         actions: Vec<Action>,
     },
+    /// K3: the camera's picture (the window's preview image) with what to
+    /// do now; `arrow` is "left", "right", "nod" or empty.
+    Face {
+        title: String,
+        sub: String,
+        arrow: String,
+        actions: Vec<Action>,
+    },
 }
 
 /// The words of the screens, in the patient's language: kiosk-app's
@@ -361,6 +369,15 @@ impl View {
                 kind = ScreenKind::Summary;
                 (title, sub, picture, actions) = (t.clone(), s.clone(), p.clone(), a.clone());
                 lines = l.iter().map(|l| l.as_str().into()).collect();
+            }
+            Screen::Face {
+                title: t,
+                sub: s,
+                arrow,
+                actions: a,
+            } => {
+                kind = ScreenKind::Face;
+                (title, sub, picture, actions) = (t.clone(), s.clone(), arrow.clone(), a.clone());
             }
         }
         w.set_screen(kind);

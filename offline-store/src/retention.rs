@@ -149,6 +149,7 @@ mod tests {
             outcome: "camera".into(),
             png: Some("iVBORw0KGgo=".into()),
             taken_at: t0,
+            face: None,
         };
         let job = guide_sheet("张三");
         let old = j

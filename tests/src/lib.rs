@@ -257,6 +257,7 @@ pub fn headless(
     let settings = kiosk_app::flow::Settings {
         elderly: false,
         photo: false,
+        face: false,
     };
     (
         kiosk_app::headless::Headless::new(kiosk, settings, out.clone()),

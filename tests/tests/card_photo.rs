@@ -56,6 +56,7 @@ async fn the_card_photo_is_printed_on_the_guide_sheet_with_consent() {
         Settings {
             elderly: false,
             photo: true,
+            face: false,
         },
         out.clone(),
     );

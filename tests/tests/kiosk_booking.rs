@@ -37,6 +37,7 @@ async fn a_patient_books_with_her_id_card_and_cancels_later() {
         Settings {
             elderly: false,
             photo: false,
+            face: false,
         },
         &device_drivers::config::IdCardConfig::at(&reader.path),
     );

@@ -77,6 +77,7 @@ async fn a_patient_prints_a_published_report_with_the_id_card() {
         Settings {
             elderly: false,
             photo: false,
+            face: false,
         },
         &device_drivers::config::IdCardConfig::at(&reader.path),
     );

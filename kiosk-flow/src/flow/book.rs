@@ -74,6 +74,8 @@ pub enum Action {
     Finish,
     /// Print the selected reports.
     Print,
+    /// Type the ID number instead (after face identification missed).
+    Keypad,
 }
 
 /// An add-on the patient tried that conflicts with something chosen.
@@ -356,6 +358,7 @@ impl Flow {
             Screen::Book(step) => actions(step, self.book.as_deref()),
             Screen::Reports(step) => super::report::actions(step),
             Screen::Privacy { .. } => vec![(Action::Back, true)],
+            Screen::Face(step) => super::face::actions(step),
             Screen::TakeDocuments { .. } if self.reports.is_some() => {
                 vec![(Action::Finish, true)]
             }

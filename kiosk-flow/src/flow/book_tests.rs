@@ -67,6 +67,7 @@ fn flow() -> Flow {
     Flow::new(Settings {
         elderly: false,
         photo: false,
+        face: false,
     })
 }
 
@@ -371,6 +372,7 @@ fn elderly_mode_speaks_every_booking_step() {
     let mut f = Flow::new(Settings {
         elderly: true,
         photo: false,
+        face: false,
     });
     let fx = f.handle(Event::StartBooking);
     assert_eq!(fx, vec![Effect::Speak("book_place_card")]);

@@ -2,7 +2,7 @@
 //! patient is on the check-in path (the step guide at the top) and
 //! whether the screen offers "back to start".
 
-use super::{Flow, ReportStep, Screen, Step};
+use super::{FaceStep, Flow, ReportStep, Screen, Step};
 
 /// The frame of the current screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +36,9 @@ impl Flow {
             Screen::Printing { .. } => guide(Some(3), false),
             Screen::TakeDocuments { .. } => guide(Some(4), false),
             Screen::Problem(_) => guide(Some(1), false),
+            // Identifying (its buttons go back), and after the photo.
+            Screen::Face(FaceStep::Enrol) => guide(Some(2), false),
+            Screen::Face(_) => guide(Some(1), false),
             // Its own button goes back; from the consent step the patient
             // is still on the check-in path.
             Screen::Privacy { from_consent: true } => guide(Some(2), false),

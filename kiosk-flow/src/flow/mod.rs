@@ -13,6 +13,7 @@ use exam_domain::{IdentityQuery, mask};
 use exam_protocol::Alert;
 
 mod book;
+mod face;
 mod guide;
 mod keypad;
 pub mod model;
@@ -23,6 +24,7 @@ pub use book::{
     Action, Book, CANCEL_REASONS, Clash, Loaded, Outcome, Step, Submission, Target, Unavailable,
     offers_booking, slot_text,
 };
+pub use face::{Cue, FaceResult, FaceStep, Miss};
 pub use guide::Guide;
 pub use keypad::{Entry, Field, Key, KeypadError};
 pub use model::{Candidate, Holder, Identified, Source};
@@ -37,6 +39,8 @@ pub enum Via {
     IdCard,
     Scan,
     Keypad,
+    /// K3: recognised by face after the liveness challenge.
+    Face,
 }
 
 /// A booking as a screen shows it.
@@ -106,6 +110,9 @@ pub enum Screen {
     Privacy {
         from_consent: bool,
     },
+    /// K3: identifying by face (consent, camera, outcome) and, after the
+    /// check-in photo, the enrolment question.
+    Face(FaceStep),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +176,13 @@ pub enum Event {
     ReportsQueued(u64, Result<usize, Unavailable>),
     /// "Privacy notice" (the start screen, the consent step).
     OpenPrivacy,
+    /// The "face" button (K3).
+    StartFace,
+    /// The face worker of [`Effect::StartFace`] with this id: what to ask
+    /// of the person now.
+    FaceCue(u64, Cue),
+    /// The face worker with this id is done.
+    FaceDone(u64, FaceResult),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,6 +244,13 @@ pub enum Effect {
         exam_domain::IdNumber,
         Vec<exam_protocol::ReportSummary>,
     ),
+    /// Start the camera and the face worker (the patient agreed): it
+    /// answers with `Event::FaceCue` and one `Event::FaceDone` carrying
+    /// the same id.
+    StartFace(u64),
+    /// Stop the face worker: the patient left the face screen. Nothing it
+    /// saw is kept.
+    StopFace,
 }
 
 /// Settings of the flow: elderly mode is a flag here and a theme in the UI.
@@ -238,6 +259,9 @@ pub struct Settings {
     pub elderly: bool,
     /// Ask for a photo at check-in (K6).
     pub photo: bool,
+    /// Offer face identification (K3): a camera, the models and the
+    /// centre's policy allow it.
+    pub face: bool,
 }
 
 /// The flow's memory of the current patient.
@@ -261,6 +285,10 @@ pub struct Flow {
     holder: Option<Holder>,
     book: Option<Box<Book>>,
     reports: Option<Box<Reports>>,
+    /// Agreed to face identification at its notice.
+    face_consent: bool,
+    /// The answer to keeping a face template for next time, if asked.
+    face_enrol: Option<bool>,
 }
 
 impl Flow {
@@ -280,6 +308,8 @@ impl Flow {
             holder: None,
             book: None,
             reports: None,
+            face_consent: false,
+            face_enrol: None,
         }
     }
 
@@ -293,6 +323,9 @@ impl Flow {
             | Screen::Book(Step::Loading | Step::Working)
             | Screen::Reports(ReportStep::Loading | ReportStep::Fetching) => return None,
             Screen::TakeDocuments { .. } | Screen::Problem(_) => 20,
+            // The worker ends a challenge within seconds; this is a guard.
+            Screen::Face(FaceStep::Looking(_)) => 30,
+            Screen::Face(FaceStep::Notice) => 90,
             // Paying, and reading the whole notice, take a while.
             Screen::Pay { .. } | Screen::Privacy { .. } => 120,
             _ => 45,
@@ -305,6 +338,10 @@ impl Flow {
     }
 
     fn go(&mut self, s: Screen, mut fx: Vec<Effect>) -> Vec<Effect> {
+        let looking = |s: &Screen| matches!(s, Screen::Face(FaceStep::Looking(_)));
+        if looking(&self.screen) && !looking(&s) {
+            fx.insert(0, Effect::StopFace);
+        }
         if s == Screen::Attract {
             let lookup = self.lookup;
             *self = Flow::new(self.settings);
@@ -383,6 +420,13 @@ impl Flow {
     }
 
     fn after_photo(&mut self) -> Vec<Effect> {
+        if let Some(fx) = self.ask_enrol() {
+            return fx;
+        }
+        self.after_enrol()
+    }
+
+    fn after_enrol(&mut self) -> Vec<Effect> {
         // Offline (found in the kiosk's own cache): no service to make the
         // order, so no payment; the patient goes on and pays at the desk.
         if self.due_fen > 0 && self.offline {
@@ -428,6 +472,23 @@ impl Flow {
         )
     }
 
+    /// A new patient identified (card, code, keypad or face): everything
+    /// of the last one is dropped and the lookup starts.
+    fn handle_identify(&mut self, q: IdentityQuery, via: Via) -> Vec<Effect> {
+        let lookup = self.lookup + 1;
+        let mut fx = Vec::new();
+        if matches!(self.screen, Screen::Face(FaceStep::Looking(_))) {
+            fx.push(Effect::StopFace);
+        }
+        *self = Flow::new(self.settings);
+        self.lookup = lookup;
+        // The journal records how: the query's method, or the face that
+        // led to the ID number.
+        self.identified_by = if via == Via::Face { "face" } else { q.method() };
+        fx.extend([Effect::ClearPersonalData, Effect::Lookup(lookup, q)]);
+        self.go(Screen::Looking { via }, fx)
+    }
+
     /// Handles one event; returns what the edge must do.
     pub fn handle(&mut self, ev: Event) -> Vec<Effect> {
         match (&self.screen, ev) {
@@ -451,6 +512,11 @@ impl Flow {
             (Screen::Book(step), ev) => self.handle_book(step.clone(), ev),
             (Screen::Reports(step), ev) => self.handle_reports(step.clone(), ev),
             (Screen::Privacy { from_consent }, ev) => self.handle_privacy(*from_consent, ev),
+            (
+                Screen::Face(step),
+                ev @ (Event::Act(_) | Event::FaceCue(..) | Event::FaceDone(..)),
+            ) => self.handle_face(step.clone(), ev),
+            (Screen::Attract | Screen::Problem(_), Event::StartFace) => self.start_face(),
             (Screen::Attract, Event::OpenPrivacy) => self.open_privacy(false),
             (Screen::Consent { .. }, Event::OpenPrivacy) => self.open_privacy(true),
             (Screen::Attract, Event::StartBooking) => self.start_booking(),
@@ -460,7 +526,8 @@ impl Flow {
                 Screen::Attract
                 | Screen::Keypad(_)
                 | Screen::Problem(_)
-                | Screen::TakeDocuments { .. },
+                | Screen::TakeDocuments { .. }
+                | Screen::Face(_),
                 Event::CardRead(h),
             ) => {
                 let q = IdentityQuery::IdNumber {
@@ -474,18 +541,10 @@ impl Flow {
                 Screen::Attract
                 | Screen::Keypad(_)
                 | Screen::Problem(_)
-                | Screen::TakeDocuments { .. },
+                | Screen::TakeDocuments { .. }
+                | Screen::Face(_),
                 Event::Identify(q, via),
-            ) => {
-                let lookup = self.lookup + 1;
-                *self = Flow::new(self.settings);
-                self.lookup = lookup;
-                self.identified_by = q.method();
-                self.go(
-                    Screen::Looking { via },
-                    vec![Effect::ClearPersonalData, Effect::Lookup(lookup, q)],
-                )
-            }
+            ) => self.handle_identify(q, via),
             (Screen::Attract | Screen::Problem(_), Event::OpenKeypad) => {
                 self.go(Screen::Keypad(Entry::default()), vec![])
             }
@@ -642,6 +701,8 @@ impl Flow {
 
 #[cfg(test)]
 mod book_tests;
+#[cfg(test)]
+mod face_tests;
 #[cfg(test)]
 mod privacy_tests;
 #[cfg(test)]

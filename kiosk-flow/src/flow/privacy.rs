@@ -30,12 +30,14 @@ impl Flow {
     /// What the check-in carries: the answers of the consent step, if the
     /// patient was asked, with the notice version shown there.
     pub(super) fn privacy_answers(&self) -> Option<PrivacyAnswers> {
-        self.consent_asked.then(|| PrivacyAnswers {
+        let photo = self.consent_asked.then_some(ConsentAnswer {
+            purpose: Purpose::PhotoIdentity,
+            granted: self.consent,
+        });
+        let consents: Vec<ConsentAnswer> = photo.into_iter().chain(self.face_answer()).collect();
+        (!consents.is_empty()).then(|| PrivacyAnswers {
             notice_version: NOTICE_VERSION.into(),
-            consents: vec![ConsentAnswer {
-                purpose: Purpose::PhotoIdentity,
-                granted: self.consent,
-            }],
+            consents,
         })
     }
 }

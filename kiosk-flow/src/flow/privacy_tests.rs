@@ -12,6 +12,7 @@ use super::*;
 fn flow(photo: bool) -> Flow {
     Flow::new(Settings {
         photo,
+        face: false,
         elderly: false,
     })
 }

@@ -37,6 +37,20 @@ pub const PROMPTS: &[&str] = &[
     "report_none",
     "report_unavailable",
     "privacy",
+    "face_notice",
+    "face_stand_in_front",
+    "face_one_at_a_time",
+    "face_come_closer",
+    "face_too_dark",
+    "face_look_straight",
+    "face_turn_left",
+    "face_turn_right",
+    "face_nod",
+    "face_back_to_centre",
+    "face_not_known",
+    "face_not_live",
+    "face_unavailable",
+    "face_enrol",
 ];
 
 /// The prompt spoken when this screen appears (elderly mode).
@@ -72,6 +86,7 @@ pub(super) fn prompt(s: &Screen) -> &'static str {
             Step::Unavailable(_) => "book_unavailable",
         },
         Screen::Privacy { .. } => "privacy",
+        Screen::Face(step) => super::face::prompt(step),
         Screen::Reports(step) => match step {
             ReportStep::PlaceCard => "report_place_card",
             ReportStep::Loading | ReportStep::Fetching => "looking",

@@ -37,6 +37,7 @@ fn settings(elderly: bool) -> Settings {
     Settings {
         elderly,
         photo: true,
+        face: false,
     }
 }
 

@@ -3,7 +3,7 @@ use chrono::{NaiveDate, NaiveTime};
 use exam_domain::IdNumber;
 use exam_protocol::BookingRecord;
 
-fn found(specs: &[(i64, Eligibility)], source: Source) -> Identified {
+pub(super) fn found(specs: &[(i64, Eligibility)], source: Source) -> Identified {
     let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
     let t = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
     let d = exam_domain::demo::generate(5, 1, day, t, t, "main");
@@ -87,7 +87,11 @@ fn card() -> Event {
 }
 
 fn flow(photo: bool, elderly: bool) -> Flow {
-    Flow::new(Settings { photo, elderly })
+    Flow::new(Settings {
+        photo,
+        elderly,
+        face: false,
+    })
 }
 
 fn at(h: u32) -> NaiveDateTime {

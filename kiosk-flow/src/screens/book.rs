@@ -21,6 +21,7 @@ fn label(en: bool, a: Action, place_card: bool) -> String {
         Action::Submit => t(en, "确认", "Confirm"),
         Action::Finish => t(en, "完成", "Done"),
         Action::Print => t(en, "打印所选报告", "Print selected"),
+        Action::Keypad => t(en, "输入身份证号", "Type my ID number"),
     }
 }
 

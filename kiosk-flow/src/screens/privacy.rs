@@ -36,6 +36,7 @@ mod tests {
     fn the_notice_screen_shows_the_whole_notice_its_version_and_back() {
         let mut f = Flow::new(Settings {
             photo: true,
+            face: false,
             elderly: false,
         });
         f.handle(Event::OpenPrivacy);

@@ -237,6 +237,17 @@ impl SyncClient {
             .await
     }
 
+    /// K3: today's face templates for this kiosk's campus (held in memory).
+    pub async fn faces(&self) -> Result<exam_protocol::FacesResponse, SyncError> {
+        self.signed(
+            Method::GET,
+            paths::FACES,
+            None::<&()>,
+            Duration::from_secs(20),
+        )
+        .await
+    }
+
     /// Looks a person up online, with a short timeout: a patient is waiting,
     /// and the offline cache answers when the server is slow.
     pub async fn lookup(

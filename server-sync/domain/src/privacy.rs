@@ -41,15 +41,21 @@ pub enum Purpose {
     EmployerReport,
     /// De-identified use for statistics and research.
     Research,
+    /// K3 刷脸: a face template (an embedding computed at the kiosk from the
+    /// check-in photo) kept to recognise the person at a later visit, and
+    /// compared with the camera's picture at the kiosk when they choose
+    /// face check-in.
+    FaceRecognition,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 5] = [
+    pub const ALL: [Purpose; 6] = [
         Purpose::ExamService,
         Purpose::PhotoIdentity,
         Purpose::SmsNotifications,
         Purpose::EmployerReport,
         Purpose::Research,
+        Purpose::FaceRecognition,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +65,7 @@ impl Purpose {
             Purpose::SmsNotifications => "sms_notifications",
             Purpose::EmployerReport => "employer_report",
             Purpose::Research => "research",
+            Purpose::FaceRecognition => "face_recognition",
         }
     }
 
@@ -73,6 +80,7 @@ impl Purpose {
             Purpose::SmsNotifications => "短信通知",
             Purpose::EmployerReport => "向单位提供团检报告",
             Purpose::Research => "去标识化统计与研究",
+            Purpose::FaceRecognition => "刷脸签到",
         }
     }
 
@@ -83,6 +91,7 @@ impl Purpose {
             Purpose::SmsNotifications => "Text messages",
             Purpose::EmployerReport => "Report to the employer (group exams)",
             Purpose::Research => "De-identified statistics and research",
+            Purpose::FaceRecognition => "Face check-in",
         }
     }
 
@@ -96,6 +105,9 @@ impl Purpose {
             Purpose::SmsNotifications => "向登记的手机号发送预约确认、报告就绪等短信",
             Purpose::EmployerReport => "团检时把体检报告提供给组织体检的单位",
             Purpose::Research => "去除身份信息后用于统计与科研",
+            Purpose::FaceRecognition => {
+                "保存由现场照片计算的人脸特征（不是照片），下次来检时在自助机刷脸签到"
+            }
         }
     }
 
@@ -113,6 +125,7 @@ impl Purpose {
             Purpose::SmsNotifications => &[Withdrawal::StopSms],
             Purpose::EmployerReport => &[Withdrawal::StopEmployerReport],
             Purpose::Research => &[Withdrawal::ExcludeFromResearch],
+            Purpose::FaceRecognition => &[Withdrawal::DeleteFaceTemplates],
         }
     }
 }
@@ -135,6 +148,8 @@ pub enum Withdrawal {
     StopEmployerReport,
     /// Left out of statistics and research exports.
     ExcludeFromResearch,
+    /// The person's face templates are deleted: no kiosk recognises them.
+    DeleteFaceTemplates,
 }
 
 /// Where a consent was given.

@@ -6,6 +6,7 @@
 
 pub mod auth;
 mod booking;
+mod faces;
 mod messages;
 mod moves;
 mod payments;
@@ -14,6 +15,7 @@ mod privacy;
 mod reports;
 
 pub use booking::*;
+pub use faces::{FACE_DIMS, FaceEntry, FaceTemplate, FacesResponse};
 pub use messages::*;
 pub use moves::*;
 pub use payments::*;
@@ -43,4 +45,6 @@ pub mod paths {
     pub const PAYMENT: &str = "/api/v1/kiosk/payments";
     pub const PAYMENT_STATE: &str = "/api/v1/kiosk/payments/state";
     pub const PAYMENT_CANCEL: &str = "/api/v1/kiosk/payments/cancel";
+    /// K3: today's face templates for the kiosk's campus.
+    pub const FACES: &str = "/api/v1/kiosk/faces";
 }

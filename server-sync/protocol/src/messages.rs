@@ -382,6 +382,12 @@ pub struct PhotoRecord {
     /// The picture: grayscale PNG, base64.
     pub png: Option<String>,
     pub taken_at: DateTime<Utc>,
+    /// K3: the face template computed at the kiosk, only when the person
+    /// agreed to face check-in at this check-in (the check-in's privacy
+    /// answers carry that); the service keeps it only while that consent
+    /// is in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub face: Option<crate::FaceTemplate>,
 }
 
 impl PhotoRecord {
@@ -402,7 +408,11 @@ impl PhotoRecord {
             Some(_) if !wants_picture => Err("a photo without consent or with none taken"),
             Some(b) if b.len() > Self::MAX_PNG_B64 => Err("the photo is too large"),
             Some(_) if self.png_bytes().is_none() => Err("the photo is not a PNG"),
-            _ => Ok(()),
+            _ if self.face.is_some() && !wants_picture => Err("a face template without a photo"),
+            _ => self
+                .face
+                .as_ref()
+                .map_or(Ok(()), crate::FaceTemplate::check),
         }
     }
 

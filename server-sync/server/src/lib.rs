@@ -241,7 +241,8 @@ pub async fn seed_demo(db: &Db, people: usize, campus: &str) -> Result<usize, db
 }
 
 /// The `prune` job's turn: stale staff sessions ended, nonces past twice
-/// the allowed skew deleted, no-shows released.
+/// the allowed skew deleted, face templates past retention deleted,
+/// no-shows released.
 async fn prune(st: &AppState) {
     let cutoff = Utc::now() - Duration::milliseconds(2 * exam_protocol::auth::MAX_SKEW_MS);
     if let Err(e) = staff_auth::end_stale_sessions(&st.db, &st.config).await {
@@ -249,6 +250,12 @@ async fn prune(st: &AppState) {
     }
     if let Err(e) = st.db.prune_nonces(cutoff).await {
         tracing::warn!(error = %e, "nonce pruning failed");
+    }
+    // K3: face templates a year past the person's last visit.
+    match st.db.prune_face_templates(Utc::now()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "face templates past their retention deleted"),
+        Err(e) => tracing::warn!(error = %e, "pruning face templates failed"),
     }
     let grace = Duration::minutes(st.config.no_show_grace_minutes);
     match st.db.release_no_shows(workflow::now_local(), grace).await {

@@ -33,6 +33,7 @@ fn record(booking_id: i64, outcome: &str, png: Option<&[u8]>) -> PhotoRecord {
         outcome: outcome.into(),
         png: png.map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
         taken_at: Utc::now(),
+        face: None,
     }
 }
 

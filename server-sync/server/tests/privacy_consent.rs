@@ -89,6 +89,7 @@ fn photo(rec: &BookingRecord, taken_at: chrono::DateTime<Utc>) -> PhotoRecord {
         outcome: "camera".into(),
         png: Some(base64::engine::general_purpose::STANDARD.encode(PNG)),
         taken_at,
+        face: None,
     }
 }
 

@@ -123,6 +123,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings {
         elderly: false,
         photo: false,
+        face: false,
     };
     let mut headless = Headless::new(&kiosk, settings, std::io::sink());
     let watch_views = headless.views();

@@ -434,6 +434,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = kiosk_app::flow::Settings {
         elderly: false,
         photo: false,
+        face: false,
     };
     let mut headless =
         Headless::new(&kiosk, settings, std::io::stdout()).with_pay_sim(sims.pay_url.clone());

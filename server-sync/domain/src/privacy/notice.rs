@@ -4,7 +4,7 @@
 //! version the person was shown.
 
 /// The version of the notice below. Change it with the text.
-pub const NOTICE_VERSION: &str = "2026-12-01";
+pub const NOTICE_VERSION: &str = "2026-12-06";
 
 /// One section of the notice, in Chinese and English.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,12 +35,14 @@ pub const NOTICE: &[NoticeSection] = &[
             "联系方式：手机号。",
             "体检信息：预约、检查项目、缴费、检查结果与体检报告。",
             "现场照片：仅在您同意时于自助机拍摄。",
+            "人脸特征：仅在您同意刷脸签到时，由自助机从现场照片计算出的一串数字（不是照片），用于下次来检时认出您；刷脸时摄像头画面只在自助机内比对，不保存、不上传。",
         ],
         body_en: &[
             "Identity: name, ID number, sex, date of birth (read from your ID card or typed by you).",
             "Contact: your mobile number.",
             "Examination: bookings, items, payments, results and reports.",
             "Photo: taken at the kiosk only with your consent.",
+            "Face template: only if you agree to face check-in, a list of numbers (not a picture) the kiosk computes from your check-in photo, to recognise you on later visits; when you use face check-in the camera's picture is compared inside the kiosk only, never kept or sent.",
         ],
     },
     NoticeSection {
@@ -48,11 +50,11 @@ pub const NOTICE: &[NoticeSection] = &[
         title_en: "3. Purposes and consent",
         body_zh: &[
             "体检服务：完成您申请的体检所必需（个人信息保护法第十三条第二项）。",
-            "现场拍照核对身份、短信通知、向单位提供团检报告、去标识化统计与研究：均需您单独同意，可随时撤回；不同意不影响体检。",
+            "现场拍照核对身份、刷脸签到、短信通知、向单位提供团检报告、去标识化统计与研究：均需您单独同意，可随时撤回；不同意不影响体检。",
         ],
         body_en: &[
             "The examination itself: necessary for the service you asked for (PIPL art. 13 (2)).",
-            "A photo to check identity, text messages, the report for your employer (group exams), de-identified research: each only with your separate consent, which you may withdraw at any time; saying no does not affect your exam.",
+            "A photo to check identity, face check-in, text messages, the report for your employer (group exams), de-identified research: each only with your separate consent, which you may withdraw at any time; saying no does not affect your exam.",
         ],
     },
     NoticeSection {
@@ -60,11 +62,13 @@ pub const NOTICE: &[NoticeSection] = &[
         title_en: "4. How long we keep it",
         body_zh: &[
             "体检记录属于门诊病历，按《医疗机构病历管理规定》自最后一次就诊起保存不少于 15 年。",
+            "人脸特征保存至您撤回同意或最后一次来检后一年，以先到者为准。",
             "手机号、照片与可选授权可应您的要求删除；仅有预约、未做体检的，可整体匿名化。",
             "访问与操作日志依《网络安全法》保存不少于六个月。",
         ],
         body_en: &[
             "Examination records are outpatient medical records, kept at least 15 years after your last visit (Regulation on Medical Records of Medical Institutions).",
+            "A face template is kept until you withdraw your consent or one year after your last visit, whichever comes first.",
             "Your mobile number, photo and optional consents are erased on request; with bookings only and no exam performed, everything can be anonymised.",
             "Access and operation logs are kept at least six months (Cybersecurity Law).",
         ],

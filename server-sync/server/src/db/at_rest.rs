@@ -78,6 +78,12 @@ const COLUMNS: &[Sealed] = &[
         clear: Clear::Text,
     },
     Sealed {
+        table: "face_templates",
+        column: "embedding",
+        pk: &[Pk::Text("person_key")],
+        clear: Clear::Text,
+    },
+    Sealed {
         table: "roster_imports",
         column: "report",
         pk: &[Pk::Int("id")],
@@ -433,6 +439,7 @@ impl Db {
                     "bookings",
                     "group_members",
                     "visit_photos",
+                    "face_templates",
                     "booking_items",
                     "reports",
                     "kiosk_events",

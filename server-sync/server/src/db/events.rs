@@ -322,6 +322,8 @@ fn stored_payload(event: &Event, body: &EventBody) -> String {
         EventBody::Photo(p) => {
             let mut p = p.clone();
             p.png = p.png.map(|_| String::new());
+            // The template lives in `face_templates` (under its consent).
+            p.face = None;
             serde_json::to_string(&p).unwrap_or_default()
         }
         _ => event.payload.to_string(),
@@ -382,5 +384,26 @@ mod tests {
             _ => unreachable!(),
         };
         assert!(secret.contains(&b64) && !kept.contains(&b64));
+    }
+
+    #[test]
+    fn the_event_log_keeps_no_photo_and_no_face_template() {
+        let t =
+            exam_protocol::FaceTemplate::new("sface_2021dec", &[0.25; exam_protocol::FACE_DIMS]);
+        let body = EventBody::Photo(exam_protocol::PhotoRecord {
+            booking_id: 7,
+            booking_code: "BK7".into(),
+            outcome: "camera".into(),
+            png: Some("iVBORw0KGgo=".into()),
+            taken_at: Utc::now(),
+            face: Some(t.clone()),
+        });
+        let event = Event::new(Uuid::now_v7(), 1, Utc::now(), &body);
+        let kept = stored_payload(&event, &body);
+        assert!(kept.contains("BK7"));
+        assert!(
+            !kept.contains("iVBORw0KGgo=") && !kept.contains(&t.embedding),
+            "{kept}"
+        );
     }
 }

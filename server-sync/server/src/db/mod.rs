@@ -17,6 +17,7 @@ mod catalogue;
 mod desk;
 mod events;
 mod exports;
+mod faces;
 mod fhir;
 mod groups;
 // The hot paths' statements, for the plan test (tests/query_plans.rs).
@@ -239,6 +240,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         25,
         "indexes for the alarms' counts over bookings, items and check-ins",
         include_str!("../../migrations/0025_alarm_fact_indexes.sql"),
+    ),
+    (
+        26,
+        "face check-in: one sealed face template per consenting person",
+        include_str!("../../migrations/0026_face_templates.sql"),
     ),
 ];
 

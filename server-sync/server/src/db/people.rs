@@ -98,7 +98,7 @@ pub(crate) fn seal_field(keys: &KeyRing, column: &str, key: &str, value: &str) -
     Ok(keys.seal_str(value, &ad(column, key))?)
 }
 
-fn open_field(keys: &KeyRing, column: &str, key: &str, sealed: &str) -> Result<String> {
+pub(crate) fn open_field(keys: &KeyRing, column: &str, key: &str, sealed: &str) -> Result<String> {
     Ok(keys.open_string(sealed, &ad(column, key))?)
 }
 

@@ -57,6 +57,10 @@ pub(crate) async fn record(
     .bind(ts(p.taken_at))
     .execute(&mut **tx)
     .await?;
+    // K3: the face template, under its own consent (not the photo's).
+    if let Some(t) = &p.face {
+        super::faces::record(tx, keys, kiosk_id, event, p, t).await?;
+    }
     Ok(())
 }
 

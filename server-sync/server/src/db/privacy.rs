@@ -176,6 +176,13 @@ pub(crate) async fn stop(
                     .await?
                     .rows_affected();
             }
+            Withdrawal::DeleteFaceTemplates => {
+                removed += sqlx::query(super::faces::DELETE_FACE_TEMPLATES)
+                    .bind(key)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected();
+            }
             // Nothing is stored for these: whatever sends text messages, a
             // report to an employer or a research extract asks
             // `Db::consent_allows` first, which the withdrawn row now

@@ -23,6 +23,7 @@ use crate::metrics::Metrics;
 use crate::routes::{Access, RouteTable};
 
 mod booking;
+mod faces;
 mod payments;
 mod reports;
 mod scope;
@@ -46,7 +47,8 @@ pub(crate) fn routes(t: &mut RouteTable) {
         .post(paths::REPORT_PDF, Kiosk, reports::pdf)
         .post(paths::PAYMENT, Kiosk, payments::create)
         .post(paths::PAYMENT_STATE, Kiosk, payments::state)
-        .post(paths::PAYMENT_CANCEL, Kiosk, payments::cancel);
+        .post(paths::PAYMENT_CANCEL, Kiosk, payments::cancel)
+        .get(paths::FACES, Kiosk, faces::gallery);
 }
 
 /// A signed request from an enrolled kiosk with its JSON body read as `T`.

@@ -156,6 +156,7 @@ mod tests {
                 outcome: "declined".into(),
                 png: None,
                 taken_at: Utc::now(),
+                face: None,
             })
         };
         let waiting = |code: &str| {

@@ -1,0 +1,363 @@
+//! K3 刷脸 at the edge: the face worker the flow starts with
+//! `Effect::StartFace` (after the patient agreed) and stops with
+//! `Effect::StopFace`. It reads pictures from the camera, tells the flow
+//! what to ask of the person (`Event::FaceCue`), finds who it is among
+//! today's enrolled faces, runs the liveness challenge, checks the face at
+//! the end is still that person, and answers once (`Event::FaceDone`).
+//!
+//! What leaves the kiosk: nothing of the live pictures — they are compared
+//! in memory and dropped. The gallery (today's templates at this campus)
+//! comes from the service and is held in memory only; a template is sent
+//! up only with the check-in photo of someone who agreed to enrolment
+//! (`Purpose::FaceRecognition`), and it is 128 numbers, not a picture.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use exam_domain::IdNumber;
+use kiosk_face::gallery::{Gallery, Rule};
+use kiosk_face::liveness::{Challenge, Move, Verdict};
+use kiosk_face::quality::{self, Rules};
+use kiosk_face_engine::{Bgr, Engine};
+use kiosk_flow::flow::{Cue, FaceResult, Miss};
+
+/// The recognizer whose templates the gallery holds (a template of another
+/// model is not comparable and is refused).
+pub const MODEL: &str = "sface_2021dec";
+
+#[derive(Debug, thiserror::Error)]
+pub enum FaceError {
+    #[error("camera: {0}")]
+    Camera(String),
+    #[error(transparent)]
+    Engine(#[from] kiosk_face_engine::EngineError),
+}
+
+/// Where the face worker's pictures come from: a camera, or a replay.
+/// `at` is the picture's time since the source started.
+pub trait Pictures: Send {
+    fn next(&mut self) -> Result<(Duration, Bgr), FaceError>;
+}
+
+/// Plays pictures in order, then holds the last; `interval` apart in time
+/// and, when `paced`, in the wall clock too (a demo's camera; tests run as
+/// fast as the models do).
+pub struct ReplayPictures {
+    frames: Vec<Bgr>,
+    next: usize,
+    interval: Duration,
+    paced: bool,
+}
+
+impl ReplayPictures {
+    pub fn new(frames: Vec<Bgr>, interval: Duration, paced: bool) -> Self {
+        Self {
+            frames,
+            next: 0,
+            interval,
+            paced,
+        }
+    }
+}
+
+impl Pictures for ReplayPictures {
+    fn next(&mut self) -> Result<(Duration, Bgr), FaceError> {
+        let last = self
+            .frames
+            .len()
+            .checked_sub(1)
+            .ok_or_else(|| FaceError::Camera("the replay has no pictures".into()))?;
+        if self.paced {
+            std::thread::sleep(self.interval);
+        }
+        let at = self.interval * self.next as u32;
+        let f = self.frames[self.next.min(last)].clone();
+        self.next += 1;
+        Ok((at, f))
+    }
+}
+
+/// Today's enrolled faces at this campus, with whose they are.
+#[derive(Debug, Clone)]
+pub struct FaceGallery {
+    faces: Gallery,
+    people: Vec<IdNumber>,
+}
+
+impl Default for FaceGallery {
+    fn default() -> Self {
+        Self {
+            faces: Gallery::new(DIMS),
+            people: Vec::new(),
+        }
+    }
+}
+
+/// SFace's embedding length.
+pub const DIMS: usize = 128;
+
+impl FaceGallery {
+    /// From the service's answer; entries of another model or of the wrong
+    /// size are left out (and counted in the log).
+    pub fn from_response(r: &exam_protocol::FacesResponse) -> Self {
+        let mut g = Self::default();
+        let mut skipped = 0;
+        for e in &r.faces {
+            match e.embedding() {
+                Some(v) if r.model == MODEL && g.add(e.id_number.clone(), &v) => {}
+                _ => skipped += 1,
+            }
+        }
+        if skipped > 0 {
+            tracing::warn!(skipped, "face templates left out of the gallery");
+        }
+        g
+    }
+
+    pub fn add(&mut self, who: IdNumber, embedding: &[f32]) -> bool {
+        let id = self.people.len() as i64;
+        if self.faces.add(id, embedding).is_err() {
+            return false;
+        }
+        self.people.push(who);
+        true
+    }
+
+    pub fn len(&self) -> usize {
+        self.people.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.people.is_empty()
+    }
+
+    /// Who this face is, if clearly someone.
+    fn identify(&self, probe: &[f32], rule: &Rule) -> Option<&IdNumber> {
+        let c = self.faces.best(probe).ok()??;
+        rule.accepts(&c).then(|| &self.people[c.id as usize])
+    }
+}
+
+/// How the worker decides; the defaults suit a kiosk.
+#[derive(Debug, Clone)]
+pub struct FaceConfig {
+    /// SFace cosine similarity: OpenCV's published threshold is 0.363 (at
+    /// LFW's operating point); the kiosk asks for more, and a margin over
+    /// the next person, so a lookalike goes to the card instead.
+    pub rule: Rule,
+    pub quality: Rules,
+    pub liveness: kiosk_face::liveness::Config,
+    /// How many random moves a challenge asks for.
+    pub moves: usize,
+    /// Fixed moves instead of random ones (tests and the demo's replay).
+    pub fixed_moves: Option<Vec<Move>>,
+    /// Usable frontal pictures before "not known" is said.
+    pub tries: usize,
+    /// How long to wait for a usable face at all.
+    pub find_limit: Duration,
+}
+
+impl Default for FaceConfig {
+    fn default() -> Self {
+        Self {
+            rule: Rule {
+                threshold: 0.5,
+                margin: 0.08,
+            },
+            quality: Rules::default(),
+            liveness: Default::default(),
+            moves: 2,
+            fixed_moves: None,
+            tries: 3,
+            find_limit: Duration::from_secs(15),
+        }
+    }
+}
+
+/// The models, the gallery and the camera, shared by the session's runs.
+#[derive(Clone)]
+pub struct FaceService {
+    engine: Arc<Engine>,
+    pub gallery: Arc<RwLock<FaceGallery>>,
+    pictures: Arc<Mutex<Box<dyn Pictures>>>,
+    pub config: FaceConfig,
+}
+
+impl std::fmt::Debug for FaceService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaceService").finish_non_exhaustive()
+    }
+}
+
+/// A run in progress; dropping it does not stop it, `stop` does.
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    fn stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl FaceService {
+    pub fn new(engine: Engine, pictures: Box<dyn Pictures>, config: FaceConfig) -> Self {
+        Self {
+            engine: Arc::new(engine),
+            gallery: Arc::default(),
+            pictures: Arc::new(Mutex::new(pictures)),
+            config,
+        }
+    }
+
+    /// Loads the models from `dir` (see `scripts/face-models`).
+    pub fn load(
+        dir: &Path,
+        pictures: Box<dyn Pictures>,
+        config: FaceConfig,
+    ) -> Result<Self, FaceError> {
+        Ok(Self::new(Engine::load(dir)?, pictures, config))
+    }
+
+    fn picture(&self) -> Result<(Duration, Bgr), FaceError> {
+        self.pictures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next()
+    }
+
+    /// The usable face of a picture, or what to ask for.
+    fn usable(&self, b: &Bgr) -> Result<Result<kiosk_face::Face, kiosk_face::Problem>, FaceError> {
+        let faces = self.engine.detect(b)?;
+        Ok(quality::judge(&faces, |f| b.brightness(f), &self.config.quality).copied())
+    }
+
+    /// The template of the person in front now (enrolment, after the
+    /// check-in photo): the first usable frontal face within a few pictures.
+    pub fn template_now(&self) -> Option<Vec<f32>> {
+        for _ in 0..10 {
+            let (_, b) = self.picture().ok()?;
+            if let Ok(Ok(face)) = self.usable(&b) {
+                return self.engine.embed(&b, &face).ok();
+            }
+        }
+        None
+    }
+
+    fn moves(&self) -> Vec<Move> {
+        if let Some(m) = &self.config.fixed_moves {
+            return m.clone();
+        }
+        // Random from the OS (the random tail of a v7 uuid), never the
+        // same move twice in a row.
+        let id = uuid::Uuid::now_v7();
+        let bytes = &id.as_bytes()[9..];
+        let mut out: Vec<Move> = Vec::new();
+        for b in bytes.iter().take(self.config.moves.max(1)) {
+            let choices: Vec<Move> = Move::ALL
+                .into_iter()
+                .filter(|m| out.last() != Some(m))
+                .collect();
+            out.push(choices[usize::from(*b) % choices.len()]);
+        }
+        out
+    }
+
+    /// One run, on the calling thread: `cue` is told what to ask for (only
+    /// when it changes), and the result is returned. Stops early when
+    /// `stop` is set (the answer is then not used).
+    pub fn run(&self, stop: &Stop, mut cue: impl FnMut(Cue)) -> FaceResult {
+        match self.run_inner(stop, &mut cue) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "face identification unavailable");
+                FaceResult::Missed(Miss::Unavailable)
+            }
+        }
+    }
+
+    fn run_inner(&self, stop: &Stop, cue: &mut impl FnMut(Cue)) -> Result<FaceResult, FaceError> {
+        let started = Instant::now();
+        let mut last_cue = None;
+        let mut say = |c: Cue| {
+            if last_cue != Some(c) {
+                last_cue = Some(c);
+                cue(c);
+            }
+        };
+        // 1. A usable frontal face, and whose it is.
+        let mut unknown = 0;
+        let who = loop {
+            if stop.stopped() {
+                return Ok(FaceResult::Missed(Miss::NoFace));
+            }
+            let (at, b) = self.picture()?;
+            if at.max(started.elapsed()) > self.config.find_limit {
+                return Ok(FaceResult::Missed(Miss::NoFace));
+            }
+            match self.usable(&b)? {
+                Err(p) => say(Cue::Position(p)),
+                Ok(face) => {
+                    say(Cue::Comparing);
+                    let probe = self.engine.embed(&b, &face)?;
+                    let gallery = self
+                        .gallery
+                        .read()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    match gallery.identify(&probe, &self.config.rule) {
+                        Some(who) => break who.clone(),
+                        None => {
+                            unknown += 1;
+                            if unknown >= self.config.tries {
+                                return Ok(FaceResult::Missed(Miss::NotKnown));
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        // 2. The liveness challenge, timed by the pictures' own clock.
+        let mut challenge = Challenge::new(self.moves(), self.config.liveness);
+        let mut t0 = None;
+        let last_frontal;
+        loop {
+            if stop.stopped() {
+                return Ok(FaceResult::Missed(Miss::NoFace));
+            }
+            let (at, b) = self.picture()?;
+            let t0 = *t0.get_or_insert(at);
+            let faces = self.engine.detect(&b)?;
+            let largest = faces
+                .iter()
+                .max_by(|a, b| a.area().total_cmp(&b.area()))
+                .copied();
+            match challenge.observe(at - t0, largest.as_ref().map(|f| &f.landmarks)) {
+                Verdict::Continue(p) => say(Cue::Challenge(p)),
+                Verdict::Failed(why) => return Ok(FaceResult::Missed(Miss::NotLive(why))),
+                Verdict::Passed => {
+                    last_frontal = Some((b, largest));
+                    break;
+                }
+            }
+        }
+        // 3. Still the same person at the end (no swap during the moves).
+        say(Cue::Comparing);
+        let Some((b, Some(face))) = last_frontal else {
+            return Ok(FaceResult::Missed(Miss::NoFace));
+        };
+        let probe = self.engine.embed(&b, &face)?;
+        let gallery = self
+            .gallery
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(match gallery.identify(&probe, &self.config.rule) {
+            Some(again) if *again == who => FaceResult::Known(who),
+            _ => FaceResult::Missed(Miss::NotKnown),
+        })
+    }
+}

