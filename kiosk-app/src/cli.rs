@@ -109,6 +109,13 @@ struct UiArgs {
     /// (the V4L2 camera is not wired yet).
     #[arg(long, num_args = 1..)]
     camera_replay: Vec<PathBuf>,
+    /// K3: the face models' directory (made by `scripts/face-models`);
+    /// with `--face-replay`, the start screen offers face check-in.
+    #[arg(long, env = "KIOSK_FACE_MODELS")]
+    face_models: Option<PathBuf>,
+    /// Pictures (JPEG or PNG) the face camera replays, ten a second.
+    #[arg(long, num_args = 1..)]
+    face_replay: Vec<PathBuf>,
 }
 
 /// Label printer languages: TSPL (most domestic printers) or ZPL (Zebra).
@@ -327,6 +334,8 @@ fn ui(a: UiArgs) -> anyhow::Result<()> {
             volume: a.volume,
             px_per_mm: a.px_per_mm,
             simulate: a.simulate,
+            face_models: a.face_models,
+            face_replay: a.face_replay,
         },
     )
 }

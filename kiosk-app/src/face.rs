@@ -361,3 +361,42 @@ impl FaceService {
         })
     }
 }
+
+/// A face service whose camera replays these picture files (JPEG or PNG)
+/// at ten a second (the demo's; tests build theirs).
+pub fn replay_service(models: &Path, files: &[std::path::PathBuf]) -> anyhow::Result<FaceService> {
+    use anyhow::Context;
+    let frames = files
+        .iter()
+        .map(|f| {
+            let bytes = std::fs::read(f).with_context(|| format!("face replay {}", f.display()))?;
+            Bgr::decode(&bytes).with_context(|| format!("face replay {}", f.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let pictures = ReplayPictures::new(frames, Duration::from_millis(100), true);
+    FaceService::load(models, Box::new(pictures), FaceConfig::default())
+        .context("loading the face models")
+}
+
+/// Keeps `gallery` to today's templates for this kiosk's campus, fetched
+/// every `every` (and at once). A failed fetch keeps what there is: a
+/// template of someone not booked today identifies nobody who can check in.
+pub async fn keep_gallery(
+    client: sync_client::SyncClient,
+    gallery: Arc<RwLock<FaceGallery>>,
+    every: Duration,
+) {
+    loop {
+        match client.faces().await {
+            Ok(r) => {
+                let g = FaceGallery::from_response(&r);
+                tracing::info!(faces = g.len(), "today's face gallery");
+                *gallery
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = g;
+            }
+            Err(e) => tracing::warn!(error = %e, "fetching today's face gallery"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}

@@ -33,6 +33,11 @@ pub struct UiOptions {
     pub volume: f32,
     pub px_per_mm: f32,
     pub simulate: bool,
+    /// K3: the face models (`scripts/face-models`) and the pictures the
+    /// face camera replays (the V4L2 camera is not wired yet); face
+    /// check-in is offered only with both.
+    pub face_models: Option<PathBuf>,
+    pub face_replay: Vec<PathBuf>,
 }
 
 fn wire(w: &KioskWindow, tx: &UnboundedSender<SessionInput>) {
@@ -186,6 +191,10 @@ pub fn run(kiosk: KioskOptions, devs: DeviceConfig, ui: UiOptions) -> anyhow::Re
         });
     }
 
+    let face = match (&ui.face_models, ui.face_replay.is_empty()) {
+        (Some(dir), false) => Some(crate::face::replay_service(dir, &ui.face_replay)?),
+        _ => None,
+    };
     let weak = window.as_weak();
     let voice = ui.voice_dir.clone().map(|d| Voice::new(d, ui.volume));
     rt.spawn(async move {
@@ -224,6 +233,19 @@ pub fn run(kiosk: KioskOptions, devs: DeviceConfig, ui: UiOptions) -> anyhow::Re
             tx,
         )
         .with_camera(latest_frame);
+        let session = match face {
+            Some(f) => {
+                if let Some(client) = kiosk.core.client().cloned() {
+                    tokio::spawn(crate::face::keep_gallery(
+                        client,
+                        f.gallery.clone(),
+                        Duration::from_secs(120),
+                    ));
+                }
+                session.with_face(f)
+            }
+            None => session,
+        };
         let (vtx, mut vrx) = tokio::sync::watch::channel(session.view());
         let shown = weak.clone();
         tokio::spawn(async move {
