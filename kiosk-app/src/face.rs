@@ -25,7 +25,7 @@ use kiosk_flow::flow::{Cue, FaceResult, Miss};
 
 /// The recognizer whose templates the gallery holds (a template of another
 /// model is not comparable and is refused).
-pub const MODEL: &str = "sface_2021dec";
+pub use exam_protocol::FACE_MODEL as MODEL;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FaceError {
@@ -41,7 +41,7 @@ pub trait Pictures: Send {
     fn next(&mut self) -> Result<(Duration, Bgr), FaceError>;
 }
 
-/// Plays pictures in order, then holds the last; `interval` apart in time
+/// Plays pictures in order, then holds the last (its clock going on); `interval` apart in time
 /// and, when `paced`, in the wall clock too (a demo's camera; tests run as
 /// fast as the models do).
 pub struct ReplayPictures {
@@ -96,7 +96,7 @@ impl Default for FaceGallery {
 }
 
 /// SFace's embedding length.
-pub const DIMS: usize = 128;
+pub use exam_protocol::FACE_DIMS as DIMS;
 
 impl FaceGallery {
     /// From the service's answer; entries of another model or of the wrong
@@ -253,12 +253,10 @@ impl FaceService {
         if let Some(m) = &self.config.fixed_moves {
             return m.clone();
         }
-        // Random from the OS (the random tail of a v7 uuid), never the
-        // same move twice in a row.
-        let id = uuid::Uuid::now_v7();
-        let bytes = &id.as_bytes()[9..];
+        // Random from the OS, never the same move twice in a row.
+        let bytes = exam_protocol::auth::random_bytes::<16>();
         let mut out: Vec<Move> = Vec::new();
-        for b in bytes.iter().take(self.config.moves.max(1)) {
+        for b in bytes.iter().take(self.config.moves.clamp(1, 16)) {
             let choices: Vec<Move> = Move::ALL
                 .into_iter()
                 .filter(|m| out.last() != Some(m))
@@ -283,6 +281,9 @@ impl FaceService {
 
     fn run_inner(&self, stop: &Stop, cue: &mut impl FnMut(Cue)) -> Result<FaceResult, FaceError> {
         let started = Instant::now();
+        // The source's clock runs across runs: this run's time is since
+        // its first picture.
+        let mut first_at = None;
         let mut last_cue = None;
         let mut say = |c: Cue| {
             if last_cue != Some(c) {
@@ -297,7 +298,8 @@ impl FaceService {
                 return Ok(FaceResult::Missed(Miss::NoFace));
             }
             let (at, b) = self.picture()?;
-            if at.max(started.elapsed()) > self.config.find_limit {
+            let since = at - *first_at.get_or_insert(at);
+            if since.max(started.elapsed()) > self.config.find_limit {
                 return Ok(FaceResult::Missed(Miss::NoFace));
             }
             match self.usable(&b)? {
@@ -386,6 +388,12 @@ pub async fn keep_gallery(
     gallery: Arc<RwLock<FaceGallery>>,
     every: Duration,
 ) {
+    let today = || {
+        chrono::Utc::now()
+            .with_timezone(&exam_domain::centre_offset())
+            .date_naive()
+    };
+    let mut fetched_on = None;
     loop {
         match client.faces().await {
             Ok(r) => {
@@ -394,8 +402,20 @@ pub async fn keep_gallery(
                 *gallery
                     .write()
                     .unwrap_or_else(std::sync::PoisonError::into_inner) = g;
+                fetched_on = Some(today());
             }
-            Err(e) => tracing::warn!(error = %e, "fetching today's face gallery"),
+            Err(e) => {
+                tracing::warn!(error = %e, "fetching today's face gallery");
+                // Offline past midnight: yesterday's gallery is dropped (it
+                // may hold someone who has withdrawn since).
+                if fetched_on.is_some_and(|d| d != today()) {
+                    *gallery
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                        FaceGallery::default();
+                    fetched_on = None;
+                }
+            }
         }
         tokio::time::sleep(every).await;
     }

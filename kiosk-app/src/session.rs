@@ -97,6 +97,9 @@ pub struct Session {
     /// identifies by face; the run in progress.
     face: Option<crate::face::FaceService>,
     face_run: Option<crate::face::Stop>,
+    /// The face template taken when the patient's photo was (computed on
+    /// a thread of its own), for the enrolment they may agree to next.
+    face_template: Option<Arc<Mutex<Option<Vec<f32>>>>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -169,7 +172,17 @@ impl Session {
             camera: None,
             face: None,
             face_run: None,
+            face_template: None,
         }
+    }
+
+    /// The face template taken with the photo is ready (tests wait on it).
+    pub fn face_template_ready(&self) -> bool {
+        self.face_template.as_ref().is_some_and(|s| {
+            s.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_some()
+        })
     }
 
     /// K3: identify by face with this service (the start screen offers it).
@@ -280,12 +293,29 @@ impl Session {
         if let Event::Found(_, f) = &ev {
             self.found = Some(f.clone());
         }
+        if ev == Event::PhotoTaken
+            && matches!(self.flow.screen, Screen::Photo { .. })
+            && let Some(face) = self.face.clone()
+        {
+            // The face in front of the camera as the photo is taken: the
+            // patient's. Ready long before they answer the enrolment
+            // question; sent only if they agree.
+            let slot = Arc::new(Mutex::new(None));
+            self.face_template = Some(slot.clone());
+            std::thread::spawn(move || {
+                let t = face.template_now();
+                *slot
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = t;
+            });
+        }
         for fx in self.flow.handle(ev) {
             self.effect(fx);
         }
         if matches!(self.flow.screen, Screen::Attract) {
             // Back at the start: nothing of the last patient stays.
             self.card_photo = None;
+            self.face_template = None;
         }
     }
 
@@ -473,7 +503,9 @@ impl Session {
                 (None, None) => ("skipped", None),
             },
         };
-        let template = self.enrolment(photo, privacy);
+        let template = self
+            .enrolment(photo, privacy)
+            .filter(|_| outcome == "camera");
         // The photo recorded only where the kiosk has a photo step at all;
         // the consent answers wherever there are some.
         let has_step = self.flow.settings.photo;
@@ -542,12 +574,14 @@ impl Session {
     }
 
     /// The face template to send with the check-in photo: only when the
-    /// person agreed to face check-in now and a photo was taken.
+    /// person agreed to face check-in now and the camera took their photo
+    /// (the template was taken with it).
     fn enrolment(
-        &self,
+        &mut self,
         photo: crate::flow::Photo,
         privacy: Option<&exam_protocol::PrivacyAnswers>,
     ) -> Option<Vec<f32>> {
+        let slot = self.face_template.take()?;
         let agreed = privacy?
             .consents
             .iter()
@@ -555,7 +589,14 @@ impl Session {
         if !agreed || photo != crate::flow::Photo::Taken {
             return None;
         }
-        self.face.as_ref()?.template_now()
+        let t = slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if t.is_none() {
+            tracing::warn!("no usable face when the photo was taken: nothing enrolled");
+        }
+        t
     }
 
     fn notice(&mut self, text: &str) {

@@ -16,9 +16,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{NaiveDate, NaiveTime, Utc};
+use device_drivers::camera::Frame;
+
+use chrono::{NaiveTime, Utc};
 use exam_domain::privacy::Purpose;
 use exam_protocol::{BookingRecord, EventBody};
 use kiosk_app::checkin::CheckinCore;
@@ -88,7 +91,6 @@ fn records() -> Vec<BookingRecord> {
         NaiveTime::from_hms_opt(23, 59, 0).unwrap(),
         "main",
     );
-    let _ = NaiveDate::MIN;
     d.bookings
         .iter()
         .map(|b| BookingRecord {
@@ -134,6 +136,15 @@ impl Kiosk {
 /// A kiosk (offline: its cache holds today's bookings) whose camera
 /// replays `frames`, with `enrolled` in today's gallery.
 fn kiosk(frames: Vec<Bgr>, enrolled: &[(exam_domain::IdNumber, &Bgr)], engine: &Engine) -> Kiosk {
+    kiosk_with(frames, enrolled, engine, false)
+}
+
+fn kiosk_with(
+    frames: Vec<Bgr>,
+    enrolled: &[(exam_domain::IdNumber, &Bgr)],
+    engine: &Engine,
+    photo: bool,
+) -> Kiosk {
     let dir = tempfile::tempdir().unwrap();
     let mut j = Journal::open(dir.path().join("kiosk.db")).unwrap();
     j.apply_changes(&records(), 1).unwrap();
@@ -170,13 +181,18 @@ fn kiosk(frames: Vec<Bgr>, enrolled: &[(exam_domain::IdNumber, &Bgr)], engine: &
         DeviceBoard::default(),
         Settings {
             elderly: false,
-            photo: false,
+            photo,
             face: false,
         },
         Context::default(),
         None,
         tx,
     )
+    .with_camera(Arc::new(Mutex::new(Some(Frame {
+        width: 2,
+        height: 2,
+        luma: vec![128; 4],
+    }))))
     .with_face(service);
     Kiosk {
         _dir: dir,
@@ -261,4 +277,65 @@ async fn a_known_face_that_turns_checks_in_and_a_stranger_is_offered_the_card() 
         Screen::Face(FaceStep::Missed(Miss::NotKnown))
     );
     assert!(k.journal.lock().pending_events(10).unwrap().is_empty());
+}
+
+/// Enrolment: a patient identified by card agrees to the photo and then to
+/// face check-in; the template taken with the photo (from the face
+/// camera, the patient in front of it) goes with the photo record, and is
+/// the patient's face.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrolment_sends_the_template_taken_with_the_photo() {
+    use exam_domain::IdentityQuery;
+    use kiosk_app::flow::Via;
+    let photos: Vec<String> = python(&[
+        repo()
+            .join("tests/peers/face_reference.py")
+            .to_str()
+            .unwrap(),
+        "--sample-images",
+    ])
+    .lines()
+    .map(String::from)
+    .collect();
+    let engine = Engine::load(&models()).unwrap();
+    let grace = camera_frame(&photos[0], 150, 0.75);
+    let recs = records();
+    let her = recs[0].booking.id_number.clone();
+    let mut k = kiosk_with(vec![grace.clone()], &[], &engine, true);
+    k.tap(Event::Identify(
+        IdentityQuery::IdNumber {
+            id_number: her.clone(),
+        },
+        Via::IdCard,
+    ));
+    k.until(|s| matches!(s, Screen::Consent { .. })).await;
+    k.tap(Event::Consent(true));
+    assert!(matches!(k.session.flow.screen, Screen::Photo { .. }));
+    k.tap(Event::PhotoTaken);
+    assert_eq!(k.session.flow.screen, Screen::Face(FaceStep::Enrol));
+    for _ in 0..600 {
+        if k.session.face_template_ready() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(k.session.face_template_ready());
+    k.tap(Event::Act(Action::Next));
+    k.until(|s| matches!(s, Screen::TakeDocuments { .. } | Screen::Printing { .. }))
+        .await;
+    let events = k.journal.lock().pending_events(20).unwrap();
+    let sent: Vec<Vec<f32>> = events
+        .iter()
+        .filter_map(|e| match e.body().unwrap() {
+            EventBody::Photo(p) => p.face.and_then(|t| t.numbers()),
+            _ => None,
+        })
+        .collect();
+    assert!(!sent.is_empty(), "{events:?}");
+    let face = engine.detect(&grace).unwrap()[0];
+    let own = engine.embed(&grace, &face).unwrap();
+    for t in &sent {
+        let score = kiosk_face::gallery::cosine(t, &own).unwrap();
+        assert!(score > 0.9, "the template is the patient's: {score}");
+    }
 }

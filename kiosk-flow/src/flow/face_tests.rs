@@ -217,3 +217,25 @@ fn no_enrolment_question_without_a_photo_or_after_a_face_check_in() {
     let fx = f.handle(Event::PhotoTaken);
     assert!(matches!(fx[..], [Effect::CheckIn { .. }]), "{fx:?}");
 }
+
+#[test]
+fn a_card_on_the_enrolment_question_does_not_restart_the_check_in() {
+    let mut f = flow(true, false);
+    f.handle(Event::Identify(
+        IdentityQuery::IdNumber { id_number: id() },
+        Via::IdCard,
+    ));
+    f.handle(Event::Found(
+        f.lookup,
+        found(&[(0, Eligibility::Ready)], Source::Online),
+    ));
+    f.handle(Event::Consent(true));
+    f.handle(Event::PhotoTaken);
+    assert_eq!(f.screen, Screen::Face(FaceStep::Enrol));
+    let card = Holder {
+        id_number: id(),
+        name: "张三".into(),
+    };
+    assert_eq!(f.handle(Event::CardRead(card)), vec![]);
+    assert_eq!(f.screen, Screen::Face(FaceStep::Enrol));
+}

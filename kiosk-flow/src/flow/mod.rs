@@ -527,7 +527,8 @@ impl Flow {
                 | Screen::Keypad(_)
                 | Screen::Problem(_)
                 | Screen::TakeDocuments { .. }
-                | Screen::Face(_),
+                // Not the enrolment question: a check-in is under way.
+                | Screen::Face(FaceStep::Notice | FaceStep::Looking(_) | FaceStep::Missed(_)),
                 Event::CardRead(h),
             ) => {
                 let q = IdentityQuery::IdNumber {
@@ -542,7 +543,8 @@ impl Flow {
                 | Screen::Keypad(_)
                 | Screen::Problem(_)
                 | Screen::TakeDocuments { .. }
-                | Screen::Face(_),
+                // Not the enrolment question: a check-in is under way.
+                | Screen::Face(FaceStep::Notice | FaceStep::Looking(_) | FaceStep::Missed(_)),
                 Event::Identify(q, via),
             ) => self.handle_identify(q, via),
             (Screen::Attract | Screen::Problem(_), Event::OpenKeypad) => {

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 /// The numbers of an embedding.
 pub const FACE_DIMS: usize = 128;
 
+/// The recognizer whose templates kiosks send and the gallery serves
+/// (SFace, 2021 December, as `scripts/face-models` makes it).
+pub const FACE_MODEL: &str = "sface_2021dec";
+
 /// A face template and the recognizer that made it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -2,7 +2,7 @@
 //! a check-in photo and is kept only under the person's consent to face
 //! check-in; today's gallery for a kiosk holds the templates of the
 //! people booked at its campus today (and no one else's); a withdrawal at
-//! the desk deletes the template at once.
+//! the desk deletes the template at once, and so does an erasure.
 
 // An integration test: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -180,6 +180,31 @@ async fn templates_follow_the_consent_and_reach_only_todays_gallery(h: &Harness)
     assert_eq!(w["removed"], 1);
     assert!(!h.db().has_face_template(agreed.booking.id).await.unwrap());
     assert!(gallery(h, &key).await.faces.is_empty());
+
+    // Enrolled again at today's second visit, then the person asks the
+    // desk to erase their contact data and photo: the template goes too.
+    let mut again = agreed.clone();
+    again.booking.id = 900_001;
+    again.booking.code = "BKFACE0001".into();
+    let (s, v) = push(
+        h,
+        &key,
+        vec![
+            EventBody::CheckIn(check_in(&again, vec![yes(Purpose::FaceRecognition)])),
+            EventBody::Photo(photo(&again, Some(template(0.7)))),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert!(h.db().has_face_template(again.booking.id).await.unwrap());
+    let (s, e) = desk
+        .post(
+            &format!("/api/desk/visits/{}/privacy/erase", again.booking.id),
+            json!({ "erasure": "contact_and_photo" }),
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    assert!(!h.db().has_face_template(again.booking.id).await.unwrap());
 
     // A template of another shape is refused with the push (bad payload).
     let mut bad = photo(agreed, Some(template(0.7)));

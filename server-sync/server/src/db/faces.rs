@@ -24,8 +24,7 @@ use super::{Db, DbError, Result, ts};
 /// How long a template is kept after the last visit (the notice says so).
 pub const RETENTION_DAYS: i64 = 365;
 
-/// The recognizer whose templates the gallery serves (the kiosk's).
-pub const MODEL: &str = "sface_2021dec";
+use exam_protocol::FACE_MODEL as MODEL;
 
 fn embedding_ad(key: &str) -> Vec<u8> {
     ad("face_templates", "embedding", &[key])
@@ -85,6 +84,22 @@ pub(crate) async fn record(
     .execute(&mut **tx)
     .await?;
     Ok(true)
+}
+
+/// The person came again under the consent: the year runs from now.
+pub(crate) async fn renew(
+    tx: &mut Transaction<'_, Any>,
+    key: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE face_templates SET last_visit_at = $2 WHERE person_key = $1 AND last_visit_at < $2",
+    )
+    .bind(key)
+    .bind(ts(at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Today's gallery: the templates of people booked at `campus` on `day`

@@ -266,6 +266,9 @@ impl Db {
             consents_withdrawn +=
                 super::privacy::withdraw_in_force(&mut tx, &key, *p, actor, now).await?;
         }
+        // The face template is optional data like the photo: any erasure
+        // takes it (and it must go before the person's row can).
+        stop(&mut tx, &key, Purpose::FaceRecognition.on_withdrawal()).await?;
         let photos_deleted = if plan.delete_photos {
             stop(&mut tx, &key, Purpose::PhotoIdentity.on_withdrawal()).await?
         } else {

@@ -232,6 +232,10 @@ pub(crate) async fn record_check_in(
         .await?;
         if !a.granted {
             stop(tx, &key, a.purpose.on_withdrawal()).await?;
+        } else if a.purpose == Purpose::FaceRecognition {
+            // A visit renews the template's retention (a year after the
+            // last visit), also when no new template comes with it.
+            super::faces::renew(tx, &key, c.checked_in_at).await?;
         }
     }
     Ok(())
