@@ -167,8 +167,13 @@ async fn templates_follow_the_consent_and_reach_only_todays_gallery(h: &Harness)
     assert_eq!(g.faces[0].embedding(), template(0.7).numbers());
     assert!(gallery(h, &elsewhere).await.faces.is_empty());
 
-    // Withdrawn at the desk: deleted at once, out of the gallery.
+    // The person's record at the desk says a template is held.
     let desk = h.staff("desk-face", "front_desk").await;
+    let record = format!("/api/desk/visits/{}/privacy", agreed.booking.id);
+    let (_, v) = desk.get(&record).await;
+    assert_eq!(v["face"]["kiosk_id"], "K-FACE", "{v}");
+
+    // Withdrawn at the desk: deleted at once, out of the gallery.
     let (s, w) = desk
         .post(
             &format!("/api/desk/visits/{}/privacy/withdraw", agreed.booking.id),
@@ -180,6 +185,8 @@ async fn templates_follow_the_consent_and_reach_only_todays_gallery(h: &Harness)
     assert_eq!(w["removed"], 1);
     assert!(!h.db().has_face_template(agreed.booking.id).await.unwrap());
     assert!(gallery(h, &key).await.faces.is_empty());
+    let (_, v) = desk.get(&record).await;
+    assert!(v["face"].is_null(), "{v}");
 
     // Enrolled again at today's second visit, then the person asks the
     // desk to erase their contact data and photo: the template goes too.

@@ -61,7 +61,9 @@ pub use kiosks::{EnrolError, KioskRow};
 pub use moves::{MoveError, OpenMove};
 pub use oplog::{OpLine, OpQuery};
 pub use people::{Corrected, CorrectionError, IdentityField};
-pub use person::{AccessLine, Erased, MembershipHeld, PersonRecord, PhotoHeld, ReportHeld};
+pub use person::{
+    AccessLine, Erased, FaceHeld, MembershipHeld, PersonRecord, PhotoHeld, ReportHeld,
+};
 pub use photos::VisitPhoto;
 pub use pickups::PickupRow;
 pub use privacy::{ConsentRow, PrivacyError};

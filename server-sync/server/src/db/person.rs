@@ -37,6 +37,16 @@ pub struct PhotoHeld {
     pub taken_at: String,
 }
 
+/// The face template kept for face check-in (K3), if any: when and where
+/// it was taken and the visit that last renewed it (the numbers stay
+/// sealed: they mean nothing to a person and are their biometric data).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FaceHeld {
+    pub kiosk_id: String,
+    pub created_at: String,
+    pub last_visit_at: String,
+}
+
 /// A published report (the PDF itself is printed at the kiosk or the desk).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ReportHeld {
@@ -75,6 +85,7 @@ pub struct PersonRecord {
     pub person: Person,
     pub visits: Vec<Visit>,
     pub photos: Vec<PhotoHeld>,
+    pub face: Option<FaceHeld>,
     pub reports: Vec<ReportHeld>,
     pub consents: Vec<ConsentRow>,
     pub memberships: Vec<MembershipHeld>,
@@ -181,6 +192,20 @@ impl Db {
             })
         })
         .collect::<Result<Vec<_>>>()?;
+        let face = sqlx::query(
+            "SELECT kiosk_id, created_at, last_visit_at FROM face_templates WHERE person_key = $1",
+        )
+        .bind(&key)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| -> Result<FaceHeld> {
+            Ok(FaceHeld {
+                kiosk_id: r.try_get("kiosk_id")?,
+                created_at: r.try_get("created_at")?,
+                last_visit_at: r.try_get("last_visit_at")?,
+            })
+        })
+        .transpose()?;
         let reports = reports_of(&mut tx, &key).await?;
         let consents = consents_of(&mut tx, &key).await?;
         let memberships = sqlx::query(
@@ -232,6 +257,7 @@ impl Db {
             person,
             visits,
             photos,
+            face,
             reports,
             consents,
             memberships,

@@ -183,6 +183,7 @@ async fn export(
         visits: r.visits.iter().map(|v| VisitHeld::new(&cat, v)).collect(),
         reports: r.reports.clone(),
         photos,
+        face: r.face.clone(),
         consents: r.consents.clone(),
         memberships: r.memberships.clone(),
         accesses: r.accesses.clone(),

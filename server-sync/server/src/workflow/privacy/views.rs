@@ -7,7 +7,7 @@ use exam_domain::{BookingState, Catalogue, Sex, mask};
 use serde::Serialize;
 
 use crate::db::{
-    AccessLine, ConsentRow, MembershipHeld, PersonRecord, PhotoHeld, ReportHeld, Visit,
+    AccessLine, ConsentRow, FaceHeld, MembershipHeld, PersonRecord, PhotoHeld, ReportHeld, Visit,
 };
 
 /// The retention rule, as the page and the export state it.
@@ -110,6 +110,7 @@ pub(crate) struct RecordView {
     pub visits: Vec<VisitHeld>,
     pub reports: Vec<ReportHeld>,
     pub photos: Vec<PhotoHeld>,
+    pub face: Option<FaceHeld>,
     pub consents: Vec<ConsentRow>,
     pub purposes: Vec<PurposeState>,
     pub memberships: Vec<MembershipHeld>,
@@ -157,6 +158,7 @@ impl RecordView {
             visits: r.visits.iter().map(|v| VisitHeld::new(cat, v)).collect(),
             reports: r.reports.clone(),
             photos: r.photos.clone(),
+            face: r.face.clone(),
             consents: r.consents.clone(),
             purposes: purposes(&r.consents),
             memberships: r.memberships.clone(),
@@ -178,6 +180,7 @@ pub(crate) struct ExportFile {
     pub visits: Vec<VisitHeld>,
     pub reports: Vec<ReportHeld>,
     pub photos: Vec<PhotoExport>,
+    pub face: Option<FaceHeld>,
     pub consents: Vec<ConsentRow>,
     pub memberships: Vec<MembershipHeld>,
     pub accesses: Vec<AccessLine>,
