@@ -61,6 +61,11 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
         "/api/v1/kiosk/reports/pdf",
         "Fetch one of the card holder's report PDFs to print",
     ),
+    (
+        "GET",
+        "/api/v1/kiosk/faces",
+        "Today's face templates of the people booked at the kiosk's campus (face check-in)",
+    ),
     // Staff sign-in and account.
     ("GET", "/login", "The sign-in page"),
     (
