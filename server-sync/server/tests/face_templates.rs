@@ -11,7 +11,7 @@ mod common;
 
 use base64::Engine;
 use chrono::{Duration, Utc};
-use common::Harness;
+use common::{Harness, PNG};
 use exam_domain::privacy::{NOTICE_VERSION, Purpose};
 use exam_protocol::auth::KioskKey;
 use exam_protocol::{
@@ -22,35 +22,6 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 on_both_stores!(templates_follow_the_consent_and_reach_only_todays_gallery);
-
-/// A 1×1 grayscale PNG.
-const PNG: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00, 0x00, 0x00, 0x3A, 0x7E, 0x9B,
-    0x55, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00,
-    0x02, 0x00, 0x01, 0xE5, 0x27, 0xDE, 0xFC, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
-    0x42, 0x60, 0x82,
-];
-
-async fn bookings(h: &Harness, key: &KioskKey) -> Vec<BookingRecord> {
-    let (s, v) = h
-        .signed(
-            key,
-            "GET",
-            &format!("{}?cursor=0&limit=1000", paths::CHANGES),
-            b"",
-            None,
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
-    let mut seen = std::collections::HashSet::new();
-    serde_json::from_value::<exam_protocol::ChangesResponse>(v)
-        .unwrap()
-        .records
-        .into_iter()
-        .filter(|r| seen.insert(r.person.id_number.as_str().to_string()))
-        .collect()
-}
 
 fn check_in(rec: &BookingRecord, consents: Vec<ConsentAnswer>) -> CheckIn {
     CheckIn {
@@ -123,7 +94,7 @@ async fn book_again_today(h: &Harness, rec: &BookingRecord, n: i64) {
 async fn templates_follow_the_consent_and_reach_only_todays_gallery(h: &Harness) {
     let key = h.kiosk("K-FACE").await;
     let elsewhere = h.kiosk_at("K-FACE-EAST", "east", "lobby").await;
-    let recs = bookings(h, &key).await;
+    let recs = common::one_booking_per_person(h, &key).await;
     let (agreed, photo_only) = (&recs[0], &recs[1]);
     // Nothing enrolled yet.
     assert!(gallery(h, &key).await.faces.is_empty());

@@ -15,7 +15,7 @@ mod common;
 
 use base64::Engine;
 use chrono::{Duration, Utc};
-use common::Harness;
+use common::{Harness, PNG};
 use exam_domain::privacy::{NOTICE_VERSION, Purpose};
 use exam_protocol::auth::KioskKey;
 use exam_protocol::{
@@ -29,36 +29,6 @@ on_both_stores!(
     withdrawing_photo_consent_deletes_the_photo_and_keeps_late_ones_out,
     desk_answers_and_what_a_withdrawal_stops,
 );
-
-/// A 1×1 grayscale PNG.
-const PNG: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00, 0x00, 0x00, 0x3A, 0x7E, 0x9B,
-    0x55, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00,
-    0x02, 0x00, 0x01, 0xE5, 0x27, 0xDE, 0xFC, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
-    0x42, 0x60, 0x82,
-];
-
-/// The demo's bookings as a kiosk of campus main sees them, one per person.
-async fn bookings(h: &Harness, key: &KioskKey) -> Vec<BookingRecord> {
-    let (s, v) = h
-        .signed(
-            key,
-            "GET",
-            &format!("{}?cursor=0&limit=1000", paths::CHANGES),
-            b"",
-            None,
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
-    let mut seen = std::collections::HashSet::new();
-    serde_json::from_value::<exam_protocol::ChangesResponse>(v)
-        .unwrap()
-        .records
-        .into_iter()
-        .filter(|r| seen.insert(r.person.id_number.as_str().to_string()))
-        .collect()
-}
 
 fn answers(granted: bool) -> PrivacyAnswers {
     PrivacyAnswers {
@@ -118,7 +88,7 @@ async fn push(h: &Harness, key: &KioskKey, seq: &mut i64, bodies: Vec<EventBody>
 
 async fn kiosk_answers_are_recorded_with_the_notice_version(h: &Harness) {
     let key = h.kiosk("K-PIPL").await;
-    let recs = bookings(h, &key).await;
+    let recs = common::one_booking_per_person(h, &key).await;
     let (yes, no, old, other) = (&recs[0], &recs[1], &recs[2], &recs[3]);
     let mut seq = 0;
     // What no kiosk sends is refused whole: two answers to one purpose.
@@ -203,7 +173,7 @@ async fn kiosk_answers_are_recorded_with_the_notice_version(h: &Harness) {
 
 async fn withdrawing_photo_consent_deletes_the_photo_and_keeps_late_ones_out(h: &Harness) {
     let key = h.kiosk("K-PHOTO-PIPL").await;
-    let rec = bookings(h, &key).await.remove(0);
+    let rec = common::one_booking_per_person(h, &key).await.remove(0);
     let mut seq = 0;
     let taken = Utc::now() - Duration::seconds(30);
     let (s, _) = push(
@@ -271,7 +241,7 @@ async fn withdrawing_photo_consent_deletes_the_photo_and_keeps_late_ones_out(h: 
 
 async fn desk_answers_and_what_a_withdrawal_stops(h: &Harness) {
     let key = h.kiosk("K-DESK-PIPL").await;
-    let rec = bookings(h, &key).await.remove(0);
+    let rec = common::one_booking_per_person(h, &key).await.remove(0);
     let visit = rec.booking.id;
     let base = format!("/api/desk/visits/{visit}/privacy");
     let desk = h.staff("desk-consent", "front_desk").await;

@@ -343,3 +343,36 @@ pub fn id_number(year: i32, seq: u16) -> String {
     .as_str()
     .to_string()
 }
+
+/// A 1×1 grayscale PNG (a kiosk photo in tests).
+pub const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00, 0x00, 0x00, 0x3A, 0x7E, 0x9B,
+    0x55, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00,
+    0x02, 0x00, 0x01, 0xE5, 0x27, 0xDE, 0xFC, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+];
+
+/// The demo's bookings as a kiosk of `key`'s campus pulls them, one per person.
+pub async fn one_booking_per_person(
+    h: &Harness,
+    key: &KioskKey,
+) -> Vec<exam_protocol::BookingRecord> {
+    let (s, v) = h
+        .signed(
+            key,
+            "GET",
+            &format!("{}?cursor=0&limit=1000", exam_protocol::paths::CHANGES),
+            b"",
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let mut seen = std::collections::HashSet::new();
+    serde_json::from_value::<exam_protocol::ChangesResponse>(v)
+        .unwrap()
+        .records
+        .into_iter()
+        .filter(|r| seen.insert(r.person.id_number.as_str().to_string()))
+        .collect()
+}
