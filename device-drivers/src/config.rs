@@ -38,7 +38,10 @@
 //! uri = "ipp://localhost:631/printers/REPORTS"
 //!
 //! [camera]
-//! replay = ["/usr/share/kiosk/camera/frame.png"]
+//! device = "/dev/v4l/by-id/usb-046d_0825-video-index0"   # V4L2
+//! width = 1280                   # asked; the nearest size it offers
+//! height = 720
+//! # replay = ["/usr/share/kiosk/camera/frame.png"]     # instead of a device
 //! ```
 //!
 //! Unknown keys are refused (a misspelt key would silently leave a device
@@ -140,9 +143,48 @@ pub struct ReportPrinterConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CameraConfig {
-    /// PNG files played as the camera's frames.
+    /// A V4L2 camera (`/dev/video0`, or better a stable
+    /// `/dev/v4l/by-id/usb-…-video-index0`): the photo, codes held up to
+    /// it, and face check-in.
+    pub device: Option<PathBuf>,
+    /// The picture size asked of the camera (the nearest it offers).
+    #[serde(default = "default_camera_width")]
+    pub width: u32,
+    #[serde(default = "default_camera_height")]
+    pub height: u32,
+    /// PNG files played as the camera's frames (no `device`).
     #[serde(default)]
     pub replay: Vec<PathBuf>,
+}
+
+fn default_camera_width() -> u32 {
+    1280
+}
+
+fn default_camera_height() -> u32 {
+    720
+}
+
+impl CameraConfig {
+    /// A V4L2 camera at `device`, 1280×720 asked.
+    pub fn device(device: PathBuf) -> Self {
+        Self {
+            device: Some(device),
+            width: default_camera_width(),
+            height: default_camera_height(),
+            replay: Vec::new(),
+        }
+    }
+
+    /// PNG files replayed as the camera.
+    pub fn replay(files: Vec<PathBuf>) -> Self {
+        Self {
+            device: None,
+            width: default_camera_width(),
+            height: default_camera_height(),
+            replay: files,
+        }
+    }
 }
 
 impl IdCardConfig {
@@ -277,6 +319,25 @@ impl DeviceConfig {
                 ));
             }
         }
+        if let Some(c) = &self.camera {
+            if c.device.is_some() && !c.replay.is_empty() {
+                p.push("camera: device and replay are both set (one camera)".into());
+            }
+            if let Some(d) = &c.device
+                && !d.is_absolute()
+            {
+                p.push(format!(
+                    "camera.device = {:?} must be an absolute path",
+                    d.display()
+                ));
+            }
+            if !(160..=3840).contains(&c.width) || !(120..=2160).contains(&c.height) {
+                p.push(format!(
+                    "camera.width × height = {} × {} is outside 160×120 to 3840×2160",
+                    c.width, c.height
+                ));
+            }
+        }
         for (i, s) in self.scanners.iter().enumerate() {
             let (key, v) = match s {
                 ScannerConfig::Serial { port, .. } => ("port", port),
@@ -347,7 +408,7 @@ language = "zpl"
 uri = "ipp://localhost:631/printers/REPORTS"
 
 [camera]
-replay = ["/tmp/a.png"]
+device = "/dev/video0"
 "#;
 
     #[test]
@@ -374,7 +435,10 @@ replay = ["/tmp/a.png"]
         assert_eq!(c.receipt_printer.unwrap().baud, 115_200);
         let l = c.label_printer.unwrap();
         assert_eq!((l.baud, Language::from(l.language)), (9600, Language::Zpl));
-        assert_eq!(c.camera.unwrap().replay.len(), 1);
+        assert_eq!(
+            c.camera.unwrap(),
+            CameraConfig::device("/dev/video0".into())
+        );
         assert_eq!(
             DeviceConfig::parse("", "x").unwrap(),
             DeviceConfig::default()
@@ -393,20 +457,23 @@ replay = ["/tmp/a.png"]
         assert!(e.contains("bluetooth"), "{e}");
         let e = DeviceConfig::parse(
             "[idcard]\nport = \"/dev/ttyUSB0\"\nbaud = 115201\npoll_ms = 100\nphoto_library = \"libwlt.so\"\n\
-             [receipt_printer]\naddress = \"192.168.1.5\"\n[report_printer]\nuri = \"lp://x\"\n",
+             [receipt_printer]\naddress = \"192.168.1.5\"\n[report_printer]\nuri = \"lp://x\"\n\
+             [camera]\ndevice = \"video0\"\nwidth = 100000\n",
             "d",
         )
         .unwrap_err();
         let ConfigError::Invalid { problems, .. } = e else {
             panic!("{e}")
         };
-        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert_eq!(problems.len(), 7, "{problems:?}");
         for key in [
             "idcard.baud",
             "idcard.poll_ms",
             "idcard.photo_library",
             "receipt_printer.address",
             "report_printer.uri",
+            "camera.device",
+            "camera.width",
         ] {
             assert!(
                 problems.iter().any(|p| p.starts_with(key)),

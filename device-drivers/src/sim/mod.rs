@@ -1,6 +1,7 @@
 //! Device simulators. Each speaks its device's real protocol on a byte
 //! stream (a pseudo-terminal for serial devices) and can inject faults.
 
+pub mod camera;
 pub mod escpos;
 pub mod hid;
 pub mod idcard;
