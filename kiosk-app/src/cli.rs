@@ -36,6 +36,43 @@ enum Command {
         /// The TOML file (see device-drivers/src/config.rs).
         file: PathBuf,
     },
+    /// Check the V4L2 camera: the format agreed, pictures a second, codes
+    /// and faces seen, a snapshot.
+    CameraCheck {
+        /// The camera (`/dev/video0`, `/dev/v4l/by-id/…`).
+        #[arg(long, env = "KIOSK_CAMERA")]
+        device: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        secs: u64,
+        /// Save the last picture here (PNG, grey).
+        #[arg(long)]
+        snapshot: Option<PathBuf>,
+        /// Count the pictures with a face (the models' directory).
+        #[arg(long, env = "KIOSK_FACE_MODELS")]
+        face_models: Option<PathBuf>,
+    },
+    /// Play pictures into a video output device: with the kernel's vivid
+    /// driver (its output looped to its capture), a virtual camera to test
+    /// a kiosk without one.
+    CameraFeed {
+        /// The output device (vivid's video output node).
+        #[arg(long)]
+        output: PathBuf,
+        /// vivid's capture device: its "Loop Video" is turned on.
+        #[arg(long)]
+        loop_capture: Option<PathBuf>,
+        /// How long each picture is shown, in milliseconds.
+        #[arg(long, default_value_t = 100)]
+        hold_ms: u64,
+        /// Play the scene named on each line read from this file or serial
+        /// port (else every scene in order, in a loop).
+        #[arg(long)]
+        control: Option<PathBuf>,
+        /// Scenes: NAME=PICTURE.png[,PICTURE.png…]; the first one's first
+        /// picture is shown until a scene is asked for.
+        #[arg(required = true, num_args = 1..)]
+        scenes: Vec<String>,
+    },
     /// Show the journal's state: enrolment, backlog, cache.
     Status {
         /// The kiosk's journal (SQLite file on the data partition).
@@ -105,15 +142,20 @@ struct UiArgs {
     /// Pixels per millimetre of the panel (touch targets are set in mm).
     #[arg(long, env = "KIOSK_PX_PER_MM", default_value_t = 4.0)]
     px_per_mm: f32,
-    /// PNG files replayed as the camera's picture on the photo screen
-    /// (the V4L2 camera is not wired yet).
+    /// The V4L2 camera (`/dev/video0`, or a `/dev/v4l/by-id/…` link): the
+    /// photo screen's picture, codes held up to it, and face check-in.
+    #[arg(long, env = "KIOSK_CAMERA", conflicts_with = "camera_replay")]
+    camera: Option<PathBuf>,
+    /// PNG files replayed as the camera instead of a device.
     #[arg(long, num_args = 1..)]
     camera_replay: Vec<PathBuf>,
     /// K3: the face models' directory (made by `scripts/face-models`);
-    /// with `--face-replay`, the start screen offers face check-in.
+    /// with a camera (or `--face-replay`) the start screen offers face
+    /// check-in.
     #[arg(long, env = "KIOSK_FACE_MODELS")]
     face_models: Option<PathBuf>,
-    /// Pictures (JPEG or PNG) the face camera replays, ten a second.
+    /// Pictures (JPEG or PNG) the face worker replays, ten a second,
+    /// instead of the camera's (a demo's face).
     #[arg(long, num_args = 1..)]
     face_replay: Vec<PathBuf>,
 }
@@ -211,10 +253,38 @@ pub fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours on a terminal only: under systemd stderr is the journal.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
         // The window owns the main thread; the kiosk runs on its own runtime.
         Command::Ui(a) => ui(*a),
+        // Blocking device loops, no runtime.
+        Command::CameraCheck {
+            device,
+            secs,
+            snapshot,
+            face_models,
+        } => crate::camera_tools::check(&device, secs, snapshot.as_deref(), face_models.as_deref()),
+        Command::CameraFeed {
+            output,
+            loop_capture,
+            hold_ms,
+            control,
+            scenes,
+        } => {
+            let scenes = scenes
+                .iter()
+                .map(|s| crate::camera_tools::parse_scene(s))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            crate::camera_tools::feed(
+                &output,
+                loop_capture.as_deref(),
+                &scenes,
+                Duration::from_millis(hold_ms.max(1)),
+                control.as_ref(),
+            )
+        }
         c => tokio::runtime::Runtime::new()?.block_on(async_main(c)),
     }
 }
@@ -315,10 +385,10 @@ impl KioskArgs {
 fn ui(a: UiArgs) -> anyhow::Result<()> {
     let k = &a.kiosk;
     let mut devices = k.device_config()?;
-    if !a.camera_replay.is_empty() {
-        devices.camera = Some(config::CameraConfig {
-            replay: a.camera_replay.clone(),
-        });
+    if let Some(dev) = &a.camera {
+        devices.camera = Some(config::CameraConfig::device(dev.clone()));
+    } else if !a.camera_replay.is_empty() {
+        devices.camera = Some(config::CameraConfig::replay(a.camera_replay.clone()));
     }
     crate::ui::run(
         k.options(&devices)?,
@@ -343,6 +413,9 @@ fn ui(a: UiArgs) -> anyhow::Result<()> {
 async fn async_main(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Ui(_) => unreachable!("runs on the main thread"),
+        Command::CameraCheck { .. } | Command::CameraFeed { .. } => {
+            unreachable!("run on the main thread")
+        }
         Command::CheckDevices { file } => {
             let c = DeviceConfig::load(&file)?;
             println!(

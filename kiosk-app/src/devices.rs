@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use device_drivers::camera::Frame;
-use device_drivers::config::{DeviceConfig, IdCardConfig, ScannerConfig};
+use device_drivers::camera::live::{CameraHandle, LiveCamera};
+use device_drivers::camera::{Frame, ReplaySource};
+use device_drivers::config::{CameraConfig, DeviceConfig, IdCardConfig, ScannerConfig};
 use device_drivers::idcard::{self, CardKind, CardRead, IdCardEvent, WltDecoder};
 use device_drivers::scanner::{self, ScanEvent, ScannedCode};
 use exam_domain::IdentityQuery;
@@ -184,6 +185,74 @@ pub fn code_query(code: &ScannedCode) -> Result<IdentityQuery, String> {
             exam_no: exam_no.clone(),
         }),
         ScannedCode::EHealthCard(_) => Err("an e-health card: not accepted yet".into()),
+    }
+}
+
+/// Starts the camera the configuration names: a V4L2 device, else a replay
+/// of PNG files; none without either.
+pub fn start_camera(c: &CameraConfig) -> anyhow::Result<Option<LiveCamera>> {
+    use anyhow::Context as _;
+    if let Some(dev) = &c.device {
+        return Ok(Some(LiveCamera::v4l2(dev.clone(), (c.width, c.height))));
+    }
+    if c.replay.is_empty() {
+        return Ok(None);
+    }
+    let replay = ReplaySource::from_pngs(&c.replay).context("camera replay frames")?;
+    Ok(Some(LiveCamera::replay(replay)))
+}
+
+/// The camera as a second way to scan: a booking QR code (or an exam
+/// number's barcode) held up to it identifies as at a scanner. A code is
+/// reported when it appears, not again while it stays in view (it must be
+/// gone for two seconds first); four looks a second leave the cores to
+/// the face worker.
+pub fn start_camera_codes(cam: CameraHandle, tx: UnboundedSender<Input>) -> DeviceHandle {
+    let stop = Arc::new(AtomicBool::new(false));
+    let halt = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name("camera-codes".into())
+        .spawn(move || {
+            let mut emit = scan_input("camera", tx);
+            let mut after = 0;
+            let mut state = None;
+            let mut shown: Option<(String, std::time::Instant)> = None;
+            while !halt.load(Ordering::Relaxed) {
+                let now = cam.status().device_state();
+                if state.as_ref() != Some(&now) {
+                    emit(ScanEvent::State(now.clone()));
+                    state = Some(now);
+                }
+                let picture = match cam.next_after(after, Duration::from_secs(1)) {
+                    Ok((n, p)) => {
+                        after = n;
+                        p
+                    }
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(500));
+                        continue;
+                    }
+                };
+                if let Some(read) = picture.to_frame().scan() {
+                    let text = match &read {
+                        Ok(code) => format!("{code:?}"),
+                        Err(e) => e.to_string(),
+                    };
+                    let again = shown.as_ref().is_some_and(|(t, at)| {
+                        *t == text && at.elapsed() < Duration::from_secs(2)
+                    });
+                    if !again {
+                        emit(ScanEvent::of(read));
+                    }
+                    shown = Some((text, std::time::Instant::now()));
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        })
+        .expect("spawning the camera code reader");
+    DeviceHandle {
+        stop,
+        thread: Some(thread),
     }
 }
 

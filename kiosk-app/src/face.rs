@@ -79,6 +79,40 @@ impl Pictures for ReplayPictures {
     }
 }
 
+/// The kiosk's camera as the face worker's pictures: each call waits for a
+/// picture newer than the last (two seconds at most: a camera that sends
+/// nothing is a fault the person is told of, not a wait).
+pub struct LivePictures {
+    camera: device_drivers::camera::live::CameraHandle,
+    after: u64,
+}
+
+impl LivePictures {
+    pub fn new(camera: device_drivers::camera::live::CameraHandle) -> Self {
+        Self { camera, after: 0 }
+    }
+}
+
+impl Pictures for LivePictures {
+    fn next(&mut self) -> Result<(Duration, Bgr), FaceError> {
+        // Not an old picture: the newest at the time of asking, then each
+        // newer one.
+        if self.after == 0
+            && let Some((n, _)) = self.camera.latest()
+        {
+            self.after = n.saturating_sub(1);
+        }
+        let (n, p) = self
+            .camera
+            .next_after(self.after, Duration::from_secs(2))
+            .map_err(|e| FaceError::Camera(e.to_string()))?;
+        self.after = n;
+        let b = Bgr::new(p.width as usize, p.height as usize, p.bgr.clone())
+            .map_err(|e| FaceError::Camera(e.to_string()))?;
+        Ok((p.at, b))
+    }
+}
+
 /// Today's enrolled faces at this campus, with whose they are.
 #[derive(Debug, Clone)]
 pub struct FaceGallery {
@@ -298,7 +332,7 @@ impl FaceService {
                 return Ok(FaceResult::Missed(Miss::NoFace));
             }
             let (at, b) = self.picture()?;
-            let since = at - *first_at.get_or_insert(at);
+            let since = at.saturating_sub(*first_at.get_or_insert(at));
             if since.max(started.elapsed()) > self.config.find_limit {
                 return Ok(FaceResult::Missed(Miss::NoFace));
             }
@@ -338,7 +372,7 @@ impl FaceService {
                 .iter()
                 .max_by(|a, b| a.area().total_cmp(&b.area()))
                 .copied();
-            match challenge.observe(at - t0, largest.as_ref().map(|f| &f.landmarks)) {
+            match challenge.observe(at.saturating_sub(t0), largest.as_ref().map(|f| &f.landmarks)) {
                 Verdict::Continue(p) => say(Cue::Challenge(p)),
                 Verdict::Failed(why) => return Ok(FaceResult::Missed(Miss::NotLive(why))),
                 Verdict::Passed => {
@@ -365,7 +399,8 @@ impl FaceService {
 }
 
 /// A face service whose camera replays these picture files (JPEG or PNG)
-/// at ten a second (the demo's; tests build theirs).
+/// at ten a second (the demo's; tests build theirs): a head that turns
+/// left, asked to turn left.
 pub fn replay_service(models: &Path, files: &[std::path::PathBuf]) -> anyhow::Result<FaceService> {
     use anyhow::Context;
     let frames = files
@@ -376,8 +411,27 @@ pub fn replay_service(models: &Path, files: &[std::path::PathBuf]) -> anyhow::Re
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let pictures = ReplayPictures::new(frames, Duration::from_millis(100), true);
-    FaceService::load(models, Box::new(pictures), FaceConfig::default())
-        .context("loading the face models")
+    // A replay cannot answer a random challenge: it is asked for the one
+    // move it shows (the demo's head turning left). Never a camera's rule.
+    let config = FaceConfig {
+        fixed_moves: Some(vec![Move::TurnLeft]),
+        ..FaceConfig::default()
+    };
+    FaceService::load(models, Box::new(pictures), config).context("loading the face models")
+}
+
+/// A face service on the kiosk's camera.
+pub fn camera_service(
+    models: &Path,
+    camera: device_drivers::camera::live::CameraHandle,
+) -> anyhow::Result<FaceService> {
+    use anyhow::Context;
+    FaceService::load(
+        models,
+        Box::new(LivePictures::new(camera)),
+        FaceConfig::default(),
+    )
+    .context("loading the face models")
 }
 
 /// Keeps `gallery` to today's templates for this kiosk's campus, fetched

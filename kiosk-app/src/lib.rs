@@ -7,6 +7,7 @@
 
 pub mod assemble;
 pub mod booking;
+pub mod camera_tools;
 pub mod checkin;
 pub mod cli;
 pub mod devices;

@@ -309,8 +309,15 @@ impl Session {
                     .unwrap_or_else(std::sync::PoisonError::into_inner) = t;
             });
         }
+        let was = screen_name(&self.flow.screen);
         for fx in self.flow.handle(ev) {
             self.effect(fx);
+        }
+        let now = screen_name(&self.flow.screen);
+        if now != was {
+            // What the patient sees, for the technician's journal (the
+            // screen's kind and a face step's cue or miss, never who).
+            tracing::info!(screen = %now, "screen");
         }
         if matches!(self.flow.screen, Screen::Attract) {
             // Back at the start: nothing of the last patient stays.
@@ -835,4 +842,28 @@ pub async fn run(
         });
     }
     session
+}
+
+/// A screen's kind for the journal: no names, numbers or amounts.
+fn screen_name(s: &Screen) -> String {
+    use kiosk_flow::flow::FaceStep;
+    match s {
+        Screen::Attract => "attract".into(),
+        Screen::Keypad(_) => "keypad".into(),
+        Screen::Looking { .. } => "looking".into(),
+        Screen::Consent { .. } => "consent".into(),
+        Screen::Choose { .. } => "choose".into(),
+        Screen::Photo { .. } => "photo".into(),
+        Screen::Pay { .. } => "pay".into(),
+        Screen::Printing { .. } => "printing".into(),
+        Screen::TakeDocuments { .. } => "take-documents".into(),
+        Screen::Problem(p) => format!("problem {p:?}"),
+        Screen::Book(_) => "book".into(),
+        Screen::Reports(_) => "reports".into(),
+        Screen::Privacy { .. } => "privacy".into(),
+        Screen::Face(FaceStep::Notice) => "face notice".into(),
+        Screen::Face(FaceStep::Looking(c)) => format!("face looking {c:?}"),
+        Screen::Face(FaceStep::Missed(m)) => format!("face missed {m:?}"),
+        Screen::Face(FaceStep::Enrol) => "face enrol".into(),
+    }
 }

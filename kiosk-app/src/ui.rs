@@ -19,6 +19,7 @@ use crate::session::{self, Session, SessionInput};
 use crate::simulate::{self, Simulated};
 use crate::voice::Voice;
 use device_drivers::camera::Frame;
+use device_drivers::camera::live::CameraHandle;
 use device_drivers::config::{DeviceConfig, IdCardConfig, PrinterConfig, ScannerConfig};
 
 #[derive(Debug, Clone)]
@@ -33,9 +34,9 @@ pub struct UiOptions {
     pub volume: f32,
     pub px_per_mm: f32,
     pub simulate: bool,
-    /// K3: the face models (`scripts/face-models`) and the pictures the
-    /// face camera replays (the V4L2 camera is not wired yet); face
-    /// check-in is offered only with both.
+    /// K3: the face models (`scripts/face-models`), and pictures the face
+    /// worker replays instead of the camera's; face check-in is offered
+    /// with the models and a camera or a replay.
     pub face_models: Option<PathBuf>,
     pub face_replay: Vec<PathBuf>,
 }
@@ -114,12 +115,13 @@ pub fn run(kiosk: KioskOptions, devs: DeviceConfig, ui: UiOptions) -> anyhow::Re
     // The photo screen shows the camera's live picture, five frames a second;
     // the latest frame is the photo when the patient takes it.
     let latest_frame = Arc::new(Mutex::new(None));
-    let replay = devs
-        .camera
+    let camera = match &devs.camera {
+        Some(c) => devices::start_camera(c)?,
+        None => None,
+    };
+    let _preview = camera
         .as_ref()
-        .map(|c| c.replay.as_slice())
-        .unwrap_or_default();
-    let _camera = camera_preview(&window, replay, latest_frame.clone())?;
+        .map(|c| camera_preview(&window, c.handle(), latest_frame.clone()));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     wire(&window, &tx);
 
@@ -191,10 +193,12 @@ pub fn run(kiosk: KioskOptions, devs: DeviceConfig, ui: UiOptions) -> anyhow::Re
         });
     }
 
-    let face = match (&ui.face_models, ui.face_replay.is_empty()) {
-        (Some(dir), false) => Some(crate::face::replay_service(dir, &ui.face_replay)?),
+    let face = match (&ui.face_models, &camera, ui.face_replay.is_empty()) {
+        (Some(dir), _, false) => Some(crate::face::replay_service(dir, &ui.face_replay)?),
+        (Some(dir), Some(cam), true) => Some(crate::face::camera_service(dir, cam.handle())?),
         _ => None,
     };
+    let codes_camera = camera.as_ref().map(|c| c.handle());
     let weak = window.as_weak();
     let voice = ui.voice_dir.clone().map(|d| Voice::new(d, ui.volume));
     rt.spawn(async move {
@@ -215,7 +219,10 @@ pub fn run(kiosk: KioskOptions, devs: DeviceConfig, ui: UiOptions) -> anyhow::Re
         ));
         crate::notify::spawn_watchdog();
         let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel();
-        let _handles: Vec<DeviceHandle> = devices::start_inputs(&devs, &dtx);
+        let mut _handles: Vec<DeviceHandle> = devices::start_inputs(&devs, &dtx);
+        if let Some(cam) = codes_camera {
+            _handles.push(devices::start_camera_codes(cam, dtx.clone()));
+        }
         let fwd = tx.clone();
         tokio::spawn(async move {
             while let Some(i) = drx.recv().await {
@@ -265,36 +272,42 @@ pub fn run(kiosk: KioskOptions, devs: DeviceConfig, ui: UiOptions) -> anyhow::Re
     Ok(())
 }
 
+/// The camera's newest picture on the photo screen, five times a second,
+/// in colour; its grey frame is the photo when the patient takes it.
 fn camera_preview(
     w: &KioskWindow,
-    frames: &[PathBuf],
+    camera: CameraHandle,
     latest: Arc<Mutex<Option<Frame>>>,
-) -> anyhow::Result<Option<slint::Timer>> {
-    use device_drivers::camera::{FrameSource, ReplaySource};
-    if frames.is_empty() {
-        return Ok(None);
-    }
-    let mut source = ReplaySource::from_pngs(frames).context("camera replay frames")?;
+) -> slint::Timer {
     let weak = w.as_weak();
     let timer = slint::Timer::default();
+    let mut shown = 0;
     timer.start(
         slint::TimerMode::Repeated,
         Duration::from_millis(200),
         move || {
-            let (Some(w), Ok(f)) = (weak.upgrade(), source.next_frame()) else {
+            let (Some(w), Some((n, p))) = (weak.upgrade(), camera.latest()) else {
                 return;
             };
-            let mut buf = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(f.width, f.height);
-            for (p, &y) in buf.make_mut_slice().iter_mut().zip(&f.luma) {
-                *p = slint::Rgb8Pixel { r: y, g: y, b: y };
+            if n == shown {
+                return;
+            }
+            shown = n;
+            let mut buf = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(p.width, p.height);
+            for (px, bgr) in buf.make_mut_slice().iter_mut().zip(p.bgr.chunks_exact(3)) {
+                *px = slint::Rgb8Pixel {
+                    r: bgr[2],
+                    g: bgr[1],
+                    b: bgr[0],
+                };
             }
             w.set_photo_preview(slint::Image::from_rgb8(buf));
             *latest
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(f);
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(p.to_frame());
         },
     );
-    Ok(Some(timer))
+    timer
 }
 
 /// Shown where the camera's picture goes until a camera is configured.

@@ -114,6 +114,15 @@ impl LiveCamera {
                         Ok(mut src) => {
                             s.set_status(CameraStatus::Streaming);
                             read_until_failure(&s, src.as_mut(), &mut seq, pace);
+                            // The v4l stream panics in its drop when
+                            // stopping fails other than by a vanished
+                            // device: that must not end this thread.
+                            let closed = std::panic::catch_unwind(
+                                std::panic::AssertUnwindSafe(move || drop(src)),
+                            );
+                            if closed.is_err() {
+                                tracing::warn!("closing the camera failed; opening it again");
+                            }
                         }
                         Err(e) => s.set_status(down(&e)),
                     }
