@@ -10,6 +10,7 @@ tmp=$(mktemp -d); server_pid=""; qemu_pid=""
 cleanup() {
   [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+  [ -n "${person_pid:-}" ] && kill "$person_pid" 2>/dev/null
   wait 2>/dev/null
   [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
 }
@@ -33,7 +34,8 @@ start_service() {
   # The store's data keys (personal data is sealed at rest), made for this run.
   "$server" gen-data-key --out "$tmp/data.key" >/dev/null
   secret=$("$server" --database-url "$db" --data-key-file "$tmp/data.key" add-kiosk --id K-QEMU-01 --campus main --zone lobby)
-  "$server" --database-url "$db" --data-key-file "$tmp/data.key" --listen "127.0.0.1:$port" \
+  # shellcheck disable=SC2086 # SERVE_ARGS: more options, word-split.
+  "$server" --database-url "$db" --data-key-file "$tmp/data.key" --listen "127.0.0.1:$port" ${SERVE_ARGS:-} \
     --tls-cert "$tmp/tls/server.pem" --tls-key "$tmp/tls/server-key.pem" serve > "$tmp/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do curl -fs --cacert "$server_ca" "https://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
@@ -51,10 +53,12 @@ provisioned_copy() {
 }
 
 # A touch screen for the guest: qemu ≥ 8.1 has a virtio multi-touch device
-# (Debian bookworm: qemu-system-x86 from bookworm-backports).
-touch_dev=()
+# (Debian bookworm: qemu-system-x86 from bookworm-backports); an older qemu
+# gets a virtio tablet (an absolute pointer: a click where the finger would
+# tap, which libinput and the kiosk take as a press too).
+touch_dev=(-device virtio-tablet-pci) pointer=1
 if qemu-system-x86_64 -device help 2>/dev/null | grep -q '"virtio-multitouch-pci"'; then
-  touch_dev=(-device virtio-multitouch-pci)
+  touch_dev=(-device virtio-multitouch-pci) pointer=""
 fi
 
 # boot LOG [extra qemu args...]: qemu in the background, serial into LOG.
@@ -67,15 +71,20 @@ fi
 # it "no reboot" unless told otherwise, and a hung reboot then hung for good.
 boot() {
   local log=$1; shift
-  local restrict=off
+  local restrict=off person=()
   [ -n "${offline:-}" ] && restrict=on
-  qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 1536 \
+  # The boot test's person in front of the camera (test-boot --vivid): the
+  # guest's second serial port.
+  [ -n "${person_sock:-}" ] && person=(-serial "unix:$person_sock,server,nowait")
+  # TCG unless told (the update and boot figures are TCG's; test-boot
+  # --vivid takes KIOSK_QEMU_ACCEL=kvm).
+  qemu-system-x86_64 -machine q35 ${accel:--accel tcg} -cpu max -smp 2 -m 1536 \
     -global ICH9-LPC.noreboot=false -action watchdog=reset \
     -drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE" \
     -drive if=pflash,format=raw,file="$tmp/vars.fd" \
     -drive file="$tmp/kiosk.img",format=raw,if=none,id=disk0 -device virtio-blk-pci,drive=disk0,bootindex=0 "$@" \
     -netdev user,id=n0,restrict=$restrict -device virtio-net-pci,netdev=n0 \
-    -vga std -display none -serial file:"$log" \
+    -vga std -display none -serial file:"$log" "${person[@]}" \
     "${touch_dev[@]}" \
     -monitor unix:"$tmp/monitor.sock",server,nowait \
     -qmp unix:"$tmp/qmp.sock",server,nowait &
@@ -136,7 +145,7 @@ PY
 # height, and lifted: multi-touch events into qemu's virtio touch screen
 # over QMP, which the guest kernel hands to libinput like a real panel's.
 tap() {
-  python3 - "$tmp/qmp.sock" "$1" "$2" <<'PY'
+  python3 - "$tmp/qmp.sock" "$1" "$2" "${pointer:-}" <<'PY'
 import json, socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
@@ -154,6 +163,16 @@ call("qmp_capabilities")
 top = 0x7FFF
 x, y = int(float(sys.argv[2]) * top), int(float(sys.argv[3]) * top)
 mtt = lambda t, **d: {"type": "mtt", "data": dict(type=t, slot=0, **d)}
+if sys.argv[4]:
+    # A tablet: move there, press, release.
+    abs_ = lambda axis, v: {"type": "abs", "data": {"axis": axis, "value": v}}
+    btn = lambda down: {"type": "btn", "data": {"down": down, "button": "left"}}
+    call("input-send-event", events=[abs_("x", x), abs_("y", y)])
+    time.sleep(0.1)
+    call("input-send-event", events=[btn(True)])
+    time.sleep(0.15)
+    call("input-send-event", events=[btn(False)])
+    sys.exit(0)
 call("input-send-event", events=[
     mtt("begin", **{"tracking-id": 1, "axis": "x", "value": 0}),
     mtt("data", **{"tracking-id": 1, "axis": "x", "value": x}),

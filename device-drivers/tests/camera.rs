@@ -6,9 +6,9 @@
 #![allow(clippy::unwrap_used)]
 
 use device_drivers::camera::{Frame, FrameSource, ReplaySource};
-use device_drivers::sim::camera::{frame_with, qr};
 use device_drivers::escpos::Block;
 use device_drivers::scanner::ScannedCode;
+use device_drivers::sim::camera::{frame_with, qr};
 
 fn code128(text: &str) -> Vec<Vec<bool>> {
     let bars = barcoders::sym::code128::Code128::new(format!("Ɓ{text}"))

@@ -61,7 +61,11 @@ pub fn check(
                 *codes.entry(text).or_default() += 1;
             }
             if let Some(e) = &engine {
-                let b = kiosk_face_engine::Bgr::new(p.width as usize, p.height as usize, p.bgr.clone())?;
+                let b = kiosk_face_engine::Bgr::new(
+                    p.width as usize,
+                    p.height as usize,
+                    p.bgr.clone(),
+                )?;
                 faces += u32::from(!e.detect(&b)?.is_empty());
             }
         }
@@ -73,7 +77,10 @@ pub fn check(
     } else {
         f64::from(pictures.saturating_sub(1)) / span.as_secs_f64()
     };
-    println!("pictures: {pictures} in {:.1} s by the driver's clock ({rate:.1} a second)", span.as_secs_f64());
+    println!(
+        "pictures: {pictures} in {:.1} s by the driver's clock ({rate:.1} a second)",
+        span.as_secs_f64()
+    );
     for (code, n) in &codes {
         println!("code: {code} ({n} pictures)");
     }
@@ -126,7 +133,15 @@ pub fn feed(
         vivid_loop(cap)?;
     }
     let (w, h) = out.size();
-    println!("feeding {} ({w}×{h} YUYV), scenes: {}", output.display(), scenes.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "));
+    println!(
+        "feeding {} ({w}×{h} YUYV), scenes: {}",
+        output.display(),
+        scenes
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let Some(control) = control else {
         loop {
             for s in scenes {
@@ -137,7 +152,8 @@ pub fn feed(
     // Commands arrive on their own thread; between them the last picture
     // is shown on.
     let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let file = std::fs::File::open(control).with_context(|| format!("opening {}", control.display()))?;
+    let file =
+        std::fs::File::open(control).with_context(|| format!("opening {}", control.display()))?;
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(file).lines() {
             let Ok(line) = line else { break };

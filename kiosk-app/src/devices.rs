@@ -238,9 +238,9 @@ pub fn start_camera_codes(cam: CameraHandle, tx: UnboundedSender<Input>) -> Devi
                         Ok(code) => format!("{code:?}"),
                         Err(e) => e.to_string(),
                     };
-                    let again = shown.as_ref().is_some_and(|(t, at)| {
-                        *t == text && at.elapsed() < Duration::from_secs(2)
-                    });
+                    let again = shown
+                        .as_ref()
+                        .is_some_and(|(t, at)| *t == text && at.elapsed() < Duration::from_secs(2));
                     if !again {
                         emit(ScanEvent::of(read));
                     }

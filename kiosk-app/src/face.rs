@@ -372,7 +372,10 @@ impl FaceService {
                 .iter()
                 .max_by(|a, b| a.area().total_cmp(&b.area()))
                 .copied();
-            match challenge.observe(at.saturating_sub(t0), largest.as_ref().map(|f| &f.landmarks)) {
+            match challenge.observe(
+                at.saturating_sub(t0),
+                largest.as_ref().map(|f| &f.landmarks),
+            ) {
                 Verdict::Continue(p) => say(Cue::Challenge(p)),
                 Verdict::Failed(why) => return Ok(FaceResult::Missed(Miss::NotLive(why))),
                 Verdict::Passed => {

@@ -6,6 +6,7 @@
 // clippy.toml's allow-unwrap-in-tests does not reach a library crate.
 #![allow(clippy::unwrap_used)]
 
+pub mod demo_face;
 pub mod doctors;
 pub mod sims;
 

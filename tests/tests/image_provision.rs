@@ -100,6 +100,8 @@ fn settings_are_checked_and_written_onto_the_efi_partition() {
             "ttyS0",
             "--label-language",
             "epl",
+            "--camera",
+            "video0",
         ],
     );
     assert!(!bad.status.success());
@@ -110,6 +112,7 @@ fn settings_are_checked_and_written_onto_the_efi_partition() {
         "KIOSK_ENROL_SECRET",
         "KIOSK_IDCARD",
         "KIOSK_LABEL_LANGUAGE",
+        "KIOSK_CAMERA",
     ] {
         assert!(why.contains(what), "{what} named in: {why}");
     }
@@ -172,6 +175,9 @@ fn settings_are_checked_and_written_onto_the_efi_partition() {
             "ipp://10.1.2.4/ipp/print",
             "--centre-name",
             "市第一人民医院 健康管理中心",
+            "--camera",
+            "/dev/v4l/by-id/usb-046d_0825_ABC-video-index0",
+            "--face",
         ],
     );
     assert!(
@@ -198,6 +204,9 @@ fn settings_are_checked_and_written_onto_the_efi_partition() {
         .unwrap();
     assert_eq!(on_esp.stdout, std::fs::read(ca).unwrap());
     assert!(env.contains("KIOSK_CENTRE_NAME=市第一人民医院 健康管理中心"));
+    // The V4L2 camera, and face check-in with the image's models.
+    assert!(env.contains("KIOSK_CAMERA=/dev/v4l/by-id/usb-046d_0825_ABC-video-index0\n"));
+    assert!(env.contains("KIOSK_FACE_MODELS=/usr/share/kiosk/face\n"));
     // The report printer becomes the local CUPS queue the kiosk prints to.
     assert!(env.contains("KIOSK_REPORT_DEVICE=ipp://10.1.2.4/ipp/print\n"));
     assert!(env.contains("KIOSK_REPORT_PRINTER=ipp://localhost:631/printers/REPORTS\n"));

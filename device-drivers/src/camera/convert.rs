@@ -124,7 +124,10 @@ fn mjpeg_to_bgr(data: &[u8], width: u32, height: u32) -> Result<Vec<u8>, Convert
     use zune_jpeg::zune_core::colorspace::ColorSpace;
     use zune_jpeg::zune_core::options::DecoderOptions;
     let opts = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::BGR);
-    let mut dec = zune_jpeg::JpegDecoder::new_with_options(zune_jpeg::zune_core::bytestream::ZCursor::new(data), opts);
+    let mut dec = zune_jpeg::JpegDecoder::new_with_options(
+        zune_jpeg::zune_core::bytestream::ZCursor::new(data),
+        opts,
+    );
     let px = dec
         .decode()
         .map_err(|e| ConvertError::Jpeg(e.to_string()))?;

@@ -117,9 +117,10 @@ impl LiveCamera {
                             // The v4l stream panics in its drop when
                             // stopping fails other than by a vanished
                             // device: that must not end this thread.
-                            let closed = std::panic::catch_unwind(
-                                std::panic::AssertUnwindSafe(move || drop(src)),
-                            );
+                            let closed =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                                    drop(src)
+                                }));
                             if closed.is_err() {
                                 tracing::warn!("closing the camera failed; opening it again");
                             }
@@ -174,6 +175,10 @@ fn down(e: &CameraError) -> CameraStatus {
     }
 }
 
+/// At most this many pictures a second are converted and shared: the
+/// readers look a few times a second, a camera sends 30 or 60.
+pub const MAX_RATE: u32 = 15;
+
 fn read_until_failure(
     s: &Shared,
     src: &mut dyn FrameSource,
@@ -181,9 +186,26 @@ fn read_until_failure(
     pace: Option<Duration>,
 ) {
     let mut bad_in_a_row = 0;
+    let mut shared_at: Option<std::time::Instant> = None;
     while !s.stop.load(Ordering::Relaxed) {
+        // A camera's frames between two shared pictures are taken off its
+        // queue unconverted (a replay is paced instead).
+        if pace.is_none()
+            && shared_at.is_some_and(|t| t.elapsed() < Duration::from_secs(1) / MAX_RATE)
+        {
+            match src.skip_picture() {
+                Ok(_) => bad_in_a_row = 0,
+                Err(CameraError::Image { .. }) if bad_in_a_row < 10 => bad_in_a_row += 1,
+                Err(e) => {
+                    s.set_status(down(&e));
+                    return;
+                }
+            }
+            continue;
+        }
         match src.next_picture() {
             Ok(p) => {
+                shared_at = Some(std::time::Instant::now());
                 bad_in_a_row = 0;
                 *seq += 1;
                 s.lock().latest = Some((*seq, Arc::new(p)));
@@ -220,13 +242,17 @@ impl CameraHandle {
 
     /// The first picture newer than number `after`, waiting up to `wait`:
     /// `Stalled` if none came, the camera's failure if it is down.
-    pub fn next_after(&self, after: u64, wait: Duration) -> Result<(u64, Arc<Picture>), CameraError> {
+    pub fn next_after(
+        &self,
+        after: u64,
+        wait: Duration,
+    ) -> Result<(u64, Arc<Picture>), CameraError> {
         let st = self.shared.lock();
         let (st, _) = self
             .shared
             .fresh
             .wait_timeout_while(st, wait, |st| {
-                !st.latest.as_ref().is_some_and(|(n, _)| *n > after)
+                st.latest.as_ref().is_none_or(|(n, _)| *n <= after)
                     && !matches!(
                         st.status,
                         CameraStatus::Unplugged(_) | CameraStatus::Faulty(_)
@@ -344,7 +370,9 @@ mod tests {
         let open: Opener = Box::new(move || {
             tries += 1;
             if tries < 3 {
-                return Err(CameraError::Unplugged("/dev/video0: open: No such device".into()));
+                return Err(CameraError::Unplugged(
+                    "/dev/video0: open: No such device".into(),
+                ));
             }
             Ok(Box::new(Scripted(VecDeque::from([Ok(9)]))) as Box<dyn FrameSource>)
         });
@@ -387,7 +415,10 @@ mod tests {
         let (_, p) = h.next_after(0, Duration::from_secs(5)).unwrap();
         assert_eq!(p.bgr[0], 5);
         let s = wait_for(&h, |s| matches!(s, CameraStatus::Faulty(_)));
-        assert!(matches!(s, CameraStatus::Faulty(ref w) if w.contains("torn")), "{s:?}");
+        assert!(
+            matches!(s, CameraStatus::Faulty(ref w) if w.contains("torn")),
+            "{s:?}"
+        );
     }
 
     #[test]

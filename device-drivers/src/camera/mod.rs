@@ -106,6 +106,12 @@ pub trait FrameSource: Send {
     fn next_frame(&mut self) -> Result<Frame, CameraError> {
         self.next_picture().map(|p| p.to_frame())
     }
+
+    /// The next picture, dropped: a camera keeps its queue moving without
+    /// the cost of converting a frame nobody will look at.
+    fn skip_picture(&mut self) -> Result<Duration, CameraError> {
+        self.next_picture().map(|p| p.at)
+    }
 }
 
 /// Plays pictures in a loop (a test's or a demo's camera), `interval`
@@ -169,11 +175,18 @@ impl Picture {
         let (info, px) = read_png(path)?;
         let bgr = match info.color_type {
             png::ColorType::Grayscale => px.iter().flat_map(|&y| [y, y, y]).collect(),
-            png::ColorType::GrayscaleAlpha => {
-                px.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0]]).collect()
-            }
-            png::ColorType::Rgb => px.chunks_exact(3).flat_map(|p| [p[2], p[1], p[0]]).collect(),
-            png::ColorType::Rgba => px.chunks_exact(4).flat_map(|p| [p[2], p[1], p[0]]).collect(),
+            png::ColorType::GrayscaleAlpha => px
+                .chunks_exact(2)
+                .flat_map(|p| [p[0], p[0], p[0]])
+                .collect(),
+            png::ColorType::Rgb => px
+                .chunks_exact(3)
+                .flat_map(|p| [p[2], p[1], p[0]])
+                .collect(),
+            png::ColorType::Rgba => px
+                .chunks_exact(4)
+                .flat_map(|p| [p[2], p[1], p[0]])
+                .collect(),
             png::ColorType::Indexed => {
                 return Err(CameraError::Image {
                     path: path.display().to_string(),

@@ -16,7 +16,6 @@
 //! control the output comes back on vivid's capture device, so the
 //! kiosk's camera path is tested through the real kernel interface.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -173,9 +172,12 @@ impl V4l2Camera {
     }
 }
 
-impl FrameSource for V4l2Camera {
-    fn next_picture(&mut self) -> Result<Picture, CameraError> {
-        let n = self.negotiated;
+impl V4l2Camera {
+    /// The next good frame's bytes and timestamp, given to `then`.
+    fn next_raw<R>(
+        &mut self,
+        then: impl FnOnce(&[u8], Duration) -> Result<R, CameraError>,
+    ) -> Result<R, CameraError> {
         // A frame the driver marks corrupt is skipped; a run of them is a
         // broken camera.
         for _ in 0..8 {
@@ -195,19 +197,9 @@ impl FrameSource for V4l2Camera {
                 0 => buf.len(),
                 n => n.min(buf.len()),
             };
-            let bgr = convert::to_bgr(n.format, &buf[..used], n.width, n.height, n.stride as usize)
-                .map_err(|e| CameraError::Image {
-                    path: self.path.display().to_string(),
-                    reason: e.to_string(),
-                })?;
             let at = Duration::from_secs(meta.timestamp.sec.max(0) as u64)
                 + Duration::from_micros(meta.timestamp.usec.max(0) as u64);
-            return Ok(Picture {
-                width: n.width,
-                height: n.height,
-                bgr,
-                at,
-            });
+            return then(&buf[..used], at);
         }
         Err(CameraError::Unavailable(format!(
             "{}: eight frames in a row marked corrupt by the driver",
@@ -216,11 +208,48 @@ impl FrameSource for V4l2Camera {
     }
 }
 
+impl FrameSource for V4l2Camera {
+    fn next_picture(&mut self) -> Result<Picture, CameraError> {
+        let n = self.negotiated;
+        let path = self.path.display().to_string();
+        self.next_raw(|bytes, at| {
+            let bgr = convert::to_bgr(n.format, bytes, n.width, n.height, n.stride as usize)
+                .map_err(|e| CameraError::Image {
+                    path,
+                    reason: e.to_string(),
+                })?;
+            Ok(Picture {
+                width: n.width,
+                height: n.height,
+                bgr,
+                at,
+            })
+        })
+    }
+
+    /// A frame taken off the driver's queue and not converted.
+    fn skip_picture(&mut self) -> Result<Duration, CameraError> {
+        self.next_raw(|_, at| Ok(at))
+    }
+}
+
 /// Pictures into a video output device, as YUYV at the device's size: a
 /// virtual camera's input (vivid's output, looped to its capture).
+///
+/// Memory-mapped buffers, not write(): the kernel's write emulation in
+/// Debian 12's 6.1 queues an output buffer with a payload of 0, which
+/// vivid refuses (`vid_out_buf_prepare: the payload is too small`, seen in
+/// the boot test); and not the v4l crate's output stream, which polls for
+/// a finished buffer before queueing the first one (vb2 answers that poll
+/// only once a buffer is done, so it waits forever). The ioctls are the
+/// five of the V4L2 streaming API, each on a struct it owns.
 pub struct V4l2Feed {
-    file: std::fs::File,
+    dev: Device,
     path: PathBuf,
+    bufs: Vec<out::Mapped>,
+    /// Buffers never queued yet (taken before any is dequeued).
+    fresh: usize,
+    streaming: bool,
     width: u32,
     height: u32,
     stride: u32,
@@ -233,32 +262,33 @@ impl V4l2Feed {
             .query_caps()
             .map_err(|e| io_error(path, "query capabilities", &e))?;
         if !caps.capabilities.contains(CapFlags::VIDEO_OUTPUT)
-            || !caps.capabilities.contains(CapFlags::READ_WRITE)
+            || !caps.capabilities.contains(CapFlags::STREAMING)
         {
             return Err(CameraError::Unavailable(format!(
-                "{} ({}) is not a video output device that takes write()",
+                "{} ({}) is not a streaming video output device",
                 path.display(),
                 caps.card
             )));
         }
         let cur = Output::format(&dev).map_err(|e| io_error(path, "get format", &e))?;
-        let got = Output::set_format(&dev, &Format::new(cur.width, cur.height, FourCC::new(b"YUYV")))
-            .map_err(|e| io_error(path, "set format", &e))?;
+        let got = Output::set_format(
+            &dev,
+            &Format::new(cur.width, cur.height, FourCC::new(b"YUYV")),
+        )
+        .map_err(|e| io_error(path, "set format", &e))?;
         if &got.fourcc.repr != b"YUYV" {
             return Err(CameraError::Unavailable(format!(
                 "{}: the output does not take YUYV",
                 path.display()
             )));
         }
-        // Writes block while every buffer is queued: the device paces us.
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| io_error(path, "open for writing", &e))?;
+        let bufs = out::map_buffers(&dev, 4).map_err(|e| io_error(path, "map buffers", &e))?;
         Ok(Self {
-            file,
+            dev,
             path: path.to_path_buf(),
+            bufs,
+            fresh: 0,
+            streaming: false,
             width: got.width,
             height: got.height,
             stride: got.stride.max(got.width * 2),
@@ -270,24 +300,173 @@ impl V4l2Feed {
     }
 
     /// Shows `p` (scaled and letterboxed to the device's size) for one
-    /// frame of the device's rate.
+    /// frame of the device's rate: once every buffer is queued, this waits
+    /// for the device to finish one.
     pub fn show(&mut self, p: &Picture) -> Result<(), CameraError> {
         let yuyv = convert::bgr_to_yuyv(&p.bgr, p.width, p.height, self.width, self.height)
             .map_err(|e| CameraError::Image {
                 path: self.path.display().to_string(),
                 reason: e.to_string(),
             })?;
+        let index = if self.fresh < self.bufs.len() {
+            self.fresh += 1;
+            self.fresh - 1
+        } else {
+            // A buffer the device has shown, within two frames' worth of
+            // patience (a stalled output is an error, not a hang).
+            if self
+                .dev
+                .handle()
+                .poll(libc::POLLOUT, 2000)
+                .map_err(|e| io_error(&self.path, "wait for a buffer", &e))?
+                == 0
+            {
+                return Err(CameraError::Stalled(Duration::from_secs(2)));
+            }
+            out::dequeue(&self.dev).map_err(|e| io_error(&self.path, "dequeue", &e))?
+        };
         let line = self.width as usize * 2;
-        let mut frame = vec![0u8; self.stride as usize * self.height as usize];
-        for (dst, src) in frame
-            .chunks_mut(self.stride as usize)
-            .zip(yuyv.chunks(line))
-        {
+        let buf = self.bufs[index].bytes();
+        let used = self.stride as usize * self.height as usize;
+        if buf.len() < used {
+            return Err(CameraError::Unavailable(format!(
+                "{}: a buffer of {} bytes for a frame of {used}",
+                self.path.display(),
+                buf.len()
+            )));
+        }
+        for (dst, src) in buf.chunks_mut(self.stride as usize).zip(yuyv.chunks(line)) {
             dst[..line].copy_from_slice(src);
         }
-        self.file
-            .write_all(&frame)
-            .map_err(|e| io_error(&self.path, "write a frame", &e))
+        out::queue(&self.dev, index, used).map_err(|e| io_error(&self.path, "queue", &e))?;
+        if !self.streaming {
+            out::stream(&self.dev, true)
+                .map_err(|e| io_error(&self.path, "start streaming", &e))?;
+            self.streaming = true;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for V4l2Feed {
+    fn drop(&mut self) {
+        if self.streaming {
+            let _ = out::stream(&self.dev, false);
+        }
+        // The mappings go with `bufs`, before the device is closed.
+        self.bufs.clear();
+    }
+}
+
+/// The output side's V4L2 calls (the capture side's are the v4l crate's).
+#[allow(unsafe_code)] // ioctl(2) and mmap(2) on structs this module owns
+mod out {
+    use std::io;
+
+    use v4l::Device;
+    use v4l::v4l_sys::{
+        v4l2_buf_type_V4L2_BUF_TYPE_VIDEO_OUTPUT as OUTPUT, v4l2_buffer,
+        v4l2_field_V4L2_FIELD_NONE as FIELD_NONE, v4l2_memory_V4L2_MEMORY_MMAP as MMAP,
+        v4l2_requestbuffers,
+    };
+    use v4l::v4l2::{self, vidioc};
+
+    /// One buffer of the device mapped into this process.
+    pub struct Mapped {
+        ptr: *mut u8,
+        len: usize,
+    }
+
+    // SAFETY: the mapping is owned by this value alone (no aliases are
+    // handed out beyond `bytes`' borrow of it), so moving it to another
+    // thread is as safe as moving a Vec.
+    unsafe impl Send for Mapped {}
+
+    impl Mapped {
+        pub fn bytes(&mut self) -> &mut [u8] {
+            // SAFETY: `ptr` is a live MAP_SHARED mapping of `len` bytes made
+            // by `map_buffers`, unmapped only in Drop; the &mut self borrow
+            // makes this the only slice of it.
+            unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+        }
+    }
+
+    impl Drop for Mapped {
+        fn drop(&mut self) {
+            // SAFETY: the mapping made in `map_buffers`, unmapped once.
+            let _ = unsafe { v4l2::munmap(self.ptr.cast(), self.len) };
+        }
+    }
+
+    fn ioctl<T>(dev: &Device, request: vidioc::_IOC_TYPE, arg: &mut T) -> io::Result<()> {
+        // SAFETY: `arg` is the struct `request` is defined on, exclusively
+        // borrowed for the call; the kernel writes only within it.
+        unsafe { v4l2::ioctl(dev.handle().fd(), request, (arg as *mut T).cast()) }
+    }
+
+    fn buffer(index: u32) -> v4l2_buffer {
+        // SAFETY: a C struct of integers, a union of integers and pointers
+        // and a timeval: all zeroes is a valid value of each.
+        let mut b: v4l2_buffer = unsafe { std::mem::zeroed() };
+        b.type_ = OUTPUT;
+        b.memory = MMAP;
+        b.index = index;
+        b
+    }
+
+    pub fn map_buffers(dev: &Device, count: u32) -> io::Result<Vec<Mapped>> {
+        // SAFETY: as in `buffer`.
+        let mut req: v4l2_requestbuffers = unsafe { std::mem::zeroed() };
+        req.count = count;
+        req.type_ = OUTPUT;
+        req.memory = MMAP;
+        ioctl(dev, vidioc::VIDIOC_REQBUFS, &mut req)?;
+        let mut out = Vec::new();
+        for index in 0..req.count {
+            let mut b = buffer(index);
+            ioctl(dev, vidioc::VIDIOC_QUERYBUF, &mut b)?;
+            // SAFETY: the offset and length the driver gave for this
+            // buffer; the result is checked by the wrapper.
+            let ptr = unsafe {
+                v4l2::mmap(
+                    std::ptr::null_mut(),
+                    b.length as usize,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_SHARED,
+                    dev.handle().fd(),
+                    // SAFETY: `offset` is the member MMAP buffers fill.
+                    b.m.offset as libc::off_t,
+                )?
+            };
+            out.push(Mapped {
+                ptr: ptr.cast(),
+                len: b.length as usize,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn queue(dev: &Device, index: usize, used: usize) -> io::Result<()> {
+        let mut b = buffer(index as u32);
+        b.bytesused = used as u32;
+        b.field = FIELD_NONE;
+        ioctl(dev, vidioc::VIDIOC_QBUF, &mut b)
+    }
+
+    pub fn dequeue(dev: &Device) -> io::Result<usize> {
+        let mut b = buffer(0);
+        ioctl(dev, vidioc::VIDIOC_DQBUF, &mut b)?;
+        Ok(b.index as usize)
+    }
+
+    pub fn stream(dev: &Device, on: bool) -> io::Result<()> {
+        let mut t = OUTPUT;
+        let request = if on {
+            vidioc::VIDIOC_STREAMON
+        } else {
+            vidioc::VIDIOC_STREAMOFF
+        };
+        ioctl(dev, request, &mut t)
     }
 }
 

