@@ -6,7 +6,7 @@ for t in qemu-system-x86_64 mcopy mkfs.vfat sfdisk python3 cargo curl; do
 done
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 [ -f "$OVMF_CODE" ] || die "no OVMF firmware (apt-get install ovmf)"
-tmp=$(mktemp -d); server_pid=""; qemu_pid=""
+tmp=$(mktemp -d); server_pid=""; qemu_pid=""; accel=""; person_pid=""
 cleanup() {
   [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null

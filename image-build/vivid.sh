@@ -114,7 +114,11 @@ PY
 }
 
 # show SCENE: the person holds that picture up to the camera.
-show() { echo "$1" > "$tmp/person.in"; echo "person: shows $1"; }
+show() {
+  kill -0 "$person_pid" 2>/dev/null || die "the person's serial line is gone"
+  timeout 10 sh -c 'echo "$1" > "$2"' _ "$1" "$tmp/person.in" || die "the person's serial line does not take commands"
+  echo "person: shows $1"
+}
 
 # expect_screen PATTERN SECONDS: waits for the kiosk to log a screen
 # matching PATTERN (grep -E) after the lines already seen.

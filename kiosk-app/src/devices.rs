@@ -21,6 +21,11 @@ use crate::flow::Holder;
 pub enum Input {
     /// A patient identified themselves.
     Identify(IdentityQuery),
+    /// A code read by the camera. The camera sees whatever is in front of
+    /// it (the guide sheet just printed, a bystander's phone), so it only
+    /// starts a check-in where a scan would be expected: on the start
+    /// screen and a problem screen.
+    CameraCode(IdentityQuery),
     /// An ID card was read: its holder identifies, or books (K17).
     Card(Card),
     /// A device saw something it could not use (unreadable card, foreign
@@ -203,24 +208,29 @@ pub fn start_camera(c: &CameraConfig) -> anyhow::Result<Option<LiveCamera>> {
 }
 
 /// The camera as a second way to scan: a booking QR code (or an exam
-/// number's barcode) held up to it identifies as at a scanner. A code is
-/// reported when it appears, not again while it stays in view (it must be
-/// gone for two seconds first); four looks a second leave the cores to
-/// the face worker.
+/// number's barcode) held up to it identifies as at a scanner
+/// ([`Input::CameraCode`]). A code is reported when it appears, not again
+/// while it stays in view (it must be gone for two seconds first); four
+/// looks a second leave the cores to the face worker. A code that is not
+/// ours is reported without its text: the camera reads whatever is in view
+/// (a payment or health code on a phone), and that is not the journal's.
 pub fn start_camera_codes(cam: CameraHandle, tx: UnboundedSender<Input>) -> DeviceHandle {
+    use device_drivers::scanner::CodeError;
     let stop = Arc::new(AtomicBool::new(false));
     let halt = stop.clone();
     let thread = std::thread::Builder::new()
         .name("camera-codes".into())
         .spawn(move || {
-            let mut emit = scan_input("camera", tx);
             let mut after = 0;
             let mut state = None;
             let mut shown: Option<(String, std::time::Instant)> = None;
             while !halt.load(Ordering::Relaxed) {
                 let now = cam.status().device_state();
                 if state.as_ref() != Some(&now) {
-                    emit(ScanEvent::State(now.clone()));
+                    let _ = tx.send(Input::DeviceState {
+                        device: "camera",
+                        state: DeviceState::from_label(now.label()),
+                    });
                     state = Some(now);
                 }
                 let picture = match cam.next_after(after, Duration::from_secs(1)) {
@@ -242,7 +252,27 @@ pub fn start_camera_codes(cam: CameraHandle, tx: UnboundedSender<Input>) -> Devi
                         .as_ref()
                         .is_some_and(|(t, at)| *t == text && at.elapsed() < Duration::from_secs(2));
                     if !again {
-                        emit(ScanEvent::of(read));
+                        let input = match read.as_ref().map(code_query) {
+                            Ok(Ok(q)) => Input::CameraCode(q),
+                            Ok(Err(message)) => Input::Problem {
+                                device: "camera",
+                                message,
+                            },
+                            Err(CodeError::Unknown(t) | CodeError::FourInExamNo(t)) => {
+                                Input::Problem {
+                                    device: "camera",
+                                    message: format!(
+                                        "a code that is not ours ({} characters)",
+                                        t.chars().count()
+                                    ),
+                                }
+                            }
+                            Err(e) => Input::Problem {
+                                device: "camera",
+                                message: format!("code not recognised ({e})"),
+                            },
+                        };
+                        let _ = tx.send(input);
                     }
                     shown = Some((text, std::time::Instant::now()));
                 }

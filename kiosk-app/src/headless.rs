@@ -285,7 +285,7 @@ impl<W: Write> Headless<W> {
                 Arrival::Device(Input::Card(h)) => {
                     (Start::Card(h), self.next.take().unwrap_or_default())
                 }
-                Arrival::Device(Input::Identify(q)) => {
+                Arrival::Device(Input::Identify(q) | Input::CameraCode(q)) => {
                     (Start::Identify(q), self.next.take().unwrap_or_default())
                 }
             };
@@ -310,7 +310,7 @@ impl<W: Write> Headless<W> {
         let said = match &i {
             Input::Problem { device, message } => format!("{device:<13} {message}"),
             Input::DeviceState { device, state } => format!("{device:<13} device {state}"),
-            Input::Card(_) | Input::Identify(_) => String::new(),
+            Input::Card(_) | Input::Identify(_) | Input::CameraCode(_) => String::new(),
         };
         let idle = self.session.flow.screen == Screen::Attract;
         self.session.input(SessionInput::Device(i));

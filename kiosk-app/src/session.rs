@@ -271,7 +271,12 @@ impl Session {
                 self.card_photo = card.photo;
                 self.apply(Event::CardRead(card.holder));
             }
-            SessionInput::Device(Input::Identify(q)) => {
+            // The camera sees what is in front of it: a code identifies
+            // only where a scan is expected (not the guide sheet held up
+            // at "take your documents", not a phone behind the keypad).
+            SessionInput::Device(Input::CameraCode(_))
+                if !matches!(self.flow.screen, Screen::Attract | Screen::Problem(_)) => {}
+            SessionInput::Device(Input::Identify(q) | Input::CameraCode(q)) => {
                 self.last_touch = Instant::now();
                 self.card_photo = None;
                 let via = via_of(&q);

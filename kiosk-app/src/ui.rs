@@ -286,7 +286,15 @@ fn camera_preview(
         slint::TimerMode::Repeated,
         Duration::from_millis(200),
         move || {
-            let (Some(w), Some((n, p))) = (weak.upgrade(), camera.latest()) else {
+            let Some(w) = weak.upgrade() else {
+                return;
+            };
+            // No picture (the camera is down): no photo either, rather
+            // than the last one it sent.
+            let Some((n, p)) = camera.latest() else {
+                *latest
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
                 return;
             };
             if n == shown {

@@ -128,15 +128,25 @@ fn mjpeg_to_bgr(data: &[u8], width: u32, height: u32) -> Result<Vec<u8>, Convert
         zune_jpeg::zune_core::bytestream::ZCursor::new(data),
         opts,
     );
-    let px = dec
-        .decode()
+    // The size in the frame's header is checked before anything is
+    // allocated for it: a corrupt frame may claim 16384×16384.
+    dec.decode_headers()
         .map_err(|e| ConvertError::Jpeg(e.to_string()))?;
     let (w, h) = dec
         .dimensions()
         .ok_or_else(|| ConvertError::Jpeg("no dimensions".into()))?;
-    if (w as u32, h as u32) != (width, height) || px.len() != w * h * 3 {
+    if (w as u32, h as u32) != (width, height) {
         return Err(ConvertError::Jpeg(format!(
             "{w}×{h} decoded where the camera said {width}×{height}"
+        )));
+    }
+    let px = dec
+        .decode()
+        .map_err(|e| ConvertError::Jpeg(e.to_string()))?;
+    if px.len() != w * h * 3 {
+        return Err(ConvertError::Jpeg(format!(
+            "{} bytes for {w}×{h}",
+            px.len()
         )));
     }
     Ok(px)

@@ -38,7 +38,8 @@ pub enum CameraStatus {
 impl CameraStatus {
     pub fn device_state(&self) -> DeviceState {
         match self {
-            CameraStatus::Starting | CameraStatus::Streaming => DeviceState::Ok,
+            CameraStatus::Streaming => DeviceState::Ok,
+            CameraStatus::Starting => DeviceState::Unplugged("not opened yet".into()),
             CameraStatus::Unplugged(s) => DeviceState::Unplugged(s.clone()),
             CameraStatus::Faulty(s) => DeviceState::Faulty(s.clone()),
         }
@@ -72,6 +73,11 @@ impl Shared {
                 }
                 CameraStatus::Starting => {}
             }
+        }
+        // A camera that is down has no picture: the last one it sent must
+        // not become a later patient's photo or face.
+        if matches!(s, CameraStatus::Unplugged(_) | CameraStatus::Faulty(_)) {
+            st.latest = None;
         }
         st.status = s;
         drop(st);
@@ -110,22 +116,22 @@ impl LiveCamera {
                 let mut seq = 0u64;
                 while !s.stop.load(Ordering::Relaxed) {
                     s.opens.fetch_add(1, Ordering::Relaxed);
-                    match open() {
-                        Ok(mut src) => {
-                            s.set_status(CameraStatus::Streaming);
-                            read_until_failure(&s, src.as_mut(), &mut seq, pace);
-                            // The v4l stream panics in its drop when
-                            // stopping fails other than by a vanished
-                            // device: that must not end this thread.
-                            let closed =
-                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                                    drop(src)
-                                }));
-                            if closed.is_err() {
-                                tracing::warn!("closing the camera failed; opening it again");
+                    // A driver's odd answer can panic inside the v4l crate
+                    // (a value it has no name for, a stream that will not
+                    // stop): that is a faulty camera, reopened, not the end
+                    // of this thread.
+                    let cycle =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match open() {
+                            Ok(mut src) => {
+                                s.set_status(CameraStatus::Streaming);
+                                read_until_failure(&s, src.as_mut(), &mut seq, pace);
                             }
-                        }
-                        Err(e) => s.set_status(down(&e)),
+                            Err(e) => s.set_status(down(&e)),
+                        }));
+                    if cycle.is_err() {
+                        s.set_status(CameraStatus::Faulty(
+                            "the camera's driver layer panicked".into(),
+                        ));
                     }
                     sleep_unless_stopped(&s, retry);
                 }

@@ -48,6 +48,7 @@ pub struct V4l2Camera {
     negotiated: Negotiated,
     card: String,
     timeout: Duration,
+    opened: std::time::Instant,
 }
 
 impl std::fmt::Debug for V4l2Camera {
@@ -122,9 +123,10 @@ impl V4l2Camera {
             .into_iter()
             .flat_map(|s| match s.size {
                 FrameSizeEnum::Discrete(d) => vec![(d.width, d.height)],
+                // max() before min(): a driver's range may be upside down.
                 FrameSizeEnum::Stepwise(s) => vec![(
-                    want.0.clamp(s.min_width, s.max_width),
-                    want.1.clamp(s.min_height, s.max_height),
+                    want.0.max(s.min_width).min(s.max_width.max(s.min_width)),
+                    want.1.max(s.min_height).min(s.max_height.max(s.min_height)),
                 )],
             })
             .collect();
@@ -159,6 +161,7 @@ impl V4l2Camera {
             negotiated,
             card: caps.card,
             timeout,
+            opened: std::time::Instant::now(),
         })
     }
 
@@ -199,6 +202,13 @@ impl V4l2Camera {
             };
             let at = Duration::from_secs(meta.timestamp.sec.max(0) as u64)
                 + Duration::from_micros(meta.timestamp.usec.max(0) as u64);
+            // A driver that stamps nothing: the time since opening, so the
+            // liveness challenge's limits still hold.
+            let at = if at.is_zero() {
+                self.opened.elapsed()
+            } else {
+                at
+            };
             return then(&buf[..used], at);
         }
         Err(CameraError::Unavailable(format!(
