@@ -195,7 +195,15 @@ pub fn run(kiosk: KioskOptions, devs: DeviceConfig, ui: UiOptions) -> anyhow::Re
 
     let face = match (&ui.face_models, &camera, ui.face_replay.is_empty()) {
         (Some(dir), _, false) => Some(crate::face::replay_service(dir, &ui.face_replay)?),
-        (Some(dir), Some(cam), true) => Some(crate::face::camera_service(dir, cam.handle())?),
+        // Models that cannot be loaded: the kiosk runs without face
+        // check-in (the card, code and keypad), it does not stop.
+        (Some(dir), Some(cam), true) => match crate::face::camera_service(dir, cam.handle()) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "face check-in is off");
+                None
+            }
+        },
         _ => None,
     };
     let codes_camera = camera.as_ref().map(|c| c.handle());
