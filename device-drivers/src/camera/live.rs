@@ -296,6 +296,9 @@ mod tests {
 
     impl FrameSource for Scripted {
         fn next_picture(&mut self) -> Result<Picture, CameraError> {
+            // A camera's frame interval (fast), so a reader has time to
+            // take a picture before what follows it in the script.
+            std::thread::sleep(Duration::from_millis(10));
             match self.0.pop_front() {
                 Some(Ok(v)) => Ok(Picture {
                     width: 1,
