@@ -226,30 +226,7 @@ fn read_png(path: &Path) -> Result<(png::OutputInfo, Vec<u8>), CameraError> {
 impl Frame {
     /// Reads a PNG (gray, gray+alpha, RGB or RGBA, 8-bit) into luma.
     pub fn from_png_file(path: &Path) -> Result<Self, CameraError> {
-        let (info, px) = read_png(path)?;
-        let luma = match info.color_type {
-            png::ColorType::Grayscale => px,
-            png::ColorType::GrayscaleAlpha => px.chunks_exact(2).map(|p| p[0]).collect(),
-            png::ColorType::Rgb => px
-                .chunks_exact(3)
-                .map(|p| rgb_luma(p[0], p[1], p[2]))
-                .collect(),
-            png::ColorType::Rgba => px
-                .chunks_exact(4)
-                .map(|p| rgb_luma(p[0], p[1], p[2]))
-                .collect(),
-            png::ColorType::Indexed => {
-                return Err(CameraError::Image {
-                    path: path.display().to_string(),
-                    reason: "palette images are expanded; unexpected".into(),
-                });
-            }
-        };
-        Ok(Frame {
-            width: info.width,
-            height: info.height,
-            luma,
-        })
+        Picture::from_png_file(path).map(|p| p.to_frame())
     }
 
     /// Any code in the frame: Some(Ok) for one of ours, Some(Err) for a

@@ -79,23 +79,32 @@ fn nearest(sizes: &[(u32, u32)], want: (u32, u32)) -> Option<(u32, u32)> {
         .min_by_key(|&s| ((area(s) - area(want)).abs(), -area(s)))
 }
 
+/// Opens the device at `path`, which must stream video of the `kind`
+/// (capture or output) `what` names.
+fn open_streaming(
+    path: &Path,
+    kind: CapFlags,
+    what: &str,
+) -> Result<(Device, v4l::Capabilities), CameraError> {
+    let dev = Device::with_path(path).map_err(|e| io_error(path, "open", &e))?;
+    let caps = dev
+        .query_caps()
+        .map_err(|e| io_error(path, "query capabilities", &e))?;
+    if !caps.capabilities.contains(kind) || !caps.capabilities.contains(CapFlags::STREAMING) {
+        return Err(CameraError::Unavailable(format!(
+            "{} ({}) is not a streaming video {what} device",
+            path.display(),
+            caps.card
+        )));
+    }
+    Ok((dev, caps))
+}
+
 impl V4l2Camera {
     /// Opens the camera at `path` (`/dev/video0`, or a stable
     /// `/dev/v4l/by-id/…` link) for pictures near `want` in size.
     pub fn open(path: &Path, want: (u32, u32), timeout: Duration) -> Result<Self, CameraError> {
-        let dev = Device::with_path(path).map_err(|e| io_error(path, "open", &e))?;
-        let caps = dev
-            .query_caps()
-            .map_err(|e| io_error(path, "query capabilities", &e))?;
-        if !caps.capabilities.contains(CapFlags::VIDEO_CAPTURE)
-            || !caps.capabilities.contains(CapFlags::STREAMING)
-        {
-            return Err(CameraError::Unavailable(format!(
-                "{} ({}) is not a streaming video capture device",
-                path.display(),
-                caps.card
-            )));
-        }
+        let (dev, caps) = open_streaming(path, CapFlags::VIDEO_CAPTURE, "capture")?;
         let offered: Vec<[u8; 4]> = Capture::enum_formats(&dev)
             .map_err(|e| io_error(path, "list formats", &e))?
             .into_iter()
@@ -267,19 +276,7 @@ pub struct V4l2Feed {
 
 impl V4l2Feed {
     pub fn open(path: &Path) -> Result<Self, CameraError> {
-        let dev = Device::with_path(path).map_err(|e| io_error(path, "open", &e))?;
-        let caps = dev
-            .query_caps()
-            .map_err(|e| io_error(path, "query capabilities", &e))?;
-        if !caps.capabilities.contains(CapFlags::VIDEO_OUTPUT)
-            || !caps.capabilities.contains(CapFlags::STREAMING)
-        {
-            return Err(CameraError::Unavailable(format!(
-                "{} ({}) is not a streaming video output device",
-                path.display(),
-                caps.card
-            )));
-        }
+        let (dev, _) = open_streaming(path, CapFlags::VIDEO_OUTPUT, "output")?;
         let cur = Output::format(&dev).map_err(|e| io_error(path, "get format", &e))?;
         let got = Output::set_format(
             &dev,
