@@ -7,7 +7,13 @@
 //!
 //! cargo bench -p exam-server --bench desk_load -- [--clients 500] [--secs 600]
 //!     [--think-ms 1000] [--interval-secs 60] [--database-url URL]
-//!     [--doctors 30] [--screens 40]
+//!     [--doctors 30] [--screens 40] [--group-commit on|off]
+//!     [--preload-visits 500000] [--preload-days 365]
+//!
+//! `--preload-visits` first loads that many past visits, spread over the
+//! days before today, through the desk's own visit creation
+//! (`Db::preload_history`): the data-size run (issue 21) of a store that
+//! holds a year of a large centre.
 //!
 //! Each client waits a random 0.5–1.5 × think time between requests, as
 //! people at desks and kiosks do. A doctor station (one per room, round
@@ -38,6 +44,10 @@ struct Args {
     database_url: Option<String>,
     doctors: usize,
     screens: usize,
+    /// SQLite's group commit (db/group.rs); off to measure without it.
+    group_commit: bool,
+    preload_visits: usize,
+    preload_days: u32,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -49,6 +59,9 @@ fn args() -> anyhow::Result<Args> {
         database_url: None,
         doctors: 30,
         screens: 40,
+        group_commit: true,
+        preload_visits: 0,
+        preload_days: 365,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -64,6 +77,15 @@ fn args() -> anyhow::Result<Args> {
             "--database-url" => a.database_url = Some(v),
             "--doctors" => a.doctors = v.parse()?,
             "--screens" => a.screens = v.parse()?,
+            "--preload-visits" => a.preload_visits = v.parse()?,
+            "--preload-days" => a.preload_days = v.parse()?,
+            "--group-commit" => {
+                a.group_commit = match v.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    _ => bail!("--group-commit on|off"),
+                }
+            }
             other => bail!("unknown argument {other}"),
         }
     }
@@ -427,6 +449,52 @@ async fn screen(
     }
 }
 
+/// A year of history before the run: `preload_visits` over
+/// `preload_days`, with the figures of the store afterwards.
+async fn preload(db: &exam_server::db::Db, a: &Args) -> anyhow::Result<()> {
+    let cat = exam_domain::catalogue::seed::catalogue();
+    let prefix = cat
+        .campuses
+        .iter()
+        .find(|c| c.code == "main")
+        .map(|c| c.exam_no_prefix.clone())
+        .context("campus main")?;
+    let rule = exam_domain::exam_no::ExamNoRule::default();
+    let tpl = exam_domain::slot::SlotTemplate::default();
+    let per_day = a.preload_visits.div_ceil(a.preload_days.max(1) as usize);
+    let today = exam_server::workflow::now_local().date();
+    let started = Instant::now();
+    let loaded = db
+        .preload_history(
+            &cat,
+            &rule,
+            &tpl,
+            ("main", &prefix),
+            PACKAGES,
+            today,
+            (a.preload_days, per_day, 500),
+            |day, n| {
+                if chrono::Datelike::ordinal(&day) % 30 == 0 {
+                    eprintln!(
+                        "preload: {day} done, {n} visits, {:.0} s",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+            },
+        )
+        .await?;
+    println!(
+        "preloaded: {} visits over {} days ({} repeats skipped); the store holds {} visits and {} item rows; {:.0} s",
+        loaded.visits,
+        a.preload_days,
+        loaded.skipped,
+        loaded.visits_held,
+        loaded.item_rows,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = args()?;
@@ -497,16 +565,20 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("account doc{i}: {e} (reusing it)");
         }
     }
+    if a.preload_visits > 0 {
+        preload(&db, &a).await?;
+    }
     db.close().await;
     let addr = free_addr();
     let config = dir.path().join("server.toml");
     std::fs::write(
         &config,
         format!(
-            "listen = \"{addr}\"\ndatabase_url = \"{database_url}\"\ndata_key_file = \"{}\"\n\
+            "listen = \"{addr}\"\ndatabase_url = \"{database_url}\"\ndata_key_file = \"{}\"\ngroup_commit = {}\n\
              [exam_no_rule]\nrule = \"date_serial\"\nwidth = 7\n\
              [slots]\nfirst = \"07:30:00\"\nlast = \"10:30:00\"\nminutes = 30\ncapacity = 1000000\n",
-            key_file.display()
+            key_file.display(),
+            a.group_commit
         ),
     )?;
     let mut child = tokio::process::Command::new(&server_bin)
@@ -648,6 +720,31 @@ async fn main() -> anyhow::Result<()> {
         rss_max as f64 / 1024.0,
         rss_kib(pid) as f64 / 1024.0
     );
+    // How many writes a disk flush carried (SQLite's group commit).
+    let metrics = http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let counter = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+    };
+    if let (Some(w), Some(c)) = (
+        counter("exam_store_group_writes_total "),
+        counter("exam_store_group_commits_total "),
+    ) {
+        println!(
+            "group commit: {w:.0} writes in {c:.0} commits ({:.2} a flush)",
+            w / c.max(1.0)
+        );
+    } else if a.database_url.is_some() {
+        println!("group commit: none (PostgreSQL flushes concurrent commits together itself)");
+    } else {
+        println!("group commit: off");
+    }
     let _ = child.kill().await;
     if errors > 0 {
         bail!("{errors} errors");

@@ -106,6 +106,8 @@ async fn service_rate(
 struct Row {
     store: &'static str,
     raw_one: f64,
+    /// SQLite's service without its group commit, same run (db/group.rs).
+    ungrouped_one: Option<f64>,
     raw_hundred: f64,
     svc_one: f64,
     svc_hundred: f64,
@@ -117,6 +119,7 @@ struct Row {
 async fn run(
     store: &'static str,
     url: &str,
+    ungrouped_url: Option<&str>,
     a: &Args,
     dir: &std::path::Path,
 ) -> anyhow::Result<Row> {
@@ -125,6 +128,28 @@ async fn run(
     let people = a.single + a.batched + a.catch_up;
     let key = dir.join(format!("{store}.key"));
     exam_vault::KeyRing::generate()?.write_new_file(&key)?;
+    // The same pushes without the group commit, on a store of their own
+    // (SQLite only: PostgreSQL has no such switch).
+    let ungrouped_one = match ungrouped_url {
+        Some(url) => {
+            eprintln!("{store}: check-ins one a request, without the group commit");
+            let server = exam_server::start(exam_server::Config {
+                listen: "127.0.0.1:0".parse()?,
+                database_url: url.to_string(),
+                data_key_file: Some(key.clone()),
+                demo_people: a.single,
+                group_commit: false,
+                ..exam_server::Config::default()
+            })
+            .await?;
+            let clients = kiosks::enrol(&server, "K-UNG", a.kiosks).await?;
+            let records = kiosks::all_records(&clients[0]).await?;
+            let rate = service_rate(&clients, &records[..a.single], 1).await?;
+            server.stop().await;
+            Some(rate)
+        }
+        None => None,
+    };
     eprintln!("{store}: the service with {people} bookings");
     let server = exam_server::start(exam_server::Config {
         listen: "127.0.0.1:0".parse()?,
@@ -185,6 +210,7 @@ async fn run(
     Ok(Row {
         store,
         raw_one,
+        ungrouped_one,
         raw_hundred,
         svc_one,
         svc_hundred,
@@ -238,6 +264,10 @@ async fn main() -> anyhow::Result<()> {
         run(
             "SQLite",
             &format!("sqlite://{}?mode=rwc", dir.path().join("exam.db").display()),
+            Some(&format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("ungrouped.db").display()
+            )),
             &a,
             dir.path(),
         )
@@ -256,7 +286,7 @@ async fn main() -> anyhow::Result<()> {
             "{}/{name}",
             admin.rsplit_once('/').context("a database URL")?.0
         );
-        let r = run("PostgreSQL", &url, &a, dir.path()).await;
+        let r = run("PostgreSQL", &url, None, &a, dir.path()).await;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
         )))
@@ -265,16 +295,19 @@ async fn main() -> anyhow::Result<()> {
         rows.push(r?);
     }
     println!(
-        "\n| store | raw single-row commits/s | service check-ins/s, 1 a request | share | raw rows/s in commits of 100 | service check-ins/s, 100 a request | share | rows a check-in writes | share of the raw rate at that many rows | catch-up |"
+        "\n| store | raw single-row commits/s | service check-ins/s, 1 a request | share | the same without group commit | share | raw rows/s in commits of 100 | service check-ins/s, 100 a request | share | rows a check-in writes | share of the raw rate at that many rows | catch-up |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!(
-            "| {} | {:.0} | {:.0} | {:.0} % | {:.0} | {:.0} | {:.0} % | {:.1} | {:.0} % | {} events in {:.2} s |",
+            "| {} | {:.0} | {:.0} | {:.0} % | {} | {} | {:.0} | {:.0} | {:.0} % | {:.1} | {:.0} % | {} events in {:.2} s |",
             r.store,
             r.raw_one,
             r.svc_one,
             100.0 * r.svc_one / r.raw_one,
+            r.ungrouped_one.map_or("–".into(), |v| format!("{v:.0}")),
+            r.ungrouped_one
+                .map_or("–".into(), |v| format!("{:.0} %", 100.0 * v / r.raw_one)),
             r.raw_hundred,
             r.svc_hundred,
             100.0 * r.svc_hundred / r.raw_hundred,

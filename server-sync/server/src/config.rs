@@ -53,6 +53,10 @@ pub struct Config {
     pub http_redirect_listen: Option<SocketAddr>,
     /// Log as JSON lines instead of text.
     pub log_json: bool,
+    /// SQLite only: writes that arrive together share one transaction and
+    /// one flush to the disk, each in a savepoint of its own (db/group.rs).
+    /// Off: every write its own commit, as before; for measuring.
+    pub group_commit: bool,
     /// E3: how exam numbers are made (serial, date_serial, campus_date_serial).
     pub exam_no_rule: exam_domain::exam_no::ExamNoRule,
     /// Bookable slots each day: first and last start ("HH:MM"), length, capacity.
@@ -158,6 +162,7 @@ impl Default for Config {
             tls_reload_seconds: 10,
             http_redirect_listen: None,
             log_json: false,
+            group_commit: true,
             exam_no_rule: Default::default(),
             slots: Default::default(),
             no_show_grace_minutes: 720,
@@ -213,6 +218,7 @@ impl Config {
             "backup_time",
             "backup_keep_fulls",
             "metrics_token",
+            "group_commit",
         ]);
         f.merge(env)
             .merge(Serialized::defaults(overrides))

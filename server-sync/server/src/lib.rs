@@ -311,7 +311,10 @@ pub async fn start(mut config: Config) -> Result<Server, StartError> {
     // queue unseen otherwise).
     let adapters = interfaces::adapter::from_config(&config.interfaces)
         .map_err(|e| StartError::Config(e.to_string()))?;
-    let db = Db::connect(&database_url, keys).await?;
+    let mut db = Db::connect(&database_url, keys).await?;
+    if !config.group_commit {
+        db = db.without_group_commit();
+    }
     if config.migrate_on_start {
         db.migrate().await?;
     } else {

@@ -130,6 +130,15 @@ pub async fn prometheus(State(st): State<AppState>, req: Request) -> Response {
         .filter_map(|k| Some((k.id, k.backlog?)))
         .collect::<Vec<_>>();
     let mut body = st.metrics.render(&backlogs);
+    if let Some((writes, commits)) = st.db.group_commit_counts() {
+        // How many writes a flush carries (db/group.rs).
+        let _ = std::fmt::Write::write_fmt(
+            &mut body,
+            format_args!(
+                "# HELP exam_store_group_writes_total Writes committed through the group commit.\n# TYPE exam_store_group_writes_total counter\nexam_store_group_writes_total {writes}\n# HELP exam_store_group_commits_total Commits (disk flushes) they took.\n# TYPE exam_store_group_commits_total counter\nexam_store_group_commits_total {commits}\n"
+            ),
+        );
+    }
     let now = Utc::now();
     let t = Thresholds::default();
     match super::facts::gather(&st, &t, now).await {

@@ -35,14 +35,30 @@ impl Db {
         events: &[(Event, EventBody)],
         now: DateTime<Utc>,
     ) -> Result<Pushed> {
-        let mut tx = self.pool.begin().await?;
+        // A push joins the group commit: four kiosks pushing one event
+        // each share one flush.
+        let mut w = self.write().await?;
+        let r = self
+            .apply_events_in(w.tx(), kiosk_id, nonce, events, now)
+            .await;
+        w.finish(r).await
+    }
+
+    async fn apply_events_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        kiosk_id: &str,
+        nonce: Option<&str>,
+        events: &[(Event, EventBody)],
+        now: DateTime<Utc>,
+    ) -> Result<Pushed> {
         if let Some(nonce) = nonce
-            && !super::kiosks::use_nonce_in(&mut tx, kiosk_id, nonce, now).await?
+            && !super::kiosks::use_nonce_in(tx, kiosk_id, nonce, now).await?
         {
-            tx.rollback().await?;
+            // Nothing was written.
             return Ok(Pushed::Replayed);
         }
-        let mut new = insert_events(&mut tx, &self.keys, kiosk_id, events, now).await?;
+        let mut new = insert_events(tx, &self.keys, kiosk_id, events, now).await?;
         let mut out = PushOutcome {
             acks: Vec::with_capacity(events.len()),
             accepted: 0,
@@ -58,9 +74,9 @@ impl Db {
                 match body {
                     EventBody::CheckIn(c) => run.push((event, c)),
                     other => {
-                        self.check_ins(&mut tx, kiosk_id, &std::mem::take(&mut run), now)
+                        self.check_ins(tx, kiosk_id, &std::mem::take(&mut run), now)
                             .await?;
-                        self.apply_one(&mut tx, kiosk_id, event, other, now).await?;
+                        self.apply_one(tx, kiosk_id, event, other, now).await?;
                     }
                 }
                 out.accepted += 1;
@@ -74,8 +90,7 @@ impl Db {
                 status,
             });
         }
-        self.check_ins(&mut tx, kiosk_id, &run, now).await?;
-        tx.commit().await?;
+        self.check_ins(tx, kiosk_id, &run, now).await?;
         Ok(Pushed::Applied(out))
     }
 

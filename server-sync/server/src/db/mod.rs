@@ -19,6 +19,7 @@ mod events;
 mod exports;
 mod faces;
 mod fhir;
+mod group;
 mod groups;
 // The hot paths' statements, for the plan test (tests/query_plans.rs).
 #[doc(hidden)]
@@ -31,6 +32,7 @@ mod people;
 mod person;
 mod photos;
 mod pickups;
+mod preload;
 mod privacy;
 mod reports;
 mod scope;
@@ -56,6 +58,7 @@ pub use desk::{Created, DeskError, NewVisit, Visit, VisitItem, VisitKind};
 pub use events::{PushOutcome, Pushed};
 pub use exports::{ExportKind, ExportLimits, ExportRefusal};
 pub use fhir::{AppointmentRow, PatientRow, ReportDoc, RequestRow, SEARCH_CAP, VisitFilter};
+pub use group::Write;
 pub use groups::{CompanyRow, GroupRow, GroupSpec, ImportRecord, MemberRow, NewMember};
 pub use kiosks::{EnrolError, KioskRow};
 pub use moves::{MoveError, OpenMove};
@@ -66,6 +69,7 @@ pub use person::{
 };
 pub use photos::VisitPhoto;
 pub use pickups::PickupRow;
+pub use preload::{Loaded, in_the_past};
 pub use privacy::{ConsentRow, PrivacyError};
 pub use reports::{ReportError, ReportPrint, ReportRow};
 pub use search::{Hit, SearchKey};
@@ -90,6 +94,10 @@ pub enum DbError {
     Sqlx(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The group commit a write shared failed (db/group.rs): nothing of
+    /// the write was kept.
+    #[error("the commit failed: {0}")]
+    Commit(String),
     #[error("unsupported database URL (use sqlite:// or postgres://)")]
     UnsupportedUrl,
     #[error("stored row is corrupt: {0}")]
@@ -122,6 +130,9 @@ pub struct Db {
     pub backend: Backend,
     /// Seals and opens personal data, computes blind indexes (db/people.rs).
     pub(crate) keys: std::sync::Arc<exam_vault::KeyRing>,
+    /// SQLite's group commit (db/group.rs): the hot writes share a
+    /// transaction and its flush. `None` on PostgreSQL.
+    group: Option<std::sync::Arc<group::Group>>,
 }
 
 /// Migrations in order. Portable SQL runs on both back ends; a migration
@@ -293,12 +304,34 @@ impl Db {
         } else {
             pool.clone()
         };
+        let group = (backend == Backend::Sqlite).then(group::Group::start);
         Ok(Self {
             pool,
             read,
             backend,
             keys,
+            group,
         })
+    }
+
+    /// Begins a write: on SQLite a member of the group commit, on
+    /// PostgreSQL a transaction of its own. See [`Write`].
+    pub async fn write(&self) -> Result<Write<'_>> {
+        Write::begin(self.group.as_deref(), &self.pool).await
+    }
+
+    /// Writes committed through the group commit and the commits they
+    /// took (`None`: no group commit here).
+    pub fn group_commit_counts(&self) -> Option<(u64, u64)> {
+        self.group.as_ref().map(|g| g.counts())
+    }
+
+    /// Without the group commit: every write its own transaction and
+    /// flush, as before it (the ingest benchmark's comparison).
+    #[doc(hidden)]
+    pub fn without_group_commit(mut self) -> Self {
+        self.group = None;
+        self
     }
 
     /// The SQL migrations up to `version` only, without the steps `migrate`
@@ -392,6 +425,9 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(group) = &self.group {
+            group.flush().await;
+        }
         self.read.close().await;
         self.pool.close().await;
     }
@@ -459,6 +495,9 @@ const EPOCH_MS: i64 = 1_704_067_200_000;
 
 pub fn next_id() -> i64 {
     static LAST: AtomicI64 = AtomicI64::new(0);
+    if let Some(local) = preload::past_id_unit() {
+        return compose_id(local);
+    }
     // In "local" units (ms << SEQ_BITS | counter); the node is put in between.
     let candidate = (Utc::now().timestamp_millis() - EPOCH_MS) << SEQ_BITS;
     let mut prev = LAST.load(Ordering::Relaxed);
@@ -469,6 +508,12 @@ pub fn next_id() -> i64 {
             Err(p) => prev = p,
         }
     };
+    compose_id(local)
+}
+
+/// An id from local units (milliseconds shifted, then the counter): the
+/// node goes in between.
+fn compose_id(local: i64) -> i64 {
     let ms = local >> SEQ_BITS;
     let seq = local & ((1 << SEQ_BITS) - 1);
     (ms << (NODE_BITS + SEQ_BITS)) | (NODE.load(Ordering::Relaxed) << SEQ_BITS) | seq

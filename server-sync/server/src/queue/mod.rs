@@ -337,19 +337,22 @@ pub async fn apply_all(
     // In log order: one change at a time (pages keep reading meanwhile).
     let writer = live.writer.lock().await;
     live.sync(st, campus).await?;
-    let mut tx = st.db.pool.begin().await?;
+    // A member of the store's group commit: a call shares its flush with
+    // the desk's registrations and the kiosks' pushes (db/group.rs).
+    let mut w = st.db.write().await?;
+    let tx = w.tx();
     let day = today();
     // The campus's lock across instances: what others wrote since our
     // read is taken first, and our ids follow theirs.
-    let mut last_id = store::lock_head(&mut tx, campus).await?;
+    let mut last_id = store::lock_head(tx, campus).await?;
     let behind = {
         let cursor = live.days_read().get(campus).map_or(0, |d| d.cursor);
-        store::events_in(&mut tx, campus, day, cursor).await?
+        store::events_in(tx, campus, day, cursor).await?
     };
     let mut taken = Vec::with_capacity(events.len());
     for (event, join) in events {
         let fresh = match join {
-            Some(p) => store::mark_joined(&mut tx, campus, day, p, now).await?,
+            Some(p) => store::mark_joined(tx, campus, day, p, now).await?,
             None => true,
         };
         taken.push(fresh.then_some(event));
@@ -431,17 +434,17 @@ pub async fn apply_all(
             .flatten()
             .filter(|t| !matches!(t.decisions.as_slice(), [Decision::Ignored { .. }]));
         for t in changed {
-            store::append(&mut tx, t.id, campus, day, &t.event, by, now).await?;
+            store::append(tx, t.id, campus, day, &t.event, by, now).await?;
             for (p, at) in &t.ats {
-                store::reconcile(&mut tx, &stamp, *p, at, t.ended).await?;
+                store::reconcile(tx, &stamp, *p, at, t.ended).await?;
             }
-            store::record_calls(&mut tx, campus, &t.calls, now).await?;
+            store::record_calls(tx, campus, &t.calls, now).await?;
         }
-        store::set_head(&mut tx, campus, last_id).await?;
-        tx.commit().await?;
+        store::set_head(tx, campus, last_id).await?;
         Ok::<(), DbError>(())
     }
     .await;
+    let written = w.finish(written).await;
     if let Err(e) = written {
         // Memory ran ahead of the log: replay next time.
         live.days_write().remove(campus);

@@ -20,7 +20,7 @@ mod accounts;
 mod admin;
 mod audit;
 mod auditor;
-mod desk;
+pub(crate) mod desk;
 mod exports;
 mod groups;
 mod pages;
