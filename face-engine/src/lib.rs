@@ -7,6 +7,8 @@
 
 mod image_bgr;
 mod models;
+#[doc(hidden)]
+pub mod peers;
 pub mod synth;
 pub mod yunet;
 

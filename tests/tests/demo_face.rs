@@ -10,38 +10,15 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use e2e_tests::{free_addr, start_server};
+use kiosk_face_engine::peers::{self, python};
 use kiosk_face_engine::{Bgr, Engine};
 use sync_client::AgentConfig;
 
-fn python(args: &[&str]) -> String {
-    let py = std::env::var_os("EXAM_PEERS_PYTHON")
-        .expect("EXAM_PEERS_PYTHON: the peers' Python (scripts/test sets it up)");
-    let out = Command::new(py).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn models() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-face-models");
-    if !dir.join("SHA256SUMS").exists() {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/face-models");
-        python(&[script.to_str().unwrap(), dir.to_str().unwrap()]);
-    }
-    dir
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let n = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    dot / (n(a) * n(b))
+    peers::models_in(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-face-models"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,7 +71,7 @@ async fn the_demo_enrols_a_person_whose_face_is_in_todays_gallery() {
     let first = Bgr::decode(&std::fs::read(&demo.frames[0]).unwrap()).unwrap();
     let face = engine.detect(&first).unwrap()[0];
     let seen = engine.embed(&first, &face).unwrap();
-    let c = cosine(&kept, &seen);
+    let c = kiosk_face::gallery::cosine(&kept, &seen).unwrap();
     assert!(c > 0.9, "cosine {c}");
     kiosk.stop().await;
 }

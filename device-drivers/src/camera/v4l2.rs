@@ -289,7 +289,17 @@ impl V4l2Feed {
                 path.display()
             )));
         }
-        let bufs = out::map_buffers(&dev, 4).map_err(|e| io_error(path, "map buffers", &e))?;
+        let mut bufs = out::map_buffers(&dev, 4).map_err(|e| io_error(path, "map buffers", &e))?;
+        let stride = got.stride.max(got.width * 2);
+        // Checked here, not per frame: a buffer taken from the device in
+        // `show` is always given back to it.
+        let used = stride as usize * got.height as usize;
+        if let Some(small) = bufs.iter_mut().map(|b| b.bytes().len()).find(|&n| n < used) {
+            return Err(CameraError::Unavailable(format!(
+                "{}: a buffer of {small} bytes for a frame of {used}",
+                path.display()
+            )));
+        }
         Ok(Self {
             dev,
             path: path.to_path_buf(),
@@ -298,7 +308,7 @@ impl V4l2Feed {
             streaming: false,
             width: got.width,
             height: got.height,
-            stride: got.stride.max(got.width * 2),
+            stride,
         })
     }
 
@@ -334,14 +344,8 @@ impl V4l2Feed {
         };
         let line = self.width as usize * 2;
         let buf = self.bufs[index].bytes();
+        // Every buffer holds a frame (checked in `open`).
         let used = self.stride as usize * self.height as usize;
-        if buf.len() < used {
-            return Err(CameraError::Unavailable(format!(
-                "{}: a buffer of {} bytes for a frame of {used}",
-                self.path.display(),
-                buf.len()
-            )));
-        }
         for (dst, src) in buf.chunks_mut(self.stride as usize).zip(yuyv.chunks(line)) {
             dst[..line].copy_from_slice(src);
         }
