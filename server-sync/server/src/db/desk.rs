@@ -129,15 +129,7 @@ pub struct Visit {
 }
 
 async fn next_counter(tx: &mut Transaction<'_, Any>, name: &str) -> Result<i64> {
-    sqlx::query("INSERT INTO counters(name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
-        .bind(name)
-        .execute(&mut **tx)
-        .await?;
-    let row = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
-        .bind(name)
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok(row.try_get(0)?)
+    Ok(super::bump_counter(tx, name, 1).await?)
 }
 
 /// The person's visit of that day, if any (one visit a day per person).

@@ -247,6 +247,10 @@ impl<'g> Write<'g> {
                 finished,
             } => {
                 *finished = true;
+                // Whatever the outcome, the committer ends the open
+                // transaction soon: a group whose last member failed must
+                // not keep the one connection from everyone else.
+                group.wake.notify_one();
                 let tx = open.tx.as_mut().expect("a member's transaction is open");
                 let kept = match &result {
                     Ok(_) => sqlx::raw_sql(RELEASE).execute(&mut **tx).await.map(|_| ()),
@@ -260,7 +264,6 @@ impl<'g> Write<'g> {
                 let value = result?;
                 let (answer, outcome) = oneshot::channel();
                 open.members.push(answer);
-                group.wake.notify_one();
                 // Let the next member in (and, behind them, the committer).
                 drop(self);
                 match outcome.await {
@@ -386,6 +389,27 @@ mod tests {
             commits < writes / 2,
             "{writes} writes took {commits} commits: not grouped"
         );
+    }
+
+    #[tokio::test]
+    async fn a_group_whose_last_member_failed_or_left_gives_the_connection_back() {
+        let (_dir, pool) = store().await;
+        let group = Group::start();
+        for then in [Then::Fail, Then::Leave] {
+            let _ = member(&group, &pool, 1, then).await;
+            // A write outside the group (the pool's one connection) gets
+            // through: the committer ended the open transaction.
+            let mut tx = tokio::time::timeout(std::time::Duration::from_secs(5), pool.begin())
+                .await
+                .expect("the group's transaction was left open")
+                .unwrap();
+            sqlx::query("INSERT INTO t(id) VALUES (5)")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.rollback().await.unwrap();
+        }
+        assert_eq!(ids(&pool).await, Vec::<i64>::new());
     }
 
     #[tokio::test]

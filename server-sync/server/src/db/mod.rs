@@ -433,6 +433,26 @@ impl Db {
     }
 }
 
+/// Adds `by` to the counter `name` (made at `by` the first time) and
+/// returns its new value; `by = 0` only takes its row. One statement: the
+/// row stays locked to the commit, and every round trip inside that window
+/// is paid by every writer waiting for it (issue 21).
+pub(crate) async fn bump_counter(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    name: &str,
+    by: i64,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO counters(name, value) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + $2 RETURNING value",
+    )
+    .bind(name)
+    .bind(by)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get(0)?)
+}
+
 /// `$1, $2, .., $n`: the placeholders of an IN list of `n` values.
 pub(crate) fn placeholders(n: usize) -> String {
     (1..=n)

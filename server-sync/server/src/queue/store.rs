@@ -591,23 +591,7 @@ fn entry_line(r: &sqlx::any::AnyRow) -> Result<EntryLine> {
 /// then go one at a time, each after reading what the one before wrote,
 /// and event ids rise in commit order (issue 21).
 pub(super) async fn lock_head(tx: &mut Transaction<'_, Any>, campus: &str) -> Result<i64> {
-    let name = format!("queue.{campus}");
-    ensure_counter(tx, &name).await?;
-    let last: i64 =
-        sqlx::query_scalar("UPDATE counters SET value = value WHERE name = $1 RETURNING value")
-            .bind(&name)
-            .fetch_one(&mut **tx)
-            .await?;
-    Ok(last)
-}
-
-/// Makes the counter `name` (at 0) if it is not there yet.
-async fn ensure_counter(tx: &mut Transaction<'_, Any>, name: &str) -> Result<()> {
-    sqlx::query("INSERT INTO counters(name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
-        .bind(name)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    crate::db::bump_counter(tx, &format!("queue.{campus}"), 0).await
 }
 
 /// Records the last event id written under the lock.
@@ -660,16 +644,8 @@ pub(super) async fn record_calls(
     if calls.is_empty() {
         return Ok(());
     }
-    let name = format!("queue_calls.{campus}");
-    ensure_counter(tx, &name).await?;
     let n = i64::try_from(calls.len()).unwrap_or(i64::MAX);
-    let last: i64 = sqlx::query_scalar(
-        "UPDATE counters SET value = value + $2 WHERE name = $1 RETURNING value",
-    )
-    .bind(&name)
-    .bind(n)
-    .fetch_one(&mut **tx)
-    .await?;
+    let last = crate::db::bump_counter(tx, &format!("queue_calls.{campus}"), n).await?;
     for (i, c) in calls.iter().enumerate() {
         let seq = last - n + 1 + i64::try_from(i).unwrap_or(0);
         sqlx::query(
