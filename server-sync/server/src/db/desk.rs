@@ -128,10 +128,6 @@ pub struct Visit {
     pub items: Vec<VisitItem>,
 }
 
-async fn next_counter(tx: &mut Transaction<'_, Any>, name: &str) -> Result<i64> {
-    Ok(super::bump_counter(tx, name, 1).await?)
-}
-
 /// The person's visit of that day, if any (one visit a day per person).
 pub(crate) const SAME_DAY_VISIT: &str = "SELECT exam_no FROM bookings WHERE person_key = $1 AND exam_date = $2 AND state <> 'cancelled'";
 
@@ -181,7 +177,7 @@ pub(crate) async fn create_visit_unlogged(
             return Err(DeskError::SlotFull);
         }
     }
-    let n = next_counter(tx, &rule.scope(&v.campus, v.date)).await?;
+    let n = super::bump_counter(tx, &rule.scope(&v.campus, v.date), 1).await?;
     let exam_no = rule
         .format(&v.campus_prefix, v.date, n as u64)
         .map_err(|e| DeskError::Rule(e.to_string()))?;
@@ -503,59 +499,7 @@ impl Db {
     /// 开单登记 of a booked visit: the person is here.
     pub async fn register(&self, actor: &str, id: i64, flags: &[String]) -> Result<Visit> {
         let mut w = self.write().await?;
-        let r = async {
-        let tx = w.tx();
-        let v = visit_in(tx, &self.keys, id).await?;
-        match v.record.booking.state.as_str() {
-            "booked" => {}
-            "checked_in" => return Err(DeskError::State("已经登记过了".into())),
-            _ => return Err(DeskError::State("预约已取消，不能登记".into())),
-        }
-        let seq = next_change_seq(tx).await?;
-        sqlx::query(
-            "UPDATE bookings SET state = 'checked_in', registered_at = $2, change_seq = $3, flags = $4 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(ts(Utc::now()))
-        .bind(seq)
-        .bind(flags.join(","))
-        .execute(&mut **tx)
-        .await?;
-        crate::interfaces::facts::sync_visit(tx, &self.keys, id, Utc::now()).await?;
-        // E15: during an emergency episode, an entry of its report.
-        let due: i64 = v
-            .items
-            .iter()
-            .filter(|i| i.status == exam_domain::changes::ItemStatus::Active)
-            .map(|i| i.price_fen)
-            .sum();
-        crate::emergency::store::record_in(
-            tx,
-            crate::emergency::EntryKind::Registration,
-            id,
-            &v.record.booking.exam_no,
-            due,
-            None,
-            actor,
-            Utc::now(),
-        )
-        .await?;
-        oplog::log(
-            tx,
-            actor,
-            "visit.register",
-            &people::subject(&self.keys, &v.record.person.id_number),
-            &format!(
-                "id={} exam_no={} flags={}",
-                mask::id_number(v.record.person.id_number.as_str()),
-                v.record.booking.exam_no,
-                flags.join(",")
-            ),
-        )
-        .await?;
-        visit_in(tx, &self.keys, id).await
-        }
-        .await;
+        let r = register_in(w.tx(), &self.keys, actor, id, flags).await;
         w.finish(r).await
     }
 
@@ -705,4 +649,63 @@ pub(crate) async fn cancel_in(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// [`Db::register`] inside the caller's transaction.
+async fn register_in(
+    tx: &mut Transaction<'_, Any>,
+    keys: &KeyRing,
+    actor: &str,
+    id: i64,
+    flags: &[String],
+) -> Result<Visit> {
+    let v = visit_in(tx, keys, id).await?;
+    match v.record.booking.state.as_str() {
+        "booked" => {}
+        "checked_in" => return Err(DeskError::State("已经登记过了".into())),
+        _ => return Err(DeskError::State("预约已取消，不能登记".into())),
+    }
+    let seq = next_change_seq(tx).await?;
+    sqlx::query(
+            "UPDATE bookings SET state = 'checked_in', registered_at = $2, change_seq = $3, flags = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(ts(Utc::now()))
+        .bind(seq)
+        .bind(flags.join(","))
+        .execute(&mut **tx)
+        .await?;
+    crate::interfaces::facts::sync_visit(tx, keys, id, Utc::now()).await?;
+    // E15: during an emergency episode, an entry of its report.
+    let due: i64 = v
+        .items
+        .iter()
+        .filter(|i| i.status == exam_domain::changes::ItemStatus::Active)
+        .map(|i| i.price_fen)
+        .sum();
+    crate::emergency::store::record_in(
+        tx,
+        crate::emergency::EntryKind::Registration,
+        id,
+        &v.record.booking.exam_no,
+        due,
+        None,
+        actor,
+        Utc::now(),
+    )
+    .await?;
+    oplog::log(
+        tx,
+        actor,
+        "visit.register",
+        &people::subject(keys, &v.record.person.id_number),
+        &format!(
+            "id={} exam_no={} flags={}",
+            mask::id_number(v.record.person.id_number.as_str()),
+            v.record.booking.exam_no,
+            flags.join(",")
+        ),
+    )
+    .await?;
+    visit_in(tx, keys, id).await
 }
