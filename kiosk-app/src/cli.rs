@@ -510,6 +510,7 @@ async fn run(r: RunArgs) -> anyhow::Result<()> {
         elderly: false,
         photo: a.photo,
         face: false,
+        face_policy: Default::default(),
     };
     let mut headless = Headless::new(&kiosk, settings, std::io::stdout());
     if devices.idcard.is_some() || !devices.scanners.is_empty() || devices.smartcard.is_some() {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use device_drivers::camera::ReplaySource;
 use device_drivers::camera::live::{CameraHandle, LiveCamera};
-use device_drivers::camera::{Frame, ReplaySource};
 use device_drivers::config::{CameraConfig, DeviceConfig, IdCardConfig, ScannerConfig};
 use device_drivers::idcard::{self, CardKind, CardRead, IdCardEvent, WltDecoder};
 use device_drivers::scanner::{self, ScanEvent, ScannedCode};
@@ -47,8 +47,9 @@ pub enum Input {
 pub struct Card {
     pub holder: Holder,
     /// The card's photo, when the reader vendor's library decoded it: the
-    /// guide sheet's photo when the camera took none (only with consent).
-    pub photo: Option<Arc<Frame>>,
+    /// guide sheet's photo when the camera took none (only with consent),
+    /// and what 人证核验 compares the holder's face with.
+    pub photo: Option<Arc<idcard::Photo>>,
 }
 
 impl From<Holder> for Card {
@@ -154,8 +155,9 @@ pub fn start_idcard(c: &IdCardConfig, tx: UnboundedSender<Input>) -> DeviceHandl
                             holder: Holder {
                                 id_number,
                                 name: card.text.name.clone(),
+                                photo: photo.is_some(),
                             },
-                            photo: photo.map(|p| Arc::new(p.to_frame())),
+                            photo: photo.map(Arc::new),
                         })
                     }
                     Ok(q) => Input::Identify(q),

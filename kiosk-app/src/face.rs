@@ -118,6 +118,8 @@ impl Pictures for LivePictures {
 pub struct FaceGallery {
     faces: Gallery,
     people: Vec<IdNumber>,
+    /// The centre's face policy, as the service last said it.
+    pub policy: exam_protocol::FacePolicy,
 }
 
 impl Default for FaceGallery {
@@ -125,6 +127,7 @@ impl Default for FaceGallery {
         Self {
             faces: Gallery::new(DIMS),
             people: Vec::new(),
+            policy: Default::default(),
         }
     }
 }
@@ -136,7 +139,10 @@ impl FaceGallery {
     /// From the service's answer; entries of another model or of the wrong
     /// size are left out (and counted in the log).
     pub fn from_response(r: &exam_protocol::FacesResponse) -> Self {
-        let mut g = Self::default();
+        let mut g = Self {
+            policy: r.policy,
+            ..Self::default()
+        };
         let mut skipped = 0;
         for e in &r.faces {
             match e.embedding() {
@@ -174,6 +180,16 @@ impl FaceGallery {
     }
 }
 
+/// Whom a run looks for.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Anyone in today's gallery (刷脸签到, 1:N).
+    Today,
+    /// The holder of the card just read, by the card's photo (人证核验,
+    /// 1:1): a gallery of one.
+    CardHolder(FaceGallery),
+}
+
 /// How the worker decides; the defaults suit a kiosk.
 #[derive(Debug, Clone)]
 pub struct FaceConfig {
@@ -181,6 +197,12 @@ pub struct FaceConfig {
     /// LFW's operating point); the kiosk asks for more, and a margin over
     /// the next person, so a lookalike goes to the card instead.
     pub rule: Rule,
+    /// 人证核验: the face against the card's photo. The chip's photo is
+    /// 102×126 and may be ten years old, so the bar is OpenCV's published
+    /// 1:1 threshold with a little over (a live face against its own card
+    /// photo scores far above it in `tests/face.rs`, another person's far
+    /// below); no margin, there is nobody else to lead.
+    pub card_rule: Rule,
     pub quality: Rules,
     pub liveness: kiosk_face::liveness::Config,
     /// How many random moves a challenge asks for.
@@ -199,6 +221,10 @@ impl Default for FaceConfig {
             rule: Rule {
                 threshold: 0.5,
                 margin: 0.08,
+            },
+            card_rule: Rule {
+                threshold: 0.4,
+                margin: 0.0,
             },
             quality: Rules::default(),
             liveness: Default::default(),
@@ -283,6 +309,43 @@ impl FaceService {
         None
     }
 
+    /// 人证核验's target: the face on the card's photo, as `who`. None when
+    /// the photo shows no face the detector finds (the person is sent to
+    /// the desk; the photo is not judged for size or light as a camera's
+    /// picture is: it is what the card holds).
+    pub fn card_target(
+        &self,
+        photo: &device_drivers::idcard::Photo,
+        who: IdNumber,
+    ) -> Result<Option<Target>, FaceError> {
+        let b = Bgr::from_rgb(
+            photo.width as usize,
+            photo.height as usize,
+            photo.rgb.clone(),
+        )
+        .map_err(|e| FaceError::Camera(format!("the card's photo: {e}")))?;
+        let faces = self.engine.detect(&b)?;
+        let Some(face) = faces.iter().max_by(|a, b| a.area().total_cmp(&b.area())) else {
+            return Ok(None);
+        };
+        let template = self.engine.embed(&b, face)?;
+        let mut one = FaceGallery::default();
+        Ok(one.add(who, &template).then_some(Target::CardHolder(one)))
+    }
+
+    /// Whose face `probe` is, for this target.
+    fn whose(&self, target: &Target, probe: &[f32]) -> Option<IdNumber> {
+        match target {
+            Target::Today => self
+                .gallery
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .identify(probe, &self.config.rule)
+                .cloned(),
+            Target::CardHolder(one) => one.identify(probe, &self.config.card_rule).cloned(),
+        }
+    }
+
     fn moves(&self) -> Vec<Move> {
         if let Some(m) = &self.config.fixed_moves {
             return m.clone();
@@ -303,8 +366,8 @@ impl FaceService {
     /// One run, on the calling thread: `cue` is told what to ask for (only
     /// when it changes), and the result is returned. Stops early when
     /// `stop` is set (the answer is then not used).
-    pub fn run(&self, stop: &Stop, mut cue: impl FnMut(Cue)) -> FaceResult {
-        match self.run_inner(stop, &mut cue) {
+    pub fn run(&self, target: &Target, stop: &Stop, mut cue: impl FnMut(Cue)) -> FaceResult {
+        match self.run_inner(target, stop, &mut cue) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "face identification unavailable");
@@ -313,7 +376,12 @@ impl FaceService {
         }
     }
 
-    fn run_inner(&self, stop: &Stop, cue: &mut impl FnMut(Cue)) -> Result<FaceResult, FaceError> {
+    fn run_inner(
+        &self,
+        target: &Target,
+        stop: &Stop,
+        cue: &mut impl FnMut(Cue),
+    ) -> Result<FaceResult, FaceError> {
         let started = Instant::now();
         // The source's clock runs across runs: this run's time is since
         // its first picture.
@@ -341,12 +409,8 @@ impl FaceService {
                 Ok(face) => {
                     say(Cue::Comparing);
                     let probe = self.engine.embed(&b, &face)?;
-                    let gallery = self
-                        .gallery
-                        .read()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    match gallery.identify(&probe, &self.config.rule) {
-                        Some(who) => break who.clone(),
+                    match self.whose(target, &probe) {
+                        Some(who) => break who,
                         None => {
                             unknown += 1;
                             if unknown >= self.config.tries {
@@ -390,12 +454,8 @@ impl FaceService {
             return Ok(FaceResult::Missed(Miss::NoFace));
         };
         let probe = self.engine.embed(&b, &face)?;
-        let gallery = self
-            .gallery
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Ok(match gallery.identify(&probe, &self.config.rule) {
-            Some(again) if *again == who => FaceResult::Known(who),
+        Ok(match self.whose(target, &probe) {
+            Some(again) if again == who => FaceResult::Known(who),
             _ => FaceResult::Missed(Miss::NotKnown),
         })
     }
@@ -437,7 +497,8 @@ pub fn camera_service(
     .context("loading the face models")
 }
 
-/// Keeps `gallery` to today's templates for this kiosk's campus, fetched
+/// Keeps `gallery` to today's templates for this kiosk's campus (and the
+/// centre's policy, which the session follows from the next patient on), fetched
 /// every `every` (and at once). A failed fetch keeps what there is: a
 /// template of someone not booked today identifies nobody who can check in.
 pub async fn keep_gallery(
@@ -466,10 +527,14 @@ pub async fn keep_gallery(
                 // Offline past midnight: yesterday's gallery is dropped (it
                 // may hold someone who has withdrawn since).
                 if fetched_on.is_some_and(|d| d != today()) {
-                    *gallery
+                    let mut g = gallery
                         .write()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                        FaceGallery::default();
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    // The faces go; the policy stays what it was.
+                    *g = FaceGallery {
+                        policy: g.policy,
+                        ..FaceGallery::default()
+                    };
                     fetched_on = None;
                 }
             }

@@ -396,6 +396,7 @@ impl<W: Write> Headless<W> {
                 v.holder = Some(Holder {
                     id_number,
                     name: String::new(),
+                    photo: false,
                 });
                 self.session.input(SessionInput::Event(Event::StartReports));
                 (q, true)
@@ -540,7 +541,11 @@ impl<W: Write> Headless<W> {
             Screen::Face(crate::flow::FaceStep::Notice | crate::flow::FaceStep::Enrol) => {
                 Event::Act(Action::Back)
             }
-            Screen::Face(crate::flow::FaceStep::Missed(_)) => Event::Act(Action::Finish),
+            Screen::Face(crate::flow::FaceStep::Missed(_) | crate::flow::FaceStep::ToDesk(_)) => {
+                Event::Act(Action::Finish)
+            }
+            // The centre checks cards against faces: the patient agrees.
+            Screen::Face(crate::flow::FaceStep::CardNotice) => Event::Act(Action::Next),
             Screen::Reports(step) => match step {
                 ReportStep::PlaceCard => match v.holder.clone() {
                     Some(h) => {

@@ -90,7 +90,7 @@ pub struct Session {
     notice_until: Option<Instant>,
     tx: UnboundedSender<SessionInput>,
     /// The photo on the ID card of the patient in front, if decoded.
-    card_photo: Option<Arc<Frame>>,
+    card_photo: Option<Arc<device_drivers::idcard::Photo>>,
     /// The camera's latest frame (the photo screen's picture).
     camera: Option<Arc<Mutex<Option<Frame>>>>,
     /// K3: the face worker's models, gallery and camera, if this kiosk
@@ -189,7 +189,20 @@ impl Session {
     pub fn with_face(mut self, face: crate::face::FaceService) -> Self {
         self.flow.settings.face = true;
         self.face = Some(face);
+        self.follow_face_policy();
         self
+    }
+
+    /// The centre's face policy as last fetched with the gallery, taken up
+    /// between patients (never in the middle of one's session).
+    fn follow_face_policy(&mut self) {
+        if let Some(f) = &self.face {
+            self.flow.settings.face_policy = f
+                .gallery
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .policy;
+        }
     }
 
     /// The camera whose latest frame becomes the patient's photo.
@@ -328,6 +341,7 @@ impl Session {
             // Back at the start: nothing of the last patient stays.
             self.card_photo = None;
             self.face_template = None;
+            self.follow_face_policy();
         }
     }
 
@@ -441,7 +455,8 @@ impl Session {
                     let _ = tx.send(SessionInput::ReportsQueued(id, r));
                 });
             }
-            Effect::StartFace(id) => self.start_face(id),
+            Effect::StartFace(id) => self.start_face(id, None),
+            Effect::CheckCardFace(id, who) => self.start_face(id, Some(who)),
             Effect::StopFace => {
                 if let Some(run) = self.face_run.take() {
                     run.stop();
@@ -509,7 +524,7 @@ impl Session {
             .filter(|_| photo == crate::flow::Photo::Taken);
         let (outcome, frame) = match photo {
             crate::flow::Photo::NotConsented => ("declined", None),
-            _ => match (camera, self.card_photo.as_deref().cloned()) {
+            _ => match (camera, self.card_photo.as_deref().map(|p| p.to_frame())) {
                 (Some(f), _) => ("camera", Some(f)),
                 (None, Some(f)) => ("id_card", Some(f)),
                 (None, None) => ("skipped", None),
@@ -561,24 +576,47 @@ impl Session {
     /// Runs the face worker on a thread of its own (the models take about
     /// a tenth of a second a picture); its cues and answer come back as
     /// inputs. Without a service the answer is "unavailable" at once.
-    fn start_face(&mut self, id: u64) {
+    /// Starts the face worker: among today's faces, or (`card`: the ID
+    /// number of the card just read) against that card's photo.
+    fn start_face(&mut self, id: u64, card: Option<exam_domain::IdNumber>) {
         use kiosk_flow::flow::{FaceResult, Miss};
         if let Some(run) = self.face_run.take() {
             run.stop();
         }
         let tx = self.tx.clone();
-        let Some(service) = self.face.clone() else {
+        let unavailable = move |tx: &UnboundedSender<SessionInput>| {
             let _ = tx.send(SessionInput::Event(Event::FaceDone(
                 id,
                 FaceResult::Missed(Miss::Unavailable),
             )));
-            return;
         };
+        let Some(service) = self.face.clone() else {
+            return unavailable(&tx);
+        };
+        let photo = self.card_photo.clone();
+        if card.is_some() && photo.is_none() {
+            return unavailable(&tx);
+        }
         let stop = crate::face::Stop::default();
         self.face_run = Some(stop.clone());
         std::thread::spawn(move || {
+            // The card's face first (on this thread: a model run).
+            let target = match (card, photo) {
+                (Some(who), Some(photo)) => match service.card_target(&photo, who) {
+                    Ok(Some(t)) => t,
+                    Ok(None) => {
+                        tracing::warn!("no face found on the card's photo");
+                        return unavailable(&tx);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "the card's photo");
+                        return unavailable(&tx);
+                    }
+                },
+                _ => crate::face::Target::Today,
+            };
             let cues = tx.clone();
-            let result = service.run(&stop, |c| {
+            let result = service.run(&target, &stop, |c| {
                 let _ = cues.send(SessionInput::Event(Event::FaceCue(id, c)));
             });
             let _ = tx.send(SessionInput::Event(Event::FaceDone(id, result)));
@@ -870,5 +908,7 @@ fn screen_name(s: &Screen) -> String {
         Screen::Face(FaceStep::Looking(c)) => format!("face looking {c:?}"),
         Screen::Face(FaceStep::Missed(m)) => format!("face missed {m:?}"),
         Screen::Face(FaceStep::Enrol) => "face enrol".into(),
+        Screen::Face(FaceStep::CardNotice) => "face card notice".into(),
+        Screen::Face(FaceStep::ToDesk(m)) => format!("face to desk {m:?}"),
     }
 }

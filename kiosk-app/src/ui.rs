@@ -135,6 +135,7 @@ pub fn run(kiosk: KioskOptions, devs: DeviceConfig, ui: UiOptions) -> anyhow::Re
         elderly: ui.elderly,
         photo: ui.photo,
         face: false,
+        face_policy: Default::default(),
     };
     kiosk_ui::View::apply(
         &crate::screens::view(&crate::flow::Flow::new(settings), &cx),

@@ -92,6 +92,15 @@ pub const PROMPTS: &[(&str, &str)] = &[
         "face_enrol",
         "下次来检想刷脸签到吗？同意后保存人脸特征，不保存照片。",
     ),
+    (
+        "face_card_notice",
+        "需要核验您是身份证本人。同意后请看向摄像头，比对后不保存。",
+    ),
+    (
+        "face_not_card_holder",
+        "人脸与身份证照片不一致，请到服务台核验身份。",
+    ),
+    ("face_to_desk", "请到服务台，由工作人员核验身份后签到。"),
 ];
 
 #[derive(Debug, thiserror::Error)]

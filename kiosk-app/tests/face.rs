@@ -22,7 +22,7 @@ use device_drivers::camera::Frame;
 
 use chrono::{NaiveTime, Utc};
 use exam_domain::privacy::Purpose;
-use exam_protocol::{BookingRecord, EventBody};
+use exam_protocol::{BookingRecord, EventBody, FacePolicy};
 use kiosk_app::checkin::CheckinCore;
 use kiosk_app::face::{FaceConfig, FaceService, ReplayPictures};
 use kiosk_app::flow::{Action, Event, FaceStep, Miss, Screen, Settings};
@@ -70,10 +70,16 @@ fn records() -> Vec<BookingRecord> {
         NaiveTime::from_hms_opt(23, 59, 0).unwrap(),
         "main",
     );
+    // Any hour of the day is within the slot (the tests run at night too:
+    // printing opens half an hour before a slot's start).
+    let midnight = NaiveTime::from_hms_opt(0, 0, 0).unwrap();
     d.bookings
         .iter()
         .map(|b| BookingRecord {
-            booking: b.clone(),
+            booking: exam_domain::Booking {
+                slot_start: midnight,
+                ..b.clone()
+            },
             person: d
                 .people
                 .iter()
@@ -91,6 +97,7 @@ struct Kiosk {
     journal: SharedJournal,
     session: Session,
     rx: UnboundedReceiver<SessionInput>,
+    board: DeviceBoard,
 }
 
 impl Kiosk {
@@ -115,7 +122,7 @@ impl Kiosk {
 /// A kiosk (offline: its cache holds today's bookings) whose camera
 /// replays `frames`, with `enrolled` in today's gallery.
 fn kiosk(frames: Vec<Bgr>, enrolled: &[(exam_domain::IdNumber, &Bgr)], engine: &Engine) -> Kiosk {
-    kiosk_with(frames, enrolled, engine, false)
+    kiosk_with(frames, enrolled, engine, false, FacePolicy::default())
 }
 
 fn kiosk_with(
@@ -123,6 +130,7 @@ fn kiosk_with(
     enrolled: &[(exam_domain::IdNumber, &Bgr)],
     engine: &Engine,
     photo: bool,
+    policy: FacePolicy,
 ) -> Kiosk {
     let dir = tempfile::tempdir().unwrap();
     let mut j = Journal::open(dir.path().join("kiosk.db")).unwrap();
@@ -153,15 +161,18 @@ fn kiosk_with(
                 .unwrap();
             assert!(g.add(who.clone(), &engine.embed(photo, face).unwrap()));
         }
+        g.policy = policy;
     }
+    let board = DeviceBoard::default();
     let session = Session::new(
         CheckinCore::new(journal.clone(), None, "main", None),
         journal.clone(),
-        DeviceBoard::default(),
+        board.clone(),
         Settings {
             elderly: false,
             photo,
             face: false,
+            face_policy: Default::default(),
         },
         Context::default(),
         None,
@@ -178,6 +189,7 @@ fn kiosk_with(
         journal,
         session,
         rx,
+        board,
     }
 }
 
@@ -280,7 +292,13 @@ async fn enrolment_sends_the_template_taken_with_the_photo() {
     let grace = camera_frame(&photos[0], 150, 0.75);
     let recs = records();
     let her = recs[0].booking.id_number.clone();
-    let mut k = kiosk_with(vec![grace.clone()], &[], &engine, true);
+    let mut k = kiosk_with(
+        vec![grace.clone()],
+        &[],
+        &engine,
+        true,
+        FacePolicy::default(),
+    );
     k.tap(Event::Identify(
         IdentityQuery::IdNumber {
             id_number: her.clone(),
@@ -317,4 +335,148 @@ async fn enrolment_sends_the_template_taken_with_the_photo() {
         let score = kiosk_face::gallery::cosine(t, &own).unwrap();
         assert!(score > 0.9, "the template is the patient's: {score}");
     }
+}
+
+/// An ID card's chip photo of the face in `path`: head and shoulders,
+/// 102×126, as the reader's vendor library decodes it.
+fn card_photo(path: &str, engine: &Engine) -> device_drivers::idcard::Photo {
+    let p = Bgr::decode(&std::fs::read(path).unwrap()).unwrap();
+    let f = engine.detect(&p).unwrap()[0];
+    let w = f.w * 1.7;
+    let h = w * 126.0 / 102.0;
+    let (x0, y0) = (f.x + f.w / 2.0 - w / 2.0, f.y + f.h * 0.45 - h / 2.0);
+    let mut rgb = Vec::with_capacity(102 * 126 * 3);
+    for v in 0..126 {
+        for u in 0..102 {
+            let sx = (x0 + (u as f32 + 0.5) * w / 102.0).clamp(0.0, (p.width - 1) as f32) as usize;
+            let sy = (y0 + (v as f32 + 0.5) * h / 126.0).clamp(0.0, (p.height - 1) as f32) as usize;
+            let s = (sy * p.width + sx) * 3;
+            rgb.extend([p.data[s + 2], p.data[s + 1], p.data[s]]);
+        }
+    }
+    device_drivers::idcard::Photo {
+        width: 102,
+        height: 126,
+        rgb,
+    }
+}
+
+/// 人证核验: with the centre's policy on, a card whose photo was decoded is
+/// compared with the face of the person holding it. Its holder, turning
+/// as asked, is checked in as by the card and journaled as checked;
+/// someone else holding it is sent to the desk, staff are alerted and
+/// nothing is journaled. The scores are printed: the card rule's evidence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_is_checked_against_the_face_of_the_person_holding_it() {
+    use kiosk_app::devices::{Card, Input};
+    use kiosk_app::flow::Holder;
+    let photos: Vec<String> = python(&[
+        repo()
+            .join("tests/peers/face_reference.py")
+            .to_str()
+            .unwrap(),
+        "--sample-images",
+    ])
+    .lines()
+    .map(String::from)
+    .collect();
+    let engine = Engine::load(&models()).unwrap();
+    let grace = camera_frame(&photos[0], 150, 0.75);
+    let astronaut = camera_frame(&photos[1], 100, 1.0);
+    let her_card = Arc::new(card_photo(&photos[0], &engine));
+    let recs = records();
+    let her = recs[0].booking.id_number.clone();
+    let policy = FacePolicy {
+        verify_card: true,
+        ..FacePolicy::default()
+    };
+
+    // The rule's evidence: her card against her live face, and against
+    // another's.
+    let service = FaceService::load(
+        &models(),
+        Box::new(ReplayPictures::new(vec![], Duration::ZERO, false)),
+        FaceConfig::default(),
+    )
+    .unwrap();
+    let live = |b: &Bgr| {
+        let f = engine.detect(b).unwrap()[0];
+        engine.embed(b, &f).unwrap()
+    };
+    assert!(
+        service
+            .card_target(&her_card, her.clone())
+            .unwrap()
+            .is_some()
+    );
+    let blank = device_drivers::idcard::Photo {
+        width: 102,
+        height: 126,
+        rgb: vec![200; 102 * 126 * 3],
+    };
+    assert!(
+        service.card_target(&blank, her.clone()).unwrap().is_none(),
+        "no face on the card: no target (the desk)"
+    );
+    let card_face = {
+        let b = Bgr::from_rgb(102, 126, her_card.rgb.clone()).unwrap();
+        live(&b)
+    };
+    let same = kiosk_face::gallery::cosine(&card_face, &live(&grace)).unwrap();
+    let other = kiosk_face::gallery::cosine(&card_face, &live(&astronaut)).unwrap();
+    println!("card photo vs her live face {same:.3}, vs another person {other:.3}");
+    let rule = FaceConfig::default().card_rule.threshold;
+    assert!(
+        same > rule + 0.1 && other < rule - 0.1,
+        "{same} {other} around {rule}"
+    );
+
+    let card = |k: &mut Kiosk| {
+        k.session.input(SessionInput::Device(Input::Card(Card {
+            holder: Holder {
+                id_number: her.clone(),
+                name: "张三".into(),
+                photo: true,
+            },
+            photo: Some(her_card.clone()),
+        })));
+    };
+    // Her, turning as asked.
+    let face = engine.detect(&grace).unwrap()[0];
+    let turning = synth::performance(&grace, &face, &[Move::TurnLeft], 0.6);
+    let mut k = kiosk_with(turning, &[], &engine, false, policy);
+    card(&mut k);
+    assert_eq!(k.session.flow.screen, Screen::Face(FaceStep::CardNotice));
+    k.tap(Event::Act(Action::Next));
+    k.until(|s| matches!(s, Screen::TakeDocuments { .. } | Screen::Printing { .. }))
+        .await;
+    let events = k.journal.lock().pending_events(10).unwrap();
+    let checked: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e.body().unwrap() {
+            EventBody::CheckIn(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert!(!checked.is_empty(), "{events:?}");
+    for c in &checked {
+        assert_eq!(c.id_number, her);
+        assert_eq!(c.identified_by, "id_card_face");
+    }
+    assert_eq!(k.board.alert(), None);
+
+    // Someone else with her card, turning as asked: the desk.
+    let face = engine.detect(&astronaut).unwrap()[0];
+    let turning = synth::performance(&astronaut, &face, &[Move::TurnLeft], 0.6);
+    let mut k = kiosk_with(turning, &[], &engine, false, policy);
+    card(&mut k);
+    k.tap(Event::Act(Action::Next));
+    k.until(|s| matches!(s, Screen::Face(FaceStep::ToDesk(_))))
+        .await;
+    assert_eq!(
+        k.session.flow.screen,
+        Screen::Face(FaceStep::ToDesk(Miss::NotCardHolder))
+    );
+    assert_eq!(k.board.alert(), Some(exam_protocol::Alert::IdentityCheck));
+    assert!(k.journal.lock().pending_events(10).unwrap().is_empty());
 }

@@ -52,6 +52,7 @@ fn restarted_with_a_job() -> (Kiosk, Session) {
             elderly: false,
             photo: false,
             face: false,
+            face_policy: Default::default(),
         },
         Context::default(),
         None,

@@ -74,6 +74,7 @@ fn reach(elderly: bool, answer: Option<Identified>, events: Vec<Event>) -> Flow 
         elderly,
         photo: true,
         face: false,
+        face_policy: Default::default(),
     });
     for ev in events {
         for fx in f.handle(ev) {
@@ -109,6 +110,7 @@ fn cases(elderly: bool) -> Vec<(&'static str, Flow)> {
         elderly,
         photo: true,
         face: false,
+        face_policy: Default::default(),
     });
     resumed.handle(Event::ResumePrinting { done: 2, total: 3 });
     let mut taken = printing.clone();
@@ -120,6 +122,7 @@ fn cases(elderly: bool) -> Vec<(&'static str, Flow)> {
             elderly,
             photo: true,
             face: false,
+            face_policy: Default::default(),
         });
         f.screen = kiosk_app::flow::Screen::Problem(p);
         f
@@ -139,6 +142,7 @@ fn cases(elderly: bool) -> Vec<(&'static str, Flow)> {
                 elderly,
                 photo: true,
                 face: false,
+                face_policy: Default::default(),
             }),
         ),
         ("keypad", keypad),
@@ -200,6 +204,7 @@ fn face_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
             elderly,
             photo: true,
             face: true,
+            face_policy: Default::default(),
         })
     };
     let mut notice = fresh();
@@ -223,6 +228,7 @@ fn face_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
         elderly: false,
         photo: true,
         face: true,
+        face_policy: Default::default(),
     });
     for fx in enrol.handle(card()) {
         if let Effect::Lookup(id, _) = fx {
@@ -232,8 +238,33 @@ fn face_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
     enrol.handle(Event::Consent(true));
     enrol.handle(Event::PhotoTaken);
     enrol.settings.elderly = elderly;
+    // 人证核验: a card with a photo at a centre that checks cards.
+    let mut card_notice = fresh();
+    card_notice.settings.face_policy.verify_card = true;
+    card_notice.handle(Event::CardRead(kiosk_app::flow::Holder {
+        id_number: exam_domain::IdNumber::parse("11010519491231002X").unwrap(),
+        name: "王秀英".into(),
+        photo: true,
+    }));
+    let mut checking = card_notice.clone();
+    let checker = match checking.handle(Event::Act(Action::Next))[..] {
+        [Effect::CheckCardFace(w, _), ..] => w,
+        ref other => panic!("{other:?}"),
+    };
+    let mut mismatch = checking.clone();
+    mismatch.handle(Event::FaceDone(checker, FaceResult::Missed(Miss::NotKnown)));
+    let mut declined = card_notice.clone();
+    declined.handle(Event::Act(Action::Back));
+    checking.handle(Event::FaceCue(
+        checker,
+        Cue::Challenge(Prompt::Do(Move::TurnRight)),
+    ));
     vec![
         ("attract-face", fresh()),
+        ("face-card-notice", card_notice),
+        ("face-card-checking", checking),
+        ("face-card-mismatch", mismatch),
+        ("face-card-declined", declined),
         ("face-notice", notice),
         (
             "face-closer",
@@ -257,6 +288,7 @@ fn report_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
     let holder = Holder {
         id_number: exam_domain::IdNumber::parse("11010519491231002X").unwrap(),
         name: "王秀英".into(),
+        photo: false,
     };
     let report = |id: i64, title: &str, printed: u32| ReportSummary {
         id,
@@ -274,6 +306,7 @@ fn report_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
             elderly: false,
             photo: true,
             face: false,
+            face_policy: Default::default(),
         });
         f.handle(Event::StartReports);
         for fx in f.handle(Event::CardRead(holder.clone())) {
@@ -291,6 +324,7 @@ fn report_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
         elderly: false,
         photo: true,
         face: false,
+        face_policy: Default::default(),
     });
     place.handle(Event::StartReports);
     let list = start(Ok(vec![
@@ -334,6 +368,7 @@ fn booking_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
     let woman = Holder {
         id_number: exam_domain::IdNumber::parse("11010519491231002X").unwrap(),
         name: "王秀英".into(),
+        photo: false,
     };
     let cat = exam_domain::catalogue::seed::catalogue();
     let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
@@ -371,6 +406,7 @@ fn booking_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
             elderly,
             photo: true,
             face: false,
+            face_policy: Default::default(),
         });
         f.handle(Event::StartBooking);
         for fx in f.handle(Event::CardRead(woman.clone())) {
@@ -392,6 +428,7 @@ fn booking_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
             elderly,
             photo: true,
             face: false,
+            face_policy: Default::default(),
         });
         f.handle(Event::StartBooking);
         f
@@ -458,6 +495,7 @@ fn booking_cases(elderly: bool) -> Vec<(&'static str, Flow)> {
         elderly,
         photo: true,
         face: false,
+        face_policy: Default::default(),
     });
     for fx in no_booking.handle(Event::CardRead(woman.clone())) {
         if let Effect::Lookup(id, _) = fx {
@@ -641,7 +679,7 @@ fn every_screen_renders_in_both_themes_sizes_and_languages_without_overflow() {
             }
         }
     }
-    assert_eq!(rendered, 43 * 2 * 2 * 2, "every case in every variant");
+    assert_eq!(rendered, 47 * 2 * 2 * 2, "every case in every variant");
     assert!(
         changed.is_empty(),
         "{} screens differ from their committed images in docs/screens/:\n{}\n\

@@ -259,6 +259,7 @@ pub fn headless(
         elderly: false,
         photo: false,
         face: false,
+        face_policy: Default::default(),
     };
     (
         kiosk_app::headless::Headless::new(kiosk, settings, out.clone()),

@@ -57,6 +57,7 @@ async fn the_card_photo_is_printed_on_the_guide_sheet_with_consent() {
             elderly: false,
             photo: true,
             face: false,
+            face_policy: Default::default(),
         },
         out.clone(),
     );

@@ -38,6 +38,7 @@ async fn a_patient_books_with_her_id_card_and_cancels_later() {
             elderly: false,
             photo: false,
             face: false,
+            face_policy: Default::default(),
         },
         &device_drivers::config::IdCardConfig::at(&reader.path),
     );

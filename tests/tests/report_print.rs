@@ -78,6 +78,7 @@ async fn a_patient_prints_a_published_report_with_the_id_card() {
             elderly: false,
             photo: false,
             face: false,
+            face_policy: Default::default(),
         },
         &device_drivers::config::IdCardConfig::at(&reader.path),
     );

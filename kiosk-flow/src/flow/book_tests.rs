@@ -20,6 +20,7 @@ fn woman() -> Holder {
     Holder {
         id_number: IdNumber::parse("11010519491231002X").unwrap(),
         name: "王秀英".into(),
+        photo: false,
     }
 }
 
@@ -29,6 +30,7 @@ fn man() -> Holder {
     Holder {
         id_number: id,
         name: "李强".into(),
+        photo: false,
     }
 }
 
@@ -68,6 +70,7 @@ fn flow() -> Flow {
         elderly: false,
         photo: false,
         face: false,
+        face_policy: Default::default(),
     })
 }
 
@@ -373,6 +376,7 @@ fn elderly_mode_speaks_every_booking_step() {
         elderly: true,
         photo: false,
         face: false,
+        face_policy: Default::default(),
     });
     let fx = f.handle(Event::StartBooking);
     assert_eq!(fx, vec![Effect::Speak("book_place_card")]);

@@ -9,6 +9,16 @@
 //! the challenge failed, no camera) says so calmly and offers the card or
 //! the keypad.
 //!
+//! 人证核验 (the centre's policy `verify_card`): an ID card whose photo
+//! the reader decoded is compared with the face of the person holding it
+//! before the check-in goes on. The person reads why and agrees (nothing
+//! is kept: the comparison happens in the kiosk and ends there), takes the
+//! same liveness challenge, and is then checked in exactly as by the card,
+//! journaled as `id_card_face`. Declining, a face that does not match,
+//! or no answer sends them to the desk, where staff check the card by
+//! eye; a mismatch also alerts staff. The keypad is not offered there: it
+//! would go round the check.
+//!
 //! Enrolment is asked separately: after a photo was taken at check-in on a
 //! kiosk with face identification, the patient is asked whether the centre
 //! may keep the photo's face template (128 numbers, not the photo) to
@@ -22,7 +32,7 @@ use exam_protocol::ConsentAnswer;
 use kiosk_face::liveness::{Move, Prompt, Why};
 
 use super::book::Action;
-use super::{Effect, Event, Flow, Screen, Via};
+use super::{Effect, Event, Flow, Holder, Screen, Via};
 
 /// The face screens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +45,11 @@ pub enum FaceStep {
     Missed(Miss),
     /// After the check-in photo: keep its face template for next time?
     Enrol,
+    /// 人证核验: why the face of the card's holder is compared with the
+    /// card's photo; agree, or go to the desk.
+    CardNotice,
+    /// 人证核验 did not succeed: why, and the desk (staff check the card).
+    ToDesk(Miss),
 }
 
 /// What the face screen (and the voice) asks of the person now.
@@ -59,6 +74,10 @@ pub enum Miss {
     NoFace,
     /// The camera or the models are not working on this kiosk.
     Unavailable,
+    /// 人证核验: the face is not that of the card's photo.
+    NotCardHolder,
+    /// 人证核验: the person chose not to have their face compared.
+    Declined,
 }
 
 /// The worker's final answer.
@@ -78,6 +97,9 @@ pub fn actions(step: &FaceStep) -> Vec<(Action, bool)> {
         FaceStep::Missed(_) => vec![(Action::Finish, true), (Action::Keypad, true)],
         // "No thanks" / "Yes, keep it".
         FaceStep::Enrol => vec![(Action::Back, true), (Action::Next, true)],
+        // "Go to the desk instead" / "I agree".
+        FaceStep::CardNotice => vec![(Action::Back, true), (Action::Next, true)],
+        FaceStep::ToDesk(_) => vec![(Action::Finish, true)],
     }
 }
 
@@ -88,8 +110,13 @@ pub(super) fn prompt(step: &FaceStep) -> &'static str {
         FaceStep::Looking(cue) => cue_prompt(*cue),
         FaceStep::Missed(Miss::NotKnown) => "face_not_known",
         FaceStep::Missed(Miss::NotLive(_)) => "face_not_live",
-        FaceStep::Missed(Miss::NoFace | Miss::Unavailable) => "face_unavailable",
+        FaceStep::Missed(
+            Miss::NoFace | Miss::Unavailable | Miss::NotCardHolder | Miss::Declined,
+        ) => "face_unavailable",
         FaceStep::Enrol => "face_enrol",
+        FaceStep::CardNotice => "face_card_notice",
+        FaceStep::ToDesk(Miss::NotCardHolder) => "face_not_card_holder",
+        FaceStep::ToDesk(_) => "face_to_desk",
     }
 }
 
@@ -112,7 +139,41 @@ fn cue_prompt(cue: Cue) -> &'static str {
 impl Flow {
     /// Face identification is offered on this kiosk.
     pub fn offers_face(&self) -> bool {
-        self.settings.face
+        self.settings.face && self.settings.face_policy.identify
+    }
+
+    /// The face being compared is that of a card's holder (人证核验).
+    pub fn checking_card(&self) -> bool {
+        self.card_check.is_some()
+    }
+
+    /// 人证核验 applies to this card: the policy asks for it, this kiosk
+    /// sees faces and the card's photo was decoded.
+    pub(super) fn checks_card(&self, card: &Holder) -> bool {
+        self.settings.face && self.settings.face_policy.verify_card && card.photo
+    }
+
+    /// A card to check was read: a new patient, asked first.
+    pub(super) fn start_card_check(&mut self, card: Holder) -> Vec<Effect> {
+        let same = self.card_check.as_ref() == Some(&card)
+            && matches!(
+                self.screen,
+                Screen::Face(FaceStep::CardNotice | FaceStep::Looking(_))
+            );
+        if same {
+            // The same card read again while its check is under way.
+            return vec![];
+        }
+        let mut fx = Vec::new();
+        if matches!(self.screen, Screen::Face(FaceStep::Looking(_))) {
+            fx.push(Effect::StopFace);
+        }
+        let lookup = self.lookup;
+        *self = Flow::new(self.settings);
+        self.lookup = lookup;
+        self.card_check = Some(card);
+        fx.push(Effect::ClearPersonalData);
+        self.face_go(FaceStep::CardNotice, fx)
     }
 
     /// The patient agreed to face identification in this session (the
@@ -127,7 +188,7 @@ impl Flow {
 
     /// The "face" button on the start screen (or on a problem screen).
     pub(super) fn start_face(&mut self) -> Vec<Effect> {
-        if !self.settings.face {
+        if !self.offers_face() {
             return vec![];
         }
         self.face_go(FaceStep::Notice, vec![])
@@ -154,6 +215,41 @@ impl Flow {
                 self.screen = Screen::Face(FaceStep::Looking(cue));
                 vec![Effect::Speak(cue_prompt(cue))]
             }
+            (FaceStep::CardNotice, Event::Act(Action::Next)) => {
+                let Some(card) = &self.card_check else {
+                    return self.go(Screen::Attract, vec![]);
+                };
+                self.lookup += 1;
+                let fx = vec![Effect::CheckCardFace(self.lookup, card.id_number.clone())];
+                self.face_go(
+                    FaceStep::Looking(Cue::Position(kiosk_face::Problem::NoFace)),
+                    fx,
+                )
+            }
+            (FaceStep::CardNotice, Event::Act(Action::Back)) => {
+                self.card_check = None;
+                self.face_go(FaceStep::ToDesk(Miss::Declined), vec![])
+            }
+            (FaceStep::Looking(_), Event::FaceDone(id, result))
+                if id == self.lookup && self.card_check.is_some() =>
+            {
+                let card = self.card_check.take().expect("checked above");
+                match result {
+                    FaceResult::Known(n) if n == card.id_number => {
+                        let q = exam_domain::IdentityQuery::IdNumber { id_number: n };
+                        let fx = self.handle_identify(q, Via::IdCard);
+                        self.identified_by = "id_card_face";
+                        self.holder = Some(card);
+                        fx
+                    }
+                    FaceResult::Known(_) | FaceResult::Missed(Miss::NotKnown) => self.face_go(
+                        FaceStep::ToDesk(Miss::NotCardHolder),
+                        vec![Effect::AlertStaff(exam_protocol::Alert::IdentityCheck)],
+                    ),
+                    FaceResult::Missed(m) => self.face_go(FaceStep::ToDesk(m), vec![]),
+                }
+            }
+            (FaceStep::ToDesk(_), Event::Act(Action::Finish)) => self.go(Screen::Attract, vec![]),
             (FaceStep::Looking(_), Event::FaceDone(id, result)) if id == self.lookup => {
                 match result {
                     FaceResult::Known(id_number) => {
@@ -186,6 +282,7 @@ impl Flow {
     pub(super) fn ask_enrol(&mut self) -> Option<Vec<Effect>> {
         // Someone recognised by face today agreed already.
         (self.settings.face
+            && self.settings.face_policy.keep_templates
             && self.photo == super::Photo::Taken
             && self.face_enrol.is_none()
             && !self.face_consent)

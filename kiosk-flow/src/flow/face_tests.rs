@@ -11,6 +11,7 @@ fn flow(photo: bool, elderly: bool) -> Flow {
         photo,
         elderly,
         face: true,
+        face_policy: Default::default(),
     })
 }
 
@@ -44,6 +45,7 @@ fn nothing_starts_without_consent_and_declining_offers_the_other_ways() {
         photo: false,
         elderly: false,
         face: false,
+        face_policy: Default::default(),
     });
     assert_eq!(off.handle(Event::StartFace), vec![]);
     assert_eq!(off.screen, Screen::Attract);
@@ -131,6 +133,7 @@ fn a_miss_says_why_and_offers_the_keypad_and_the_card() {
     f.handle(Event::CardRead(Holder {
         id_number: id(),
         name: "张三".into(),
+        photo: false,
     }));
     assert_eq!(f.screen, Screen::Looking { via: Via::IdCard });
 }
@@ -147,6 +150,7 @@ fn leaving_the_camera_stops_it_by_any_way() {
     let fx = f.handle(Event::CardRead(Holder {
         id_number: id(),
         name: "张三".into(),
+        photo: false,
     }));
     assert_eq!(fx[0], Effect::StopFace);
     assert_eq!(f.screen, Screen::Looking { via: Via::IdCard });
@@ -235,6 +239,7 @@ fn a_card_on_the_enrolment_question_does_not_restart_the_check_in() {
     let card = Holder {
         id_number: id(),
         name: "张三".into(),
+        photo: false,
     };
     assert_eq!(f.handle(Event::CardRead(card)), vec![]);
     assert_eq!(f.screen, Screen::Face(FaceStep::Enrol));

@@ -248,6 +248,11 @@ pub enum Effect {
     /// answers with `Event::FaceCue` and one `Event::FaceDone` carrying
     /// the same id.
     StartFace(u64),
+    /// 人证核验: start the face worker comparing the camera's face with the
+    /// photo of the card just read, whose holder is this ID number (the
+    /// patient agreed); it answers like [`Effect::StartFace`]'s, `Known`
+    /// only for that number.
+    CheckCardFace(u64, exam_domain::IdNumber),
     /// Stop the face worker: the patient left the face screen. Nothing it
     /// saw is kept.
     StopFace,
@@ -259,9 +264,10 @@ pub struct Settings {
     pub elderly: bool,
     /// Ask for a photo at check-in (K6).
     pub photo: bool,
-    /// Offer face identification (K3): a camera, the models and the
-    /// centre's policy allow it.
+    /// This kiosk can see faces (K3): a camera and the models.
     pub face: bool,
+    /// What the centre's policy lets a kiosk that can see faces do.
+    pub face_policy: exam_protocol::FacePolicy,
 }
 
 /// The flow's memory of the current patient.
@@ -289,6 +295,9 @@ pub struct Flow {
     face_consent: bool,
     /// The answer to keeping a face template for next time, if asked.
     face_enrol: Option<bool>,
+    /// 人证核验: the card whose holder's face is being compared with its
+    /// photo, until the comparison ends.
+    card_check: Option<Holder>,
 }
 
 impl Flow {
@@ -310,6 +319,7 @@ impl Flow {
             reports: None,
             face_consent: false,
             face_enrol: None,
+            card_check: None,
         }
     }
 
@@ -325,7 +335,7 @@ impl Flow {
             Screen::TakeDocuments { .. } | Screen::Problem(_) => 20,
             // The worker ends a challenge within seconds; this is a guard.
             Screen::Face(FaceStep::Looking(_)) => 30,
-            Screen::Face(FaceStep::Notice) => 90,
+            Screen::Face(FaceStep::Notice | FaceStep::CardNotice) => 90,
             // Paying, and reading the whole notice, take a while.
             Screen::Pay { .. } | Screen::Privacy { .. } => 120,
             _ => 45,
@@ -528,9 +538,13 @@ impl Flow {
                 | Screen::Problem(_)
                 | Screen::TakeDocuments { .. }
                 // Not the enrolment question: a check-in is under way.
-                | Screen::Face(FaceStep::Notice | FaceStep::Looking(_) | FaceStep::Missed(_)),
+                | Screen::Face(FaceStep::Notice | FaceStep::Looking(_) | FaceStep::Missed(_)
+                    | FaceStep::CardNotice | FaceStep::ToDesk(_)),
                 Event::CardRead(h),
             ) => {
+                if self.checks_card(&h) {
+                    return self.start_card_check(h);
+                }
                 let q = IdentityQuery::IdNumber {
                     id_number: h.id_number.clone(),
                 };
@@ -544,7 +558,8 @@ impl Flow {
                 | Screen::Problem(_)
                 | Screen::TakeDocuments { .. }
                 // Not the enrolment question: a check-in is under way.
-                | Screen::Face(FaceStep::Notice | FaceStep::Looking(_) | FaceStep::Missed(_)),
+                | Screen::Face(FaceStep::Notice | FaceStep::Looking(_) | FaceStep::Missed(_)
+                    | FaceStep::CardNotice | FaceStep::ToDesk(_)),
                 Event::Identify(q, via),
             ) => self.handle_identify(q, via),
             (Screen::Attract | Screen::Problem(_), Event::OpenKeypad) => {
@@ -703,6 +718,8 @@ impl Flow {
 
 #[cfg(test)]
 mod book_tests;
+#[cfg(test)]
+mod card_check_tests;
 #[cfg(test)]
 mod face_tests;
 #[cfg(test)]

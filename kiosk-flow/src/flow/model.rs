@@ -39,9 +39,13 @@ impl Identified {
 }
 
 /// The holder of the ID card on the reader. (The card's photo stays at
-/// the edge that prints it: the flow never needs the picture.)
+/// the edge that prints it and compares it: the flow never needs the
+/// picture, only whether there is one.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
     pub id_number: IdNumber,
     pub name: String,
+    /// The reader's vendor library decoded the card's photo (人证核验 can
+    /// compare it with the holder's face).
+    pub photo: bool,
 }

@@ -13,6 +13,7 @@ fn flow(photo: bool) -> Flow {
     Flow::new(Settings {
         photo,
         face: false,
+        face_policy: Default::default(),
         elderly: false,
     })
 }

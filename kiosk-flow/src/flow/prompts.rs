@@ -51,6 +51,9 @@ pub const PROMPTS: &[&str] = &[
     "face_not_live",
     "face_unavailable",
     "face_enrol",
+    "face_card_notice",
+    "face_not_card_holder",
+    "face_to_desk",
 ];
 
 /// The prompt spoken when this screen appears (elderly mode).

@@ -9,6 +9,7 @@ fn holder() -> Holder {
     Holder {
         id_number: IdNumber::parse("11010519491231002X").unwrap(),
         name: "王秀英".into(),
+        photo: false,
     }
 }
 
@@ -38,6 +39,7 @@ fn settings(elderly: bool) -> Settings {
         elderly,
         photo: true,
         face: false,
+        face_policy: Default::default(),
     }
 }
 

@@ -91,6 +91,7 @@ fn flow(photo: bool, elderly: bool) -> Flow {
         photo,
         elderly,
         face: false,
+        face_policy: Default::default(),
     })
 }
 

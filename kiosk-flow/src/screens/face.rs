@@ -54,6 +54,27 @@ pub(super) fn view(flow: &Flow, step: &FaceStep, en: bool) -> Ui {
                 actions,
             }
         }
+        FaceStep::CardNotice => Ui::Summary {
+            title: t(en, "核验本人身份", "Is this card yours?"),
+            sub: t(
+                en,
+                "本中心签到需核验持证人本人，同意后开始",
+                "This centre checks that a card is its holder's; the camera starts when you agree",
+            ),
+            lines: card_notice(en),
+            picture: "face".into(),
+            actions,
+        },
+        FaceStep::ToDesk(m) => {
+            let (title, sub) = desk_words(en, *m);
+            Ui::Summary {
+                title,
+                sub,
+                lines: vec![],
+                picture: "idcard".into(),
+                actions,
+            }
+        }
         FaceStep::Enrol => Ui::Summary {
             title: t(
                 en,
@@ -95,6 +116,9 @@ fn buttons(en: bool, flow: &Flow, step: &FaceStep) -> Vec<Button> {
                     (t(en, "同意，开始刷脸", "I agree, start"), true)
                 }
                 (FaceStep::Notice, _) => (t(en, "不同意，用其他方式", "No, another way"), false),
+                (FaceStep::Looking(_), _) if flow.checking_card() => {
+                    (t(en, "取消", "Cancel"), false)
+                }
                 (FaceStep::Looking(_), _) => (t(en, "改用身份证", "Use my ID card"), false),
                 (FaceStep::Missed(_), Action::Keypad) => {
                     (t(en, "输入身份证号", "Type my ID number"), true)
@@ -102,6 +126,13 @@ fn buttons(en: bool, flow: &Flow, step: &FaceStep) -> Vec<Button> {
                 (FaceStep::Missed(_), _) => (t(en, "返回首页", "Back to start"), false),
                 (FaceStep::Enrol, Action::Next) => (t(en, "同意保存", "Yes, keep it"), true),
                 (FaceStep::Enrol, _) => (t(en, "不用了", "No, thanks"), false),
+                (FaceStep::CardNotice, Action::Next) => {
+                    (t(en, "同意，开始核验", "I agree, start"), true)
+                }
+                (FaceStep::CardNotice, _) => {
+                    (t(en, "不同意，去服务台", "No, I'll go to the desk"), false)
+                }
+                (FaceStep::ToDesk(_), _) => (t(en, "返回首页", "Back to start"), true),
             };
             Button {
                 label,
@@ -147,6 +178,68 @@ fn notice(en: bool) -> Vec<String> {
             "If you do not agree, use your ID card, your booking code or the keypad.",
         ),
     ]
+}
+
+/// The notice before a card's holder is compared with its photo: nothing
+/// is kept, so no retention to state; the alternative is the desk.
+fn card_notice(en: bool) -> Vec<String> {
+    vec![
+        t(
+            en,
+            "收集什么：摄像头拍摄的您的面部画面，和身份证芯片里的照片。",
+            "What: the camera's picture of your face, and the photo in the card's chip.",
+        ),
+        t(
+            en,
+            "为什么：确认持证人是本人（人证核验），防止他人代检。",
+            "Why: to make sure the card is being used by its holder, so nobody takes another person's examination.",
+        ),
+        t(
+            en,
+            "请按提示转头或点头，以确认是真人在场（活体检测）。",
+            "You will be asked to turn or nod, to show a real person is here (liveness check).",
+        ),
+        t(
+            en,
+            "保存多久：只在本机内比对，结束即丢弃，不保存、不上传；签到记录只写明已核验。",
+            "How long: compared inside this kiosk only and discarded at once; nothing is stored or sent. The check-in record only says the check was made.",
+        ),
+        t(
+            en,
+            "不同意也可以到服务台，由工作人员核对您的身份证后签到。",
+            "If you do not agree, staff at the desk will check your card by eye and check you in.",
+        ),
+    ]
+}
+
+fn desk_words(en: bool, m: Miss) -> (String, String) {
+    let (zh, zh_sub, english, en_sub) = match m {
+        Miss::NotCardHolder => (
+            "人脸与身份证照片不一致",
+            "请到服务台，工作人员会核对您的身份证。已通知工作人员。",
+            "Your face does not match the card's photo",
+            "Please go to the desk, where staff will check your card. They have been told.",
+        ),
+        Miss::Declined => (
+            "请到服务台签到",
+            "工作人员会核对您的身份证后为您签到。",
+            "Please check in at the desk",
+            "Staff will check your card and check you in.",
+        ),
+        Miss::NotLive(_) | Miss::NoFace => (
+            "没有完成人证核验",
+            "请到服务台，工作人员会核对您的身份证后为您签到。",
+            "The check could not be completed",
+            "Please go to the desk: staff will check your card and check you in.",
+        ),
+        Miss::Unavailable | Miss::NotKnown => (
+            "人证核验暂时不可用",
+            "请到服务台，工作人员会核对您的身份证后为您签到。",
+            "The card check is not available just now",
+            "Please go to the desk: staff will check your card and check you in.",
+        ),
+    };
+    (t(en, zh, english), t(en, zh_sub, en_sub))
 }
 
 fn cue_words(en: bool, cue: Cue) -> (String, String) {
@@ -241,7 +334,7 @@ fn miss_words(en: bool, m: Miss) -> (String, String) {
             "We could not see your face clearly",
             "Please use your ID card, your code or the keypad.",
         ),
-        Miss::Unavailable => (
+        Miss::Unavailable | Miss::NotCardHolder | Miss::Declined => (
             "刷脸暂时不可用",
             "请刷身份证、扫码或输入证件号签到，工作人员会尽快处理。",
             "Face check-in is not available just now",

@@ -37,6 +37,7 @@ mod tests {
         let mut f = Flow::new(Settings {
             photo: true,
             face: false,
+            face_policy: Default::default(),
             elderly: false,
         });
         f.handle(Event::OpenPrivacy);

@@ -83,11 +83,59 @@ pub struct FacesResponse {
     /// The model of every template here.
     pub model: String,
     pub faces: Vec<FaceEntry>,
+    /// The centre's policy, which every kiosk follows (absent from older
+    /// services: the default).
+    #[serde(default)]
+    pub policy: FacePolicy,
+}
+
+/// The centre's face policy, set once at the service (`[face]` in its
+/// configuration) and followed by every kiosk with a camera and the models.
+/// What it does not switch on cannot happen: a kiosk whose policy keeps no
+/// templates never asks to keep one and never sends one, and the service
+/// drops any that arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FacePolicy {
+    /// 刷脸签到: 1:N among today's enrolled faces, offered on the start
+    /// screen.
+    pub identify: bool,
+    /// 人证核验: a card whose photo the reader decodes is checked 1:1
+    /// against the face of the person holding it before the check-in; a
+    /// person who declines, or whose face does not match, is sent to the
+    /// desk (staff check the card by eye). For centres where someone
+    /// sitting another's examination (替检) matters: recruitment and
+    /// civil-service examinations.
+    pub verify_card: bool,
+    /// Face templates may be kept (the enrolment question is asked and the
+    /// template of someone who agrees sent with the check-in photo).
+    pub keep_templates: bool,
+}
+
+impl Default for FacePolicy {
+    /// Today's behaviour: face check-in and enrolment offered, cards not
+    /// checked against faces.
+    fn default() -> Self {
+        Self {
+            identify: true,
+            verify_card: false,
+            keep_templates: true,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_policy_absent_or_partial_is_the_default_and_an_unknown_key_is_refused() {
+        let r: FacesResponse = serde_json::from_str(r#"{"model":"m","faces":[]}"#).unwrap();
+        assert_eq!(r.policy, FacePolicy::default());
+        let p: FacePolicy = serde_json::from_str(r#"{"verify_card":true}"#).unwrap();
+        assert!(p.verify_card && p.identify && p.keep_templates);
+        assert!(serde_json::from_str::<FacePolicy>(r#"{"verify":true}"#).is_err());
+    }
 
     #[test]
     fn a_template_round_trips_and_bad_ones_are_refused() {

@@ -15,7 +15,7 @@ mod privacy;
 mod reports;
 
 pub use booking::*;
-pub use faces::{FACE_DIMS, FACE_MODEL, FaceEntry, FaceTemplate, FacesResponse};
+pub use faces::{FACE_DIMS, FACE_MODEL, FaceEntry, FacePolicy, FaceTemplate, FacesResponse};
 pub use messages::*;
 pub use moves::*;
 pub use payments::*;

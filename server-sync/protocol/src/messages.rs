@@ -128,6 +128,9 @@ pub enum Alert {
     /// A payment arrived after the patient left the payment screen: money
     /// without a check-in.
     OrphanPayment,
+    /// K3 人证核验: the face of the person holding an ID card did not match
+    /// the card's photo; they were sent to the desk.
+    IdentityCheck,
     /// An alert of a newer kiosk that this version does not know.
     #[serde(other)]
     Unknown,
@@ -139,6 +142,7 @@ impl Alert {
             Alert::CallStaff => "call_staff",
             Alert::PrinterOut => "printer_out",
             Alert::OrphanPayment => "orphan_payment",
+            Alert::IdentityCheck => "identity_check",
             Alert::Unknown => "unknown",
         }
     }

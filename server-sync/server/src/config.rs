@@ -120,6 +120,10 @@ pub struct Config {
     /// What generated reports say of the centre, and their fonts (E9).
     #[serde(default)]
     pub report: ReportConfig,
+    /// K3: the centre's face policy every kiosk follows (`[face]`:
+    /// `identify`, `verify_card`, `keep_templates`).
+    #[serde(default)]
+    pub face: exam_protocol::FacePolicy,
 }
 
 /// The `[report]` section.
@@ -181,6 +185,7 @@ impl Default for Config {
             payment: crate::payments::PaymentConfig::default(),
             emergency: crate::emergency::EmergencyConfig::default(),
             report: ReportConfig::default(),
+            face: Default::default(),
         }
     }
 }

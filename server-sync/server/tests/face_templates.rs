@@ -190,3 +190,54 @@ async fn templates_follow_the_consent_and_reach_only_todays_gallery(h: &Harness)
     let (s, _) = push(h, &key, vec![EventBody::Photo(bad)]).await;
     assert_eq!(s, 422);
 }
+
+/// The centre's policy (`[face]`): kiosks read it with the gallery; where it
+/// keeps no templates the service stores none, whatever a kiosk sends,
+/// and where it does not identify by face no template goes to a kiosk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_centres_policy_reaches_kiosks_and_is_enforced_here() {
+    let policy = exam_protocol::FacePolicy {
+        identify: false,
+        verify_card: true,
+        keep_templates: false,
+    };
+    let h = Harness::start_with(common::Backend::Sqlite, |c| c.face = policy).await;
+    let key = h.kiosk("K-POLICY").await;
+    let recs = common::one_booking_per_person(&h, &key).await;
+    let rec = &recs[0];
+    let (s, v) = push(
+        &h,
+        &key,
+        vec![
+            EventBody::CheckIn(check_in(
+                rec,
+                vec![yes(Purpose::PhotoIdentity), yes(Purpose::FaceRecognition)],
+            )),
+            EventBody::Photo(photo(rec, Some(template(0.7)))),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert!(
+        !h.db().has_face_template(rec.booking.id).await.unwrap(),
+        "the policy keeps no templates"
+    );
+    let kept = h.db().visit_photo(rec.booking.id, "test").await.unwrap();
+    assert!(
+        kept.and_then(|p| p.png).is_some(),
+        "the photo itself is kept as before"
+    );
+    let g = gallery(&h, &key).await;
+    assert_eq!(g.policy, policy);
+    assert!(g.faces.is_empty());
+    h.stop().await;
+
+    // The default: today's behaviour.
+    let h = Harness::start(common::Backend::Sqlite).await;
+    let key = h.kiosk("K-POLICY").await;
+    assert_eq!(
+        gallery(&h, &key).await.policy,
+        exam_protocol::FacePolicy::default()
+    );
+    h.stop().await;
+}

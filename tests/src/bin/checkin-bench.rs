@@ -124,6 +124,7 @@ async fn main() -> anyhow::Result<()> {
         elderly: false,
         photo: false,
         face: false,
+        face_policy: Default::default(),
     };
     let mut headless = Headless::new(&kiosk, settings, std::io::sink());
     let watch_views = headless.views();

@@ -479,6 +479,7 @@ async fn main() -> anyhow::Result<()> {
         elderly: false,
         photo: false,
         face: false,
+        face_policy: Default::default(),
     };
     let mut headless =
         Headless::new(&kiosk, settings, std::io::stdout()).with_pay_sim(sims.pay_url.clone());

@@ -155,6 +155,7 @@ impl Db {
         Ok(FacesResponse {
             model: MODEL.into(),
             faces,
+            policy: Default::default(),
         })
     }
 

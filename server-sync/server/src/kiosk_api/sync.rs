@@ -152,7 +152,12 @@ pub(super) async fn push(
     // Events about another campus's bookings are not applied: acknowledged
     // like any other (the kiosk learns nothing), counted and audited, once
     // the request is known not to be a replay.
-    let (valid, foreign) = scope::split_events(&st, &kiosk, valid).await?;
+    let (mut valid, foreign) = scope::split_events(&st, &kiosk, valid).await?;
+    // K3: the centre's policy keeps no face templates: none is stored,
+    // whatever a kiosk sends.
+    if !st.config.face.keep_templates {
+        super::faces::drop_templates(&kiosk.id, &mut valid);
+    }
     // The nonce is used up in the events' own transaction: one commit.
     let mut out = match st
         .db
