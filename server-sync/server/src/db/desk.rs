@@ -18,7 +18,7 @@ use exam_vault::KeyRing;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::bookings::{decode, next_change_seq};
+use super::bookings::{decode, next_change_seq, stamp_change};
 use super::slots::{self, day, hms};
 use super::{Db, DbError, next_id, oplog, parse_ts, people, ts};
 use crate::audit::AuditEvent;
@@ -140,8 +140,9 @@ pub(crate) async fn create_visit(
     rule: &ExamNoRule,
     tpl: &SlotTemplate,
     v: &NewVisit,
+    taken: Option<i64>,
 ) -> Result<Created> {
-    let (created, line) = create_visit_unlogged(tx, db_keys, actor, rule, tpl, v).await?;
+    let (created, line) = create_visit_unlogged(tx, db_keys, actor, rule, tpl, v, taken).await?;
     super::audit::append(tx, &line).await?;
     Ok(created)
 }
@@ -150,6 +151,8 @@ pub(crate) async fn create_visit(
 /// once its transaction takes no more locks (a group batch creates many
 /// visits, then writes their lines: the chain's lock is held from the
 /// first line to the commit, so nothing may be waited for after it).
+/// `taken`: the visit's number of the day's counter, when the caller took
+/// it already (see [`Db::create_visit`]); else it is taken here.
 pub(crate) async fn create_visit_unlogged(
     tx: &mut Transaction<'_, Any>,
     db_keys: &KeyRing,
@@ -157,6 +160,7 @@ pub(crate) async fn create_visit_unlogged(
     rule: &ExamNoRule,
     tpl: &SlotTemplate,
     v: &NewVisit,
+    taken: Option<i64>,
 ) -> Result<(Created, AuditEvent)> {
     let keys = db_keys;
     let stored = people::ensure_person(tx, keys, &v.person, &v.initials).await?;
@@ -177,13 +181,17 @@ pub(crate) async fn create_visit_unlogged(
             return Err(DeskError::SlotFull);
         }
     }
-    let n = super::bump_counter(tx, &rule.scope(&v.campus, v.date), 1).await?;
+    let n = match taken {
+        Some(n) => n,
+        None => super::bump_counter(tx, &rule.scope(&v.campus, v.date), 1).await?,
+    };
     let exam_no = rule
         .format(&v.campus_prefix, v.date, n as u64)
         .map_err(|e| DeskError::Rule(e.to_string()))?;
     let id = next_id();
     let code = crate::booking_codes::new_booking_code();
-    let seq = next_change_seq(tx).await?;
+    // Its change number is stamped last (`stamp_change`), 0 until then.
+    let seq = 0i64;
     let now = ts(Utc::now());
     let due = if v.pay_later { 0 } else { v.plan.total_fen };
     let state = if v.register_now {
@@ -248,6 +256,7 @@ pub(crate) async fn create_visit_unlogged(
         // person gave a mobile; a walk-in is standing at the desk.
         crate::sms::on_booking(tx, keys, id, &v.person, v.date, v.slot.0, &v.campus).await?;
     }
+    stamp_change(tx, id).await?;
     let what = if v.register_now {
         "visit.register"
     } else {
@@ -483,9 +492,24 @@ impl Db {
         tpl: &SlotTemplate,
         v: &NewVisit,
     ) -> Result<Created> {
+        // On PostgreSQL the day's exam number is taken in a statement of
+        // its own, committed before the visit's transaction: every visit
+        // of a day bumps the same counter row, and its lock held through
+        // the visit's dozen statements queued the other desks behind it.
+        // The price: a visit that then fails (slot full, a second visit
+        // that day) leaves a gap in the day's numbers, which are unique
+        // and rising, never promised gap-free (invariant 12). SQLite has
+        // one writer at a time: nothing to gain, and it keeps them gap-free.
+        let taken = match self.backend {
+            super::Backend::Postgres => {
+                let scope = rule.scope(&v.campus, v.date);
+                Some(super::take_counter(&self.pool, &scope).await?)
+            }
+            super::Backend::Sqlite => None,
+        };
         // The desk's hottest write: it joins the group commit.
         let mut w = self.write().await?;
-        let c = create_visit(w.tx(), &self.keys, actor, rule, tpl, v).await;
+        let c = create_visit(w.tx(), &self.keys, actor, rule, tpl, v, taken).await;
         w.finish(c).await
     }
 
@@ -665,16 +689,14 @@ async fn register_in(
         "checked_in" => return Err(DeskError::State("已经登记过了".into())),
         _ => return Err(DeskError::State("预约已取消，不能登记".into())),
     }
-    let seq = next_change_seq(tx).await?;
     sqlx::query(
-            "UPDATE bookings SET state = 'checked_in', registered_at = $2, change_seq = $3, flags = $4 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(ts(Utc::now()))
-        .bind(seq)
-        .bind(flags.join(","))
-        .execute(&mut **tx)
-        .await?;
+        "UPDATE bookings SET state = 'checked_in', registered_at = $2, flags = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(ts(Utc::now()))
+    .bind(flags.join(","))
+    .execute(&mut **tx)
+    .await?;
     crate::interfaces::facts::sync_visit(tx, keys, id, Utc::now()).await?;
     // E15: during an emergency episode, an entry of its report.
     let due: i64 = v
@@ -694,6 +716,8 @@ async fn register_in(
         Utc::now(),
     )
     .await?;
+    // Its change number last, before the audit line (see `stamp_change`).
+    stamp_change(tx, id).await?;
     oplog::log(
         tx,
         actor,

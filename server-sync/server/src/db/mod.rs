@@ -12,6 +12,7 @@ mod accounts;
 mod api_clients;
 mod at_rest;
 mod audit;
+mod audit_batch;
 mod bookings;
 mod catalogue;
 mod desk;
@@ -133,6 +134,9 @@ pub struct Db {
     /// SQLite's group commit (db/group.rs): the hot writes share a
     /// transaction and its flush. `None` on PostgreSQL.
     group: Option<std::sync::Arc<group::Group>>,
+    /// PostgreSQL's writer of audit lines in transactions of their own
+    /// (db/audit_batch.rs). `None` on SQLite.
+    audit_batch: Option<std::sync::Arc<audit_batch::AuditBatch>>,
 }
 
 /// Migrations in order. Portable SQL runs on both back ends; a migration
@@ -305,12 +309,15 @@ impl Db {
             pool.clone()
         };
         let group = (backend == Backend::Sqlite).then(group::Group::start);
+        let audit_batch = (backend == Backend::Postgres)
+            .then(|| std::sync::Arc::new(audit_batch::AuditBatch::start(pool.clone())));
         Ok(Self {
             pool,
             read,
             backend,
             keys,
             group,
+            audit_batch,
         })
     }
 
@@ -449,6 +456,20 @@ pub(crate) async fn bump_counter(
     .bind(name)
     .bind(by)
     .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get(0)?)
+}
+
+/// [`bump_counter`] in a statement of its own, committed at once: the row
+/// is locked for that statement only. For numbers that must be unique and
+/// rising but not gap-free, on the hottest counters (see `Db::create_visit`).
+pub(crate) async fn take_counter(pool: &sqlx::AnyPool, name: &str) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO counters(name, value) VALUES ($1, 1)
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+    )
+    .bind(name)
+    .fetch_one(pool)
     .await?;
     Ok(row.try_get(0)?)
 }

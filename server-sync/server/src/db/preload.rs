@@ -127,8 +127,10 @@ impl Db {
                             register_now: true,
                             pay_later: false,
                         };
-                        match create_visit_unlogged(&mut tx, &self.keys, "preload", rule, tpl, &v)
-                            .await
+                        match create_visit_unlogged(
+                            &mut tx, &self.keys, "preload", rule, tpl, &v, None,
+                        )
+                        .await
                         {
                             Ok(_) => loaded.visits += 1,
                             Err(DeskError::AlreadyBooked { .. }) => loaded.skipped += 1,
