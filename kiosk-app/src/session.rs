@@ -281,7 +281,12 @@ impl Session {
             }
             SessionInput::Device(Input::Card(card)) => {
                 self.last_touch = Instant::now();
-                self.card_photo = card.photo;
+                // The card's photo is this patient's only where the flow
+                // takes the card as a new identification (not a card
+                // tapped during someone else's check-in).
+                if self.flow.takes_card() {
+                    self.card_photo = card.photo;
+                }
                 self.apply(Event::CardRead(card.holder));
             }
             // The camera sees what is in front of it: a code identifies
@@ -308,6 +313,11 @@ impl Session {
     }
 
     fn apply(&mut self, ev: Event) {
+        if matches!(self.flow.screen, Screen::Attract) {
+            // The policy as last fetched, before the next patient's first
+            // event (the first fetch may have come since the start screen).
+            self.follow_face_policy();
+        }
         if let Event::Found(_, f) = &ev {
             self.found = Some(f.clone());
         }
@@ -632,6 +642,10 @@ impl Session {
         privacy: Option<&exam_protocol::PrivacyAnswers>,
     ) -> Option<Vec<f32>> {
         let slot = self.face_template.take()?;
+        // The centre keeps no templates: none leaves the kiosk.
+        if !self.flow.settings.face_policy.keep_templates {
+            return None;
+        }
         let agreed = privacy?
             .consents
             .iter()

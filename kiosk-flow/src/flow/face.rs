@@ -147,10 +147,12 @@ impl Flow {
         self.card_check.is_some()
     }
 
-    /// 人证核验 applies to this card: the policy asks for it, this kiosk
-    /// sees faces and the card's photo was decoded.
-    pub(super) fn checks_card(&self, card: &Holder) -> bool {
-        self.settings.face && self.settings.face_policy.verify_card && card.photo
+    /// 人证核验 applies to this card: the policy asks for it and this kiosk
+    /// sees faces. (A card whose photo was not decoded goes to the desk:
+    /// nothing to compare it with, and a check that skips itself when the
+    /// reader's library fails is no check.)
+    pub(super) fn checks_card(&self) -> bool {
+        self.settings.face && self.settings.face_policy.verify_card
     }
 
     /// A card to check was read: a new patient, asked first.
@@ -171,8 +173,11 @@ impl Flow {
         let lookup = self.lookup;
         *self = Flow::new(self.settings);
         self.lookup = lookup;
-        self.card_check = Some(card);
         fx.push(Effect::ClearPersonalData);
+        if !card.photo {
+            return self.face_go(FaceStep::ToDesk(Miss::Unavailable), fx);
+        }
+        self.card_check = Some(card);
         self.face_go(FaceStep::CardNotice, fx)
     }
 

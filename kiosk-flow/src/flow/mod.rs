@@ -499,6 +499,25 @@ impl Flow {
         self.go(Screen::Looking { via }, fx)
     }
 
+    /// A card read now starts a new identification (the screens where
+    /// `Event::CardRead` identifies its holder).
+    pub fn takes_card(&self) -> bool {
+        matches!(
+            self.screen,
+            Screen::Attract
+                | Screen::Keypad(_)
+                | Screen::Problem(_)
+                | Screen::TakeDocuments { .. }
+                | Screen::Face(
+                    FaceStep::Notice
+                        | FaceStep::Looking(_)
+                        | FaceStep::Missed(_)
+                        | FaceStep::CardNotice
+                        | FaceStep::ToDesk(_)
+                )
+        )
+    }
+
     /// Handles one event; returns what the edge must do.
     pub fn handle(&mut self, ev: Event) -> Vec<Effect> {
         match (&self.screen, ev) {
@@ -542,7 +561,7 @@ impl Flow {
                     | FaceStep::CardNotice | FaceStep::ToDesk(_)),
                 Event::CardRead(h),
             ) => {
-                if self.checks_card(&h) {
+                if self.checks_card() {
                     return self.start_card_check(h);
                 }
                 let q = IdentityQuery::IdNumber {
@@ -561,7 +580,16 @@ impl Flow {
                 | Screen::Face(FaceStep::Notice | FaceStep::Looking(_) | FaceStep::Missed(_)
                     | FaceStep::CardNotice | FaceStep::ToDesk(_)),
                 Event::Identify(q, via),
-            ) => self.handle_identify(q, via),
+            ) => {
+                // 人证核验 under way or just refused: a code or a typed
+                // number would go round it.
+                if self.card_check.is_some()
+                    || matches!(self.screen, Screen::Face(FaceStep::ToDesk(_)))
+                {
+                    return vec![];
+                }
+                self.handle_identify(q, via)
+            }
             (Screen::Attract | Screen::Problem(_), Event::OpenKeypad) => {
                 self.go(Screen::Keypad(Entry::default()), vec![])
             }

@@ -95,7 +95,9 @@ pub struct FacesResponse {
 /// templates never asks to keep one and never sends one, and the service
 /// drops any that arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+// Unknown fields allowed: a newer service's policy must not make an older
+// kiosk refuse its whole gallery.
+#[serde(default)]
 pub struct FacePolicy {
     /// 刷脸签到: 1:N among today's enrolled faces, offered on the start
     /// screen.
@@ -129,12 +131,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_policy_absent_or_partial_is_the_default_and_an_unknown_key_is_refused() {
+    fn a_policy_absent_or_partial_is_the_default_and_a_newer_key_is_ignored() {
         let r: FacesResponse = serde_json::from_str(r#"{"model":"m","faces":[]}"#).unwrap();
         assert_eq!(r.policy, FacePolicy::default());
         let p: FacePolicy = serde_json::from_str(r#"{"verify_card":true}"#).unwrap();
         assert!(p.verify_card && p.identify && p.keep_templates);
-        assert!(serde_json::from_str::<FacePolicy>(r#"{"verify":true}"#).is_err());
+        let newer: FacePolicy =
+            serde_json::from_str(r#"{"verify_card":true,"from_a_newer_service":1}"#).unwrap();
+        assert!(newer.verify_card);
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //! clients the desk's throughput stopped at the chain's. Batched, the lock
 //! and the flush are taken once for all the lines waiting.
 //!
-//! Each caller still returns only after its own line is committed, and
-//! gets the batch's error if it failed (a failed audit fails the request).
+//! Each caller still returns only after its own line is committed. A batch
+//! the store refuses is written again line by line, so a caller gets an
+//! error only for its own line (a failed audit fails that request).
 //! SQLite needs none of this: its group commit (db/group.rs) does the same
 //! for every hot write.
 
@@ -20,7 +21,7 @@ use crate::audit::AuditEvent;
 
 /// Lines in one transaction at most (the batch waits for nothing: it takes
 /// what is queued when the last one committed).
-const MAX_LINES: usize = 500;
+const MAX_LINES: usize = 100;
 
 type Waiting = (AuditEvent, oneshot::Sender<std::result::Result<(), String>>);
 
@@ -43,12 +44,26 @@ impl AuditBatch {
                     }
                 }
                 let (events, replies): (Vec<AuditEvent>, Vec<_>) = batch.into_iter().unzip();
-                let r = write(&pool, &events).await.map_err(|e| e.to_string());
-                if let Err(e) = &r {
-                    tracing::error!(error = %e, lines = events.len(), "audit lines not written");
-                }
-                for reply in replies {
-                    let _ = reply.send(r.clone());
+                match write(&pool, &events).await {
+                    Ok(()) => {
+                        for reply in replies {
+                            let _ = reply.send(Ok(()));
+                        }
+                    }
+                    // One line the store refuses must not fail the others'
+                    // requests: each again on its own, answered alone.
+                    Err(e) => {
+                        tracing::warn!(error = %e, lines = events.len(), "audit batch failed; lines one by one");
+                        for (e, reply) in events.iter().zip(replies) {
+                            let r = write(&pool, std::slice::from_ref(e))
+                                .await
+                                .map_err(|e| e.to_string());
+                            if let Err(e) = &r {
+                                tracing::error!(error = %e, "audit line not written");
+                            }
+                            let _ = reply.send(r);
+                        }
+                    }
                 }
             }
         });

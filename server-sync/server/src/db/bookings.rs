@@ -89,12 +89,12 @@ pub(crate) async fn next_change_seqs(tx: &mut Transaction<'_, Any>, n: usize) ->
     Ok(last - n + 1)
 }
 
-/// Stamps a booking with the next change number, as one of its
-/// transaction's last statements (before the audit line). The counter row
-/// stays locked from here to the commit, so numbers still follow commit
-/// order (invariant 4); taken early, every other writer of bookings waited
-/// behind the rest of this transaction's statements (on PostgreSQL a lock
-/// convoy: 14–15 desks queued on the row at 500 clients).
+/// Stamps a new booking with the next change number once its rows are
+/// written, rather than before: the counter row stays locked from here to
+/// the commit (numbers follow commit order, invariant 4), so the later it
+/// is taken the shorter the other writers wait; but no later than the
+/// other shared counters (`interface_seq`, the episode, `audit_seq`), which
+/// every writer takes after it.
 pub(crate) async fn stamp_change(tx: &mut Transaction<'_, Any>, booking: i64) -> Result<()> {
     let seq = next_change_seq(tx).await?;
     sqlx::query("UPDATE bookings SET change_seq = $2 WHERE id = $1")

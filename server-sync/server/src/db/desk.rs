@@ -190,7 +190,8 @@ pub(crate) async fn create_visit_unlogged(
         .map_err(|e| DeskError::Rule(e.to_string()))?;
     let id = next_id();
     let code = crate::booking_codes::new_booking_code();
-    // Its change number is stamped last (`stamp_change`), 0 until then.
+    // Its change number is stamped once its rows are written
+    // (`stamp_change`), 0 until then.
     let seq = 0i64;
     let now = ts(Utc::now());
     let due = if v.pay_later { 0 } else { v.plan.total_fen };
@@ -234,6 +235,11 @@ pub(crate) async fn create_visit_unlogged(
         .map(|i| (i.code.as_str(), i.price_fen, i.from_package))
         .collect();
     insert_items(tx, id, &items, actor).await?;
+    // The change number now, before the interfaces' and the episode's
+    // rows: every writer takes the shared counters in one order
+    // (booking_change, interface_seq, the episode, audit_seq), or two
+    // could each hold what the other waits for.
+    stamp_change(tx, id).await?;
     if v.register_now {
         // A walk-in is registered now: HIS's record and registration, and
         // orders for what is already due, with the visit (I1-I3).
@@ -256,7 +262,6 @@ pub(crate) async fn create_visit_unlogged(
         // person gave a mobile; a walk-in is standing at the desk.
         crate::sms::on_booking(tx, keys, id, &v.person, v.date, v.slot.0, &v.campus).await?;
     }
-    stamp_change(tx, id).await?;
     let what = if v.register_now {
         "visit.register"
     } else {
@@ -689,11 +694,15 @@ async fn register_in(
         "checked_in" => return Err(DeskError::State("已经登记过了".into())),
         _ => return Err(DeskError::State("预约已取消，不能登记".into())),
     }
+    // The change number before the booking's row, as a kiosk's push takes
+    // them (one lock order: see `create_visit_unlogged`).
+    let seq = next_change_seq(tx).await?;
     sqlx::query(
-        "UPDATE bookings SET state = 'checked_in', registered_at = $2, flags = $3 WHERE id = $1",
+        "UPDATE bookings SET state = 'checked_in', registered_at = $2, change_seq = $3, flags = $4 WHERE id = $1",
     )
     .bind(id)
     .bind(ts(Utc::now()))
+    .bind(seq)
     .bind(flags.join(","))
     .execute(&mut **tx)
     .await?;
@@ -716,8 +725,6 @@ async fn register_in(
         Utc::now(),
     )
     .await?;
-    // Its change number last, before the audit line (see `stamp_change`).
-    stamp_change(tx, id).await?;
     oplog::log(
         tx,
         actor,
