@@ -114,6 +114,20 @@ impl Kiosk {
         }
     }
 
+    /// The check-ins journaled (at least one).
+    fn check_ins(&self) -> Vec<exam_protocol::CheckIn> {
+        let events = self.journal.lock().pending_events(10).unwrap();
+        let checked: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e.body().unwrap() {
+                EventBody::CheckIn(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        assert!(!checked.is_empty(), "{events:?}");
+        checked
+    }
+
     fn tap(&mut self, ev: Event) {
         self.session.input(SessionInput::Event(ev));
     }
@@ -236,15 +250,7 @@ async fn a_known_face_that_turns_checks_in_and_a_stranger_is_offered_the_card() 
     k.tap(Event::Act(Action::Next));
     k.until(|s| matches!(s, Screen::TakeDocuments { .. } | Screen::Printing { .. }))
         .await;
-    let events = k.journal.lock().pending_events(10).unwrap();
-    let checked: Vec<_> = events
-        .iter()
-        .filter_map(|e| match e.body().unwrap() {
-            EventBody::CheckIn(c) => Some(c),
-            _ => None,
-        })
-        .collect();
-    assert!(!checked.is_empty(), "{events:?}");
+    let checked = k.check_ins();
     for c in &checked {
         assert_eq!(c.id_number, her);
         assert_eq!(c.identified_by, "face");
@@ -450,15 +456,7 @@ async fn a_card_is_checked_against_the_face_of_the_person_holding_it() {
     k.tap(Event::Act(Action::Next));
     k.until(|s| matches!(s, Screen::TakeDocuments { .. } | Screen::Printing { .. }))
         .await;
-    let events = k.journal.lock().pending_events(10).unwrap();
-    let checked: Vec<_> = events
-        .iter()
-        .filter_map(|e| match e.body().unwrap() {
-            EventBody::CheckIn(c) => Some(c),
-            _ => None,
-        })
-        .collect();
-    assert!(!checked.is_empty(), "{events:?}");
+    let checked = k.check_ins();
     for c in &checked {
         assert_eq!(c.id_number, her);
         assert_eq!(c.identified_by, "id_card_face");
