@@ -67,6 +67,8 @@ fn pages(visit: i64, role: Role) -> Vec<Page> {
             Some(Capability::ReconcilePayments),
             "/payments",
         ),
+        // E14: each campus's day figures and the group's total.
+        page("/figures", Some(Capability::ReconcilePayments), "/figures"),
         // I5: the SMS page (sent, delivered, failed, waiting per kind).
         page("/sms", Some(Capability::ManageInterfaces), "/sms"),
         // E15: emergency mode's state, switch and episodes' reports.

@@ -33,8 +33,14 @@ use exam_domain::demo::Rng;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+#[path = "support/by_route.rs"]
+mod by_route;
+#[path = "support/pg_top.rs"]
+mod pg_top;
 #[path = "support/raw_rate.rs"]
 mod raw_rate;
+
+use by_route::percentile;
 
 struct Args {
     clients: usize,
@@ -95,6 +101,8 @@ fn args() -> anyhow::Result<Args> {
 #[derive(Default)]
 struct Window {
     ms: Vec<f64>,
+    /// The same samples by route.
+    routes: Vec<(&'static str, f64)>,
     errors: u64,
     full: u64,
 }
@@ -102,11 +110,6 @@ struct Window {
 struct Session {
     cookie: String,
     csrf: String,
-}
-
-fn percentile(v: &mut [f64], p: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn free_addr() -> std::net::SocketAddr {
@@ -207,7 +210,7 @@ async fn client(
     while !stop.load(Ordering::Relaxed) {
         let roll = rng.below(100);
         let started = Instant::now();
-        let (path, body): (String, Option<Value>) = if roll < 70 || mine.is_empty() {
+        let (route, path, body): (&str, String, Option<Value>) = if roll < 70 || mine.is_empty() {
             serial = serial.wrapping_add(1);
             let birth = chrono::NaiveDate::from_ymd_opt(1950, 1, 1).expect("1950-01-01 is a date")
                 + chrono::Duration::days(rng.below(365 * 50) as i64);
@@ -219,6 +222,7 @@ async fn client(
                 "marital": if rng.below(2) == 0 { "married" } else { "unmarried" },
                 "package": PACKAGES[rng.below(PACKAGES.len() as u64) as usize],
             });
+            let route = if roll < 40 { "book" } else { "walk-in" };
             if roll < 40 {
                 v["date"] = json!(today + chrono::Duration::days(1 + rng.below(30) as i64));
                 v["slot_start"] = json!(
@@ -230,12 +234,13 @@ async fn client(
             } else {
                 v["walk_in"] = json!(true);
             }
-            ("/api/desk/visits".into(), Some(v))
+            (route, "/api/desk/visits".into(), Some(v))
         } else if roll < 90 {
             let id = mine[rng.below(mine.len() as u64) as usize];
-            (format!("/api/desk/visits/{id}"), None)
+            ("visit", format!("/api/desk/visits/{id}"), None)
         } else {
             (
+                "search",
                 format!(
                     "/api/desk/search?q={}",
                     ["wang", "zhang", "yc", "li"][rng.below(4) as usize]
@@ -285,6 +290,7 @@ async fn client(
         {
             let mut w = window.lock().await;
             w.ms.push(ms);
+            w.routes.push((route, ms));
             w.errors += u64::from(!ok);
             w.full += u64::from(full);
         }
@@ -293,10 +299,11 @@ async fn client(
     }
 }
 
-async fn note(window: &Mutex<Window>, started: Instant, ok: bool) {
+async fn note(window: &Mutex<Window>, route: &'static str, started: Instant, ok: bool) {
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     let mut w = window.lock().await;
     w.ms.push(ms);
+    w.routes.push((route, ms));
     w.errors += u64::from(!ok);
 }
 
@@ -333,12 +340,12 @@ async fn doctor(
                 if !ok {
                     eprintln!("doctor {n}: call-next {room} -> {status} {j}");
                 }
-                note(&window, t, ok).await;
+                note(&window, "call-next", t, ok).await;
                 j["decisions"][0]["person"].as_i64()
             }
             Err(e) => {
                 eprintln!("doctor {n}: call-next {room} -> {e}");
-                note(&window, t, false).await;
+                note(&window, "call-next", t, false).await;
                 None
             }
         };
@@ -353,7 +360,7 @@ async fn doctor(
         if let Ok(r) = r {
             let _ = r.bytes().await;
         }
-        note(&window, t, ok).await;
+        note(&window, "room", t, ok).await;
         let Some(person) = called else {
             tokio::time::sleep(think.mul_f64(1.0 + rng.below(1000) as f64 / 1000.0)).await;
             continue;
@@ -373,7 +380,7 @@ async fn doctor(
                 false
             }
         };
-        note(&window, t, ok).await;
+        note(&window, "finish", t, ok).await;
     }
 }
 
@@ -423,7 +430,7 @@ async fn screen(
                 Ok(r) if r.status().is_success() => r.json().await.unwrap_or(Value::Null),
                 _ => Value::Null,
             };
-            note(&window, t, !j.is_null()).await;
+            note(&window, "screen", t, !j.is_null()).await;
             for a in j["announcements"].as_array().into_iter().flatten() {
                 let seq = a["seq"].as_u64().unwrap_or(0);
                 after = after.max(seq);
@@ -443,7 +450,7 @@ async fn screen(
                 if !ok {
                     eprintln!("screen {n}: voice {seq} failed");
                 }
-                note(&window, t, ok).await;
+                note(&window, "voice", t, ok).await;
             }
         }
     }
@@ -670,9 +677,15 @@ async fn main() -> anyhow::Result<()> {
             window.clone(),
         )));
     }
+    // PostgreSQL's statement statistics from here on, when it keeps them.
+    let pg_stats = match &a.database_url {
+        Some(u) => pg_top::reset(u).await,
+        None => false,
+    };
     let started = Instant::now();
     let mut all: Vec<f64> = Vec::new();
     let (mut errors, mut full, mut rss_max) = (0u64, 0u64, rss_start);
+    let mut routes = by_route::ByRoute::default();
     while started.elapsed() < Duration::from_secs(a.secs) {
         tokio::time::sleep(
             Duration::from_secs(a.interval_secs).min(
@@ -700,6 +713,7 @@ async fn main() -> anyhow::Result<()> {
         errors += w.errors;
         full += w.full;
         all.append(&mut w.ms);
+        routes.add(std::mem::take(&mut w.routes), true);
     }
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
@@ -709,6 +723,7 @@ async fn main() -> anyhow::Result<()> {
     errors += w.errors;
     full += w.full;
     all.extend(w.ms);
+    routes.add(w.routes, false);
     let n = all.len();
     println!(
         "total: {n} requests ({:.0}/s), p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, errors {errors}, slot full/repeat {full}, server RSS start {:.1} MiB max {:.1} MiB end {:.1} MiB",
@@ -744,6 +759,12 @@ async fn main() -> anyhow::Result<()> {
         println!("group commit: none (PostgreSQL flushes concurrent commits together itself)");
     } else {
         println!("group commit: off");
+    }
+    routes.print();
+    if let Some(u) = &a.database_url
+        && pg_stats
+    {
+        pg_top::print(u, 15).await?;
     }
     let _ = child.kill().await;
     if errors > 0 {

@@ -22,6 +22,7 @@ pub mod db;
 pub mod emergency;
 mod error;
 pub mod fhir;
+pub mod finance;
 mod http_guard;
 pub mod interfaces;
 mod kiosk_api;
@@ -118,6 +119,7 @@ fn all_routes(state: AppState) -> (Router<AppState>, Vec<routes::RouteInfo>) {
     openapi::routes(&mut t);
     interfaces::routes(&mut t);
     payments::routes(&mut t);
+    finance::page::routes(&mut t);
     sms::routes(&mut t);
     emergency::routes(&mut t);
     queue::api::routes(&mut t);

@@ -156,8 +156,9 @@ pub enum Capability {
     ManageInterfaces,
     /// The payments and the daily bill's reconciliation (`/payments`,
     /// finance): orders and refunds by merchant number and amount, no
-    /// names; run a day's reconciliation again. Finance's and the
-    /// administrator's (no desk role sees the platform's books).
+    /// names; run a day's reconciliation again; each campus's day figures
+    /// and the group's total (`/figures`, E14: sums only). Finance's and
+    /// the administrator's (no desk role sees the books).
     ReconcilePayments,
     /// The emergency page (`/emergency`): the centre's state, why it is
     /// (not) eligible, the episodes and their reconciliation reports

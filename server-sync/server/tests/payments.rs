@@ -247,6 +247,15 @@ async fn paid_by_notification_then_refunded_and_reconciled(b: Backend) {
         .await,
         1
     );
+    // E14: the campus's ledger has the platform's money, by its order.
+    assert_eq!(
+        p.sql_i64(&format!(
+            "SELECT CAST(SUM(amount_fen) AS TEXT) FROM ledger WHERE booking_id = {booking}
+               AND entry = 'charge' AND method = 'platform' AND reference = '{no}'"
+        ))
+        .await,
+        o["amount_fen"].as_i64().unwrap()
+    );
     // Nothing left to pay.
     let (st, _) = p
         .kiosk_post(
@@ -281,6 +290,15 @@ async fn paid_by_notification_then_refunded_and_reconciled(b: Backend) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(done, "refund never succeeded");
+    assert_eq!(
+        p.sql_i64(&format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM ledger WHERE booking_id = {booking}
+               AND entry = 'refund' AND method = 'platform' AND reference = '{no}R1'"
+        ))
+        .await,
+        1,
+        "the refund in the ledger, by the platform"
+    );
     assert_eq!(p.sim.stats().refunds, 1, "one refund at the platform");
     assert!(
         p.messages(Counterpart::His, booking)

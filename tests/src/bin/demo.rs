@@ -228,6 +228,10 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "  interfaces      : {url}/interfaces (queues, results back), {url}/payments (the daily bill)"
     );
+    println!(
+        "  finance         : {url}/figures (each campus's visits, takings by method and refunds of the day,\n\
+         \x20                   and the group's total; CSV for Excel)"
+    );
     // I6, I7: an outside system's view. A demo API client (masked
     // identities, read only, from this machine), registered anew at each
     // start: its secret is shown once, like a real registration.

@@ -83,6 +83,8 @@ const ID: Bind = Int(1);
 const KEY: Bind = Text("person-key");
 /// Three values for the statements built for an IN list.
 const IDS: &[Bind] = &[Int(1), Int(2), Int(3)];
+/// [`IDS`], then a day.
+const IDS_DAY: &[Bind] = &[Int(1), Int(2), Int(3), DAY];
 const CODES: &[Bind] = &[Text("BK1"), Text("BK2"), Text("BK3")];
 
 /// Every hot statement.
@@ -268,12 +270,12 @@ pub fn all() -> Vec<HotQuery> {
             &["bookings b", "people p"],
         ),
         Q::new(
-            "room: who waits since when",
-            queue::WAITING_SINCE,
-            &[CAMPUS, DAY, ROOM],
+            "room: since when the people listed wait",
+            queue::waiting_since_sql(IDS.len()),
+            IDS_DAY,
             &["queue_entries"],
         )
-        .by(&["day"]),
+        .by(&["booking_id"]),
         Q::new(
             "room: its day",
             queue::ROOM_DAY,
@@ -281,6 +283,28 @@ pub fn all() -> Vec<HotQuery> {
             &["queue_entries"],
         )
         .by(&["room"]),
+        // /figures (E14): a day of a year's ledger and bookings.
+        Q::new(
+            "figures: the day's ledger",
+            crate::finance::store::DAY_LEDGER,
+            &[DAY],
+            &["ledger"],
+        )
+        .by(&["day"]),
+        Q::new(
+            "figures: a campus's visits of the day",
+            crate::finance::store::DAY_VISITS,
+            &[CAMPUS, DAY],
+            &["bookings"],
+        )
+        .by(&["exam_date"]),
+        Q::new(
+            "figures: what a campus's arrived visits owe",
+            crate::finance::store::DAY_OUTSTANDING,
+            &[CAMPUS, DAY],
+            &["bookings b", "booking_items i"],
+        )
+        .by(&["exam_date"]),
         Q::new(
             "room: its history",
             queue::ROOM_HISTORY,

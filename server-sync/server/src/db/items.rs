@@ -9,6 +9,8 @@ use sqlx::Row;
 use super::at_rest::ad;
 use super::desk::{DeskError, Visit, insert_items, touch, visit_in};
 use super::{Db, DbError, oplog, ts};
+use crate::finance::store as finance;
+use crate::finance::{Entry, Method};
 
 type Result<T> = std::result::Result<T, DeskError>;
 
@@ -121,8 +123,26 @@ impl Db {
         }
         // K16: money paid through the platform goes back the same way, by
         // a refund number decided here (the payment job sends it).
-        if matches!(change, ItemChange::Refund) && item.paid {
-            crate::payments::store::refund_item_in(&mut tx, id, code, refund, actor).await?;
+        if matches!(change, ItemChange::Refund) && item.paid && refund > 0 {
+            let rno =
+                crate::payments::store::refund_item_in(&mut tx, id, code, refund, actor).await?;
+            // E14: the refund in the ledger, by the way the money goes
+            // back: the platform's refund, or how the desk last took it.
+            let method = match rno {
+                Some(_) => Method::Platform,
+                None => finance::desk_method_in(&mut tx, id)
+                    .await?
+                    .unwrap_or(Method::Cash),
+            };
+            let line = finance::Line {
+                booking: id,
+                entry: Entry::Refund,
+                method,
+                fen: refund,
+                by: actor,
+                reference: rno.as_deref(),
+            };
+            finance::record_in(&mut tx, &line, Utc::now()).await?;
         }
         touch(&mut tx, id, pay_later).await?;
         // I1-I3: orders, cancellations, HIS charges and refunds with the change.
@@ -200,7 +220,7 @@ impl Db {
         &self,
         actor: &str,
         id: i64,
-        method: &str,
+        method: Method,
     ) -> Result<(Visit, i64, Option<crate::emergency::Stamp>)> {
         let mut tx = self.pool.begin().await?;
         let v = visit_in(&mut tx, &self.keys, id).await?;
@@ -217,6 +237,16 @@ impl Db {
         touch(&mut tx, id, false).await?;
         // I1-I3: orders, cancellations, HIS charges and refunds with the change.
         crate::interfaces::facts::sync_visit(&mut tx, &self.keys, id, Utc::now()).await?;
+        // E14: the charge in the ledger, under the visit's campus.
+        let line = finance::Line {
+            booking: id,
+            entry: Entry::Charge,
+            method,
+            fen: amount,
+            by: actor,
+            reference: None,
+        };
+        finance::record_in(&mut tx, &line, Utc::now()).await?;
         let stamp = if amount > 0 {
             crate::emergency::store::record_in(
                 &mut tx,
@@ -224,7 +254,7 @@ impl Db {
                 id,
                 &v.record.booking.exam_no,
                 amount,
-                Some(method),
+                Some(method.as_str()),
                 actor,
                 Utc::now(),
             )
@@ -243,8 +273,9 @@ impl Db {
             "visit.pay",
             &super::people::subject(&self.keys, &v.record.person.id_number),
             &format!(
-                "exam_no={} amount_fen={amount} method={method}{receipt}",
-                v.record.booking.exam_no
+                "exam_no={} amount_fen={amount} method={}{receipt}",
+                v.record.booking.exam_no,
+                method.as_str()
             ),
         )
         .await?;
@@ -265,6 +296,7 @@ pub(crate) async fn mark_items_paid_in(
     booking: i64,
     items: &[(String, i64)],
     actor: &str,
+    out_trade_no: &str,
     detail: &str,
 ) -> std::result::Result<i64, DbError> {
     let v = visit_in(tx, keys, booking).await.map_err(|e| match e {
@@ -305,6 +337,17 @@ pub(crate) async fn mark_items_paid_in(
         other => DbError::Corrupt(other.to_string()),
     })?;
     crate::interfaces::facts::sync_visit(tx, keys, booking, Utc::now()).await?;
+    // E14: what was marked is the campus's income (money the platform
+    // took for items no longer due goes back and never counts).
+    let line = finance::Line {
+        booking,
+        entry: Entry::Charge,
+        method: Method::Platform,
+        fen: marked,
+        by: actor,
+        reference: Some(out_trade_no),
+    };
+    finance::record_in(tx, &line, Utc::now()).await?;
     oplog::log(
         tx,
         actor,

@@ -263,6 +263,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "face check-in: one sealed face template per consenting person",
         include_str!("../../migrations/0026_face_templates.sql"),
     ),
+    (
+        27,
+        "the ledger: every charge and refund under its campus and day",
+        include_str!("../../migrations/0027_ledger.sql"),
+    ),
+    (
+        28,
+        "the queue: a room's entries past waiting, indexed apart",
+        include_str!("../../migrations/0028_queue_entries_seen.sql"),
+    ),
 ];
 
 impl Db {

@@ -489,6 +489,22 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
         "/api/payments/reconciliations",
         "Fetch a day's bill from the platform and reconcile it now",
     ),
+    // Each campus's money apart (E14).
+    (
+        "GET",
+        "/figures",
+        "The day figures page: each campus's visits, charges and refunds by method, the group's total",
+    ),
+    (
+        "GET",
+        "/api/figures",
+        "A day's figures per campus and for the group (sums only; ?day=YYYY-MM-DD, default today)",
+    ),
+    (
+        "GET",
+        "/api/figures.csv",
+        "A day's figures as CSV for Excel (UTF-8 with its byte-order mark, amounts in yuan)",
+    ),
     // The queue (Q1–Q6).
     (
         "GET",

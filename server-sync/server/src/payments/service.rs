@@ -536,9 +536,16 @@ async fn mark_paid(
     );
     let mut marked = 0;
     for (b, items) in by_booking {
-        marked +=
-            crate::db::mark_items_paid_in(tx, &st.db.keys, b, &items, "payment:platform", &detail)
-                .await?;
+        marked += crate::db::mark_items_paid_in(
+            tx,
+            &st.db.keys,
+            b,
+            &items,
+            "payment:platform",
+            &s.order.out_trade_no,
+            &detail,
+        )
+        .await?;
     }
     Ok(marked)
 }

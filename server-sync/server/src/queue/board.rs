@@ -95,19 +95,30 @@ pub(crate) async fn build_board(
     ids.sort_unstable();
     ids.dedup();
     let who = store::who(&st.db, &ids).await?;
-    let since = store::waiting_since(&st.db, campus, today(), only).await?;
+    // How long the people listed have waited: a pre-queue room's list
+    // holds numbers of people who may be elsewhere, their wait is counted
+    // where they stand.
+    let mut listed: Vec<PersonId> = rooms
+        .iter()
+        .filter(|r| !r.spec.prequeue)
+        .flat_map(|r| r.waiting.iter().take(SHOWN).copied())
+        .collect();
+    listed.sort_unstable();
+    listed.dedup();
+    let since = store::waiting_since(&st.db, today(), &listed).await?;
     let days = store::room_days(&st.db, campus, today(), only).await?;
     let now = Utc::now();
-    let row = |p: PersonId, waiting_here: bool| {
+    // `waiting_in`: the room whose list they are on, when their wait counts.
+    let row = |p: PersonId, waiting_in: Option<&str>| {
         let w = who.get(&p).cloned().unwrap_or(Who {
             name: String::new(),
             exam_no: String::new(),
         });
-        let waited = if waiting_here {
-            since.get(&p).map(|s| (now - *s).num_minutes())
-        } else {
-            None
-        };
+        let waited = waiting_in.and_then(|room| {
+            since
+                .get(&(p, room.to_string()))
+                .map(|s| (now - *s).num_minutes())
+        });
         PersonRow {
             id: p,
             name: w.name,
@@ -123,13 +134,12 @@ pub(crate) async fn build_board(
         .map(|r| {
             let (name, floor) = room_label(&catalogue, campus, &r.spec.code);
             let day = days.get(&r.spec.code).cloned().unwrap_or_default();
-            // A pre-queue room's list holds numbers of people who may be
-            // elsewhere: their wait is counted where they stand.
+            let here = (!r.spec.prequeue).then_some(r.spec.code.as_str());
             let waiting: Vec<PersonRow> = r
                 .waiting
                 .iter()
                 .take(SHOWN)
-                .map(|p| row(*p, !r.spec.prequeue))
+                .map(|p| row(*p, here))
                 .collect();
             long_waits.extend(waiting.iter().filter(|p| p.long).cloned());
             RoomRow {
@@ -140,7 +150,7 @@ pub(crate) async fn build_board(
                 desks: r.spec.desks,
                 minutes: r.spec.minutes,
                 prequeue: r.spec.prequeue,
-                serving: r.serving.iter().map(|p| row(*p, false)).collect(),
+                serving: r.serving.iter().map(|p| row(*p, None)).collect(),
                 waiting_count: r.waiting.len(),
                 waiting,
                 done: day.done,
@@ -154,7 +164,7 @@ pub(crate) async fn build_board(
         in_building,
         joined_today,
         done_today,
-        unroutable: unrouted.iter().map(|p| row(*p, false)).collect(),
+        unroutable: unrouted.iter().map(|p| row(*p, None)).collect(),
         long_waits,
         long_wait_min: LONG_WAIT_MIN,
     })

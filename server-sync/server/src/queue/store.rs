@@ -344,9 +344,17 @@ pub struct RoomDay {
     pub mean_wait_min: Option<f64>,
 }
 
-/// One room's entries of the day (a doctor station, a room screen).
+/// One room's entries of the day that were called or ended (a doctor
+/// station, a room screen): what its figures are made of. Not the people
+/// still waiting: a room's backlog can be thousands deep on a busy day,
+/// and none of them has been called or is done. `state <> 'waiting'` is
+/// the predicate of the partial index `queue_entries_seen` (migration
+/// 0028), which holds these rows only.
 pub(crate) const ROOM_DAY: &str = "SELECT room, state, started_at, called_at FROM queue_entries
-                  WHERE campus = $1 AND day = $2 AND room = $3";
+                  WHERE campus = $1 AND day = $2 AND room = $3 AND state <> 'waiting'";
+/// [`ROOM_DAY`] for every room of the campus (the board).
+pub(crate) const CAMPUS_DAY: &str = "SELECT room, state, started_at, called_at FROM queue_entries
+                  WHERE campus = $1 AND day = $2 AND state <> 'waiting'";
 
 pub(super) async fn room_days(
     db: &Db,
@@ -365,14 +373,11 @@ pub(super) async fn room_days(
                 .await?
         }
         None => {
-            sqlx::query(
-                "SELECT room, state, started_at, called_at FROM queue_entries
-                  WHERE campus = $1 AND day = $2",
-            )
-            .bind(campus)
-            .bind(day_s(day))
-            .fetch_all(&db.read)
-            .await?
+            sqlx::query(CAMPUS_DAY)
+                .bind(campus)
+                .bind(day_s(day))
+                .fetch_all(&db.read)
+                .await?
         }
     };
     let mut out: BTreeMap<String, (RoomDay, f64, i64)> = BTreeMap::new();
@@ -421,34 +426,40 @@ pub(super) async fn entries(db: &Db, booking: i64, day: NaiveDate) -> Result<Vec
     rows.iter().map(entry_line).collect()
 }
 
-/// When each person waiting in room $3 (or, for '', anywhere) joined.
-pub(crate) const WAITING_SINCE: &str = "SELECT booking_id, started_at FROM queue_entries
-          WHERE campus = $1 AND day = $2 AND room = $3 AND state = 'waiting' AND ended_at IS NULL
-         UNION ALL
-         SELECT booking_id, started_at FROM queue_entries
-          WHERE $3 = '' AND campus = $1 AND day = $2 AND state = 'waiting' AND ended_at IS NULL";
+/// When each of `n` people (`$1`..`$n`) began waiting where they wait
+/// now (their open entry of day `$n+1`), and in which room. By the
+/// people a page lists, through their own entries (`queue_entries_booking`),
+/// not by room: a room's backlog grows all day and a page shows its first
+/// few only. (A visit is at one campus, so the campus is not asked.)
+pub(crate) fn waiting_since_sql(n: usize) -> String {
+    format!(
+        "SELECT booking_id, room, started_at FROM queue_entries
+          WHERE booking_id IN ({}) AND ended_at IS NULL AND day = ${} AND state = 'waiting'",
+        crate::db::placeholders(n),
+        n + 1
+    )
+}
 
-/// When each person waiting (in `only`, or anywhere) joined their queue.
+/// When each of `ids` began waiting today, by (person, room).
 pub(super) async fn waiting_since(
     db: &Db,
-    campus: &str,
     day: NaiveDate,
-    only: Option<&str>,
-) -> Result<BTreeMap<i64, DateTime<Utc>>> {
-    let rows = sqlx::query(WAITING_SINCE)
-        .bind(campus)
-        .bind(day_s(day))
-        .bind(only.unwrap_or(""))
-        .fetch_all(&db.read)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("booking_id")?,
+    ids: &[i64],
+) -> Result<BTreeMap<(i64, String), DateTime<Utc>>> {
+    let mut out = BTreeMap::new();
+    for chunk in ids.chunks(200) {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(waiting_since_sql(chunk.len())));
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.bind(day_s(day)).fetch_all(&db.read).await? {
+            out.insert(
+                (r.try_get("booking_id")?, r.try_get("room")?),
                 parse_ts(&r.try_get::<String, _>("started_at")?)?,
-            ))
-        })
-        .collect()
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// Who a visit is, for boards and screens: the masked name and the exam
