@@ -8,6 +8,7 @@
 
 pub mod demo_face;
 pub mod doctors;
+pub mod east_desk;
 pub mod sims;
 
 use std::net::SocketAddr;

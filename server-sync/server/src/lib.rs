@@ -259,6 +259,20 @@ async fn prune(st: &AppState) {
         Ok(n) => tracing::info!(deleted = n, "face templates past their retention deleted"),
         Err(e) => tracing::warn!(error = %e, "pruning face templates failed"),
     }
+    // Visits committed without their change number (issue 21: PostgreSQL
+    // stamps a new visit after its commit; a crash between leaves 0).
+    let campuses: Vec<String> = st
+        .catalogue
+        .get()
+        .campuses
+        .iter()
+        .map(|c| c.code.clone())
+        .collect();
+    match st.db.stamp_unstamped(&campuses).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(stamped = n, "visits without a change number stamped"),
+        Err(e) => tracing::warn!(error = %e, "stamping visits without a change number failed"),
+    }
     let grace = Duration::minutes(st.config.no_show_grace_minutes);
     match st.db.release_no_shows(workflow::now_local(), grace).await {
         Ok(0) => {}

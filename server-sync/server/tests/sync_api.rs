@@ -25,6 +25,7 @@ on_both_stores!(
     heartbeat_shows_in_metrics,
     documents_left_behind_wait_for_the_desk_once,
     staff_moves_travel_through_heartbeats_and_close_once,
+    a_new_visit_reaches_the_pull_and_a_lost_stamp_is_swept,
 );
 
 async fn bookings(h: &Harness, key: &KioskKey) -> Vec<BookingRecord> {
@@ -693,4 +694,72 @@ async fn staff_moves_travel_through_heartbeats_and_close_once(h: &Harness) {
             .is_empty()
     );
     assert!(db.open_moves().await.unwrap().is_empty());
+}
+
+/// A walk-in registered at the desk is in the kiosks' pull at once (on
+/// PostgreSQL its change number is taken just after its commit); one whose
+/// stamp was lost between its commit and the stamp (a crash: change number
+/// 0, which no cursor follows) is stamped by the prune job's sweep and then
+/// reaches a kiosk that had read past everything before.
+async fn a_new_visit_reaches_the_pull_and_a_lost_stamp_is_swept(h: &Harness) {
+    let key = h.kiosk("K-1").await;
+    let client = sync_client::SyncClient::new(
+        &sync_client::ServiceLink::loopback_dev(&h.url).unwrap(),
+        key.clone(),
+    );
+    let mut cursor = 0;
+    loop {
+        let page = client.changes(cursor, 500).await.unwrap();
+        cursor = page.next_cursor;
+        if !page.more {
+            break;
+        }
+    }
+    let desk = h.staff("stamp-desk", "front_desk").await;
+    let walk_in = |seq: u16| {
+        let desk = &desk;
+        async move {
+            let (st, r) = desk
+                .post(
+                    "/api/desk/visits",
+                    json!({ "person": { "id_number": common::id_number(1985, seq), "name": "游标测试", "mobile": "" },
+                            "marital": "married", "package": "P-EMP", "walk_in": true }),
+                )
+                .await;
+            assert_eq!(st, 200, "{r}");
+            r["visit"]["id"].as_i64().unwrap()
+        }
+    };
+    let first = walk_in(1).await;
+    let page = client.changes(cursor, 100).await.unwrap();
+    let ids: Vec<i64> = page.records.iter().map(|r| r.booking.id).collect();
+    assert_eq!(
+        ids,
+        vec![first],
+        "the new visit, stamped by the time it was answered"
+    );
+    let cursor = page.next_cursor;
+    assert_eq!(h.db().stamp_unstamped(&["main".into()]).await.unwrap(), 0);
+
+    let lost = walk_in(3).await;
+    // Its stamp lost: as after a crash between its commit and the stamp.
+    h.sql(&format!(
+        "UPDATE bookings SET change_seq = 0 WHERE id = {lost}"
+    ))
+    .await
+    .unwrap();
+    let later = walk_in(5).await;
+    let page = client.changes(cursor, 100).await.unwrap();
+    let ids: Vec<i64> = page.records.iter().map(|r| r.booking.id).collect();
+    assert_eq!(ids, vec![later], "an unstamped visit is not in the pull");
+    let cursor = page.next_cursor;
+    assert_eq!(h.db().stamp_unstamped(&["main".into()]).await.unwrap(), 1);
+    let page = client.changes(cursor, 100).await.unwrap();
+    let ids: Vec<i64> = page.records.iter().map(|r| r.booking.id).collect();
+    assert_eq!(
+        ids,
+        vec![lost],
+        "swept, it reaches the kiosk past its cursor"
+    );
+    assert_eq!(h.db().stamp_unstamped(&["main".into()]).await.unwrap(), 0);
 }

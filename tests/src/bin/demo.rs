@@ -230,7 +230,8 @@ async fn main() -> anyhow::Result<()> {
     );
     println!(
         "  finance         : {url}/figures (each campus's visits, takings by method and refunds of the day,\n\
-         \x20                   and the group's total; CSV for Excel)"
+         \x20                   and the group's total; CSV for Excel; 东区分院's simulated desk registers and\n\
+         \x20                   takes money every 15 s)"
     );
     // I6, I7: an outside system's view. A demo API client (masked
     // identities, read only, from this machine), registered anew at each
@@ -262,6 +263,16 @@ async fn main() -> anyhow::Result<()> {
     // call, see (two seconds a minute) and finish them, so the room screens
     // move and speak.
     let _doctors = e2e_tests::doctors::spawn(server.state.clone(), "main".into(), 2.0);
+    // E14: the second campus's desk registers and takes money too, with
+    // doctors of its own, so /figures has two campuses apart.
+    let _east = e2e_tests::east_desk::spawn(
+        server.state.clone(),
+        "east",
+        a.people / 4,
+        Duration::from_secs(15),
+    )
+    .await?;
+    let _east_doctors = e2e_tests::doctors::spawn(server.state.clone(), "east".into(), 2.0);
     let (screen, _) = exam_server::queue::screen_path(&server.state, "main", "blood", 30);
     let (screen2, _) = exam_server::queue::screen_path(&server.state, "main", "us1", 30);
     println!(

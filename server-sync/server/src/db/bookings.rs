@@ -105,7 +105,53 @@ pub(crate) async fn stamp_change(tx: &mut Transaction<'_, Any>, booking: i64) ->
     Ok(())
 }
 
+/// Stamps a committed visit that has no change number yet (0) with the
+/// next one, in a transaction of its own: the counter's row is locked for
+/// this one statement and its commit only. Taken in commit order like any
+/// other (the same row lock), so a cursor never steps over it; a visit
+/// stamped already (by the sweep) keeps its number.
+pub(crate) async fn stamp_committed(pool: &sqlx::AnyPool, booking: i64) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let n = sqlx::query("SELECT 1 FROM bookings WHERE id = $1 AND change_seq = 0")
+        .bind(booking)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if n.is_some() {
+        let seq = next_change_seq(&mut tx).await?;
+        sqlx::query("UPDATE bookings SET change_seq = $2 WHERE id = $1 AND change_seq = 0")
+            .bind(booking)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A campus's committed visits still without a change number (through
+/// the partial index `bookings_unstamped`, migration 0028).
+pub(crate) const UNSTAMPED: &str =
+    "SELECT id FROM bookings WHERE campus = $1 AND change_seq = 0 LIMIT 1000";
+
 impl Db {
+    /// Stamps the visits a crash or a lost connection left without their
+    /// change number between their commit and their stamp (see
+    /// [`stamp_committed`]): the prune job's sweep. Returns how many.
+    pub async fn stamp_unstamped(&self, campuses: &[String]) -> Result<usize> {
+        let mut n = 0;
+        for campus in campuses {
+            let ids: Vec<i64> = sqlx::query_scalar(UNSTAMPED)
+                .bind(campus)
+                .fetch_all(&self.pool)
+                .await?;
+            for id in ids {
+                stamp_committed(&self.pool, id).await?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// Inserts people and bookings, leaving rows that already exist alone
     /// (seeding twice changes nothing). Initials are computed afterwards
     /// (`workflow::backfill_initials`).

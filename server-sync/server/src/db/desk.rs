@@ -132,7 +132,9 @@ pub struct Visit {
 pub(crate) const SAME_DAY_VISIT: &str = "SELECT exam_no FROM bookings WHERE person_key = $1 AND exam_date = $2 AND state <> 'cancelled'";
 
 /// Creates a visit inside the caller's transaction, with its audit line
-/// as the transaction's last write.
+/// as the transaction's last write. `stamp`: when its change number is
+/// taken (see [`Stamp`]).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn create_visit(
     tx: &mut Transaction<'_, Any>,
     db_keys: &KeyRing,
@@ -141,10 +143,27 @@ pub(crate) async fn create_visit(
     tpl: &SlotTemplate,
     v: &NewVisit,
     taken: Option<i64>,
+    stamp: Stamp,
 ) -> Result<Created> {
-    let (created, line) = create_visit_unlogged(tx, db_keys, actor, rule, tpl, v, taken).await?;
+    let (created, line) =
+        create_visit_stamped(tx, db_keys, actor, rule, tpl, v, taken, stamp).await?;
     super::audit::append(tx, &line).await?;
     Ok(created)
+}
+
+/// When a new visit takes its booking change number (the kiosks' pull
+/// cursor and the queue's joiner follow it; invariant 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stamp {
+    /// In the visit's own transaction, once its rows are written.
+    InTransaction,
+    /// After the visit's commit, in a transaction of its own
+    /// ([`super::bookings::stamp_committed`]); 0 until then, which no
+    /// cursor follows. PostgreSQL's desk: the counter's row is locked from
+    /// the stamp to the commit, and in the visit's transaction that window
+    /// held the HIS messages, the SMS, the audit line and the commit's
+    /// flush, with every other desk queued behind it (issue 21).
+    AfterCommit,
 }
 
 /// Creates a visit and returns its audit line for the caller to write
@@ -161,6 +180,30 @@ pub(crate) async fn create_visit_unlogged(
     tpl: &SlotTemplate,
     v: &NewVisit,
     taken: Option<i64>,
+) -> Result<(Created, AuditEvent)> {
+    create_visit_stamped(
+        tx,
+        db_keys,
+        actor,
+        rule,
+        tpl,
+        v,
+        taken,
+        Stamp::InTransaction,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn create_visit_stamped(
+    tx: &mut Transaction<'_, Any>,
+    db_keys: &KeyRing,
+    actor: &str,
+    rule: &ExamNoRule,
+    tpl: &SlotTemplate,
+    v: &NewVisit,
+    taken: Option<i64>,
+    stamp: Stamp,
 ) -> Result<(Created, AuditEvent)> {
     let keys = db_keys;
     let stored = people::ensure_person(tx, keys, &v.person, &v.initials).await?;
@@ -238,8 +281,10 @@ pub(crate) async fn create_visit_unlogged(
     // The change number now, before the interfaces' and the episode's
     // rows: every writer takes the shared counters in one order
     // (booking_change, interface_seq, the episode, audit_seq), or two
-    // could each hold what the other waits for.
-    stamp_change(tx, id).await?;
+    // could each hold what the other waits for. Or after the commit.
+    if stamp == Stamp::InTransaction {
+        stamp_change(tx, id).await?;
+    }
     if v.register_now {
         // A walk-in is registered now: HIS's record and registration, and
         // orders for what is already due, with the visit (I1-I3).
@@ -512,10 +557,27 @@ impl Db {
             }
             super::Backend::Sqlite => None,
         };
-        // The desk's hottest write: it joins the group commit.
+        // The desk's hottest write: it joins the group commit. On
+        // PostgreSQL its change number is taken after the commit, as the
+        // day's number is before it: no shared counter's row is locked
+        // through the visit's transaction. (SQLite: one writer at a time,
+        // nothing to gain.)
+        let stamp = match self.backend {
+            super::Backend::Postgres => Stamp::AfterCommit,
+            super::Backend::Sqlite => Stamp::InTransaction,
+        };
         let mut w = self.write().await?;
-        let c = create_visit(w.tx(), &self.keys, actor, rule, tpl, v, taken).await;
-        w.finish(c).await
+        let c = create_visit(w.tx(), &self.keys, actor, rule, tpl, v, taken, stamp).await;
+        let created = w.finish(c).await?;
+        if stamp == Stamp::AfterCommit {
+            // Committed either way: a stamp that fails here is made by the
+            // prune job's sweep (`stamp_unstamped`), the visit reaching
+            // kiosks and the queue a minute later, not lost.
+            if let Err(e) = super::bookings::stamp_committed(&self.pool, created.id).await {
+                tracing::warn!(error = %e, visit = created.id, "stamping a new visit's change failed; the sweep will");
+            }
+        }
+        Ok(created)
     }
 
     pub async fn visit(&self, id: i64) -> Result<Visit> {

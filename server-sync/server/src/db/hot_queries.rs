@@ -283,6 +283,15 @@ pub fn all() -> Vec<HotQuery> {
             &["queue_entries"],
         )
         .by(&["room"]),
+        // Every minute (the prune job): visits whose change number was
+        // lost between their commit and its stamp.
+        Q::new(
+            "prune: visits without a change number",
+            bookings::UNSTAMPED,
+            &[CAMPUS],
+            &["bookings"],
+        )
+        .by(&["campus"]),
         // /figures (E14): a day of a year's ledger and bookings.
         Q::new(
             "figures: the day's ledger",

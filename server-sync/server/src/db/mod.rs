@@ -270,8 +270,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         28,
-        "the queue: a room's entries past waiting, indexed apart",
-        include_str!("../../migrations/0028_queue_entries_seen.sql"),
+        "indexes: a room's queue entries past waiting; visits awaiting their change number",
+        include_str!("../../migrations/0028_hot_path_indexes.sql"),
     ),
 ];
 
