@@ -573,7 +573,7 @@ impl Db {
             // Committed either way: a stamp that fails here is made by the
             // prune job's sweep (`stamp_unstamped`), the visit reaching
             // kiosks and the queue a minute later, not lost.
-            if let Err(e) = super::bookings::stamp_committed(&self.pool, created.id).await {
+            if let Err(e) = super::bookings::stamp_committed(self, created.id).await {
                 tracing::warn!(error = %e, visit = created.id, "stamping a new visit's change failed; the sweep will");
             }
         }
