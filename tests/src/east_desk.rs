@@ -13,6 +13,9 @@ use exam_server::finance::Method;
 /// East's demo people: a seed of their own, so none of them is one of
 /// the main campus's (one visit a person a day).
 const EAST_SEED: u64 = 0xEA57_CA4F;
+/// Past any demo day's own bookings (numbered 1, 2, … within a day's
+/// block of 100,000 ids).
+const EAST_OFFSET: i64 = 60_000;
 
 /// Seeds `people` bookings at `campus` for today and registers one every
 /// `every`, paying as it goes. Returns at once; the desk runs in a task.
@@ -26,8 +29,18 @@ pub async fn spawn(
         .with_timezone(&exam_domain::centre_offset())
         .date_naive();
     let t = chrono::NaiveTime::MIN;
-    let day = exam_domain::demo::generate(EAST_SEED, people, today, t, t, campus);
+    let mut day = exam_domain::demo::generate(EAST_SEED, people, today, t, t, campus);
+    // The generator numbers a day's bookings from 1 whatever the seed:
+    // east's are moved past the main campus's ids, codes and numbers.
+    for b in &mut day.bookings {
+        b.id += EAST_OFFSET;
+        b.code = format!("BKE{}", &b.code[2..]);
+        b.exam_no = format!("9{}", b.exam_no);
+    }
     st.db.insert_bookings(&day.people, &day.bookings).await?;
+    // Their packages' items, as the main campus's demo bookings get: what
+    // the desk then takes money for.
+    st.db.demo_items(&st.catalogue.get()).await?;
     let ids: Vec<i64> = day.bookings.iter().map(|b| b.id).collect();
     Ok(tokio::spawn(async move {
         let methods = [Method::Cash, Method::Card, Method::Wechat];
