@@ -189,6 +189,11 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
+    /// Every campus's code, in the catalogue's order.
+    pub fn campus_codes(&self) -> Vec<String> {
+        self.campuses.iter().map(|c| c.code.clone()).collect()
+    }
+
     pub fn item(&self, code: &str) -> Option<&ExamItem> {
         self.items.iter().find(|i| i.code == code)
     }

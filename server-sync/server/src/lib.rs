@@ -261,14 +261,11 @@ async fn prune(st: &AppState) {
     }
     // Visits committed without their change number (issue 21: PostgreSQL
     // stamps a new visit after its commit; a crash between leaves 0).
-    let campuses: Vec<String> = st
-        .catalogue
-        .get()
-        .campuses
-        .iter()
-        .map(|c| c.code.clone())
-        .collect();
-    match st.db.stamp_unstamped(&campuses).await {
+    match st
+        .db
+        .stamp_unstamped(&st.catalogue.get().campus_codes())
+        .await
+    {
         Ok(0) => {}
         Ok(n) => tracing::info!(stamped = n, "visits without a change number stamped"),
         Err(e) => tracing::warn!(error = %e, "stamping visits without a change number failed"),

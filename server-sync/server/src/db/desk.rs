@@ -146,7 +146,7 @@ pub(crate) async fn create_visit(
     stamp: Stamp,
 ) -> Result<Created> {
     let (created, line) =
-        create_visit_stamped(tx, db_keys, actor, rule, tpl, v, taken, stamp).await?;
+        create_visit_unlogged(tx, db_keys, actor, rule, tpl, v, taken, stamp).await?;
     super::audit::append(tx, &line).await?;
     Ok(created)
 }
@@ -171,31 +171,10 @@ pub(crate) enum Stamp {
 /// visits, then writes their lines: the chain's lock is held from the
 /// first line to the commit, so nothing may be waited for after it).
 /// `taken`: the visit's number of the day's counter, when the caller took
-/// it already (see [`Db::create_visit`]); else it is taken here.
-pub(crate) async fn create_visit_unlogged(
-    tx: &mut Transaction<'_, Any>,
-    db_keys: &KeyRing,
-    actor: &str,
-    rule: &ExamNoRule,
-    tpl: &SlotTemplate,
-    v: &NewVisit,
-    taken: Option<i64>,
-) -> Result<(Created, AuditEvent)> {
-    create_visit_stamped(
-        tx,
-        db_keys,
-        actor,
-        rule,
-        tpl,
-        v,
-        taken,
-        Stamp::InTransaction,
-    )
-    .await
-}
-
+/// it already (see [`Db::create_visit`]); else it is taken here. `stamp`:
+/// when its change number is taken ([`Stamp`]).
 #[allow(clippy::too_many_arguments)]
-async fn create_visit_stamped(
+pub(crate) async fn create_visit_unlogged(
     tx: &mut Transaction<'_, Any>,
     db_keys: &KeyRing,
     actor: &str,

@@ -412,9 +412,17 @@ impl Db {
             let mut v = v.clone();
             v.slot = slot;
             v.take_slot = false; // taken above
-            let (c, line) =
-                desk::create_visit_unlogged(&mut tx, &self.keys, actor, rule, tpl, &v, None)
-                    .await?;
+            let (c, line) = desk::create_visit_unlogged(
+                &mut tx,
+                &self.keys,
+                actor,
+                rule,
+                tpl,
+                &v,
+                None,
+                desk::Stamp::InTransaction,
+            )
+            .await?;
             lines.push(line);
             sqlx::query(
                 "UPDATE group_members SET booking_id = $3 WHERE id = $1 AND company_id = $2",

@@ -21,7 +21,7 @@ use exam_domain::plan::{self, PlanRequest};
 use exam_domain::slot::SlotTemplate;
 use exam_domain::{Marital, demo};
 
-use super::desk::{DeskError, NewVisit, VisitKind, create_visit_unlogged};
+use super::desk::{DeskError, NewVisit, Stamp, VisitKind, create_visit_unlogged};
 use super::{Db, EPOCH_MS, SEQ_BITS};
 
 tokio::task_local! {
@@ -128,7 +128,14 @@ impl Db {
                             pay_later: false,
                         };
                         match create_visit_unlogged(
-                            &mut tx, &self.keys, "preload", rule, tpl, &v, None,
+                            &mut tx,
+                            &self.keys,
+                            "preload",
+                            rule,
+                            tpl,
+                            &v,
+                            None,
+                            Stamp::InTransaction,
                         )
                         .await
                         {

@@ -39,9 +39,8 @@ pub async fn figures(st: &AppState, day: NaiveDate) -> Result<DayFigures, ApiErr
         .iter()
         .map(|c| (c.code.clone(), c.name.clone()))
         .collect();
-    let codes: Vec<String> = campuses.iter().map(|(c, _)| c.clone()).collect();
     let ledger = store::day_ledger(&st.db, day).await?;
-    let (visits, owed) = store::day_visits(&st.db, &codes, day).await?;
+    let (visits, owed) = store::day_visits(&st.db, &st.catalogue.get().campus_codes(), day).await?;
     Ok(day_figures(day, &campuses, &ledger, &visits, &owed))
 }
 

@@ -746,13 +746,7 @@ pub async fn items_changed(st: &AppState, booking: i64, by: &str) -> Result<(), 
 
 /// Joins every registered or checked-in visit of today that has not yet.
 pub async fn sync_joins(st: &AppState) -> Result<usize, QueueError> {
-    let campuses: Vec<String> = st
-        .catalogue
-        .get()
-        .campuses
-        .iter()
-        .map(|c| c.code.clone())
-        .collect();
+    let campuses = st.catalogue.get().campus_codes();
     let day = today();
     let catalogue = st.catalogue.get();
     let mut n = 0;
