@@ -497,13 +497,75 @@ pub fn camera_service(
     .context("loading the face models")
 }
 
+/// Where the journal keeps the centre's face policy as last fetched.
+const POLICY_SETTING: &str = "face_policy";
+
+/// The centre's face policy as the service last said it, kept in the
+/// journal: a kiosk restarted without the network follows it (a centre
+/// that checks cards against faces keeps checking them), not the default.
+/// None before the first fetch, or if what is kept cannot be read (the
+/// default then, and a warning).
+pub fn remembered_policy(
+    journal: &offline_store::SharedJournal,
+) -> Option<exam_protocol::FacePolicy> {
+    let kept = match journal.lock().setting(POLICY_SETTING) {
+        Ok(k) => k?,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the kept face policy");
+            return None;
+        }
+    };
+    serde_json::from_str(&kept)
+        .inspect_err(|e| tracing::warn!(error = %e, "the kept face policy is unreadable"))
+        .ok()
+}
+
+/// Keeps `policy` in the journal if it differs from what is kept.
+pub fn remember_policy(
+    journal: &offline_store::SharedJournal,
+    policy: &exam_protocol::FacePolicy,
+) -> Result<(), offline_store::StoreError> {
+    if remembered_policy(journal).as_ref() == Some(policy) {
+        return Ok(());
+    }
+    let json = serde_json::to_string(policy).expect("a policy serialises");
+    journal.lock().set_setting(POLICY_SETTING, &json)
+}
+
+/// Starts a kiosk's gallery: the policy kept in `journal` taken up at once
+/// (the session reads it as it starts), then, with a service, the gallery
+/// kept fresh every `every` ([`keep_gallery`]).
+pub fn start_gallery(
+    gallery: &Arc<RwLock<FaceGallery>>,
+    journal: &offline_store::SharedJournal,
+    client: Option<sync_client::SyncClient>,
+    every: Duration,
+) {
+    if let Some(p) = remembered_policy(journal) {
+        gallery
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .policy = p;
+    }
+    if let Some(client) = client {
+        tokio::spawn(keep_gallery(
+            client,
+            gallery.clone(),
+            journal.clone(),
+            every,
+        ));
+    }
+}
+
 /// Keeps `gallery` to today's templates for this kiosk's campus (and the
-/// centre's policy, which the session follows from the next patient on), fetched
-/// every `every` (and at once). A failed fetch keeps what there is: a
-/// template of someone not booked today identifies nobody who can check in.
-pub async fn keep_gallery(
+/// centre's policy, which the session follows from the next patient on,
+/// kept in `journal` for a restart without the network), fetched every
+/// `every` (and at once). A failed fetch keeps what there is: a template
+/// of someone not booked today identifies nobody who can check in.
+async fn keep_gallery(
     client: sync_client::SyncClient,
     gallery: Arc<RwLock<FaceGallery>>,
+    journal: offline_store::SharedJournal,
     every: Duration,
 ) {
     let today = || {
@@ -517,6 +579,9 @@ pub async fn keep_gallery(
             Ok(r) => {
                 let g = FaceGallery::from_response(&r);
                 tracing::info!(faces = g.len(), "today's face gallery");
+                if let Err(e) = remember_policy(&journal, &g.policy) {
+                    tracing::warn!(error = %e, "keeping the face policy");
+                }
                 *gallery
                     .write()
                     .unwrap_or_else(std::sync::PoisonError::into_inner) = g;
@@ -540,5 +605,45 @@ pub async fn keep_gallery(
             }
         }
         tokio::time::sleep(every).await;
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+    use exam_protocol::FacePolicy;
+
+    fn journal(dir: &tempfile::TempDir) -> offline_store::SharedJournal {
+        offline_store::SharedJournal::new(
+            offline_store::Journal::open(dir.path().join("journal.db")).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_restarted_kiosk_follows_the_policy_it_last_fetched() {
+        let dir = tempfile::tempdir().unwrap();
+        let checks_cards = FacePolicy {
+            verify_card: true,
+            keep_templates: false,
+            ..FacePolicy::default()
+        };
+        {
+            let j = journal(&dir);
+            assert_eq!(remembered_policy(&j), None, "nothing fetched yet");
+            let g = Arc::new(RwLock::new(FaceGallery::default()));
+            start_gallery(&g, &j, None, Duration::from_secs(120));
+            assert_eq!(g.read().unwrap().policy, FacePolicy::default());
+            remember_policy(&j, &checks_cards).unwrap();
+        }
+        // The kiosk again, no service reachable: the policy it was given.
+        let j = journal(&dir);
+        let g = Arc::new(RwLock::new(FaceGallery::default()));
+        start_gallery(&g, &j, None, Duration::from_secs(120));
+        assert_eq!(g.read().unwrap().policy, checks_cards);
+        // A later policy replaces it; what cannot be read is the default.
+        remember_policy(&j, &FacePolicy::default()).unwrap();
+        assert_eq!(remembered_policy(&j), Some(FacePolicy::default()));
+        j.lock().set_setting(POLICY_SETTING, "{not json").unwrap();
+        assert_eq!(remembered_policy(&j), None);
     }
 }

@@ -251,13 +251,12 @@ pub fn run(kiosk: KioskOptions, devs: DeviceConfig, ui: UiOptions) -> anyhow::Re
         .with_camera(latest_frame);
         let session = match face {
             Some(f) => {
-                if let Some(client) = kiosk.core.client().cloned() {
-                    tokio::spawn(crate::face::keep_gallery(
-                        client,
-                        f.gallery.clone(),
-                        Duration::from_secs(120),
-                    ));
-                }
+                crate::face::start_gallery(
+                    &f.gallery,
+                    &kiosk.journal,
+                    kiosk.core.client().cloned(),
+                    Duration::from_secs(120),
+                );
                 session.with_face(f)
             }
             None => session,

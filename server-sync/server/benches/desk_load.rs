@@ -10,6 +10,9 @@
 //!     [--doctors 30] [--screens 40] [--group-commit on|off]
 //!     [--preload-visits 500000] [--preload-days 365]
 //!
+//! `EXAM_SERVER_BIN=path` runs that build of the server instead of this
+//! tree's (a before/after pair under the same clients).
+//!
 //! `--preload-visits` first loads that many past visits, spread over the
 //! days before today, through the desk's own visit creation
 //! (`Db::preload_history`): the data-size run (issue 21) of a store that
@@ -35,6 +38,8 @@ use tokio::sync::Mutex;
 
 #[path = "support/by_route.rs"]
 mod by_route;
+#[path = "support/cpu.rs"]
+mod cpu;
 #[path = "support/pg_top.rs"]
 mod pg_top;
 #[path = "support/raw_rate.rs"]
@@ -510,7 +515,11 @@ async fn main() -> anyhow::Result<()> {
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("load.db").display()));
-    let server_bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_exam-server"));
+    // Another build of the server under the same load (a before/after pair
+    // side by side: the clients are then the same code).
+    let server_bin = std::env::var_os("EXAM_SERVER_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_exam-server").into());
     // The store's data keys, made for this run (personal data is sealed).
     let key_file = dir.path().join("data.key");
     let keys = exam_vault::KeyRing::generate()?;
@@ -683,6 +692,7 @@ async fn main() -> anyhow::Result<()> {
         None => false,
     };
     let started = Instant::now();
+    let cpu = cpu::Cpu::start(pid);
     let mut all: Vec<f64> = Vec::new();
     let (mut errors, mut full, mut rss_max) = (0u64, 0u64, rss_start);
     let mut routes = by_route::ByRoute::default();
@@ -716,6 +726,7 @@ async fn main() -> anyhow::Result<()> {
         routes.add(std::mem::take(&mut w.routes), true);
     }
     stop.store(true, Ordering::Relaxed);
+    cpu.print();
     for t in tasks {
         let _ = t.await;
     }

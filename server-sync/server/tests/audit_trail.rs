@@ -21,7 +21,8 @@ use sqlx::Connection;
 
 on_both_stores!(
     the_store_refuses_update_and_delete,
-    concurrent_appends_make_one_chain
+    concurrent_appends_make_one_chain,
+    a_tip_left_behind_is_not_trusted
 );
 
 async fn raw(h: &Harness) -> sqlx::AnyConnection {
@@ -109,7 +110,8 @@ async fn concurrent_appends_make_one_chain(h: &Harness) {
             tokio::spawn(async move {
                 let e = AuditEvent::new(Category::Access, format!("desk{}", i % 4), "view.test")
                     .subject(format!("company:{i}"))
-                    .detail(format!("row {i}"))
+                    // Not ASCII: PostgreSQL hashes the encoding itself.
+                    .detail(format!("row {i} 登记 ✓"))
                     .source("10.0.0.1")
                     .outcome(if i % 3 == 0 {
                         Outcome::Denied
@@ -142,6 +144,37 @@ async fn concurrent_appends_make_one_chain(h: &Harness) {
     seqs.dedup();
     assert_eq!(seqs.len(), n);
     assert_eq!(check.report.verified, *seqs.last().unwrap());
+}
+
+/// PostgreSQL keeps the chain's tip (the last line's number and hash) to
+/// write a line in one statement; a tip that is not the line just before
+/// (a restore from elsewhere, a hand edit) is not trusted: the line reads
+/// the hash before from the trail, and the chain stays whole.
+async fn a_tip_left_behind_is_not_trusted(h: &Harness) {
+    let db = h.db().clone();
+    probe_rows(&db, 3).await;
+    let mut conn = raw(h).await;
+    sqlx::query("UPDATE audit_tip SET seq = 1, hash = 'not a hash'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    probe_rows(&db, 2).await;
+    let check = db.verify_audit_chain().await.unwrap();
+    assert!(check.is_intact(), "{check}");
+    // And the tip follows again.
+    let (seq, hash): (i64, String) = sqlx::query_as("SELECT seq, hash FROM audit_tip")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    if h.pg_url().is_some() {
+        let last: (i64, String) = sqlx::query_as(
+            "SELECT seq, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!((seq, hash), last);
+    }
 }
 
 /// A store of its own, opened directly (no server), with fresh keys.

@@ -32,15 +32,31 @@ pub struct ChainRow {
     pub detail: String,
 }
 
+/// The canonical encoding's version tag, its first bytes.
+pub const TAG: &[u8] = b"exam-audit-v1";
+
+fn field(out: &mut Vec<u8>, f: &str) {
+    out.extend_from_slice(&(f.len() as u64).to_be_bytes());
+    out.extend_from_slice(f.as_bytes());
+}
+
 impl ChainRow {
     /// The canonical encoding: a version tag, then every field as its
     /// length (8 bytes, big-endian) and its UTF-8 bytes, so no two rows
     /// encode alike (no separator can be forged inside a field).
     pub fn canonical(&self) -> Vec<u8> {
-        let seq = self.seq.to_string();
+        let mut out = TAG.to_vec();
+        field(&mut out, &self.seq.to_string());
+        out.extend_from_slice(&self.canonical_after_seq());
+        out
+    }
+
+    /// The encoding's part after `seq`: on PostgreSQL the store joins the
+    /// tag, the number it hands out and this, and hashes them itself, so
+    /// that an audit line is one statement under the chain's lock.
+    pub fn canonical_after_seq(&self) -> Vec<u8> {
         let id = self.id.to_string();
-        let fields: [&str; 10] = [
-            &seq,
+        let fields: [&str; 9] = [
             &id,
             &self.at,
             &self.category,
@@ -51,11 +67,9 @@ impl ChainRow {
             &self.outcome,
             &self.detail,
         ];
-        let mut out = Vec::with_capacity(32 + fields.iter().map(|f| f.len() + 8).sum::<usize>());
-        out.extend_from_slice(b"exam-audit-v1");
+        let mut out = Vec::with_capacity(fields.iter().map(|f| f.len() + 8).sum::<usize>());
         for f in fields {
-            out.extend_from_slice(&(f.len() as u64).to_be_bytes());
-            out.extend_from_slice(f.as_bytes());
+            field(&mut out, f);
         }
         out
     }

@@ -79,7 +79,7 @@ fn row_of(r: &sqlx::any::AnyRow) -> Result<AuditRow> {
     })
 }
 
-/// The hash of the row before `seq` (every audit line reads it).
+/// The hash of the row before `seq` (every audit line on SQLite reads it).
 pub(crate) const PREV_HASH: &str =
     "SELECT hash FROM audit_log WHERE seq < $1 AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1";
 /// Rows written around the chain (the alarms ask every minute).
@@ -92,9 +92,13 @@ pub(crate) async fn append(tx: &mut Transaction<'_, Any>, e: &AuditEvent) -> Res
 }
 
 /// Appends `events` to the chain in order inside `tx`, taking the chain's
-/// lock once: one counter move, one read of the hash before, one INSERT
-/// per hundred rows (`audit_batch` writes the lines of many requests so).
-/// Must be the transaction's last write.
+/// lock once. Must be the transaction's last write.
+///
+/// The transaction's interface messages get their numbers here, under the
+/// chain's lock (invariant 34): one writer at a time takes that counter's
+/// row, without waiting for it (but for a push or an SMS round
+/// committing), instead of every writer holding it from its messages
+/// through this lock's queue.
 pub(crate) async fn append_many(
     tx: &mut Transaction<'_, Any>,
     events: &[AuditEvent],
@@ -102,9 +106,12 @@ pub(crate) async fn append_many(
     if events.is_empty() {
         return Ok(());
     }
-    // The row lock: a second appender waits here until this one commits.
-    // One step per line: the store's guard lets the counter move forward by
-    // one only (the later steps find the lock held already).
+    if tx.backend_name() == "PostgreSQL" {
+        return append_pg(tx, events).await;
+    }
+    // SQLite, the one writer: one counter move, one read of the hash
+    // before, one INSERT per hundred rows. One step per line: the store's
+    // guard lets the counter move forward by one only.
     let mut first = None;
     for _ in events {
         let seq: i64 = sqlx::query(
@@ -116,6 +123,7 @@ pub(crate) async fn append_many(
         first.get_or_insert(seq);
     }
     let first = first.expect("at least one line");
+    crate::interfaces::store::sequence(tx).await?;
     let mut prev: String = sqlx::query(PREV_HASH)
         .bind(first)
         .fetch_optional(&mut **tx)
@@ -167,6 +175,110 @@ pub(crate) async fn append_many(
                 .bind(hash);
         }
         q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The chain's step on PostgreSQL, one statement: `c` moves the counter
+/// (its row lock, held to the commit, is the chain's lock) and gives the
+/// line's number; `t0` reads the tip (the last line's number and hash) with
+/// `FOR UPDATE`, which sees the newest committed row after a wait where a
+/// plain read would see the statement's snapshot, taken before the wait;
+/// `b` is the hash before (the tip's, or read from the trail when the tip
+/// is not the line just before: made by migration 0030 and kept only
+/// here); `h` the line's hash exactly as `chain::link` makes it (SHA-256
+/// over the 32 bytes before and the canonical encoding, joined from the
+/// tag $1, the number and the rest $2); `t` moves the tip.
+macro_rules! chain_ctes {
+    () => {
+        "c AS (UPDATE counters SET value = value + 1 WHERE name = 'audit_seq' RETURNING value),
+     t0 AS (SELECT seq, hash FROM audit_tip WHERE id = 1 FOR UPDATE),
+     b AS (
+       SELECT c.value AS seq,
+              CASE WHEN t0.seq = c.value - 1 THEN t0.hash ELSE COALESCE(
+                (SELECT l.hash FROM audit_log l WHERE l.seq < c.value AND l.seq IS NOT NULL
+                  ORDER BY l.seq DESC LIMIT 1),
+                '0000000000000000000000000000000000000000000000000000000000000000') END AS prev
+         FROM c, t0),
+     h AS (
+       SELECT b.seq, b.prev, encode(sha256(
+                CASE WHEN b.prev ~ '^[0-9a-fA-F]{64}$' THEN decode(b.prev, 'hex')
+                     ELSE convert_to(b.prev, 'UTF8') END
+                || $1::bytea || int8send(octet_length(b.seq::text)::bigint)
+                || convert_to(b.seq::text, 'UTF8') || $2::bytea), 'hex') AS hash
+         FROM b),
+     t AS (UPDATE audit_tip SET seq = h.seq, hash = h.hash FROM h WHERE audit_tip.id = 1 RETURNING audit_tip.id)"
+    };
+}
+
+macro_rules! chain_insert {
+    () => {
+        "INSERT INTO audit_log(seq, id, at, category, actor, source, action, subject, outcome, detail, prev_hash, hash)
+         SELECT h.seq, $3, $4, $5, $6, $7, $8, $9, $10, $11, h.prev, h.hash FROM h"
+    };
+}
+
+/// A line on PostgreSQL.
+pub(crate) const APPEND_PG: &str = concat!("WITH ", chain_ctes!(), " ", chain_insert!());
+
+/// A line on PostgreSQL that also numbers its transaction's interface
+/// messages (`interfaces::store::sequence`); their counter is taken after
+/// the chain's (its condition reads `h`), the one order every writer keeps.
+pub(crate) const APPEND_PG_SEQUENCING: &str = concat!(
+    "WITH ",
+    chain_ctes!(),
+    ", ",
+    crate::interfaces::store::sequence_ctes!(" AND EXISTS (SELECT 1 FROM h)"),
+    " ",
+    chain_insert!()
+);
+
+/// The lines of `events` on PostgreSQL: a statement each, then the commit,
+/// is all the time the chain's lock is held (before: the counter, the read
+/// of the hash before and the insert, three round trips of a loaded
+/// service inside the lock that every write of every instance queues for).
+async fn append_pg(tx: &mut Transaction<'_, Any>, events: &[AuditEvent]) -> Result<()> {
+    let at = ts(Utc::now());
+    for (i, e) in events.iter().enumerate() {
+        let row = ChainRow {
+            seq: 0,
+            id: next_id(),
+            at: at.clone(),
+            category: e.category.as_str().into(),
+            actor: e.actor.clone(),
+            source: e.source.clone().unwrap_or_else(crate::audit::source),
+            action: e.action.clone(),
+            subject: e.subject.clone(),
+            outcome: e.outcome.as_str().into(),
+            detail: e.detail.clone(),
+        };
+        let sql = if i == 0 {
+            APPEND_PG_SEQUENCING
+        } else {
+            APPEND_PG
+        };
+        let n = sqlx::query(sql)
+            .bind(chain::TAG.to_vec())
+            .bind(row.canonical_after_seq())
+            .bind(row.id)
+            .bind(&row.at)
+            .bind(&row.category)
+            .bind(&row.actor)
+            .bind(&row.source)
+            .bind(&row.action)
+            .bind(&row.subject)
+            .bind(&row.outcome)
+            .bind(&row.detail)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if n != 1 {
+            // No tip row: the line was not written, and that fails the
+            // request (invariant 20).
+            return Err(super::DbError::Corrupt(
+                "audit_tip has no row: the audit line was not written".into(),
+            ));
+        }
     }
     Ok(())
 }

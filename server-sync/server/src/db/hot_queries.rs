@@ -183,6 +183,42 @@ pub fn all() -> Vec<HotQuery> {
             &["audit_log"],
         )
         .by(&["seq"]),
+        // On PostgreSQL a line is one statement, which also numbers its
+        // transaction's interface messages (the rows at 0: through their
+        // partial index); the trail is read only when the tip is behind.
+        Q::new(
+            "audit line (PostgreSQL): chained, numbering the messages",
+            audit::APPEND_PG_SEQUENCING,
+            &[
+                Text(""),
+                Text(""),
+                Int(1),
+                AT,
+                Text("operation"),
+                Text("desk"),
+                Text(""),
+                Text("visit.create"),
+                Text(""),
+                Text("allowed"),
+                Text(""),
+            ],
+            &["audit_log l", "interface_messages", "interface_messages x"],
+        )
+        .by(&["seq"])
+        .only(Backend::Postgres),
+        Q::new(
+            "interface messages numbered (no audit line)",
+            crate::interfaces::store::SEQUENCE_PG,
+            &[],
+            &["interface_messages", "interface_messages x"],
+        )
+        .only(Backend::Postgres),
+        Q::new(
+            "interface messages not numbered yet",
+            crate::interfaces::store::UNSEQUENCED,
+            &[],
+            &["interface_messages"],
+        ),
         // GET /api/desk/visits/{id}: the visit, its items, earlier visits.
         Q::new(
             "visit details: the visit",

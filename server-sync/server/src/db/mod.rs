@@ -273,6 +273,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "indexes: a room's queue entries past waiting; visits awaiting their change number",
         include_str!("../../migrations/0028_hot_path_indexes.sql"),
     ),
+    (
+        29,
+        "interface messages numbered at their transaction's end: the rows not numbered yet",
+        include_str!("../../migrations/0029_interface_sequence.sql"),
+    ),
+    (
+        30,
+        "the audit chain's tip: an audit line in one statement on PostgreSQL",
+        include_str!("../../migrations/0030_audit_tip.sql"),
+    ),
 ];
 
 impl Db {

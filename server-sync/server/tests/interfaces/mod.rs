@@ -176,9 +176,23 @@ pub async fn routed_items(s: &Staff, id: i64) -> Vec<(String, Option<Counterpart
         .collect()
 }
 
-/// `(kind, state)` of every message of `c`, in line order.
+/// `(kind, state)` of every message of `c`, in line order. Every message
+/// committed has its own number (invariant 34: numbered as its
+/// transaction's last write, never left at 0 for the sweep).
 pub async fn line(db: &exam_server::db::Db, c: Counterpart) -> Vec<(String, i64, MessageState)> {
     let mut m = db.interface_messages(c, None, 10_000).await.unwrap();
     m.sort_by_key(|m| m.seq);
+    assert!(
+        m.iter().all(|m| m.seq > 0),
+        "{c}: a message committed without its number: {:?}",
+        m.iter()
+            .filter(|m| m.seq == 0)
+            .map(|m| &m.key)
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        m.windows(2).all(|w| w[0].seq < w[1].seq),
+        "{c}: two messages with one number"
+    );
     m.into_iter().map(|m| (m.key, m.seq, m.state)).collect()
 }
