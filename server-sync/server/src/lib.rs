@@ -270,17 +270,6 @@ async fn prune(st: &AppState) {
         Ok(n) => tracing::info!(stamped = n, "visits without a change number stamped"),
         Err(e) => tracing::warn!(error = %e, "stamping visits without a change number failed"),
     }
-    // Interface messages committed without their number: a writer that
-    // wrote no audit line and forgot `interfaces::store::sequence` (a bug;
-    // its messages would wait here for up to a minute).
-    match st.db.sequence_leftovers().await {
-        Ok(0) => {}
-        Ok(n) => tracing::warn!(
-            numbered = n,
-            "interface messages committed without a number"
-        ),
-        Err(e) => tracing::warn!(error = %e, "numbering interface messages failed"),
-    }
     let grace = Duration::minutes(st.config.no_show_grace_minutes);
     match st.db.release_no_shows(workflow::now_local(), grace).await {
         Ok(0) => {}

@@ -20,7 +20,6 @@ on_both_stores!(
     facts_enqueue_their_messages_once,
     one_line_in_order_with_backoff_dead_letters_and_retry,
     two_senders_never_send_one_message_twice,
-    a_message_without_its_number_waits_for_the_sweep,
 );
 
 async fn facts_enqueue_their_messages_once(h: &Harness) {
@@ -407,48 +406,4 @@ async fn two_senders_never_send_one_message_twice(h: &Harness) {
     );
     let l = line(&db, Counterpart::Lis).await;
     assert!(l.iter().all(|m| m.2 == MessageState::Acked), "{l:?}");
-}
-
-/// Invariant 34's safety net: a message committed at `seq` 0 (a writer that
-/// forgot to number it) is out of the line until the prune job's sweep
-/// numbers it, after everything already numbered.
-async fn a_message_without_its_number_waits_for_the_sweep(h: &Harness) {
-    let s = h.staff("iface-desk4", "front_desk").await;
-    let db = h.db();
-    let id = walk_in(&s, 4).await;
-    let his = line(db, Counterpart::His).await;
-    let kinds: Vec<&str> = his.iter().map(|m| m.0.split(':').next().unwrap()).collect();
-    assert_eq!(
-        kinds,
-        ["his.patient", "his.register"],
-        "visit {id}: {his:?}"
-    );
-    assert_eq!(db.sequence_leftovers().await.unwrap(), 0, "nothing left");
-    let url = match h.pg_url() {
-        Some(u) => u.to_string(),
-        None => format!(
-            "sqlite://{}",
-            h.dir.as_ref().unwrap().path().join("exam.db").display()
-        ),
-    };
-    let pool = sqlx::any::AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE interface_messages SET seq = 0 WHERE idem_key = $1")
-        .bind(&his[0].0)
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    // The line skips it: the registration is its head now.
-    let head = db.line_head(Counterpart::His).await.unwrap().unwrap();
-    assert_eq!(head.seq, his[1].1);
-    assert_eq!(db.sequence_leftovers().await.unwrap(), 1);
-    let after = line(db, Counterpart::His).await;
-    assert_eq!(after[0].0, his[1].0);
-    assert_eq!(after[1].0, his[0].0);
-    assert!(after[1].1 > his[1].1, "{after:?}");
-    assert_eq!(db.sequence_leftovers().await.unwrap(), 0);
 }

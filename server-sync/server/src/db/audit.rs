@@ -93,12 +93,6 @@ pub(crate) async fn append(tx: &mut Transaction<'_, Any>, e: &AuditEvent) -> Res
 
 /// Appends `events` to the chain in order inside `tx`, taking the chain's
 /// lock once. Must be the transaction's last write.
-///
-/// The transaction's interface messages get their numbers here, under the
-/// chain's lock (invariant 34): one writer at a time takes that counter's
-/// row, without waiting for it (but for a push or an SMS round
-/// committing), instead of every writer holding it from its messages
-/// through this lock's queue.
 pub(crate) async fn append_many(
     tx: &mut Transaction<'_, Any>,
     events: &[AuditEvent],
@@ -123,7 +117,6 @@ pub(crate) async fn append_many(
         first.get_or_insert(seq);
     }
     let first = first.expect("at least one line");
-    crate::interfaces::store::sequence(tx).await?;
     let mut prev: String = sqlx::query(PREV_HASH)
         .bind(first)
         .fetch_optional(&mut **tx)
@@ -185,7 +178,7 @@ pub(crate) async fn append_many(
 /// `FOR UPDATE`, which sees the newest committed row after a wait where a
 /// plain read would see the statement's snapshot, taken before the wait;
 /// `b` is the hash before (the tip's, or read from the trail when the tip
-/// is not the line just before: made by migration 0030 and kept only
+/// is not the line just before: made by migration 0029 and kept only
 /// here); `h` the line's hash exactly as `chain::link` makes it (SHA-256
 /// over the 32 bytes before and the canonical encoding, joined from the
 /// tag $1, the number and the rest $2); `t` moves the tip.
@@ -221,25 +214,13 @@ macro_rules! chain_insert {
 /// A line on PostgreSQL.
 pub(crate) const APPEND_PG: &str = concat!("WITH ", chain_ctes!(), " ", chain_insert!());
 
-/// A line on PostgreSQL that also numbers its transaction's interface
-/// messages (`interfaces::store::sequence`); their counter is taken after
-/// the chain's (its condition reads `h`), the one order every writer keeps.
-pub(crate) const APPEND_PG_SEQUENCING: &str = concat!(
-    "WITH ",
-    chain_ctes!(),
-    ", ",
-    crate::interfaces::store::sequence_ctes!(" AND EXISTS (SELECT 1 FROM h)"),
-    " ",
-    chain_insert!()
-);
-
 /// The lines of `events` on PostgreSQL: a statement each, then the commit,
 /// is all the time the chain's lock is held (before: the counter, the read
 /// of the hash before and the insert, three round trips of a loaded
 /// service inside the lock that every write of every instance queues for).
 async fn append_pg(tx: &mut Transaction<'_, Any>, events: &[AuditEvent]) -> Result<()> {
     let at = ts(Utc::now());
-    for (i, e) in events.iter().enumerate() {
+    for e in events {
         let row = ChainRow {
             seq: 0,
             id: next_id(),
@@ -252,12 +233,7 @@ async fn append_pg(tx: &mut Transaction<'_, Any>, events: &[AuditEvent]) -> Resu
             outcome: e.outcome.as_str().into(),
             detail: e.detail.clone(),
         };
-        let sql = if i == 0 {
-            APPEND_PG_SEQUENCING
-        } else {
-            APPEND_PG
-        };
-        let n = sqlx::query(sql)
+        let n = sqlx::query(APPEND_PG)
             .bind(chain::TAG.to_vec())
             .bind(row.canonical_after_seq())
             .bind(row.id)

@@ -91,9 +91,6 @@ impl Db {
             });
         }
         self.check_ins(tx, kiosk_id, &run, now).await?;
-        // A push writes no audit line: the HIS messages of its check-ins are
-        // numbered here, its last write (invariant 34).
-        crate::interfaces::store::sequence(tx).await?;
         Ok(Pushed::Applied(out))
     }
 

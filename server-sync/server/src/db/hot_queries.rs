@@ -183,12 +183,11 @@ pub fn all() -> Vec<HotQuery> {
             &["audit_log"],
         )
         .by(&["seq"]),
-        // On PostgreSQL a line is one statement, which also numbers its
-        // transaction's interface messages (the rows at 0: through their
-        // partial index); the trail is read only when the tip is behind.
+        // On PostgreSQL a line is one statement; the trail is read only
+        // when the tip is behind.
         Q::new(
-            "audit line (PostgreSQL): chained, numbering the messages",
-            audit::APPEND_PG_SEQUENCING,
+            "audit line (PostgreSQL): chained in one statement",
+            audit::APPEND_PG,
             &[
                 Text(""),
                 Text(""),
@@ -202,23 +201,10 @@ pub fn all() -> Vec<HotQuery> {
                 Text("allowed"),
                 Text(""),
             ],
-            &["audit_log l", "interface_messages", "interface_messages x"],
+            &["audit_log l"],
         )
         .by(&["seq"])
         .only(Backend::Postgres),
-        Q::new(
-            "interface messages numbered (no audit line)",
-            crate::interfaces::store::SEQUENCE_PG,
-            &[],
-            &["interface_messages", "interface_messages x"],
-        )
-        .only(Backend::Postgres),
-        Q::new(
-            "interface messages not numbered yet",
-            crate::interfaces::store::UNSEQUENCED,
-            &[],
-            &["interface_messages"],
-        ),
         // GET /api/desk/visits/{id}: the visit, its items, earlier visits.
         Q::new(
             "visit details: the visit",

@@ -275,13 +275,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         29,
-        "interface messages numbered at their transaction's end: the rows not numbered yet",
-        include_str!("../../migrations/0029_interface_sequence.sql"),
-    ),
-    (
-        30,
         "the audit chain's tip: an audit line in one statement on PostgreSQL",
-        include_str!("../../migrations/0030_audit_tip.sql"),
+        include_str!("../../migrations/0029_audit_tip.sql"),
     ),
 ];
 

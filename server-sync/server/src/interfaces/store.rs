@@ -32,86 +32,22 @@ fn payload_ad(id: i64) -> Vec<u8> {
     ad("interface_messages", "payload", &[&id.to_string()])
 }
 
-/// Numbers the messages its own transaction enqueued (those still at
-/// `seq` 0, in the order they were enqueued) from the `interface_seq`
-/// counter, whose row lock it holds to the commit: numbers follow commit
-/// order (a later commit never gets a smaller one), and the line goes out
-/// by them. Called last, just before the commit: by [`crate::db::audit`]
-/// under the chain's lock when the transaction writes an audit line (so it
-/// never waits for this counter with its messages half-way), else by the
-/// writer itself (a kiosk's push, the SMS round). The counter's row is the
-/// last lock anyone takes, so no one waits for another lock holding it
-/// (invariant 34). Committed rows still at 0 (none, unless a writer forgot
-/// to call this) are numbered too; the senders' sweep
-/// ([`Db::sequence_leftovers`]) numbers them if no one else does, and says
-/// so in the log.
-///
-/// PostgreSQL: one statement (no round trip inside the lock). SQLite: the
-/// one writer; three statements in the process.
-pub(crate) async fn sequence(tx: &mut Transaction<'_, Any>) -> Result<u64> {
-    if tx.backend_name() == "PostgreSQL" {
-        let n = sqlx::query(SEQUENCE_PG).fetch_all(&mut **tx).await?.len();
-        return Ok(n as u64);
-    }
-    let n: i64 = sqlx::query_scalar(UNSEQUENCED).fetch_one(&mut **tx).await?;
-    if n == 0 {
-        return Ok(0);
-    }
-    let last: i64 = sqlx::query_scalar(
+/// Takes `n` (≥ 1) consecutive values of the row-locked `interface_seq`
+/// counter, the first returned: taken inside the writing transaction and
+/// held to its commit, so values are handed out in commit order (a later
+/// commit never gets a smaller one). A value whose message turned out to
+/// exist is left unused: the line orders by `seq` and gaps mean nothing.
+async fn next_seqs(tx: &mut Transaction<'_, Any>, n: usize) -> Result<i64> {
+    let n = i64::try_from(n.max(1)).unwrap_or(i64::MAX);
+    let row = sqlx::query(
         "UPDATE counters SET value = value + $1 WHERE name = 'interface_seq' RETURNING value",
     )
     .bind(n)
     .fetch_one(&mut **tx)
     .await?;
-    let stamped = sqlx::query(
-        "UPDATE interface_messages SET seq = $1 + m.k
-           FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS k
-                   FROM interface_messages WHERE seq = 0) AS m
-          WHERE interface_messages.id = m.id AND interface_messages.seq = 0",
-    )
-    .bind(last - n)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok(stamped)
+    let last: i64 = row.try_get(0)?;
+    Ok(last - n + 1)
 }
-
-/// How many messages wait for their number (its own, in a transaction;
-/// committed ones left by a writer that forgot, outside one).
-pub(crate) const UNSEQUENCED: &str =
-    "SELECT CAST(COUNT(*) AS BIGINT) FROM interface_messages WHERE seq = 0";
-
-/// The CTEs that number a transaction's new messages on PostgreSQL: the
-/// rows at 0 it sees (its own; others' uncommitted rows are invisible to
-/// it) in id order, the counter moved by their number only if there are
-/// any (no lock, no write otherwise), each row its value. `x.seq = 0` is
-/// checked again on a row another transaction numbered meanwhile. The
-/// argument is one more condition for the counter's move: in the audit
-/// line's statement, a reference to its chain step, so that the chain's
-/// lock is always taken first (`db::audit`).
-macro_rules! sequence_ctes {
-    ($also:literal) => {
-        concat!(
-            "m AS (
-       SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS k, COUNT(*) OVER () AS n
-         FROM interface_messages WHERE seq = 0),
-     ic AS (
-       UPDATE counters SET value = value + (SELECT COUNT(*) FROM m)
-        WHERE name = 'interface_seq' AND EXISTS (SELECT 1 FROM m)",
-            $also,
-            "
-        RETURNING value),
-     u AS (
-       UPDATE interface_messages x SET seq = ic.value - m.n + m.k
-         FROM m, ic WHERE x.id = m.id AND x.seq = 0
-         RETURNING x.id)"
-        )
-    };
-}
-pub(crate) use sequence_ctes;
-
-/// [`sequence`] on PostgreSQL, in a transaction with no audit line.
-pub(crate) const SEQUENCE_PG: &str = concat!("WITH ", sequence_ctes!(""), " SELECT id FROM u");
 
 /// Enqueues `m` in the caller's transaction (before its audit line, which
 /// must stay the last write). False when a message with its key exists.
@@ -124,13 +60,10 @@ pub(crate) async fn enqueue(
     Ok(enqueue_many(tx, keys, std::slice::from_ref(m), now).await? == 1)
 }
 
-/// Enqueues `ms` in the caller's transaction: one multi-row INSERT per
-/// hundred, whatever their number (a push of a hundred check-ins enqueues
-/// two hundred), at `seq` 0: numbered at the transaction's end
-/// ([`sequence`]), not here, so that the counter's row is not held from
-/// here through the rest of the transaction (it was the desk's longest
-/// wait on PostgreSQL). A message whose key exists is skipped (the same
-/// fact never enqueues twice); returns how many were new.
+/// Enqueues `ms` in the caller's transaction: one counter bump and one
+/// multi-row INSERT per hundred, whatever their number (a push of a
+/// hundred check-ins enqueues two hundred). A message whose key exists is
+/// skipped (the same fact never enqueues twice); returns how many were new.
 pub(crate) async fn enqueue_many(
     tx: &mut Transaction<'_, Any>,
     keys: &exam_vault::KeyRing,
@@ -140,18 +73,15 @@ pub(crate) async fn enqueue_many(
     if ms.is_empty() {
         return Ok(0);
     }
+    let mut seq = next_seqs(tx, ms.len()).await?;
     let at = ts(now);
     let mut inserted = 0;
     for chunk in ms.chunks(crate::db::ROWS_PER_STATEMENT) {
         let rows = (0..chunk.len())
             .map(|r| {
-                let p: Vec<String> = (1..=8).map(|c| format!("${}", r * 8 + c)).collect();
-                let at = &p[7];
-                format!(
-                    "({}, 0, {}, 'pending', 0, 0, {at}, {at}, {at})",
-                    p[0],
-                    p[1..7].join(", ")
-                )
+                let p: Vec<String> = (1..=9).map(|c| format!("${}", r * 9 + c)).collect();
+                let at = &p[8];
+                format!("({}, 'pending', 0, 0, {at}, {at}, {at})", p[..8].join(", "))
             })
             .collect::<Vec<_>>()
             .join(", ");
@@ -167,6 +97,7 @@ pub(crate) async fn enqueue_many(
                 .map_err(|e| DbError::Corrupt(format!("payload: {e}")))?;
             q = q
                 .bind(id)
+                .bind(seq)
                 .bind(m.counterpart.as_str())
                 .bind(m.payload.kind().as_str())
                 .bind(&m.key)
@@ -174,6 +105,7 @@ pub(crate) async fn enqueue_many(
                 .bind(m.item_code.as_deref())
                 .bind(keys.seal_str(&json, &payload_ad(id))?)
                 .bind(at.clone());
+            seq += 1;
         }
         inserted += q.fetch_all(&mut **tx).await?.len();
     }
@@ -203,28 +135,12 @@ fn opt_ts(r: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>> {
 }
 
 impl Db {
-    /// Numbers committed messages still at 0: none unless a writer forgot
-    /// [`sequence`] (they would never leave, as the line skips them). The
-    /// prune job's sweep; says in the log how many it found.
-    pub async fn sequence_leftovers(&self) -> Result<u64> {
-        let waiting: i64 = sqlx::query_scalar(UNSEQUENCED)
-            .fetch_one(&self.pool)
-            .await?;
-        if waiting == 0 {
-            return Ok(0);
-        }
-        let mut tx = self.pool.begin().await?;
-        let n = sequence(&mut tx).await?;
-        tx.commit().await?;
-        Ok(n)
-    }
-
     /// The lowest-`seq` message of `c` still to deliver (dead letters are
-    /// out of the line; a message not numbered yet is not in it).
+    /// out of the line).
     pub async fn line_head(&self, c: Counterpart) -> Result<Option<Head>> {
         let r = sqlx::query(
             "SELECT id, seq, state, next_attempt_at, lease_until FROM interface_messages
-              WHERE counterpart = $1 AND state IN ('pending', 'retrying', 'sending') AND seq > 0
+              WHERE counterpart = $1 AND state IN ('pending', 'retrying', 'sending')
               ORDER BY seq LIMIT 1",
         )
         .bind(c.as_str())

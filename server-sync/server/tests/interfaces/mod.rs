@@ -177,14 +177,13 @@ pub async fn routed_items(s: &Staff, id: i64) -> Vec<(String, Option<Counterpart
 }
 
 /// `(kind, state)` of every message of `c`, in line order. Every message
-/// committed has its own number (invariant 34: numbered as its
-/// transaction's last write, never left at 0 for the sweep).
+/// has a number of its own.
 pub async fn line(db: &exam_server::db::Db, c: Counterpart) -> Vec<(String, i64, MessageState)> {
     let mut m = db.interface_messages(c, None, 10_000).await.unwrap();
     m.sort_by_key(|m| m.seq);
     assert!(
         m.iter().all(|m| m.seq > 0),
-        "{c}: a message committed without its number: {:?}",
+        "{c}: a message without its number: {:?}",
         m.iter()
             .filter(|m| m.seq == 0)
             .map(|m| &m.key)
