@@ -172,7 +172,7 @@ pub(crate) async fn append_many(
     Ok(())
 }
 
-/// The chain's step on PostgreSQL, one statement: `c` moves the counter
+/// An audit line on PostgreSQL, one statement: `c` moves the counter
 /// (its row lock, held to the commit, is the chain's lock) and gives the
 /// line's number; `t0` reads the tip (the last line's number and hash) with
 /// `FOR UPDATE`, which sees the newest committed row after a wait where a
@@ -182,9 +182,7 @@ pub(crate) async fn append_many(
 /// here); `h` the line's hash exactly as `chain::link` makes it (SHA-256
 /// over the 32 bytes before and the canonical encoding, joined from the
 /// tag $1, the number and the rest $2); `t` moves the tip.
-macro_rules! chain_ctes {
-    () => {
-        "c AS (UPDATE counters SET value = value + 1 WHERE name = 'audit_seq' RETURNING value),
+pub(crate) const APPEND_PG: &str = "WITH c AS (UPDATE counters SET value = value + 1 WHERE name = 'audit_seq' RETURNING value),
      t0 AS (SELECT seq, hash FROM audit_tip WHERE id = 1 FOR UPDATE),
      b AS (
        SELECT c.value AS seq,
@@ -200,19 +198,9 @@ macro_rules! chain_ctes {
                 || $1::bytea || int8send(octet_length(b.seq::text)::bigint)
                 || convert_to(b.seq::text, 'UTF8') || $2::bytea), 'hex') AS hash
          FROM b),
-     t AS (UPDATE audit_tip SET seq = h.seq, hash = h.hash FROM h WHERE audit_tip.id = 1 RETURNING audit_tip.id)"
-    };
-}
-
-macro_rules! chain_insert {
-    () => {
-        "INSERT INTO audit_log(seq, id, at, category, actor, source, action, subject, outcome, detail, prev_hash, hash)
-         SELECT h.seq, $3, $4, $5, $6, $7, $8, $9, $10, $11, h.prev, h.hash FROM h"
-    };
-}
-
-/// A line on PostgreSQL.
-pub(crate) const APPEND_PG: &str = concat!("WITH ", chain_ctes!(), " ", chain_insert!());
+     t AS (UPDATE audit_tip SET seq = h.seq, hash = h.hash FROM h WHERE audit_tip.id = 1 RETURNING audit_tip.id)
+     INSERT INTO audit_log(seq, id, at, category, actor, source, action, subject, outcome, detail, prev_hash, hash)
+     SELECT h.seq, $3, $4, $5, $6, $7, $8, $9, $10, $11, h.prev, h.hash FROM h";
 
 /// The lines of `events` on PostgreSQL: a statement each, then the commit,
 /// is all the time the chain's lock is held (before: the counter, the read
