@@ -91,6 +91,22 @@ pub(crate) async fn append(tx: &mut Transaction<'_, Any>, e: &AuditEvent) -> Res
     append_many(tx, std::slice::from_ref(e)).await
 }
 
+/// The chained fields of line `e`, numbered `seq`, written at `at`.
+fn chain_row(seq: i64, at: &str, e: &AuditEvent) -> ChainRow {
+    ChainRow {
+        seq,
+        id: next_id(),
+        at: at.to_string(),
+        category: e.category.as_str().into(),
+        actor: e.actor.clone(),
+        source: e.source.clone().unwrap_or_else(crate::audit::source),
+        action: e.action.clone(),
+        subject: e.subject.clone(),
+        outcome: e.outcome.as_str().into(),
+        detail: e.detail.clone(),
+    }
+}
+
 /// Appends `events` to the chain in order inside `tx`, taking the chain's
 /// lock once. Must be the transaction's last write.
 pub(crate) async fn append_many(
@@ -128,18 +144,7 @@ pub(crate) async fn append_many(
     let at = ts(Utc::now());
     let mut rows = Vec::with_capacity(events.len());
     for (seq, e) in (first..).zip(events) {
-        let row = ChainRow {
-            seq,
-            id: next_id(),
-            at: at.clone(),
-            category: e.category.as_str().into(),
-            actor: e.actor.clone(),
-            source: e.source.clone().unwrap_or_else(crate::audit::source),
-            action: e.action.clone(),
-            subject: e.subject.clone(),
-            outcome: e.outcome.as_str().into(),
-            detail: e.detail.clone(),
-        };
+        let row = chain_row(seq, &at, e);
         let hash = chain::link(&prev, &row);
         let before = std::mem::replace(&mut prev, hash.clone());
         rows.push((row, before, hash));
@@ -209,18 +214,8 @@ pub(crate) const APPEND_PG: &str = "WITH c AS (UPDATE counters SET value = value
 async fn append_pg(tx: &mut Transaction<'_, Any>, events: &[AuditEvent]) -> Result<()> {
     let at = ts(Utc::now());
     for e in events {
-        let row = ChainRow {
-            seq: 0,
-            id: next_id(),
-            at: at.clone(),
-            category: e.category.as_str().into(),
-            actor: e.actor.clone(),
-            source: e.source.clone().unwrap_or_else(crate::audit::source),
-            action: e.action.clone(),
-            subject: e.subject.clone(),
-            outcome: e.outcome.as_str().into(),
-            detail: e.detail.clone(),
-        };
+        // The number is the store's to give (0 here: not hashed by us).
+        let row = chain_row(0, &at, e);
         let n = sqlx::query(APPEND_PG)
             .bind(chain::TAG.to_vec())
             .bind(row.canonical_after_seq())
