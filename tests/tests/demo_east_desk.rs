@@ -23,7 +23,7 @@ async fn the_east_desk_takes_money_under_its_campus() {
         .unwrap()
         .unwrap();
     let today = exam_server::queue::today();
-    let sums = exam_server::finance::store::day_ledger(&st.db, today)
+    let sums = exam_server::finance::store::day_ledger(&st.db, today, today)
         .await
         .unwrap();
     let east: Vec<_> = sums.iter().filter(|s| s.campus == "east").collect();

@@ -194,6 +194,14 @@ impl Catalogue {
         self.campuses.iter().map(|c| c.code.clone()).collect()
     }
 
+    /// A campus's name, or its code when the catalogue has no such campus.
+    pub fn campus_name<'a>(&'a self, code: &'a str) -> &'a str {
+        self.campuses
+            .iter()
+            .find(|c| c.code == code)
+            .map_or(code, |c| c.name.as_str())
+    }
+
     pub fn item(&self, code: &str) -> Option<&ExamItem> {
         self.items.iter().find(|i| i.code == code)
     }

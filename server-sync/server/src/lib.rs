@@ -197,7 +197,7 @@ pub async fn bootstrap_admin(db: &Db) -> Result<Option<String>, db::DbError> {
     }
     let pw = password::generate();
     let hash = password::hash(pw.clone()).await;
-    db.create_user("system", "admin", &hash, true, roles::Role::Admin)
+    db.create_user("system", "admin", &hash, true, roles::Role::Admin, None)
         .await?;
     Ok(Some(pw))
 }
@@ -210,10 +210,23 @@ pub async fn create_staff(
     role: roles::Role,
     password: Option<String>,
 ) -> Result<String, db::DbError> {
+    create_staff_at(db, "system", username, role, None, password).await
+}
+
+/// [`create_staff`] by `actor`, bound to one `campus` (None: every campus;
+/// the caller checks the code against the catalogue).
+pub async fn create_staff_at(
+    db: &Db,
+    actor: &str,
+    username: &str,
+    role: roles::Role,
+    campus: Option<&str>,
+    password: Option<String>,
+) -> Result<String, db::DbError> {
     let must_change = password.is_none();
     let pw = password.unwrap_or_else(password::generate);
     let hash = password::hash(pw.clone()).await;
-    db.create_user("system", username, &hash, must_change, role)
+    db.create_user(actor, username, &hash, must_change, role, campus)
         .await?;
     Ok(pw)
 }

@@ -115,6 +115,10 @@ enum Command {
         /// guide (导诊: the guide desk) or doctor (医生: the doctor station).
         #[arg(long, default_value = "front_desk")]
         role: String,
+        /// Bind the account to one campus (its code): its desk, queue pages
+        /// and figures are that campus's. Without: every campus.
+        #[arg(long)]
+        campus: Option<String>,
     },
     /// Register an outside system as a client of the FHIR API (I6, I7) and
     /// print its client id and secret (shown once; the store keeps a hash).
@@ -255,11 +259,35 @@ async fn main() -> anyhow::Result<()> {
             println!("client_secret {secret}");
             println!("token         POST /fhir/token (grant_type=client_credentials, HTTP Basic)");
         }
-        Command::AddUser { username, role } => {
+        Command::AddUser {
+            username,
+            role,
+            campus,
+        } => {
             let role: exam_server::roles::Role = role.parse()?;
             let db = exam_server::data_keys::open_store(&config).await?;
             db.migrate().await?;
-            let pw = exam_server::create_staff(&db, &username, role, None).await?;
+            if let Some(c) = &campus {
+                // A new store's first account: its dictionaries as the
+                // service would seed them at its first start.
+                db.seed_catalogue(&exam_domain::catalogue::seed::catalogue())
+                    .await?;
+                let cat = db.load_catalogue().await?;
+                anyhow::ensure!(
+                    cat.campuses.iter().any(|x| &x.code == c),
+                    "no campus {c:?} in the catalogue ({})",
+                    cat.campus_codes().join(", ")
+                );
+            }
+            let pw = exam_server::create_staff_at(
+                &db,
+                "system",
+                &username,
+                role,
+                campus.as_deref(),
+                None,
+            )
+            .await?;
             println!("{pw}");
         }
         Command::GenDataKey { out, add } => {

@@ -14,9 +14,19 @@
 //! extractors of `kiosk_api` (the signature covers the body, so it is
 //! checked as the body is read), and their answers are scoped to the
 //! kiosk's campus there.
+//!
+//! A staff account bound to one campus (E14) is refused here, like a role
+//! that may not, whatever the route names of another campus: the path's
+//! visit (`/visits/{id}`, `/call/{id}`) or a `campus` in the query (a
+//! room's code is its campus's only with the request's campus: rooms of
+//! different campuses share codes). What a handler lists or defaults to (search
+//! hits, the queue pages' campus, a new visit's campus, the figures) it
+//! scopes itself with `SessionUser::campus_for` and `sees_campus`.
+
+use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, RawPathParams, Request, State};
+use axum::extract::{FromRequestParts, Query, RawPathParams, Request, State};
 use axum::handler::Handler;
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
@@ -150,6 +160,7 @@ impl RouteTable {
                 st: self.state.clone(),
                 access,
                 api: path.starts_with("/api/"),
+                names: PathNames::of(path),
             };
             mr = mr.route_layer(middleware::from_fn_with_state(gate, gate_fn));
         }
@@ -186,6 +197,37 @@ pub(crate) enum Refusal {
     IfGroupVisit,
     /// No such visit (for a role that may only see group members').
     NoVisit,
+    /// The route names another campus than the account's.
+    OtherCampus,
+}
+
+/// What a route's path names that belongs to a campus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct PathNames {
+    /// `{id}` is a visit's (a booking's) id.
+    pub visit: bool,
+}
+
+impl PathNames {
+    pub(crate) fn of(path: &str) -> Self {
+        Self {
+            visit: path.contains("/visits/{id}") || path.contains("/call/{id}"),
+        }
+    }
+}
+
+/// The campus rule for an account bound to `bound`: every campus the
+/// request names (its visit's, its query's) must be that one.
+/// Pure: the gate supplies what it looked up.
+pub(crate) fn campus_verdict<'a>(
+    bound: &str,
+    named: impl IntoIterator<Item = &'a str>,
+) -> Result<(), Refusal> {
+    if named.into_iter().all(|c| c == bound) {
+        Ok(())
+    } else {
+        Err(Refusal::OtherCampus)
+    }
 }
 
 /// The staff rule of `access` for `role`, given (when known) whether the
@@ -234,6 +276,8 @@ struct Gate {
     access: Access,
     /// A JSON API route (`/api/…`), not a page.
     api: bool,
+    /// What its path names that belongs to a campus.
+    names: PathNames,
 }
 
 impl Gate {
@@ -253,22 +297,43 @@ impl Gate {
         }
     }
 
-    /// Whether the path's visit is a group member's (`None`: no such visit).
-    async fn group_visit(&self, parts: &mut Parts) -> Result<Option<bool>, Response> {
-        let params = RawPathParams::from_request_parts(parts, &())
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let Some(id) = params
-            .iter()
-            .find(|(k, _)| *k == "id")
-            .and_then(|(_, v)| v.parse::<i64>().ok())
+    /// The path's visit: its kind and campus (`None`: no such visit, or
+    /// the path names none).
+    async fn visit(&self, parts: &mut Parts) -> Result<Option<(VisitKind, String)>, Response> {
+        let Some(id) = self
+            .param(parts, "id")
+            .await?
+            .and_then(|v| v.parse::<i64>().ok())
         else {
             return Ok(None);
         };
-        match self.st.db.visit_kind(id).await {
-            Ok(kind) => Ok(kind.map(|k| k == VisitKind::Group)),
-            Err(e) => Err(self.refuse_api(ApiErr::from(e))),
+        self.st
+            .db
+            .visit_scope(id)
+            .await
+            .map_err(|e| self.refuse_api(ApiErr::from(e)))
+    }
+
+    async fn param(&self, parts: &mut Parts, name: &str) -> Result<Option<String>, Response> {
+        let params = RawPathParams::from_request_parts(parts, &())
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(params
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string()))
+    }
+
+    /// Every campus the request names, for an account bound to one: the
+    /// path's visit's (`visit`, when looked up) and its query's.
+    fn named_campuses(parts: &Parts, visit: Option<&(VisitKind, String)>) -> Vec<String> {
+        let mut named: Vec<String> = visit.map(|(_, c)| c.clone()).into_iter().collect();
+        if let Ok(Query(q)) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            && let Some(c) = q.get("campus").filter(|c| !c.is_empty())
+        {
+            named.push(c.clone());
         }
+        named
     }
 
     fn refuse_api(&self, e: ApiErr) -> Response {
@@ -281,6 +346,17 @@ impl Gate {
 
     async fn refuse(&self, user: &SessionUser, parts: &Parts, why: Refusal) -> Response {
         let err = match why {
+            Refusal::OtherCampus => ApiErr::new(
+                StatusCode::FORBIDDEN,
+                "other_campus",
+                format!(
+                    "本账号只办理{}的业务 / This account serves its own campus only",
+                    self.st
+                        .catalogue
+                        .get()
+                        .campus_name(user.campus.as_deref().unwrap_or("")),
+                ),
+            ),
             Refusal::NoVisit => {
                 return self.refuse_api(ApiErr::new(
                     StatusCode::NOT_FOUND,
@@ -316,12 +392,26 @@ async fn gate_fn(State(g): State<Gate>, req: Request, next: Next) -> Response {
         Err(r) => return r,
     };
     let mut v = verdict(user.role, g.access, None);
-    if v == Err(Refusal::IfGroupVisit) {
-        let group = match g.group_visit(&mut parts).await {
-            Ok(group) => group,
+    // The path's visit is looked up once, for the group desk's rule or a
+    // campus-bound account's.
+    let bound = user.campus.clone();
+    let visit = if v == Err(Refusal::IfGroupVisit) || (bound.is_some() && g.names.visit) {
+        match g.visit(&mut parts).await {
+            Ok(visit) => visit,
             Err(r) => return r,
-        };
+        }
+    } else {
+        None
+    };
+    if v == Err(Refusal::IfGroupVisit) {
+        let group = visit.as_ref().map(|(k, _)| *k == VisitKind::Group);
         v = verdict(user.role, g.access, Some(group));
+    }
+    if v.is_ok()
+        && let Some(bound) = &bound
+    {
+        let named = Gate::named_campuses(&parts, visit.as_ref());
+        v = campus_verdict(bound, named.iter().map(String::as_str));
     }
     if let Err(why) = v {
         return g.refuse(&user, &parts, why).await;
@@ -369,6 +459,33 @@ mod tests {
             verdict(Role::Auditor, VISIT, Some(Some(true))),
             Err(Refusal::Forbidden(_))
         ));
+    }
+
+    #[test]
+    fn a_campus_bound_account_is_refused_whatever_names_another_campus() {
+        assert_eq!(campus_verdict("east", []), Ok(()));
+        assert_eq!(campus_verdict("east", ["east", "east"]), Ok(()));
+        assert_eq!(
+            campus_verdict("east", ["east", "main"]),
+            Err(Refusal::OtherCampus)
+        );
+        assert_eq!(campus_verdict("east", ["main"]), Err(Refusal::OtherCampus));
+    }
+
+    #[test]
+    fn the_paths_that_name_a_visit() {
+        assert!(PathNames::of("/api/desk/visits/{id}/items/{code}").visit);
+        assert!(PathNames::of("/api/queue/rooms/{room}/call/{id}").visit);
+        assert!(!PathNames::of("/api/queue/rooms/{room}/state").visit);
+        // A company's or a print job's id is not a visit's.
+        assert_eq!(
+            PathNames::of("/api/group/companies/{id}/members"),
+            PathNames::default()
+        );
+        assert_eq!(
+            PathNames::of("/api/chief/reports/{id}"),
+            PathNames::default()
+        );
     }
 
     #[test]

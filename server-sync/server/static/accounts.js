@@ -23,6 +23,12 @@
       }).catch(function (e) { D.say("acc-msg", e.message); });
     } });
   }
+  // A campus code by the name the campus select shows (no campus: every one).
+  function campusName(c) {
+    if (!c) return "全部院区";
+    var o = Array.prototype.find.call($("c-campus").options, function (x) { return x.value === c; });
+    return o ? o.textContent : c;
+  }
   function load() {
     D.call("GET", "/api/admin/accounts/search?" + query()).then(function (r) {
       var tb = $("acc-rows"); tb.textContent = "";
@@ -30,7 +36,7 @@
         var base = "/api/admin/accounts/" + encodeURIComponent(a.username);
         tb.appendChild(el("tr", {}, [
           el("td", {}, [el("input", { type: "checkbox", class: "acc-pick", value: a.username })]),
-          el("td", { text: a.username }), el("td", { text: roles[a.role] || a.role }), el("td", { text: stateOf(a) }),
+          el("td", { text: a.username }), el("td", { text: roles[a.role] || a.role }), el("td", { class: "acc-campus", text: campusName(a.campus) }), el("td", { text: stateOf(a) }),
           el("td", { text: day(a.created_at) }), el("td", { text: String(a.login_count) }), el("td", { text: day(a.last_login_at) }),
           el("td", { text: day(a.updated_at) }), el("td", { text: day(a.valid_until) }), el("td", { text: a.access_hours || "不限" }),
           el("td", { text: a.totp ? "已启用" : "未启用" }),
@@ -54,6 +60,13 @@
   $("bulk-disable").addEventListener("click", function () { bulk("disabled"); });
   $("bulk-enable").addEventListener("click", function () { bulk("active"); });
   $("bulk-close").addEventListener("click", function () { if (confirm("注销后账号不能再启用，确定？")) bulk("closed"); });
+  $("campus-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var name = $("c-name").value.trim();
+    D.call("POST", "/api/admin/accounts/" + encodeURIComponent(name) + "/campus", { campus: $("c-campus").value || null })
+      .then(function () { D.say("acc-msg", "已保存 " + name + " 的院区：" + campusName($("c-campus").value), true); load(); })
+      .catch(function (e) { D.say("acc-msg", e.message); });
+  });
   $("limits-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var name = $("l-name").value.trim();

@@ -5,18 +5,25 @@
   var D = Desk, el = D.el, $ = function (id) { return document.getElementById(id); };
   var roles = { admin: "管理员", front_desk: "前台", desk_supervisor: "前台主管", group_desk: "团检", finance: "财务", auditor: "审计员", guide: "导诊", doctor: "医生" };
 
+  // A campus code by the name the account select shows (no campus: every one).
+  function campusName(c) {
+    if (!c) return "全部院区";
+    var o = Array.prototype.find.call($("acc-campus").options, function (x) { return x.value === c; });
+    return o ? o.textContent : c;
+  }
+
   function loadAccounts() {
     D.call("GET", "/api/admin/accounts").then(function (r) {
       var tb = $("accounts"); tb.textContent = "";
       r.accounts.forEach(function (a) {
-        tb.appendChild(el("tr", {}, [el("td", { text: a.username }), el("td", { text: roles[a.role] || a.role }),
+        tb.appendChild(el("tr", {}, [el("td", { text: a.username }), el("td", { text: roles[a.role] || a.role }), el("td", { text: campusName(a.campus) }),
           el("td", { text: a.locked ? "已锁定" : (a.must_change ? "待改密" : "正常") }), el("td", { text: a.created_at.slice(0, 10) })]));
       });
     });
   }
   $("account-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
-    D.call("POST", "/api/admin/accounts", { username: $("acc-name").value.trim(), role: $("acc-role").value })
+    D.call("POST", "/api/admin/accounts", { username: $("acc-name").value.trim(), role: $("acc-role").value, campus: $("acc-campus").value || null })
       .then(function (r) { D.say("acc-msg", "已创建 " + r.username + "，一次性密码 " + r.one_time_password + "（只显示这一次，首次登录须修改）", true); loadAccounts(); })
       .catch(function (e) { D.say("acc-msg", e.message); });
   });

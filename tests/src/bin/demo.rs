@@ -273,6 +273,32 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     let _east_doctors = e2e_tests::doctors::spawn(server.state.clone(), "east".into(), 2.0);
+    // E14: accounts bound to the east campus: their desk, queue pages and
+    // figures are 东区分院's only (another campus's visits refused).
+    for (name, role) in [
+        ("east-desk", exam_server::roles::Role::FrontDesk),
+        ("east-finance", exam_server::roles::Role::Finance),
+    ] {
+        match server.state.db.user_by_name(name).await? {
+            Some(_) => println!(
+                "  east campus     : {name} (bound to 东区分院) exists: its password as you set it"
+            ),
+            None => {
+                let pw = exam_server::create_staff_at(
+                    &server.state.db,
+                    "demo",
+                    name,
+                    role,
+                    Some("east"),
+                    None,
+                )
+                .await?;
+                println!(
+                    "  east campus     : {name} (bound to 东区分院), one-time password {pw}: sees and serves 东区分院 only"
+                );
+            }
+        }
+    }
     let (screen, _) = exam_server::queue::screen_path(&server.state, "main", "blood", 30);
     let (screen2, _) = exam_server::queue::screen_path(&server.state, "main", "us1", 30);
     println!(

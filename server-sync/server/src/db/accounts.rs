@@ -110,6 +110,8 @@ pub struct StaffUser {
     pub totp_secret: Option<String>,
     pub totp_last_step: Option<i64>,
     pub password_changed_at: DateTime<Utc>,
+    /// The one campus the account works for, or None: every campus.
+    pub campus: Option<String>,
 }
 
 /// A staff account as the administrator's page lists it (no hash, no secret).
@@ -133,6 +135,8 @@ pub struct AccountRow {
     pub totp: bool,
     pub state_changed_at: Option<String>,
     pub state_changed_by: Option<String>,
+    /// 院区: the one campus the account works for, or None: every campus.
+    pub campus: Option<String>,
 }
 
 /// A stored role; only [`Role`]'s own text is ever written, so anything
@@ -153,7 +157,7 @@ fn opt_ts(r: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>> {
 }
 
 const USER_COLUMNS: &str = "id, username, password_hash, must_change, must_change_reason, role, state, \
-     valid_until, access_hours, totp_secret, totp_last_step, password_changed_at";
+     valid_until, access_hours, totp_secret, totp_last_step, password_changed_at, campus";
 
 /// Where a TOTP secret is sealed (bound to its row, so a sealed value
 /// copied to another account does not open).
@@ -184,6 +188,7 @@ fn staff_user(r: &AnyRow, keys: &exam_vault::KeyRing) -> Result<StaffUser> {
         totp_secret,
         totp_last_step: r.try_get("totp_last_step")?,
         password_changed_at: parse_ts(&r.try_get::<String, _>("password_changed_at")?)?,
+        campus: r.try_get("campus")?,
     })
 }
 
@@ -196,7 +201,8 @@ impl Db {
     }
 
     /// A new account with its role (the column has no default: an account
-    /// is never an administrator by omission).
+    /// is never an administrator by omission) and, when bound to one, its
+    /// campus (the caller checks the code against the catalogue).
     pub async fn create_user(
         &self,
         actor: &str,
@@ -204,14 +210,15 @@ impl Db {
         password_hash: &str,
         must_change: bool,
         role: Role,
+        campus: Option<&str>,
     ) -> Result<i64> {
         let id = next_id();
         let now = ts(Utc::now());
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO staff_users(id, username, password_hash, must_change, must_change_reason, role,
-                                     state, created_at, password_changed_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7, $7)",
+                                     state, created_at, password_changed_at, updated_at, campus)
+             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7, $7, $8)",
         )
         .bind(id)
         .bind(username)
@@ -220,9 +227,14 @@ impl Db {
         .bind(must_change.then_some(ChangeReason::First.as_str()))
         .bind(role.as_str())
         .bind(&now)
+        .bind(campus)
         .execute(&mut *tx)
         .await?;
-        log(&mut tx, actor, "user.create", username, role.as_str()).await?;
+        let detail = match campus {
+            Some(c) => format!("{} campus={c}", role.as_str()),
+            None => role.as_str().to_string(),
+        };
+        log(&mut tx, actor, "user.create", username, &detail).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -244,6 +256,38 @@ impl Db {
                 .rows_affected();
         if n == 1 {
             log(&mut tx, actor, "user.role", username, role.as_str()).await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Binds an account to one campus, or with None to every campus;
+    /// false when there is no such user. Takes effect at the account's next
+    /// request (every request reads it with the session).
+    pub async fn set_account_campus(
+        &self,
+        actor: &str,
+        username: &str,
+        campus: Option<&str>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let n =
+            sqlx::query("UPDATE staff_users SET campus = $2, updated_at = $3 WHERE username = $1")
+                .bind(username)
+                .bind(campus)
+                .bind(ts(Utc::now()))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if n == 1 {
+            log(
+                &mut tx,
+                actor,
+                "user.campus",
+                username,
+                campus.unwrap_or("*"),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(n == 1)
@@ -560,7 +604,7 @@ impl Db {
         sqlx::query(
             "SELECT username, role, state, must_change, failed_logins, created_at, login_count, last_login_at,
                     password_changed_at, updated_at, valid_until, access_hours, totp_secret,
-                    state_changed_at, state_changed_by
+                    state_changed_at, state_changed_by, campus
                FROM staff_users ORDER BY username",
         )
         .fetch_all(&self.read)
@@ -585,6 +629,7 @@ impl Db {
                 totp: r.try_get::<Option<String>, _>("totp_secret")?.is_some(),
                 state_changed_at: r.try_get("state_changed_at")?,
                 state_changed_by: r.try_get("state_changed_by")?,
+                campus: r.try_get("campus")?,
             })
         })
         .collect()

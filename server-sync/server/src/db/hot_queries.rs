@@ -75,6 +75,7 @@ impl HotQuery {
 use Bind::{Int, Text};
 
 const DAY: Bind = Text("2026-03-16");
+const LAST_DAY: Bind = Text("2026-03-22");
 const TIME: Bind = Text("08:00:00");
 const AT: Bind = Text("2026-03-16T08:00:00.000Z");
 const CAMPUS: Bind = Text("main");
@@ -314,25 +315,25 @@ pub fn all() -> Vec<HotQuery> {
             &["bookings"],
         )
         .by(&["campus"]),
-        // /figures (E14): a day of a year's ledger and bookings.
+        // /figures (E14): a week of a year's ledger and bookings.
         Q::new(
-            "figures: the day's ledger",
+            "figures: the days' ledger",
             crate::finance::store::DAY_LEDGER,
-            &[DAY],
+            &[DAY, LAST_DAY],
             &["ledger"],
         )
         .by(&["day"]),
         Q::new(
             "figures: a campus's visits of the day",
             crate::finance::store::DAY_VISITS,
-            &[CAMPUS, DAY],
+            &[CAMPUS, DAY, LAST_DAY],
             &["bookings"],
         )
         .by(&["exam_date"]),
         Q::new(
             "figures: what a campus's arrived visits owe",
             crate::finance::store::DAY_OUTSTANDING,
-            &[CAMPUS, DAY],
+            &[CAMPUS, DAY, LAST_DAY],
             &["bookings b", "booking_items i"],
         )
         .by(&["exam_date"]),

@@ -278,6 +278,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the audit chain's tip: an audit line in one statement on PostgreSQL",
         include_str!("../../migrations/0029_audit_tip.sql"),
     ),
+    (
+        30,
+        "a staff account's campus (多院区): NULL is every campus",
+        include_str!("../../migrations/0030_staff_campus.sql"),
+    ),
 ];
 
 impl Db {

@@ -1,7 +1,7 @@
 //! What the access checks need to know about a booking before a request is
 //! served: whether a visit is a group member's (the group desk serves only
 //! those) and which campus a booking belongs to (a kiosk is answered only
-//! about its own campus).
+//! about its own campus, a campus-bound staff account serves only its own).
 
 use std::collections::HashMap;
 
@@ -27,9 +27,11 @@ pub(crate) fn campuses_by_code_sql(n: usize) -> String {
 }
 
 impl Db {
-    /// The kind of visit `id`, or None when there is no such booking.
-    pub async fn visit_kind(&self, id: i64) -> Result<Option<VisitKind>> {
-        let Some(r) = sqlx::query("SELECT kind FROM bookings WHERE id = $1")
+    /// The kind and campus of visit `id`, or None when there is no such
+    /// booking (the route gate: the group desk serves group members, a
+    /// campus-bound account its campus's visits).
+    pub async fn visit_scope(&self, id: i64) -> Result<Option<(VisitKind, String)>> {
+        let Some(r) = sqlx::query("SELECT kind, campus FROM bookings WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.read)
             .await?
@@ -37,9 +39,9 @@ impl Db {
             return Ok(None);
         };
         let kind: String = r.try_get("kind")?;
-        VisitKind::parse(&kind)
-            .map(Some)
-            .ok_or_else(|| DbError::Corrupt(format!("visit kind {kind:?}")))
+        let kind = VisitKind::parse(&kind)
+            .ok_or_else(|| DbError::Corrupt(format!("visit kind {kind:?}")))?;
+        Ok(Some((kind, r.try_get("campus")?)))
     }
 
     /// The campus of each booking named by id or by code (those that exist).

@@ -24,6 +24,8 @@ pub struct SessionUser {
     pub role: Role,
     /// A second factor is enrolled.
     pub totp: bool,
+    /// The one campus this account works for (E14), or None: every campus.
+    pub campus: Option<String>,
 }
 
 /// A session as stored, with what decides whether it is still good.
@@ -73,7 +75,7 @@ fn pending_ad(token_hash: &str) -> Vec<u8> {
 
 /// Every staff request: the session behind the cookie, with its user.
 pub(crate) const SESSION_RECORD: &str = "SELECT s.user_id, s.csrf, s.created_at, s.last_seen, s.totp_pending, u.username, u.must_change,
-                    u.role, u.state, u.valid_until, u.access_hours, u.totp_secret
+                    u.role, u.state, u.valid_until, u.access_hours, u.totp_secret, u.campus
                FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id
               WHERE s.token_hash = $1 AND s.stage = 'ready'";
 /// Every request of the user's own: the session was used now.
@@ -165,6 +167,7 @@ impl Db {
                 csrf: r.try_get("csrf")?,
                 role: role_of(&r.try_get::<String, _>("role")?)?,
                 totp: r.try_get::<Option<String>, _>("totp_secret")?.is_some(),
+                campus: r.try_get("campus")?,
             },
             created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
             last_seen: parse_ts(&r.try_get::<String, _>("last_seen")?)?,

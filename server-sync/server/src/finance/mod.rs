@@ -173,20 +173,33 @@ impl CampusDay {
     }
 }
 
-/// The day's figures: each campus apart, then the group.
+/// The figures of a day, or of the days `day..=last_day`: each campus
+/// apart, then the group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DayFigures {
     pub day: chrono::NaiveDate,
+    pub last_day: chrono::NaiveDate,
     pub campuses: Vec<CampusDay>,
     pub total: CampusDay,
 }
 
-/// Builds the day's figures from the store's sums. `campuses`: (code,
-/// name) in the catalogue's order; a campus the catalogue no longer
-/// names but the day's rows do is listed after them by its code, so no
-/// money goes missing from the total.
+impl DayFigures {
+    /// "2026-12-06", or "2026-12-01~2026-12-07" for several days.
+    pub fn period(&self) -> String {
+        if self.day == self.last_day {
+            self.day.to_string()
+        } else {
+            format!("{}~{}", self.day, self.last_day)
+        }
+    }
+}
+
+/// Builds the figures of the days `day..=last_day` from the store's sums.
+/// `campuses`: (code, name) in the catalogue's order; a campus the
+/// catalogue no longer names but the rows do is listed after them by its
+/// code, so no money goes missing from the total.
 pub fn day_figures(
-    day: chrono::NaiveDate,
+    (day, last_day): (chrono::NaiveDate, chrono::NaiveDate),
     campuses: &[(String, String)],
     ledger: &[LedgerSum],
     visits: &[VisitCount],
@@ -237,6 +250,7 @@ pub fn day_figures(
     }
     DayFigures {
         day,
+        last_day,
         campuses: by,
         total,
     }
@@ -265,7 +279,12 @@ pub fn to_csv(f: &DayFigures) -> String {
         let name = d.name.replace('"', "\"\"");
         out.push_str(&format!(
             "{},\"{name}\",{},{},{},{},{}",
-            f.day, d.booked, d.arrived, d.cancelled, d.group_visits, d.charges
+            f.period(),
+            d.booked,
+            d.arrived,
+            d.cancelled,
+            d.group_visits,
+            d.charges
         ));
         for m in Method::ALL {
             out.push_str(&format!(",{}", yuan(d.charged_fen[&m])));
@@ -308,6 +327,22 @@ mod tests {
     }
 
     #[test]
+    fn several_days_are_one_period() {
+        let (a, b) = (
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+        );
+        let campuses = [("main".to_string(), "总院".to_string())];
+        let week = day_figures((a, b), &campuses, &[], &[], &[]);
+        assert_eq!(week.period(), "2026-12-01~2026-12-07");
+        assert!(to_csv(&week).contains("\r\n2026-12-01~2026-12-07,\"总院\","));
+        assert_eq!(
+            day_figures((b, b), &campuses, &[], &[], &[]).period(),
+            "2026-12-07"
+        );
+    }
+
+    #[test]
     fn each_campus_apart_and_the_group_the_sum() {
         let day = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
         let campuses = vec![
@@ -315,7 +350,7 @@ mod tests {
             ("east".to_string(), "东院".to_string()),
         ];
         let f = day_figures(
-            day,
+            (day, day),
             &campuses,
             &[
                 sum("main", Entry::Charge, Method::Cash, 2, 30_000),
@@ -360,7 +395,7 @@ mod tests {
     fn the_csv_has_a_row_per_campus_and_the_total_in_yuan() {
         let day = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
         let f = day_figures(
-            day,
+            (day, day),
             &[("main".into(), "总院 \"A\"".into())],
             &[
                 sum("main", Entry::Charge, Method::Wechat, 1, 12_305),
@@ -380,7 +415,7 @@ mod tests {
         assert!(rows[1].ends_with(",-76.95,0.00"), "{}", rows[1]);
         assert!(rows[2].contains("合计"));
         let f = day_figures(
-            day,
+            (day, day),
             &[("main".into(), "总院".into())],
             &[sum("main", Entry::Refund, Method::Cash, 1, 50)],
             &[],

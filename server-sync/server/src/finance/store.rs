@@ -75,14 +75,15 @@ pub(crate) async fn desk_method_in(
         .transpose()
 }
 
-/// The day's lines summed by campus, entry and method.
+/// The lines of the days `$1`..=`$2` summed by campus, entry and method.
 pub(crate) const DAY_LEDGER: &str = "SELECT campus, entry, method, CAST(COUNT(*) AS BIGINT) AS n,
         CAST(SUM(amount_fen) AS BIGINT) AS fen
-   FROM ledger WHERE day = $1 GROUP BY campus, entry, method";
+   FROM ledger WHERE day >= $1 AND day <= $2 GROUP BY campus, entry, method";
 
-pub async fn day_ledger(db: &Db, day: NaiveDate) -> Result<Vec<LedgerSum>> {
+pub async fn day_ledger(db: &Db, from: NaiveDate, to: NaiveDate) -> Result<Vec<LedgerSum>> {
     let rows = sqlx::query(DAY_LEDGER)
-        .bind(day_s(day))
+        .bind(day_s(from))
+        .bind(day_s(to))
         .fetch_all(&db.read)
         .await?;
     rows.iter()
@@ -102,30 +103,32 @@ pub async fn day_ledger(db: &Db, day: NaiveDate) -> Result<Vec<LedgerSum>> {
         .collect()
 }
 
-/// A campus's visits of the day by state and kind (through the campus's
-/// slot index).
+/// A campus's visits of the days `$2`..=`$3` by state and kind (through
+/// the campus's slot index).
 pub(crate) const DAY_VISITS: &str =
     "SELECT state, kind, CAST(COUNT(*) AS BIGINT) AS n FROM bookings
-  WHERE campus = $1 AND exam_date = $2 GROUP BY state, kind";
+  WHERE campus = $1 AND exam_date >= $2 AND exam_date <= $3 GROUP BY state, kind";
 
-/// What a campus's arrived visits of the day still owe.
+/// What a campus's arrived visits of the days `$2`..=`$3` still owe.
 pub(crate) const DAY_OUTSTANDING: &str =
     "SELECT CAST(COALESCE(SUM(i.price_fen), 0) AS BIGINT) AS fen
    FROM bookings b JOIN booking_items i ON i.booking_id = b.id
-  WHERE b.campus = $1 AND b.exam_date = $2 AND b.state = 'checked_in'
+  WHERE b.campus = $1 AND b.exam_date >= $2 AND b.exam_date <= $3 AND b.state = 'checked_in'
     AND i.status = 'active' AND i.paid = 0";
 
 pub async fn day_visits(
     db: &Db,
     campuses: &[String],
-    day: NaiveDate,
+    from: NaiveDate,
+    to: NaiveDate,
 ) -> Result<(Vec<VisitCount>, Vec<(String, i64)>)> {
     let mut counts = Vec::new();
     let mut owed = Vec::new();
     for campus in campuses {
         for r in sqlx::query(DAY_VISITS)
             .bind(campus)
-            .bind(day_s(day))
+            .bind(day_s(from))
+            .bind(day_s(to))
             .fetch_all(&db.read)
             .await?
         {
@@ -146,7 +149,8 @@ pub async fn day_visits(
         }
         let fen: i64 = sqlx::query(DAY_OUTSTANDING)
             .bind(campus)
-            .bind(day_s(day))
+            .bind(day_s(from))
+            .bind(day_s(to))
             .fetch_one(&db.read)
             .await?
             .try_get("fen")?;

@@ -399,6 +399,11 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
     ),
     (
         "POST",
+        "/api/admin/accounts/{name}/campus",
+        "Binds an account to one campus (its desk, queue pages and figures are that campus's; another campus's visit, room or figures refused) or, with null, to every campus (E14)",
+    ),
+    (
+        "POST",
         "/api/admin/accounts/{name}/unlock",
         "Unlock a locked account",
     ),
@@ -498,12 +503,12 @@ pub const SUMMARIES: &[(&str, &str, &str)] = &[
     (
         "GET",
         "/api/figures",
-        "A day's figures per campus and for the group (sums only; ?day=YYYY-MM-DD, default today)",
+        "A day's or a period's figures per campus and for the group (sums only; ?day=YYYY-MM-DD, default today, or ?from=&to=, at most 366 days); a campus-bound account gets its campus only",
     ),
     (
         "GET",
         "/api/figures.csv",
-        "A day's figures as CSV for Excel (UTF-8 with its byte-order mark, amounts in yuan)",
+        "The same figures as CSV for Excel (UTF-8 with its byte-order mark, amounts in yuan)",
     ),
     // The queue (Q1–Q6).
     (

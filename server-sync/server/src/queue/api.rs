@@ -22,6 +22,7 @@ use crate::db::SessionUser;
 use crate::error::ApiErr;
 use crate::roles::Capability;
 use crate::routes::{Access, RouteTable};
+use crate::staff_auth::StaffCampus;
 
 pub(crate) fn routes(t: &mut RouteTable) {
     use Capability::{CallPatients as C, GuideQueue as G, ManageQueue as M};
@@ -74,32 +75,10 @@ impl From<QueueError> for ApiErr {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
-pub(crate) struct CampusQ {
-    campus: Option<String>,
-}
-
-fn campus(st: &AppState, q: &CampusQ) -> Result<String, ApiErr> {
-    let c = q
-        .campus
-        .clone()
-        .unwrap_or_else(|| st.config.demo_campus.clone());
-    if st.catalogue.get().campuses.iter().any(|x| x.code == c) {
-        Ok(c)
-    } else {
-        Err(ApiErr::new(
-            StatusCode::NOT_FOUND,
-            "no_campus",
-            format!("no campus {c:?}"),
-        ))
-    }
-}
-
 async fn board(
     State(st): State<AppState>,
-    Query(q): Query<CampusQ>,
+    StaffCampus(c): StaffCampus,
 ) -> Result<Json<Board>, ApiErr> {
-    let c = campus(&st, &q)?;
     Ok(Json(build_board(&st, &c, None).await?))
 }
 
@@ -108,9 +87,8 @@ async fn board(
 async fn stream(
     State(st): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<CampusQ>,
+    StaffCampus(c): StaffCampus,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiErr> {
-    let c = campus(&st, &q)?;
     let token = crate::staff_auth::session_token(&headers).unwrap_or_default();
     Ok(changes(st, c, Some(token)))
 }
@@ -212,9 +190,8 @@ struct HistoryRow {
 async fn room(
     State(st): State<AppState>,
     Path(code): Path<String>,
-    Query(q): Query<CampusQ>,
+    StaffCampus(c): StaffCampus,
 ) -> Result<Json<RoomView>, ApiErr> {
-    let c = campus(&st, &q)?;
     let b = build_board(&st, &c, Some(&code)).await?;
     let unassigned = b.unroutable;
     let room = b
@@ -276,9 +253,8 @@ async fn call_next(
     State(st): State<AppState>,
     u: SessionUser,
     Path(room): Path<String>,
-    Query(q): Query<CampusQ>,
+    StaffCampus(c): StaffCampus,
 ) -> Result<Json<Applied>, ApiErr> {
-    let c = campus(&st, &q)?;
     run(&st, &u, &c, Event::CallNext { room }).await
 }
 
@@ -393,10 +369,9 @@ async fn room_state(
     State(st): State<AppState>,
     u: SessionUser,
     Path(room): Path<String>,
-    Query(q): Query<CampusQ>,
+    StaffCampus(c): StaffCampus,
     Json(b): Json<StateBody>,
 ) -> Result<Json<Applied>, ApiErr> {
-    let c = campus(&st, &q)?;
     let decisions = apply(
         &st,
         &c,
@@ -415,9 +390,8 @@ async fn evacuate(
     State(st): State<AppState>,
     u: SessionUser,
     Path(room): Path<String>,
-    Query(q): Query<CampusQ>,
+    StaffCampus(c): StaffCampus,
 ) -> Result<Json<Applied>, ApiErr> {
-    let c = campus(&st, &q)?;
     let decisions = apply(&st, &c, Event::Evacuate { room }, &u.username, None).await?;
     Ok(Json(Applied { decisions }))
 }
@@ -440,9 +414,8 @@ async fn phone_link(State(st): State<AppState>, Path(id): Path<i64>) -> Result<J
 async fn screen_link(
     State(st): State<AppState>,
     Path(room): Path<String>,
-    Query(q): Query<CampusQ>,
+    StaffCampus(c): StaffCampus,
 ) -> Result<Json<Link>, ApiErr> {
-    let c = campus(&st, &q)?;
     if st.catalogue.get().room(&c, &room).is_none() {
         return Err(ApiErr::new(
             StatusCode::NOT_FOUND,
@@ -464,9 +437,8 @@ pub struct Settings {
 
 async fn settings(
     State(st): State<AppState>,
-    Query(q): Query<CampusQ>,
+    StaffCampus(c): StaffCampus,
 ) -> Result<Json<Settings>, ApiErr> {
-    let c = campus(&st, &q)?;
     let rooms = super::room_specs(&st, &st.catalogue.get(), &c)
         .await?
         .into_iter()
@@ -487,10 +459,9 @@ async fn settings(
 async fn save_settings(
     State(st): State<AppState>,
     u: SessionUser,
-    Query(q): Query<CampusQ>,
+    StaffCampus(c): StaffCampus,
     Json(s): Json<Settings>,
 ) -> Result<Json<Settings>, ApiErr> {
-    let c = campus(&st, &q)?;
     if s.rooms
         .iter()
         .any(|r| r.desks == 0 || r.desks > 50 || r.minutes == 0 || r.minutes > 240)
@@ -513,5 +484,5 @@ async fn save_settings(
     tracing::info!(campus = %c, by = %u.username, "queue settings saved");
     // Today's engine is rebuilt with them (the log replayed).
     st.queue.forget(&c).await;
-    settings(State(st), Query(CampusQ { campus: Some(c) })).await
+    settings(State(st), StaffCampus(c)).await
 }

@@ -127,7 +127,10 @@ async fn guide(State(st): State<AppState>, u: SessionUser) -> Response {
     crate::workflow::render(&GuidePage {
         nav: crate::roles::Nav::of(u.role),
         watermark: crate::staff::watermark::html(&u.username),
-        campus: st.config.demo_campus.clone(),
+        campus: u
+            .campus
+            .clone()
+            .unwrap_or_else(|| st.config.demo_campus.clone()),
         username: u.username,
         csrf: u.csrf,
     })
@@ -145,7 +148,11 @@ struct StationPage {
 }
 
 async fn station(State(st): State<AppState>, u: SessionUser) -> Response {
-    let campus = st.config.demo_campus.clone();
+    // A campus-bound account's rooms are its campus's (E14).
+    let campus = u
+        .campus
+        .clone()
+        .unwrap_or_else(|| st.config.demo_campus.clone());
     let rooms = st
         .catalogue
         .get()

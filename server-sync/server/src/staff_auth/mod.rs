@@ -21,6 +21,7 @@ use crate::password::HashGate;
 use crate::routes::{Access, RouteTable};
 
 mod account;
+mod campus;
 pub(crate) mod captcha;
 pub mod limits;
 mod login;
@@ -30,6 +31,7 @@ mod session;
 pub mod shared;
 pub mod totp;
 
+pub(crate) use campus::StaffCampus;
 pub use policy::AccountPolicy;
 pub(crate) use session::{
     end_stale_sessions, require_ready_user, require_user, session_alive, session_token,

@@ -27,6 +27,7 @@ pub(crate) fn routes(t: &mut RouteTable) {
         .get("/api/admin/accounts/search", Can(M), search)
         .post("/api/admin/accounts/state", Can(M), set_state)
         .post("/api/admin/accounts/{name}/limits", Can(M), set_limits)
+        .post("/api/admin/accounts/{name}/campus", Can(M), set_campus)
         .post("/api/admin/accounts/{name}/unlock", Can(M), unlock)
         .post(
             "/api/admin/accounts/{name}/reset-password",
@@ -45,10 +46,12 @@ struct AccountsPage {
     username: String,
     nav: crate::roles::Nav,
     csrf: String,
+    campuses: Vec<super::pages::Choice>,
 }
 
-async fn page(u: SessionUser) -> Response {
+async fn page(State(st): State<AppState>, u: SessionUser) -> Response {
     super::render(&AccountsPage {
+        campuses: super::pages::campus_choices(&st.catalogue.get(), |_| true),
         nav: crate::roles::Nav::of(u.role),
         username: u.username,
         csrf: u.csrf,
@@ -249,6 +252,45 @@ async fn set_limits(
     Ok(Json(Done { username: name }))
 }
 
+#[derive(Debug, Deserialize)]
+struct CampusIn {
+    /// A campus code of the catalogue, or null: every campus.
+    campus: Option<String>,
+}
+
+/// E14: binds the account to one campus, or to every campus.
+async fn set_campus(
+    State(st): State<AppState>,
+    user: SessionUser,
+    Path(name): Path<String>,
+    Json(c): Json<CampusIn>,
+) -> Result<Json<Done>, ApiErr> {
+    let campus = checked_campus(&st, c.campus.as_deref())?;
+    if !st
+        .db
+        .set_account_campus(&user.username, &name, campus.as_deref())
+        .await?
+    {
+        return Err(bad("username", "没有这个账号"));
+    }
+    Ok(Json(Done { username: name }))
+}
+
+/// A campus code the catalogue holds, or None for an empty one (every
+/// campus).
+pub(super) fn checked_campus(
+    st: &AppState,
+    campus: Option<&str>,
+) -> Result<Option<String>, ApiErr> {
+    match campus.map(str::trim).filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(c) if st.catalogue.get().campuses.iter().any(|x| x.code == c) => {
+            Ok(Some(c.to_string()))
+        }
+        Some(c) => Err(bad("campus", format!("没有院区 {c:?}"))),
+    }
+}
+
 /// 解冻: lifts the locks on the account (every address) and clears its
 /// run of failures.
 async fn unlock(
@@ -434,6 +476,7 @@ mod tests {
             totp: false,
             state_changed_at: None,
             state_changed_by: None,
+            campus: None,
         }
     }
 

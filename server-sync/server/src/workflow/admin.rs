@@ -68,6 +68,9 @@ async fn accounts(State(st): State<AppState>, user: SessionUser) -> Result<Json<
 struct NewAccount {
     username: String,
     role: String,
+    /// The one campus the account works for (E14), or none: every campus.
+    #[serde(default)]
+    campus: Option<String>,
 }
 
 /// Creates an account with a one-time password, shown once to the
@@ -93,13 +96,13 @@ async fn create_account(
             format!("角色须为 {:?} 之一", Role::ALL.map(Role::as_str)),
         )
     })?;
+    let campus = super::accounts::checked_campus(&st, a.campus.as_deref())?;
     if st.db.user_by_name(name).await?.is_some() {
         return Err(bad("username", "用户名已存在"));
     }
-    let pw = crate::create_staff(&st.db, name, role, None).await?;
-    st.db
-        .audit_on(&user.username, "user.create", name, role.as_str())
-        .await?;
+    // Audited as the administrator's `user.create`, in the account's transaction.
+    let pw =
+        crate::create_staff_at(&st.db, &user.username, name, role, campus.as_deref(), None).await?;
     Ok(Json(NewAccountView {
         username: name.to_string(),
         one_time_password: pw,

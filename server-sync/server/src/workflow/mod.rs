@@ -28,7 +28,9 @@ mod printing;
 mod privacy;
 mod reports;
 
-pub(crate) use desk::{PersonIn, campus_of, check_additions, package_name, person_of, plan_err};
+pub(crate) use desk::{
+    PersonIn, campus_of, check_additions, package_name, person_of, plan_err, staff_campus,
+};
 pub use groups::seed_demo_company;
 pub(crate) use pages::render;
 pub(crate) use printing::attach_documents;

@@ -72,6 +72,8 @@ struct AdminPage {
     username: String,
     nav: crate::roles::Nav,
     csrf: String,
+    /// What a new account may be bound to.
+    campuses: Vec<Choice>,
     /// S8: the current alarms, most severe first.
     alarms: Vec<crate::alarms::AlarmView>,
 }
@@ -87,7 +89,9 @@ struct GroupsPage {
     today: String,
 }
 
-fn choices(st: &AppState) -> (Vec<Choice>, Vec<Choice>) {
+/// The packages, and the campuses `u` works for (a campus-bound account's
+/// one: E14).
+fn choices(st: &AppState, u: &SessionUser) -> (Vec<Choice>, Vec<Choice>) {
     let cat = st.catalogue.get();
     (
         cat.packages
@@ -97,14 +101,22 @@ fn choices(st: &AppState) -> (Vec<Choice>, Vec<Choice>) {
                 name: format!("{}（¥{:.2}）", p.name, p.price_fen as f64 / 100.0),
             })
             .collect(),
-        cat.campuses
-            .iter()
-            .map(|c| Choice {
-                code: c.code.clone(),
-                name: c.name.clone(),
-            })
-            .collect(),
+        campus_choices(&cat, |c| u.sees_campus(c)),
     )
+}
+
+pub(crate) fn campus_choices(
+    cat: &exam_domain::Catalogue,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<Choice> {
+    cat.campuses
+        .iter()
+        .filter(|c| keep(&c.code))
+        .map(|c| Choice {
+            code: c.code.clone(),
+            name: c.name.clone(),
+        })
+        .collect()
 }
 
 /// A page, or a 500 (logged) when its template fails.
@@ -119,7 +131,7 @@ pub(crate) fn render(t: &impl Template) -> Response {
 }
 
 async fn desk(State(st): State<AppState>, u: SessionUser) -> Response {
-    let (packages, campuses) = choices(&st);
+    let (packages, campuses) = choices(&st, &u);
     let group_only = !u.role.may(Capability::SearchPatients);
     render(&DeskPage {
         search_url: if group_only {
@@ -140,7 +152,7 @@ async fn desk(State(st): State<AppState>, u: SessionUser) -> Response {
 }
 
 async fn groups(State(st): State<AppState>, u: SessionUser) -> Response {
-    let (packages, campuses) = choices(&st);
+    let (packages, campuses) = choices(&st, &u);
     render(&GroupsPage {
         nav: crate::roles::Nav::of(u.role),
         username: u.username,
@@ -153,6 +165,7 @@ async fn groups(State(st): State<AppState>, u: SessionUser) -> Response {
 
 async fn admin(State(st): State<AppState>, u: SessionUser) -> Response {
     render(&AdminPage {
+        campuses: campus_choices(&st.catalogue.get(), |_| true),
         alarms: crate::alarms::current(&st).await,
         nav: crate::roles::Nav::of(u.role),
         username: u.username,

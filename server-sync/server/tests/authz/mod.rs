@@ -47,6 +47,8 @@ pub enum Check {
 pub struct Ctx<'a> {
     pub h: &'a Harness,
     pub staff: Vec<(Role, Staff)>,
+    /// A front-desk account bound to the other campus ("east").
+    pub other_desk: Staff,
     pub kiosk: KioskKey,
     pub other: KioskKey,
     pub fx: Fixtures,
@@ -176,6 +178,13 @@ pub async fn setup(h: &Harness) -> Ctx<'_> {
             h.staff(&format!("matrix_{role}"), role.as_str()).await,
         ));
     }
+    let other_desk = h.staff("matrix_desk_b", "front_desk").await;
+    assert!(
+        h.db()
+            .set_account_campus("system", "matrix_desk_b", Some("east"))
+            .await
+            .unwrap()
+    );
     let admin = &staff.iter().find(|(r, _)| *r == Role::Admin).unwrap().1;
     let kiosk = h.kiosk("K-MATRIX-A").await;
     let other = h.kiosk_at("K-MATRIX-B", "east", "lobby").await;
@@ -276,6 +285,7 @@ pub async fn setup(h: &Harness) -> Ctx<'_> {
     Ctx {
         h,
         staff,
+        other_desk,
         kiosk,
         other,
         fx,

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::views::{
     CatalogueView, HistoryRow, Hits, Operations, SearchHit, SlotsView, VisitDetail, VisitView,
 };
-use super::{campus_of, plan_err};
+use super::{plan_err, staff_campus};
 use crate::AppState;
 use crate::db::{OpQuery, SearchKey, SessionUser, VisitKind};
 use crate::error::ApiErr;
@@ -33,9 +33,10 @@ pub(super) struct SlotsQ {
 
 pub(super) async fn slots(
     State(st): State<AppState>,
+    user: SessionUser,
     Query(q): Query<SlotsQ>,
 ) -> Result<Json<SlotsView>, ApiErr> {
-    let (campus, _) = campus_of(&st, q.campus.as_deref())?;
+    let (campus, _) = staff_campus(&st, &user, q.campus.as_deref())?;
     let slots = st.db.slots(&st.config.slots, &campus, q.date).await?;
     Ok(Json(SlotsView {
         campus,
@@ -84,23 +85,38 @@ async fn audit_search(
     Ok(())
 }
 
-/// The search box over every patient (front desk).
+/// Up to 50 hits for `key` that `keep` keeps: when it may drop some, more
+/// are read than shown and dropped after the read.
+async fn hits(
+    st: &AppState,
+    key: Option<&SearchKey>,
+    filtered: bool,
+    keep: impl Fn(&crate::db::Hit) -> bool,
+) -> Result<Vec<SearchHit>, ApiErr> {
+    let Some(key) = key else { return Ok(vec![]) };
+    Ok(st
+        .db
+        .search(key, if filtered { 500 } else { 50 })
+        .await?
+        .iter()
+        .filter(|h| keep(h))
+        .take(50)
+        .map(SearchHit::from)
+        .collect())
+}
+
+/// The search box over every patient (front desk); a campus-bound
+/// account's over its campus's visits.
 pub(super) async fn search(
     State(st): State<AppState>,
     user: SessionUser,
     Query(q): Query<SearchQ>,
 ) -> Result<Json<Hits>, ApiErr> {
     let key = SearchKey::parse(&q.q);
-    let hits: Vec<SearchHit> = match &key {
-        Some(key) => st
-            .db
-            .search(key, 50)
-            .await?
-            .iter()
-            .map(SearchHit::from)
-            .collect(),
-        None => vec![],
-    };
+    let hits = hits(&st, key.as_ref(), user.campus.is_some(), |h| {
+        user.sees_campus(&h.record.booking.campus)
+    })
+    .await?;
     audit_search(&st, &user, "search.patients", key.as_ref(), hits.len()).await?;
     Ok(Json(Hits { hits }))
 }
@@ -113,19 +129,10 @@ pub(super) async fn group_search(
     Query(q): Query<SearchQ>,
 ) -> Result<Json<Hits>, ApiErr> {
     let key = SearchKey::parse(&q.q);
-    let hits: Vec<SearchHit> = match &key {
-        // Read more than shown: individual visits are dropped after the read.
-        Some(key) => st
-            .db
-            .search(key, 500)
-            .await?
-            .iter()
-            .filter(|h| h.kind == VisitKind::Group.as_str())
-            .take(50)
-            .map(SearchHit::from)
-            .collect(),
-        None => vec![],
-    };
+    let hits = hits(&st, key.as_ref(), true, |h| {
+        h.kind == VisitKind::Group.as_str() && user.sees_campus(&h.record.booking.campus)
+    })
+    .await?;
     audit_search(&st, &user, "search.members", key.as_ref(), hits.len()).await?;
     Ok(Json(Hits { hits }))
 }

@@ -158,6 +158,16 @@ pub(crate) fn campus_of(st: &AppState, code: Option<&str>) -> Result<(String, St
         .ok_or_else(|| bad("campus", format!("没有院区 {code:?}")))
 }
 
+/// The campus a staff request acts for, with its prefix: the one asked
+/// for, else the account's own (E14), else the configured one.
+pub(crate) fn staff_campus(
+    st: &AppState,
+    u: &crate::db::SessionUser,
+    asked: Option<&str>,
+) -> Result<(String, String), ApiErr> {
+    campus_of(st, u.campus_for(asked)?.as_deref())
+}
+
 pub(crate) fn plan_err(e: plan::PlanError) -> ApiErr {
     let mut err = bad("plan", e.to_string());
     err.body.error = match e {

@@ -12,7 +12,7 @@ use exam_domain::{BookingState, IdNumber};
 use serde::Deserialize;
 
 use super::views::{CreatedView, VisitView};
-use super::{PersonIn, campus_of, flags_of, package_name, person_of, plan_err, reason_of};
+use super::{PersonIn, flags_of, package_name, person_of, plan_err, reason_of, staff_campus};
 use crate::AppState;
 use crate::db::{NewVisit, SearchKey, SessionUser, VisitKind};
 use crate::error::ApiErr;
@@ -42,7 +42,7 @@ pub(super) async fn create(
 ) -> Result<Json<CreatedView>, ApiErr> {
     let person = person_of(&r.person)?;
     let flags = flags_of(&r.flags)?;
-    let (campus, prefix) = campus_of(&st, r.campus.as_deref())?;
+    let (campus, prefix) = staff_campus(&st, &user, r.campus.as_deref())?;
     let now = now_local();
     let request = if r.copy_last {
         copy_of_last(&st, &person.id_number).await?

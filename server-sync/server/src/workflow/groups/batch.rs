@@ -15,7 +15,7 @@ use super::Skipped;
 use crate::AppState;
 use crate::db::{GroupRow, MemberRow, NewVisit, SessionUser, VisitKind};
 use crate::error::ApiErr;
-use crate::workflow::{bad, campus_of, check_additions, initials, now_local, package_name};
+use crate::workflow::{bad, check_additions, initials, now_local, package_name, staff_campus};
 
 /// Where a member stands for a batch, their group's ban included.
 fn standing(m: &MemberRow, group: &GroupRow) -> Standing {
@@ -91,7 +91,7 @@ pub(super) async fn book(
     Json(r): Json<BookIn>,
 ) -> Result<Json<Booked>, ApiErr> {
     let cat = st.catalogue.get();
-    let (campus, prefix) = campus_of(&st, r.campus.as_deref())?;
+    let (campus, prefix) = staff_campus(&st, &user, r.campus.as_deref())?;
     if r.date < now_local().date() {
         return Err(bad("date", "不能预约过去的日期"));
     }
