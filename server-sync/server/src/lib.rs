@@ -537,6 +537,11 @@ impl Server {
         if let Err(e) = self.state.db.audit_event(&stopped).await {
             tracing::error!(error = %e, "could not record the stop in the audit trail");
         }
+        // PostgreSQL: the lines still waiting get their place now, the stop's
+        // among them (another instance's chainer would place them too).
+        if let Err(e) = self.state.db.chain_pending().await {
+            tracing::warn!(error = %e, "placing the last audit lines failed");
+        }
         // Rows the syslog copy has not taken yet go at the next start: its
         // cursor is kept in the store.
         for t in &self.audit_tasks {

@@ -185,6 +185,9 @@ pub(crate) async fn read_personal(
 /// daily (each written to the trail), and the syslog copy if configured
 /// (its cursor set before this returns, so the rows the start writes next
 /// are forwarded).
+/// How often PostgreSQL's chainer looks for lines to place.
+const CHAIN_EVERY: std::time::Duration = std::time::Duration::from_millis(25);
+
 pub(crate) async fn spawn_background(
     st: &AppState,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, DbError> {
@@ -203,6 +206,27 @@ pub(crate) async fn spawn_background(
             // `start` refuses a bad target before this is reached.
             Err(e) => tracing::error!(error = %e, "syslog forwarding off"),
         }
+    }
+    // PostgreSQL: lines written in their changes' transactions are placed
+    // in the chain here, a batch every few tens of milliseconds (one
+    // chainer at a time across instances: the counter's lock).
+    if st.db.backend == crate::db::Backend::Postgres {
+        let db = st.db.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let pause = match db.chain_pending().await {
+                    Ok(_) => CHAIN_EVERY,
+                    Err(e) => {
+                        if db.is_closed() {
+                            return;
+                        }
+                        tracing::error!(error = %e, "placing audit lines in the chain failed");
+                        std::time::Duration::from_secs(1)
+                    }
+                };
+                tokio::time::sleep(pause).await;
+            }
+        }));
     }
     let (db, state) = (st.db.clone(), Arc::clone(&st.audit));
     let st2 = st.clone();

@@ -4,10 +4,11 @@
 //! RFC 5424 syslog ([`syslog`]), and how refusals from callers nobody
 //! authenticated are kept from flooding the trail ([`limiter`]).
 //!
-//! Storage is `db/audit.rs`: every row is appended in a transaction that
-//! takes the `audit_seq` counter's row lock, so the chain has one order on
-//! PostgreSQL with many connections as on SQLite; the store itself refuses
-//! UPDATE and DELETE of `audit_log` (triggers installed by `Db::migrate`).
+//! Storage is `db/audit.rs`: a row's number is given under the
+//! `audit_seq` counter's row lock (as it is written on SQLite; after its
+//! commit by the chainer on PostgreSQL), so the chain has one order with
+//! many connections; the store itself refuses UPDATE and DELETE of
+//! `audit_log` but a row's one placing (triggers installed by `Db::migrate`).
 
 pub mod chain;
 mod events;

@@ -236,14 +236,19 @@ pub async fn apply_incremental(
         }
         let op: Op = serde_json::from_str(&line)
             .map_err(|e| super::BackupError::Corrupt(format!("incremental line: {e}")))?;
-        if let Op::Update { table, .. } | Op::Delete { table, .. } = &op
-            && table == AUDIT_TABLE
-        {
-            return Err(super::BackupError::Corrupt(
+        // An audit row is only ever inserted, then (PostgreSQL) given its
+        // place in the chain once: the store's guard, on here, refuses any
+        // other update, and a delete is refused before it is tried.
+        let audit_row = matches!(&op, Op::Update { table, .. } | Op::Delete { table, .. } if table == AUDIT_TABLE);
+        let altered = || {
+            super::BackupError::Corrupt(
                 "an audit row was changed or deleted after the full backup: the live trail \
                  was altered (restore the full backup alone and check the chain)"
                     .into(),
-            ));
+            )
+        };
+        if audit_row && matches!(op, Op::Delete { .. }) {
+            return Err(altered());
         }
         let (sql, binds) = match &op {
             Op::Insert { table, values } => {
@@ -322,7 +327,10 @@ pub async fn apply_incremental(
                 Value::Blob(b) => q.bind(b),
             };
         }
-        let done = q.execute(&mut *tx).await?;
+        let done = match q.execute(&mut *tx).await {
+            Err(_) if audit_row => return Err(altered()),
+            r => r?,
+        };
         if done.rows_affected() != 1 {
             return Err(super::BackupError::Corrupt(format!(
                 "an incremental line changed {} rows, not 1 (the target is not its full backup)",

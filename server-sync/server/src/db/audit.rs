@@ -1,17 +1,21 @@
 //! The audit trail's storage (S7). Three promises:
 //!
-//! - **Every row is chained.** [`append`] takes the `audit_seq` counter's
-//!   row lock (the pattern of invariant 4), reads the hash of the row
-//!   before and stores `seq`, `prev_hash` and `hash` with the row, all in
-//!   the transaction of the change it records; the lock is held to commit,
-//!   so rows are numbered in commit order and the chain never forks.
-//!   Because it is held to commit, an audit line is the last write of its
-//!   transaction (only reads may follow), so that no transaction waits for
-//!   another lock while holding this one.
+//! - **Every row is chained.** On SQLite (one writer) [`append`] takes the
+//!   `audit_seq` counter, reads the hash of the row before and stores
+//!   `seq`, `prev_hash` and `hash` with the row, in the transaction of the
+//!   change it records. On PostgreSQL a line is written in the change's
+//!   transaction without its place in the chain (no lock: the chain's lock
+//!   held to every audited write's commit was the desk's one serial point
+//!   under load, issue 21), and [`Db::chain_pending`] — one chainer at a
+//!   time, under the counter's row lock — gives committed lines their
+//!   number and hash in batches, tens of milliseconds later. Either way
+//!   the chain never forks and every row up to the counter is committed.
 //! - **Append-only, enforced by the store.** [`install_guards`] (run by
 //!   `Db::migrate`) installs triggers that refuse UPDATE and DELETE of
-//!   `audit_log` (and TRUNCATE on PostgreSQL), and any move of the
-//!   `audit_seq` counter but one forward.
+//!   `audit_log` (and TRUNCATE on PostgreSQL), but for the one update that
+//!   gives an unchained row its place (`seq`, `prev_hash`, `hash` from
+//!   nothing to something, every other column as it was), and any move of
+//!   the `audit_seq` counter but forward.
 //! - **A failed audit fails the request.** Nothing here swallows an error;
 //!   callers propagate it.
 
@@ -82,11 +86,26 @@ fn row_of(r: &sqlx::any::AnyRow) -> Result<AuditRow> {
 /// The hash of the row before `seq` (every audit line on SQLite reads it).
 pub(crate) const PREV_HASH: &str =
     "SELECT hash FROM audit_log WHERE seq < $1 AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1";
-/// Rows written around the chain (the alarms ask every minute).
-pub(crate) const UNCHAINED: &str = "SELECT count(*) FROM audit_log WHERE seq IS NULL";
+/// Rows still without their place in the chain a while after they were
+/// written (`$1`: that moment): written around the service on SQLite, or
+/// PostgreSQL's chainer stopped (the alarms ask every minute).
+pub(crate) const UNCHAINED: &str = "SELECT count(*) FROM audit_log WHERE seq IS NULL AND at < $1";
 
-/// Appends `e` to the chain inside `tx` (the transaction of the change it
-/// records, or one of its own). Must be the transaction's last write.
+/// How long a line may wait for its place in the chain before the check
+/// names it (PostgreSQL's chainer runs every few tens of milliseconds).
+pub(crate) const CHAIN_GRACE: chrono::Duration = chrono::Duration::minutes(1);
+
+/// PostgreSQL's chainer: committed lines without a place, oldest first
+/// (through the partial index `audit_log_unchained`).
+pub(crate) const PENDING: &str = "SELECT seq, id, at, category, actor, source, action, subject, outcome, detail, prev_hash, hash
+   FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT $1";
+
+/// Lines one chainer transaction places at most.
+pub(crate) const CHAIN_BATCH: i64 = 1000;
+
+/// Appends `e` to the trail inside `tx` (the transaction of the change it
+/// records, or one of its own). On SQLite it must be the transaction's
+/// last write (the chain's lock is held to commit).
 pub(crate) async fn append(tx: &mut Transaction<'_, Any>, e: &AuditEvent) -> Result<()> {
     append_many(tx, std::slice::from_ref(e)).await
 }
@@ -107,8 +126,9 @@ fn chain_row(seq: i64, at: &str, e: &AuditEvent) -> ChainRow {
     }
 }
 
-/// Appends `events` to the chain in order inside `tx`, taking the chain's
-/// lock once. Must be the transaction's last write.
+/// Appends `events` in order inside `tx`: chained at once on SQLite (the
+/// chain's lock taken once, so the last write of the transaction), to be
+/// chained after their commit on PostgreSQL.
 pub(crate) async fn append_many(
     tx: &mut Transaction<'_, Any>,
     events: &[AuditEvent],
@@ -177,67 +197,33 @@ pub(crate) async fn append_many(
     Ok(())
 }
 
-/// An audit line on PostgreSQL, one statement: `c` moves the counter
-/// (its row lock, held to the commit, is the chain's lock) and gives the
-/// line's number; `t0` reads the tip (the last line's number and hash) with
-/// `FOR UPDATE`, which sees the newest committed row after a wait where a
-/// plain read would see the statement's snapshot, taken before the wait;
-/// `b` is the hash before (the tip's, or read from the trail when the tip
-/// is not the line just before: made by migration 0029 and kept only
-/// here); `h` the line's hash exactly as `chain::link` makes it (SHA-256
-/// over the 32 bytes before and the canonical encoding, joined from the
-/// tag $1, the number and the rest $2); `t` moves the tip.
-pub(crate) const APPEND_PG: &str = "WITH c AS (UPDATE counters SET value = value + 1 WHERE name = 'audit_seq' RETURNING value),
-     t0 AS (SELECT seq, hash FROM audit_tip WHERE id = 1 FOR UPDATE),
-     b AS (
-       SELECT c.value AS seq,
-              CASE WHEN t0.seq = c.value - 1 THEN t0.hash ELSE COALESCE(
-                (SELECT l.hash FROM audit_log l WHERE l.seq < c.value AND l.seq IS NOT NULL
-                  ORDER BY l.seq DESC LIMIT 1),
-                '0000000000000000000000000000000000000000000000000000000000000000') END AS prev
-         FROM c, t0),
-     h AS (
-       SELECT b.seq, b.prev, encode(sha256(
-                CASE WHEN b.prev ~ '^[0-9a-fA-F]{64}$' THEN decode(b.prev, 'hex')
-                     ELSE convert_to(b.prev, 'UTF8') END
-                || $1::bytea || int8send(octet_length(b.seq::text)::bigint)
-                || convert_to(b.seq::text, 'UTF8') || $2::bytea), 'hex') AS hash
-         FROM b),
-     t AS (UPDATE audit_tip SET seq = h.seq, hash = h.hash FROM h WHERE audit_tip.id = 1 RETURNING audit_tip.id)
-     INSERT INTO audit_log(seq, id, at, category, actor, source, action, subject, outcome, detail, prev_hash, hash)
-     SELECT h.seq, $3, $4, $5, $6, $7, $8, $9, $10, $11, h.prev, h.hash FROM h";
-
-/// The lines of `events` on PostgreSQL: a statement each, then the commit,
-/// is all the time the chain's lock is held (before: the counter, the read
-/// of the hash before and the insert, three round trips of a loaded
-/// service inside the lock that every write of every instance queues for).
+/// The lines of `events` on PostgreSQL, unchained: no lock, so an audited
+/// write waits for no other (issue 21). They commit or roll back with the
+/// change; [`Db::chain_pending`] places them once committed.
 async fn append_pg(tx: &mut Transaction<'_, Any>, events: &[AuditEvent]) -> Result<()> {
     let at = ts(Utc::now());
-    for e in events {
-        // The number is the store's to give (0 here: not hashed by us).
-        let row = chain_row(0, &at, e);
-        let n = sqlx::query(APPEND_PG)
-            .bind(chain::TAG.to_vec())
-            .bind(row.canonical_after_seq())
-            .bind(row.id)
-            .bind(&row.at)
-            .bind(&row.category)
-            .bind(&row.actor)
-            .bind(&row.source)
-            .bind(&row.action)
-            .bind(&row.subject)
-            .bind(&row.outcome)
-            .bind(&row.detail)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-        if n != 1 {
-            // No tip row: the line was not written, and that fails the
-            // request (invariant 20).
-            return Err(super::DbError::Corrupt(
-                "audit_tip has no row: the audit line was not written".into(),
-            ));
+    let rows: Vec<ChainRow> = events.iter().map(|e| chain_row(0, &at, e)).collect();
+    for chunk in rows.chunks(super::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO audit_log(id, at, category, actor, source, action, subject, outcome, detail)
+             VALUES {}",
+            super::value_rows(chunk.len(), 9)
+        );
+        // Placeholders only: the values are bound.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            q = q
+                .bind(row.id)
+                .bind(&row.at)
+                .bind(&row.category)
+                .bind(&row.actor)
+                .bind(&row.source)
+                .bind(&row.action)
+                .bind(&row.subject)
+                .bind(&row.outcome)
+                .bind(&row.detail);
         }
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -276,7 +262,9 @@ fn like_contains(s: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditCheck {
     pub report: Report,
-    /// Rows without a place in the chain (written around it, by hand).
+    /// Rows still without a place in the chain a minute after they were
+    /// written (written around the service on SQLite; PostgreSQL's
+    /// chainer not running).
     pub unchained: i64,
 }
 
@@ -304,7 +292,7 @@ impl std::fmt::Display for AuditCheck {
         if self.unchained > 0 {
             write!(
                 f,
-                "; {} rows outside the chain (written around the service)",
+                "; {} rows outside the chain (written around the service, or not chained)",
                 self.unchained
             )?;
         }
@@ -344,6 +332,108 @@ impl Db {
         self.pool.is_closed()
     }
 
+    /// Places the committed lines still without a place in the chain, in
+    /// batches, and returns how many it placed (PostgreSQL; SQLite chains
+    /// as it writes: 0). Under the `audit_seq` counter's row lock, so one
+    /// chainer of any instance runs at a time; the lines read after the
+    /// lock are those committed by then (each statement reads what is
+    /// committed when it starts), and a line whose transaction commits
+    /// later is placed by the next round.
+    pub async fn chain_pending(&self) -> Result<usize> {
+        if self.backend != Backend::Postgres {
+            return Ok(0);
+        }
+        let mut placed = 0;
+        loop {
+            let n = self.chain_batch().await?;
+            placed += n;
+            if (n as i64) < CHAIN_BATCH {
+                return Ok(placed);
+            }
+        }
+    }
+
+    async fn chain_batch(&self) -> Result<usize> {
+        // Idle: nothing waits, and no lock is taken.
+        let waiting = sqlx::query("SELECT 1 FROM audit_log WHERE seq IS NULL LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        if waiting.is_none() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin().await?;
+        let head: i64 =
+            sqlx::query("SELECT value FROM counters WHERE name = 'audit_seq' FOR UPDATE")
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        let pending = sqlx::query(PENDING)
+            .bind(CHAIN_BATCH)
+            .fetch_all(&mut *tx)
+            .await?;
+        if pending.is_empty() {
+            tx.rollback().await?;
+            return Ok(0);
+        }
+        let mut prev: String = sqlx::query(PREV_HASH)
+            .bind(head + 1)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<Option<String>, _>(0))
+            .transpose()?
+            .flatten()
+            .unwrap_or_else(|| chain::GENESIS.to_string());
+        let mut placed = Vec::with_capacity(pending.len());
+        for (seq, r) in (head + 1..).zip(&pending) {
+            let mut row = row_of(r)?;
+            row.seq = seq;
+            let hash = chain::link(&prev, &row.chain_row());
+            let before = std::mem::replace(&mut prev, hash.clone());
+            placed.push((row.id, seq, before, hash));
+        }
+        for chunk in placed.chunks(super::ROWS_PER_STATEMENT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let b = i * 4;
+                    format!(
+                        "(${}::bigint, ${}::bigint, ${}::text, ${}::text)",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "UPDATE audit_log AS a SET seq = v.seq, prev_hash = v.prev, hash = v.hash
+                   FROM (VALUES {}) AS v(id, seq, prev, hash)
+                  WHERE a.id = v.id AND a.seq IS NULL",
+                values.join(", ")
+            );
+            // Placeholders only: the values are bound.
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, seq, before, hash) in chunk {
+                q = q.bind(*id).bind(*seq).bind(before).bind(hash);
+            }
+            let n = q.execute(&mut *tx).await?.rows_affected();
+            if n != chunk.len() as u64 {
+                // Another chainer cannot have run (the lock): a row is gone
+                // or was placed around us. Nothing of this round is kept.
+                return Err(super::DbError::Corrupt(format!(
+                    "audit chainer placed {n} of {} lines",
+                    chunk.len()
+                )));
+            }
+        }
+        let last = head + placed.len() as i64;
+        sqlx::query("UPDATE counters SET value = $1 WHERE name = 'audit_seq'")
+            .bind(last)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(placed.len())
+    }
+
     /// Recomputes the whole chain (`exam-server audit-verify`, the
     /// auditor's full check).
     pub async fn verify_audit_chain(&self) -> Result<AuditCheck> {
@@ -356,6 +446,9 @@ impl Db {
         &self,
         anchor: Option<(i64, &str)>,
     ) -> Result<AuditCheck> {
+        // Lines committed but not yet placed are placed first, so the
+        // check covers them.
+        self.chain_pending().await?;
         // The counter first: every row up to it has committed, and rows
         // appended while we read lie beyond it.
         let counter: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'audit_seq'")
@@ -390,6 +483,7 @@ impl Db {
             }
         }
         let unchained: i64 = sqlx::query(UNCHAINED)
+            .bind(ts(Utc::now() - CHAIN_GRACE))
             .fetch_one(&self.read)
             .await?
             .try_get(0)?;
@@ -445,9 +539,10 @@ impl Db {
     /// Claims the next rows to forward to syslog (at most `max`), in chain
     /// order: the `syslog_forwarded` counter moves past them only if no
     /// other instance moved it first, so each row is sent by one instance.
-    /// Rows are numbered in commit order (the chain's lock is held to
-    /// commit), so every row up to the highest committed one is there to
-    /// read and none is passed over.
+    /// A number is given under the chain's lock in the transaction that
+    /// commits the row (SQLite) or its place (PostgreSQL's chainer), so
+    /// every row up to the highest committed number is there to read and
+    /// none is passed over.
     pub(crate) async fn syslog_claim(&self, max: i64) -> Result<Vec<AuditRow>> {
         let cursor: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'syslog_forwarded'")
             .fetch_one(&self.pool)
@@ -614,15 +709,30 @@ pub(crate) async fn install_guards(db: &Db) -> Result<()> {
                RAISE EXCEPTION 'the audit trail is append-only: % on % refused', TG_OP, TG_TABLE_NAME
                  USING ERRCODE = 'insufficient_privilege';
              END $$",
+            // The one update allowed: an unchained row given its place,
+            // nothing else of it changed (the chainer; invariant 19).
+            "CREATE OR REPLACE FUNCTION exam_audit_place_once() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               IF TG_OP = 'UPDATE' AND OLD.seq IS NULL AND OLD.prev_hash IS NULL AND OLD.hash IS NULL
+                  AND NEW.seq IS NOT NULL AND NEW.prev_hash IS NOT NULL AND NEW.hash IS NOT NULL
+                  AND NEW.id = OLD.id AND NEW.at = OLD.at AND NEW.category = OLD.category
+                  AND NEW.actor = OLD.actor AND NEW.source = OLD.source AND NEW.action = OLD.action
+                  AND NEW.subject = OLD.subject AND NEW.outcome = OLD.outcome
+                  AND NEW.detail = OLD.detail THEN
+                 RETURN NEW;
+               END IF;
+               RAISE EXCEPTION 'the audit trail is append-only: % on % refused', TG_OP, TG_TABLE_NAME
+                 USING ERRCODE = 'insufficient_privilege';
+             END $$",
             "CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
-             FOR EACH ROW EXECUTE FUNCTION exam_audit_refuse()",
+             FOR EACH ROW EXECUTE FUNCTION exam_audit_place_once()",
             "CREATE OR REPLACE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
              FOR EACH STATEMENT EXECUTE FUNCTION exam_audit_refuse()",
             "CREATE OR REPLACE FUNCTION exam_audit_seq_forward() RETURNS trigger LANGUAGE plpgsql AS $$
              BEGIN
                IF OLD.name = 'audit_seq' AND (TG_OP = 'DELETE'
-                   OR NEW.name <> OLD.name OR NEW.value <> OLD.value + 1) THEN
-                 RAISE EXCEPTION 'the audit_seq counter only moves forward by one'
+                   OR NEW.name <> OLD.name OR NEW.value <= OLD.value) THEN
+                 RAISE EXCEPTION 'the audit_seq counter only moves forward'
                    USING ERRCODE = 'insufficient_privilege';
                END IF;
                IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;

@@ -1,11 +1,10 @@
 //! Audit lines that need a transaction of their own (a read's line: who
 //! looked at whose record; a sign-in) on PostgreSQL: one writer per
-//! process appends every line waiting in one transaction. Each line of the
-//! chain takes the `audit_seq` row lock to its commit (invariant 18), so
-//! one line per transaction makes every request of every instance queue
-//! for that row through three statements and a disk flush: at 500 desk
-//! clients the desk's throughput stopped at the chain's. Batched, the lock
-//! and the flush are taken once for all the lines waiting.
+//! process appends every line waiting in one transaction, so the disk
+//! flush is taken once for all the lines waiting. (Written when each line
+//! took the chain's lock to its commit and the desk's throughput stopped
+//! at the chain's; lines are now placed in the chain after their commit,
+//! invariant 18, and the batch still saves a flush a line.)
 //!
 //! Each caller still returns only after its own line is committed. A batch
 //! the store refuses is written again line by line, so a caller gets an

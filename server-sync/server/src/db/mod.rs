@@ -283,6 +283,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "a staff account's campus (多院区): NULL is every campus",
         include_str!("../../migrations/0030_staff_campus.sql"),
     ),
+    (
+        31,
+        "audit lines placed in the chain after their commit on PostgreSQL: the index of those waiting",
+        include_str!("../../migrations/0031_audit_chainer.sql"),
+    ),
 ];
 
 impl Db {

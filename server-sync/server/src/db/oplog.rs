@@ -26,9 +26,10 @@ pub struct OpQuery {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// Writes the line inside `tx`, chained (see `audit::append`); its
-/// category and outcome follow from the action (`AuditEvent::by_action`). Must be the
-/// transaction's last write: the chain's lock is held from here to commit.
+/// Writes the line inside `tx` (see `audit::append`); its category and
+/// outcome follow from the action (`AuditEvent::by_action`). On SQLite it
+/// must be the transaction's last write: the chain's lock is held from
+/// here to commit.
 pub(crate) async fn log(
     tx: &mut Transaction<'_, Any>,
     actor: &str,
