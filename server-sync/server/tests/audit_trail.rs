@@ -115,9 +115,12 @@ async fn the_store_refuses_update_and_delete(h: &Harness) {
             .await;
         assert!(placed.is_some_and(|s| s.parse::<i64>().unwrap() > after.report.verified));
         let mut conn = raw(h).await;
-        let e = try_sql(&mut conn, "UPDATE audit_log SET seq = 1, prev_hash = 'x', hash = 'y' WHERE id = 1")
-            .await
-            .unwrap_err();
+        let e = try_sql(
+            &mut conn,
+            "UPDATE audit_log SET seq = 1, prev_hash = 'x', hash = 'y' WHERE id = 1",
+        )
+        .await
+        .unwrap_err();
         assert!(e.contains("append-only"), "placed twice: {e}");
         conn.close().await.unwrap();
     } else {

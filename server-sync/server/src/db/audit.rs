@@ -97,7 +97,8 @@ pub(crate) const CHAIN_GRACE: chrono::Duration = chrono::Duration::minutes(1);
 
 /// PostgreSQL's chainer: committed lines without a place, oldest first
 /// (through the partial index `audit_log_unchained`).
-pub(crate) const PENDING: &str = "SELECT seq, id, at, category, actor, source, action, subject, outcome, detail, prev_hash, hash
+pub(crate) const PENDING: &str =
+    "SELECT seq, id, at, category, actor, source, action, subject, outcome, detail, prev_hash, hash
    FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT $1";
 
 /// Lines one chainer transaction places at most.

@@ -145,9 +145,20 @@ fn percent(s: &str) -> String {
         .collect()
 }
 
+/// A line's place in the chain as shown (0: not placed yet).
+fn place(seq: i64) -> String {
+    if seq > 0 {
+        seq.to_string()
+    } else {
+        "待入链".into()
+    }
+}
+
 /// A row as the page shows it: local time, labels, ID numbers masked.
 struct RowView {
-    seq: i64,
+    /// The place in the chain, or 待入链 for a line that has none yet
+    /// (PostgreSQL places lines some tens of milliseconds after commit).
+    seq: String,
     at: String,
     category: &'static str,
     actor: String,
@@ -172,7 +183,7 @@ fn local_time(at: &str) -> String {
 impl From<AuditRow> for RowView {
     fn from(r: AuditRow) -> Self {
         Self {
-            seq: r.seq,
+            seq: place(r.seq),
             at: local_time(&r.at),
             category: Category::parse(&r.category).map_or("?", Category::label_zh),
             actor: r.actor,
@@ -383,7 +394,11 @@ pub(crate) fn csv(rows: &[AuditRow]) -> String {
     );
     for r in rows {
         let fields = [
-            r.seq.to_string(),
+            if r.seq > 0 {
+                r.seq.to_string()
+            } else {
+                String::new()
+            },
             r.at.clone(),
             r.category.clone(),
             r.actor.clone(),
