@@ -21,6 +21,9 @@ pub struct RegistrationRow {
     pub outcome: String,
     pub offline: bool,
     pub identified_by: String,
+    /// The campus of the kiosk that checked the person in (None: a kiosk
+    /// no longer listed).
+    pub campus: Option<String>,
 }
 
 /// Registrations joined with their booking and person; the SQL must be a
@@ -29,8 +32,9 @@ macro_rules! select_registrations {
     ($order:literal) => {
         concat!(
             "SELECT r.id, r.kiosk_id, r.checked_in_at, r.received_at, r.outcome, r.offline, r.identified_by, ",
-            "b.code, b.package, p.person_key, p.name, p.id_number FROM registrations r ",
+            "b.code, b.package, p.person_key, p.name, p.id_number, k.campus FROM registrations r ",
             "LEFT JOIN bookings b ON b.id = r.booking_id LEFT JOIN people p ON p.person_key = b.person_key ",
+            "LEFT JOIN kiosks k ON k.id = r.kiosk_id ",
             "WHERE r.received_at >= $1 AND r.id > $2 ",
             $order
         )
@@ -109,6 +113,7 @@ impl Db {
                     outcome: r.try_get("outcome")?,
                     offline: r.try_get::<i64, _>("offline")? != 0,
                     identified_by: r.try_get("identified_by")?,
+                    campus: r.try_get("campus")?,
                 })
             })
             .collect()

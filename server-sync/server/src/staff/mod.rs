@@ -170,8 +170,13 @@ fn start_of_today() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// Whether `u` sees a check-in: every one, or its campus's kiosks'.
+fn sees(u: &SessionUser, r: &RegistrationRow) -> bool {
+    u.campus.is_none() || r.campus.as_deref().is_some_and(|c| u.sees_campus(c))
+}
+
 async fn registrations_page(State(st): State<AppState>, u: SessionUser) -> Response {
-    let (Ok(rows), Ok(kiosks), Ok(pickups), Ok(moves)) = (
+    let (Ok(mut rows), Ok(mut kiosks), Ok(mut pickups), Ok(moves)) = (
         st.db.registrations(start_of_today(), 0, 500).await,
         st.db.kiosks().await,
         st.db.pickups_waiting().await,
@@ -179,6 +184,13 @@ async fn registrations_page(State(st): State<AppState>, u: SessionUser) -> Respo
     ) else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
+    // A campus-bound account (E14): its campus's kiosks, their check-ins
+    // and documents waiting.
+    if u.campus.is_some() {
+        kiosks.retain(|k| u.sees_campus(&k.campus));
+        rows.retain(|r| sees(&u, r));
+        pickups.retain(|p| kiosks.iter().any(|k| k.id == p.kiosk_id));
+    }
     // S5: a read of personal data (masked names and ID numbers of many
     // people) is one audit row per request; no row, no page.
     if let Err(e) = crate::audit::read_personal(
@@ -317,6 +329,7 @@ async fn stream(
     let start = (st, rx, window, false);
     let stream = futures_util::stream::unfold(start, move |(st, mut rx, mut last, failing)| {
         let token = token.clone();
+        let u = u.clone();
         async move {
             loop {
                 tokio::select! {
@@ -337,7 +350,10 @@ async fn stream(
                     }
                 }
                 let rows = match rows_after(&st, since, &mut last).await {
-                    Ok(found) => found,
+                    Ok(mut found) => {
+                        found.retain(|r| sees(&u, r));
+                        found
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "live registrations: reading new rows failed");
                         return Some((Ok(unavailable()), (st, rx, last, true)));
