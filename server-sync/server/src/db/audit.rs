@@ -168,8 +168,29 @@ pub(crate) async fn append_many(
         let row = chain_row(seq, &at, e);
         let hash = chain::link(&prev, &row);
         let before = std::mem::replace(&mut prev, hash.clone());
-        rows.push((row, before, hash));
+        rows.push((row, Some((before, hash))));
     }
+    insert_lines(tx, &rows).await
+}
+
+/// The lines of `events` on PostgreSQL, unchained: no lock, so an audited
+/// write waits for no other (issue 21). They commit or roll back with the
+/// change; [`Db::chain_pending`] places them once committed.
+async fn append_pg(tx: &mut Transaction<'_, Any>, events: &[AuditEvent]) -> Result<()> {
+    let at = ts(Utc::now());
+    let rows: Vec<(ChainRow, Option<(String, String)>)> = events
+        .iter()
+        .map(|e| (chain_row(0, &at, e), None))
+        .collect();
+    insert_lines(tx, &rows).await
+}
+
+/// Inserts lines, a hundred a statement: each with its place (`seq`, the
+/// hash before and its hash) or, without one, to be placed by the chainer.
+async fn insert_lines(
+    tx: &mut Transaction<'_, Any>,
+    rows: &[(ChainRow, Option<(String, String)>)],
+) -> Result<()> {
     for chunk in rows.chunks(super::ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO audit_log(seq, id, at, category, actor, source, action, subject, outcome, detail, prev_hash, hash)
@@ -178,9 +199,9 @@ pub(crate) async fn append_many(
         );
         // Placeholders only: the values are bound.
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (row, before, hash) in chunk {
+        for (row, place) in chunk {
             q = q
-                .bind(row.seq)
+                .bind(place.as_ref().map(|_| row.seq))
                 .bind(row.id)
                 .bind(&row.at)
                 .bind(&row.category)
@@ -190,39 +211,8 @@ pub(crate) async fn append_many(
                 .bind(&row.subject)
                 .bind(&row.outcome)
                 .bind(&row.detail)
-                .bind(before)
-                .bind(hash);
-        }
-        q.execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
-/// The lines of `events` on PostgreSQL, unchained: no lock, so an audited
-/// write waits for no other (issue 21). They commit or roll back with the
-/// change; [`Db::chain_pending`] places them once committed.
-async fn append_pg(tx: &mut Transaction<'_, Any>, events: &[AuditEvent]) -> Result<()> {
-    let at = ts(Utc::now());
-    let rows: Vec<ChainRow> = events.iter().map(|e| chain_row(0, &at, e)).collect();
-    for chunk in rows.chunks(super::ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO audit_log(id, at, category, actor, source, action, subject, outcome, detail)
-             VALUES {}",
-            super::value_rows(chunk.len(), 9)
-        );
-        // Placeholders only: the values are bound.
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for row in chunk {
-            q = q
-                .bind(row.id)
-                .bind(&row.at)
-                .bind(&row.category)
-                .bind(&row.actor)
-                .bind(&row.source)
-                .bind(&row.action)
-                .bind(&row.subject)
-                .bind(&row.outcome)
-                .bind(&row.detail);
+                .bind(place.as_ref().map(|(before, _)| before.as_str()))
+                .bind(place.as_ref().map(|(_, hash)| hash.as_str()));
         }
         q.execute(&mut **tx).await?;
     }
