@@ -346,17 +346,7 @@ impl Gate {
 
     async fn refuse(&self, user: &SessionUser, parts: &Parts, why: Refusal) -> Response {
         let err = match why {
-            Refusal::OtherCampus => ApiErr::new(
-                StatusCode::FORBIDDEN,
-                "other_campus",
-                format!(
-                    "本账号只办理{}的业务 / This account serves its own campus only",
-                    self.st
-                        .catalogue
-                        .get()
-                        .campus_name(user.campus.as_deref().unwrap_or("")),
-                ),
-            ),
+            Refusal::OtherCampus => crate::staff_auth::other_campus(&self.st, user),
             Refusal::NoVisit => {
                 return self.refuse_api(ApiErr::new(
                     StatusCode::NOT_FOUND,
@@ -371,18 +361,27 @@ impl Gate {
                 "当前账号没有此操作的权限",
             ),
         };
-        // S7: a denied attempt is a security event. The path, not the query
-        // (a search term may be an ID number).
-        Metrics::inc(&self.st.metrics.staff_denied);
+        // The path, not the query (a search term may be an ID number).
         let what = format!("{} {}", parts.method, parts.uri.path());
-        if let Err(e) = crate::audit::denied(&self.st.db, &user.username, &what).await {
-            // A refusal that cannot be recorded answers 503, not 403 as if
-            // it had been (S7, issue 17 item 10).
-            return self.refuse_api(ApiErr::from(e));
+        if let Err(e) = record_denied(&self.st, user, &what).await {
+            return self.refuse_api(e);
         }
-        tracing::warn!(user = %user.username, role = %user.role, %what, "staff request denied");
         self.refuse_api(err)
     }
+}
+
+/// S7: a denied attempt is a security event: counted, audited as
+/// `access.denied` with `what` was asked, and logged. A refusal that cannot
+/// be recorded is a 503, not a 403 as if it had been (issue 17 item 10).
+pub(crate) async fn record_denied(
+    st: &AppState,
+    user: &SessionUser,
+    what: &str,
+) -> Result<(), ApiErr> {
+    Metrics::inc(&st.metrics.staff_denied);
+    crate::audit::denied(&st.db, &user.username, what).await?;
+    tracing::warn!(user = %user.username, role = %user.role, %what, "staff request denied");
+    Ok(())
 }
 
 async fn gate_fn(State(g): State<Gate>, req: Request, next: Next) -> Response {

@@ -261,6 +261,52 @@ async fn a_campus_account_serves_its_campus_only(h: &Harness) {
     );
     let (_, html) = page(h, &central, "/registrations").await;
     assert!(html.contains("K-CAMP-EAST") && html.contains("K-CAMP-MAIN"));
+    // Its forms act on its campus's kiosks only: moving the main kiosk's
+    // waiting documents or handing over what it printed is refused (403,
+    // audited), its own kiosk's hand-over goes through.
+    let denied = || {
+        h.sql_text("SELECT CAST(COUNT(*) AS TEXT) FROM audit_log WHERE action = 'access.denied' AND actor = 'camp-east'")
+    };
+    let before = denied().await;
+    let form = |path: &'static str, fields: Vec<(&'static str, String)>| {
+        let mut fields = fields;
+        fields.push(("csrf", east.csrf.clone()));
+        h.http
+            .post(format!("{}{path}", h.url))
+            .header("cookie", &east.cookie)
+            .form(&fields)
+            .send()
+    };
+    let job = Uuid::now_v7().to_string();
+    let r = form(
+        "/kiosks/move-printing",
+        vec![("from", "K-CAMP-MAIN".into()), ("to", "K-CAMP-EAST".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let r = form(
+        "/pickups/handed-over",
+        vec![("job_id", job.clone()), ("kiosk_id", "K-CAMP-MAIN".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.text().await.unwrap().contains("东区"), "names its campus");
+    let after = denied().await;
+    let n = |s: Option<String>| s.unwrap().parse::<u32>().unwrap();
+    assert_eq!(n(after) - n(before), 2, "both refusals audited");
+    assert!(
+        h.db().open_moves().await.unwrap().is_empty(),
+        "nothing moved"
+    );
+    let r = form(
+        "/pickups/handed-over",
+        vec![("job_id", job), ("kiosk_id", "K-CAMP-EAST".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 303, "its own kiosk's");
 
     // The bound guide: its campus's board by default, the main campus's
     // board and rooms refused; its page is its campus's.

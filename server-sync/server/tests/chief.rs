@@ -856,6 +856,74 @@ async fn a_companys_reports_are_printed_together_handed_over_and_summed_up(backe
         assert!(!text.contains(&v.record.person.name), "masked on the slip");
     }
 
+    // E14: a company's members may be examined at several campuses; an
+    // account bound to another campus than theirs (main) prints, slips
+    // and sums none of their reports, and its roster leaves them out.
+    let (east_desk, east_group) = (
+        h.staff("g-east-desk", "front_desk").await,
+        h.staff("g-east-group", "group_desk").await,
+    );
+    for who in ["g-east-desk", "g-east-group"] {
+        h.db()
+            .set_account_campus("test", who, Some("east"))
+            .await
+            .unwrap();
+    }
+    let (_, listed) = desk.get("/api/desk/reports/companies").await;
+    assert_eq!(listed[0]["reports"], 2, "{listed}");
+    let (_, listed) = east_desk.get("/api/desk/reports/companies").await;
+    assert_eq!(listed, json!([]));
+    for path in [
+        format!("/api/desk/reports/batch.pdf?company={company}"),
+        format!("/api/desk/reports/batch.pdf?date={tomorrow}"),
+        format!("/api/group/companies/{company}/pickup-slip.pdf"),
+    ] {
+        let (st, e) = east_desk.get(&path).await;
+        assert_eq!(
+            (st, e["error"].as_str()),
+            (404, Some("no_reports")),
+            "{path}: {e}"
+        );
+    }
+    let (st, _) = east_desk
+        .get(&format!("/api/group/companies/{company}/book.pdf"))
+        .await;
+    assert_eq!(st, 409, "nothing of its campus published");
+    let booked = |m: &Value| {
+        m["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["booking_id"].is_i64())
+            .count()
+    };
+    let (_, all) = group
+        .get(&format!("/api/group/companies/{company}/members"))
+        .await;
+    let (_, mine) = east_group
+        .get(&format!("/api/group/companies/{company}/members"))
+        .await;
+    assert!(booked(&all) >= 2);
+    assert_eq!(booked(&mine), 0, "{mine}");
+    assert_eq!(
+        mine["members"].as_array().unwrap().len(),
+        all["members"].as_array().unwrap().len() - booked(&all),
+        "the members not booked yet stay on its roster"
+    );
+    // The group's discount is what every campus charges: not its to change.
+    let gid = all["members"][0]["group_id"].as_i64().unwrap();
+    let (st, e) = east_group
+        .post(
+            &format!("/api/group/companies/{company}/discount"),
+            json!({ "group_id": gid, "discount_pct": 50 }),
+        )
+        .await;
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (403, Some("other_campus")),
+        "{e}"
+    );
+
     // Handed to a proxy: named, ID tail, signed; refused without.
     let id = visits[0];
     let url = format!("/api/desk/visits/{id}/report/handover");

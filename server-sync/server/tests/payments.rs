@@ -509,6 +509,40 @@ async fn the_desk_takes_payment_through_the_platform(b: Backend) {
         .kiosk_post(paths::PAYMENT_STATE, json!({ "out_trade_no": no }))
         .await;
     assert_eq!(st, 404);
+    // A cashier bound to another campus (E14) may not follow or cancel it:
+    // refused and audited, the order untouched.
+    let east = p.h.staff("east-cashier", "front_desk").await;
+    p.h.db()
+        .set_account_campus("test", "east-cashier", Some("east"))
+        .await
+        .unwrap();
+    for (path, post) in [
+        (format!("/api/desk/payments/{no}"), false),
+        (format!("/api/desk/payments/{no}/qr.png"), false),
+        (format!("/api/desk/payments/{no}/cancel"), true),
+    ] {
+        let (st, e) = if post {
+            east.post(&path, json!({})).await
+        } else {
+            east.get(&path).await
+        };
+        assert_eq!(
+            (st, e["error"].as_str()),
+            (403, Some("other_campus")),
+            "{path}: {e}"
+        );
+    }
+    let denied =
+        p.h.sql_text(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM audit_log WHERE action = 'access.denied' AND actor = 'east-cashier'",
+        )
+        .await;
+    assert_eq!(denied.as_deref(), Some("3"));
+    let (_, s) = p.desk.get(&format!("/api/desk/payments/{no}")).await;
+    assert_eq!(
+        s["state"], "pending",
+        "not cancelled by the refused request"
+    );
 
     // The patient scans; the desk sees it paid.
     assert_eq!(p.payer(o["code_url"].as_str().unwrap()).await, 200);

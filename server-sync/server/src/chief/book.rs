@@ -149,9 +149,12 @@ pub(super) async fn pdf(
 ) -> Result<Response, ApiErr> {
     let name = company_name(&st, company_id).await?;
     let rows = sqlx::query(
-        "SELECT m.booking_id FROM group_members m WHERE m.company_id = $1 AND m.booking_id IS NOT NULL",
+        // A campus-bound account (E14) makes its campus's part of the book.
+        "SELECT m.booking_id FROM group_members m JOIN bookings b ON b.id = m.booking_id
+          WHERE m.company_id = $1 AND ($2 IS NULL OR b.campus = $2)",
     )
     .bind(company_id)
+    .bind(u.campus.as_deref())
     .fetch_all(&st.db.read)
     .await
     .map_err(DbError::from)?;

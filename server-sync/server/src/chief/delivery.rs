@@ -22,9 +22,12 @@ fn bad(code: &str, m: impl Into<String>) -> ApiErr {
     ApiErr::new(StatusCode::UNPROCESSABLE_ENTITY, code, m)
 }
 
-/// Live reports' visits of a company's members, or of an exam date.
+/// Live reports' visits of a company's members, or of an exam date; for a
+/// campus-bound account (E14), at its campus only (a company's members may
+/// be examined at several).
 async fn visits_with_reports(
     st: &AppState,
+    campus: Option<&str>,
     company: Option<i64>,
     date: Option<NaiveDate>,
 ) -> Result<Vec<i64>, ApiErr> {
@@ -32,17 +35,21 @@ async fn visits_with_reports(
         (Some(c), _) => sqlx::query_scalar(
             "SELECT r.booking_id FROM reports r JOIN group_members m ON m.booking_id = r.booking_id
               JOIN bookings b ON b.id = r.booking_id
-              WHERE m.company_id = $1 AND r.withdrawn_at IS NULL ORDER BY b.exam_no",
+              WHERE m.company_id = $1 AND r.withdrawn_at IS NULL
+                AND ($2 IS NULL OR b.campus = $2) ORDER BY b.exam_no",
         )
         .bind(c)
+        .bind(campus)
         .fetch_all(&st.db.read)
         .await,
         (None, Some(d)) => {
             sqlx::query_scalar(
                 "SELECT r.booking_id FROM reports r JOIN bookings b ON b.id = r.booking_id
-              WHERE b.exam_date = $1 AND r.withdrawn_at IS NULL ORDER BY b.exam_no",
+              WHERE b.exam_date = $1 AND r.withdrawn_at IS NULL
+                AND ($2 IS NULL OR b.campus = $2) ORDER BY b.exam_no",
             )
             .bind(d.to_string())
+            .bind(campus)
             .fetch_all(&st.db.read)
             .await
         }
@@ -66,7 +73,7 @@ pub(super) async fn batch(
     u: SessionUser,
     Query(q): Query<BatchQ>,
 ) -> Result<Response, ApiErr> {
-    let ids = visits_with_reports(&st, q.company, q.date).await?;
+    let ids = visits_with_reports(&st, u.campus.as_deref(), q.company, q.date).await?;
     if ids.is_empty() {
         return Err(ApiErr::new(
             StatusCode::NOT_FOUND,
@@ -105,9 +112,11 @@ pub(super) async fn pickup_slip(
         "SELECT r.booking_id, r.pages, m.department FROM reports r
            JOIN group_members m ON m.booking_id = r.booking_id
            JOIN bookings b ON b.id = r.booking_id
-          WHERE m.company_id = $1 AND r.withdrawn_at IS NULL ORDER BY b.exam_no",
+          WHERE m.company_id = $1 AND r.withdrawn_at IS NULL
+            AND ($2 IS NULL OR b.campus = $2) ORDER BY b.exam_no",
     )
     .bind(company)
+    .bind(u.campus.as_deref())
     .fetch_all(&st.db.read)
     .await
     .map_err(DbError::from)?;
@@ -361,13 +370,17 @@ pub(super) struct CompanyReports {
 /// published reports, with how many.
 pub(super) async fn companies(
     State(st): State<AppState>,
+    u: SessionUser,
 ) -> Result<Json<Vec<CompanyReports>>, ApiErr> {
     let rows = sqlx::query(
         "SELECT c.id, c.name, COUNT(*) AS n FROM reports r
            JOIN group_members m ON m.booking_id = r.booking_id
            JOIN companies c ON c.id = m.company_id
-          WHERE r.withdrawn_at IS NULL GROUP BY c.id, c.name ORDER BY c.name",
+           JOIN bookings b ON b.id = r.booking_id
+          WHERE r.withdrawn_at IS NULL AND ($1 IS NULL OR b.campus = $1)
+          GROUP BY c.id, c.name ORDER BY c.name",
     )
+    .bind(u.campus.as_deref())
     .fetch_all(&st.db.read)
     .await
     .map_err(DbError::from)?;

@@ -67,6 +67,8 @@ pub struct MemberRow {
     pub exam_no: Option<String>,
     /// The state of the member's visit, if they have one.
     pub state: Option<BookingState>,
+    /// The campus of the member's visit, if they have one.
+    pub campus: Option<String>,
 }
 
 /// What an import was: its file, its rows, its errors and their report.
@@ -313,7 +315,7 @@ impl Db {
     pub async fn members(&self, company: i64) -> Result<Vec<MemberRow>> {
         sqlx::query(
             "SELECT m.id, m.marital, m.department, m.employee_no, m.group_id, m.banned, m.booking_id,
-                    p.person_key, p.id_number, p.name, p.mobile, b.exam_no, b.state
+                    p.person_key, p.id_number, p.name, p.mobile, b.exam_no, b.state, b.campus
                FROM group_members m JOIN people p ON p.person_key = m.person_key
                LEFT JOIN bookings b ON b.id = m.booking_id
               WHERE m.company_id = $1",
@@ -341,6 +343,7 @@ impl Db {
                             .ok_or_else(|| DbError::Corrupt(format!("booking state {s:?}")))
                     })
                     .transpose()?,
+                campus: r.try_get("campus")?,
             })
         })
         .collect::<Result<Vec<_>>>()

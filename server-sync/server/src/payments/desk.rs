@@ -43,11 +43,28 @@ async fn create(
     Ok(Json(create_order(&st, who, &[id]).await?))
 }
 
+/// A campus-bound account (E14) follows its campus's visits' orders only
+/// (the route gate cannot: the path names an order, not a visit).
+async fn served(st: &AppState, user: &SessionUser, no: &str, what: &str) -> Result<(), ApiErr> {
+    if user.campus.is_none() {
+        return Ok(());
+    }
+    // No such order: `state_for` answers that.
+    let Some(order) = super::store::load_one(&st.db, no).await? else {
+        return Ok(());
+    };
+    let ids: Vec<i64> = order.items.iter().map(|(id, _, _)| *id).collect();
+    let (campuses, _) = st.db.booking_campuses(&ids, &[]).await?;
+    user.must_serve(st, campuses.values().map(String::as_str), what)
+        .await
+}
+
 async fn state(
     State(st): State<AppState>,
     user: SessionUser,
     Path(no): Path<String>,
 ) -> Result<Json<super::OrderView>, ApiErr> {
+    served(&st, &user, &no, "GET /api/desk/payments/{no}").await?;
     Ok(Json(
         state_for(&st, Viewer::Desk(&user.username), &no).await?,
     ))
@@ -59,6 +76,7 @@ async fn qr(
     user: SessionUser,
     Path(no): Path<String>,
 ) -> Result<Response, ApiErr> {
+    served(&st, &user, &no, "GET /api/desk/payments/{no}/qr.png").await?;
     let o = state_for(&st, Viewer::Desk(&user.username), &no).await?;
     Ok(crate::staff_auth::totp::qr_response(o.code_url.as_deref()))
 }
@@ -70,6 +88,7 @@ async fn cancel(
     user: SessionUser,
     Path(no): Path<String>,
 ) -> Result<Json<super::OrderView>, ApiErr> {
+    served(&st, &user, &no, "POST /api/desk/payments/{no}/cancel").await?;
     Ok(Json(
         cancel_for(&st, Viewer::Desk(&user.username), &no).await?,
     ))

@@ -71,6 +71,9 @@ pub(super) async fn hand_over(
         Ok(u) => u,
         Err(r) => return r,
     };
+    if let Err(r) = kiosks_served(&st, &u, &[&f.kiosk_id], "POST /pickups/handed-over").await {
+        return r;
+    }
     match st
         .db
         .hand_over(&f.job_id, &f.kiosk_id, &u.username, Utc::now())
@@ -120,6 +123,9 @@ pub(super) async fn move_printing(
         Ok(u) => u,
         Err(r) => return r,
     };
+    if let Err(r) = kiosks_served(&st, &u, &[&f.from, &f.to], "POST /kiosks/move-printing").await {
+        return r;
+    }
     match st.db.request_move(&f.from, &f.to, &u.username, Utc::now()).await {
         Ok(_) => Redirect::to("/registrations").into_response(),
         Err(MoveError::Db(e)) => {
@@ -135,6 +141,33 @@ pub(super) async fn move_printing(
         )
             .into_response(),
     }
+}
+
+/// A campus-bound account (E14) hands over and moves its own campus's
+/// kiosks' documents only; a kiosk that does not exist is left to the
+/// store's answer.
+async fn kiosks_served(
+    st: &AppState,
+    u: &SessionUser,
+    ids: &[&str],
+    what: &str,
+) -> Result<(), Response> {
+    if u.campus.is_none() {
+        return Ok(());
+    }
+    let mut campuses = Vec::new();
+    for id in ids {
+        match st.db.kiosk(id).await {
+            Ok(k) => campuses.extend(k.map(|k| k.campus)),
+            Err(e) => {
+                tracing::error!(error = %e, "kiosk's campus");
+                return Err(StatusCode::SERVICE_UNAVAILABLE.into_response());
+            }
+        }
+    }
+    u.must_serve(st, campuses.iter().map(String::as_str), what)
+        .await
+        .map_err(|e| (e.status, e.body.message).into_response())
 }
 
 fn askama_escape(s: &str) -> String {

@@ -37,6 +37,42 @@ impl SessionUser {
     }
 }
 
+/// The refusal of something of another campus to a campus-bound account.
+pub(crate) fn other_campus(st: &AppState, user: &SessionUser) -> ApiErr {
+    ApiErr::new(
+        StatusCode::FORBIDDEN,
+        "other_campus",
+        format!(
+            "本账号只办理{}的业务 / This account serves its own campus only",
+            st.catalogue
+                .get()
+                .campus_name(user.campus.as_deref().unwrap_or("")),
+        ),
+    )
+}
+
+impl SessionUser {
+    /// Ok when this account works for every campus of `campuses` (what a
+    /// request names in its body, or what it names by a number that is
+    /// looked up: a kiosk, an order); else the refusal, recorded as the
+    /// route gate records one (`access.denied`, naming `what`).
+    pub(crate) async fn must_serve<'a>(
+        &self,
+        st: &AppState,
+        campuses: impl IntoIterator<Item = &'a str>,
+        what: &str,
+    ) -> Result<(), ApiErr> {
+        let Some(own) = self.campus.as_deref() else {
+            return Ok(());
+        };
+        if crate::routes::campus_verdict(own, campuses).is_ok() {
+            return Ok(());
+        }
+        crate::routes::record_denied(st, self, what).await?;
+        Err(other_campus(st, self))
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct CampusQ {
     campus: Option<String>,

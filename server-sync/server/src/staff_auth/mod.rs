@@ -31,7 +31,7 @@ mod session;
 pub mod shared;
 pub mod totp;
 
-pub(crate) use campus::StaffCampus;
+pub(crate) use campus::{StaffCampus, other_campus};
 pub use policy::AccountPolicy;
 pub(crate) use session::{
     end_stale_sessions, require_ready_user, require_user, session_alive, session_token,

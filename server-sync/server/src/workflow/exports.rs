@@ -129,7 +129,7 @@ async fn members_csv(
     user: SessionUser,
     Path(company): Path<i64>,
 ) -> Result<Response, ApiErr> {
-    let members = st.db.members(company).await?;
+    let members = super::groups::members_for(&st, &user, company).await?;
     let groups = st.db.groups(company).await?;
     allow(
         &st,

@@ -183,7 +183,8 @@ pub(super) async fn batch_items(
 ) -> Result<Json<BatchChanged>, ApiErr> {
     let group = group_of(&st, company, r.group_id).await?;
     let (mut changed, mut skipped) = (0, Vec::new());
-    for m in st.db.members(company).await? {
+    // A campus-bound account changes its campus's visits (E14).
+    for m in super::members_for(&st, &user, company).await? {
         let Some(bid) = m.booking_id.filter(|_| m.group_id == Some(group.id)) else {
             continue;
         };
@@ -261,18 +262,34 @@ pub(super) async fn discount_group(
         return Err(bad("discount", "折扣须在 1–100% 之间"));
     }
     let group = group_of(&st, company, r.group_id).await?;
+    let live: Vec<_> = st
+        .db
+        .members(company)
+        .await?
+        .into_iter()
+        .filter(|m| {
+            m.booking_id.is_some()
+                && m.group_id == Some(group.id)
+                && standing(m, &group).has_live_visit()
+        })
+        .collect();
+    // The group's discount is the company's, at every campus: an account
+    // bound to one campus (E14) may not change what another campus charges.
+    user.must_serve(
+        &st,
+        live.iter().filter_map(|m| m.campus.as_deref()),
+        &format!("POST /api/group/companies/{company}/discount"),
+    )
+    .await?;
     st.db
         .set_group_discount(&user.username, company, group.id, r.discount_pct)
         .await?;
     let cat = st.catalogue.get();
     let mut changed = 0;
-    for m in st.db.members(company).await? {
-        let Some(bid) = m.booking_id.filter(|_| m.group_id == Some(group.id)) else {
+    for m in live {
+        let Some(bid) = m.booking_id else {
             continue;
         };
-        if !standing(&m, &group).has_live_visit() {
-            continue;
-        }
         let Ok(base) =
             group_exam::base_plan(&cat, m.person.sex, m.marital, &group.spec.package_code)
         else {

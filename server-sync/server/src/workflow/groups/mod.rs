@@ -228,15 +228,28 @@ struct Members {
     members: Vec<MemberView>,
 }
 
+/// A company's members as `user` works with them: a campus-bound account
+/// (E14) sees those not booked yet (it may book them at its campus) and
+/// those booked at its campus, not those examined at another.
+pub(crate) async fn members_for(
+    st: &AppState,
+    user: &SessionUser,
+    company: i64,
+) -> Result<Vec<MemberRow>, ApiErr> {
+    let mut members = st.db.members(company).await?;
+    if user.campus.is_some() {
+        members.retain(|m| m.campus.as_deref().is_none_or(|c| user.sees_campus(c)));
+    }
+    Ok(members)
+}
+
 async fn members(
     State(st): State<AppState>,
     user: SessionUser,
     Path(company): Path<i64>,
 ) -> Result<Json<Members>, ApiErr> {
     let today = now_local().date();
-    let members: Vec<_> = st
-        .db
-        .members(company)
+    let members: Vec<_> = members_for(&st, &user, company)
         .await?
         .iter()
         .map(|r| MemberView::new(r, today))
