@@ -27,7 +27,7 @@ use sqlx::any::AnyPoolOptions;
 mod kiosks;
 #[path = "support/raw_rate.rs"]
 mod raw_rate;
-use raw_rate::raw_rates;
+use raw_rate::{raw_rates, same_rows_rate};
 
 struct Args {
     single: usize,
@@ -114,6 +114,9 @@ struct Row {
     catch_up: Duration,
     catch_up_n: usize,
     rows_each: f64,
+    /// The same rows written again by plain set-wise statements, 100
+    /// check-ins a commit: check-ins per second.
+    raw_same: f64,
 }
 
 async fn run(
@@ -206,7 +209,10 @@ async fn run(
     // new state), against which the batched raw rate is a limit too.
     tokio::time::sleep(Duration::from_secs(1)).await;
     server.stop().await;
-    let rows_each = rows_written(url).await? / (a.single + a.batched + a.catch_up) as f64;
+    let check_ins = a.single + a.batched + a.catch_up;
+    let rows_each = rows_written(url).await? / check_ins as f64;
+    eprintln!("{store}: the same rows written again, set-wise in commits of 100 check-ins");
+    let raw_same = same_rows_rate(url, &WRITTEN, check_ins).await?;
     Ok(Row {
         store,
         raw_one,
@@ -217,8 +223,20 @@ async fn run(
         catch_up,
         catch_up_n: a.catch_up,
         rows_each,
+        raw_same,
     })
 }
+
+/// The tables a check-in writes rows into (besides its booking's update).
+const WRITTEN: [&str; 7] = [
+    "kiosk_events",
+    "registrations",
+    "interface_messages",
+    "interface_items",
+    "queue_people",
+    "queue_events",
+    "queue_entries",
+];
 
 /// Rows in the tables a check-in writes, plus one for its booking's update.
 async fn rows_written(url: &str) -> anyhow::Result<f64> {
@@ -227,15 +245,7 @@ async fn rows_written(url: &str) -> anyhow::Result<f64> {
         .connect(url)
         .await?;
     let mut n = 0i64;
-    for table in [
-        "kiosk_events",
-        "registrations",
-        "interface_messages",
-        "interface_items",
-        "queue_people",
-        "queue_events",
-        "queue_entries",
-    ] {
+    for table in WRITTEN {
         let sql = format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {table}");
         let c: i64 = sqlx::Row::try_get(
             &sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -295,12 +305,12 @@ async fn main() -> anyhow::Result<()> {
         rows.push(r?);
     }
     println!(
-        "\n| store | raw single-row commits/s | service check-ins/s, 1 a request | share | the same without group commit | share | raw rows/s in commits of 100 | service check-ins/s, 100 a request | share | rows a check-in writes | share of the raw rate at that many rows | catch-up |"
+        "\n| store | raw single-row commits/s | service check-ins/s, 1 a request | share | the same without group commit | share | raw rows/s in commits of 100 | service check-ins/s, 100 a request | share | rows a check-in writes | share of the raw rate at that many rows | raw check-ins/s, the same rows in commits of 100 | share | catch-up |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!(
-            "| {} | {:.0} | {:.0} | {:.0} % | {} | {} | {:.0} | {:.0} | {:.0} % | {:.1} | {:.0} % | {} events in {:.2} s |",
+            "| {} | {:.0} | {:.0} | {:.0} % | {} | {} | {:.0} | {:.0} | {:.0} % | {:.1} | {:.0} % | {:.0} | {:.0} % | {} events in {:.2} s |",
             r.store,
             r.raw_one,
             r.svc_one,
@@ -313,6 +323,8 @@ async fn main() -> anyhow::Result<()> {
             100.0 * r.svc_hundred / r.raw_hundred,
             r.rows_each,
             100.0 * r.svc_hundred * r.rows_each / r.raw_hundred,
+            r.raw_same,
+            100.0 * r.svc_hundred / r.raw_same,
             r.catch_up_n,
             r.catch_up.as_secs_f64()
         );
