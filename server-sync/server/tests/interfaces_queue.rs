@@ -255,6 +255,14 @@ async fn one_line_in_order_with_backoff_dead_letters_and_retry(h: &Harness) {
         .unwrap();
     assert_eq!((l.open(), l.dead, l.acked as usize), (0, 2, lis.len() - 2));
     assert!(l.last_error.as_deref().unwrap().contains("AE"), "{l:?}");
+    // What the alarms read every minute: the same open and dead, the
+    // delivered ones not counted.
+    let open = db.interface_lines_open().await.unwrap();
+    let o = open
+        .iter()
+        .find(|l| l.counterpart == Some(Counterpart::Lis))
+        .unwrap();
+    assert_eq!((o.open(), o.dead, o.acked, o.sent), (0, 2, 0, 0));
     // Staff put the first dead letter back: it goes next, once.
     let dead = db
         .interface_messages(Counterpart::Lis, Some(MessageState::Dead), 10)

@@ -135,7 +135,7 @@ pub async fn gather(st: &AppState, t: &Thresholds, now: DateTime<Utc>) -> Result
         implausible,
         interfaces: st
             .db
-            .interface_lines()
+            .interface_lines_open()
             .await?
             .into_iter()
             .filter_map(|l| {

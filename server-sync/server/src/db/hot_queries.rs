@@ -444,6 +444,18 @@ pub fn all() -> Vec<HotQuery> {
             &["bookings", "booking_items"],
         ),
         Q::new(
+            "alarms: a line's open messages",
+            crate::interfaces::view::LINE_OPEN_COUNTS,
+            &[Text("his")],
+            &["interface_messages"],
+        ),
+        Q::new(
+            "alarms: a line's head",
+            crate::interfaces::view::LINE_HEAD,
+            &[Text("his")],
+            &["interface_messages"],
+        ),
+        Q::new(
             "interfaces: a line's newest error",
             crate::interfaces::view::LINE_LAST_ERROR,
             &[Text("his")],

@@ -28,6 +28,10 @@ pub struct LineSummary {
     pub head_error: Option<String>,
 }
 
+/// A line's head: its first message still to deliver.
+pub(crate) const LINE_HEAD: &str = "SELECT failing_since, last_error FROM interface_messages
+  WHERE counterpart = $1 AND state IN ('pending', 'retrying', 'sending') ORDER BY seq LIMIT 1";
+
 impl LineSummary {
     /// Still to deliver.
     pub fn open(&self) -> i64 {
@@ -77,9 +81,42 @@ pub struct ItemLink {
 pub(crate) const LINE_LAST_ERROR: &str = "SELECT last_error FROM interface_messages
   WHERE counterpart = $1 AND last_error IS NOT NULL ORDER BY updated_at DESC LIMIT 1";
 
+/// A line's messages still to deliver and its dead letters, counted in
+/// the line's index (counterpart, state, seq): the alarms ask every
+/// minute, and the messages delivered grow by every visit for ever.
+pub(crate) const LINE_OPEN_COUNTS: &str = "SELECT state, CAST(COUNT(*) AS BIGINT) AS n
+   FROM interface_messages
+  WHERE counterpart = $1 AND state IN ('pending', 'sending', 'retrying', 'dead') GROUP BY state";
+
+impl LineSummary {
+    fn count(&mut self, state: &str, n: i64) {
+        match MessageState::parse(state) {
+            Some(MessageState::Pending) => self.pending = n,
+            Some(MessageState::Sending) => self.sending = n,
+            Some(MessageState::Retrying) => self.retrying = n,
+            Some(MessageState::Sent) => self.sent = n,
+            Some(MessageState::Acked) => self.acked = n,
+            Some(MessageState::Dead) => self.dead = n,
+            None => {}
+        }
+    }
+}
+
 impl Db {
-    /// Every counterpart's numbers (all of them, configured or not).
+    /// Every counterpart's numbers (all of them, configured or not), for
+    /// the `/interfaces` page: every message ever sent counted.
     pub async fn interface_lines(&self) -> Result<Vec<LineSummary>> {
+        self.lines(true).await
+    }
+
+    /// Every counterpart's open messages, dead letters and failing head,
+    /// not the delivered ones (sent, acknowledged: 0): what the alarms
+    /// read every minute, through the line's index.
+    pub async fn interface_lines_open(&self) -> Result<Vec<LineSummary>> {
+        self.lines(false).await
+    }
+
+    async fn lines(&self, delivered: bool) -> Result<Vec<LineSummary>> {
         let mut out: Vec<LineSummary> = Counterpart::ALL
             .iter()
             .map(|&c| LineSummary {
@@ -87,26 +124,30 @@ impl Db {
                 ..Default::default()
             })
             .collect();
-        for r in sqlx::query(
-            "SELECT counterpart, state, CAST(COUNT(*) AS BIGINT) AS n FROM interface_messages
-              GROUP BY counterpart, state",
-        )
-        .fetch_all(&self.read)
-        .await?
-        {
-            let c = Counterpart::parse(&r.try_get::<String, _>("counterpart")?);
-            let Some(line) = out.iter_mut().find(|l| l.counterpart == c && c.is_some()) else {
-                continue;
-            };
-            let n: i64 = r.try_get("n")?;
-            match MessageState::parse(&r.try_get::<String, _>("state")?) {
-                Some(MessageState::Pending) => line.pending = n,
-                Some(MessageState::Sending) => line.sending = n,
-                Some(MessageState::Retrying) => line.retrying = n,
-                Some(MessageState::Sent) => line.sent = n,
-                Some(MessageState::Acked) => line.acked = n,
-                Some(MessageState::Dead) => line.dead = n,
-                None => {}
+        if delivered {
+            for r in sqlx::query(
+                "SELECT counterpart, state, CAST(COUNT(*) AS BIGINT) AS n FROM interface_messages
+                  GROUP BY counterpart, state",
+            )
+            .fetch_all(&self.read)
+            .await?
+            {
+                let c = Counterpart::parse(&r.try_get::<String, _>("counterpart")?);
+                let Some(line) = out.iter_mut().find(|l| l.counterpart == c && c.is_some()) else {
+                    continue;
+                };
+                line.count(&r.try_get::<String, _>("state")?, r.try_get("n")?);
+            }
+        } else {
+            for line in &mut out {
+                let Some(c) = line.counterpart else { continue };
+                for r in sqlx::query(LINE_OPEN_COUNTS)
+                    .bind(c.as_str())
+                    .fetch_all(&self.read)
+                    .await?
+                {
+                    line.count(&r.try_get::<String, _>("state")?, r.try_get("n")?);
+                }
             }
         }
         for line in &mut out {
@@ -121,14 +162,10 @@ impl Db {
             {
                 line.last_error = r.try_get("last_error")?;
             }
-            if let Some(r) = sqlx::query(
-                "SELECT failing_since, last_error FROM interface_messages
-                  WHERE counterpart = $1 AND state IN ('pending', 'retrying', 'sending')
-                  ORDER BY seq LIMIT 1",
-            )
-            .bind(c.as_str())
-            .fetch_optional(&self.read)
-            .await?
+            if let Some(r) = sqlx::query(LINE_HEAD)
+                .bind(c.as_str())
+                .fetch_optional(&self.read)
+                .await?
             {
                 line.head_failing_since = r
                     .try_get::<Option<String>, _>("failing_since")?
