@@ -49,8 +49,9 @@ async fn hot_paths_search_their_tables(h: &Harness) {
     );
 }
 
-/// The check itself fires: a statement no index serves, and one whose
-/// index is searched by its first column only, are both reported.
+/// The check itself fires: a statement no index serves, one whose index
+/// is searched by its first column only, and one that sorts every match
+/// for its first are all reported.
 async fn the_check_sees_a_scan(h: &Harness) {
     let scan = HotQuery {
         name: "bookings by package",
@@ -59,6 +60,7 @@ async fn the_check_sees_a_scan(h: &Harness) {
         indexed: &["bookings"],
         searched_by: &[],
         only: None,
+        in_order: false,
     };
     let prefix_only = HotQuery {
         name: "booked by slot end",
@@ -67,8 +69,22 @@ async fn the_check_sees_a_scan(h: &Harness) {
         indexed: &["bookings"],
         searched_by: &["exam_date"],
         only: None,
+        in_order: false,
     };
-    let queries = [scan, prefix_only];
+    // An open state and a closed one: not the open messages' index, so
+    // the line's index per state and a sort of them all for the first.
+    let sorted = HotQuery {
+        name: "first pending or dead",
+        sql: "SELECT id FROM interface_messages WHERE counterpart = $1
+               AND state IN ('pending', 'dead') ORDER BY seq LIMIT 1"
+            .into(),
+        binds: &[Bind::Text("his")],
+        indexed: &["interface_messages"],
+        searched_by: &[],
+        only: None,
+        in_order: true,
+    };
+    let queries = [scan, prefix_only, sorted];
     let found: Vec<Vec<String>> = plans(h, &queries)
         .await
         .into_iter()
@@ -82,6 +98,10 @@ async fn the_check_sees_a_scan(h: &Harness) {
     );
     assert!(
         found[1].len() == 1 && found[1][0].contains("no index is searched by exam_date"),
+        "{found:?}"
+    );
+    assert!(
+        found[2].len() == 1 && found[2][0].contains("sorts its matches"),
         "{found:?}"
     );
 }
@@ -116,6 +136,11 @@ fn violations(q: &HotQuery, plan: &Plan) -> Vec<String> {
         } else if reads.contains(&true) {
             out.push(fail(format!("{table} is read whole")));
         }
+    }
+    // A sort node (PostgreSQL) or a temporary b-tree for the order
+    // (SQLite): every match read and sorted for the first.
+    if q.in_order && (plan.text.contains("Sort") || plan.text.contains("TEMP B-TREE")) {
+        out.push(fail("sorts its matches: no index gives their order".into()));
     }
     for column in q.searched_by {
         if !plan.index_conds.iter().any(|c| mentions(c, column)) {

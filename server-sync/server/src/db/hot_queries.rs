@@ -42,6 +42,9 @@ pub struct HotQuery {
     pub searched_by: &'static [&'static str],
     /// Only on this store (the initials search differs by store).
     pub only: Option<Backend>,
+    /// Its rows come in the order it asks from an index: no sort of every
+    /// match for the first few (a `LIMIT` over a set that grows).
+    pub in_order: bool,
 }
 
 impl HotQuery {
@@ -58,11 +61,17 @@ impl HotQuery {
             indexed,
             searched_by: &[],
             only: None,
+            in_order: false,
         }
     }
 
     fn by(mut self, columns: &'static [&'static str]) -> Self {
         self.searched_by = columns;
+        self
+    }
+
+    fn ordered(mut self) -> Self {
+        self.in_order = true;
         self
     }
 
@@ -454,7 +463,16 @@ pub fn all() -> Vec<HotQuery> {
             crate::interfaces::view::LINE_HEAD,
             &[Text("his")],
             &["interface_messages"],
-        ),
+        )
+        .ordered(),
+        // Before every message an interface sender delivers.
+        Q::new(
+            "interfaces: a line's next message",
+            crate::interfaces::store::LINE_NEXT,
+            &[Text("his")],
+            &["interface_messages"],
+        )
+        .ordered(),
         Q::new(
             "interfaces: a line's newest error",
             crate::interfaces::view::LINE_LAST_ERROR,

@@ -288,6 +288,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit lines placed in the chain after their commit on PostgreSQL: the index of those waiting",
         include_str!("../../migrations/0031_audit_chainer.sql"),
     ),
+    (
+        32,
+        "an interface line's open messages in line order: its head without a sort",
+        include_str!("../../migrations/0032_interface_open_index.sql"),
+    ),
 ];
 
 impl Db {

@@ -134,18 +134,20 @@ fn opt_ts(r: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>> {
         .transpose()
 }
 
+/// The line's next message: the first entry of the index of open
+/// messages (migration 0032, whose predicate this repeats word for word).
+pub(crate) const LINE_NEXT: &str = "SELECT id, seq, state, next_attempt_at, lease_until
+   FROM interface_messages
+  WHERE counterpart = $1 AND state IN ('pending', 'retrying', 'sending') ORDER BY seq LIMIT 1";
+
 impl Db {
     /// The lowest-`seq` message of `c` still to deliver (dead letters are
     /// out of the line).
     pub async fn line_head(&self, c: Counterpart) -> Result<Option<Head>> {
-        let r = sqlx::query(
-            "SELECT id, seq, state, next_attempt_at, lease_until FROM interface_messages
-              WHERE counterpart = $1 AND state IN ('pending', 'retrying', 'sending')
-              ORDER BY seq LIMIT 1",
-        )
-        .bind(c.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
+        let r = sqlx::query(LINE_NEXT)
+            .bind(c.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
         let Some(r) = r else { return Ok(None) };
         Ok(Some(Head {
             id: r.try_get("id")?,

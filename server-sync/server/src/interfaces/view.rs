@@ -28,7 +28,7 @@ pub struct LineSummary {
     pub head_error: Option<String>,
 }
 
-/// A line's head: its first message still to deliver.
+/// A line's head: its first message still to deliver (as `LINE_NEXT`).
 pub(crate) const LINE_HEAD: &str = "SELECT failing_since, last_error FROM interface_messages
   WHERE counterpart = $1 AND state IN ('pending', 'retrying', 'sending') ORDER BY seq LIMIT 1";
 
