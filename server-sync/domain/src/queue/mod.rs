@@ -282,6 +282,11 @@ struct Room {
     waiting: Vec<PersonId>,
     /// Called and not finished.
     serving: Vec<PersonId>,
+    /// `waiting` is in the order `insert_in_order` keeps (level, VIP
+    /// first, arrival), so a place is found by binary search: true until
+    /// someone is placed by hand (put back a few places, moved by the
+    /// guide desk), then again once the room has emptied.
+    ordered: bool,
 }
 
 /// A room's state as boards show it.
@@ -314,6 +319,7 @@ impl Engine {
                         state: RoomState::Open,
                         waiting: Vec::new(),
                         serving: Vec::new(),
+                        ordered: true,
                     },
                 )
             })

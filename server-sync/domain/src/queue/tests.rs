@@ -944,3 +944,63 @@ fn a_preview_names_the_first_station_and_changes_nothing() {
         "INT"
     );
 }
+
+/// A place by binary search while a room is in order, by the walk once
+/// someone was placed by hand (until the room empties): the same places
+/// either way, and a hand-placed person keeps their place.
+#[test]
+fn joining_after_a_move_by_hand_keeps_the_hand_placed_order() {
+    let mut e = Engine::new(Rules::default(), vec![room("INT", 1, 1)]);
+    let level = |level, vip| Priority { level, vip };
+    // Arrivals of mixed levels: in key order, found by binary search.
+    let levels = [2, 3, 1, 2, 3, 2, 1, 2];
+    for (p, l) in levels.iter().enumerate() {
+        register(
+            &mut e,
+            p as PersonId + 1,
+            level(*l, false),
+            vec![stop("INT", false)],
+        );
+    }
+    assert_eq!(e.queue("INT"), vec![3, 7, 1, 4, 6, 8, 2, 5]);
+    // The guide desk moves the last to the head: out of key order.
+    e.handle(
+        Event::MovePlace {
+            person: 5,
+            position: 0,
+        },
+        now(),
+    );
+    assert_eq!(e.queue("INT"), vec![5, 3, 7, 1, 4, 6, 8, 2]);
+    // A newcomer of level 1 goes before the first with a greater key,
+    // which is the hand-placed 5 (level 3): as the walk always did.
+    register(&mut e, 9, level(1, false), vec![stop("INT", false)]);
+    assert_eq!(e.queue("INT")[0], 9);
+    // Person 2 made a VIP of level 2: before the first with a greater
+    // key, which is again the hand-placed 5.
+    e.handle(
+        Event::SetPriority {
+            person: 2,
+            priority: level(2, true),
+        },
+        now(),
+    );
+    assert_eq!(e.queue("INT"), vec![9, 2, 5, 3, 7, 1, 4, 6, 8]);
+    // Everyone called and finished: the room empties, in order again.
+    for _ in 0..10 {
+        call(&mut e, "INT");
+        if let Some(p) = e
+            .rooms()
+            .iter()
+            .find(|r| r.spec.code == "INT")
+            .and_then(|r| r.serving.first().copied())
+        {
+            e.handle(Event::Finished { person: p }, now());
+        }
+    }
+    assert!(e.queue("INT").is_empty());
+    for (p, l) in [(20, 2), (21, 1), (22, 3), (23, 1)] {
+        register(&mut e, p, level(l, false), vec![stop("INT", false)]);
+    }
+    assert_eq!(e.queue("INT"), vec![21, 23, 20, 22]);
+}
