@@ -458,14 +458,8 @@ pub fn all() -> Vec<HotQuery> {
             &[Text("his")],
             &["interface_messages"],
         ),
-        Q::new(
-            "alarms: a line's head",
-            crate::interfaces::view::LINE_HEAD,
-            &[Text("his")],
-            &["interface_messages"],
-        )
-        .ordered(),
-        // Before every message an interface sender delivers.
+        // Before every message an interface sender delivers, and the
+        // alarms' failing head.
         Q::new(
             "interfaces: a line's next message",
             crate::interfaces::store::LINE_NEXT,

@@ -134,9 +134,11 @@ fn opt_ts(r: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>> {
         .transpose()
 }
 
-/// The line's next message: the first entry of the index of open
-/// messages (migration 0032, whose predicate this repeats word for word).
-pub(crate) const LINE_NEXT: &str = "SELECT id, seq, state, next_attempt_at, lease_until
+/// The line's next message (the sender's head, the alarms' failing
+/// head): the first entry of the index of open messages (migration 0032,
+/// whose predicate this repeats word for word).
+pub(crate) const LINE_NEXT: &str = "SELECT id, seq, state, next_attempt_at, lease_until,
+        failing_since, last_error
    FROM interface_messages
   WHERE counterpart = $1 AND state IN ('pending', 'retrying', 'sending') ORDER BY seq LIMIT 1";
 

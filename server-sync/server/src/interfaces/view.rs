@@ -28,10 +28,6 @@ pub struct LineSummary {
     pub head_error: Option<String>,
 }
 
-/// A line's head: its first message still to deliver (as `LINE_NEXT`).
-pub(crate) const LINE_HEAD: &str = "SELECT failing_since, last_error FROM interface_messages
-  WHERE counterpart = $1 AND state IN ('pending', 'retrying', 'sending') ORDER BY seq LIMIT 1";
-
 impl LineSummary {
     /// Still to deliver.
     pub fn open(&self) -> i64 {
@@ -162,7 +158,7 @@ impl Db {
             {
                 line.last_error = r.try_get("last_error")?;
             }
-            if let Some(r) = sqlx::query(LINE_HEAD)
+            if let Some(r) = sqlx::query(super::store::LINE_NEXT)
                 .bind(c.as_str())
                 .fetch_optional(&self.read)
                 .await?

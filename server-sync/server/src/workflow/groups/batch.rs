@@ -267,11 +267,7 @@ pub(super) async fn discount_group(
         .members(company)
         .await?
         .into_iter()
-        .filter(|m| {
-            m.booking_id.is_some()
-                && m.group_id == Some(group.id)
-                && standing(m, &group).has_live_visit()
-        })
+        .filter(|m| m.group_id == Some(group.id) && standing(m, &group).has_live_visit())
         .collect();
     // The group's discount is the company's, at every campus: an account
     // bound to one campus (E14) may not change what another campus charges.
