@@ -20,6 +20,7 @@ on_both_stores!(
     facts_enqueue_their_messages_once,
     one_line_in_order_with_backoff_dead_letters_and_retry,
     two_senders_never_send_one_message_twice,
+    a_visits_messages_follow_its_own_from_an_instance_whose_clock_is_ahead,
 );
 
 async fn facts_enqueue_their_messages_once(h: &Harness) {
@@ -414,4 +415,59 @@ async fn two_senders_never_send_one_message_twice(h: &Harness) {
     );
     let l = line(&db, Counterpart::Lis).await;
     assert!(l.iter().all(|m| m.2 == MessageState::Acked), "{l:?}");
+}
+
+/// A message's number is its rising id (no shared counter to queue for),
+/// but never below what its visit holds: a fact on an instance whose clock
+/// is behind still goes after the visit's earlier messages from one whose
+/// clock is ahead (issue 21).
+async fn a_visits_messages_follow_its_own_from_an_instance_whose_clock_is_ahead(h: &Harness) {
+    use sqlx::Connection;
+    let s = h.staff("iface-clock", "front_desk").await;
+    let db = h.db();
+    let id = walk_in(&s, 30).await;
+    let other = walk_in(&s, 31).await;
+    // The registration as numbered by an instance an hour ahead (ids carry
+    // milliseconds above 16 bits of node and counter).
+    let ahead = exam_server::db::next_id() + (3_600_000_i64 << 16);
+    sqlx::any::install_default_drivers();
+    let url = match h.pg_url() {
+        Some(u) => u.to_string(),
+        None => format!(
+            "sqlite://{}",
+            h.dir.as_ref().unwrap().path().join("exam.db").display()
+        ),
+    };
+    let mut c = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let n = sqlx::query("UPDATE interface_messages SET seq = $1 WHERE idem_key = $2")
+        .bind(ahead)
+        .bind(format!("his.register:{id}"))
+        .execute(&mut c)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(n, 1);
+    c.close().await.unwrap();
+    // Paid here (a clock an hour behind that one): the charge and the
+    // orders follow the registration in the line.
+    pay(&s, id).await;
+    pay(&s, other).await;
+    let his = line(db, Counterpart::His).await;
+    let at = |key: String| his.iter().position(|m| m.0 == key).unwrap();
+    assert!(
+        at(format!("his.register:{id}")) < at(format!("his.charge:{id}:1")),
+        "{his:?}"
+    );
+    let lis = line(db, Counterpart::Lis).await;
+    let mine: Vec<_> = lis
+        .iter()
+        .filter(|m| m.0.starts_with(&format!("order:{id}:")))
+        .collect();
+    assert!(!mine.is_empty());
+    assert!(mine.iter().all(|m| m.1 > ahead), "{lis:?}");
+    // Another visit's messages are numbered by the clock, not after it.
+    assert!(
+        at(format!("his.charge:{other}:1")) < at(format!("his.register:{id}")),
+        "{his:?}"
+    );
 }

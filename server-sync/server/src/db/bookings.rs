@@ -93,7 +93,7 @@ pub(crate) async fn next_change_seqs(tx: &mut Transaction<'_, Any>, n: usize) ->
 /// written, rather than before: the counter row stays locked from here to
 /// the commit (numbers follow commit order, invariant 4), so the later it
 /// is taken the shorter the other writers wait; but no later than the
-/// other shared counters (`interface_seq`, the episode, `audit_seq`), which
+/// other shared counters (the episode, `audit_seq`), which
 /// every writer takes after it.
 pub(crate) async fn stamp_change(tx: &mut Transaction<'_, Any>, booking: i64) -> Result<()> {
     let seq = next_change_seq(tx).await?;

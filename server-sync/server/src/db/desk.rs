@@ -259,7 +259,7 @@ pub(crate) async fn create_visit_unlogged(
     insert_items(tx, id, &items, actor).await?;
     // The change number now, before the interfaces' and the episode's
     // rows: every writer takes the shared counters in one order
-    // (booking_change, interface_seq, the episode, audit_seq), or two
+    // (booking_change, the episode, audit_seq), or two
     // could each hold what the other waits for. Or after the commit.
     if stamp == Stamp::InTransaction {
         stamp_change(tx, id).await?;

@@ -461,6 +461,12 @@ pub fn all() -> Vec<HotQuery> {
         // Before every message an interface sender delivers, and the
         // alarms' failing head.
         Q::new(
+            "interfaces: the number a visit's next message must exceed",
+            crate::interfaces::store::seq_floor_sql(3),
+            IDS,
+            &["interface_messages"],
+        ),
+        Q::new(
             "interfaces: a line's next message",
             crate::interfaces::store::LINE_NEXT,
             &[Text("his")],

@@ -139,12 +139,12 @@ fn nonblank(s: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
-async fn interface_seq(tx: &mut Transaction<'_, Any>) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT value FROM counters WHERE name = 'interface_seq'")
-            .fetch_one(&mut **tx)
-            .await?,
-    )
+/// Where the interfaces' line stands now: a message numbered above this
+/// was numbered after it (`interfaces::store` numbers by the rising id).
+/// A message numbered just before and committed just after counts with the
+/// side it was numbered on: its fact was under way before the switch.
+fn line_mark() -> i64 {
+    crate::db::next_id()
 }
 
 impl Db {
@@ -200,7 +200,7 @@ impl Db {
         let id = next_id();
         // YJ = 应急; the day and the episode's number keep series apart.
         let prefix = format!("YJ{}-{:02}", now.format("%Y%m%d"), n + 1);
-        let seq = interface_seq(&mut tx).await?;
+        let seq = line_mark();
         let inserted = sqlx::query(
             "INSERT INTO emergency_episodes(id, state, open_slot, basis, eligibility, started_at,
                started_by, started_role, reason, override_reason, leadership, recovery_estimate,
@@ -255,7 +255,7 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let seq = interface_seq(&mut tx).await?;
+        let seq = line_mark();
         let n = sqlx::query(
             "UPDATE emergency_episodes SET state = 'ending', seq_end = $2, ended_at = $3,
                     ended_by = $4, end_reason = $5

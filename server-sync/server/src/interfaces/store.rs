@@ -32,21 +32,46 @@ fn payload_ad(id: i64) -> Vec<u8> {
     ad("interface_messages", "payload", &[&id.to_string()])
 }
 
-/// Takes `n` (≥ 1) consecutive values of the row-locked `interface_seq`
-/// counter, the first returned: taken inside the writing transaction and
-/// held to its commit, so values are handed out in commit order (a later
-/// commit never gets a smaller one). A value whose message turned out to
-/// exist is left unused: the line orders by `seq` and gaps mean nothing.
-async fn next_seqs(tx: &mut Transaction<'_, Any>, n: usize) -> Result<i64> {
-    let n = i64::try_from(n.max(1)).unwrap_or(i64::MAX);
-    let row = sqlx::query(
-        "UPDATE counters SET value = value + $1 WHERE name = 'interface_seq' RETURNING value",
+/// The number `ms`'s first must exceed: the line is sent in the order of
+/// these numbers, and each message takes its own id (`db::next_id`) or
+/// the number before it plus one, whichever is more (`enqueue_many`).
+///
+/// No shared counter (issue 21): `interface_seq` was a row every writer
+/// locked from its bump to its commit, so every walk-in of every instance
+/// queued behind the one before (a mean 12–22 ms a walk-in under the desk
+/// load). Now a number is the time-ordered id (`db::next_id`, rising within
+/// an instance) and above every number the messages' visits hold already.
+/// What that keeps: a visit's messages are sent in the order their facts
+/// committed — a transaction that starts after another committed sees its
+/// messages in the read below and numbers after them, whatever the clocks
+/// of the instances (and two transactions on one visit are not concurrent:
+/// `facts::sync_visits` takes its row first). What it gives up: between
+/// different visits the line follows the instances' clocks rather than
+/// commit order, and a message numbered just before another commits may
+/// commit just after it; its visit's messages still go in order, and
+/// messages of different visits never depended on each other's.
+/// The highest number `n` visits' messages hold (plans test: by visit).
+pub(crate) fn seq_floor_sql(n: usize) -> String {
+    format!(
+        "SELECT MAX(seq) FROM interface_messages WHERE booking_id IN ({})",
+        crate::db::placeholders(n)
     )
-    .bind(n)
-    .fetch_one(&mut **tx)
-    .await?;
-    let last: i64 = row.try_get(0)?;
-    Ok(last - n + 1)
+}
+
+async fn seq_floor(tx: &mut Transaction<'_, Any>, ms: &[NewMessage]) -> Result<i64> {
+    let mut visits: Vec<i64> = ms.iter().filter_map(|m| m.booking_id).collect();
+    visits.sort_unstable();
+    visits.dedup();
+    let mut floor = 0i64;
+    for chunk in visits.chunks(crate::db::ROWS_PER_STATEMENT) {
+        let sql = seq_floor_sql(chunk.len());
+        let mut q = sqlx::query_scalar::<_, Option<i64>>(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        floor = floor.max(q.fetch_one(&mut **tx).await?.unwrap_or(0));
+    }
+    Ok(floor)
 }
 
 /// Enqueues `m` in the caller's transaction (before its audit line, which
@@ -60,8 +85,8 @@ pub(crate) async fn enqueue(
     Ok(enqueue_many(tx, keys, std::slice::from_ref(m), now).await? == 1)
 }
 
-/// Enqueues `ms` in the caller's transaction: one counter bump and one
-/// multi-row INSERT per hundred, whatever their number (a push of a
+/// Enqueues `ms` in the caller's transaction: one read of their visits'
+/// numbers and one multi-row INSERT per hundred, whatever their number (a push of a
 /// hundred check-ins enqueues two hundred). A message whose key exists is
 /// skipped (the same fact never enqueues twice); returns how many were new.
 pub(crate) async fn enqueue_many(
@@ -73,7 +98,7 @@ pub(crate) async fn enqueue_many(
     if ms.is_empty() {
         return Ok(0);
     }
-    let mut seq = next_seqs(tx, ms.len()).await?;
+    let mut last = seq_floor(tx, ms).await?;
     let at = ts(now);
     let mut inserted = 0;
     for chunk in ms.chunks(crate::db::ROWS_PER_STATEMENT) {
@@ -93,6 +118,9 @@ pub(crate) async fn enqueue_many(
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for m in chunk {
             let id = next_id();
+            // Its id as a rule (ids rise), above what its visit holds.
+            let seq = id.max(last + 1);
+            last = seq;
             let json = serde_json::to_string(&m.payload)
                 .map_err(|e| DbError::Corrupt(format!("payload: {e}")))?;
             q = q
@@ -105,7 +133,6 @@ pub(crate) async fn enqueue_many(
                 .bind(m.item_code.as_deref())
                 .bind(keys.seal_str(&json, &payload_ad(id))?)
                 .bind(at.clone());
-            seq += 1;
         }
         inserted += q.fetch_all(&mut **tx).await?.len();
     }
