@@ -267,7 +267,16 @@ pub(crate) async fn create_visit_unlogged(
     if v.register_now {
         // A walk-in is registered now: HIS's record and registration, and
         // orders for what is already due, with the visit (I1-I3).
-        crate::interfaces::facts::sync_visit(tx, keys, id, Utc::now()).await?;
+        // The visit is this transaction's own (uncommitted, seen by no
+        // other): no row lock to take first.
+        crate::interfaces::facts::sync_visits(
+            tx,
+            keys,
+            &[id],
+            crate::interfaces::facts::Locked::Yes,
+            Utc::now(),
+        )
+        .await?;
         // E15: during an emergency episode, an entry of its report.
         crate::emergency::store::record_in(
             tx,

@@ -264,9 +264,9 @@ pub fn all() -> Vec<HotQuery> {
         )
         .by(&["day", "id"]),
         Q::new(
-            "queue: a person's open entry",
-            queue::OPEN_ENTRY,
-            &[ID, DAY],
+            "queue: a change's people's open entries",
+            crate::queue::entries::open_entries_sql(3),
+            &[DAY, Int(1), Int(2), Int(3)],
             &["queue_entries"],
         )
         .by(&["booking_id"]),
@@ -282,6 +282,13 @@ pub fn all() -> Vec<HotQuery> {
             &[ID],
             &["booking_items"],
         ),
+        Q::new(
+            "queue: the joiner's visits' stops",
+            queue::active_items_sql(IDS.len()),
+            IDS,
+            &["booking_items"],
+        )
+        .by(&["booking_id"]),
         Q::new(
             "queue: names of visits",
             queue::who_sql(IDS.len()),

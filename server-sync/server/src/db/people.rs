@@ -201,14 +201,18 @@ async fn write_tokens(
     key: &str,
     name: &str,
 ) -> Result<()> {
-    for token in name_tokens(keys, name) {
-        sqlx::query(
-            "INSERT INTO person_name_tokens(token, person_key) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(token)
-        .bind(key)
-        .execute(&mut **tx)
-        .await?;
+    // One statement for the name's tokens (two or three for most names).
+    let tokens = name_tokens(keys, name);
+    for chunk in tokens.chunks(super::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO person_name_tokens(token, person_key) VALUES {} ON CONFLICT DO NOTHING",
+            super::value_rows(chunk.len(), 2)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for token in chunk {
+            q = q.bind(token).bind(key);
+        }
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }

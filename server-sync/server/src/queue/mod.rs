@@ -22,6 +22,7 @@
 
 pub(crate) mod api;
 pub(crate) mod board;
+pub(crate) mod entries;
 pub mod link;
 pub(crate) mod pages;
 pub mod store;
@@ -349,14 +350,22 @@ pub async fn apply_all(
         let cursor = live.days_read().get(campus).map_or(0, |d| d.cursor);
         store::events_in(tx, campus, day, cursor).await?
     };
-    let mut taken = Vec::with_capacity(events.len());
-    for (event, join) in events {
-        let fresh = match join {
-            Some(p) => store::mark_joined(tx, campus, day, p, now).await?,
-            None => true,
-        };
-        taken.push(fresh.then_some(event));
-    }
+    let stamp = store::Stamp {
+        campus,
+        day,
+        by,
+        now,
+    };
+    let joins: Vec<PersonId> = events.iter().filter_map(|(_, j)| *j).collect();
+    let mut fresh = entries::mark_joined_all(tx, &stamp, &joins).await?;
+    let taken: Vec<Option<Event>> = events
+        .into_iter()
+        .map(|(event, join)| match join {
+            // A person named twice joins once.
+            Some(p) => fresh.remove(&p).then_some(event),
+            None => Some(event),
+        })
+        .collect();
     // The engine takes them (briefly, under the write lock); the store
     // next, in the same order. Pages may see them a moment before they
     // commit; a failed write drops the engine, replayed from the log.
@@ -421,25 +430,24 @@ pub async fn apply_all(
             .collect()
     };
     let written = async {
-        let stamp = store::Stamp {
-            campus,
-            day,
-            by,
-            now,
-        };
         // A request the engine ignored changed nothing: not logged (the
         // doctors' 呼叫 in an empty room would fill the log).
-        let changed = done
+        let changed: Vec<&Taken> = done
             .iter()
             .flatten()
-            .filter(|t| !matches!(t.decisions.as_slice(), [Decision::Ignored { .. }]));
-        for t in changed {
-            store::append(tx, t.id, campus, day, &t.event, by, now).await?;
-            for (p, at) in &t.ats {
-                store::reconcile(tx, &stamp, *p, at, t.ended).await?;
-            }
-            store::record_calls(tx, campus, &t.calls, now).await?;
-        }
+            .filter(|t| !matches!(t.decisions.as_slice(), [Decision::Ignored { .. }]))
+            .collect();
+        // Set-wise, in the events' order (entries.rs): a few statements
+        // for the change, not a few for each of its people.
+        let lines: Vec<(i64, &Event)> = changed.iter().map(|t| (t.id, &t.event)).collect();
+        entries::append_all(tx, &stamp, &lines).await?;
+        let moves: Vec<(PersonId, Where, &'static str)> = changed
+            .iter()
+            .flat_map(|t| t.ats.iter().map(|(p, at)| (*p, at.clone(), t.ended)))
+            .collect();
+        entries::reconcile_all(tx, &stamp, &moves).await?;
+        let calls: Vec<store::Call> = changed.iter().flat_map(|t| t.calls.clone()).collect();
+        store::record_calls(tx, campus, &calls, now).await?;
         store::set_head(tx, campus, last_id).await?;
         Ok::<(), DbError>(())
     }
@@ -756,8 +764,10 @@ pub async fn sync_joins(st: &AppState) -> Result<usize, QueueError> {
         // In batches, each one transaction.
         for chunk in found.chunks(200) {
             let mut events = Vec::with_capacity(chunk.len());
+            let ids: Vec<i64> = chunk.iter().map(|(b, _)| *b).collect();
+            let mut all = store::needs_many(&st.db, &ids).await?;
             for (booking, _) in chunk {
-                let Some(needs) = store::needs(&st.db, *booking).await? else {
+                let Some(needs) = all.remove(booking) else {
                     continue;
                 };
                 events.push((

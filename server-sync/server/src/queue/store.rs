@@ -5,39 +5,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use exam_domain::queue::{Event, Rules, Where};
+use exam_domain::queue::{Event, Rules};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::{Db, DbError, Result, next_id, parse_ts, ts};
+use crate::db::{Db, DbError, Result, parse_ts, ts};
 
 fn day_s(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
-}
-
-/// Appends an event to the day's log in the caller's transaction.
-pub(super) async fn append(
-    tx: &mut Transaction<'_, Any>,
-    id: i64,
-    campus: &str,
-    day: NaiveDate,
-    event: &Event,
-    by: &str,
-    now: DateTime<Utc>,
-) -> Result<i64> {
-    let json = serde_json::to_string(event).map_err(|e| DbError::Corrupt(format!("queue: {e}")))?;
-    sqlx::query(
-        "INSERT INTO queue_events(id, campus, day, at, by_user, event) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(id)
-    .bind(campus)
-    .bind(day_s(day))
-    .bind(ts(now))
-    .bind(by)
-    .bind(json)
-    .execute(&mut **tx)
-    .await?;
-    Ok(id)
 }
 
 /// The day's events after `after` (0: all), in order: from the read pool,
@@ -76,114 +51,6 @@ pub(super) struct Stamp<'a> {
     pub day: NaiveDate,
     pub by: &'a str,
     pub now: DateTime<Utc>,
-}
-
-/// A person's open entry of the day.
-pub(crate) const OPEN_ENTRY: &str = "SELECT id, room, state FROM queue_entries WHERE booking_id = $1 AND day = $2 AND ended_at IS NULL";
-
-/// Brings a person's open entry in line with where the engine has them:
-/// a move ends one entry and starts the next. `ended` names how an entry
-/// that ends now ended (done, no_show, left, moved).
-pub(super) async fn reconcile(
-    tx: &mut Transaction<'_, Any>,
-    stamp: &Stamp<'_>,
-    booking: i64,
-    at: &Where,
-    ended: &str,
-) -> Result<()> {
-    let Stamp {
-        campus,
-        day,
-        by,
-        now,
-    } = *stamp;
-    let open = sqlx::query(OPEN_ENTRY)
-        .bind(booking)
-        .bind(day_s(day))
-        .fetch_optional(&mut **tx)
-        .await?;
-    let open: Option<(i64, String, String)> = match open {
-        Some(r) => Some((r.try_get("id")?, r.try_get("room")?, r.try_get("state")?)),
-        None => None,
-    };
-    let want: Option<(&str, &str)> = match at {
-        Where::Waiting(room) => Some((room, "waiting")),
-        Where::Called(room) => Some((room, "called")),
-        Where::Unrouted | Where::Done | Where::Left => None,
-    };
-    let t = ts(now);
-    if let Some((id, room, state)) = &open {
-        match want {
-            Some((r, s)) if r == room && s == state => return Ok(()),
-            Some((r, "called")) if r == room && state == "waiting" => {
-                sqlx::query(
-                    "UPDATE queue_entries SET state = 'called', called_at = $2 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(&t)
-                .execute(&mut **tx)
-                .await?;
-                return Ok(());
-            }
-            _ => {
-                // Waiting again in the same room after being called: a
-                // no-show; anything else ends as the event says.
-                let how = if state == "called" && want.is_some_and(|(r, _)| r == room) {
-                    "no_show"
-                } else if state == "waiting" && ended == "done" {
-                    "moved"
-                } else {
-                    ended
-                };
-                sqlx::query("UPDATE queue_entries SET state = $2, ended_at = $3 WHERE id = $1")
-                    .bind(id)
-                    .bind(how)
-                    .bind(&t)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-        }
-    }
-    if let Some((room, state)) = want {
-        sqlx::query(
-            "INSERT INTO queue_entries(id, campus, day, booking_id, room, state, started_at, called_at, by_user)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(next_id())
-        .bind(campus)
-        .bind(day_s(day))
-        .bind(booking)
-        .bind(room)
-        .bind(state)
-        .bind(&t)
-        .bind((state == "called").then(|| t.clone()))
-        .bind(by)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
-
-/// Marks the person joined today; false when they already were.
-pub(super) async fn mark_joined(
-    tx: &mut Transaction<'_, Any>,
-    campus: &str,
-    day: NaiveDate,
-    booking: i64,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    let n = sqlx::query(
-        "INSERT INTO queue_people(campus, day, booking_id, joined_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (day, booking_id) DO NOTHING",
-    )
-    .bind(campus)
-    .bind(day_s(day))
-    .bind(booking)
-    .bind(ts(now))
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
 }
 
 /// Who is here and has not joined yet, since a change number.
@@ -261,6 +128,53 @@ pub(super) async fn needs(db: &Db, booking: i64) -> Result<Option<VisitNeeds>> {
         items,
         vip: package.to_ascii_uppercase().contains("VIP"),
     }))
+}
+
+/// [`needs`] for many visits at once, by IN list (the joiner's batch):
+/// two statements a hundred visits, not two a visit. A visit not found is
+/// left out.
+pub(super) async fn needs_many(db: &Db, bookings: &[i64]) -> Result<BTreeMap<i64, VisitNeeds>> {
+    let mut out = BTreeMap::new();
+    for chunk in bookings.chunks(crate::db::ROWS_PER_STATEMENT) {
+        let list = crate::db::placeholders(chunk.len());
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT id, campus, package FROM bookings WHERE id IN ({list})"
+        )));
+        for b in chunk {
+            q = q.bind(*b);
+        }
+        for r in q.fetch_all(&db.read).await? {
+            let package: String = r.try_get("package")?;
+            out.insert(
+                r.try_get::<i64, _>("id")?,
+                VisitNeeds {
+                    campus: r.try_get("campus")?,
+                    items: Vec::new(),
+                    vip: package.to_ascii_uppercase().contains("VIP"),
+                },
+            );
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(active_items_sql(chunk.len())));
+        for b in chunk {
+            q = q.bind(*b);
+        }
+        for r in q.fetch_all(&db.read).await? {
+            if let Some(n) = out.get_mut(&r.try_get::<i64, _>("booking_id")?) {
+                n.items.push(r.try_get("item_code")?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The active items of `n` visits, each visit's in code order (plans
+/// test: by visit).
+pub(crate) fn active_items_sql(n: usize) -> String {
+    format!(
+        "SELECT booking_id, item_code FROM booking_items
+          WHERE booking_id IN ({}) AND status = 'active' ORDER BY booking_id, item_code",
+        crate::db::placeholders(n)
+    )
 }
 
 /// A room's settings.
@@ -657,21 +571,26 @@ pub(super) async fn record_calls(
     }
     let n = i64::try_from(calls.len()).unwrap_or(i64::MAX);
     let last = crate::db::bump_counter(tx, &format!("queue_calls.{campus}"), n).await?;
-    for (i, c) in calls.iter().enumerate() {
-        let seq = last - n + 1 + i64::try_from(i).unwrap_or(0);
-        sqlx::query(
-            "INSERT INTO queue_calls(campus, seq, room, named, person, is_call, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(campus)
-        .bind(seq)
-        .bind(&c.room)
-        .bind(&c.named)
-        .bind(c.person)
-        .bind(i32::from(c.call))
-        .bind(ts(now))
-        .execute(&mut **tx)
-        .await?;
+    let at = ts(now);
+    let mut seq = last - n + 1;
+    for chunk in calls.chunks(crate::db::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO queue_calls(campus, seq, room, named, person, is_call, at) VALUES {}",
+            crate::db::value_rows(chunk.len(), 7)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for c in chunk {
+            q = q
+                .bind(campus)
+                .bind(seq)
+                .bind(&c.room)
+                .bind(&c.named)
+                .bind(c.person)
+                .bind(i32::from(c.call))
+                .bind(&at);
+            seq += 1;
+        }
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }
