@@ -65,6 +65,13 @@ impl Engine {
         let (Some(p), Some(r)) = (self.people.get(&person), self.rooms.get(room)) else {
             return false;
         };
+        // The gates are a subset of what they still need: most people do
+        // not need this room at all, and an idle room's pull asks this of
+        // everyone waiting on its floor (`gated` looks at every room for
+        // every stop, so it is asked only of those who need the kind).
+        if !p.pending.iter().any(|s| s.kind == r.spec.kind) {
+            return false;
+        }
         // A locked room still serves who it has: gate as if it were open.
         let gates = if r.state == RoomState::Open {
             self.gated(p, None)
@@ -341,8 +348,8 @@ impl Engine {
                     return false;
                 };
                 w != room
-                    && self.rooms.get(w).is_some_and(|r| r.spec.floor == floor)
                     && self.eligible(**id, room)
+                    && self.rooms.get(w).is_some_and(|r| r.spec.floor == floor)
             })
             .min_by_key(|(id, p)| (p.ticket, **id))
             .map(|(id, _)| *id);
