@@ -26,6 +26,7 @@ on_both_stores!(
     documents_left_behind_wait_for_the_desk_once,
     staff_moves_travel_through_heartbeats_and_close_once,
     a_new_visit_reaches_the_pull_and_a_lost_stamp_is_swept,
+    pushed_check_ins_reach_the_pull_each_with_a_number_of_its_own,
 );
 
 async fn bookings(h: &Harness, key: &KioskKey) -> Vec<BookingRecord> {
@@ -761,5 +762,55 @@ async fn a_new_visit_reaches_the_pull_and_a_lost_stamp_is_swept(h: &Harness) {
         vec![lost],
         "swept, it reaches the kiosk past its cursor"
     );
+    assert_eq!(h.db().stamp_unstamped(&["main".into()]).await.unwrap(), 0);
+}
+
+/// A push's check-ins move their visits' change numbers (on PostgreSQL
+/// just after the push's commit, issue 21): by the time the push is
+/// answered every one of them is in the pull past the cursor, each with a
+/// number of its own, and nothing is left for the sweep.
+async fn pushed_check_ins_reach_the_pull_each_with_a_number_of_its_own(h: &Harness) {
+    let key = h.kiosk("K-1").await;
+    let recs = bookings(h, &key).await;
+    let before: std::collections::BTreeMap<i64, i64> =
+        recs.iter().map(|r| (r.booking.id, r.change_seq)).collect();
+    let top = before.values().copied().max().unwrap();
+    let client = sync_client::SyncClient::new(
+        &sync_client::ServiceLink::loopback_dev(&h.url).unwrap(),
+        key.clone(),
+    );
+    // One alone, then three in one push.
+    let one = check_in_event(&recs[0], 1);
+    let (s, v) = push(h, &key, &[&one]).await;
+    assert_eq!(s, 200, "{v}");
+    let three = [
+        check_in_event(&recs[1], 2),
+        check_in_event(&recs[2], 3),
+        check_in_event(&recs[3], 4),
+    ];
+    let (s, v) = push(h, &key, &three.iter().collect::<Vec<_>>()).await;
+    assert_eq!(s, 200, "{v}");
+    let page = client.changes(top, 100).await.unwrap();
+    let mut got: Vec<(i64, i64)> = page
+        .records
+        .iter()
+        .map(|r| (r.booking.id, r.change_seq))
+        .collect();
+    got.sort_unstable();
+    let mut want: Vec<i64> = recs[..4].iter().map(|r| r.booking.id).collect();
+    want.sort_unstable();
+    assert_eq!(
+        got.iter().map(|g| g.0).collect::<Vec<_>>(),
+        want,
+        "every check-in in the pull past the cursor: {got:?}"
+    );
+    let mut numbers: Vec<i64> = got.iter().map(|g| g.1).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 4, "a number each: {got:?}");
+    assert!(numbers.iter().all(|n| *n > top), "{got:?}");
+    for r in &page.records {
+        assert_eq!(r.booking.state, exam_domain::BookingState::CheckedIn);
+    }
     assert_eq!(h.db().stamp_unstamped(&["main".into()]).await.unwrap(), 0);
 }

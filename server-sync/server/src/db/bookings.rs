@@ -116,28 +116,56 @@ pub(crate) async fn stamp_change(tx: &mut Transaction<'_, Any>, booking: i64) ->
 /// (Through a transaction of three round trips the window was a loaded
 /// service's scheduling, and the desks queued behind it as before.)
 pub(crate) async fn stamp_committed(db: &Db, booking: i64) -> Result<()> {
-    match db.backend {
-        super::Backend::Postgres => {
-            sqlx::query(
-                "WITH c AS (UPDATE counters SET value = value + 1 WHERE name = 'booking_change' RETURNING value)
-                 UPDATE bookings SET change_seq = (SELECT value FROM c) WHERE id = $1 AND change_seq = 0",
-            )
-            .bind(booking)
-            .execute(&db.pool)
-            .await?;
-        }
-        super::Backend::Sqlite => {
-            let mut tx = db.pool.begin().await?;
-            let seq = next_change_seq(&mut tx).await?;
-            sqlx::query("UPDATE bookings SET change_seq = $2 WHERE id = $1 AND change_seq = 0")
-                .bind(booking)
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
+    stamp_committed_many(db, &[booking]).await
+}
+
+/// [`stamp_committed`] for many visits (a kiosk's push of check-ins): on
+/// PostgreSQL one autocommit statement a hundred, the counter bumped by
+/// their number and each visit still at 0 given one of the numbers, in id
+/// order.
+pub(crate) async fn stamp_committed_many(db: &Db, bookings: &[i64]) -> Result<()> {
+    for chunk in bookings.chunks(super::ROWS_PER_STATEMENT) {
+        let n = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
+        match db.backend {
+            super::Backend::Postgres => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(stamp_sql(chunk.len()))).bind(n);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(&db.pool).await?;
+            }
+            super::Backend::Sqlite => {
+                let mut tx = db.pool.begin().await?;
+                let mut seq = next_change_seqs(&mut tx, chunk.len()).await?;
+                for id in chunk {
+                    sqlx::query(
+                        "UPDATE bookings SET change_seq = $2 WHERE id = $1 AND change_seq = 0",
+                    )
+                    .bind(*id)
+                    .bind(seq)
+                    .execute(&mut *tx)
+                    .await?;
+                    seq += 1;
+                }
+                tx.commit().await?;
+            }
         }
     }
     Ok(())
+}
+
+/// PostgreSQL's stamp of `n` visits ($2..): the counter's new value less
+/// $1 plus each visit's place.
+fn stamp_sql(n: usize) -> String {
+    let cases: String = (0..n)
+        .map(|i| format!(" WHEN ${} THEN {}", i + 2, i + 1))
+        .collect();
+    format!(
+        "WITH c AS (UPDATE counters SET value = value + $1 WHERE name = 'booking_change' RETURNING value)
+         UPDATE bookings SET change_seq = (SELECT value FROM c) - $1 + CASE id{cases} END
+          WHERE id IN ({}) AND change_seq = 0",
+        (2..n + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// A campus's committed visits still without a change number (through

@@ -38,10 +38,18 @@ impl Db {
         // A push joins the group commit: four kiosks pushing one event
         // each share one flush.
         let mut w = self.write().await?;
+        let mut unstamped = Vec::new();
         let r = self
-            .apply_events_in(w.tx(), kiosk_id, nonce, events, now)
+            .apply_events_in(w.tx(), kiosk_id, nonce, events, &mut unstamped, now)
             .await;
-        w.finish(r).await
+        let pushed = w.finish(r).await?;
+        // PostgreSQL: the check-ins' change numbers after the commit (see
+        // `check_in_bookings`). Committed either way: a stamp that fails
+        // here is made by the prune job's sweep, a minute later.
+        if let Err(e) = super::bookings::stamp_committed_many(self, &unstamped).await {
+            tracing::warn!(error = %e, n = unstamped.len(), "stamping check-ins' changes failed; the sweep will");
+        }
+        Ok(pushed)
     }
 
     async fn apply_events_in(
@@ -50,6 +58,7 @@ impl Db {
         kiosk_id: &str,
         nonce: Option<&str>,
         events: &[(Event, EventBody)],
+        unstamped: &mut Vec<i64>,
         now: DateTime<Utc>,
     ) -> Result<Pushed> {
         if let Some(nonce) = nonce
@@ -74,9 +83,10 @@ impl Db {
                 match body {
                     EventBody::CheckIn(c) => run.push((event, c)),
                     other => {
-                        self.check_ins(tx, kiosk_id, &std::mem::take(&mut run), now)
+                        let run = std::mem::take(&mut run);
+                        self.check_ins(tx, kiosk_id, &run, unstamped, now).await?;
+                        self.apply_one(tx, kiosk_id, event, other, unstamped, now)
                             .await?;
-                        self.apply_one(tx, kiosk_id, event, other, now).await?;
                     }
                 }
                 out.accepted += 1;
@@ -90,7 +100,7 @@ impl Db {
                 status,
             });
         }
-        self.check_ins(tx, kiosk_id, &run, now).await?;
+        self.check_ins(tx, kiosk_id, &run, unstamped, now).await?;
         Ok(Pushed::Applied(out))
     }
 
@@ -100,10 +110,14 @@ impl Db {
         kiosk_id: &str,
         event: &Event,
         body: &EventBody,
+        unstamped: &mut Vec<i64>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         match body {
-            EventBody::CheckIn(c) => self.check_ins(tx, kiosk_id, &[(event, c)], now).await,
+            EventBody::CheckIn(c) => {
+                self.check_ins(tx, kiosk_id, &[(event, c)], unstamped, now)
+                    .await
+            }
             EventBody::DocumentsWaiting(d) => super::pickups::record(tx, kiosk_id, event, d).await,
             EventBody::PrintReleased(r) => {
                 super::moves::released(tx, &self.keys, kiosk_id, r, now).await
@@ -126,6 +140,7 @@ impl Db {
         tx: &mut Transaction<'_, Any>,
         kiosk_id: &str,
         run: &[(&Event, &CheckIn)],
+        unstamped: &mut Vec<i64>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         if run.is_empty() {
@@ -171,7 +186,11 @@ impl Db {
         due.dedup();
         // Conditional update: of two concurrent check-ins of one booking
         // the row lock lets one through; the other sees it done.
-        let changed = check_in_bookings(tx, &due).await?;
+        let after_commit = self.backend == super::Backend::Postgres;
+        let changed = check_in_bookings(tx, &due, after_commit).await?;
+        if after_commit {
+            unstamped.extend(changed.iter().copied());
+        }
         // I1-I3: HIS's record and registration, orders for what is paid.
         let changed_ids: Vec<i64> = changed.iter().copied().collect();
         // The UPDATE above holds the row locks of exactly these visits.
@@ -269,17 +288,35 @@ async fn insert_events(
 
 /// Marks booked visits checked in, each with its own change number; the
 /// ids actually changed come back (one already checked in is not).
-async fn check_in_bookings(tx: &mut Transaction<'_, Any>, ids: &[i64]) -> Result<BTreeSet<i64>> {
+/// Marks `ids` checked in (those still booked; returned). Their change
+/// numbers: in the transaction on SQLite (one writer anyway); on
+/// PostgreSQL 0 here and stamped after the commit (`after_commit`,
+/// `bookings::stamp_committed_many`), as the desk's new visits are: the
+/// counter's row is locked from its bump to the commit, and in the push's
+/// transaction that held its HIS messages, registrations and flush, so
+/// concurrent pushes queued for it one commit at a time (issue 21). A 0 is
+/// followed by no cursor until stamped.
+async fn check_in_bookings(
+    tx: &mut Transaction<'_, Any>,
+    ids: &[i64],
+    after_commit: bool,
+) -> Result<BTreeSet<i64>> {
     let mut changed = BTreeSet::new();
     if ids.is_empty() {
         return Ok(changed);
     }
-    let mut seq = next_change_seqs(tx, ids.len()).await?;
+    let mut seq = if after_commit {
+        0
+    } else {
+        next_change_seqs(tx, ids.len()).await?
+    };
     for chunk in ids.chunks(super::ROWS_PER_STATEMENT) {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(check_in_bookings_sql(chunk.len())));
         for id in chunk {
             q = q.bind(*id).bind(seq);
-            seq += 1;
+            if !after_commit {
+                seq += 1;
+            }
         }
         for r in q.fetch_all(&mut **tx).await? {
             changed.insert(r.try_get::<i64, _>("id")?);
