@@ -422,7 +422,6 @@ async fn two_senders_never_send_one_message_twice(h: &Harness) {
 /// is behind still goes after the visit's earlier messages from one whose
 /// clock is ahead (issue 21).
 async fn a_visits_messages_follow_its_own_from_an_instance_whose_clock_is_ahead(h: &Harness) {
-    use sqlx::Connection;
     let s = h.staff("iface-clock", "front_desk").await;
     let db = h.db();
     let id = walk_in(&s, 30).await;
@@ -430,24 +429,13 @@ async fn a_visits_messages_follow_its_own_from_an_instance_whose_clock_is_ahead(
     // The registration as numbered by an instance an hour ahead (ids carry
     // milliseconds above 16 bits of node and counter).
     let ahead = exam_server::db::next_id() + (3_600_000_i64 << 16);
-    sqlx::any::install_default_drivers();
-    let url = match h.pg_url() {
-        Some(u) => u.to_string(),
-        None => format!(
-            "sqlite://{}",
-            h.dir.as_ref().unwrap().path().join("exam.db").display()
-        ),
-    };
-    let mut c = sqlx::AnyConnection::connect(&url).await.unwrap();
-    let n = sqlx::query("UPDATE interface_messages SET seq = $1 WHERE idem_key = $2")
-        .bind(ahead)
-        .bind(format!("his.register:{id}"))
-        .execute(&mut c)
+    let n = h
+        .sql(&format!(
+            "UPDATE interface_messages SET seq = {ahead} WHERE idem_key = 'his.register:{id}'"
+        ))
         .await
-        .unwrap()
-        .rows_affected();
+        .unwrap();
     assert_eq!(n, 1);
-    c.close().await.unwrap();
     // Paid here (a clock an hour behind that one): the charge and the
     // orders follow the registration in the line.
     pay(&s, id).await;
