@@ -164,7 +164,7 @@ fn stamp_sql(n: usize) -> String {
         "WITH c AS (UPDATE counters SET value = value + $1 WHERE name = 'booking_change' RETURNING value)
          UPDATE bookings SET change_seq = (SELECT value FROM c) - $1 + CASE id{cases} END
           WHERE id IN ({}) AND change_seq = 0",
-        (2..n + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        super::placeholders_from(2, n)
     )
 }
 

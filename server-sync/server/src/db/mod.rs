@@ -506,7 +506,12 @@ pub(crate) async fn take_counter(pool: &sqlx::AnyPool, name: &str) -> Result<i64
 
 /// `$1, $2, .., $n`: the placeholders of an IN list of `n` values.
 pub(crate) fn placeholders(n: usize) -> String {
-    (1..=n)
+    placeholders_from(1, n)
+}
+
+/// `$from, .., $from+n-1`: an IN list after other parameters.
+pub(crate) fn placeholders_from(from: usize, n: usize) -> String {
+    (from..from + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")

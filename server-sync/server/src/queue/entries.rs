@@ -18,7 +18,7 @@ use exam_domain::queue::{Event, PersonId, Where};
 use sqlx::{Any, Row, Transaction};
 
 use super::store::Stamp;
-use crate::db::{DbError, ROWS_PER_STATEMENT, Result, ts, value_rows};
+use crate::db::{DbError, ROWS_PER_STATEMENT, Result, placeholders_from, ts, value_rows};
 
 fn day_s(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
@@ -133,14 +133,6 @@ pub(crate) fn open_entries_sql(n: usize) -> String {
           WHERE day = $1 AND ended_at IS NULL AND booking_id IN ({})",
         placeholders_from(2, n)
     )
-}
-
-/// `$from, .., $from+n-1`.
-fn placeholders_from(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Brings the entries of `moves` in line with the engine (see [`plan`]):
