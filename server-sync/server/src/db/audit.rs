@@ -291,6 +291,21 @@ impl std::fmt::Display for AuditCheck {
     }
 }
 
+/// PostgreSQL's batched audit lines in transactions of their own
+/// (db/batch.rs): one transaction, one flush, for every line waiting.
+pub(crate) struct Lines(pub(crate) sqlx::AnyPool);
+
+impl super::batch::Writes for Lines {
+    type Item = AuditEvent;
+    const WHAT: &'static str = "audit";
+    async fn write(&self, events: &[AuditEvent]) -> Result<()> {
+        let mut tx = self.0.begin().await?;
+        append_many(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 impl Db {
     /// Appends one typed audit row in a transaction of its own, and
     /// returns once it is committed. On PostgreSQL with the lines of other
@@ -302,7 +317,7 @@ impl Db {
             // the writer's: taken here.
             let mut e = e.clone();
             e.source = Some(e.source.unwrap_or_else(crate::audit::source));
-            return b.append(e).await;
+            return b.submit(e).await;
         }
         let mut tx = self.pool.begin().await?;
         append(&mut tx, e).await?;

@@ -110,48 +110,63 @@ pub(crate) async fn stamp_change(tx: &mut Transaction<'_, Any>, booking: i64) ->
 /// a cursor never steps over it; a visit stamped already (by the sweep)
 /// keeps its number (the counter then skips one: gaps are allowed).
 ///
-/// On PostgreSQL one statement on its own (autocommit): the counter's row
-/// is locked from that statement to its commit with no round trip to the
-/// service in between, so the window is the server's own work and flush.
-/// (Through a transaction of three round trips the window was a loaded
-/// service's scheduling, and the desks queued behind it as before.)
+/// On PostgreSQL with every other stamp waiting (db/batch.rs): each stamp
+/// holds the counter's row from its statement through its commit's flush,
+/// so stamps one a transaction queued the desks and the kiosks' pushes
+/// behind each other's flushes; a batch takes the row once for them all.
+/// The caller returns once its own visits are stamped, as before.
 pub(crate) async fn stamp_committed(db: &Db, booking: i64) -> Result<()> {
     stamp_committed_many(db, &[booking]).await
 }
 
-/// [`stamp_committed`] for many visits (a kiosk's push of check-ins): on
-/// PostgreSQL one autocommit statement a hundred, the counter bumped by
-/// their number and each visit still at 0 given one of the numbers, in id
-/// order.
+/// [`stamp_committed`] for many visits (a kiosk's push of check-ins).
 pub(crate) async fn stamp_committed_many(db: &Db, bookings: &[i64]) -> Result<()> {
+    if bookings.is_empty() {
+        return Ok(());
+    }
+    if let Some(b) = &db.stamps {
+        return b.submit(bookings.to_vec()).await;
+    }
+    let mut tx = db.pool.begin().await?;
     for chunk in bookings.chunks(super::ROWS_PER_STATEMENT) {
-        let n = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
-        match db.backend {
-            super::Backend::Postgres => {
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(stamp_sql(chunk.len()))).bind(n);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.execute(&db.pool).await?;
-            }
-            super::Backend::Sqlite => {
-                let mut tx = db.pool.begin().await?;
-                let mut seq = next_change_seqs(&mut tx, chunk.len()).await?;
-                for id in chunk {
-                    sqlx::query(
-                        "UPDATE bookings SET change_seq = $2 WHERE id = $1 AND change_seq = 0",
-                    )
-                    .bind(*id)
-                    .bind(seq)
-                    .execute(&mut *tx)
-                    .await?;
-                    seq += 1;
-                }
-                tx.commit().await?;
-            }
+        let mut seq = next_change_seqs(&mut tx, chunk.len()).await?;
+        for id in chunk {
+            sqlx::query("UPDATE bookings SET change_seq = $2 WHERE id = $1 AND change_seq = 0")
+                .bind(*id)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+            seq += 1;
         }
     }
+    tx.commit().await?;
     Ok(())
+}
+
+/// PostgreSQL's stamps, batched (db/batch.rs): every waiting caller's
+/// visits in one statement a hundred, each committed on its own (the counter bumped
+/// by their number and each visit still at 0 given one of the numbers).
+/// A statement's numbers commit together, so no cursor can step over one
+/// of them whatever their order within it.
+pub(crate) struct Stamps(pub(crate) sqlx::AnyPool);
+
+impl super::batch::Writes for Stamps {
+    type Item = Vec<i64>;
+    const WHAT: &'static str = "stamp";
+    async fn write(&self, callers: &[Vec<i64>]) -> Result<()> {
+        let ids: Vec<i64> = callers.iter().flatten().copied().collect();
+        // Each statement on its own (autocommit): the row is locked for
+        // the server's own work and flush, no round trip to us inside.
+        for chunk in ids.chunks(super::ROWS_PER_STATEMENT) {
+            let n = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(stamp_sql(chunk.len()))).bind(n);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&self.0).await?;
+        }
+        Ok(())
+    }
 }
 
 /// PostgreSQL's stamp of `n` visits ($2..): the counter's new value less

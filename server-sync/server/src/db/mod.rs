@@ -12,7 +12,7 @@ mod accounts;
 mod api_clients;
 mod at_rest;
 mod audit;
-mod audit_batch;
+mod batch;
 mod bookings;
 mod catalogue;
 mod desk;
@@ -135,8 +135,11 @@ pub struct Db {
     /// transaction and its flush. `None` on PostgreSQL.
     group: Option<std::sync::Arc<group::Group>>,
     /// PostgreSQL's writer of audit lines in transactions of their own
-    /// (db/audit_batch.rs). `None` on SQLite.
-    audit_batch: Option<std::sync::Arc<audit_batch::AuditBatch>>,
+    /// (db/batch.rs). `None` on SQLite.
+    audit_batch: Option<std::sync::Arc<batch::Batcher<crate::audit::AuditEvent>>>,
+    /// PostgreSQL's stamper of committed visits' change numbers
+    /// (`bookings::stamp_committed`, db/batch.rs). `None` on SQLite.
+    stamps: Option<std::sync::Arc<batch::Batcher<Vec<i64>>>>,
 }
 
 /// Migrations in order. Portable SQL runs on both back ends; a migration
@@ -339,8 +342,13 @@ impl Db {
             pool.clone()
         };
         let group = (backend == Backend::Sqlite).then(group::Group::start);
-        let audit_batch = (backend == Backend::Postgres)
-            .then(|| std::sync::Arc::new(audit_batch::AuditBatch::start(pool.clone())));
+        let pg = backend == Backend::Postgres;
+        let audit_batch = pg.then(|| {
+            std::sync::Arc::new(batch::Batcher::start(audit::Lines(pool.clone())))
+        });
+        let stamps = pg.then(|| {
+            std::sync::Arc::new(batch::Batcher::start(bookings::Stamps(pool.clone())))
+        });
         Ok(Self {
             pool,
             read,
@@ -348,6 +356,7 @@ impl Db {
             keys,
             group,
             audit_batch,
+            stamps,
         })
     }
 
@@ -493,9 +502,21 @@ pub(crate) async fn bump_counter(
 /// [`bump_counter`] in a statement of its own, committed at once: the row
 /// is locked for that statement only. For numbers that must be unique and
 /// rising but not gap-free, on the hottest counters (see `Db::create_visit`).
+///
+/// PostgreSQL only, and committed without waiting for its flush
+/// (`synchronous_commit` off for this statement's transaction): the row
+/// is free again as soon as the statement ends, not after a disk flush
+/// (pgbench on this machine, 8 clients on one row: 900–1,300 → 9,500–
+/// 10,200 a second). Nothing is lost that was promised: a number is only
+/// ever used by a later transaction of this service, and a transaction's
+/// commit flushes the log up to its own record, so whatever commit makes
+/// the number's use durable (or reach a synchronous standby, which reads
+/// the same log in order) makes the bump durable with it. A crash before
+/// that flush loses the bump and no use of it: the number is issued again.
 pub(crate) async fn take_counter(pool: &sqlx::AnyPool, name: &str) -> Result<i64> {
     let row = sqlx::query(
-        "INSERT INTO counters(name, value) VALUES ($1, 1)
+        "INSERT INTO counters(name, value)
+         SELECT $1, 1 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed
          ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
     )
     .bind(name)

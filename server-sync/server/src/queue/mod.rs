@@ -346,6 +346,9 @@ pub async fn apply_all(
     // The campus's lock across instances: what others wrote since our
     // read is taken first, and our ids follow theirs.
     let mut last_id = store::lock_head(tx, campus).await?;
+    // The log is read to its end from here (no one else writes it until
+    // our commit): the pages need not read on for a second after it.
+    let read_to_end = std::time::Instant::now();
     let behind = {
         let cursor = live.days_read().get(campus).map_or(0, |d| d.cursor);
         store::events_in(tx, campus, day, cursor).await?
@@ -457,6 +460,9 @@ pub async fn apply_all(
         // Memory ran ahead of the log: replay next time.
         live.days_write().remove(campus);
         return Err(e.into());
+    }
+    if let Some(d) = live.days_write().get_mut(campus) {
+        d.synced = read_to_end;
     }
     drop(writer);
     crate::cluster::feed::publish(st, crate::cluster::feed::Topic::Queue(campus.into())).await;
