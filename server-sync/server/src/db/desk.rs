@@ -197,11 +197,8 @@ pub(crate) async fn create_visit_unlogged(
             exam_no: r.try_get("exam_no")?,
         });
     }
-    if v.take_slot {
-        slots::ensure(tx, tpl, &v.campus, v.date).await?;
-        if !slots::take(tx, &v.campus, v.date, v.slot.0).await? {
-            return Err(DeskError::SlotFull);
-        }
+    if v.take_slot && !slots::take_ensured(tx, tpl, &v.campus, v.date, v.slot.0).await? {
+        return Err(DeskError::SlotFull);
     }
     let n = match taken {
         Some(n) => n,
@@ -598,8 +595,7 @@ impl Db {
         if b.state.as_str() != "booked" {
             return Err(DeskError::State("只有未到检的预约可以改约".into()));
         }
-        slots::ensure(&mut tx, tpl, &b.campus, date).await?;
-        if !slots::take(&mut tx, &b.campus, date, slot.0).await? {
+        if !slots::take_ensured(&mut tx, tpl, &b.campus, date, slot.0).await? {
             return Err(DeskError::SlotFull);
         }
         slots::release(&mut tx, &b.campus, &day(b.exam_date), &hms(b.slot_start)).await?;

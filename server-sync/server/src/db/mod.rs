@@ -140,6 +140,11 @@ pub struct Db {
     /// PostgreSQL's stamper of committed visits' change numbers
     /// (`bookings::stamp_committed`, db/batch.rs). `None` on SQLite.
     stamps: Option<std::sync::Arc<batch::Batcher<Vec<i64>>>>,
+    /// PostgreSQL: a connection of its own for a writer that runs one at a
+    /// time under a lock of the service's (the queue's), so that the
+    /// section behind that lock never waits for the shared pool. `None` on
+    /// SQLite (one writer connection, the group commit's).
+    serial: Option<AnyPool>,
 }
 
 /// Migrations in order. Portable SQL runs on both back ends; a migration
@@ -343,12 +348,15 @@ impl Db {
         };
         let group = (backend == Backend::Sqlite).then(group::Group::start);
         let pg = backend == Backend::Postgres;
-        let audit_batch = pg.then(|| {
-            std::sync::Arc::new(batch::Batcher::start(audit::Lines(pool.clone())))
-        });
-        let stamps = pg.then(|| {
-            std::sync::Arc::new(batch::Batcher::start(bookings::Stamps(pool.clone())))
-        });
+        let audit_batch =
+            pg.then(|| std::sync::Arc::new(batch::Batcher::start(audit::Lines(pool.clone()))));
+        let stamps =
+            pg.then(|| std::sync::Arc::new(batch::Batcher::start(bookings::Stamps(pool.clone()))));
+        let serial = if pg {
+            Some(options().max_connections(1).connect(&url).await?)
+        } else {
+            None
+        };
         Ok(Self {
             pool,
             read,
@@ -357,6 +365,7 @@ impl Db {
             group,
             audit_batch,
             stamps,
+            serial,
         })
     }
 
@@ -364,6 +373,18 @@ impl Db {
     /// PostgreSQL a transaction of its own. See [`Write`].
     pub async fn write(&self) -> Result<Write<'_>> {
         Write::begin(self.group.as_deref(), &self.pool).await
+    }
+
+    /// [`Db::write`] for a writer that runs one at a time under a lock of
+    /// its own (the queue's): on PostgreSQL through its own connection, so
+    /// the lock is never held while waiting for the shared pool (a queue
+    /// change waiting for a connection held up every room's next call);
+    /// on SQLite the same as `write`.
+    pub async fn write_serial(&self) -> Result<Write<'_>> {
+        match &self.serial {
+            Some(pool) => Write::begin(None, pool).await,
+            None => self.write().await,
+        }
     }
 
     /// Writes committed through the group commit and the commits they
@@ -476,6 +497,9 @@ impl Db {
         }
         self.read.close().await;
         self.pool.close().await;
+        if let Some(serial) = &self.serial {
+            serial.close().await;
+        }
     }
 }
 

@@ -87,6 +87,24 @@ pub(crate) async fn take(
     Ok(n == 1)
 }
 
+/// Takes one place in the slot, making the day's slots first if they are
+/// not there yet; false when it is full (or not one of the day's). The
+/// usual case is one statement: the take, tried before the day's count,
+/// which only a take that found nothing needs (the desk's hottest path).
+pub(crate) async fn take_ensured(
+    tx: &mut Transaction<'_, Any>,
+    tpl: &SlotTemplate,
+    campus: &str,
+    date: NaiveDate,
+    start: NaiveTime,
+) -> Result<bool> {
+    if take(tx, campus, date, start).await? {
+        return Ok(true);
+    }
+    ensure(tx, tpl, campus, date).await?;
+    take(tx, campus, date, start).await
+}
+
 pub(crate) async fn release(
     tx: &mut Transaction<'_, Any>,
     campus: &str,
