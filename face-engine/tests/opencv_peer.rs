@@ -11,26 +11,16 @@
 // A panic is the failure report here.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use common::{engine, models};
 use kiosk_face::gallery::cosine;
-use kiosk_face_engine::peers::{self, python, repo};
-use kiosk_face_engine::{Bgr, Engine};
-
-/// The float32 models, made once per build directory.
-fn models() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        peers::models_in(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("face-models"))
-    })
-}
-
-fn engine() -> &'static Engine {
-    static E: OnceLock<Engine> = OnceLock::new();
-    E.get_or_init(|| Engine::load(models()).unwrap())
-}
+use kiosk_face_engine::Bgr;
+use kiosk_face_engine::peers::{python, repo};
 
 fn original_models() -> String {
     python(&[
@@ -273,31 +263,12 @@ fn the_evaluation_tool_runs_the_lfw_protocol_on_a_set_in_its_layout() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Eileen_Collins_0002.jpg"));
 }
 
-/// Runs a liveness challenge asking `asked` over `frames` at 10 a second,
-/// the landmarks coming from our detector on each frame.
+/// The challenge at 10 frames a second.
 fn challenge(
     frames: &[Bgr],
     asked: &[kiosk_face::liveness::Move],
 ) -> kiosk_face::liveness::Verdict {
-    use kiosk_face::liveness::{Challenge, Verdict};
-    let mut c = Challenge::new(asked.to_vec(), Default::default());
-    let mut v = c.verdict();
-    for (i, f) in frames.iter().enumerate() {
-        // The largest face, turned or not (quality is judged before).
-        let face = engine()
-            .detect(f)
-            .unwrap()
-            .into_iter()
-            .max_by(|a, b| a.area().total_cmp(&b.area()));
-        v = c.observe(
-            std::time::Duration::from_millis(100 * i as u64),
-            face.as_ref().map(|f| &f.landmarks),
-        );
-        if !matches!(v, Verdict::Continue(_)) {
-            return v;
-        }
-    }
-    v
+    common::challenge(frames, asked, std::time::Duration::from_millis(100))
 }
 
 /// The liveness challenge on camera-like frames through the real detector:
