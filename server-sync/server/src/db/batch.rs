@@ -29,6 +29,11 @@ pub(crate) trait Writes: Send + Sync + 'static {
     type Item: Send + Sync + 'static;
     /// For the log and the errors: "audit", "stamp".
     const WHAT: &'static str;
+    /// Whether a batch the store refused is written again item by item
+    /// (one bad item must not fail the others), or every caller told at
+    /// once (when no item can be at fault alone: waiting out the store's
+    /// timeout once per item would hold every caller through an outage).
+    const ONE_BY_ONE_ON_FAILURE: bool = true;
     fn write(&self, items: &[Self::Item]) -> impl Future<Output = Result<()>> + Send;
 }
 
@@ -58,6 +63,12 @@ impl<I: Send + Sync + 'static> Batcher<I> {
                     Ok(()) => {
                         for reply in replies {
                             let _ = reply.send(Ok(()));
+                        }
+                    }
+                    Err(e) if !W::ONE_BY_ONE_ON_FAILURE => {
+                        tracing::warn!(error = %e, items = items.len(), what = W::WHAT, "batch failed");
+                        for reply in replies {
+                            let _ = reply.send(Err(e.to_string()));
                         }
                     }
                     // One item the store refuses must not fail the others'

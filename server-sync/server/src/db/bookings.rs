@@ -127,6 +127,16 @@ pub(crate) async fn stamp_committed_many(db: &Db, bookings: &[i64]) -> Result<()
     if let Some(b) = &db.stamps {
         return b.submit(bookings.to_vec()).await;
     }
+    stamp_now(db, bookings).await
+}
+
+/// [`stamp_committed_many`] without the batch: SQLite's, and the sweep's
+/// (which must not depend on the batch's writer).
+async fn stamp_now(db: &Db, bookings: &[i64]) -> Result<()> {
+    use super::batch::Writes;
+    if db.backend == super::Backend::Postgres {
+        return Stamps(db.pool.clone()).write(&[bookings.to_vec()]).await;
+    }
     let mut tx = db.pool.begin().await?;
     for chunk in bookings.chunks(super::ROWS_PER_STATEMENT) {
         let mut seq = next_change_seqs(&mut tx, chunk.len()).await?;
@@ -153,6 +163,9 @@ pub(crate) struct Stamps(pub(crate) sqlx::AnyPool);
 impl super::batch::Writes for Stamps {
     type Item = Vec<i64>;
     const WHAT: &'static str = "stamp";
+    // A stamp fails with the store, not with its visits: every caller is
+    // told at once (each only logs it; the sweep stamps what is left).
+    const ONE_BY_ONE_ON_FAILURE: bool = false;
     async fn write(&self, callers: &[Vec<i64>]) -> Result<()> {
         let ids: Vec<i64> = callers.iter().flatten().copied().collect();
         // Each statement on its own (autocommit): the row is locked for
@@ -199,10 +212,9 @@ impl Db {
                 .bind(campus)
                 .fetch_all(&self.pool)
                 .await?;
-            for id in ids {
-                stamp_committed(self, id).await?;
-                n += 1;
-            }
+            // Directly, not through the batch's writer; a hundred a statement.
+            stamp_now(self, &ids).await?;
+            n += ids.len();
         }
         Ok(n)
     }

@@ -341,11 +341,8 @@ pub async fn apply_all(
     // log is left to the transaction, which reads everything behind under
     // the campus's lock (`events_in`): one round trip less in this
     // serial section.
-    if live
-        .days_read()
-        .get(campus)
-        .is_none_or(|d| d.day != today())
-    {
+    let day = today();
+    if live.days_read().get(campus).is_none_or(|d| d.day != day) {
         live.sync(st, campus).await?;
     }
     // A member of the store's group commit: a call shares its flush with
@@ -353,7 +350,6 @@ pub async fn apply_all(
     // (On PostgreSQL through the connection kept for this one writer.)
     let mut w = st.db.write_serial().await?;
     let tx = w.tx();
-    let day = today();
     // The campus's lock across instances: what others wrote since our
     // read is taken first, and our ids follow theirs.
     let mut last_id = store::lock_head(tx, campus).await?;
