@@ -387,6 +387,13 @@ impl Db {
         }
     }
 
+    /// For reads under the same lock as [`Db::write_serial`]: on
+    /// PostgreSQL that writer's connection (free whenever the lock is
+    /// held), on SQLite the read pool.
+    pub(crate) fn serial_read(&self) -> &AnyPool {
+        self.serial.as_ref().unwrap_or(&self.read)
+    }
+
     /// Writes committed through the group commit and the commits they
     /// took (`None`: no group commit here).
     pub fn group_commit_counts(&self) -> Option<(u64, u64)> {

@@ -15,15 +15,17 @@ fn day_s(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
 }
 
-/// The day's events after `after` (0: all), in order: from the read pool,
-/// or in a transaction (`events_in`).
+/// The day's events after `after` (0: all), in order: read under the
+/// queue's writer lock, on PostgreSQL through the connection kept for that
+/// lock (`Db::serial_read`: a page reading on must not hold the lock
+/// while waiting for the shared pool); or in a transaction (`events_in`).
 pub(super) async fn events(
     db: &Db,
     campus: &str,
     day: NaiveDate,
     after: i64,
 ) -> Result<Vec<(i64, Event)>> {
-    events_on(&db.read, campus, day, after).await
+    events_on(db.serial_read(), campus, day, after).await
 }
 
 /// The day's log after an event id (each change reads on first).
