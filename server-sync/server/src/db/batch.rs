@@ -11,9 +11,11 @@
 //! stamp holds the one `booking_change` row to its flush).
 //!
 //! Each caller still returns only after its own item is committed. A batch
-//! the store refuses is written again item by item, so a caller gets an
-//! error only for its own (a failed audit fails that request). SQLite does
-//! without: it has one writer anyway (and its group commit, db/group.rs).
+//! of audit lines the store refuses is written again line by line, so a
+//! caller gets an error only for its own (a failed audit fails that
+//! request); a failed batch of stamps fails every caller at once
+//! (`Writes::ONE_BY_ONE_ON_FAILURE`). SQLite does without: it has one
+//! writer anyway (and its group commit, db/group.rs).
 
 use std::future::Future;
 

@@ -154,8 +154,9 @@ async fn stamp_now(db: &Db, bookings: &[i64]) -> Result<()> {
 }
 
 /// PostgreSQL's stamps, batched (db/batch.rs): every waiting caller's
-/// visits in one statement a hundred, each committed on its own (the counter bumped
-/// by their number and each visit still at 0 given one of the numbers).
+/// visits in one statement a hundred, each committed on its own (the
+/// counter bumped by their number and each visit still at 0 given one of
+/// the numbers).
 /// A statement's numbers commit together, so no cursor can step over one
 /// of them whatever their order within it.
 pub(crate) struct Stamps(pub(crate) sqlx::AnyPool);
