@@ -488,7 +488,7 @@ impl Db {
             .map(|r| r.try_get("booking_id"))
             .transpose()?;
             if let Some(b) = booking {
-                let v = desk::visit_in(&mut tx, &self.keys, b)
+                let v = super::visits::visit_in(&mut tx, &self.keys, b)
                     .await
                     .map_err(desk_to_db)?;
                 desk::cancel_in(&mut tx, &v, "banned")

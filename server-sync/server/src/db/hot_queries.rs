@@ -101,7 +101,7 @@ const CODES: &[Bind] = &[Text("BK1"), Text("BK2"), Text("BK3")];
 pub fn all() -> Vec<HotQuery> {
     use super::{
         audit, bookings, desk, events, items, people, privacy, scope, search, sessions, slots,
-        staff,
+        staff, visits,
     };
     use HotQuery as Q;
     vec![
@@ -111,6 +111,12 @@ pub fn all() -> Vec<HotQuery> {
             people::PERSON_BY_KEY,
             &[KEY],
             &["people"],
+        ),
+        Q::new(
+            "visit: the person by key with their visit that day",
+            people::PERSON_AND_DAY,
+            &[KEY, DAY],
+            &["people p", "bookings b"],
         ),
         Q::new(
             "visit: one a day",
@@ -150,22 +156,22 @@ pub fn all() -> Vec<HotQuery> {
             &["bookings"],
         ),
         Q::new(
-            "sync_visit: the visits",
-            desk::visits_by_ids_sql(IDS.len()),
+            "sync_visit: the visits, whether their groups pay later, their messages' highest number",
+            visits::visits_to_sync_sql(IDS.len()),
             IDS,
-            &["bookings b", "people p"],
+            &[
+                "bookings b",
+                "people p",
+                "group_members m",
+                "exam_groups g",
+                "interface_messages x",
+            ],
         ),
         Q::new(
             "sync_visit: the visits' items",
-            desk::visits_items_sql(IDS.len()),
+            visits::visits_items_sql(IDS.len()),
             IDS,
             &["booking_items"],
-        ),
-        Q::new(
-            "sync_visit: whether the groups pay later",
-            facts::pay_later_sql(IDS.len()),
-            IDS,
-            &["bookings b", "group_members m", "exam_groups g"],
         ),
         Q::new(
             "sync_visit: what was sent",
@@ -205,13 +211,13 @@ pub fn all() -> Vec<HotQuery> {
         // GET /api/desk/visits/{id}: the visit, its items, earlier visits.
         Q::new(
             "visit details: the visit",
-            desk::VISIT_BY_ID,
+            visits::VISIT_BY_ID,
             &[ID],
             &["bookings b", "people p"],
         ),
         Q::new(
             "visit details: its items",
-            desk::VISIT_ITEMS,
+            visits::VISIT_ITEMS,
             &[ID],
             &["booking_items"],
         ),

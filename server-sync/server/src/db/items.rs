@@ -7,7 +7,8 @@ use exam_domain::changes::{self, ItemChange, ItemState, ItemStatus, Outcome};
 use sqlx::Row;
 
 use super::at_rest::ad;
-use super::desk::{DeskError, Visit, insert_items, touch, visit_in};
+use super::desk::{DeskError, Visit, insert_items, touch};
+use super::visits::visit_in;
 use super::{Db, DbError, oplog, ts};
 use crate::finance::store as finance;
 use crate::finance::{Entry, Method};

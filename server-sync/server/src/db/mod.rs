@@ -22,6 +22,7 @@ mod faces;
 mod fhir;
 mod group;
 mod groups;
+mod visits;
 // The hot paths' statements, for the plan test (tests/query_plans.rs).
 #[doc(hidden)]
 pub mod hot_queries;
@@ -81,10 +82,10 @@ pub use staff::{CountTable, RegistrationRow};
 // The hospital interfaces (`crate::interfaces`) write inside the desk's
 // transactions and their own: the visit as it stands, sealing, audit lines.
 pub(crate) use at_rest::ad;
-pub(crate) use desk::{visit_in, visits_in};
 pub(crate) use items::mark_items_paid_in;
 pub(crate) use oplog::log as log_line;
 pub(crate) use people::{person_key as person_key_of, subject as subject_of_person};
+pub(crate) use visits::{visit_in, visits_to_sync};
 // The SMS requests (`crate::sms`) open a visit's person and key the rate
 // limits by the mobile's blind index.
 pub(crate) use people::{joined_name_and_id, mobile_index as mobile_index_of, person_of_row};

@@ -139,18 +139,49 @@ pub(crate) fn joined_name_and_id(
 }
 
 /// What storing a person found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Stored {
     /// A new person, stored as given.
     New,
     /// Known already: the stored identity is kept. `differs` when the name
     /// or mobile given here is not the stored one (a correction is a
-    /// separate, audited step).
-    Known { differs: bool },
+    /// separate, audited step); `stored`: that identity, when it was read
+    /// here (not when a concurrent transaction stored it a moment ago).
+    Known {
+        differs: bool,
+        stored: Option<Person>,
+    },
+}
+
+impl Stored {
+    /// The person as the store holds them now, when known exactly:
+    /// `given` when new.
+    pub(crate) fn person(self, given: &Person) -> Option<Person> {
+        match self {
+            Stored::New => Some(as_stored(given, given.name.clone(), given.mobile.clone())),
+            Stored::Known { stored, .. } => stored,
+        }
+    }
+}
+
+/// `p` with the name and mobile the store holds, as [`person_of_row`]
+/// reads them (sex and birth date from the ID number).
+fn as_stored(p: &Person, name: String, mobile: String) -> Person {
+    Person {
+        sex: p.id_number.sex(),
+        birth_date: p.id_number.birth_date(),
+        id_number: p.id_number.clone(),
+        name,
+        mobile,
+    }
 }
 
 /// A person by key (every booking and walk-in asks first).
 pub(crate) const PERSON_BY_KEY: &str = "SELECT name, mobile FROM people WHERE person_key = $1";
+
+const INSERT_PERSON: &str =
+    "INSERT INTO people(person_key, id_number, name, mobile, mobile_idx, initials, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (person_key) DO NOTHING";
 
 /// Stores a person seen for the first time; a known person's identity is
 /// left as it is (item 6: a booking or a roster import never rewrites a
@@ -161,38 +192,120 @@ pub(crate) async fn ensure_person(
     p: &Person,
     initials: &str,
 ) -> Result<Stored> {
+    Ok(ensure(tx, keys, p, initials, None).await?.0)
+}
+
+/// A person by key with the exam number of their visit on a day, if any.
+pub(crate) const PERSON_AND_DAY: &str = "SELECT p.name, p.mobile,
+        (SELECT b.exam_no FROM bookings b
+          WHERE b.person_key = p.person_key AND b.exam_date = $2 AND b.state <> 'cancelled'
+          LIMIT 1) AS same_day
+   FROM people p WHERE p.person_key = $1";
+
+/// [`ensure_person`] for a visit on `day`, with the exam number of the
+/// person's visit that day if they have one (one visit a day): one read
+/// for both, as a person not stored yet has no visit. Nothing is stored
+/// when they have.
+pub(crate) async fn ensure_person_for_day(
+    tx: &mut Transaction<'_, Any>,
+    keys: &KeyRing,
+    p: &Person,
+    initials: &str,
+    day: &str,
+) -> Result<(Stored, Option<String>)> {
+    ensure(tx, keys, p, initials, Some(day)).await
+}
+
+async fn ensure(
+    tx: &mut Transaction<'_, Any>,
+    keys: &KeyRing,
+    p: &Person,
+    initials: &str,
+    day: Option<&str>,
+) -> Result<(Stored, Option<String>)> {
     let key = person_key(keys, &p.id_number);
-    let known = sqlx::query(PERSON_BY_KEY)
-        .bind(&key)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let known = match day {
+        None => sqlx::query(PERSON_BY_KEY).bind(&key),
+        Some(d) => sqlx::query(PERSON_AND_DAY).bind(&key).bind(d),
+    }
+    .fetch_optional(&mut **tx)
+    .await?;
     if let Some(r) = known {
+        let same_day = match day {
+            None => None,
+            Some(_) => r.try_get::<Option<String>, _>("same_day")?,
+        };
         let name = open_field(keys, "name", &key, &r.try_get::<String, _>("name")?)?;
         let mobile = open_field(keys, "mobile", &key, &r.try_get::<String, _>("mobile")?)?;
         let differs = normalize_name(&name) != normalize_name(&p.name)
             || (!p.mobile.is_empty() && mobile != p.mobile);
-        return Ok(Stored::Known { differs });
+        let stored = Stored::Known {
+            differs,
+            stored: Some(as_stored(p, name, mobile)),
+        };
+        return Ok((stored, same_day));
     }
-    let inserted = sqlx::query(
-        "INSERT INTO people(person_key, id_number, name, mobile, mobile_idx, initials, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (person_key) DO NOTHING",
-    )
-    .bind(&key)
-    .bind(seal_field(keys, "id_number", &key, p.id_number.as_str())?)
-    .bind(seal_field(keys, "name", &key, &p.name)?)
-    .bind(seal_field(keys, "mobile", &key, &p.mobile)?)
-    .bind(mobile_index(keys, &p.mobile))
-    .bind(initials)
-    .bind(ts(Utc::now()))
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    let tokens = name_tokens(keys, &p.name);
+    // On PostgreSQL the person and their name's tokens in one statement
+    // (a new person at every other desk request under load, issue 21).
+    let together = tx.backend_name() == "PostgreSQL"
+        && !tokens.is_empty()
+        && tokens.len() <= super::ROWS_PER_STATEMENT;
+    let sql = if together {
+        format!(
+            "WITH p AS ({INSERT_PERSON} RETURNING person_key),
+                  t AS (INSERT INTO person_name_tokens(token, person_key)
+                        SELECT v.token, p.person_key FROM p, (VALUES {}) AS v(token)
+                        ON CONFLICT DO NOTHING)
+             SELECT CAST(COUNT(*) AS BIGINT) FROM p",
+            (8..8 + tokens.len())
+                .map(|i| format!("(${i})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        INSERT_PERSON.to_string()
+    };
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&key)
+        .bind(seal_field(keys, "id_number", &key, p.id_number.as_str())?)
+        .bind(seal_field(keys, "name", &key, &p.name)?)
+        .bind(seal_field(keys, "mobile", &key, &p.mobile)?)
+        .bind(mobile_index(keys, &p.mobile))
+        .bind(initials)
+        .bind(ts(Utc::now()));
+    let inserted = if together {
+        for t in &tokens {
+            q = q.bind(t);
+        }
+        let n: i64 = q.fetch_one(&mut **tx).await?.try_get(0)?;
+        n as u64
+    } else {
+        q.execute(&mut **tx).await?.rows_affected()
+    };
     if inserted == 0 {
-        // Stored by a concurrent transaction a moment ago: theirs stands.
-        return Ok(Stored::Known { differs: false });
+        // Stored by a concurrent transaction a moment ago (its commit
+        // waited for): theirs stands, and it may have made that day's visit.
+        let stored = Stored::Known {
+            differs: false,
+            stored: None,
+        };
+        let same_day = match day {
+            None => None,
+            Some(d) => {
+                sqlx::query_scalar(super::desk::SAME_DAY_VISIT)
+                    .bind(&key)
+                    .bind(d)
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+        };
+        return Ok((stored, same_day));
     }
-    write_tokens(tx, keys, &key, &p.name).await?;
-    Ok(Stored::New)
+    if !together {
+        write_tokens(tx, keys, &key, &p.name).await?;
+    }
+    Ok((Stored::New, None))
 }
 
 async fn write_tokens(

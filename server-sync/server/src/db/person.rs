@@ -22,8 +22,9 @@ use exam_domain::{BookingState, IdNumber, Person, Sex};
 use sqlx::{Any, Row, Transaction};
 
 use super::bookings::next_change_seq;
-use super::desk::{Visit, cancel_in, visit_in};
+use super::desk::{Visit, cancel_in};
 use super::privacy::{ConsentRow, PrivacyError, consents_of, person_of_visit, stop};
+use super::visits::visit_in;
 use super::{Db, DbError, Result, people};
 use crate::audit::{AuditEvent, Category};
 

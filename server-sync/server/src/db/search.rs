@@ -5,8 +5,8 @@ use exam_domain::IdNumber;
 use sqlx::Row;
 
 use super::bookings::decode;
-use super::desk::select_visit;
 use super::people::{mobile_index, name_query_token, normalize_name, person_key};
+use super::visits::select_visit;
 use super::{Db, Result};
 use exam_protocol::BookingRecord;
 

@@ -27,8 +27,8 @@ use sqlx::{Any, Row, Transaction};
 
 use super::Counterpart;
 use super::payload::{Line, OrderLine, PatientData, Payload, VisitRef};
-use super::store::{NewMessage, enqueue_many};
-use crate::db::{DbError, DeskError, Result, visits_in};
+use super::store::{NewMessage, enqueue_above};
+use crate::db::{DbError, DeskError, Result, visits_to_sync};
 
 /// One item of the visit as it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,16 +247,6 @@ pub(crate) fn lock_visits_sql(n: usize) -> String {
         crate::db::placeholders(n)
     )
 }
-/// Which of `n` visits' groups pay later (visits of no group are absent).
-pub(crate) fn pay_later_sql(n: usize) -> String {
-    format!(
-        "SELECT b.id, CAST(MAX(g.pay_later) AS BIGINT) AS pay_later FROM bookings b
-           JOIN group_members m ON m.id = b.member_id
-           JOIN exam_groups g ON g.id = m.group_id
-          WHERE b.id IN ({}) GROUP BY b.id",
-        crate::db::placeholders(n)
-    )
-}
 /// What was sent for `n` visits' items so far.
 pub(crate) fn sent_items_sql(n: usize) -> String {
     format!(
@@ -337,7 +327,7 @@ async fn sync_chunk(
     if locked == Locked::No {
         by_ids(tx, lock_visits_sql(ids.len()), ids).await?;
     }
-    let visits = match visits_in(tx, keys, ids).await {
+    let visits = match visits_to_sync(tx, keys, ids).await {
         Ok(v) => v,
         Err(DeskError::Db(e)) => return Err(e),
         Err(e) => return Err(DbError::Corrupt(e.to_string())),
@@ -346,13 +336,6 @@ async fn sync_chunk(
         return Ok(0);
     }
     let ids: Vec<i64> = visits.keys().copied().collect();
-    let mut pay_later = BTreeMap::new();
-    for r in by_ids(tx, pay_later_sql(ids.len()), &ids).await? {
-        pay_later.insert(
-            r.try_get::<i64, _>("id")?,
-            r.try_get::<Option<i64>, _>("pay_later")?.unwrap_or(0) != 0,
-        );
-    }
     let mut sent: BTreeMap<i64, BTreeMap<String, ItemSent>> = BTreeMap::new();
     for r in by_ids(tx, sent_items_sql(ids.len()), &ids).await? {
         let c: Option<String> = r.try_get("counterpart")?;
@@ -367,14 +350,57 @@ async fn sync_chunk(
             },
         );
     }
-    let (catalogue, routes) = load_items(tx, &ids).await?;
     let no_sent = BTreeMap::new();
-    let mut plans = Vec::with_capacity(visits.len());
-    for (id, v) in &visits {
+    let facts: Vec<Facts> = visits
+        .iter()
+        .map(|(id, v)| Facts {
+            id: *id,
+            visit: &v.visit,
+            pay_later: v.pay_later,
+            sent: sent.get(id).unwrap_or(&no_sent),
+        })
+        .collect();
+    // Messages are numbered above every one these visits hold.
+    let floor = visits.values().map(|v| v.seq_floor).max().unwrap_or(0);
+    send(tx, keys, &facts, History::Read { floor }, now).await
+}
+
+/// A visit as it stands and what was sent for it: what its messages are
+/// worked out from.
+struct Facts<'a> {
+    id: i64,
+    visit: &'a crate::db::Visit,
+    pay_later: bool,
+    sent: &'a BTreeMap<String, ItemSent>,
+}
+
+/// What the visits' messages so far are known as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum History {
+    /// Some, the highest numbered `floor` (their counts are read when due).
+    Read { floor: i64 },
+    /// None: the visits were created in this transaction.
+    None,
+}
+
+/// Plans, enqueues and records the messages that bring the counterparts up
+/// to `facts`.
+async fn send(
+    tx: &mut Transaction<'_, Any>,
+    keys: &exam_vault::KeyRing,
+    facts: &[Facts<'_>],
+    history: History,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let ids: Vec<i64> = facts.iter().map(|f| f.id).collect();
+    let (catalogue, routes) = load_items(tx, &ids).await?;
+    let mut plans = Vec::with_capacity(facts.len());
+    for f in facts {
         let visit_now = VisitNow {
-            registered: v.record.booking.state == exam_domain::BookingState::CheckedIn,
-            pay_later: pay_later.get(id).copied().unwrap_or(false),
-            items: v
+            registered: f.visit.record.booking.state == exam_domain::BookingState::CheckedIn,
+            pay_later: f.pay_later,
+            items: f
+                .visit
                 .items
                 .iter()
                 .map(|i| ItemNow {
@@ -384,18 +410,21 @@ async fn sync_chunk(
                 })
                 .collect(),
         };
-        let steps = plan(&visit_now, &routes, sent.get(id).unwrap_or(&no_sent));
+        let steps = plan(&visit_now, &routes, f.sent);
         if !steps.is_empty() {
-            plans.push((*id, v, steps));
+            plans.push((f.id, f.visit, steps));
         }
     }
-    // Charges and refunds are numbered per visit: counted only when due.
+    // Charges and refunds are numbered per visit: counted only when due
+    // (a new visit has had none).
     let mut counts: BTreeMap<(i64, String), i64> = BTreeMap::new();
-    if plans.iter().any(|(_, _, steps)| {
-        steps
-            .iter()
-            .any(|s| matches!(s, Step::Charge { .. } | Step::Refund { .. }))
-    }) {
+    if history != History::None
+        && plans.iter().any(|(_, _, steps)| {
+            steps
+                .iter()
+                .any(|s| matches!(s, Step::Charge { .. } | Step::Refund { .. }))
+        })
+    {
         for r in by_ids(tx, count_kinds_sql(ids.len()), &ids).await? {
             counts.insert(
                 (r.try_get("booking_id")?, r.try_get("kind")?),
@@ -414,9 +443,36 @@ async fn sync_chunk(
             }
         }
     }
-    let n = enqueue_many(tx, keys, &messages, now).await?;
+    let floor = match history {
+        History::Read { floor } => floor,
+        // No message holds a new visit's number yet.
+        History::None => 0,
+    };
+    let n = enqueue_above(tx, keys, &messages, now, floor).await?;
     record(tx, &updates).await?;
     Ok(n)
+}
+
+/// [`sync_visits`] for one visit created in the caller's transaction a
+/// moment ago, from the visit as it was written rather than read back:
+/// nothing was sent for it, no message holds its number, and the caller
+/// says it is no group's (`pay_later` is a group's). Five reads fewer on
+/// every walk-in (issue 21); `tests/interfaces_fresh.rs` holds it to what
+/// `sync_visits` sends.
+pub(crate) async fn sync_new_visit(
+    tx: &mut Transaction<'_, Any>,
+    keys: &exam_vault::KeyRing,
+    visit: &crate::db::Visit,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let no_sent = BTreeMap::new();
+    let facts = [Facts {
+        id: visit.record.booking.id,
+        visit,
+        pay_later: false,
+        sent: &no_sent,
+    }];
+    send(tx, keys, &facts, History::None, now).await
 }
 
 /// The messages a visit's steps make, with what each records per item.

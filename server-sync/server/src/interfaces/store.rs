@@ -98,7 +98,23 @@ pub(crate) async fn enqueue_many(
     if ms.is_empty() {
         return Ok(0);
     }
-    let mut last = seq_floor(tx, ms).await?;
+    let floor = seq_floor(tx, ms).await?;
+    enqueue_above(tx, keys, ms, now, floor).await
+}
+
+/// [`enqueue_many`] numbering above `floor`, the highest number the
+/// messages' visits hold (0 for visits created in this transaction).
+pub(crate) async fn enqueue_above(
+    tx: &mut Transaction<'_, Any>,
+    keys: &exam_vault::KeyRing,
+    ms: &[NewMessage],
+    now: DateTime<Utc>,
+    floor: i64,
+) -> Result<usize> {
+    if ms.is_empty() {
+        return Ok(0);
+    }
+    let mut last = floor;
     let at = ts(now);
     let mut inserted = 0;
     for chunk in ms.chunks(crate::db::ROWS_PER_STATEMENT) {
