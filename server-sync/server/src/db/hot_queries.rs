@@ -119,7 +119,7 @@ pub fn all() -> Vec<HotQuery> {
             &["people p", "bookings b"],
         ),
         Q::new(
-            "visit: one a day",
+            "visit: one a day (its person stored by another desk a moment before)",
             desk::SAME_DAY_VISIT,
             &[KEY, DAY],
             &["bookings"],

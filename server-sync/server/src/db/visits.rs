@@ -206,7 +206,10 @@ impl Written<'_> {
     /// The registered visit as [`visit_in`] would read it back, change
     /// number aside (0: stamped later or in this transaction), with
     /// `person` as the store holds them (`--lib written_tests` holds the
-    /// two together).
+    /// two together). Two differences no message reads: slot times keep
+    /// any fraction of a second the store drops, and over a hundred items
+    /// (written a hundred a statement, each with its time) come by code
+    /// rather than by statement.
     pub(crate) fn visit(&self, v: &NewVisit, person: Person) -> Result<Visit> {
         let mut items: Vec<VisitItem> = v
             .plan

@@ -457,8 +457,8 @@ async fn send(
 /// moment ago, from the visit as it was written rather than read back:
 /// nothing was sent for it, no message holds its number, and the caller
 /// says it is no group's (`pay_later` is a group's). Five reads fewer on
-/// every walk-in (issue 21); `tests/interfaces_fresh.rs` holds it to what
-/// `sync_visits` sends.
+/// every walk-in (issue 21); `--lib written_tests` holds the visit to the one
+/// read back and finds nothing left to send after it.
 pub(crate) async fn sync_new_visit(
     tx: &mut Transaction<'_, Any>,
     keys: &exam_vault::KeyRing,
