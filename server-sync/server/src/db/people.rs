@@ -303,19 +303,13 @@ async fn ensure(
         return Ok((stored, same_day));
     }
     if !together {
-        write_tokens(tx, keys, &key, &p.name).await?;
+        write_tokens(tx, &key, &tokens).await?;
     }
     Ok((Stored::New, None))
 }
 
-async fn write_tokens(
-    tx: &mut Transaction<'_, Any>,
-    keys: &KeyRing,
-    key: &str,
-    name: &str,
-) -> Result<()> {
-    // One statement for the name's tokens (two or three for most names).
-    let tokens = name_tokens(keys, name);
+/// The person's name tokens ([`name_tokens`]), one statement a hundred.
+async fn write_tokens(tx: &mut Transaction<'_, Any>, key: &str, tokens: &[String]) -> Result<()> {
     for chunk in tokens.chunks(super::ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO person_name_tokens(token, person_key) VALUES {} ON CONFLICT DO NOTHING",
@@ -436,7 +430,7 @@ impl Db {
                     .bind(&key)
                     .execute(&mut *tx)
                     .await?;
-                write_tokens(&mut tx, keys, &key, new_value).await?;
+                write_tokens(&mut tx, &key, &name_tokens(keys, new_value)).await?;
             }
             IdentityField::Mobile => {
                 sqlx::query("UPDATE people SET mobile = $2, mobile_idx = $3 WHERE person_key = $1")
