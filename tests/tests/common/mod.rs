@@ -46,18 +46,24 @@ pub fn kiosk_command(
 /// and printed. A kiosk with a long print queue may take as long as it
 /// needs while `progress` (e.g. what the printers received) keeps changing;
 /// it fails when nothing moved for `stall` (with `|| 0`: a plain limit).
+/// A stalled kiosk is killed and the failure carries the end of what it
+/// printed and logged: a stall seen once in CI must say why.
 pub async fn run_while_progressing(
     mut cmd: Command,
     stall: std::time::Duration,
     progress: impl Fn() -> usize,
 ) {
+    cmd.stderr(Stdio::piped()).env("RUST_LOG", "info");
     let mut child = cmd.spawn().unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let reader = tokio::spawn(async move {
-        let mut s = String::new();
-        let _ = tokio::io::AsyncReadExt::read_to_string(&mut out, &mut s).await;
-        s
-    });
+    let read = |mut r: Box<dyn tokio::io::AsyncRead + Unpin + Send>| {
+        tokio::spawn(async move {
+            let mut s = String::new();
+            let _ = tokio::io::AsyncReadExt::read_to_string(&mut r, &mut s).await;
+            s
+        })
+    };
+    let out = read(Box::new(child.stdout.take().unwrap()));
+    let err = read(Box::new(child.stderr.take().unwrap()));
     let (mut last, mut since) = (progress(), std::time::Instant::now());
     let status = loop {
         if let Ok(s) = tokio::time::timeout(std::time::Duration::from_secs(1), child.wait()).await {
@@ -67,11 +73,24 @@ pub async fn run_while_progressing(
         if now != last {
             (last, since) = (now, std::time::Instant::now());
         }
-        assert!(
-            since.elapsed() < stall,
-            "the last run finishes: nothing moved for {stall:?}"
-        );
+        if since.elapsed() >= stall {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            let (stdout, stderr) = (out.await.unwrap(), err.await.unwrap());
+            panic!(
+                "the last run finishes: nothing moved for {stall:?}\n\
+                 kiosk stdout (end):\n{}\nkiosk log (end):\n{}",
+                tail(&stdout, 20),
+                tail(&stderr, 60)
+            );
+        }
     };
-    let stdout = reader.await.unwrap();
+    let stdout = out.await.unwrap();
     assert!(status.success() && stdout.contains("drained"), "{stdout}");
+}
+
+/// The last `n` lines of `s`.
+fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }

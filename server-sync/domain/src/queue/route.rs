@@ -30,6 +30,7 @@ impl Engine {
                 ticket: self.seq,
             },
         );
+        self.tally.count(person, &Where::Unrouted, 1);
         vec![self.route(person, None)]
     }
 
@@ -113,9 +114,7 @@ impl Engine {
         };
         if p.pending.is_empty() {
             self.drop_all(person);
-            if let Some(p) = self.people.get_mut(&person) {
-                p.at = Where::Done;
-            }
+            self.set_at(person, Where::Done);
             return Decision::Done { person };
         }
         self.give_numbers(person, exclude);
@@ -162,15 +161,12 @@ impl Engine {
             })
             .map(str::to_string);
         let Some(room) = best else {
-            if let Some(p) = self.people.get_mut(&person) {
-                p.at = Where::Unrouted;
-            }
+            self.set_at(person, Where::Unrouted);
             return Decision::Unroutable { person };
         };
         self.seq += 1;
         let seq = self.seq;
-        if let Some(p) = self.people.get_mut(&person) {
-            p.at = Where::Waiting(room.clone());
+        if let Some(p) = self.set_at(person, Where::Waiting(room.clone())) {
             p.joined = seq;
         }
         let position = if self.is_pre(&room) {
@@ -303,9 +299,7 @@ impl Engine {
             r.waiting.retain(|p| *p != person);
             r.serving.push(person);
         }
-        if let Some(p) = self.people.get_mut(&person) {
-            p.at = Where::Called(room.to_string());
-        }
+        self.set_at(person, Where::Called(room.to_string()));
         vec![Decision::Called {
             person,
             room: room.to_string(),
@@ -339,20 +333,24 @@ impl Engine {
         // Idle: whoever arrived first among those waiting elsewhere on this
         // floor who need this room too. Not from another floor: the desk
         // would stand idle while they climb, and they would climb back.
+        // Those are in the queues of the floor's other rooms (a pre-queue
+        // room's list also holds numbers of people standing elsewhere: only
+        // who waits there in person counts), so the day's done and gone
+        // are never looked at.
         let floor = r.spec.floor;
         let pulled = self
-            .people
-            .iter()
-            .filter(|(id, p)| {
-                let Where::Waiting(w) = &p.at else {
-                    return false;
-                };
-                w != room
-                    && self.eligible(**id, room)
-                    && self.rooms.get(w).is_some_and(|r| r.spec.floor == floor)
+            .rooms
+            .values()
+            .filter(|w| w.spec.floor == floor && w.spec.code != room)
+            .flat_map(|w| {
+                w.waiting.iter().filter_map(|id| {
+                    let p = self.people.get(id)?;
+                    let here = matches!(&p.at, Where::Waiting(at) if *at == w.spec.code);
+                    (here && self.eligible(*id, room)).then_some((p.ticket, *id))
+                })
             })
-            .min_by_key(|(id, p)| (p.ticket, **id))
-            .map(|(id, _)| *id);
+            .min()
+            .map(|(_, id)| id);
         match pulled {
             Some(person) => self.call(person, room),
             None => ignored("nobody waiting"),
@@ -399,9 +397,7 @@ impl Engine {
             .is_some_and(|p| p.pending.iter().any(|s| s.kind == kind));
         if !needs {
             // The item went while they were called: on to the next room.
-            if let Some(p) = self.people.get_mut(&person) {
-                p.at = Where::Unrouted;
-            }
+            self.set_at(person, Where::Unrouted);
             return vec![self.route(person, None)];
         }
         let Some(r) = self.rooms.get_mut(&room) else {
@@ -410,9 +406,7 @@ impl Engine {
         let position = skip_back.min(r.waiting.len());
         r.waiting.insert(position, person);
         r.ordered = false;
-        if let Some(p) = self.people.get_mut(&person) {
-            p.at = Where::Waiting(room.clone());
-        }
+        self.set_at(person, Where::Waiting(room.clone()));
         vec![Decision::Queued {
             person,
             room,
@@ -431,12 +425,11 @@ impl Engine {
             }
             None => return ignored("no such room"),
         };
-        if let Some(p) = self.people.get_mut(&person) {
+        if let Some(p) = self.set_at(person, Where::Unrouted) {
             if let Some(i) = p.pending.iter().position(|s| s.kind == kind) {
                 p.pending.remove(i);
             }
             p.floor = floor;
-            p.at = Where::Unrouted;
         }
         vec![self.route(person, None)]
     }
@@ -457,12 +450,7 @@ impl Engine {
                         self.give_numbers(p, None);
                     }
                 }
-                let stuck: Vec<PersonId> = self
-                    .people
-                    .iter()
-                    .filter(|(_, p)| p.at == Where::Unrouted)
-                    .map(|(id, _)| *id)
-                    .collect();
+                let stuck = self.unrouted();
                 stuck.into_iter().map(|p| self.route(p, None)).collect()
             }
             RoomState::Locked => Vec::new(),
@@ -478,9 +466,7 @@ impl Engine {
         for person in held {
             let here = matches!(self.people.get(&person).map(|p| &p.at), Some(Where::Waiting(w)) if w == room);
             if here {
-                if let Some(p) = self.people.get_mut(&person) {
-                    p.at = Where::Unrouted;
-                }
+                self.set_at(person, Where::Unrouted);
                 out.push(self.route(person, Some(room)));
             } else {
                 // A number held by someone elsewhere: to another room of
@@ -515,8 +501,7 @@ impl Engine {
         }
         self.seq += 1;
         let seq = self.seq;
-        if let Some(p) = self.people.get_mut(&person) {
-            p.at = Where::Waiting(room.to_string());
+        if let Some(p) = self.set_at(person, Where::Waiting(room.to_string())) {
             p.joined = seq;
         }
         let position = self.insert_in_order(room, person);
@@ -550,9 +535,7 @@ impl Engine {
             return ignored("not waiting");
         };
         self.detach(person);
-        if let Some(p) = self.people.get_mut(&person) {
-            p.at = Where::Unrouted;
-        }
+        self.set_at(person, Where::Unrouted);
         match self.route(person, Some(&room)) {
             Decision::Unroutable { .. } => vec![self.route(person, None)],
             d => vec![d],
@@ -621,9 +604,7 @@ impl Engine {
             }
             Where::Waiting(_) | Where::Unrouted | Where::Done => {
                 self.detach(person);
-                if let Some(p) = self.people.get_mut(&person) {
-                    p.at = Where::Unrouted;
-                }
+                self.set_at(person, Where::Unrouted);
                 vec![self.route(person, None)]
             }
             Where::Called(_) => {
@@ -639,8 +620,7 @@ impl Engine {
             return ignored("unknown person");
         }
         self.drop_all(person);
-        if let Some(p) = self.people.get_mut(&person) {
-            p.at = Where::Left;
+        if let Some(p) = self.set_at(person, Where::Left) {
             p.pending.clear();
         }
         vec![Decision::Left { person }]

@@ -838,6 +838,12 @@ fn a_day_replayed_gives_the_same_decisions() {
 
 fn check(e: &Engine, registered: &[PersonId], seed: u64, step: usize) {
     let at = |m: &str| format!("seed {seed} step {step}: {m}");
+    // The tally the boards read is the count of the day's people.
+    let mut tally = super::Tally::default();
+    for (id, p) in &e.people {
+        tally.count(*id, &p.at, 1);
+    }
+    assert_eq!(e.tally, tally, "{}", at("tally"));
     // Standing places (ordinary queues and desks): one per person.
     let mut standing = BTreeMap::new();
     for (code, r) in &e.rooms {
