@@ -212,6 +212,36 @@ fn write_window(day: &exam_domain::demo::DemoDay, run: usize, path: &Path) {
 /// Publishes a generated report (exam-report's personal report, the
 /// person's name and exam number on it, a few sections: about four pages)
 /// for every `REPORT_EVERY`-th person's visit.
+/// What a stalled run's server still does: a write through the store's
+/// writer, a read, an HTTP answer, each given five seconds.
+async fn probe_server(server: &exam_server::Server) -> String {
+    let limit = Duration::from_secs(5);
+    let db = &server.state.db;
+    let write = match tokio::time::timeout(limit, db.write()).await {
+        Ok(Ok(_w)) => "taken".to_string(),
+        Ok(Err(e)) => format!("error {e}"),
+        Err(_) => "not taken in 5 s".into(),
+    };
+    let read = match tokio::time::timeout(limit, db.count(CountTable::KioskEvents)).await {
+        Ok(r) => format!("{r:?}"),
+        Err(_) => "no answer in 5 s".into(),
+    };
+    let http = match tokio::time::timeout(
+        limit,
+        reqwest::get(format!("{}/healthz", server.url())),
+    )
+    .await
+    {
+        Ok(Ok(r)) => r.status().to_string(),
+        Ok(Err(e)) => format!("error {e}"),
+        Err(_) => "no answer in 5 s".into(),
+    };
+    format!(
+        "store writer: {write}; kiosk events counted: {read}; GET /healthz: {http}; pools (open, idle): {:?}",
+        db.pool_state()
+    )
+}
+
 async fn publish_reports(db: &exam_server::db::Db, day: &exam_domain::demo::DemoDay) -> usize {
     let fonts = exam_report::Fonts::noto_sans_sc(None).unwrap();
     let mut n = 0;
@@ -431,10 +461,28 @@ async fn cut_series(mode: Cut) {
     for f in ["probe.db", "probe.db-journal", "vfs-report"] {
         let _ = std::fs::remove_file(control.join(f));
     }
-    common::run_while_progressing(kiosk(&script), Duration::from_secs(180), || {
-        sim.printed().len() + labels.labels().len() + a4()
-    })
-    .await;
+    if let Err(stall) =
+        common::run_while_progressing(kiosk(&script), Duration::from_secs(180), || {
+            sim.printed().len() + labels.labels().len() + a4()
+        })
+        .await
+    {
+        let j = offline_store::Journal::open(&journal).unwrap();
+        let size: i64 = j
+            .connection()
+            .query_row(
+                "SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM outbox WHERE acked_at IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(-1);
+        panic!(
+            "{stall}\nthe journal: {:?} ({size} payload bytes pending), {} parts unfinished\nthe server:\n{}",
+            j.backlog().unwrap(),
+            j.unfinished_parts().unwrap().len(),
+            probe_server(&server).await
+        );
+    }
     let (writes, _) = check_vfs_control(mode, &control);
     vfs_writes += writes;
     if mode == Cut::PowerLoss {

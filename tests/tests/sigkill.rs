@@ -79,7 +79,8 @@ async fn sigkill_mid_push_loses_nothing() {
         Duration::from_secs(120),
         || 0,
     )
-    .await;
+    .await
+    .unwrap_or_else(|stall| panic!("{stall}"));
 
     let j = offline_store::Journal::open(&journal).unwrap();
     assert_eq!(j.backlog().unwrap().pending, 0);

@@ -531,6 +531,13 @@ async fn heartbeat_shows_in_metrics(h: &Harness) {
         .unwrap();
     assert!(m.contains("exam_kiosk_backlog{kiosk=\"K-7\"} 3"), "{m}");
     assert!(m.contains("exam_heartbeats_total 1"));
+    // The writer's pool as it stands (one connection on SQLite, more on
+    // PostgreSQL), opened by the writes above.
+    let open = m
+        .lines()
+        .find_map(|l| l.strip_prefix("exam_store_connections{pool=\"writer\",state=\"open\"} "))
+        .and_then(|v| v.parse::<u32>().ok());
+    assert!(open.is_some_and(|n| n >= 1), "{m}");
     assert_eq!(
         h.db().kiosk("K-7").await.unwrap().unwrap().rejected,
         Some(2),

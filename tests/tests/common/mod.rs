@@ -46,13 +46,14 @@ pub fn kiosk_command(
 /// and printed. A kiosk with a long print queue may take as long as it
 /// needs while `progress` (e.g. what the printers received) keeps changing;
 /// it fails when nothing moved for `stall` (with `|| 0`: a plain limit).
-/// A stalled kiosk is killed and the failure carries the end of what it
-/// printed and logged: a stall seen once in CI must say why.
+/// A stalled kiosk is killed and the error carries the end of what it
+/// printed and logged (a stall seen once in CI must say why); the caller
+/// adds what it can tell of its side.
 pub async fn run_while_progressing(
     mut cmd: Command,
     stall: std::time::Duration,
     progress: impl Fn() -> usize,
-) {
+) -> Result<(), String> {
     cmd.stderr(Stdio::piped()).env("RUST_LOG", "info");
     let mut child = cmd.spawn().unwrap();
     let read = |mut r: Box<dyn tokio::io::AsyncRead + Unpin + Send>| {
@@ -77,16 +78,17 @@ pub async fn run_while_progressing(
             let _ = child.start_kill();
             let _ = child.wait().await;
             let (stdout, stderr) = (out.await.unwrap(), err.await.unwrap());
-            panic!(
+            return Err(format!(
                 "the last run finishes: nothing moved for {stall:?}\n\
                  kiosk stdout (end):\n{}\nkiosk log (end):\n{}",
                 tail(&stdout, 20),
                 tail(&stderr, 60)
-            );
+            ));
         }
     };
     let stdout = out.await.unwrap();
     assert!(status.success() && stdout.contains("drained"), "{stdout}");
+    Ok(())
 }
 
 /// The last `n` lines of `s`.

@@ -139,6 +139,14 @@ pub async fn prometheus(State(st): State<AppState>, req: Request) -> Response {
             ),
         );
     }
+    let pools = st.db.pool_state();
+    let _ = std::fmt::Write::write_fmt(
+        &mut body,
+        format_args!(
+            "# HELP exam_store_connections Store connections by pool and state.\n# TYPE exam_store_connections gauge\nexam_store_connections{{pool=\"writer\",state=\"open\"}} {}\nexam_store_connections{{pool=\"writer\",state=\"idle\"}} {}\nexam_store_connections{{pool=\"reader\",state=\"open\"}} {}\nexam_store_connections{{pool=\"reader\",state=\"idle\"}} {}\n",
+            pools.writer.0, pools.writer.1, pools.reader.0, pools.reader.1
+        ),
+    );
     let now = Utc::now();
     let t = Thresholds::default();
     match super::facts::gather(&st, &t, now).await {

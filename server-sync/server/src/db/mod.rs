@@ -123,6 +123,14 @@ pub enum Backend {
     Postgres,
 }
 
+/// Connections open and idle in each pool ([`Db::pool_state`]); on
+/// PostgreSQL the reader is the writer's pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub writer: (u32, u32),
+    pub reader: (u32, u32),
+}
+
 #[derive(Debug, Clone)]
 pub struct Db {
     pub(crate) pool: AnyPool,
@@ -393,6 +401,17 @@ impl Db {
     /// held), on SQLite the read pool.
     pub(crate) fn serial_read(&self) -> &AnyPool {
         self.serial.as_ref().unwrap_or(&self.read)
+    }
+
+    /// The connection pools as they stand: a writer's pool with no idle
+    /// connection and writes waiting is where a stalled service shows
+    /// (`/metrics`, and the power-cut harness when a run stalls).
+    pub fn pool_state(&self) -> PoolState {
+        let of = |p: &AnyPool| (p.size(), u32::try_from(p.num_idle()).unwrap_or(u32::MAX));
+        PoolState {
+            writer: of(&self.pool),
+            reader: of(&self.read),
+        }
     }
 
     /// Writes committed through the group commit and the commits they
