@@ -226,11 +226,8 @@ async fn probe_server(server: &exam_server::Server) -> String {
         Ok(r) => format!("{r:?}"),
         Err(_) => "no answer in 5 s".into(),
     };
-    let http = match tokio::time::timeout(
-        limit,
-        reqwest::get(format!("{}/healthz", server.url())),
-    )
-    .await
+    let http = match tokio::time::timeout(limit, reqwest::get(format!("{}/healthz", server.url())))
+        .await
     {
         Ok(Ok(r)) => r.status().to_string(),
         Ok(Err(e)) => format!("error {e}"),

@@ -28,6 +28,9 @@ pub struct AgentConfig {
     /// How long the journal keeps the personal data of check-ins the
     /// service acknowledged (`Journal::purge_personal`, run hourly).
     pub retention: Duration,
+    /// How long a push may take to be answered (then it is retried
+    /// smaller).
+    pub push_timeout: Duration,
 }
 
 impl Default for AgentConfig {
@@ -41,6 +44,7 @@ impl Default for AgentConfig {
             app_version: env!("CARGO_PKG_VERSION").into(),
             prints: Vec::new(),
             retention: Duration::from_secs(7 * 24 * 3600),
+            push_timeout: crate::PUSH_TIMEOUT,
         }
     }
 }
@@ -104,8 +108,11 @@ impl SyncAgent {
     pub async fn push_all(&self) -> Result<usize, SyncError> {
         let mut acked = 0;
         // Halved when the server finds a batch too large (big events, such
-        // as documents moved to another kiosk), back to full after a success.
+        // as documents moved to another kiosk), back to full after a success;
+        // halved when a push times out, and then no larger until this round
+        // ends (a full batch would only time out again).
         let mut batch = self.config.batch;
+        let mut ceiling = self.config.batch;
         loop {
             let events = self
                 .journal
@@ -117,7 +124,11 @@ impl SyncAgent {
             }
             let ids: Vec<_> = events.iter().map(|e| e.id).collect();
             self.journal.lock().note_attempt(&ids).map_err(store_err)?;
-            match self.client.push(&events).await {
+            match self
+                .client
+                .push_within(&events, self.config.push_timeout)
+                .await
+            {
                 Ok(resp) => {
                     let ids: Vec<_> = resp
                         .acks
@@ -135,10 +146,19 @@ impl SyncAgent {
                         .lock()
                         .ack(&ids, Utc::now())
                         .map_err(store_err)?;
-                    batch = self.config.batch;
+                    batch = ceiling;
                 }
                 Err(SyncError::Refused { status: 413, .. }) if batch > 1 => {
                     batch = (batch / 2).max(1);
+                }
+                // A server too slow for the batch in the push's time (a
+                // night's backlog on a loaded service) would time out on
+                // the same batch for ever: smaller pushes get through. A
+                // push it did take is acknowledged again as duplicates.
+                Err(SyncError::TimedOut(e)) if batch > 1 => {
+                    tracing::warn!(error = %e, batch, "push timed out; retrying smaller");
+                    batch = (batch / 2).max(1);
+                    ceiling = batch;
                 }
                 Err(SyncError::Refused { status: 422, error }) if !error.event_ids.is_empty() => {
                     tracing::error!(error = %error.message, "server refused events; setting them aside");

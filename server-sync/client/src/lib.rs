@@ -28,11 +28,19 @@ pub use agent::{AgentConfig, SyncAgent, SyncStatus};
 pub use board::DeviceBoard;
 pub use link::{LinkError, LinkOptions, PlainHttp, ServiceLink};
 
+/// How long a push may take to be answered.
+pub const PUSH_TIMEOUT: Duration = Duration::from_secs(20);
+
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     /// No answer: network down, server stopped, timeout. Retry later.
     #[error("central service unreachable: {0}")]
     Unreachable(String),
+    /// Sent, but no answer within the request's time: the server may be
+    /// slow with it (a large push on a loaded server) or gone. Retry; a
+    /// push is retried smaller (`SyncAgent::push_all`).
+    #[error("the central service did not answer in time: {0}")]
+    TimedOut(String),
     /// The server refused the request; retrying the same request won't help.
     #[error("central service refused the request ({status}): {} ({})", .error.message, .error.error)]
     Refused { status: u16, error: ApiError },
@@ -56,7 +64,10 @@ impl SyncError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            SyncError::Unreachable(_) | SyncError::Server { .. } | SyncError::Journal(_)
+            SyncError::Unreachable(_)
+                | SyncError::TimedOut(_)
+                | SyncError::Server { .. }
+                | SyncError::Journal(_)
         )
     }
 }
@@ -71,10 +82,7 @@ pub struct SyncClient {
 
 async fn decode<R: DeserializeOwned>(resp: reqwest::Response) -> Result<R, SyncError> {
     let status = resp.status();
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| SyncError::Unreachable(e.to_string()))?;
+    let bytes = resp.bytes().await.map_err(unreachable)?;
     if status.is_success() {
         return serde_json::from_slice(&bytes).map_err(|e| SyncError::Decode(e.to_string()));
     }
@@ -134,7 +142,11 @@ fn unreachable(e: reqwest::Error) -> SyncError {
         msg.push_str(&c.to_string());
         cause = c.source();
     }
-    SyncError::Unreachable(msg)
+    if e.is_timeout() {
+        SyncError::TimedOut(msg)
+    } else {
+        SyncError::Unreachable(msg)
+    }
 }
 
 impl SyncClient {
@@ -219,16 +231,20 @@ impl SyncClient {
     }
 
     pub async fn push(&self, events: &[Event]) -> Result<PushResponse, SyncError> {
+        self.push_within(events, PUSH_TIMEOUT).await
+    }
+
+    /// [`SyncClient::push`], answered within `timeout`.
+    pub async fn push_within(
+        &self,
+        events: &[Event],
+        timeout: Duration,
+    ) -> Result<PushResponse, SyncError> {
         let body = PushRequest {
             events: events.to_vec(),
         };
-        self.signed(
-            Method::POST,
-            paths::EVENTS,
-            Some(&body),
-            Duration::from_secs(20),
-        )
-        .await
+        self.signed(Method::POST, paths::EVENTS, Some(&body), timeout)
+            .await
     }
 
     pub async fn changes(&self, cursor: i64, limit: i64) -> Result<ChangesResponse, SyncError> {
