@@ -131,7 +131,7 @@ async fn a_push_that_times_out_is_retried_smaller_until_all_arrive() {
     let held = Arc::new(AtomicUsize::new(0));
     let upstream: std::net::SocketAddr =
         server.url().trim_start_matches("http://").parse().unwrap();
-    let proxy = slow_for_big_pushes(upstream, limit, Duration::from_secs(3), held.clone()).await;
+    let proxy = slow_for_big_pushes(upstream, limit, Duration::from_secs(5), held.clone()).await;
     let client = SyncClient::new(
         &sync_client::ServiceLink::loopback_dev(&format!("http://{proxy}")).unwrap(),
         key,
@@ -141,7 +141,8 @@ async fn a_push_that_times_out_is_retried_smaller_until_all_arrive() {
         client,
         AgentConfig {
             batch: 16,
-            push_timeout: Duration::from_secs(1),
+            // Long enough for a small push on a loaded machine in a debug build.
+            push_timeout: Duration::from_secs(3),
             ..AgentConfig::default()
         },
     );
