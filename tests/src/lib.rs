@@ -21,6 +21,23 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+/// A check-in of `r`'s booking made at the kiosk now while offline, as
+/// the kiosk journals it.
+pub fn offline_check_in(
+    r: &exam_protocol::BookingRecord,
+    identified_by: &str,
+) -> exam_protocol::CheckIn {
+    exam_protocol::CheckIn {
+        booking_id: r.booking.id,
+        booking_code: r.booking.code.clone(),
+        id_number: r.person.id_number.clone(),
+        identified_by: identified_by.into(),
+        checked_in_at: chrono::Utc::now(),
+        offline: true,
+        privacy: None,
+    }
+}
+
 /// Starts the central service on `listen` with an SQLite file.
 pub async fn start_server(
     db: &Path,

@@ -49,18 +49,9 @@ async fn refused_events_are_kept_aside_and_the_rest_arrives() {
         .lock()
         .find_bookings(&exam_domain::IdentityQuery::ExamNo { exam_no });
     let rec = recs.unwrap().remove(0);
-    let check_in = |r: &exam_protocol::BookingRecord| exam_protocol::CheckIn {
-        booking_id: r.booking.id,
-        booking_code: r.booking.code.clone(),
-        id_number: r.person.id_number.clone(),
-        identified_by: "exam_no".into(),
-        checked_in_at: chrono::Utc::now(),
-        offline: true,
-        privacy: None,
-    };
     journal
         .lock()
-        .record_check_in(&check_in(&rec), None)
+        .record_check_in(&e2e_tests::offline_check_in(&rec, "exam_no"), None)
         .unwrap();
     // An event of a kind this server does not know, as a newer kiosk would write.
     journal

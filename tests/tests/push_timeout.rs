@@ -112,15 +112,7 @@ async fn a_push_that_times_out_is_retried_smaller_until_all_arrive() {
     let records = db.changes_since("main", 0, 30).await.unwrap().records;
     assert!(records.len() >= 20, "{} bookings", records.len());
     for r in &records[..20] {
-        let c = exam_protocol::CheckIn {
-            booking_id: r.booking.id,
-            booking_code: r.booking.code.clone(),
-            id_number: r.person.id_number.clone(),
-            identified_by: "exam_no".into(),
-            checked_in_at: chrono::Utc::now(),
-            offline: true,
-            privacy: None,
-        };
+        let c = e2e_tests::offline_check_in(r, "exam_no");
         journal.lock().record_check_in(&c, None).unwrap();
     }
     // Pushes of up to four of these events pass at once.
